@@ -1,0 +1,54 @@
+"""imgscope: why is this container image so big, and what can be done about it?
+
+>>> import imgscope
+>>> a = imgscope.analyze("samples/cases/docker-archive.tar")   # doctest: +SKIP
+>>> a.summary.wasted_bytes                                     # doctest: +SKIP
+"""
+
+from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
+from imgscope.dive_compat import DiveFigures, DiveInefficiency
+from imgscope.errors import (
+    CorruptLayerError,
+    ImageFormatError,
+    ImageNotFoundError,
+    ImgscopeError,
+    MissingBlobError,
+    UsageError,
+)
+from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
+from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
+from imgscope.sources.blobs import Limits
+from imgscope.sources.detect import list_images, open_image
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "ChangeKind",
+    "CorruptLayerError",
+    "DiveFigures",
+    "DiveInefficiency",
+    "DuplicateGroup",
+    "EntryType",
+    "FileChange",
+    "FileRecord",
+    "HistoryEntry",
+    "Image",
+    "ImageFormatError",
+    "ImageNotFoundError",
+    "ImageRef",
+    "ImgscopeError",
+    "LayerBlob",
+    "LayerReport",
+    "Limits",
+    "MissingBlobError",
+    "Platform",
+    "Summary",
+    "UsageError",
+    "WasteReason",
+    "WastedFile",
+    "__version__",
+    "analyze",
+    "list_images",
+    "open_image",
+]

@@ -1,0 +1,5 @@
+"""``python -m imgscope``."""
+
+from imgscope.cli import main
+
+main()

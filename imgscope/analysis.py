@@ -1,0 +1,306 @@
+"""``analyze(image) -> Analysis``: read every layer once, rebuild the filesystem, compute the figures.
+
+Every figure is defined in ``docs/metrics.md``; each is computed here and only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgscope.dive_compat import DiveCompat, DiveFigures
+from imgscope.errors import CorruptLayerError, MissingBlobError
+from imgscope.fstree import ChangeKind, FileChange, FileSystem, LayerChanges, WastedFile
+from imgscope.model import EntryType, HistoryEntry, Image, TarEntry
+from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.sources.detect import open_image
+from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
+
+#: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
+Progress = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A path of the final filesystem."""
+
+    path: str
+    type: EntryType
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    link_target: str
+    layer: int  # the layer that last wrote it
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """The same bytes stored under several paths of the final filesystem."""
+
+    digest: str
+    size: int  # of one copy
+    paths: tuple[str, ...]
+
+    @property
+    def wasted_bytes(self) -> int:
+        """Bytes all copies but one take."""
+        return self.size * (len(self.paths) - 1)
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """One layer: what it stores, what it changed, and the history entry that made it."""
+
+    index: int
+    digest: str | None
+    diff_id: str | None
+    media_type: str | None
+    compression: str
+    compressed_size: int
+    size: int  # content size: regular-file bytes in the layer's tar
+    tar_size: int  # the uncompressed tar, headers and padding included
+    entries: int  # tar members, whiteout markers excluded
+    added: int
+    modified: int
+    removed: int
+    added_bytes: int
+    modified_bytes: int
+    removed_bytes: int
+    metadata_only: int  # files copied again only to change mode/owner
+    metadata_only_bytes: int
+    whiteouts: int
+    opaque_dirs: int
+    history: HistoryEntry | None
+    changes: tuple[FileChange, ...] = field(repr=False, compare=False)
+
+    @property
+    def command(self) -> str:
+        return self.history.command if self.history else ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Image-wide figures (``docs/metrics.md``)."""
+
+    size: int  # content bytes stored in all layers
+    compressed_size: int
+    final_size: int  # regular-file bytes visible in the final filesystem (hard links once)
+    file_count: int  # paths in the final filesystem, directories included
+    layer_count: int
+    wasted_bytes: int  # size - final_size: stored but not visible
+    wasted_percent: float  # wasted_bytes / size (0 when size is 0)
+    efficiency: float  # final_size / size (1 when size is 0)
+    duplicate_bytes: int  # bytes of same-content copies in the final filesystem
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything imgscope knows about one image. ``to_dict()`` gives the JSON document."""
+
+    image: Image
+    layers: tuple[LayerReport, ...]
+    summary: Summary
+    wasted_files: tuple[WastedFile, ...]
+    largest_files: tuple[FileRecord, ...]
+    duplicates: tuple[DuplicateGroup, ...]
+    dive: DiveFigures
+    files: tuple[FileRecord, ...] = field(repr=False)
+    verified: bool = True
+
+    @property
+    def history(self) -> tuple[HistoryEntry, ...]:
+        return self.image.history
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document described in ``docs/json.md``."""
+        from imgscope.render.json_report import analysis_to_dict
+
+        return analysis_to_dict(self)
+
+    def layer_records(self) -> list[dict[str, Any]]:
+        """One plain dict per layer, ready for ``pandas.DataFrame``."""
+        return [dict(r) for r in self.to_dict()["layers"]]
+
+    def file_records(self) -> list[dict[str, Any]]:
+        """One plain dict per path of the final filesystem."""
+        from imgscope.render.json_report import file_to_dict
+
+        return [file_to_dict(f) for f in self.files]
+
+    def __rich__(self) -> Any:
+        from imgscope.render.terminal import render_analysis
+
+        return render_analysis(self)
+
+    def _repr_html_(self) -> str:
+        from imgscope.render.terminal import to_html
+
+        return to_html(self)
+
+
+def _read_layer(image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None):  # type: ignore[no-untyped-def]
+    blob = image.layers[index]
+    where = f"{blob.member} (layer {index})"
+    if not blob.available:
+        raise MissingBlobError(where, "the layer blob is not in the image")
+    with blob.open() as raw:
+        stream = LayerStream(raw, where, limits=limits, hash_blob=verify and blob.digest is not None)
+        entries: list[TarEntry] = []
+        count = len(image.layers)
+        for n, entry in enumerate(iter_entries(stream)):
+            entries.append(entry)
+            if progress is not None and n % 512 == 0:
+                progress(index, count, stream.uncompressed_size)
+        stream.finish()
+    if any(e.path == "stargz.index.json" for e in entries):
+        entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
+    if verify:
+        if blob.diff_id and stream.diff_id != blob.diff_id:
+            raise CorruptLayerError(
+                where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
+            )
+        if blob.digest and stream.blob_digest and stream.blob_digest != blob.digest:
+            raise CorruptLayerError(
+                where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
+            )
+    return entries, stream
+
+
+def analyze(
+    source: str | Image,
+    *,
+    image: str | None = None,
+    platform: str | None = None,
+    verify: bool = True,
+    limits: Limits | None = None,
+    top: int = 50,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Analyze an image: a path (opened with ``open_image``) or an ``Image`` already opened.
+
+    Each layer is read once, front to back; ``verify`` checks every layer against its
+    diff_id (and blob digest) while it streams. ``top`` bounds the largest-files list.
+    """
+    img = open_image(source, image=image, platform=platform) if isinstance(source, str) else source
+    limits = limits or Limits()
+    fs = FileSystem()
+    dive = DiveCompat()
+    by_layer = {h.layer_index: h for h in img.history if h.layer_index is not None}
+    reports: list[LayerReport] = []
+    for index, blob in enumerate(img.layers):
+        entries, stream = _read_layer(img, index, limits, verify, progress)
+        changes = fs.apply_layer(entries, f"{blob.member} (layer {index})")
+        dive.add_layer(entries)
+        reports.append(_layer_report(img, index, entries, stream, changes, by_layer.get(index)))
+        del entries
+    if progress is not None:
+        progress(len(img.layers), len(img.layers), 0)
+    return _finish(img, fs, dive, reports, top, verify)
+
+
+def _layer_report(
+    img: Image,
+    index: int,
+    entries: list[TarEntry],
+    stream: LayerStream,
+    changes: LayerChanges,
+    history: HistoryEntry | None,
+) -> LayerReport:
+    blob = img.layers[index]
+    counts = {kind: 0 for kind in ChangeKind}
+    sizes = {kind: 0 for kind in ChangeKind}
+    meta = meta_bytes = 0
+    for change in changes.changes:
+        counts[change.kind] += 1
+        sizes[change.kind] += change.size
+        if change.metadata_only:
+            meta += 1
+            meta_bytes += change.size
+    content = sum(
+        e.size for e in entries if e.type is EntryType.FILE and not e.path.rpartition("/")[2].startswith(".wh.")
+    )
+    markers = sum(1 for e in entries if e.path.rpartition("/")[2].startswith(".wh."))
+    return LayerReport(
+        index=index,
+        digest=blob.digest or stream.blob_digest or (stream.diff_id if stream.compression == "none" else None),
+        diff_id=blob.diff_id or stream.diff_id,
+        media_type=blob.media_type,
+        compression=stream.compression,
+        compressed_size=stream.compressed_size,
+        size=content,
+        tar_size=stream.uncompressed_size,
+        entries=len(entries) - markers,
+        added=counts[ChangeKind.ADDED],
+        modified=counts[ChangeKind.MODIFIED],
+        removed=counts[ChangeKind.REMOVED],
+        added_bytes=sizes[ChangeKind.ADDED],
+        modified_bytes=sizes[ChangeKind.MODIFIED],
+        removed_bytes=sizes[ChangeKind.REMOVED],
+        metadata_only=meta,
+        metadata_only_bytes=meta_bytes,
+        whiteouts=changes.whiteouts,
+        opaque_dirs=changes.opaque_dirs,
+        history=history,
+        changes=changes.changes,
+    )
+
+
+def _finish(
+    img: Image, fs: FileSystem, dive: DiveCompat, reports: list[LayerReport], top: int, verify: bool
+) -> Analysis:
+    files: list[FileRecord] = []
+    seen_records: set[int] = set()
+    final_size = 0
+    by_digest: dict[bytes, list[str]] = {}
+    for path, node in fs.walk():
+        files.append(
+            FileRecord(path, node.type, node.size, node.mode, node.uid, node.gid, node.link_target, node.layer)
+        )
+        if node.record >= 0 and node.record not in seen_records:
+            seen_records.add(node.record)
+            final_size += node.size
+            if node.size and node.digest is not None:
+                by_digest.setdefault(node.digest, []).append(path)
+    duplicates = sorted(
+        (
+            DuplicateGroup(digest.hex(), _size_of(fs, paths[0]), tuple(paths))
+            for digest, paths in by_digest.items()
+            if len(paths) > 1
+        ),
+        key=lambda g: (-g.wasted_bytes, g.paths),
+    )
+    size = sum(r.size for r in reports)
+    wasted = sorted(fs.wasted, key=lambda w: (-w.size, w.path, w.layer))
+    wasted_bytes = sum(w.size for w in wasted)
+    assert wasted_bytes == size - final_size, "every stored byte is either visible or wasted"
+    summary = Summary(
+        size=size,
+        compressed_size=sum(r.compressed_size for r in reports),
+        final_size=final_size,
+        file_count=len(files),
+        layer_count=len(reports),
+        wasted_bytes=wasted_bytes,
+        wasted_percent=wasted_bytes / size if size else 0.0,
+        efficiency=final_size / size if size else 1.0,
+        duplicate_bytes=sum(g.wasted_bytes for g in duplicates),
+    )
+    regular = [f for f in files if f.type is EntryType.FILE]
+    largest = sorted(regular, key=lambda f: (-f.size, f.path))[:top]
+    return Analysis(
+        image=img,
+        layers=tuple(reports),
+        summary=summary,
+        wasted_files=tuple(wasted),
+        largest_files=tuple(largest),
+        duplicates=tuple(duplicates),
+        dive=dive.figures(),
+        files=tuple(files),
+        verified=verify,
+    )
+
+
+def _size_of(fs: FileSystem, path: str) -> int:
+    node = fs.lookup(path.lstrip("/"))
+    return node.size if node is not None else 0

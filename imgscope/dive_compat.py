@@ -1,0 +1,666 @@
+"""Reproduce dive 0.13.1's efficiency figures exactly, quirks included.
+
+dive (github.com/wagoodman/dive, v0.13.1, built with Go 1.24.1) reports three
+figures for an image: ``efficiency``, ``wastedBytes`` (``inefficientBytes`` in its
+``--json`` export) and ``userWastedPercent``, plus a list of "inefficient files".
+This module recomputes them from tar metadata alone by emulating dive's data
+structures literally. Each emulated behaviour, and where dive does it:
+
+Tree building (``dive/image/docker/image_archive.go``: ``getFileList``,
+``processLayerTar``; ``dive/filetree/file_tree.go``: ``AddPath``;
+``dive/filetree/file_node.go``: ``AddChild``; ``dive/filetree/file_info.go``):
+
+* Every tar header becomes a node through ``AddPath``; a path seen twice in one
+  layer keeps one node whose payload is the *last* header (children are kept).
+* Parent directories without their own header are created with an empty payload
+  (size 0, ``IsDir`` false).
+* ``IsDir`` comes from Go's ``tar.Header.FileInfo()``: type DIR, or mode bits
+  ``S_IFDIR`` (0o040000) set in the header mode.
+* Node size is the header size (0 for hard links, symlinks, directories).
+* A path component starting with ``.wh..wh..`` (the opaque marker
+  ``.wh..wh..opq``) is never added: ``AddPath`` returns early, so opaque markers
+  are ignored entirely (they neither count nor hide anything), although parent
+  directories created before the marker component remain.
+* A layer's size is the sum of the sizes of *all* its headers (duplicates and
+  whiteouts included): ``tree.FileSize``, used as ``Layer.Size``.
+
+Efficiency (``dive/filetree/efficiency.go``: ``Efficiency``):
+
+* Each layer tree is walked depth-first, children sorted bytewise
+  (``VisitDepthChildFirst``), visiting leaves only (``IsLeaf``). Non-empty
+  directories never count; an empty directory counts as a 0-byte path, so an
+  empty directory present in two layers is listed as a 0-byte inefficiency.
+* The key is ``FileNode.Path()``: ``/`` + names, the ``.wh.`` prefix trimmed from
+  the node's own name, so a whiteout shares its key with the path it hides.
+* Size of a non-whiteout leaf: its header size. Size of a whiteout: looked up
+  in ``StackTreeRange(trees, 0, current-1)``, i.e. a copy of layer 0 with layers
+  0..current-1 stacked on it (layer 0 twice; for layer 0 itself just layer 0).
+  If that node is a directory (``IsDir``) the sizes of all nodes of its subtree
+  are summed, else the whiteout counts 0.
+* If the whiteout's target is missing from that stack, ``GetNode`` fails and
+  the visitor's error aborts the *rest of that layer's walk* (dive only logs it).
+* ``Stack`` (``file_tree.go``) grafts an upper layer child-first in sorted
+  order: whiteouts call ``RemovePath`` (a missing target is ignored), other nodes
+  ``AddPath`` and overwrite the payload. So a directory whose upper-layer node
+  was only implied (no header) loses ``IsDir`` in the stack, and a later
+  whiteout of it counts 0. Whiteout nodes of layer 0 stay in the stack as
+  ordinary nodes (they come from the copy of layer 0).
+* A path becomes an inefficiency when it gets its second node; the list is
+  sorted by cumulative size with Go's ``sort.Sort`` (pdqsort, *not stable*) and
+  shown reversed (``runtime/ci/evaluator.go`` and the JSON export). The sort is
+  ported below so ties come out in dive's order.
+* ``efficiency = float64(sum min sizes) / float64(sum cumulative sizes)`` over all
+  paths, or 1.0 when the cumulative sum is 0 (including an image with no files).
+
+Image figures (``dive/image/analysis.go``: ``Analyze``):
+
+* ``wastedBytes`` = sum of the cumulative sizes of the inefficiencies.
+* ``userWastedPercent = float64(wasted) / float64(sum of sizes of layers 1..)``:
+  layer 0 is the "base"; 0/0 gives NaN, x/0 gives +Inf (Go float division).
+
+CI text (``runtime/run.go``, ``runtime/ci/evaluator.go``): see
+:func:`format_ci_figures`; ``%2.4f`` of the ratio times 100, so four decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from imgscope.model import EntryType, TarEntry
+
+__all__ = [
+    "DiveCompat",
+    "DiveFigures",
+    "DiveInefficiency",
+    "format_ci_figures",
+    "go_sort",
+    "humanize_bytes",
+]
+
+_WHITEOUT = ".wh."
+_OPAQUE_PREFIX = ".wh..wh.."
+_S_IFMT = 0o170000
+_S_IFDIR = 0o040000
+_MASK64 = (1 << 64) - 1
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DiveInefficiency:
+    """One row of dive's inefficiency list."""
+
+    path: str
+    count: int
+    cumulative_size: int
+
+
+@dataclass(frozen=True)
+class DiveFigures:
+    """dive's figures for an image; floats are the exact float64 values dive computes."""
+
+    efficiency: float
+    wasted_bytes: int
+    user_wasted_percent: float
+    inefficiencies: tuple[DiveInefficiency, ...]
+    quirks: tuple[str, ...]
+
+
+class _Node:
+    """A dive ``FileNode``: name, payload (size, is_dir), children and cached full path."""
+
+    __slots__ = ("children", "full", "is_dir", "name", "parent", "size")
+
+    def __init__(self, name: str, parent: _Node | None, size: int = 0, is_dir: bool = False):
+        self.name = name
+        self.parent = parent
+        self.full: str = "" if parent is None else parent.full + "/" + name
+        self.size = size
+        self.is_dir = is_dir
+        self.children: dict[str, _Node] = {}
+
+    def path(self) -> str:
+        """``FileNode.Path()``: the whiteout prefix is trimmed from the node's own name."""
+        if self.parent is None:
+            return "/"
+        name = self.name
+        path = self.parent.full + "/" + name[len(_WHITEOUT) :] if name.startswith(_WHITEOUT) else self.full
+        return path.replace("//", "/") if "//" in path else path
+
+
+def _well_formed(path: str) -> bool:
+    """True for ``/a/b`` (no empty component), the form the path index is keyed by."""
+    return path.startswith("/") and not path.endswith("/") and "//" not in path
+
+
+class _Tree:
+    """A dive ``FileTree`` with a full-path index of its nodes."""
+
+    __slots__ = ("index", "root")
+
+    def __init__(self) -> None:
+        self.root = _Node("", None)
+        self.index: dict[str, _Node] = {}
+
+    def copy(self) -> _Tree:
+        """Deep copy (``FileTree.Copy``)."""
+        new = _Tree()
+        index = new.index
+        todo = [(self.root, new.root)]
+        while todo:
+            src, dst = todo.pop()
+            for name, child in src.children.items():
+                node = _Node(name, dst, child.size, child.is_dir)
+                dst.children[name] = node
+                index[node.full] = node
+                if child.children:
+                    todo.append((child, node))
+        return new
+
+    def get_node(self, path: str) -> _Node | None:
+        """``FileTree.GetNode``; None where dive returns "path does not exist"."""
+        if _well_formed(path):
+            return self.index.get(path)
+        node = self.root
+        for name in path.strip("/").split("/"):
+            if not name:
+                continue
+            child = node.children.get(name)
+            if child is None:
+                return None
+            node = child
+        return node
+
+    def add_path(self, path: str, size: int, is_dir: bool) -> None:
+        """``FileTree.AddPath`` with the payload (size, is_dir); ``path`` starts with ``/``."""
+        index = self.index
+        if path[:1] == "/" and path[-1:] != "/" and "//" not in path:  # _well_formed
+            node = index.get(path)
+            if node is not None:
+                node.size = size
+                node.is_dir = is_dir
+                return
+            parent_path, _, name = path.rpartition("/")
+            parent = index.get(parent_path) if parent_path else self.root
+            if parent is not None:
+                if name.startswith(_OPAQUE_PREFIX):
+                    return
+                node = _Node(name, parent, size, is_dir)
+                parent.children[name] = node
+                index[node.full] = node
+                return
+        names = path.strip("/").split("/")
+        node = self.root
+        last = len(names) - 1
+        for idx, name in enumerate(names):
+            if not name:
+                continue
+            child = node.children.get(name)
+            if child is None:
+                if name.startswith(_OPAQUE_PREFIX):
+                    return
+                child = _Node(name, node)
+                node.children[name] = child
+                index[child.full] = child
+            node = child
+            if idx == last:
+                node.size = size
+                node.is_dir = is_dir
+
+    def remove_path(self, path: str) -> None:
+        """``FileTree.RemovePath``; a missing path or the root is ignored (dive logs it)."""
+        node = self.get_node(path)
+        if node is None or node.parent is None:
+            return
+        del node.parent.children[node.name]
+        index = self.index
+        stack = [node]
+        while stack:
+            cur = stack.pop()
+            index.pop(cur.full, None)
+            stack.extend(cur.children.values())
+
+    def stack(self, upper: _Tree) -> None:
+        """``FileTree.Stack``: graft ``upper`` onto this tree, child-first in sorted order."""
+        for node in _post_order(upper.root):
+            if node.name.startswith(_WHITEOUT):
+                self.remove_path(node.path())
+            else:
+                self.add_path(node.path(), node.size, node.is_dir)
+
+
+def _sort_key(name: str) -> bytes | str:
+    """Go compares strings bytewise; equal to code-point order except for surrogate escapes."""
+    return name if name.isascii() else name.encode("utf-8", "surrogateescape")
+
+
+def _sorted_children(node: _Node) -> list[_Node]:
+    children = node.children
+    if len(children) == 1:
+        return list(children.values())
+    return [children[k] for k in sorted(children, key=_sort_key)]
+
+
+def _post_order(root: _Node) -> list[_Node]:
+    """All nodes but the root in ``VisitDepthChildFirst`` order (children sorted, parent last)."""
+    out: list[_Node] = []
+    stack: list[tuple[_Node, list[_Node], int]] = [(root, _sorted_children(root), 0)]
+    while stack:
+        node, kids, i = stack[-1]
+        if i < len(kids):
+            stack[-1] = (node, kids, i + 1)
+            child = kids[i]
+            if child.children:
+                stack.append((child, _sorted_children(child), 0))
+            else:
+                out.append(child)
+        else:
+            stack.pop()
+            if node is not root:
+                out.append(node)
+    return out
+
+
+def _leaves(root: _Node) -> list[_Node]:
+    """Leaves in ``VisitDepthChildFirst`` order."""
+    out: list[_Node] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.children:
+            kids = _sorted_children(node)
+            kids.reverse()
+            stack.extend(kids)
+        elif node is not root:
+            out.append(node)
+    return out
+
+
+def _subtree_size(node: _Node) -> int:
+    """Sum of sizes of ``node`` (unless it is the root) and all its descendants."""
+    total = 0 if node.parent is None else node.size
+    stack = list(node.children.values())
+    while stack:
+        cur = stack.pop()
+        total += cur.size
+        stack.extend(cur.children.values())
+    return total
+
+
+class _PathData:
+    """dive's ``EfficiencyData`` for one path."""
+
+    __slots__ = ("count", "cumulative", "minimum", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.count = 0
+        self.cumulative = 0
+        self.minimum = -1
+
+
+class DiveCompat:
+    """Incremental: feed layers in order, then read the figures."""
+
+    def __init__(self) -> None:
+        self._layers = 0
+        self._prev_tree: _Tree | None = None  # tree of the previous layer, not yet stacked
+        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1)
+        self._data: dict[str, _PathData] = {}
+        self._inefficient: list[_PathData] = []
+        self._layer_sizes: list[int] = []
+        self._quirks: list[str] = []
+
+    def add_layer(self, entries: Iterable[TarEntry]) -> None:
+        """Add the next layer (its tar members, in tar order)."""
+        index = self._layers
+        self._layers += 1
+        tree = _Tree()
+        layer_size = 0
+        opaque = 0
+        seen: set[str] = set()
+        dup = 0
+        for e in entries:
+            layer_size += e.size
+            if e.path in seen:
+                dup += 1
+            else:
+                seen.add(e.path)
+            if _OPAQUE_PREFIX in e.path and any(c.startswith(_OPAQUE_PREFIX) for c in e.path.split("/")):
+                opaque += 1
+            is_dir = e.type is EntryType.DIR or (e.mode & _S_IFMT) == _S_IFDIR
+            tree.add_path("/" + e.path, e.size, is_dir)
+        del seen
+        self._layer_sizes.append(layer_size)
+        if opaque:
+            self._quirks.append(f"layer {index}: {opaque} opaque marker(s) ignored")
+        if dup:
+            self._quirks.append(f"layer {index}: {dup} repeated path(s), last header kept")
+
+        if index == 0:
+            self._stacked = tree.copy()
+        else:
+            assert self._stacked is not None and self._prev_tree is not None
+            self._stacked.stack(self._prev_tree)
+        self._prev_tree = tree
+        self._walk(index, tree, self._stacked)
+
+    def _walk(self, index: int, tree: _Tree, stacked: _Tree) -> None:
+        data_map = self._data
+        for node in _leaves(tree.root):
+            path = node.path()
+            data = data_map.get(path)
+            if data is None:
+                data = data_map[path] = _PathData(path)
+            if node.name.startswith(_WHITEOUT):
+                target = stacked.get_node(path)
+                if target is None:
+                    self._quirks.append(f"layer {index}: walk stopped at whiteout of missing {path}")
+                    return
+                if target.is_dir:
+                    size = _subtree_size(target)
+                else:
+                    size = 0
+                    if target.children:
+                        self._quirks.append(
+                            f"layer {index}: whiteout of {path} counted 0 (directory"
+                            " without a directory header in the lower stack)"
+                        )
+            else:
+                size = node.size
+            data.cumulative += size
+            if data.minimum < 0 or size < data.minimum:
+                data.minimum = size
+            data.count += 1
+            if data.count == 2:
+                self._inefficient.append(data)
+
+    def figures(self) -> DiveFigures:
+        """Compute dive's figures for the layers added so far."""
+        minimum = 0
+        cumulative = 0
+        for d in self._data.values():
+            minimum += d.minimum
+            cumulative += d.cumulative
+        efficiency = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
+
+        ordered = list(self._inefficient)
+        go_sort(ordered, lambda d: d.cumulative)
+        ordered.reverse()
+        rows = tuple(DiveInefficiency(d.path, d.count, d.cumulative) for d in ordered)
+        wasted = sum(r.cumulative_size for r in rows)
+
+        user_size = sum(self._layer_sizes[1:])
+        quirks = list(self._quirks)
+        if user_size == 0:
+            user_pct = math.nan if wasted == 0 else math.inf
+            quirks.append(f"userWastedPercent is {wasted}/0 ({user_pct})")
+        else:
+            user_pct = float(wasted) / float(user_size)
+        if cumulative == 0:
+            quirks.append("no file bytes: efficiency defaults to 1.0")
+        empty_dirs = sum(1 for r in rows if r.cumulative_size == 0)
+        if empty_dirs:
+            quirks.append(f"{empty_dirs} zero-byte path(s) listed as inefficient")
+        return DiveFigures(efficiency, wasted, user_pct, rows, tuple(quirks))
+
+
+def go_sort(data: list[T], key: Callable[[T], int]) -> None:
+    """Go 1.24 ``sort.Sort`` by ``key(x) < key(y)`` (pdqsort, unstable), in place.
+
+    Ties land exactly where Go puts them.
+    """
+    n = len(data)
+    if n <= 1:
+        return
+    keys = [key(x) for x in data]
+    if len(set(keys)) == n:  # no ties: any correct sort gives Go's order
+        order = sorted(range(n), key=keys.__getitem__)
+        data[:] = [data[i] for i in order]
+        return
+    _GoSorter(data, keys).pdqsort(0, n, n.bit_length())
+
+
+class _GoSorter(Generic[T]):
+    """Port of Go's ``sort/zsortinterface.go`` + ``sort.go`` helpers (go1.24)."""
+
+    def __init__(self, data: list[T], keys: list[int]) -> None:
+        self.d = data
+        self.k = keys
+
+    def less(self, i: int, j: int) -> bool:
+        k = self.k
+        return k[i] < k[j]
+
+    def swap(self, i: int, j: int) -> None:
+        d = self.d
+        k = self.k
+        d[i], d[j] = d[j], d[i]
+        k[i], k[j] = k[j], k[i]
+
+    def insertion_sort(self, a: int, b: int) -> None:
+        for i in range(a + 1, b):
+            j = i
+            while j > a and self.less(j, j - 1):
+                self.swap(j, j - 1)
+                j -= 1
+
+    def sift_down(self, lo: int, hi: int, first: int) -> None:
+        root = lo
+        while True:
+            child = 2 * root + 1
+            if child >= hi:
+                return
+            if child + 1 < hi and self.less(first + child, first + child + 1):
+                child += 1
+            if not self.less(first + root, first + child):
+                return
+            self.swap(first + root, first + child)
+            root = child
+
+    def heap_sort(self, a: int, b: int) -> None:
+        first, lo, hi = a, 0, b - a
+        for i in range((hi - 1) // 2, -1, -1):
+            self.sift_down(i, hi, first)
+        for i in range(hi - 1, -1, -1):
+            self.swap(first, first + i)
+            self.sift_down(lo, i, first)
+
+    def pdqsort(self, a: int, b: int, limit: int) -> None:
+        was_balanced = True
+        was_partitioned = True
+        while True:
+            length = b - a
+            if length <= 12:
+                self.insertion_sort(a, b)
+                return
+            if limit == 0:
+                self.heap_sort(a, b)
+                return
+            if not was_balanced:
+                self.break_patterns(a, b)
+                limit -= 1
+            pivot, hint = self.choose_pivot(a, b)
+            if hint == _DECREASING:
+                self.reverse_range(a, b)
+                pivot = (b - 1) - (pivot - a)
+                hint = _INCREASING
+            if was_balanced and was_partitioned and hint == _INCREASING and self.partial_insertion_sort(a, b):
+                return
+            if a > 0 and not self.less(a - 1, pivot):
+                a = self.partition_equal(a, b, pivot)
+                continue
+            mid, was_partitioned = self.partition(a, b, pivot)
+            left, right = mid - a, b - mid
+            threshold = length // 8
+            if left < right:
+                was_balanced = left >= threshold
+                self.pdqsort(a, mid, limit)
+                a = mid + 1
+            else:
+                was_balanced = right >= threshold
+                self.pdqsort(mid + 1, b, limit)
+                b = mid
+
+    def partition(self, a: int, b: int, pivot: int) -> tuple[int, bool]:
+        k = self.k
+        swap = self.swap
+        swap(a, pivot)
+        p = k[a]
+        i, j = a + 1, b - 1
+        while i <= j and k[i] < p:
+            i += 1
+        while i <= j and not k[j] < p:
+            j -= 1
+        if i > j:
+            swap(j, a)
+            return j, True
+        swap(i, j)
+        i += 1
+        j -= 1
+        while True:
+            while i <= j and k[i] < p:
+                i += 1
+            while i <= j and not k[j] < p:
+                j -= 1
+            if i > j:
+                break
+            swap(i, j)
+            i += 1
+            j -= 1
+        swap(j, a)
+        return j, False
+
+    def partition_equal(self, a: int, b: int, pivot: int) -> int:
+        self.swap(a, pivot)
+        i, j = a + 1, b - 1
+        while True:
+            while i <= j and not self.less(a, i):
+                i += 1
+            while i <= j and self.less(a, j):
+                j -= 1
+            if i > j:
+                break
+            self.swap(i, j)
+            i += 1
+            j -= 1
+        return i
+
+    def partial_insertion_sort(self, a: int, b: int) -> bool:
+        i = a + 1
+        for _ in range(5):
+            while i < b and not self.less(i, i - 1):
+                i += 1
+            if i == b:
+                return True
+            if b - a < 50:
+                return False
+            self.swap(i, i - 1)
+            if i - a >= 2:
+                j = i - 1
+                while j >= 1:
+                    if not self.less(j, j - 1):
+                        break
+                    self.swap(j, j - 1)
+                    j -= 1
+            if b - i >= 2:
+                j = i + 1
+                while j < b:
+                    if not self.less(j, j - 1):
+                        break
+                    self.swap(j, j - 1)
+                    j += 1
+        return False
+
+    def break_patterns(self, a: int, b: int) -> None:
+        length = b - a
+        if length >= 8:
+            rnd = length
+            modulus = 1 << length.bit_length()
+            idx = a + (length // 4) * 2 - 1
+            while idx <= a + (length // 4) * 2 + 1:
+                rnd ^= (rnd << 13) & _MASK64
+                rnd ^= rnd >> 7
+                rnd ^= (rnd << 17) & _MASK64
+                other = rnd & (modulus - 1)
+                if other >= length:
+                    other -= length
+                self.swap(idx, a + other)
+                idx += 1
+
+    def choose_pivot(self, a: int, b: int) -> tuple[int, int]:
+        length = b - a
+        swaps = [0]
+        i = a + length // 4 * 1
+        j = a + length // 4 * 2
+        k = a + length // 4 * 3
+        if length >= 8:
+            if length >= 50:
+                i = self.median(i - 1, i, i + 1, swaps)
+                j = self.median(j - 1, j, j + 1, swaps)
+                k = self.median(k - 1, k, k + 1, swaps)
+            j = self.median(i, j, k, swaps)
+        if swaps[0] == 0:
+            return j, _INCREASING
+        if swaps[0] == 12:
+            return j, _DECREASING
+        return j, _UNKNOWN
+
+    def order2(self, a: int, b: int, swaps: list[int]) -> tuple[int, int]:
+        if self.less(b, a):
+            swaps[0] += 1
+            return b, a
+        return a, b
+
+    def median(self, a: int, b: int, c: int, swaps: list[int]) -> int:
+        a, b = self.order2(a, b, swaps)
+        b, c = self.order2(b, c, swaps)
+        a, b = self.order2(a, b, swaps)
+        return b
+
+    def reverse_range(self, a: int, b: int) -> None:
+        i, j = a, b - 1
+        while i < j:
+            self.swap(i, j)
+            i += 1
+            j -= 1
+
+
+_UNKNOWN, _INCREASING, _DECREASING = 0, 1, 2
+
+
+def format_ci_figures(figures: DiveFigures) -> tuple[str, str, str]:
+    """The three "Analyzing image..." lines dive 0.13.1 prints in CI mode (``runtime/run.go``).
+
+    ``efficiency`` and ``userWastedPercent`` are ``%2.4f`` of the ratio times 100
+    (``NaN``/``+Inf`` spelled as Go does); the size in parentheses is
+    ``humanize.Bytes`` (SI units, github.com/dustin/go-humanize).
+    """
+    wasted = figures.wasted_bytes
+    return (
+        f"  efficiency: {_go_f4(figures.efficiency * 100)} %",
+        f"  wastedBytes: {wasted} bytes ({humanize_bytes(wasted)})",
+        f"  userWastedPercent: {_go_f4(figures.user_wasted_percent * 100)} %",
+    )
+
+
+def humanize_bytes(size: int) -> str:
+    """go-humanize ``Bytes``: ``999 B``, ``1.0 kB``, ``10 kB``, ``1000 kB``, ``2.1 GB``."""
+    if size < 10:
+        return f"{size} B"
+    exp = math.floor(math.log(float(size)) / math.log(1000.0))
+    suffix = ("B", "kB", "MB", "GB", "TB", "PB", "EB")[exp]
+    val = math.floor(float(size) / math.pow(1000.0, exp) * 10 + 0.5) / 10
+    return f"{val:.1f} {suffix}" if val < 10 else f"{val:.0f} {suffix}"
+
+
+def _go_f4(value: float) -> str:
+    """Go's ``%2.4f``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return f"{value:.4f}"

@@ -1,0 +1,36 @@
+"""The exceptions imgscope raises. Every one names the file and says what is wrong."""
+
+from __future__ import annotations
+
+
+class ImgscopeError(Exception):
+    """Base of every error imgscope raises on purpose.
+
+    ``where`` names the file (and, inside an image, the member or layer);
+    ``problem`` says what is wrong with it. ``str(error)`` is one line.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class ImageFormatError(ImgscopeError, ValueError):
+    """The input is not an image imgscope can read, or its metadata is malformed."""
+
+
+class ImageNotFoundError(ImgscopeError, LookupError):
+    """The requested image, tag, digest or platform is not in the input."""
+
+
+class CorruptLayerError(ImgscopeError, ValueError):
+    """A layer blob is truncated, corrupt, hostile, or fails its digest check."""
+
+
+class MissingBlobError(ImgscopeError, FileNotFoundError):
+    """A blob the image refers to is absent (e.g. a foreign / non-distributable layer)."""
+
+
+class UsageError(ImgscopeError, ValueError):
+    """The caller asked for something that cannot be done (bad option value)."""

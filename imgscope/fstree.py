@@ -1,0 +1,461 @@
+"""The union filesystem: apply layers in order with the OCI whiteout rules, and record what each changed.
+
+This module knows nothing of image formats: it takes each layer as a sequence of
+``TarEntry`` in tar order. The rules (OCI image-spec, "Representing Changes"):
+
+* ``DIR/.wh.NAME`` removes ``DIR/NAME`` and everything below it, from lower layers only.
+* ``DIR/.wh..wh..opq`` hides every lower child of ``DIR``; it applies before the same
+  layer's own entries, wherever it stands in the tar.
+* A whiteout never hides what its own layer wrote, and markers never appear in the result.
+* Other ``.wh..wh.*`` names are aufs bookkeeping and are ignored.
+
+Content is tracked per *stored copy*: each regular file written by a layer is one
+record holding its bytes. Hard links point at their target's record, so shared
+bytes count once. A record nothing in the tree refers to any more is wasted.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from imgscope.errors import CorruptLayerError
+from imgscope.model import EntryType, TarEntry
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+AUFS_META_PREFIX = ".wh..wh."
+MAX_SYMLINK_HOPS = 40  # as Linux's path resolution
+
+_DIR = EntryType.DIR
+_FILE = EntryType.FILE
+_SYMLINK = EntryType.SYMLINK
+
+# What a path looked like: (type, size, mode, uid, gid, link_target, digest)
+Snapshot = tuple[EntryType, int, int, int, int, str, "bytes | None"]
+
+
+class ChangeKind(str, enum.Enum):
+    """How a layer changed a path, compared with the filesystem below it."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+
+
+class WasteReason(str, enum.Enum):
+    """Why a stored copy of a file is not visible in the final filesystem."""
+
+    OVERWRITTEN = "overwritten"  # replaced by other content (or its parent directory was)
+    METADATA_ONLY = "metadata-only"  # replaced by the same bytes with another mode or owner
+    IDENTICAL = "identical-copy"  # replaced by the same bytes with the same metadata
+    DELETED = "deleted"  # removed by a whiteout (.wh.NAME)
+    OPAQUE = "opaque"  # hidden by an opaque directory marker (.wh..wh..opq)
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One path a layer added, modified or removed. ``size`` is the regular file's bytes."""
+
+    path: str
+    kind: ChangeKind
+    type: EntryType
+    size: int
+    metadata_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WastedFile:
+    """A stored copy of a file that the final filesystem does not show."""
+
+    path: str
+    size: int
+    layer: int  # the layer that stored it
+    hidden_by: int  # the layer that hid it
+    reason: WasteReason
+
+
+@dataclass(frozen=True)
+class LayerChanges:
+    """What one layer did to the filesystem below it."""
+
+    index: int
+    changes: tuple[FileChange, ...]
+    whiteouts: int
+    opaque_dirs: int
+
+    def _pick(self, kind: ChangeKind) -> list[FileChange]:
+        return [c for c in self.changes if c.kind is kind]
+
+    @property
+    def added(self) -> list[FileChange]:
+        return self._pick(ChangeKind.ADDED)
+
+    @property
+    def modified(self) -> list[FileChange]:
+        return self._pick(ChangeKind.MODIFIED)
+
+    @property
+    def removed(self) -> list[FileChange]:
+        return self._pick(ChangeKind.REMOVED)
+
+
+class Node:
+    """A path in the tree. Directories have ``children``; regular files a content ``record``."""
+
+    __slots__ = (
+        "children",
+        "digest",
+        "gid",
+        "layer",
+        "link_target",
+        "mode",
+        "record",
+        "size",
+        "type",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        type: EntryType,
+        size: int,
+        mode: int,
+        uid: int,
+        gid: int,
+        link_target: str,
+        digest: bytes | None,
+        layer: int,
+        record: int = -1,
+    ) -> None:
+        self.type = type
+        self.size = size
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.link_target = link_target
+        self.digest = digest
+        self.layer = layer
+        self.record = record
+        self.children: dict[str, Node] | None = {} if type is _DIR else None
+
+    def snapshot(self) -> Snapshot:
+        return (self.type, self.size, self.mode, self.uid, self.gid, self.link_target, self.digest)
+
+
+def _replacement_reason(gone: Snapshot, now: Node) -> WasteReason:
+    if now.type is _FILE and gone[0] is _FILE and now.size == gone[1] and now.digest == gone[6]:
+        same_meta = (now.mode, now.uid, now.gid) == gone[2:5]
+        return WasteReason.IDENTICAL if same_meta else WasteReason.METADATA_ONLY
+    return WasteReason.OVERWRITTEN
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+class _LayerState:
+    """Book-keeping while one layer is applied."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.before: dict[str, Snapshot | None] = {}  # written path -> state below this layer
+        self.removed: dict[str, Snapshot] = {}  # lower paths removed while applying
+        # Records whose last reference went: (record, path, reason, what the path was).
+        self.pending: list[tuple[int, str, WasteReason, Snapshot]] = []
+
+
+class FileSystem:
+    """The union filesystem, built layer by layer with ``apply_layer``."""
+
+    def __init__(self) -> None:
+        self.root = Node(_DIR, 0, 0o755, 0, 0, "", None, -1)
+        # Stored copies of regular files: where they were written, their size, references left.
+        self._rec_path: list[str] = []
+        self._rec_layer: list[int] = []
+        self._rec_size: list[int] = []
+        self._rec_digest: list[bytes | None] = []
+        self._rec_refs: list[int] = []
+        self.wasted: list[WastedFile] = []
+        self.layers_applied = 0
+
+    # -- lookups -------------------------------------------------------------
+
+    def lookup(self, path: str) -> Node | None:
+        """The node at ``path`` (relative, as in ``TarEntry.path``), following no symlink."""
+        node: Node | None = self.root
+        if not path:
+            return node
+        for part in path.split("/"):
+            if node is None or node.children is None:
+                return None
+            node = node.children.get(part)
+        return node
+
+    def _resolve_dir(
+        self, parts: Sequence[str], where: str, create: bool, state: _LayerState | None
+    ) -> tuple[Node, str] | None:
+        """The directory named by ``parts`` and its real path.
+
+        Symlinks met on the way are followed *inside* the image (``..`` stops at the
+        root, absolute targets start again from it), as an extracting runtime does;
+        missing directories are created when ``create`` is set. A loop of symlinks,
+        or a non-directory on the way, is an error when creating and None otherwise.
+        """
+        node = self.root
+        real: list[str] = []
+        todo = list(reversed(parts))
+        hops = 0
+        while todo:
+            name = todo.pop()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                if real:
+                    real.pop()
+                    node = self._walk_real(real)
+                continue
+            assert node.children is not None
+            child = node.children.get(name)
+            if child is None:
+                if not create:
+                    return None
+                assert state is not None
+                child = Node(_DIR, 0, 0o755, 0, 0, "", None, state.index)
+                node.children[name] = child
+                state.before.setdefault(_join("/".join(real), name), state.removed.get(_join("/".join(real), name)))
+            elif child.type is _SYMLINK:
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    if not create:
+                        return None
+                    raise CorruptLayerError(where, f"too many levels of symbolic links resolving {'/'.join(parts)!r}")
+                target = child.link_target
+                if target.startswith("/"):
+                    node, real = self.root, []
+                todo.extend(reversed(target.split("/")))
+                continue
+            elif child.children is None:
+                if not create:
+                    return None
+                raise CorruptLayerError(
+                    where,
+                    f"{'/'.join([*real, name])!r} is not a directory but the layer writes below it",
+                )
+            real.append(name)
+            node = child
+        return node, "/".join(real)
+
+    def _walk_real(self, real: list[str]) -> Node:
+        node = self.root
+        for part in real:
+            assert node.children is not None
+            node = node.children[part]
+        return node
+
+    # -- applying a layer ----------------------------------------------------
+
+    def apply_layer(self, entries: Sequence[TarEntry], where: str = "layer") -> LayerChanges:
+        """Apply one layer's entries on top of the tree; return what it changed.
+
+        ``where`` names the layer in error messages.
+        """
+        state = _LayerState(self.layers_applied)
+        opaque: list[str] = []
+        whiteouts: list[str] = []
+        writes: list[TarEntry] = []
+        for entry in entries:
+            parent, _, base = entry.path.rpartition("/")
+            if base.startswith(WHITEOUT_PREFIX):
+                if base == OPAQUE_MARKER:
+                    opaque.append(parent)
+                elif not base.startswith(AUFS_META_PREFIX):
+                    whiteouts.append(_join(parent, base[len(WHITEOUT_PREFIX) :]))
+            else:
+                writes.append(entry)
+
+        # What each written path was below this layer, before any of this layer's removals.
+        for entry in writes:
+            parent, _, base = entry.path.rpartition("/")
+            found = self._resolve_dir(parent.split("/") if parent else [], where, False, None)
+            if found is not None:
+                pnode, real = found
+                assert pnode.children is not None
+                lower = pnode.children.get(base)
+                state.before.setdefault(_join(real, base), None if lower is None else lower.snapshot())
+
+        # Opaque markers first, then whiteouts: both act on lower layers only.
+        for dirpath in opaque:
+            found = self._resolve_dir(dirpath.split("/") if dirpath else [], where, False, None)
+            if found is None:
+                continue
+            dnode, real = found
+            assert dnode.children is not None
+            for name, child in list(dnode.children.items()):
+                self._remove(child, _join(real, name), WasteReason.OPAQUE, state)
+            dnode.children.clear()
+        for path in whiteouts:
+            parent, _, base = path.rpartition("/")
+            found = self._resolve_dir(parent.split("/") if parent else [], where, False, None)
+            if found is None:
+                continue
+            pnode, real = found
+            assert pnode.children is not None
+            victim = pnode.children.pop(base, None)
+            if victim is not None:
+                self._remove(victim, _join(real, base), WasteReason.DELETED, state)
+
+        for entry in writes:
+            self._write(entry, where, state)
+
+        self.layers_applied += 1
+        return self._finish_layer(state, len(whiteouts), len(opaque))
+
+    def _write(self, entry: TarEntry, where: str, state: _LayerState) -> None:
+        parent, _, base = entry.path.rpartition("/")
+        pnode, real_parent = self._resolve_dir(parent.split("/") if parent else [], where, True, state)  # type: ignore[misc]
+        assert pnode.children is not None
+        path = _join(real_parent, base)
+        if path not in state.before:
+            state.before[path] = state.removed.get(path)
+        existing = pnode.children.get(base)
+        etype = entry.type
+        if etype is _DIR:
+            if existing is not None and existing.type is _DIR:
+                existing.mode, existing.uid, existing.gid = entry.mode, entry.uid, entry.gid
+                existing.layer = state.index
+                return
+            node = Node(_DIR, 0, entry.mode, entry.uid, entry.gid, "", None, state.index)
+        elif etype is EntryType.HARDLINK:
+            target = self._find_link_target(entry, where)
+            if target is existing:
+                return  # a link to itself changes nothing
+            node = Node(
+                target.type,
+                target.size,
+                target.mode,
+                target.uid,
+                target.gid,
+                target.link_target,
+                target.digest,
+                state.index,
+                target.record,
+            )
+            if target.record >= 0:
+                self._rec_refs[target.record] += 1
+        else:
+            record = -1
+            if etype is _FILE:
+                record = len(self._rec_refs)
+                self._rec_path.append(path)
+                self._rec_layer.append(state.index)
+                self._rec_size.append(entry.size)
+                self._rec_digest.append(entry.digest)
+                self._rec_refs.append(1)
+            node = Node(
+                etype,
+                entry.size,
+                entry.mode,
+                entry.uid,
+                entry.gid,
+                entry.link_target,
+                entry.digest,
+                state.index,
+                record,
+            )
+        if existing is not None:
+            self._remove(existing, path, WasteReason.OVERWRITTEN, state)
+        pnode.children[base] = node
+
+    def _find_link_target(self, entry: TarEntry, where: str) -> Node:
+        parent, _, base = entry.link_target.rpartition("/")
+        found = self._resolve_dir(parent.split("/") if parent else [], where, False, None)
+        target = None
+        if found is not None:
+            assert found[0].children is not None
+            target = found[0].children.get(base)
+        if target is None:
+            raise CorruptLayerError(where, f"hard link {entry.path!r} points to missing {entry.link_target!r}")
+        if target.type is _DIR:
+            raise CorruptLayerError(where, f"hard link {entry.path!r} points to a directory ({entry.link_target!r})")
+        return target
+
+    def _remove(self, node: Node, path: str, reason: WasteReason, state: _LayerState) -> None:
+        """Drop ``node`` and everything below it from the tree's accounting."""
+        stack = [(node, path)]
+        while stack:
+            cur, cur_path = stack.pop()
+            before = state.before.get(cur_path, ...)
+            if before is ...:
+                # Not written by this layer yet: it is a lower path (or one this layer
+                # created implicitly, which is recorded in `before` as None).
+                state.removed.setdefault(cur_path, cur.snapshot())
+            elif before is not None:
+                state.removed.setdefault(cur_path, before)
+            if cur.record >= 0:
+                self._rec_refs[cur.record] -= 1
+                if self._rec_refs[cur.record] == 0:
+                    state.pending.append((cur.record, cur_path, reason, cur.snapshot()))
+            if cur.children:
+                stack.extend((child, _join(cur_path, name)) for name, child in cur.children.items())
+
+    def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
+        index = state.index
+        for record, path, reason, gone in state.pending:
+            now = self.lookup(path)
+            if now is not None and now.layer == index:
+                # The layer wrote this path again: say how the new copy differs.
+                reason = _replacement_reason(gone, now)
+            self.wasted.append(
+                WastedFile(
+                    "/" + self._rec_path[record],
+                    self._rec_size[record],
+                    self._rec_layer[record],
+                    index,
+                    reason,
+                )
+            )
+
+        changes: list[FileChange] = []
+        seen: set[str] = set()
+        for path, before in [*state.before.items(), *state.removed.items()]:
+            if path in seen:
+                continue
+            seen.add(path)
+            if path in state.before and path in state.removed and state.before[path] is None:
+                before = state.removed[path]
+            now = self.lookup(path)
+            if before is None:
+                if now is not None:
+                    changes.append(FileChange("/" + path, ChangeKind.ADDED, now.type, now.size))
+            elif now is None:
+                changes.append(FileChange("/" + path, ChangeKind.REMOVED, before[0], before[1]))
+            else:
+                after = now.snapshot()
+                if after == before:
+                    continue
+                if now.type is _DIR and before[0] is _DIR and after[2:5] == before[2:5]:
+                    continue
+                metadata_only = (
+                    now.type is _FILE and before[0] is _FILE and after[1] == before[1] and after[6] == before[6]
+                )
+                changes.append(FileChange("/" + path, ChangeKind.MODIFIED, now.type, now.size, metadata_only))
+        return LayerChanges(index, tuple(changes), whiteouts, opaque)
+
+    # -- the result ------------------------------------------------------------
+
+    def walk(self) -> Iterator[tuple[str, Node]]:
+        """Every path of the tree (``/``-rooted) with its node, depth first, sorted by name."""
+        stack: list[tuple[str, Node]] = [("", self.root)]
+        while stack:
+            path, node = stack.pop()
+            if path:
+                yield path, node
+            if node.children:
+                for name in sorted(node.children, reverse=True):
+                    stack.append((f"{path}/{name}", node.children[name]))
+
+    def visible_records(self) -> set[int]:
+        """The stored copies the final tree still shows."""
+        return {node.record for _, node in self.walk() if node.record >= 0}

@@ -1,0 +1,167 @@
+"""The terminal report (rich). Reads analyses; computes nothing."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import humanize
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from imgscope.dive_compat import format_ci_figures
+
+if TYPE_CHECKING:
+    from imgscope.analysis import Analysis
+    from imgscope.model import ImageRef
+
+
+def size(n: int | None) -> str:
+    """Bytes for people: ``1.2 MB`` (decimal units, as ``docker images`` shows)."""
+    return "-" if n is None else humanize.naturalsize(n, format="%.1f")
+
+
+def percent(x: float) -> str:
+    return "n/a" if math.isnan(x) or math.isinf(x) else f"{100 * x:.1f}%"
+
+
+def _short(digest: str | None, n: int = 12) -> str:
+    return "-" if not digest else digest.removeprefix("sha256:")[:n]
+
+
+def _header(a: Analysis) -> RenderableType:
+    img, s = a.image, a.summary
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("Image", img.name or "(untagged)")
+    grid.add_row("Source", f"{img.source} [{img.format}]")
+    if img.digest:
+        grid.add_row("Digest", img.digest)
+    grid.add_row("Image ID", img.config_digest or "-")
+    grid.add_row("Platform", str(img.platform) if img.platform else "-")
+    grid.add_row("Created", img.created or "-")
+    grid.add_row(
+        "Size",
+        f"{size(s.size)} in {s.layer_count} layers ({size(s.compressed_size)} compressed); "
+        f"{size(s.final_size)} visible in {s.file_count:,} paths",
+    )
+    waste_style = "red" if s.wasted_percent > 0.1 else "yellow" if s.wasted_bytes else "green"
+    grid.add_row(
+        "Wasted",
+        Text(
+            f"{size(s.wasted_bytes)} ({percent(s.wasted_percent)} of stored bytes); efficiency {percent(s.efficiency)}",
+            style=waste_style,
+        ),
+    )
+    if s.duplicate_bytes:
+        grid.add_row("Duplicates", f"{size(s.duplicate_bytes)} in same-content copies in the final filesystem")
+    if not a.verified:
+        grid.add_row("Integrity", Text("not checked (--no-verify)", style="yellow"))
+    for note in img.notes:
+        grid.add_row("Note", Text(note, style="yellow"))
+    return Panel(grid, title="imgscope", title_align="left")
+
+
+def _layers(a: Analysis) -> RenderableType:
+    table = Table(title="Layers", title_justify="left", expand=False)
+    table.add_column("#", justify="right")
+    table.add_column("Size", justify="right")
+    table.add_column("Compressed", justify="right")
+    table.add_column("+", justify="right", style="green")
+    table.add_column("~", justify="right", style="yellow")
+    table.add_column("-", justify="right", style="red")
+    table.add_column("Command", overflow="fold")
+    by_layer = {r.index: r for r in a.layers}
+    for h in a.image.history:
+        if h.empty_layer:
+            table.add_row("", "", "", "", "", "", Text(h.command, style="dim"))
+            continue
+        r = by_layer.get(h.layer_index) if h.layer_index is not None else None
+        if r is None:
+            continue
+        table.add_row(
+            str(r.index),
+            size(r.size),
+            size(r.compressed_size),
+            str(r.added),
+            str(r.modified),
+            str(r.removed),
+            r.command,
+        )
+    if not a.image.history:  # no history at all: one row per layer
+        for r in a.layers:
+            table.add_row(
+                str(r.index), size(r.size), size(r.compressed_size), str(r.added), str(r.modified), str(r.removed), ""
+            )
+    return table
+
+
+def _wasted(a: Analysis, top: int) -> RenderableType:
+    table = Table(title=f"Wasted files ({size(a.summary.wasted_bytes)})", title_justify="left")
+    table.add_column("Size", justify="right")
+    table.add_column("Path", overflow="fold")
+    table.add_column("Written", justify="right")
+    table.add_column("Hidden", justify="right")
+    table.add_column("How")
+    for w in a.wasted_files[:top]:
+        table.add_row(size(w.size), w.path, str(w.layer), str(w.hidden_by), w.reason.value)
+    more = len(a.wasted_files) - top
+    if more > 0:
+        table.caption = f"… and {more:,} more"
+    return table
+
+
+def _largest(a: Analysis, top: int) -> RenderableType:
+    table = Table(title="Largest files", title_justify="left")
+    table.add_column("Size", justify="right")
+    table.add_column("Path", overflow="fold")
+    table.add_column("Layer", justify="right")
+    for f in a.largest_files[:top]:
+        table.add_row(size(f.size), f.path, str(f.layer))
+    return table
+
+
+def _dive(a: Analysis) -> RenderableType:
+    d = a.dive
+    lines = Text()
+    lines.append("dive-compatible figures (dive 0.13.1's definitions, quirks included; see docs/metrics.md)\n", "bold")
+    lines.append("\n".join(format_ci_figures(d)))
+    return lines
+
+
+def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
+    """The whole report as one rich renderable."""
+    parts: list[RenderableType] = [_header(a), _layers(a)]
+    if a.wasted_files:
+        parts.append(_wasted(a, top))
+    parts.append(_dive(a))
+    if a.largest_files:
+        parts.append(_largest(a, top))
+    return Group(*parts)
+
+
+def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
+    table = Table(title=f"Images in {path}", title_justify="left")
+    table.add_column("Name")
+    table.add_column("Platform")
+    table.add_column("Manifest digest")
+    table.add_column("Image ID")
+    for ref in refs:
+        table.add_row(
+            ", ".join(ref.tags) or "(untagged)",
+            str(ref.platform) if ref.platform else "-",
+            _short(ref.digest, 19),
+            _short(ref.config_digest, 12),
+        )
+    return table
+
+
+def to_html(a: Analysis) -> str:
+    """The report as HTML, for notebooks."""
+    console = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(render_analysis(a))
+    html: str = console.export_html(inline_styles=True)
+    return html

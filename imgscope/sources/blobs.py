@@ -1,0 +1,262 @@
+"""Open a layer blob as a stream of tar bytes: decompress by magic, hash both sides, bound the work.
+
+A layer is read once, front to back, in chunks; nothing holds more than a few
+chunks of it. While it streams, the compressed bytes are hashed (the blob digest)
+and the decompressed bytes are hashed (the diff_id), so integrity costs no extra
+pass. Hostile blobs are bounded: decompressed output per call is capped, a
+decompression ratio beyond what real data reaches is refused, and so is data
+after the end of the tar beyond a little padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+import zstandard
+
+from imgscope.errors import CorruptLayerError
+
+CHUNK = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_OTHER_MAGICS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x04\x22\x4d\x18": "lz4"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the work one layer may cause; ``None`` lifts a bound.
+
+    The defaults let any real image through: gzip cannot exceed a ratio of about
+    1032:1, and real layers end their tar with at most a few KiB of padding.
+    """
+
+    max_layer_bytes: int | None = 1 << 40  # 1 TiB uncompressed
+    max_ratio: float | None = 2000.0  # uncompressed/compressed, enforced past ratio_floor bytes
+    ratio_floor: int = 1 << 30
+    max_trailing_bytes: int = 16 << 20  # data after the tar's end-of-archive marker
+
+
+class _Chunks(Protocol):
+    def next_chunk(self) -> bytes: ...
+
+
+class _Plain:
+    def __init__(self, raw: IO[bytes], head: bytes) -> None:
+        self._raw, self._head = raw, head
+
+    def next_chunk(self) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        return self._raw.read(CHUNK)
+
+
+class _Gzip:
+    """Gzip, including concatenated members (estargz ends with a footer member)."""
+
+    def __init__(self, raw: IO[bytes], head: bytes, where: str) -> None:
+        self._raw, self._pending, self._where = raw, head, where
+        self._d = zlib.decompressobj(31)
+
+    def next_chunk(self) -> bytes:
+        while True:
+            if self._d.eof:
+                rest = self._d.unused_data
+                while not rest.strip(b"\x00"):  # nothing, or zero padding after the last member
+                    rest = self._raw.read(CHUNK)
+                    if not rest:
+                        return b""
+                self._d = zlib.decompressobj(31)
+                self._pending = rest.lstrip(b"\x00")
+            data = self._d.unconsumed_tail or self._pending
+            self._pending = b""
+            if not data:
+                data = self._raw.read(CHUNK)
+                if not data:
+                    raise CorruptLayerError(self._where, "truncated gzip stream")
+            try:
+                out = self._d.decompress(data, CHUNK)
+            except zlib.error as exc:
+                raise CorruptLayerError(self._where, f"corrupt gzip stream ({exc})") from None
+            if out:
+                return out
+
+
+class _Zstd:
+    def __init__(self, raw: IO[bytes], head: bytes, where: str) -> None:
+        self._where = where
+        source: IO[bytes] = _Prepended(raw, head)  # type: ignore[assignment]  # has the read() it needs
+        self._reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK, read_across_frames=True)
+
+    def next_chunk(self) -> bytes:
+        try:
+            return self._reader.read(CHUNK)
+        except zstandard.ZstdError as exc:
+            raise CorruptLayerError(self._where, f"corrupt zstd stream ({exc})") from None
+
+
+class _Prepended:
+    """A raw stream with bytes already read put back in front."""
+
+    def __init__(self, raw: IO[bytes], head: bytes) -> None:
+        self._raw, self._head = raw, head
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n < 0 or n >= len(self._head):
+                head, self._head = self._head, b""
+                return head + (self._raw.read(n - len(head)) if n > 0 else b"")
+            head, self._head = self._head[:n], self._head[n:]
+            return head
+        return self._raw.read(n)
+
+
+class _CountingReader:
+    """Counts and hashes the compressed bytes as the decompressor pulls them."""
+
+    def __init__(self, raw: IO[bytes], hashed: bool) -> None:
+        self._raw = raw
+        self.count = 0
+        self.hasher = hashlib.sha256() if hashed else None
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self.count += len(data)
+        if self.hasher is not None:
+            self.hasher.update(data)
+        return data
+
+
+class LayerStream:
+    """The decompressed bytes of one layer blob, read once.
+
+    ``read(n)`` returns ``n`` bytes (fewer only at the end); ``consume(n, sink)``
+    passes ``n`` bytes to ``sink`` in pieces without joining them. After the tar
+    is parsed, ``finish()`` drains what follows, and the digests can be read.
+    """
+
+    def __init__(self, raw: IO[bytes], where: str, *, limits: Limits | None = None, hash_blob: bool = True) -> None:
+        self.where = where
+        self._limits = limits or Limits()
+        self._counter = _CountingReader(raw, hash_blob)
+        head = self._counter.read(8)
+        self.compression = detect_compression(head, where)
+        counted: IO[bytes] = self._counter  # type: ignore[assignment]
+        self._chunks: _Chunks
+        if self.compression == "gzip":
+            self._chunks = _Gzip(counted, head, where)
+        elif self.compression == "zstd":
+            self._chunks = _Zstd(counted, head, where)
+        else:
+            self._chunks = _Plain(counted, head)
+        self._diff_hasher = hashlib.sha256()
+        self._buf = b""
+        self._pos = 0
+        self.uncompressed_size = 0
+        self._eof = False
+
+    @property
+    def compressed_size(self) -> int:
+        return self._counter.count
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        chunk = self._chunks.next_chunk()
+        if not chunk:
+            self._eof = True
+            return False
+        self._diff_hasher.update(chunk)
+        self.uncompressed_size += len(chunk)
+        self._check_limits()
+        if self._pos < len(self._buf):
+            self._buf = self._buf[self._pos :] + chunk
+        else:
+            self._buf = chunk
+        self._pos = 0
+        return True
+
+    def _check_limits(self) -> None:
+        lim = self._limits
+        size = self.uncompressed_size
+        if lim.max_layer_bytes is not None and size > lim.max_layer_bytes:
+            raise CorruptLayerError(self.where, f"layer decompresses to more than {lim.max_layer_bytes} bytes")
+        if lim.max_ratio is not None and size > lim.ratio_floor and size > lim.max_ratio * max(self._counter.count, 1):
+            raise CorruptLayerError(
+                self.where,
+                f"decompression ratio above {lim.max_ratio:g}:1 after {size} bytes (a decompression bomb?)",
+            )
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes; fewer only when the stream ends."""
+        end = self._pos + n
+        if end <= len(self._buf):
+            data = self._buf[self._pos : end]
+            self._pos = end
+            return data
+        while len(self._buf) - self._pos < n and self._fill():
+            pass
+        data = self._buf[self._pos : self._pos + n]
+        self._pos += len(data)
+        return data
+
+    def consume(self, n: int, sink: object = None) -> int:
+        """Pass the next ``n`` bytes to ``sink(memoryview)`` (or drop them); return how many there were."""
+        done = 0
+        update = getattr(sink, "update", None) if sink is not None else None
+        while done < n:
+            avail = len(self._buf) - self._pos
+            if avail == 0:
+                if not self._fill():
+                    return done
+                continue
+            take = min(avail, n - done)
+            if update is not None:
+                update(memoryview(self._buf)[self._pos : self._pos + take])
+            self._pos += take
+            done += take
+        return done
+
+    def finish(self) -> None:
+        """Read to the end of the blob, so both digests cover every byte; bound what may follow the tar."""
+        trailing = len(self._buf) - self._pos
+        self._pos = len(self._buf)
+        while self._fill():
+            trailing += len(self._buf)
+            self._pos = len(self._buf)
+            if trailing > self._limits.max_trailing_bytes:
+                raise CorruptLayerError(
+                    self.where,
+                    f"more than {self._limits.max_trailing_bytes} bytes after the end of the tar",
+                )
+        # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame).
+        while self._counter.read(CHUNK):
+            pass
+
+    @property
+    def diff_id(self) -> str:
+        """sha256 of the decompressed stream, as ``sha256:<hex>``."""
+        return "sha256:" + self._diff_hasher.hexdigest()
+
+    @property
+    def blob_digest(self) -> str | None:
+        """sha256 of the blob as stored, when it was hashed."""
+        h = self._counter.hasher
+        return None if h is None else "sha256:" + h.hexdigest()
+
+
+def detect_compression(head: bytes, where: str) -> str:
+    """'gzip', 'zstd' or 'none', from the first bytes; other compressions are refused by name."""
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    for magic, name in _OTHER_MAGICS.items():
+        if head.startswith(magic):
+            raise CorruptLayerError(where, f"{name}-compressed layer: only plain, gzip and zstd layers are supported")
+    if not head:
+        raise CorruptLayerError(where, "empty layer blob (not a tar)")
+    return "none"

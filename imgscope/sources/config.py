@@ -1,0 +1,79 @@
+"""Reading an image config (the JSON with ``rootfs``, ``history`` and ``config``), strictly."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from imgscope.errors import ImageFormatError
+from imgscope.model import HistoryEntry, Platform
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$")
+
+
+def expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
+    """``value`` if it is of ``kind``; otherwise an ``ImageFormatError`` saying what was expected."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        shown = {dict: "an object", list: "a list", str: "a string", int: "a number"}
+        raise ImageFormatError(
+            where,
+            f"{what} must be {shown.get(kind, names) if isinstance(kind, type) else names}, not {type(value).__name__}",
+        )
+    return value
+
+
+def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    return str(expect(value, str, where, f"{what}.{key}"))
+
+
+def check_digest(value: Any, where: str, what: str) -> str:
+    text = expect(value, str, where, what)
+    if not DIGEST_RE.match(text):
+        raise ImageFormatError(where, f"{what} {text[:80]!r} is not a sha256/sha512 digest")
+    return str(text)
+
+
+def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry], Platform | None, list[str]]:
+    """The diff_ids, the history (with each entry's layer index), the platform, and notes."""
+    expect(config, dict, where, "the image config")
+    rootfs = expect(config.get("rootfs", {}), dict, where, "rootfs")
+    diff_ids = [
+        check_digest(d, where, "rootfs.diff_ids[]")
+        for d in expect(rootfs.get("diff_ids", []), list, where, "rootfs.diff_ids")
+    ]
+    notes: list[str] = []
+    history: list[HistoryEntry] = []
+    layer = 0
+    for raw in expect(config.get("history", []) or [], list, where, "history"):
+        expect(raw, dict, where, "history[]")
+        empty = raw.get("empty_layer", False)
+        expect(empty, bool, where, "history[].empty_layer")
+        history.append(
+            HistoryEntry(
+                created_by=opt_str(raw, "created_by", where, "history[]"),
+                created=opt_str(raw, "created", where, "history[]"),
+                comment=opt_str(raw, "comment", where, "history[]"),
+                author=opt_str(raw, "author", where, "history[]"),
+                empty_layer=bool(empty),
+                layer_index=None if empty else layer,
+            )
+        )
+        if not empty:
+            layer += 1
+    if history and layer != len(diff_ids):
+        notes.append(
+            f"the history names {layer} layer(s) but the image has {len(diff_ids)}: commands may not match their layers"
+        )
+    platform = None
+    os_name, arch = config.get("os"), config.get("architecture")
+    if isinstance(os_name, str) and isinstance(arch, str) and os_name and arch:
+        variant = config.get("variant")
+        platform = Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
+    inner = config.get("config")
+    if inner is not None:
+        expect(inner, dict, where, "config.config")
+    return diff_ids, history, platform, notes

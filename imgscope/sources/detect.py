@@ -1,0 +1,116 @@
+"""What is this path? Pick the reader, list the images inside, choose one."""
+
+from __future__ import annotations
+
+import os
+import platform as _platform
+from collections.abc import Callable
+
+from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, UsageError
+from imgscope.model import Image, ImageRef, Platform
+from imgscope.sources import docker_archive, oci_layout
+from imgscope.sources.oci_layout import Candidate
+from imgscope.sources.store import BlobStore, DirStore, TarStore
+
+_Builder = Callable[[BlobStore, Candidate, str, list[str]], Image]
+
+
+def host_platform() -> Platform:
+    """The platform images would run as on this machine (containers are Linux ones)."""
+    machine = _platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386"}.get(machine)
+    if arch is None and machine.startswith("armv"):
+        return Platform("linux", "arm", "v" + machine[4])
+    return Platform("linux", arch or machine)
+
+
+def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
+    if not os.path.exists(path):
+        raise ImageFormatError(path, "no such file or directory")
+    store: BlobStore
+    try:
+        store = DirStore(path) if os.path.isdir(path) else TarStore(path)
+    except OSError as exc:
+        raise ImageFormatError(path, exc.strerror or str(exc)) from None
+    is_dir = isinstance(store, DirStore)
+    if store.has("manifest.json"):
+        fmt = "docker-archive-oci" if store.has("index.json") else "docker-archive"
+        return store, fmt, docker_archive.find_candidates(store), docker_archive.build_image
+    if store.has("index.json"):
+        fmt = "oci-layout" if is_dir else "oci-archive"
+        return store, fmt, oci_layout.find_candidates(store), oci_layout.build_image
+    what = "directory" if is_dir else "tar archive"
+    raise ImageFormatError(path, f"not a container image: a {what} with neither manifest.json nor index.json")
+
+
+def list_images(path: str) -> list[ImageRef]:
+    """Every image (and platform) the source holds, including those whose blobs are absent."""
+    return [c.ref for c in _open_source(path)[2]]
+
+
+def _matches(ref: ImageRef, wanted: str) -> bool:
+    if wanted.startswith("sha256:") or (all(ch in "0123456789abcdef" for ch in wanted) and len(wanted) >= 12):
+        hexpart = wanted.removeprefix("sha256:")
+        return any(d and d.removeprefix("sha256:").startswith(hexpart) for d in (ref.digest, ref.config_digest))
+    for tag in ref.tags:
+        if wanted in (tag, tag.rpartition(":")[2]) and (wanted == tag or ":" not in wanted):
+            return True
+        if tag.endswith("/" + wanted) or tag == "docker.io/library/" + wanted:
+            return True
+    return False
+
+
+def _describe(ref: ImageRef) -> str:
+    name = ref.name or (ref.digest or ref.config_digest or "?")[:19]
+    return f"{name} ({ref.platform})" if ref.platform else name
+
+
+def open_image(path: str, *, image: str | None = None, platform: str | Platform | None = None) -> Image:
+    """Open the image at ``path`` lazily: metadata parsed and checked, no layer decompressed.
+
+    ``image`` picks one of several by tag or digest (prefix); ``platform`` one of an
+    index's platforms (``linux/arm64``). Without them: the machine's own platform if
+    present, else the first; ``Image.notes`` says what was chosen.
+    """
+    if isinstance(platform, str):
+        try:
+            platform = Platform.parse(platform)
+        except ValueError as exc:
+            raise UsageError("--platform", str(exc)) from None
+    store, fmt, candidates, build = _open_source(path)
+    if not candidates:
+        raise ImageNotFoundError(path, "holds no image")
+    pool = candidates
+    if image is not None:
+        pool = [c for c in pool if _matches(c.ref, image)]
+        if not pool:
+            known = ", ".join(sorted({_describe(c.ref) for c in candidates}))
+            raise ImageNotFoundError(path, f"no image {image!r} here; it holds: {known}")
+    if platform is not None:
+        wanted = platform
+        platform_pool = [c for c in pool if c.ref.platform is None or c.ref.platform.matches(wanted)]
+        if not platform_pool:
+            known = ", ".join(sorted({str(c.ref.platform) for c in pool if c.ref.platform}))
+            raise ImageNotFoundError(path, f"no image for platform {wanted}; platforms here: {known}")
+        pool = platform_pool
+    available = [c for c in pool if c.available]
+    if not available:
+        raise MissingBlobError(path, f"the image chosen is not in the archive: {pool[0].why_unavailable}")
+    notes: list[str] = []
+    distinct_platforms = {c.ref.platform for c in available if c.ref.platform}
+    if platform is None and len(distinct_platforms) > 1:
+        host = host_platform()
+        native = [c for c in available if c.ref.platform and c.ref.platform.matches(host)]
+        chosen_pool = native or available
+        why = "this machine's" if native else "the first"
+        notes.append(
+            f"{len(distinct_platforms)} platforms here; analyzing {chosen_pool[0].ref.platform} ({why}); "
+            "choose with --platform"
+        )
+        available = chosen_pool
+    names = {c.ref.tags or c.ref.digest for c in available}
+    if len(names) > 1:
+        notes.append(
+            f"{len(names)} images here; analyzing the first, {_describe(available[0].ref)}; choose with --image"
+        )
+    return build(store, available[0], fmt, notes)

@@ -1,0 +1,183 @@
+"""OCI image layouts (a directory, an OCI archive, or the layout inside a Docker 25+ ``docker save`` tar)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgscope.errors import ImageFormatError, MissingBlobError
+from imgscope.model import Image, ImageRef, LayerBlob, Platform
+from imgscope.sources.config import check_digest, expect, opt_str, parse_config
+from imgscope.sources.store import BlobStore, parse_json
+
+INDEX_TYPES = frozenset(
+    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
+)
+MANIFEST_TYPES = frozenset(
+    {"application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"}
+)
+NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+MAX_INDEX_DEPTH = 8
+
+
+def blob_name(digest: str) -> str:
+    """The member holding a blob: ``blobs/<algorithm>/<hex>`` (the digest is validated first)."""
+    algorithm, _, hexpart = digest.partition(":")
+    return f"blobs/{algorithm}/{hexpart}"
+
+
+def read_verified(store: BlobStore, digest: str, what: str) -> bytes:
+    """A small blob's bytes, checked against its digest."""
+    name = blob_name(digest)
+    data = store.read_bytes(name)
+    algorithm, _, expected = digest.partition(":")
+    if hashlib.new(algorithm, data).hexdigest() != expected:
+        raise ImageFormatError(store.where(name), f"{what} does not match its digest {digest}")
+    return data
+
+
+@dataclass
+class Candidate:
+    """An image the source holds, and what is needed to open it."""
+
+    ref: ImageRef
+    available: bool
+    manifest: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    why_unavailable: str = ""
+
+
+def _platform(value: Any, where: str) -> Platform | None:
+    if value is None:
+        return None
+    expect(value, dict, where, "platform")
+    os_name, arch = value.get("os"), value.get("architecture")
+    if not isinstance(os_name, str) or not isinstance(arch, str):
+        return None
+    variant = value.get("variant")
+    return Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
+
+
+def _annotations(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    expect(value, dict, where, "annotations")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def find_candidates(store: BlobStore) -> list[Candidate]:
+    """Every image manifest reachable from ``index.json``, nested indexes included."""
+    index = store.read_json("index.json")
+    found: list[Candidate] = []
+    _walk_index(store, index, store.where("index.json"), (), 0, set(), found)
+    return found
+
+
+def _walk_index(
+    store: BlobStore, index: Any, where: str, names: tuple[str, ...], depth: int, seen: set[str], out: list[Candidate]
+) -> None:
+    expect(index, dict, where, "the index")
+    for desc in expect(index.get("manifests", []), list, where, "manifests"):
+        expect(desc, dict, where, "manifests[]")
+        digest = check_digest(desc.get("digest"), where, "manifests[].digest")
+        media_type = opt_str(desc, "mediaType", where, "manifests[]")
+        annotations = _annotations(desc.get("annotations"), where)
+        if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
+            continue  # BuildKit's provenance/SBOM attachments are not images
+        own = tuple(annotations[k] for k in NAME_ANNOTATIONS[:1] if k in annotations) or tuple(
+            annotations[k] for k in NAME_ANNOTATIONS[1:] if k in annotations
+        )
+        here_names = own or names
+        platform = _platform(desc.get("platform"), where)
+        blob = blob_name(digest)
+        present = store.has(blob)
+        doc: Any = None
+        if present:
+            doc = parse_json(read_verified(store, digest, "manifest"), store.where(blob))
+            expect(doc, dict, store.where(blob), "the manifest")
+            media_type = media_type or doc.get("mediaType")
+            if media_type is None:
+                media_type = "application/vnd.oci.image.index.v1+json" if "manifests" in doc else None
+        if media_type in INDEX_TYPES:
+            if not present:
+                continue
+            if digest in seen or depth >= MAX_INDEX_DEPTH:
+                raise ImageFormatError(store.where(blob), "image index nested too deeply or referring to itself")
+            _walk_index(store, doc, store.where(blob), here_names, depth + 1, {*seen, digest}, out)
+            continue
+        if media_type is not None and media_type not in MANIFEST_TYPES:
+            continue  # artifacts and other non-image manifests
+        config_digest = None
+        if present:
+            config = expect(doc.get("config"), dict, store.where(blob), "config")
+            config_digest = check_digest(config.get("digest"), store.where(blob), "config.digest")
+        ref = ImageRef(
+            name=here_names[0] if here_names else None,
+            tags=here_names,
+            digest=digest,
+            config_digest=config_digest,
+            platform=platform,
+            media_type=media_type,
+        )
+        out.append(
+            Candidate(
+                ref,
+                present,
+                doc if present else {},
+                annotations,
+                "" if present else f"its manifest {digest} is not in the image (another platform's?)",
+            )
+        )
+
+
+def build_image(store: BlobStore, cand: Candidate, fmt: str, notes: list[str]) -> Image:
+    """Open one candidate: read and verify its config; describe its layers (nothing decompressed)."""
+    manifest = cand.manifest
+    where = store.where(blob_name(cand.ref.digest or ""))
+    config_desc = expect(manifest.get("config"), dict, where, "config")
+    config_digest = check_digest(config_desc.get("digest"), where, "config.digest")
+    config_where = store.where(blob_name(config_digest))
+    if not store.has(blob_name(config_digest)):
+        raise MissingBlobError(config_where, "the image config is missing")
+    config = parse_json(read_verified(store, config_digest, "config"), config_where)
+    diff_ids, history, platform, config_notes = parse_config(config, config_where)
+    layer_descs = expect(manifest.get("layers", []), list, where, "layers")
+    if len(layer_descs) != len(diff_ids):
+        raise ImageFormatError(
+            where, f"the manifest lists {len(layer_descs)} layers, the config {len(diff_ids)} diff_ids"
+        )
+    layers = []
+    for i, desc in enumerate(layer_descs):
+        expect(desc, dict, where, "layers[]")
+        digest = check_digest(desc.get("digest"), where, "layers[].digest")
+        size = desc.get("size")
+        member = blob_name(digest)
+        layers.append(
+            LayerBlob(
+                index=i,
+                digest=digest,
+                diff_id=diff_ids[i],
+                media_type=opt_str(desc, "mediaType", where, "layers[]"),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                member=store.where(member),
+                opener=functools.partial(store.open, member) if store.has(member) else None,
+                annotations=_annotations(desc.get("annotations"), where),
+            )
+        )
+    return Image(
+        source=store.label,
+        format=fmt,
+        name=cand.ref.name,
+        tags=cand.ref.tags,
+        digest=cand.ref.digest,
+        config_digest=config_digest,
+        platform=platform or cand.ref.platform,
+        config=config,
+        layers=tuple(layers),
+        history=tuple(history),
+        manifest_media_type=cand.ref.media_type,
+        annotations={**cand.annotations, **_annotations(manifest.get("annotations"), where)},
+        notes=tuple(notes + config_notes),
+    )

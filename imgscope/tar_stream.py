@@ -1,0 +1,113 @@
+"""Read a layer's tar once, front to back, into metadata records with content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from imgscope import tarheader as th
+from imgscope.errors import CorruptLayerError
+from imgscope.model import EntryType, TarEntry
+from imgscope.sources.blobs import LayerStream
+
+_TYPES = {
+    th.HARDLINK: EntryType.HARDLINK,
+    th.SYMLINK: EntryType.SYMLINK,
+    th.CHAR: EntryType.CHAR,
+    th.BLOCKDEV: EntryType.BLOCK,
+    th.DIRECTORY: EntryType.DIR,
+    th.GNU_DUMPDIR: EntryType.DIR,
+    th.FIFO: EntryType.FIFO,
+}
+_EMPTY_DIGEST = hashlib.sha256().digest()
+# Members that estargz adds to a layer; snapshotters drop them, so do we.
+ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
+
+
+def normalize_path(name: str) -> str | None:
+    """A member name as a path relative to the root: None if it names the root.
+
+    Raises ValueError when the name climbs out of the root with ``..``.
+    """
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise ValueError(name)
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts) if parts else None
+
+
+def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
+    """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
+
+    Stops at the end-of-archive marker; the caller then calls ``stream.finish()``.
+    Raises ``CorruptLayerError`` for anything malformed, naming the stream.
+    """
+    where = stream.where
+    decoder = th.HeaderDecoder(stream.read)
+    sha256 = hashlib.sha256
+    regular = th.REGULAR
+    while True:
+        try:
+            member = decoder.next()
+        except th.TarFormatError as exc:
+            raise CorruptLayerError(where, str(exc)) from None
+        if member is None:
+            return
+        size = member.size
+        flag = member.typeflag
+        digest: bytes | None = None
+        if flag in regular or flag not in _TYPES:
+            # POSIX: an unknown type flag is read as a regular file, so its bytes still count.
+            etype = EntryType.FILE
+            if size:
+                hasher = sha256()
+                got = stream.consume(size, hasher)
+                digest = hasher.digest()
+            else:
+                got = 0
+                digest = _EMPTY_DIGEST
+        else:
+            etype = _TYPES[flag]
+            got = stream.consume(size) if size else 0
+        if got != size:
+            raise CorruptLayerError(
+                where,
+                f"truncated tar: member {member.name!r} declares {size} bytes, stream ends after {got}",
+            )
+        pad = th.padded(size) - size
+        if pad and stream.consume(pad) != pad:
+            raise CorruptLayerError(where, f"truncated tar: stream ends in the padding of {member.name!r}")
+        decoder.skipped(th.padded(size))
+        try:
+            path = normalize_path(member.name)
+        except ValueError:
+            raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
+        if path is None:
+            continue  # the root directory itself
+        link = member.linkname
+        if etype is EntryType.HARDLINK:
+            try:
+                target = normalize_path(link)
+            except ValueError:
+                raise CorruptLayerError(
+                    where, f"hard link {member.name!r} points out of the image root ({link!r})"
+                ) from None
+            if target is None:
+                raise CorruptLayerError(where, f"hard link {member.name!r} points to the root directory")
+            link = target
+        yield TarEntry(
+            path,
+            etype,
+            size if etype is EntryType.FILE else 0,
+            member.mode & 0o7777,
+            member.uid,
+            member.gid,
+            link,
+            digest,
+        )

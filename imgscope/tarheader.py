@@ -1,0 +1,200 @@
+"""A strict tar header decoder (ustar, GNU and PAX), shared by every tar reader in imgscope.
+
+The standard library's ``tarfile`` treats a header with a bad checksum, or a
+truncated one, as the end of the archive and stops without a word, so a corrupt
+layer would pass for a short one. This decoder raises instead: every header's
+checksum is checked, every numeric field is validated, a stream that ends before
+its end-of-archive marker is an error, and extended headers (GNU long names,
+PAX records) are size-limited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+BLOCK = 512
+MAX_EXTENDED_HEADER = 1 << 20  # GNU long names and PAX records: far above any real use
+_EMPTY_BLOCK = bytes(BLOCK)
+
+# Type flags (POSIX ustar plus the GNU/PAX extensions we understand).
+REGULAR = frozenset(b"07\x00")
+HARDLINK = ord("1")
+SYMLINK = ord("2")
+CHAR = ord("3")
+BLOCKDEV = ord("4")
+DIRECTORY = ord("5")
+FIFO = ord("6")
+GNU_LONGNAME = ord("L")
+GNU_LONGLINK = ord("K")
+PAX_HEADER = ord("x")
+PAX_GLOBAL = ord("g")
+GNU_DUMPDIR = ord("D")
+GNU_VOLUME = ord("V")
+SOLARIS_PAX = ord("X")
+
+
+class TarFormatError(Exception):
+    """A header is malformed; the message says how and where (byte offset)."""
+
+
+@dataclass(slots=True)
+class Member:
+    """One decoded tar member: its metadata and the size of the data that follows."""
+
+    name: str
+    typeflag: int
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    linkname: str
+    offset: int  # offset of the member's data in the uncompressed stream
+
+
+def _decode_text(raw: bytes) -> str:
+    # Names are bytes in tar. Non-UTF-8 bytes are kept visible as \xNN escapes, so a name
+    # can always be printed and written to JSON.
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _cstring(field: bytes) -> bytes:
+    end = field.find(0)
+    return field if end < 0 else field[:end]
+
+
+def _number(field: bytes, what: str, offset: int) -> int:
+    if field and field[0] & 0x80:
+        if field[0] == 0xFF:
+            raise TarFormatError(f"negative {what} in tar header at byte {offset}")
+        return int.from_bytes(bytes([field[0] & 0x7F]) + field[1:], "big")
+    text = field.replace(b"\x00", b" ").strip()
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise TarFormatError(f"bad {what} {text[:20]!r} in tar header at byte {offset}") from None
+
+
+def _checksum_ok(block: bytes, offset: int) -> bool:
+    stored = _number(block[148:156], "checksum", offset)
+    unsigned = sum(block) - sum(block[148:156]) + 8 * 32
+    if stored == unsigned:
+        return True
+    signed = sum(b - 256 if b > 127 else b for b in block)
+    signed -= sum(b - 256 if b > 127 else b for b in block[148:156]) - 8 * 32
+    return stored == signed
+
+
+def _parse_pax(data: bytes, offset: int) -> dict[str, str]:
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        if data[pos] == 0:  # some writers pad PAX data with NULs
+            break
+        space = data.find(b" ", pos)
+        if space < 0:
+            raise TarFormatError(f"bad PAX record in header at byte {offset}")
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise TarFormatError(f"bad PAX record length in header at byte {offset}") from None
+        end = pos + length
+        if length <= space - pos + 1 or end > len(data) or data[end - 1] != 0x0A:
+            raise TarFormatError(f"bad PAX record length in header at byte {offset}")
+        key, eq, value = data[space + 1 : end - 1].partition(b"=")
+        if not eq:
+            raise TarFormatError(f"PAX record without '=' in header at byte {offset}")
+        records[_decode_text(key)] = _decode_text(value)
+        pos = end
+    return records
+
+
+def _pax_int(records: dict[str, str], key: str, default: int, offset: int) -> int:
+    if key not in records:
+        return default
+    value = records[key]
+    if not value.isdigit():
+        raise TarFormatError(f"bad PAX {key}={value[:20]!r} in header at byte {offset}")
+    return int(value)
+
+
+def padded(size: int) -> int:
+    """``size`` rounded up to a whole number of tar blocks."""
+    return (size + BLOCK - 1) // BLOCK * BLOCK
+
+
+class HeaderDecoder:
+    """Decodes the members of one tar stream, one header at a time.
+
+    ``read(n)`` must return exactly ``n`` bytes or fewer only at the end of the
+    stream. The decoder consumes headers and the data of extended headers; the
+    caller consumes (or skips) each member's data, ``padded(member.size)`` bytes.
+    """
+
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        self._read = read
+        self._global: dict[str, str] = {}
+        self.position = 0  # bytes of the stream consumed so far, for messages
+
+    def _read_exact(self, n: int, what: str) -> bytes:
+        data = self._read(n)
+        if len(data) != n:
+            raise TarFormatError(f"truncated tar: stream ends inside {what} at byte {self.position + len(data)}")
+        self.position += n
+        return data
+
+    def skipped(self, n: int) -> None:
+        """Record that the caller consumed ``n`` bytes of member data."""
+        self.position += n
+
+    def next(self) -> Member | None:
+        """The next member, or None at the end-of-archive marker."""
+        long_name: str | None = None
+        long_link: str | None = None
+        pax: dict[str, str] = {}
+        while True:
+            offset = self.position
+            block = self._read(BLOCK)
+            if not block:
+                raise TarFormatError(f"truncated tar: no end-of-archive marker (stream ends at byte {offset})")
+            if len(block) != BLOCK:
+                raise TarFormatError(f"truncated tar: stream ends inside a header at byte {offset}")
+            self.position += BLOCK
+            if block == _EMPTY_BLOCK:
+                if long_name is not None or long_link is not None or pax:
+                    raise TarFormatError(f"extended header without a member at byte {offset}")
+                return None
+            if not _checksum_ok(block, offset):
+                raise TarFormatError(f"bad tar header checksum at byte {offset}")
+            typeflag = block[156]
+            size = _number(block[124:136], "size", offset)
+            if typeflag in (GNU_LONGNAME, GNU_LONGLINK, PAX_HEADER, PAX_GLOBAL, SOLARIS_PAX):
+                if size > MAX_EXTENDED_HEADER:
+                    raise TarFormatError(
+                        f"extended tar header of {size} bytes at byte {offset} (limit {MAX_EXTENDED_HEADER})"
+                    )
+                data = self._read_exact(padded(size), "an extended header")[:size]
+                if typeflag == GNU_LONGNAME:
+                    long_name = _decode_text(_cstring(data))
+                elif typeflag == GNU_LONGLINK:
+                    long_link = _decode_text(_cstring(data))
+                elif typeflag == PAX_GLOBAL:
+                    self._global.update(_parse_pax(data, offset))
+                else:
+                    pax.update(_parse_pax(data, offset))
+                continue
+            records = {**self._global, **pax} if self._global else pax
+            name = _cstring(block[0:100])
+            if block[257:263] == b"ustar\x00":  # POSIX: a prefix field extends the name
+                prefix = _cstring(block[345:500])
+                if prefix:
+                    name = prefix + b"/" + name
+            text_name = records.get("path") or long_name or _decode_text(name)
+            linkname = records.get("linkpath") or long_link or _decode_text(_cstring(block[157:257]))
+            size = _pax_int(records, "size", size, offset)
+            uid = _pax_int(records, "uid", _number(block[108:116], "uid", offset), offset)
+            gid = _pax_int(records, "gid", _number(block[116:124], "gid", offset), offset)
+            mode = _number(block[100:108], "mode", offset)
+            return Member(text_name, typeflag, size, mode, uid, gid, linkname, self.position)
