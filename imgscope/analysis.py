@@ -79,6 +79,10 @@ class LayerReport:
     def command(self) -> str:
         return self.history.command if self.history else ""
 
+    def changes_of(self, kind: ChangeKind) -> list[FileChange]:
+        """The paths this layer added, modified or removed."""
+        return [c for c in self.changes if c.kind is kind]
+
 
 @dataclass(frozen=True)
 class Summary:

@@ -37,14 +37,22 @@ Efficiency (``dive/filetree/efficiency.go``: ``Efficiency``):
   0..current-1 stacked on it (layer 0 twice; for layer 0 itself just layer 0).
   If that node is a directory (``IsDir``) the sizes of all nodes of its subtree
   are summed, else the whiteout counts 0.
+* A whiteout's size goes to its own key: a whiteout of a directory ``/d`` is
+  waste only if ``/d`` itself was a leaf (an empty directory) in another layer;
+  the files that were under it are never matched with it.
 * If the whiteout's target is missing from that stack, ``GetNode`` fails and
   the visitor's error aborts the *rest of that layer's walk* (dive only logs it).
+  The path's ``EfficiencyData`` was already created with ``minDiscoveredSize``
+  -1 and no node, and that -1 is still summed: each such abort lowers the
+  efficiency numerator by one (efficiency can even go negative).
 * ``Stack`` (``file_tree.go``) grafts an upper layer child-first in sorted
   order: whiteouts call ``RemovePath`` (a missing target is ignored), other nodes
   ``AddPath`` and overwrite the payload. So a directory whose upper-layer node
   was only implied (no header) loses ``IsDir`` in the stack, and a later
   whiteout of it counts 0. Whiteout nodes of layer 0 stay in the stack as
-  ordinary nodes (they come from the copy of layer 0).
+  ordinary nodes (they come from the copy of layer 0). Sorted order also means
+  that a layer holding both ``+x/...`` and ``.wh.+x`` (names sorting before
+  ``.``) re-adds ``+x`` and then removes it again.
 * A path becomes an inefficiency when it gets its second node; the list is
   sorted by cumulative size with Go's ``sort.Sort`` (pdqsort, *not stable*) and
   shown reversed (``runtime/ci/evaluator.go`` and the JSON export). The sort is
@@ -358,7 +366,10 @@ class DiveCompat:
             if node.name.startswith(_WHITEOUT):
                 target = stacked.get_node(path)
                 if target is None:
-                    self._quirks.append(f"layer {index}: walk stopped at whiteout of missing {path}")
+                    self._quirks.append(
+                        f"layer {index}: walk stopped at whiteout of missing {path}"
+                        " (rest of the layer uncounted, -1 added to the efficiency numerator)"
+                    )
                     return
                 if target.is_dir:
                     size = _subtree_size(target)

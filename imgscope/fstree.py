@@ -85,21 +85,6 @@ class LayerChanges:
     whiteouts: int
     opaque_dirs: int
 
-    def _pick(self, kind: ChangeKind) -> list[FileChange]:
-        return [c for c in self.changes if c.kind is kind]
-
-    @property
-    def added(self) -> list[FileChange]:
-        return self._pick(ChangeKind.ADDED)
-
-    @property
-    def modified(self) -> list[FileChange]:
-        return self._pick(ChangeKind.MODIFIED)
-
-    @property
-    def removed(self) -> list[FileChange]:
-        return self._pick(ChangeKind.REMOVED)
-
 
 class Node:
     """A path in the tree. Directories have ``children``; regular files a content ``record``."""
@@ -266,6 +251,8 @@ class FileSystem:
         whiteouts: list[str] = []
         writes: list[TarEntry] = []
         for entry in entries:
+            if entry.path.startswith(AUFS_META_PREFIX) and entry.path != OPAQUE_MARKER:
+                continue  # aufs bookkeeping (.wh..wh.plnk/...), skipped as Docker skips it
             parent, _, base = entry.path.rpartition("/")
             if base.startswith(WHITEOUT_PREFIX):
                 if base == OPAQUE_MARKER:
