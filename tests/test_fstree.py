@@ -54,21 +54,41 @@ CASES = [
     ("whiteout removes a dir and all below", [[d("a"), d("a/b"), f("a/b/x")]], [wh("a/b")], {"/a"}, {"/a/b", "/a/b/x"}),
     ("whiteout never hides its own layer (written before)", [[f("x")]], [f("x", 5), wh("x")], {"/x"}, set()),
     ("whiteout never hides its own layer (written after)", [[f("x")]], [wh("x"), f("x", 5)], {"/x"}, set()),
-    ("opaque hides lower children", [[d("a"), f("a/x"), d("a/s"), f("a/s/y")]], [d("a"), opq("a"), f("a/new")],
-     {"/a", "/a/new"}, {"/a/x", "/a/s", "/a/s/y"}),
-    ("opaque applies before own entries whatever the order", [[d("a"), f("a/x")]], [d("a"), f("a/new"), opq("a")],
-     {"/a", "/a/new"}, {"/a/x"}),
+    (
+        "opaque hides lower children",
+        [[d("a"), f("a/x"), d("a/s"), f("a/s/y")]],
+        [d("a"), opq("a"), f("a/new")],
+        {"/a", "/a/new"},
+        {"/a/x", "/a/s", "/a/s/y"},
+    ),
+    (
+        "opaque applies before own entries whatever the order",
+        [[d("a"), f("a/x")]],
+        [d("a"), f("a/new"), opq("a")],
+        {"/a", "/a/new"},
+        {"/a/x"},
+    ),
     ("markers never appear", [[d("a"), f("a/x")]], [opq("a"), wh("a/x")], {"/a"}, {"/a/.wh..wh..opq", "/a/.wh.x"}),
     ("aufs bookkeeping ignored", [[f("x")]], [f(".wh..wh.plnk/123.456", 0, "")], {"/x"}, {"/.wh..wh.plnk"}),
     ("whiteout of a missing path is harmless", [[f("x")]], [wh("nope")], {"/x"}, {"/nope"}),
     ("file replaced by a directory", [[f("x")]], [d("x"), f("x/in")], {"/x", "/x/in"}, set()),
     ("directory replaced by a file", [[d("x"), f("x/in")]], [f("x", 3)], {"/x"}, {"/x/in"}),
     ("implicit parents are created", [[]], [f("a/b/c")], {"/a", "/a/b", "/a/b/c"}, set()),
-    ("entries under a symlinked dir land in its target", [[d("usr"), d("usr/lib"), sym("lib", "usr/lib")]],
-     [f("lib/x.so")], {"/usr/lib/x.so", "/lib"}, {"/lib/x.so"}),
+    (
+        "entries under a symlinked dir land in its target",
+        [[d("usr"), d("usr/lib"), sym("lib", "usr/lib")]],
+        [f("lib/x.so")],
+        {"/usr/lib/x.so", "/lib"},
+        {"/lib/x.so"},
+    ),
     ("absolute symlink resolved inside the root", [[d("real"), sym("ln", "/real")]], [f("ln/x")], {"/real/x"}, set()),
-    ("dot-dot in a symlink stops at the root", [[d("real"), sym("ln", "../../../real")]], [f("ln/x")], {"/real/x"},
-     set()),
+    (
+        "dot-dot in a symlink stops at the root",
+        [[d("real"), sym("ln", "../../../real")]],
+        [f("ln/x")],
+        {"/real/x"},
+        set(),
+    ),
 ]
 
 
@@ -122,7 +142,10 @@ def test_opaque_rewrite_in_same_layer_is_overwrite() -> None:
     fs = FileSystem()
     fs.apply_layer([d("a"), f("a/x", 10, "old"), f("a/gone", 7)])
     fs.apply_layer([d("a"), opq("a"), f("a/x", 11, "new")])
-    assert {(w.path, w.reason) for w in fs.wasted} == {("/a/x", WasteReason.OVERWRITTEN), ("/a/gone", WasteReason.OPAQUE)}
+    assert {(w.path, w.reason) for w in fs.wasted} == {
+        ("/a/x", WasteReason.OVERWRITTEN),
+        ("/a/gone", WasteReason.OPAQUE),
+    }
 
 
 def test_hard_links_share_bytes() -> None:

@@ -16,11 +16,11 @@ from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of
 def truth_rows(name: str) -> set[tuple[str, ...]]:
     lines = (SAMPLES / "truth" / f"{name}.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["path", "type", "size", "mode", "uid", "gid", "link_target"]
-    return {tuple((line.split("\t") + [""])[:7]) for line in lines[1:]}
+    return {tuple(([*line.split("\t"), ""])[:7]) for line in lines[1:]}
 
 
 def our_rows(a: imgscope.Analysis) -> set[tuple[str, ...]]:
-    rows = set()
+    rows: set[tuple[str, ...]] = set()
     for f in a.files:
         kind = "file" if f.type in (EntryType.FILE, EntryType.HARDLINK) else f.type.value
         rows.add(

@@ -65,23 +65,32 @@ def _header(a: Analysis) -> RenderableType:
     return Panel(grid, title="imgscope", title_align="left")
 
 
+def _one_line(command: str, limit: int = 72) -> str:
+    text = " ".join(command.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _layers(a: Analysis) -> RenderableType:
-    table = Table(title="Layers", title_justify="left", expand=False)
-    table.add_column("#", justify="right")
-    table.add_column("Size", justify="right")
-    table.add_column("Compressed", justify="right")
-    table.add_column("+", justify="right", style="green")
-    table.add_column("~", justify="right", style="yellow")
-    table.add_column("-", justify="right", style="red")
+    table = Table(title="Layers and history", title_justify="left", expand=False)
+    for name, style in (
+        ("#", None),
+        ("Size", None),
+        ("Compressed", None),
+        ("+", "green"),
+        ("~", "yellow"),
+        ("-", "red"),
+    ):
+        table.add_column(name, justify="right", style=style, no_wrap=True)
     table.add_column("Command", overflow="fold")
+    table.caption = "+ added, ~ modified, - removed paths; rows without # are history entries that made no layer"
     by_layer = {r.index: r for r in a.layers}
+    shown: set[int] = set()
     for h in a.image.history:
-        if h.empty_layer:
-            table.add_row("", "", "", "", "", "", Text(h.command, style="dim"))
-            continue
         r = by_layer.get(h.layer_index) if h.layer_index is not None else None
         if r is None:
+            table.add_row("", "", "", "", "", "", Text(_one_line(h.command), style="dim"))
             continue
+        shown.add(r.index)
         table.add_row(
             str(r.index),
             size(r.size),
@@ -89,10 +98,10 @@ def _layers(a: Analysis) -> RenderableType:
             str(r.added),
             str(r.modified),
             str(r.removed),
-            r.command,
+            _one_line(r.command),
         )
-    if not a.image.history:  # no history at all: one row per layer
-        for r in a.layers:
+    for r in a.layers:  # layers the history does not name
+        if r.index not in shown:
             table.add_row(
                 str(r.index), size(r.size), size(r.compressed_size), str(r.added), str(r.modified), str(r.removed), ""
             )

@@ -224,14 +224,14 @@ class LayerStream:
         """Read to the end of the blob, so both digests cover every byte; bound what may follow the tar."""
         trailing = len(self._buf) - self._pos
         self._pos = len(self._buf)
-        while self._fill():
+        while trailing <= self._limits.max_trailing_bytes and self._fill():
             trailing += len(self._buf)
             self._pos = len(self._buf)
-            if trailing > self._limits.max_trailing_bytes:
-                raise CorruptLayerError(
-                    self.where,
-                    f"more than {self._limits.max_trailing_bytes} bytes after the end of the tar",
-                )
+        if trailing > self._limits.max_trailing_bytes:
+            raise CorruptLayerError(
+                self.where,
+                f"more than {self._limits.max_trailing_bytes} bytes after the end of the tar",
+            )
         # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame).
         while self._counter.read(CHUNK):
             pass

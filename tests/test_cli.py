@@ -1,0 +1,152 @@
+"""Every CLI command through click's runner: output, JSON schema, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import imgscope
+from imgscope.cli import main
+from tests.conftest import SAMPLES
+
+CASES = str(SAMPLES / "cases" / "docker-archive.tar")
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_analyze_terminal_report() -> None:
+    code, out, _ = run("analyze", CASES, "--top", "3")
+    assert code == 0
+    for text in (
+        "localhost/cases:1",
+        "Layers and history",
+        "Wasted files",
+        "/app/deleted.txt",
+        "efficiency: 96.1646 %",
+        "userWastedPercent: 69.6328 %",
+        "Largest files",
+        "ENV APP_HOME=/app",
+    ):
+        assert text in out
+    assert "\x1b[" not in out  # not a terminal: no colour codes
+
+
+def test_analyze_json_document() -> None:
+    code, out, _ = run("analyze", CASES, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1
+    assert set(doc["image"]) >= {"name", "digest", "platform"}
+    assert doc["image"]["name"] == "localhost/cases:1" and doc["image"]["platform"] == "linux/amd64"
+    layer = doc["layers"][3]
+    for key in ("index", "digest", "diff_id", "size", "compressed_size", "created_by", "added", "modified", "removed"):
+        assert key in layer
+    assert (layer["added"], layer["modified"], layer["removed"]) == (3, 5, 11)
+    assert doc["summary"]["wasted_bytes"] == 96000
+    assert doc["summary"]["size"] == doc["summary"]["final_size"] + doc["summary"]["wasted_bytes"]
+    assert doc["dive"] == {**doc["dive"], "efficiency": 0.961646111909252, "wasted_bytes": 114000}
+    assert doc["wasted_files"][0] == {
+        "path": "/app/deleted.txt",
+        "size": 20000,
+        "layer": 1,
+        "hidden_by": 3,
+        "reason": "deleted",
+    }
+    assert doc["largest_files"][0]["path"] == "/bin/busybox"
+    assert [h["empty_layer"] for h in doc["history"]].count(True) == 7
+
+
+def test_json_equals_library_dict() -> None:
+    _code, out, _ = run("analyze", CASES, "--json")
+    assert json.loads(out) == json.loads(json.dumps(imgscope.analyze(CASES).to_dict()))
+
+
+def test_nan_becomes_null() -> None:
+    # tiny-a has a base layer only plus one COPY of 0 wasted bytes: dive's user wasted percent is 0/N, not NaN;
+    # an image of one empty layer gives 0/0.
+    a = imgscope.analyze(str(SAMPLES / "multi-tag.tar"))
+    doc = a.to_dict()
+    assert doc["dive"]["user_wasted_percent"] == 0.0
+    json.dumps(doc, allow_nan=False)
+
+
+def test_ls_lists_images_and_platforms() -> None:
+    code, out, _ = run("ls", str(SAMPLES / "two-images.tar"))
+    assert code == 0 and "localhost/tiny-a:1" in out and "localhost/tiny-b:1" in out
+    code, out, _ = run("ls", str(SAMPLES / "multi-platform"), "--json")
+    assert code == 0
+    assert sorted(i["platform"] for i in json.loads(out)["images"]) == ["linux/amd64", "linux/arm64"]
+
+
+def test_image_and_platform_options() -> None:
+    code, out, _ = run("analyze", str(SAMPLES / "two-images.tar"), "--image", "localhost/tiny-b:1", "--json")
+    assert code == 0 and json.loads(out)["image"]["name"] == "localhost/tiny-b:1"
+    code, out, _ = run("analyze", str(SAMPLES / "multi-platform"), "--platform", "linux/arm64", "--json")
+    assert code == 0 and json.loads(out)["image"]["platform"] == "linux/arm64"
+    code, out, _ = run("analyze", str(SAMPLES / "two-images.tar"), "--top", "1")
+    assert code == 0 and "2 images here; analyzing the first" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "/nonexistent/image.tar"], "/nonexistent/image.tar: no such file or directory"),
+        (["analyze", str(SAMPLES / "README.md")], "not a valid tar archive"),
+        (["analyze", str(SAMPLES / "two-images.tar"), "--image", "nope:1"], "no image 'nope:1'"),
+        (["analyze", str(SAMPLES / "multi-platform"), "--platform", "linux"], "not os/arch"),
+        (["analyze", str(SAMPLES / "multi-platform"), "--platform", "linux/s390x"], "no image for platform"),
+        (["ls", str(SAMPLES / "src")], "not a container image"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    code, out, err = run(*args)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("imgscope: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("analyze")[0] == 2
+    assert run("frobnicate")[0] == 2
+    assert run("analyze", CASES, "--top", "-1")[0] == 2
+
+
+@pytest.mark.parametrize("command", [[], ["analyze"], ["ls"]])
+def test_help_on_every_command(command: list[str]) -> None:
+    code, out, _ = run(*command, "--help")
+    assert code == 0 and "Usage:" in out
+
+
+def test_corrupt_layer_names_the_layer(tmp_path: Path) -> None:
+    data = bytearray((SAMPLES / "cases" / "docker-archive.tar").read_bytes())
+    # flip one byte inside busybox's bytes in the base layer: the digest check must catch it
+    at = data.find(b"BusyBox v")
+    assert at > 0
+    data[at] ^= 0x01
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(bytes(data))
+    code, _, err = run("analyze", str(bad))
+    assert code == 2 and "layer 0" in err and "does not match its diff_id" in err
+    code, out, _ = run("analyze", str(bad), "--no-verify", "--json")
+    assert code == 0 and json.loads(out)["image"]["verified"] is False
+
+
+def test_no_color_is_respected() -> None:
+    colour = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])(?:;\d+)*m")
+    code, out, _ = run("analyze", CASES, env={"FORCE_COLOR": "1"})
+    assert code == 0 and colour.search(out)  # the check can see colour when there is some
+    code, out, _ = run("analyze", CASES, env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert code == 0 and not colour.search(out)
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and imgscope.__version__ in out

@@ -1,0 +1,120 @@
+"""The layer reader on tars built in memory by the standard library's tarfile: formats, and the traps."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+
+import pytest
+import zstandard
+
+from imgscope.errors import CorruptLayerError
+from imgscope.model import EntryType, TarEntry
+from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.tar_stream import iter_entries
+
+
+def make_tar(members: list[tuple[str, bytes | None]], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def read(blob: bytes, limits: Limits | None = None) -> tuple[list[TarEntry], LayerStream]:
+    stream = LayerStream(io.BytesIO(blob), "test-layer", limits=limits)
+    entries = list(iter_entries(stream))
+    stream.finish()
+    return entries, stream
+
+
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT])
+def test_formats_and_names(fmt: int) -> None:
+    long_dir = "d" * 90 + "/" + "e" * 60
+    names = ["./a.txt", "/abs.txt", "dir/", f"{long_dir}/f.txt"]
+    if fmt != tarfile.USTAR_FORMAT:
+        names.append("x" * 300)  # needs PAX or GNU long names
+    raw = make_tar([(n, None if n.endswith("/") else n.encode()) for n in names], fmt)
+    entries, stream = read(raw)
+    assert [e.path for e in entries] == ["a.txt", "abs.txt", "dir", f"{long_dir}/f.txt", *names[4:]]
+    assert entries[0].digest == hashlib.sha256(b"./a.txt").digest() and entries[0].size == 7
+    assert entries[2].type is EntryType.DIR
+    assert stream.diff_id == "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def test_gzip_zstd_and_plain_give_the_same_entries() -> None:
+    raw = make_tar([("a", b"x" * 5000), ("b/", None), ("b/c", b"y")])
+    plain, s1 = read(raw)
+    gz, s2 = read(gzip.compress(raw))
+    zs, s3 = read(zstandard.ZstdCompressor().compress(raw))
+    assert plain == gz == zs
+    assert (s1.compression, s2.compression, s3.compression) == ("none", "gzip", "zstd")
+    assert s1.diff_id == s2.diff_id == s3.diff_id
+
+
+def test_gzip_with_several_members_like_estargz() -> None:
+    raw = make_tar([("a", b"1" * 3000), ("b", b"2")])
+    blob = gzip.compress(raw[:1024]) + gzip.compress(raw[1024:]) + gzip.compress(b"")
+    entries, _ = read(blob)
+    assert [e.path for e in entries] == ["a", "b"]
+
+
+def test_bad_checksum_is_an_error_not_the_end() -> None:
+    raw = bytearray(make_tar([("a", b"1"), ("b", b"2"), ("c", b"3")]))
+    # tarfile would stop silently at a corrupt second header and report a shorter layer
+    raw[1024 + 10] ^= 0xFF
+    with pytest.raises(CorruptLayerError, match="bad tar header checksum at byte 1024"):
+        read(bytes(raw))
+
+
+def test_truncated_layer_is_an_error() -> None:
+    raw = make_tar([("a", b"1" * 2000), ("b", b"2")])
+    for cut in (100, 700, 2500, 3072):
+        with pytest.raises(CorruptLayerError, match="truncated"):
+            read(raw[:cut])
+    with pytest.raises(CorruptLayerError, match="truncated gzip"):
+        read(gzip.compress(raw)[:-30])
+
+
+def test_missing_end_marker_is_an_error() -> None:
+    raw = make_tar([("a", b"1")])
+    with pytest.raises(CorruptLayerError, match="no end-of-archive marker"):
+        read(raw[:1024])
+
+
+def test_escaping_names_are_errors() -> None:
+    with pytest.raises(CorruptLayerError, match="escapes the image root"):
+        read(make_tar([("../etc/passwd", b"x")]))
+    entries, _ = read(make_tar([("a/../b", b"x")]))
+    assert [e.path for e in entries] == ["b"]
+
+
+def test_unsupported_compression_is_named() -> None:
+    import bz2
+
+    with pytest.raises(CorruptLayerError, match="bzip2-compressed layer"):
+        read(bz2.compress(make_tar([("a", b"1")])))
+
+
+def test_data_after_the_tar_is_bounded() -> None:
+    raw = make_tar([("a", b"1")]) + bytes(64 << 10)
+    read(raw)  # zero padding is normal
+    with pytest.raises(CorruptLayerError, match="after the end of the tar"):
+        read(raw, Limits(max_trailing_bytes=1024))
+
+
+def test_decompression_ratio_limit() -> None:
+    raw = make_tar([("zeros", bytes(8 << 20))])
+    with pytest.raises(CorruptLayerError, match="decompression ratio"):
+        read(gzip.compress(raw), Limits(max_ratio=100.0, ratio_floor=1 << 20))
+    entries, _ = read(gzip.compress(raw))
+    assert entries[0].size == 8 << 20
