@@ -28,7 +28,7 @@ def test_results_are_frozen_dataclasses() -> None:
         imgscope.HistoryEntry,
     ):
         assert dataclasses.is_dataclass(cls)
-        assert cls.__dataclass_params__.frozen, cls  # type: ignore[attr-defined]
+        assert cls.__dataclass_params__.frozen, cls  # type: ignore[union-attr]
 
 
 def test_errors_share_one_root_and_subclass_builtins() -> None:
