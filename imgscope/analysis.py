@@ -148,6 +148,11 @@ def _read_layer(image: Image, index: int, limits: Limits, verify: bool, progress
     blob = image.layers[index]
     where = f"{blob.member} (layer {index})"
     if not blob.available:
+        media = blob.media_type or ""
+        if "foreign" in media or "nondistributable" in media:
+            raise MissingBlobError(
+                where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
+            )
         raise MissingBlobError(where, "the layer blob is not in the image")
     with blob.open() as raw:
         stream = LayerStream(raw, where, limits=limits, hash_blob=verify and blob.digest is not None)

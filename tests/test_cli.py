@@ -150,3 +150,31 @@ def test_no_color_is_respected() -> None:
 def test_version() -> None:
     code, out, _ = run("--version")
     assert code == 0 and imgscope.__version__ in out
+
+
+def test_foreign_layer_without_blob_is_named(tmp_path: Path) -> None:
+    import shutil
+
+    layout = tmp_path / "oci"
+    shutil.copytree(SAMPLES / "cases" / "oci-gzip", layout)
+    index = json.loads((layout / "index.json").read_text())
+    manifest_path = layout / "blobs" / "sha256" / index["manifests"][0]["digest"].split(":")[1]
+    manifest = json.loads(manifest_path.read_text())
+    layer = manifest["layers"][0]
+    layer["mediaType"] = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+    (layout / "blobs" / "sha256" / layer["digest"].split(":")[1]).unlink()
+    data = json.dumps(manifest).encode()
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    index["manifests"][0]["digest"] = f"sha256:{digest}"
+    index["manifests"][0]["size"] = len(data)
+    (layout / "index.json").write_text(json.dumps(index))
+    code, _, err = run("analyze", str(layout))
+    assert code == 2 and "foreign (non-distributable) layer" in err and "layer 0" in err
+
+
+def test_notebook_html_shows_the_report() -> None:
+    html = imgscope.analyze(CASES)._repr_html_()
+    assert "Wasted files" in html and "/app/deleted.txt" in html

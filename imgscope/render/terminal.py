@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from typing import TYPE_CHECKING
 
@@ -170,7 +171,7 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
 
 def to_html(a: Analysis) -> str:
     """The report as HTML, for notebooks."""
-    console = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(record=True, width=120, file=io.StringIO())
     console.print(render_analysis(a))
     html: str = console.export_html(inline_styles=True)
     return html
