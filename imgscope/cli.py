@@ -20,6 +20,7 @@ import imgscope
 from imgscope.errors import ImgscopeError
 from imgscope.render import json_report
 from imgscope.render.terminal import render_analysis, render_images
+from imgscope.sources.store import printable
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,18 +38,22 @@ def _fail(message: str) -> None:
 @contextmanager
 def _errors(debug: bool) -> Iterator[None]:
     """Turn every failure into one line on stderr and exit code 2 (a traceback only with --debug)."""
+    ctx = click.get_current_context(silent=True)
+    path = str(ctx.params.get("path") or "input") if ctx is not None else "input"
     try:
         yield
     except ImgscopeError as exc:
         if debug:
             traceback.print_exc()
-        _fail(str(exc))
+        _fail(printable(str(exc)))
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        _fail(f"{exc.filename or 'input'}: {exc.strerror or exc}")
+        _fail(printable(f"{exc.filename or path}: {exc.strerror or exc}"))
     except (MemoryError, RecursionError) as exc:
-        _fail(f"input too large or nested too deeply ({type(exc).__name__})")
+        if debug:
+            traceback.print_exc()
+        _fail(printable(f"{path}: input too large or nested too deeply ({type(exc).__name__})"))
 
 
 @contextmanager

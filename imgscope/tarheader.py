@@ -96,10 +96,10 @@ def _parse_pax(data: bytes, offset: int) -> dict[str, str]:
         space = data.find(b" ", pos)
         if space < 0:
             raise TarFormatError(f"bad PAX record in header at byte {offset}")
-        try:
-            length = int(data[pos:space])
-        except ValueError:
-            raise TarFormatError(f"bad PAX record length in header at byte {offset}") from None
+        digits = data[pos:space]
+        if not (digits.isdigit() and digits.isascii()):  # int() would also take " 12", "+12", "1_2"
+            raise TarFormatError(f"bad PAX record length in header at byte {offset}")
+        length = int(digits)
         end = pos + length
         if length <= space - pos + 1 or end > len(data) or data[end - 1] != 0x0A:
             raise TarFormatError(f"bad PAX record length in header at byte {offset}")
@@ -115,7 +115,7 @@ def _pax_int(records: dict[str, str], key: str, default: int, offset: int) -> in
     if key not in records:
         return default
     value = records[key]
-    if not value.isdigit():
+    if not (value.isdigit() and value.isascii()):  # str.isdigit() is also true of "²" and "٣"
         raise TarFormatError(f"bad PAX {key}={value[:20]!r} in header at byte {offset}")
     return int(value)
 

@@ -85,10 +85,84 @@ class _Gzip:
                 return out
 
 
+_ZSTD_FIELD_SIZES = {"fhd": 1, "block": 3, "checksum": 4, "magic": 4, "skip_size": 4}
+
+
+class _ZstdFrames:
+    """Follows the zstd frame structure of the compressed bytes as the decompressor pulls them.
+
+    The zstandard stream reader takes an input that ends inside a frame for a clean end,
+    so a cut-off blob would pass for a short one; block headers carry every size needed
+    to know where a frame ends, so the end of input is checked against them instead.
+    """
+
+    def __init__(self, raw: _Prepended, where: str) -> None:
+        self._raw, self._where = raw, where
+        self._state = "magic"
+        self._need = 4
+        self._acc = b""
+        self._skip = 0  # bytes to pass without looking: block contents, header fields
+        self._checksum = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if data:
+            self._feed(data)
+        elif n and self._state != "other" and (self._acc or self._skip or self._state != "magic"):
+            raise CorruptLayerError(self._where, "truncated zstd stream")
+        return data
+
+    def _feed(self, data: bytes) -> None:
+        i, end = 0, len(data)
+        while i < end and self._state != "other":
+            if self._skip:
+                take = min(self._skip, end - i)
+                self._skip -= take
+                i += take
+                continue
+            take = min(self._need - len(self._acc), end - i)
+            self._acc += data[i : i + take]
+            i += take
+            if len(self._acc) == self._need:
+                acc, self._acc = self._acc, b""
+                self._step(acc)
+
+    def _goto(self, state: str) -> None:
+        self._state, self._need = state, _ZSTD_FIELD_SIZES.get(state, 0)
+
+    def _step(self, acc: bytes) -> None:
+        state = self._state
+        if state == "magic":
+            if acc == ZSTD_MAGIC:
+                self._goto("fhd")
+            elif acc[1:] == b"\x2a\x4d\x18" and acc[0] & 0xF0 == 0x50:  # a skippable frame
+                self._goto("skip_size")
+            else:
+                self._goto("other")  # not a frame: the decompressor says what is wrong
+        elif state == "skip_size":
+            self._skip = int.from_bytes(acc, "little")
+            self._goto("magic")
+        elif state == "fhd":
+            fhd = acc[0]
+            single = bool(fhd & 0x20)
+            self._checksum = bool(fhd & 0x04)
+            fcs = fhd >> 6
+            self._skip = (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + ((1 if single else 0), 2, 4, 8)[fcs]
+            self._goto("block")
+        elif state == "block":
+            value = int.from_bytes(acc, "little")
+            kind, size = (value >> 1) & 3, value >> 3
+            self._skip = 1 if kind == 1 else size  # an RLE block stores one byte
+            if value & 1:  # the last block of the frame
+                self._goto("checksum" if self._checksum else "magic")
+        else:  # the checksum
+            self._goto("magic")
+
+
 class _Zstd:
     def __init__(self, raw: IO[bytes], head: bytes, where: str) -> None:
         self._where = where
-        source: IO[bytes] = _Prepended(raw, head)  # type: ignore[assignment]  # has the read() it needs
+        source: IO[bytes] = _ZstdFrames(_Prepended(raw, head), where)  # type: ignore[assignment]  # has read()
         self._reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK, read_across_frames=True)
 
     def next_chunk(self) -> bytes:
@@ -252,8 +326,8 @@ def detect_compression(head: bytes, where: str) -> str:
     """'gzip', 'zstd' or 'none', from the first bytes; other compressions are refused by name."""
     if head.startswith(GZIP_MAGIC):
         return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
+    if head.startswith(ZSTD_MAGIC) or (head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50):
+        return "zstd"  # a zstd frame, or a skippable frame (which zstd streams may start with)
     for magic, name in _OTHER_MAGICS.items():
         if head.startswith(magic):
             raise CorruptLayerError(where, f"{name}-compressed layer: only plain, gzip and zstd layers are supported")

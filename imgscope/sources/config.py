@@ -8,7 +8,7 @@ from typing import Any
 from imgscope.errors import ImageFormatError
 from imgscope.model import HistoryEntry, Platform
 
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")  # used with fullmatch: no "$" before a newline
 
 
 def expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
@@ -32,7 +32,7 @@ def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
 
 def check_digest(value: Any, where: str, what: str) -> str:
     text = expect(value, str, where, what)
-    if not DIGEST_RE.match(text):
+    if not DIGEST_RE.fullmatch(text):
         raise ImageFormatError(where, f"{what} {text[:80]!r} is not a sha256/sha512 digest")
     return str(text)
 

@@ -20,6 +20,13 @@ MAX_JSON_BYTES = 64 << 20  # manifests, indexes and configs are kilobytes; this 
 MAX_LINK_HOPS = 40
 
 
+def printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped, so a message stays one harmless line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def clean_name(name: str) -> str | None:
     """A member name made relative and canonical; None if it leaves the root."""
     parts: list[str] = []
@@ -42,7 +49,7 @@ class BlobStore(ABC):
         self.label = label  # the path as the user gave it, for messages
 
     def where(self, name: str) -> str:
-        return f"{self.label}:{name}"
+        return printable(f"{self.label}:{name}")  # names come from the image: a newline must not start a line
 
     @abstractmethod
     def has(self, name: str) -> bool: ...
@@ -71,7 +78,7 @@ class BlobStore(ABC):
 def parse_json(data: bytes, where: str) -> Any:
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and int() refusing a 5000-digit number
         raise ImageFormatError(where, f"invalid JSON ({exc})") from None
     except RecursionError:
         raise ImageFormatError(where, "invalid JSON (nested too deeply)") from None

@@ -1,0 +1,1 @@
+"""A generated corpus of broken and hostile container images (see ``make_corpus``)."""

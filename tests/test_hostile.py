@@ -1,0 +1,172 @@
+"""Every input of the hostile corpus (tests/hostile/make_corpus.py) through the CLI.
+
+Each case must either succeed (exit 0) or fail with exit code 2 and exactly one line
+on stderr, ``imgscope: error: <file>: <problem>``, naming the input and containing
+the case's expected text; never a traceback, never a hang, nothing written to the
+working directory.
+
+Most cases run in this process through click's ``CliRunner`` (with an alarm as a
+hang guard); the heavy ones (bombs, deep trees) and a sample of the rest run as real
+``python -m imgscope`` processes with a time limit and a 2 GiB address-space limit.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+
+import pytest
+from click.testing import CliRunner
+
+from imgscope.cli import main
+from tests.hostile.make_corpus import Case, build_corpus
+
+IN_PROCESS_TIMEOUT = 10  # seconds per light case
+SUBPROCESS_TIMEOUT = 60  # seconds per heavy case (a 2-core CI machine, two at a time)
+MEMORY_LIMIT = 2 << 30  # RLIMIT_AS for the subprocesses
+SAMPLE_EVERY = 25  # one light case in this many also runs as a real process
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    return build_corpus(str(tmp_path_factory.mktemp("hostile")))
+
+
+@pytest.fixture()
+def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    yield work
+
+
+def check(case: Case, code: int | None, stderr: str, cwd: Path) -> str | None:
+    """What is wrong with how imgscope handled ``case``, or None."""
+    if "Traceback" in stderr:
+        return f"traceback: {stderr[-500:]!r}"
+    leftovers = os.listdir(cwd)
+    if leftovers:
+        return f"wrote to the working directory: {leftovers[:5]}"
+    want = 0 if case.ok else 2
+    if code != want:
+        return f"exit code {code}, expected {want}; stderr: {stderr[-300:]!r}"
+    if case.ok:
+        return None
+    lines = stderr.splitlines()
+    if len(lines) != 1:
+        return f"{len(lines)} lines on stderr, expected 1: {stderr[-300:]!r}"
+    line = lines[0]
+    if not line.isprintable():
+        return f"error line with control characters: {line[:300]!r}"
+    if not line.startswith("imgscope: error: "):
+        return f"error line without the prefix: {line[:300]!r}"
+    if os.path.basename(case.path) not in line:
+        return f"error line does not name the input: {line[:300]!r}"
+    if case.expect not in line:
+        return f"error line does not contain {case.expect!r}: {line[:300]!r}"
+    return None
+
+
+class _Hang(Exception):
+    pass
+
+
+def _alarm(_signum: int, _frame: FrameType | None) -> None:
+    raise _Hang()
+
+
+def run_in_process(runner: CliRunner, args: list[str]) -> tuple[int | None, str]:
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(IN_PROCESS_TIMEOUT)
+    try:
+        result = runner.invoke(main, args, catch_exceptions=True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        if isinstance(result.exception, _Hang):
+            return None, f"no result after {IN_PROCESS_TIMEOUT} s"
+        exc = result.exception
+        return None, f"Traceback (in process): {type(exc).__name__}: {exc}"[:600]
+    return result.exit_code, result.stderr
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_subprocess(args: list[str], cwd: Path) -> tuple[int | None, str]:
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "imgscope", *args],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=SUBPROCESS_TIMEOUT,
+            preexec_fn=_limit_memory,
+            cwd=cwd,
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"no result after {SUBPROCESS_TIMEOUT} s"
+    return proc.returncode, proc.stderr
+
+
+def test_corpus_is_large_enough(corpus: list[Case]) -> None:
+    assert len(corpus) >= 200
+    assert len({c.name for c in corpus}) == len(corpus)
+    assert sum(c.ok for c in corpus) >= 20
+    assert all(c.ok or c.expect is not None for c in corpus)
+
+
+def test_analyze_in_process(corpus: list[Case], empty_cwd: Path) -> None:
+    runner = CliRunner()
+    problems = []
+    for case in corpus:
+        if case.heavy:
+            continue
+        code, stderr = run_in_process(runner, ["analyze", case.path, *case.args])
+        problem = check(case, code, stderr, empty_cwd)
+        if problem:
+            problems.append(f"{case.name}: {problem}")
+    assert not problems, f"{len(problems)} case(s) mishandled:\n" + "\n".join(problems)
+
+
+def test_ls_in_process(corpus: list[Case], empty_cwd: Path) -> None:
+    """``ls`` reads only metadata: it may succeed where ``analyze`` fails, but it fails the same way."""
+    runner = CliRunner()
+    problems = []
+    for case in corpus:
+        if case.heavy:
+            continue
+        code, stderr = run_in_process(runner, ["ls", case.path])
+        if code == 0:
+            continue
+        problem = check(Case(case.name, case.path, False, ""), code, stderr, empty_cwd)
+        if problem:
+            problems.append(f"{case.name}: {problem}")
+    assert not problems, f"{len(problems)} case(s) mishandled:\n" + "\n".join(problems)
+
+
+def test_subprocess(corpus: list[Case], tmp_path: Path) -> None:
+    """The heavy cases, and a sample of the others, as real processes with bounded time and memory."""
+    chosen = [c for i, c in enumerate(corpus) if c.heavy or i % SAMPLE_EVERY == 0]
+    chosen.sort(key=lambda c: not c.heavy)  # the slow ones first, so the pool stays busy
+
+    def one(case: Case) -> str | None:
+        cwd = tmp_path / case.name
+        cwd.mkdir()
+        code, stderr = run_subprocess(["analyze", case.path, *case.args], cwd)
+        problem = check(case, code, stderr, cwd)
+        return f"{case.name}: {problem}" if problem else None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        problems = [p for p in pool.map(one, chosen) if p]
+    assert not problems, f"{len(problems)} case(s) mishandled:\n" + "\n".join(problems)
