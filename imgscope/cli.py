@@ -20,7 +20,7 @@ import imgscope
 from imgscope.errors import ImgscopeError
 from imgscope.render import json_report
 from imgscope.render.terminal import render_analysis, render_images
-from imgscope.sources.store import printable
+from imgscope.text import printable
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])

@@ -20,6 +20,7 @@ _TYPES = {
     th.FIFO: EntryType.FIFO,
 }
 _EMPTY_DIGEST = hashlib.sha256().digest()
+PATH_MAX = 4096  # Linux: no runtime can create a longer path, so no real layer holds one
 # Members that estargz adds to a layer; snapshotters drop them, so do we.
 ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 
@@ -90,6 +91,10 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
             raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
         if path is None:
             continue  # the root directory itself
+        if len(path) >= PATH_MAX // 4 and len(path.encode()) >= PATH_MAX:
+            raise CorruptLayerError(
+                where, f"member name of {len(path.encode())} bytes, longer than PATH_MAX ({PATH_MAX})"
+            )
         link = member.linkname
         if etype is EntryType.HARDLINK:
             try:

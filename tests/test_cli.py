@@ -178,3 +178,15 @@ def test_foreign_layer_without_blob_is_named(tmp_path: Path) -> None:
 def test_notebook_html_shows_the_report() -> None:
     html = imgscope.analyze(CASES)._repr_html_()
     assert "Wasted files" in html and "/app/deleted.txt" in html
+
+
+def test_image_controlled_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    from tests.hostile.make_corpus import docker_archive, member, tar
+
+    evil = b"evil\x1b]0;pwned\x07\x1b[31mred[bold]x[/]\nline2"
+    image = tmp_path / "evil.tar"
+    image.write_bytes(docker_archive([tar(member(evil, b"x" * 100_000), member("[/]", b"y"))]))
+    code, out, err = run("analyze", str(image), env={"FORCE_COLOR": "1"})
+    assert code == 0, err
+    assert "\x1b]0;" not in out and "\x1b[31mred" not in out and "\x07" not in out
+    assert "evil\\x1b]0;pwned\\x07\\x1b[31mred[bold]x[/]\\nline2" in out  # shown, escaped, markup not parsed

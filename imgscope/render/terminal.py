@@ -13,10 +13,16 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.dive_compat import format_ci_figures
+from imgscope.text import printable
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis
     from imgscope.model import ImageRef
+
+
+def safe(text: str | None, style: str = "") -> Text:
+    """Image-controlled text as plain Text: control characters escaped, no rich markup parsed."""
+    return Text(printable(text or ""), style=style)
 
 
 def size(n: int | None) -> str:
@@ -37,13 +43,13 @@ def _header(a: Analysis) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("Image", img.name or "(untagged)")
-    grid.add_row("Source", f"{img.source} [{img.format}]")
+    grid.add_row("Image", safe(img.name or "(untagged)"))
+    grid.add_row("Source", safe(f"{img.source} [{img.format}]"))
     if img.digest:
-        grid.add_row("Digest", img.digest)
-    grid.add_row("Image ID", img.config_digest or "-")
-    grid.add_row("Platform", str(img.platform) if img.platform else "-")
-    grid.add_row("Created", img.created or "-")
+        grid.add_row("Digest", safe(img.digest))
+    grid.add_row("Image ID", safe(img.config_digest or "-"))
+    grid.add_row("Platform", safe(str(img.platform) if img.platform else "-"))
+    grid.add_row("Created", safe(img.created or "-"))
     grid.add_row(
         "Size",
         f"{size(s.size)} in {s.layer_count} layers ({size(s.compressed_size)} compressed); "
@@ -62,7 +68,7 @@ def _header(a: Analysis) -> RenderableType:
     if not a.verified:
         grid.add_row("Integrity", Text("not checked (--no-verify)", style="yellow"))
     for note in img.notes:
-        grid.add_row("Note", Text(note, style="yellow"))
+        grid.add_row("Note", safe(note, "yellow"))
     return Panel(grid, title="imgscope", title_align="left")
 
 
@@ -89,7 +95,7 @@ def _layers(a: Analysis) -> RenderableType:
     for h in a.image.history:
         r = by_layer.get(h.layer_index) if h.layer_index is not None else None
         if r is None:
-            table.add_row("", "", "", "", "", "", Text(_one_line(h.command), style="dim"))
+            table.add_row("", "", "", "", "", "", safe(_one_line(h.command), "dim"))
             continue
         shown.add(r.index)
         table.add_row(
@@ -99,7 +105,7 @@ def _layers(a: Analysis) -> RenderableType:
             str(r.added),
             str(r.modified),
             str(r.removed),
-            _one_line(r.command),
+            safe(_one_line(r.command)),
         )
     for r in a.layers:  # layers the history does not name
         if r.index not in shown:
@@ -117,7 +123,7 @@ def _wasted(a: Analysis, top: int) -> RenderableType:
     table.add_column("Hidden", justify="right")
     table.add_column("How")
     for w in a.wasted_files[:top]:
-        table.add_row(size(w.size), w.path, str(w.layer), str(w.hidden_by), w.reason.value)
+        table.add_row(size(w.size), safe(w.path), str(w.layer), str(w.hidden_by), w.reason.value)
     more = len(a.wasted_files) - top
     if more > 0:
         table.caption = f"… and {more:,} more"
@@ -130,7 +136,7 @@ def _largest(a: Analysis, top: int) -> RenderableType:
     table.add_column("Path", overflow="fold")
     table.add_column("Layer", justify="right")
     for f in a.largest_files[:top]:
-        table.add_row(size(f.size), f.path, str(f.layer))
+        table.add_row(size(f.size), safe(f.path), str(f.layer))
     return table
 
 
@@ -154,15 +160,15 @@ def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
 
 
 def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
-    table = Table(title=f"Images in {path}", title_justify="left")
+    table = Table(title=safe(f"Images in {path}"), title_justify="left")
     table.add_column("Name")
     table.add_column("Platform")
     table.add_column("Manifest digest")
     table.add_column("Image ID")
     for ref in refs:
         table.add_row(
-            ", ".join(ref.tags) or "(untagged)",
-            str(ref.platform) if ref.platform else "-",
+            safe(", ".join(ref.tags) or "(untagged)"),
+            safe(str(ref.platform) if ref.platform else "-"),
             _short(ref.digest, 19),
             _short(ref.config_digest, 12),
         )

@@ -15,16 +15,10 @@ from typing import IO, Any
 
 from imgscope import tarheader as th
 from imgscope.errors import ImageFormatError, MissingBlobError
+from imgscope.text import printable
 
 MAX_JSON_BYTES = 64 << 20  # manifests, indexes and configs are kilobytes; this is generous
 MAX_LINK_HOPS = 40
-
-
-def printable(text: str) -> str:
-    """``text`` with control and other unprintable characters escaped, so a message stays one harmless line."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def clean_name(name: str) -> str | None:
