@@ -25,24 +25,6 @@ PATH_MAX = 4096  # Linux: no runtime can create a longer path, so no real layer 
 ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 
 
-def normalize_path(name: str) -> str | None:
-    """A member name as a path relative to the root: None if it names the root.
-
-    Raises ValueError when the name climbs out of the root with ``..``.
-    """
-    parts: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                raise ValueError(name)
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts) if parts else None
-
-
 def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
     """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
 
@@ -86,10 +68,10 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
             raise CorruptLayerError(where, f"truncated tar: stream ends in the padding of {member.name!r}")
         decoder.skipped(th.padded(size))
         try:
-            path = normalize_path(member.name)
+            path = th.normalize_name(member.name)
         except ValueError:
             raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
-        if path is None:
+        if not path:
             continue  # the root directory itself
         if len(path) >= PATH_MAX // 4 and len(path.encode()) >= PATH_MAX:
             raise CorruptLayerError(
@@ -98,12 +80,12 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
         link = member.linkname
         if etype is EntryType.HARDLINK:
             try:
-                target = normalize_path(link)
+                target = th.normalize_name(link)
             except ValueError:
                 raise CorruptLayerError(
                     where, f"hard link {member.name!r} points out of the image root ({link!r})"
                 ) from None
-            if target is None:
+            if not target:
                 raise CorruptLayerError(where, f"hard link {member.name!r} points to the root directory")
             link = target
         yield TarEntry(

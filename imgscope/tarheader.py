@@ -120,6 +120,24 @@ def _pax_int(records: dict[str, str], key: str, default: int, offset: int) -> in
     return int(value)
 
 
+def normalize_name(name: str) -> str:
+    """A member name as a path relative to the root: no ``/``, ``.`` or ``..`` components; ``""`` for the root.
+
+    Raises ValueError when ``..`` climbs out of the root.
+    """
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise ValueError(name)
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
 def padded(size: int) -> int:
     """``size`` rounded up to a whole number of tar blocks."""
     return (size + BLOCK - 1) // BLOCK * BLOCK

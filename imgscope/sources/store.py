@@ -23,17 +23,10 @@ MAX_LINK_HOPS = 40
 
 def clean_name(name: str) -> str | None:
     """A member name made relative and canonical; None if it leaves the root."""
-    parts: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts)
+    try:
+        return th.normalize_name(name)
+    except ValueError:
+        return None
 
 
 class BlobStore(ABC):
