@@ -5,6 +5,7 @@ Every figure is defined in ``docs/metrics.md``; each is computed here and only h
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,7 +145,9 @@ class Analysis:
         return to_html(self)
 
 
-def _read_layer(image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None):  # type: ignore[no-untyped-def]
+def _read_layer(
+    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None
+) -> tuple[list[TarEntry], LayerStream]:
     blob = image.layers[index]
     where = f"{blob.member} (layer {index})"
     if not blob.available:
@@ -193,7 +196,18 @@ def analyze(
     diff_id (and blob digest) while it streams. ``top`` bounds the largest-files list.
     """
     img = open_image(source, image=image, platform=platform) if isinstance(source, str) else source
-    limits = limits or Limits()
+    # The pass allocates millions of small acyclic objects; the cyclic collector would walk them over and over
+    # for nothing (measured: a third of the CPU time on a 160,000-file image).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(img, limits or Limits(), verify, top, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progress | None) -> Analysis:
     fs = FileSystem()
     dive = DiveCompat()
     by_layer = {h.layer_index: h for h in img.history if h.layer_index is not None}

@@ -54,6 +54,10 @@ def _errors(debug: bool) -> Iterator[None]:
         if debug:
             traceback.print_exc()
         _fail(printable(f"{path}: input too large or nested too deeply ({type(exc).__name__})"))
+    except Exception as exc:  # a bug of ours: still one line, and a way to see more
+        if debug:
+            traceback.print_exc()
+        _fail(printable(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"))
 
 
 @contextmanager

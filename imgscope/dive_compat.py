@@ -240,16 +240,20 @@ class _Tree:
                 self.add_path(node.path(), node.size, node.is_dir)
 
 
-def _sort_key(name: str) -> bytes | str:
-    """Go compares strings bytewise; equal to code-point order except for surrogate escapes."""
-    return name if name.isascii() else name.encode("utf-8", "surrogateescape")
+def _go_order(names: Iterable[str]) -> list[str]:
+    """Names as Go sorts strings: bytewise. Code-point order is the same for UTF-8, so plain sorting serves unless
+    a name carries surrogate escapes; then every key is the bytes (keys must be of one type)."""
+    names = list(names)
+    if all(name.isascii() for name in names):
+        return sorted(names)
+    return sorted(names, key=lambda name: name.encode("utf-8", "surrogateescape"))
 
 
 def _sorted_children(node: _Node) -> list[_Node]:
     children = node.children
     if len(children) == 1:
         return list(children.values())
-    return [children[k] for k in sorted(children, key=_sort_key)]
+    return [children[k] for k in _go_order(children)]
 
 
 def _post_order(root: _Node) -> list[_Node]:

@@ -190,3 +190,13 @@ def test_image_controlled_text_cannot_drive_the_terminal(tmp_path: Path) -> None
     assert code == 0, err
     assert "\x1b]0;" not in out and "\x1b[31mred" not in out and "\x07" not in out
     assert "evil\\x1b]0;pwned\\x07\\x1b[31mred[bold]x[/]\\nline2" in out  # shown, escaped, markup not parsed
+
+
+def test_a_bug_of_ours_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("'<' not supported")
+
+    monkeypatch.setattr(imgscope, "analyze", broken)
+    code, _, err = run("analyze", CASES)
+    assert code == 2 and err.count("\n") == 1 and "internal error (TypeError" in err and "--debug" in err
+    assert "Traceback" in CliRunner().invoke(main, ["--debug", "analyze", CASES]).stderr

@@ -587,3 +587,21 @@ def test_large_image_is_fast_enough() -> None:
     fig = dc.figures()
     assert time.perf_counter() - start < 10
     assert fig.wasted_bytes > 0
+
+
+def test_ascii_and_non_ascii_names_in_one_directory() -> None:
+    """Regression: a directory mixing ASCII and non-ASCII names used to crash the Go-order sort."""
+    from imgscope.dive_compat import DiveCompat as _Dive
+
+    layer = [
+        TarEntry("d", EntryType.DIR, 0, 0o755, 0, 0),
+        TarEntry("d/a", EntryType.FILE, 1, 0o644, 0, 0),
+        TarEntry("d/\u00e9", EntryType.FILE, 2, 0o644, 0, 0),
+        TarEntry("d/z", EntryType.FILE, 3, 0o644, 0, 0),
+    ]
+    dive = _Dive()
+    dive.add_layer(layer)
+    dive.add_layer(layer)
+    figures = dive.figures()
+    assert sorted(i.path for i in figures.inefficiencies) == ["/d/a", "/d/z", "/d/\u00e9"]
+    assert figures.wasted_bytes == 12
