@@ -158,7 +158,13 @@ def _read_layer(
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
     with blob.open() as raw:
-        stream = LayerStream(raw, where, limits=limits, hash_blob=verify and blob.digest is not None)
+        stream = LayerStream(
+            raw,
+            where,
+            limits=limits,
+            hash_blob=verify and blob.digest is not None,
+            hash_diff=verify or not blob.diff_id,
+        )
         entries: list[TarEntry] = []
         count = len(image.layers)
         for n, entry in enumerate(iter_entries(stream)):

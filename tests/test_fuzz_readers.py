@@ -28,7 +28,7 @@ def read_layer(blob: bytes) -> int:
     stream = LayerStream(io.BytesIO(blob), "fuzz", limits=SMALL_LIMITS)
     count = sum(1 for _ in iter_entries(stream))
     stream.finish()
-    assert stream.diff_id.startswith("sha256:")
+    assert stream.diff_id is not None and stream.diff_id.startswith("sha256:")
     return count
 
 

@@ -118,3 +118,10 @@ def test_decompression_ratio_limit() -> None:
         read(gzip.compress(raw), Limits(max_ratio=100.0, ratio_floor=1 << 20))
     entries, _ = read(gzip.compress(raw))
     assert entries[0].size == 8 << 20
+
+
+def test_no_diff_hash_when_not_asked() -> None:
+    stream = LayerStream(io.BytesIO(make_tar([("a", b"1")])), "test-layer", hash_diff=False, hash_blob=False)
+    assert [e.path for e in iter_entries(stream)] == ["a"]
+    stream.finish()
+    assert stream.diff_id is None and stream.blob_digest is None

@@ -212,7 +212,15 @@ class LayerStream:
     is parsed, ``finish()`` drains what follows, and the digests can be read.
     """
 
-    def __init__(self, raw: IO[bytes], where: str, *, limits: Limits | None = None, hash_blob: bool = True) -> None:
+    def __init__(
+        self,
+        raw: IO[bytes],
+        where: str,
+        *,
+        limits: Limits | None = None,
+        hash_blob: bool = True,
+        hash_diff: bool = True,
+    ) -> None:
         self.where = where
         self._limits = limits or Limits()
         self._counter = _CountingReader(raw, hash_blob)
@@ -226,7 +234,7 @@ class LayerStream:
             self._chunks = _Zstd(counted, head, where)
         else:
             self._chunks = _Plain(counted, head)
-        self._diff_hasher = hashlib.sha256()
+        self._diff_hasher = hashlib.sha256() if hash_diff else None
         self._buf = b""
         self._pos = 0
         self.uncompressed_size = 0
@@ -243,7 +251,8 @@ class LayerStream:
         if not chunk:
             self._eof = True
             return False
-        self._diff_hasher.update(chunk)
+        if self._diff_hasher is not None:
+            self._diff_hasher.update(chunk)
         self.uncompressed_size += len(chunk)
         self._check_limits()
         if self._pos < len(self._buf):
@@ -311,9 +320,10 @@ class LayerStream:
             pass
 
     @property
-    def diff_id(self) -> str:
-        """sha256 of the decompressed stream, as ``sha256:<hex>``."""
-        return "sha256:" + self._diff_hasher.hexdigest()
+    def diff_id(self) -> str | None:
+        """sha256 of the decompressed stream, as ``sha256:<hex>``, when it was hashed."""
+        h = self._diff_hasher
+        return None if h is None else "sha256:" + h.hexdigest()
 
     @property
     def blob_digest(self) -> str | None:
