@@ -60,7 +60,7 @@ class LayerReport:
     media_type: str | None
     compression: str
     compressed_size: int
-    size: int  # content size: regular-file bytes in the layer's tar
+    size: int  # content size: regular-file bytes the layer writes
     tar_size: int  # the uncompressed tar, headers and padding included
     entries: int  # tar members, whiteout markers excluded
     added: int
@@ -247,9 +247,6 @@ def _layer_report(
         if change.metadata_only:
             meta += 1
             meta_bytes += change.size
-    content = sum(
-        e.size for e in entries if e.type is EntryType.FILE and not e.path.rpartition("/")[2].startswith(".wh.")
-    )
     markers = sum(1 for e in entries if e.path.rpartition("/")[2].startswith(".wh."))
     return LayerReport(
         index=index,
@@ -258,7 +255,7 @@ def _layer_report(
         media_type=blob.media_type,
         compression=stream.compression,
         compressed_size=stream.compressed_size,
-        size=content,
+        size=changes.stored_bytes,
         tar_size=stream.uncompressed_size,
         entries=len(entries) - markers,
         added=counts[ChangeKind.ADDED],

@@ -84,6 +84,7 @@ class LayerChanges:
     changes: tuple[FileChange, ...]
     whiteouts: int
     opaque_dirs: int
+    stored_bytes: int  # regular-file bytes this layer stores (each copy, a path written twice included)
 
 
 class Node:
@@ -149,6 +150,7 @@ class _LayerState:
         self.removed: dict[str, Snapshot] = {}  # lower paths removed while applying
         # Records whose last reference went: (record, path, reason, what the path was).
         self.pending: list[tuple[int, str, WasteReason, Snapshot]] = []
+        self.stored = 0  # bytes of the regular files this layer stores
 
 
 class FileSystem:
@@ -340,6 +342,7 @@ class FileSystem:
                 self._rec_size.append(entry.size)
                 self._rec_digest.append(entry.digest)
                 self._rec_refs.append(1)
+                state.stored += entry.size
             node = Node(
                 etype,
                 entry.size,
@@ -428,7 +431,7 @@ class FileSystem:
                     now.type is _FILE and before[0] is _FILE and after[1] == before[1] and after[6] == before[6]
                 )
                 changes.append(FileChange("/" + path, ChangeKind.MODIFIED, now.type, now.size, metadata_only))
-        return LayerChanges(index, tuple(changes), whiteouts, opaque)
+        return LayerChanges(index, tuple(changes), whiteouts, opaque, state.stored)
 
     # -- the result ------------------------------------------------------------
 

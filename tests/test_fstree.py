@@ -194,3 +194,9 @@ def test_symlink_retarget_is_a_modification() -> None:
     fs = build([sym("l", "a")])
     changes = fs.apply_layer([sym("l", "b")])
     assert [(c.path, c.kind) for c in changes.changes] == [("/l", ChangeKind.MODIFIED)]
+
+
+def test_stored_bytes_count_what_the_layer_writes() -> None:
+    fs = FileSystem()
+    changes = fs.apply_layer([f("a", 10), f("a", 20), hard("b", "a"), f(".wh..wh.plnk/1.2", 99), wh("zz")])
+    assert changes.stored_bytes == 30  # both copies of a; the link, the aufs file and the marker store nothing
