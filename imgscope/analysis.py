@@ -6,6 +6,7 @@ Every figure is defined in ``docs/metrics.md``; each is computed here and only h
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,7 +188,7 @@ def _read_layer(
 
 
 def analyze(
-    source: str | Image,
+    source: str | os.PathLike[str] | Image,
     *,
     image: str | None = None,
     platform: str | None = None,
@@ -201,7 +202,10 @@ def analyze(
     Each layer is read once, front to back; ``verify`` checks every layer against its
     diff_id (and blob digest) while it streams. ``top`` bounds the largest-files list.
     """
-    img = open_image(source, image=image, platform=platform) if isinstance(source, str) else source
+    if isinstance(source, (str, os.PathLike)):
+        img = open_image(os.fspath(source), image=image, platform=platform)
+    else:
+        img = source
     # The pass allocates millions of small acyclic objects; the cyclic collector would walk them over and over
     # for nothing (measured: a third of the CPU time on a 160,000-file image).
     collecting = gc.isenabled()

@@ -110,7 +110,7 @@ def analyze(
     ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
-    with _errors(ctx.obj["debug"]), _progress(not as_json) as progress:
+    with _errors(ctx.obj["debug"]), _progress(True) as progress:
         result = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=progress
         )

@@ -25,4 +25,4 @@ CASES_FORMATS = [
 @cache
 def analysis_of(rel: str, image: str | None = None, platform: str | None = None) -> imgscope.Analysis:
     """Analyze a sample once per test session."""
-    return imgscope.analyze(str(SAMPLES / rel), image=image, platform=platform)
+    return imgscope.analyze(SAMPLES / rel, image=image, platform=platform)

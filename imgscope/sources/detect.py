@@ -43,9 +43,9 @@ def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
     raise ImageFormatError(path, f"not a container image: a {what} with neither manifest.json nor index.json")
 
 
-def list_images(path: str) -> list[ImageRef]:
+def list_images(path: str | os.PathLike[str]) -> list[ImageRef]:
     """Every image (and platform) the source holds, including those whose blobs are absent."""
-    return [c.ref for c in _open_source(path)[2]]
+    return [c.ref for c in _open_source(os.fspath(path))[2]]
 
 
 def _matches(ref: ImageRef, wanted: str) -> bool:
@@ -65,7 +65,9 @@ def _describe(ref: ImageRef) -> str:
     return f"{name} ({ref.platform})" if ref.platform else name
 
 
-def open_image(path: str, *, image: str | None = None, platform: str | Platform | None = None) -> Image:
+def open_image(
+    path: str | os.PathLike[str], *, image: str | None = None, platform: str | Platform | None = None
+) -> Image:
     """Open the image at ``path`` lazily: metadata parsed and checked, no layer decompressed.
 
     ``image`` picks one of several by tag or digest (prefix); ``platform`` one of an
@@ -77,6 +79,7 @@ def open_image(path: str, *, image: str | None = None, platform: str | Platform 
             platform = Platform.parse(platform)
         except ValueError as exc:
             raise UsageError("--platform", str(exc)) from None
+    path = os.fspath(path)
     store, fmt, candidates, build = _open_source(path)
     if not candidates:
         raise ImageNotFoundError(path, "holds no image")
