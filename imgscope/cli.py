@@ -61,10 +61,10 @@ def _errors(debug: bool) -> Iterator[None]:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int, int], None] | None]:
+def _progress() -> Iterator[Callable[[int, int, int], None] | None]:
     """A progress bar on stderr, only on a terminal."""
     err = Console(stderr=True)
-    if not enabled or not err.is_terminal:
+    if not err.is_terminal:
         yield None
         return
     with Progress(
@@ -110,7 +110,7 @@ def analyze(
     ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
-    with _errors(ctx.obj["debug"]), _progress(True) as progress:
+    with _errors(ctx.obj["debug"]), _progress() as progress:
         result = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=progress
         )
