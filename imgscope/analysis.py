@@ -127,7 +127,9 @@ class Analysis:
 
     def layer_records(self) -> list[dict[str, Any]]:
         """One plain dict per layer, ready for ``pandas.DataFrame``."""
-        return [dict(r) for r in self.to_dict()["layers"]]
+        from imgscope.render.json_report import layer_to_dict
+
+        return [layer_to_dict(r) for r in self.layers]
 
     def file_records(self) -> list[dict[str, Any]]:
         """One plain dict per path of the final filesystem."""

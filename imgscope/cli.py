@@ -22,7 +22,7 @@ from imgscope.render import json_report
 from imgscope.render.terminal import render_analysis, render_images
 from imgscope.text import printable
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_BAD_INPUT = 2
 F = TypeVar("F", bound=Callable[..., Any])
 
 

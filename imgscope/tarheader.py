@@ -30,7 +30,6 @@ GNU_LONGLINK = ord("K")
 PAX_HEADER = ord("x")
 PAX_GLOBAL = ord("g")
 GNU_DUMPDIR = ord("D")
-GNU_VOLUME = ord("V")
 SOLARIS_PAX = ord("X")
 
 

@@ -267,3 +267,15 @@ def test_open_image_is_lazy() -> None:
     img = imgscope.open_image(str(SAMPLES / "cases" / "oci-gzip"))
     assert len(img.layers) == 5 and all(layer.available for layer in img.layers)
     assert [layer.diff_id for layer in img.layers] == img.config["rootfs"]["diff_ids"]
+
+
+def test_records_for_data_frames() -> None:
+    a = analysis_of("cases/oci-zstd")
+    assert a.layer_records() == a.to_dict()["layers"]
+    files = a.file_records()
+    assert len(files) == a.summary.file_count
+    assert set(files[0]) == {"path", "type", "size", "mode", "uid", "gid", "link_target", "layer"}
+    by_path = {f["path"]: f for f in files}
+    assert by_path["/app/setuid-bin"]["mode"] == "4755"
+    assert by_path["/app/link-rel"] == {**by_path["/app/link-rel"], "type": "symlink", "link_target": "overwritten.txt"}
+    assert {f["path"] for f in files} == {row[0] for row in truth_rows("cases")}

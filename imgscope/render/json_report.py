@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from imgscope.analysis import Analysis, FileRecord
+    from imgscope.analysis import Analysis, FileRecord, LayerReport
     from imgscope.model import HistoryEntry, ImageRef
 
 SCHEMA_VERSION = 1
@@ -43,6 +43,34 @@ def file_to_dict(f: FileRecord) -> dict[str, Any]:
     }
 
 
+def layer_to_dict(r: LayerReport) -> dict[str, Any]:
+    return {
+        "index": r.index,
+        "digest": r.digest,
+        "diff_id": r.diff_id,
+        "media_type": r.media_type,
+        "compression": r.compression,
+        "size": r.size,
+        "compressed_size": r.compressed_size,
+        "tar_size": r.tar_size,
+        "entries": r.entries,
+        "added": r.added,
+        "modified": r.modified,
+        "removed": r.removed,
+        "added_bytes": r.added_bytes,
+        "modified_bytes": r.modified_bytes,
+        "removed_bytes": r.removed_bytes,
+        "metadata_only": r.metadata_only,
+        "metadata_only_bytes": r.metadata_only_bytes,
+        "whiteouts": r.whiteouts,
+        "opaque_dirs": r.opaque_dirs,
+        "created_by": r.history.created_by if r.history else None,
+        "command": r.command,
+        "created": r.history.created if r.history else None,
+        "comment": r.history.comment if r.history else None,
+    }
+
+
 def ref_to_dict(ref: ImageRef) -> dict[str, Any]:
     return {
         "name": ref.name,
@@ -71,34 +99,7 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
             "notes": list(img.notes),
             "verified": a.verified,
         },
-        "layers": [
-            {
-                "index": r.index,
-                "digest": r.digest,
-                "diff_id": r.diff_id,
-                "media_type": r.media_type,
-                "compression": r.compression,
-                "size": r.size,
-                "compressed_size": r.compressed_size,
-                "tar_size": r.tar_size,
-                "entries": r.entries,
-                "added": r.added,
-                "modified": r.modified,
-                "removed": r.removed,
-                "added_bytes": r.added_bytes,
-                "modified_bytes": r.modified_bytes,
-                "removed_bytes": r.removed_bytes,
-                "metadata_only": r.metadata_only,
-                "metadata_only_bytes": r.metadata_only_bytes,
-                "whiteouts": r.whiteouts,
-                "opaque_dirs": r.opaque_dirs,
-                "created_by": r.history.created_by if r.history else None,
-                "command": r.command,
-                "created": r.history.created if r.history else None,
-                "comment": r.history.comment if r.history else None,
-            }
-            for r in a.layers
-        ],
+        "layers": [layer_to_dict(r) for r in a.layers],
         "history": [history_to_dict(h) for h in img.history],
         "summary": {
             "size": s.size,
