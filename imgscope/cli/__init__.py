@@ -1,0 +1,13 @@
+"""The command line: parse arguments, call the library, render. Nothing else lives here.
+
+Exit codes: 0 ok; 1 a check failed; 2 bad input or usage. Each command lives in its own module
+and registers itself on ``main`` when imported below.
+"""
+
+from imgscope.cli import analyze as _analyze  # noqa: F401  (registers the commands)
+from imgscope.cli._common import main
+
+__all__ = ["main"]
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,46 @@
+"""``imgscope analyze`` and ``imgscope ls``."""
+
+from __future__ import annotations
+
+import click
+
+import imgscope
+from imgscope.cli._common import errors, image_options, main, progress, stdout_console
+from imgscope.render import json_report
+from imgscope.render.terminal import render_analysis, render_images
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@image_options
+@click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
+@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@click.pass_context
+def analyze(
+    ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
+) -> None:
+    """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
+    with errors(ctx.obj["debug"]), progress() as report_progress:
+        result = imgscope.analyze(
+            path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
+        )
+    if as_json:
+        click.echo(json_report.dumps(result.to_dict()))
+    else:
+        stdout_console().print(render_analysis(result, top=top))
+
+
+@main.command(name="ls")
+@click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+@click.pass_context
+def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
+    """List the images and platforms inside PATH."""
+    with errors(ctx.obj["debug"]):
+        refs = imgscope.list_images(path)
+    if as_json:
+        doc = {"schema_version": json_report.SCHEMA_VERSION, "images": [json_report.ref_to_dict(r) for r in refs]}
+        click.echo(json_report.dumps(doc))
+    else:
+        stdout_console().print(render_images(path, refs))

@@ -1,0 +1,76 @@
+"""Sizes and percents as people write them: ``150MB``, ``1.5GiB``, ``5%``, ``0.05``.
+
+Sizes follow go-humanize's ``ParseBytes`` (the parser dive uses), so a threshold means the same
+here as in a ``.dive-ci`` file: SI units are powers of 1000 (``kB``, ``MB``, ``GB``; also the bare
+letters ``k``, ``M``, ``G``), binary units powers of 1024 (``KiB``, ``MiB``, ``GiB``; also ``Ki``,
+``Mi``, ``Gi``), case-insensitive, a space allowed before the unit, commas as thousands separators.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_SI = ["k", "m", "g", "t", "p", "e"]
+_UNITS: dict[str, int] = {"": 1, "b": 1}
+for _power, _letter in enumerate(_SI, start=1):
+    _UNITS[_letter] = _UNITS[_letter + "b"] = 1000**_power
+    _UNITS[_letter + "i"] = _UNITS[_letter + "ib"] = 1024**_power
+
+_NUMBER = re.compile(r"^[0-9.,]*")
+_MAX_SIZE = 2**63
+
+
+def parse_size(value: str | int | float) -> int:
+    """Bytes from ``150MB``, ``1.5GiB``, ``2,000,000`` or a plain number; ValueError when it is not a size.
+
+    >>> parse_size("1.5 KiB"), parse_size("2MB"), parse_size(512)
+    (1536, 2000000, 512)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size")
+    if isinstance(value, (int, float)):
+        number, unit = float(value), 1
+    else:
+        text = value.strip()
+        digits = _NUMBER.match(text)
+        num = digits.group(0).replace(",", "") if digits else ""
+        suffix = text[len(digits.group(0)) if digits else 0 :].strip().lower()
+        if suffix not in _UNITS:
+            raise ValueError(f"{value!r} is not a size (unknown unit {suffix!r}; use B, kB, MB, GB, KiB, MiB, GiB)")
+        try:
+            number = float(num)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a size (expected a number, then a unit)") from None
+        unit = _UNITS[suffix]
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{value!r} is not a size (it must be zero or more)")
+    total = number * unit
+    if total >= _MAX_SIZE:
+        raise ValueError(f"{value!r} is too large a size")
+    return int(total)
+
+
+def parse_percent(value: str | int | float) -> float:
+    """A fraction from ``5%`` (five percent) or ``0.05`` (a plain number is a fraction from 0 to 1).
+
+    A bare number above 1 is refused rather than guessed: ``5`` could mean 5 % or 500 %.
+
+    >>> parse_percent("5%"), parse_percent("0.05"), parse_percent(1)
+    (0.05, 0.05, 1.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a percent")
+    percent = isinstance(value, str) and value.strip().endswith("%")
+    text = value.strip().removesuffix("%").strip() if isinstance(value, str) else value
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a percent (write 5% or 0.05)") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{value!r} is not a percent (it must be zero or more)")
+    if percent:
+        return number / 100
+    if number > 1:
+        raise ValueError(f"{value!r} is ambiguous: write {number:g}% for a percent, or a fraction from 0 to 1")
+    return number
