@@ -160,18 +160,22 @@ def _read_layer(
                 where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
-    with blob.open() as raw:
-        stream = LayerStream(
+    with (
+        blob.open() as raw,
+        LayerStream(
             raw,
             where,
             limits=limits,
             hash_blob=verify and blob.digest is not None,
             hash_diff=verify or not blob.diff_id,
-        )
+            threaded=True,
+        ) as stream,
+    ):
         entries: list[TarEntry] = []
+        append = entries.append
         count = len(image.layers)
         for n, entry in enumerate(iter_entries(stream)):
-            entries.append(entry)
+            append(entry)
             if progress is not None and n % 512 == 0:
                 progress(index, count, stream.uncompressed_size)
         stream.finish()

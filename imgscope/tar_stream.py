@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import NoReturn
 
 from imgscope import tarheader as th
 from imgscope.errors import CorruptLayerError
@@ -25,6 +26,15 @@ PATH_MAX = 4096  # Linux: no runtime can create a longer path, so no real layer 
 ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 
 
+_SMALL = 64 << 10  # files up to this size are read in one piece
+
+
+def _truncated(where: str, name: str, size: int, got: int) -> NoReturn:
+    if got < size:
+        raise CorruptLayerError(where, f"truncated tar: member {name!r} declares {size} bytes, stream ends after {got}")
+    raise CorruptLayerError(where, f"truncated tar: stream ends in the padding of {name!r}")
+
+
 def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
     """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
 
@@ -33,11 +43,15 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
     """
     where = stream.where
     decoder = th.HeaderDecoder(stream.read)
+    next_member = decoder.next
+    read = stream.read
     sha256 = hashlib.sha256
     regular = th.REGULAR
+    types = _TYPES
+    file_type = EntryType.FILE
     while True:
         try:
-            member = decoder.next()
+            member = next_member()
         except th.TarFormatError as exc:
             raise CorruptLayerError(where, str(exc)) from None
         if member is None:
@@ -45,28 +59,36 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
         size = member.size
         flag = member.typeflag
         digest: bytes | None = None
-        if flag in regular or flag not in _TYPES:
+        total = (size + 511) & ~511
+        if flag in regular or flag not in types:
             # POSIX: an unknown type flag is read as a regular file, so its bytes still count.
-            etype = EntryType.FILE
-            if size:
+            etype = file_type
+            if not size:
+                digest = _EMPTY_DIGEST
+            elif total <= _SMALL:
+                # Small files in one piece: one slice, one hash call.
+                data = read(total)
+                if len(data) < total:
+                    _truncated(where, member.name, size, len(data))
+                digest = sha256(data[:size] if total != size else data).digest()
+                total = 0
+            else:
                 hasher = sha256()
                 got = stream.consume(size, hasher)
+                if got != size:
+                    _truncated(where, member.name, size, got)
                 digest = hasher.digest()
-            else:
-                got = 0
-                digest = _EMPTY_DIGEST
+                total -= size
         else:
-            etype = _TYPES[flag]
-            got = stream.consume(size) if size else 0
-        if got != size:
-            raise CorruptLayerError(
-                where,
-                f"truncated tar: member {member.name!r} declares {size} bytes, stream ends after {got}",
-            )
-        pad = th.padded(size) - size
-        if pad and stream.consume(pad) != pad:
-            raise CorruptLayerError(where, f"truncated tar: stream ends in the padding of {member.name!r}")
-        decoder.skipped(th.padded(size))
+            etype = types[flag]
+            if size:
+                got = stream.consume(size)
+                if got != size:
+                    _truncated(where, member.name, size, got)
+                total -= size
+        if total and stream.consume(total) != total:
+            _truncated(where, member.name, size, size)
+        decoder.skipped((size + 511) & ~511)
         try:
             path = th.normalize_name(member.name)
         except ValueError:

@@ -11,7 +11,10 @@ after the end of the tar beyond a little padding.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -210,6 +213,11 @@ class LayerStream:
     ``read(n)`` returns ``n`` bytes (fewer only at the end); ``consume(n, sink)``
     passes ``n`` bytes to ``sink`` in pieces without joining them. After the tar
     is parsed, ``finish()`` drains what follows, and the digests can be read.
+
+    With ``threaded=True`` a reader thread reads, decompresses and hashes the blob
+    (zlib, zstandard and hashlib release the GIL on large buffers) a few chunks
+    ahead of the parser; memory stays bounded by ``_QUEUE_CHUNKS`` chunks. Call
+    ``close()`` (or use the stream as a context manager) to stop the thread early.
     """
 
     def __init__(
@@ -220,6 +228,7 @@ class LayerStream:
         limits: Limits | None = None,
         hash_blob: bool = True,
         hash_diff: bool = True,
+        threaded: bool = False,
     ) -> None:
         self.where = where
         self._limits = limits or Limits()
@@ -239,28 +248,87 @@ class LayerStream:
         self._pos = 0
         self.uncompressed_size = 0
         self._eof = False
+        self._source = self._produce()
+        self._queue: queue.Queue[bytes | BaseException | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        if threaded:
+            self._queue = queue.Queue(_QUEUE_CHUNKS)
+            self._thread = threading.Thread(target=self._run, name=f"imgscope reader: {where}", daemon=True)
+            self._thread.start()
 
     @property
     def compressed_size(self) -> int:
         return self._counter.count
 
-    def _fill(self) -> bool:
+    # -- the producer: raw bytes -> checked, hashed chunks ---------------------------------------
+
+    def _produce(self) -> Iterator[bytes]:
+        diff = self._diff_hasher
+        next_chunk = self._chunks.next_chunk
+        while True:
+            chunk = next_chunk()
+            if not chunk:
+                break
+            if diff is not None:
+                diff.update(chunk)
+            self.uncompressed_size += len(chunk)
+            self._check_limits()
+            yield chunk
+        # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame), so the
+        # blob digest covers every byte.
+        while self._counter.read(CHUNK):
+            pass
+
+    def _run(self) -> None:
+        q = self._queue
+        assert q is not None
+        item: bytes | BaseException | None
+        try:
+            for chunk in self._source:
+                if not self._put(q, chunk):
+                    return
+            item = None
+        except BaseException as exc:  # handed to the parsing thread, which raises it
+            item = exc
+        self._put(q, item)
+
+    def _put(self, q: queue.Queue[bytes | BaseException | None], item: bytes | BaseException | None) -> bool:
+        while not self._stop:
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _next(self) -> bytes | None:
         if self._eof:
-            return False
-        chunk = self._chunks.next_chunk()
-        if not chunk:
-            self._eof = True
-            return False
-        if self._diff_hasher is not None:
-            self._diff_hasher.update(chunk)
-        self.uncompressed_size += len(chunk)
-        self._check_limits()
-        if self._pos < len(self._buf):
-            self._buf = self._buf[self._pos :] + chunk
+            return None
+        if self._queue is None:
+            chunk = next(self._source, None)
         else:
-            self._buf = chunk
-        self._pos = 0
-        return True
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            chunk = item
+        if chunk is None:
+            self._eof = True
+        return chunk
+
+    def close(self) -> None:
+        """Stop the reader thread, if any, and wait for it."""
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> LayerStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _check_limits(self) -> None:
         lim = self._limits
@@ -273,18 +341,30 @@ class LayerStream:
                 f"decompression ratio above {lim.max_ratio:g}:1 after {size} bytes (a decompression bomb?)",
             )
 
+    # -- the consumer ----------------------------------------------------------------------------
+
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes; fewer only when the stream ends."""
-        end = self._pos + n
-        if end <= len(self._buf):
-            data = self._buf[self._pos : end]
+        pos = self._pos
+        end = pos + n
+        buf = self._buf
+        if end <= len(buf):
             self._pos = end
-            return data
-        while len(self._buf) - self._pos < n and self._fill():
-            pass
-        data = self._buf[self._pos : self._pos + n]
-        self._pos += len(data)
-        return data
+            return buf[pos:end]
+        pieces = [buf[pos:]]
+        want = n - (len(buf) - pos)
+        self._buf, self._pos = b"", 0
+        while want > 0:
+            chunk = self._next()
+            if chunk is None:
+                break
+            if len(chunk) > want:
+                pieces.append(chunk[:want])
+                self._buf, self._pos = chunk, want
+                break
+            pieces.append(chunk)
+            want -= len(chunk)
+        return b"".join(pieces)
 
     def consume(self, n: int, sink: object = None) -> int:
         """Pass the next ``n`` bytes to ``sink(memoryview)`` (or drop them); return how many there were."""
@@ -293,8 +373,10 @@ class LayerStream:
         while done < n:
             avail = len(self._buf) - self._pos
             if avail == 0:
-                if not self._fill():
+                chunk = self._next()
+                if chunk is None:
                     return done
+                self._buf, self._pos = chunk, 0
                 continue
             take = min(avail, n - done)
             if update is not None:
@@ -306,18 +388,16 @@ class LayerStream:
     def finish(self) -> None:
         """Read to the end of the blob, so both digests cover every byte; bound what may follow the tar."""
         trailing = len(self._buf) - self._pos
-        self._pos = len(self._buf)
-        while trailing <= self._limits.max_trailing_bytes and self._fill():
-            trailing += len(self._buf)
-            self._pos = len(self._buf)
-        if trailing > self._limits.max_trailing_bytes:
-            raise CorruptLayerError(
-                self.where,
-                f"more than {self._limits.max_trailing_bytes} bytes after the end of the tar",
-            )
-        # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame).
-        while self._counter.read(CHUNK):
-            pass
+        self._buf, self._pos = b"", 0
+        limit = self._limits.max_trailing_bytes
+        while trailing <= limit:
+            chunk = self._next()
+            if chunk is None:
+                break
+            trailing += len(chunk)
+        if trailing > limit:
+            raise CorruptLayerError(self.where, f"more than {limit} bytes after the end of the tar")
+        self.close()
 
     @property
     def diff_id(self) -> str | None:
@@ -330,6 +410,9 @@ class LayerStream:
         """sha256 of the blob as stored, when it was hashed."""
         h = self._counter.hasher
         return None if h is None else "sha256:" + h.hexdigest()
+
+
+_QUEUE_CHUNKS = 4  # chunks the reader thread may run ahead of the parser
 
 
 def detect_compression(head: bytes, where: str) -> str:
