@@ -117,6 +117,9 @@ class DiveFigures:
     quirks: tuple[str, ...]
 
 
+_NO_CHILDREN: dict[str, _Node] = {}  # shared by every leaf; never written to
+
+
 class _Node:
     """A dive ``FileNode``: name, payload (size, is_dir), children and cached full path."""
 
@@ -128,7 +131,13 @@ class _Node:
         self.full: str = "" if parent is None else parent.full + "/" + name
         self.size = size
         self.is_dir = is_dir
-        self.children: dict[str, _Node] = {}
+        self.children: dict[str, _Node] = _NO_CHILDREN  # a leaf until add_child gives it a dict of its own
+
+    def add_child(self, name: str, child: _Node) -> None:
+        kids = self.children
+        if kids is _NO_CHILDREN:
+            kids = self.children = {}
+        kids[name] = child
 
     def path(self) -> str:
         """``FileNode.Path()``: the whiteout prefix is trimmed from the node's own name."""
@@ -162,7 +171,7 @@ class _Tree:
             src, dst = todo.pop()
             for name, child in src.children.items():
                 node = _Node(name, dst, child.size, child.is_dir)
-                dst.children[name] = node
+                dst.add_child(name, node)
                 index[node.full] = node
                 if child.children:
                     todo.append((child, node))
@@ -197,7 +206,7 @@ class _Tree:
                 if name.startswith(_OPAQUE_PREFIX):
                     return
                 node = _Node(name, parent, size, is_dir)
-                parent.children[name] = node
+                parent.add_child(name, node)
                 index[node.full] = node
                 return
         names = path.strip("/").split("/")
@@ -211,7 +220,7 @@ class _Tree:
                 if name.startswith(_OPAQUE_PREFIX):
                     return
                 child = _Node(name, node)
-                node.children[name] = child
+                node.add_child(name, child)
                 index[child.full] = child
             node = child
             if idx == last:
@@ -319,8 +328,7 @@ class DiveCompat:
 
     def __init__(self) -> None:
         self._layers = 0
-        self._prev_tree: _Tree | None = None  # tree of the previous layer, not yet stacked
-        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1)
+        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1) for the next layer
         self._data: dict[str, _PathData] = {}
         self._inefficient: list[_PathData] = []
         self._layer_sizes: list[int] = []
@@ -354,11 +362,11 @@ class DiveCompat:
 
         if index == 0:
             self._stacked = tree.copy()
-        else:
-            assert self._stacked is not None and self._prev_tree is not None
-            self._stacked.stack(self._prev_tree)
-        self._prev_tree = tree
+        assert self._stacked is not None
         self._walk(index, tree, self._stacked)
+        # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
+        # layer 0 twice); stacking now, not when that layer comes, frees this layer's tree at once.
+        self._stacked.stack(tree)
 
     def _walk(self, index: int, tree: _Tree, stacked: _Tree) -> None:
         data_map = self._data

@@ -151,6 +151,9 @@ class _LayerState:
         # Records whose last reference went: (record, path, reason, what the path was).
         self.pending: list[tuple[int, str, WasteReason, Snapshot]] = []
         self.stored = 0  # bytes of the regular files this layer stores
+        # Nodes this layer put in the tree, by real path (dropped again when removed), so the
+        # summary needs no lookup per path.
+        self.after: dict[str, Node] = {}
 
 
 class FileSystem:
@@ -166,6 +169,8 @@ class FileSystem:
         self._rec_refs: list[int] = []
         self.wasted: list[WastedFile] = []
         self.layers_applied = 0
+        # Directory path as written -> (node, real path); valid until something is removed.
+        self._dir_cache: dict[str, tuple[Node, str]] = {}
 
     # -- lookups -------------------------------------------------------------
 
@@ -181,6 +186,17 @@ class FileSystem:
         return node
 
     def _resolve_dir(
+        self, dirpath: str, where: str, create: bool, state: _LayerState | None
+    ) -> tuple[Node, str] | None:
+        """The directory named by ``dirpath`` (as a member name gives it) and its real path."""
+        found = self._dir_cache.get(dirpath)
+        if found is None:
+            found = self._resolve_parts(dirpath.split("/") if dirpath else [], where, create, state)
+            if found is not None:
+                self._dir_cache[dirpath] = found
+        return found
+
+    def _resolve_parts(
         self, parts: Sequence[str], where: str, create: bool, state: _LayerState | None
     ) -> tuple[Node, str] | None:
         """The directory named by ``parts`` and its real path.
@@ -211,7 +227,9 @@ class FileSystem:
                 assert state is not None
                 child = Node(_DIR, 0, 0o755, 0, 0, "", None, state.index)
                 node.children[name] = child
-                state.before.setdefault(_join("/".join(real), name), state.removed.get(_join("/".join(real), name)))
+                created = _join("/".join(real), name)
+                state.before.setdefault(created, state.removed.get(created))
+                state.after[created] = child
             elif child.type is _SYMLINK:
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
@@ -267,7 +285,7 @@ class FileSystem:
         # What each written path was below this layer, before any of this layer's removals.
         for entry in writes:
             parent, _, base = entry.path.rpartition("/")
-            found = self._resolve_dir(parent.split("/") if parent else [], where, False, None)
+            found = self._resolve_dir(parent, where, False, None)
             if found is not None:
                 pnode, real = found
                 assert pnode.children is not None
@@ -276,7 +294,7 @@ class FileSystem:
 
         # Opaque markers first, then whiteouts: both act on lower layers only.
         for dirpath in opaque:
-            found = self._resolve_dir(dirpath.split("/") if dirpath else [], where, False, None)
+            found = self._resolve_dir(dirpath, where, False, None)
             if found is None:
                 continue
             dnode, real = found
@@ -286,7 +304,7 @@ class FileSystem:
             dnode.children.clear()
         for path in whiteouts:
             parent, _, base = path.rpartition("/")
-            found = self._resolve_dir(parent.split("/") if parent else [], where, False, None)
+            found = self._resolve_dir(parent, where, False, None)
             if found is None:
                 continue
             pnode, real = found
@@ -303,7 +321,7 @@ class FileSystem:
 
     def _write(self, entry: TarEntry, where: str, state: _LayerState) -> None:
         parent, _, base = entry.path.rpartition("/")
-        pnode, real_parent = self._resolve_dir(parent.split("/") if parent else [], where, True, state)  # type: ignore[misc]
+        pnode, real_parent = self._resolve_dir(parent, where, True, state)  # type: ignore[misc]
         assert pnode.children is not None
         path = _join(real_parent, base)
         if path not in state.before:
@@ -314,6 +332,7 @@ class FileSystem:
             if existing is not None and existing.type is _DIR:
                 existing.mode, existing.uid, existing.gid = entry.mode, entry.uid, entry.gid
                 existing.layer = state.index
+                state.after[path] = existing
                 return
             node = Node(_DIR, 0, entry.mode, entry.uid, entry.gid, "", None, state.index)
         elif etype is EntryType.HARDLINK:
@@ -357,10 +376,11 @@ class FileSystem:
         if existing is not None:
             self._remove(existing, path, WasteReason.OVERWRITTEN, state)
         pnode.children[base] = node
+        state.after[path] = node
 
     def _find_link_target(self, entry: TarEntry, where: str) -> Node:
         parent, _, base = entry.link_target.rpartition("/")
-        found = self._resolve_dir(parent.split("/") if parent else [], where, False, None)
+        found = self._resolve_dir(parent, where, False, None)
         target = None
         if found is not None:
             assert found[0].children is not None
@@ -373,9 +393,12 @@ class FileSystem:
 
     def _remove(self, node: Node, path: str, reason: WasteReason, state: _LayerState) -> None:
         """Drop ``node`` and everything below it from the tree's accounting."""
+        self._dir_cache.clear()
+        after = state.after
         stack = [(node, path)]
         while stack:
             cur, cur_path = stack.pop()
+            after.pop(cur_path, None)
             before = state.before.get(cur_path, ...)
             if before is ...:
                 # Not written by this layer yet: it is a lower path (or one this layer
@@ -392,8 +415,10 @@ class FileSystem:
 
     def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
         index = state.index
+        after = state.after
+        lookup = self.lookup
         for record, path, reason, gone in state.pending:
-            now = self.lookup(path)
+            now = after.get(path) or lookup(path)
             if now is not None and now.layer == index:
                 # The layer wrote this path again: say how the new copy differs.
                 reason = _replacement_reason(gone, now)
@@ -413,22 +438,22 @@ class FileSystem:
             if path in seen:
                 continue
             seen.add(path)
-            if path in state.before and path in state.removed and state.before[path] is None:
+            if before is None and path in state.removed:
                 before = state.removed[path]
-            now = self.lookup(path)
+            now = after.get(path) or lookup(path)
             if before is None:
                 if now is not None:
                     changes.append(FileChange("/" + path, ChangeKind.ADDED, now.type, now.size))
             elif now is None:
                 changes.append(FileChange("/" + path, ChangeKind.REMOVED, before[0], before[1]))
             else:
-                after = now.snapshot()
-                if after == before:
+                snap = now.snapshot()
+                if snap == before:
                     continue
-                if now.type is _DIR and before[0] is _DIR and after[2:5] == before[2:5]:
+                if now.type is _DIR and before[0] is _DIR and snap[2:5] == before[2:5]:
                     continue
                 metadata_only = (
-                    now.type is _FILE and before[0] is _FILE and after[1] == before[1] and after[6] == before[6]
+                    now.type is _FILE and before[0] is _FILE and snap[1] == before[1] and snap[6] == before[6]
                 )
                 changes.append(FileChange("/" + path, ChangeKind.MODIFIED, now.type, now.size, metadata_only))
         return LayerChanges(index, tuple(changes), whiteouts, opaque, state.stored)
