@@ -75,6 +75,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from sys import intern
 from typing import Generic, TypeVar
 
 from imgscope.model import EntryType, TarEntry
@@ -125,10 +126,13 @@ class _Node:
 
     __slots__ = ("children", "full", "is_dir", "name", "parent", "size")
 
-    def __init__(self, name: str, parent: _Node | None, size: int = 0, is_dir: bool = False):
+    def __init__(
+        self, name: str, parent: _Node | None, size: int = 0, is_dir: bool = False, full: str | None = None
+    ) -> None:
         self.name = name
         self.parent = parent
-        self.full: str = "" if parent is None else parent.full + "/" + name
+        # ``full`` when the caller has it: one string shared by the trees and the efficiency data.
+        self.full: str = full if full is not None else "" if parent is None else parent.full + "/" + name
         self.size = size
         self.is_dir = is_dir
         self.children: dict[str, _Node] = _NO_CHILDREN  # a leaf until add_child gives it a dict of its own
@@ -170,7 +174,7 @@ class _Tree:
         while todo:
             src, dst = todo.pop()
             for name, child in src.children.items():
-                node = _Node(name, dst, child.size, child.is_dir)
+                node = _Node(name, dst, child.size, child.is_dir, child.full)
                 dst.add_child(name, node)
                 index[node.full] = node
                 if child.children:
@@ -205,7 +209,8 @@ class _Tree:
             if parent is not None:
                 if name.startswith(_OPAQUE_PREFIX):
                     return
-                node = _Node(name, parent, size, is_dir)
+                name = intern(name)  # names repeat across directories and trees: keep one copy
+                node = _Node(name, parent, size, is_dir, path)
                 parent.add_child(name, node)
                 index[node.full] = node
                 return
@@ -219,6 +224,7 @@ class _Tree:
             if child is None:
                 if name.startswith(_OPAQUE_PREFIX):
                     return
+                name = intern(name)
                 child = _Node(name, node)
                 node.add_child(name, child)
                 index[child.full] = child

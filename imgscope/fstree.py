@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from sys import intern
 
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
@@ -226,7 +227,7 @@ class FileSystem:
                     return None
                 assert state is not None
                 child = Node(_DIR, 0, 0o755, 0, 0, "", None, state.index)
-                node.children[name] = child
+                node.children[intern(name)] = child
                 created = _join("/".join(real), name)
                 state.before.setdefault(created, state.removed.get(created))
                 state.after[created] = child
@@ -321,6 +322,7 @@ class FileSystem:
 
     def _write(self, entry: TarEntry, where: str, state: _LayerState) -> None:
         parent, _, base = entry.path.rpartition("/")
+        base = intern(base)  # names repeat across directories (index.js, LICENSE): keep one copy
         pnode, real_parent = self._resolve_dir(parent, where, True, state)  # type: ignore[misc]
         assert pnode.children is not None
         path = _join(real_parent, base)

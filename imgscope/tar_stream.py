@@ -49,6 +49,9 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
     regular = th.REGULAR
     types = _TYPES
     file_type = EntryType.FILE
+    # One int object per distinct mode/owner, not one per member: they repeat, and live as long as the tree.
+    ints: dict[int, int] = {}
+    shared = ints.setdefault
     while True:
         try:
             member = next_member()
@@ -114,9 +117,9 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
             path,
             etype,
             size if etype is EntryType.FILE else 0,
-            member.mode & 0o7777,
-            member.uid,
-            member.gid,
+            shared(member.mode & 0o7777, member.mode & 0o7777),
+            shared(member.uid, member.uid),
+            shared(member.gid, member.gid),
             link,
             digest,
         )
