@@ -17,6 +17,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,19 +42,22 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
 
 @pytest.fixture()
 def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty working directory, which is also the temporary directory (TMPDIR, ``tempfile``)."""
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
+    monkeypatch.setenv("TMPDIR", str(work))
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
     yield work
 
 
 def check(case: Case, code: int | None, stderr: str, cwd: Path) -> str | None:
-    """What is wrong with how imgscope handled ``case``, or None."""
+    """What is wrong with how imgscope handled ``case``, or None. ``cwd`` is also the run's TMPDIR."""
     if "Traceback" in stderr:
         return f"traceback: {stderr[-500:]!r}"
     leftovers = os.listdir(cwd)
     if leftovers:
-        return f"wrote to the working directory: {leftovers[:5]}"
+        return f"wrote to the working or temporary directory: {leftovers[:5]}"
     want = 0 if case.ok else 2
     if code != want:
         return f"exit code {code}, expected {want}; stderr: {stderr[-300:]!r}"
@@ -112,7 +116,7 @@ def run_subprocess(args: list[str], cwd: Path) -> tuple[int | None, str]:
             timeout=SUBPROCESS_TIMEOUT,
             preexec_fn=_limit_memory,
             cwd=cwd,
-            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TMPDIR": str(cwd)},
         )
     except subprocess.TimeoutExpired:
         return None, f"no result after {SUBPROCESS_TIMEOUT} s"

@@ -1047,6 +1047,89 @@ def _dir_specials(c: _Corpus) -> None:
     c.tree("dir-docker-layer-outside", {"manifest.json": _js(man), "c.json": cfg}, False, "not in the image")
 
 
+def _extras(c: _Corpus) -> None:
+    """PAX values that are odd but legal, links through PAX, layers that are not layers, truncated OCI archives."""
+
+    def layer(*members: bytes) -> bytes:
+        return docker_archive([tar(*members)])
+
+    # A global PAX path applies to every later member: all of them are the same path, the last one wins.
+    c.ok("pax-global-path", layer(pax({"path": "same"}, b"g"), member("a", b"1"), member("b", b"22")))
+    c.ok("pax-uid-huge", layer(pax({"uid": "9" * 30, "gid": "9" * 30}), member("x", b"data")))
+    c.ok("pax-path-empty", layer(pax({"path": ""}), member("x", b"data")))
+    c.ok("pax-mtime-garbage", layer(pax({"mtime": "yesterday", "atime": "-1e999"}), member("x", b"data")))
+    c.ok(
+        "pax-unknown-keys", layer(pax({"SCHILY.xattr.user.x": b"\xff\x00\x01", "LIBARCHIVE.x": "y"}), member("x", b"d"))
+    )
+    c.bad(
+        "pax-linkpath-escape",
+        layer(member("x", b"1"), pax({"linkpath": "../../etc/shadow"}), hardlink("a", "x")),
+        "out of the image root",
+    )
+    c.bad("pax-linkpath-missing", layer(pax({"linkpath": "nothing/here"}), hardlink("a", "x")), "points to missing")
+    c.bad("pax-global-dotdot", layer(pax({"path": "../up"}, b"g"), member("a", b"1")), "escapes the image root")
+    c.bad(
+        "gnu-longlink-escape",
+        layer(member("x", b"1"), member("././@LongLink", b"../x\0", b"K"), hardlink("a", "x")),
+        "out of",
+    )
+    # A hard link to a file whited out earlier in the same layer's lower tree.
+    c.bad(
+        "hardlink-to-whited-out",
+        docker_archive([tar(member("a", b"1")), tar(member(".wh.a"), hardlink("b", "a"))]),
+        "points to missing",
+    )
+    # File <-> directory replacement across layers, and a symlink replacing a directory.
+    c.ok(
+        "replace-file-dir-symlink",
+        docker_archive(
+            [
+                tar(directory("d/"), member("d/f", b"1"), member("g", b"2")),
+                tar(member("d", b"now a file"), directory("g/"), member("g/x", b"3")),
+                tar(symlink("g", "d"), member(".wh.d")),
+            ]
+        ),
+    )
+    # The manifest names something that is not a layer: the manifest itself, the config, a directory.
+    arch = docker_archive()
+    cfg = next(n for _, n, _ in walk_tar(arch) if n.endswith(".json") and n != "manifest.json")
+    c.bad(
+        "docker-layer-is-manifest",
+        docker_archive(manifest=lambda m: [{**m[0], "Layers": ["manifest.json", m[0]["Layers"][1]]}]),
+        "truncated tar",
+    )
+    c.bad(
+        "docker-layer-is-config",
+        docker_archive(manifest=lambda m: [{**m[0], "Layers": [cfg, m[0]["Layers"][1]]}]),
+        "tar header",
+    )
+    c.ok("docker-same-layer-twice", docker_archive([LAYER0, LAYER0]))
+    # OCI archives (a tar of the layout) cut inside index.json and inside a blob.
+    files = oci_files()
+    archive = oci_tar(files)
+    largest = max((size, name) for _, name, size in walk_tar(archive))[1]
+    for off, name, size in walk_tar(archive):
+        if name in ("index.json", largest):
+            label = "index" if name == "index.json" else "blob"
+            c.bad(f"trunc-oci-archive-in-{label}", archive[: off + BLOCK + size // 2], "truncated")
+            c.bad(f"trunc-oci-archive-header-{label}", archive[: off + 300], "truncated")
+    # The index lists a manifest digest that is the index's own bytes' digest (the closest to a self-reference
+    # a content-addressed store allows): index.json is not a blob, so it is not found.
+    idx = _js({"schemaVersion": 2, "manifests": [{"mediaType": OCI_MANIFEST, "digest": "", "size": 1}]})
+    self_digest = sha256(idx)
+    c.tree(
+        "index-names-own-digest",
+        {
+            **files,
+            "index.json": _js(
+                {"schemaVersion": 2, "manifests": [{"mediaType": OCI_INDEX, "digest": self_digest, "size": 1}]}
+            ),
+        },
+        False,
+        "holds no image",
+    )
+
+
 def build_corpus(dest_dir: str) -> list[Case]:
     """Write every input below ``dest_dir`` (created if needed) and return the cases."""
     os.makedirs(dest_dir, exist_ok=True)
@@ -1063,6 +1146,7 @@ def build_corpus(dest_dir: str) -> list[Case]:
         _bombs,
         _shapes,
         _dir_specials,
+        _extras,
     ):
         part(c)
     return c.cases
