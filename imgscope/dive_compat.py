@@ -246,9 +246,12 @@ class _Tree:
             index.pop(cur.full, None)
             stack.extend(cur.children.values())
 
-    def stack(self, upper: _Tree) -> None:
-        """``FileTree.Stack``: graft ``upper`` onto this tree, child-first in sorted order."""
-        for node in _post_order(upper.root):
+    def stack(self, upper: _Tree, order: list[_Node] | None = None) -> None:
+        """``FileTree.Stack``: graft ``upper`` onto this tree, child-first in sorted order.
+
+        ``order``: ``_post_order(upper.root)`` when the caller has it already.
+        """
+        for node in _post_order(upper.root) if order is None else order:
             if node.name.startswith(_WHITEOUT):
                 self.remove_path(node.path())
             else:
@@ -288,21 +291,6 @@ def _post_order(root: _Node) -> list[_Node]:
             stack.pop()
             if node is not root:
                 out.append(node)
-    return out
-
-
-def _leaves(root: _Node) -> list[_Node]:
-    """Leaves in ``VisitDepthChildFirst`` order."""
-    out: list[_Node] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.children:
-            kids = _sorted_children(node)
-            kids.reverse()
-            stack.extend(kids)
-        elif node is not root:
-            out.append(node)
     return out
 
 
@@ -369,14 +357,17 @@ class DiveCompat:
         if index == 0:
             self._stacked = tree.copy()
         assert self._stacked is not None
-        self._walk(index, tree, self._stacked)
+        order = _post_order(tree.root)
+        # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
+        self._walk(index, [node for node in order if not node.children], self._stacked)
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
         # layer 0 twice); stacking now, not when that layer comes, frees this layer's tree at once.
-        self._stacked.stack(tree)
+        self._stacked.stack(tree, order)
 
-    def _walk(self, index: int, tree: _Tree, stacked: _Tree) -> None:
+    def _walk(self, index: int, leaves: list[_Node], stacked: _Tree) -> None:
+        """Add one layer's leaves (in dive's walk order) to the efficiency data."""
         data_map = self._data
-        for node in _leaves(tree.root):
+        for node in leaves:
             path = node.path()
             data = data_map.get(path)
             if data is None:
