@@ -6,6 +6,7 @@
 """
 
 from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
+from imgscope.base_image import BaseImage, find_base
 from imgscope.dive_compat import DiveFigures, DiveInefficiency
 from imgscope.errors import (
     CorruptLayerError,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Analysis",
+    "BaseImage",
     "ChangeKind",
     "CorruptLayerError",
     "DiveFigures",
@@ -49,6 +51,7 @@ __all__ = [
     "WastedFile",
     "__version__",
     "analyze",
+    "find_base",
     "list_images",
     "open_image",
 ]
