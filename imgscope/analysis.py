@@ -9,7 +9,7 @@ import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgscope.dive_compat import DiveCompat, DiveFigures
 from imgscope.errors import CorruptLayerError, MissingBlobError
@@ -18,6 +18,9 @@ from imgscope.model import EntryType, HistoryEntry, Image, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.detect import open_image
 from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
+
+if TYPE_CHECKING:
+    from imgscope.filetree import TreeNode
 
 #: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
 Progress = Callable[[int, int, int], None]
@@ -35,6 +38,7 @@ class FileRecord:
     gid: int
     link_target: str
     layer: int  # the layer that last wrote it
+    digest: str | None = None  # sha256 of a regular file's content, hex
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,13 @@ class Analysis:
         from imgscope.render.json_report import file_to_dict
 
         return [file_to_dict(f) for f in self.files]
+
+    def tree(self, layer: int | None = None, *, changes: bool = False) -> TreeNode:
+        """The file tree after ``layer`` (default: the last; negative counts from the end), or with ``changes``
+        only what that layer added, modified and removed (``imgscope.filetree``)."""
+        from imgscope.filetree import layer_changes_tree, tree_after
+
+        return layer_changes_tree(self, layer) if changes else tree_after(self, layer)
 
     def __rich__(self) -> Any:
         from imgscope.render.terminal import render_analysis
@@ -288,7 +299,17 @@ def _finish(
     by_digest: dict[bytes, list[str]] = {}
     for path, node in fs.walk():
         files.append(
-            FileRecord(path, node.type, node.size, node.mode, node.uid, node.gid, node.link_target, node.layer)
+            FileRecord(
+                path,
+                node.type,
+                node.size,
+                node.mode,
+                node.uid,
+                node.gid,
+                node.link_target,
+                node.layer,
+                node.digest.hex() if node.digest is not None else None,
+            )
         )
         if node.record >= 0 and node.record not in seen_records:
             seen_records.add(node.record)

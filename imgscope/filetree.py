@@ -1,0 +1,262 @@
+"""The file tree of an image as it stands after any layer, or the changes one layer made, as plain dataclasses.
+
+``Analysis`` keeps no tree per layer: each layer's ``LayerReport.changes`` records every path it added,
+modified or removed (each removed descendant of a removed directory included, type and size of each), so the
+tree after layer N is the replay of the changes of layers 0..N. The replay is checked against umoci's unpacked
+root filesystem after every layer of the samples (``samples/truth/*.per-layer.tsv``).
+
+Sizes: a file's size is its bytes; a directory's is the sum of the regular files below it (a hard-linked name
+counts each time, as ``du --count-links``). In a changes tree, a directory counts what stays below it (added and
+modified files): its size is what the layer wrote there; removed entries keep the size they had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from imgscope.fstree import ChangeKind, FileChange
+from imgscope.model import EntryType
+
+if TYPE_CHECKING:
+    from imgscope.analysis import Analysis
+
+_DIR = EntryType.DIR
+
+
+@dataclass(frozen=True)
+class Collapsed:
+    """Entries of a directory left out of a trimmed tree, summed up."""
+
+    entries: int  # direct children left out
+    files: int  # non-directory paths at or below them
+    size: int  # their bytes
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One path of a file tree. ``size`` and ``files`` are aggregated for directories."""
+
+    name: str  # "" for the root
+    path: str  # "/" for the root, else "/usr/lib"
+    type: EntryType
+    size: int  # bytes of the regular files at or below this path
+    files: int  # non-directory paths at or below this path
+    change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
+    children: tuple[TreeNode, ...] = ()
+    collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
+    depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
+
+    def find(self, path: str) -> TreeNode | None:
+        """The node at ``path`` (``/usr/lib``, ``usr/lib``), or None. No symlink is followed."""
+        node: TreeNode | None = self
+        for part in (p for p in path.split("/") if p):
+            if node is None:
+                return None
+            node = next((c for c in node.children if c.name == part), None)
+        return node
+
+    def walk(self) -> Iterator[TreeNode]:
+        """This node and every node below it, depth first."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``docs/json.md``, tree document)."""
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "path": self.path,
+            "type": self.type.value,
+            "size": self.size,
+            "files": self.files,
+        }
+        if self.change is not None:
+            doc["change"] = self.change.value
+        if self.type is _DIR or self.children:
+            doc["children"] = [c.to_dict() for c in self.children]
+            if self.collapsed is not None:
+                doc["collapsed"] = {
+                    "entries": self.collapsed.entries,
+                    "files": self.collapsed.files,
+                    "size": self.collapsed.size,
+                }
+            if self.depth_cut:
+                doc["depth_cut"] = True
+        return doc
+
+
+class _Build:
+    """A mutable node while a tree is replayed."""
+
+    __slots__ = ("change", "children", "size", "type")
+
+    def __init__(self, type: EntryType, size: int, change: ChangeKind | None = None) -> None:
+        self.type = type
+        self.size = size
+        self.change = change
+        self.children: dict[str, _Build] | None = {} if type is _DIR else None
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p]
+
+
+def _dir_at(root: _Build, parts: list[str], keep: bool = False) -> _Build:
+    """The directory at ``parts``, created on the way where missing (a change always follows its parents).
+
+    With ``keep``, a non-directory on the way keeps its type and takes children: in a changes tree, a directory
+    the layer replaced by a file holds the removed entries that were below it."""
+    node = root
+    for part in parts:
+        assert node.children is not None
+        child = node.children.get(part)
+        if child is None:
+            child = _Build(_DIR, 0)
+            node.children[part] = child
+        elif child.children is None:
+            if keep:
+                child.children = {}
+            else:
+                child = node.children[part] = _Build(_DIR, 0)
+        node = child
+    return node
+
+
+def _apply(root: _Build, changes: Iterable[FileChange]) -> None:
+    ordered = sorted(changes, key=lambda c: (c.kind is not ChangeKind.REMOVED, c.path.count("/"), c.path))
+    for change in ordered:
+        parts = _parts(change.path)
+        if not parts:
+            continue
+        parent = _dir_at(root, parts[:-1]) if change.kind is not ChangeKind.REMOVED else _find_build(root, parts[:-1])
+        if parent is None or parent.children is None:
+            continue
+        name = parts[-1]
+        if change.kind is ChangeKind.REMOVED:
+            parent.children.pop(name, None)
+            continue
+        existing = parent.children.get(name)
+        if existing is not None and existing.type is _DIR and change.type is _DIR:
+            continue  # metadata of a directory: its children stay
+        parent.children[name] = _Build(change.type, change.size if change.type is not _DIR else 0)
+
+
+def _find_build(root: _Build, parts: list[str]) -> _Build | None:
+    node: _Build | None = root
+    for part in parts:
+        if node is None or node.children is None:
+            return None
+        node = node.children.get(part)
+    return node
+
+
+def _freeze(name: str, path: str, node: _Build, changes_view: bool) -> TreeNode:
+    own_size = node.size if node.type is EntryType.FILE else 0
+    own_files = 0 if node.type is _DIR else 1
+    if node.children is None:
+        return TreeNode(name, path, node.type, own_size, own_files, node.change)
+    children = tuple(
+        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view)
+        for child_name, child in sorted(node.children.items())
+    )
+    counted = [
+        c
+        for c in children
+        if not changes_view or node.change is ChangeKind.REMOVED or c.change is not ChangeKind.REMOVED
+    ]
+    return TreeNode(
+        name,
+        path,
+        node.type,
+        own_size + sum(c.size for c in counted),
+        own_files + sum(c.files for c in counted),
+        node.change,
+        children,
+    )
+
+
+def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
+    """The filesystem as it stands after ``layer`` (default: the last), as a tree rooted at ``/``."""
+    last = _check_layer(analysis, layer)
+    root = _Build(_DIR, 0)
+    for report in analysis.layers[: last + 1]:
+        _apply(root, report.changes)
+    return _freeze("", "/", root, changes_view=False)
+
+
+def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
+    """Only what ``layer`` (default: the last) added, modified and removed, with the directories leading there."""
+    index = _check_layer(analysis, layer)
+    root = _Build(_DIR, 0)
+    for change in sorted(analysis.layers[index].changes, key=lambda c: c.path):
+        parts = _parts(change.path)
+        if not parts:
+            continue
+        parent = _dir_at(root, parts[:-1], keep=True)
+        assert parent.children is not None
+        existing = parent.children.get(parts[-1])
+        if existing is not None and existing.children is not None and change.type is _DIR:
+            existing.change = change.kind  # an ancestor created for a child came first
+            continue
+        built = _Build(change.type, change.size if change.type is not _DIR else 0, change.kind)
+        if existing is not None and existing.children is not None and built.children is not None:
+            built.children = existing.children
+        parent.children[parts[-1]] = built
+    return _freeze("", "/", root, changes_view=True)
+
+
+def _check_layer(analysis: Analysis, layer: int | None) -> int:
+    count = len(analysis.layers)
+    if count == 0:
+        if layer is None:
+            return -1
+        raise IndexError(f"layer {layer}: the image has no layers")
+    if layer is None:
+        return count - 1
+    index = layer + count if layer < 0 else layer
+    if not 0 <= index < count:
+        raise IndexError(f"layer {layer}: the image has layers 0 to {count - 1}")
+    return index
+
+
+def trim(
+    node: TreeNode,
+    *,
+    depth: int | None = None,
+    min_size: int = 0,
+    limit: int | None = None,
+    sort: str = "size",
+) -> TreeNode:
+    """A tree fit to show: children sorted (``size``: largest first; ``name``), those smaller than ``min_size``
+    and those beyond the ``limit`` first ones collapsed into a ``Collapsed`` summary, nothing below ``depth``
+    levels (depth 1: the node's children only). Removed entries of a changes tree are never collapsed by size."""
+    if sort not in ("size", "name"):
+        raise ValueError(f"sort must be 'size' or 'name', not {sort!r}")
+    return _trim(node, depth, min_size, limit, sort)
+
+
+def _trim(node: TreeNode, depth: int | None, min_size: int, limit: int | None, sort: str) -> TreeNode:
+    if not node.children:
+        return node
+    if depth is not None and depth <= 0:
+        return replace(node, children=(), depth_cut=True)
+    if sort == "size":
+        ordered = sorted(node.children, key=lambda c: (-c.size, c.name))
+    else:
+        ordered = sorted(node.children, key=lambda c: c.name)
+    kept: list[TreeNode] = []
+    left: list[TreeNode] = []
+    for child in ordered:
+        small = child.size < min_size and child.change is not ChangeKind.REMOVED
+        if small or (limit is not None and len(kept) >= limit):
+            left.append(child)
+        else:
+            kept.append(child)
+    below = None if depth is None else depth - 1
+    children = tuple(_trim(c, below, min_size, limit, sort) for c in kept)
+    collapsed = Collapsed(len(left), sum(c.files for c in left), sum(c.size for c in left)) if left else None
+    return replace(node, children=children, collapsed=collapsed)
