@@ -16,7 +16,9 @@ from imgscope.errors import (
     MissingBlobError,
     UsageError,
 )
+from imgscope.filetree import Collapsed, TreeNode
 from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
+from imgscope.image_info import ImageInfo, LayerInfo, RuntimeConfig, inspect
 from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
@@ -27,6 +29,7 @@ __all__ = [
     "Analysis",
     "BaseImage",
     "ChangeKind",
+    "Collapsed",
     "CorruptLayerError",
     "DiveFigures",
     "DiveInefficiency",
@@ -37,20 +40,25 @@ __all__ = [
     "HistoryEntry",
     "Image",
     "ImageFormatError",
+    "ImageInfo",
     "ImageNotFoundError",
     "ImageRef",
     "ImgscopeError",
     "LayerBlob",
+    "LayerInfo",
     "LayerReport",
     "Limits",
     "MissingBlobError",
     "Platform",
+    "RuntimeConfig",
     "Summary",
+    "TreeNode",
     "UsageError",
     "WasteReason",
     "WastedFile",
     "__version__",
     "analyze",
+    "inspect",
     "find_base",
     "list_images",
     "open_image",

@@ -1,0 +1,68 @@
+"""The file tree as a rich ``Tree`` (``imgscope tree``). Reads a trimmed ``TreeNode``; computes nothing."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from rich.tree import Tree
+
+from imgscope.filetree import TreeNode
+from imgscope.fstree import ChangeKind
+from imgscope.model import EntryType
+from imgscope.render.terminal import safe, size
+
+CHANGE_STYLE = {ChangeKind.ADDED: "green", ChangeKind.MODIFIED: "yellow", ChangeKind.REMOVED: "red"}
+CHANGE_MARK = {ChangeKind.ADDED: "+", ChangeKind.MODIFIED: "~", ChangeKind.REMOVED: "-"}
+# ls -F's marks, so a name's type shows without colour
+TYPE_MARK = {
+    EntryType.DIR: "/",
+    EntryType.SYMLINK: "@",
+    EntryType.FIFO: "|",
+    EntryType.CHAR: " (char device)",
+    EntryType.BLOCK: " (block device)",
+}
+
+
+def _label(node: TreeNode, changes: bool, root: bool = False) -> Text:
+    style = CHANGE_STYLE.get(node.change, "") if node.change else ""
+    label = Text()
+    if changes:
+        label.append(f"{CHANGE_MARK[node.change] if node.change else ' '} ", style)
+    label.append(f"{size(node.size):>9}  ", style or "cyan")
+    label.append_text(safe(node.path if root else node.name, style + (" bold" if node.type is EntryType.DIR else "")))
+    label.append(TYPE_MARK.get(node.type, "") if node.name else "", style)
+    if node.type is EntryType.DIR or node.children:
+        label.append(f"  {_files(node.files)}", "dim")
+    return label
+
+
+def _files(n: int) -> str:
+    return f"{n:,} file" if n == 1 else f"{n:,} files"
+
+
+def _more(node: TreeNode) -> Text | None:
+    if node.collapsed is not None:
+        c = node.collapsed
+        noun = "entry" if c.entries == 1 else "entries"
+        return Text(f"… {c.entries:,} more {noun}, {_files(c.files)}, {size(c.size)}", "dim")
+    if node.depth_cut and node.files:
+        return Text(f"… {_files(node.files)} below (--depth)", "dim")
+    return None
+
+
+def _add(branch: Tree, node: TreeNode, changes: bool) -> None:
+    for child in node.children:
+        _add(branch.add(_label(child, changes)), child, changes)
+    more = _more(node)
+    if more is not None:
+        branch.add(more)
+
+
+def render_tree(node: TreeNode, title: str, changes: bool = False) -> RenderableType:
+    """``node`` (already trimmed) under a one-line title."""
+    tree = Tree(_label(node, changes, root=True), guide_style="dim")
+    _add(tree, node, changes)
+    parts: list[RenderableType] = [safe(title, "bold"), tree]
+    if changes:
+        parts.append(Text("+ added  ~ modified  - removed", "dim"))
+    return Group(*parts)
