@@ -8,6 +8,7 @@
 from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
 from imgscope.base_image import BaseImage, find_base
 from imgscope.dive_compat import DiveFigures, DiveInefficiency
+from imgscope.dockerfile import Dockerfile, Instruction, reconstruct
 from imgscope.errors import (
     CorruptLayerError,
     ImageFormatError,
@@ -18,6 +19,8 @@ from imgscope.errors import (
 )
 from imgscope.filetree import Collapsed, TreeNode
 from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
+from imgscope.history import History, HistoryRow, history_of
+from imgscope.image_diff import ConfigChange, DirectoryDelta, FileDiff, ImageDiff, diff
 from imgscope.image_info import ImageInfo, LayerInfo, RuntimeConfig, inspect
 from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
 from imgscope.sources.blobs import Limits
@@ -30,20 +33,28 @@ __all__ = [
     "BaseImage",
     "ChangeKind",
     "Collapsed",
+    "ConfigChange",
     "CorruptLayerError",
+    "DirectoryDelta",
     "DiveFigures",
     "DiveInefficiency",
+    "Dockerfile",
     "DuplicateGroup",
     "EntryType",
     "FileChange",
+    "FileDiff",
     "FileRecord",
+    "History",
     "HistoryEntry",
+    "HistoryRow",
     "Image",
+    "ImageDiff",
     "ImageFormatError",
     "ImageInfo",
     "ImageNotFoundError",
     "ImageRef",
     "ImgscopeError",
+    "Instruction",
     "LayerBlob",
     "LayerInfo",
     "LayerReport",
@@ -58,8 +69,11 @@ __all__ = [
     "WastedFile",
     "__version__",
     "analyze",
-    "inspect",
+    "diff",
     "find_base",
+    "history_of",
+    "inspect",
     "list_images",
     "open_image",
+    "reconstruct",
 ]

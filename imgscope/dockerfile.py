@@ -30,10 +30,27 @@ from imgscope.base_image import BaseImage, find_base
 from imgscope.model import Image
 
 KEYWORDS = frozenset(
-    "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL STOPSIGNAL USER VOLUME "
-    "WORKDIR".split()
+    [
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    ]
 )
-DEFAULT_SHELL = ("/bin/sh", "-c")
+DEFAULT_SHELL: tuple[str, ...] = ("/bin/sh", "-c")
 _NOP = "#(nop)"
 _BUILDKIT = "# buildkit"
 # A shell argv as the classic builder and buildah write it before the command: "/bin/sh -c", "/bin/bash -o
@@ -168,7 +185,7 @@ def _healthcheck_from_go(text: str) -> str | None:
         except (UnicodeDecodeError, TypeError):
             retries = None
     names = ("interval", "timeout", "start-period", "start-interval")
-    flags = [f"--{name}={value}" for name, value in zip(names, durations) if value not in ("0s", "")]
+    flags = [f"--{name}={value}" for name, value in zip(names, durations, strict=False) if value not in ("0s", "")]
     if retries:
         flags.append(f"--retries={retries}")
     return " ".join([*flags, _health_test(test)])

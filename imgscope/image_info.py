@@ -198,7 +198,9 @@ def _opt_text(config: dict[str, Any], key: str, where: str) -> str | None:
     return str(expect(value, str, where, key))
 
 
-def inspect(source: Image | str | os.PathLike[str], *, image: str | None = None, platform: str | None = None) -> ImageInfo:
+def inspect(
+    source: Image | str | os.PathLike[str], *, image: str | None = None, platform: str | None = None
+) -> ImageInfo:
     """Describe an image (an ``Image``, or a path opened with ``open_image``) from its metadata."""
     img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
     where = img.source

@@ -5,6 +5,7 @@ and registers itself on ``main`` when imported below.
 """
 
 from imgscope.cli import analyze as _analyze  # noqa: F401  (registers the commands)
+from imgscope.cli import diff as _diff  # noqa: F401
 from imgscope.cli import history as _history  # noqa: F401
 from imgscope.cli import inspect as _inspect  # noqa: F401
 from imgscope.cli import tree as _tree  # noqa: F401

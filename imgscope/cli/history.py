@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 import imgscope
@@ -51,7 +53,7 @@ def history(
     rows = history_of(analysis)
     if as_json:
         base = rows.base
-        doc = {
+        doc: dict[str, Any] = {
             "schema_version": HISTORY_SCHEMA_VERSION,
             "image": analysis.image.name,
             "base": None

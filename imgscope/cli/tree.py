@@ -20,7 +20,9 @@ TREE_SCHEMA_VERSION = 1
 @image_options
 @click.option("--layer", "-l", type=int, help="The filesystem after layer N (0-based; -1 the last). Default: the last.")
 @click.option("--changes", is_flag=True, help="Only what the layer added (green), modified (yellow), removed (red).")
-@click.option("--sort", type=click.Choice(["size", "name"]), default="size", show_default=True, help="Order of entries.")
+@click.option(
+    "--sort", type=click.Choice(["size", "name"]), default="size", show_default=True, help="Order of entries."
+)
 @click.option("--min-size", metavar="SIZE", help="Collapse entries smaller than SIZE (e.g. 1MB, 500KiB).")
 @click.option("--depth", type=click.IntRange(0), default=4, show_default=True, help="Levels shown below the root.")
 @click.option("--limit", type=click.IntRange(1), default=25, show_default=True, help="Entries shown per directory.")
@@ -55,8 +57,9 @@ def tree(
     except ValueError as exc:
         fail(f"--min-size: {exc}")
     with errors(ctx.obj["debug"]), progress() as report_progress:
-        result = imgscope.analyze(path, image=image_ref, platform=platform, verify=not no_verify, top=0,
-                                  progress=report_progress)
+        result = imgscope.analyze(
+            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+        )
     count = len(result.layers)
     if layer is not None and not -count <= layer < count:
         fail(f"--layer {layer}: the image has {count} layers (0 to {count - 1})")
@@ -66,9 +69,11 @@ def tree(
         found = root.find(subtree)
         if found is None:
             fail(printable(f"--path {subtree}: not in the tree" + (" of that layer's changes" if changes else "")))
+            return
         root = found
-    shown = trim(root, depth=None if show_all else depth, min_size=threshold, limit=None if show_all else limit,
-                 sort=sort)
+    shown = trim(
+        root, depth=None if show_all else depth, min_size=threshold, limit=None if show_all else limit, sort=sort
+    )
     if as_json:
         doc = {
             "schema_version": TREE_SCHEMA_VERSION,

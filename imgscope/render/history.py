@@ -14,12 +14,14 @@ from imgscope.text import printable
 
 def render_history(history: History, title: str) -> RenderableType:
     """One row per history entry, empty ones dim, a rule where the base image ends."""
-    table = Table(title=safe(title), title_justify="left", caption="--json or --dockerfile for whole commands")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("Layer", justify="right", no_wrap=True)
-    table.add_column("Size", justify="right", no_wrap=True)
-    table.add_column("Created", no_wrap=True)
-    table.add_column("Command", no_wrap=True, overflow="ellipsis")
+    table = Table(
+        title=safe(title), title_justify="left", caption="--json or --dockerfile for whole commands", expand=True
+    )
+    table.add_column("#", justify="right", no_wrap=True, min_width=2)
+    table.add_column("Layer", justify="right", no_wrap=True, min_width=5)
+    table.add_column("Size", justify="right", no_wrap=True, min_width=9)
+    table.add_column("Created", no_wrap=True, min_width=19)
+    table.add_column("Command", no_wrap=True, overflow="ellipsis", ratio=1)
     base = history.base
     for row in history.rows:
         if base is not None and row.index == base.history_count:
@@ -38,7 +40,9 @@ def render_history(history: History, title: str) -> RenderableType:
         table.add_row("", str(r.index), size(r.size), "", Text("(no history entry)", "yellow"))
     parts: list[RenderableType] = [table]
     if base is not None:
-        parts.append(safe(f"Base image: {base.name or 'unnamed'}, layers 0-{base.layer_count - 1} ({base.evidence})", "dim"))
+        parts.append(
+            safe(f"Base image: {base.name or 'unnamed'}, layers 0-{base.layer_count - 1} ({base.evidence})", "dim")
+        )
     return Group(*parts)
 
 
