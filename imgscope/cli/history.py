@@ -39,7 +39,7 @@ def history(
             img = imgscope.open_image(path, image=image_ref, platform=platform)
             result = reconstruct(img)
             if as_json:
-                doc = {"schema_version": HISTORY_SCHEMA_VERSION, "image": img.name, "dockerfile": result.to_dict()}
+                doc: dict[str, Any] = {"schema_version": HISTORY_SCHEMA_VERSION, "image": img.name, "dockerfile": result.to_dict()}
                 click.echo(json_report.dumps(doc))
             elif stdout_console().is_terminal:
                 stdout_console().print(render_dockerfile(result), end="")
@@ -53,7 +53,7 @@ def history(
     rows = history_of(analysis)
     if as_json:
         base = rows.base
-        doc: dict[str, Any] = {
+        doc = {
             "schema_version": HISTORY_SCHEMA_VERSION,
             "image": analysis.image.name,
             "base": None
