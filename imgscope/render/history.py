@@ -48,7 +48,7 @@ def render_history(history: History, title: str) -> RenderableType:
 
 def render_dockerfile(dockerfile: Dockerfile) -> Text:
     """The Dockerfile text, comments dim; every line escaped (it is the image author's text)."""
-    out = Text()
+    out = Text(no_wrap=True, overflow="ignore")  # long RUN lines stay whole, for copy and paste
     for line in dockerfile.text().splitlines():
         out.append(printable(line) + "\n", "dim" if line.startswith("#") else "")
     return out
