@@ -63,7 +63,7 @@ CREATED_BY = [
     ("SHELL [/bin/bash -o pipefail -c]", 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'),
     ("VOLUME [/data]", 'VOLUME ["/data"]'),
     (
-        "HEALTHCHECK &{[\"CMD\" \"/healthcheck\" \"--quick\"] \"30s\" \"10s\" \"5s\" \"0s\" '\\x03'}",
+        'HEALTHCHECK &{["CMD" "/healthcheck" "--quick"] "30s" "10s" "5s" "0s" \'\\x03\'}',
         'HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["/healthcheck", "--quick"]',
     ),
     ("RUN /bin/bash -o pipefail -c make # buildkit", "RUN make"),
@@ -78,7 +78,10 @@ CREATED_BY = [
     ("RUN npm ci --omit=dev", "RUN npm ci --omit=dev"),
     ("COPY --from=build /src/dist /usr/share/nginx/html", "COPY --from=build /src/dist /usr/share/nginx/html"),
     # no Dockerfile instruction at all
-    ("# debian.sh --arch 'amd64' out/ 'bookworm' '@1700000000'", "# debian.sh --arch 'amd64' out/ 'bookworm' '@1700000000'"),
+    (
+        "# debian.sh --arch 'amd64' out/ 'bookworm' '@1700000000'",
+        "# debian.sh --arch 'amd64' out/ 'bookworm' '@1700000000'",
+    ),
     ("busybox-static rootfs", "busybox-static rootfs"),
     ("bazel build //app:image", "bazel build //app:image"),
 ]
@@ -98,7 +101,12 @@ def test_run_details() -> None:
 
 
 def test_healthcheck_from_config() -> None:
-    config = {"Test": ["CMD-SHELL", "curl -f localhost"], "Interval": 90_000_000_000, "Timeout": 500_000_000, "Retries": 5}
+    config = {
+        "Test": ["CMD-SHELL", "curl -f localhost"],
+        "Interval": 90_000_000_000,
+        "Timeout": 500_000_000,
+        "Retries": 5,
+    }
     assert healthcheck_instruction(config) == "--interval=1m30s --timeout=500ms --retries=5 CMD curl -f localhost"
     assert healthcheck_instruction({"Test": ["NONE"]}) == "NONE"
     assert healthcheck_instruction({"Test": "bad"}) is None

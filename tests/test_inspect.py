@@ -74,5 +74,7 @@ def test_cli_history_json() -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert [e["empty_layer"] for e in doc["history"]].count(True) == 7
-    assert doc["history"][6]["command"].startswith("COPY ") and doc["history"][6]["size"] == 7012  # the bytes of samples/src/cases/files/
+    assert (
+        doc["history"][6]["command"].startswith("COPY ") and doc["history"][6]["size"] == 7012
+    )  # the bytes of samples/src/cases/files/
     assert doc["base"]["name"] == "localhost/imgscope-base:1"

@@ -39,7 +39,11 @@ def history(
             img = imgscope.open_image(path, image=image_ref, platform=platform)
             result = reconstruct(img)
             if as_json:
-                doc: dict[str, Any] = {"schema_version": HISTORY_SCHEMA_VERSION, "image": img.name, "dockerfile": result.to_dict()}
+                doc: dict[str, Any] = {
+                    "schema_version": HISTORY_SCHEMA_VERSION,
+                    "image": img.name,
+                    "dockerfile": result.to_dict(),
+                }
                 click.echo(json_report.dumps(doc))
             elif stdout_console().is_terminal:
                 stdout_console().print(render_dockerfile(result), end="")
