@@ -5,6 +5,9 @@ modified or removed (each removed descendant of a removed directory included, ty
 tree after layer N is the replay of the changes of layers 0..N. The replay is checked against umoci's unpacked
 root filesystem after every layer of the samples (``samples/truth/*.per-layer.tsv``).
 
+Symlink targets are not among the recorded changes; ``_link_targets`` recovers them from the final filesystem
+where that is exact (nearly always: symlinks are rarely rewritten), and leaves them unknown (None) otherwise.
+
 Sizes: a file's size is its bytes; a directory's is the sum of the regular files below it (a hard-linked name
 counts each time, as ``du --count-links``). In a changes tree, a directory counts what stays below it (added and
 modified files): its size is what the layer wrote there; removed entries keep the size they had.
@@ -48,6 +51,7 @@ class TreeNode:
     files: int  # non-directory paths at or below this path
     change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
     children: tuple[TreeNode, ...] = ()
+    link_target: str | None = None  # a symlink's target, when known (see ``tree_after``)
     collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
     depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
 
@@ -79,6 +83,8 @@ class TreeNode:
         }
         if self.change is not None:
             doc["change"] = self.change.value
+        if self.type is EntryType.SYMLINK:
+            doc["link_target"] = self.link_target
         if self.type is _DIR or self.children:
             doc["children"] = [c.to_dict() for c in self.children]
             if self.collapsed is not None:
@@ -169,13 +175,14 @@ def _find_build(root: _Build, parts: list[str]) -> _Build | None:
     return node
 
 
-def _freeze(name: str, path: str, node: _Build, changes_view: bool) -> TreeNode:
+def _freeze(name: str, path: str, node: _Build, changes_view: bool, targets: dict[str, str]) -> TreeNode:
     own_size = node.size if node.type is EntryType.FILE else 0
     own_files = 0 if node.type is _DIR else 1
     if node.children is None:
-        return TreeNode(name, path, node.type, own_size, own_files, node.change)
+        target = targets.get(path) if node.type is EntryType.SYMLINK else None
+        return TreeNode(name, path, node.type, own_size, own_files, node.change, link_target=target)
     children = tuple(
-        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view)
+        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view, targets)
         for child_name, child in sorted(node.children.items())
     )
     counted = [
@@ -201,17 +208,27 @@ def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
         root = _Build(_DIR, 0)
         for report in analysis.layers[: last + 1]:
             _apply(root, report.changes)
-        return _freeze("", "/", root, changes_view=False)
+        return _freeze("", "/", root, False, _link_targets(analysis, last))
 
 
 def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
     """Only what ``layer`` (default: the last) added, modified and removed, with the directories leading there."""
     index = _check_layer(analysis, layer)
     with _no_cyclic_gc():
-        return _changes_tree(analysis.layers[index].changes)
+        return _changes_tree(analysis.layers[index].changes, _link_targets(analysis, index))
 
 
-def _changes_tree(changes: tuple[FileChange, ...]) -> TreeNode:
+def _link_targets(analysis: Analysis, layer: int) -> dict[str, str]:
+    """Symlink targets as they stand after ``layer``, where the final filesystem tells.
+
+    The changes record no link target, but a path of the final filesystem last written by a layer at or before
+    ``layer`` is, after ``layer``, exactly as it is at the end: a later change to it would have rewritten it (a
+    newer layer) or removed it (then it would be absent, or written again later). Other symlinks show no target.
+    """
+    return {f.path: f.link_target for f in analysis.files if f.type is EntryType.SYMLINK and f.layer <= layer}
+
+
+def _changes_tree(changes: tuple[FileChange, ...], targets: dict[str, str]) -> TreeNode:
     root = _Build(_DIR, 0)
     for change in sorted(changes, key=_by_path):
         parts = _parts(change.path)
@@ -220,7 +237,7 @@ def _changes_tree(changes: tuple[FileChange, ...]) -> TreeNode:
         parent = _dir_at(root, parts[:-1], keep=True)  # sorted by path: a changed directory came first
         assert parent.children is not None
         parent.children[parts[-1]] = _Build(change.type, change.size if change.type is not _DIR else 0, change.kind)
-    return _freeze("", "/", root, changes_view=True)
+    return _freeze("", "/", root, True, targets)
 
 
 @contextmanager

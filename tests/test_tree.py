@@ -52,6 +52,23 @@ def test_tree_after_each_layer_equals_umoci(rel: str, truth: str) -> None:
         assert sorted(got - expected[layer]) == [] and sorted(expected[layer] - got) == [], layer
 
 
+@pytest.mark.parametrize(
+    ("rel", "truth"), [("cases/docker-archive.tar", "cases"), ("cases-vfs/docker-archive.tar", "cases-vfs")]
+)
+def test_symlink_targets_after_each_layer_equal_umoci(rel: str, truth: str) -> None:
+    a = analysis_of(rel)
+    expected: dict[int, dict[str, str]] = defaultdict(dict)
+    for line in (SAMPLES / "truth" / f"{truth}.per-layer.tsv").read_text().splitlines()[1:]:
+        layer, path, kind, *_, target = line.split("\t")
+        if kind == "symlink":
+            expected[int(layer)][path] = target
+    for layer in range(len(a.layers)):
+        got = {n.path: n.link_target for n in a.tree(layer).walk() if n.type is EntryType.SYMLINK}
+        assert got == expected[layer], layer  # every target known here: no sample rewrites a symlink
+        changed = {n.path: n.link_target for n in a.tree(layer, changes=True).walk() if n.type is EntryType.SYMLINK}
+        assert all(changed[p] == expected[layer][p] for p in changed if p in expected[layer])
+
+
 def test_final_tree_equals_the_final_files_and_aggregates_sizes() -> None:
     a = analysis_of("cases/docker-archive.tar")
     root = a.tree()

@@ -31,6 +31,9 @@ def _label(node: TreeNode, changes: bool, root: bool = False) -> Text:
     label.append(f"{size(node.size):>9}  ", style or "cyan")
     label.append_text(safe(node.path if root else node.name, style + (" bold" if node.type is EntryType.DIR else "")))
     label.append(TYPE_MARK.get(node.type, "") if node.name else "", style)
+    if node.link_target is not None:
+        label.append(" -> ", "dim")
+        label.append_text(safe(node.link_target, style or "dim"))
     if node.type is EntryType.DIR or node.children:
         label.append(f"  {_files(node.files)}", "dim")
     return label
