@@ -53,7 +53,8 @@ def test_tree_golden() -> None:
 
 def test_tree_changes_golden() -> None:
     a = analysis_of("cases-vfs/docker-archive.tar")
-    check("tree-changes-vfs-layer3", rendered(render_tree(trim(a.tree(3, changes=True)), "layer 3", changes=True)))
+    tree = trim(a.tree(3, changes=True))
+    check("tree-changes-vfs-layer3", rendered(render_tree(tree, "layer 3", changes=True, layer=a.layers[3])))
 
 
 def test_diff_golden() -> None:

@@ -92,4 +92,4 @@ def tree(
         command = " ".join(result.layers[index].command.split())
         command = command if len(command) <= 70 else command[:69] + "…"
         title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
-    stdout_console().print(render_tree(shown, title, changes))
+    stdout_console().print(render_tree(shown, title, changes, result.layers[index] if index is not None else None))

@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from imgscope.analysis import LayerReport
 from imgscope.filetree import TreeNode
 from imgscope.fstree import ChangeKind
 from imgscope.model import EntryType
@@ -61,11 +62,25 @@ def _add(branch: Tree, node: TreeNode, changes: bool) -> None:
         branch.add(more)
 
 
-def render_tree(node: TreeNode, title: str, changes: bool = False) -> RenderableType:
-    """``node`` (already trimmed) under a one-line title."""
+def layer_line(r: LayerReport) -> Text:
+    """What a layer stores and changed, in one line."""
+    line = Text(f"layer {r.index}: {size(r.size)} of file content, blob {size(r.compressed_size)}; ")
+    line.append(f"+{r.added:,} added ({size(r.added_bytes)})", "green")
+    line.append(", ")
+    line.append(f"~{r.modified:,} modified ({size(r.modified_bytes)})", "yellow")
+    line.append(", ")
+    line.append(f"-{r.removed:,} removed ({size(r.removed_bytes)})", "red")
+    return line
+
+
+def render_tree(node: TreeNode, title: str, changes: bool = False, layer: LayerReport | None = None) -> RenderableType:
+    """``node`` (already trimmed) under a one-line title, and the layer's figures when given."""
     tree = Tree(_label(node, changes, root=True), guide_style="dim")
     _add(tree, node, changes)
-    parts: list[RenderableType] = [safe(title, "bold"), tree]
+    parts: list[RenderableType] = [safe(title, "bold")]
+    if layer is not None:
+        parts.append(layer_line(layer))
+    parts.append(tree)
     if changes:
         parts.append(Text("+ added  ~ modified  - removed", "dim"))
     return Group(*parts)
