@@ -43,7 +43,8 @@ def diff(
                     path, image=ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
                 )
             )
-    result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
+    with errors(ctx.obj["debug"]):
+        result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if as_json:
         click.echo(json_report.dumps({"schema_version": DIFF_SCHEMA_VERSION, **result.to_dict()}))
     else:
