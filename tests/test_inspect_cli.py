@@ -87,7 +87,7 @@ def test_wrong_config_types_are_one_line(tmp_path: Path, inner: dict[str, Any], 
     path.write_bytes(docker_archive(config=lambda cfg: {**cfg, "config": inner}))
     for command in ("inspect", "diff"):
         args = [command, str(path)] + ([str(path)] if command == "diff" else [])
-        code, out, err = run(*args)
+        code, _, err = run(*args)
         assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, command
 
 

@@ -59,9 +59,9 @@ def test_symlink_targets_after_each_layer_equal_umoci(rel: str, truth: str) -> N
     a = analysis_of(rel)
     expected: dict[int, dict[str, str]] = defaultdict(dict)
     for line in (SAMPLES / "truth" / f"{truth}.per-layer.tsv").read_text().splitlines()[1:]:
-        layer, path, kind, *_, target = line.split("\t")
+        number, path, kind, *_, target = line.split("\t")
         if kind == "symlink":
-            expected[int(layer)][path] = target
+            expected[int(number)][path] = target
     for layer in range(len(a.layers)):
         got = {n.path: n.link_target for n in a.tree(layer).walk() if n.type is EntryType.SYMLINK}
         assert got == expected[layer], layer  # every target known here: no sample rewrites a symlink
