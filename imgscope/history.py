@@ -46,6 +46,7 @@ class History:
     rows: tuple[HistoryRow, ...]
     base: BaseImage | None
     unnamed_layers: tuple[LayerReport, ...]  # layers no history entry names (a short or missing history)
+    notes: tuple[str, ...] = ()  # the image's notes (e.g. history and layers that do not match)
 
 
 def history_of(analysis: Analysis) -> History:
@@ -58,4 +59,5 @@ def history_of(analysis: Analysis) -> History:
         for n, h in enumerate(analysis.image.history)
     )
     named = {row.layer.index for row in rows if row.layer is not None}
-    return History(rows, base, tuple(r for r in analysis.layers if r.index not in named))
+    unnamed = tuple(r for r in analysis.layers if r.index not in named)
+    return History(rows, base, unnamed, analysis.image.notes)

@@ -140,6 +140,7 @@ class ImageInfo:
     rootfs_type: str | None
     diff_ids: tuple[str, ...]
     layers: tuple[LayerInfo, ...]
+    stored_size: int | None  # bytes of all layer blobs as stored, when the format gives every size
     history_entries: int
     empty_history_entries: int
     notes: tuple[str, ...] = ()
@@ -178,6 +179,7 @@ class ImageInfo:
                 }
                 for layer in self.layers
             ],
+            "stored_size": self.stored_size,
             "history_entries": self.history_entries,
             "empty_history_entries": self.empty_history_entries,
             "notes": list(self.notes),
@@ -237,6 +239,9 @@ def inspect(
             LayerInfo(b.index, b.digest, b.diff_id, b.media_type, b.size, b.available, dict(b.annotations))
             for b in img.layers
         ),
+        stored_size=sum(b.size for b in img.layers if b.size is not None)
+        if all(b.size is not None for b in img.layers)
+        else None,
         history_entries=len(img.history),
         empty_history_entries=sum(1 for h in img.history if h.empty_layer),
         notes=img.notes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -28,6 +29,7 @@ def test_inspect_docker_archive() -> None:
     assert c.healthcheck == {"Test": ["CMD", "/bin/true"], "Interval": 30_000_000_000, "Timeout": 3_000_000_000}
     assert info.diff_ids == tuple(img.config["rootfs"]["diff_ids"]) and info.rootfs_type == "layers"
     assert (info.history_entries, info.empty_history_entries) == (12, 7)
+    assert info.stored_size == analysis_of("cases/docker-archive.tar").summary.compressed_size
 
 
 def test_inspect_oci_media_types_and_annotations() -> None:
@@ -67,6 +69,18 @@ def test_history_rows_with_layers_and_base() -> None:
     assert [r.in_base for r in h.rows] == [True] + [False] * 11
     assert h.rows[7].layer is not None and h.rows[7].layer.size == a.layers[3].size
     assert h.base is not None and h.base.layer_count == 1
+
+
+def test_history_shorter_than_the_layers(tmp_path: Path) -> None:
+    from tests.hostile.make_corpus import docker_archive
+
+    path = tmp_path / "short.tar"
+    path.write_bytes(docker_archive(config=lambda c: {**c, "history": [{"created_by": "/bin/sh -c make"}]}))
+    h = history_of(imgscope.analyze(path))
+    assert [r.layer.index for r in h.rows if r.layer] == [0] and [r.index for r in h.unnamed_layers] == [1]
+    result = CliRunner().invoke(main, ["history", str(path)])
+    assert result.exit_code == 0 and "(no history entry)" in result.output
+    assert "commands may not match their layers" in result.output
 
 
 def test_cli_history_json() -> None:

@@ -71,8 +71,11 @@ def history(
             },
             "history": [row.to_dict() for row in rows.rows],
             "layers_without_history": [r.index for r in rows.unnamed_layers],
+            "notes": list(rows.notes),
         }
         click.echo(json_report.dumps(doc))
     else:
         name = analysis.image.name or path
-        stdout_console().print(render_history(rows, f"History of {name}: {len(rows.rows)} entries"))
+        stdout_console().print(
+            render_history(rows, f"History of {name}: {len(rows.rows)} entr{'y' if len(rows.rows) == 1 else 'ies'}")
+        )

@@ -39,6 +39,7 @@ def render_history(history: History, title: str) -> RenderableType:
     for r in history.unnamed_layers:
         table.add_row("", str(r.index), size(r.size), "", Text("(no history entry)", "yellow"))
     parts: list[RenderableType] = [table]
+    parts.extend(safe(f"Note: {note}", "yellow") for note in history.notes)
     if base is not None:
         parts.append(
             safe(f"Base image: {base.name or 'unnamed'}, layers 0-{base.layer_count - 1} ({base.evidence})", "dim")

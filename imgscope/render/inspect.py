@@ -56,6 +56,7 @@ def render_inspect(info: ImageInfo) -> RenderableType:
     row("StopSignal", c.stop_signal)
     for item in c.on_build:
         row("OnBuild", item)
+    row("Stored", size(info.stored_size) if info.stored_size is not None else None)
     row("History", f"{info.history_entries} entries, {info.empty_history_entries} without a layer")
     for note in info.notes:
         row("Note", note)
