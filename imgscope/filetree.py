@@ -214,6 +214,8 @@ def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
 def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
     """Only what ``layer`` (default: the last) added, modified and removed, with the directories leading there."""
     index = _check_layer(analysis, layer)
+    if index < 0:
+        raise IndexError("the image has no layers, so no layer changed anything")
     with _no_cyclic_gc():
         return _changes_tree(analysis.layers[index].changes, _link_targets(analysis, index))
 

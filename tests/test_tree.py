@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from collections import defaultdict
 
 import pytest
@@ -16,6 +17,7 @@ from imgscope import ChangeKind, EntryType, TreeNode
 from imgscope.cli import main
 from imgscope.filetree import trim
 from imgscope.render.filetree import render_tree
+from tests.hostile.make_corpus import docker_archive
 from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of
 
 
@@ -94,6 +96,27 @@ def test_layer_out_of_range() -> None:
     a = analysis_of("cases/docker-archive.tar")
     with pytest.raises(IndexError, match="0 to 4"):
         a.tree(5)
+    with pytest.raises(IndexError, match="0 to 4"):
+        a.tree(-6, changes=True)
+    assert a.tree(-5) == a.tree(0)
+
+
+def test_an_image_without_layers(tmp_path: Path) -> None:
+    path = tmp_path / "empty.tar"
+    path.write_bytes(
+        docker_archive(
+            config=lambda c: {**c, "rootfs": {"type": "layers", "diff_ids": []}, "history": []},
+            manifest=lambda m: [{**m[0], "Layers": []}],
+        )
+    )
+    a = imgscope.analyze(path)
+    assert a.tree() == TreeNode("", "/", EntryType.DIR, 0, 0)
+    with pytest.raises(IndexError, match="no layers"):
+        a.tree(changes=True)
+    runner = CliRunner()
+    assert runner.invoke(main, ["tree", str(path)]).exit_code == 0
+    result = runner.invoke(main, ["tree", str(path), "--changes"])
+    assert result.exit_code == 2 and "no layers" in result.output
 
 
 @pytest.mark.parametrize("rel", ["cases/docker-archive.tar", "cases-vfs/docker-archive.tar"])

@@ -64,6 +64,8 @@ def tree(
     if layer is not None and not -count <= layer < count:
         fail(f"--layer {layer}: the image has {count} layers (0 to {count - 1})")
     index = (layer % count if layer is not None else count - 1) if count else None
+    if index is None and changes:
+        fail(f"{printable(path)}: the image has no layers, so --changes shows nothing")
     root = result.tree(index, changes=changes)
     if subtree:
         found = root.find(subtree)
