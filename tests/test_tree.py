@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,8 +17,8 @@ from imgscope import ChangeKind, EntryType, TreeNode
 from imgscope.cli import main
 from imgscope.filetree import trim
 from imgscope.render.filetree import render_tree
-from tests.hostile.make_corpus import docker_archive
 from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of
+from tests.hostile.make_corpus import docker_archive
 
 
 def per_layer_truth(name: str) -> dict[int, set[tuple[str, str, int]]]:
