@@ -98,6 +98,14 @@ def test_cli_diff_json() -> None:
     assert doc["size"] == {"a": 33, "b": 49, "delta": 16}
 
 
+def test_cli_diff_two_platforms() -> None:
+    multi = str(SAMPLES / "multi-platform")
+    args = ["diff", multi, multi, "--platform-a", "linux/amd64", "--platform-b", "linux/arm64", "--json"]
+    doc = json.loads(CliRunner().invoke(main, args).output)
+    assert [(f["path"], f["kind"]) for f in doc["files"]] == [("/arch.txt", "changed")]
+    assert (doc["a"]["platform"], doc["b"]["platform"]) == ("linux/amd64", "linux/arm64")
+
+
 @pytest.mark.parametrize("arg", ["/no/such.tar", f"{TWO}:tiny-c:1"])
 def test_cli_diff_bad_input(arg: str) -> None:
     result = CliRunner().invoke(main, ["diff", TWO, arg])

@@ -17,6 +17,8 @@ DIFF_SCHEMA_VERSION = 1
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick this platform of an image index, in A and B.")
+@click.option("--platform-a", metavar="OS/ARCH[/VARIANT]", help="The platform of A (overrides --platform).")
+@click.option("--platform-b", metavar="OS/ARCH[/VARIANT]", help="The platform of B (overrides --platform).")
 @click.option("--depth", type=click.IntRange(1), default=1, show_default=True, help="Path components per group.")
 @click.option(
     "--top", default=20, show_default=True, type=click.IntRange(0), help="Rows in the file and directory lists."
@@ -25,22 +27,32 @@ DIFF_SCHEMA_VERSION = 1
 @click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
 @click.pass_context
 def diff(
-    ctx: click.Context, a: str, b: str, platform: str | None, depth: int, top: int, as_json: bool, no_verify: bool
+    ctx: click.Context,
+    a: str,
+    b: str,
+    platform: str | None,
+    platform_a: str | None,
+    platform_b: str | None,
+    depth: int,
+    top: int,
+    as_json: bool,
+    no_verify: bool,
 ) -> None:
     """Compare image A with image B: shared layers, files added, removed and changed, size deltas, config.
 
     A and B are PATH[:IMAGE]: any supported format, and IMAGE a tag or digest as --image takes
     it, e.g. two images of one tar: imgscope diff app.tar:app:1 app.tar:app:2. A path that exists
-    as written is taken whole, so paths containing ':' work.
+    as written is taken whole, so paths containing ':' work. Two platforms of one index:
+    imgscope diff multi/ multi/ --platform-a linux/amd64 --platform-b linux/arm64.
     """
     analyses = []
-    for arg in (a, b):
+    for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
         path, ref = split_image_arg(arg)
         ctx.params["path"] = path  # names the file in error messages
         with errors(ctx.obj["debug"]), progress() as report_progress:
             analyses.append(
                 imgscope.analyze(
-                    path, image=ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+                    path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
                 )
             )
     with errors(ctx.obj["debug"]):
