@@ -36,8 +36,10 @@ class Collapsed:
     """Entries of a directory left out of a trimmed tree, summed up."""
 
     entries: int  # direct children left out
-    files: int  # non-directory paths at or below them
-    size: int  # their bytes
+    files: int  # non-directory paths at or below them (in a changes tree: those the layer kept)
+    size: int  # their bytes (in a changes tree: those the layer kept)
+    removed_files: int = 0  # in a changes tree: removed paths at or below them
+    removed_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,15 @@ class TreeNode:
     change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
     children: tuple[TreeNode, ...] = ()
     link_target: str | None = None  # a symlink's target, when known (see ``tree_after``)
+    removed_size: int = 0  # in a changes tree: bytes of the removed files at or below this path
+    removed_files: int = 0  # in a changes tree: removed non-directory paths at or below this path
     collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
     depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
+
+    @property
+    def weight(self) -> int:
+        """Bytes this path stands for: its size, plus in a changes tree what the layer removed below it."""
+        return self.size if self.change is ChangeKind.REMOVED else self.size + self.removed_size
 
     def find(self, path: str) -> TreeNode | None:
         """The node at ``path`` (``/usr/lib``, ``usr/lib``), or None. No symlink is followed."""
@@ -80,6 +89,8 @@ class TreeNode:
             "type": self.type.value,
             "size": self.size,
             "files": self.files,
+            "removed_size": self.removed_size,
+            "removed_files": self.removed_files,
         }
         if self.change is not None:
             doc["change"] = self.change.value
@@ -92,6 +103,8 @@ class TreeNode:
                     "entries": self.collapsed.entries,
                     "files": self.collapsed.files,
                     "size": self.collapsed.size,
+                    "removed_files": self.collapsed.removed_files,
+                    "removed_size": self.collapsed.removed_size,
                 }
             if self.depth_cut:
                 doc["depth_cut"] = True
@@ -178,18 +191,25 @@ def _find_build(root: _Build, parts: list[str]) -> _Build | None:
 def _freeze(name: str, path: str, node: _Build, changes_view: bool, targets: dict[str, str]) -> TreeNode:
     own_size = node.size if node.type is EntryType.FILE else 0
     own_files = 0 if node.type is _DIR else 1
+    gone = node.change is ChangeKind.REMOVED
     if node.children is None:
         target = targets.get(path) if node.type is EntryType.SYMLINK else None
-        return TreeNode(name, path, node.type, own_size, own_files, node.change, link_target=target)
+        return TreeNode(
+            name,
+            path,
+            node.type,
+            own_size,
+            own_files,
+            node.change,
+            link_target=target,
+            removed_size=own_size if gone else 0,
+            removed_files=own_files if gone else 0,
+        )
     children = tuple(
         _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view, targets)
         for child_name, child in sorted(node.children.items())
     )
-    counted = [
-        c
-        for c in children
-        if not changes_view or node.change is ChangeKind.REMOVED or c.change is not ChangeKind.REMOVED
-    ]
+    counted = [c for c in children if not changes_view or gone or c.change is not ChangeKind.REMOVED]
     return TreeNode(
         name,
         path,
@@ -198,6 +218,8 @@ def _freeze(name: str, path: str, node: _Build, changes_view: bool, targets: dic
         own_files + sum(c.files for c in counted),
         node.change,
         children,
+        removed_size=(own_size if gone else 0) + sum(c.removed_size for c in children),
+        removed_files=(own_files if gone else 0) + sum(c.removed_files for c in children),
     )
 
 
@@ -277,9 +299,9 @@ def trim(
     limit: int | None = None,
     sort: str = "size",
 ) -> TreeNode:
-    """A tree fit to show: children sorted (``size``: largest first; ``name``), those smaller than ``min_size``
-    and those beyond the ``limit`` first ones collapsed into a ``Collapsed`` summary, nothing below ``depth``
-    levels (depth 1: the node's children only). Removed entries of a changes tree are never collapsed by size."""
+    """A tree fit to show: children sorted (``size``: largest ``weight`` first; ``name``), those whose weight is
+    below ``min_size`` and those beyond the ``limit`` first ones collapsed into a ``Collapsed`` summary, nothing
+    below ``depth`` levels (depth 1: the node's children only)."""
     if sort not in ("size", "name"):
         raise ValueError(f"sort must be 'size' or 'name', not {sort!r}")
     return _trim(node, depth, min_size, limit, sort)
@@ -291,18 +313,26 @@ def _trim(node: TreeNode, depth: int | None, min_size: int, limit: int | None, s
     if depth is not None and depth <= 0:
         return replace(node, children=(), depth_cut=True)
     if sort == "size":
-        ordered = sorted(node.children, key=lambda c: (-c.size, c.name))
+        ordered = sorted(node.children, key=lambda c: (-c.weight, c.name))
     else:
         ordered = sorted(node.children, key=lambda c: c.name)
     kept: list[TreeNode] = []
     left: list[TreeNode] = []
     for child in ordered:
-        small = child.size < min_size and child.change is not ChangeKind.REMOVED
+        small = child.weight < min_size
         if small or (limit is not None and len(kept) >= limit):
             left.append(child)
         else:
             kept.append(child)
     below = None if depth is None else depth - 1
     children = tuple(_trim(c, below, min_size, limit, sort) for c in kept)
-    collapsed = Collapsed(len(left), sum(c.files for c in left), sum(c.size for c in left)) if left else None
+    collapsed = None
+    if left:
+        collapsed = Collapsed(
+            len(left),
+            sum(c.files for c in left if c.change is not ChangeKind.REMOVED),
+            sum(c.size for c in left if c.change is not ChangeKind.REMOVED),
+            sum(c.removed_files for c in left),
+            sum(c.removed_size for c in left),
+        )
     return replace(node, children=children, collapsed=collapsed)

@@ -128,6 +128,11 @@ def test_changes_tree_marks_exactly_the_recorded_changes(rel: str) -> None:
         assert marked == {(c.path, c.kind) for c in report.changes}
         for kind in ChangeKind:
             assert {p for p, k in marked if k is kind} == {c.path for c in report.changes_of(kind)}
+        # the root sums up the layer: what it wrote and kept, what it removed
+        assert tree.size == report.added_bytes + report.modified_bytes
+        assert tree.removed_size == report.removed_bytes
+        removed = report.changes_of(ChangeKind.REMOVED)
+        assert tree.removed_files == sum(1 for c in removed if c.type is not EntryType.DIR)
 
 
 def test_changes_of_layer_3() -> None:
@@ -140,6 +145,7 @@ def test_changes_of_layer_3() -> None:
     data = tree.find("/data")
     assert data is not None and data.change is None  # emptied and made again: not itself a change
     assert data.size == 4  # only what stays counts in a changes tree: /data/x, not the removed old files
+    assert (data.removed_files, data.removed_size, data.weight) == (3, 9000, 9004)
     # the root counts what the layer wrote and kept: added + modified bytes
     layer = analysis_of("cases/docker-archive.tar").layers[3]
     assert tree.size == layer.added_bytes + layer.modified_bytes

@@ -37,6 +37,8 @@ def _label(node: TreeNode, changes: bool, root: bool = False) -> Text:
         label.append_text(safe(node.link_target, style or "dim"))
     if node.type is EntryType.DIR or node.children:
         label.append(f"  {_files(node.files)}", "dim")
+    if node.removed_files and node.change is not ChangeKind.REMOVED:
+        label.append(f"  (-{_files(node.removed_files)} removed, {size(node.removed_size)})", "red")
     return label
 
 
@@ -48,7 +50,10 @@ def _more(node: TreeNode) -> Text | None:
     if node.collapsed is not None:
         c = node.collapsed
         noun = "entry" if c.entries == 1 else "entries"
-        return Text(f"… {c.entries:,} more {noun}, {_files(c.files)}, {size(c.size)}", "dim")
+        more = Text(f"… {c.entries:,} more {noun}, {_files(c.files)}, {size(c.size)}", "dim")
+        if c.removed_files:
+            more.append(f" (-{_files(c.removed_files)} removed, {size(c.removed_size)})", "red")
+        return more
     if node.depth_cut and node.files:
         return Text(f"… {_files(node.files)} below (--depth)", "dim")
     return None
