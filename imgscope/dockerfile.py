@@ -7,16 +7,24 @@ What the builders write in ``history[].created_by`` (observed in public images a
   (the source is a content hash), ``/bin/sh -c apt-get update`` for RUN, ``|2 A=1 B=2 /bin/sh -c make`` for a
   RUN that used build args; CMD/ENTRYPOINT as Go's ``%q`` of a list (``["nginx" "-g" "daemon off;"]``), EXPOSE
   as a Go map (``map[80/tcp:{}]``), HEALTHCHECK as ``%q`` of a struct (``&{["CMD-SHELL" "curl …"] "30s" "3s"
-  "0s" '\\x03'}``). Another SHELL shows as its argv: ``/bin/bash -o pipefail -c …``.
+  "0s" '\\x03'}``). Another SHELL shows as its argv: ``/bin/bash -o pipefail -c …``. Recorded
+  (samples/truth/docker-20.10): after ``SHELL``, the ``#(nop)`` prefix is the new shell (``/bin/sh -e -c #(nop)
+  EXPOSE …``), RUN build args sorted (``|2 FLAVOR=x VERSION=y``), LABEL and ENV with quotes dropped and
+  variables expanded.
 * BuildKit: the instruction itself, ``RUN /bin/sh -c make # buildkit``, ``RUN |1 V=2 /bin/sh -c … # buildkit``,
-  ``COPY . . # buildkit``, ``ENV A=1``, ``EXPOSE map[80/tcp:{}]``, ``CMD ["node" "app.js"]``.
+  ``COPY . . # buildkit``, ``ENV A=1``, ``EXPOSE map[80/tcp:{}]``, ``CMD ["node" "app.js"]``. Recorded: RUN
+  build args in declaration order, COPY/ADD keep their sources, ``SHELL [/bin/sh -e -c]``, ``VOLUME [/data]``,
+  ``# buildkit`` only after RUN/COPY/ADD, every entry's comment ``buildkit.dockerfile.v0``, and **no entry at
+  all for ONBUILD** (the config has it).
 * buildah/podman: the classic form with one space (``/bin/sh -c #(nop) ENV A=1``), CMD as JSON, HEALTHCHECK as
   written in the Containerfile; ``FROM <name>`` in the comment of a build's first entry.
 * kaniko: the instruction as written (``RUN npm ci``, ``COPY --from=build /a /b``).
 
 Anything else (``busybox-static rootfs``, ``bazel build …``, an empty entry) is kept as a comment: it made the
 layer but is no Dockerfile instruction. Where the history is lossy and the config exact (the final CMD,
-ENTRYPOINT, HEALTHCHECK), the config wins. The base image ends where ``base_image.find_base`` says.
+ENTRYPOINT, HEALTHCHECK), the config wins; what the config holds and no history entry made (BuildKit's
+ONBUILD, images made without a Dockerfile) follows the history's steps. The base image ends where
+``base_image.find_base`` says.
 """
 
 from __future__ import annotations
@@ -269,7 +277,11 @@ class Dockerfile:
             lines.extend(f"#   {_one_line(i.text.removeprefix('# '))}" for i in self.base_steps)
         else:
             lines.append("# The image does not say where its base ends: every step follows, as if FROM scratch.")
+        config_note = False
         for ins in self.instructions:
+            if ins.source == "config" and ins.history_index is None and not config_note:
+                lines.append("# From the config: settings no history entry made")
+                config_note = True
             if ins.layer is not None:
                 lines.append(f"# layer {ins.layer}")
             body = ins.text.split("\n")
@@ -359,7 +371,68 @@ def reconstruct(image: Image) -> Dockerfile:
         if not keyword and not arguments:
             arguments = "(empty history entry)"
         out.append(Instruction(keyword, arguments, position, entry.layer_index, source))
+    out.extend(_config_only(runtime, steps))
     return Dockerfile(base, base_steps, tuple(out))
+
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's and buildah's default
+
+
+def _config_only(runtime: dict[str, Any], steps: list[Step]) -> list[Instruction]:
+    """Settings the config holds but no history entry made: BuildKit writes no ONBUILD entry, and images from
+    tools without a Dockerfile (ko, jib, apko, ``docker commit --change``, squashed builds) have little or no
+    history. Each becomes an instruction with source "config", after the history's."""
+    written: dict[str, list[str]] = {}
+    for step in steps:
+        written.setdefault(step.keyword, []).append(step.arguments)
+    out: list[Instruction] = []
+
+    def add(keyword: str, arguments: str) -> None:
+        out.append(Instruction(keyword, arguments, None, None, "config"))
+
+    env = runtime.get("Env")
+    if isinstance(env, list):
+        for item in env:
+            if not isinstance(item, str) or "=" not in item:
+                continue
+            name = item.partition("=")[0]
+            if item == f"PATH={DEFAULT_PATH}":
+                continue
+            if not any(re.search(rf"(?:^|\s){re.escape(name)}[= ]", args) for args in written.get("ENV", [])):
+                add("ENV", item)
+    labels = runtime.get("Labels")
+    if isinstance(labels, dict):
+        for name, value in labels.items():
+            if isinstance(value, str) and not any(name in args for args in written.get("LABEL", [])):
+                add("LABEL", f"{name}={json.dumps(value)}")
+    ports = runtime.get("ExposedPorts")
+    if isinstance(ports, dict) and ports and "EXPOSE" not in written:
+        add("EXPOSE", " ".join(str(p) for p in ports))
+    volumes = runtime.get("Volumes")
+    if isinstance(volumes, dict) and volumes and "VOLUME" not in written:
+        add("VOLUME", json.dumps([str(v) for v in volumes]))
+    for key, keyword in (("WorkingDir", "WORKDIR"), ("User", "USER"), ("StopSignal", "STOPSIGNAL")):
+        value = runtime.get(key)
+        if isinstance(value, str) and value and keyword not in written:
+            add(keyword, value)
+    shell = runtime.get("Shell")
+    if isinstance(shell, list) and shell and "SHELL" not in written:
+        add("SHELL", json.dumps(shell))
+    onbuild = runtime.get("OnBuild")
+    if isinstance(onbuild, list):
+        for trigger in onbuild:
+            if isinstance(trigger, str) and trigger not in written.get("ONBUILD", []):
+                add("ONBUILD", trigger)
+    health = runtime.get("Healthcheck")
+    if isinstance(health, dict) and "HEALTHCHECK" not in written:
+        text = healthcheck_instruction(health)
+        if text:
+            add("HEALTHCHECK", text)
+    for keyword in ("ENTRYPOINT", "CMD"):
+        value = _from_config(keyword, runtime)
+        if value is not None and keyword not in written:
+            add(keyword, value)
+    return out
 
 
 def _from_config(keyword: str, runtime: dict[str, Any]) -> str | None:

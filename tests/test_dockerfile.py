@@ -188,7 +188,31 @@ def test_build_args_become_arg_lines() -> None:
         "RUN make",
         'SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
         "RUN make install",
+        # what the config holds and this (rewritten) history no longer makes
+        'LABEL org.example.image="tiny-a"',
+        'CMD ["/hello"]',
     ]
+    assert [i.source for i in result.instructions[-2:]] == ["config", "config"]
+
+
+def test_an_image_without_history_gets_its_settings_from_the_config() -> None:
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "cases/docker-archive.tar")
+    text = reconstruct(replace(img, history=())).text()
+    assert "# From the config: settings no history entry made" in text
+    for line in (
+        "ENV APP_HOME=/app",
+        "ENV APP_MODE=sample",
+        'LABEL org.example.case="empty-layers"',
+        "EXPOSE 8080/tcp 9090/udp",
+        "WORKDIR /app",
+        "USER 1000:1000",
+        'HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/true"]',
+        'CMD ["/bin/sh", "-c", "cat /srv/config.txt"]',
+    ):
+        assert f"\n{line}\n" in text
+    assert "ENV PATH=" not in text  # Docker's default PATH is no instruction
 
 
 def test_cli_history_dockerfile() -> None:
