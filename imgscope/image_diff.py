@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from imgscope.analysis import Analysis, FileRecord, analyze
+from imgscope.analysis import Analysis, FileRecord, LayerReport, analyze
+from imgscope.dockerfile import parse_created_by
 from imgscope.image_info import RuntimeConfig
 
 FILE_ATTRIBUTES = ("type", "size", "digest", "mode", "uid", "gid", "link_target")
@@ -254,10 +255,15 @@ def _side(a: Analysis) -> ImageSide:
 def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
     return tuple(
         LayerSide(
-            r.index, r.diff_id, r.size, r.compressed_size, r.command, r.diff_id is not None and r.diff_id in other
+            r.index, r.diff_id, r.size, r.compressed_size, _command(r), r.diff_id is not None and r.diff_id in other
         )
         for r in a.layers
     )
+
+
+def _command(r: LayerReport) -> str:
+    """The layer's history command as a Dockerfile line (``dockerfile.parse_created_by``)."""
+    return parse_created_by(r.history.created_by or "").text if r.history else ""
 
 
 def _attributes(f: FileRecord) -> tuple[Any, ...]:
