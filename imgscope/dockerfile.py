@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgscope.base_image import BaseImage, find_base
+from imgscope.history import base_to_dict
 from imgscope.model import Image
 
 KEYWORDS = frozenset(
@@ -299,18 +300,8 @@ class Dockerfile:
                 "source": i.source,
             }
 
-        base = None
-        if self.base is not None:
-            b = self.base
-            base = {
-                "name": b.name,
-                "digest": b.digest,
-                "layer_count": b.layer_count,
-                "history_count": b.history_count,
-                "evidence": b.evidence,
-            }
         return {
-            "base": base,
+            "base": base_to_dict(self.base),
             "base_steps": [one(i) for i in self.base_steps],
             "instructions": [one(i) for i in self.instructions],
             "text": self.text(),

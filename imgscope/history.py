@@ -12,6 +12,19 @@ if TYPE_CHECKING:
     from imgscope.model import HistoryEntry
 
 
+def base_to_dict(base: BaseImage | None) -> dict[str, Any] | None:
+    """A ``BaseImage`` in the JSON documents (``docs/json.md``)."""
+    if base is None:
+        return None
+    return {
+        "name": base.name,
+        "digest": base.digest,
+        "layer_count": base.layer_count,
+        "history_count": base.history_count,
+        "evidence": base.evidence,
+    }
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     """One history entry, in order, with the layer it made (None for an empty-layer entry)."""
@@ -47,6 +60,15 @@ class History:
     base: BaseImage | None
     unnamed_layers: tuple[LayerReport, ...]  # layers no history entry names (a short or missing history)
     notes: tuple[str, ...] = ()  # the image's notes (e.g. history and layers that do not match)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``docs/json.md``, history document), without the schema version and image name."""
+        return {
+            "base": base_to_dict(self.base),
+            "history": [row.to_dict() for row in self.rows],
+            "layers_without_history": [r.index for r in self.unnamed_layers],
+            "notes": list(self.notes),
+        }
 
 
 def history_of(analysis: Analysis) -> History:

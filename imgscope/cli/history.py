@@ -56,23 +56,7 @@ def history(
         )
     rows = history_of(analysis)
     if as_json:
-        base = rows.base
-        doc = {
-            "schema_version": HISTORY_SCHEMA_VERSION,
-            "image": analysis.image.name,
-            "base": None
-            if base is None
-            else {
-                "name": base.name,
-                "digest": base.digest,
-                "layer_count": base.layer_count,
-                "history_count": base.history_count,
-                "evidence": base.evidence,
-            },
-            "history": [row.to_dict() for row in rows.rows],
-            "layers_without_history": [r.index for r in rows.unnamed_layers],
-            "notes": list(rows.notes),
-        }
+        doc = {"schema_version": HISTORY_SCHEMA_VERSION, "image": analysis.image.name, **rows.to_dict()}
         click.echo(json_report.dumps(doc))
     else:
         name = analysis.image.name or path
