@@ -5,8 +5,9 @@ modified or removed (each removed descendant of a removed directory included, ty
 tree after layer N is the replay of the changes of layers 0..N. The replay is checked against umoci's unpacked
 root filesystem after every layer of the samples (``samples/truth/*.per-layer.tsv``).
 
-Symlink targets are not among the recorded changes; ``_link_targets`` recovers them from the final filesystem
-where that is exact (nearly always: symlinks are rarely rewritten), and leaves them unknown (None) otherwise.
+Symlink targets, modes and owners are not among the recorded changes; ``_known`` recovers them from the final
+filesystem where that is exact (every path of the last layer's tree; in an earlier tree, each path no later layer
+wrote again), and leaves them unknown (None) otherwise.
 
 Sizes: a file's size is its bytes; a directory's is the sum of the regular files below it (a hard-linked name
 counts each time, as ``du --count-links``). In a changes tree, a directory counts what stays below it (added and
@@ -26,7 +27,7 @@ from imgscope.fstree import ChangeKind, FileChange
 from imgscope.model import EntryType
 
 if TYPE_CHECKING:
-    from imgscope.analysis import Analysis
+    from imgscope.analysis import Analysis, FileRecord
 
 _DIR = EntryType.DIR
 
@@ -53,7 +54,10 @@ class TreeNode:
     files: int  # non-directory paths at or below this path
     change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
     children: tuple[TreeNode, ...] = ()
-    link_target: str | None = None  # a symlink's target, when known (see ``tree_after``)
+    link_target: str | None = None  # a symlink's target, when known (see ``_known``)
+    mode: int | None = None  # permission bits, when known
+    uid: int | None = None
+    gid: int | None = None
     removed_size: int = 0  # in a changes tree: bytes of the removed files at or below this path
     removed_files: int = 0  # in a changes tree: removed non-directory paths at or below this path
     collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
@@ -96,6 +100,9 @@ class TreeNode:
             doc["change"] = self.change.value
         if self.type is EntryType.SYMLINK:
             doc["link_target"] = self.link_target
+        if self.path != "/":
+            doc["mode"] = None if self.mode is None else f"{self.mode:04o}"
+            doc["uid"], doc["gid"] = self.uid, self.gid
         if self.type is _DIR or self.children:
             doc["children"] = [c.to_dict() for c in self.children]
             if self.collapsed is not None:
@@ -188,12 +195,17 @@ def _find_build(root: _Build, parts: list[str]) -> _Build | None:
     return node
 
 
-def _freeze(name: str, path: str, node: _Build, changes_view: bool, targets: dict[str, str]) -> TreeNode:
+def _freeze(name: str, path: str, node: _Build, changes_view: bool, known: dict[str, FileRecord]) -> TreeNode:
     own_size = node.size if node.type is EntryType.FILE else 0
     own_files = 0 if node.type is _DIR else 1
     gone = node.change is ChangeKind.REMOVED
+    record = None if gone else known.get(path)
+    meta: dict[str, Any] = {}
+    if record is not None:
+        meta = {"mode": record.mode, "uid": record.uid, "gid": record.gid}
+        if node.type is EntryType.SYMLINK:
+            meta["link_target"] = record.link_target
     if node.children is None:
-        target = targets.get(path) if node.type is EntryType.SYMLINK else None
         return TreeNode(
             name,
             path,
@@ -201,12 +213,12 @@ def _freeze(name: str, path: str, node: _Build, changes_view: bool, targets: dic
             own_size,
             own_files,
             node.change,
-            link_target=target,
             removed_size=own_size if gone else 0,
             removed_files=own_files if gone else 0,
+            **meta,
         )
     children = tuple(
-        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view, targets)
+        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view, known)
         for child_name, child in sorted(node.children.items())
     )
     counted = [c for c in children if not changes_view or gone or c.change is not ChangeKind.REMOVED]
@@ -220,6 +232,7 @@ def _freeze(name: str, path: str, node: _Build, changes_view: bool, targets: dic
         children,
         removed_size=(own_size if gone else 0) + sum(c.removed_size for c in children),
         removed_files=(own_files if gone else 0) + sum(c.removed_files for c in children),
+        **meta,
     )
 
 
@@ -230,7 +243,7 @@ def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
         root = _Build(_DIR, 0)
         for report in analysis.layers[: last + 1]:
             _apply(root, report.changes)
-        return _freeze("", "/", root, False, _link_targets(analysis, last))
+        return _freeze("", "/", root, False, _known(analysis, last))
 
 
 def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
@@ -239,20 +252,20 @@ def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode
     if index < 0:
         raise IndexError("the image has no layers, so no layer changed anything")
     with _no_cyclic_gc():
-        return _changes_tree(analysis.layers[index].changes, _link_targets(analysis, index))
+        return _changes_tree(analysis.layers[index].changes, _known(analysis, index))
 
 
-def _link_targets(analysis: Analysis, layer: int) -> dict[str, str]:
-    """Symlink targets as they stand after ``layer``, where the final filesystem tells.
+def _known(analysis: Analysis, layer: int) -> dict[str, FileRecord]:
+    """The paths whose every attribute after ``layer`` the final filesystem tells.
 
-    The changes record no link target, but a path of the final filesystem last written by a layer at or before
-    ``layer`` is, after ``layer``, exactly as it is at the end: a later change to it would have rewritten it (a
-    newer layer) or removed it (then it would be absent, or written again later). Other symlinks show no target.
+    A path of the final filesystem last written by a layer at or before ``layer`` is, after ``layer``, exactly as
+    it is at the end: a later change to it would have written it again (a newer layer) or removed it (then it
+    would be absent, or written again later). Other paths show no mode, owner or link target.
     """
-    return {f.path: f.link_target for f in analysis.files if f.type is EntryType.SYMLINK and f.layer <= layer}
+    return {f.path: f for f in analysis.files if f.layer <= layer}
 
 
-def _changes_tree(changes: tuple[FileChange, ...], targets: dict[str, str]) -> TreeNode:
+def _changes_tree(changes: tuple[FileChange, ...], known: dict[str, FileRecord]) -> TreeNode:
     root = _Build(_DIR, 0)
     for change in sorted(changes, key=_by_path):
         parts = _parts(change.path)
@@ -261,7 +274,7 @@ def _changes_tree(changes: tuple[FileChange, ...], targets: dict[str, str]) -> T
         parent = _dir_at(root, parts[:-1], keep=True)  # sorted by path: a changed directory came first
         assert parent.children is not None
         parent.children[parts[-1]] = _Build(change.type, change.size if change.type is not _DIR else 0, change.kind)
-    return _freeze("", "/", root, True, targets)
+    return _freeze("", "/", root, True, known)
 
 
 @contextmanager

@@ -57,14 +57,22 @@ def test_tree_after_each_layer_equals_umoci(rel: str, truth: str) -> None:
 @pytest.mark.parametrize(
     ("rel", "truth"), [("cases/docker-archive.tar", "cases"), ("cases-vfs/docker-archive.tar", "cases-vfs")]
 )
-def test_symlink_targets_after_each_layer_equal_umoci(rel: str, truth: str) -> None:
+def test_attributes_after_each_layer_equal_umoci(rel: str, truth: str) -> None:
     a = analysis_of(rel)
     expected: dict[int, dict[str, str]] = defaultdict(dict)
+    owners: dict[int, dict[str, tuple[str, int, int]]] = defaultdict(dict)
     for line in (SAMPLES / "truth" / f"{truth}.per-layer.tsv").read_text().splitlines()[1:]:
-        number, path, kind, *_, target = line.split("\t")
+        number, path, kind, _, mode, uid, gid, target = line.split("\t")
+        owners[int(number)][path] = (mode, int(uid), int(gid))
         if kind == "symlink":
             expected[int(number)][path] = target
+    last = len(a.layers) - 1
     for layer in range(len(a.layers)):
+        nodes = [n for n in a.tree(layer).walk() if n.path != "/"]
+        known = {n.path: (f"{n.mode:04o}", n.uid, n.gid) for n in nodes if n.mode is not None}
+        assert all(known[p] == owners[layer][p] for p in known)  # where known, exact
+        assert len(known) == len(nodes) if layer == last else len(known) > len(nodes) // 2
+        assert all(n.mode is None or n.uid is not None for n in nodes)
         got = {n.path: n.link_target for n in a.tree(layer).walk() if n.type is EntryType.SYMLINK}
         assert got == expected[layer], layer  # every target known here: no sample rewrites a symlink
         changed = {n.path: n.link_target for n in a.tree(layer, changes=True).walk() if n.type is EntryType.SYMLINK}

@@ -51,6 +51,12 @@ def test_tree_golden() -> None:
     check("tree-cases", rendered(render_tree(trim(a.tree(), depth=2, limit=6), "cases, after layer 4")))
 
 
+def test_tree_long_golden() -> None:
+    a = analysis_of("cases/oci-zstd")
+    tree = trim(a.tree(1).find("/app") or a.tree(1), sort="name")
+    check("tree-long-cases-layer1-app", rendered(render_tree(tree, "cases, /app after layer 1", long=True)))
+
+
 def test_tree_changes_golden() -> None:
     a = analysis_of("cases-vfs/docker-archive.tar")
     tree = trim(a.tree(3, changes=True))

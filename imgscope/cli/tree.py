@@ -28,6 +28,7 @@ TREE_SCHEMA_VERSION = 1
 @click.option("--limit", type=click.IntRange(1), default=25, show_default=True, help="Entries shown per directory.")
 @click.option("--all", "show_all", is_flag=True, help="No depth or entry limit (--min-size still applies).")
 @click.option("--path", "subtree", metavar="DIR", help="Show only the tree below DIR, e.g. /usr/lib.")
+@click.option("--long", "-L", "long", is_flag=True, help="Show permissions and owner (uid:gid) of each entry.")
 @click.option("--json", "as_json", is_flag=True, help="Write the tree as JSON (docs/json.md).")
 @click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
 @click.pass_context
@@ -44,6 +45,7 @@ def tree(
     limit: int,
     show_all: bool,
     subtree: str | None,
+    long: bool,
     as_json: bool,
     no_verify: bool,
 ) -> None:
@@ -94,4 +96,6 @@ def tree(
         command = " ".join(result.layers[index].command.split())
         command = command if len(command) <= 70 else command[:69] + "…"
         title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
-    stdout_console().print(render_tree(shown, title, changes, result.layers[index] if index is not None else None))
+    stdout_console().print(
+        render_tree(shown, title, changes, result.layers[index] if index is not None else None, long)
+    )

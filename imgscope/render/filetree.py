@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
@@ -24,11 +26,30 @@ TYPE_MARK = {
 }
 
 
-def _label(node: TreeNode, changes: bool, root: bool = False) -> Text:
+TYPE_BITS = {
+    EntryType.DIR: stat.S_IFDIR,
+    EntryType.SYMLINK: stat.S_IFLNK,
+    EntryType.FIFO: stat.S_IFIFO,
+    EntryType.CHAR: stat.S_IFCHR,
+    EntryType.BLOCK: stat.S_IFBLK,
+}
+
+
+def permissions(node: TreeNode) -> str:
+    """``drwxr-xr-x  0:0`` as ``ls -l`` shows it; ``?`` where the tree does not know (see ``filetree._known``)."""
+    if node.mode is None:
+        return f"{'?' * 10}  {'?:?':>9}"
+    kind = TYPE_BITS.get(node.type, stat.S_IFREG)
+    return f"{stat.filemode(kind | node.mode)}  {f'{node.uid}:{node.gid}':>9}"
+
+
+def _label(node: TreeNode, changes: bool, root: bool = False, long: bool = False) -> Text:
     style = CHANGE_STYLE.get(node.change, "") if node.change else ""
     label = Text()
     if changes:
         label.append(f"{CHANGE_MARK[node.change] if node.change else ' '} ", style)
+    if long and not root:
+        label.append(permissions(node) + "  ", "dim")
     label.append(f"{size(node.size):>9}  ", style or "cyan")
     label.append_text(safe(node.path if root else node.name, style + (" bold" if node.type is EntryType.DIR else "")))
     label.append(TYPE_MARK.get(node.type, "") if node.name else "", style)
@@ -59,9 +80,9 @@ def _more(node: TreeNode) -> Text | None:
     return None
 
 
-def _add(branch: Tree, node: TreeNode, changes: bool) -> None:
+def _add(branch: Tree, node: TreeNode, changes: bool, long: bool) -> None:
     for child in node.children:
-        _add(branch.add(_label(child, changes)), child, changes)
+        _add(branch.add(_label(child, changes, long=long)), child, changes, long)
     more = _more(node)
     if more is not None:
         branch.add(more)
@@ -78,10 +99,13 @@ def layer_line(r: LayerReport) -> Text:
     return line
 
 
-def render_tree(node: TreeNode, title: str, changes: bool = False, layer: LayerReport | None = None) -> RenderableType:
-    """``node`` (already trimmed) under a one-line title, and the layer's figures when given."""
+def render_tree(
+    node: TreeNode, title: str, changes: bool = False, layer: LayerReport | None = None, long: bool = False
+) -> RenderableType:
+    """``node`` (already trimmed) under a one-line title, and the layer's figures when given; with ``long``,
+    each entry's permissions and owner."""
     tree = Tree(_label(node, changes, root=True), guide_style="dim")
-    _add(tree, node, changes)
+    _add(tree, node, changes, long)
     parts: list[RenderableType] = [safe(title, "bold")]
     if layer is not None:
         parts.append(layer_line(layer))
