@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
+from imgscope.dockerfile import healthcheck_instruction
 from imgscope.image_info import ImageInfo
 from imgscope.render.terminal import safe, size
 
@@ -52,7 +53,8 @@ def render_inspect(info: ImageInfo) -> RenderableType:
     row("Volumes", " ".join(c.volumes))
     for key, value in sorted(c.labels.items()):
         row("Label", f"{key}={value}")
-    row("Healthcheck", _json(c.healthcheck) if c.healthcheck else None)
+    if c.healthcheck:
+        row("Healthcheck", healthcheck_instruction(c.healthcheck) or _json(c.healthcheck))
     row("StopSignal", c.stop_signal)
     for item in c.on_build:
         row("OnBuild", item)
