@@ -5,6 +5,7 @@ and registers itself on ``main`` when imported below.
 """
 
 from imgscope.cli import analyze as _analyze  # noqa: F401  (registers the commands)
+from imgscope.cli import check as _check  # noqa: F401
 from imgscope.cli._common import main
 
 __all__ = ["main"]
