@@ -7,6 +7,9 @@
 
 from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
 from imgscope.base_image import BaseImage, find_base
+from imgscope.baseline import Baseline, load_baseline
+from imgscope.budget import Budget, BudgetConfig, PathLimit, load_budget
+from imgscope.checks import CheckReport, RuleResult, Status, check
 from imgscope.dive_compat import DiveFigures, DiveInefficiency
 from imgscope.errors import (
     CorruptLayerError,
@@ -17,6 +20,7 @@ from imgscope.errors import (
     UsageError,
 )
 from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
+from imgscope.globs import Glob
 from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
@@ -26,7 +30,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Analysis",
     "BaseImage",
+    "Baseline",
+    "Budget",
+    "BudgetConfig",
     "ChangeKind",
+    "CheckReport",
     "CorruptLayerError",
     "DiveFigures",
     "DiveInefficiency",
@@ -34,6 +42,7 @@ __all__ = [
     "EntryType",
     "FileChange",
     "FileRecord",
+    "Glob",
     "HistoryEntry",
     "Image",
     "ImageFormatError",
@@ -44,14 +53,20 @@ __all__ = [
     "LayerReport",
     "Limits",
     "MissingBlobError",
+    "PathLimit",
     "Platform",
+    "RuleResult",
+    "Status",
     "Summary",
     "UsageError",
     "WasteReason",
     "WastedFile",
     "__version__",
     "analyze",
+    "check",
     "find_base",
     "list_images",
+    "load_baseline",
+    "load_budget",
     "open_image",
 ]

@@ -275,12 +275,14 @@ def _build(values: dict[str, Any], where: dict[str, str]) -> Budget:
         try:
             kwargs[key.replace("-", "_")] = _convert(key, value)
         except ValueError as exc:
-            raise UsageError(place, f"{key}: {exc}") from None
+            raise UsageError(place, str(exc)) from None
     return Budget(**kwargs)
 
 
 def _convert(key: str, value: Any) -> Any:
     if key in SIZE_KEYS:
+        if isinstance(value, (int, float, str)) and str(value).strip().startswith("-"):
+            raise ValueError(f"{value!r} is negative: a size is zero or more")
         return parse_size(value)
     if key in PERCENT_KEYS:
         return parse_percent(value)

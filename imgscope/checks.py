@@ -158,7 +158,9 @@ def _ratio_rule(rule: str, actual: float, limit: float | None, what: str) -> Rul
         return None
     status = Status.FAIL if actual > limit else Status.PASS
     verb = "exceeds" if status is Status.FAIL else "is within"
-    return RuleResult(rule, status, actual, limit, "ratio", f"{what} {percent(actual)} {verb} the limit {percent(limit)}")
+    return RuleResult(
+        rule, status, actual, limit, "ratio", f"{what} {percent(actual)} {verb} the limit {percent(limit)}"
+    )
 
 
 def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]]:
@@ -227,7 +229,9 @@ def _waste_rules(analysis: Analysis, budget: Budget, base: int) -> list[RuleResu
     if rule:
         out.append(rule)
     ratio = wasted / stored if stored else 0.0
-    rule = _ratio_rule("max-wasted-percent", ratio, budget.max_wasted_percent, f"{what.capitalize()} as a share of stored")
+    rule = _ratio_rule(
+        "max-wasted-percent", ratio, budget.max_wasted_percent, f"{what.capitalize()} as a share of stored"
+    )
     if rule:
         out.append(rule)
     return out
@@ -269,9 +273,9 @@ def _forbid_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
         found: dict[str, list[int]] = {}
         for layer in analysis.layers:
             for change in layer.changes:
-                if change.kind is not ChangeKind.REMOVED and glob.matches(change.path):
-                    if not _ignored(change.path, budget.ignore):
-                        found.setdefault(change.path, []).append(layer.index)
+                written = change.kind is not ChangeKind.REMOVED
+                if written and glob.matches(change.path) and not _ignored(change.path, budget.ignore):
+                    found.setdefault(change.path, []).append(layer.index)
         hits = [f"{path} (layer {', '.join(map(str, idx))})" for path, idx in sorted(found.items())]
         out.append(_forbid_result("forbid-in-layers", glob, hits, "in a layer"))
     return out

@@ -92,7 +92,7 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE", help="Also write FORMAT to FILE.")
 @click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
 @click.pass_context
-def check_command(ctx: click.Context, path: str, **opts: Any) -> None:
+def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     """Check the image at PATH against a size budget: exit 0 when every rule passes, 1 when one fails.
 
     The budget comes from the options, the [tool.imgscope.check] table of pyproject.toml (or [check] in

@@ -25,7 +25,9 @@ def dive_results(report: CheckReport) -> list[str]:
     failed = sum(1 for r in rows if r.status.value == "fail")
     skipped = sum(1 for r in rows if r.status.value == "skip")
     verdict = "FAIL" if failed else "PASS"
-    lines.append(f"Result:{verdict} [Total:{len(rows)}] [Passed:{passed}] [Failed:{failed}] [Warn:0] [Skipped:{skipped}]")
+    lines.append(
+        f"Result:{verdict} [Total:{len(rows)}] [Passed:{passed}] [Failed:{failed}] [Warn:0] [Skipped:{skipped}]"
+    )
     return lines
 
 

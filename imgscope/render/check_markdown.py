@@ -47,8 +47,7 @@ def render_markdown(report: CheckReport) -> str:
             "",
             "| | Before | After | Delta |",
             "| --- | ---: | ---: | ---: |",
-            f"| content size | {value(b.size_before, 'bytes')} | {value(b.size_after, 'bytes')} | "
-            f"{_signed(b.delta)} |",
+            f"| content size | {value(b.size_before, 'bytes')} | {value(b.size_after, 'bytes')} | {_signed(b.delta)} |",
             f"| compressed | {value(b.compressed_before, 'bytes')} | {value(b.compressed_after, 'bytes')} | "
             f"{_signed(b.compressed_after - b.compressed_before)} |",
         ]

@@ -27,7 +27,11 @@ def render_check(report: CheckReport) -> RenderableType:
     for r in report.results:
         status = label(r)
         table.add_row(
-            safe(r.name), Text(status, style=_STYLES[status]), value(r.actual, r.unit), value(r.limit, r.unit), safe(r.why)
+            safe(r.name),
+            Text(status, style=_STYLES[status]),
+            value(r.actual, r.unit),
+            value(r.limit, r.unit),
+            safe(r.why),
         )
     parts: list[RenderableType] = [table]
     for r in report.failures:
