@@ -144,23 +144,27 @@ def percent(x: float | None) -> str:
     return f"{100 * x:.2f} %"
 
 
+def _bytes(n: int | float) -> str:
+    return f"{int(n):,} bytes"
+
+
 def _max_rule(rule: str, actual: int, limit: int | None, what: str, unit: str = "bytes") -> RuleResult | None:
     if limit is None:
         return None
-    show = (lambda v: f"{v:,}") if unit == "count" else size
-    status = Status.FAIL if actual > limit else Status.PASS
-    verb = "exceeds" if status is Status.FAIL else "is within"
-    return RuleResult(rule, status, actual, limit, unit, f"{what} {show(actual)} {verb} the limit {show(limit)}")
+    show = (lambda v: f"{v:,}") if unit == "count" else _bytes
+    if actual > limit:
+        return RuleResult(rule, Status.FAIL, actual, limit, unit, f"{what} exceeds the limit by {show(actual - limit)}")
+    why = f"{what} is within the limit ({show(limit - actual)} spare)"
+    return RuleResult(rule, Status.PASS, actual, limit, unit, why)
 
 
 def _ratio_rule(rule: str, actual: float, limit: float | None, what: str) -> RuleResult | None:
     if limit is None:
         return None
-    status = Status.FAIL if actual > limit else Status.PASS
-    verb = "exceeds" if status is Status.FAIL else "is within"
-    return RuleResult(
-        rule, status, actual, limit, "ratio", f"{what} {percent(actual)} {verb} the limit {percent(limit)}"
-    )
+    if actual > limit:
+        why = f"{what} {percent(actual)} exceeds the limit {percent(limit)}"
+        return RuleResult(rule, Status.FAIL, actual, limit, "ratio", why)
+    return RuleResult(rule, Status.PASS, actual, limit, "ratio", f"{what} {percent(actual)} is within the limit")
 
 
 def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]]:
@@ -220,18 +224,17 @@ def _waste_rules(analysis: Analysis, budget: Budget, base: int) -> list[RuleResu
     stored = sum(r.size for r in analysis.layers[base:])
     scope = []
     if base:
-        scope.append(f"layers {base}+ (base excluded)")
+        scope.append(f"base's {base} layer(s) left out")
     if budget.ignore:
-        scope.append("ignored paths excluded")
-    what = "wasted bytes" + (f" in {', '.join(scope)}" if scope else "")
+        scope.append("ignored paths left out")
+    share = "Wasted share of stored bytes" + (f" ({'; '.join(scope)})" if scope else "")
+    what = "wasted bytes" + (f" ({'; '.join(scope)})" if scope else "")
     out = []
     rule = _max_rule("max-wasted", wasted, budget.max_wasted, what.capitalize())
     if rule:
         out.append(rule)
     ratio = wasted / stored if stored else 0.0
-    rule = _ratio_rule(
-        "max-wasted-percent", ratio, budget.max_wasted_percent, f"{what.capitalize()} as a share of stored"
-    )
+    rule = _ratio_rule("max-wasted-percent", ratio, budget.max_wasted_percent, share)
     if rule:
         out.append(rule)
     return out
@@ -247,7 +250,7 @@ def _path_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
         ]
         total = sum(f.size for f in matched)
         status = Status.FAIL if total > limit.max_bytes else Status.PASS
-        verb = "exceed" if status is Status.FAIL else "are within"
+        over = f"over the limit by {_bytes(total - limit.max_bytes)}" if status is Status.FAIL else "within the limit"
         largest = sorted(matched, key=lambda f: (-f.size, f.path))[:MAX_DETAILS]
         out.append(
             RuleResult(
@@ -256,7 +259,7 @@ def _path_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
                 total,
                 limit.max_bytes,
                 "bytes",
-                f"{len(matched):,} file(s), {size(total)}, {verb} the limit {size(limit.max_bytes)}",
+                f"{len(matched):,} file(s), {_bytes(total)}: {over}",
                 subject=limit.glob.pattern,
                 details=tuple(f"{printable(f.path)} {size(f.size)} (layer {f.layer})" for f in largest),
             )
@@ -429,14 +432,14 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
     results: list[RuleResult] = []
     largest = max(analysis.layers, key=lambda r: (r.size, -r.index), default=None)
     for rule in (
-        _max_rule("max-size", s.size, budget.max_size, "Content size"),
+        _max_rule("max-size", s.size, budget.max_size, "Content stored in all layers"),
         _max_rule("max-compressed-size", s.compressed_size, budget.max_compressed_size, "Compressed size"),
-        _max_rule("max-final-size", s.final_size, budget.max_final_size, "Final visible size"),
+        _max_rule("max-final-size", s.final_size, budget.max_final_size, "Content visible in the final image"),
         _max_rule(
             "max-layer-size",
             largest.size if largest else 0,
             budget.max_layer_size,
-            f"Largest layer ({largest.index}: {printable(_short(largest.command))})" if largest else "Largest layer",
+            f"Largest layer, {largest.index} ({printable(_short(largest.command))})," if largest else "Largest layer",
         ),
         _max_rule("max-layers", s.layer_count, budget.max_layers, "Layer count", unit="count"),
     ):

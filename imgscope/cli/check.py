@@ -32,6 +32,8 @@ def _table_text(report: CheckReport, _analysis: Analysis) -> str:
     from imgscope.render.check_terminal import render_check
 
     console = stdout_console()
+    if not console.is_terminal:
+        console.width = 150  # a CI log, a file: wide enough for one line per rule
     with console.capture() as captured:
         console.print(render_check(report))
     return captured.get()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgscope.render.check_text import verdict
+from imgscope.render.check_text import image_label, verdict
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -28,5 +28,5 @@ def render_github(report: CheckReport) -> str:
         lines.append(f"::error title={_property('imgscope check: ' + r.name)}::{_data(r.why + detail)}")
     for note in report.notes:
         lines.append(f"::notice title={_property('imgscope check')}::{_data(note)}")
-    lines.append(f"imgscope check {printable(report.image)}: {verdict(report)}")
+    lines.append(f"imgscope check {image_label(report)}: {verdict(report)}")
     return "\n".join(lines) + "\n"

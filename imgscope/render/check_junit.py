@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from imgscope.render.check_text import value
+from imgscope.render.check_text import image_label, value
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def render_junit(report: CheckReport) -> str:
     suite = ET.SubElement(
         suites,
         "testsuite",
-        name=f"imgscope check {printable(report.image)}",
+        name=f"imgscope check {image_label(report)}",
         tests=str(len(report.results)),
         failures=str(report.count(Status.FAIL)),
         errors="0",

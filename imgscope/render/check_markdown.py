@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgscope.render.check_text import label, value, verdict
+from imgscope.render.check_text import image_label, label, value, verdict
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def render_markdown(report: CheckReport) -> str:
     lines = [
         f"### {icon} imgscope check: {cell(verdict(report))}",
         "",
-        f"Image `{cell(report.image)}`",
+        f"Image `{cell(image_label(report))}`",
         "",
         "| Rule | Status | Actual | Limit | Why |",
         "| --- | --- | ---: | ---: | --- |",

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.render.check_text import label, value, verdict
+from imgscope.render.check_text import image_label, label, value, verdict
 from imgscope.render.terminal import safe
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ _STYLES = {"PASS": "green", "FAIL": "bold red", "SKIP": "dim"}
 
 
 def render_check(report: CheckReport) -> RenderableType:
-    table = Table(title=safe(f"imgscope check {report.image}"), title_justify="left")
+    table = Table(title=safe(f"imgscope check {image_label(report)}"), title_justify="left")
     table.add_column("Rule", overflow="fold")
     table.add_column("Status", no_wrap=True)
     table.add_column("Actual", justify="right", no_wrap=True)

@@ -47,4 +47,7 @@ def verdict(report: CheckReport) -> str:
 
 
 def image_label(report: CheckReport) -> str:
-    return printable(report.image)
+    """``samples/app.tar (localhost/app:1)``: the path checked, and the image's name when it has one."""
+    if report.image == report.source:
+        return printable(report.source)
+    return printable(f"{report.source} ({report.image})")
