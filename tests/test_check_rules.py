@@ -6,6 +6,7 @@ import csv
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,11 @@ def only(budget: Budget, sample: str = CASES, baseline: Baseline | None = None) 
     return report.results[0]
 
 
+def with_limit(field: str, limit: int) -> Budget:
+    kwargs: dict[str, Any] = {field: limit}
+    return Budget(**kwargs)
+
+
 def truth_files(name: str = "cases") -> list[tuple[str, int]]:
     with (SAMPLES / "truth" / f"{name}.tsv").open() as fh:
         return [(row["path"], int(row["size"])) for row in csv.DictReader(fh, delimiter="\t") if row["type"] == "file"]
@@ -46,12 +52,12 @@ def truth_files(name: str = "cases") -> list[tuple[str, int]]:
 def test_limit_rules_pass_at_the_limit_and_fail_one_below(field: str, actual: int) -> None:
     s = analysis_of(CASES).summary
     assert actual in (s.size, s.compressed_size, s.final_size, s.layer_count, s.wasted_bytes, 1982341)
-    at = only(Budget(**{field: actual}))
+    at = only(with_limit(field, actual))
     assert (at.status, at.actual, at.limit) == (Status.PASS, actual, actual)
-    below = only(Budget(**{field: actual - 1}))
+    below = only(with_limit(field, actual - 1))
     assert below.status is Status.FAIL
     assert "exceeds the limit" in below.why
-    assert only(Budget(**{field: actual * 2})).status is Status.PASS
+    assert only(with_limit(field, actual * 2)).status is Status.PASS
 
 
 def test_wasted_percent_is_imgscopes_figure() -> None:

@@ -110,7 +110,9 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             outputs.append(_output(value))
         except click.BadParameter as exc:
             fail(f"--output {exc.message}")
-    fmt = "json" if opts.pop("as_json") else opts.pop("fmt")
+    fmt = opts.pop("fmt")
+    if opts.pop("as_json"):
+        fmt = "json"
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
