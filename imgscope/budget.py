@@ -89,6 +89,7 @@ class Budget:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
+        self._coerce()
         for name in (k.replace("-", "_") for k in (*SIZE_KEYS, "max-layers")):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -108,6 +109,21 @@ class Budget:
         for limit in self.paths:
             if limit.max_bytes < 0:
                 raise UsageError("budget", f"paths: {limit.glob}: {limit.max_bytes} is negative")
+
+    def _coerce(self) -> None:
+        """Accept what people write: ``Budget(max_size="150MB", forbid=("**/.git/**",))``."""
+        try:
+            for key in (*SIZE_KEYS, *PERCENT_KEYS):
+                name = key.replace("-", "_")
+                if isinstance(getattr(self, name), str):
+                    object.__setattr__(self, name, _convert(key, getattr(self, name)))
+            for key in GLOB_KEYS:
+                name = key.replace("-", "_")
+                globs = getattr(self, name)
+                if any(isinstance(g, str) for g in globs):
+                    object.__setattr__(self, name, tuple(Glob(g) if isinstance(g, str) else g for g in globs))
+        except ValueError as exc:
+            raise UsageError("budget", f"{key}: {exc}") from None
 
     @property
     def empty(self) -> bool:

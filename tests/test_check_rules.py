@@ -229,3 +229,14 @@ def test_no_budget_checks_dives_defaults(tmp_path: Path) -> None:
         "dive.lowestEfficiency",
     ]
     assert not report.passed and "dive's default CI rules" in report.notes[0]
+
+
+def test_budget_takes_sizes_percents_and_globs_as_people_write_them() -> None:
+    budget = Budget(max_size="2,146,057", max_wasted_percent="5%", forbid=("**/*.sh",))  # type: ignore[arg-type]
+    assert (budget.max_size, budget.max_wasted_percent, budget.forbid) == (2146057, 0.05, (Glob("**/*.sh"),))
+    report = check(analysis_of(CASES), budget)
+    assert [r.status for r in report.results] == [Status.PASS, Status.PASS, Status.FAIL]
+    with pytest.raises(UsageError, match="forbid"):
+        Budget(forbid=("a**",))  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="max-size"):
+        Budget(max_size="-1")  # type: ignore[arg-type]
