@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgscope.render.check_text import image_label, label, value, verdict
+from imgscope.render.check_text import image_label, label, signed, value, verdict
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -47,19 +47,15 @@ def render_markdown(report: CheckReport) -> str:
             "",
             "| | Before | After | Delta |",
             "| --- | ---: | ---: | ---: |",
-            f"| content size | {value(b.size_before, 'bytes')} | {value(b.size_after, 'bytes')} | {_signed(b.delta)} |",
+            f"| content size | {value(b.size_before, 'bytes')} | {value(b.size_after, 'bytes')} | {signed(b.delta)} |",
             f"| compressed | {value(b.compressed_before, 'bytes')} | {value(b.compressed_after, 'bytes')} | "
-            f"{_signed(b.compressed_after - b.compressed_before)} |",
+            f"{signed(b.compressed_after - b.compressed_before)} |",
         ]
         for d in b.layers:
             if d.delta:
                 lines.append(
-                    f"| layer {d.index} | {value(d.before, 'bytes')} | {value(d.after, 'bytes')} | {_signed(d.delta)} |"
+                    f"| layer {d.index} | {value(d.before, 'bytes')} | {value(d.after, 'bytes')} | {signed(d.delta)} |"
                 )
     if report.notes:
         lines += [""] + [f"> {cell(n)}" for n in report.notes]
     return "\n".join(lines) + "\n"
-
-
-def _signed(delta: int) -> str:
-    return ("+" if delta > 0 else "") + value(delta, "bytes")

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.render.check_text import image_label, label, value, verdict
+from imgscope.render.check_text import image_label, label, signed, value, verdict
 from imgscope.render.terminal import safe
 
 if TYPE_CHECKING:
@@ -45,21 +45,17 @@ def render_check(report: CheckReport) -> RenderableType:
         delta = Table(title=safe(f"Against the baseline {b.source}"), title_justify="left")
         for name in ("", "Before", "After", "Delta"):
             delta.add_column(name, justify="right" if name else "left")
-        delta.add_row("content size", value(b.size_before, "bytes"), value(b.size_after, "bytes"), _signed(b.delta))
+        delta.add_row("content size", value(b.size_before, "bytes"), value(b.size_after, "bytes"), signed(b.delta))
         delta.add_row(
             "compressed",
             value(b.compressed_before, "bytes"),
             value(b.compressed_after, "bytes"),
-            _signed(b.compressed_after - b.compressed_before),
+            signed(b.compressed_after - b.compressed_before),
         )
         for d in b.layers:
-            delta.add_row(f"layer {d.index}", value(d.before, "bytes"), value(d.after, "bytes"), _signed(d.delta))
+            delta.add_row(f"layer {d.index}", value(d.before, "bytes"), value(d.after, "bytes"), signed(d.delta))
         parts.append(delta)
     for note in report.notes:
         parts.append(safe(f"note: {note}", "yellow"))
     parts.append(Text(verdict(report), style="bold green" if report.passed else "bold red"))
     return Group(*parts)
-
-
-def _signed(delta: int) -> str:
-    return ("+" if delta > 0 else "") + value(delta, "bytes")

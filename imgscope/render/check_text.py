@@ -31,6 +31,11 @@ def value(v: int | float | None, unit: str) -> str:
     return f"{int(v):,}"
 
 
+def signed(delta: int) -> str:
+    """A byte delta with its sign: ``+2.1 MB``, ``-300 Bytes``."""
+    return ("+" if delta > 0 else "") + value(delta, "bytes")
+
+
 def label(result: RuleResult) -> str:
     return LABELS[result.status.value]
 
