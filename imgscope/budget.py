@@ -103,6 +103,8 @@ class Budget:
         base = self.exclude_base
         if base is not None and base != "auto" and (isinstance(base, bool) or not isinstance(base, int) or base < 0):
             raise UsageError("budget", f"exclude-base: {base!r} is not a layer count or 'auto'")
+        if self.base_layers and base is not None:
+            raise UsageError("budget", "exclude-base and base-layers (or --base-image) both name the base: give one")
         for digest in self.base_layers:
             if not _DIGEST.match(digest):
                 raise UsageError("budget", f"base-layers: {digest!r} is not a sha256 digest")
@@ -226,7 +228,10 @@ def _as_kwargs(budget: Budget) -> dict[str, Any]:
 
 
 def _dive_ci_path(
-    given: str | os.PathLike[str] | bool | None, table: Mapping[str, Any], settings_file: Path | None, start: Any
+    given: str | os.PathLike[str] | bool | None,
+    table: Mapping[str, Any],
+    settings_file: Path | None,
+    start: str | os.PathLike[str],
 ) -> Path | None:
     if given is False:
         return None

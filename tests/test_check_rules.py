@@ -212,6 +212,7 @@ def test_check_is_pure_and_budget_is_frozen() -> None:
         ({"max_growth_percent": -0.1}, "max-growth-percent"),
         ({"exclude_base": "some"}, "exclude-base"),
         ({"base_layers": ("xyz",)}, "base-layers"),
+        ({"base_layers": ("sha256:" + "a" * 64,), "exclude_base": 1}, "give one"),
     ],
 )
 def test_a_budget_checks_its_own_values(kwargs: dict[str, object], message: str) -> None:
