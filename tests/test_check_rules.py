@@ -241,3 +241,13 @@ def test_budget_takes_sizes_percents_and_globs_as_people_write_them() -> None:
         Budget(forbid=("a**",))  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="max-size"):
         Budget(max_size="-1")  # type: ignore[arg-type]
+
+
+def test_base_digest_annotation_is_reported_not_used_as_a_layer_count() -> None:
+    a = analysis_of(CASES)
+    digest = "sha256:" + "b" * 64
+    annotated = replace(a, image=replace(a.image, annotations={"org.opencontainers.image.base.digest": digest}))
+    report = check(annotated, Budget(max_wasted=96000))
+    assert report.base_layers == 0 and report.passed
+    assert any(digest in note and "not used" in note for note in report.notes)
+    assert check(annotated, Budget(exclude_base="auto")).base_layers == 1  # the history still tells

@@ -95,7 +95,8 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
 @click.pass_context
 def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
-    """Check the image at PATH against a size budget: exit 0 when every rule passes, 1 when one fails.
+    """Check the image at PATH against a size budget: exit 0 when every rule passes, 1 when one fails, 2 on bad
+    input or a misconfigured budget.
 
     The budget comes from the options, the [tool.imgscope.check] table of pyproject.toml (or [check] in
     .imgscope.toml, or --config FILE), and a .dive-ci file (read from the current directory as dive does).
