@@ -9,7 +9,7 @@ from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport,
 from imgscope.base_image import BaseImage, find_base
 from imgscope.baseline import Baseline, load_baseline
 from imgscope.budget import Budget, BudgetConfig, PathLimit, load_budget
-from imgscope.checks import CheckReport, RuleResult, Status, check
+from imgscope.checks import CheckReport, RuleResult, RuleStatus, check
 from imgscope.dive_compat import DiveFigures, DiveInefficiency
 from imgscope.errors import (
     CorruptLayerError,
@@ -56,7 +56,7 @@ __all__ = [
     "PathLimit",
     "Platform",
     "RuleResult",
-    "Status",
+    "RuleStatus",
     "Summary",
     "UsageError",
     "WasteReason",

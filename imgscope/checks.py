@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 MAX_DETAILS = 10
 
 
-class Status(str, enum.Enum):
+class RuleStatus(str, enum.Enum):
     """A rule's verdict."""
 
     PASS = "pass"
@@ -43,7 +43,7 @@ class RuleResult:
     """One rule judged: ``actual`` against ``limit`` (bytes, a fraction, or a count, as ``unit`` says)."""
 
     rule: str  # e.g. "max-size", "max-path-size", "dive.lowestEfficiency"
-    status: Status
+    status: RuleStatus
     actual: int | float | None
     limit: int | float | None
     unit: str  # bytes | ratio | count
@@ -58,7 +58,7 @@ class RuleResult:
 
     @property
     def failed(self) -> bool:
-        return self.status is Status.FAIL
+        return self.status is RuleStatus.FAIL
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class CheckReport:
     def failures(self) -> tuple[RuleResult, ...]:
         return tuple(r for r in self.results if r.failed)
 
-    def count(self, status: Status) -> int:
+    def count(self, status: RuleStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,9 +153,11 @@ def _max_rule(rule: str, actual: int, limit: int | None, what: str, unit: str = 
         return None
     show = (lambda v: f"{v:,}") if unit == "count" else _bytes
     if actual > limit:
-        return RuleResult(rule, Status.FAIL, actual, limit, unit, f"{what} exceeds the limit by {show(actual - limit)}")
+        return RuleResult(
+            rule, RuleStatus.FAIL, actual, limit, unit, f"{what} exceeds the limit by {show(actual - limit)}"
+        )
     why = f"{what} is within the limit ({show(limit - actual)} spare)"
-    return RuleResult(rule, Status.PASS, actual, limit, unit, why)
+    return RuleResult(rule, RuleStatus.PASS, actual, limit, unit, why)
 
 
 def _ratio_rule(rule: str, actual: float, limit: float | None, what: str) -> RuleResult | None:
@@ -163,8 +165,8 @@ def _ratio_rule(rule: str, actual: float, limit: float | None, what: str) -> Rul
         return None
     if actual > limit:
         why = f"{what} {percent(actual)} exceeds the limit {percent(limit)}"
-        return RuleResult(rule, Status.FAIL, actual, limit, "ratio", why)
-    return RuleResult(rule, Status.PASS, actual, limit, "ratio", f"{what} {percent(actual)} is within the limit")
+        return RuleResult(rule, RuleStatus.FAIL, actual, limit, "ratio", why)
+    return RuleResult(rule, RuleStatus.PASS, actual, limit, "ratio", f"{what} {percent(actual)} is within the limit")
 
 
 def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]]:
@@ -249,8 +251,10 @@ def _path_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
             if f.type is EntryType.FILE and limit.glob.matches(f.path) and not _ignored(f.path, budget.ignore)
         ]
         total = sum(f.size for f in matched)
-        status = Status.FAIL if total > limit.max_bytes else Status.PASS
-        over = f"over the limit by {_bytes(total - limit.max_bytes)}" if status is Status.FAIL else "within the limit"
+        status = RuleStatus.FAIL if total > limit.max_bytes else RuleStatus.PASS
+        over = (
+            f"over the limit by {_bytes(total - limit.max_bytes)}" if status is RuleStatus.FAIL else "within the limit"
+        )
         largest = sorted(matched, key=lambda f: (-f.size, f.path))[:MAX_DETAILS]
         out.append(
             RuleResult(
@@ -286,12 +290,12 @@ def _forbid_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
 
 def _forbid_result(rule: str, glob: Glob, hits: list[str], where: str) -> RuleResult:
     if not hits:
-        return RuleResult(rule, Status.PASS, 0, 0, "count", f"no path matches {where}", subject=glob.pattern)
+        return RuleResult(rule, RuleStatus.PASS, 0, 0, "count", f"no path matches {where}", subject=glob.pattern)
     first = printable(hits[0])
     more = f" and {len(hits) - 1:,} more" if len(hits) > 1 else ""
     return RuleResult(
         rule,
-        Status.FAIL,
+        RuleStatus.FAIL,
         len(hits),
         0,
         "count",
@@ -307,6 +311,10 @@ def _growth(before: int, after: int) -> float:
     return (after - before) / before
 
 
+def _unit(rule: str) -> str:
+    return "ratio" if "percent" in rule else "bytes"
+
+
 def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleResult]:
     wanted = [
         ("max-growth", budget.max_growth),
@@ -316,7 +324,9 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
     ]
     if delta is None:
         return [
-            RuleResult(rule, Status.SKIP, None, limit, "ratio" if "percent" in rule else "bytes", "no baseline given")
+            RuleResult(
+                rule, RuleStatus.SKIP, None, limit, "ratio" if "percent" in rule else "bytes", "no baseline given"
+            )
             for rule, limit in wanted
             if limit is not None
         ]
@@ -324,14 +334,14 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
     overall = f"{size(delta.size_before)} -> {size(delta.size_after)}"
     if budget.max_growth is not None:
         grow = delta.delta
-        status = Status.FAIL if grow > budget.max_growth else Status.PASS
-        verb = "exceeds" if status is Status.FAIL else "is within"
+        status = RuleStatus.FAIL if grow > budget.max_growth else RuleStatus.PASS
+        verb = "exceeds" if status is RuleStatus.FAIL else "is within"
         why = f"grew by {size(grow)} ({overall}), which {verb} the limit {size(budget.max_growth)}"
         out.append(RuleResult("max-growth", status, grow, budget.max_growth, "bytes", why))
     if budget.max_growth_percent is not None:
         ratio = _growth(delta.size_before, delta.size_after)
-        status = Status.FAIL if ratio > budget.max_growth_percent else Status.PASS
-        verb = "exceeds" if status is Status.FAIL else "is within"
+        status = RuleStatus.FAIL if ratio > budget.max_growth_percent else RuleStatus.PASS
+        verb = "exceeds" if status is RuleStatus.FAIL else "is within"
         why = f"grew by {percent(ratio)} ({overall}), which {verb} the limit {percent(budget.max_growth_percent)}"
         out.append(RuleResult("max-growth-percent", status, ratio, budget.max_growth_percent, "ratio", why))
     if budget.max_layer_growth is not None:
@@ -354,7 +364,7 @@ def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, s
     over = [(d, g) for d, g in rows if g > limit]
     worst = max(rows, key=lambda row: row[1], default=None)
     actual = worst[1] if worst else 0.0
-    unit = "ratio" if "percent" in rule else "bytes"
+    unit = _unit(rule)
     value: int | float = int(actual) if unit == "bytes" else actual
     limit_value: int | float = int(limit) if unit == "bytes" else limit
 
@@ -366,9 +376,11 @@ def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, s
         first = describe(*max(over, key=lambda row: row[1]))
         more = f"; {len(over) - 1} more layer(s) over" if len(over) > 1 else ""
         why = f"{first} exceeds the limit {show(limit_value)}{more}"
-        return RuleResult(rule, Status.FAIL, value, limit_value, unit, why, details=tuple(describe(*r) for r in over))
+        return RuleResult(
+            rule, RuleStatus.FAIL, value, limit_value, unit, why, details=tuple(describe(*r) for r in over)
+        )
     where = f" (largest: {describe(*worst)})" if worst else ""
-    return RuleResult(rule, Status.PASS, value, limit_value, unit, f"every layer within {show(limit_value)}{where}")
+    return RuleResult(rule, RuleStatus.PASS, value, limit_value, unit, f"every layer within {show(limit_value)}{where}")
 
 
 def _dive_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
@@ -385,16 +397,16 @@ def _dive_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
     for rule, actual, limit, unit in rows:  # dive's order: rule names sorted
         value: int | float = int(actual) if unit == "bytes" else actual
         if limit is None:
-            out.append(RuleResult(f"dive.{rule}", Status.SKIP, value, None, unit, "rule disabled"))
+            out.append(RuleResult(f"dive.{rule}", RuleStatus.SKIP, value, None, unit, "rule disabled"))
             continue
         if dive_ci.fails(rule, actual, limit):
             why = dive_ci.failure_message(rule, actual, limit)
-            out.append(RuleResult(f"dive.{rule}", Status.FAIL, value, limit, unit, why))
+            out.append(RuleResult(f"dive.{rule}", RuleStatus.FAIL, value, limit, unit, why))
             continue
         shown = (lambda v: f"{v:,} bytes") if unit == "bytes" else dive_ci.go_format
         op = ">=" if rule == dive_ci.LOWEST_EFFICIENCY else "<="
         why = f"dive's figure {shown(value)} {op} threshold {shown(limit)}"
-        out.append(RuleResult(f"dive.{rule}", Status.PASS, value, limit, unit, why))
+        out.append(RuleResult(f"dive.{rule}", RuleStatus.PASS, value, limit, unit, why))
     return out
 
 

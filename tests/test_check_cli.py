@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from imgscope.budget import Budget
-from imgscope.checks import CheckReport, RuleResult, Status, check
+from imgscope.checks import CheckReport, RuleResult, RuleStatus, check
 from imgscope.cli import main
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
@@ -92,14 +92,14 @@ def test_github_annotations_and_step_summary(tmp_path: Path) -> None:
 
 def test_github_escapes_percent_and_newlines() -> None:
     report = check(analysis_of("cases/docker-archive.tar"), Budget(dive=None, max_size=0))
-    bad = RuleResult("max-size", Status.FAIL, 1, 0, "bytes", "50% of\nit")
+    bad = RuleResult("max-size", RuleStatus.FAIL, 1, 0, "bytes", "50% of\nit")
     text = render_github(CheckReport("x", "x", (bad,), 0, (), None, report.summary))
     assert text.splitlines()[0] == "::error title=imgscope check%3A max-size::50%25 of\\nit"
 
 
 def test_hostile_text_stays_inside_its_format() -> None:
     why = "evil\x1b[31m | `x` <b> ]]> \x07"
-    result = RuleResult("forbid", Status.FAIL, 1, 0, "count", why, subject="**/*", details=("/a\nb",))
+    result = RuleResult("forbid", RuleStatus.FAIL, 1, 0, "count", why, subject="**/*", details=("/a\nb",))
     report = CheckReport("img\x1b", "src", (result,), 0, ("note\x1b",), None)
     xml = render_junit(report)
     parsed = ET.fromstring(xml.encode())

@@ -13,7 +13,7 @@ import pytest
 import imgscope
 from imgscope.baseline import Baseline, load_baseline
 from imgscope.budget import Budget, PathLimit, load_budget
-from imgscope.checks import RuleResult, Status, check
+from imgscope.checks import RuleResult, RuleStatus, check
 from imgscope.errors import UsageError
 from imgscope.globs import Glob
 from imgscope.render import json_report
@@ -53,18 +53,18 @@ def test_limit_rules_pass_at_the_limit_and_fail_one_below(field: str, actual: in
     s = analysis_of(CASES).summary
     assert actual in (s.size, s.compressed_size, s.final_size, s.layer_count, s.wasted_bytes, 1982341)
     at = only(with_limit(field, actual))
-    assert (at.status, at.actual, at.limit) == (Status.PASS, actual, actual)
+    assert (at.status, at.actual, at.limit) == (RuleStatus.PASS, actual, actual)
     below = only(with_limit(field, actual - 1))
-    assert below.status is Status.FAIL
+    assert below.status is RuleStatus.FAIL
     assert "exceeds the limit" in below.why
-    assert only(with_limit(field, actual * 2)).status is Status.PASS
+    assert only(with_limit(field, actual * 2)).status is RuleStatus.PASS
 
 
 def test_wasted_percent_is_imgscopes_figure() -> None:
     s = analysis_of(CASES).summary
-    assert only(Budget(max_wasted_percent=s.wasted_percent)).status is Status.PASS
-    assert only(Budget(max_wasted_percent=math.nextafter(s.wasted_percent, 0))).status is Status.FAIL
-    assert only(Budget(max_wasted_percent=0.0), sample="multi-tag.tar").status is Status.PASS  # no waste at all
+    assert only(Budget(max_wasted_percent=s.wasted_percent)).status is RuleStatus.PASS
+    assert only(Budget(max_wasted_percent=math.nextafter(s.wasted_percent, 0))).status is RuleStatus.FAIL
+    assert only(Budget(max_wasted_percent=0.0), sample="multi-tag.tar").status is RuleStatus.PASS  # no waste at all
 
 
 def test_excluding_the_base_keeps_only_waste_stored_by_the_images_own_layers() -> None:
@@ -74,7 +74,7 @@ def test_excluding_the_base_keeps_only_waste_stored_by_the_images_own_layers() -
     for base in (1, "auto"):
         report = check(a, Budget(max_wasted=own, max_wasted_percent=own / stored, exclude_base=base))
         assert report.base_layers == 1
-        assert [r.status for r in report.results] == [Status.PASS, Status.PASS]
+        assert [r.status for r in report.results] == [RuleStatus.PASS, RuleStatus.PASS]
         assert report.results[1].actual == pytest.approx(own / stored)
     assert any("FROM localhost/imgscope-base:1" in n for n in check(a, Budget(exclude_base="auto")).notes)
     # Everything counted as base: nothing of the image's own is stored, so nothing is wasted.
@@ -101,7 +101,7 @@ def test_ignored_paths_leave_the_waste_rules() -> None:
     dir_gone = sum(w.size for w in a.wasted_files if w.path.startswith("/app/dir-gone/"))
     assert dir_gone == 18000
     result = only(Budget(max_wasted=96000 - dir_gone, ignore=(Glob("/app/dir-gone/**"),)))
-    assert (result.status, result.actual) == (Status.PASS, 96000 - dir_gone)
+    assert (result.status, result.actual) == (RuleStatus.PASS, 96000 - dir_gone)
 
 
 @pytest.mark.parametrize("pattern", ["/app/**", "/srv/**", "/bin/**", "/**", "/app/*.txt", "**/*.sh"])
@@ -109,8 +109,8 @@ def test_path_budget_sums_the_final_files_under_the_glob(pattern: str) -> None:
     expected = sum(size for path, size in truth_files() if Glob(pattern).matches(path))
     assert expected > 0
     at = only(Budget(paths=(PathLimit(Glob(pattern), expected),)))
-    assert (at.status, at.actual, at.subject) == (Status.PASS, expected, pattern)
-    assert only(Budget(paths=(PathLimit(Glob(pattern), expected - 1),))).status is Status.FAIL
+    assert (at.status, at.actual, at.subject) == (RuleStatus.PASS, expected, pattern)
+    assert only(Budget(paths=(PathLimit(Glob(pattern), expected - 1),))).status is RuleStatus.FAIL
 
 
 def test_path_budget_matches_umoci_tree_by_prefix() -> None:
@@ -121,18 +121,18 @@ def test_path_budget_matches_umoci_tree_by_prefix() -> None:
 
 def test_forbidden_paths_in_the_final_image() -> None:
     hit = only(Budget(forbid=(Glob("**/*.sh"),)))
-    assert (hit.status, hit.actual, hit.details) == (Status.FAIL, 1, ("/app/chmod-me.sh",))
+    assert (hit.status, hit.actual, hit.details) == (RuleStatus.FAIL, 1, ("/app/chmod-me.sh",))
     gone = only(Budget(forbid=(Glob("/app/deleted.txt"),)))  # deleted by layer 3: not in the final image
-    assert (gone.status, gone.actual) == (Status.PASS, 0)
-    assert only(Budget(forbid=(Glob("**/*.sh"),), ignore=(Glob("/app/**"),))).status is Status.PASS
+    assert (gone.status, gone.actual) == (RuleStatus.PASS, 0)
+    assert only(Budget(forbid=(Glob("**/*.sh"),), ignore=(Glob("/app/**"),))).status is RuleStatus.PASS
 
 
 def test_forbidden_paths_in_any_layer_see_deleted_files() -> None:
     result = only(Budget(forbid_in_layers=(Glob("/app/deleted.txt"),)))
-    assert (result.status, result.details) == (Status.FAIL, ("/app/deleted.txt (layer 1)",))
+    assert (result.status, result.details) == (RuleStatus.FAIL, ("/app/deleted.txt (layer 1)",))
     rewritten = only(Budget(forbid_in_layers=(Glob("/app/overwritten.txt"),)))
     assert rewritten.details == ("/app/overwritten.txt (layer 1, 3)",)
-    assert only(Budget(forbid_in_layers=(Glob("**/.git/**"),))).status is Status.PASS
+    assert only(Budget(forbid_in_layers=(Glob("**/.git/**"),))).status is RuleStatus.PASS
 
 
 def test_baseline_growth_overall_and_per_layer(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_baseline_growth_overall_and_per_layer(tmp_path: Path) -> None:
     new = analysis_of(CASES)
     grow = new.summary.size - old.summary.size
     report = check(new, Budget(max_growth=grow, max_growth_percent=grow / old.summary.size), baseline)
-    assert [r.status for r in report.results] == [Status.PASS, Status.PASS]
+    assert [r.status for r in report.results] == [RuleStatus.PASS, RuleStatus.PASS]
     assert report.baseline is not None and report.baseline.delta == grow
     assert [(d.index, d.before, d.after) for d in report.baseline.layers][:3] == [
         (0, 18, 1982341),
@@ -152,14 +152,14 @@ def test_baseline_growth_overall_and_per_layer(tmp_path: Path) -> None:
         (2, None, 7012),
     ]
     over = check(new, Budget(max_growth=grow - 1), baseline).results[0]
-    assert over.status is Status.FAIL and "grew by" in over.why
+    assert over.status is RuleStatus.FAIL and "grew by" in over.why
     layer = check(new, Budget(max_layer_growth=1982341 - 18), baseline).results[0]
-    assert (layer.status, layer.actual) == (Status.PASS, 1982341 - 18)
+    assert (layer.status, layer.actual) == (RuleStatus.PASS, 1982341 - 18)
     layer = check(new, Budget(max_layer_growth=1982341 - 19), baseline).results[0]
-    assert layer.status is Status.FAIL and layer.details[0].startswith("layer 0:")
+    assert layer.status is RuleStatus.FAIL and layer.details[0].startswith("layer 0:")
     # A layer position the baseline lacks grows from nothing: any percent limit fails on it.
     percent = check(new, Budget(max_layer_growth_percent=10.0), baseline).results[0]
-    assert percent.status is Status.FAIL and "new" in percent.why
+    assert percent.status is RuleStatus.FAIL and "new" in percent.why
 
 
 def test_same_image_as_baseline_has_no_growth() -> None:
@@ -170,7 +170,7 @@ def test_same_image_as_baseline_has_no_growth() -> None:
 
 def test_growth_rules_without_a_baseline_are_skipped() -> None:
     result = only(Budget(max_growth=0))
-    assert (result.status, result.why) == (Status.SKIP, "no baseline given")
+    assert (result.status, result.why) == (RuleStatus.SKIP, "no baseline given")
 
 
 def test_baseline_from_another_image_and_bad_reports(tmp_path: Path) -> None:
@@ -236,7 +236,7 @@ def test_budget_takes_sizes_percents_and_globs_as_people_write_them() -> None:
     budget = Budget(max_size="2,146,057", max_wasted_percent="5%", forbid=("**/*.sh",))  # type: ignore[arg-type]
     assert (budget.max_size, budget.max_wasted_percent, budget.forbid) == (2146057, 0.05, (Glob("**/*.sh"),))
     report = check(analysis_of(CASES), budget)
-    assert [r.status for r in report.results] == [Status.PASS, Status.PASS, Status.FAIL]
+    assert [r.status for r in report.results] == [RuleStatus.PASS, RuleStatus.PASS, RuleStatus.FAIL]
     with pytest.raises(UsageError, match="forbid"):
         Budget(forbid=("a**",))  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="max-size"):

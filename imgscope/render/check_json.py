@@ -33,7 +33,7 @@ def result_to_dict(r: RuleResult) -> dict[str, Any]:
 
 
 def report_to_dict(report: CheckReport) -> dict[str, Any]:
-    from imgscope.checks import Status
+    from imgscope.checks import RuleStatus
 
     s = report.summary
     doc: dict[str, Any] = {
@@ -41,7 +41,7 @@ def report_to_dict(report: CheckReport) -> dict[str, Any]:
         "kind": "check",
         "image": {"name": report.image, "source": report.source},
         "passed": report.passed,
-        "counts": {status.value: report.count(status) for status in Status},
+        "counts": {status.value: report.count(status) for status in RuleStatus},
         "base_layers": report.base_layers,
         "notes": list(report.notes),
         "results": [result_to_dict(r) for r in report.results],

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def render_junit(report: CheckReport) -> str:
     """The XML document, UTF-8, with its declaration."""
-    from imgscope.checks import Status
+    from imgscope.checks import RuleStatus
 
     suites = ET.Element("testsuites", name="imgscope check")
     suite = ET.SubElement(
@@ -22,9 +22,9 @@ def render_junit(report: CheckReport) -> str:
         "testsuite",
         name=f"imgscope check {image_label(report)}",
         tests=str(len(report.results)),
-        failures=str(report.count(Status.FAIL)),
+        failures=str(report.count(RuleStatus.FAIL)),
         errors="0",
-        skipped=str(report.count(Status.SKIP)),
+        skipped=str(report.count(RuleStatus.SKIP)),
         time="0",
     )
     classname = f"imgscope.check.{printable(report.image)}"
@@ -33,10 +33,10 @@ def render_junit(report: CheckReport) -> str:
         text = f"{printable(r.why)}\nactual: {value(r.actual, r.unit)}\nlimit: {value(r.limit, r.unit)}"
         if r.details:
             text += "\n" + "\n".join(printable(d) for d in r.details)
-        if r.status is Status.FAIL:
+        if r.status is RuleStatus.FAIL:
             failure = ET.SubElement(case, "failure", message=printable(r.why), type=r.rule)
             failure.text = text
-        elif r.status is Status.SKIP:
+        elif r.status is RuleStatus.SKIP:
             ET.SubElement(case, "skipped", message=printable(r.why))
         else:
             ET.SubElement(case, "system-out").text = text

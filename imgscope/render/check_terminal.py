@@ -20,7 +20,7 @@ _STYLES = {"PASS": "green", "FAIL": "bold red", "SKIP": "dim"}
 def render_check(report: CheckReport) -> RenderableType:
     table = Table(title=safe(f"imgscope check {image_label(report)}"), title_justify="left")
     table.add_column("Rule", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
+    table.add_column("RuleStatus", no_wrap=True)
     table.add_column("Actual", justify="right", no_wrap=True)
     table.add_column("Limit", justify="right", no_wrap=True)
     table.add_column("Why", overflow="fold")

@@ -42,9 +42,13 @@ def label(result: RuleResult) -> str:
 
 def verdict(report: CheckReport) -> str:
     """``FAIL: 2 of 9 rules failed (1 skipped)`` or ``PASS: 9 rules passed``."""
-    from imgscope.checks import Status
+    from imgscope.checks import RuleStatus
 
-    failed, skipped, passed = report.count(Status.FAIL), report.count(Status.SKIP), report.count(Status.PASS)
+    failed, skipped, passed = (
+        report.count(RuleStatus.FAIL),
+        report.count(RuleStatus.SKIP),
+        report.count(RuleStatus.PASS),
+    )
     skip = f" ({skipped} skipped)" if skipped else ""
     if failed:
         return f"FAIL: {failed} of {len(report.results)} rules failed{skip}"
