@@ -6,7 +6,8 @@ samples, ``samples/dive/ci/``):
 * A ``.dive-ci`` is YAML with a ``rules`` table of three keys, matched case-insensitively (viper): ``lowestEfficiency``
   (default ``0.9``), ``highestWastedBytes`` (default ``disabled``), ``highestUserWastedPercent`` (default ``0.1``).
   A key given no value keeps its default. dive's ``--lowestEfficiency`` (etc.) flags win over the file.
-* Every value is read as a string (a YAML number ``0.9`` becomes ``"0.9"``). Exactly ``disabled`` turns a rule off
+* Scalars resolve as YAML 1.2 (yaml.v3): ``1e5`` is a number, ``yes``/``off`` are strings. Every value is then
+  read as a string (a YAML number ``0.9`` becomes ``"0.9"``, ``1e5`` becomes ``"100000"``). Exactly ``disabled`` turns a rule off
   (``Disabled``, ``off`` or an empty string are errors).
 * The two ratios are parsed with Go's ``strconv.ParseFloat`` (``5%`` is an error) and must lie in 0..1;
   ``highestWastedBytes`` with go-humanize's ``ParseBytes`` (``20MB`` = 20,000,000; ``20MiB`` = 20,971,520).
@@ -140,6 +141,11 @@ def parse_bytes(value: str, where: str | None = None) -> int | None:
     """``highestWastedBytes`` as dive reads it: ``disabled`` -> None; else go-humanize's ``ParseBytes``."""
     if value == DISABLED:
         return None
+    if not value[:1].isdigit() and value[:1] not in (".", ","):  # ParseBytes reads the number first
+        raise UsageError(
+            where or f"dive rule {HIGHEST_WASTED_BYTES}",
+            f"{HIGHEST_WASTED_BYTES}: {value!r} does not start with a number",
+        )
     try:
         return parse_size(value)
     except ValueError as exc:
@@ -161,7 +167,7 @@ def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
         ) from None
     try:
         with open(path, "rb") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_dive_loader(yaml))
     except OSError as exc:
         raise UsageError(where, f"cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
@@ -193,6 +199,30 @@ def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
             raise UsageError(where, f"{name}: expected a number, a size or 'disabled', not a {type(value).__name__}")
         out[name] = yaml_to_go_string(value)
     return out
+
+
+_YAML_BOOL = "tag:yaml.org,2002:bool"
+_YAML_FLOAT = "tag:yaml.org,2002:float"
+_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML12_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _dive_loader(yaml: Any) -> Any:
+    """PyYAML's SafeLoader resolving scalars as dive's YAML library (yaml.v3, YAML 1.2) does: ``1e5`` is a
+    number (PyYAML's YAML 1.1 wants ``1.0e5``), ``off``/``yes`` are strings (1.1 makes them booleans)."""
+
+    class DiveLoader(yaml.SafeLoader):  # type: ignore[misc]
+        pass
+
+    DiveLoader.yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag not in (_YAML_BOOL, _YAML_FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    DiveLoader.add_implicit_resolver(_YAML_BOOL, _YAML12_BOOL, list("tTfF"))
+    DiveLoader.add_implicit_resolver(_YAML_FLOAT, _YAML12_FLOAT, list("-+0123456789."))
+    return DiveLoader
 
 
 def failure_message(rule: str, actual: float, threshold: float) -> str:

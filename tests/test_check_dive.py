@@ -99,10 +99,13 @@ def test_same_verdicts_and_messages_as_dive(run: DiveRun, tmp_path: Path) -> Non
 def test_misconfigured_for_dive_is_a_usage_error_naming_the_rule(run: DiveRun, tmp_path: Path) -> None:
     assert run.exit_code == 1  # dive: "CI Misconfigured", exit 1; imgscope: exit 2 with the rule and the value
     bad = [line.split(":")[1].strip() for line in run.results if line.startswith("  MISCONFIGURED:")]
+    values = re.findall(r"(?:config value \(|given )'([^']*)'", "\n".join(run.results))
     with pytest.raises(UsageError) as caught:
         _budget(run, tmp_path)
-    assert any(rule in str(caught.value) for rule in bad)
-    assert "\n" not in str(caught.value)
+    message = str(caught.value)
+    assert any(rule in message for rule in bad)
+    assert any(repr(value) in message for value in values), (message, values)  # the value as dive read it
+    assert "\n" not in message
 
 
 def test_misspelt_rule_is_refused_where_dive_ignores_it(tmp_path: Path) -> None:
