@@ -7,8 +7,8 @@ samples, ``samples/dive/ci/``):
   (default ``0.9``), ``highestWastedBytes`` (default ``disabled``), ``highestUserWastedPercent`` (default ``0.1``).
   A key given no value keeps its default. dive's ``--lowestEfficiency`` (etc.) flags win over the file.
 * Scalars resolve as YAML 1.2 (yaml.v3): ``1e5`` is a number, ``yes``/``off`` are strings. Every value is then
-  read as a string (a YAML number ``0.9`` becomes ``"0.9"``, ``1e5`` becomes ``"100000"``). Exactly ``disabled`` turns a rule off
-  (``Disabled``, ``off`` or an empty string are errors).
+  read as a string (a YAML number ``0.9`` becomes ``"0.9"``, ``1e5`` becomes ``"100000"``). Exactly
+  ``disabled`` turns a rule off (``Disabled``, ``off`` or an empty string are errors).
 * The two ratios are parsed with Go's ``strconv.ParseFloat`` (``5%`` is an error) and must lie in 0..1;
   ``highestWastedBytes`` with go-humanize's ``ParseBytes`` (``20MB`` = 20,000,000; ``20MiB`` = 20,971,520).
 * Comparisons are strict: a value equal to its threshold passes. ``lowestEfficiency`` fails when
