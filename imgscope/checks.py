@@ -345,7 +345,7 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
         why = f"grew by {percent(ratio)} ({overall}), which {verb} the limit {percent(budget.max_growth_percent)}"
         out.append(RuleResult("max-growth-percent", status, ratio, budget.max_growth_percent, "ratio", why))
     if budget.max_layer_growth is not None:
-        out.append(_layer_growth(delta, budget.max_layer_growth, "max-layer-growth", lambda d: float(d.delta), size))
+        out.append(_layer_growth(delta, budget.max_layer_growth, "max-layer-growth", lambda d: float(d.delta), _grown))
     if budget.max_layer_growth_percent is not None:
         out.append(
             _layer_growth(
@@ -359,6 +359,10 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
     return out
 
 
+def _grown(n: float) -> str:
+    return f"{int(n):+,} bytes"
+
+
 def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, show: Any) -> RuleResult:
     rows = [(d, measure(d)) for d in delta.layers if d.after is not None]
     over = [(d, g) for d, g in rows if g > limit]
@@ -367,20 +371,21 @@ def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, s
     unit = _unit(rule)
     value: int | float = int(actual) if unit == "bytes" else actual
     limit_value: int | float = int(limit) if unit == "bytes" else limit
+    shown_limit = _bytes(limit_value) if unit == "bytes" else percent(limit_value)
 
     def describe(d: LayerDelta, g: float) -> str:
-        was = "new" if d.before is None else size(d.before)
-        return f"layer {d.index}: {was} -> {size(d.after)} ({show(g)})"
+        was = "new" if d.before is None else f"{d.before:,}"
+        return f"layer {d.index}: {was} -> {d.after or 0:,} bytes ({show(g)})"
 
     if over:
         first = describe(*max(over, key=lambda row: row[1]))
         more = f"; {len(over) - 1} more layer(s) over" if len(over) > 1 else ""
-        why = f"{first} exceeds the limit {show(limit_value)}{more}"
+        why = f"{first} exceeds the limit {shown_limit}{more}"
         return RuleResult(
             rule, RuleStatus.FAIL, value, limit_value, unit, why, details=tuple(describe(*r) for r in over)
         )
     where = f" (largest: {describe(*worst)})" if worst else ""
-    return RuleResult(rule, RuleStatus.PASS, value, limit_value, unit, f"every layer within {show(limit_value)}{where}")
+    return RuleResult(rule, RuleStatus.PASS, value, limit_value, unit, f"every layer within {shown_limit}{where}")
 
 
 def _dive_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:

@@ -25,7 +25,7 @@ def render_markdown(report: CheckReport) -> str:
         "",
         f"Image `{cell(image_label(report))}`",
         "",
-        "| Rule | RuleStatus | Actual | Limit | Why |",
+        "| Rule | Status | Actual | Limit | Why |",
         "| --- | --- | ---: | ---: | --- |",
     ]
     for r in report.results:

@@ -20,7 +20,7 @@ _STYLES = {"PASS": "green", "FAIL": "bold red", "SKIP": "dim"}
 def render_check(report: CheckReport) -> RenderableType:
     table = Table(title=safe(f"imgscope check {image_label(report)}"), title_justify="left")
     table.add_column("Rule", no_wrap=True)
-    table.add_column("RuleStatus", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
     table.add_column("Actual", justify="right", no_wrap=True)
     table.add_column("Limit", justify="right", no_wrap=True)
     table.add_column("Why", overflow="fold")
@@ -42,7 +42,8 @@ def render_check(report: CheckReport) -> RenderableType:
             parts.append(lines)
     b = report.baseline
     if b is not None:
-        delta = Table(title=safe(f"Against the baseline {b.source}"), title_justify="left")
+        parts.append(safe(f"Against the baseline {b.source}:", "bold"))
+        delta = Table()
         for name in ("", "Before", "After", "Delta"):
             delta.add_column(name, justify="right" if name else "left")
         delta.add_row("content size", value(b.size_before, "bytes"), value(b.size_after, "bytes"), signed(b.delta))
