@@ -5,6 +5,7 @@
 >>> a.summary.wasted_bytes                                     # doctest: +SKIP
 """
 
+from imgscope.advise import Advice, AdviseSettings, Finding, Severity, advice, advise
 from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
 from imgscope.base_image import BaseImage, find_base
 from imgscope.dive_compat import DiveFigures, DiveInefficiency
@@ -18,12 +19,15 @@ from imgscope.errors import (
 )
 from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
 from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
+from imgscope.sniff import SniffedFile
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Advice",
+    "AdviseSettings",
     "Analysis",
     "BaseImage",
     "ChangeKind",
@@ -34,6 +38,7 @@ __all__ = [
     "EntryType",
     "FileChange",
     "FileRecord",
+    "Finding",
     "HistoryEntry",
     "Image",
     "ImageFormatError",
@@ -45,11 +50,15 @@ __all__ = [
     "Limits",
     "MissingBlobError",
     "Platform",
+    "Severity",
+    "SniffedFile",
     "Summary",
     "UsageError",
     "WasteReason",
     "WastedFile",
     "__version__",
+    "advice",
+    "advise",
     "analyze",
     "find_base",
     "list_images",

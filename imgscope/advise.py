@@ -215,7 +215,9 @@ class AdviseSettings:
         known = {"ignore", "allow", "large_base", "large_base_share"}
         unknown = sorted(set(table) - known)
         if unknown:
-            raise UsageError(where, f"[advise] has unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise UsageError(
+                where, f"[advise] has unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         ignore = _strings(table.get("ignore", []), where, "ignore")
         for item in ignore:
             if item not in RULES_BY_ID and item not in _RULES_BY_NAME:
@@ -223,7 +225,9 @@ class AdviseSettings:
         base = cls()
         try:
             large = parse_size(str(table["large_base"])) if "large_base" in table else base.large_base
-            share = parse_percent(str(table["large_base_share"])) if "large_base_share" in table else base.large_base_share
+            share = (
+                parse_percent(str(table["large_base_share"])) if "large_base_share" in table else base.large_base_share
+            )
         except ValueError as exc:
             raise UsageError(where, f"[advise] {exc}") from None
         return cls(tuple(ignore), tuple(_strings(table.get("allow", []), where, "allow")), large, share)
@@ -291,9 +295,13 @@ def advice(analysis: Analysis, settings: AdviseSettings | None = None) -> Advice
 
 # ---------------------------------------------------------------------------- masking secrets in commands
 
-_SECRET_NAME = r"[A-Za-z0-9_.-]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Za-z0-9_.-]*"
+_SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)"
+_SECRET_NAME = rf"[A-Za-z0-9_.-]*{_SECRET_WORDS}[A-Za-z0-9_.-]*"
 _MASKS = (
-    (re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S), r"-----BEGIN \1PRIVATE KEY-----***"),
+    (
+        re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),
+        r"-----BEGIN \1PRIVATE KEY-----***",
+    ),
     (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"']+)"), r"\1***"),
     (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"']+"), r"\1\2***"),
     (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
@@ -302,7 +310,10 @@ _MASKS = (
 
 
 def redact(text: str) -> str:
-    """``text`` with secret-looking values masked: private key blocks, NAME=value for secret names, passwords, URL credentials."""
+    """``text`` with secret-looking values masked.
+
+    Masked: private key blocks, ``NAME=value`` where NAME looks secret, passwords, credentials in URLs.
+    """
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
     return text
@@ -321,14 +332,22 @@ _CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"^/var/cache/apt/"),
         "Run `apt-get install --no-install-recommends ... && apt-get clean && rm -rf /var/lib/apt/lists/*` in one RUN.",
     ),
-    ("apk cache", re.compile(r"^/(?:var/cache/apk|etc/apk/cache)/"), "Use `apk add --no-cache ...` (or end the RUN with `&& rm -rf /var/cache/apk/*`)."),
+    (
+        "apk cache",
+        re.compile(r"^/(?:var/cache/apk|etc/apk/cache)/"),
+        "Use `apk add --no-cache ...` (or end the RUN with `&& rm -rf /var/cache/apk/*`).",
+    ),
     (
         "dnf/yum cache",
         re.compile(r"^/var/cache/(?:dnf|yum)/"),
         "End the RUN that installs with `&& dnf clean all` (`yum clean all`), or pass `--setopt=keepcache=0`.",
     ),
     ("pip cache", re.compile(r"/\.cache/pip/"), "Use `pip install --no-cache-dir ...` (or `ENV PIP_NO_CACHE_DIR=1`)."),
-    ("npm cache", re.compile(r"/\.npm/_cacache/"), "Run `npm ci && npm cache clean --force` in one RUN (or `RUN --mount=type=cache,target=/root/.npm npm ci`)."),
+    (
+        "npm cache",
+        re.compile(r"/\.npm/_cacache/"),
+        "Run `npm ci && npm cache clean --force` in one RUN (or `RUN --mount=type=cache,target=/root/.npm npm ci`).",
+    ),
     (
         "yarn cache",
         re.compile(r"/\.cache/yarn/|/\.yarn-cache/|/\.yarn/berry/cache/"),
@@ -522,7 +541,13 @@ class _Context:
                 "it has been published with the image."
             )
             yield self.finding(
-                "IS201", text, [layer_index, *gone], copies, fix, saves=False, title=f"{label[0].upper()}{label[1:]} in a layer"
+                "IS201",
+                text,
+                [layer_index, *gone],
+                copies,
+                fix,
+                saves=False,
+                title=f"{label[0].upper()}{label[1:]} in a layer",
             )
 
     def secret_config(self) -> Iterator[Finding]:
@@ -598,7 +623,8 @@ class _Context:
                 text = f"{label}: {n} file{'s' * (n != 1)} left by {self.where(layer.index)}{later}."
                 if label == "__pycache__":
                     fix = (
-                        "set `ENV PYTHONDONTWRITEBYTECODE=1` before the RUN that installs or runs Python, or end it with "
+                        "Set `ENV PYTHONDONTWRITEBYTECODE=1` before the RUN that installs or runs Python, or end "
+                        "it with "
                         "`&& find / -name __pycache__ -prune -exec rm -rf {} +` (keep them if start-up time matters "
                         "more than size)"
                     )
@@ -608,7 +634,12 @@ class _Context:
                     if gone:
                         fix += " A later `rm` saves nothing: the earlier layer keeps the bytes."
                     yield self.finding(
-                        "IS102", text, [layer.index, *gone], copies, fix, title=f"{label[0].upper()}{label[1:]} left in a layer"
+                        "IS102",
+                        text,
+                        [layer.index, *gone],
+                        copies,
+                        fix,
+                        title=f"{label[0].upper()}{label[1:]} left in a layer",
                     )
 
     def junk(self) -> Iterator[Finding]:
@@ -666,14 +697,18 @@ class _Context:
                 same.add((w.layer, w.hidden_by))
         for (written, hidden), copies in sorted(pairs.items()):
             n = len(copies)
-            how = "with the same bytes (only mode/owner changed, or nothing)" if (written, hidden) in same else "only to change mode or owner"
+            how = (
+                "with the same bytes (only mode/owner changed, or nothing)"
+                if (written, hidden) in same
+                else "only to change mode or owner"
+            )
             text = (
                 f"{n} file{'s' * (n != 1)} of {self.where(written)} copied whole again by {self.where(hidden)} "
                 f"{how}; both copies are stored."
             )
             fix = (
-                "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or chmod/chown "
-                f"in the same RUN that writes the file (layer {written}), not in a later one."
+                "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
+                f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
             )
             yield self.finding("IS106", text, [written, hidden], copies, fix)
 
@@ -698,7 +733,14 @@ class _Context:
             "Use a multi-stage build: install the toolchain and build in a `FROM ... AS build` stage, then start the "
             "final stage from a runtime base and `COPY --from=build` only the built artefacts."
         )
-        yield self.finding("IS105", text, layers, [c for c in found if c[2]], fix, paths=[c[1] for c in sorted(found, key=lambda c: (-c[2], c[1]))])
+        yield self.finding(
+            "IS105",
+            text,
+            layers,
+            [c for c in found if c[2]],
+            fix,
+            paths=[c[1] for c in sorted(found, key=lambda c: (-c[2], c[1]))],
+        )
 
     def final_own_files(self) -> Iterator[FileRecord]:
         for f in self.a.files:
@@ -720,7 +762,8 @@ class _Context:
             return
         layers = sorted({c[0] for c in copies})
         text = (
-            f"{len(copies)} path{'s' * (len(copies) != 1)} in the final image {'hold' if len(copies) != 1 else 'holds'} "
+            f"{len(copies)} path{'s' * (len(copies) != 1)} in the final image "
+            f"{'hold' if len(copies) != 1 else 'holds'} "
             "the same bytes as another path "
             f"({groups} group{'s' * (groups != 1)}), written by {', '.join(self.where(i) for i in layers)}."
         )
@@ -747,7 +790,7 @@ class _Context:
             runs.append(current)
         for run in runs:
             text = (
-                f"{len(run)} RUN steps in a row (layers {run[0]}–{run[-1]}) make {len(run)} layers; they could be 1, "
+                f"{len(run)} RUN steps in a row (layers {run[0]}-{run[-1]}) make {len(run)} layers; they could be 1, "
                 f"and {len(run) - 1} fewer layers to pull and store."
             )
             fix = "Join them into one RUN with `&&` (or a heredoc `RUN <<EOF`), cleaning up before it ends."
@@ -764,7 +807,7 @@ class _Context:
         name = self.base.name or "the base image"
         text = (
             f"{name} makes {base_bytes:,} bytes of the image's {size:,} ({100 * share:.1f} %), "
-            f"in layers 0–{self.base.layer_count - 1}; found by: {self.base.evidence}."
+            f"in layers 0-{self.base.layer_count - 1}; found by: {self.base.evidence}."
         )
         fix = (
             "Consider a smaller base: the `-slim` variant of the same image, alpine, or a distroless image for the "
@@ -788,7 +831,9 @@ class _Context:
             "Create an unprivileged user and switch to it: `RUN adduser -D -u 10001 app` (Debian: `useradd -r -u "
             "10001 app`) then `USER 10001:10001` before CMD."
         )
-        yield self.finding("IS301", f"The container runs as root: {said} in the image config.", [], [], fix, saves=False, paths=[])
+        yield self.finding(
+            "IS301", f"The container runs as root: {said} in the image config.", [], [], fix, saves=False, paths=[]
+        )
 
     def tags(self) -> Iterator[Finding]:
         img = self.a.image
@@ -846,8 +891,9 @@ class _Context:
             layers = sorted({f.layer for f in writable})
             listing = ", ".join(f"{f.path} ({f.type.value} {f.mode:04o})" for f in writable[:MAX_PATHS])
             fix = (
-                "Give the directory to the user that writes it (`COPY --chown=app:app`, `chown app: DIR`, mode 0755/0750), "
-                "or add the sticky bit to shared directories (`chmod 1777 DIR`, as /tmp); files: `chmod o-w FILE`."
+                "Give the directory to the user that writes it (`COPY --chown=app:app`, `chown app: DIR`, "
+                "mode 0755/0750), or add the sticky bit to shared directories (`chmod 1777 DIR`, as /tmp); "
+                "files: `chmod o-w FILE`."
             )
             yield self.finding(
                 "IS305",
@@ -904,14 +950,14 @@ def _places(where: set[str]) -> str:
 
 
 def _ranges(numbers: list[int]) -> str:
-    """``[1, 2, 3, 5]`` as ``1–3, 5``."""
+    """``[1, 2, 3, 5]`` as ``1-3, 5``."""
     out: list[str] = []
     start = prev = numbers[0]
     for n in [*numbers[1:], None]:
         if n is not None and n == prev + 1:
             prev = n
             continue
-        out.append(str(start) if start == prev else f"{start}–{prev}")
+        out.append(str(start) if start == prev else f"{start}-{prev}")
         if n is not None:
             start = prev = n
     return ", ".join(out)

@@ -42,7 +42,8 @@ class SniffedFile:
 
     path: str  # "/"-rooted, as the layer's tar names it
     layer: int
-    kind: str  # private-key | npm-token | pypi-password | netrc-password | git-credentials | aws-credentials | docker-auth
+    # private-key | npm-token | pypi-password | netrc-password | git-credentials | aws-credentials | docker-auth
+    kind: str
 
 
 class _Hasher(Protocol):
@@ -52,7 +53,7 @@ class _Hasher(Protocol):
 class Tee:
     """A sink that forwards every chunk to the content hasher and keeps the first ``limit`` bytes."""
 
-    __slots__ = ("head", "hasher", "limit")
+    __slots__ = ("hasher", "head", "limit")
 
     def __init__(self, hasher: _Hasher, limit: int) -> None:
         self.hasher = hasher

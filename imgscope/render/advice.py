@@ -55,7 +55,7 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
     if advice.base is not None:
         head.append("\nbase: ", "dim")
         n = advice.base.layer_count
-        span = "layer 0" if n == 1 else f"layers 0–{n - 1}"
+        span = "layer 0" if n == 1 else f"layers 0-{n - 1}"
         head.append(safe(f"{advice.base.name or 'unnamed'}, {span} ({advice.base.evidence})"))
     parts: list[RenderableType] = [head, Text("")]
     if not advice.findings:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import PurePath
-from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import imgscope
 from imgscope.advise import RULES
