@@ -16,9 +16,9 @@ import enum
 import fnmatch
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from imgscope.analysis import Analysis, FileRecord, LayerReport
 from imgscope.base_image import BaseImage, find_base
@@ -223,13 +223,8 @@ class AdviseSettings:
             if item not in RULES_BY_ID and item not in _RULES_BY_NAME:
                 raise UsageError(where, f"[advise] ignore: {item!r} is no finding id or name (see docs/advice.md)")
         base = cls()
-        try:
-            large = parse_size(str(table["large_base"])) if "large_base" in table else base.large_base
-            share = (
-                parse_percent(str(table["large_base_share"])) if "large_base_share" in table else base.large_base_share
-            )
-        except ValueError as exc:
-            raise UsageError(where, f"[advise] {exc}") from None
+        large = _setting(table, "large_base", parse_size, base.large_base, where)
+        share = _setting(table, "large_base_share", parse_percent, base.large_base_share, where)
         return cls(tuple(ignore), tuple(_strings(table.get("allow", []), where, "allow")), large, share)
 
     def ignores(self, rule: Rule) -> bool:
@@ -237,6 +232,18 @@ class AdviseSettings:
 
     def allowed(self, path: str) -> bool:
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.allow)
+
+
+_T = TypeVar("_T")
+
+
+def _setting(table: dict[str, Any], key: str, parse: Callable[[Any], _T], default: _T, where: str) -> _T:
+    if key not in table:
+        return default
+    try:
+        return parse(table[key])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(where, f"[advise] {key}: {exc}") from None
 
 
 def _strings(value: object, where: str, key: str) -> list[str]:
@@ -302,8 +309,8 @@ _MASKS = (
         re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),
         r"-----BEGIN \1PRIVATE KEY-----***",
     ),
-    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"']+)"), r"\1***"),
-    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"']+"), r"\1\2***"),
+    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), r"\1***"),
+    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"'\\]+"), r"\1\2***"),
     (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
     (re.compile(r"(://[^/:@\s]+:)[^@\s/]+@"), r"\1***@"),
 )
