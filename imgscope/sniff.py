@@ -121,12 +121,13 @@ class Sniffer:
         """A sink for a regular file of ``size`` bytes named ``name`` in the tar, or None to hash only."""
         if size > MAX_SNIFF_SIZE:
             return None
-        base = name.rstrip("/").rpartition("/")[2]
-        return Tee(hasher, MAX_SNIFF_SIZE if base in _CONFIG_FILES else HEAD_BYTES)
+        return Tee(hasher, MAX_SNIFF_SIZE if name.rpartition("/")[2] in _CONFIG_FILES else HEAD_BYTES)
 
     def judge(self, path: str, tee: Tee) -> None:
         """Record ``path`` when what the tee saw looks like a secret; the bytes are dropped either way."""
-        kind = verdict(path, bytes(tee.head))
-        tee.head = bytearray()
+        head, tee.head = tee.head, bytearray()
+        if tee.limit == HEAD_BYTES and b"-----BEGIN" not in head[:64]:
+            return  # the common case, decided without a regex: no key header, not a credential file
+        kind = verdict(path, bytes(head))
         if kind is not None:
             self.found.append(SniffedFile("/" + path, self.layer, kind))
