@@ -368,7 +368,7 @@ _CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 _PYCACHE = re.compile(r"/__pycache__/[^/]+\.py[co]$")
 
-# Build-context junk: (what, .dockerignore line, test on the path below the COPY destination's parts)
+# Build-context junk: a directory name anywhere in the path -> the .dockerignore line that keeps it out
 _JUNK_DIRS = {
     ".git": ".git",
     ".hg": ".hg",
@@ -416,8 +416,23 @@ _SECRET_KINDS = {
     "pypi-password": ".pypirc with a password",
     "netrc-password": ".netrc with a password",
     "git-credentials": ".git-credentials with a password",
-    "aws-credentials": "AWS credentials",
+    "aws-credentials": "AWS credentials file",
     "docker-auth": "Docker config with registry auths",
+}
+# The usual way to give each kind to the build without writing it into a layer.
+_SECRET_FIXES = {
+    "private-key": "mount the key for the step that needs it: `RUN --mount=type=secret,id=tls_key ...`, "
+    "or give it to the container at run time (a volume or an orchestrator secret)",
+    "ssh-private-key": "use the build's SSH agent instead of a key file: `RUN --mount=type=ssh git clone ...` "
+    "(`docker build --ssh default`)",
+    "dotenv": "add `**/.env*` to .dockerignore and pass the values at run time (`docker run --env-file .env`)",
+    "npm-token": "`RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`",
+    "pypi-password": "`RUN --mount=type=secret,id=pypirc,target=/root/.pypirc pip install ...`",
+    "netrc-password": "`RUN --mount=type=secret,id=netrc,target=/root/.netrc ...`",
+    "git-credentials": "`RUN --mount=type=secret,id=gitcreds,target=/root/.git-credentials git clone ...`",
+    "aws-credentials": "`RUN --mount=type=secret,id=aws,target=/root/.aws/credentials aws s3 cp ...`, "
+    "or an IAM role at run time",
+    "docker-auth": "`RUN --mount=type=secret,id=dockercfg,target=/root/.docker/config.json ...`",
 }
 
 
@@ -542,10 +557,8 @@ class _Context:
                 text += " (this layer comes from the base image)"
             text += ". The content is not shown."
             fix = (
-                "Never COPY or write secrets into a layer: pass them at build time with "
-                "`RUN --mount=type=secret,id=NAME ...` (BuildKit/buildah) and keep them out of the build context "
-                "with .dockerignore; for runtime, mount them (Docker/Kubernetes secrets). Rotate this secret: "
-                "it has been published with the image."
+                f"Never COPY or write secrets into a layer; {_SECRET_FIXES[kind]}. Keep secrets out of the build "
+                "context with .dockerignore. Rotate this one: it has been published with the image."
             )
             yield self.finding(
                 "IS201",

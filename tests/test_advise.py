@@ -179,7 +179,7 @@ def test_junk_suggests_dockerignore_lines() -> None:
 SECRETS = {
     ("/root/.npmrc", 4, ".npmrc with an auth token in a layer"),
     ("/root/.ssh/id_rsa", 6, "SSH private key in a layer"),
-    ("/root/.aws/credentials", 6, "AWS credentials in a layer"),
+    ("/root/.aws/credentials", 6, "AWS credentials file in a layer"),
     ("/root/.docker/config.json", 6, "Docker config with registry auths in a layer"),
     ("/root/.netrc", 6, ".netrc with a password in a layer"),
     ("/app/.env", 8, ".env file in a layer"),
