@@ -10,7 +10,6 @@ import click
 import imgscope
 from imgscope.advise import RULES_BY_ID, AdviseSettings, Severity, advice
 from imgscope.cli._common import EXIT_CHECK_FAILED, errors, fail, image_options, main, progress, stdout_console
-from imgscope.errors import UsageError
 from imgscope.render import json_report
 from imgscope.render.advice import advice_to_dict, render_advice
 from imgscope.render.sarif import advice_to_sarif
@@ -62,6 +61,8 @@ def advise(
     Findings (docs/advice.md) are sorted by the bytes they save. Settings: [tool.imgscope.advise] in
     pyproject.toml or [advise] in .imgscope.toml (ignore = [ids], allow = [path globs]).
     """
+    if as_json and fmt == "sarif":
+        fail("--json and --format sarif: choose one")
     for item in ignore:
         if item not in RULES_BY_ID and item not in {r.name for r in RULES_BY_ID.values()}:
             fail(f"--ignore {item}: no such finding id or name (see docs/advice.md)")
@@ -81,6 +82,3 @@ def advise(
         stdout_console().print(render_advice(result, analysis))
     if fail_on is not None and result.at_or_above(Severity(fail_on)):
         ctx.exit(EXIT_CHECK_FAILED)
-
-
-__all__ = ["UsageError", "advise", "load_advise_settings"]
