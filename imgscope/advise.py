@@ -397,7 +397,7 @@ _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 
 _TOOLCHAIN = re.compile(
     r"^/usr/(?:local/)?bin/(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|make|cmake|ninja|go|gofmt|rustc|cargo|javac"
-    r"|(?:[a-z0-9_]+-linux-gnu-)?(?:gcc|g\+\+|cpp)(?:-\d+)?)$"
+    r"|(?:[a-z0-9_]+-)*(?:gcc|g\+\+|c\+\+|cpp)(?:-\d+(?:\.\d+)*)?)$"
     r"|^/usr/include/|^/usr/lib/gcc/|^/usr/libexec/gcc/|^/usr/local/go/|^/usr/lib/go(?:-[0-9.]+)?/"
     r"|/\.rustup/toolchains/|^/usr/share/doc/build-essential/|^/usr/lib/jvm/[^/]*-jdk[^/]*/"
 )
@@ -734,9 +734,12 @@ class _Context:
 
     def toolchain(self) -> Iterator[Finding]:
         found: list[tuple[int, str, int]] = []
+        records: set[int] = set()  # hard links share one stored copy (Alpine's gcc and its triplet name)
         for f in self.final_own_files():
             if f.type in (EntryType.FILE, EntryType.SYMLINK, EntryType.HARDLINK) and _TOOLCHAIN.search(f.path):
-                found.append((f.layer, f.path, f.size if f.type is not EntryType.SYMLINK else 0))
+                first = f.record < 0 or f.record not in records
+                records.add(f.record)
+                found.append((f.layer, f.path, f.size if f.type is not EntryType.SYMLINK and first else 0))
         if not found:
             return
         layers = sorted({c[0] for c in found})

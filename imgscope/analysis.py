@@ -36,6 +36,7 @@ class FileRecord:
     gid: int
     link_target: str
     layer: int  # the layer that last wrote it
+    record: int = field(default=-1, compare=False)  # the stored copy it shows (hard links share one); -1: none
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,9 @@ def _finish(
     by_digest: dict[bytes, list[str]] = {}
     for path, node in fs.walk():
         files.append(
-            FileRecord(path, node.type, node.size, node.mode, node.uid, node.gid, node.link_target, node.layer)
+            FileRecord(
+                path, node.type, node.size, node.mode, node.uid, node.gid, node.link_target, node.layer, node.record
+            )
         )
         if node.record >= 0 and node.record not in seen_records:
             seen_records.add(node.record)

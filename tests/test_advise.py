@@ -486,3 +486,20 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     bad.write_bytes(b"not a tar")
     code, _, err = run("advise", str(bad))
     assert code == 2 and err.startswith("imgscope: error:") and err.count("\n") == 1
+
+
+def test_hard_linked_toolchain_counts_once(tmp_path: Path) -> None:
+    # Alpine's gcc package: /usr/bin/gcc and its target-triplet name are one file with two names.
+    from tests.hostile.make_corpus import directory, docker_archive, hardlink, member, tar
+
+    gcc = b"fake gcc " * 1000
+    layer = tar(
+        directory("usr/"),
+        directory("usr/bin/"),
+        member("usr/bin/x86_64-alpine-linux-musl-gcc", gcc, mode=0o755),
+        hardlink("usr/bin/gcc", "usr/bin/x86_64-alpine-linux-musl-gcc"),
+    )
+    path = tmp_path / "alpine-gcc.tar"
+    path.write_bytes(docker_archive([layer]))
+    f = only(list(advice(imgscope.analyze(path)).findings), "IS105")
+    assert f.path_count == 2 and f.bytes_saved == len(gcc)
