@@ -257,6 +257,7 @@ for n in wasteful:latest clean:1.0; do
   if [ -z "${SKIP_DIVE:-}" ] && command -v dive >/dev/null; then
     # dive reads only the first image of a multi-image tar: run it on each image's own tar
     CI=true dive --source docker-archive "$WORK/$stem.tar" > "dive/$stem.ci.txt" || true
+    dive --source docker-archive "$WORK/$stem.tar" --json "dive/$stem.json" > /dev/null 2>&1 || true
   fi
 done
 

@@ -8,6 +8,7 @@ samples/src/wasteful/Containerfile and make-context.sh, never from imgscope's ow
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -15,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 import imgscope
+import imgscope.dive_compat
 from imgscope.advise import RULES, Advice, AdviseSettings, Finding, Severity, advice, redact
 from imgscope.cli import main
 from imgscope.errors import UsageError
 from tests.conftest import SAMPLES, analysis_of
-from tests.test_samples import CASES_WASTE, OVERLAY_ONLY
+from tests.test_samples import CASES_WASTE, OVERLAY_ONLY, our_rows, truth_rows
 
 ADVISE_TAR = str(SAMPLES / "advise.tar")
 WASTEFUL = "localhost/wasteful:latest"
@@ -61,6 +63,26 @@ def only(findings: list[Finding], rule_id: str, layer: int | None = None, title:
     ]
     assert len(hits) == 1, f"{rule_id} layer {layer} {title}: {[(f.id, f.layers, f.title) for f in findings]}"
     return hits[0]
+
+
+@pytest.mark.parametrize(("image", "truth"), [(WASTEFUL, "wasteful"), (CLEAN, "clean")])
+def test_advise_samples_final_tree_equals_umoci_rootfs(image: str, truth: str) -> None:
+    expected, got = truth_rows(truth), our_rows(analysis_of("advise.tar", image))
+    assert sorted(expected - got) == [] and sorted(got - expected) == []
+
+
+@pytest.mark.parametrize(("image", "stem"), [(WASTEFUL, "wasteful"), (CLEAN, "clean")])
+def test_advise_samples_dive_figures_equal_dive_output(image: str, stem: str) -> None:
+    a = analysis_of("advise.tar", image)
+    ci = (SAMPLES / "dive" / f"{stem}.ci.txt").read_text()
+    exported = json.loads((SAMPLES / "dive" / f"{stem}.json").read_text())["image"]
+    assert (a.dive.efficiency, a.dive.wasted_bytes, a.summary.size) == (
+        exported["efficiencyScore"],
+        exported["inefficientBytes"],
+        exported["sizeBytes"],
+    )
+    user = re.search(r"userWastedPercent: ([0-9.]+) %", ci)
+    assert user and imgscope.dive_compat.format_ci_figures(a.dive)[2].strip() == f"userWastedPercent: {user[1]} %"
 
 
 # (id, title, layers, paths, layer that stores them) — from the Containerfile, by hand.
