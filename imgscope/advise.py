@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -393,6 +394,8 @@ _JUNK_FILES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\.dockerignore$"), ".dockerignore"),
     (re.compile(r"^docker-compose.*\.ya?ml$"), "docker-compose*.yml"),
 )
+# Names that are junk only at the top of the build context: libraries ship their own tests/ and Dockerfiles.
+_TOP_LEVEL_ONLY = frozenset({"tests", "test", "__tests__", "Dockerfile*", ".dockerignore", "docker-compose*.yml"})
 _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 
 _TOOLCHAIN = re.compile(
@@ -667,8 +670,16 @@ class _Context:
             if not _is_copy(layer.command):
                 continue
             lines: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
-            for path, size in self.stored(layer):
-                line = _junk_line(path)
+            stored = list(self.stored(layer))
+            if not stored:
+                continue
+            # Where the COPY put the context; test folders and Dockerfiles count only at its top level, so a
+            # library's own tests/ copied from a build stage are not taken for build-context junk.
+            root = _copy_destination(layer.command)
+            if root is None or not all(p.startswith(root.rstrip("/") + "/") for p, _ in stored):
+                root = posixpath.commonpath([posixpath.dirname(p) for p, _ in stored])
+            for path, size in stored:
+                line = _junk_line(path[len(root) :] if root != "/" else path)
                 if line is not None:
                     lines[line].append((layer.index, path, size))
             if not lines:
@@ -947,13 +958,28 @@ def _env_pairs(text: str) -> Iterator[tuple[str, str]]:
         yield match.group(1), match.group(2).strip("\"'")
 
 
-def _junk_line(path: str) -> str | None:
-    parts = path.strip("/").split("/")
-    for part in parts[:-1]:
-        if part in _JUNK_DIRS:
+_COPY_DEST = re.compile(r"^(?:COPY|ADD) (?:.* in (/\S*)|.* (/\S*))\s*$")
+
+
+def _copy_destination(command: str) -> str | None:
+    """The absolute destination of ``COPY ... in /dest`` (classic, buildah) or ``COPY src /dest`` (BuildKit)."""
+    match = _COPY_DEST.match(" ".join(command.split()))
+    if match is None:
+        return None
+    dest = posixpath.normpath(match[1] or match[2])
+    return None if dest.endswith(("/.", "/..")) else dest
+
+
+def _junk_line(relative: str) -> str | None:
+    """The .dockerignore line that keeps ``relative`` (a path below the COPY's destination) out, or None."""
+    parts = relative.strip("/").split("/")
+    for depth, part in enumerate(parts[:-1]):
+        if part in _JUNK_DIRS and (depth == 0 or part not in _TOP_LEVEL_ONLY):
             return _JUNK_DIRS[part]
     name = parts[-1]
     for pattern, line in _JUNK_FILES:
+        if line in _TOP_LEVEL_ONLY and len(parts) > 1:
+            continue
         if pattern.match(name) and not (line == "**/.env*" and _ENV_EXAMPLE.search(name)):
             return line
     return None

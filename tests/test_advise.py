@@ -525,3 +525,26 @@ def test_hard_linked_toolchain_counts_once(tmp_path: Path) -> None:
     path.write_bytes(docker_archive([layer]))
     f = only(list(advice(imgscope.analyze(path)).findings), "IS105")
     assert f.path_count == 2 and f.bytes_saved == len(gcc)
+
+
+def test_junk_test_folders_count_only_at_the_top_of_the_copied_tree(tmp_path: Path) -> None:
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    site = "usr/lib/python3/site-packages"
+    layer = tar(
+        *(directory(d) for d in ("usr/", "usr/lib/", "usr/lib/python3/", f"{site}/", f"{site}/numpy/")),
+        directory(f"{site}/numpy/tests/"),
+        member(f"{site}/numpy/tests/test_core.py", b"t" * 500),  # a library's own tests: not context junk
+        member(f"{site}/numpy/Dockerfile", b"d" * 300),
+        member(f"{site}/numpy/core.py", b"c" * 700),
+        member(f"{site}/numpy/.DS_Store", b"s" * 200),  # junk wherever it is
+    )
+
+    def copy_history(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["history"] = [{"created_by": f"/bin/sh -c #(nop) COPY dir:0123 in /{site}"}]
+        return cfg
+
+    path = tmp_path / "copy-from-stage.tar"
+    path.write_bytes(docker_archive([layer], config=copy_history))
+    f = only(list(advice(imgscope.analyze(path)).findings), "IS104")
+    assert f.paths == (f"/{site}/numpy/.DS_Store",) and f.bytes_saved == 200
