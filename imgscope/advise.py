@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import os
 import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from imgscope.analysis import Analysis, FileRecord, LayerReport
@@ -26,6 +28,7 @@ from imgscope.base_image import BaseImage, find_base
 from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind, WasteReason
 from imgscope.model import EntryType
+from imgscope.settings import find_settings, load_settings, section
 from imgscope.units import parse_percent, parse_size
 
 MAX_PATHS = 10  # paths a finding lists; ``path_count`` says how many there are
@@ -227,6 +230,15 @@ class AdviseSettings:
         large = _setting(table, "large_base", parse_size, base.large_base, where)
         share = _setting(table, "large_base_share", parse_percent, base.large_base_share, where)
         return cls(tuple(ignore), tuple(_strings(table.get("allow", []), where, "allow")), large, share)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, *, start: str | os.PathLike[str] = ".") -> AdviseSettings:
+        """``[tool.imgscope.advise]`` (``[advise]`` in ``.imgscope.toml``) of ``path``, or of the file found
+        from ``start`` (``imgscope.settings.find_settings``); the defaults when there is none."""
+        file = Path(path) if path is not None else find_settings(start)
+        if file is None:
+            return cls()
+        return cls.from_table(section(load_settings(file), "advise", str(file)), str(file))
 
     def ignores(self, rule: Rule) -> bool:
         return rule.id in self.ignore or rule.name in self.ignore

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import click
 
@@ -13,14 +12,6 @@ from imgscope.cli._common import EXIT_CHECK_FAILED, errors, fail, image_options,
 from imgscope.render import json_report
 from imgscope.render.advice import advice_to_dict, render_advice
 from imgscope.render.sarif import advice_to_sarif
-from imgscope.settings import find_settings, load_settings, section
-
-
-def load_advise_settings(path: str | None) -> AdviseSettings:
-    """``[tool.imgscope.advise]`` (or ``[advise]`` in ``.imgscope.toml``) from ``path`` or the one found here."""
-    file = Path(path) if path else find_settings()
-    where = str(file) if file else "settings"
-    return AdviseSettings.from_table(section(load_settings(file) if file else {}, "advise", where), where)
 
 
 @main.command()
@@ -67,7 +58,7 @@ def advise(
         if item not in RULES_BY_ID and item not in {r.name for r in RULES_BY_ID.values()}:
             fail(f"--ignore {item}: no such finding id or name (see docs/advice.md)")
     with errors(ctx.obj["debug"]):
-        settings = load_advise_settings(settings_file)
+        settings = AdviseSettings.load(settings_file)
         settings = dataclasses.replace(settings, ignore=(*settings.ignore, *ignore))
     with errors(ctx.obj["debug"]), progress() as report_progress:
         analysis = imgscope.analyze(
