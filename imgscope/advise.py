@@ -408,6 +408,7 @@ _JUNK_FILES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # Names that are junk only at the top of the build context: libraries ship their own tests/ and Dockerfiles.
 _TOP_LEVEL_ONLY = frozenset({"tests", "test", "__tests__", "Dockerfile*", ".dockerignore", "docker-compose*.yml"})
+_DOTENV = re.compile(r"^\.env(?:\..+)?$")
 _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 
 _TOOLCHAIN = re.compile(
@@ -508,7 +509,6 @@ class _Context:
         saves: bool = True,
         paths: list[str] | None = None,
         title: str | None = None,
-        severity: Severity | None = None,
     ) -> Finding:
         rule = RULES_BY_ID[rule_id]
         ordered = sorted(copies, key=lambda c: (-c[2], c[1], c[0]))
@@ -517,7 +517,7 @@ class _Context:
         return Finding(
             id=rule.id,
             name=rule.name,
-            severity=severity or rule.severity,
+            severity=rule.severity,
             title=title or rule.title,
             message=message,
             layers=layer_tuple,
@@ -532,31 +532,21 @@ class _Context:
     # -- secrets -----------------------------------------------------------------
 
     def secret_files(self) -> Iterator[Finding]:
+        # By name: SSH keys and .env files; by content (imgscope.sniff): private keys, credential files.
         kinds: dict[tuple[int, str], str] = {}
-        sizes: dict[tuple[int, str], int] = {}
         for layer in self.a.layers:
-            for path, size in self.stored(layer):
+            for path, _size in self.stored(layer):
                 name = path.rpartition("/")[2]
-                kind = None
                 if name in _SSH_KEYS:
-                    kind = "ssh-private-key"
-                elif re.match(r"^\.env(?:\.[^/]+)?$", name) and not _ENV_EXAMPLE.search(name):
-                    kind = "dotenv"
-                elif path.endswith("/.aws/credentials"):
-                    kind = "aws-credentials"
-                if kind is not None:
-                    kinds[(layer.index, path)] = kind
-                sizes[(layer.index, path)] = size
+                    kinds[(layer.index, path)] = "ssh-private-key"
+                elif _DOTENV.match(name) and not _ENV_EXAMPLE.search(name):
+                    kinds[(layer.index, path)] = "dotenv"
         for s in self.a.sniffed:
-            if self.settings.allowed(s.path):
-                continue
-            key = (s.layer, s.path)
-            if kinds.get(key) != "ssh-private-key":
-                kinds[key] = s.kind
-            sizes.setdefault(key, 0)
+            if not self.settings.allowed(s.path):
+                kinds.setdefault((s.layer, s.path), s.kind)
         groups: dict[tuple[int, str], list[tuple[int, str, int]]] = defaultdict(list)
         for (layer_index, path), kind in kinds.items():
-            groups[(layer_index, kind)].append((layer_index, path, sizes[(layer_index, path)]))
+            groups[(layer_index, kind)].append((layer_index, path, 0))
         for (layer_index, kind), copies in sorted(groups.items()):
             self.claimed.update((c[0], c[1]) for c in copies)
             gone = sorted({self.hidden_by[(c[0], c[1])] for c in copies if (c[0], c[1]) in self.hidden_by})
