@@ -687,6 +687,7 @@ class _Context:
             if not lines:
                 continue
             copies = [c for group in lines.values() for c in group]
+            self.claimed.update((c[0], c[1]) for c in copies)  # the fix is .dockerignore, not a later rm
             parts = ", ".join(
                 f"{line} ({len(g)} file{'s' * (len(g) != 1)}, {sum(c[2] for c in g):,} bytes)"
                 for line, g in sorted(lines.items(), key=lambda kv: -sum(c[2] for c in kv[1]))

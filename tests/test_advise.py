@@ -548,3 +548,25 @@ def test_junk_test_folders_count_only_at_the_top_of_the_copied_tree(tmp_path: Pa
     path.write_bytes(docker_archive([layer], config=copy_history))
     f = only(list(advice(imgscope.analyze(path)).findings), "IS104")
     assert f.paths == (f"/{site}/numpy/.DS_Store",) and f.bytes_saved == 200
+
+
+def test_junk_removed_by_a_later_run_is_junk_not_cleanup(tmp_path: Path) -> None:
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    copy = tar(directory("app/"), directory("app/.git/"), member("app/.git/pack", b"p" * 4000), member("app/x", b"x"))
+    remove = tar(directory("app/"), member("app/.wh..git"))
+
+    def history(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["history"] = [
+            {"created_by": "/bin/sh -c #(nop) COPY dir:0123 in /app"},
+            {"created_by": "/bin/sh -c rm -rf /app/.git"},
+        ]
+        return cfg
+
+    path = tmp_path / "copy-then-rm.tar"
+    path.write_bytes(docker_archive([copy, remove], config=history))
+    adv = advice(imgscope.analyze(path))
+    junk = only(list(adv.findings), "IS104")
+    assert junk.paths == ("/app/.git/pack",) and junk.bytes_saved == 4000
+    assert "IS101" not in {f.id for f in adv.findings}
+    assert adv.total_saved == 4000
