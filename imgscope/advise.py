@@ -712,10 +712,17 @@ class _Context:
                 f"{n} file{'s' * (n != 1)} written by {self.where(written)} and removed or replaced by "
                 f"{self.where(hidden)}: the bytes stay in layer {written}."
             )
-            fix = (
-                f"Do the work of both steps in the same RUN (layer {written}'s and layer {hidden}'s), removing the "
-                "files before the RUN ends, or produce them in a build stage and COPY --from only what is kept."
-            )
+            if _is_copy(self.a.layers[written].command):
+                fix = (
+                    f"Do not COPY what a later step removes: mount it for the step that uses it "
+                    "(`RUN --mount=type=bind,source=FILE,target=/tmp/FILE ...`), or COPY it into a build stage and "
+                    "COPY --from only the result."
+                )
+            else:
+                fix = (
+                    f"Do the work of both steps in the same RUN (layer {written}'s and layer {hidden}'s), removing "
+                    "the files before the RUN ends, or produce them in a build stage and COPY --from only what is kept."
+                )
             yield self.finding("IS101", text, [written, hidden], copies, fix)
 
     def metadata_rewrites(self) -> Iterator[Finding]:
