@@ -714,7 +714,7 @@ class _Context:
             )
             if _is_copy(self.a.layers[written].command):
                 fix = (
-                    f"Do not COPY what a later step removes: mount it for the step that uses it "
+                    "Do not COPY what a later step removes: mount it for the step that uses it "
                     "(`RUN --mount=type=bind,source=FILE,target=/tmp/FILE ...`), or COPY it into a build stage and "
                     "COPY --from only the result."
                 )
