@@ -463,7 +463,8 @@ def test_sarif_schema_catches_a_broken_log() -> None:
 
 
 def test_fail_on() -> None:
-    assert run("advise", ADVISE_TAR, "--image", WASTEFUL, "--fail-on", "error")[0] == 1
+    code, _, err = run("advise", ADVISE_TAR, "--image", WASTEFUL, "--fail-on", "error")
+    assert code == 1 and err == "imgscope: 8 finding(s) at or above error (--fail-on error)\n"
     assert run("advise", ADVISE_TAR, "--image", CLEAN, "--fail-on", "info")[0] == 0
     errors = [r.id for r in RULES if r.severity is Severity.ERROR]
     args = [a for rid in errors for a in ("--ignore", rid)]

@@ -71,5 +71,7 @@ def advise(
         click.echo(json_report.dumps(advice_to_sarif(result, analysis)))
     else:
         stdout_console().print(render_advice(result, analysis))
-    if fail_on is not None and result.at_or_above(Severity(fail_on)):
+    failing = result.at_or_above(Severity(fail_on)) if fail_on is not None else []
+    if failing:
+        click.echo(f"imgscope: {len(failing)} finding(s) at or above {fail_on} (--fail-on {fail_on})", err=True)
         ctx.exit(EXIT_CHECK_FAILED)

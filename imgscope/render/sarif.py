@@ -32,7 +32,17 @@ def _rule(index: int) -> dict[str, Any]:
         "fullDescription": {"text": r.why},
         "help": {"text": f"{r.why} See docs/advice.md#{r.id.lower()}-{r.name}."},
         "defaultConfiguration": {"level": _LEVEL[r.severity.value]},
+        "properties": _rule_properties(r.id),
     }
+
+
+def _rule_properties(rule_id: str) -> dict[str, Any]:
+    """Tags for filtering; GitHub code scanning ranks security results by ``security-severity`` (0-10)."""
+    if rule_id.startswith("IS2"):
+        return {"tags": ["security", "secrets"], "security-severity": "8.0"}
+    if rule_id.startswith("IS3"):
+        return {"tags": ["security", "hardening"], "security-severity": "4.0"}
+    return {"tags": ["size", "efficiency"]}
 
 
 def _result(f: Finding, source: str, rule_index: int) -> dict[str, Any]:
