@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 import os
 import posixpath
 import re
@@ -244,7 +245,8 @@ class AdviseSettings:
         return rule.id in self.ignore or rule.name in self.ignore
 
     def allowed(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.allow)
+        """True when ``path`` matches one of the ``allow`` globs."""
+        return bool(self.allow) and _globs(self.allow).match(path) is not None
 
 
 _T = TypeVar("_T")
@@ -257,6 +259,11 @@ def _setting(table: dict[str, Any], key: str, parse: Callable[[Any], _T], defaul
         return parse(table[key])
     except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(where, f"[advise] {key}: {exc}") from None
+
+
+@functools.cache
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def _strings(value: object, where: str, key: str) -> list[str]:
@@ -380,6 +387,8 @@ _CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ),
 )
 _PYCACHE = re.compile(r"/__pycache__/[^/]+\.py[co]$")
+# One search per path (after a cheap test: most paths are no cache); the first cache that matches names it.
+_ANY_CACHE = re.compile("|".join(f"(?P<c{i}>{pattern.pattern})" for i, (_l, pattern, _f) in enumerate(_CACHES)))
 
 # Build-context junk: a directory name anywhere in the path -> the .dockerignore line that keeps it out
 _JUNK_DIRS = {
@@ -411,12 +420,21 @@ _TOP_LEVEL_ONLY = frozenset({"tests", "test", "__tests__", "Dockerfile*", ".dock
 _DOTENV = re.compile(r"^\.env(?:\..+)?$")
 _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 
+# Compilers, headers and build tools: anchored patterns (one `match` per path), then Rust's, wherever it lives.
 _TOOLCHAIN = re.compile(
-    r"^/usr/(?:local/)?bin/(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|make|cmake|ninja|go|gofmt|rustc|cargo|javac"
+    r"/usr/(?:local/)?bin/(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|make|cmake|ninja|go|gofmt|rustc|cargo|javac"
     r"|(?:[a-z0-9_]+-)*(?:gcc|g\+\+|c\+\+|cpp)(?:-\d+(?:\.\d+)*)?)$"
-    r"|^/usr/include/|^/usr/lib/gcc/|^/usr/libexec/gcc/|^/usr/local/go/|^/usr/lib/go(?:-[0-9.]+)?/"
-    r"|/\.rustup/toolchains/|^/usr/share/doc/build-essential/|^/usr/lib/jvm/[^/]*-jdk[^/]*/"
+    r"|/usr/include/|/usr/lib/gcc/|/usr/libexec/gcc/|/usr/local/go/|/usr/lib/go(?:-[0-9.]+)?/"
+    r"|/usr/share/doc/build-essential/|/usr/lib/jvm/[^/]*-jdk[^/]*/"
 )
+_RUST_TOOLCHAIN = re.compile(r"/\.?rustup/toolchains/|/(?:usr/local/cargo|\.cargo)/bin/(?:cargo|rustc)$")
+
+
+def _is_toolchain(path: str) -> bool:
+    if _TOOLCHAIN.match(path):
+        return True
+    return ("rustup" in path or "cargo" in path) and _RUST_TOOLCHAIN.search(path) is not None
+
 
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
 _SECRET_VAR = re.compile(
@@ -628,14 +646,13 @@ class _Context:
             for path, size in self.stored(layer):
                 if size == 0:
                     continue
-                if _PYCACHE.search(path):
+                if "__pycache__" in path and _PYCACHE.search(path):
                     if not is_copy:
                         groups["__pycache__"].append((layer.index, path, size))
                     continue
-                for label, pattern, _fix in _CACHES:
-                    if pattern.search(path):
-                        groups[label].append((layer.index, path, size))
-                        break
+                match = _ANY_CACHE.search(path) if "cache" in path or "/apt/lists/" in path else None
+                if match is not None and match.lastgroup is not None:
+                    groups[_CACHES[int(match.lastgroup[1:])][0]].append((layer.index, path, size))
             for label, copies in groups.items():
                 self.claimed.update((c[0], c[1]) for c in copies)
                 gone = sorted({self.hidden_by[(c[0], c[1])] for c in copies if (c[0], c[1]) in self.hidden_by})
@@ -757,7 +774,7 @@ class _Context:
         found: list[tuple[int, str, int]] = []
         records: set[int] = set()  # hard links share one stored copy (Alpine's gcc and its triplet name)
         for f in self.final_own_files():
-            if f.type in (EntryType.FILE, EntryType.SYMLINK, EntryType.HARDLINK) and _TOOLCHAIN.search(f.path):
+            if f.type in (EntryType.FILE, EntryType.SYMLINK, EntryType.HARDLINK) and _is_toolchain(f.path):
                 first = f.record < 0 or f.record not in records
                 records.add(f.record)
                 found.append((f.layer, f.path, f.size if f.type is not EntryType.SYMLINK and first else 0))
