@@ -5,6 +5,7 @@
 >>> a.summary.wasted_bytes                                     # doctest: +SKIP
 """
 
+from imgscope.advise import Advice, AdviseSettings, Finding, Severity, advice, advise
 from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
 from imgscope.base_image import BaseImage, find_base
 from imgscope.baseline import Baseline, load_baseline
@@ -22,12 +23,15 @@ from imgscope.errors import (
 from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
 from imgscope.globs import Glob
 from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
+from imgscope.sniff import SniffedFile
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Advice",
+    "AdviseSettings",
     "Analysis",
     "BaseImage",
     "Baseline",
@@ -43,6 +47,7 @@ __all__ = [
     "FileChange",
     "FileRecord",
     "Glob",
+    "Finding",
     "HistoryEntry",
     "Image",
     "ImageFormatError",
@@ -57,11 +62,15 @@ __all__ = [
     "Platform",
     "RuleResult",
     "RuleStatus",
+    "Severity",
+    "SniffedFile",
     "Summary",
     "UsageError",
     "WasteReason",
     "WastedFile",
     "__version__",
+    "advice",
+    "advise",
     "analyze",
     "check",
     "find_base",
