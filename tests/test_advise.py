@@ -497,6 +497,8 @@ def test_text_report_and_top_savings_in_analyze() -> None:
     code, out, _ = run("advise", ADVISE_TAR, "--image", WASTEFUL)
     assert code == 0
     assert "IS102 package-cache" in out and "Could save" in out and "fix:" in out
+    assert "with:\\n" not in out  # a multi-line fix (the .dockerignore lines) prints as lines, not escapes
+    assert "\n       **/node_modules\n" in out
     code, out, _ = run("analyze", ADVISE_TAR, "--image", WASTEFUL)
     assert code == 0
     tail = out[out.index("Top savings") :]

@@ -42,7 +42,10 @@ def _finding(f: Finding) -> RenderableType:
         if f.path_count > len(f.paths):
             text.append(f" … and {f.path_count - len(f.paths):,} more", "dim")
     text.append("\n  fix: ", "dim")
-    text.append(safe(f.fix.replace("\n", "\n       ")))
+    for number, line in enumerate(f.fix.split("\n")):  # escape each line, keep the fix's own line breaks
+        if number:
+            text.append("\n       ")
+        text.append(safe(line))
     return text
 
 
