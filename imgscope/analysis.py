@@ -8,13 +8,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from imgscope.dive_compat import DiveCompat, DiveFigures
 from imgscope.errors import CorruptLayerError, MissingBlobError
 from imgscope.fstree import ChangeKind, FileChange, FileSystem, LayerChanges, WastedFile
 from imgscope.model import EntryType, HistoryEntry, Image, TarEntry
+from imgscope.sniff import SniffedFile, Sniffer
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.detect import open_image
 from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
@@ -38,6 +39,7 @@ class FileRecord:
     gid: int
     link_target: str
     layer: int  # the layer that last wrote it
+    record: int = field(default=-1, compare=False)  # the stored copy it shows (hard links share one); -1: none
     digest: str | None = None  # sha256 of a regular file's content, hex
 
 
@@ -118,6 +120,7 @@ class Analysis:
     dive: DiveFigures
     files: tuple[FileRecord, ...] = field(repr=False)
     verified: bool = True
+    sniffed: tuple[SniffedFile, ...] = ()  # files whose first bytes look like a secret (imgscope.sniff)
 
     @property
     def history(self) -> tuple[HistoryEntry, ...]:
@@ -160,7 +163,7 @@ class Analysis:
 
 
 def _read_layer(
-    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None
+    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None, sniffer: Sniffer | None = None
 ) -> tuple[list[TarEntry], LayerStream]:
     blob = image.layers[index]
     where = f"{blob.member} (layer {index})"
@@ -181,7 +184,7 @@ def _read_layer(
         )
         entries: list[TarEntry] = []
         count = len(image.layers)
-        for n, entry in enumerate(iter_entries(stream)):
+        for n, entry in enumerate(iter_entries(stream, sniffer)):
             entries.append(entry)
             if progress is not None and n % 512 == 0:
                 progress(index, count, stream.uncompressed_size)
@@ -235,15 +238,17 @@ def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progr
     dive = DiveCompat()
     by_layer = {h.layer_index: h for h in img.history if h.layer_index is not None}
     reports: list[LayerReport] = []
+    sniffer = Sniffer()
     for index, blob in enumerate(img.layers):
-        entries, stream = _read_layer(img, index, limits, verify, progress)
+        sniffer.layer = index
+        entries, stream = _read_layer(img, index, limits, verify, progress, sniffer)
         changes = fs.apply_layer(entries, f"{blob.member} (layer {index})")
         dive.add_layer(entries)
         reports.append(_layer_report(img, index, entries, stream, changes, by_layer.get(index)))
         del entries
     if progress is not None:
         progress(len(img.layers), len(img.layers), 0)
-    return _finish(img, fs, dive, reports, top, verify)
+    return replace(_finish(img, fs, dive, reports, top, verify), sniffed=tuple(sniffer.found))
 
 
 def _layer_report(
@@ -308,6 +313,7 @@ def _finish(
                 node.gid,
                 node.link_target,
                 node.layer,
+                node.record,
                 node.digest.hex() if node.digest is not None else None,
             )
         )

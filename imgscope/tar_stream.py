@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from imgscope import tarheader as th
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
+from imgscope.sniff import Sniffer
 from imgscope.sources.blobs import LayerStream
 
 _TYPES = {
@@ -25,11 +26,12 @@ PATH_MAX = 4096  # Linux: no runtime can create a longer path, so no real layer 
 ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 
 
-def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
+def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterator[TarEntry]:
     """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
 
     Stops at the end-of-archive marker; the caller then calls ``stream.finish()``.
-    Raises ``CorruptLayerError`` for anything malformed, naming the stream.
+    Raises ``CorruptLayerError`` for anything malformed, naming the stream. A ``sniffer`` sees the
+    first bytes of small regular files as they stream past (``imgscope.sniff``).
     """
     where = stream.where
     decoder = th.HeaderDecoder(stream.read)
@@ -45,12 +47,14 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
         size = member.size
         flag = member.typeflag
         digest: bytes | None = None
+        tee = None
         if flag in regular or flag not in _TYPES:
             # POSIX: an unknown type flag is read as a regular file, so its bytes still count.
             etype = EntryType.FILE
             if size:
                 hasher = sha256()
-                got = stream.consume(size, hasher)
+                tee = sniffer.tee(member.name, size, hasher) if sniffer is not None else None
+                got = stream.consume(size, tee or hasher)
                 digest = hasher.digest()
             else:
                 got = 0
@@ -73,6 +77,8 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
             raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
         if not path:
             continue  # the root directory itself
+        if tee is not None and sniffer is not None:
+            sniffer.judge(path, tee)
         if len(path) >= PATH_MAX // 4 and len(path.encode()) >= PATH_MAX:
             raise CorruptLayerError(
                 where, f"member name of {len(path.encode())} bytes, longer than PATH_MAX ({PATH_MAX})"
