@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgscope.analysis import Analysis, FileRecord, LayerReport, analyze
-from imgscope.dockerfile import parse_created_by
+from imgscope.created_by import parse_created_by
 from imgscope.image_info import RuntimeConfig
 
 FILE_ATTRIBUTES = ("type", "size", "digest", "mode", "uid", "gid", "link_target")
@@ -262,7 +262,7 @@ def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
 
 
 def _command(r: LayerReport) -> str:
-    """The layer's history command as a Dockerfile line (``dockerfile.parse_created_by``)."""
+    """The layer's history command as a Dockerfile line (``created_by.parse_created_by``)."""
     return parse_created_by(r.history.created_by or "").text if r.history else ""
 
 

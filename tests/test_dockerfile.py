@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
-from imgscope.dockerfile import Step, healthcheck_instruction, parse_created_by, reconstruct
+from imgscope.created_by import Step, healthcheck_instruction, parse_created_by
+from imgscope.dockerfile import reconstruct
 from tests.conftest import CASES_FORMATS, SAMPLES
 
 H64 = "e57eef017a414ca793499729d80a7b9075790c9a804f930f1417e56d506970cf"
@@ -224,3 +225,18 @@ def test_cli_history_dockerfile() -> None:
     doc = json.loads(runner.invoke(main, ["history", path, "--image", "tiny-b:1", "--dockerfile", "--json"]).output)
     assert doc["dockerfile"]["base"]["layer_count"] == 2
     assert doc["dockerfile"]["text"] == result.output
+
+
+@pytest.mark.parametrize(
+    ("created_by", "shown"),
+    [
+        ("/bin/bash -o pipefail -c apt-get update", "RUN apt-get update"),
+        ("/bin/sh -e -c #(nop) EXPOSE map[80/tcp:{}]", "EXPOSE 80/tcp"),
+        ('/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]', 'CMD ["nginx", "-g", "daemon off;"]'),
+        ("busybox-static rootfs", "busybox-static rootfs"),
+    ],
+)
+def test_layer_commands_are_shown_as_the_dockerfile_reads_them(created_by: str, shown: str) -> None:
+    # The report's layer command and the reconstructed Dockerfile read created_by with one parser.
+    entry = imgscope.HistoryEntry(created_by, None, None, None, False, 0)
+    assert entry.command == shown == parse_created_by(created_by).text

@@ -6,7 +6,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.dockerfile import Dockerfile, parse_created_by
+from imgscope.created_by import parse_created_by
+from imgscope.dockerfile import Dockerfile
 from imgscope.history import History
 from imgscope.render.terminal import safe, size
 from imgscope.text import printable

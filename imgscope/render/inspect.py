@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from imgscope.dockerfile import healthcheck_instruction
+from imgscope.created_by import healthcheck_instruction
 from imgscope.image_info import ImageInfo
 from imgscope.render.terminal import safe, size
 
