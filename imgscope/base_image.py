@@ -5,10 +5,12 @@ An image does not record its base in one agreed place, so the evidence is weighe
 1. **buildah/podman** write ``FROM <name>`` as the comment of the first history entry of each build (later
    steps of the same build say ``FROM <12-hex id>``, the previous step's image). The last entry whose comment
    names an image by name starts the final build; everything before it is the base.
-2. **A base image's CMD or ENTRYPOINT in mid-history.** Official images end with ``CMD``/``ENTRYPOINT``
+2. **BuildKit** marks each entry it writes with the comment ``buildkit.dockerfile.v0``. When the first entries
+   lack it (a base built another way) and the rest carry it, the first marked entry starts the build.
+3. **A base image's CMD or ENTRYPOINT in mid-history.** Official images end with ``CMD``/``ENTRYPOINT``
    (``CMD ["bash"]``); a Dockerfile built on them rarely sets one before its own steps. The last such entry
    that is followed by an entry making a layer closes the base.
-3. **A jump in ``created``**: the build's steps are minutes apart, the base was made earlier. A gap of at least
+4. **A jump in ``created``**: the build's steps are minutes apart, the base was made earlier. A gap of at least
    an hour before the last run of entries closes the base. Reproducible builds (``SOURCE_DATE_EPOCH``) defeat
    this rule, so it comes last.
 
@@ -28,6 +30,7 @@ BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 BASE_DIGEST_ANNOTATION = "org.opencontainers.image.base.digest"
 _IMAGE_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 _TIME_GAP = timedelta(hours=1)
+_BUILDKIT_MARK = "buildkit.dockerfile.v0"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def find_base(image: Image) -> BaseImage | None:
     history = image.history
     name = image.annotations.get(BASE_NAME_ANNOTATION)
     digest = image.annotations.get(BASE_DIGEST_ANNOTATION)
-    for rule in (_from_comment, _from_mid_history_cmd, _from_time_gap):
+    for rule in (_from_comment, _from_buildkit_mark, _from_mid_history_cmd, _from_time_gap):
         found = rule(history)
         if found is None:
             continue
@@ -72,6 +75,16 @@ def _from_comment(history: tuple[HistoryEntry, ...]) -> tuple[int, str | None, s
         if ref and not _IMAGE_ID.match(ref) and ref != "scratch":
             return position, ref, f"history entry {position} says 'FROM {ref}' (buildah's mark of a new build)"
     return None
+
+
+def _from_buildkit_mark(history: tuple[HistoryEntry, ...]) -> tuple[int, str | None, str] | None:
+    marked = [(h.comment or "").strip() == _BUILDKIT_MARK for h in history]
+    if not any(marked) or marked[0]:
+        return None
+    first = marked.index(True)
+    if not all(marked[first:]):
+        return None  # marks come and go: no clean boundary
+    return first, None, f"history entries from {first} on carry BuildKit's mark ({_BUILDKIT_MARK}), those before not"
 
 
 def _from_mid_history_cmd(history: tuple[HistoryEntry, ...]) -> tuple[int, str | None, str] | None:

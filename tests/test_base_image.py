@@ -64,6 +64,12 @@ BUILDKIT_REPRODUCIBLE = [
     _entry("RUN /bin/sh -c pip install flask # buildkit", "2024-01-01T00:00:00Z", 1, "buildkit.dockerfile.v0"),
     _entry("COPY . /app # buildkit", "2024-01-01T00:00:00Z", 2, "buildkit.dockerfile.v0"),
 ]
+BUILDKIT_ON_CLASSIC_BASE = [  # a base made by the classic builder (ends without CMD), the build by BuildKit
+    _entry("/bin/sh -c #(nop) ADD file:aa in / ", "2024-01-01T00:00:00Z", 0),
+    _entry("/bin/sh -c #(nop) WORKDIR /go", "2024-01-01T00:00:00Z", None),
+    _entry("WORKDIR /src", "2024-01-01T00:00:00Z", None, "buildkit.dockerfile.v0"),
+    _entry("COPY . . # buildkit", "2024-01-01T00:00:00Z", 1, "buildkit.dockerfile.v0"),
+]
 TIME_GAP_ONLY = [
     _entry("/bin/sh -c #(nop) ADD file:aa in / ", "2023-06-01T10:00:00Z", 0),
     _entry("/bin/sh -c #(nop) ADD file:bb in /usr ", "2023-06-01T10:00:05Z", 1),
@@ -77,6 +83,7 @@ TIME_GAP_ONLY = [
     [
         (CLASSIC, 1, 2, "CMD followed by layers"),
         (BUILDKIT_REPRODUCIBLE, 1, 2, "CMD followed by layers"),
+        (BUILDKIT_ON_CLASSIC_BASE, 1, 2, "carry BuildKit's mark"),
         (TIME_GAP_ONLY, 2, 2, "created 206 days after"),
     ],
 )
