@@ -29,6 +29,7 @@ from imgscope.base_image import BaseImage, find_base
 from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind, WasteReason
 from imgscope.model import EntryType
+from imgscope.secrets import SECRET_WORDS, redact
 from imgscope.settings import find_settings, load_settings, section
 from imgscope.units import parse_percent, parse_size
 
@@ -320,32 +321,6 @@ def advice(analysis: Analysis, settings: AdviseSettings | None = None) -> Advice
     return Advice(tuple(found), sum(unique.values()), analysis.summary.size, ctx.base, ignored)
 
 
-# ---------------------------------------------------------------------------- masking secrets in commands
-
-_SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)"
-_SECRET_NAME = rf"[A-Za-z0-9_.-]*{_SECRET_WORDS}[A-Za-z0-9_.-]*"
-_MASKS = (
-    (
-        re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),
-        r"-----BEGIN \1PRIVATE KEY-----***",
-    ),
-    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), r"\1***"),
-    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"'\\]+"), r"\1\2***"),
-    (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
-    (re.compile(r"(://[^/:@\s]+:)[^@\s/]+@"), r"\1***@"),
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with secret-looking values masked.
-
-    Masked: private key blocks, ``NAME=value`` where NAME looks secret, passwords, credentials in URLs.
-    """
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 # ---------------------------------------------------------------------------- the rules
 
 _CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -437,9 +412,7 @@ def _is_toolchain(path: str) -> bool:
 
 
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
-_SECRET_VAR = re.compile(
-    r"(?i)^(?:.*[_.-])?(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:[_.-].*)?$"
-)
+_SECRET_VAR = re.compile(rf"(?i)^(?:.*[_.-])?{SECRET_WORDS}(?:[_.-].*)?$")
 _POINTER_VAR = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|ID)$")
 _ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
 _SECRET_KINDS = {
