@@ -29,7 +29,8 @@ from imgscope.base_image import BaseImage, find_base
 from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind, WasteReason
 from imgscope.model import EntryType
-from imgscope.secrets import SECRET_WORDS, redact
+from imgscope.secrets import SECRET_WORDS
+from imgscope.secrets import redact as redact  # imgscope.advise.redact, as before it moved
 from imgscope.settings import find_settings, load_settings, section
 from imgscope.units import parse_percent, parse_size
 
