@@ -106,8 +106,31 @@ def test_hostile_text_stays_inside_its_format() -> None:
     failure = next(parsed.iter("failure"))
     assert "\x1b" not in xml and failure.get("message") == "evil\\x1b[31m | `x` <b> ]]> \\x07"
     md = render_markdown(report)
-    assert "\x1b" not in md and "\\|" in md and "&lt;b>" in md
+    assert "\x1b" not in md and "\\|" in md and "<b>" not in md
     assert cell("a|b") == "a\\|b"
+
+
+def _markdown_html(md: str) -> str:
+    from markdown_it import MarkdownIt  # rich's own dependency: a CommonMark parser
+
+    html: str = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md)
+    return html
+
+
+def test_markdown_shows_hostile_paths_verbatim_and_makes_no_links() -> None:
+    """A path like ``x` ![t](http://e/t.png) `y`` must not close its code span and post an image into a PR comment."""
+    path = "/app/x` ![t](http://e/t.png) `y|z <b>*w*</b> &amp; \\"
+    result = RuleResult(
+        "forbid", RuleStatus.FAIL, 1, 0, "count", f"1 forbidden path(s): {path}", subject="**", details=(path,)
+    )
+    report = CheckReport("img", "src `[x](http://e)`", (result,), 0, (f"note {path}",), None)
+    html = _markdown_html(render_markdown(report))
+    assert "<img" not in html and "<a " not in html and "<b>" not in html and "<em>" not in html
+    escaped = path.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    assert f"<li><code>{escaped}</code></li>" in html  # the details list: the path exactly
+    cells = html.split("<tbody>")[1]
+    assert escaped in cells  # the why column: the same characters, as text
+    assert "<code>src `[x](http://e)` (img)</code>" in html
 
 
 def test_json_document_and_outputs(tmp_path: Path) -> None:
