@@ -573,3 +573,12 @@ def test_junk_removed_by_a_later_run_is_junk_not_cleanup(tmp_path: Path) -> None
     assert junk.paths == ("/app/.git/pack",) and junk.bytes_saved == 4000
     assert "IS101" not in {f.id for f in adv.findings}
     assert adv.total_saved == 4000
+
+
+def test_text_report_escapes_the_image_path(tmp_path: Path) -> None:
+    """The path given on the command line is shown escaped, like every other name (a CI artefact may be odd)."""
+    odd = tmp_path / "evil\x1b[31mred\nx.tar"
+    odd.write_bytes((SAMPLES / "multi-tag.tar").read_bytes())
+    code, out, _ = run("advise", str(odd))
+    assert code == 0
+    assert "\x1b" not in out and "evil\\x1b[31mred\\nx.tar" in out

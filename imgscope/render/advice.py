@@ -54,7 +54,7 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
     head = Text()
     head.append("imgscope advise ", "bold")
     head.append(safe(analysis.image.name or "(untagged)"))
-    head.append(f"  {analysis.image.source}", "dim")
+    head.append(safe(f"  {analysis.image.source}", "dim"))
     if advice.base is not None:
         head.append("\nbase: ", "dim")
         n = advice.base.layer_count
