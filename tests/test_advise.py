@@ -579,6 +579,7 @@ def test_text_report_escapes_the_image_path(tmp_path: Path) -> None:
     """The path given on the command line is shown escaped, like every other name (a CI artefact may be odd)."""
     odd = tmp_path / "evil\x1b[31mred\nx.tar"
     odd.write_bytes((SAMPLES / "multi-tag.tar").read_bytes())
-    code, out, _ = run("advise", str(odd))
-    assert code == 0
-    assert "\x1b" not in out and "evil\\x1b[31mred\\nx.tar" in out
+    result = CliRunner().invoke(main, ["advise", str(odd)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout
+    assert "evil\\x1b[31mred\\nx.tar" in result.stdout
