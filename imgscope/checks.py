@@ -20,6 +20,7 @@ from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind
 from imgscope.globs import Glob
 from imgscope.model import EntryType
+from imgscope.secrets import redact
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -481,5 +482,6 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
 
 
 def _short(command: str, limit: int = 48) -> str:
-    text = " ".join(command.split()) or "no history"
+    """A layer's command for a one-line reason, secret-looking values masked (it goes to CI logs and PRs)."""
+    text = " ".join(redact(command).split()) or "no history"
     return text if len(text) <= limit else text[: limit - 1] + "…"

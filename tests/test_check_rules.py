@@ -251,3 +251,23 @@ def test_base_digest_annotation_is_reported_not_used_as_a_layer_count() -> None:
     assert report.base_layers == 0 and report.passed
     assert any(digest in note and "not used" in note for note in report.notes)
     assert check(annotated, Budget(exclude_base="auto")).base_layers == 1  # the history still tells
+
+
+def test_largest_layer_command_is_shown_with_secret_values_masked(tmp_path: Path) -> None:
+    """The max-layer-size line quotes the largest layer's command: it goes to CI logs and PR comments."""
+    from tests.hostile.make_corpus import base_config, docker_archive
+
+    def config(cfg: dict[str, Any]) -> dict[str, Any]:
+        cfg = base_config(cfg["rootfs"]["diff_ids"])
+        for entry in cfg["history"][1:]:  # every layer's step
+            entry["created_by"] = "RUN GITHUB_TOKEN=ghp_SECRETVALUE make install"
+        return cfg
+
+    image = tmp_path / "token.tar"
+    image.write_bytes(docker_archive(config=config))
+    analysis = imgscope.analyze(image)
+    largest = max(analysis.layers, key=lambda r: r.size)
+    assert "SECRETVALUE" in largest.command  # the image does hold it
+    result = check(analysis, Budget(max_layer_size=1)).results[0]
+    assert result.rule == "max-layer-size" and result.failed
+    assert "SECRETVALUE" not in result.why and "GITHUB_TOKEN=***" in result.why
