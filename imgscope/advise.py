@@ -13,7 +13,6 @@ Secrets are reported wherever they are, the base's included.
 from __future__ import annotations
 
 import enum
-import fnmatch
 import functools
 import os
 import posixpath
@@ -28,6 +27,7 @@ from imgscope.analysis import Analysis, FileRecord, LayerReport
 from imgscope.base_image import BaseImage, find_base
 from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind, WasteReason
+from imgscope.globs import Glob
 from imgscope.model import EntryType
 from imgscope.secrets import SECRET_WORDS
 from imgscope.secrets import redact as redact  # imgscope.advise.redact, as before it moved
@@ -229,10 +229,15 @@ class AdviseSettings:
         for item in ignore:
             if item not in RULES_BY_ID and item not in _RULES_BY_NAME:
                 raise UsageError(where, f"[advise] ignore: {item!r} is no finding id or name (see docs/advice.md)")
+        allow = tuple(_strings(table.get("allow", []), where, "allow"))
+        try:
+            _globs(allow)
+        except ValueError as exc:
+            raise UsageError(where, f"[advise] allow: {exc}") from None
         base = cls()
         large = _setting(table, "large_base", parse_size, base.large_base, where)
         share = _setting(table, "large_base_share", parse_percent, base.large_base_share, where)
-        return cls(tuple(ignore), tuple(_strings(table.get("allow", []), where, "allow")), large, share)
+        return cls(tuple(ignore), allow, large, share)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, start: str | os.PathLike[str] = ".") -> AdviseSettings:
@@ -247,8 +252,8 @@ class AdviseSettings:
         return rule.id in self.ignore or rule.name in self.ignore
 
     def allowed(self, path: str) -> bool:
-        """True when ``path`` matches one of the ``allow`` globs."""
-        return bool(self.allow) and _globs(self.allow).match(path) is not None
+        """True when ``path`` matches one of the ``allow`` globs (``imgscope.globs``, as ``imgscope check``)."""
+        return bool(self.allow) and any(g.matches(path) for g in _globs(self.allow))
 
 
 _T = TypeVar("_T")
@@ -264,8 +269,9 @@ def _setting(table: dict[str, Any], key: str, parse: Callable[[Any], _T], defaul
 
 
 @functools.cache
-def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+def _globs(patterns: tuple[str, ...]) -> tuple[Glob, ...]:
+    """The ``allow`` patterns compiled once; ValueError names a malformed one."""
+    return tuple(Glob(p) for p in patterns)
 
 
 def _strings(value: object, where: str, key: str) -> list[str]:

@@ -320,7 +320,7 @@ def test_healthcheck_seen_in_history_when_the_oci_config_dropped_it() -> None:
 
 def test_settings_ignore_and_allow() -> None:
     a = analysis_of("advise.tar", WASTEFUL)
-    adv = advice(a, AdviseSettings(ignore=("IS201", "package-cache"), allow=("/app/*", "/usr/include/*")))
+    adv = advice(a, AdviseSettings(ignore=("IS201", "package-cache"), allow=("/app/**", "/usr/include/**")))
     ids = {f.id for f in adv.findings}
     assert not {"IS201", "IS102", "IS104", "IS106", "IS107", "IS305"} & ids
     # eight IS102 findings and five IS201 dropped (the allowlist already took /app/.env and /app/certs/server.key)
@@ -339,9 +339,19 @@ def test_settings_ignore_and_allow() -> None:
     )
 
 
+def test_allow_globs_are_the_same_as_check_globs() -> None:
+    """One glob dialect in the settings file: ``*`` stays in one segment, ``**`` spans directories."""
+    a = analysis_of("advise.tar", WASTEFUL)
+    tool = only(advice(a, AdviseSettings(allow=("/usr/include/*",))).findings, "IS105")
+    assert "/usr/include/stdio.h" not in tool.paths and "/usr/include/linux/types.h" in tool.paths
+    tool = only(advice(a, AdviseSettings(allow=("**/*.h",))).findings, "IS105")
+    assert not any(p.endswith(".h") for p in tool.paths)
+
+
 @pytest.mark.parametrize(
     ("table", "problem"),
     [
+        ({"allow": ["/app/[oops"]}, "allow: '/app/\\[oops': .* without a closing"),
         ({"ignore": "IS101"}, "list of strings"),
         ({"ignore": ["IS999"]}, "no finding id"),
         ({"large_base": "huge"}, "large_base"),
