@@ -913,7 +913,8 @@ class _Context:
                 continue
             if f.type is not EntryType.DIR and f.mode & 0o6000:
                 special.append(f)
-            if f.mode & 0o002 and not (f.type is EntryType.DIR and f.mode & 0o1000):
+            # Files and directories only: device nodes (/dev/null, /dev/zero) and fifos are 0666 by design.
+            if f.type in _WRITABLE_KINDS and f.mode & 0o002 and not (f.type is EntryType.DIR and f.mode & 0o1000):
                 writable.append(f)
         if special:
             layers = sorted({f.layer for f in special})
@@ -945,6 +946,9 @@ class _Context:
                 saves=False,
                 paths=[f.path for f in writable],
             )
+
+
+_WRITABLE_KINDS = frozenset({EntryType.FILE, EntryType.HARDLINK, EntryType.DIR})
 
 
 def _is_copy(command: str) -> bool:

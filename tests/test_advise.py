@@ -593,3 +593,20 @@ def test_text_report_escapes_the_image_path(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout
     assert "evil\\x1b[31mred\\nx.tar" in result.stdout
+
+
+def test_device_nodes_are_not_world_writable_findings(tmp_path: Path) -> None:
+    """/dev/null and /dev/zero are 0666 by design (a FROM scratch rootfs brings them); a 0666 file still counts."""
+    from tests.hostile.make_corpus import directory, docker_archive, header, member, tar
+
+    layer = tar(
+        directory("dev/"),
+        header("dev/null", 0, b"3", mode=0o666),
+        header("dev/zero", 0, b"3", mode=0o666),
+        header("dev/pipe", 0, b"6", mode=0o666),
+        member("open.txt", b"x", mode=0o666),
+    )
+    path = tmp_path / "devices.tar"
+    path.write_bytes(docker_archive([layer]))
+    writable = only(list(advice(imgscope.analyze(path)).findings), "IS305")
+    assert writable.paths == ("/open.txt",)
