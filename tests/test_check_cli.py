@@ -246,6 +246,15 @@ def test_baseline_delta_is_shown(tmp_path: Path) -> None:
     assert code == 0 and "| content size | 33 Bytes | 2.1 MB | +2.1 MB |" in out
 
 
+def test_hostile_baseline_report_is_named_in_the_error(tmp_path: Path) -> None:
+    """A baseline JSON nested too deeply for the parser: the error names that file, not the image checked."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a":' + "[" * 100_000 + "]" * 100_000 + "}")
+    code, out, err = run(CASES, "--baseline", str(deep), "--max-growth", "1MB")
+    assert code == 2 and out == ""
+    assert err.startswith(f"imgscope: error: {deep}: ") and "nested too deeply" in err and err.count("\n") == 1
+
+
 def test_bad_image_is_exit_2(tmp_path: Path) -> None:
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"not an image" * 100)
