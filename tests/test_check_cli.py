@@ -185,6 +185,7 @@ def test_dive_format_is_dives_text() -> None:
         (["--exclude-base", "some"], "'some' is not a count"),
         (["--base-layer", "nope"], "--base-layer: 'nope' is not a sha256 digest"),
         (["--output", "pdf=x.pdf"], "expected FORMAT=FILE"),
+        (["--json", "--format", "junit"], "--json and --format junit: choose one"),
         (["--dive-ci", "missing.yaml"], "no such .dive-ci file"),
         (["--baseline", "missing.json"], "missing.json"),
         (["--config", "missing.toml"], "no such settings file"),
