@@ -46,10 +46,12 @@ class Severity(str, enum.Enum):
 
     @property
     def rank(self) -> int:
+        """Order of severities: info 0, warning 1, error 2."""
         return _RANK[self]
 
     @classmethod
     def parse(cls, text: str) -> Severity:
+        """``info``/``warning``/``error`` (any case); UsageError otherwise."""
         try:
             return cls(text.strip().lower())
         except ValueError:
@@ -249,6 +251,7 @@ class AdviseSettings:
         return cls.from_table(section(load_settings(file), "advise", str(file)), str(file))
 
     def ignores(self, rule: Rule) -> bool:
+        """True when the settings drop ``rule``'s findings (by id or name)."""
         return rule.id in self.ignore or rule.name in self.ignore
 
     def allowed(self, path: str) -> bool:
@@ -292,9 +295,11 @@ class Advice:
 
     @property
     def saved_fraction(self) -> float:
+        """``total_saved`` over the image's stored bytes (0.0 for an empty image)."""
         return self.total_saved / self.image_size if self.image_size else 0.0
 
     def at_or_above(self, severity: Severity) -> list[Finding]:
+        """The findings of ``severity`` or worse (what ``--fail-on`` counts)."""
         return [f for f in self.findings if f.severity.rank >= severity.rank]
 
     def to_dict(self) -> dict[str, Any]:

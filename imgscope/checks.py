@@ -59,6 +59,7 @@ class RuleResult:
 
     @property
     def failed(self) -> bool:
+        """True when the rule failed."""
         return self.status is RuleStatus.FAIL
 
 
@@ -72,6 +73,7 @@ class LayerDelta:
 
     @property
     def delta(self) -> int:
+        """Bytes grown at this position (a missing side counts 0)."""
         return (self.after or 0) - (self.before or 0)
 
 
@@ -90,6 +92,7 @@ class BaselineDelta:
 
     @property
     def delta(self) -> int:
+        """Content bytes grown since the baseline."""
         return self.size_after - self.size_before
 
 
@@ -108,13 +111,16 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
+        """True when no rule failed (skipped rules do not fail)."""
         return not any(r.failed for r in self.results)
 
     @property
     def failures(self) -> tuple[RuleResult, ...]:
+        """The failed rules, in report order."""
         return tuple(r for r in self.results if r.failed)
 
     def count(self, status: RuleStatus) -> int:
+        """How many rules ended with ``status``."""
         return sum(1 for r in self.results if r.status is status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +144,7 @@ def size(n: int | float | None) -> str:
 
 
 def percent(x: float | None) -> str:
+    """A fraction for a message: ``4.47 %``; ``n/a`` for None or NaN."""
     if x is None or math.isnan(x):
         return "n/a"
     if math.isinf(x):

@@ -90,6 +90,7 @@ def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
+    """One finding as in the JSON document (docs/json.md)."""
     return {
         "id": f.id,
         "name": f.name,

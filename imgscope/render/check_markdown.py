@@ -40,6 +40,7 @@ def code(text: str, *, in_table: bool = False) -> str:
 
 
 def render_markdown(report: CheckReport) -> str:
+    """The report as Markdown: the verdict, a table of every rule, failures' details, the baseline delta."""
     icon = "✅" if report.passed else "❌"
     lines = [
         f"### {icon} imgscope check: {cell(verdict(report))}",
