@@ -514,6 +514,9 @@ def test_text_report_and_top_savings_in_analyze() -> None:
     tail = out[out.index("Top savings") :]
     assert "IS102 Apt package lists left in a layer" in tail and "Could save" in tail
     assert SECRET_MARK not in tail
+    assert " ".join(tail.split()).count("8 error findings (IS201, IS202) save no bytes but matter most") == 1
+    code, out, _ = run("analyze", ADVISE_TAR, "--image", CLEAN)
+    assert code == 0 and "error finding" not in out
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:

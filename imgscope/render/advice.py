@@ -85,6 +85,14 @@ def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
         lines.append("\n")
     if not saving:
         lines.append("  nothing to save\n", "green")
+    errors = [f for f in advice.findings if f.severity.value == "error"]
+    if errors:  # secrets save no bytes, so the list above never shows them: they must not go unseen
+        ids = ", ".join(sorted({f.id for f in errors}))
+        lines.append(
+            f"  {len(errors)} error finding{'s' * (len(errors) != 1)} ({ids}) save no bytes "
+            "but matter most: see imgscope advise\n",
+            "bold red",
+        )
     lines.append_text(_saved_line(advice))
     return lines
 
