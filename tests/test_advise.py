@@ -613,3 +613,10 @@ def test_device_nodes_are_not_world_writable_findings(tmp_path: Path) -> None:
     path.write_bytes(docker_archive([layer]))
     writable = only(list(advice(imgscope.analyze(path)).findings), "IS305")
     assert writable.paths == ("/open.txt",)
+
+
+def test_text_report_to_a_log_keeps_long_paths_whole() -> None:
+    code, out, _ = run("advise", ADVISE_TAR, "--image", WASTEFUL)
+    assert code == 0
+    apt = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
+    assert any(line.startswith(f"  paths: {apt}, ") for line in out.splitlines())

@@ -62,8 +62,9 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
         head.append(safe(f"{advice.base.name or 'unnamed'}, {span} ({advice.base.evidence})"))
     counts = {sev: sum(1 for f in advice.findings if f.severity.value == sev) for sev in ("error", "warning", "info")}
     head.append("\nfindings: ", "dim")
-    for sev, n in counts.items():
-        head.append(f"{n} {sev}{'s' * (n != 1 and sev != 'info')}  ", _STYLE[sev] if n else "dim")
+    for number, (sev, n) in enumerate(counts.items()):
+        head.append("  " if number else "")
+        head.append(f"{n} {sev}{'s' * (n != 1 and sev != 'info')}", _STYLE[sev] if n else "dim")
     parts: list[RenderableType] = [head, Text("")]
     if not advice.findings:
         parts.append(Text("No findings.", style="green"))
