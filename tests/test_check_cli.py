@@ -256,6 +256,26 @@ def test_hostile_baseline_report_is_named_in_the_error(tmp_path: Path) -> None:
     assert err.startswith(f"imgscope: error: {deep}: ") and "nested too deeply" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "args"),
+    [
+        (".dive-ci", "rules: " + "[" * 50_000 + "]" * 50_000, ["check"]),
+        (".imgscope.toml", "[check]\nforbid = " + "[" * 50_000 + "]" * 50_000, ["check"]),
+        (".imgscope.toml", "[advise]\nallow = " + "[" * 50_000 + "]" * 50_000, ["advise"]),
+    ],
+)
+def test_settings_nested_too_deeply_are_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, args: list[str]
+) -> None:
+    (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [*args, CASES])
+    assert result.exit_code == 2
+    line = result.stderr
+    assert line.startswith("imgscope: error: ") and f"{name}: " in line and "nested too deeply" in line
+    assert CASES not in line and line.count("\n") == 1
+
+
 def test_bad_image_is_exit_2(tmp_path: Path) -> None:
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"not an image" * 100)
