@@ -419,6 +419,8 @@ def _dive_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
         shown = (lambda v: f"{v:,} bytes") if unit == "bytes" else dive_ci.go_format
         op = ">=" if rule == dive_ci.LOWEST_EFFICIENCY else "<="
         why = f"dive's figure {shown(value)} {op} threshold {shown(limit)}"
+        if isinstance(value, float) and math.isnan(value):  # one layer: dive divides by zero user bytes
+            why = f"dive's figure is NaN (nothing to divide by): never a failure, as in dive (threshold {shown(limit)})"
         out.append(RuleResult(f"dive.{rule}", RuleStatus.PASS, value, limit, unit, why))
     return out
 

@@ -271,3 +271,15 @@ def test_largest_layer_command_is_shown_with_secret_values_masked(tmp_path: Path
     result = check(analysis, Budget(max_layer_size=1)).results[0]
     assert result.rule == "max-layer-size" and result.failed
     assert "SECRETVALUE" not in result.why and "GITHUB_TOKEN=***" in result.why
+
+
+def test_dive_nan_figure_is_explained_not_shown_as_a_comparison(tmp_path: Path) -> None:
+    """A one-layer image has no user bytes: dive's user-wasted ratio is NaN, which passes (as in dive)."""
+    from tests.hostile.make_corpus import LAYER0, docker_archive
+
+    image = tmp_path / "one-layer.tar"
+    image.write_bytes(docker_archive([LAYER0]))
+    report = check(imgscope.analyze(image), load_budget({}, dive_ci_file=False, start=tmp_path).budget)
+    result = next(r for r in report.results if r.rule == "dive.highestUserWastedPercent")
+    assert result.status is RuleStatus.PASS and isinstance(result.actual, float) and math.isnan(result.actual)
+    assert "NaN <=" not in result.why and "never a failure" in result.why
