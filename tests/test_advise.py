@@ -620,3 +620,12 @@ def test_text_report_to_a_log_keeps_long_paths_whole() -> None:
     assert code == 0
     apt = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
     assert any(line.startswith(f"  paths: {apt}, ") for line in out.splitlines())
+
+
+def test_text_report_names_the_base_and_its_evidence() -> None:
+    result = CliRunner().invoke(main, ["advise", ADVISE_TAR, "--image", CLEAN], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert (
+        "base: localhost/imgscope-base:1, layer 0; found by: history entry 1 says 'FROM localhost/imgscope-base:1'"
+        in result.stdout
+    )

@@ -59,7 +59,7 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
         head.append("\nbase: ", "dim")
         n = advice.base.layer_count
         span = "layer 0" if n == 1 else f"layers 0-{n - 1}"
-        head.append(safe(f"{advice.base.name or 'unnamed'}, {span} ({advice.base.evidence})"))
+        head.append(safe(f"{advice.base.name or 'unnamed'}, {span}; found by: {advice.base.evidence}"))
     counts = {sev: sum(1 for f in advice.findings if f.severity.value == sev) for sev in ("error", "warning", "info")}
     head.append("\nfindings: ", "dim")
     for number, (sev, n) in enumerate(counts.items()):
