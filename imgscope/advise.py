@@ -13,7 +13,6 @@ Secrets are reported wherever they are, the base's included.
 from __future__ import annotations
 
 import enum
-import fnmatch
 import functools
 import os
 import posixpath
@@ -28,7 +27,10 @@ from imgscope.analysis import Analysis, FileRecord, LayerReport
 from imgscope.base_image import BaseImage, find_base
 from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind, WasteReason
+from imgscope.globs import Glob
 from imgscope.model import EntryType
+from imgscope.secrets import SECRET_WORDS
+from imgscope.secrets import redact as redact  # imgscope.advise.redact, as before it moved
 from imgscope.settings import find_settings, load_settings, section
 from imgscope.units import parse_percent, parse_size
 
@@ -44,10 +46,12 @@ class Severity(str, enum.Enum):
 
     @property
     def rank(self) -> int:
+        """Order of severities: info 0, warning 1, error 2."""
         return _RANK[self]
 
     @classmethod
     def parse(cls, text: str) -> Severity:
+        """``info``/``warning``/``error`` (any case); UsageError otherwise."""
         try:
             return cls(text.strip().lower())
         except ValueError:
@@ -227,10 +231,15 @@ class AdviseSettings:
         for item in ignore:
             if item not in RULES_BY_ID and item not in _RULES_BY_NAME:
                 raise UsageError(where, f"[advise] ignore: {item!r} is no finding id or name (see docs/advice.md)")
+        allow = tuple(_strings(table.get("allow", []), where, "allow"))
+        try:
+            _globs(allow)
+        except ValueError as exc:
+            raise UsageError(where, f"[advise] allow: {exc}") from None
         base = cls()
         large = _setting(table, "large_base", parse_size, base.large_base, where)
         share = _setting(table, "large_base_share", parse_percent, base.large_base_share, where)
-        return cls(tuple(ignore), tuple(_strings(table.get("allow", []), where, "allow")), large, share)
+        return cls(tuple(ignore), allow, large, share)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, start: str | os.PathLike[str] = ".") -> AdviseSettings:
@@ -242,11 +251,12 @@ class AdviseSettings:
         return cls.from_table(section(load_settings(file), "advise", str(file)), str(file))
 
     def ignores(self, rule: Rule) -> bool:
+        """True when the settings drop ``rule``'s findings (by id or name)."""
         return rule.id in self.ignore or rule.name in self.ignore
 
     def allowed(self, path: str) -> bool:
-        """True when ``path`` matches one of the ``allow`` globs."""
-        return bool(self.allow) and _globs(self.allow).match(path) is not None
+        """True when ``path`` matches one of the ``allow`` globs (``imgscope.globs``, as ``imgscope check``)."""
+        return bool(self.allow) and any(g.matches(path) for g in _globs(self.allow))
 
 
 _T = TypeVar("_T")
@@ -262,8 +272,9 @@ def _setting(table: dict[str, Any], key: str, parse: Callable[[Any], _T], defaul
 
 
 @functools.cache
-def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+def _globs(patterns: tuple[str, ...]) -> tuple[Glob, ...]:
+    """The ``allow`` patterns compiled once; ValueError names a malformed one."""
+    return tuple(Glob(p) for p in patterns)
 
 
 def _strings(value: object, where: str, key: str) -> list[str]:
@@ -284,9 +295,11 @@ class Advice:
 
     @property
     def saved_fraction(self) -> float:
+        """``total_saved`` over the image's stored bytes (0.0 for an empty image)."""
         return self.total_saved / self.image_size if self.image_size else 0.0
 
     def at_or_above(self, severity: Severity) -> list[Finding]:
+        """The findings of ``severity`` or worse (what ``--fail-on`` counts)."""
         return [f for f in self.findings if f.severity.rank >= severity.rank]
 
     def to_dict(self) -> dict[str, Any]:
@@ -318,32 +331,6 @@ def advice(analysis: Analysis, settings: AdviseSettings | None = None) -> Advice
         for layer, path, size in f.copies:
             unique[(layer, path)] = size
     return Advice(tuple(found), sum(unique.values()), analysis.summary.size, ctx.base, ignored)
-
-
-# ---------------------------------------------------------------------------- masking secrets in commands
-
-_SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)"
-_SECRET_NAME = rf"[A-Za-z0-9_.-]*{_SECRET_WORDS}[A-Za-z0-9_.-]*"
-_MASKS = (
-    (
-        re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),
-        r"-----BEGIN \1PRIVATE KEY-----***",
-    ),
-    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), r"\1***"),
-    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"'\\]+"), r"\1\2***"),
-    (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
-    (re.compile(r"(://[^/:@\s]+:)[^@\s/]+@"), r"\1***@"),
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with secret-looking values masked.
-
-    Masked: private key blocks, ``NAME=value`` where NAME looks secret, passwords, credentials in URLs.
-    """
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 # ---------------------------------------------------------------------------- the rules
@@ -437,9 +424,7 @@ def _is_toolchain(path: str) -> bool:
 
 
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
-_SECRET_VAR = re.compile(
-    r"(?i)^(?:.*[_.-])?(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:[_.-].*)?$"
-)
+_SECRET_VAR = re.compile(rf"(?i)^(?:.*[_.-])?{SECRET_WORDS}(?:[_.-].*)?$")
 _POINTER_VAR = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|ID)$")
 _ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
 _SECRET_KINDS = {
@@ -933,7 +918,8 @@ class _Context:
                 continue
             if f.type is not EntryType.DIR and f.mode & 0o6000:
                 special.append(f)
-            if f.mode & 0o002 and not (f.type is EntryType.DIR and f.mode & 0o1000):
+            # Files and directories only: device nodes (/dev/null, /dev/zero) and fifos are 0666 by design.
+            if f.type in _WRITABLE_KINDS and f.mode & 0o002 and not (f.type is EntryType.DIR and f.mode & 0o1000):
                 writable.append(f)
         if special:
             layers = sorted({f.layer for f in special})
@@ -965,6 +951,9 @@ class _Context:
                 saves=False,
                 paths=[f.path for f in writable],
             )
+
+
+_WRITABLE_KINDS = frozenset({EntryType.FILE, EntryType.HARDLINK, EntryType.DIR})
 
 
 def _is_copy(command: str) -> bool:

@@ -74,6 +74,8 @@ def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Basel
                     doc = json.load(fh)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise UsageError(where, f"not valid JSON: {exc}") from None
+            except RecursionError:
+                raise UsageError(where, "not an imgscope report: JSON nested too deeply") from None
             return Baseline.from_dict(doc, where)
     from imgscope.analysis import analyze
 

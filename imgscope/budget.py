@@ -193,7 +193,7 @@ def load_budget(
     where: dict[str, str] = {}
     for origin, layer in layers:
         for key, value in layer.items():
-            place = f"{origin} {key}" if origin else f"--{key}"
+            place = f"{origin} {key}" if origin else f"--{_OPTION_NAMES.get(key, key)}"
             if key in GLOB_KEYS or key == "base-layers":
                 values[key] = [*values.get(key, []), *_string_list(value, place)]
                 where[key] = place
@@ -221,6 +221,10 @@ def load_budget(
         baseline = str(settings_file.parent / baseline)
     final = Budget(**{**_as_kwargs(budget), "dive": dive_thresholds, "notes": tuple(notes)})
     return BudgetConfig(final, baseline, tuple(sources))
+
+
+# Settings keys whose command-line option is spelt otherwise (the option takes one item, the key a list).
+_OPTION_NAMES = {"paths": "max-path", "base-layers": "base-layer"}
 
 
 def _as_kwargs(budget: Budget) -> dict[str, Any]:
@@ -302,9 +306,7 @@ def _build(values: dict[str, Any], where: dict[str, str]) -> Budget:
 
 def _convert(key: str, value: Any) -> Any:
     if key in SIZE_KEYS:
-        if isinstance(value, (int, float, str)) and str(value).strip().startswith("-"):
-            raise ValueError(f"{value!r} is negative: a size is zero or more")
-        return parse_size(value)
+        return _size(value)
     if key in PERCENT_KEYS:
         return parse_percent(value)
     if key == "max-layers":
@@ -323,11 +325,17 @@ def _convert(key: str, value: Any) -> Any:
         limits = []
         for pattern, size in value.items():
             try:
-                limits.append(PathLimit(Glob(pattern), parse_size(size)))
+                limits.append(PathLimit(Glob(pattern), _size(size)))
             except ValueError as exc:
                 raise ValueError(f"{pattern!r}: {exc}") from None
         return tuple(limits)
     raise ValueError(f"unknown setting {key}")  # pragma: no cover - keys are checked before
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, (int, float, str)) and str(value).strip().startswith("-"):
+        raise ValueError(f"{value!r} is negative: a size is zero or more")
+    return parse_size(value)
 
 
 def _count(value: Any) -> int:

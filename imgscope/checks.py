@@ -20,6 +20,7 @@ from imgscope.errors import UsageError
 from imgscope.fstree import ChangeKind
 from imgscope.globs import Glob
 from imgscope.model import EntryType
+from imgscope.secrets import redact
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class RuleResult:
 
     @property
     def failed(self) -> bool:
+        """True when the rule failed."""
         return self.status is RuleStatus.FAIL
 
 
@@ -71,6 +73,7 @@ class LayerDelta:
 
     @property
     def delta(self) -> int:
+        """Bytes grown at this position (a missing side counts 0)."""
         return (self.after or 0) - (self.before or 0)
 
 
@@ -89,6 +92,7 @@ class BaselineDelta:
 
     @property
     def delta(self) -> int:
+        """Content bytes grown since the baseline."""
         return self.size_after - self.size_before
 
 
@@ -107,13 +111,16 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
+        """True when no rule failed (skipped rules do not fail)."""
         return not any(r.failed for r in self.results)
 
     @property
     def failures(self) -> tuple[RuleResult, ...]:
+        """The failed rules, in report order."""
         return tuple(r for r in self.results if r.failed)
 
     def count(self, status: RuleStatus) -> int:
+        """How many rules ended with ``status``."""
         return sum(1 for r in self.results if r.status is status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +144,7 @@ def size(n: int | float | None) -> str:
 
 
 def percent(x: float | None) -> str:
+    """A fraction for a message: ``4.47 %``; ``n/a`` for None or NaN."""
     if x is None or math.isnan(x):
         return "n/a"
     if math.isinf(x):
@@ -411,6 +419,8 @@ def _dive_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
         shown = (lambda v: f"{v:,} bytes") if unit == "bytes" else dive_ci.go_format
         op = ">=" if rule == dive_ci.LOWEST_EFFICIENCY else "<="
         why = f"dive's figure {shown(value)} {op} threshold {shown(limit)}"
+        if isinstance(value, float) and math.isnan(value):  # one layer: dive divides by zero user bytes
+            why = f"dive's figure is NaN (nothing to divide by): never a failure, as in dive (threshold {shown(limit)})"
         out.append(RuleResult(f"dive.{rule}", RuleStatus.PASS, value, limit, unit, why))
     return out
 
@@ -481,5 +491,6 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
 
 
 def _short(command: str, limit: int = 48) -> str:
-    text = " ".join(command.split()) or "no history"
+    """A layer's command for a one-line reason, secret-looking values masked (it goes to CI logs and PRs)."""
+    text = " ".join(redact(command).split()) or "no history"
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -172,6 +172,8 @@ def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
         raise UsageError(where, f"cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise UsageError(where, f"not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UsageError(where, "not a .dive-ci: nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

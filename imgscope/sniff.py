@@ -61,6 +61,7 @@ class Tee:
         self.head = bytearray()
 
     def update(self, data: memoryview) -> None:
+        """Hash ``data`` and keep what still fits of it."""
         self.hasher.update(data)
         room = self.limit - len(self.head)
         if room > 0:

@@ -320,7 +320,7 @@ def test_healthcheck_seen_in_history_when_the_oci_config_dropped_it() -> None:
 
 def test_settings_ignore_and_allow() -> None:
     a = analysis_of("advise.tar", WASTEFUL)
-    adv = advice(a, AdviseSettings(ignore=("IS201", "package-cache"), allow=("/app/*", "/usr/include/*")))
+    adv = advice(a, AdviseSettings(ignore=("IS201", "package-cache"), allow=("/app/**", "/usr/include/**")))
     ids = {f.id for f in adv.findings}
     assert not {"IS201", "IS102", "IS104", "IS106", "IS107", "IS305"} & ids
     # eight IS102 findings and five IS201 dropped (the allowlist already took /app/.env and /app/certs/server.key)
@@ -339,9 +339,19 @@ def test_settings_ignore_and_allow() -> None:
     )
 
 
+def test_allow_globs_are_the_same_as_check_globs() -> None:
+    """One glob dialect in the settings file: ``*`` stays in one segment, ``**`` spans directories."""
+    a = analysis_of("advise.tar", WASTEFUL)
+    tool = only(list(advice(a, AdviseSettings(allow=("/usr/include/*",))).findings), "IS105")
+    assert "/usr/include/stdio.h" not in tool.paths and "/usr/include/linux/types.h" in tool.paths
+    tool = only(list(advice(a, AdviseSettings(allow=("**/*.h",))).findings), "IS105")
+    assert not any(p.endswith(".h") for p in tool.paths)
+
+
 @pytest.mark.parametrize(
     ("table", "problem"),
     [
+        ({"allow": ["/app/[oops"]}, "allow: '/app/\\[oops': .* without a closing"),
         ({"ignore": "IS101"}, "list of strings"),
         ({"ignore": ["IS999"]}, "no finding id"),
         ({"large_base": "huge"}, "large_base"),
@@ -504,6 +514,9 @@ def test_text_report_and_top_savings_in_analyze() -> None:
     tail = out[out.index("Top savings") :]
     assert "IS102 Apt package lists left in a layer" in tail and "Could save" in tail
     assert SECRET_MARK not in tail
+    assert " ".join(tail.split()).count("8 error findings (IS201, IS202) save no bytes but matter most") == 1
+    code, out, _ = run("analyze", ADVISE_TAR, "--image", CLEAN)
+    assert code == 0 and "error finding" not in out
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -573,3 +586,46 @@ def test_junk_removed_by_a_later_run_is_junk_not_cleanup(tmp_path: Path) -> None
     assert junk.paths == ("/app/.git/pack",) and junk.bytes_saved == 4000
     assert "IS101" not in {f.id for f in adv.findings}
     assert adv.total_saved == 4000
+
+
+def test_text_report_escapes_the_image_path(tmp_path: Path) -> None:
+    """The path given on the command line is shown escaped, like every other name (a CI artefact may be odd)."""
+    odd = tmp_path / "evil\x1b[31mred\nx.tar"
+    odd.write_bytes((SAMPLES / "multi-tag.tar").read_bytes())
+    result = CliRunner().invoke(main, ["advise", str(odd)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout
+    assert "evil\\x1b[31mred\\nx.tar" in result.stdout
+
+
+def test_device_nodes_are_not_world_writable_findings(tmp_path: Path) -> None:
+    """/dev/null and /dev/zero are 0666 by design (a FROM scratch rootfs brings them); a 0666 file still counts."""
+    from tests.hostile.make_corpus import directory, docker_archive, header, member, tar
+
+    layer = tar(
+        directory("dev/"),
+        header("dev/null", 0, b"3", mode=0o666),
+        header("dev/zero", 0, b"3", mode=0o666),
+        header("dev/pipe", 0, b"6", mode=0o666),
+        member("open.txt", b"x", mode=0o666),
+    )
+    path = tmp_path / "devices.tar"
+    path.write_bytes(docker_archive([layer]))
+    writable = only(list(advice(imgscope.analyze(path)).findings), "IS305")
+    assert writable.paths == ("/open.txt",)
+
+
+def test_text_report_to_a_log_keeps_long_paths_whole() -> None:
+    code, out, _ = run("advise", ADVISE_TAR, "--image", WASTEFUL)
+    assert code == 0
+    apt = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
+    assert any(line.startswith(f"  paths: {apt}, ") for line in out.splitlines())
+
+
+def test_text_report_names_the_base_and_its_evidence() -> None:
+    result = CliRunner().invoke(main, ["advise", ADVISE_TAR, "--image", CLEAN], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert (
+        "base: localhost/imgscope-base:1, layer 0; found by: history entry 1 says 'FROM localhost/imgscope-base:1'"
+        in result.stdout
+    )

@@ -106,8 +106,31 @@ def test_hostile_text_stays_inside_its_format() -> None:
     failure = next(parsed.iter("failure"))
     assert "\x1b" not in xml and failure.get("message") == "evil\\x1b[31m | `x` <b> ]]> \\x07"
     md = render_markdown(report)
-    assert "\x1b" not in md and "\\|" in md and "&lt;b>" in md
+    assert "\x1b" not in md and "\\|" in md and "<b>" not in md
     assert cell("a|b") == "a\\|b"
+
+
+def _markdown_html(md: str) -> str:
+    from markdown_it import MarkdownIt  # rich's own dependency: a CommonMark parser
+
+    html: str = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md)
+    return html
+
+
+def test_markdown_shows_hostile_paths_verbatim_and_makes_no_links() -> None:
+    """A path like ``x` ![t](http://e/t.png) `y`` must not close its code span and post an image into a PR comment."""
+    path = "/app/x` ![t](http://e/t.png) `y|z <b>*w*</b> &amp; \\"
+    result = RuleResult(
+        "forbid", RuleStatus.FAIL, 1, 0, "count", f"1 forbidden path(s): {path}", subject="**", details=(path,)
+    )
+    report = CheckReport("img", "src `[x](http://e)`", (result,), 0, (f"note {path}",), None)
+    html = _markdown_html(render_markdown(report))
+    assert "<img" not in html and "<a " not in html and "<b>" not in html and "<em>" not in html
+    escaped = path.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    assert f"<li><code>{escaped}</code></li>" in html  # the details list: the path exactly
+    cells = html.split("<tbody>")[1]
+    assert escaped in cells  # the why column: the same characters, as text
+    assert "<code>src `[x](http://e)` (img)</code>" in html
 
 
 def test_json_document_and_outputs(tmp_path: Path) -> None:
@@ -156,10 +179,13 @@ def test_dive_format_is_dives_text() -> None:
         (["--forbid", "a**"], "'**' must be a whole path segment"),
         (["--max-path", "/usr/[lib=1MB"], "'[' without a closing ']'"),
         (["--max-path", "/usr/lib"], "is not GLOB=SIZE"),
+        (["--max-path", "/usr/lib/**=-5MB"], "--max-path: '/usr/lib/**': '-5MB' is negative"),
+        (["--max-path", "/usr/lib/**=lots"], "--max-path: '/usr/lib/**': 'lots' is not a size"),
         (["--exclude-base", "9"], "exclude-base: 9 layers requested, but the image has 5"),
         (["--exclude-base", "some"], "'some' is not a count"),
-        (["--base-layer", "nope"], "is not a sha256 digest"),
+        (["--base-layer", "nope"], "--base-layer: 'nope' is not a sha256 digest"),
         (["--output", "pdf=x.pdf"], "expected FORMAT=FILE"),
+        (["--json", "--format", "junit"], "--json and --format junit: choose one"),
         (["--dive-ci", "missing.yaml"], "no such .dive-ci file"),
         (["--baseline", "missing.json"], "missing.json"),
         (["--config", "missing.toml"], "no such settings file"),
@@ -219,6 +245,35 @@ def test_baseline_delta_is_shown(tmp_path: Path) -> None:
     assert "Against the baseline" in out and "+2.1 MB" in out
     code, out, _ = run(CASES, "--baseline", str(baseline), "--max-growth", "3MB", "--format", "markdown")
     assert code == 0 and "| content size | 33 Bytes | 2.1 MB | +2.1 MB |" in out
+
+
+def test_hostile_baseline_report_is_named_in_the_error(tmp_path: Path) -> None:
+    """A baseline JSON nested too deeply for the parser: the error names that file, not the image checked."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a":' + "[" * 100_000 + "]" * 100_000 + "}")
+    code, out, err = run(CASES, "--baseline", str(deep), "--max-growth", "1MB")
+    assert code == 2 and out == ""
+    assert err.startswith(f"imgscope: error: {deep}: ") and "nested too deeply" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "args"),
+    [
+        (".dive-ci", "rules: " + "[" * 50_000 + "]" * 50_000, ["check"]),
+        (".imgscope.toml", "[check]\nforbid = " + "[" * 50_000 + "]" * 50_000, ["check"]),
+        (".imgscope.toml", "[advise]\nallow = " + "[" * 50_000 + "]" * 50_000, ["advise"]),
+    ],
+)
+def test_settings_nested_too_deeply_are_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, args: list[str]
+) -> None:
+    (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [*args, CASES])
+    assert result.exit_code == 2
+    line = result.stderr
+    assert line.startswith("imgscope: error: ") and f"{name}: " in line and "nested too deeply" in line
+    assert CASES not in line and line.count("\n") == 1
 
 
 def test_bad_image_is_exit_2(tmp_path: Path) -> None:

@@ -251,3 +251,35 @@ def test_base_digest_annotation_is_reported_not_used_as_a_layer_count() -> None:
     assert report.base_layers == 0 and report.passed
     assert any(digest in note and "not used" in note for note in report.notes)
     assert check(annotated, Budget(exclude_base="auto")).base_layers == 1  # the history still tells
+
+
+def test_largest_layer_command_is_shown_with_secret_values_masked(tmp_path: Path) -> None:
+    """The max-layer-size line quotes the largest layer's command: it goes to CI logs and PR comments."""
+    from tests.hostile.make_corpus import base_config, docker_archive
+
+    def config(cfg: dict[str, Any]) -> dict[str, Any]:
+        cfg = base_config(cfg["rootfs"]["diff_ids"])
+        for entry in cfg["history"][1:]:  # every layer's step
+            entry["created_by"] = "RUN GITHUB_TOKEN=ghp_SECRETVALUE make install"
+        return cfg
+
+    image = tmp_path / "token.tar"
+    image.write_bytes(docker_archive(config=config))
+    analysis = imgscope.analyze(image)
+    largest = max(analysis.layers, key=lambda r: r.size)
+    assert "SECRETVALUE" in largest.command  # the image does hold it
+    result = check(analysis, Budget(max_layer_size=1)).results[0]
+    assert result.rule == "max-layer-size" and result.failed
+    assert "SECRETVALUE" not in result.why and "GITHUB_TOKEN=***" in result.why
+
+
+def test_dive_nan_figure_is_explained_not_shown_as_a_comparison(tmp_path: Path) -> None:
+    """A one-layer image has no user bytes: dive's user-wasted ratio is NaN, which passes (as in dive)."""
+    from tests.hostile.make_corpus import LAYER0, docker_archive
+
+    image = tmp_path / "one-layer.tar"
+    image.write_bytes(docker_archive([LAYER0]))
+    report = check(imgscope.analyze(image), load_budget({}, dive_ci_file=False, start=tmp_path).budget)
+    result = next(r for r in report.results if r.rule == "dive.highestUserWastedPercent")
+    assert result.status is RuleStatus.PASS and isinstance(result.actual, float) and math.isnan(result.actual)
+    assert "NaN <=" not in result.why and "never a failure" in result.why

@@ -70,7 +70,9 @@ def advise(
     elif fmt == "sarif":
         click.echo(json_report.dumps(advice_to_sarif(result, analysis)))
     else:
-        stdout_console().print(render_advice(result, analysis))
+        console = stdout_console()
+        # A log or a file gets whole lines (a path folded at column 80 cannot be searched or copied).
+        console.print(render_advice(result, analysis), soft_wrap=not console.is_terminal)
     failing = result.at_or_above(Severity(fail_on)) if fail_on is not None else []
     if failing:
         click.echo(f"imgscope: {len(failing)} finding(s) at or above {fail_on} (--fail-on {fail_on})", err=True)

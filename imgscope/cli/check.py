@@ -113,6 +113,8 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             fail(f"--output {exc.message}")
     fmt = opts.pop("fmt")
     if opts.pop("as_json"):
+        if fmt != "json" and ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT:
+            fail(f"--json and --format {fmt}: choose one")
         fmt = "json"
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")

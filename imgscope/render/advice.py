@@ -54,16 +54,17 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
     head = Text()
     head.append("imgscope advise ", "bold")
     head.append(safe(analysis.image.name or "(untagged)"))
-    head.append(f"  {analysis.image.source}", "dim")
+    head.append(safe(f"  {analysis.image.source}", "dim"))
     if advice.base is not None:
         head.append("\nbase: ", "dim")
         n = advice.base.layer_count
         span = "layer 0" if n == 1 else f"layers 0-{n - 1}"
-        head.append(safe(f"{advice.base.name or 'unnamed'}, {span} ({advice.base.evidence})"))
+        head.append(safe(f"{advice.base.name or 'unnamed'}, {span}; found by: {advice.base.evidence}"))
     counts = {sev: sum(1 for f in advice.findings if f.severity.value == sev) for sev in ("error", "warning", "info")}
     head.append("\nfindings: ", "dim")
-    for sev, n in counts.items():
-        head.append(f"{n} {sev}{'s' * (n != 1 and sev != 'info')}  ", _STYLE[sev] if n else "dim")
+    for number, (sev, n) in enumerate(counts.items()):
+        head.append("  " if number else "")
+        head.append(f"{n} {sev}{'s' * (n != 1 and sev != 'info')}", _STYLE[sev] if n else "dim")
     parts: list[RenderableType] = [head, Text("")]
     if not advice.findings:
         parts.append(Text("No findings.", style="green"))
@@ -85,11 +86,20 @@ def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
         lines.append("\n")
     if not saving:
         lines.append("  nothing to save\n", "green")
+    errors = [f for f in advice.findings if f.severity.value == "error"]
+    if errors:  # secrets save no bytes, so the list above never shows them: they must not go unseen
+        ids = ", ".join(sorted({f.id for f in errors}))
+        lines.append(
+            f"  {len(errors)} error finding{'s' * (len(errors) != 1)} ({ids}) save no bytes "
+            "but matter most: see imgscope advise\n",
+            "bold red",
+        )
     lines.append_text(_saved_line(advice))
     return lines
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
+    """One finding as in the JSON document (docs/json.md)."""
     return {
         "id": f.id,
         "name": f.name,

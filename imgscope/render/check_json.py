@@ -19,6 +19,7 @@ def _num(v: int | float | None) -> int | float | None:
 
 
 def result_to_dict(r: RuleResult) -> dict[str, Any]:
+    """One rule's result as in the JSON document (docs/json.md)."""
     return {
         "rule": r.rule,
         "subject": r.subject,
@@ -33,6 +34,7 @@ def result_to_dict(r: RuleResult) -> dict[str, Any]:
 
 
 def report_to_dict(report: CheckReport) -> dict[str, Any]:
+    """The JSON document of ``imgscope check --format json`` (docs/json.md); also a baseline."""
     from imgscope.checks import RuleStatus
 
     s = report.summary

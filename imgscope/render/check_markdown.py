@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import TYPE_CHECKING
 
 from imgscope.render.check_text import image_label, label, signed, value, verdict
@@ -13,17 +15,37 @@ if TYPE_CHECKING:
 _ICONS = {"PASS": "✅", "FAIL": "❌", "SKIP": "⏭️"}
 
 
+# Characters that could start Markdown syntax (emphasis, code, links and images, HTML, entities, strikethrough,
+# table pipes); a backslash before any ASCII punctuation is a literal in CommonMark/GFM.
+_MARKUP = re.compile(r"([\\`*_\[\]<>&|~!])")
+
+
 def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return printable(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+    """Image-controlled text as literal Markdown, safe inside a table cell: no link, image, HTML or emphasis can
+    form (``![x](url)`` in a path stays text), and ``://`` cannot autolink."""
+    return _MARKUP.sub(r"\\\1", printable(text)).replace("://", "\\://")
+
+
+def code(text: str, *, in_table: bool = False) -> str:
+    """``text`` as one Markdown code span, shown verbatim: the fence is longer than any backtick run inside (a
+    backslash does not escape inside a code span), padded when the text starts or ends with a backtick."""
+    text = printable(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "
+    if in_table:
+        text = text.replace("|", "\\|")  # GFM splits cells on | first, even inside code spans
+    return f"{fence}{text}{fence}"
 
 
 def render_markdown(report: CheckReport) -> str:
+    """The report as Markdown: the verdict, a table of every rule, failures' details, the baseline delta."""
     icon = "✅" if report.passed else "❌"
     lines = [
         f"### {icon} imgscope check: {cell(verdict(report))}",
         "",
-        f"Image `{cell(image_label(report))}`",
+        f"Image {code(image_label(report))}",
         "",
         "| Rule | Status | Actual | Limit | Why |",
         "| --- | --- | ---: | ---: | --- |",
@@ -31,19 +53,19 @@ def render_markdown(report: CheckReport) -> str:
     for r in report.results:
         status = label(r)
         lines.append(
-            f"| `{cell(r.name)}` | {_ICONS[status]} {status} | {value(r.actual, r.unit)} | "
+            f"| {code(r.name, in_table=True)} | {_ICONS[status]} {status} | {value(r.actual, r.unit)} | "
             f"{value(r.limit, r.unit)} | {cell(r.why)} |"
         )
     failing = [r for r in report.failures if r.details]
     for r in failing:
-        lines += ["", f"<details><summary>{cell(r.name)}</summary>", ""]
-        lines += [f"- `{cell(d)}`" for d in r.details]
+        lines += ["", f"<details><summary>{html.escape(printable(r.name))}</summary>", ""]
+        lines += [f"- {code(d)}" for d in r.details]
         lines += ["", "</details>"]
     b = report.baseline
     if b is not None:
         lines += [
             "",
-            f"Against the baseline `{cell(b.source)}`:",
+            f"Against the baseline {code(b.source)}:",
             "",
             "| | Before | After | Delta |",
             "| --- | ---: | ---: | ---: |",

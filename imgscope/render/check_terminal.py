@@ -18,6 +18,7 @@ _STYLES = {"PASS": "green", "FAIL": "bold red", "SKIP": "dim"}
 
 
 def render_check(report: CheckReport) -> RenderableType:
+    """The report as one rich renderable: the table, failures' details, the baseline delta, notes, verdict."""
     table = Table(title=safe(f"imgscope check {image_label(report)}"), title_justify="left")
     table.add_column("Rule", no_wrap=True)
     table.add_column("Status", no_wrap=True)

@@ -37,6 +37,7 @@ def signed(delta: int) -> str:
 
 
 def label(result: RuleResult) -> str:
+    """``PASS``, ``FAIL`` or ``SKIP``."""
     return LABELS[result.status.value]
 
 
