@@ -8,16 +8,20 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from imgscope.dive_compat import DiveCompat, DiveFigures
 from imgscope.errors import CorruptLayerError, MissingBlobError
 from imgscope.fstree import ChangeKind, FileChange, FileSystem, LayerChanges, WastedFile
 from imgscope.model import EntryType, HistoryEntry, Image, TarEntry
+from imgscope.sniff import SniffedFile, Sniffer
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.detect import open_image
 from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
+
+if TYPE_CHECKING:
+    from imgscope.filetree import TreeNode
 
 #: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
 Progress = Callable[[int, int, int], None]
@@ -35,6 +39,8 @@ class FileRecord:
     gid: int
     link_target: str
     layer: int  # the layer that last wrote it
+    record: int = field(default=-1, compare=False)  # the stored copy it shows (hard links share one); -1: none
+    digest: str | None = None  # sha256 of a regular file's content, hex
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class Analysis:
     dive: DiveFigures
     files: tuple[FileRecord, ...] = field(repr=False)
     verified: bool = True
+    sniffed: tuple[SniffedFile, ...] = ()  # files whose first bytes look like a secret (imgscope.sniff)
 
     @property
     def history(self) -> tuple[HistoryEntry, ...]:
@@ -137,6 +144,13 @@ class Analysis:
 
         return [file_to_dict(f) for f in self.files]
 
+    def tree(self, layer: int | None = None, *, changes: bool = False) -> TreeNode:
+        """The file tree after ``layer`` (default: the last; negative counts from the end), or with ``changes``
+        only what that layer added, modified and removed (``imgscope.filetree``)."""
+        from imgscope.filetree import layer_changes_tree, tree_after
+
+        return layer_changes_tree(self, layer) if changes else tree_after(self, layer)
+
     def __rich__(self) -> Any:
         from imgscope.render.terminal import render_analysis
 
@@ -149,7 +163,7 @@ class Analysis:
 
 
 def _read_layer(
-    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None
+    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None, sniffer: Sniffer | None = None
 ) -> tuple[list[TarEntry], LayerStream]:
     blob = image.layers[index]
     where = f"{blob.member} (layer {index})"
@@ -174,7 +188,7 @@ def _read_layer(
         entries: list[TarEntry] = []
         append = entries.append
         count = len(image.layers)
-        for n, entry in enumerate(iter_entries(stream)):
+        for n, entry in enumerate(iter_entries(stream, sniffer)):
             append(entry)
             if progress is not None and n % 512 == 0:
                 progress(index, count, stream.uncompressed_size)
@@ -228,15 +242,17 @@ def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progr
     dive = DiveCompat()
     by_layer = {h.layer_index: h for h in img.history if h.layer_index is not None}
     reports: list[LayerReport] = []
+    sniffer = Sniffer()
     for index, blob in enumerate(img.layers):
-        entries, stream = _read_layer(img, index, limits, verify, progress)
+        sniffer.layer = index
+        entries, stream = _read_layer(img, index, limits, verify, progress, sniffer)
         changes = fs.apply_layer(entries, f"{blob.member} (layer {index})")
         dive.add_layer(entries)
         reports.append(_layer_report(img, index, entries, stream, changes, by_layer.get(index)))
         del entries
     if progress is not None:
         progress(len(img.layers), len(img.layers), 0)
-    return _finish(img, fs, dive, reports, top, verify)
+    return replace(_finish(img, fs, dive, reports, top, verify), sniffed=tuple(sniffer.found))
 
 
 def _layer_report(
@@ -292,7 +308,18 @@ def _finish(
     by_digest: dict[bytes, list[str]] = {}
     for path, node in fs.walk():
         files.append(
-            FileRecord(path, node.type, node.size, node.mode, node.uid, node.gid, node.link_target, node.layer)
+            FileRecord(
+                path,
+                node.type,
+                node.size,
+                node.mode,
+                node.uid,
+                node.gid,
+                node.link_target,
+                node.layer,
+                node.record,
+                node.digest.hex() if node.digest is not None else None,
+            )
         )
         if node.record >= 0 and node.record not in seen_records:
             seen_records.add(node.record)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+from imgscope.created_by import parse_created_by
 
 
 class EntryType(str, enum.Enum):
@@ -89,27 +90,13 @@ class HistoryEntry:
         return display_command(self.created_by or "")
 
 
-_ARGS_PREFIX = re.compile(r"^\|\d+(?: \S+=\S*)* ")  # BuildKit's "|2 A=1 B=2 /bin/sh -c ..."
-
-
 def display_command(created_by: str) -> str:
-    """A history command as a person would write it in a Dockerfile.
+    """A history command as a person would write it in a Dockerfile (``created_by.parse_created_by``).
 
     ``/bin/sh -c #(nop) ENV A=1`` becomes ``ENV A=1``; ``/bin/sh -c make`` becomes
     ``RUN make``; BuildKit's ``RUN /bin/sh -c make # buildkit`` becomes ``RUN make``.
     """
-    text = created_by.strip()
-    if text.endswith("# buildkit"):
-        text = text[: -len("# buildkit")].rstrip()
-    nop = "/bin/sh -c #(nop)"
-    if text.startswith(nop):
-        return text[len(nop) :].strip()
-    if text.startswith("RUN "):
-        text = text[4:]
-    text = _ARGS_PREFIX.sub("", text)
-    if text.startswith("/bin/sh -c "):
-        return "RUN " + text[len("/bin/sh -c ") :].strip()
-    return text if not created_by.strip().startswith("RUN ") else "RUN " + text
+    return parse_created_by(created_by).text
 
 
 @dataclass(frozen=True)

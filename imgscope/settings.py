@@ -72,5 +72,7 @@ def _read(file: Path) -> dict[str, Any]:
             return data
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(str(file), f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UsageError(str(file), "not a settings file: nested too deeply") from None
     except OSError as exc:
         raise UsageError(str(file), f"cannot be read: {exc.strerror or exc}") from None

@@ -9,6 +9,7 @@ from typing import NoReturn
 from imgscope import tarheader as th
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
+from imgscope.sniff import Sniffer, Tee
 from imgscope.sources.blobs import LayerStream
 
 _TYPES = {
@@ -35,11 +36,12 @@ def _truncated(where: str, name: str, size: int, got: int) -> NoReturn:
     raise CorruptLayerError(where, f"truncated tar: stream ends in the padding of {name!r}")
 
 
-def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
+def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterator[TarEntry]:
     """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
 
     Stops at the end-of-archive marker; the caller then calls ``stream.finish()``.
-    Raises ``CorruptLayerError`` for anything malformed, naming the stream.
+    Raises ``CorruptLayerError`` for anything malformed, naming the stream. A ``sniffer`` sees the
+    first bytes of small regular files as they stream past (``imgscope.sniff``).
     """
     where = stream.where
     decoder = th.HeaderDecoder(stream.read)
@@ -63,6 +65,7 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
         flag = member.typeflag
         digest: bytes | None = None
         total = (size + 511) & ~511
+        tee: Tee | None = None
         if flag in regular or flag not in types:
             # POSIX: an unknown type flag is read as a regular file, so its bytes still count.
             etype = file_type
@@ -73,11 +76,20 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
                 data = read(total)
                 if len(data) < total:
                     _truncated(where, member.name, size, len(data))
-                digest = sha256(data[:size] if total != size else data).digest()
+                content = data[:size] if total != size else data
+                if sniffer is not None:
+                    hasher = sha256()
+                    tee = sniffer.tee(member.name, size, hasher)
+                if tee is None:
+                    digest = sha256(content).digest()
+                else:
+                    tee.update(memoryview(content))
+                    digest = hasher.digest()
                 total = 0
             else:
                 hasher = sha256()
-                got = stream.consume(size, hasher)
+                tee = sniffer.tee(member.name, size, hasher) if sniffer is not None else None
+                got = stream.consume(size, tee or hasher)
                 if got != size:
                     _truncated(where, member.name, size, got)
                 digest = hasher.digest()
@@ -98,6 +110,8 @@ def iter_entries(stream: LayerStream) -> Iterator[TarEntry]:
             raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
         if not path:
             continue  # the root directory itself
+        if tee is not None and sniffer is not None:
+            sniffer.judge(path, tee)
         if len(path) >= PATH_MAX // 4 and len(path.encode()) >= PATH_MAX:
             raise CorruptLayerError(
                 where, f"member name of {len(path.encode())} bytes, longer than PATH_MAX ({PATH_MAX})"

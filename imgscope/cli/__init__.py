@@ -4,7 +4,13 @@ Exit codes: 0 ok; 1 a check failed; 2 bad input or usage. Each command lives in 
 and registers itself on ``main`` when imported below.
 """
 
+from imgscope.cli import advise as _advise  # noqa: F401  (registers the commands)
 from imgscope.cli import analyze as _analyze  # noqa: F401  (registers the commands)
+from imgscope.cli import check as _check  # noqa: F401
+from imgscope.cli import diff as _diff  # noqa: F401
+from imgscope.cli import history as _history  # noqa: F401
+from imgscope.cli import inspect as _inspect  # noqa: F401
+from imgscope.cli import tree as _tree  # noqa: F401
 from imgscope.cli._common import main
 
 __all__ = ["main"]

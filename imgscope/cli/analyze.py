@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 import imgscope
+from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import errors, image_options, main, progress, stdout_console
 from imgscope.render import json_report
+from imgscope.render.advice import render_top_savings
 from imgscope.render.terminal import render_analysis, render_images
 
 
@@ -28,7 +30,11 @@ def analyze(
     if as_json:
         click.echo(json_report.dumps(result.to_dict()))
     else:
-        stdout_console().print(render_analysis(result, top=top))
+        with errors(ctx.obj["debug"]):
+            savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
+        console = stdout_console()
+        console.print(render_analysis(result, top=top))
+        console.print(render_top_savings(savings))
 
 
 @main.command(name="ls")

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.dive_compat import format_ci_figures
+from imgscope.secrets import redact
 from imgscope.text import printable
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def _header(a: Analysis) -> RenderableType:
 
 
 def _one_line(command: str, limit: int = 72) -> str:
-    text = " ".join(command.split())
+    """A history command on one line, secret-looking values masked (the report gets pasted into tickets)."""
+    text = " ".join(redact(command).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -1,0 +1,162 @@
+"""``imgscope check``: judge an image against a size budget; exit 1 when a rule fails."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+import imgscope
+from imgscope.analysis import Analysis
+from imgscope.baseline import load_baseline
+from imgscope.budget import load_budget
+from imgscope.checks import CheckReport, check
+from imgscope.cli._common import EXIT_CHECK_FAILED, EXIT_OK, errors, fail, image_options, main, progress, stdout_console
+from imgscope.errors import UsageError
+from imgscope.render import json_report
+from imgscope.render.check_dive import render_dive
+from imgscope.render.check_github import render_github
+from imgscope.render.check_json import report_to_dict
+from imgscope.render.check_junit import render_junit
+from imgscope.render.check_markdown import render_markdown
+
+FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
+
+_Renderer = Callable[[CheckReport, Analysis], str]
+
+
+def _table_text(report: CheckReport, _analysis: Analysis) -> str:
+    from imgscope.render.check_terminal import render_check
+
+    console = stdout_console()
+    if not console.is_terminal:
+        console.width = 150  # a CI log, a file: wide enough for one line per rule
+    with console.capture() as captured:
+        console.print(render_check(report))
+    return captured.get()
+
+
+RENDERERS: dict[str, _Renderer] = {
+    "json": lambda r, _a: json_report.dumps(report_to_dict(r)) + "\n",
+    "junit": lambda r, _a: render_junit(r),
+    "github": lambda r, _a: render_github(r),
+    "markdown": lambda r, _a: render_markdown(r),
+    "dive": render_dive,
+}
+
+
+def _output(value: str) -> tuple[str, str]:
+    fmt, sep, path = value.partition("=")
+    if not sep or fmt not in FORMATS or not path:
+        raise click.BadParameter(f"{value!r}: expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}")
+    return fmt, path
+
+
+def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(name, metavar="SIZE", help=help_text)
+
+
+@main.command(name="check")
+@click.argument("path", type=click.Path())
+@image_options
+@_size_option("--max-size", "Most content bytes stored in all layers (150MB, 1.5GiB, 2000000).")
+@_size_option("--max-compressed-size", "Most bytes of the layer blobs as stored.")
+@_size_option("--max-final-size", "Most bytes visible in the final filesystem.")
+@_size_option("--max-layer-size", "Most content bytes in any one layer.")
+@click.option("--max-layers", metavar="N", help="Most layers.")
+@_size_option("--max-wasted", "Most wasted bytes (imgscope's figure; base layers and ignored paths excluded).")
+@click.option("--max-wasted-percent", metavar="PERCENT", help="Most wasted share of the stored bytes (5% or 0.05).")
+@click.option("--exclude-base", metavar="N|auto", help="Leave the first N layers (or the base found) out of waste.")
+@click.option("--base-layer", "base_layers", multiple=True, metavar="DIGEST", help="A base layer's digest.")
+@click.option("--base-image", metavar="PATH", help="The base image: its layers are excluded from the waste rules.")
+@click.option("--max-path", "paths", multiple=True, metavar="GLOB=SIZE", help="Most bytes under a glob (repeatable).")
+@click.option("--forbid", multiple=True, metavar="GLOB", help="Paths that must not be in the final image.")
+@click.option("--forbid-in-layers", multiple=True, metavar="GLOB", help="Paths that must not be in any layer.")
+@click.option("--ignore", multiple=True, metavar="GLOB", help="Paths left out of the waste, path and forbid rules.")
+@click.option("--baseline", metavar="REPORT|IMAGE", help="An earlier `imgscope analyze --json` report, or image.")
+@_size_option("--max-growth", "Most growth of the content size over the baseline.")
+@click.option("--max-growth-percent", metavar="PERCENT", help="Most growth over the baseline (10% or 0.1).")
+@_size_option("--max-layer-growth", "Most growth of any layer position over the baseline.")
+@click.option("--max-layer-growth-percent", metavar="PERCENT", help="Most growth of any layer position.")
+@click.option("--lowest-efficiency", "--lowestEfficiency", metavar="RATIO", help="dive's rule (0.9, or disabled).")
+@click.option("--highest-wasted-bytes", "--highestWastedBytes", metavar="SIZE", help="dive's rule (20MB, disabled).")
+@click.option(
+    "--highest-user-wasted-percent", "--highestUserWastedPercent", metavar="RATIO", help="dive's rule (0.1, disabled)."
+)
+@click.option("--dive-ci", "dive_ci_file", type=click.Path(), help="Read dive's rules from this .dive-ci file.")
+@click.option("--no-dive-ci", is_flag=True, help="Do not read ./.dive-ci.")
+@click.option("--config", type=click.Path(), help="Settings file ([tool.imgscope.check] or [check]).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Stdout format.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE", help="Also write FORMAT to FILE.")
+@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@click.pass_context
+def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
+    """Check the image at PATH against a size budget: exit 0 when every rule passes, 1 when one fails, 2 on bad
+    input or a misconfigured budget.
+
+    The budget comes from the options, the [tool.imgscope.check] table of pyproject.toml (or [check] in
+    .imgscope.toml, or --config FILE), and a .dive-ci file (read from the current directory as dive does).
+    With no budget at all, dive's default CI rules are checked. Sizes: 150MB (SI), 1.5GiB (binary), or
+    bytes. Percents: 5% or 0.05. dive's rules take dive's values (ratios such as 0.1, sizes, disabled).
+    See docs/ci.md.
+    """
+    debug = ctx.obj["debug"]
+    outputs = []
+    for value in opts.pop("outputs"):
+        try:
+            outputs.append(_output(value))
+        except click.BadParameter as exc:
+            fail(f"--output {exc.message}")
+    fmt = opts.pop("fmt")
+    if opts.pop("as_json"):
+        if fmt != "json" and ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT:
+            fail(f"--json and --format {fmt}: choose one")
+        fmt = "json"
+    verify = not opts.pop("no_verify")
+    image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
+    with errors(debug):
+        config = _budget(opts, image_ref, platform)
+        with progress() as report_progress:
+            analysis = imgscope.analyze(
+                path, image=image_ref, platform=platform, verify=verify, progress=report_progress
+            )
+        baseline = load_baseline(config.baseline, verify=verify) if config.baseline else None
+        report = check(analysis, config.budget, baseline)
+        texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
+        for f, file in outputs:
+            with open(file, "w", encoding="utf-8") as fh:
+                fh.write(texts[f])
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary and "github" in texts:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(render_markdown(report) + "\n")
+    sys.stdout.write(texts[fmt])
+    sys.stdout.flush()
+    ctx.exit(EXIT_OK if report.passed else EXIT_CHECK_FAILED)
+
+
+def _render(fmt: str, report: CheckReport, analysis: Analysis) -> str:
+    return _table_text(report, analysis) if fmt == "table" else RENDERERS[fmt](report, analysis)
+
+
+def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -> Any:
+    dive_ci_file = opts.pop("dive_ci_file")
+    no_dive_ci = opts.pop("no_dive_ci")
+    if dive_ci_file and no_dive_ci:
+        raise UsageError("--dive-ci", "--dive-ci and --no-dive-ci exclude each other")
+    config = opts.pop("config")
+    base_image = opts.pop("base_image")
+    base_layers = list(opts.pop("base_layers"))
+    if base_image:
+        base = imgscope.open_image(base_image)
+        diff_ids = [layer.diff_id for layer in base.layers]
+        if not diff_ids or any(d is None for d in diff_ids):
+            raise UsageError(base_image, "the base image does not list its layers' diff_ids")
+        base_layers += [d for d in diff_ids if d]
+    options = {key.replace("_", "-"): value for key, value in opts.items()}
+    options["base-layers"] = tuple(base_layers)
+    return load_budget(options, config=config, dive_ci_file=False if no_dive_ci else dive_ci_file)

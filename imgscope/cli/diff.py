@@ -1,0 +1,63 @@
+"""``imgscope diff``: what changed between two images."""
+
+from __future__ import annotations
+
+import click
+
+import imgscope
+from imgscope.cli._common import errors, main, progress, stdout_console
+from imgscope.image_diff import split_image_arg
+from imgscope.render import json_report
+from imgscope.render.diff import render_diff
+
+DIFF_SCHEMA_VERSION = 1
+
+
+@main.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick this platform of an image index, in A and B.")
+@click.option("--platform-a", metavar="OS/ARCH[/VARIANT]", help="The platform of A (overrides --platform).")
+@click.option("--platform-b", metavar="OS/ARCH[/VARIANT]", help="The platform of B (overrides --platform).")
+@click.option("--depth", type=click.IntRange(1), default=1, show_default=True, help="Path components per group.")
+@click.option(
+    "--top", default=20, show_default=True, type=click.IntRange(0), help="Rows in the file and directory lists."
+)
+@click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
+@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@click.pass_context
+def diff(
+    ctx: click.Context,
+    a: str,
+    b: str,
+    platform: str | None,
+    platform_a: str | None,
+    platform_b: str | None,
+    depth: int,
+    top: int,
+    as_json: bool,
+    no_verify: bool,
+) -> None:
+    """Compare image A with image B: shared layers, files added, removed and changed, size deltas, config.
+
+    A and B are PATH[:IMAGE]: any supported format, and IMAGE a tag or digest as --image takes
+    it, e.g. two images of one tar: imgscope diff app.tar:app:1 app.tar:app:2. A path that exists
+    as written is taken whole, so paths containing ':' work. Two platforms of one index:
+    imgscope diff multi/ multi/ --platform-a linux/amd64 --platform-b linux/arm64.
+    """
+    analyses = []
+    for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
+        path, ref = split_image_arg(arg)
+        ctx.params["path"] = path  # names the file in error messages
+        with errors(ctx.obj["debug"]), progress() as report_progress:
+            analyses.append(
+                imgscope.analyze(
+                    path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
+                )
+            )
+    with errors(ctx.obj["debug"]):
+        result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
+    if as_json:
+        click.echo(json_report.dumps({"schema_version": DIFF_SCHEMA_VERSION, **result.to_dict()}))
+    else:
+        stdout_console().print(render_diff(result, top=top))

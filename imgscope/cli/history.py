@@ -1,0 +1,65 @@
+"""``imgscope history``: every history entry with its layer, or the Dockerfile they add up to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+import imgscope
+from imgscope.cli._common import errors, image_options, main, progress, stdout_console
+from imgscope.dockerfile import reconstruct
+from imgscope.history import history_of
+from imgscope.render import json_report
+from imgscope.render.history import render_dockerfile, render_history
+
+HISTORY_SCHEMA_VERSION = 1
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@image_options
+@click.option("--dockerfile", is_flag=True, help="Print the Dockerfile reconstructed from history and config.")
+@click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
+@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@click.pass_context
+def history(
+    ctx: click.Context,
+    path: str,
+    image_ref: str | None,
+    platform: str | None,
+    dockerfile: bool,
+    as_json: bool,
+    no_verify: bool,
+) -> None:
+    """Every history entry of the image at PATH, in order, empty ones included, with the layer each
+    made and its size; or, with --dockerfile, the Dockerfile they add up to (metadata only, no layer read)."""
+    with errors(ctx.obj["debug"]):
+        if dockerfile:
+            img = imgscope.open_image(path, image=image_ref, platform=platform)
+            result = reconstruct(img)
+            if as_json:
+                doc: dict[str, Any] = {
+                    "schema_version": HISTORY_SCHEMA_VERSION,
+                    "image": img.name,
+                    "dockerfile": result.to_dict(),
+                }
+                click.echo(json_report.dumps(doc))
+            elif stdout_console().is_terminal:
+                stdout_console().print(render_dockerfile(result), end="")
+            else:
+                click.echo(result.text(), nl=False)
+            return
+    with errors(ctx.obj["debug"]), progress() as report_progress:
+        analysis = imgscope.analyze(
+            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+        )
+    rows = history_of(analysis)
+    if as_json:
+        doc = {"schema_version": HISTORY_SCHEMA_VERSION, "image": analysis.image.name, **rows.to_dict()}
+        click.echo(json_report.dumps(doc))
+    else:
+        name = analysis.image.name or path
+        stdout_console().print(
+            render_history(rows, f"History of {name}: {len(rows.rows)} entr{'y' if len(rows.rows) == 1 else 'ies'}")
+        )

@@ -1,0 +1,30 @@
+"""``imgscope inspect``: what ``docker image inspect`` shows, from the image's metadata alone."""
+
+from __future__ import annotations
+
+import click
+
+import imgscope
+from imgscope.cli._common import errors, image_options, main, stdout_console
+from imgscope.render import json_report
+from imgscope.render.inspect import render_inspect
+
+INSPECT_SCHEMA_VERSION = 1
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@image_options
+@click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
+@click.pass_context
+def inspect(ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool) -> None:
+    """Id, tags, digests, platform, run-time config, layers and annotations of the image at PATH.
+
+    Reads metadata only: no layer is decompressed.
+    """
+    with errors(ctx.obj["debug"]):
+        info = imgscope.inspect(path, image=image_ref, platform=platform)
+    if as_json:
+        click.echo(json_report.dumps({"schema_version": INSPECT_SCHEMA_VERSION, **info.to_dict()}))
+    else:
+        stdout_console().print(render_inspect(info))

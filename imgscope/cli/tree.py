@@ -1,0 +1,101 @@
+"""``imgscope tree``: the file tree after a layer, or one layer's changes."""
+
+from __future__ import annotations
+
+import click
+
+import imgscope
+from imgscope.cli._common import errors, fail, image_options, main, progress, stdout_console
+from imgscope.filetree import trim
+from imgscope.render import json_report
+from imgscope.render.filetree import render_tree
+from imgscope.text import printable
+from imgscope.units import parse_size
+
+TREE_SCHEMA_VERSION = 1
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@image_options
+@click.option("--layer", "-l", type=int, help="The filesystem after layer N (0-based; -1 the last). Default: the last.")
+@click.option("--changes", is_flag=True, help="Only what the layer added (green), modified (yellow), removed (red).")
+@click.option(
+    "--sort", type=click.Choice(["size", "name"]), default="size", show_default=True, help="Order of entries."
+)
+@click.option("--min-size", metavar="SIZE", help="Collapse entries smaller than SIZE (e.g. 1MB, 500KiB).")
+@click.option("--depth", type=click.IntRange(0), default=4, show_default=True, help="Levels shown below the root.")
+@click.option("--limit", type=click.IntRange(1), default=25, show_default=True, help="Entries shown per directory.")
+@click.option("--all", "show_all", is_flag=True, help="No depth or entry limit (--min-size still applies).")
+@click.option("--path", "subtree", metavar="DIR", help="Show only the tree below DIR, e.g. /usr/lib.")
+@click.option("--long", "-L", "long", is_flag=True, help="Show permissions and owner (uid:gid) of each entry.")
+@click.option("--json", "as_json", is_flag=True, help="Write the tree as JSON (docs/json.md).")
+@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@click.pass_context
+def tree(
+    ctx: click.Context,
+    path: str,
+    image_ref: str | None,
+    platform: str | None,
+    layer: int | None,
+    changes: bool,
+    sort: str,
+    min_size: str | None,
+    depth: int,
+    limit: int,
+    show_all: bool,
+    subtree: str | None,
+    long: bool,
+    as_json: bool,
+    no_verify: bool,
+) -> None:
+    """The file tree of the image at PATH, directories with their sizes, largest first.
+
+    With --layer N, the filesystem as it stands after layer N; with --changes, only what that
+    layer (default: the last) added, modified and removed, like dive's layer view.
+    """
+    try:
+        threshold = parse_size(min_size) if min_size else 0
+    except ValueError as exc:
+        fail(f"--min-size: {exc}")
+    with errors(ctx.obj["debug"]), progress() as report_progress:
+        result = imgscope.analyze(
+            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+        )
+    count = len(result.layers)
+    if layer is not None and not -count <= layer < count:
+        fail(f"--layer {layer}: the image has {count} layers (0 to {count - 1})")
+    index = (layer % count if layer is not None else count - 1) if count else None
+    if index is None and changes:
+        fail(f"{printable(path)}: the image has no layers, so --changes shows nothing")
+    root = result.tree(index, changes=changes)
+    if subtree:
+        found = root.find(subtree)
+        if found is None:
+            fail(printable(f"--path {subtree}: not in the tree" + (" of that layer's changes" if changes else "")))
+            return
+        root = found
+    shown = trim(
+        root, depth=None if show_all else depth, min_size=threshold, limit=None if show_all else limit, sort=sort
+    )
+    if as_json:
+        doc = {
+            "schema_version": TREE_SCHEMA_VERSION,
+            "image": result.image.name,
+            "layer": index,
+            "changes": changes,
+            "command": result.layers[index].command if index is not None else None,
+            "tree": shown.to_dict(),
+        }
+        click.echo(json_report.dumps(doc))
+        return
+    if index is None:
+        title = f"{result.image.name or path}: no layers"
+    else:
+        what = "changes of layer" if changes else "filesystem after layer"
+        command = " ".join(result.layers[index].command.split())
+        command = command if len(command) <= 70 else command[:69] + "…"
+        title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
+    stdout_console().print(
+        render_tree(shown, title, changes, result.layers[index] if index is not None else None, long)
+    )

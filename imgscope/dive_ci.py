@@ -1,0 +1,246 @@
+"""dive 0.13.1's CI rules, read and judged as dive does: ``.dive-ci`` files, thresholds, verdicts and messages.
+
+What dive does (``runtime/ci/rule.go`` and ``evaluator.go`` of dive 0.13.1, checked against the binary on the
+samples, ``samples/dive/ci/``):
+
+* A ``.dive-ci`` is YAML with a ``rules`` table of three keys, matched case-insensitively (viper): ``lowestEfficiency``
+  (default ``0.9``), ``highestWastedBytes`` (default ``disabled``), ``highestUserWastedPercent`` (default ``0.1``).
+  A key given no value keeps its default. dive's ``--lowestEfficiency`` (etc.) flags win over the file.
+* Scalars resolve as YAML 1.2 (yaml.v3): ``1e5`` is a number, ``yes``/``off`` are strings. Every value is then
+  read as a string (a YAML number ``0.9`` becomes ``"0.9"``, ``1e5`` becomes ``"100000"``). Exactly
+  ``disabled`` turns a rule off (``Disabled``, ``off`` or an empty string are errors).
+* The two ratios are parsed with Go's ``strconv.ParseFloat`` (``5%`` is an error) and must lie in 0..1;
+  ``highestWastedBytes`` with go-humanize's ``ParseBytes`` (``20MB`` = 20,000,000; ``20MiB`` = 20,971,520).
+* Comparisons are strict: a value equal to its threshold passes. ``lowestEfficiency`` fails when
+  ``threshold > efficiency``, ``highestWastedBytes`` when ``wasted > threshold``, ``highestUserWastedPercent``
+  when ``userWasted > threshold`` (a NaN figure never fails).
+* A bad value makes dive print ``CI Misconfigured`` and exit 1; imgscope exits 2 with the rule and the value.
+
+The figures judged are dive's own (``Analysis.dive``), equal to dive's to the last digit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from imgscope.errors import UsageError
+from imgscope.units import parse_size
+
+LOWEST_EFFICIENCY = "lowestEfficiency"
+HIGHEST_WASTED_BYTES = "highestWastedBytes"
+HIGHEST_USER_WASTED_PERCENT = "highestUserWastedPercent"
+DIVE_RULES = (LOWEST_EFFICIENCY, HIGHEST_WASTED_BYTES, HIGHEST_USER_WASTED_PERCENT)
+DIVE_DEFAULTS = {LOWEST_EFFICIENCY: "0.9", HIGHEST_WASTED_BYTES: "disabled", HIGHEST_USER_WASTED_PERCENT: "0.1"}
+DISABLED = "disabled"
+DIVE_CI_FILE = ".dive-ci"
+
+_GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_GO_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9]+")
+_GO_INF = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DiveThresholds:
+    """dive's three thresholds; None for a rule that is disabled."""
+
+    lowest_efficiency: float | None = 0.9
+    highest_wasted_bytes: int | None = None
+    highest_user_wasted_percent: float | None = 0.1
+
+    @classmethod
+    def parse(cls, values: dict[str, str], where: dict[str, str] | None = None) -> DiveThresholds:
+        """From dive's strings (missing rules take dive's defaults); UsageError naming the rule and the value."""
+        merged = {**DIVE_DEFAULTS, **values}
+        origin = where or {}
+        return cls(
+            lowest_efficiency=parse_ratio(LOWEST_EFFICIENCY, merged[LOWEST_EFFICIENCY], origin.get(LOWEST_EFFICIENCY)),
+            highest_wasted_bytes=parse_bytes(merged[HIGHEST_WASTED_BYTES], origin.get(HIGHEST_WASTED_BYTES)),
+            highest_user_wasted_percent=parse_ratio(
+                HIGHEST_USER_WASTED_PERCENT,
+                merged[HIGHEST_USER_WASTED_PERCENT],
+                origin.get(HIGHEST_USER_WASTED_PERCENT),
+            ),
+        )
+
+
+def go_parse_float(text: str) -> float:
+    """Go's ``strconv.ParseFloat(text, 64)``: no spaces, no underscores in decimals, ``NaN``/``Inf`` spelled as Go
+    accepts them, out-of-range values refused. ValueError otherwise."""
+    if _GO_DECIMAL.fullmatch(text):
+        value = float(text)
+    elif _GO_HEX.fullmatch(text) and "__" not in text:
+        value = float.fromhex(text.replace("_", ""))
+    elif _GO_INF.fullmatch(text):
+        return float(text.lower().replace("infinity", "inf"))
+    elif text.lower() == "nan":
+        return math.nan
+    else:
+        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+    if math.isinf(value):
+        raise ValueError(f'strconv.ParseFloat: parsing "{text}": value out of range')
+    return value
+
+
+def go_format(value: float) -> str:
+    """A float64 as Go's ``%v`` prints it (shortest digits; exponent below 1e-4 or from 1e21)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1, value) < 0 else "0"
+    d = Decimal(repr(value)).normalize()
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    point = len(digits) + exponent - 1  # the decimal exponent of the first digit
+    text = "".join(map(str, digits))
+    if point < -4 or point >= 21:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        out = f"{mantissa}e{'-' if point < 0 else '+'}{abs(point):02d}"
+    else:
+        out = format(d.copy_abs(), "f")
+    return ("-" if sign else "") + out
+
+
+def yaml_to_go_string(value: Any) -> str:
+    """A YAML scalar as viper's ``GetString`` gives it to dive (``0.9`` -> ``"0.9"``, ``1e3`` -> ``"1000"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return go_format(value)
+        return format(Decimal(repr(value)).normalize(), "f")  # Go's FormatFloat(f, 'f', -1, 64)
+    if isinstance(value, str):
+        return value
+    return str(value)  # e.g. a YAML date
+
+
+def parse_ratio(rule: str, value: str, where: str | None = None) -> float | None:
+    """A ratio threshold as dive reads it: ``disabled`` -> None; else a Go float from 0 to 1."""
+    if value == DISABLED:
+        return None
+    place = where or f"dive rule {rule}"
+    try:
+        threshold = go_parse_float(value)
+    except ValueError as exc:
+        hint = " (dive takes a ratio: write 0.05 for 5 %)" if value.strip().endswith("%") else ""
+        raise UsageError(place, f"{rule}: invalid value {value!r}: {exc}{hint}") from None
+    if threshold < 0 or threshold > 1:
+        raise UsageError(place, f"{rule}: {value!r} is outside the allowed range 0-1")
+    return threshold
+
+
+def parse_bytes(value: str, where: str | None = None) -> int | None:
+    """``highestWastedBytes`` as dive reads it: ``disabled`` -> None; else go-humanize's ``ParseBytes``."""
+    if value == DISABLED:
+        return None
+    if not value[:1].isdigit() and value[:1] not in (".", ","):  # ParseBytes reads the number first
+        raise UsageError(
+            where or f"dive rule {HIGHEST_WASTED_BYTES}",
+            f"{HIGHEST_WASTED_BYTES}: {value!r} does not start with a number",
+        )
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise UsageError(where or f"dive rule {HIGHEST_WASTED_BYTES}", f"{HIGHEST_WASTED_BYTES}: {exc}") from None
+
+
+def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The rules a ``.dive-ci`` file sets, as dive's strings (rules given no value are left out).
+
+    Needs PyYAML (``pip install 'imgscope[dive-ci]'``). UsageError for unreadable or malformed files and for
+    keys dive does not know (dive would ignore a misspelt rule and check its default instead).
+    """
+    where = os.fspath(path)
+    try:
+        import yaml
+    except ImportError:
+        raise UsageError(
+            where, "reading a .dive-ci file needs PyYAML: pip install 'imgscope[dive-ci]' (or pip install pyyaml)"
+        ) from None
+    try:
+        with open(path, "rb") as fh:
+            data = yaml.load(fh, Loader=_dive_loader(yaml))
+    except OSError as exc:
+        raise UsageError(where, f"cannot be read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(where, f"not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UsageError(where, "not a .dive-ci: nested too deeply") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(where, f"a .dive-ci holds a 'rules' table, not {type(data).__name__}")
+    known = {"rules"}
+    for key in data:
+        if str(key).lower() not in known:
+            raise UsageError(where, f"unknown key {key!r}: a .dive-ci holds only 'rules'")
+    rules = next((v for k, v in data.items() if str(k).lower() == "rules"), None)
+    if rules is None:
+        return {}
+    if not isinstance(rules, dict):
+        raise UsageError(where, f"'rules' must be a table of {', '.join(DIVE_RULES)}, not {type(rules).__name__}")
+    by_lower = {name.lower(): name for name in DIVE_RULES}
+    out: dict[str, str] = {}
+    for key, value in rules.items():
+        name = by_lower.get(str(key).lower())
+        if name is None:
+            raise UsageError(
+                where, f"unknown rule {key!r} (dive knows {', '.join(DIVE_RULES)}; it would silently ignore this one)"
+            )
+        if value is None:
+            continue
+        if isinstance(value, (list, dict)):
+            raise UsageError(where, f"{name}: expected a number, a size or 'disabled', not a {type(value).__name__}")
+        out[name] = yaml_to_go_string(value)
+    return out
+
+
+_YAML_BOOL = "tag:yaml.org,2002:bool"
+_YAML_FLOAT = "tag:yaml.org,2002:float"
+_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML12_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _dive_loader(yaml: Any) -> Any:
+    """PyYAML's SafeLoader resolving scalars as dive's YAML library (yaml.v3, YAML 1.2) does: ``1e5`` is a
+    number (PyYAML's YAML 1.1 wants ``1.0e5``), ``off``/``yes`` are strings (1.1 makes them booleans)."""
+
+    class DiveLoader(yaml.SafeLoader):  # type: ignore[misc]
+        pass
+
+    DiveLoader.yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag not in (_YAML_BOOL, _YAML_FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    DiveLoader.add_implicit_resolver(_YAML_BOOL, _YAML12_BOOL, list("tTfF"))
+    DiveLoader.add_implicit_resolver(_YAML_FLOAT, _YAML12_FLOAT, list("-+0123456789."))
+    return DiveLoader
+
+
+def failure_message(rule: str, actual: float, threshold: float) -> str:
+    """dive's message for a failed rule, verbatim."""
+    if rule == LOWEST_EFFICIENCY:
+        return f"image efficiency is too low (efficiency={go_format(actual)} < threshold={go_format(threshold)})"
+    if rule == HIGHEST_WASTED_BYTES:
+        return f"too many bytes wasted (wasted-bytes={int(actual)} > threshold={int(threshold)})"
+    return (
+        "too many bytes wasted, relative to the user bytes added "
+        f"(%-user-wasted-bytes={go_format(actual)} > threshold={go_format(threshold)})"
+    )
+
+
+def fails(rule: str, actual: float, threshold: float) -> bool:
+    """dive's comparison for ``rule`` (strict: equal to the threshold passes; NaN never fails)."""
+    if rule == LOWEST_EFFICIENCY:
+        return threshold > actual
+    return actual > threshold

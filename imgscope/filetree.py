@@ -1,0 +1,351 @@
+"""The file tree of an image as it stands after any layer, or the changes one layer made, as plain dataclasses.
+
+``Analysis`` keeps no tree per layer: each layer's ``LayerReport.changes`` records every path it added,
+modified or removed (each removed descendant of a removed directory included, type and size of each), so the
+tree after layer N is the replay of the changes of layers 0..N. The replay is checked against umoci's unpacked
+root filesystem after every layer of the samples (``samples/truth/*.per-layer.tsv``).
+
+Symlink targets, modes and owners are not among the recorded changes; ``_known`` recovers them from the final
+filesystem where that is exact (every path of the last layer's tree; in an earlier tree, each path no later layer
+wrote again), and leaves them unknown (None) otherwise.
+
+Sizes: a file's size is its bytes; a directory's is the sum of the regular files below it (a hard-linked name
+counts each time, as ``du --count-links``). In a changes tree, a directory counts what stays below it (added and
+modified files): its size is what the layer wrote there; removed entries keep the size they had.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from imgscope.fstree import ChangeKind, FileChange
+from imgscope.model import EntryType
+
+if TYPE_CHECKING:
+    from imgscope.analysis import Analysis, FileRecord
+
+_DIR = EntryType.DIR
+
+
+@dataclass(frozen=True)
+class Collapsed:
+    """Entries of a directory left out of a trimmed tree, summed up."""
+
+    entries: int  # direct children left out
+    files: int  # non-directory paths at or below them (in a changes tree: those the layer kept)
+    size: int  # their bytes (in a changes tree: those the layer kept)
+    removed_files: int = 0  # in a changes tree: removed paths at or below them
+    removed_size: int = 0
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One path of a file tree. ``size`` and ``files`` are aggregated for directories."""
+
+    name: str  # "" for the root
+    path: str  # "/" for the root, else "/usr/lib"
+    type: EntryType
+    size: int  # bytes of the regular files at or below this path
+    files: int  # non-directory paths at or below this path
+    change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
+    children: tuple[TreeNode, ...] = ()
+    link_target: str | None = None  # a symlink's target, when known (see ``_known``)
+    mode: int | None = None  # permission bits, when known
+    uid: int | None = None
+    gid: int | None = None
+    removed_size: int = 0  # in a changes tree: bytes of the removed files at or below this path
+    removed_files: int = 0  # in a changes tree: removed non-directory paths at or below this path
+    collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
+    depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
+
+    @property
+    def weight(self) -> int:
+        """Bytes this path stands for: its size, plus in a changes tree what the layer removed below it."""
+        return self.size if self.change is ChangeKind.REMOVED else self.size + self.removed_size
+
+    def find(self, path: str) -> TreeNode | None:
+        """The node at ``path`` (``/usr/lib``, ``usr/lib``), or None. No symlink is followed."""
+        node: TreeNode | None = self
+        for part in (p for p in path.split("/") if p):
+            if node is None:
+                return None
+            node = next((c for c in node.children if c.name == part), None)
+        return node
+
+    def walk(self) -> Iterator[TreeNode]:
+        """This node and every node below it, depth first."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``docs/json.md``, tree document)."""
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "path": self.path,
+            "type": self.type.value,
+            "size": self.size,
+            "files": self.files,
+            "removed_size": self.removed_size,
+            "removed_files": self.removed_files,
+        }
+        if self.change is not None:
+            doc["change"] = self.change.value
+        if self.type is EntryType.SYMLINK:
+            doc["link_target"] = self.link_target
+        if self.path != "/":
+            doc["mode"] = None if self.mode is None else f"{self.mode:04o}"
+            doc["uid"], doc["gid"] = self.uid, self.gid
+        if self.type is _DIR or self.children:
+            doc["children"] = [c.to_dict() for c in self.children]
+            if self.collapsed is not None:
+                doc["collapsed"] = {
+                    "entries": self.collapsed.entries,
+                    "files": self.collapsed.files,
+                    "size": self.collapsed.size,
+                    "removed_files": self.collapsed.removed_files,
+                    "removed_size": self.collapsed.removed_size,
+                }
+            if self.depth_cut:
+                doc["depth_cut"] = True
+        return doc
+
+
+class _Build:
+    """A mutable node while a tree is replayed."""
+
+    __slots__ = ("change", "children", "size", "type")
+
+    def __init__(self, type: EntryType, size: int, change: ChangeKind | None = None) -> None:
+        self.type = type
+        self.size = size
+        self.change = change
+        self.children: dict[str, _Build] | None = {} if type is _DIR else None
+
+
+_by_path = attrgetter("path")
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p]
+
+
+def _dir_at(root: _Build, parts: list[str], keep: bool = False) -> _Build:
+    """The directory at ``parts``, created on the way where missing (a change always follows its parents).
+
+    With ``keep``, a non-directory on the way keeps its type and takes children: in a changes tree, a directory
+    the layer replaced by a file holds the removed entries that were below it."""
+    node = root
+    for part in parts:
+        assert node.children is not None
+        child = node.children.get(part)
+        if child is None:
+            child = _Build(_DIR, 0)
+            node.children[part] = child
+        elif child.children is None:
+            if keep:
+                child.children = {}
+            else:
+                child = node.children[part] = _Build(_DIR, 0)
+        node = child
+    return node
+
+
+def _apply(root: _Build, changes: Iterable[FileChange]) -> None:
+    # By path, so a directory comes before what is below it. At the end of a layer a removed path is absent and
+    # an added or modified one present, so no removal concerns an ancestor of another change: the order of the
+    # kinds does not matter.
+    last_dir, last_parent = None, root
+    for change in sorted(changes, key=_by_path):
+        parent_path, _, name = change.path.rpartition("/")
+        if not name:
+            continue
+        removed = change.kind is ChangeKind.REMOVED
+        if parent_path == last_dir and not removed:
+            parent: _Build | None = last_parent
+        else:
+            parts = _parts(parent_path)
+            parent = _find_build(root, parts) if removed else _dir_at(root, parts)
+            if parent is not None and not removed:
+                last_dir, last_parent = parent_path, parent
+        if parent is None or parent.children is None:
+            continue
+        if removed:
+            parent.children.pop(name, None)
+            continue
+        existing = parent.children.get(name)
+        if existing is not None and existing.type is _DIR and change.type is _DIR:
+            continue  # metadata of a directory: its children stay
+        parent.children[name] = _Build(change.type, change.size if change.type is not _DIR else 0)
+
+
+def _find_build(root: _Build, parts: list[str]) -> _Build | None:
+    node: _Build | None = root
+    for part in parts:
+        if node is None or node.children is None:
+            return None
+        node = node.children.get(part)
+    return node
+
+
+def _freeze(name: str, path: str, node: _Build, changes_view: bool, known: dict[str, FileRecord]) -> TreeNode:
+    own_size = node.size if node.type is EntryType.FILE else 0
+    own_files = 0 if node.type is _DIR else 1
+    gone = node.change is ChangeKind.REMOVED
+    record = None if gone else known.get(path)
+    meta: dict[str, Any] = {}
+    if record is not None:
+        meta = {"mode": record.mode, "uid": record.uid, "gid": record.gid}
+        if node.type is EntryType.SYMLINK:
+            meta["link_target"] = record.link_target
+    if node.children is None:
+        return TreeNode(
+            name,
+            path,
+            node.type,
+            own_size,
+            own_files,
+            node.change,
+            removed_size=own_size if gone else 0,
+            removed_files=own_files if gone else 0,
+            **meta,
+        )
+    children = tuple(
+        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view, known)
+        for child_name, child in sorted(node.children.items())
+    )
+    counted = [c for c in children if not changes_view or gone or c.change is not ChangeKind.REMOVED]
+    return TreeNode(
+        name,
+        path,
+        node.type,
+        own_size + sum(c.size for c in counted),
+        own_files + sum(c.files for c in counted),
+        node.change,
+        children,
+        removed_size=(own_size if gone else 0) + sum(c.removed_size for c in children),
+        removed_files=(own_files if gone else 0) + sum(c.removed_files for c in children),
+        **meta,
+    )
+
+
+def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
+    """The filesystem as it stands after ``layer`` (default: the last), as a tree rooted at ``/``."""
+    last = _check_layer(analysis, layer)
+    with _no_cyclic_gc():
+        root = _Build(_DIR, 0)
+        for report in analysis.layers[: last + 1]:
+            _apply(root, report.changes)
+        return _freeze("", "/", root, False, _known(analysis, last))
+
+
+def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
+    """Only what ``layer`` (default: the last) added, modified and removed, with the directories leading there."""
+    index = _check_layer(analysis, layer)
+    if index < 0:
+        raise IndexError("the image has no layers, so no layer changed anything")
+    with _no_cyclic_gc():
+        return _changes_tree(analysis.layers[index].changes, _known(analysis, index))
+
+
+def _known(analysis: Analysis, layer: int) -> dict[str, FileRecord]:
+    """The paths whose every attribute after ``layer`` the final filesystem tells.
+
+    A path of the final filesystem last written by a layer at or before ``layer`` is, after ``layer``, exactly as
+    it is at the end: a later change to it would have written it again (a newer layer) or removed it (then it
+    would be absent, or written again later). Other paths show no mode, owner or link target.
+    """
+    return {f.path: f for f in analysis.files if f.layer <= layer}
+
+
+def _changes_tree(changes: tuple[FileChange, ...], known: dict[str, FileRecord]) -> TreeNode:
+    root = _Build(_DIR, 0)
+    for change in sorted(changes, key=_by_path):
+        parts = _parts(change.path)
+        if not parts:
+            continue
+        parent = _dir_at(root, parts[:-1], keep=True)  # sorted by path: a changed directory came first
+        assert parent.children is not None
+        parent.children[parts[-1]] = _Build(change.type, change.size if change.type is not _DIR else 0, change.kind)
+    return _freeze("", "/", root, True, known)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The trees are many small acyclic objects: the cyclic collector would walk them over and over for nothing
+    (measured: half the time of a 42,000-path tree)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check_layer(analysis: Analysis, layer: int | None) -> int:
+    count = len(analysis.layers)
+    if count == 0:
+        if layer is None:
+            return -1
+        raise IndexError(f"layer {layer}: the image has no layers")
+    if layer is None:
+        return count - 1
+    index = layer + count if layer < 0 else layer
+    if not 0 <= index < count:
+        raise IndexError(f"layer {layer}: the image has layers 0 to {count - 1}")
+    return index
+
+
+def trim(
+    node: TreeNode,
+    *,
+    depth: int | None = None,
+    min_size: int = 0,
+    limit: int | None = None,
+    sort: str = "size",
+) -> TreeNode:
+    """A tree fit to show: children sorted (``size``: largest ``weight`` first; ``name``), those whose weight is
+    below ``min_size`` and those beyond the ``limit`` first ones collapsed into a ``Collapsed`` summary, nothing
+    below ``depth`` levels (depth 1: the node's children only)."""
+    if sort not in ("size", "name"):
+        raise ValueError(f"sort must be 'size' or 'name', not {sort!r}")
+    return _trim(node, depth, min_size, limit, sort)
+
+
+def _trim(node: TreeNode, depth: int | None, min_size: int, limit: int | None, sort: str) -> TreeNode:
+    if not node.children:
+        return node
+    if depth is not None and depth <= 0:
+        return replace(node, children=(), depth_cut=True)
+    if sort == "size":
+        ordered = sorted(node.children, key=lambda c: (-c.weight, c.name))
+    else:
+        ordered = sorted(node.children, key=lambda c: c.name)
+    kept: list[TreeNode] = []
+    left: list[TreeNode] = []
+    for child in ordered:
+        small = child.weight < min_size
+        if small or (limit is not None and len(kept) >= limit):
+            left.append(child)
+        else:
+            kept.append(child)
+    below = None if depth is None else depth - 1
+    children = tuple(_trim(c, below, min_size, limit, sort) for c in kept)
+    collapsed = None
+    if left:
+        collapsed = Collapsed(
+            len(left),
+            sum(c.files for c in left if c.change is not ChangeKind.REMOVED),
+            sum(c.size for c in left if c.change is not ChangeKind.REMOVED),
+            sum(c.removed_files for c in left),
+            sum(c.removed_size for c in left),
+        )
+    return replace(node, children=children, collapsed=collapsed)

@@ -1,0 +1,153 @@
+"""``imgscope diff`` for a terminal. Reads an ``ImageDiff``; computes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
+from imgscope.render.terminal import safe, size
+
+KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def signed(n: int) -> str:
+    """A byte delta with its sign: ``+1.2 kB``, ``-300 Bytes``, ``0 Bytes``."""
+    return ("+" if n > 0 else "-" if n < 0 else "") + size(abs(n))
+
+
+def _name(s: ImageSide) -> str:
+    return f"{s.name or '(untagged)'} ({s.source})"
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "-"
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def _sizes(d: ImageDiff) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    for _ in range(3):
+        grid.add_column(justify="right")
+    grid.add_row("", "A", "B", "B - A")
+
+    def row(name: str, s: SizeDelta, human: bool = True) -> None:
+        if human:
+            grid.add_row(name, size(s.a), size(s.b), signed(s.delta))
+        else:
+            grid.add_row(name, f"{s.a:,}", f"{s.b:,}", f"{s.delta:+,}")
+
+    row("Content", d.size)
+    row("Compressed", d.compressed_size)
+    row("Visible", d.final_size)
+    row("Paths", d.file_count, human=False)
+    return grid
+
+
+def _layers(d: ImageDiff) -> Table:
+    table = Table(title="Layers (same diff_id = shared)", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("A", overflow="fold", ratio=1)
+    table.add_column("B", overflow="fold", ratio=1)
+    for i in range(max(len(d.layers_a), len(d.layers_b))):
+        cells = []
+        for layers in (d.layers_a, d.layers_b):
+            if i >= len(layers):
+                cells.append(Text(""))
+                continue
+            x = layers[i]
+            command = " ".join(x.command.split())
+            command = command if len(command) <= 40 else command[:39] + "…"
+            style = "dim" if i < d.common_layers else ("" if x.shared else "bold")
+            cells.append(safe(f"{size(x.size)}  {(x.diff_id or '-').removeprefix('sha256:')[:12]}  {command}", style))
+        table.add_row(str(i), *cells)
+    if d.common_layers == len(d.layers_a) == len(d.layers_b):
+        table.caption = "every layer is the same in both"
+    elif d.common_layers:
+        table.caption = f"layers 0-{d.common_layers - 1} are the same in both (dim); the images diverge after them"
+    else:
+        table.caption = "the images share no bottom layer"
+    return table
+
+
+def _directories(d: ImageDiff, top: int) -> Table:
+    table = Table(title="Differences by directory", title_justify="left")
+    for name in ("Directory", "+", "-", "~", "Added", "Removed", "B - A"):
+        table.add_column(name, justify="left" if name == "Directory" else "right")
+    for x in d.directories[:top]:
+        table.add_row(
+            safe(x.path),
+            str(x.added),
+            str(x.removed),
+            str(x.changed),
+            size(x.added_bytes),
+            size(x.removed_bytes),
+            signed(x.delta),
+        )
+    if len(d.directories) > top:
+        table.caption = f"… and {len(d.directories) - top:,} more directories"
+    return table
+
+
+def _files(d: ImageDiff, top: int) -> Table:
+    table = Table(title=f"Files ({len(d.files):,} differ)", title_justify="left")
+    table.add_column("", no_wrap=True)
+    table.add_column("Path", overflow="fold")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
+    table.add_column("B - A", justify="right")
+    table.add_column("What changed")
+    ordered = sorted(d.files, key=lambda f: (-abs(f.delta), f.path))
+    for f in ordered[:top]:
+        style = KIND_STYLE[f.kind]
+        table.add_row(
+            Text(KIND_MARK[f.kind], style),
+            safe(f.path, style),
+            size(f.size_a) if f.type_a else "-",
+            size(f.size_b) if f.type_b else "-",
+            signed(f.delta),
+            ", ".join(f.changed),
+        )
+    if len(ordered) > top:
+        table.caption = f"… and {len(ordered) - top:,} more (--top, or --json for all)"
+    return table
+
+
+def _config(d: ImageDiff) -> Table:
+    table = Table(title="Config differences", title_justify="left")
+    table.add_column("Setting", no_wrap=True)
+    table.add_column("A", overflow="fold", style="red")
+    table.add_column("B", overflow="fold", style="green")
+    for c in d.config:
+        table.add_row(safe(c.key), safe(_value(c.a)), safe(_value(c.b)))
+    return table
+
+
+def render_diff(d: ImageDiff, top: int = 20) -> RenderableType:
+    """The comparison: the two images, size deltas, layers, directories, files, config."""
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("A", safe(_name(d.a)))
+    head.add_row("B", safe(_name(d.b)))
+    parts: list[RenderableType] = [head]
+    if d.identical:
+        parts.append(Text("The images are identical: same layers, same files, same config.", "green"))
+        return Group(*parts)
+    parts += [_sizes(d), _layers(d)]
+    if d.files:
+        parts += [_directories(d, top), _files(d, top)]
+    else:
+        parts.append(Text("The final filesystems are the same.", "green"))
+    if d.config:
+        parts.append(_config(d))
+    else:
+        parts.append(Text("The run-time config is the same.", "green"))
+    return Group(*parts)

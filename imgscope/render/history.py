@@ -1,0 +1,56 @@
+"""``imgscope history`` for a terminal: the history table, or the reconstructed Dockerfile. Computes nothing."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from imgscope.created_by import parse_created_by
+from imgscope.dockerfile import Dockerfile
+from imgscope.history import History
+from imgscope.render.terminal import safe, size
+from imgscope.text import printable
+
+
+def render_history(history: History, title: str) -> RenderableType:
+    """One row per history entry, empty ones dim, a rule where the base image ends."""
+    table = Table(
+        title=safe(title), title_justify="left", caption="--json or --dockerfile for whole commands", expand=True
+    )
+    table.add_column("#", justify="right", no_wrap=True, min_width=2)
+    table.add_column("Layer", justify="right", no_wrap=True, min_width=5)
+    table.add_column("Size", justify="right", no_wrap=True, min_width=9)
+    table.add_column("Created", no_wrap=True, min_width=19)
+    table.add_column("Command", no_wrap=True, overflow="ellipsis", ratio=1)
+    base = history.base
+    for row in history.rows:
+        if base is not None and row.index == base.history_count:
+            table.add_row("", "", "", "", Text(f"─── base image ends: {printable(base.name or 'unnamed')} ───", "bold"))
+        e, r = row.entry, row.layer
+        style = "dim" if r is None else ""
+        command = " ".join(parse_created_by(e.created_by or "").text.split()) or "(empty)"
+        table.add_row(
+            str(row.index),
+            str(r.index) if r else "-",
+            size(r.size) if r else "",
+            safe((e.created or "")[:19].replace("T", " "), style),
+            safe(command, style),
+        )
+    for r in history.unnamed_layers:
+        table.add_row("", str(r.index), size(r.size), "", Text("(no history entry)", "yellow"))
+    parts: list[RenderableType] = [table]
+    parts.extend(safe(f"Note: {note}", "yellow") for note in history.notes)
+    if base is not None:
+        parts.append(
+            safe(f"Base image: {base.name or 'unnamed'}, layers 0-{base.layer_count - 1} ({base.evidence})", "dim")
+        )
+    return Group(*parts)
+
+
+def render_dockerfile(dockerfile: Dockerfile) -> Text:
+    """The Dockerfile text, comments dim; every line escaped (it is the image author's text)."""
+    out = Text(no_wrap=True, overflow="ignore")  # long RUN lines stay whole, for copy and paste
+    for line in dockerfile.text().splitlines():
+        out.append(printable(line) + "\n", "dim" if line.startswith("#") else "")
+    return out

@@ -1,0 +1,76 @@
+"""``imgscope inspect`` for a terminal. Reads an ``ImageInfo``; computes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+
+from imgscope.created_by import healthcheck_instruction
+from imgscope.image_info import ImageInfo
+from imgscope.render.terminal import safe, size
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_inspect(info: ImageInfo) -> RenderableType:
+    """The image's identity, platform, run-time config, manifest and layers."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def row(name: str, value: str | None) -> None:
+        if value:
+            grid.add_row(name, safe(value))
+
+    row("Id", info.id)
+    row("RepoTags", ", ".join(info.repo_tags) or "(none)")
+    row("RepoDigests", ", ".join(info.repo_digests))
+    row("Created", info.created)
+    row("Author", info.author)
+    row("Comment", info.comment)
+    row("DockerVersion", info.docker_version)
+    row("Platform", info.platform)
+    row("OsVersion", info.os_version)
+    row("Source", f"{info.source} [{info.format}]")
+    row("Manifest", info.manifest_digest)
+    row("MediaType", info.manifest_media_type)
+    for key, value in sorted(info.annotations.items()):
+        row("Annotation", f"{key}={value}")
+    c = info.config
+    row("User", c.user)
+    row("WorkingDir", c.workdir)
+    for item in c.env:
+        row("Env", item)
+    row("Entrypoint", _json(list(c.entrypoint)) if c.entrypoint is not None else None)
+    row("Cmd", _json(list(c.cmd)) if c.cmd is not None else None)
+    row("Shell", _json(list(c.shell)) if c.shell is not None else None)
+    row("ExposedPorts", " ".join(c.exposed_ports))
+    row("Volumes", " ".join(c.volumes))
+    for key, value in sorted(c.labels.items()):
+        row("Label", f"{key}={value}")
+    if c.healthcheck:
+        row("Healthcheck", healthcheck_instruction(c.healthcheck) or _json(c.healthcheck))
+    row("StopSignal", c.stop_signal)
+    for item in c.on_build:
+        row("OnBuild", item)
+    row("Stored", size(info.stored_size) if info.stored_size is not None else None)
+    row("History", f"{info.history_entries} entries, {info.empty_history_entries} without a layer")
+    for note in info.notes:
+        row("Note", note)
+
+    layers = Table(title="RootFS layers", title_justify="left")
+    layers.add_column("#", justify="right")
+    layers.add_column("diff_id", overflow="fold")
+    layers.add_column("Stored", justify="right")
+    layers.add_column("Media type", overflow="fold")
+    for layer in info.layers:
+        media = layer.media_type or "-"
+        if not layer.available:
+            media += " (blob absent)"
+        layers.add_row(str(layer.index), safe(layer.diff_id or "-"), size(layer.size), safe(media))
+    return Group(grid, layers)

@@ -1,0 +1,113 @@
+"""imgscope.diff on the real samples: an image against itself, tiny-a against tiny-b (one COPY apart), formats."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import imgscope
+from imgscope.cli import main
+from imgscope.image_diff import _file_diffs, split_image_arg
+from tests.conftest import SAMPLES, analysis_of
+
+TWO = str(SAMPLES / "two-images.tar")
+
+
+def test_an_image_against_itself_is_empty() -> None:
+    a = analysis_of("cases/docker-archive.tar")
+    d = imgscope.diff(a, a)
+    assert d.identical and d.files == () and d.config == () and d.directories == ()
+    assert d.common_layers == len(a.layers)
+    assert all(x.shared for x in d.layers_a + d.layers_b)
+    assert (d.size.delta, d.compressed_size.delta, d.final_size.delta, d.file_count.delta) == (0, 0, 0, 0)
+
+
+def test_tiny_a_against_tiny_b_is_one_file() -> None:
+    """tiny-b = FROM tiny-a + COPY bye.txt (16 bytes) + LABEL org.example.image=tiny-b (samples/src/tiny-b)."""
+    d = imgscope.diff(f"{TWO}:tiny-a:1", f"{TWO}:localhost/tiny-b:1")
+    assert d.a.name == "localhost/tiny-a:1" and d.b.name == "localhost/tiny-b:1"
+    assert [(f.path, f.kind, f.size_a, f.size_b, f.delta, f.layer_b) for f in d.files] == [
+        ("/bye.txt", "added", 0, 16, 16, 2)
+    ]
+    assert d.common_layers == 2 and len(d.layers_b) == 3
+    assert [x.shared for x in d.layers_b] == [True, True, False]
+    assert d.size.delta == 16 and d.final_size.delta == 16 and d.file_count.delta == 1
+    assert d.compressed_size.delta == d.layers_b[2].compressed_size > 0
+    assert [(x.path, x.added, x.added_bytes, x.delta) for x in d.directories] == [("/", 1, 16, 16)]
+    assert [(c.key, c.a, c.b) for c in d.config] == [("labels.org.example.image", "tiny-a", "tiny-b")]
+    back = imgscope.diff(f"{TWO}:tiny-b:1", f"{TWO}:tiny-a:1")
+    assert [(f.path, f.kind, f.delta) for f in back.files] == [("/bye.txt", "removed", -16)]
+    assert back.directories[0].removed_bytes == 16
+
+
+def test_overlay_and_vfs_builds_share_the_bottom_layers_and_the_final_tree() -> None:
+    d = imgscope.diff(analysis_of("cases/docker-archive.tar"), analysis_of("cases-vfs/docker-archive.tar"))
+    assert d.common_layers == 3  # base, first RUN, COPY; the RUNs that delete encode whiteouts differently
+    assert d.files == ()  # truth/cases.tsv == truth/cases-vfs.tsv
+    assert d.final_size.delta == 9000  # vfs stored the hard-linked pair as two copies
+    assert not d.identical
+
+
+def test_formats_of_one_image_differ_only_where_skopeo_dropped_the_healthcheck() -> None:
+    d = imgscope.diff(analysis_of("cases/docker-archive.tar"), analysis_of("cases/oci-zstd"))
+    assert d.files == () and d.common_layers == 5 and d.size.delta == 0
+    assert d.compressed_size.delta < 0  # zstd against plain tars
+    assert [c.key for c in d.config] == ["healthcheck"]
+    assert d.config[0].b is None and d.config[0].a["Test"] == ["CMD", "/bin/true"]
+
+
+def test_two_platforms_differ_in_one_changed_file() -> None:
+    """samples/src/plat: the same Containerfile per platform; only arch.txt's content differs."""
+    amd, arm = analysis_of("multi-platform", None, "linux/amd64"), analysis_of("multi-platform", None, "linux/arm64")
+    d = imgscope.diff(amd, arm)
+    [changed] = d.files
+    assert (changed.path, changed.kind) == ("/arch.txt", "changed")
+    assert "digest" in changed.changed and changed.layer_a == changed.layer_b == 1
+    assert changed.delta == arm.tree().find("/arch.txt").size - amd.tree().find("/arch.txt").size  # type: ignore[union-attr]
+    assert d.common_layers == 1  # common.txt
+    assert ("platform", "linux/amd64", "linux/arm64") in [(c.key, c.a, c.b) for c in d.config]
+
+
+def test_changed_files_name_what_changed() -> None:
+    a = analysis_of("cases/docker-archive.tar")
+    after = tuple(replace(f, uid=0, mode=0o600) if f.path == "/app/chown-me.txt" else f for f in a.files)
+    [changed] = _file_diffs(a.files, after)
+    assert (changed.path, changed.kind, changed.changed) == ("/app/chown-me.txt", "changed", ("mode", "uid"))
+
+
+def test_split_image_arg(tmp_path: Path) -> None:
+    odd = tmp_path / "with:colon.tar"
+    odd.write_bytes(b"")
+    assert split_image_arg(str(odd)) == (str(odd), None)
+    assert split_image_arg(f"{odd}:app:1") == (str(odd), "app:1")
+    assert split_image_arg(f"{TWO}:sha256:abcdef") == (TWO, "sha256:abcdef")
+    assert split_image_arg(f"{TWO}:") == (TWO, None)
+    assert split_image_arg("/no/such:app:1") == ("/no/such:app:1", None)
+
+
+def test_cli_diff_json() -> None:
+    result = CliRunner().invoke(main, ["diff", f"{TWO}:tiny-a:1", f"{TWO}:tiny-b:1", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["schema_version"] == 1 and doc["identical"] is False
+    assert [f["path"] for f in doc["files"]] == ["/bye.txt"]
+    assert doc["size"] == {"a": 33, "b": 49, "delta": 16}
+
+
+def test_cli_diff_two_platforms() -> None:
+    multi = str(SAMPLES / "multi-platform")
+    args = ["diff", multi, multi, "--platform-a", "linux/amd64", "--platform-b", "linux/arm64", "--json"]
+    doc = json.loads(CliRunner().invoke(main, args).output)
+    assert [(f["path"], f["kind"]) for f in doc["files"]] == [("/arch.txt", "changed")]
+    assert (doc["a"]["platform"], doc["b"]["platform"]) == ("linux/amd64", "linux/arm64")
+
+
+@pytest.mark.parametrize("arg", ["/no/such.tar", f"{TWO}:tiny-c:1"])
+def test_cli_diff_bad_input(arg: str) -> None:
+    result = CliRunner().invoke(main, ["diff", TWO, arg])
+    assert result.exit_code == 2
+    assert result.output.startswith("imgscope: error:") and "Traceback" not in result.output

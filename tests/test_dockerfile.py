@@ -1,0 +1,242 @@
+"""Dockerfile reconstruction: created_by strings as the builders write them, and the samples' Containerfiles."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+import imgscope
+from imgscope.cli import main
+from imgscope.created_by import Step, healthcheck_instruction, parse_created_by
+from imgscope.dockerfile import reconstruct
+from tests.conftest import CASES_FORMATS, SAMPLES
+
+H64 = "e57eef017a414ca793499729d80a7b9075790c9a804f930f1417e56d506970cf"
+
+# (created_by as a builder wrote it, the Dockerfile line it stands for)
+CREATED_BY = [
+    # classic docker build (nginx, debian, node official images before BuildKit)
+    (f"/bin/sh -c #(nop) ADD file:{H64} in / ", f"ADD file:{H64} /"),
+    ('/bin/sh -c #(nop)  CMD ["bash"]', 'CMD ["bash"]'),
+    ('/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]', 'CMD ["nginx", "-g", "daemon off;"]'),
+    ("/bin/sh -c #(nop)  STOPSIGNAL SIGQUIT", "STOPSIGNAL SIGQUIT"),
+    ("/bin/sh -c #(nop)  EXPOSE 80", "EXPOSE 80"),
+    ('/bin/sh -c #(nop)  ENTRYPOINT ["/docker-entrypoint.sh"]', 'ENTRYPOINT ["/docker-entrypoint.sh"]'),
+    (f"/bin/sh -c #(nop) COPY file:{H64} in /docker-entrypoint.d ", f"COPY file:{H64} /docker-entrypoint.d"),
+    (f"/bin/sh -c #(nop) COPY multi:{H64} in /usr/local/bin/ ", f"COPY multi:{H64} /usr/local/bin/"),
+    (f"/bin/sh -c #(nop) COPY --chown=node:node dir:{H64} in /app ", f"COPY --chown=node:node dir:{H64} /app"),
+    ("/bin/sh -c #(nop)  ENV NGINX_VERSION=1.21.6", "ENV NGINX_VERSION=1.21.6"),
+    (
+        "/bin/sh -c #(nop)  LABEL maintainer=NGINX Docker Maintainers <docker-maint@nginx.com>",
+        "LABEL maintainer=NGINX Docker Maintainers <docker-maint@nginx.com>",
+    ),
+    ("/bin/sh -c #(nop)  MAINTAINER Jane <jane@example.com>", "MAINTAINER Jane <jane@example.com>"),
+    ("/bin/sh -c #(nop)  ARG NODE_VERSION=18", "ARG NODE_VERSION=18"),
+    ("/bin/sh -c #(nop) WORKDIR /usr/src/app", "WORKDIR /usr/src/app"),
+    ("/bin/sh -c #(nop)  ONBUILD COPY . /app", "ONBUILD COPY . /app"),
+    ('/bin/sh -c #(nop)  VOLUME ["/var/lib/mysql"]', 'VOLUME ["/var/lib/mysql"]'),
+    ("/bin/sh -c apt-get update && apt-get install -y curl", "RUN apt-get update && apt-get install -y curl"),
+    ("|2 NODE_ENV=production PORT=3000 /bin/sh -c npm ci", "RUN npm ci"),
+    ("/bin/bash -o pipefail -c curl -fsSL https://x | sh", "RUN curl -fsSL https://x | sh"),
+    (
+        '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "curl -f http://localhost/ || exit 1"] "5m0s" "3s" "0s" '
+        "'\\x00'}",
+        "HEALTHCHECK --interval=5m0s --timeout=3s CMD curl -f http://localhost/ || exit 1",
+    ),
+    ("cmd /S /C #(nop)  ENV GOLANG_VERSION=1.21", "ENV GOLANG_VERSION=1.21"),
+    ("cmd /S /C powershell -Command Install-Thing", "RUN powershell -Command Install-Thing"),
+    # BuildKit (docker buildx, Docker >= 23)
+    ("RUN /bin/sh -c set -eux; apt-get update # buildkit", "RUN set -eux; apt-get update"),
+    ("RUN |1 TARGETARCH=amd64 /bin/sh -c go build -o /out . # buildkit", "RUN go build -o /out ."),
+    ("COPY . . # buildkit", "COPY . ."),
+    ("COPY /go/bin/app /usr/local/bin/app # buildkit", "COPY /go/bin/app /usr/local/bin/app"),
+    ("ADD alpine-minirootfs-3.19.0-x86_64.tar.gz / # buildkit", "ADD alpine-minirootfs-3.19.0-x86_64.tar.gz /"),
+    ("ENV PYTHON_VERSION=3.12.1", "ENV PYTHON_VERSION=3.12.1"),
+    ("EXPOSE map[80/tcp:{} 443/tcp:{}]", "EXPOSE 80/tcp 443/tcp"),
+    ('CMD ["node" "server.js"]', 'CMD ["node", "server.js"]'),
+    ('ENTRYPOINT ["docker-entrypoint.sh"]', 'ENTRYPOINT ["docker-entrypoint.sh"]'),
+    ("WORKDIR /app", "WORKDIR /app"),
+    ("USER node", "USER node"),
+    ("ARG TARGETARCH", "ARG TARGETARCH"),
+    ("SHELL [/bin/bash -o pipefail -c]", 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'),
+    ("VOLUME [/data]", 'VOLUME ["/data"]'),
+    (
+        'HEALTHCHECK &{["CMD" "/healthcheck" "--quick"] "30s" "10s" "5s" "0s" \'\\x03\'}',
+        'HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["/healthcheck", "--quick"]',
+    ),
+    ("RUN /bin/bash -o pipefail -c make # buildkit", "RUN make"),
+    # buildah / podman
+    ("/bin/sh -c #(nop) ENV APP_HOME=/app APP_MODE=sample", "ENV APP_HOME=/app APP_MODE=sample"),
+    ('/bin/sh -c #(nop) CMD ["/bin/sh", "-c", "cat /srv/config.txt"]', 'CMD ["/bin/sh", "-c", "cat /srv/config.txt"]'),
+    (
+        '/bin/sh -c #(nop) HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/true"]',
+        'HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/true"]',
+    ),
+    # kaniko: the instruction as written
+    ("RUN npm ci --omit=dev", "RUN npm ci --omit=dev"),
+    ("COPY --from=build /src/dist /usr/share/nginx/html", "COPY --from=build /src/dist /usr/share/nginx/html"),
+    # no Dockerfile instruction at all
+    (
+        "# debian.sh --arch 'amd64' out/ 'bookworm' '@1700000000'",
+        "# debian.sh --arch 'amd64' out/ 'bookworm' '@1700000000'",
+    ),
+    ("busybox-static rootfs", "busybox-static rootfs"),
+    ("bazel build //app:image", "bazel build //app:image"),
+]
+
+
+@pytest.mark.parametrize(("created_by", "line"), CREATED_BY)
+def test_created_by_forms(created_by: str, line: str) -> None:
+    assert parse_created_by(created_by).text == line
+
+
+def test_run_details() -> None:
+    step = parse_created_by("RUN |2 A=1 B=two /bin/sh -c make all # buildkit")
+    assert step == Step("RUN", "make all", ("/bin/sh", "-c"), (("A", "1"), ("B", "two")))
+    assert parse_created_by("/bin/bash -o pipefail -c x").shell == ("/bin/bash", "-o", "pipefail", "-c")
+    assert parse_created_by("") == Step("", "")
+    assert parse_created_by("busybox-static rootfs").keyword == ""
+
+
+def test_healthcheck_from_config() -> None:
+    config = {
+        "Test": ["CMD-SHELL", "curl -f localhost"],
+        "Interval": 90_000_000_000,
+        "Timeout": 500_000_000,
+        "Retries": 5,
+    }
+    assert healthcheck_instruction(config) == "--interval=1m30s --timeout=500ms --retries=5 CMD curl -f localhost"
+    assert healthcheck_instruction({"Test": ["NONE"]}) == "NONE"
+    assert healthcheck_instruction({"Test": "bad"}) is None
+
+
+def containerfile_instructions(name: str) -> list[str]:
+    """The instructions of samples/src/NAME/Containerfile, continuation lines joined, whitespace collapsed."""
+    text = (SAMPLES / "src" / name / "Containerfile").read_text()
+    joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
+    return [" ".join(line.split()) for line in joined.splitlines() if line.strip()]
+
+
+def _matches(original: str, lines: list[str]) -> bool:
+    keyword, _, rest = original.partition(" ")
+    if keyword in ("COPY", "ADD"):  # the history keeps a content hash, not the source: match the destination
+        dest = rest.split()[-1]
+        return any(line.startswith(f"{keyword} ") and line.split()[-1] == dest for line in lines)
+    if keyword == "ARG":
+        return any(line == original or line.startswith(original + "=") for line in lines)
+    return original in lines
+
+
+@pytest.mark.parametrize(
+    ("rel", "image", "platform", "name"),
+    [
+        *[(rel, None, None, "cases") for rel in CASES_FORMATS],
+        ("cases-vfs/docker-archive.tar", None, None, "cases"),
+        ("two-images.tar", "tiny-a:1", None, "tiny-a"),
+        ("two-images.tar", "tiny-b:1", None, "tiny-b"),
+        ("multi-platform", None, "linux/arm64", "plat"),
+    ],
+)
+def test_reconstruction_holds_every_original_instruction(
+    rel: str, image: str | None, platform: str | None, name: str
+) -> None:
+    result = reconstruct(imgscope.open_image(SAMPLES / rel, image=image, platform=platform))
+    lines = [" ".join(line.split()) for line in result.text().splitlines() if not line.startswith("#")]
+    missing = [ins for ins in containerfile_instructions(name) if not _matches(ins, lines)]
+    assert missing == []
+    # FROM is the first instruction and names the base the Containerfile names
+    original_from = next(i for i in containerfile_instructions(name) if i.startswith("FROM "))
+    assert lines[0] == original_from
+
+
+def test_base_and_layers_of_cases() -> None:
+    result = reconstruct(imgscope.open_image(SAMPLES / "cases/docker-archive.tar"))
+    assert result.base is not None and result.base.name == "localhost/imgscope-base:1"
+    assert [s.text for s in result.base_steps] == ["# busybox-static rootfs"]
+    layers = [(i.keyword, i.layer) for i in result.instructions if i.layer is not None]
+    assert layers == [("RUN", 1), ("COPY", 2), ("RUN", 3), ("RUN", 4)]
+    assert [i.history_index for i in result.instructions[1:]] == list(range(1, 12))
+    assert "# Base image: localhost/imgscope-base:1 (layers 0-0)" in result.text()
+
+
+def test_config_wins_over_lossy_history() -> None:
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
+    history = list(img.history)
+    history[-1] = replace(history[-1], created_by='CMD ["/hello" "--go-format"]')
+    config = {**img.config, "config": {**img.config["config"], "Cmd": ["/hello", "--from-config"]}}
+    result = reconstruct(replace(img, history=tuple(history), config=config))
+    assert result.instructions[-1].text == 'CMD ["/hello", "--from-config"]'
+    assert result.instructions[-1].source == "config"
+
+
+def test_build_args_become_arg_lines() -> None:
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
+    entries = [
+        replace(img.history[0], created_by="RUN |1 V=2 /bin/sh -c make # buildkit"),
+        replace(img.history[1], created_by="RUN |1 V=2 /bin/bash -o pipefail -c make install # buildkit"),
+    ]
+    result = reconstruct(replace(img, history=tuple(entries)))
+    assert [i.text for i in result.instructions] == [
+        "FROM scratch",
+        "ARG V=2",
+        "RUN make",
+        'SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
+        "RUN make install",
+        # what the config holds and this (rewritten) history no longer makes
+        'LABEL org.example.image="tiny-a"',
+        'CMD ["/hello"]',
+    ]
+    assert [i.source for i in result.instructions[-2:]] == ["config", "config"]
+
+
+def test_an_image_without_history_gets_its_settings_from_the_config() -> None:
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "cases/docker-archive.tar")
+    text = reconstruct(replace(img, history=())).text()
+    assert "# From the config: settings no history entry made" in text
+    for line in (
+        "ENV APP_HOME=/app",
+        "ENV APP_MODE=sample",
+        'LABEL org.example.case="empty-layers"',
+        "EXPOSE 8080/tcp 9090/udp",
+        "WORKDIR /app",
+        "USER 1000:1000",
+        'HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/true"]',
+        'CMD ["/bin/sh", "-c", "cat /srv/config.txt"]',
+    ):
+        assert f"\n{line}\n" in text
+    assert "ENV PATH=" not in text  # Docker's default PATH is no instruction
+
+
+def test_cli_history_dockerfile() -> None:
+    runner = CliRunner()
+    path = str(SAMPLES / "two-images.tar")
+    result = runner.invoke(main, ["history", path, "--image", "tiny-b:1", "--dockerfile"])
+    assert result.exit_code == 0, result.output
+    assert "FROM localhost/tiny-a:1\n# layer 2\nCOPY file:" in result.output
+    doc = json.loads(runner.invoke(main, ["history", path, "--image", "tiny-b:1", "--dockerfile", "--json"]).output)
+    assert doc["dockerfile"]["base"]["layer_count"] == 2
+    assert doc["dockerfile"]["text"] == result.output
+
+
+@pytest.mark.parametrize(
+    ("created_by", "shown"),
+    [
+        ("/bin/bash -o pipefail -c apt-get update", "RUN apt-get update"),
+        ("/bin/sh -e -c #(nop) EXPOSE map[80/tcp:{}]", "EXPOSE 80/tcp"),
+        ('/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]', 'CMD ["nginx", "-g", "daemon off;"]'),
+        ("busybox-static rootfs", "busybox-static rootfs"),
+    ],
+)
+def test_layer_commands_are_shown_as_the_dockerfile_reads_them(created_by: str, shown: str) -> None:
+    # The report's layer command and the reconstructed Dockerfile read created_by with one parser.
+    entry = imgscope.HistoryEntry(created_by, None, None, None, False, 0)
+    assert entry.command == shown == parse_created_by(created_by).text

@@ -1,0 +1,109 @@
+"""The content sniffer: verdicts from a file's first bytes, the tee that feeds it, and the hook in tar_stream."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+
+import pytest
+
+from imgscope.sniff import HEAD_BYTES, MAX_SNIFF_SIZE, Sniffer, Tee, verdict
+from imgscope.sources.blobs import LayerStream
+from imgscope.tar_stream import iter_entries
+
+FAKE = "imgscope-fake-SECRETVALUE"
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "kind"),
+    [
+        ("srv/tls.key", b"-----BEGIN PRIVATE KEY-----\nMIIE\n", "private-key"),
+        ("x/id", b"\n  -----BEGIN RSA PRIVATE KEY-----\n", "private-key"),
+        ("x/k", b"-----BEGIN EC PRIVATE KEY-----\n", "private-key"),
+        ("x/k", b"-----BEGIN OPENSSH PRIVATE KEY-----\n", "private-key"),
+        ("x/k", b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n", "private-key"),
+        ("x/k", b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n", "private-key"),
+        ("x/cert.pem", b"-----BEGIN CERTIFICATE-----\nMIIB\n", None),
+        ("x/k.pub", b"-----BEGIN PUBLIC KEY-----\n", None),
+        ("x/notes.txt", b"see -----BEGIN PRIVATE KEY----- below", None),  # not at the start
+        ("root/.npmrc", f"//registry.npmjs.org/:_authToken={FAKE}\n".encode(), "npm-token"),
+        ("root/.npmrc", b"registry=https://registry.example.com/\n", None),
+        ("root/.npmrc", b"_auth = abc\n", "npm-token"),
+        ("root/.pypirc", f"[pypi]\nusername = __token__\npassword = {FAKE}\n".encode(), "pypi-password"),
+        ("root/.pypirc", b"[distutils]\nindex-servers = pypi\n", None),
+        ("root/.netrc", f"machine h login u password {FAKE}\n".encode(), "netrc-password"),
+        ("root/.netrc", b"machine h login u\n", None),
+        ("root/.git-credentials", f"https://u:{FAKE}@example.com\n".encode(), "git-credentials"),
+        ("root/.aws/credentials", f"[default]\naws_secret_access_key = {FAKE}\n".encode(), "aws-credentials"),
+        ("root/.aws/credentials", b"[default]\nregion = eu-west-1\n", None),
+        ("srv/credentials", f"aws_secret_access_key = {FAKE}\n".encode(), None),  # not under .aws/
+        ("root/.docker/config.json", b'{"auths":{"r.example.com":{"auth":"dTpw"}}}', "docker-auth"),
+        ("root/.docker/config.json", b'{"auths":{"r.example.com":{}},"credsStore":"pass"}', None),
+        ("root/.docker/config.json", b"{not json", None),
+        ("app/config.json", b'{"auths":{"r":{"auth":"dTpw"}}}', None),  # not under .docker/
+    ],
+)
+def test_verdict(path: str, content: bytes, kind: str | None) -> None:
+    assert verdict(path, content) == kind
+
+
+class _Hash:
+    def __init__(self) -> None:
+        self.h = hashlib.sha256()
+
+    def update(self, data: memoryview) -> None:
+        self.h.update(data)
+
+
+def test_tee_hashes_everything_and_keeps_only_the_head() -> None:
+    h = _Hash()
+    tee = Tee(h, 10)
+    tee.update(memoryview(b"0123456"))
+    tee.update(memoryview(b"789abcdef"))
+    assert bytes(tee.head) == b"0123456789"
+    assert h.h.digest() == hashlib.sha256(b"0123456789abcdef").digest()
+
+
+def test_sniffer_limits_and_forgets() -> None:
+    s = Sniffer()
+    assert s.tee("big.key", MAX_SNIFF_SIZE + 1, _Hash()) is None
+    small = s.tee("a/b/server.key", 100, _Hash())
+    assert small is not None and small.limit == HEAD_BYTES
+    config = s.tee("./root/.npmrc", 100, _Hash())
+    assert config is not None and config.limit == MAX_SNIFF_SIZE
+    config.update(memoryview(f"_authToken={FAKE}\n".encode()))
+    s.layer = 3
+    s.judge("root/.npmrc", config)
+    assert config.head == bytearray()  # the bytes are dropped once judged
+    assert [(f.path, f.layer, f.kind) for f in s.found] == [("/root/.npmrc", 3, "npm-token")]
+    assert FAKE not in repr(s)
+
+
+def _layer(members: dict[str, bytes]) -> LayerStream:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return LayerStream(buf, "test layer")
+
+
+def test_hook_in_iter_entries_keeps_digests_and_flags_only_secrets() -> None:
+    members = {
+        "etc/ok.txt": b"hello\n",
+        "srv/tls.key": b"-----BEGIN PRIVATE KEY-----\nFAKE\n-----END PRIVATE KEY-----\n",
+        "root/.npmrc": f"//r/:_authToken={FAKE}\n".encode(),
+        "big.bin": b"-----BEGIN PRIVATE KEY-----" + b"x" * MAX_SNIFF_SIZE,  # too large to be looked at
+    }
+    sniffer = Sniffer(layer=2)
+    entries = list(iter_entries(_layer(members), sniffer))
+    assert {e.path: e.digest for e in entries} == {p: hashlib.sha256(d).digest() for p, d in members.items()}
+    assert sorted((f.path, f.layer, f.kind) for f in sniffer.found) == [
+        ("/root/.npmrc", 2, "npm-token"),
+        ("/srv/tls.key", 2, "private-key"),
+    ]
+    plain = list(iter_entries(_layer(members)))  # without a sniffer: the same entries
+    assert plain == entries
