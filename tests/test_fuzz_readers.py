@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import tempfile
+import threading
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -120,3 +121,30 @@ def test_mutated_outer_tar(pos: int, value: int, cut: int) -> None:
             pass
     finally:
         os.unlink(path)
+
+
+def _outcome(blob: bytes, threaded: bool) -> tuple[object, ...]:
+    """Everything a read of ``blob`` gives: the entries and both digests, or the error message."""
+    try:
+        with LayerStream(io.BytesIO(blob), "fuzz", limits=SMALL_LIMITS, threaded=threaded) as stream:
+            entries = list(iter_entries(stream))
+            stream.finish()
+    except ImgscopeError as exc:
+        return ("error", str(exc))
+    return ("ok", tuple(entries), stream.diff_id, stream.blob_digest, stream.uncompressed_size)
+
+
+@FUZZ
+@given(mutated())
+def test_reader_thread_changes_nothing(blob: bytes) -> None:
+    """The reader thread (``threaded=True``, as analyze uses it) gives exactly what the plain stream gives."""
+    assert _outcome(blob, threaded=True) == _outcome(blob, threaded=False)
+
+
+def test_reader_thread_stops_when_closed_early() -> None:
+    big = gz(b"".join([LAYER0[:-1024]] * 2000) + bytes(1024))  # many chunks' worth, so the thread is still reading
+    before = threading.active_count()
+    with LayerStream(io.BytesIO(big), "early", threaded=True) as stream:
+        assert stream.read(512)
+        assert threading.active_count() == before + 1
+    assert threading.active_count() == before
