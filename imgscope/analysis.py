@@ -252,7 +252,9 @@ def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progr
         del entries
     if progress is not None:
         progress(len(img.layers), len(img.layers), 0)
-    return replace(_finish(img, fs, dive, reports, top, verify), sniffed=tuple(sniffer.found))
+    figures = dive.figures()
+    del dive  # dive's trees are not needed for the result: free them before the file list is built
+    return replace(_finish(img, fs, figures, reports, top, verify), sniffed=tuple(sniffer.found))
 
 
 def _layer_report(
@@ -300,7 +302,7 @@ def _layer_report(
 
 
 def _finish(
-    img: Image, fs: FileSystem, dive: DiveCompat, reports: list[LayerReport], top: int, verify: bool
+    img: Image, fs: FileSystem, dive: DiveFigures, reports: list[LayerReport], top: int, verify: bool
 ) -> Analysis:
     files: list[FileRecord] = []
     seen_records: set[int] = set()
@@ -358,7 +360,7 @@ def _finish(
         wasted_files=tuple(wasted),
         largest_files=tuple(largest),
         duplicates=tuple(duplicates),
-        dive=dive.figures(),
+        dive=dive,
         files=tuple(files),
         verified=verify,
     )
