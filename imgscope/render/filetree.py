@@ -80,12 +80,16 @@ def _more(node: TreeNode) -> Text | None:
     return None
 
 
-def _add(branch: Tree, node: TreeNode, changes: bool, long: bool) -> None:
-    for child in node.children:
-        _add(branch.add(_label(child, changes, long=long)), child, changes, long)
-    more = _more(node)
-    if more is not None:
-        branch.add(more)
+def _add(tree: Tree, root: TreeNode, changes: bool, long: bool) -> None:
+    # Without recursion: a path may be 2,000 levels deep.
+    stack = [(tree, root)]
+    while stack:
+        branch, node = stack.pop()
+        for child in node.children:
+            stack.append((branch.add(_label(child, changes, long=long)), child))
+        more = _more(node)
+        if more is not None:
+            branch.add(more)
 
 
 def layer_line(r: LayerReport) -> Text:
