@@ -44,6 +44,7 @@ class ImageSide:
     platform: str | None
     created: str | None
     layer_count: int
+    notes: tuple[str, ...] = ()  # what was chosen for the user (the first image of several, a platform), and why
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class ImageDiff:
                 "platform": s.platform,
                 "created": s.created,
                 "layer_count": s.layer_count,
+                "notes": list(s.notes),
             }
 
         def layer(x: LayerSide) -> dict[str, Any]:
@@ -249,6 +251,7 @@ def _side(a: Analysis) -> ImageSide:
         str(img.platform) if img.platform else None,
         img.created,
         len(a.layers),
+        img.notes,
     )
 
 
@@ -305,15 +308,18 @@ def _file_diffs(files_a: tuple[FileRecord, ...], files_b: tuple[FileRecord, ...]
     return tuple(out)
 
 
-def _top(path: str, depth: int) -> str:
+def _top(path: str, depth: int, is_dir: bool = False) -> str:
+    """The group of ``path``: its first ``depth`` components; a directory may be its own group (``/var`` added
+    is counted under ``/var`` with what it holds), a file only under one of its parents."""
     parts = path.strip("/").split("/")
-    return "/" + "/".join(parts[: min(depth, len(parts) - 1)])
+    return "/" + "/".join(parts[: min(depth, len(parts) - (0 if is_dir else 1))])
 
 
 def _directories(files: tuple[FileDiff, ...], depth: int) -> tuple[DirectoryDelta, ...]:
     groups: dict[str, list[FileDiff]] = {}
     for f in files:
-        groups.setdefault(_top(f.path, max(depth, 1)), []).append(f)
+        is_dir = "dir" in (f.type_a, f.type_b)
+        groups.setdefault(_top(f.path, max(depth, 1), is_dir), []).append(f)
     out = [
         DirectoryDelta(
             path,

@@ -111,3 +111,34 @@ def test_cli_diff_bad_input(arg: str) -> None:
     result = CliRunner().invoke(main, ["diff", TWO, arg])
     assert result.exit_code == 2
     assert result.output.startswith("imgscope: error:") and "Traceback" not in result.output
+
+
+def test_cli_diff_says_which_image_it_picked() -> None:
+    """Two images in each input and none named: both sides are the first image, and the user must be told, or
+    'identical' reads as a verdict on two builds."""
+    result = CliRunner().invoke(main, ["diff", TWO, TWO], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "identical" in result.output
+    assert result.output.count("analyzing the first, localhost/tiny-a:1; choose with --image") == 2
+    doc = json.loads(CliRunner().invoke(main, ["diff", TWO, f"{TWO}:tiny-b:1", "--json"]).output)
+    assert [n for n in doc["a"]["notes"] if "analyzing the first" in n] and doc["b"]["notes"] == []
+
+
+def test_cli_diff_header_names_the_platforms() -> None:
+    multi = str(SAMPLES / "multi-platform")
+    args = ["diff", multi, multi, "--platform-a", "linux/amd64", "--platform-b", "linux/arm64"]
+    result = CliRunner().invoke(main, args, env={"COLUMNS": "120"})
+    lines = result.output.splitlines()
+    assert lines[0].endswith("multi-platform, linux/amd64)") and lines[1].endswith("multi-platform, linux/arm64)")
+    assert "layer 0 is the same in both" in result.output  # not "layers 0-0 are"
+
+
+def test_an_added_directory_is_grouped_with_what_it_holds() -> None:
+    """clean -> wasteful: /var is new and /app changed owner; each belongs to its own group, not to a '/' row."""
+    d = imgscope.diff(f"{SAMPLES}/advise.tar:localhost/clean:1.0", f"{SAMPLES}/advise.tar:localhost/wasteful:latest")
+    groups = {g.path: g for g in d.directories}
+    assert "/" not in groups
+    var = [f for f in d.files if f.path == "/var" or f.path.startswith("/var/")]
+    assert groups["/var"].added == len(var) and any(f.path == "/var" for f in var)
+    assert groups["/app"].changed == sum(1 for f in d.files if f.kind == "changed" and f.path.startswith("/app"))
+    assert sum(g.added + g.removed + g.changed for g in d.directories) == len(d.files)

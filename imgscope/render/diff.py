@@ -22,7 +22,13 @@ def signed(n: int) -> str:
 
 
 def _name(s: ImageSide) -> str:
-    return f"{s.name or '(untagged)'} ({s.source})"
+    platform = f", {s.platform}" if s.platform else ""
+    return f"{s.name or '(untagged)'} ({s.source}{platform})"
+
+
+def layer_range(count: int) -> str:
+    """``layer 0`` or ``layers 0-3``: the first ``count`` layers."""
+    return "layer 0" if count == 1 else f"layers 0-{count - 1}"
 
 
 def _value(v: Any) -> str:
@@ -71,7 +77,8 @@ def _layers(d: ImageDiff) -> Table:
     if d.common_layers == len(d.layers_a) == len(d.layers_b):
         table.caption = "every layer is the same in both"
     elif d.common_layers:
-        table.caption = f"layers 0-{d.common_layers - 1} are the same in both (dim); the images diverge after them"
+        verb = "is" if d.common_layers == 1 else "are"
+        table.caption = f"{layer_range(d.common_layers)} {verb} the same in both (dim); the images diverge after them"
     else:
         table.caption = "the images share no bottom layer"
     return table
@@ -138,6 +145,8 @@ def render_diff(d: ImageDiff, top: int = 20) -> RenderableType:
     head.add_row("A", safe(_name(d.a)))
     head.add_row("B", safe(_name(d.b)))
     parts: list[RenderableType] = [head]
+    for side, s in (("A", d.a), ("B", d.b)):
+        parts.extend(safe(f"Note ({side}): {note}", "yellow") for note in s.notes)
     if d.identical:
         parts.append(Text("The images are identical: same layers, same files, same config.", "green"))
         return Group(*parts)
