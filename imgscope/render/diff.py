@@ -11,6 +11,7 @@ from rich.text import Text
 
 from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.terminal import safe, size
+from imgscope.text import first_layers
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -24,11 +25,6 @@ def signed(n: int) -> str:
 def _name(s: ImageSide) -> str:
     platform = f", {s.platform}" if s.platform else ""
     return f"{s.name or '(untagged)'} ({s.source}{platform})"
-
-
-def layer_range(count: int) -> str:
-    """``layer 0`` or ``layers 0-3``: the first ``count`` layers."""
-    return "layer 0" if count == 1 else f"layers 0-{count - 1}"
 
 
 def _value(v: Any) -> str:
@@ -78,7 +74,7 @@ def _layers(d: ImageDiff) -> Table:
         table.caption = "every layer is the same in both"
     elif d.common_layers:
         verb = "is" if d.common_layers == 1 else "are"
-        table.caption = f"{layer_range(d.common_layers)} {verb} the same in both (dim); the images diverge after them"
+        table.caption = f"{first_layers(d.common_layers)} {verb} the same in both (dim); the images diverge after them"
     else:
         table.caption = "the images share no bottom layer"
     return table
