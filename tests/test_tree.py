@@ -203,3 +203,23 @@ def test_cli_tree_escapes_markup_in_names() -> None:
     console.print(render_tree(node, "t"))
     text = console.export_text()
     assert "[red]x\\x1b" in text
+
+
+def test_depth_cut_says_what_a_layer_removed_below() -> None:
+    """wasteful's layer 7 removes /var/lib/apt/lists/* (30,000 + 4,000 bytes), five levels down: at the default
+    depth the removals lie below the cut, and the cut must say so (it said nothing: no file is kept there)."""
+    advise = str(SAMPLES / "advise.tar")
+    out = CliRunner().invoke(main, ["tree", advise, "--layer", "7", "--changes"], env={"COLUMNS": "120"}).output
+    [line] = [x for x in out.splitlines() if "(--depth)" in x]
+    assert line.endswith("… (-2 files removed, 34.0 kB) (--depth)")
+    cases = str(SAMPLES / "cases/oci-gzip")
+    args = ["tree", cases, "--layer", "3", "--changes", "--depth", "2"]
+    out = CliRunner().invoke(main, args, env={"COLUMNS": "120"}).output
+    lines = out.splitlines()
+    # /app/was-file-dir is now a file holding the removed inner.txt: nothing of it is "1 file below"
+    below_file = lines[next(i for i, x in enumerate(lines) if "was-file-dir" in x) + 1]
+    assert below_file.endswith("… (-1 file removed, 2.0 kB) (--depth)")
+    below_data_sub = lines[next(i for i, x in enumerate(lines) if "sub/" in x and "3.0 kB" in x) + 1]
+    assert below_data_sub.endswith("… (-1 file removed, 3.0 kB) (--depth)")
+    below_kept = lines[next(i for i, x in enumerate(lines) if "file-then-dir/" in x) + 1]
+    assert below_kept.endswith("… 1 file below (--depth)")

@@ -75,9 +75,19 @@ def _more(node: TreeNode) -> Text | None:
         if c.removed_files:
             more.append(f" (-{_files(c.removed_files)} removed, {size(c.removed_size)})", "red")
         return more
-    if node.depth_cut and node.files:
-        return Text(f"… {_files(node.files)} below (--depth)", "dim")
-    return None
+    if not node.depth_cut:
+        return None
+    # ``files`` counts a non-directory itself (a file that replaced a directory holds the removed entries);
+    # in a changes tree a removed entry counts in ``files`` only below a removed directory
+    own = 0 if node.type is EntryType.DIR else 1
+    kept = node.files - own if node.change is not ChangeKind.REMOVED else 0
+    if not kept and not node.removed_files:
+        return None
+    below = Text(f"… {_files(kept)} below" if kept else "…", "dim")
+    if node.removed_files:
+        below.append(f" (-{_files(node.removed_files)} removed, {size(node.removed_size)})", "red")
+    below.append(" (--depth)", "dim")
+    return below
 
 
 def _add(tree: Tree, root: TreeNode, changes: bool, long: bool) -> None:
