@@ -145,28 +145,22 @@ def dumps(doc: Any) -> str:
             out.append(item)
             continue
         value, level = item
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list, tuple)):
+            is_dict = isinstance(value, dict)
             if not value:
-                out.append("{}")
+                out.append("{}" if is_dict else "[]")
                 continue
+            if isinstance(value, dict):
+                members = [(_key(k) + ": ", v) for k, v in value.items()]
+            else:
+                members = [("", v) for v in value]
             inner = "\n" + "  " * (level + 1)
-            out.append("{")
-            work.append("\n" + "  " * level + "}")
-            pairs = list(value.items())
-            for position in range(len(pairs) - 1, -1, -1):
-                key, member = pairs[position]
+            out.append("{" if is_dict else "[")
+            work.append("\n" + "  " * level + ("}" if is_dict else "]"))
+            for position in range(len(members) - 1, -1, -1):
+                label, member = members[position]
                 work.append((member, level + 1))
-                work.append(("," if position else "") + inner + _key(key) + ": ")
-        elif isinstance(value, (list, tuple)):
-            if not value:
-                out.append("[]")
-                continue
-            inner = "\n" + "  " * (level + 1)
-            out.append("[")
-            work.append("\n" + "  " * level + "]")
-            for position in range(len(value) - 1, -1, -1):
-                work.append((value[position], level + 1))
-                work.append(("," if position else "") + inner)
+                work.append(("," if position else "") + inner + label)
         elif isinstance(value, str):
             out.append(_string(value))
         elif type(value) is int:
