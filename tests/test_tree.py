@@ -223,3 +223,42 @@ def test_depth_cut_says_what_a_layer_removed_below() -> None:
     assert below_data_sub.endswith("… (-1 file removed, 3.0 kB) (--depth)")
     below_kept = lines[next(i for i, x in enumerate(lines) if "file-then-dir/" in x) + 1]
     assert below_kept.endswith("… 1 file below (--depth)")
+
+
+def _tree_rows(name: str) -> dict[int, dict[str, tuple[str, ...]]]:
+    lines = (SAMPLES / "truth" / f"{name}.per-layer.tsv").read_text().splitlines()[1:]
+    out: dict[int, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for line in lines:
+        layer, path, *attrs = line.split("\t")
+        out[int(layer)][path] = tuple(attrs)
+    return out
+
+
+def _stored(name: str) -> dict[int, set[str]]:
+    """The paths each layer's tar holds, whiteout markers left out (truth/<name>.layers.tsv)."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for line in (SAMPLES / "truth" / f"{name}.layers.tsv").read_text().splitlines()[1:]:
+        layer, member = line.split("\t")[:2]
+        if not member.rsplit("/", 1)[-1].startswith(".wh."):
+            out[int(layer)].add("/" + member.strip("/").removeprefix("./"))
+    return out
+
+
+@pytest.mark.parametrize(("rel", "truth"), [("cases/oci-gzip", "cases"), ("cases-vfs/docker-archive.tar", "cases-vfs")])
+def test_changes_tree_against_umoci_between_layers(rel: str, truth: str) -> None:
+    """Independently of imgscope's own change records: what umoci's tree after layer N has and the one after
+    N-1 lacks is exactly what --changes marks added, the reverse exactly what it marks removed; a path in both
+    is marked modified only if layer N stores it, and always if its type, size, mode, owner or target moved."""
+    a = analysis_of(rel)
+    trees, stored = _tree_rows(truth), _stored(truth)
+    for n in range(len(a.layers)):
+        before, after = (trees[n - 1] if n else {}), trees[n]
+        marked: dict[ChangeKind, set[str]] = defaultdict(set)
+        for node in a.tree(n, changes=True).walk():
+            if node.change is not None:
+                marked[node.change].add(node.path)
+        assert marked[ChangeKind.ADDED] == after.keys() - before.keys(), n
+        assert marked[ChangeKind.REMOVED] == before.keys() - after.keys(), n
+        both = after.keys() & before.keys()
+        moved = {p for p in both if after[p] != before[p] and not (after[p][0] == "dir" == before[p][0])}
+        assert moved <= marked[ChangeKind.MODIFIED] <= both & stored[n], n
