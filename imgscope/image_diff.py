@@ -2,7 +2,8 @@
 
 Layers are matched by diff_id (the digest of the uncompressed tar: the same content is the same layer whatever
 its compression). Files are compared between the two final filesystems: a path is *changed* when its type,
-size, content digest, mode, owner, link target or hard-link partners differ. Everything here reads two ``Analysis`` objects.
+size, content digest, mode, owner, link target or hard-link partners differ. Everything here reads two
+``Analysis`` objects.
 """
 
 from __future__ import annotations
