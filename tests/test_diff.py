@@ -56,9 +56,8 @@ def test_overlay_and_vfs_builds_share_the_bottom_layers_and_the_final_tree() -> 
         ("/app/lower-target.txt", ("hard_links",), 0),
     ]
     assert not d.identical
-    out = CliRunner().invoke(
-        main, ["diff", str(SAMPLES / "cases/docker-archive.tar"), str(SAMPLES / "cases-vfs/docker-archive.tar")]
-    ).output
+    both = [str(SAMPLES / "cases/docker-archive.tar"), str(SAMPLES / "cases-vfs/docker-archive.tar")]
+    out = CliRunner().invoke(main, ["diff", *both]).output
     assert "The final filesystems are the same" not in out and "hard_links" in out
 
 
