@@ -275,3 +275,19 @@ def test_cli_dockerfile_on_a_terminal_keeps_lines_whole() -> None:
     assert "\x1b[" in on_tty.output  # it did take the terminal path
     plain = re.sub(r"\x1b\[[0-9;]*m", "", on_tty.output)
     assert plain == piped and max(len(line) for line in plain.splitlines()) > 60
+
+
+@pytest.mark.parametrize(
+    ("created_by", "args", "shown"),
+    [
+        # the classic builder and buildah join NAME=value pairs with spaces, unquoted: a value may hold spaces
+        ("|2 GREETING=hello world V=2 /bin/sh -c echo $GREETING", (("GREETING", "hello world"), ("V", "2")), "echo"),
+        ("RUN |2 A=1 B=x y /bin/bash -o pipefail -c make # buildkit", (("A", "1"), ("B", "x y")), "make"),
+        # a count larger than the pairs recorded stops at the shell (it took "/bin/sh" for a build arg)
+        ("|3 A=1 B=2 /bin/sh -c make", (("A", "1"), ("B", "2")), "make"),
+    ],
+)
+def test_build_args_with_spaces(created_by: str, args: tuple[tuple[str, str], ...], shown: str) -> None:
+    step = parse_created_by(created_by)
+    assert step.keyword == "RUN" and step.build_args == args
+    assert step.arguments.split()[0] == shown and step.shell is not None
