@@ -262,3 +262,13 @@ def test_changes_tree_against_umoci_between_layers(rel: str, truth: str) -> None
         both = after.keys() & before.keys()
         moved = {p for p in both if after[p] != before[p] and not (after[p][0] == "dir" == before[p][0])}
         assert moved <= marked[ChangeKind.MODIFIED] <= both & stored[n], n
+
+
+def test_cli_tree_says_which_image_it_picked() -> None:
+    two = str(SAMPLES / "two-images.tar")
+    out = CliRunner().invoke(main, ["tree", two], env={"COLUMNS": "120"}).output
+    assert "\nNote: 2 images here; analyzing the first, localhost/tiny-a:1; choose with --image\n" in out
+    doc = json.loads(CliRunner().invoke(main, ["tree", str(SAMPLES / "multi-platform"), "--json"]).output)
+    assert any("2 platforms here" in n for n in doc["notes"])
+    doc = json.loads(CliRunner().invoke(main, ["tree", two, "--image", "tiny-b:1", "--json"]).output)
+    assert doc["notes"] == []

@@ -114,13 +114,19 @@ def layer_line(r: LayerReport) -> Text:
 
 
 def render_tree(
-    node: TreeNode, title: str, changes: bool = False, layer: LayerReport | None = None, long: bool = False
+    node: TreeNode,
+    title: str,
+    changes: bool = False,
+    layer: LayerReport | None = None,
+    long: bool = False,
+    notes: tuple[str, ...] = (),
 ) -> RenderableType:
     """``node`` (already trimmed) under a one-line title, and the layer's figures when given; with ``long``,
-    each entry's permissions and owner."""
+    each entry's permissions and owner; ``notes`` (which image or platform was picked) under the title."""
     tree = Tree(_label(node, changes, root=True), guide_style="dim")
     _add(tree, node, changes, long)
     parts: list[RenderableType] = [safe(title, "bold")]
+    parts.extend(safe(f"Note: {note}", "yellow") for note in notes)
     if layer is not None:
         parts.append(layer_line(layer))
     parts.append(tree)
