@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ class Collapsed:
     removed_size: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TreeNode:
     """One path of a file tree. ``size`` and ``files`` are aggregated for directories."""
 
@@ -62,6 +62,27 @@ class TreeNode:
     removed_files: int = 0  # in a changes tree: removed non-directory paths at or below this path
     collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
     depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
+
+    def _own(self) -> tuple[Any, ...]:
+        """Every field but ``children``, and how many children."""
+        own = (getattr(self, f.name) for f in fields(self) if f.name != "children")
+        return (*own, len(self.children))
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, the whole tree, without recursion (a path may be 2,000 levels deep)."""
+        if not isinstance(other, TreeNode):
+            return NotImplemented
+        pairs = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if a is not b:
+                if a._own() != b._own():
+                    return False
+                pairs.extend(zip(a.children, b.children, strict=True))
+        return True
+
+    def __hash__(self) -> int:
+        return hash(self._own())
 
     @property
     def weight(self) -> int:

@@ -47,6 +47,9 @@ def test_tree_library_holds_the_whole_path(deep_image: Path) -> None:
         assert root.size == 4 and root.files == 1  # summed up through every level
         assert "TreeNode(name=''" in repr(root)  # a repr does not walk the children
         assert len(_chain(trim(root).to_dict())) == DEPTH + 2
+    # equality and hash walk the whole tree without recursion; the two trees differ only in their change marks
+    assert a.tree() == a.tree() and hash(a.tree()) == hash(a.tree())
+    assert a.tree(changes=True) == a.tree(changes=True) and a.tree() != a.tree(changes=True)
 
 
 @pytest.mark.parametrize("extra", [[], ["--all"], ["--changes", "--all"], ["--all", "--long", "--sort", "name"]])
