@@ -57,11 +57,12 @@ _NOP = "#(nop)"
 _BUILDKIT = "# buildkit"
 # A shell argv as the classic builder and buildah write it before the command: "/bin/sh -c", "/bin/bash -o
 # pipefail -c", "cmd /S /C", "powershell -Command".
-_SHELL_RE = re.compile(
-    r"^(?P<shell>(?:/\S*/)?(?:sh|bash|ash|dash|zsh)(?: -[a-zA-Z-]+(?: [a-z]+)?)*? -[a-z]*c"
-    r"|cmd /S /C|powershell(?:\.exe)?(?: -\S+)* -Command) ?(?P<rest>.*)$",
-    re.DOTALL,
+_SHELL = (
+    r"(?:/\S*/)?(?:sh|bash|ash|dash|zsh)(?: -[a-zA-Z-]+(?: [a-z]+)?)*? -[a-z]*c"
+    r"|cmd /S /C|powershell(?:\.exe)?(?: -\S+)* -Command"
 )
+_SHELL_RE = re.compile(rf"^(?P<shell>{_SHELL}) ?(?P<rest>.*)$", re.DOTALL)
+_SHELL_WORD_RE = re.compile(rf"(?:^|(?<= ))(?:{_SHELL})")  # a shell argv starting at a word
 _ARGS_RE = re.compile(r"^\|(?P<n>\d+) ")
 _COPY_HASH_RE = re.compile(r"^(?P<flags>(?:--\S+ )*)(?P<src>(?:file|dir|multi):[0-9a-f]{64}) in (?P<dst>.*?)\s*$")
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
@@ -110,12 +111,7 @@ def _parse_run(text: str) -> Step | None:
     build_args: list[tuple[str, str]] = []
     match = _ARGS_RE.match(text)
     if match:
-        rest = text[match.end() :]
-        for _ in range(int(match.group("n"))):
-            item, _, rest = rest.partition(" ")
-            name, _, value = item.partition("=")
-            build_args.append((name, value))
-        text = rest
+        build_args, text = _build_args(text[match.end() :], int(match.group("n")))
     shell_match = _SHELL_RE.match(text)
     if shell_match is None:
         if build_args or text.startswith("["):
@@ -130,6 +126,35 @@ def _parse_run(text: str) -> Step | None:
             return _normalise(head, tail.strip())
         return Step("", instruction)
     return Step("RUN", command, shell, tuple(build_args))
+
+
+_ARG_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _build_args(text: str, count: int) -> tuple[list[tuple[str, str]], str]:
+    """The ``count`` ``NAME=value`` pairs that start ``text``, and the rest. The builders join the pairs with
+    spaces, unquoted, so a value may hold spaces: a word that starts no new pair belongs to the value before it,
+    up to the shell (``|2 A=b c B=d /bin/sh -c …``: A is "b c"). A recorded count larger than the pairs present
+    stops at the shell."""
+    found = _SHELL_WORD_RE.search(text)
+    shell_at = found.start() if found else -1
+    args: list[tuple[str, list[str]]] = []
+    position = 0
+    while position < len(text):
+        if position == shell_at and (args or count == 0):
+            break
+        end = text.find(" ", position)
+        end = len(text) if end < 0 else end
+        word = text[position:end]
+        if len(args) < count and _ARG_NAME_RE.match(word):
+            name, _, value = word.partition("=")
+            args.append((name, [value]))
+        elif args and position < shell_at:
+            args[-1][1].append(word)
+        else:
+            break
+        position = min(end + 1, len(text))
+    return [(name, " ".join(words)) for name, words in args], text[position:]
 
 
 def _normalise(keyword: str, args: str) -> Step:

@@ -18,6 +18,7 @@ from imgscope.base_image import BaseImage, find_base
 from imgscope.created_by import DEFAULT_SHELL, Step, go_list, healthcheck_instruction, parse_created_by
 from imgscope.history import base_to_dict
 from imgscope.model import Image
+from imgscope.text import first_layers
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class Dockerfile:
         lines = ["# Reconstructed by imgscope from the image history; sources of COPY/ADD are content hashes."]
         if self.base is not None:
             b = self.base
-            last = b.layer_count - 1
-            lines.append(f"# Base image: {b.name or 'unnamed'} (layers 0-{last}); {b.evidence}.")
+            span = first_layers(b.layer_count)
+            lines.append(f"# Base image: {b.name or 'unnamed'} ({span}); found by: {b.evidence}.")
             if b.digest:
                 lines.append(f"# Base digest: {b.digest}")
             lines.extend(f"#   {_one_line(i.text.removeprefix('# '))}" for i in self.base_steps)
@@ -109,7 +110,7 @@ def reconstruct(image: Image) -> Dockerfile:
     if base is not None and base.name:
         out.append(Instruction("FROM", base.name, None, None, "added"))
     elif base is not None:
-        out.append(Instruction("FROM", f"<base image: layers 0-{base.layer_count - 1}>", None, None, "added"))
+        out.append(Instruction("FROM", f"<base image: {first_layers(base.layer_count)}>", None, None, "added"))
     else:
         out.append(Instruction("FROM", "scratch", None, None, "added"))
     shell = DEFAULT_SHELL

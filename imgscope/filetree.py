@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ class Collapsed:
     removed_size: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TreeNode:
     """One path of a file tree. ``size`` and ``files`` are aggregated for directories."""
 
@@ -53,7 +53,7 @@ class TreeNode:
     size: int  # bytes of the regular files at or below this path
     files: int  # non-directory paths at or below this path
     change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
-    children: tuple[TreeNode, ...] = ()
+    children: tuple[TreeNode, ...] = field(default=(), repr=False)  # a repr of the whole tree helps nobody
     link_target: str | None = None  # a symlink's target, when known (see ``_known``)
     mode: int | None = None  # permission bits, when known
     uid: int | None = None
@@ -62,6 +62,27 @@ class TreeNode:
     removed_files: int = 0  # in a changes tree: removed non-directory paths at or below this path
     collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
     depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
+
+    def _own(self) -> tuple[Any, ...]:
+        """Every field but ``children``, and how many children."""
+        own = (getattr(self, f.name) for f in fields(self) if f.name != "children")
+        return (*own, len(self.children))
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, the whole tree, without recursion (a path may be 2,000 levels deep)."""
+        if not isinstance(other, TreeNode):
+            return NotImplemented
+        pairs = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if a is not b:
+                if a._own() != b._own():
+                    return False
+                pairs.extend(zip(a.children, b.children, strict=True))
+        return True
+
+    def __hash__(self) -> int:
+        return hash(self._own())
 
     @property
     def weight(self) -> int:
@@ -86,7 +107,20 @@ class TreeNode:
             stack.extend(reversed(node.children))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (``docs/json.md``, tree document)."""
+        """The JSON form (``docs/json.md``, tree document). Built without recursion: a path may be 2,000 levels deep."""
+        top: dict[str, Any] = {}
+        stack: list[tuple[TreeNode, dict[str, Any]]] = [(self, top)]
+        while stack:
+            node, doc = stack.pop()
+            doc.update(node._own_dict())
+            if "children" in doc:
+                docs: list[dict[str, Any]] = [{} for _ in node.children]
+                doc["children"] = docs
+                stack.extend(reversed(list(zip(node.children, docs, strict=True))))
+        return top
+
+    def _own_dict(self) -> dict[str, Any]:
+        """This node's keys, ``children`` an empty list to fill (for a directory or a node with children)."""
         doc: dict[str, Any] = {
             "name": self.name,
             "path": self.path,
@@ -104,7 +138,7 @@ class TreeNode:
             doc["mode"] = None if self.mode is None else f"{self.mode:04o}"
             doc["uid"], doc["gid"] = self.uid, self.gid
         if self.type is _DIR or self.children:
-            doc["children"] = [c.to_dict() for c in self.children]
+            doc["children"] = []
             if self.collapsed is not None:
                 doc["collapsed"] = {
                     "entries": self.collapsed.entries,
@@ -195,7 +229,37 @@ def _find_build(root: _Build, parts: list[str]) -> _Build | None:
     return node
 
 
-def _freeze(name: str, path: str, node: _Build, changes_view: bool, known: dict[str, FileRecord]) -> TreeNode:
+def _freeze(root: _Build, changes_view: bool, known: dict[str, FileRecord]) -> TreeNode:
+    """The frozen tree of ``root``, built bottom-up without recursion (a path may be 2,000 levels deep)."""
+    order: list[tuple[str, str, _Build, int]] = [("", "/", root, -1)]  # parents before their children
+    i = 0
+    while i < len(order):
+        _, path, node, _ = order[i]
+        if node.children:
+            prefix = path.rstrip("/")
+            order.extend((n, f"{prefix}/{n}", child, i) for n, child in sorted(node.children.items()))
+        i += 1
+    frozen: dict[int, list[TreeNode]] = {}
+    top: TreeNode | None = None
+    for i in range(len(order) - 1, -1, -1):  # children, in reverse name order, before their parent
+        name, path, node, parent = order[i]
+        below = frozen.pop(i, [])
+        below.reverse()
+        top = _freeze_one(name, path, node, tuple(below), changes_view, known)
+        if parent >= 0:
+            frozen.setdefault(parent, []).append(top)
+    assert top is not None
+    return top
+
+
+def _freeze_one(
+    name: str,
+    path: str,
+    node: _Build,
+    children: tuple[TreeNode, ...],
+    changes_view: bool,
+    known: dict[str, FileRecord],
+) -> TreeNode:
     own_size = node.size if node.type is EntryType.FILE else 0
     own_files = 0 if node.type is _DIR else 1
     gone = node.change is ChangeKind.REMOVED
@@ -217,10 +281,6 @@ def _freeze(name: str, path: str, node: _Build, changes_view: bool, known: dict[
             removed_files=own_files if gone else 0,
             **meta,
         )
-    children = tuple(
-        _freeze(child_name, f"{path.rstrip('/')}/{child_name}", child, changes_view, known)
-        for child_name, child in sorted(node.children.items())
-    )
     counted = [c for c in children if not changes_view or gone or c.change is not ChangeKind.REMOVED]
     return TreeNode(
         name,
@@ -243,7 +303,7 @@ def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
         root = _Build(_DIR, 0)
         for report in analysis.layers[: last + 1]:
             _apply(root, report.changes)
-        return _freeze("", "/", root, False, _known(analysis, last))
+        return _freeze(root, False, _known(analysis, last))
 
 
 def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
@@ -274,7 +334,7 @@ def _changes_tree(changes: tuple[FileChange, ...], known: dict[str, FileRecord])
         parent = _dir_at(root, parts[:-1], keep=True)  # sorted by path: a changed directory came first
         assert parent.children is not None
         parent.children[parts[-1]] = _Build(change.type, change.size if change.type is not _DIR else 0, change.kind)
-    return _freeze("", "/", root, True, known)
+    return _freeze(root, True, known)
 
 
 @contextmanager
@@ -321,14 +381,48 @@ def trim(
 
 
 def _trim(node: TreeNode, depth: int | None, min_size: int, limit: int | None, sort: str) -> TreeNode:
-    if not node.children:
-        return node
-    if depth is not None and depth <= 0:
-        return replace(node, children=(), depth_cut=True)
+    # Without recursion (a path may be 2,000 levels deep): first each node's kept children and summary, parents
+    # before children; then the new nodes, children before parents.
+    order: list[tuple[TreeNode, int, Collapsed | None, bool]] = []  # node, parent's position, summary, cut
+    pending: list[tuple[TreeNode, int | None, int]] = [(node, depth, -1)]
+    while pending:
+        current, levels, parent = pending.pop()
+        position = len(order)
+        if not current.children:
+            order.append((current, parent, None, False))
+            continue
+        if levels is not None and levels <= 0:
+            order.append((current, parent, None, True))
+            continue
+        kept, collapsed = _split(current.children, min_size, limit, sort)
+        order.append((current, parent, collapsed, False))
+        below = None if levels is None else levels - 1
+        pending.extend((c, below, position) for c in reversed(kept))
+    built: dict[int, list[TreeNode]] = {}
+    top = node
+    for position in range(len(order) - 1, -1, -1):
+        current, parent, collapsed, cut = order[position]
+        if cut:
+            top = replace(current, children=(), depth_cut=True)
+        elif not current.children:
+            top = current
+        else:
+            children = built.pop(position, [])
+            children.reverse()
+            top = replace(current, children=tuple(children), collapsed=collapsed)
+        if parent >= 0:
+            built.setdefault(parent, []).append(top)
+    return top
+
+
+def _split(
+    children: tuple[TreeNode, ...], min_size: int, limit: int | None, sort: str
+) -> tuple[list[TreeNode], Collapsed | None]:
+    """The children to show, in order, and a summary of the others (None when all are shown)."""
     if sort == "size":
-        ordered = sorted(node.children, key=lambda c: (-c.weight, c.name))
+        ordered = sorted(children, key=lambda c: (-c.weight, c.name))
     else:
-        ordered = sorted(node.children, key=lambda c: c.name)
+        ordered = sorted(children, key=lambda c: c.name)
     kept: list[TreeNode] = []
     left: list[TreeNode] = []
     for child in ordered:
@@ -337,15 +431,12 @@ def _trim(node: TreeNode, depth: int | None, min_size: int, limit: int | None, s
             left.append(child)
         else:
             kept.append(child)
-    below = None if depth is None else depth - 1
-    children = tuple(_trim(c, below, min_size, limit, sort) for c in kept)
-    collapsed = None
-    if left:
-        collapsed = Collapsed(
-            len(left),
-            sum(c.files for c in left if c.change is not ChangeKind.REMOVED),
-            sum(c.size for c in left if c.change is not ChangeKind.REMOVED),
-            sum(c.removed_files for c in left),
-            sum(c.removed_size for c in left),
-        )
-    return replace(node, children=children, collapsed=collapsed)
+    if not left:
+        return kept, None
+    return kept, Collapsed(
+        len(left),
+        sum(c.files for c in left if c.change is not ChangeKind.REMOVED),
+        sum(c.size for c in left if c.change is not ChangeKind.REMOVED),
+        sum(c.removed_files for c in left),
+        sum(c.removed_size for c in left),
+    )

@@ -2,7 +2,8 @@
 
 Layers are matched by diff_id (the digest of the uncompressed tar: the same content is the same layer whatever
 its compression). Files are compared between the two final filesystems: a path is *changed* when its type,
-size, content digest, mode, owner or link target differ. Everything here reads two ``Analysis`` objects.
+size, content digest, mode, owner, link target or hard-link partners differ. Everything here reads two
+``Analysis`` objects.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from imgscope.analysis import Analysis, FileRecord, LayerReport, analyze
 from imgscope.created_by import parse_created_by
 from imgscope.image_info import RuntimeConfig
 
-FILE_ATTRIBUTES = ("type", "size", "digest", "mode", "uid", "gid", "link_target")
+# hard_links: the other paths of the same file (one stored copy under several names)
+FILE_ATTRIBUTES = ("type", "size", "digest", "mode", "uid", "gid", "link_target", "hard_links")
 
 
 def split_image_arg(arg: str) -> tuple[str, str | None]:
@@ -44,6 +46,7 @@ class ImageSide:
     platform: str | None
     created: str | None
     layer_count: int
+    notes: tuple[str, ...] = ()  # what was chosen for the user (the first image of several, a platform), and why
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class ImageDiff:
                 "platform": s.platform,
                 "created": s.created,
                 "layer_count": s.layer_count,
+                "notes": list(s.notes),
             }
 
         def layer(x: LayerSide) -> dict[str, Any]:
@@ -249,6 +253,7 @@ def _side(a: Analysis) -> ImageSide:
         str(img.platform) if img.platform else None,
         img.created,
         len(a.layers),
+        img.notes,
     )
 
 
@@ -266,8 +271,18 @@ def _command(r: LayerReport) -> str:
     return parse_created_by(r.history.created_by or "").text if r.history else ""
 
 
-def _attributes(f: FileRecord) -> tuple[Any, ...]:
-    return (f.type.value, f.size, f.digest, f.mode, f.uid, f.gid, f.link_target)
+def _attributes(f: FileRecord, partners: dict[int, list[str]]) -> tuple[Any, ...]:
+    links = tuple(p for p in partners.get(f.record, ()) if p != f.path)
+    return (f.type.value, f.size, f.digest, f.mode, f.uid, f.gid, f.link_target, links)
+
+
+def _hard_links(files: tuple[FileRecord, ...]) -> dict[int, list[str]]:
+    """The paths of each stored copy that more than one path shows."""
+    by_record: dict[int, list[str]] = {}
+    for f in files:
+        if f.record >= 0:
+            by_record.setdefault(f.record, []).append(f.path)
+    return {record: paths for record, paths in by_record.items() if len(paths) > 1}
 
 
 def _content_size(f: FileRecord | None) -> int:
@@ -277,11 +292,12 @@ def _content_size(f: FileRecord | None) -> int:
 def _file_diffs(files_a: tuple[FileRecord, ...], files_b: tuple[FileRecord, ...]) -> tuple[FileDiff, ...]:
     by_a = {f.path: f for f in files_a}
     by_b = {f.path: f for f in files_b}
+    links_a, links_b = _hard_links(files_a), _hard_links(files_b)
     out: list[FileDiff] = []
     for path in sorted(by_a.keys() | by_b.keys()):
         fa, fb = by_a.get(path), by_b.get(path)
         if fa is not None and fb is not None:
-            attrs_a, attrs_b = _attributes(fa), _attributes(fb)
+            attrs_a, attrs_b = _attributes(fa, links_a), _attributes(fb, links_b)
             changed = tuple(name for name, x, y in zip(FILE_ATTRIBUTES, attrs_a, attrs_b, strict=True) if x != y)
             if not changed:
                 continue
@@ -305,15 +321,18 @@ def _file_diffs(files_a: tuple[FileRecord, ...], files_b: tuple[FileRecord, ...]
     return tuple(out)
 
 
-def _top(path: str, depth: int) -> str:
+def _top(path: str, depth: int, is_dir: bool = False) -> str:
+    """The group of ``path``: its first ``depth`` components; a directory may be its own group (``/var`` added
+    is counted under ``/var`` with what it holds), a file only under one of its parents."""
     parts = path.strip("/").split("/")
-    return "/" + "/".join(parts[: min(depth, len(parts) - 1)])
+    return "/" + "/".join(parts[: min(depth, len(parts) - (0 if is_dir else 1))])
 
 
 def _directories(files: tuple[FileDiff, ...], depth: int) -> tuple[DirectoryDelta, ...]:
     groups: dict[str, list[FileDiff]] = {}
     for f in files:
-        groups.setdefault(_top(f.path, max(depth, 1)), []).append(f)
+        is_dir = "dir" in (f.type_a, f.type_b)
+        groups.setdefault(_top(f.path, max(depth, 1), is_dir), []).append(f)
     out = [
         DirectoryDelta(
             path,

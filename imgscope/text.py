@@ -9,3 +9,8 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def first_layers(count: int) -> str:
+    """``layer 0`` or ``layers 0-3``: the bottom ``count`` layers (a base image's), in words."""
+    return "layer 0" if count == 1 else f"layers 0-{count - 1}"

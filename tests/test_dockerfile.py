@@ -159,7 +159,7 @@ def test_base_and_layers_of_cases() -> None:
     layers = [(i.keyword, i.layer) for i in result.instructions if i.layer is not None]
     assert layers == [("RUN", 1), ("COPY", 2), ("RUN", 3), ("RUN", 4)]
     assert [i.history_index for i in result.instructions[1:]] == list(range(1, 12))
-    assert "# Base image: localhost/imgscope-base:1 (layers 0-0)" in result.text()
+    assert "# Base image: localhost/imgscope-base:1 (layer 0); found by: " in result.text()
 
 
 def test_config_wins_over_lossy_history() -> None:
@@ -227,6 +227,27 @@ def test_cli_history_dockerfile() -> None:
     assert doc["dockerfile"]["text"] == result.output
 
 
+def test_cli_history_dockerfile_says_which_image_it_picked() -> None:
+    """advise.tar holds two images: the Dockerfile printed is the first one's, and the user is told so, on
+    stderr (stdout stays a Dockerfile) and in the JSON."""
+    path = str(SAMPLES / "advise.tar")
+    result = CliRunner().invoke(main, ["history", path, "--dockerfile"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# Reconstructed") and "Note:" not in result.stdout
+    assert "analyzing the first, localhost/wasteful:latest; choose with --image" in result.stderr
+    doc = json.loads(CliRunner().invoke(main, ["history", path, "--dockerfile", "--json"]).stdout)
+    assert any("analyzing the first" in n for n in doc["notes"])
+    picked = CliRunner().invoke(main, ["history", path, "--image", "localhost/clean:1.0", "--dockerfile"])
+    assert picked.stderr == ""
+
+
+def test_base_line_names_one_layer_as_one() -> None:
+    text = reconstruct(imgscope.open_image(SAMPLES / "cases/oci-gzip")).text()
+    assert "# Base image: localhost/imgscope-base:1 (layer 0); found by: history entry 1 says" in text
+    result = CliRunner().invoke(main, ["history", str(SAMPLES / "cases/oci-gzip")], env={"COLUMNS": "200"})
+    assert "Base image: localhost/imgscope-base:1, layer 0; found by: history entry 1 says" in result.output
+
+
 @pytest.mark.parametrize(
     ("created_by", "shown"),
     [
@@ -240,3 +261,33 @@ def test_layer_commands_are_shown_as_the_dockerfile_reads_them(created_by: str, 
     # The report's layer command and the reconstructed Dockerfile read created_by with one parser.
     entry = imgscope.HistoryEntry(created_by, None, None, None, False, 0)
     assert entry.command == shown == parse_created_by(created_by).text
+
+
+def test_cli_dockerfile_on_a_terminal_keeps_lines_whole() -> None:
+    """On a terminal narrower than a line, the Dockerfile is the same text as in a pipe: no newline inserted
+    (a folded comment became an instruction, a folded RUN two, for whoever copied it)."""
+    path = str(SAMPLES / "cases/oci-gzip")
+    piped = CliRunner().invoke(main, ["history", path, "--dockerfile"]).output
+    on_tty = CliRunner().invoke(
+        main, ["history", path, "--dockerfile"], env={"FORCE_COLOR": "1", "COLUMNS": "60", "NO_COLOR": ""}
+    )
+    assert on_tty.exit_code == 0, on_tty.output
+    assert "\x1b[" in on_tty.output  # it did take the terminal path
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", on_tty.output)
+    assert plain == piped and max(len(line) for line in plain.splitlines()) > 60
+
+
+@pytest.mark.parametrize(
+    ("created_by", "args", "shown"),
+    [
+        # the classic builder and buildah join NAME=value pairs with spaces, unquoted: a value may hold spaces
+        ("|2 GREETING=hello world V=2 /bin/sh -c echo $GREETING", (("GREETING", "hello world"), ("V", "2")), "echo"),
+        ("RUN |2 A=1 B=x y /bin/bash -o pipefail -c make # buildkit", (("A", "1"), ("B", "x y")), "make"),
+        # a count larger than the pairs recorded stops at the shell (it took "/bin/sh" for a build arg)
+        ("|3 A=1 B=2 /bin/sh -c make", (("A", "1"), ("B", "2")), "make"),
+    ],
+)
+def test_build_args_with_spaces(created_by: str, args: tuple[tuple[str, str], ...], shown: str) -> None:
+    step = parse_created_by(created_by)
+    assert step.keyword == "RUN" and step.build_args == args
+    assert step.arguments.split()[0] == shown and step.shell is not None

@@ -106,3 +106,13 @@ def test_no_color_is_respected() -> None:
     ):
         assert colour.search(run(*args, env={"FORCE_COLOR": "1"})[1])
         assert not colour.search(run(*args, env={"NO_COLOR": "1", "FORCE_COLOR": "1"})[1])
+
+
+def test_one_history_entry_is_one_entry(tmp_path: Path) -> None:
+    path = tmp_path / "one.tar"
+    path.write_bytes(docker_archive([tar(member("x", b"1"))], config=lambda c: {**c, "history": c["history"][1:]}))
+    out = CliRunner().invoke(main, ["inspect", str(path)], env={"COLUMNS": "120"}).output
+    [line] = [x for x in out.splitlines() if x.startswith("History")]
+    assert line.split()[1:] == ["1", "entry,", "0", "without", "a", "layer"]
+    cases = CliRunner().invoke(main, ["inspect", str(SAMPLES / "cases-vfs/docker-archive.tar")]).output
+    assert "12 entries, 7 without a layer" in cases

@@ -203,3 +203,72 @@ def test_cli_tree_escapes_markup_in_names() -> None:
     console.print(render_tree(node, "t"))
     text = console.export_text()
     assert "[red]x\\x1b" in text
+
+
+def test_depth_cut_says_what_a_layer_removed_below() -> None:
+    """wasteful's layer 7 removes /var/lib/apt/lists/* (30,000 + 4,000 bytes), five levels down: at the default
+    depth the removals lie below the cut, and the cut must say so (it said nothing: no file is kept there)."""
+    advise = str(SAMPLES / "advise.tar")
+    out = CliRunner().invoke(main, ["tree", advise, "--layer", "7", "--changes"], env={"COLUMNS": "120"}).output
+    [line] = [x for x in out.splitlines() if "(--depth)" in x]
+    assert line.endswith("… (-2 files removed, 34.0 kB) (--depth)")
+    cases = str(SAMPLES / "cases/oci-gzip")
+    args = ["tree", cases, "--layer", "3", "--changes", "--depth", "2"]
+    out = CliRunner().invoke(main, args, env={"COLUMNS": "120"}).output
+    lines = out.splitlines()
+    # /app/was-file-dir is now a file holding the removed inner.txt: nothing of it is "1 file below"
+    below_file = lines[next(i for i, x in enumerate(lines) if "was-file-dir" in x) + 1]
+    assert below_file.endswith("… (-1 file removed, 2.0 kB) (--depth)")
+    below_data_sub = lines[next(i for i, x in enumerate(lines) if "sub/" in x and "3.0 kB" in x) + 1]
+    assert below_data_sub.endswith("… (-1 file removed, 3.0 kB) (--depth)")
+    below_kept = lines[next(i for i, x in enumerate(lines) if "file-then-dir/" in x) + 1]
+    assert below_kept.endswith("… 1 file below (--depth)")
+
+
+def _tree_rows(name: str) -> dict[int, dict[str, tuple[str, ...]]]:
+    lines = (SAMPLES / "truth" / f"{name}.per-layer.tsv").read_text().splitlines()[1:]
+    out: dict[int, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for line in lines:
+        layer, path, *attrs = line.split("\t")
+        out[int(layer)][path] = tuple(attrs)
+    return out
+
+
+def _stored(name: str) -> dict[int, set[str]]:
+    """The paths each layer's tar holds, whiteout markers left out (truth/<name>.layers.tsv)."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for line in (SAMPLES / "truth" / f"{name}.layers.tsv").read_text().splitlines()[1:]:
+        layer, member = line.split("\t")[:2]
+        if not member.rsplit("/", 1)[-1].startswith(".wh."):
+            out[int(layer)].add("/" + member.strip("/").removeprefix("./"))
+    return out
+
+
+@pytest.mark.parametrize(("rel", "truth"), [("cases/oci-gzip", "cases"), ("cases-vfs/docker-archive.tar", "cases-vfs")])
+def test_changes_tree_against_umoci_between_layers(rel: str, truth: str) -> None:
+    """Independently of imgscope's own change records: what umoci's tree after layer N has and the one after
+    N-1 lacks is exactly what --changes marks added, the reverse exactly what it marks removed; a path in both
+    is marked modified only if layer N stores it, and always if its type, size, mode, owner or target moved."""
+    a = analysis_of(rel)
+    trees, stored = _tree_rows(truth), _stored(truth)
+    for n in range(len(a.layers)):
+        before, after = (trees[n - 1] if n else {}), trees[n]
+        marked: dict[ChangeKind, set[str]] = defaultdict(set)
+        for node in a.tree(n, changes=True).walk():
+            if node.change is not None:
+                marked[node.change].add(node.path)
+        assert marked[ChangeKind.ADDED] == after.keys() - before.keys(), n
+        assert marked[ChangeKind.REMOVED] == before.keys() - after.keys(), n
+        both = after.keys() & before.keys()
+        moved = {p for p in both if after[p] != before[p] and not (after[p][0] == "dir" == before[p][0])}
+        assert moved <= marked[ChangeKind.MODIFIED] <= both & stored[n], n
+
+
+def test_cli_tree_says_which_image_it_picked() -> None:
+    two = str(SAMPLES / "two-images.tar")
+    out = CliRunner().invoke(main, ["tree", two], env={"COLUMNS": "120"}).output
+    assert "\nNote: 2 images here; analyzing the first, localhost/tiny-a:1; choose with --image\n" in out
+    doc = json.loads(CliRunner().invoke(main, ["tree", str(SAMPLES / "multi-platform"), "--json"]).output)
+    assert any("2 platforms here" in n for n in doc["notes"])
+    doc = json.loads(CliRunner().invoke(main, ["tree", two, "--image", "tiny-b:1", "--json"]).output)
+    assert doc["notes"] == []

@@ -12,6 +12,7 @@ from imgscope.dockerfile import reconstruct
 from imgscope.history import history_of
 from imgscope.render import json_report
 from imgscope.render.history import render_dockerfile, render_history
+from imgscope.text import printable
 
 HISTORY_SCHEMA_VERSION = 1
 
@@ -43,12 +44,17 @@ def history(
                     "schema_version": HISTORY_SCHEMA_VERSION,
                     "image": img.name,
                     "dockerfile": result.to_dict(),
+                    "notes": list(img.notes),
                 }
                 click.echo(json_report.dumps(doc))
-            elif stdout_console().is_terminal:
-                stdout_console().print(render_dockerfile(result), end="")
+                return
+            if stdout_console().is_terminal:
+                # soft_wrap: the terminal folds long lines, rich inserts no newline, so a copied RUN stays whole
+                stdout_console().print(render_dockerfile(result), end="", soft_wrap=True)
             else:
                 click.echo(result.text(), nl=False)
+            for note in img.notes:  # on stderr: stdout is the Dockerfile, often redirected to a file
+                click.echo(f"Note: {printable(note)}", err=True)
             return
     with errors(ctx.obj["debug"]), progress() as report_progress:
         analysis = imgscope.analyze(

@@ -86,6 +86,7 @@ def tree(
             "changes": changes,
             "command": result.layers[index].command if index is not None else None,
             "tree": shown.to_dict(),
+            "notes": list(result.image.notes),
         }
         click.echo(json_report.dumps(doc))
         return
@@ -97,5 +98,7 @@ def tree(
         command = command if len(command) <= 70 else command[:69] + "…"
         title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
     stdout_console().print(
-        render_tree(shown, title, changes, result.layers[index] if index is not None else None, long)
+        render_tree(
+            shown, title, changes, result.layers[index] if index is not None else None, long, result.image.notes
+        )
     )

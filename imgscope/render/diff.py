@@ -11,6 +11,7 @@ from rich.text import Text
 
 from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.terminal import safe, size
+from imgscope.text import first_layers
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -22,7 +23,8 @@ def signed(n: int) -> str:
 
 
 def _name(s: ImageSide) -> str:
-    return f"{s.name or '(untagged)'} ({s.source})"
+    platform = f", {s.platform}" if s.platform else ""
+    return f"{s.name or '(untagged)'} ({s.source}{platform})"
 
 
 def _value(v: Any) -> str:
@@ -71,7 +73,8 @@ def _layers(d: ImageDiff) -> Table:
     if d.common_layers == len(d.layers_a) == len(d.layers_b):
         table.caption = "every layer is the same in both"
     elif d.common_layers:
-        table.caption = f"layers 0-{d.common_layers - 1} are the same in both (dim); the images diverge after them"
+        verb = "is" if d.common_layers == 1 else "are"
+        table.caption = f"{first_layers(d.common_layers)} {verb} the same in both (dim); the images diverge after them"
     else:
         table.caption = "the images share no bottom layer"
     return table
@@ -138,6 +141,8 @@ def render_diff(d: ImageDiff, top: int = 20) -> RenderableType:
     head.add_row("A", safe(_name(d.a)))
     head.add_row("B", safe(_name(d.b)))
     parts: list[RenderableType] = [head]
+    for side, s in (("A", d.a), ("B", d.b)):
+        parts.extend(safe(f"Note ({side}): {note}", "yellow") for note in s.notes)
     if d.identical:
         parts.append(Text("The images are identical: same layers, same files, same config.", "green"))
         return Group(*parts)

@@ -75,17 +75,31 @@ def _more(node: TreeNode) -> Text | None:
         if c.removed_files:
             more.append(f" (-{_files(c.removed_files)} removed, {size(c.removed_size)})", "red")
         return more
-    if node.depth_cut and node.files:
-        return Text(f"… {_files(node.files)} below (--depth)", "dim")
-    return None
+    if not node.depth_cut:
+        return None
+    # ``files`` counts a non-directory itself (a file that replaced a directory holds the removed entries);
+    # in a changes tree a removed entry counts in ``files`` only below a removed directory
+    own = 0 if node.type is EntryType.DIR else 1
+    kept = node.files - own if node.change is not ChangeKind.REMOVED else 0
+    if not kept and not node.removed_files:
+        return None
+    below = Text(f"… {_files(kept)} below" if kept else "…", "dim")
+    if node.removed_files:
+        below.append(f" (-{_files(node.removed_files)} removed, {size(node.removed_size)})", "red")
+    below.append(" (--depth)", "dim")
+    return below
 
 
-def _add(branch: Tree, node: TreeNode, changes: bool, long: bool) -> None:
-    for child in node.children:
-        _add(branch.add(_label(child, changes, long=long)), child, changes, long)
-    more = _more(node)
-    if more is not None:
-        branch.add(more)
+def _add(tree: Tree, root: TreeNode, changes: bool, long: bool) -> None:
+    # Without recursion: a path may be 2,000 levels deep.
+    stack = [(tree, root)]
+    while stack:
+        branch, node = stack.pop()
+        for child in node.children:
+            stack.append((branch.add(_label(child, changes, long=long)), child))
+        more = _more(node)
+        if more is not None:
+            branch.add(more)
 
 
 def layer_line(r: LayerReport) -> Text:
@@ -100,13 +114,19 @@ def layer_line(r: LayerReport) -> Text:
 
 
 def render_tree(
-    node: TreeNode, title: str, changes: bool = False, layer: LayerReport | None = None, long: bool = False
+    node: TreeNode,
+    title: str,
+    changes: bool = False,
+    layer: LayerReport | None = None,
+    long: bool = False,
+    notes: tuple[str, ...] = (),
 ) -> RenderableType:
     """``node`` (already trimmed) under a one-line title, and the layer's figures when given; with ``long``,
-    each entry's permissions and owner."""
+    each entry's permissions and owner; ``notes`` (which image or platform was picked) under the title."""
     tree = Tree(_label(node, changes, root=True), guide_style="dim")
     _add(tree, node, changes, long)
     parts: list[RenderableType] = [safe(title, "bold")]
+    parts.extend(safe(f"Note: {note}", "yellow") for note in notes)
     if layer is not None:
         parts.append(layer_line(layer))
     parts.append(tree)

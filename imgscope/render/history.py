@@ -10,7 +10,7 @@ from imgscope.created_by import parse_created_by
 from imgscope.dockerfile import Dockerfile
 from imgscope.history import History
 from imgscope.render.terminal import safe, size
-from imgscope.text import printable
+from imgscope.text import first_layers, printable
 
 
 def render_history(history: History, title: str) -> RenderableType:
@@ -43,7 +43,10 @@ def render_history(history: History, title: str) -> RenderableType:
     parts.extend(safe(f"Note: {note}", "yellow") for note in history.notes)
     if base is not None:
         parts.append(
-            safe(f"Base image: {base.name or 'unnamed'}, layers 0-{base.layer_count - 1} ({base.evidence})", "dim")
+            safe(
+                f"Base image: {base.name or 'unnamed'}, {first_layers(base.layer_count)}; found by: {base.evidence}",
+                "dim",
+            )
         )
     return Group(*parts)
 

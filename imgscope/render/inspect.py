@@ -59,7 +59,8 @@ def render_inspect(info: ImageInfo) -> RenderableType:
     for item in c.on_build:
         row("OnBuild", item)
     row("Stored", size(info.stored_size) if info.stored_size is not None else None)
-    row("History", f"{info.history_entries} entries, {info.empty_history_entries} without a layer")
+    entries = "1 entry" if info.history_entries == 1 else f"{info.history_entries} entries"
+    row("History", f"{entries}, {info.empty_history_entries} without a layer")
     for note in info.notes:
         row("Note", note)
 

@@ -133,5 +133,52 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
 
 
 def dumps(doc: Any) -> str:
-    """Serialise a document: strict JSON (no NaN), stable key order as built."""
-    return json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)
+    """Serialise a document: strict JSON (no NaN), stable key order as built; the text of
+    ``json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)``, written without recursion, since a tree
+    document nests two levels per directory and a path may be 2,000 directories deep (json's encoder recurses)."""
+    out: list[str] = []
+    # Work items, last first: a str is written as it is; a (value, level) pair is encoded at that level.
+    work: list[str | tuple[Any, int]] = [(doc, 0)]
+    while work:
+        item = work.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        value, level = item
+        if isinstance(value, (dict, list, tuple)):
+            is_dict = isinstance(value, dict)
+            if not value:
+                out.append("{}" if is_dict else "[]")
+                continue
+            if isinstance(value, dict):
+                members = [(_key(k) + ": ", v) for k, v in value.items()]
+            else:
+                members = [("", v) for v in value]
+            inner = "\n" + "  " * (level + 1)
+            out.append("{" if is_dict else "[")
+            work.append("\n" + "  " * level + ("}" if is_dict else "]"))
+            for position in range(len(members) - 1, -1, -1):
+                label, member = members[position]
+                work.append((member, level + 1))
+                work.append(("," if position else "") + inner + label)
+        elif isinstance(value, str):
+            out.append(_string(value))
+        elif type(value) is int:
+            out.append(int.__repr__(value))
+        elif value is None:
+            out.append("null")
+        elif value is True or value is False:
+            out.append("true" if value else "false")
+        else:
+            out.append(json.dumps(value, allow_nan=False, ensure_ascii=False))
+    return "".join(out)
+
+
+_string = json.encoder.encode_basestring  # json's own (C) string encoder, as ensure_ascii=False uses
+
+
+def _key(key: Any) -> str:
+    """A dict key as json writes it (json turns None, booleans and numbers into strings)."""
+    if not isinstance(key, str):
+        key = json.dumps(key, allow_nan=False)
+    return _string(key)
