@@ -174,3 +174,43 @@ def test_subprocess(corpus: list[Case], tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         problems = [p for p in pool.map(one, chosen) if p]
     assert not problems, f"{len(problems)} case(s) mishandled:\n" + "\n".join(problems)
+
+
+# Every other command reads the same images: each must handle every light case as analyze does, or refuse it
+# the same way (inspect and diff check the run-time config more strictly than analyze, so they may refuse a
+# case analyze reads). check and advise may also exit 1: a rule or a finding failed, which is a verdict.
+OTHER_COMMANDS: list[tuple[list[str], tuple[int, ...]]] = [
+    (["tree"], (0,)),
+    (["tree", "--changes", "--layer", "0", "--all"], (0,)),
+    (["tree", "--json"], (0,)),
+    (["history"], (0,)),
+    (["history", "--dockerfile"], (0,)),
+    (["inspect"], (0,)),
+    (["inspect", "--json"], (0,)),
+    (["advise"], (0, 1)),
+    (["advise", "--format", "sarif"], (0, 1)),
+    (["check", "--no-dive-ci", "--max-size", "1GB", "--forbid", "**/.git/**"], (0, 1)),
+    (["check", "--format", "junit"], (0, 1)),
+]
+
+
+@pytest.mark.parametrize(("args", "verdicts"), OTHER_COMMANDS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_other_commands_in_process(
+    corpus: list[Case], empty_cwd: Path, args: list[str], verdicts: tuple[int, ...]
+) -> None:
+    runner = CliRunner()
+    problems = []
+    for case in corpus:
+        if case.heavy or case.args:
+            continue  # a case with arguments tests analyze's own options
+        command = [args[0], case.path, *args[1:]]
+        code, stderr = run_in_process(runner, command)
+        if code in verdicts and (case.ok or args[0] in ("inspect", "history")):
+            continue  # inspect and history read no layer, so a broken layer does not concern them
+        if code in verdicts and not case.ok:
+            problems.append(f"{case.name}: exit {code}, but analyze refuses it ({case.expect!r})")
+            continue
+        problem = check(Case(case.name, case.path, False, ""), code, stderr, empty_cwd)
+        if problem:
+            problems.append(f"{case.name}: {problem}")
+    assert not problems, f"{len(problems)} case(s) mishandled by {args}:\n" + "\n".join(problems[:20])
