@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,7 @@ class LayerReport:
     whiteouts: int
     opaque_dirs: int
     history: HistoryEntry | None
-    changes: tuple[FileChange, ...] = field(repr=False, compare=False)
+    changes: Sequence[FileChange] = field(repr=False, compare=False)  # a compact ChangeList from analyze()
 
     @property
     def command(self) -> str:
@@ -266,15 +266,7 @@ def _layer_report(
     history: HistoryEntry | None,
 ) -> LayerReport:
     blob = img.layers[index]
-    counts = {kind: 0 for kind in ChangeKind}
-    sizes = {kind: 0 for kind in ChangeKind}
-    meta = meta_bytes = 0
-    for change in changes.changes:
-        counts[change.kind] += 1
-        sizes[change.kind] += change.size
-        if change.metadata_only:
-            meta += 1
-            meta_bytes += change.size
+    counts, sizes, meta, meta_bytes = changes.changes.totals()
     markers = sum(1 for e in entries if e.path.rpartition("/")[2].startswith(".wh."))
     return LayerReport(
         index=index,
