@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -132,6 +133,26 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
     }
 
 
+def _encoder() -> json.JSONEncoder:
+    return json.JSONEncoder(indent=2, allow_nan=False, ensure_ascii=False)
+
+
 def dumps(doc: Any) -> str:
     """Serialise a document: strict JSON (no NaN), stable key order as built."""
-    return json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False)
+    return _encoder().encode(doc)
+
+
+def iter_dumps(doc: Any, batch: int = 1 << 16) -> Iterator[str]:
+    """``dumps(doc)`` in pieces of about ``batch`` characters, so a large document is never one string in memory
+    (nor its list of tokens: the encoder with ``indent`` joins them all at once)."""
+    pending: list[str] = []
+    held = 0
+    for chunk in _encoder().iterencode(doc):
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= batch:
+            yield "".join(pending)
+            pending.clear()
+            held = 0
+    if pending:
+        yield "".join(pending)
