@@ -582,6 +582,11 @@ class FileSystem:
                 for name in sorted(node.children, reverse=True):
                     stack.append((f"{path}/{name}", node.children[name]))
 
+    @property
+    def record_count(self) -> int:
+        """Stored copies of regular files so far (records are numbered 0 .. record_count - 1)."""
+        return len(self._rec_refs)
+
     def visible_records(self) -> set[int]:
         """The stored copies the final tree still shows."""
         return {node.record for _, node in self.walk() if node.record >= 0}
