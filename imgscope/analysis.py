@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,7 @@ class LayerReport:
     whiteouts: int
     opaque_dirs: int
     history: HistoryEntry | None
-    changes: tuple[FileChange, ...] = field(repr=False, compare=False)
+    changes: Sequence[FileChange] = field(repr=False, compare=False)  # a compact ChangeList from analyze()
 
     @property
     def command(self) -> str:
@@ -266,15 +266,7 @@ def _layer_report(
     history: HistoryEntry | None,
 ) -> LayerReport:
     blob = img.layers[index]
-    counts = {kind: 0 for kind in ChangeKind}
-    sizes = {kind: 0 for kind in ChangeKind}
-    meta = meta_bytes = 0
-    for change in changes.changes:
-        counts[change.kind] += 1
-        sizes[change.kind] += change.size
-        if change.metadata_only:
-            meta += 1
-            meta_bytes += change.size
+    counts, sizes, meta, meta_bytes = changes.changes.totals()
     markers = sum(1 for e in entries if e.path.rpartition("/")[2].startswith(".wh."))
     return LayerReport(
         index=index,
@@ -305,8 +297,9 @@ def _finish(
     img: Image, fs: FileSystem, dive: DiveFigures, reports: list[LayerReport], top: int, verify: bool
 ) -> Analysis:
     files: list[FileRecord] = []
-    seen_records: set[int] = set()
+    seen_records = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
     final_size = 0
+    first_of: dict[bytes, str] = {}  # digest -> first path; a list only for the digests seen twice
     by_digest: dict[bytes, list[str]] = {}
     for path, node in fs.walk():
         files.append(
@@ -323,17 +316,15 @@ def _finish(
                 node.digest.hex() if node.digest is not None else None,
             )
         )
-        if node.record >= 0 and node.record not in seen_records:
-            seen_records.add(node.record)
+        if node.record >= 0 and not seen_records[node.record]:
+            seen_records[node.record] = 1
             final_size += node.size
             if node.size and node.digest is not None:
-                by_digest.setdefault(node.digest, []).append(path)
+                first = first_of.setdefault(node.digest, path)
+                if first is not path:
+                    by_digest.setdefault(node.digest, [first]).append(path)
     duplicates = sorted(
-        (
-            DuplicateGroup(digest.hex(), _size_of(fs, paths[0]), tuple(paths))
-            for digest, paths in by_digest.items()
-            if len(paths) > 1
-        ),
+        (DuplicateGroup(digest.hex(), _size_of(fs, paths[0]), tuple(paths)) for digest, paths in by_digest.items()),
         key=lambda g: (-g.wasted_bytes, g.paths),
     )
     size = sum(r.size for r in reports)

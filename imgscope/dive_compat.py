@@ -122,17 +122,18 @@ _NO_CHILDREN: dict[str, _Node] = {}  # shared by every leaf; never written to
 
 
 class _Node:
-    """A dive ``FileNode``: name, payload (size, is_dir), children and cached full path."""
+    """A dive ``FileNode``: name, payload (size, is_dir), children and full path (``""`` for the root).
 
-    __slots__ = ("children", "full", "is_dir", "name", "parent", "size")
+    No parent pointer: the parent is found by its full path in the tree's index. A pointer both ways would make
+    every tree a reference cycle, which stays in memory until the cyclic collector runs (``analyze`` turns it off
+    during the pass); without it a tree is freed the moment it is dropped.
+    """
 
-    def __init__(
-        self, name: str, parent: _Node | None, size: int = 0, is_dir: bool = False, full: str | None = None
-    ) -> None:
+    __slots__ = ("children", "full", "is_dir", "name", "size")
+
+    def __init__(self, name: str, full: str, size: int = 0, is_dir: bool = False) -> None:
         self.name = name
-        self.parent = parent
-        # ``full`` when the caller has it: one string shared by the trees and the efficiency data.
-        self.full: str = full if full is not None else "" if parent is None else parent.full + "/" + name
+        self.full = full  # one string shared by the trees and the efficiency data
         self.size = size
         self.is_dir = is_dir
         self.children: dict[str, _Node] = _NO_CHILDREN  # a leaf until add_child gives it a dict of its own
@@ -145,10 +146,11 @@ class _Node:
 
     def path(self) -> str:
         """``FileNode.Path()``: the whiteout prefix is trimmed from the node's own name."""
-        if self.parent is None:
+        full = self.full
+        if not full:
             return "/"
         name = self.name
-        path = self.parent.full + "/" + name[len(_WHITEOUT) :] if name.startswith(_WHITEOUT) else self.full
+        path = full[: len(full) - len(name)] + name[len(_WHITEOUT) :] if name.startswith(_WHITEOUT) else full
         return path.replace("//", "/") if "//" in path else path
 
 
@@ -163,7 +165,7 @@ class _Tree:
     __slots__ = ("index", "root")
 
     def __init__(self) -> None:
-        self.root = _Node("", None)
+        self.root = _Node("", "")
         self.index: dict[str, _Node] = {}
 
     def copy(self) -> _Tree:
@@ -174,7 +176,7 @@ class _Tree:
         while todo:
             src, dst = todo.pop()
             for name, child in src.children.items():
-                node = _Node(name, dst, child.size, child.is_dir, child.full)
+                node = _Node(name, child.full, child.size, child.is_dir)
                 dst.add_child(name, node)
                 index[node.full] = node
                 if child.children:
@@ -210,7 +212,7 @@ class _Tree:
                 if name.startswith(_OPAQUE_PREFIX):
                     return
                 name = intern(name)  # names repeat across directories and trees: keep one copy
-                node = _Node(name, parent, size, is_dir, path)
+                node = _Node(name, path, size, is_dir)
                 parent.add_child(name, node)
                 index[node.full] = node
                 return
@@ -225,7 +227,7 @@ class _Tree:
                 if name.startswith(_OPAQUE_PREFIX):
                     return
                 name = intern(name)
-                child = _Node(name, node)
+                child = _Node(name, node.full + "/" + name)
                 node.add_child(name, child)
                 index[child.full] = child
             node = child
@@ -236,10 +238,12 @@ class _Tree:
     def remove_path(self, path: str) -> None:
         """``FileTree.RemovePath``; a missing path or the root is ignored (dive logs it)."""
         node = self.get_node(path)
-        if node is None or node.parent is None:
+        if node is None or not node.full:
             return
-        del node.parent.children[node.name]
         index = self.index
+        parent_path = node.full.rpartition("/")[0]
+        parent = index[parent_path] if parent_path else self.root
+        del parent.children[node.name]
         stack = [node]
         while stack:
             cur = stack.pop()
@@ -296,7 +300,7 @@ def _post_order(root: _Node) -> list[_Node]:
 
 def _subtree_size(node: _Node) -> int:
     """Sum of sizes of ``node`` (unless it is the root) and all its descendants."""
-    total = 0 if node.parent is None else node.size
+    total = node.size if node.full else 0
     stack = list(node.children.values())
     while stack:
         cur = stack.pop()

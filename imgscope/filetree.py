@@ -17,7 +17,7 @@ modified files): its size is what the layer wrote there; removed entries keep th
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
@@ -325,7 +325,7 @@ def _known(analysis: Analysis, layer: int) -> dict[str, FileRecord]:
     return {f.path: f for f in analysis.files if f.layer <= layer}
 
 
-def _changes_tree(changes: tuple[FileChange, ...], known: dict[str, FileRecord]) -> TreeNode:
+def _changes_tree(changes: Sequence[FileChange], known: dict[str, FileRecord]) -> TreeNode:
     root = _Build(_DIR, 0)
     for change in sorted(changes, key=_by_path):
         parts = _parts(change.path)

@@ -20,6 +20,7 @@ import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from sys import intern
+from typing import overload
 
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
@@ -66,6 +67,97 @@ class FileChange:
     metadata_only: bool = False
 
 
+_KINDS = tuple(ChangeKind)
+_TYPES = tuple(EntryType)
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
+_TYPE_CODE = {t: i << 2 for i, t in enumerate(_TYPES)}
+_META = 1 << 5
+
+
+class ChangeList(Sequence[FileChange]):
+    """A layer's changes, stored compactly; each ``FileChange`` is made when it is read.
+
+    A large layer changes hundreds of thousands of paths, and one object per change plus its own ``/``-rooted
+    path string cost about 190 bytes each. Here a change costs a byte of kind/type code and two list slots: the
+    path strings (without the leading ``/``) and the sizes are the ones the filesystem already holds. Reads as
+    an immutable sequence; compares equal to a tuple of the same changes.
+    """
+
+    __slots__ = ("_codes", "_paths", "_sizes")
+
+    def __init__(self, paths: list[str], codes: bytes, sizes: list[int]) -> None:
+        self._paths = paths
+        self._codes = codes
+        self._sizes = sizes
+
+    @classmethod
+    def of(cls, changes: Sequence[FileChange]) -> ChangeList:
+        """The compact form of ``changes`` (paths ``/``-rooted, as in ``FileChange``)."""
+        return cls(
+            [c.path[1:] if c.path.startswith("/") else c.path for c in changes],
+            bytes(_code(c.kind, c.type, c.metadata_only) for c in changes),
+            [c.size for c in changes],
+        )
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def _make(self, i: int) -> FileChange:
+        code = self._codes[i]
+        return FileChange(
+            "/" + self._paths[i], _KINDS[code & 3], _TYPES[(code >> 2) & 7], self._sizes[i], bool(code & _META)
+        )
+
+    @overload
+    def __getitem__(self, i: int) -> FileChange: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[FileChange, ...]: ...
+    def __getitem__(self, i: int | slice) -> FileChange | tuple[FileChange, ...]:
+        if isinstance(i, slice):
+            return tuple(self._make(j) for j in range(*i.indices(len(self))))
+        n = len(self._codes)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("change index out of range")
+        return self._make(i)
+
+    def __iter__(self) -> Iterator[FileChange]:
+        make = self._make
+        return (make(i) for i in range(len(self._codes)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ChangeList):
+            return (self._paths, self._codes, self._sizes) == (other._paths, other._codes, other._sizes)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"ChangeList({list(self)!r})"
+
+    def totals(self) -> tuple[dict[ChangeKind, int], dict[ChangeKind, int], int, int]:
+        """Count and bytes per kind, and count and bytes of the metadata-only changes, without making objects."""
+        counts = dict.fromkeys(_KINDS, 0)
+        sizes = dict.fromkeys(_KINDS, 0)
+        meta = meta_bytes = 0
+        for code, size in zip(self._codes, self._sizes, strict=True):
+            kind = _KINDS[code & 3]
+            counts[kind] += 1
+            sizes[kind] += size
+            if code & _META:
+                meta += 1
+                meta_bytes += size
+        return counts, sizes, meta, meta_bytes
+
+
+def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int:
+    return _KIND_CODE[kind] | _TYPE_CODE[type] | (_META if metadata_only else 0)
+
+
 @dataclass(frozen=True, slots=True)
 class WastedFile:
     """A stored copy of a file that the final filesystem does not show."""
@@ -82,7 +174,7 @@ class LayerChanges:
     """What one layer did to the filesystem below it."""
 
     index: int
-    changes: tuple[FileChange, ...]
+    changes: ChangeList
     whiteouts: int
     opaque_dirs: int
     stored_bytes: int  # regular-file bytes this layer stores (each copy, a path written twice included)
@@ -318,6 +410,8 @@ class FileSystem:
             self._write(entry, where, state)
 
         self.layers_applied += 1
+        # The cache holds two strings per directory the layer named; the next layer names others, mostly.
+        self._dir_cache.clear()
         return self._finish_layer(state, len(whiteouts), len(opaque))
 
     def _write(self, entry: TarEntry, where: str, state: _LayerState) -> None:
@@ -434,7 +528,15 @@ class FileSystem:
                 )
             )
 
-        changes: list[FileChange] = []
+        paths: list[str] = []
+        codes = bytearray()
+        sizes: list[int] = []
+        added, modified, removed = (
+            _KIND_CODE[ChangeKind.ADDED],
+            _KIND_CODE[ChangeKind.MODIFIED],
+            _KIND_CODE[ChangeKind.REMOVED],
+        )
+        type_code = _TYPE_CODE
         seen: set[str] = set()
         for path, before in [*state.before.items(), *state.removed.items()]:
             if path in seen:
@@ -444,10 +546,13 @@ class FileSystem:
                 before = state.removed[path]
             now = after.get(path) or lookup(path)
             if before is None:
-                if now is not None:
-                    changes.append(FileChange("/" + path, ChangeKind.ADDED, now.type, now.size))
+                if now is None:
+                    continue
+                code = added | type_code[now.type]
+                size = now.size
             elif now is None:
-                changes.append(FileChange("/" + path, ChangeKind.REMOVED, before[0], before[1]))
+                code = removed | type_code[before[0]]
+                size = before[1]
             else:
                 snap = now.snapshot()
                 if snap == before:
@@ -457,8 +562,12 @@ class FileSystem:
                 metadata_only = (
                     now.type is _FILE and before[0] is _FILE and snap[1] == before[1] and snap[6] == before[6]
                 )
-                changes.append(FileChange("/" + path, ChangeKind.MODIFIED, now.type, now.size, metadata_only))
-        return LayerChanges(index, tuple(changes), whiteouts, opaque, state.stored)
+                code = modified | type_code[now.type] | (_META if metadata_only else 0)
+                size = now.size
+            paths.append(path)
+            codes.append(code)
+            sizes.append(size)
+        return LayerChanges(index, ChangeList(paths, bytes(codes), sizes), whiteouts, opaque, state.stored)
 
     # -- the result ------------------------------------------------------------
 
@@ -472,6 +581,11 @@ class FileSystem:
             if node.children:
                 for name in sorted(node.children, reverse=True):
                     stack.append((f"{path}/{name}", node.children[name]))
+
+    @property
+    def record_count(self) -> int:
+        """Stored copies of regular files so far (records are numbered 0 .. record_count - 1)."""
+        return len(self._rec_refs)
 
     def visible_records(self) -> set[int]:
         """The stored copies the final tree still shows."""

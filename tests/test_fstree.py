@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from imgscope.errors import CorruptLayerError
-from imgscope.fstree import ChangeKind, FileSystem, WasteReason
+from imgscope.fstree import ChangeKind, ChangeList, FileChange, FileSystem, WasteReason
 from imgscope.model import EntryType, TarEntry
 
 
@@ -200,3 +200,26 @@ def test_stored_bytes_count_what_the_layer_writes() -> None:
     fs = FileSystem()
     changes = fs.apply_layer([f("a", 10), f("a", 20), hard("b", "a"), f(".wh..wh.plnk/1.2", 99), wh("zz")])
     assert changes.stored_bytes == 30  # both copies of a; the link, the aufs file and the marker store nothing
+
+
+def test_change_list_reads_as_the_tuple_of_changes_it_stores() -> None:
+    fs = FileSystem()
+    fs.apply_layer([d("a"), f("a/x", 10, "same"), f("a/y", 10, "old"), sym("a/l", "x")])
+    changes = fs.apply_layer([f("a/x", 10, "same", mode=0o755), f("a/y", 12, "new"), wh("a/l"), d("b")]).changes
+    expected = (
+        FileChange("/a/x", ChangeKind.MODIFIED, EntryType.FILE, 10, True),
+        FileChange("/a/y", ChangeKind.MODIFIED, EntryType.FILE, 12),
+        FileChange("/b", ChangeKind.ADDED, EntryType.DIR, 0),
+        FileChange("/a/l", ChangeKind.REMOVED, EntryType.SYMLINK, 0),
+    )
+    assert sorted(changes, key=lambda c: c.path) == sorted(expected, key=lambda c: c.path)
+    assert len(changes) == 4 and changes == tuple(changes) and changes[-1] == tuple(changes)[3]
+    assert changes[1:3] == tuple(changes)[1:3]
+    with pytest.raises(IndexError):
+        changes[4]
+    again = ChangeList.of(tuple(changes))
+    assert again == changes and hash(again) == hash(tuple(changes))
+    counts, sizes, meta, meta_bytes = changes.totals()
+    assert counts == {ChangeKind.ADDED: 1, ChangeKind.MODIFIED: 2, ChangeKind.REMOVED: 1}
+    assert sizes == {ChangeKind.ADDED: 0, ChangeKind.MODIFIED: 22, ChangeKind.REMOVED: 0}
+    assert (meta, meta_bytes) == (1, 10)

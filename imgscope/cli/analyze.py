@@ -28,7 +28,9 @@ def analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
         )
     if as_json:
-        click.echo(json_report.dumps(result.to_dict()))
+        for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole
+            click.echo(piece, nl=False)
+        click.echo()
     else:
         with errors(ctx.obj["debug"]):
             savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
