@@ -32,6 +32,7 @@ from imgscope.model import EntryType
 from imgscope.secrets import SECRET_WORDS
 from imgscope.secrets import redact as redact  # imgscope.advise.redact, as before it moved
 from imgscope.settings import find_settings, load_settings, section
+from imgscope.text import first_layers
 from imgscope.units import parse_percent, parse_size
 
 MAX_PATHS = 10  # paths a finding lists; ``path_count`` says how many there are
@@ -853,7 +854,7 @@ class _Context:
         name = self.base.name or "the base image"
         text = (
             f"{name} makes {base_bytes:,} bytes of the image's {size:,} ({100 * share:.1f} %), "
-            f"in layers 0-{self.base.layer_count - 1}; found by: {self.base.evidence}."
+            f"in {first_layers(self.base.layer_count)}; found by: {self.base.evidence}."
         )
         fix = (
             "Consider a smaller base: the `-slim` variant of the same image, alpine, or a distroless image for the "

@@ -321,7 +321,7 @@ def _finish(
             final_size += node.size
             if node.size and node.digest is not None:
                 first = first_of.setdefault(node.digest, path)
-                if first is not path:
+                if first != path:
                     by_digest.setdefault(node.digest, [first]).append(path)
     duplicates = sorted(
         (DuplicateGroup(digest.hex(), _size_of(fs, paths[0]), tuple(paths)) for digest, paths in by_digest.items()),

@@ -77,6 +77,11 @@ def progress() -> Iterator[Callable[[int, int, int], None] | None]:
         yield update
 
 
+def no_verify_option(f: F) -> F:
+    """``--no-verify``, for every command that reads the layers."""
+    return click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")(f)
+
+
 def image_options(f: F) -> F:
     """``--image`` and ``--platform``, for every command that reads one image."""
     f = click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick one platform of an image index.")(f)

@@ -8,7 +8,16 @@ import click
 
 import imgscope
 from imgscope.advise import RULES_BY_ID, AdviseSettings, Severity, advice
-from imgscope.cli._common import EXIT_CHECK_FAILED, errors, fail, image_options, main, progress, stdout_console
+from imgscope.cli._common import (
+    EXIT_CHECK_FAILED,
+    errors,
+    fail,
+    image_options,
+    main,
+    no_verify_option,
+    progress,
+    stdout_console,
+)
 from imgscope.render import json_report
 from imgscope.render.advice import advice_to_dict, render_advice
 from imgscope.render.sarif import advice_to_sarif
@@ -33,7 +42,7 @@ from imgscope.render.sarif import advice_to_sarif
 )
 @click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Drop findings of this id or name (repeatable).")
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False), help="Settings file to read.")
-@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@no_verify_option
 @click.pass_context
 def advise(
     ctx: click.Context,

@@ -6,7 +6,7 @@ import click
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, image_options, main, progress, stdout_console
+from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
 from imgscope.render import json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.terminal import render_analysis, render_images
@@ -17,7 +17,7 @@ from imgscope.render.terminal import render_analysis, render_images
 @image_options
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
-@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@no_verify_option
 @click.pass_context
 def analyze(
     ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool

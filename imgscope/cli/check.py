@@ -14,7 +14,17 @@ from imgscope.analysis import Analysis
 from imgscope.baseline import load_baseline
 from imgscope.budget import load_budget
 from imgscope.checks import CheckReport, check
-from imgscope.cli._common import EXIT_CHECK_FAILED, EXIT_OK, errors, fail, image_options, main, progress, stdout_console
+from imgscope.cli._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    errors,
+    fail,
+    image_options,
+    main,
+    no_verify_option,
+    progress,
+    stdout_console,
+)
 from imgscope.errors import UsageError
 from imgscope.render import json_report
 from imgscope.render.check_dive import render_dive
@@ -92,7 +102,7 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Stdout format.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE", help="Also write FORMAT to FILE.")
-@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@no_verify_option
 @click.pass_context
 def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     """Check the image at PATH against a size budget: exit 0 when every rule passes, 1 when one fails, 2 on bad

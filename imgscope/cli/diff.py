@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, main, progress, stdout_console
+from imgscope.cli._common import errors, main, no_verify_option, progress, stdout_console
 from imgscope.image_diff import split_image_arg
 from imgscope.render import json_report
 from imgscope.render.diff import render_diff
@@ -24,7 +24,7 @@ DIFF_SCHEMA_VERSION = 1
     "--top", default=20, show_default=True, type=click.IntRange(0), help="Rows in the file and directory lists."
 )
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
-@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@no_verify_option
 @click.pass_context
 def diff(
     ctx: click.Context,

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 import imgscope
-from imgscope.cli._common import errors, image_options, main, progress, stdout_console
+from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
 from imgscope.dockerfile import reconstruct
 from imgscope.history import history_of
 from imgscope.render import json_report
@@ -22,7 +22,7 @@ HISTORY_SCHEMA_VERSION = 1
 @image_options
 @click.option("--dockerfile", is_flag=True, help="Print the Dockerfile reconstructed from history and config.")
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
-@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@no_verify_option
 @click.pass_context
 def history(
     ctx: click.Context,

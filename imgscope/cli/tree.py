@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, fail, image_options, main, progress, stdout_console
+from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress, stdout_console
 from imgscope.filetree import trim
 from imgscope.render import json_report
 from imgscope.render.filetree import render_tree
@@ -30,7 +30,7 @@ TREE_SCHEMA_VERSION = 1
 @click.option("--path", "subtree", metavar="DIR", help="Show only the tree below DIR, e.g. /usr/lib.")
 @click.option("--long", "-L", "long", is_flag=True, help="Show permissions and owner (uid:gid) of each entry.")
 @click.option("--json", "as_json", is_flag=True, help="Write the tree as JSON (docs/json.md).")
-@click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")
+@no_verify_option
 @click.pass_context
 def tree(
     ctx: click.Context,

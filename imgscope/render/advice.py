@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from imgscope.render.terminal import percent, safe, size
+from imgscope.text import first_layers
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice, Finding
@@ -57,8 +58,7 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
     head.append(safe(f"  {analysis.image.source}", "dim"))
     if advice.base is not None:
         head.append("\nbase: ", "dim")
-        n = advice.base.layer_count
-        span = "layer 0" if n == 1 else f"layers 0-{n - 1}"
+        span = first_layers(advice.base.layer_count)
         head.append(safe(f"{advice.base.name or 'unnamed'}, {span}; found by: {advice.base.evidence}"))
     counts = {sev: sum(1 for f in advice.findings if f.severity.value == sev) for sev in ("error", "warning", "info")}
     head.append("\nfindings: ", "dim")
