@@ -88,6 +88,9 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--ignore", multiple=True, metavar="GLOB", help="Paths left out of the waste, path and forbid rules.")
 @click.option("--baseline", metavar="REPORT|IMAGE", help="An earlier `imgscope analyze --json` report, or image.")
 @_size_option("--max-growth", "Most growth of the content size over the baseline.")
+@click.option(
+    "--baseline-optional", is_flag=True, help="Skip the growth rules when no baseline is given or it is not there."
+)
 @click.option("--max-growth-percent", metavar="PERCENT", help="Most growth over the baseline (10% or 0.1).")
 @_size_option("--max-layer-growth", "Most growth of any layer position over the baseline.")
 @click.option("--max-layer-growth-percent", metavar="PERCENT", help="Most growth of any layer position.")
@@ -98,6 +101,7 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 )
 @click.option("--dive-ci", "dive_ci_file", type=click.Path(), help="Read dive's rules from this .dive-ci file.")
 @click.option("--no-dive-ci", is_flag=True, help="Do not read ./.dive-ci.")
+@click.option("--strict", is_flag=True, help="A .dive-ci key dive does not use is an error, not a warning.")
 @click.option("--config", type=click.Path(), help="Settings file ([tool.imgscope.check] or [check]).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Stdout format.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
@@ -129,6 +133,8 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
+        if image_ref is None:
+            _only_one_image(path)
         config = _budget(opts, image_ref, platform)
         with progress() as report_progress:
             analysis = imgscope.analyze(
@@ -149,6 +155,19 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     ctx.exit(EXIT_OK if report.passed else EXIT_CHECK_FAILED)
 
 
+def _only_one_image(path: str) -> None:
+    """A check of an input holding several images must name one: a CI job must not pass on the wrong image."""
+    groups: dict[object, str] = {}
+    for ref in imgscope.list_images(path):
+        # the platforms of one index are one image (--platform or this machine's picks one of them)
+        key = ref.tags or (("platforms",) if ref.platform else ref.digest or ref.config_digest)
+        groups.setdefault(key, ref.name or (ref.digest or ref.config_digest or "?")[:19])
+    if len(groups) > 1:
+        raise UsageError(
+            path, f"{len(groups)} images here ({', '.join(groups.values())}): choose the one to check with --image"
+        )
+
+
 def _render(fmt: str, report: CheckReport, analysis: Analysis) -> str:
     return _table_text(report, analysis) if fmt == "table" else RENDERERS[fmt](report, analysis)
 
@@ -159,6 +178,7 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
     if dive_ci_file and no_dive_ci:
         raise UsageError("--dive-ci", "--dive-ci and --no-dive-ci exclude each other")
     config = opts.pop("config")
+    strict, baseline_optional = opts.pop("strict"), opts.pop("baseline_optional")
     base_image = opts.pop("base_image")
     base_layers = list(opts.pop("base_layers"))
     if base_image:
@@ -169,4 +189,13 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
         base_layers += [d for d in diff_ids if d]
     options = {key.replace("_", "-"): value for key, value in opts.items()}
     options["base-layers"] = tuple(base_layers)
-    return load_budget(options, config=config, dive_ci_file=False if no_dive_ci else dive_ci_file)
+    loaded = load_budget(
+        options,
+        config=config,
+        dive_ci_file=False if no_dive_ci else dive_ci_file,
+        strict=strict,
+        baseline_optional=baseline_optional,
+    )
+    for warning in loaded.warnings:
+        click.echo(f"imgscope: warning: {warning}", err=True)
+    return loaded

@@ -60,6 +60,9 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
         head.append("\nbase: ", "dim")
         span = first_layers(advice.base.layer_count)
         head.append(safe(f"{advice.base.name or 'unnamed'}, {span}; found by: {advice.base.evidence}"))
+    for note in analysis.image.notes:  # which image or platform was picked, as analyze and tree say it
+        head.append("\n")
+        head.append(safe(f"Note: {note}", "yellow"))
     counts = {sev: sum(1 for f in advice.findings if f.severity.value == sev) for sev in ("error", "warning", "info")}
     head.append("\nfindings: ", "dim")
     for number, (sev, n) in enumerate(counts.items()):
@@ -130,6 +133,7 @@ def advice_to_dict(advice: Advice, analysis: Analysis | None = None) -> dict[str
             "tags": list(img.tags),
             "config_digest": img.config_digest,
         }
+        doc["notes"] = list(img.notes)  # which image or platform was picked, and why
     doc["base"] = (
         None
         if base is None
