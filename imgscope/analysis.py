@@ -23,7 +23,8 @@ from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
 if TYPE_CHECKING:
     from imgscope.filetree import TreeNode
 
-#: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
+#: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
+#: chunk (a few MiB) is read, so a single large layer advances too; once more at the end with (count, count, 0).
 Progress = Callable[[int, int, int], None]
 
 
@@ -174,6 +175,15 @@ def _read_layer(
                 where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
+    count = len(image.layers)
+    opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
+
+    def on_chunk() -> None:
+        if progress is not None and opened:
+            progress(index, count, opened[0].compressed_size)
+
+    if progress is not None:
+        progress(index, count, 0)
     with (
         blob.open() as raw,
         LayerStream(
@@ -183,15 +193,14 @@ def _read_layer(
             hash_blob=verify and blob.digest is not None,
             hash_diff=verify or not blob.diff_id,
             threaded=True,
+            on_chunk=on_chunk if progress is not None else None,
         ) as stream,
     ):
+        opened.append(stream)
         entries: list[TarEntry] = []
         append = entries.append
-        count = len(image.layers)
-        for n, entry in enumerate(iter_entries(stream, sniffer)):
+        for entry in iter_entries(stream, sniffer):
             append(entry)
-            if progress is not None and n % 512 == 0:
-                progress(index, count, stream.uncompressed_size)
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]

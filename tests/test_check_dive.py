@@ -116,7 +116,7 @@ def test_misspelt_rule_is_ignored_as_dive_does_with_a_warning_and_refused_with_s
     (warning,) = loaded.warnings
     assert "unknown rule 'lowestEfficency'" in warning and "did you mean lowestEfficiency?" in warning
     assert warning in loaded.budget.notes  # also in the report, for a CI log that drops stderr
-    with pytest.raises(UsageError, match="unknown rule 'lowestEfficency'.*did you mean lowestEfficiency"):
+    with pytest.raises(UsageError, match=r"unknown rule 'lowestEfficency'.*did you mean lowestEfficiency"):
         load_budget({}, start=tmp_path, dive_ci_file=CI_DIR / "misspelt-key.yaml", strict=True)
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from imgscope.budget import load_budget
 from imgscope.cli import main
-from imgscope.dive_ci import DiveThresholds, read_dive_ci
+from imgscope.dive_ci import read_dive_ci
 from imgscope.errors import UsageError
 from tests.conftest import ROOT, SAMPLES
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
 from imgscope.errors import ImgscopeError
@@ -59,20 +59,44 @@ def errors(debug: bool) -> Iterator[None]:
         fail(printable(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"))
 
 
+def stderr_is_interactive() -> bool:
+    """True when stderr is a terminal a person watches: FORCE_COLOR and the like (set by CI systems for their
+    logs) do not make a file or a pipe one, so no progress bar is written into a log."""
+    try:
+        return os.isatty(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a descriptor, or closed
+        return False
+
+
 @contextmanager
-def progress() -> Iterator[Callable[[int, int, int], None] | None]:
-    """A progress bar on stderr, only on a terminal."""
-    err = Console(stderr=True)
-    if not err.is_terminal:
+def progress(
+    path: str | None = None, image: str | None = None, platform: str | None = None
+) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A progress bar on stderr, only when stderr is an interactive terminal. It counts the stored bytes of the
+    layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves."""
+    if not stderr_is_interactive():
         yield None
         return
-    with Progress(
-        TextColumn("reading layer {task.fields[layer]}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as bar:
-        task = bar.add_task("layers", total=None, layer="")
+    sizes: list[int] = []
+    if path is not None:
+        try:  # metadata only; any problem is reported by the analysis itself
+            layers = imgscope.open_image(path, image=image, platform=platform).layers
+            sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
+        except Exception:
+            sizes = []
+    err = Console(stderr=True, force_terminal=True)
+    columns = [TextColumn("reading layer {task.fields[layer]}"), BarColumn()]
+    columns += [DownloadColumn()] if sizes else []
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="")
 
-        def update(index: int, count: int, _bytes: int) -> None:
-            bar.update(task, total=count, completed=index, layer=f"{min(index + 1, count)}/{count}")
+        def update(index: int, count: int, done: int) -> None:
+            layer = f"{min(index + 1, count)}/{count}"
+            if sizes and len(sizes) == count:
+                bar.update(task, completed=sum(sizes[:index]) + min(done, sizes[index] if index < count else 0))
+                bar.update(task, layer=layer)
+            else:
+                bar.update(task, total=count, completed=index, layer=layer)
 
         yield update
 

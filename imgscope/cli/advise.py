@@ -69,7 +69,7 @@ def advise(
     with errors(ctx.obj["debug"]):
         settings = AdviseSettings.load(settings_file)
         settings = dataclasses.replace(settings, ignore=(*settings.ignore, *ignore))
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         analysis = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, progress=report_progress
         )

@@ -23,7 +23,7 @@ def analyze(
     ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
         )

@@ -136,7 +136,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
         if image_ref is None:
             _only_one_image(path)
         config = _budget(opts, image_ref, platform)
-        with progress() as report_progress:
+        with progress(path, image_ref, platform) as report_progress:
             analysis = imgscope.analyze(
                 path, image=image_ref, platform=platform, verify=verify, progress=report_progress
             )

@@ -49,7 +49,7 @@ def diff(
     for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
         path, ref = split_image_arg(arg)
         ctx.params["path"] = path  # names the file in error messages
-        with errors(ctx.obj["debug"]), progress() as report_progress:
+        with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
             analyses.append(
                 imgscope.analyze(
                     path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress

@@ -56,7 +56,7 @@ def history(
             for note in img.notes:  # on stderr: stdout is the Dockerfile, often redirected to a file
                 click.echo(f"Note: {printable(note)}", err=True)
             return
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         analysis = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )

@@ -58,7 +58,7 @@ def tree(
         threshold = parse_size(min_size) if min_size else 0
     except ValueError as exc:
         fail(f"--min-size: {exc}")
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )

@@ -14,7 +14,7 @@ import hashlib
 import queue
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -229,8 +229,10 @@ class LayerStream:
         hash_blob: bool = True,
         hash_diff: bool = True,
         threaded: bool = False,
+        on_chunk: Callable[[], None] | None = None,
     ) -> None:
         self.where = where
+        self._on_chunk = on_chunk  # called in the parsing thread after each chunk is handed over (progress)
         self._limits = limits or Limits()
         self._counter = _CountingReader(raw, hash_blob)
         head = self._counter.read(8)
@@ -315,6 +317,8 @@ class LayerStream:
             chunk = item
         if chunk is None:
             self._eof = True
+        elif self._on_chunk is not None:
+            self._on_chunk()
         return chunk
 
     def close(self) -> None:
