@@ -66,8 +66,9 @@ class LayerReport:
     digest: str | None
     diff_id: str | None
     media_type: str | None
-    compression: str
-    compressed_size: int
+    compression: str  # of the blob as stored: gzip, zstd or none
+    stored_size: int  # bytes of the blob as stored in this file
+    compressed_size: int | None  # what a pull downloads: the blob when compressed, else its gzip size when computed
     size: int  # content size: regular-file bytes the layer writes
     tar_size: int  # the uncompressed tar, headers and padding included
     entries: int  # tar members, whiteout markers excluded
@@ -98,7 +99,8 @@ class Summary:
     """Image-wide figures (``docs/metrics.md``)."""
 
     size: int  # content bytes stored in all layers
-    compressed_size: int
+    stored_size: int  # bytes of the layer blobs as stored in this file (uncompressed tars in a docker save)
+    compressed_size: int | None  # what a pull downloads (docs/metrics.md); None when a layer's is not known
     final_size: int  # regular-file bytes visible in the final filesystem (hard links once)
     file_count: int  # paths in the final filesystem, directories included
     layer_count: int
@@ -164,7 +166,13 @@ class Analysis:
 
 
 def _read_layer(
-    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None, sniffer: Sniffer | None = None
+    image: Image,
+    index: int,
+    limits: Limits,
+    verify: bool,
+    progress: Progress | None,
+    sniffer: Sniffer | None = None,
+    gzip_uncompressed: bool = False,
 ) -> tuple[list[TarEntry], LayerStream]:
     blob = image.layers[index]
     where = f"{blob.member} (layer {index})"
@@ -194,6 +202,7 @@ def _read_layer(
             hash_diff=verify or not blob.diff_id,
             threaded=True,
             on_chunk=on_chunk if progress is not None else None,
+            gzip_plain=gzip_uncompressed,
         ) as stream,
     ):
         opened.append(stream)
@@ -225,11 +234,15 @@ def analyze(
     limits: Limits | None = None,
     top: int = 50,
     progress: Progress | None = None,
+    gzip_uncompressed: bool = False,
 ) -> Analysis:
     """Analyze an image: a path (opened with ``open_image``) or an ``Image`` already opened.
 
     Each layer is read once, front to back; ``verify`` checks every layer against its
     diff_id (and blob digest) while it streams. ``top`` bounds the largest-files list.
+    ``gzip_uncompressed`` gzips each layer stored uncompressed (a ``docker save``) as it streams, so its
+    ``compressed_size`` (what a registry would serve) is known; it costs CPU (zlib level 6), so it is off by default
+    and ``compressed_size`` is None for such layers.
     """
     if isinstance(source, (str, os.PathLike)):
         img = open_image(os.fspath(source), image=image, platform=platform)
@@ -240,13 +253,15 @@ def analyze(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(img, limits or Limits(), verify, top, progress)
+        return _analyze(img, limits or Limits(), verify, top, progress, gzip_uncompressed)
     finally:
         if collecting:
             gc.enable()
 
 
-def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progress | None) -> Analysis:
+def _analyze(
+    img: Image, limits: Limits, verify: bool, top: int, progress: Progress | None, gzip_uncompressed: bool = False
+) -> Analysis:
     fs = FileSystem()
     dive = DiveCompat()
     by_layer = {h.layer_index: h for h in img.history if h.layer_index is not None}
@@ -254,7 +269,7 @@ def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progr
     sniffer = Sniffer()
     for index, blob in enumerate(img.layers):
         sniffer.layer = index
-        entries, stream = _read_layer(img, index, limits, verify, progress, sniffer)
+        entries, stream = _read_layer(img, index, limits, verify, progress, sniffer, gzip_uncompressed)
         changes = fs.apply_layer(entries, f"{blob.member} (layer {index})")
         dive.add_layer(entries)
         reports.append(_layer_report(img, index, entries, stream, changes, by_layer.get(index)))
@@ -283,7 +298,8 @@ def _layer_report(
         diff_id=blob.diff_id or stream.diff_id,
         media_type=blob.media_type,
         compression=stream.compression,
-        compressed_size=stream.compressed_size,
+        stored_size=stream.compressed_size,
+        compressed_size=stream.compressed_size if stream.compression != "none" else stream.gzip_size,
         size=changes.stored_bytes,
         tar_size=stream.uncompressed_size,
         entries=len(entries) - markers,
@@ -342,7 +358,10 @@ def _finish(
     assert wasted_bytes == size - final_size, "every stored byte is either visible or wasted"
     summary = Summary(
         size=size,
-        compressed_size=sum(r.compressed_size for r in reports),
+        stored_size=sum(r.stored_size for r in reports),
+        compressed_size=None
+        if any(r.compressed_size is None for r in reports)
+        else sum(r.compressed_size or 0 for r in reports),
         final_size=final_size,
         file_count=len(files),
         layer_count=len(reports),

@@ -84,8 +84,8 @@ class BaselineDelta:
     source: str
     size_before: int
     size_after: int
-    compressed_before: int
-    compressed_after: int
+    compressed_before: int | None  # None where a side's compressed size is not known
+    compressed_after: int | None
     final_before: int
     final_after: int
     layers: tuple[LayerDelta, ...]
@@ -94,6 +94,13 @@ class BaselineDelta:
     def delta(self) -> int:
         """Content bytes grown since the baseline."""
         return self.size_after - self.size_before
+
+    @property
+    def compressed_delta(self) -> int | None:
+        """Compressed bytes grown since the baseline, when both sides' are known."""
+        if self.compressed_before is None or self.compressed_after is None:
+            return None
+        return self.compressed_after - self.compressed_before
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,7 @@ class CheckReport:
     notes: tuple[str, ...]
     baseline: BaselineDelta | None
     summary: Summary | None = None  # the image's sizes, so a saved report can serve as the next baseline
-    layer_sizes: tuple[tuple[int, int], ...] = ()  # (size, compressed_size) per layer
+    layer_sizes: tuple[tuple[int, int | None], ...] = ()  # (size, compressed_size) per layer
 
     @property
     def passed(self) -> bool:
@@ -460,7 +467,12 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
     largest = max(analysis.layers, key=lambda r: (r.size, -r.index), default=None)
     for rule in (
         _max_rule("max-size", s.size, budget.max_size, "Content stored in all layers"),
-        _max_rule("max-compressed-size", s.compressed_size, budget.max_compressed_size, "Compressed size"),
+        _max_rule(
+            "max-compressed-size",
+            _compressed(s) if budget.max_compressed_size is not None else 0,
+            budget.max_compressed_size,
+            "Compressed size (what a pull downloads)",
+        ),
         _max_rule("max-final-size", s.final_size, budget.max_final_size, "Content visible in the final image"),
         _max_rule(
             "max-layer-size",
@@ -488,6 +500,18 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
         summary=s,
         layer_sizes=tuple((r.size, r.compressed_size) for r in analysis.layers),
     )
+
+
+def _compressed(s: Summary) -> int:
+    """The compressed size the max-compressed-size rule needs (one definition across formats: what a pull
+    downloads); a UsageError when layers stored uncompressed were not gzipped by the analysis."""
+    if s.compressed_size is None:
+        raise UsageError(
+            "max-compressed-size",
+            "the image stores layers uncompressed (a docker save): analyze it with gzip_uncompressed=True "
+            "(imgscope check does) to learn the size a registry would serve",
+        )
+    return s.compressed_size
 
 
 def _short(command: str, limit: int = 48) -> str:

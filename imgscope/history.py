@@ -46,6 +46,7 @@ class HistoryRow:
             "empty_layer": e.empty_layer,
             "layer": e.layer_index,
             "size": r.size if r else None,
+            "stored_size": r.stored_size if r else None,
             "compressed_size": r.compressed_size if r else None,
             "diff_id": r.diff_id if r else None,
             "in_base": self.in_base,

@@ -17,15 +17,34 @@ from imgscope.render.terminal import render_analysis, render_images
 @image_options
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
+@click.option(
+    "--gzip",
+    "gzip_uncompressed",
+    is_flag=True,
+    help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
+)
 @no_verify_option
 @click.pass_context
 def analyze(
-    ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
+    ctx: click.Context,
+    path: str,
+    image_ref: str | None,
+    platform: str | None,
+    as_json: bool,
+    top: int,
+    gzip_uncompressed: bool,
+    no_verify: bool,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
     with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
+            path,
+            image=image_ref,
+            platform=platform,
+            verify=not no_verify,
+            top=max(top, 50),
+            progress=report_progress,
+            gzip_uncompressed=gzip_uncompressed,
         )
     if as_json:
         for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole

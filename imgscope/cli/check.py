@@ -73,7 +73,9 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.argument("path", type=click.Path())
 @image_options
 @_size_option("--max-size", "Most content bytes stored in all layers (150MB, 1.5GiB, 2000000).")
-@_size_option("--max-compressed-size", "Most bytes of the layer blobs as stored.")
+@_size_option(
+    "--max-compressed-size", "Most bytes a pull downloads (layers stored uncompressed are gzipped to learn it)."
+)
 @_size_option("--max-final-size", "Most bytes visible in the final filesystem.")
 @_size_option("--max-layer-size", "Most content bytes in any one layer.")
 @click.option("--max-layers", metavar="N", help="Most layers.")
@@ -137,10 +139,19 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             _only_one_image(path)
         config = _budget(opts, image_ref, platform)
         with progress(path, image_ref, platform) as report_progress:
+            # --max-compressed-size means what a pull downloads in every format: gzip what is stored uncompressed
+            gzip = config.budget.max_compressed_size is not None
             analysis = imgscope.analyze(
-                path, image=image_ref, platform=platform, verify=verify, progress=report_progress
+                path,
+                image=image_ref,
+                platform=platform,
+                verify=verify,
+                progress=report_progress,
+                gzip_uncompressed=gzip,
             )
-        baseline = load_baseline(config.baseline, verify=verify) if config.baseline else None
+        baseline = (
+            load_baseline(config.baseline, verify=verify, gzip_uncompressed=gzip) if config.baseline else None
+        )
         report = check(analysis, config.budget, baseline)
         texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
         for f, file in outputs:

@@ -52,6 +52,7 @@ def report_to_dict(report: CheckReport) -> dict[str, Any]:
         if s is None
         else {
             "size": s.size,
+            "stored_size": s.stored_size,
             "compressed_size": s.compressed_size,
             "final_size": s.final_size,
             "layer_count": s.layer_count,
@@ -69,7 +70,7 @@ def report_to_dict(report: CheckReport) -> dict[str, Any]:
             "compressed_size": {
                 "before": b.compressed_before,
                 "after": b.compressed_after,
-                "delta": b.compressed_after - b.compressed_before,
+                "delta": b.compressed_delta,
             },
             "final_size": {"before": b.final_before, "after": b.final_after, "delta": b.final_after - b.final_before},
             "layers": [{"index": d.index, "before": d.before, "after": d.after, "delta": d.delta} for d in b.layers],

@@ -47,7 +47,7 @@ def _sizes(d: ImageDiff) -> Table:
             grid.add_row(name, f"{s.a:,}", f"{s.b:,}", f"{s.delta:+,}")
 
     row("Content", d.size)
-    row("Compressed", d.compressed_size)
+    row("Stored", d.stored_size)
     row("Visible", d.final_size)
     row("Paths", d.file_count, human=False)
     return grid

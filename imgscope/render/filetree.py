@@ -104,7 +104,7 @@ def _add(tree: Tree, root: TreeNode, changes: bool, long: bool) -> None:
 
 def layer_line(r: LayerReport) -> Text:
     """What a layer stores and changed, in one line."""
-    line = Text(f"layer {r.index}: {size(r.size)} of file content, blob {size(r.compressed_size)}; ")
+    line = Text(f"layer {r.index}: {size(r.size)} of file content, blob {size(r.stored_size)}; ")
     line.append(f"+{r.added:,} added ({size(r.added_bytes)})", "green")
     line.append(", ")
     line.append(f"~{r.modified:,} modified ({size(r.modified_bytes)})", "yellow")

@@ -52,6 +52,7 @@ def layer_to_dict(r: LayerReport) -> dict[str, Any]:
         "media_type": r.media_type,
         "compression": r.compression,
         "size": r.size,
+        "stored_size": r.stored_size,
         "compressed_size": r.compressed_size,
         "tar_size": r.tar_size,
         "entries": r.entries,
@@ -104,6 +105,7 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
         "history": [history_to_dict(h) for h in img.history],
         "summary": {
             "size": s.size,
+            "stored_size": s.stored_size,
             "compressed_size": s.compressed_size,
             "final_size": s.final_size,
             "file_count": s.file_count,

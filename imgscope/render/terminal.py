@@ -53,7 +53,7 @@ def _header(a: Analysis) -> RenderableType:
     grid.add_row("Created", safe(img.created or "-"))
     grid.add_row(
         "Size",
-        f"{size(s.size)} in {s.layer_count} layers ({size(s.compressed_size)} compressed); "
+        f"{size(s.size)} in {s.layer_count} layers ({_stored(a)}); "
         f"{size(s.final_size)} visible in {s.file_count:,} paths",
     )
     waste_style = "red" if s.wasted_percent > 0.1 else "yellow" if s.wasted_bytes else "green"
@@ -79,12 +79,23 @@ def _one_line(command: str, limit: int = 72) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _stored(a: Analysis) -> str:
+    """The blobs' bytes named for what they are: compressed (what a pull downloads) or stored uncompressed."""
+    s = a.summary
+    if all(r.compression != "none" for r in a.layers):
+        return f"{size(s.stored_size)} compressed"
+    text = f"{size(s.stored_size)} stored uncompressed"
+    if s.compressed_size is not None:
+        return f"{text}, {size(s.compressed_size)} gzipped"
+    return f"{text}; gzipped size: --gzip"
+
+
 def _layers(a: Analysis) -> RenderableType:
     table = Table(title="Layers and history", title_justify="left", expand=False)
     for name, style in (
         ("#", None),
         ("Size", None),
-        ("Compressed", None),
+        ("Stored", None),
         ("+", "green"),
         ("~", "yellow"),
         ("-", "red"),
@@ -103,7 +114,7 @@ def _layers(a: Analysis) -> RenderableType:
         table.add_row(
             str(r.index),
             size(r.size),
-            size(r.compressed_size),
+            size(r.stored_size),
             str(r.added),
             str(r.modified),
             str(r.removed),
@@ -112,7 +123,7 @@ def _layers(a: Analysis) -> RenderableType:
     for r in a.layers:  # layers the history does not name
         if r.index not in shown:
             table.add_row(
-                str(r.index), size(r.size), size(r.compressed_size), str(r.added), str(r.modified), str(r.removed), ""
+                str(r.index), size(r.size), size(r.stored_size), str(r.added), str(r.modified), str(r.removed), ""
             )
     return table
 

@@ -22,6 +22,7 @@ import zstandard
 
 from imgscope.errors import CorruptLayerError
 
+GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
 CHUNK = 4 << 20  # fewer, larger pieces: fewer hand-overs of the GIL between the reader thread and the parser
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -230,6 +231,7 @@ class LayerStream:
         hash_diff: bool = True,
         threaded: bool = False,
         on_chunk: Callable[[], None] | None = None,
+        gzip_plain: bool = False,
     ) -> None:
         self.where = where
         self._on_chunk = on_chunk  # called in the parsing thread after each chunk is handed over (progress)
@@ -246,6 +248,11 @@ class LayerStream:
         else:
             self._chunks = _Plain(counted, head)
         self._diff_hasher = hashlib.sha256() if hash_diff else None
+        # An uncompressed blob's gzip (level 6, the default of the gzip writers docker and skopeo push with):
+        # only its size is kept, the size a registry would serve. Computed in the reader thread.
+        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gzip_plain and self.compression == "none" else None
+        self.gzip_size: int | None = None
+        self._gzipped = 0
         self._buf = b""
         self._pos = 0
         self.uncompressed_size = 0
@@ -274,9 +281,13 @@ class LayerStream:
                 break
             if diff is not None:
                 diff.update(chunk)
+            if self._gzip is not None:
+                self._gzipped += len(self._gzip.compress(chunk))
             self.uncompressed_size += len(chunk)
             self._check_limits()
             yield chunk
+        if self._gzip is not None:
+            self.gzip_size = self._gzipped + len(self._gzip.flush())
         # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame), so the
         # blob digest covers every byte.
         while self._counter.read(CHUNK):
