@@ -259,9 +259,7 @@ def _side(a: Analysis) -> ImageSide:
 
 def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
     return tuple(
-        LayerSide(
-            r.index, r.diff_id, r.size, r.stored_size, _command(r), r.diff_id is not None and r.diff_id in other
-        )
+        LayerSide(r.index, r.diff_id, r.size, r.stored_size, _command(r), r.diff_id is not None and r.diff_id in other)
         for r in a.layers
     )
 

@@ -1,4 +1,4 @@
-""""compressed" means what a pull downloads, in every format; the blobs as stored are "stored" (docs/metrics.md)."""
+""" "compressed" means what a pull downloads, in every format; the blobs as stored are "stored" (docs/metrics.md)."""
 
 from __future__ import annotations
 

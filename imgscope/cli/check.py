@@ -149,9 +149,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
                 progress=report_progress,
                 gzip_uncompressed=gzip,
             )
-        baseline = (
-            load_baseline(config.baseline, verify=verify, gzip_uncompressed=gzip) if config.baseline else None
-        )
+        baseline = load_baseline(config.baseline, verify=verify, gzip_uncompressed=gzip) if config.baseline else None
         report = check(analysis, config.budget, baseline)
         texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
         for f, file in outputs:

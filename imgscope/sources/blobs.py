@@ -250,7 +250,8 @@ class LayerStream:
         self._diff_hasher = hashlib.sha256() if hash_diff else None
         # An uncompressed blob's gzip (level 6, the default of the gzip writers docker and skopeo push with):
         # only its size is kept, the size a registry would serve. Computed in the reader thread.
-        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gzip_plain and self.compression == "none" else None
+        plain = gzip_plain and self.compression == "none"
+        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if plain else None
         self.gzip_size: int | None = None
         self._gzipped = 0
         self._buf = b""
