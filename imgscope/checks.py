@@ -11,8 +11,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import humanize
-
 from imgscope import dive_ci
 from imgscope.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.budget import Budget
@@ -21,7 +19,8 @@ from imgscope.fstree import ChangeKind
 from imgscope.globs import Glob
 from imgscope.model import EntryType
 from imgscope.secrets import redact
-from imgscope.text import printable
+from imgscope.text import plural, printable
+from imgscope.units import format_size
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis, Summary
@@ -144,9 +143,9 @@ def size(n: int | float | None) -> str:
     if isinstance(n, float) and math.isinf(n):
         return "unbounded"
     n = int(n)
-    text = humanize.naturalsize(abs(n), format="%.1f")
+    text = format_size(abs(n))
     if abs(n) >= 1000:
-        text += f" ({abs(n):,} bytes)"
+        text += f" ({_bytes(abs(n))})"
     return ("-" if n < 0 else "") + text
 
 
@@ -160,13 +159,13 @@ def percent(x: float | None) -> str:
 
 
 def _bytes(n: int | float) -> str:
-    return f"{int(n):,} bytes"
+    return plural(int(n), "byte")
 
 
 def _max_rule(rule: str, actual: int, limit: int | None, what: str, unit: str = "bytes") -> RuleResult | None:
     if limit is None:
         return None
-    show = (lambda v: f"{v:,}") if unit == "count" else _bytes
+    show = (lambda v: plural(v, "layer")) if unit == "count" else _bytes
     if actual > limit:
         return RuleResult(
             rule, RuleStatus.FAIL, actual, limit, unit, f"{what} exceeds the limit by {show(actual - limit)}"
@@ -207,7 +206,7 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
         stray = [r.index for r in layers[count:] if is_base(r.digest) or is_base(r.diff_id)]
         if stray:
             raise UsageError("base-layers", f"layer {stray[0]} is listed as a base layer but follows a non-base layer")
-        notes.append(f"base: {count} layer(s) matched by digest")
+        notes.append(f"base: {plural(count, 'layer')} matched by digest")
     elif budget.exclude_base == "auto":
         found = find_base(analysis.image)
         if found is None:
@@ -215,13 +214,13 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
         else:
             count = found.layer_count
             label = f" ({found.name})" if found.name else ""
-            notes.append(f"base: {count} layer(s){label}: {found.evidence}")
+            notes.append(f"base: {plural(count, 'layer')}{label}: {found.evidence}")
     elif isinstance(budget.exclude_base, int):
         count = budget.exclude_base
         if count > len(layers):
             raise UsageError("exclude-base", f"{count} layers requested, but the image has {len(layers)}")
         if count:
-            notes.append(f"base: the first {count} layer(s), as configured")
+            notes.append(f"base: the first {plural(count, 'layer')}, as configured")
     if annotated:
         notes.append(
             f"the image names its base manifest {annotated} ({BASE_DIGEST_ANNOTATION}); a manifest digest does "
@@ -241,7 +240,7 @@ def _waste_rules(analysis: Analysis, budget: Budget, base: int) -> list[RuleResu
     stored = sum(r.size for r in analysis.layers[base:])
     scope = []
     if base:
-        scope.append(f"base's {base} layer(s) left out")
+        scope.append(f"base's {plural(base, 'layer')} left out")
     if budget.ignore:
         scope.append("ignored paths left out")
     share = "Wasted share of stored bytes" + (f" ({'; '.join(scope)})" if scope else "")
@@ -278,7 +277,7 @@ def _path_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
                 total,
                 limit.max_bytes,
                 "bytes",
-                f"{len(matched):,} file(s), {_bytes(total)}: {over}",
+                f"{plural(len(matched), 'file')}, {_bytes(total)}: {over}",
                 subject=limit.glob.pattern,
                 details=tuple(f"{printable(f.path)} {size(f.size)} (layer {f.layer})" for f in largest),
             )
@@ -314,7 +313,7 @@ def _forbid_result(rule: str, glob: Glob, hits: list[str], where: str) -> RuleRe
         len(hits),
         0,
         "count",
-        f"{len(hits):,} forbidden path(s) {where}: {first}{more}",
+        f"{plural(len(hits), 'forbidden path')} {where}: {first}{more}",
         subject=glob.pattern,
         details=tuple(printable(h) for h in hits[:MAX_DETAILS]),
     )
@@ -394,7 +393,7 @@ def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, s
 
     if over:
         first = describe(*max(over, key=lambda row: row[1]))
-        more = f"; {len(over) - 1} more layer(s) over" if len(over) > 1 else ""
+        more = f"; {plural(len(over) - 1, 'more layer')} over" if len(over) > 1 else ""
         why = f"{first} exceeds the limit {shown_limit}{more}"
         return RuleResult(
             rule, RuleStatus.FAIL, value, limit_value, unit, why, details=tuple(describe(*r) for r in over)

@@ -79,6 +79,7 @@ from sys import intern
 from typing import Generic, TypeVar
 
 from imgscope.model import EntryType, TarEntry
+from imgscope.text import plural
 
 __all__ = [
     "DiveCompat",
@@ -354,9 +355,9 @@ class DiveCompat:
         del seen
         self._layer_sizes.append(layer_size)
         if opaque:
-            self._quirks.append(f"layer {index}: {opaque} opaque marker(s) ignored")
+            self._quirks.append(f"layer {index}: {plural(opaque, 'opaque marker')} ignored")
         if dup:
-            self._quirks.append(f"layer {index}: {dup} repeated path(s), last header kept")
+            self._quirks.append(f"layer {index}: {plural(dup, 'repeated path')}, last header kept")
 
         if index == 0:
             self._stacked = tree.copy()
@@ -428,7 +429,7 @@ class DiveCompat:
             quirks.append("no file bytes: efficiency defaults to 1.0")
         empty_dirs = sum(1 for r in rows if r.cumulative_size == 0)
         if empty_dirs:
-            quirks.append(f"{empty_dirs} zero-byte path(s) listed as inefficient")
+            quirks.append(f"{plural(empty_dirs, 'zero-byte path')} listed as inefficient")
         return DiveFigures(efficiency, wasted, user_pct, rows, tuple(quirks))
 
 

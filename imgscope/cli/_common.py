@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
@@ -26,6 +26,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 def stdout_console() -> Console:
     """The console for a command's output (plain when ``NO_COLOR`` is set or stdout is not a terminal)."""
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False, soft_wrap=False)
+
+
+#: The width of a report written to a file or a pipe when COLUMNS does not say: wide enough that a table row,
+#: a finding's sentence or a rule's reason stays one line a log can be searched for (tables keep their natural
+#: width; trailing spaces are stripped).
+PIPED_WIDTH = 400
+
+
+def render_text(renderable: RenderableType, *, terminal: bool, width: int | None = None) -> str:
+    """What ``emit`` writes, as a string: on a terminal as rich renders it; piped, at ``width`` (default: COLUMNS or
+    80), each line without its trailing spaces."""
+    console = stdout_console()
+    if not terminal and width is not None and not os.environ.get("COLUMNS"):
+        console.width = width
+    with console.capture() as captured:
+        console.print(renderable, crop=False)  # a line rendered whole on purpose (a digest) is not cut
+    text = captured.get()
+    if terminal:
+        return text
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def emit(renderable: RenderableType, *, piped_width: int | None = None) -> None:
+    """Print a report to stdout: on a terminal, at its width; to a file or a pipe, at ``piped_width`` (when
+    COLUMNS does not say otherwise; None: rich's default 80) with trailing spaces stripped."""
+    console = stdout_console()
+    if console.is_terminal:
+        console.print(renderable, crop=False)
+        return
+    sys.stdout.write(render_text(renderable, terminal=False, width=piped_width))
+    sys.stdout.flush()
 
 
 def fail(message: str) -> None:

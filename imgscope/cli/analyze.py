@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
+from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress
 from imgscope.render import json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.terminal import render_analysis, render_images
@@ -53,9 +54,7 @@ def analyze(
     else:
         with errors(ctx.obj["debug"]):
             savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        console = stdout_console()
-        console.print(render_analysis(result, top=top))
-        console.print(render_top_savings(savings))
+        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
 
 
 @main.command(name="ls")
@@ -70,4 +69,4 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
         doc = {"schema_version": json_report.SCHEMA_VERSION, "images": [json_report.ref_to_dict(r) for r in refs]}
         click.echo(json_report.dumps(doc))
     else:
-        stdout_console().print(render_images(path, refs))
+        emit(render_images(path, refs))

@@ -17,12 +17,14 @@ from imgscope.checks import CheckReport, check
 from imgscope.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    PIPED_WIDTH,
     errors,
     fail,
     image_options,
     main,
     no_verify_option,
     progress,
+    render_text,
     stdout_console,
 )
 from imgscope.errors import UsageError
@@ -41,12 +43,8 @@ _Renderer = Callable[[CheckReport, Analysis], str]
 def _table_text(report: CheckReport, _analysis: Analysis) -> str:
     from imgscope.render.check_terminal import render_check
 
-    console = stdout_console()
-    if not console.is_terminal:
-        console.width = 150  # a CI log, a file: wide enough for one line per rule
-    with console.capture() as captured:
-        console.print(render_check(report))
-    return captured.get()
+    # a CI log, a file: one line per rule, the table as wide as its content, no trailing spaces
+    return render_text(render_check(report), terminal=stdout_console().is_terminal, width=PIPED_WIDTH)
 
 
 RENDERERS: dict[str, _Renderer] = {

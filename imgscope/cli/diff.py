@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, main, no_verify_option, progress
 from imgscope.image_diff import split_image_arg
 from imgscope.render import json_report
 from imgscope.render.diff import render_diff
@@ -60,4 +60,4 @@ def diff(
     if as_json:
         click.echo(json_report.dumps({"schema_version": DIFF_SCHEMA_VERSION, **result.to_dict()}))
     else:
-        stdout_console().print(render_diff(result, top=top))
+        emit(render_diff(result, top=top))

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 import imgscope
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress, stdout_console
 from imgscope.dockerfile import reconstruct
 from imgscope.history import history_of
 from imgscope.render import json_report
@@ -66,6 +66,4 @@ def history(
         click.echo(json_report.dumps(doc))
     else:
         name = analysis.image.name or path
-        stdout_console().print(
-            render_history(rows, f"History of {name}: {len(rows.rows)} entr{'y' if len(rows.rows) == 1 else 'ies'}")
-        )
+        emit(render_history(rows, f"History of {name}: {len(rows.rows)} entr{'y' if len(rows.rows) == 1 else 'ies'}"))

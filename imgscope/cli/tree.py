@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
 from imgscope.filetree import trim
 from imgscope.render import json_report
 from imgscope.render.filetree import render_tree
@@ -97,7 +97,7 @@ def tree(
         command = " ".join(result.layers[index].command.split())
         command = command if len(command) <= 70 else command[:69] + "…"
         title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
-    stdout_console().print(
+    emit(
         render_tree(
             shown, title, changes, result.layers[index] if index is not None else None, long, result.image.notes
         )

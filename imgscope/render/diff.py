@@ -11,7 +11,7 @@ from rich.text import Text
 
 from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers
+from imgscope.text import first_layers, plural
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -100,7 +100,10 @@ def _directories(d: ImageDiff, top: int) -> Table:
 
 
 def _files(d: ImageDiff, top: int) -> Table:
-    table = Table(title=f"Files ({len(d.files):,} differ)", title_justify="left")
+    table = Table(
+        title=f"Files: {plural(len(d.files), 'file')} {'differs' if len(d.files) == 1 else 'differ'}",
+        title_justify="left",
+    )
     table.add_column("", no_wrap=True)
     table.add_column("Path", overflow="fold")
     table.add_column("A", justify="right")

@@ -7,6 +7,7 @@ from typing import Any
 
 from imgscope.errors import ImageFormatError
 from imgscope.model import HistoryEntry, Platform
+from imgscope.text import plural
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")  # used with fullmatch: no "$" before a newline
 
@@ -66,7 +67,8 @@ def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry]
             layer += 1
     if history and layer != len(diff_ids):
         notes.append(
-            f"the history names {layer} layer(s) but the image has {len(diff_ids)}: commands may not match their layers"
+            f"the history names {plural(layer, 'layer')} but the image has {len(diff_ids)}: "
+            "commands may not match their layers"
         )
     platform = None
     os_name, arch = config.get("os"), config.get("architecture")
