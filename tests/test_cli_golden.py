@@ -35,6 +35,10 @@ COMMANDS: dict[str, list[str]] = {
     "history": ["history", f"{S}/cases/docker-archive.tar"],
     "inspect": ["inspect", f"{S}/cases/docker25.tar"],
     "tree": ["tree", "--depth", "2", "--limit", "4", f"{S}/cases/oci-gzip"],
+    "tree-long-names": [
+        *("tree", "--image", "localhost/wasteful:latest", "--layer", "1", "--depth", "8", "--path", "/var/lib"),
+        f"{S}/advise.tar",
+    ],
     "diff": ["diff", f"{S}/two-images.tar:tiny-a:1", f"{S}/two-images.tar:tiny-b:1"],
     "ls": ["ls", f"{S}/multi-platform"],
 }

@@ -67,3 +67,25 @@ class LineCell:
         if len(text) > options.max_width:
             text = text[: max(options.max_width - 1, 0)] + "…"
         yield Text(text, style=self.style, no_wrap=True)
+
+
+class NameLine:
+    """One line made of ``before``, a name and ``after`` (a tree entry: size, name, link target, counts): when the
+    line is too long, the name loses its middle first, then the end of the line goes; never folded."""
+
+    def __init__(self, before: Text, name: str, name_style: str, after: Text) -> None:
+        self.before, self.name, self.name_style, self.after = before, printable(name), name_style, after
+
+    def _width(self) -> int:
+        return self.before.cell_len + len(self.name) + self.after.cell_len
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = self._width()
+        return Measurement(min(width, self.before.cell_len + 12), width).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        room = options.max_width - self.before.cell_len - self.after.cell_len
+        name = self.name if room >= len(self.name) else middle_ellipsis(self.name, max(room, 8))
+        line = Text.assemble(self.before, (name, self.name_style), self.after, no_wrap=True, overflow="ellipsis")
+        line.truncate(options.max_width, overflow="ellipsis")
+        yield line

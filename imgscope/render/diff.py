@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
+from imgscope.render.cells import PathCell
 from imgscope.render.terminal import safe, size
 from imgscope.text import first_layers, plural
 
@@ -86,7 +87,7 @@ def _directories(d: ImageDiff, top: int) -> Table:
         table.add_column(name, justify="left" if name == "Directory" else "right")
     for x in d.directories[:top]:
         table.add_row(
-            safe(x.path),
+            PathCell(x.path),
             str(x.added),
             str(x.removed),
             str(x.changed),
@@ -105,7 +106,7 @@ def _files(d: ImageDiff, top: int) -> Table:
         title_justify="left",
     )
     table.add_column("", no_wrap=True)
-    table.add_column("Path", overflow="fold")
+    table.add_column("Path")  # cut in the middle when narrow (PathCell); whole in --json
     table.add_column("A", justify="right")
     table.add_column("B", justify="right")
     table.add_column("B - A", justify="right")
@@ -115,7 +116,7 @@ def _files(d: ImageDiff, top: int) -> Table:
         style = KIND_STYLE[f.kind]
         table.add_row(
             Text(KIND_MARK[f.kind], style),
-            safe(f.path, style),
+            PathCell(f.path, style),
             size(f.size_a) if f.type_a else "-",
             size(f.size_b) if f.type_b else "-",
             signed(f.delta),
