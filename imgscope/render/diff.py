@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
+from imgscope.compare import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.terminal import safe, size
 from imgscope.text import first_layers
 

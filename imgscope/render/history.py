@@ -6,10 +6,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.created_by import parse_created_by
-from imgscope.dockerfile import Dockerfile
-from imgscope.history import History
+from imgscope.history.dockerfile import Dockerfile
+from imgscope.history.rows import History
 from imgscope.render.terminal import safe, size
+from imgscope.sources.created_by import parse_created_by
 from imgscope.text import first_layers, printable
 
 

@@ -12,9 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.dive_compat import format_ci_figures
-from imgscope.secrets import redact
-from imgscope.text import printable
+from imgscope.dive.figures import format_ci_figures
+from imgscope.text import printable, redact
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from imgscope.base_image import BaseImage, find_base
+from imgscope._display import Displayable
+from imgscope.analysis import Analysis, LayerReport, analyze
+from imgscope.history.base_image import BaseImage, find_base
+from imgscope.model import HistoryEntry, Image
 
-if TYPE_CHECKING:
-    from imgscope.analysis import Analysis, LayerReport
-    from imgscope.model import HistoryEntry
-
-
-def base_to_dict(base: BaseImage | None) -> dict[str, Any] | None:
-    """A ``BaseImage`` in the JSON documents (``docs/json.md``)."""
-    if base is None:
-        return None
-    return {
-        "name": base.name,
-        "digest": base.digest,
-        "layer_count": base.layer_count,
-        "history_count": base.history_count,
-        "evidence": base.evidence,
-    }
+#: The version of the history JSON document (``docs/json.md``); bump it on any breaking change.
+HISTORY_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -53,22 +43,44 @@ class HistoryRow:
 
 
 @dataclass(frozen=True)
-class History:
-    """Every history entry with its layer, and where the base image ends when the image tells."""
+class History(Displayable):
+    """Every history entry with its layer, and where the base image ends when the image tells.
+
+    Attributes:
+        rows: every history entry in order, empty ones included, each with the layer it made.
+        base: where the base image ends, when the image tells (``find_base``).
+        unnamed_layers: layers no history entry names (a short or missing history).
+        notes: the image's notes (e.g. history and layers that do not match).
+        image: the image's name, when it has one.
+    """
 
     rows: tuple[HistoryRow, ...]
     base: BaseImage | None
-    unnamed_layers: tuple[LayerReport, ...]  # layers no history entry names (a short or missing history)
-    notes: tuple[str, ...] = ()  # the image's notes (e.g. history and layers that do not match)
+    unnamed_layers: tuple[LayerReport, ...]
+    notes: tuple[str, ...] = ()
+    image: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document (``docs/json.md``, history document), without the schema version and image name."""
+        """The JSON document (``docs/json.md``, history document)."""
         return {
-            "base": base_to_dict(self.base),
+            "schema_version": HISTORY_SCHEMA_VERSION,
+            "image": self.image,
+            "base": self.base.to_dict() if self.base is not None else None,
             "history": [row.to_dict() for row in self.rows],
             "layers_without_history": [r.index for r in self.unnamed_layers],
             "notes": list(self.notes),
         }
+
+
+def history(
+    source: str | os.PathLike[str] | Image | Analysis,
+    *,
+    image: str | None = None,
+    platform: str | None = None,
+    verify: bool = True,
+) -> History:
+    """The history of an image (a path, an ``Image`` or an ``Analysis``), each entry beside the layer it made."""
+    return history_of(analyze(source, image=image, platform=platform, verify=verify, top=0))
 
 
 def history_of(analysis: Analysis) -> History:
@@ -82,4 +94,4 @@ def history_of(analysis: Analysis) -> History:
     )
     named = {row.layer.index for row in rows if row.layer is not None}
     unnamed = tuple(r for r in analysis.layers if r.index not in named)
-    return History(rows, base, unnamed, analysis.image.notes)
+    return History(rows, base, unnamed, analysis.image.notes, analysis.image.name)

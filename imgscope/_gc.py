@@ -1,0 +1,27 @@
+"""Pausing Python's cyclic garbage collector so that a host application cannot notice. Bottom layer."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a pass that allocates millions of small acyclic objects (the
+    collector would walk them over and over for nothing: a third of the CPU time on a 160,000-file image).
+
+    Only when this is the only thread, so no other thread of a host application can run while the collector is
+    off (the reader threads analyze starts come after); restored in ``finally``. With other threads running, or
+    the collector already off, nothing is changed.
+    """
+    if not gc.isenabled() or threading.active_count() > 1:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
