@@ -21,7 +21,7 @@ from imgscope.history.rows import HISTORY_SCHEMA_VERSION
 from imgscope.model import Image
 from imgscope.sources.created_by import DEFAULT_SHELL, Step, go_list, healthcheck_instruction, parse_created_by
 from imgscope.sources.detect import open_image
-from imgscope.text import first_layers
+from imgscope.text import first_layers, one_line
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Dockerfile(Displayable):
             lines.append(f"# Base image: {b.name or 'unnamed'} ({span}); found by: {b.evidence}.")
             if b.digest:
                 lines.append(f"# Base digest: {b.digest}")
-            lines.extend(f"#   {_one_line(i.text.removeprefix('# '))}" for i in self.base_steps)
+            lines.extend(f"#   {one_line(i.text.removeprefix('# '), 100)}" for i in self.base_steps)
         else:
             lines.append("# The image does not say where its base ends: every step follows, as if FROM scratch.")
         config_note = False
@@ -108,11 +108,6 @@ class Dockerfile(Displayable):
             "instructions": [one(i) for i in self.instructions],
             "text": self.text(),
         }
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 100 else flat[:99] + "…"
 
 
 def reconstruct(
