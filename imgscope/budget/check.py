@@ -26,15 +26,10 @@ from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.model import EntryType, Image
 from imgscope.text import one_line, printable
 from imgscope.union.filesystem import ChangeKind
+from imgscope.units import json_number
 
 #: The version of the check report JSON document (``docs/json.md``); bump it on a breaking change.
 CHECK_SCHEMA_VERSION = 1
-
-
-def _num(v: int | float | None) -> int | float | None:
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    return v
 
 
 #: Paths listed in a result's details, at most.
@@ -79,8 +74,8 @@ class RuleResult:
             "subject": self.subject,
             "name": self.name,
             "status": self.status.value,
-            "actual": _num(self.actual),
-            "limit": _num(self.limit),
+            "actual": json_number(self.actual),
+            "limit": json_number(self.limit),
             "unit": self.unit,
             "why": self.why,
             "details": list(self.details),

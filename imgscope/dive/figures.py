@@ -80,6 +80,7 @@ from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
 from imgscope.model import EntryType, TarEntry
+from imgscope.units import json_number
 
 __all__ = [
     "DiveCompat",
@@ -116,17 +117,13 @@ class DiveFigures:
     def to_dict(self) -> dict[str, Any]:
         """The figures as in the analysis JSON document (``dive``); NaN and infinity as null."""
         return {
-            "efficiency": _json_number(self.efficiency),
+            "efficiency": json_number(self.efficiency),
             "wasted_bytes": self.wasted_bytes,
-            "user_wasted_percent": _json_number(self.user_wasted_percent),
+            "user_wasted_percent": json_number(self.user_wasted_percent),
             "inefficient_files": [
                 {"path": i.path, "count": i.count, "cumulative_size": i.cumulative_size} for i in self.inefficiencies
             ],
         }
-
-
-def _json_number(value: float) -> float | None:
-    return None if math.isnan(value) or math.isinf(value) else value
 
 
 _NO_CHILDREN: dict[str, _Node] = {}  # shared by every leaf; never written to

@@ -25,16 +25,10 @@ class HistoryRow:
     in_base: bool  # the entry belongs to the base image (``base_image.find_base``)
 
     def to_dict(self) -> dict[str, Any]:
-        e, r = self.entry, self.layer
+        r = self.layer
         return {
             "index": self.index,
-            "created_by": e.created_by,
-            "command": e.command,
-            "created": e.created,
-            "comment": e.comment,
-            "author": e.author,
-            "empty_layer": e.empty_layer,
-            "layer": e.layer_index,
+            **self.entry.to_dict(),
             "size": r.size if r else None,
             "compressed_size": r.compressed_size if r else None,
             "diff_id": r.diff_id if r else None,
