@@ -76,6 +76,13 @@ def parse_percent(value: str | int | float) -> float:
     return number
 
 
+def json_number(value: int | float | None) -> int | float | None:
+    """A number for a JSON document: NaN and infinity (which JSON lacks) become null."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
 _SIZE_UNITS = ("kB", "MB", "GB", "TB", "PB", "EB")
 
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 import imgscope
-from imgscope.budget import Budget
-from imgscope.checks import RuleStatus, check
+from imgscope.budget.check import RuleStatus, check
+from imgscope.budget.config import Budget
 from imgscope.cli import main
 from imgscope.errors import UsageError
 from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of

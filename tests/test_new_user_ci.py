@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from imgscope.budget import load_budget
+from imgscope.budget.config import load_budget
 from imgscope.cli import main
-from imgscope.dive_ci import read_dive_ci
+from imgscope.dive.ci import read_dive_ci
 from imgscope.errors import UsageError
 from tests.conftest import ROOT, SAMPLES
 

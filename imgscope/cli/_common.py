@@ -14,6 +14,7 @@ from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
+from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
 from imgscope.text import printable
 
@@ -118,7 +119,10 @@ def progress(
     err = Console(stderr=True, force_terminal=True)
     columns = [TextColumn("reading layer {task.fields[layer]}"), BarColumn()]
     columns += [DownloadColumn()] if sizes else []
-    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+    with (
+        Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar,
+        collector_paused(own_process=True),  # the bar's thread would keep analyze from pausing the collector
+    ):
         task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="")
 
         def update(index: int, count: int, done: int) -> None:

@@ -9,7 +9,7 @@ from imgscope.text import printable
 from imgscope.units import format_size
 
 if TYPE_CHECKING:
-    from imgscope.checks import CheckReport, RuleResult
+    from imgscope.budget.check import CheckReport, RuleResult
 
 LABELS = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
@@ -41,7 +41,7 @@ def label(result: RuleResult) -> str:
 
 def verdict(report: CheckReport) -> str:
     """``FAIL: 2 of 9 rules failed (1 skipped)`` or ``PASS: 9 rules passed``."""
-    from imgscope.checks import RuleStatus
+    from imgscope.budget.check import RuleStatus
 
     failed, skipped, passed = (
         report.count(RuleStatus.FAIL),

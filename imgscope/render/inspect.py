@@ -9,10 +9,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.created_by import healthcheck_instruction
-from imgscope.image_info import ImageInfo
+from imgscope.inspect import ImageInfo
 from imgscope.render.cells import DigestCell
 from imgscope.render.terminal import safe, size
+from imgscope.sources.created_by import healthcheck_instruction
 
 _LABEL = 13  # the longest label, DockerVersion / ExposedPorts
 

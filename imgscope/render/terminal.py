@@ -12,8 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.render.cells import LineCell, PathCell
-from imgscope.secrets import redact
-from imgscope.text import plural, printable
+from imgscope.text import one_line, plural, printable
 from imgscope.units import format_size
 
 if TYPE_CHECKING:
@@ -81,12 +80,6 @@ def _header(a: Analysis) -> RenderableType:
     return Panel(grid, title="imgscope", title_align="left")
 
 
-def _one_line(command: str, limit: int = 400) -> str:
-    """A history command on one line, secret-looking values masked (the report gets pasted into tickets)."""
-    text = " ".join(redact(command).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _stored(a: Analysis) -> str:
     """The blobs' bytes named for what they are: compressed (what a pull downloads) or stored uncompressed."""
     s = a.summary
@@ -117,7 +110,7 @@ def _layers(a: Analysis) -> RenderableType:
     for h in a.image.history:
         r = by_layer.get(h.layer_index) if h.layer_index is not None else None
         if r is None:
-            table.add_row("·", "", "", "", "", "", LineCell(_one_line(h.command), "dim"))
+            table.add_row("·", "", "", "", "", "", LineCell(one_line(h.command), "dim"))
             continue
         shown.add(r.index)
         table.add_row(
@@ -127,7 +120,7 @@ def _layers(a: Analysis) -> RenderableType:
             str(r.added),
             str(r.modified),
             str(r.removed),
-            LineCell(_one_line(r.command)),
+            LineCell(one_line(r.command)),
         )
     for r in a.layers:  # layers the history does not name
         if r.index not in shown:
