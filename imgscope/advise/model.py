@@ -119,7 +119,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Advice(Displayable):
-    """All findings for one image, largest saving first, and what fixing them all saves."""
+    """All findings for one image, the most severe first, then the largest saving, and what fixing them all saves."""
 
     findings: tuple[Finding, ...]
     total_saved: int  # bytes, each stored copy counted once across findings
