@@ -27,13 +27,21 @@ from imgscope.text import first_layers, one_line
 
 @dataclass(frozen=True)
 class Instruction:
-    """A line of the reconstructed Dockerfile and where it came from."""
+    """A line of the reconstructed Dockerfile and where it came from.
 
-    keyword: str  # "" for a step that is no Dockerfile instruction (shown as a comment)
+    Attributes:
+        keyword: "" for a step that is no Dockerfile instruction (shown as a comment)
+        arguments: the rest of the line
+        history_index: None for a line imgscope added (FROM, ARG before a RUN that used it, SHELL)
+        layer: the layer the step made
+        source: "history", "config" (the history was lossy; the config's value is shown), "added"
+    """
+
+    keyword: str
     arguments: str
-    history_index: int | None  # None for a line imgscope added (FROM, ARG before a RUN that used it, SHELL)
-    layer: int | None  # the layer the step made
-    source: str  # "history", "config" (the history was lossy; the config's value is shown), "added"
+    history_index: int | None
+    layer: int | None
+    source: str
 
     @property
     def text(self) -> str:

@@ -58,7 +58,15 @@ class WasteReason(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """One path a layer added, modified or removed. ``size`` is the regular file's bytes."""
+    """One path a layer added, modified or removed. ``size`` is the regular file's bytes.
+
+    Attributes:
+        path: ``/``-rooted path
+        kind: added, modified or removed
+        type: the entry's type (for a removal: the type it had)
+        size: bytes of a regular file (for a removal: the bytes it had)
+        metadata_only: True for a file written again with the same content (mode or owner changed)
+    """
 
     path: str
     kind: ChangeKind
@@ -160,12 +168,20 @@ def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int
 
 @dataclass(frozen=True, slots=True)
 class WastedFile:
-    """A stored copy of a file that the final filesystem does not show."""
+    """A stored copy of a file that the final filesystem does not show.
+
+    Attributes:
+        path: the path of the hidden copy
+        size: its bytes
+        layer: the layer that stored it
+        hidden_by: the layer that hid it
+        reason: how it was hidden (removed, overwritten, metadata-only, identical)
+    """
 
     path: str
     size: int
-    layer: int  # the layer that stored it
-    hidden_by: int  # the layer that hid it
+    layer: int
+    hidden_by: int
     reason: WasteReason
 
     def to_dict(self) -> dict[str, Any]:
