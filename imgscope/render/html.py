@@ -454,10 +454,10 @@ def _packages_section(packages: Sequence[PackageRow]) -> str:
 
 
 def _dive_section(a: Analysis) -> str:
-    lines = "\n".join(line.strip() for line in format_ci_figures(a.dive))
+    lines = "\n".join(_e(line.strip()) for line in format_ci_figures(a.dive))
     return (
         "<h3>dive's figures</h3>"
-        f"<pre>{_e(lines)}</pre><p class=muted>dive 0.13.1's definitions, quirks included (docs/metrics.md).</p>"
+        f"<pre>{lines}</pre><p class=muted>dive 0.13.1's definitions, quirks included (docs/metrics.md).</p>"
     )
 
 
