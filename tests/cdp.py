@@ -139,7 +139,7 @@ class Browser:
             if message.get("id") == self.next_id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
-                result: dict[str, Any] = message.get("result", {})
+                result: dict[str, Any] = dict(message.get("result", {}))
                 return result
             if "method" in message:
                 self.events.append(message)
@@ -154,7 +154,8 @@ class Browser:
             if "method" in message:
                 self.events.append(message)
                 if message["method"] == method:
-                    return message
+                    event: dict[str, Any] = message
+                    return event
 
     def evaluate(self, expression: str) -> Any:
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)

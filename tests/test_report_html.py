@@ -24,7 +24,17 @@ from tests.conftest import SAMPLES, analysis_of
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package chromium)")
 
-REPORTS = ["cases/docker-archive.tar", "cases/oci-zstd", "cases-vfs/docker-archive.tar", "advise.tar", "hostile-names.tar"]
+REPORTS = [
+    "cases/docker-archive.tar",
+    "cases/oci-zstd",
+    "cases-vfs/docker-archive.tar",
+    "advise.tar",
+    "hostile-names.tar",
+]
+# Where node j of the page's tree sits, in JavaScript (t: the tree columns).
+PATH_JS = (
+    "const path = j => { let p = []; while (j > 0) { p.unshift(t.n[j]); j = t.p[j]; } return '/' + p.join('/'); };"
+)
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +160,11 @@ def test_hostile_paths_stay_text(browser: Browser, tmp_path: Path) -> None:
     assert "alert(2)" in body  # the layer command, as text
     data = browser.evaluate("JSON.parse(document.querySelector('script.imgscope-data').textContent)")
     names = data["tree"]["n"]
-    assert ["<", "script><script>alert(1)<", "script>", "payload.js"] == [
-        n for n in names if n in ("<", "script><script>alert(1)<", "script>", "payload.js")
+    assert [n for n in names if n in ("<", "script><script>alert(1)<", "script>", "payload.js")] == [
+        "<",
+        "script><script>alert(1)<",
+        "script>",
+        "payload.js",
     ]
     assert "line\u2028sep\u2029para.txt" in names
     # Click down to the file (each click zooms one level), then hover it: the tooltip shows its path as text.
@@ -161,7 +174,7 @@ def test_hostile_paths_stay_text(browser: Browser, tmp_path: Path) -> None:
             f"(() => {{ const t = JSON.parse(document.querySelector('script.imgscope-data').textContent).tree;"
             f" if (document.querySelector('.tm-box g[data-i=\"{target}\"]')) return 'drawn';"
             f" let i = {target}; const root = document.querySelector('.tm-box').dataset.root;"
-            f" const path = j => {{ let p = []; while (j > 0) {{ p.unshift(t.n[j]); j = t.p[j]; }} return '/' + p.join('/'); }};"
+            f" {PATH_JS}"
             f" while (t.p[i] > 0 && path(t.p[i]) !== root) i = t.p[i];"
             f" document.querySelector(`.tm-box g[data-i='${{i}}']`).id = 'next'; return 'zoom'; }})()"
         )

@@ -1,4 +1,4 @@
-"""``imgscope report``: the self-contained HTML report; the writers ``analyze --html/--ncdu`` and ``diff --html`` share."""
+"""``imgscope report``: the self-contained HTML report; ``write_output``, which ``--html``/``--ncdu`` share."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
 )
 @no_verify_option
 @click.pass_context
-def report(ctx: click.Context, path: str, image_ref: str | None, platform: str | None, output: str, no_verify: bool) -> None:
+def report(
+    ctx: click.Context, path: str, image_ref: str | None, platform: str | None, output: str, no_verify: bool
+) -> None:
     """Write the HTML report of the image at PATH: one self-contained file, no network needed to view it.
 
     A zoomable treemap of the final filesystem coloured by layer, a bar per layer (click it for

@@ -64,7 +64,7 @@ class PackageRow:
 
 @cache
 def _static(name: str) -> str:
-    return resources.files("imgscope.render").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("imgscope.render").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def json_blob(data: Any) -> str:
@@ -79,6 +79,10 @@ def json_blob(data: Any) -> str:
 def _e(text: object) -> str:
     """Image-controlled text for HTML: control characters made visible, markup escaped."""
     return html.escape(printable(str(text)), quote=True)
+
+
+def _path(path: str) -> str:
+    return f'<span class="path">{_e(path)}</span>'
 
 
 def _size(n: int | None) -> str:
@@ -300,7 +304,9 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], num: Sequence[int
     """A table of already-escaped cells; columns in ``num`` right-aligned."""
     ths = "".join(f'<th class="num">{h}</th>' if i in num else f"<th>{h}</th>" for i, h in enumerate(head))
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>" for i, c in enumerate(r))
+        + "</tr>"
         for r in rows
     )
     return f"<table><tr>{ths}</tr>{body}</table>"
@@ -392,9 +398,8 @@ def _advice_section(advice: Advice) -> str:
         )
         for f in advice.findings
     ]
-    return (
-        f"<h3>Advice: {len(advice.findings)} findings, {_size(advice.total_saved)} could be saved</h3>"
-        + _table(("Severity", "Id", "Finding", "Saves", "Layers"), rows, num=(3,))
+    return f"<h3>Advice: {len(advice.findings)} findings, {_size(advice.total_saved)} could be saved</h3>" + _table(
+        ("Severity", "Id", "Finding", "Saves", "Layers"), rows, num=(3,)
     )
 
 
@@ -403,7 +408,13 @@ def _wasted_section(a: Analysis) -> str:
         return "<h3>Wasted files</h3><p>None: every stored byte is visible in the final filesystem.</p>"
     shown = a.wasted_files[:TOP_ROWS]
     rows = [
-        (_size(w.size), f'<span class="path">{_e(w.path)}</span>', str(w.layer), str(w.hidden_by), _WASTE_WHY[w.reason.value])
+        (
+            _size(w.size),
+            f'<span class="path">{_e(w.path)}</span>',
+            str(w.layer),
+            str(w.hidden_by),
+            _WASTE_WHY[w.reason.value],
+        )
         for w in shown
     ]
     return (
@@ -424,7 +435,11 @@ def _duplicates_section(a: Analysis) -> str:
         return ""
     shown = a.duplicates[:20]
     rows = [
-        (_size(g.wasted_bytes), str(len(g.paths)), "<br>".join(f'<span class="path">{_e(p)}</span>' for p in g.paths[:5]))
+        (
+            _size(g.wasted_bytes),
+            str(len(g.paths)),
+            "<br>".join(_path(p) for p in g.paths[:5]),
+        )
         for g in shown
     ]
     return (
@@ -503,7 +518,7 @@ def _page(title: str, fragment: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
         f"<title>{_e(title)}</title><style>body{{margin:16px 24px;background:#fff}}</style></head>"
         f"<body>{fragment}</body></html>\n"
@@ -550,7 +565,7 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
     )
     head = (
         "<h2>imgscope diff</h2>"
-        f'<p><b>A</b> {_e(_side_name(d.a.name, d.a.source, d.a.platform))}<br>'
+        f"<p><b>A</b> {_e(_side_name(d.a.name, d.a.source, d.a.platform))}<br>"
         f"<b>B</b> {_e(_side_name(d.b.name, d.b.source, d.b.platform))}</p>"
         f'<p class="muted">{d.common_layers} shared layers at the bottom; '
         f"{'the images are identical' if d.identical else f'{len(d.files):,} paths differ'}.</p>{sizes}"

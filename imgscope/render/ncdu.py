@@ -10,9 +10,9 @@ Written as a stream of pieces, without recursion (a path may be thousands of lev
 from __future__ import annotations
 
 import json
-from importlib import metadata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from imgscope.model import EntryType

@@ -233,7 +233,12 @@ def views() -> list[tuple[type, dict[str, Callable[[Any], Any]]]]:
     return [
         (
             cls,
-            {"rich": rich_view, "text": _text_of(rich_view), "repr": one_line, "html": html_view or _html_of(rich_view)},
+            {
+                "rich": rich_view,
+                "text": _text_of(rich_view),
+                "repr": one_line,
+                "html": html_view or _html_of(rich_view),
+            },
         )
         for cls, rich_view, one_line, html_view in table
     ]
