@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
-from imgscope.render.html import json_blob, report_html
+from imgscope.render.html import diff_html, json_blob, report_html
 from tests.cdp import CHROMIUM, Browser
 from tests.conftest import SAMPLES, analysis_of
 
@@ -210,3 +210,26 @@ def test_report_cli(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert not (tmp_path / "x.html").exists()
     assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_diff_page_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    """``diff --html``: both images side by side (a treemap and bars each), what grew and shrank."""
+    a, b = analysis_of("cases/docker-archive.tar"), analysis_of("cases-vfs/docker-archive.tar")
+    d = imgscope.diff(a, b)
+    page = tmp_path / "diff.html"
+    page.write_text(diff_html(d, a, b), encoding="utf-8")
+    assert problems(load(browser, page)) == []
+    for side, x in (("a", a), ("b", b)):
+        bars = browser.evaluate(f"[...document.querySelectorAll('.side-{side} .lb-row')].map(e => e.dataset.layer)")
+        assert bars == [str(r.index) for r in x.layers]
+        assert browser.evaluate(f"document.querySelectorAll('.side-{side} .tm-box svg .tm-cell').length") > 0
+    text = browser.evaluate("document.body.innerText")
+    for group in d.directories[:5]:
+        assert group.path in text
+    browser.screenshot(tmp_path / "diff.png")
+    # Zooming one side leaves the other where it was.
+    browser.evaluate("document.querySelector('.side-a .tm-box g.tm-dir').id = 'zoom-a'")
+    browser.click(*center(browser, "#zoom-a"))
+    assert browser.evaluate("document.querySelector('.side-a .tm-box').dataset.root") != "/"
+    assert browser.evaluate("document.querySelector('.side-b .tm-box').dataset.root") == "/"
+    assert problems(browser.events) == []

@@ -655,7 +655,9 @@ def _value(v: Any) -> str:
 
 def _layer_cell(x: Any) -> str:
     mark = '<span class="muted">shared</span> ' if x.shared else ""
-    return f'{mark}{_size(x.size)} <span class="cmd">{_e(_cmd(x.command))}</span>'
+    command = _cmd(x.command)
+    short = command if len(command) <= 160 else command[:159] + "…"
+    return f'{mark}{_size(x.size)} <span class="cmd" title="{_e(command)}">{_e(short)}</span>'
 
 
 def diff_html(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = None) -> str:
