@@ -115,7 +115,7 @@ class ConfigChange:
     b: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageDiff(Displayable):
     """Everything that differs between image A and image B."""
 

@@ -71,6 +71,7 @@ def test_readme_example_notebook_shows_each_result_once(tmp_path: Path) -> None:
         assert fragment.count(marker) == 1 or (marker == "imgscope-r" and fragment.startswith('<div class="imgscope-r'))
         assert not re.search(r"<(html|body|head)\b", fragment, re.I), code
         for style in re.findall(r"<style>(.*?)</style>", fragment, re.S):  # every rule scoped to our class
+            style = re.sub(r"/\*.*?\*/", "", style, flags=re.S)
             for selector in re.findall(r"(?:^|})\s*([^{}@]+)\{", style):
                 assert all(s.strip().startswith(".imgscope-r") for s in selector.split(",")), (code, selector)
         text = data["text/plain"]
@@ -86,6 +87,7 @@ def test_every_result_type_has_every_view() -> None:
         a,
         a.tree(),
         a.tree(3, changes=True),
+        imgscope.tree(a, 3, changes=True),
         imgscope.diff(analysis_of("cases/docker-archive.tar"), a),
         imgscope.check(a, imgscope.Budget(max_size=1_000_000)),
         imgscope.advice(a),
@@ -96,7 +98,7 @@ def test_every_result_type_has_every_view() -> None:
     for obj in results:
         line = repr(obj)
         assert "\n" not in line and len(line) < 200, line
-        assert line.startswith(f"<{type(obj).__name__} ")
+        assert re.match(rf"<{type(obj).__name__}[ :]", line), line
         html = getattr(obj, "_repr_html_")()  # noqa: B009  (every result type has it, mypy sees object)
         assert html.startswith('<div class="imgscope-r') and not re.search(r"<(html|body)\b", html)
         rich = getattr(obj, "__rich__")()  # noqa: B009

@@ -117,7 +117,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Advice(Displayable):
     """All findings for one image, largest saving first, and what fixing them all saves."""
 

@@ -165,7 +165,7 @@ class Summary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Analysis(Displayable):
     """Everything imgscope knows about one image. ``to_dict()`` gives the JSON document."""
 

@@ -122,7 +122,7 @@ class LayerSize(NamedTuple):
     compressed_size: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class CheckReport(Displayable):
     """Every rule's result for one image. ``passed`` is False when any rule failed."""
 

@@ -36,7 +36,7 @@ class HistoryRow:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class History(Displayable):
     """Every history entry with its layer, and where the base image ends when the image tells.
 

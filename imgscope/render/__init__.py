@@ -9,8 +9,8 @@ Never ``cli``.
 """
 
 from imgscope import _display
-from imgscope.analysis import Analysis
-from imgscope.render.terminal import render_analysis, to_html
+from imgscope.render.notebook import views
 
-_display.register(Analysis, "rich", render_analysis)
-_display.register(Analysis, "html", to_html)
+for _cls, _renderers in views():
+    for _kind, _fn in _renderers.items():
+        _display.register(_cls, _kind, _fn)

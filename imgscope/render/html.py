@@ -20,17 +20,16 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from imgscope.dive_compat import format_ci_figures
+from imgscope.dive.figures import format_ci_figures
 from imgscope.model import EntryType
-from imgscope.secrets import redact
-from imgscope.text import printable
+from imgscope.text import one_line, printable
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice
     from imgscope.analysis import Analysis, FileRecord
-    from imgscope.filetree import TreeNode
-    from imgscope.fstree import WastedFile
-    from imgscope.image_diff import ImageDiff
+    from imgscope.compare import ImageDiff
+    from imgscope.union.filesystem import WastedFile
+    from imgscope.union.tree import TreeNode
 
 #: Treemap nodes written into a report: enough to zoom several levels into any large directory, and the
 #: 160,000-file benchmark image's report stays far below 2 MB.
@@ -38,6 +37,7 @@ TREEMAP_NODES = 6000
 #: Per layer, the largest changes listed when its bar is clicked.
 LAYER_CHANGES = 150
 TOP_ROWS = 100
+LARGEST_ROWS = 30
 
 _DIR, _FILE, _OTHER, _SPECIAL = 0, 1, 2, 3  # node kinds in the blob
 _CHANGE_CODE = {"added": "a", "modified": "m", "removed": "r"}
@@ -82,7 +82,7 @@ def _e(text: object) -> str:
 
 
 def _path(path: str) -> str:
-    return f'<span class="path">{_e(path)}</span>'
+    return _path(path)
 
 
 def _size(n: int | None) -> str:
@@ -107,7 +107,7 @@ def _pct(x: float) -> str:
 
 def _cmd(command: str) -> str:
     """A history command for the report: secret-looking values masked, on one line."""
-    return " ".join(redact(command).split())
+    return one_line(command)
 
 
 # ---------------------------------------------------------------------------------------------------- treemap
@@ -410,7 +410,7 @@ def _wasted_section(a: Analysis) -> str:
     rows = [
         (
             _size(w.size),
-            f'<span class="path">{_e(w.path)}</span>',
+            _path(w.path),
             str(w.layer),
             str(w.hidden_by),
             _WASTE_WHY[w.reason.value],
@@ -425,8 +425,8 @@ def _wasted_section(a: Analysis) -> str:
 
 
 def _largest_section(a: Analysis) -> str:
-    shown = a.largest_files[:TOP_ROWS]
-    rows = [(_size(f.size), f'<span class="path">{_e(f.path)}</span>', str(f.layer)) for f in shown]
+    shown = a.largest_files[:LARGEST_ROWS]
+    rows = [(_size(f.size), _path(f.path), str(f.layer)) for f in shown]
     return "<h3>Largest files</h3>" + _table(("Size", "Path", "Layer"), rows, num=(0, 2))
 
 
@@ -588,7 +588,7 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
         ("Directory", "Change", "+ paths", "- paths", "~ paths", "Added", "Removed"),
         [
             (
-                f'<span class="path">{_e(x.path)}</span>',
+                _path(x.path),
                 grow(x.delta),
                 f"{x.added:,}",
                 f"{x.removed:,}",
@@ -609,7 +609,7 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
                 _size(f.size_a) if f.kind != "added" else "-",
                 _size(f.size_b) if f.kind != "removed" else "-",
                 {"added": "+", "removed": "-"}.get(f.kind, "~"),
-                f'<span class="path">{_e(f.path)}</span>',
+                _path(f.path),
                 _e(", ".join(f.changed)),
             )
             for f in files
@@ -665,7 +665,7 @@ def diff_html(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = None
     return _page(f"imgscope diff: {d.a.name or d.a.source} → {d.b.name or d.b.source}", diff_fragment(d, a, b))
 
 
-def tree_fragment(node: TreeNode) -> str:
+def tree_fragment(node: TreeNode, title: str | None = None) -> str:
     """A ``TreeNode`` as a treemap (colour: added, modified, removed; grey: untouched), for notebooks."""
     legend = (
         '<p class="legend">'
@@ -676,9 +676,9 @@ def tree_fragment(node: TreeNode) -> str:
         + "</p>"
     )
     top = sorted(node.children, key=lambda c: (-c.weight, c.name))[:30]
-    rows = [(_size(c.size), f"{c.files:,}", f'<span class="path">{_e(c.path)}</span>') for c in top]
+    rows = [(_size(c.size), f"{c.files:,}", _path(c.path)) for c in top]
     body = (
-        f"<h3>{_e(node.path)} <span class=muted>{_size(node.size)} in {node.files:,} files</span></h3>"
+        f"<h3>{_e(title or node.path)} <span class=muted>{_size(node.size)} in {node.files:,} files</span></h3>"
         + (legend if any(n.change is not None for n in node.walk()) else "")
         + '<div class="tm"></div>'
         + _table(("Size", "Files", "Path"), rows, num=(0, 1))

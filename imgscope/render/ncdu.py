@@ -19,7 +19,7 @@ from imgscope.model import EntryType
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis
-    from imgscope.filetree import TreeNode
+    from imgscope.union.tree import TreeNode
 
 MAJOR, MINOR = 1, 2  # minor 2: the nlink field (ncdu 1.16+)
 

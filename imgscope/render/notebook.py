@@ -18,17 +18,17 @@ from rich.text import Text
 
 from imgscope.render.html import analysis_fragment, diff_fragment, tree_fragment
 from imgscope.render.terminal import size
-from imgscope.text import printable
+from imgscope.text import one_line, printable
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice
-    from imgscope.analysis import Analysis
-    from imgscope.checks import CheckReport
-    from imgscope.dockerfile import Dockerfile
-    from imgscope.filetree import TreeNode
-    from imgscope.history import History
-    from imgscope.image_diff import ImageDiff
-    from imgscope.image_info import ImageInfo
+    from imgscope.analysis import Analysis, ImageTree
+    from imgscope.budget.check import CheckReport
+    from imgscope.compare import ImageDiff
+    from imgscope.history.dockerfile import Dockerfile
+    from imgscope.history.rows import History
+    from imgscope.inspect import ImageInfo
+    from imgscope.union.tree import TreeNode
 
 TEXT_WIDTH = 100
 TREE_DEPTH = 2  # levels of a TreeNode shown in a terminal or as text
@@ -78,12 +78,30 @@ def rich_analysis(a: Analysis) -> RenderableType:
 
 
 def rich_tree(node: TreeNode) -> RenderableType:
-    from imgscope.filetree import trim
     from imgscope.render.filetree import render_tree
+    from imgscope.union.tree import trim
 
     changes = any(n.change is not None for n in node.children)
     shown = trim(node, depth=TREE_DEPTH, limit=TREE_LIMIT)
     return render_tree(shown, f"{printable(node.path)}: {size(node.size)} in {node.files:,} files", changes=changes)
+
+
+def tree_title(t: ImageTree) -> str:
+    """``app:1: filesystem after layer 4 of 0-4: RUN …`` (as ``imgscope tree`` titles it)."""
+    name = t.image or "image"
+    if t.layer is None:
+        return f"{name}: no layers"
+    what = "changes of layer" if t.changes else "filesystem after layer"
+    command = one_line(t.command or "", 70)
+    return f"{name}: {what} {t.layer} of 0-{t.layer_count - 1}" + (f": {command}" if command else "")
+
+
+def rich_image_tree(t: ImageTree) -> RenderableType:
+    from imgscope.render.filetree import render_tree
+    from imgscope.union.tree import trim
+
+    shown = trim(t.root, depth=TREE_DEPTH, limit=TREE_LIMIT)
+    return render_tree(shown, tree_title(t), changes=t.changes, notes=t.notes)
 
 
 def rich_diff(d: ImageDiff) -> RenderableType:
@@ -152,6 +170,10 @@ def repr_tree(node: TreeNode) -> str:
     )
 
 
+def repr_image_tree(t: ImageTree) -> str:
+    return f"<ImageTree {printable(tree_title(t))}: {size(t.root.size)} in {t.root.files:,} files>"
+
+
 def repr_diff(d: ImageDiff) -> str:
     delta = d.final_size.delta
     sign = "+" if delta > 0 else "-" if delta < 0 else "±"
@@ -197,6 +219,10 @@ def html_tree(node: TreeNode) -> str:
     return tree_fragment(node)
 
 
+def html_image_tree(t: ImageTree) -> str:
+    return tree_fragment(t.root, tree_title(t))
+
+
 def html_diff(d: ImageDiff) -> str:
     return diff_fragment(d)
 
@@ -212,17 +238,18 @@ def _text_of(rich_view: Callable[[Any], RenderableType]) -> Callable[[Any], str]
 def views() -> list[tuple[type, dict[str, Callable[[Any], Any]]]]:
     """Every result type with its renderers by kind: ``rich``, ``html``, ``text``, ``repr``."""
     from imgscope.advise import Advice
-    from imgscope.analysis import Analysis
-    from imgscope.checks import CheckReport
-    from imgscope.dockerfile import Dockerfile
-    from imgscope.filetree import TreeNode
-    from imgscope.history import History
-    from imgscope.image_diff import ImageDiff
-    from imgscope.image_info import ImageInfo
+    from imgscope.analysis import Analysis, ImageTree
+    from imgscope.budget.check import CheckReport
+    from imgscope.compare import ImageDiff
+    from imgscope.history.dockerfile import Dockerfile
+    from imgscope.history.rows import History
+    from imgscope.inspect import ImageInfo
+    from imgscope.union.tree import TreeNode
 
     table: list[tuple[type, Callable[[Any], RenderableType], Callable[[Any], str], Callable[[Any], str] | None]] = [
         (Analysis, rich_analysis, repr_analysis, html_analysis),
         (TreeNode, rich_tree, repr_tree, html_tree),
+        (ImageTree, rich_image_tree, repr_image_tree, html_image_tree),
         (ImageDiff, rich_diff, repr_diff, html_diff),
         (CheckReport, rich_check, repr_check, None),
         (Advice, rich_advice, repr_advice, None),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any, Protocol
 
+from imgscope._display import Displayable
 from imgscope._gc import collector_paused
 from imgscope.errors import UsageError
 from imgscope.model import EntryType
@@ -62,8 +63,8 @@ class Collapsed:
     removed_size: int = 0
 
 
-@dataclass(frozen=True, eq=False)
-class TreeNode:
+@dataclass(frozen=True, eq=False, repr=False)  # repr: one line, from the display registry
+class TreeNode(Displayable):
     """One path of a file tree. ``size`` and ``files`` are aggregated for directories."""
 
     name: str  # "" for the root
