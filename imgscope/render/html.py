@@ -82,7 +82,7 @@ def _e(text: object) -> str:
 
 
 def _path(path: str) -> str:
-    return _path(path)
+    return f'<span class="path">{_e(path)}</span>'
 
 
 def _size(n: int | None) -> str:
