@@ -233,3 +233,26 @@ def test_diff_page_in_chromium(browser: Browser, tmp_path: Path) -> None:
     assert browser.evaluate("document.querySelector('.side-a .tm-box').dataset.root") != "/"
     assert browser.evaluate("document.querySelector('.side-b .tm-box').dataset.root") == "/"
     assert problems(browser.events) == []
+
+
+def test_analyze_and_diff_write_html_and_ncdu(tmp_path: Path) -> None:
+    advise = str(SAMPLES / "advise.tar")
+    html, ncdu = tmp_path / "a.html", tmp_path / "a.json"
+    result = CliRunner().invoke(main, ["analyze", advise, "--html", str(html), "--ncdu", str(ncdu)])
+    assert result.exit_code == 0, result.output
+    assert "Layers and history" in result.output  # the usual report still goes to stdout
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert json.loads(ncdu.read_text(encoding="utf-8"))[:2] == [1, 2]
+    after = CliRunner().invoke(main, ["analyze", advise, "--ncdu", "-", "--layer", "2"])
+    assert after.exit_code == 0
+    assert "(after layer 2)" in json.loads(after.stdout)[2]["image"]
+    for bad in (["--layer", "2"], ["--ncdu", str(tmp_path / "n.json"), "--layer", "99"]):
+        out = CliRunner().invoke(main, ["analyze", advise, *bad])
+        assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert not (tmp_path / "n.json").exists()
+    page = tmp_path / "d.html"
+    a, b = SAMPLES / "cases/docker-archive.tar", SAMPLES / "cases-vfs/docker-archive.tar"
+    d = CliRunner().invoke(main, ["diff", str(a), str(b), "--html", str(page)])
+    assert d.exit_code == 0, d.output
+    text = page.read_text(encoding="utf-8")
+    assert 'class="side-a"' in text and 'class="side-b"' in text and "localhost/cases-vfs:1" in text
