@@ -162,16 +162,20 @@ def repr_analysis(a: Analysis) -> str:
     )
 
 
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
 def repr_tree(node: TreeNode) -> str:
     change = f" {node.change.value}" if node.change is not None else ""
     return (
-        f"<TreeNode {printable(node.path)}{change}: {node.type.value}, {size(node.size)} in {node.files:,} files, "
-        f"{len(node.children)} entries>"
+        f"<TreeNode {printable(node.path)}{change}: {node.type.value}, {size(node.size)} in "
+        f"{_count(node.files, 'file')}, {_count(len(node.children), 'entry', 'entries')}>"
     )
 
 
 def repr_image_tree(t: ImageTree) -> str:
-    return f"<ImageTree {printable(tree_title(t))}: {size(t.root.size)} in {t.root.files:,} files>"
+    return f"<ImageTree {printable(tree_title(t))}: {size(t.root.size)} in {_count(t.root.files, 'file')}>"
 
 
 def repr_diff(d: ImageDiff) -> str:
@@ -190,7 +194,7 @@ def repr_check(report: CheckReport) -> str:
 
 
 def repr_advice(advice: Advice) -> str:
-    return f"<Advice: {len(advice.findings)} findings, {size(advice.total_saved)} could be saved>"
+    return f"<Advice: {_count(len(advice.findings), 'finding')}, {size(advice.total_saved)} could be saved>"
 
 
 def repr_info(info: ImageInfo) -> str:
@@ -201,7 +205,7 @@ def repr_info(info: ImageInfo) -> str:
 
 def repr_history(history: History) -> str:
     base = f", base: {printable(history.base.name or 'unnamed')}" if history.base is not None else ""
-    return f"<History: {len(history.rows)} entries{base}>"
+    return f"<History: {_count(len(history.rows), 'entry', 'entries')}{base}>"
 
 
 def repr_dockerfile(dockerfile: Dockerfile) -> str:
