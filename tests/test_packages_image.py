@@ -1,0 +1,220 @@
+"""Packages of a real image (samples/packages/oci, built by samples/packages/build.sh with dpkg, rpm, pip and
+npm) against what the real tools report on the image unpacked by umoci: the package sets of
+``dpkg-query --admindir``, ``rpm --root -qa``, ``pip list --path`` and ``npm ls``, and the bytes each package
+owns from the sizes of the files those tools list, measured with ``os.lstat``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import cache
+from importlib.metadata import distributions
+from pathlib import Path
+
+import pytest
+
+import imgscope
+from imgscope.packages import Package, PackageReport
+from tests.conftest import SAMPLES, analysis_of
+
+SAMPLE = SAMPLES / "packages" / "oci"
+SITE = "/opt/venv/lib/python3.11/site-packages"
+
+
+def _members(layer: imgscope.LayerBlob) -> list[tuple[str, bytes]]:
+    import io
+    import tarfile
+
+    with layer.open() as stream:
+        data = stream.read()
+    out = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        for m in tf:
+            f = tf.extractfile(m) if m.isfile() else None
+            if f is not None:
+                out.append(("/" + m.name.removeprefix("./").lstrip("/"), f.read()))
+    return out
+
+
+@cache
+def report(layer: int | None = None) -> PackageReport:
+    from imgscope.packages.report import report_from_members
+
+    analysis = analysis_of("packages/oci")
+    return report_from_members(analysis, [_members(b) for b in analysis.image.layers], layer)
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    if shutil.which("umoci") is None:
+        pytest.fail("umoci is needed (.ci/apt-packages)")
+    bundle = tmp_path_factory.mktemp("bundle") / "b"
+    subprocess.run(["umoci", "unpack", "--image", f"{SAMPLE}:1", str(bundle)], check=True, capture_output=True)
+    yield bundle / "rootfs"
+
+
+def _inside(root: Path, path: str) -> Path | None:
+    """``path`` of the image under ``root``, its directories resolved inside the image (relative links only)."""
+    parent = Path(os.path.realpath(root / os.path.dirname(path).lstrip("/")))
+    if not str(parent).startswith(str(root)):
+        return None
+    return parent / os.path.basename(path)
+
+
+def _bytes_of(root: Path, paths: list[str]) -> int:
+    seen: set[int] = set()
+    total = 0
+    for p in paths:
+        real = _inside(root, p)
+        if real is None or not real.exists() and not real.is_symlink():
+            continue
+        st = os.lstat(real)
+        if (st.st_mode & 0o170000) == 0o100000 and st.st_ino not in seen:
+            seen.add(st.st_ino)
+            total += st.st_size
+    return total
+
+
+def _present(eco: str) -> dict[str, Package]:
+    return {p.name if eco != "npm" else p.location: p for p in report().packages if p.ecosystem == eco}
+
+
+def test_dpkg_packages_and_bytes(rootfs: Path) -> None:
+    admindir = str(rootfs / "var/lib/dpkg")
+    out = subprocess.run(
+        ["dpkg-query", f"--admindir={admindir}", "-W", "-f=${db:Status-Status}\\t${Package}\\t${Version}\\n"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    truth = {
+        name: version
+        for status, name, version in (line.split("\t") for line in out.splitlines())
+        if status == "installed"
+    }
+    ours = _present("deb")
+    assert {n: p.version for n, p in ours.items()} == truth
+    for name in truth:
+        listed = subprocess.run(
+            ["dpkg-query", f"--admindir={admindir}", "-L", name], check=True, capture_output=True, text=True
+        ).stdout.split("\n")
+        assert ours[name].size == _bytes_of(rootfs, [p for p in listed if p]), name
+        assert ours[name].missing_files == 0
+
+
+def test_rpm_packages_and_bytes(rootfs: Path) -> None:
+    if shutil.which("rpm") is None:
+        pytest.fail("rpm is needed (.ci/apt-packages)")
+    query = ["rpm", "--root", str(rootfs), "--dbpath", "/var/lib/rpm"]
+    # rpm opens the database read-write (it may checkpoint it): query a copy of the unpacked root
+    out = subprocess.run(
+        [*query, "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"], check=True, capture_output=True, text=True
+    ).stdout
+    truth = dict(line.split("\t") for line in out.splitlines())
+    ours = _present("rpm")
+    assert {n: p.version for n, p in ours.items()} == truth
+    for name in truth:
+        listed = subprocess.run([*query, "-ql", name], check=True, capture_output=True, text=True).stdout.split()
+        assert ours[name].size == _bytes_of(rootfs, listed)
+
+
+def test_pip_packages_and_bytes(rootfs: Path) -> None:
+    site = rootfs / SITE.lstrip("/")
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "list", "--path", str(site), "--format", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    truth = {d["name"]: d["version"] for d in json.loads(out)}
+    ours = _present("pypi")
+    assert {n: p.version for n, p in ours.items()} == truth
+    for dist in distributions(path=[str(site)]):
+        name = dist.metadata["Name"]
+        paths = [str(dist.locate_file(f)) for f in dist.files or ()]
+        expected = sum(os.lstat(p).st_size for p in paths if os.path.isfile(p) and not os.path.islink(p))
+        assert ours[name].size == expected, name
+        assert ours[name].location == SITE
+
+
+def test_npm_packages_dev_flags_and_bytes(rootfs: Path) -> None:
+    app = rootfs / "app"
+    every = subprocess.run(
+        ["npm", "ls", "--all", "--parseable", "--long", "--prefix", str(app)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    prod = set(
+        subprocess.run(
+            ["npm", "ls", "--all", "--parseable", "--omit=dev", "--prefix", str(app)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
+    )
+    truth = {}
+    for line in every[1:]:  # the first is the project itself
+        folder, _, spec = line.partition(":")
+        truth["/" + os.path.relpath(folder, rootfs)] = (spec.rpartition("@")[2], folder not in prod)
+    ours = _present("npm")
+    assert {loc: (p.version, p.dev) for loc, p in ours.items()} == truth
+    for loc in truth:
+        folder = rootfs / loc.lstrip("/")
+        total = 0
+        for dirpath, dirnames, filenames in os.walk(folder):
+            if "node_modules" in dirnames:
+                dirnames.remove("node_modules")  # nested packages own themselves
+            total += sum(
+                os.lstat(os.path.join(dirpath, f)).st_size
+                for f in filenames
+                if os.path.isfile(os.path.join(dirpath, f))
+            )
+        assert ours[loc].size == total, loc
+
+
+def test_apk_database_as_written(rootfs: Path) -> None:
+    # No apk tool here: samples/packages/src/installed.apk is written as apk writes lib/apk/db/installed.
+    text = (SAMPLES / "packages/src/installed.apk").read_text()
+    names = [line[2:] for line in text.splitlines() if line.startswith("P:")]
+    versions = [line[2:] for line in text.splitlines() if line.startswith("V:")]
+    ours = _present("apk")
+    assert {n: p.version for n, p in ours.items()} == dict(zip(names, versions, strict=True))
+    # musl-demo's files are under /lib, which is a symlink to usr/lib in this image
+    assert ours["musl-demo"].size == _bytes_of(rootfs, ["/lib/ld-musl-demo.so.1", "/lib/libc.musl-demo.so.1"])
+    assert ours["apk-demo-doc"].size == _bytes_of(rootfs, ["/usr/share/doc/apk-demo/README"])
+
+
+def test_totals_add_up(rootfs: Path) -> None:
+    r = report()
+    analysis = analysis_of("packages/oci")
+    assert r.total_bytes == analysis.summary.final_size
+    assert r.owned_bytes + r.unowned_bytes == r.total_bytes
+    assert sum(u.size for u in r.unowned) == r.unowned_bytes
+    assert r.owned_bytes == sum(p.size for p in r.packages)
+
+
+def test_layers_events_and_waste() -> None:
+    r = report()
+    events = {(e.layer, e.change, e.name) for e in r.events}
+    assert (5, "removed", "sensible-utils") in events
+    assert (5, "upgraded", "imgscope-demo") in events
+    (gone,) = r.removed
+    assert gone.name == "sensible-utils" and not gone.present and gone.layer == 1 and gone.removed_in == 5
+    layer1 = {pl.layer: pl for pl in gone.layers}[1]
+    # every byte it stored in layer 1 is wasted: stored, then purged
+    assert gone.wasted_bytes == layer1.added_bytes == layer1.wasted_bytes > 0
+    assert {pl.layer: pl for pl in gone.layers}[5].removed_bytes == layer1.added_bytes
+    demo = report().find("imgscope-demo")[0]
+    assert demo.version == "1.1" and demo.layer == 5
+    # 1.0's data file (hard-linked: its bytes stored once). Its /bin script, same size and mtime in 1.1, is not
+    # in layer 5 at all: buildah's vfs diff compares size and mtime only.
+    assert demo.wasted_bytes == 20000
+    # the report after layer 4 still has sensible-utils and imgscope-demo 1.0, and nothing wasted yet
+    before = report(4)
+    assert [p.version for p in before.find("imgscope-demo")] == ["1.0"]
+    assert before.find("sensible-utils") and before.wasted_bytes == 0
