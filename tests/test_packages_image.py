@@ -70,7 +70,7 @@ def _bytes_of(root: Path, paths: list[str]) -> int:
     total = 0
     for p in paths:
         real = _inside(root, p)
-        if real is None or not real.exists() and not real.is_symlink():
+        if real is None or (not real.exists() and not real.is_symlink()):
             continue
         st = os.lstat(real)
         if (st.st_mode & 0o170000) == 0o100000 and st.st_ino not in seen:

@@ -227,9 +227,12 @@ def parse_rpmdb_sqlite(data: bytes, path: str, wal: bytes | None = None) -> Pars
             notes.append(f"{path}: {note}")
     if len(data) >= 20 and data[18:20] == b"\x02\x02":
         data = data[:18] + b"\x01\x01" + data[20:]  # WAL mode -> rollback journal: readable from memory
+    if len(data) < 100 or not data.startswith(b"SQLite format 3\0"):
+        notes.append(f"{path}: not an SQLite database ({len(data)} bytes)")
+        return ParsedDatabase("rpm", path, "rpm-sqlite", (), notes=tuple(notes))
     try:
         rows = _rows(data)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, MemoryError, OverflowError) as exc:
         return ParsedDatabase(
             "rpm", path, "rpm-sqlite", (), notes=(f"{path}: not a readable rpm sqlite database ({exc})",)
         )
