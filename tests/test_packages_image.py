@@ -218,3 +218,52 @@ def test_layers_events_and_waste() -> None:
     before = report(4)
     assert [p.version for p in before.find("imgscope-demo")] == ["1.0"]
     assert before.find("sensible-utils") and before.wasted_bytes == 0
+
+
+def _validator(schema_file: str) -> object:
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    data = Path(__file__).parent / "data" / "sbom"
+    registry: Registry = Registry()
+    for f in data.glob("*.json"):
+        doc = json.loads(f.read_text())
+        resource = Resource.from_contents(doc, default_specification=DRAFT7)
+        registry = registry.with_resource(f.name, resource)
+        if "$id" in doc:
+            registry = registry.with_resource(doc["$id"], resource)
+    schema = json.loads((data / schema_file).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_cyclonedx_valid_and_complete() -> None:
+    from imgscope.packages.sbom import cyclonedx
+
+    doc = json.loads(cyclonedx(report(), "0.1.0"))
+    validator = _validator("bom-1.6.schema.json")
+    validator.validate(doc)  # type: ignore[attr-defined]
+    broken = json.loads(json.dumps(doc))
+    broken["components"][0]["type"] = "no-such-type"
+    assert not validator.is_valid(broken)  # type: ignore[attr-defined]  # the schema does bite
+    assert doc["specVersion"] == "1.6"
+    by_purl = {c["purl"]: c for c in doc["components"]}
+    assert set(by_purl) == {p.purl for p in report().packages}
+    hello = by_purl["pkg:deb/debian/hello@2.10-3?arch=amd64"]
+    props = {p["name"]: p["value"] for p in hello["properties"]}
+    assert props["imgscope:layer"] == "1" and int(props["imgscope:bytes"]) == report().find("hello")[0].size
+
+
+def test_spdx_valid_and_complete() -> None:
+    from imgscope.packages.sbom import spdx
+
+    doc = json.loads(spdx(report(), "0.1.0"))
+    validator = _validator("spdx-2.3.schema.json")
+    validator.validate(doc)  # type: ignore[attr-defined]
+    assert not validator.is_valid({**doc, "packages": [{"name": "x"}]})  # type: ignore[attr-defined]
+    purls = {r["referenceLocator"] for p in doc["packages"] for r in p.get("externalRefs", ())}
+    assert purls == {p.purl for p in report().packages}
+    six = next(p for p in doc["packages"] if p["name"] == "six")
+    assert six["versionInfo"] == "1.16.0" and six["licenseDeclared"] == "MIT"
+    assert len({p["SPDXID"] for p in doc["packages"]}) == len(doc["packages"])
