@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 
 import imgscope
 from imgscope.packages import Package, PackageReport
-from tests.conftest import SAMPLES, analysis_of
+from tests.conftest import SAMPLES, analysis_of, require_tool
 
 SAMPLE = SAMPLES / "packages" / "oci"
 SITE = "/opt/venv/lib/python3.11/site-packages"
@@ -50,8 +49,7 @@ def report(layer: int | None = None) -> PackageReport:
 
 @pytest.fixture(scope="module")
 def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if shutil.which("umoci") is None:
-        pytest.fail("umoci is needed (.ci/apt-packages)")
+    require_tool("umoci")
     bundle = tmp_path_factory.mktemp("bundle") / "b"
     subprocess.run(["umoci", "unpack", "--image", f"{SAMPLE}:1", str(bundle)], check=True, capture_output=True)
     yield bundle / "rootfs"
@@ -84,6 +82,7 @@ def _present(eco: str) -> dict[str, Package]:
 
 
 def test_dpkg_packages_and_bytes(rootfs: Path) -> None:
+    require_tool("dpkg-query")
     admindir = str(rootfs / "var/lib/dpkg")
     out = subprocess.run(
         ["dpkg-query", f"--admindir={admindir}", "-W", "-f=${db:Status-Status}\\t${Package}\\t${Version}\\n"],
@@ -107,8 +106,7 @@ def test_dpkg_packages_and_bytes(rootfs: Path) -> None:
 
 
 def test_rpm_packages_and_bytes(rootfs: Path) -> None:
-    if shutil.which("rpm") is None:
-        pytest.fail("rpm is needed (.ci/apt-packages)")
+    require_tool("rpm")
     query = ["rpm", "--root", str(rootfs), "--dbpath", "/var/lib/rpm"]
     # rpm opens the database read-write (it may checkpoint it): query a copy of the unpacked root
     out = subprocess.run(
@@ -142,6 +140,7 @@ def test_pip_packages_and_bytes(rootfs: Path) -> None:
 
 
 def test_npm_packages_dev_flags_and_bytes(rootfs: Path) -> None:
+    require_tool("npm")
     app = rootfs / "app"
     every = subprocess.run(
         ["npm", "ls", "--all", "--parseable", "--long", "--prefix", str(app)],
