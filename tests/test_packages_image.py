@@ -266,3 +266,42 @@ def test_spdx_valid_and_complete() -> None:
     six = next(p for p in doc["packages"] if p["name"] == "six")
     assert six["versionInfo"] == "1.16.0" and six["licenseDeclared"] == "MIT"
     assert len({p["SPDXID"] for p in doc["packages"]}) == len(doc["packages"])
+
+
+def test_findings_build_tools_docs_and_npm_dev(rootfs: Path) -> None:
+    from imgscope.packages.judge import DOC_DIRS, findings
+
+    got = {f.kind: f for f in findings(report(), analysis_of("packages/oci").files)}
+    tools = got["build-tools"]
+    assert {n.split()[0] for n in tools.packages} == {"build-essential", "uuid-dev"}
+    assert tools.bytes == sum(p.size for p in report().packages if p.name in ("build-essential", "uuid-dev"))
+    seen: set[int] = set()
+    expected = 0
+    for d in DOC_DIRS:
+        for dirpath, _dirs, names in os.walk(rootfs / d.strip("/")):
+            for n in names:
+                st = os.lstat(os.path.join(dirpath, n))
+                if (st.st_mode & 0o170000) == 0o100000 and st.st_ino not in seen:
+                    seen.add(st.st_ino)
+                    expected += st.st_size
+    assert got["docs-locales"].bytes == expected > 0
+    dev = got["npm-dev-dependencies"]
+    assert sorted(dev.packages) == ["is-number 6.0.0", "is-odd 3.0.1"]
+
+
+def test_rules_and_diff_between_layers() -> None:
+    from imgscope.packages.judge import diff_packages, forbidden, too_large
+
+    assert [p.name for p in forbidden(report(), ["build-essential", "gcc*"])] == ["build-essential"]
+    assert [p.name for p in too_large(report(), 100_000)] == ["idna", "hello"]
+    changes = {c.name: c for c in diff_packages(report(4), report())}
+    assert set(changes) == {"sensible-utils", "imgscope-demo"}
+    gone, demo = changes["sensible-utils"], changes["imgscope-demo"]
+    assert gone.change == "removed" and gone.delta == -gone.size_a < 0
+    assert (demo.change, demo.version_a, demo.version_b) == ("upgraded", "1.0", "1.1")
+    assert (
+        demo.size_b == report().find("imgscope-demo")[0].size and demo.size_a == report(4).find("imgscope-demo")[0].size
+    )
+    # after an earlier layer, hard links are not known (each name counts): 1.0's 20,000-byte data file twice
+    # (1.1 stores a 25,000-byte data file; 1.0 a 20,000-byte one; their other files are the same size)
+    assert demo.size_a == demo.size_b - 25000 + 2 * 20000
