@@ -305,3 +305,28 @@ def test_rules_and_diff_between_layers() -> None:
     # after an earlier layer, hard links are not known (each name counts): 1.0's 20,000-byte data file twice
     # (1.1 stores a 25,000-byte data file; 1.0 a 20,000-byte one; their other files are the same size)
     assert demo.size_a == demo.size_b - 25000 + 2 * 20000
+
+
+def test_lying_database_invents_no_bytes() -> None:
+    # The real layers, with layer 5's dpkg database replaced by a lying one: an absurd Installed-Size, a file
+    # list naming files that are not there (and one that escapes with ..), and a truncated last paragraph.
+    from imgscope.packages.report import report_from_members
+
+    analysis = analysis_of("packages/oci")
+    layers = [_members(b) for b in analysis.image.layers]
+    status = dict(layers[5])["/var/lib/dpkg/status"]
+    lie = (
+        status.replace(b"Installed-Size: 277", b"Installed-Size: 999999999999999999")
+        + b"\nPackage: ghost\nStatus: install ok installed\nVers"
+    )
+    layers[5] = [(p, d) for p, d in layers[5] if p != "/var/lib/dpkg/status"] + [
+        ("/var/lib/dpkg/status", lie),
+        ("/var/lib/dpkg/info/hello.list", b"/usr/bin/hello\n/usr/bin/not-there\n/../../usr/share/nope\n"),
+    ]
+    lied = report_from_members(analysis, layers)
+    hello = lied.find("hello")[0]
+    truth = next(f for f in analysis.files if f.path == "/usr/bin/hello")
+    assert hello.size == truth.size and hello.declared_size is None and hello.missing_files == 2
+    assert [p.version for p in lied.find("ghost")] == [""]
+    assert any("absurd" in n for n in lied.notes) and any("truncated" in n for n in lied.notes)
+    assert lied.total_bytes == report().total_bytes and lied.owned_bytes < report().owned_bytes
