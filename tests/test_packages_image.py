@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from functools import cache
 from importlib.metadata import distributions
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,9 +164,9 @@ def test_npm_packages_dev_flags_and_bytes(rootfs: Path) -> None:
     ours = _present("npm")
     assert {loc: (p.version, p.dev) for loc, p in ours.items()} == truth
     for loc in truth:
-        folder = rootfs / loc.lstrip("/")
+        top = rootfs / loc.lstrip("/")
         total = 0
-        for dirpath, dirnames, filenames in os.walk(folder):
+        for dirpath, dirnames, filenames in os.walk(top):
             if "node_modules" in dirnames:
                 dirnames.remove("node_modules")  # nested packages own themselves
             total += sum(
@@ -220,7 +221,7 @@ def test_layers_events_and_waste() -> None:
 
 
 def _validator(schema_file: str) -> object:
-    import jsonschema
+    jsonschema: Any = pytest.importorskip("jsonschema")
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT7
 

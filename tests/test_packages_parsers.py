@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
+import tempfile
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -80,14 +81,16 @@ def _header(tags: list[tuple[int, int, bytes, int]]) -> bytes:
     return struct.pack(">II", len(tags), len(store)) + index + store
 
 
-def _rpmdb(blobs: list[bytes], wal: bool = False) -> bytes:
-    con = sqlite3.connect(":memory:")
-    con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
-    con.executemany("INSERT INTO Packages (blob) VALUES (?)", [(b,) for b in blobs])
-    con.commit()
-    data = con.serialize()
-    con.close()
-    return data
+def _rpmdb(blobs: list[bytes]) -> bytes:
+    """An rpmdb.sqlite as rpm lays it out (the Packages table of hnum and header blob), written by SQLite."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rpmdb.sqlite"
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+        con.executemany("INSERT INTO Packages (blob) VALUES (?)", [(b,) for b in blobs])
+        con.commit()
+        con.close()
+        return path.read_bytes()
 
 
 def test_rpm_header_and_sqlite() -> None:
