@@ -13,7 +13,7 @@ from imgscope.packages.report import Package, PackageReport
 from imgscope.packages.versions import compare
 
 if TYPE_CHECKING:
-    import imgscope
+    from imgscope.analysis import FileRecord
 
 #: OS packages that build software and have no business in a final image (names, fnmatch globs).
 BUILD_TOOLS = (
@@ -88,7 +88,7 @@ class PackageFinding:
         return asdict(self)
 
 
-def findings(report: PackageReport, files: Iterable[imgscope.FileRecord] = ()) -> list[PackageFinding]:
+def findings(report: PackageReport, files: Iterable[FileRecord] = ()) -> list[PackageFinding]:
     """Build tools and -dev packages in the final image; docs and locales of OS packages; npm dev dependencies."""
     out = []
     tools = [p for p in report.packages if is_build_tool(p) and p.size]

@@ -27,7 +27,7 @@ from imgscope.packages.records import ECOSYSTEMS, OS_ECOSYSTEMS, PackageRecord, 
 from imgscope.packages.versions import compare
 
 if TYPE_CHECKING:
-    import imgscope
+    from imgscope.analysis import Analysis
 
 SCHEMA_VERSION = 1
 _MAX_HOPS = 40
@@ -287,7 +287,7 @@ def purl(pkg: PackageRecord, os_id: str) -> str:
     return str(PackageURL(pkg.ecosystem, None, pkg.name, pkg.version or None))
 
 
-def database_history(analysis: imgscope.Analysis, capture: DatabaseCapture) -> DatabaseHistory:
+def database_history(analysis: Analysis, capture: DatabaseCapture) -> DatabaseHistory:
     """The databases after each layer of ``analysis`` from what ``capture`` kept of that image's layers."""
     removed = [
         [c.path for c in layer.changes if c.kind.value == "removed" or c.type.value != "file"]
@@ -297,7 +297,7 @@ def database_history(analysis: imgscope.Analysis, capture: DatabaseCapture) -> D
 
 
 def package_report(
-    analysis: imgscope.Analysis,
+    analysis: Analysis,
     capture: DatabaseCapture,
     layer: int | None = None,
     dbs: DatabaseHistory | None = None,
@@ -467,7 +467,7 @@ def package_report(
     )
 
 
-def _image_name(analysis: imgscope.Analysis) -> str:
+def _image_name(analysis: Analysis) -> str:
     image = analysis.image
     return image.name or (image.tags[0] if image.tags else "") or image.source
 
@@ -508,7 +508,7 @@ def _package(
     )
 
 
-def _visible_after(analysis: imgscope.Analysis, last: int) -> tuple[dict[str, tuple[str, int, int]], dict[str, str]]:
+def _visible_after(analysis: Analysis, last: int) -> tuple[dict[str, tuple[str, int, int]], dict[str, str]]:
     """Path -> (type, size, stored copy) after layer ``last``, and the symlinks (path -> target)."""
     visible: dict[str, tuple[str, int, int]] = {}
     links: dict[str, str] = {}
@@ -535,7 +535,7 @@ def _visible_after(analysis: imgscope.Analysis, last: int) -> tuple[dict[str, tu
 
 
 def report_from_members(
-    analysis: imgscope.Analysis, members: Iterable[Iterable[tuple[str, bytes]]], layer: int | None = None
+    analysis: Analysis, members: Iterable[Iterable[tuple[str, bytes]]], layer: int | None = None
 ) -> PackageReport:
     """A report from each layer's (path, content) members: for tests and readers without a capture hook."""
     capture = DatabaseCapture()

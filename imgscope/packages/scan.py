@@ -15,7 +15,7 @@ from imgscope.packages.capture import DatabaseCapture, DatabaseHistory
 from imgscope.packages.report import PackageReport, database_history, package_report
 
 if TYPE_CHECKING:
-    import imgscope
+    from imgscope.analysis import Analysis
 
 
 class LayerObserver:
@@ -40,7 +40,7 @@ class LayerObserver:
 class ImagePackages:
     """An image's analysis and its package databases after each layer; ``report(layer)`` attributes bytes."""
 
-    analysis: imgscope.Analysis
+    analysis: Analysis
     capture: DatabaseCapture = field(repr=False)
     databases: DatabaseHistory = field(repr=False)
 
