@@ -207,7 +207,7 @@ def test_versions() -> None:
     assert compare("pypi", "2.0rc1", "2.0") == -1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=600), st.sampled_from(["dpkg", "apk", "rpm", "python", "npm", "wal"]))
 def test_parsers_never_raise(data: bytes, kind: str) -> None:
     site = "/usr/lib/python3.11/site-packages/x-1.dist-info"
@@ -225,3 +225,32 @@ def test_parsers_never_raise(data: bytes, kind: str) -> None:
     for db in parse_state(files):
         for pkg in db.packages:
             assert all(f.startswith("/") and "/../" not in f for f in pkg.files)
+
+
+def test_cheap_prefilter_never_rejects_a_wanted_path() -> None:
+    from imgscope.packages.capture import maybe_wanted, wanted
+
+    paths = [
+        "/var/lib/dpkg/status",
+        "/var/lib/dpkg/status.d/libc6",
+        "/var/lib/dpkg/status.d/libc6.md5sums",
+        "/var/lib/dpkg/info/a:amd64.list",
+        "/var/lib/dpkg/info/a.md5sums",
+        "/lib/apk/db/installed",
+        "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+        "/var/lib/rpm/rpmdb.sqlite-wal",
+        "/var/lib/rpm/Packages",
+        "/var/lib/rpm/Packages.db",
+        "/usr/lib/python3/dist-packages/x-1.dist-info/METADATA",
+        "/usr/lib/python3/dist-packages/x-1.dist-info/RECORD",
+        "/usr/lib/python3/dist-packages/x.egg-info",
+        "/usr/lib/python3/dist-packages/x.egg-info/installed-files.txt",
+        "/app/node_modules/@s/b/package.json",
+        "/app/node_modules/.package-lock.json",
+        "/app/package-lock.json",
+        "/etc/os-release",
+    ]
+    for p in paths:
+        assert wanted(p), p
+        assert maybe_wanted(p.lstrip("/")) and maybe_wanted("./" + p.lstrip("/")), p
+    assert not maybe_wanted("usr/bin/ls") and not wanted("/usr/lib/x/status")

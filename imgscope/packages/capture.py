@@ -26,6 +26,20 @@ _PRESENCE_ONLY = frozenset(f"{d}/{n}" for d in rpm.DIRS for n in rpm.UNREAD)
 OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
 
 
+#: Base names of every wanted file (and suffixes below), so that most members are rejected by one lookup.
+_NAMES = frozenset(
+    {"status", "installed", "METADATA", "RECORD", "PKG-INFO", "installed-files.txt", "package.json"}
+    | {"package-lock.json", npm.HIDDEN_LOCK, "os-release", rpm.SQLITE, rpm.WAL, *rpm.UNREAD}
+)
+_SUFFIXES = (".list", ".md5sums", ".egg-info")
+
+
+def maybe_wanted(name: str) -> bool:
+    """A cheap first test on a member name (as the tar writes it): False means ``wanted`` is False too."""
+    base = name.rstrip("/").rpartition("/")[2]
+    return base in _NAMES or base.endswith(_SUFFIXES) or "/status.d/" in name
+
+
 def wanted(path: str) -> bool:
     """Whether ``path`` (``/``-rooted) is a package-database file imgscope reads (or the os-release file)."""
     return (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from imgscope.packages._text import rooted
-from imgscope.packages.capture import DatabaseCapture, DatabaseHistory
+from imgscope.packages.capture import DatabaseCapture, DatabaseHistory, maybe_wanted
 from imgscope.packages.report import PackageReport, database_history, package_report
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ class LayerObserver:
 
     def wants(self, name: str, size: int) -> int:
         """Bytes wanted of member ``name`` (as the tar writes it): its whole content if it is a database file."""
+        if not maybe_wanted(name):
+            return 0
         return self.capture.wants(rooted(name), size)
 
     def observe(self, path: str, size: int, content: bytes) -> None:
