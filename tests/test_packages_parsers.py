@@ -3,6 +3,7 @@ note (never an exception, never an invented byte)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import struct
@@ -207,20 +208,35 @@ def test_versions() -> None:
     assert compare("pypi", "2.0rc1", "2.0") == -1
 
 
-@settings(max_examples=150, deadline=None)
+@functools.cache
+def _empty_rpmdb() -> bytes:
+    return _rpmdb([])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_rpm_header_parser_never_raises_but_header_error(data: bytes) -> None:
+    try:
+        header = rpm.parse_header(data)
+    except rpm.HeaderError:
+        return
+    assert header.name
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600), st.sampled_from(["dpkg", "apk", "rpm", "python", "npm", "wal"]))
 def test_parsers_never_raise(data: bytes, kind: str) -> None:
     site = "/usr/lib/python3.11/site-packages/x-1.dist-info"
     files = {
         "dpkg": {"/var/lib/dpkg/status": data, "/var/lib/dpkg/info/x.list": data},
         "apk": {"/lib/apk/db/installed": data},
-        "rpm": {"/var/lib/rpm/rpmdb.sqlite": _rpmdb([data]) if data else data},
+        "rpm": {"/var/lib/rpm/rpmdb.sqlite": _empty_rpmdb()[:100] + data},
         "python": {f"{site}/METADATA": data, f"{site}/RECORD": data},
         "npm": {
             "/a/node_modules/x/package.json": npm.reduce("/a/node_modules/x/package.json", data),
             "/a/package-lock.json": npm.reduce("/a/package-lock.json", data),
         },
-        "wal": {"/var/lib/rpm/rpmdb.sqlite": _rpmdb([]), "/var/lib/rpm/rpmdb.sqlite-wal": data},
+        "wal": {"/var/lib/rpm/rpmdb.sqlite": _empty_rpmdb(), "/var/lib/rpm/rpmdb.sqlite-wal": data},
     }[kind]
     for db in parse_state(files):
         for pkg in db.packages:
