@@ -27,7 +27,7 @@ from imgscope.packages.records import ECOSYSTEMS, OS_ECOSYSTEMS, PackageRecord, 
 from imgscope.packages.versions import compare
 
 if TYPE_CHECKING:
-    from imgscope.analysis import Analysis
+    from imgscope.analysis import Analysis, FileRecord
 
 SCHEMA_VERSION = 1
 _MAX_HOPS = 40
@@ -465,6 +465,27 @@ def package_report(
         unowned_bytes=total - owned,
         wasted_bytes=sum(wasted.values()),
     )
+
+
+def owned_files(
+    analysis: Analysis, dbs: DatabaseHistory, packages: Iterable[Package]
+) -> dict[tuple[str, str, str], list[FileRecord]]:
+    """The final filesystem's non-directory paths each of ``packages`` owns, by (ecosystem, name, location)."""
+    wanted = {(p.ecosystem, p.name, p.location) for p in packages}
+    out: dict[tuple[str, str, str], list[FileRecord]] = {k: [] for k in wanted}
+    if not analysis.layers or not wanted:
+        return out
+    links = {f.path: f.link_target for f in analysis.files if f.type.value == "symlink"}
+    owners = _Owners(dbs.states[len(analysis.layers) - 1], _Resolver(links))
+    for f in analysis.files:
+        if f.type.value == "dir":
+            continue
+        idx = owners.owner(f.path)
+        if idx is not None:
+            key = owners.packages[idx].key
+            if key in wanted:
+                out[key].append(f)
+    return out
 
 
 def _image_name(analysis: Analysis) -> str:

@@ -7,15 +7,16 @@ content as it streams (``DatabaseCapture``); nothing is read twice and nothing i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from imgscope.packages._text import rooted
 from imgscope.packages.capture import DatabaseCapture, DatabaseHistory, maybe_wanted
-from imgscope.packages.report import PackageReport, database_history, package_report
+from imgscope.packages.report import Package, PackageReport, database_history, owned_files, package_report
 
 if TYPE_CHECKING:
-    from imgscope.analysis import Analysis
+    from imgscope.analysis import Analysis, FileRecord
 
 
 class LayerObserver:
@@ -45,10 +46,19 @@ class ImagePackages:
     analysis: Analysis
     capture: DatabaseCapture = field(repr=False)
     databases: DatabaseHistory = field(repr=False)
+    _reports: dict[int, PackageReport] = field(default_factory=dict, repr=False, compare=False)
 
     def report(self, layer: int | None = None) -> PackageReport:
         """The packages after ``layer`` (default: the last; negative counts from the end) and their bytes."""
-        return package_report(self.analysis, self.capture, layer, self.databases)
+        key = -1 if layer is None else layer
+        cached = self._reports.get(key)
+        if cached is None:
+            cached = self._reports[key] = package_report(self.analysis, self.capture, layer, self.databases)
+        return cached
+
+    def files_of(self, packages: Iterable[Package]) -> dict[tuple[str, str, str], list[FileRecord]]:
+        """The final filesystem's non-directory paths each of ``packages`` owns, by (ecosystem, name, location)."""
+        return owned_files(self.analysis, self.databases, packages)
 
 
 def scan_packages(source: str | os.PathLike[str] | Any, **options: Any) -> ImagePackages:
