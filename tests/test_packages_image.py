@@ -41,11 +41,23 @@ def _members(layer: imgscope.LayerBlob) -> list[tuple[str, bytes]]:
 
 
 @cache
+def scanned() -> imgscope.ImagePackages:
+    """One pass over the sample: the analysis and the databases its layers' content observers kept."""
+    return imgscope.scan_packages(SAMPLE)
+
+
 def report(layer: int | None = None) -> PackageReport:
+    return scanned().report(layer)
+
+
+def test_one_pass_matches_the_plain_analysis() -> None:
+    # the capture rides on the pass: same analysis as without it; and a reader fed the members (tarfile) agrees
     from imgscope.packages.report import report_from_members
 
-    analysis = analysis_of("packages/oci")
-    return report_from_members(analysis, [_members(b) for b in analysis.image.layers], layer)
+    plain = analysis_of("packages/oci")
+    assert scanned().analysis.summary == plain.summary and scanned().analysis.files == plain.files
+    fed = report_from_members(plain, [_members(b) for b in plain.image.layers])
+    assert fed.to_dict() == report().to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +203,7 @@ def test_apk_database_as_written(rootfs: Path) -> None:
 
 def test_totals_add_up(rootfs: Path) -> None:
     r = report()
-    analysis = analysis_of("packages/oci")
+    analysis = scanned().analysis
     assert r.total_bytes == analysis.summary.final_size
     assert r.owned_bytes + r.unowned_bytes == r.total_bytes
     assert sum(u.size for u in r.unowned) == r.unowned_bytes

@@ -8,7 +8,7 @@ import imgscope
 from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
 from imgscope.packages.sbom import FORMATS, sbom
 from imgscope.packages.scan import scan_packages
-from imgscope.render import json_report
+from imgscope.render import json as json_report
 from imgscope.render.packages import render_packages, sort_packages
 
 

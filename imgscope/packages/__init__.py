@@ -17,11 +17,13 @@ from imgscope.packages.report import (
     UnownedBytes,
     package_report,
 )
+from imgscope.packages.scan import ImagePackages, packages_of, scan_packages
 
 __all__ = [
     "SCHEMA_VERSION",
     "DatabaseCapture",
     "DatabaseInfo",
+    "ImagePackages",
     "Package",
     "PackageEvent",
     "PackageLayer",
@@ -30,4 +32,6 @@ __all__ = [
     "ParsedDatabase",
     "UnownedBytes",
     "package_report",
+    "packages_of",
+    "scan_packages",
 ]

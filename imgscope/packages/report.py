@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from imgscope._display import Displayable
 from imgscope.packages._text import decode
 from imgscope.packages.capture import OS_RELEASE, DatabaseCapture, DatabaseHistory, history
 from imgscope.packages.npm import NM
@@ -116,7 +117,7 @@ class UnownedBytes:
 
 
 @dataclass(frozen=True)
-class PackageReport:
+class PackageReport(Displayable):
     """Which packages the image holds after ``layer`` and what they weigh. ``to_dict()`` gives the JSON."""
 
     image: str

@@ -70,6 +70,6 @@ def scan_packages(source: str | os.PathLike[str] | Any, **options: Any) -> Image
     return ImagePackages(analysis, capture, database_history(analysis, capture))
 
 
-def packages(source: str | os.PathLike[str] | Any, layer: int | None = None, **options: Any) -> PackageReport:
+def packages_of(source: str | os.PathLike[str] | Any, layer: int | None = None, **options: Any) -> PackageReport:
     """The packages of the image at ``source`` after ``layer`` and the bytes each owns (one pass)."""
     return scan_packages(source, **options).report(layer)

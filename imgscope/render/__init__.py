@@ -10,7 +10,10 @@ Never ``cli``.
 
 from imgscope import _display
 from imgscope.analysis import Analysis
+from imgscope.packages import PackageReport
+from imgscope.render.packages import render_packages
 from imgscope.render.terminal import render_analysis, to_html
 
 _display.register(Analysis, "rich", render_analysis)
 _display.register(Analysis, "html", to_html)
+_display.register(PackageReport, "rich", render_packages)

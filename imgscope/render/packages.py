@@ -75,6 +75,9 @@ def render_packages(
         name = safe(p.name)
         if p.dev:
             name.append(" (dev)", style="dim")
+        if p.ecosystem in ("pypi", "npm"):
+            name.append("\n")
+            name.append_text(safe(p.location, "dim"))
         table.add_row(
             size(p.size),
             name,
@@ -83,7 +86,6 @@ def render_packages(
             f"{p.files:,}",
             _layer(p.layer),
             size(p.wasted_bytes) if p.wasted_bytes else "",
-            safe(p.location if p.ecosystem in ("pypi", "npm") else ""),
         )
     if len(rows) > len(shown):
         table.caption = f"… and {len(rows) - len(shown):,} more"
