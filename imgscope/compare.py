@@ -59,7 +59,7 @@ class LayerSide:
     index: int
     diff_id: str | None
     size: int
-    compressed_size: int
+    stored_size: int  # bytes of the blob as stored
     command: str
     shared: bool
 
@@ -127,7 +127,7 @@ class ImageDiff(Displayable):
     files: tuple[FileDiff, ...]  # sorted by path
     directories: tuple[DirectoryDelta, ...]  # largest change first
     size: SizeDelta  # content bytes stored in all layers
-    compressed_size: SizeDelta
+    stored_size: SizeDelta  # bytes of the layer blobs as stored in each file
     final_size: SizeDelta  # bytes visible in the final filesystem
     file_count: SizeDelta
     config: tuple[ConfigChange, ...]
@@ -157,7 +157,7 @@ class ImageDiff(Displayable):
                 "index": x.index,
                 "diff_id": x.diff_id,
                 "size": x.size,
-                "compressed_size": x.compressed_size,
+                "stored_size": x.stored_size,
                 "command": x.command,
                 "shared": x.shared,
             }
@@ -174,7 +174,7 @@ class ImageDiff(Displayable):
             "layers_a": [layer(x) for x in self.layers_a],
             "layers_b": [layer(x) for x in self.layers_b],
             "size": sizes(self.size),
-            "compressed_size": sizes(self.compressed_size),
+            "stored_size": sizes(self.stored_size),
             "final_size": sizes(self.final_size),
             "file_count": sizes(self.file_count),
             "directories": [
@@ -241,7 +241,7 @@ def diff(
         files=files,
         directories=_directories(files, group_depth),
         size=SizeDelta(left.summary.size, right.summary.size),
-        compressed_size=SizeDelta(left.summary.compressed_size, right.summary.compressed_size),
+        stored_size=SizeDelta(left.summary.stored_size, right.summary.stored_size),
         final_size=SizeDelta(left.summary.final_size, right.summary.final_size),
         file_count=SizeDelta(left.summary.file_count, right.summary.file_count),
         config=_config_changes(left, right),
@@ -263,9 +263,7 @@ def _side(a: Analysis) -> ImageSide:
 
 def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
     return tuple(
-        LayerSide(
-            r.index, r.diff_id, r.size, r.compressed_size, r.command, r.diff_id is not None and r.diff_id in other
-        )
+        LayerSide(r.index, r.diff_id, r.size, r.stored_size, r.command, r.diff_id is not None and r.diff_id in other)
         for r in a.layers
     )
 

@@ -151,6 +151,7 @@ class Advice(Displayable):
                 "tags": list(img.tags),
                 "config_digest": img.config_digest,
             }
+            doc["notes"] = list(img.notes)  # which image or platform was picked, and why
         doc["base"] = None if self.base is None else self.base.to_dict(history_count=False)
         doc["summary"] = {
             "total_saved": self.total_saved,

@@ -80,8 +80,9 @@ class LayerReport:
     digest: str | None
     diff_id: str | None
     media_type: str | None
-    compression: Compression
-    compressed_size: int
+    compression: Compression  # of the blob as stored: gzip, zstd or none
+    stored_size: int  # bytes of the blob as stored in this file
+    compressed_size: int | None  # what a pull downloads: the blob when compressed, else its gzip size when computed
     size: int  # content size: regular-file bytes the layer writes
     tar_size: int  # the uncompressed tar, headers and padding included
     entries: int  # tar members, whiteout markers excluded
@@ -116,6 +117,7 @@ class LayerReport:
             "media_type": self.media_type,
             "compression": str(self.compression),
             "size": self.size,
+            "stored_size": self.stored_size,
             "compressed_size": self.compressed_size,
             "tar_size": self.tar_size,
             "entries": self.entries,
@@ -141,7 +143,8 @@ class Summary:
     """Image-wide figures (``docs/metrics.md``)."""
 
     size: int  # content bytes stored in all layers
-    compressed_size: int
+    stored_size: int  # bytes of the layer blobs as stored in this file (uncompressed tars in a docker save)
+    compressed_size: int | None  # what a pull downloads (docs/metrics.md); None when a layer's is not known
     final_size: int  # regular-file bytes visible in the final filesystem (hard links once)
     file_count: int  # paths in the final filesystem, directories included
     layer_count: int
@@ -154,6 +157,7 @@ class Summary:
         """The figures as in the JSON document (``summary``)."""
         return {
             "size": self.size,
+            "stored_size": self.stored_size,
             "compressed_size": self.compressed_size,
             "final_size": self.final_size,
             "file_count": self.file_count,

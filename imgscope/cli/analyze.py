@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
+from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
 from imgscope.cli.report import write_output
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
@@ -24,6 +25,12 @@ from imgscope.sources.detect import images_to_dict
 @click.option("--html", "html_file", metavar="FILE", help="Also write the HTML report (as imgscope report) to FILE.")
 @click.option("--ncdu", "ncdu_file", metavar="FILE", help="Also write the filesystem for `ncdu -f FILE` (or gdu).")
 @click.option("--layer", type=int, metavar="N", help="With --ncdu: the filesystem after layer N (-1: the last).")
+@click.option(
+    "--gzip",
+    "gzip_uncompressed",
+    is_flag=True,
+    help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
+)
 @no_verify_option
 @click.pass_context
 def analyze(
@@ -36,6 +43,7 @@ def analyze(
     html_file: str | None,
     ncdu_file: str | None,
     layer: int | None,
+    gzip_uncompressed: bool,
     no_verify: bool,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files.
@@ -44,7 +52,7 @@ def analyze(
     """
     if layer is not None and ncdu_file is None:
         fail("--layer goes with --ncdu (the filesystem after that layer)")
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
             path,
             image=image_ref,
@@ -52,6 +60,7 @@ def analyze(
             verify=not no_verify,
             top=max(top, 100 if html_file else 50),
             progress=report_progress,
+            gzip_uncompressed=gzip_uncompressed,
         )
     if html_file or ncdu_file:
         with errors(ctx.obj["debug"]):
@@ -68,9 +77,7 @@ def analyze(
     else:
         with errors(ctx.obj["debug"]):
             savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        console = stdout_console()
-        console.print(render_analysis(result, top=top))
-        console.print(render_top_savings(savings))
+        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
 
 
 @main.command(name="ls")
@@ -84,4 +91,4 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json_report.dumps(images_to_dict(refs)))
     else:
-        stdout_console().print(render_images(path, refs))
+        emit(render_images(path, refs))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, main, no_verify_option, progress
 from imgscope.cli.report import write_output
 from imgscope.compare import split_image_arg
 from imgscope.render import json as json_report
@@ -51,7 +51,7 @@ def diff(
     for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
         path, ref = split_image_arg(arg)
         ctx.params["path"] = path  # names the file in error messages
-        with errors(ctx.obj["debug"]), progress() as report_progress:
+        with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
             analyses.append(
                 imgscope.analyze(
                     path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
@@ -67,4 +67,4 @@ def diff(
     if as_json:
         click.echo(json_report.dumps(result.to_dict()))
     else:
-        stdout_console().print(render_diff(result, top=top))
+        emit(render_diff(result, top=top))

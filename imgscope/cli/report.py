@@ -55,7 +55,7 @@ def report(
     A zoomable treemap of the final filesystem coloured by layer, a bar per layer (click it for
     its changes), the wasted files and why, the largest files, advise's findings, dive's figures.
     """
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=100, progress=report_progress
         )

@@ -30,6 +30,7 @@ class HistoryRow:
             "index": self.index,
             **self.entry.to_dict(),
             "size": r.size if r else None,
+            "stored_size": r.stored_size if r else None,
             "compressed_size": r.compressed_size if r else None,
             "diff_id": r.diff_id if r else None,
             "in_base": self.in_base,
