@@ -556,7 +556,7 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
             (name, _size(s.a), _size(s.b), grow(s.delta))
             for name, s in (
                 ("Stored", d.size),
-                ("Compressed", d.compressed_size),
+                ("Stored blobs", d.stored_size),
                 ("Visible", d.final_size),
             )
         ]
