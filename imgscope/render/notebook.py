@@ -52,8 +52,8 @@ def plain_text(renderable: RenderableType, width: int = TEXT_WIDTH) -> str:
     """A rich renderable as plain text (no colour codes), for IPython's terminal display."""
     console = _console(width)
     console.print(renderable)
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    return str(out).rstrip("\n")
+    out = str(console.file.getvalue())  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in out.rstrip("\n").split("\n"))
 
 
 def rich_html(renderable: RenderableType, width: int = TEXT_WIDTH) -> str:
