@@ -59,7 +59,7 @@ class LayerSide:
     index: int
     diff_id: str | None
     size: int
-    compressed_size: int
+    stored_size: int  # bytes of the blob as stored
     command: str
     shared: bool
 
@@ -143,7 +143,7 @@ class ConfigChange:
     b: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageDiff(Displayable):
     """Everything that differs between image A and image B.
 
@@ -153,10 +153,10 @@ class ImageDiff(Displayable):
         common_layers: layers equal by diff_id from the bottom up: B diverges from A after them
         layers_a: A's layers, each saying whether B has it
         layers_b: B's layers, each saying whether A has it
-        files: sorted by path
-        directories: largest change first
+        files: the paths that differ, sorted by path
+        directories: the differences summed per directory, largest change first
         size: content bytes stored in all layers
-        compressed_size: bytes of the layer blobs as stored
+        stored_size: bytes of the layer blobs as stored in each file
         final_size: bytes visible in the final filesystem
         file_count: paths in the final filesystem
         config: run-time settings that differ
@@ -170,7 +170,7 @@ class ImageDiff(Displayable):
     files: tuple[FileDiff, ...]
     directories: tuple[DirectoryDelta, ...]
     size: SizeDelta
-    compressed_size: SizeDelta
+    stored_size: SizeDelta
     final_size: SizeDelta
     file_count: SizeDelta
     config: tuple[ConfigChange, ...]
@@ -200,7 +200,7 @@ class ImageDiff(Displayable):
                 "index": x.index,
                 "diff_id": x.diff_id,
                 "size": x.size,
-                "compressed_size": x.compressed_size,
+                "stored_size": x.stored_size,
                 "command": x.command,
                 "shared": x.shared,
             }
@@ -217,7 +217,7 @@ class ImageDiff(Displayable):
             "layers_a": [layer(x) for x in self.layers_a],
             "layers_b": [layer(x) for x in self.layers_b],
             "size": sizes(self.size),
-            "compressed_size": sizes(self.compressed_size),
+            "stored_size": sizes(self.stored_size),
             "final_size": sizes(self.final_size),
             "file_count": sizes(self.file_count),
             "directories": [
@@ -284,7 +284,7 @@ def diff(
         files=files,
         directories=_directories(files, group_depth),
         size=SizeDelta(left.summary.size, right.summary.size),
-        compressed_size=SizeDelta(left.summary.compressed_size, right.summary.compressed_size),
+        stored_size=SizeDelta(left.summary.stored_size, right.summary.stored_size),
         final_size=SizeDelta(left.summary.final_size, right.summary.final_size),
         file_count=SizeDelta(left.summary.file_count, right.summary.file_count),
         config=_config_changes(left, right),
@@ -306,9 +306,7 @@ def _side(a: Analysis) -> ImageSide:
 
 def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
     return tuple(
-        LayerSide(
-            r.index, r.diff_id, r.size, r.compressed_size, r.command, r.diff_id is not None and r.diff_id in other
-        )
+        LayerSide(r.index, r.diff_id, r.size, r.stored_size, r.command, r.diff_id is not None and r.diff_id in other)
         for r in a.layers
     )
 

@@ -40,7 +40,7 @@ class LayerInfo:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageInfo(Displayable):
     """What ``docker image inspect`` shows, with the manifest's media types and annotations.
 

@@ -141,7 +141,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Advice(Displayable):
     """All findings for one image, largest saving first, and what fixing them all saves.
 
@@ -183,6 +183,7 @@ class Advice(Displayable):
                 "tags": list(img.tags),
                 "config_digest": img.config_digest,
             }
+            doc["notes"] = list(img.notes)  # which image or platform was picked, and why
         doc["base"] = None if self.base is None else self.base.to_dict(history_count=False)
         doc["summary"] = {
             "total_saved": self.total_saved,

@@ -100,8 +100,9 @@ class LayerReport:
         digest: digest of the blob as stored (compressed)
         diff_id: digest of the uncompressed tar
         media_type: the layer's media type, when the format says
-        compression: none, gzip or zstd, from the blob's first bytes
-        compressed_size: bytes of the blob as stored
+        compression: of the blob as stored: none, gzip or zstd, from its first bytes
+        stored_size: bytes of the blob as stored in this file
+        compressed_size: what a pull downloads: the blob when compressed, else its gzip size when computed
         size: content size: regular-file bytes the layer writes
         tar_size: the uncompressed tar, headers and padding included
         entries: tar members, whiteout markers excluded
@@ -124,7 +125,8 @@ class LayerReport:
     diff_id: str | None
     media_type: str | None
     compression: Compression
-    compressed_size: int
+    stored_size: int
+    compressed_size: int | None
     size: int
     tar_size: int
     entries: int
@@ -159,6 +161,7 @@ class LayerReport:
             "media_type": self.media_type,
             "compression": str(self.compression),
             "size": self.size,
+            "stored_size": self.stored_size,
             "compressed_size": self.compressed_size,
             "tar_size": self.tar_size,
             "entries": self.entries,
@@ -185,7 +188,8 @@ class Summary:
 
     Attributes:
         size: content bytes stored in all layers
-        compressed_size: bytes of the layer blobs as stored
+        stored_size: bytes of the layer blobs as stored in this file (uncompressed tars in a docker save)
+        compressed_size: what a pull downloads (docs/metrics.md); None when a layer's is not known
         final_size: regular-file bytes visible in the final filesystem (hard links once)
         file_count: paths in the final filesystem, directories included
         layer_count: layers
@@ -196,7 +200,8 @@ class Summary:
     """
 
     size: int
-    compressed_size: int
+    stored_size: int
+    compressed_size: int | None
     final_size: int
     file_count: int
     layer_count: int
@@ -209,6 +214,7 @@ class Summary:
         """The figures as in the JSON document (``summary``)."""
         return {
             "size": self.size,
+            "stored_size": self.stored_size,
             "compressed_size": self.compressed_size,
             "final_size": self.final_size,
             "file_count": self.file_count,
@@ -220,7 +226,7 @@ class Summary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Analysis(Displayable):
     """Everything imgscope knows about one image. ``to_dict()`` gives the JSON document.
 

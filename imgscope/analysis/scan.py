@@ -19,7 +19,8 @@ from imgscope.model import Compression, Digest, Image, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
-#: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
+#: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
+#: chunk (a few MiB) is read, so a single large layer advances too; once more at the end with (count, count, 0).
 Progress = Callable[[int, int, int], None]
 
 #: Makes a fresh observer for the layer of the given index (one per scan, so scans share no state).
@@ -34,6 +35,7 @@ class StreamFigures(NamedTuple):
     tar_size: int  # bytes of the uncompressed tar
     diff_id: str | None  # digest of the uncompressed tar, when it was hashed
     blob_digest: str | None  # digest of the blob as stored, when it was hashed
+    gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,15 @@ def scan_layer(
     verify: bool = True,
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
 ) -> LayerScan:
     """Read layer ``index`` of ``image`` once, front to back.
 
     ``verify`` checks the content against the layer's diff_id and blob digest while it streams (raising
     ``CorruptLayerError``); a layer whose blob is absent raises ``MissingBlobError``. ``observers`` make extra
     content observers for this layer (``sources.tar_stream.ContentObserver``); they come back in
-    ``LayerScan.observers`` holding what they saw.
+    ``LayerScan.observers`` holding what they saw. ``gzip_uncompressed`` gzips a blob stored uncompressed as it
+    streams, to measure the size a registry would serve (``StreamFigures.gzip_size``).
     """
     blob = image.layers[index]
     where = layer_where(image, index)
@@ -87,6 +91,15 @@ def scan_layer(
         raise MissingBlobError(where, "the layer blob is not in the image")
     sniffer = Sniffer(layer=index)
     extra = tuple(make(index) for make in observers)
+    count = len(image.layers)
+    opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
+
+    def on_chunk() -> None:
+        if progress is not None and opened:
+            progress(index, count, opened[0].compressed_size)
+
+    if progress is not None:
+        progress(index, count, 0)
     with (
         blob.open() as raw,
         LayerStream(
@@ -98,15 +111,15 @@ def scan_layer(
             blob_algorithm=_algorithm(blob.digest),
             diff_algorithm=_algorithm(blob.diff_id),
             threaded=True,
+            on_chunk=on_chunk if progress is not None else None,
+            gzip_plain=gzip_uncompressed,
         ) as stream,
     ):
+        opened.append(stream)
         entries: list[TarEntry] = []
         append = entries.append
-        count = len(image.layers)
-        for n, entry in enumerate(iter_entries(stream, (sniffer, *extra))):
+        for entry in iter_entries(stream, (sniffer, *extra)):
             append(entry)
-            if progress is not None and n % 512 == 0:
-                progress(index, count, stream.uncompressed_size)
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
@@ -120,7 +133,12 @@ def scan_layer(
                 where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
             )
     figures = StreamFigures(
-        stream.compression, stream.compressed_size, stream.uncompressed_size, stream.diff_id, stream.blob_digest
+        stream.compression,
+        stream.compressed_size,
+        stream.uncompressed_size,
+        stream.diff_id,
+        stream.blob_digest,
+        stream.gzip_size,
     )
     return LayerScan(index, entries, figures, tuple(sniffer.found), extra)
 

@@ -80,6 +80,7 @@ from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
 from imgscope.model import EntryType, TarEntry
+from imgscope.text import plural
 from imgscope.units import json_number
 
 __all__ = [
@@ -376,9 +377,9 @@ class DiveCompat:
         del seen
         self._layer_sizes.append(layer_size)
         if opaque:
-            self._quirks.append(f"layer {index}: {opaque} opaque marker(s) ignored")
+            self._quirks.append(f"layer {index}: {plural(opaque, 'opaque marker')} ignored")
         if dup:
-            self._quirks.append(f"layer {index}: {dup} repeated path(s), last header kept")
+            self._quirks.append(f"layer {index}: {plural(dup, 'repeated path')}, last header kept")
 
         if index == 0:
             self._stacked = tree.copy()
@@ -450,7 +451,7 @@ class DiveCompat:
             quirks.append("no file bytes: efficiency defaults to 1.0")
         empty_dirs = sum(1 for r in rows if r.cumulative_size == 0)
         if empty_dirs:
-            quirks.append(f"{empty_dirs} zero-byte path(s) listed as inefficient")
+            quirks.append(f"{plural(empty_dirs, 'zero-byte path')} listed as inefficient")
         return DiveFigures(efficiency, wasted, user_pct, rows, tuple(quirks))
 
 

@@ -48,7 +48,7 @@ class Instruction:
         return f"{self.keyword} {self.arguments}".strip() if self.keyword else f"# {self.arguments}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Dockerfile(Displayable):
     """The reconstruction: the base image's steps (for reference) and the image's own.
 

@@ -37,13 +37,14 @@ class HistoryRow:
             "index": self.index,
             **self.entry.to_dict(),
             "size": r.size if r else None,
+            "stored_size": r.stored_size if r else None,
             "compressed_size": r.compressed_size if r else None,
             "diff_id": r.diff_id if r else None,
             "in_base": self.in_base,
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class History(Displayable):
     """Every history entry with its layer, and where the base image ends when the image tells.
 

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from imgscope.errors import ImageFormatError, expect
 from imgscope.model import Digest, HistoryEntry, Platform
 from imgscope.sources.created_by import parse_created_by
+from imgscope.text import plural
 
 __all__ = ["ParsedConfig", "check_digest", "expect", "opt_str", "parse_config"]
 
@@ -65,7 +66,8 @@ def parse_config(config: Any, where: str) -> ParsedConfig:
             layer += 1
     if history and layer != len(diff_ids):
         notes.append(
-            f"the history names {layer} layer(s) but the image has {len(diff_ids)}: commands may not match their layers"
+            f"the history names {plural(layer, 'layer')} but the image has {len(diff_ids)}: "
+            "commands may not match their layers"
         )
     platform = None
     os_name, arch = config.get("os"), config.get("architecture")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +114,7 @@ def _walk_index(
             config = expect(doc.get("config"), dict, store.where(blob), "config")
             config_digest = check_digest(config.get("digest"), store.where(blob), "config.digest")
         ref = ImageRef(
-            name=here_names[0] if here_names else None,
+            name=_name(here_names[0], store) if here_names else None,
             tags=here_names,
             digest=digest,
             config_digest=config_digest,
@@ -129,6 +130,18 @@ def _walk_index(
                 "" if present else f"its manifest {digest} is not in the image (another platform's?)",
             )
         )
+
+
+def _name(ref_name: str, store: BlobStore) -> str:
+    """An image's name for people: a full reference as written (``docker.io/library/alpine:3.19``); a bare tag
+    (skopeo's ``oci:DIR:1`` writes ``1``) joined to the layout's own name, ``oci-gzip:1``, as ``oci:DIR:TAG``
+    names it. The tag alone stays in ``tags`` (``--image 1`` picks it)."""
+    if "/" in ref_name or ":" in ref_name or "@" in ref_name:
+        return ref_name
+    base = os.path.basename(os.path.normpath(store.label)) or "image"
+    for suffix in (".tar", ".oci"):
+        base = base.removesuffix(suffix)
+    return f"{base}:{ref_name}"
 
 
 def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list[str]) -> Image:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any, Protocol
 
+from imgscope._display import Displayable
 from imgscope._gc import collector_paused
 from imgscope.errors import UsageError
 from imgscope.model import EntryType
@@ -70,8 +71,8 @@ class Collapsed:
     removed_size: int = 0
 
 
-@dataclass(frozen=True, eq=False)
-class TreeNode:
+@dataclass(frozen=True, eq=False, repr=False)  # repr: one line, from the display registry
+class TreeNode(Displayable):
     """One path of a file tree. ``size`` and ``files`` are aggregated for directories.
 
     Attributes:
@@ -81,7 +82,7 @@ class TreeNode:
         size: bytes of the regular files at or below this path
         files: non-directory paths at or below this path
         change: in a changes tree: what the layer did to this path (None: an ancestor only)
-        children: a repr of the whole tree helps nobody
+        children: the entries below it, by name
         link_target: a symlink's target, when known (see ``_known``)
         mode: permission bits, when known
         uid: owner's user id, when known
