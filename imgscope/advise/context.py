@@ -9,7 +9,7 @@ from typing import Any
 from imgscope.advise.model import MAX_PATHS, Copy, Finding, Rule, Severity
 from imgscope.analysis import Analysis, FileRecord, LayerReport
 from imgscope.history.base_image import find_base
-from imgscope.model import EntryType
+from imgscope.model import EntryType, RuntimeConfig
 from imgscope.text import one_line, redact
 from imgscope.union.filesystem import ChangeKind
 
@@ -60,10 +60,10 @@ class Context:
         """The later layers that removed or replaced any of ``copies``."""
         return sorted({self.hidden_by[(c.layer, c.path)] for c in copies if (c.layer, c.path) in self.hidden_by})
 
-    def runtime(self) -> dict[str, Any]:
-        """The config's ``config`` object as written (an empty dict when absent or not an object)."""
-        value = self.a.image.config.get("config")
-        return value if isinstance(value, dict) else {}
+    @property
+    def runtime(self) -> RuntimeConfig:
+        """The image's run-time settings (``Image.runtime``, parsed once)."""
+        return self.a.image.runtime
 
     def finding(
         self,

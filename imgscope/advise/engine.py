@@ -68,7 +68,14 @@ assert sorted(r.id for r in EVALUATION_ORDER) == [r.id for r in RULES]
 
 @dataclass(frozen=True)
 class AdviseSettings:
-    """``[tool.imgscope.advise]``: ``ignore`` (ids or names), ``allow`` (path globs), the large-base thresholds."""
+    """``[tool.imgscope.advise]``: ``ignore`` (ids or names), ``allow`` (path globs), the large-base thresholds.
+
+    Attributes:
+        ignore: finding ids or names to drop
+        allow: path globs no finding names
+        large_base: bytes from which the base counts as large (IS109)
+        large_base_share: share of the image's bytes from which the base counts as large (IS109)
+    """
 
     ignore: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()

@@ -172,10 +172,8 @@ def _layers(indexes: set[int]) -> str:
 )
 def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
     names: dict[str, set[str]] = defaultdict(set)  # variable -> where
-    runtime = ctx.a.image.config.get("config")
-    env = runtime.get("Env") if isinstance(runtime, dict) else None
-    for item in env if isinstance(env, list) else []:
-        if isinstance(item, str) and "=" in item:
+    for item in ctx.runtime.env:
+        if "=" in item:
             name, value = item.split("=", 1)
             if value and _is_secret_var(name):
                 names[f"ENV {name}"].add("the image config")
