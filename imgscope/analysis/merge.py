@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import IO
 
 from imgscope._gc import collector_paused
 from imgscope.analysis.result import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary
@@ -23,7 +24,7 @@ from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
 
 
 def analyze(
-    source: str | os.PathLike[str] | Image | Analysis,
+    source: str | os.PathLike[str] | IO[bytes] | Image | Analysis,
     *,
     image: str | None = None,
     platform: str | None = None,
@@ -46,7 +47,7 @@ def analyze(
     """
     if isinstance(source, Analysis):
         return source
-    img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
+    img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
     lim = limits or Limits()
     scans = (
         scan_layer(
