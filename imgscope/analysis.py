@@ -18,6 +18,7 @@ from imgscope.model import EntryType, HistoryEntry, Image, TarEntry
 from imgscope.sniff import SniffedFile, Sniffer
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.detect import open_image
+from imgscope.sources.local import stream_source
 from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
 
 if TYPE_CHECKING:
@@ -223,6 +224,13 @@ def analyze(
     diff_id (and blob digest) while it streams. ``top`` bounds the largest-files list.
     """
     if isinstance(source, (str, os.PathLike)):
+        src = stream_source(os.fspath(source))
+        if src is not None:  # read once, front to back: each layer scanned as it streams by
+            from imgscope.analysis_stream import analyze_stream
+
+            return analyze_stream(
+                src, image=image, platform=platform, verify=verify, limits=limits, top=top, progress=progress
+            )
         img = open_image(os.fspath(source), image=image, platform=platform)
     else:
         img = source
