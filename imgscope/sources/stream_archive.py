@@ -248,7 +248,7 @@ class _Member:
 class _Scanned(Generic[S]):
     size: int
     scan: S | None = None
-    error: Exception | None = None  # a member that looked like a layer but is not a readable one
+    error: CorruptLayerError | None = None  # a member that looked like a layer but is not a readable one
 
 
 @dataclass
@@ -306,11 +306,8 @@ def read_stream(
         try:
             member = decoder.next()
         except th.TarFormatError as exc:
-            what = (
-                "not a tar archive"
-                if decoder.position == 0 and out.compression == "none"
-                else "not a valid tar archive"
-            )
+            first = not (out.kept or out.scanned or out.skipped or out.links)
+            what = "not a tar archive" if first else "not a valid tar archive"
             raise ImageFormatError(label, f"{what} ({exc})") from None
         if member is None:
             break
@@ -442,8 +439,9 @@ def layer_scans(store: MemStore, image: Image, scanner: Scanner[S], verify: bool
                 record.error = exc
         if record is None:
             raise CorruptLayerError(where, "not a layer (neither a tar nor a compressed tar)")
-        if record.error is not None:
-            raise record.error
+        if record.error is not None:  # scanned before its layer index was known: say it now
+            error = record.error
+            raise type(error)(where, error.problem) if isinstance(error, CorruptLayerError) else error
         if record.scan is None:
             raise MissingBlobError(where, "the layer was not scanned")
         scan = record.scan
