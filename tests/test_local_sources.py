@@ -17,7 +17,7 @@ import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 import pytest
 
@@ -440,3 +440,72 @@ def test_api_version_is_negotiated_over_tcp(docker29: str) -> None:
     assert "/v1.52/images/other:latest/get" in _Docker29.requests  # a bare name means :latest, as in Docker
     forced = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": docker29, "DOCKER_API_VERSION": "1.41"})
     one_line_exit_2(forced, "answered 400", "too old")
+
+
+# -- memory grows with files, not bytes ---------------------------------------------------------------------------
+
+_RSS_PROBE = """
+import resource, runpy, sys
+sys.argv = ["imgscope", "analyze", "-", "--json"]
+try:
+    runpy.run_module("imgscope", run_name="__main__")
+finally:
+    print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def _write_big_save(out: IO[bytes], size: int) -> None:
+    """A classic ``docker save`` stream (manifest.json last) whose one layer holds a file of ``size`` zero bytes."""
+    import hashlib
+
+    info = tarfile.TarInfo("big.bin")
+    info.size = size
+    layer_head = info.tobuf(tarfile.USTAR_FORMAT)
+    layer_tail = bytes(-size % 512) + bytes(1024)
+    layer_size = len(layer_head) + size + len(layer_tail)
+    diff = hashlib.sha256(layer_head)
+    zeros = bytes(1 << 20)
+    for _ in range(size >> 20):
+        diff.update(zeros)
+    diff.update(layer_tail)
+    config = json.dumps(
+        {
+            "os": "linux",
+            "architecture": "amd64",
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff.hexdigest()]},
+        }
+    ).encode()
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": ["big:1"], "Layers": ["l/layer.tar"]}]).encode()
+    outer = tarfile.TarInfo("l/layer.tar")
+    outer.size = layer_size
+    out.write(outer.tobuf(tarfile.USTAR_FORMAT) + layer_head)
+    for _ in range(size >> 20):
+        out.write(zeros)
+    out.write(layer_tail + bytes(-layer_size % 512))
+    for name, data in (("config.json", config), ("manifest.json", manifest)):
+        member = tarfile.TarInfo(name)
+        member.size = len(data)
+        out.write(member.tobuf(tarfile.USTAR_FORMAT) + data + bytes(-len(data) % 512))
+    out.write(bytes(1024))
+
+
+def test_a_piped_stream_is_not_held_in_memory(tmp_path: Path) -> None:
+    size = 384 << 20
+    with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _RSS_PROBE],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert proc.stdin is not None
+        with proc.stdin:
+            _write_big_save(proc.stdin, size)
+        proc.wait(timeout=300)
+    errors = (tmp_path / "err").read_text()
+    assert proc.returncode == 0, errors
+    doc = json.loads((tmp_path / "out").read_bytes())
+    assert doc["summary"]["size"] == size and doc["summary"]["file_count"] == 1
+    maxrss_kib = int(errors.split("maxrss")[1])
+    assert maxrss_kib * 1024 < size / 2, f"peak RSS {maxrss_kib} KiB for a {size >> 20} MiB stream"
