@@ -509,3 +509,46 @@ def test_a_piped_stream_is_not_held_in_memory(tmp_path: Path) -> None:
     assert doc["summary"]["size"] == size and doc["summary"]["file_count"] == 1
     maxrss_kib = int(errors.split("maxrss")[1])
     assert maxrss_kib * 1024 < size / 2, f"peak RSS {maxrss_kib} KiB for a {size >> 20} MiB stream"
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run([require_tool("openssl"), *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _certificates(where: Path) -> None:
+    """A test CA, a server certificate for 127.0.0.1 and a client certificate, as DOCKER_CERT_PATH holds them."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "1",
+             "-subj", "/CN=imgscope test CA", cwd=where)  # fmt: skip
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("cert", "extendedKeyUsage=clientAuth")):
+        key = "key.pem" if name == "cert" else f"{name}-key.pem"
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", f"{name}.csr", "-subj", f"/CN={name}",
+                 cwd=where)  # fmt: skip
+        (where / f"{name}.ext").write_text(ext + "\n")
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+                 "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext", cwd=where)  # fmt: skip
+
+
+def test_docker_host_tcp_with_tls(tmp_path: Path) -> None:
+    import ssl
+
+    _certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tmp_path / "ca.pem"))
+    context.verify_mode = (
+        ssl.CERT_REQUIRED
+    )  # a client without the certificate is turned away, as dockerd --tlsverify does
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Docker29)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = f"tcp://127.0.0.1:{server.server_address[1]}"
+        env = {"DOCKER_HOST": host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
+        proc = cli("analyze", "docker-daemon:app:1", "--json", env=env)
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert document(proc.stdout) == file_document("cases/docker-archive.tar")
+        plain = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": host}, timeout=60)
+        one_line_exit_2(plain, "docker-daemon:app:1")
+    finally:
+        server.shutdown()
+        server.server_close()
