@@ -548,7 +548,16 @@ def test_docker_host_tcp_with_tls(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr.decode()
         assert document(proc.stdout) == file_document("cases/docker-archive.tar")
         plain = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": host}, timeout=60)
-        one_line_exit_2(plain, "docker-daemon:app:1")
+        one_line_exit_2(plain, "docker-daemon:app:1", "DOCKER_TLS_VERIFY=1")
+        no_client_cert = tmp_path / "ca-only"
+        no_client_cert.mkdir()
+        shutil.copy(tmp_path / "ca.pem", no_client_cert / "ca.pem")
+        refused = cli(
+            "analyze", "docker-daemon:app:1", env={**env, "DOCKER_CERT_PATH": str(no_client_cert)}, timeout=60
+        )
+        one_line_exit_2(refused, "TLS", "DOCKER_CERT_PATH")
+        missing = cli("analyze", "docker-daemon:app:1", env={**env, "DOCKER_CERT_PATH": str(tmp_path / "none")})
+        one_line_exit_2(missing, "DOCKER_CERT_PATH", "ca.pem")
     finally:
         server.shutdown()
         server.server_close()

@@ -87,18 +87,35 @@ def _client(engine: Engine) -> httpx.Client:
     verify: ssl.SSLContext | bool = True
     if https and engine.cert_path:
         ca = os.path.join(engine.cert_path, "ca.pem")
-        ctx = ssl.create_default_context(cafile=ca if os.path.exists(ca) else None)
         cert, key = os.path.join(engine.cert_path, "cert.pem"), os.path.join(engine.cert_path, "key.pem")
-        if os.path.exists(cert) and os.path.exists(key):
-            ctx.load_cert_chain(cert, key)
+        try:
+            ctx = ssl.create_default_context(cafile=ca)
+            if os.path.exists(cert) or os.path.exists(key):
+                ctx.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                "DOCKER_CERT_PATH",
+                f"cannot load the TLS certificates in {printable(engine.cert_path)} (ca.pem, cert.pem, key.pem): "
+                f"{printable(getattr(exc, 'strerror', None) or str(exc))}",
+            ) from None
         verify = ctx
     return httpx.Client(base_url=f"{'https' if https else 'http'}://{host}", verify=verify, timeout=TIMEOUT)
 
 
 def _unreachable(engine: Engine, label: str, exc: Exception) -> ImageFormatError:
-    why = (
-        "not running, or not reachable" if isinstance(exc, httpx.ConnectError) else f"no answer ({type(exc).__name__})"
-    )
+    text = str(exc)
+    if isinstance(exc.__context__, ssl.SSLError) or "SSL" in text or "certificate" in text.lower():
+        return ImageFormatError(
+            label,
+            f"TLS with the {engine.name} daemon at {printable(engine.url)} failed ({printable(text)[:160]}); "
+            "check DOCKER_TLS_VERIFY and the certificates in DOCKER_CERT_PATH",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        why = "not running, or not reachable"
+    elif engine.url.startswith("tcp://") and not engine.tls:
+        why = f"no answer ({type(exc).__name__}; if it speaks TLS, set DOCKER_TLS_VERIFY=1)"
+    else:
+        why = f"no answer ({type(exc).__name__})"
     return ImageFormatError(
         label,
         f"cannot reach the {engine.name} daemon at {printable(engine.url)}: {why}; start it, or set {engine.env} "
