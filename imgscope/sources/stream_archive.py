@@ -490,7 +490,7 @@ def open_fifo(path: str) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
-    return open(fd, "rb", buffering=0)
+    return open(fd, "rb")
 
 
 def open_stdin() -> IO[bytes]:
@@ -509,7 +509,7 @@ def open_stdin() -> IO[bytes]:
     mode = os.fstat(fd).st_mode
     if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
         _wait_readable(fd, "-", "standard input", open_timeout())
-    return os.fdopen(os.dup(fd), "rb", buffering=0)
+    return os.fdopen(os.dup(fd), "rb")
 
 
 def is_stream_path(path: str) -> bool:
