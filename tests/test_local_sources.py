@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -30,10 +30,16 @@ COMPRESSORS = {"gzip": ["gzip", "-c"], "zstd": ["zstd", "-q", "-c"], "xz": ["xz"
 
 
 def cli(
-    *args: str, stdin: Any = None, data: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str,
+    stdin: Any = None,
+    data: bytes | None = None,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[bytes]:
-    """``python -m imgscope ARGS`` in a real process; ``data`` is piped to its standard input."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    """``python -m imgscope ARGS`` in a real process; ``data`` is piped to its standard input; ``env`` values
+    of None unset a variable."""
+    merged: dict[str, str | None] = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {k: v for k, v in merged.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-m", "imgscope", *args],
         stdin=stdin,
@@ -324,7 +330,8 @@ def test_dir_layout_errors(skopeo_dir: Path, tmp_path: Path) -> None:
 def podman_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     podman = require_tool("podman")
     base = tmp_path_factory.mktemp("podman")
-    sock = base / "podman.sock"
+    (base / "run" / "podman").mkdir(parents=True)
+    sock = base / "run" / "podman" / "podman.sock"  # where Podman's rootless socket lives below XDG_RUNTIME_DIR
     store = ["--root", str(base / "root"), "--runroot", str(base / "runroot"), "--storage-driver", "vfs"]
     service = subprocess.Popen(
         [podman, *store, "system", "service", "--time=0", f"unix://{sock}"],
@@ -366,6 +373,12 @@ def test_podman_source_equals_the_file(podman_socket: str) -> None:
     proc = cli("analyze", "podman:cases:1", "--json", env={"CONTAINER_HOST": podman_socket})
     assert proc.returncode == 0, proc.stderr.decode()
     assert document(proc.stdout) == file_document("cases/docker-archive.tar")
+    # Without CONTAINER_HOST: the socket below XDG_RUNTIME_DIR, as rootless Podman puts it.
+    runtime_dir = podman_socket.removeprefix("unix://").removesuffix("/podman/podman.sock")
+    found = cli("analyze", "podman:cases:1", "--json", env={"CONTAINER_HOST": None, "XDG_RUNTIME_DIR": runtime_dir})
+    assert found.returncode == 0, found.stderr.decode()
+    assert json.loads(found.stdout)["image"]["source"] == "podman:cases:1"
+    assert document(found.stdout) == file_document("cases/docker-archive.tar")
 
 
 def test_engine_image_missing(podman_socket: str) -> None:
