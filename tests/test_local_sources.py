@@ -315,7 +315,9 @@ def test_dir_layout_equals_the_oci_layout(skopeo_dir: Path) -> None:
 
 
 def test_dir_layout_errors(skopeo_dir: Path, tmp_path: Path) -> None:
-    one_line_exit_2(cli("analyze", f"dir:{tmp_path / 'none'}"), "not a directory")
+    one_line_exit_2(cli("analyze", f"dir:{tmp_path / 'none'}"), "no such directory")
+    (tmp_path / "file").write_text("x")
+    one_line_exit_2(cli("analyze", f"dir:{tmp_path / 'file'}"), "not a directory")
     broken = tmp_path / "broken"
     shutil.copytree(skopeo_dir, broken)
     manifest = json.loads((broken / "manifest.json").read_text())
@@ -457,13 +459,16 @@ def test_api_version_is_negotiated_over_tcp(docker29: str) -> None:
 
 # -- memory grows with files, not bytes ---------------------------------------------------------------------------
 
+# The peak RSS of this process image: VmHWM starts afresh at exec (ru_maxrss would count the forked test process).
 _RSS_PROBE = """
-import resource, runpy, sys
+import runpy, sys
 sys.argv = ["imgscope", "analyze", "-", "--json"]
 try:
     runpy.run_module("imgscope", run_name="__main__")
 finally:
-    print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    with open("/proc/self/status") as status:
+        hwm = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print("maxrss", hwm, file=sys.stderr)
 """
 
 
@@ -574,3 +579,27 @@ def test_docker_host_tcp_with_tls(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_secrets_found_in_a_stream_name_their_layer(tmp_path: Path) -> None:
+    # Layers are scanned before their position is known; the sniffer's verdicts must still name the right layer.
+    fifo = tmp_path / "advise.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as f:
+            f.write((SAMPLES / "advise.tar").read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        streamed = imgscope.analyze(fifo)
+    finally:
+        writer.join(timeout=60)
+    from_file = imgscope.analyze(SAMPLES / "advise.tar")
+    assert from_file.sniffed and streamed.sniffed == from_file.sniffed
+    with open(SAMPLES / "advise.tar", "rb") as f:
+        advised = cli("advise", "-", "--json", stdin=f)
+    assert advised.returncode == 0, advised.stderr.decode()
+    expected = json.loads(cli("advise", str(SAMPLES / "advise.tar"), "--json").stdout)
+    assert document(advised.stdout) == document(expected)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import platform as _platform
 from collections.abc import Callable
+from typing import Any
 
-from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, UsageError
-from imgscope.model import Image, ImageRef, Platform
+from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, SourceNotFoundError, UsageError
+from imgscope.model import Image, ImageFormat, ImageRef, Platform
 from imgscope.sources import dir_layout, docker_archive, local, oci_layout, stream_archive
 from imgscope.sources.oci_layout import Candidate
 from imgscope.sources.store import BlobStore, DirStore, TarStore
 
-_Builder = Callable[[BlobStore, Candidate, str, list[str]], Image]
+_Builder = Callable[[BlobStore, Candidate, ImageFormat, list[str]], Image]
 
 
 def host_platform() -> Platform:
@@ -24,9 +25,11 @@ def host_platform() -> Platform:
     return Platform("linux", arch or machine)
 
 
-def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
+def _open_source(path: str) -> tuple[BlobStore, ImageFormat, list[Candidate], _Builder]:
     as_dir = local.dir_path(path)
     if as_dir is not None:
+        if not os.path.exists(as_dir):
+            raise SourceNotFoundError(path, "no such directory")
         if not os.path.isdir(as_dir):
             raise ImageFormatError(path, "not a directory (dir: names skopeo's directory layout)")
         dir_store = DirStore(as_dir)
@@ -36,13 +39,11 @@ def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
     src = local.stream_source(path)
     if src is not None:
         with local.open_stream(src) as raw:
-            contents: stream_archive.StreamContents[stream_archive.Scan] = stream_archive.read_stream(
-                raw, src.label, None
-            )
+            contents: stream_archive.StreamContents[None] = stream_archive.read_stream(raw, src.label, None)
         mem = stream_archive.MemStore(contents)
         return (mem, *formats_of(mem, False))
     if not os.path.exists(path):
-        raise ImageFormatError(path, "no such file or directory")
+        raise SourceNotFoundError(path, "no such file or directory")
     store: BlobStore
     try:
         store = DirStore(path) if os.path.isdir(path) else TarStore(path)
@@ -51,15 +52,15 @@ def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
     return (store, *formats_of(store, isinstance(store, DirStore)))
 
 
-def formats_of(store: BlobStore, is_dir: bool) -> tuple[str, list[Candidate], _Builder]:
+def formats_of(store: BlobStore, is_dir: bool) -> tuple[ImageFormat, list[Candidate], _Builder]:
     """The format of an opened store, the images it holds, and the function that opens one."""
     if store.has("manifest.json"):
         if is_dir and store.has("version") and not store.has("index.json"):
-            return "dir", dir_layout.find_candidates(store), dir_layout.build_image
-        fmt = "docker-archive-oci" if store.has("index.json") else "docker-archive"
+            return ImageFormat.DIR, dir_layout.find_candidates(store), dir_layout.build_image
+        fmt = ImageFormat.DOCKER_ARCHIVE_OCI if store.has("index.json") else ImageFormat.DOCKER_ARCHIVE
         return fmt, docker_archive.find_candidates(store), docker_archive.build_image
     if store.has("index.json"):
-        fmt = "oci-layout" if is_dir else "oci-archive"
+        fmt = ImageFormat.OCI_LAYOUT if is_dir else ImageFormat.OCI_ARCHIVE
         return fmt, oci_layout.find_candidates(store), oci_layout.build_image
     what = "directory" if is_dir else "tar archive"
     raise ImageFormatError(store.label, f"not a container image: a {what} with neither manifest.json nor index.json")
@@ -71,7 +72,6 @@ def open_stream_image(
     *,
     image: str | None = None,
     platform: str | Platform | None = None,
-    verify: bool = True,
 ) -> tuple[Image, list[stream_archive.S]]:
     """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans."""
     platform = parse_platform(platform)
@@ -81,7 +81,7 @@ def open_stream_image(
     fmt, candidates, build = formats_of(store, False)
     chosen, notes = choose(src.label, candidates, image, platform)
     img = build(store, chosen, fmt, notes)
-    return img, stream_archive.layer_scans(store, img, scanner, verify)
+    return img, stream_archive.layer_scans(store, img, scanner)
 
 
 def list_images(path: str | os.PathLike[str]) -> list[ImageRef]:
@@ -173,3 +173,12 @@ def choose(
             f"{len(names)} images here; analyzing the first, {_describe(available[0].ref)}; choose with --image"
         )
     return available[0], notes
+
+
+#: The version of the ``imgscope ls --json`` document (``docs/json.md``).
+LIST_SCHEMA_VERSION = 1
+
+
+def images_to_dict(refs: list[ImageRef]) -> dict[str, Any]:
+    """The JSON document of ``imgscope ls --json``: the images a source holds."""
+    return {"schema_version": LIST_SCHEMA_VERSION, "images": [r.to_dict() for r in refs]}

@@ -7,7 +7,7 @@ import hashlib
 from typing import IO, Any
 
 from imgscope.errors import ImageFormatError
-from imgscope.model import Image, ImageRef
+from imgscope.model import Image, ImageFormat, ImageRef
 from imgscope.sources import oci_layout
 from imgscope.sources.config import check_digest, expect, opt_str
 from imgscope.sources.store import BlobStore, parse_json
@@ -92,6 +92,6 @@ def _candidate(
     return oci_layout.Candidate(ref, True, doc, {})
 
 
-def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: str, notes: list[str]) -> Image:
+def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: ImageFormat, notes: list[str]) -> Image:
     """Open the chosen image: its config read and verified, its layers described (nothing decompressed)."""
     return oci_layout.build_image(_Blobs(store), cand, fmt, notes)

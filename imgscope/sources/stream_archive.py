@@ -26,12 +26,12 @@ import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
-from imgscope import tarheader as th
 from imgscope.errors import CorruptLayerError, ImageFormatError, MissingBlobError, UsageError
 from imgscope.model import Image, LayerBlob
 from imgscope.sources import blobs
+from imgscope.sources import tarheader as th
 from imgscope.sources.store import MAX_JSON_BYTES, BlobStore, clean_name
 from imgscope.text import printable
 
@@ -47,17 +47,7 @@ DEFAULT_OPEN_TIMEOUT = 30.0
 _HEAD = th.BLOCK  # bytes of a member looked at to judge it
 
 
-class Scan(Protocol):
-    """What the stream reader needs of a layer's scan record: the digests it computed."""
-
-    @property
-    def blob_digest(self) -> str | None: ...
-
-    @property
-    def diff_id(self) -> str | None: ...
-
-
-S = TypeVar("S", bound=Scan)
+S = TypeVar("S")
 #: ``scanner(raw, where)``: read one layer blob (as stored, possibly compressed) to its end into a scan record.
 Scanner = Callable[[IO[bytes], str], S]
 
@@ -417,11 +407,11 @@ def layer_member(store: MemStore, blob: LayerBlob) -> str | None:
     return store.contents.resolve(blob.member[len(prefix) :])
 
 
-def layer_scans(store: MemStore, image: Image, scanner: Scanner[S], verify: bool = True) -> list[S]:
+def layer_scans(store: MemStore, image: Image, scanner: Scanner[S]) -> list[S]:
     """The scan of each of ``image``'s layers, in order: a layer listed twice shares one scan.
 
-    A layer listed but not in the stream, one that failed to scan, and (with ``verify``) one whose digests
-    do not match are errors naming the layer.
+    A layer listed but not in the stream, and one that failed to scan, are errors naming the layer. The
+    digests are the caller's to check (the scan records are the scanner's type).
     """
     contents = store.contents
     scans: list[S] = []
@@ -440,21 +430,10 @@ def layer_scans(store: MemStore, image: Image, scanner: Scanner[S], verify: bool
         if record is None:
             raise CorruptLayerError(where, "not a layer (neither a tar nor a compressed tar)")
         if record.error is not None:  # scanned before its layer index was known: say it now
-            error = record.error
-            raise type(error)(where, error.problem) if isinstance(error, CorruptLayerError) else error
+            raise CorruptLayerError(where, record.error.problem)
         if record.scan is None:
             raise MissingBlobError(where, "the layer was not scanned")
-        scan = record.scan
-        if verify:
-            if blob.diff_id and scan.diff_id and scan.diff_id != blob.diff_id:
-                raise CorruptLayerError(
-                    where, f"content does not match its diff_id: expected {blob.diff_id}, got {scan.diff_id}"
-                )
-            if blob.digest and scan.blob_digest and scan.blob_digest != blob.digest:
-                raise CorruptLayerError(
-                    where, f"blob does not match its digest: expected {blob.digest}, got {scan.blob_digest}"
-                )
-        scans.append(scan)
+        scans.append(record.scan)
     return scans
 
 
