@@ -5,6 +5,8 @@
 >>> a.summary.wasted_bytes                                     # doctest: +SKIP
 """
 
+from typing import Any
+
 from imgscope import render as _render  # noqa: F401  (registers the notebook/terminal display of the results)
 from imgscope._version import __version__
 from imgscope.advise import Advice, AdviseSettings, Finding, Rule, Severity, advice, advise
@@ -136,3 +138,12 @@ __all__ = [
     "scan_layer",
     "tree",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``imgscope.batch``, imported on first use: it needs the optional ``fleet`` extra (pyarrow)."""
+    if name == "batch":
+        from imgscope.fleet import batch
+
+        return batch
+    raise AttributeError(f"module 'imgscope' has no attribute {name!r}")

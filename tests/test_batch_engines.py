@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from imgscope.fleet.engines import LocalEngine, TaskFailed, make_engine
 from imgscope.errors import UsageError
+from imgscope.fleet.engines import LocalEngine, TaskFailed, make_engine
 from tests.batch_tasks import always_raises, die_once, square
 
 

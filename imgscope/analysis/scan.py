@@ -10,13 +10,13 @@ layer order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.errors import CorruptLayerError, MissingBlobError
 from imgscope.model import Compression, Digest, Image, TarEntry
-from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
 #: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
@@ -133,6 +133,36 @@ def scan_layer(
         stream.gzip_size,
     )
     return LayerScan(index, entries, figures, tuple(sniffer.found), extra)
+
+
+def rebase_scan(scan: LayerScan, image: Image, index: int) -> LayerScan:
+    """``scan``, of a layer with the same diff_id as layer ``index`` of ``image``, as if that layer had been read.
+
+    A layer's content is the same wherever it appears (that is what its diff_id names); only its position and how
+    its blob is stored differ. Those come from ``image``'s descriptor, and the compression from the blob's first
+    bytes where the format does not say. The other blob's own digest is not hashed (its content is not read).
+    """
+    blob = image.layers[index]
+    if blob.diff_id != scan.stream.diff_id:
+        raise ValueError(f"layer {index} has diff_id {blob.diff_id}, the scan is of {scan.stream.diff_id}")
+    stream = scan.stream
+    same_blob = blob.digest is not None and blob.digest == stream.blob_digest
+    if not same_blob:
+        where = layer_where(image, index)
+        with blob.open() as raw:
+            compression = detect_compression(raw.read(8), where)
+        stream = StreamFigures(
+            compression,
+            blob.size if blob.size is not None else stream.compressed_size,
+            stream.tar_size,
+            stream.diff_id,
+            blob.digest,
+            stream.gzip_size if compression is Compression.NONE else None,
+        )
+    if same_blob and scan.index == index:
+        return scan
+    sniffed = tuple(replace(found, layer=index) for found in scan.sniffed)
+    return replace(scan, index=index, stream=stream, sniffed=sniffed)
 
 
 def _algorithm(digest: str | None) -> str:

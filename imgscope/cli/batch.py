@@ -11,10 +11,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from imgscope.fleet import BatchProgress, BatchResult, batch
-from imgscope.fleet.engines import ENGINES
-from imgscope.cli._common import errors, main, no_verify_option, stdout_console
-from imgscope.render.batch import batch_to_dict, render_batch
+from imgscope.cli._common import errors, fail, main, no_verify_option, stdout_console
+
+if TYPE_CHECKING:
+    from imgscope.fleet import BatchProgress
+
+#: imgscope.fleet.engines.ENGINES, named here so that the CLI loads without the fleet extra (pyarrow) installed.
+ENGINES = ("local", "dask", "ray")
 
 
 @main.command(name="batch")
@@ -65,7 +68,7 @@ def batch_command(
     else:
         stdout_console().print(render_batch(result))
     for reference, message in result.errors:
-        click.echo(f"imgscope: {reference}: {message}", err=True)
+        click.echo(f"imgscope: {message if message.startswith(reference) else f'{reference}: {message}'}", err=True)
     if fail_on_error and result.failed:
         ctx.exit(1)
 
@@ -88,4 +91,3 @@ def _progress() -> Iterator[Callable[[BatchProgress], None] | None]:
             bar.update(images, total=state.images_total, completed=state.images_done, info="")
 
         yield update
-

@@ -11,8 +11,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-import imgscope
 from imgscope.errors import ImgscopeError
+from imgscope.model import Image
+from imgscope.sources.detect import list_images
 
 #: A list file larger than this is not a list (nobody writes one; it is an image or a mistake).
 MAX_LIST_BYTES = 64 << 20
@@ -37,11 +38,12 @@ class ImageJob:
 
 @dataclass(frozen=True)
 class LayerTask:
-    """One distinct layer (by diff_id) to scan, and where to read it: layer ``index`` of image ``job``."""
+    """One distinct layer (by diff_id) to scan, and where it can be read: ``(image job, layer index)`` pairs,
+    tried in order until one reads whole (a copy that is corrupt or missing in one image may be intact in another).
+    """
 
     diff_id: str
-    job: ImageJob
-    index: int
+    holders: tuple[tuple[ImageJob, int], ...]
 
 
 def _is_list_file(path: str) -> bool:
@@ -89,7 +91,7 @@ def expand_sources(sources: Iterable[str], *, _depth: int = 0) -> list[ImageJob]
             add(ImageJob(source, source))  # an image reference, or a missing file: opening it says which
             continue
         try:
-            refs = imgscope.list_images(source)
+            refs = list_images(source)
         except (ImgscopeError, OSError):
             add(ImageJob(source, source))
             continue
@@ -105,11 +107,11 @@ def expand_sources(sources: Iterable[str], *, _depth: int = 0) -> list[ImageJob]
     return jobs
 
 
-def distinct_layers(opened: Sequence[tuple[ImageJob, imgscope.Image]]) -> list[LayerTask]:
-    """One task per distinct diff_id, read from the first image that has it."""
-    tasks: dict[str, LayerTask] = {}
+def distinct_layers(opened: Sequence[tuple[ImageJob, Image]]) -> list[LayerTask]:
+    """One task per distinct diff_id, with every image that holds it (the first is read first)."""
+    holders: dict[str, list[tuple[ImageJob, int]]] = {}
     for job, image in opened:
         for blob in image.layers:
-            if blob.diff_id and blob.diff_id not in tasks:
-                tasks[blob.diff_id] = LayerTask(blob.diff_id, job, blob.index)
-    return list(tasks.values())
+            if blob.diff_id:
+                holders.setdefault(blob.diff_id, []).append((job, blob.index))
+    return [LayerTask(diff_id, tuple(where)) for diff_id, where in holders.items()]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import imgscope
+from imgscope.advise import advice as advice_of
+from imgscope.analysis import Analysis, FileRecord
 from imgscope.fleet.plan import ImageJob
 from imgscope.fleet.tables import SCHEMA_VERSION, ImageRows
 
 
-def image_rows(job: ImageJob, analysis: imgscope.Analysis, *, files: bool = False) -> ImageRows:
+def image_rows(job: ImageJob, analysis: Analysis, *, files: bool = False) -> ImageRows:
     """The rows ``analysis`` of ``job`` adds to every per-image table (``files`` only when asked)."""
     image = analysis.image
     s = analysis.summary
     key = job.key
-    advice = imgscope.advice(analysis)
+    advice = advice_of(analysis)
     wasted_by_layer: dict[int, int] = {}
     for w in analysis.wasted_files:
         wasted_by_layer[w.layer] = wasted_by_layer.get(w.layer, 0) + w.size
@@ -98,7 +99,7 @@ def image_rows(job: ImageJob, analysis: imgscope.Analysis, *, files: bool = Fals
     return rows
 
 
-def _file_row(key: str, f: Any) -> dict[str, Any]:
+def _file_row(key: str, f: FileRecord) -> dict[str, Any]:
     return {
         "image_key": key,
         "path": f.path,

@@ -14,19 +14,19 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import imgscope
+from imgscope.errors import ImgscopeError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
 from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources
 from imgscope.fleet.rows import error_rows
 from imgscope.fleet.stages import SCAN_FORMAT, AssembleItem, ScanOutcome, assemble_stage, open_job, scan_stage
 from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
-from imgscope.errors import ImgscopeError
+from imgscope.model import Image
 
 
 @dataclass
@@ -85,7 +85,7 @@ def batch(
                 sources, tmp, engine=engine, jobs=jobs, address=address, files=files, verify=verify,
                 retries=retries, progress=progress,
             )  # fmt: skip
-            return BatchResult(None, *_fields_after_out(result))
+            return replace(result, out=None)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     run = _Run(root, files=files, verify=verify, progress=progress)
@@ -97,13 +97,6 @@ def batch(
         if owned:
             runner.close()
     return run.result()
-
-
-def _fields_after_out(result: BatchResult) -> tuple[object, ...]:
-    return (
-        result.tables, result.images, result.analyzed, result.reused, result.failed, result.layers,
-        result.layers_scanned, result.errors,
-    )  # fmt: skip
 
 
 class _Run:
@@ -131,7 +124,7 @@ class _Run:
         todo = [job for job in self.jobs if not self._done(job)]
         self.reused = len(self.jobs) - len(todo)
         self.state.images_done = self.reused
-        opened: list[tuple[ImageJob, imgscope.Image]] = []
+        opened: list[tuple[ImageJob, Image]] = []
         for job in todo:
             try:
                 opened.append((job, open_job(job)))
@@ -163,7 +156,7 @@ class _Run:
             self._tick()
         return failed
 
-    def _assemble(self, opened: list[tuple[ImageJob, imgscope.Image]], failed: dict[str, str], engine: Engine) -> None:
+    def _assemble(self, opened: list[tuple[ImageJob, Image]], failed: dict[str, str], engine: Engine) -> None:
         wanted: list[tuple[ImageJob, tuple[str, ...]]] = []
         for job, image in opened:
             bad = next((failed[b.diff_id] for b in image.layers if b.diff_id in failed), None)
@@ -190,7 +183,7 @@ class _Run:
         if not path.exists():
             return False
         errors = pq.read_table(path, columns=["error"]).column("error")
-        return errors.null_count == len(errors)  # an image that failed before is tried again
+        return bool(errors.null_count == len(errors))  # an image that failed before is tried again
 
     def _write(self, rows: ImageRows) -> None:
         tables = PER_IMAGE_TABLES if self.files else tuple(t for t in PER_IMAGE_TABLES if t != "files")

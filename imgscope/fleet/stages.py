@@ -10,13 +10,14 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 
-import imgscope
 from imgscope.analysis.merge import merge_scans
 from imgscope.analysis.scan import LayerScan, rebase_scan, scan_layer
+from imgscope.errors import ImgscopeError
 from imgscope.fleet.plan import ImageJob, LayerTask
 from imgscope.fleet.rows import error_rows, image_rows
 from imgscope.fleet.tables import ImageRows
-from imgscope.errors import ImgscopeError
+from imgscope.model import Image
+from imgscope.sources.detect import open_image
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
 SCAN_FORMAT = 1
@@ -42,9 +43,9 @@ class AssembleItem:
     files: bool = False
 
 
-def open_job(job: ImageJob) -> imgscope.Image:
+def open_job(job: ImageJob) -> Image:
     """The job's image, metadata only."""
-    return imgscope.open_image(job.source, image=job.image, platform=job.platform)
+    return open_image(job.source, image=job.image, platform=job.platform)
 
 
 def encode_scan(scan: LayerScan) -> bytes:
@@ -61,13 +62,17 @@ def decode_scan(payload: bytes) -> LayerScan:
 
 
 def scan_stage(task: LayerTask) -> ScanOutcome:
-    """Scan the layer ``task`` names, verifying it against its diff_id while it streams."""
-    try:
-        image = open_job(task.job)
-        scan = scan_layer(image, task.index, verify=True)
-    except (ImgscopeError, OSError) as exc:
-        return ScanOutcome(task.diff_id, None, _one_line(exc))
-    return ScanOutcome(task.diff_id, encode_scan(scan), None, scan.stream.tar_size)
+    """Scan the layer ``task`` names, verifying it against its diff_id while it streams; from the next image that
+    holds it when a copy cannot be read (the error of the first copy is kept when none can)."""
+    first_error: str | None = None
+    for job, index in task.holders:
+        try:
+            scan = scan_layer(open_job(job), index, verify=True)
+        except (ImgscopeError, OSError) as exc:
+            first_error = first_error or _one_line(exc)
+            continue
+        return ScanOutcome(task.diff_id, encode_scan(scan), None, scan.stream.tar_size)
+    return ScanOutcome(task.diff_id, None, first_error or "no image holds this layer")
 
 
 def assemble_stage(item: AssembleItem) -> ImageRows:
@@ -76,7 +81,7 @@ def assemble_stage(item: AssembleItem) -> ImageRows:
     try:
         image = open_job(job)
         scans = [rebase_scan(decode_scan(item.scans[blob.diff_id or ""]), image, blob.index) for blob in image.layers]
-        analysis = merge_scans(image, scans, verified=item.verify)
+        analysis = merge_scans(image, scans, verify=item.verify)
         return image_rows(job, analysis, files=item.files)
     except (ImgscopeError, OSError) as exc:
         return error_rows(job, _one_line(exc))
