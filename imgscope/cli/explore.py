@@ -34,8 +34,6 @@ def explore(
     from imgscope.explore import ExploreApp, ExploreSettings
 
     debug = ctx.obj["debug"]
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        fail("explore needs a terminal (stdin and stdout); for a report use analyze, tree or diff")
     with errors(debug):
         settings = ExploreSettings.load()
     with errors(debug), progress() as report_progress:
@@ -50,4 +48,6 @@ def explore(
             other = imgscope.analyze(
                 other_path, image=ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
             )
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        fail("explore needs a terminal (stdin and stdout); for a report use analyze, tree or diff")
     ExploreApp(analysis, against=other, settings=settings, source=path).run()

@@ -133,8 +133,9 @@ def _ancestors(path: str) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Filter:
-    """The filter line: a path pattern (regex, or glob when it is no valid regex or starts with ``glob:``)
-    and size bounds (``>1MB``, ``<=10KiB``) on files."""
+    """The filter line: a path pattern (a regex searched in the path, as dive does; a glob when the text is no
+    valid regex or starts with ``glob:``, at any depth when it has no ``/``) and size bounds (``>1MB``,
+    ``<=10KiB``) on everything but directories."""
 
     text: str = ""
     pattern: re.Pattern[str] | None = None
@@ -189,15 +190,20 @@ def parse_filter(text: str) -> Filter:
     pattern: re.Pattern[str] | None = None
     glob: Glob | None = None
     if pattern_text.startswith("glob:"):
-        glob = Glob(pattern_text[5:])
+        glob = _glob(pattern_text[5:])
     elif pattern_text.startswith("re:"):
         pattern = _regex(pattern_text[3:])
     elif pattern_text:
         try:
             pattern = re.compile(pattern_text)
         except re.error:
-            glob = Glob(pattern_text)  # "*.so", "/usr/**/*.so": no regex, clearly globs
+            glob = _glob(pattern_text)  # "*.so", "/usr/**/*.so": no regex, clearly globs
     return Filter(text, pattern, glob, low, high)
+
+
+def _glob(text: str) -> Glob:
+    """A glob; one without ``/`` names a file at any depth (``*.so`` is ``/**/*.so``)."""
+    return Glob(text if "/" in text else "/**/" + text)
 
 
 def _regex(text: str) -> re.Pattern[str]:
