@@ -12,7 +12,7 @@ import imgscope
 from imgscope.explore.member import read_member
 from imgscope.explore.model import (
     DiffKind,
-    Trees,
+    Timeline,
     ViewKey,
     build_view,
     content_layer,
@@ -41,9 +41,7 @@ def test_read_member_follows_hard_links() -> None:
     image = analysis.image
     content = read_member(image, 1, "/app/hl-b")
     assert content.size == 12000 and content.data.startswith(b"hard link pair\n")
-    lower = read_member(
-        image, 3, "/app/hardlink-to-lower.txt", resolve=lambda p: content_layer(analysis, p, 3)
-    )
+    lower = read_member(image, 3, "/app/hardlink-to-lower.txt", resolve=lambda p: content_layer(analysis, p, 3))
     assert lower.size == 9000 and lower.data.startswith(b"lower link target\n")
 
 
@@ -106,8 +104,7 @@ def test_filter_parsing() -> None:
 
 def test_tree_is_materialised_lazily() -> None:
     """Only opened directories have rows made."""
-    trees = Trees(analysis_of("cases/docker-archive.tar"))
-    view = build_view(trees, ViewKey.layer(3))
+    view = build_view(Timeline(analysis_of("cases/docker-archive.tar")), ViewKey.layer(3))
     top = view.children(view.root)
     assert all(not n._children for n in top)
     app = next(n for n in top if n.name == "app")

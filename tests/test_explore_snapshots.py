@@ -43,7 +43,7 @@ async def aggregated_layer4(app: ExploreApp, pilot: Pilot[None]) -> None:
     await pilot.press("ctrl+a")
     await settle(app, pilot)
     await pilot.press("tab", "ctrl+u")
-    await pilot.pause()
+    await settle(app, pilot)
     await pilot.press("ctrl+space")
     await pilot.pause()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from threading import Lock
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -17,7 +18,8 @@ from textual.geometry import Region, Size
 from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import DataTable, Input, Static
+from textual.timer import Timer
+from textual.widgets import Input, Static
 
 import imgscope
 from imgscope.explore.keys import KEYS, ExploreSettings
@@ -26,7 +28,7 @@ from imgscope.explore.model import (
     DiffKind,
     Filter,
     Mode,
-    Trees,
+    Timeline,
     ViewKey,
     ViewNode,
     ViewTree,
@@ -41,6 +43,7 @@ from imgscope.explore.model import (
 from imgscope.text import printable
 
 # dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
+FILTER_DELAY = 0.15  # seconds without a keystroke before the filter line is applied
 KIND_STYLE = {DiffKind.ADDED: "green", DiffKind.REMOVED: "red", DiffKind.MODIFIED: "yellow", DiffKind.UNMODIFIED: ""}
 
 
@@ -178,6 +181,30 @@ class LinePane(ScrollView, can_focus=True):
         self.set_cursor(self.cursor + max(1, self.size.height - 1))
 
 
+class TextLines(LinePane):
+    """Lines made on demand by ``make(index)``: a long list (dive's inefficiencies, the wasted copies) costs
+    only the lines on the screen."""
+
+    def __init__(self, count: int, make: Callable[[int], Text], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count = count
+        self.make = make
+        self.width_needed = 1
+
+    def line_count(self) -> int:
+        return self.count
+
+    def line_text(self, index: int) -> Text:
+        return self.make(index)
+
+    def line_width(self) -> int:
+        return max(self.width_needed, self.size.width)
+
+    def on_mount(self) -> None:
+        self.width_needed = max((self.make(i).cell_len for i in range(min(self.count, 200))), default=1)
+        self.update_size()
+
+
 class LayersPane(LinePane):
     """dive's layer list: compare bar, size, command; the cursor is the selected layer."""
 
@@ -261,9 +288,10 @@ class FileTreePane(LinePane):
         self.width_needed = 1
 
     # state -> rows
-    def set_view(self, view: ViewTree | None, keep: str | None = None) -> None:
+    def set_view(self, view: ViewTree | None, shown: set[str] | None, keep: str | None = None) -> None:
+        """Show ``view``, of which the paths ``shown`` (None: all) pass the filter and the hidden kinds."""
         self.vtree = view
-        self._recompute_visible()
+        self.shown = shown
         self.rebuild(keep)
 
     def _recompute_visible(self) -> None:
@@ -397,8 +425,9 @@ class FileTreePane(LinePane):
 
     def _toggle(self, kind: DiffKind) -> None:
         self.hidden_kinds.symmetric_difference_update({kind})
-        self._recompute_visible()
-        self.rebuild()
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.refilter()
         self.notify_app()
 
     def action_toggle_added_files(self) -> None:
@@ -491,10 +520,14 @@ class Lens(ModalScreen[None]):
         self.dismiss(None)
 
 
+WASTE_HEADER = f"{'Size':>9}  {'Written by':<10} {'Hidden by':<10} {'How':<31} {'dive:':>5} {'bytes':>10}  Path"
+
+
 class WasteScreen(Lens):
     """Why is this wasted? Each wasted copy: who wrote it, who hid it, how; dive's figures beside."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "jump_hidden", "Jump to where it was hidden", id="waste-jump"),
         Binding("g", "jump_written", "Jump to where it was written", id="waste-jump-written"),
     ]
 
@@ -511,31 +544,26 @@ class WasteScreen(Lens):
                 + (f" ({len(lens.dive_only)} paths dive counts hold no waste here)" if lens.dive_only else ""),
                 classes="lens-title",
             )
-            table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="waste-table")
-            yield table
+            yield Static(Text(WASTE_HEADER, style="bold"), classes="lens-header")
+            yield TextLines(len(lens.rows), self.row_text, id="waste-table")
             yield Static("Enter: show where it was hidden · g: where it was written · Esc: close", classes="lens-help")
 
+    def row_text(self, index: int) -> Text:
+        row = self.lens.rows[index]
+        dive_count = "—" if row.dive_count is None else str(row.dive_count)
+        dive_bytes = "—" if row.dive_bytes is None else human(row.dive_bytes)
+        return Text(
+            f"{human(row.size):>9}  {'layer ' + str(row.layer):<10} {'layer ' + str(row.hidden_by):<10} "
+            f"{row.how:<31} {dive_count:>5} {dive_bytes:>10}  {printable(row.path)}"
+        )
+
     def on_mount(self) -> None:
-        table = self.query_one("#waste-table", DataTable)
-        table.add_columns("Size", "Path", "Written by", "Hidden by", "How", "dive: count", "dive: bytes")
-        for i, row in enumerate(self.lens.rows):
-            table.add_row(
-                human(row.size),
-                printable(row.path),
-                f"layer {row.layer}",
-                f"layer {row.hidden_by}",
-                row.how,
-                "—" if row.dive_count is None else str(row.dive_count),
-                "—" if row.dive_bytes is None else human(row.dive_bytes),
-                key=str(i),
-            )
-        table.focus()
+        self.query_one("#waste-table", TextLines).focus()
 
     def _row(self) -> WasteRow | None:
-        table = self.query_one("#waste-table", DataTable)
         if not self.lens.rows:
             return None
-        return self.lens.rows[table.cursor_row]
+        return self.lens.rows[self.query_one("#waste-table", TextLines).cursor]
 
     def _jump(self, layer: int) -> None:
         row = self._row()
@@ -545,10 +573,6 @@ class WasteScreen(Lens):
         self.dismiss(None)
         if isinstance(app, ExploreApp):
             app.jump_to(row.path, layer)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_jump_hidden()
 
     def action_jump_hidden(self) -> None:
         row = self._row()
@@ -664,7 +688,8 @@ class ExploreApp(App[None]):
         self.against = against
         self.settings = settings or ExploreSettings()
         self.source = source or analysis.image.source
-        self.trees = Trees(analysis)
+        self.timeline: Timeline | None = None  # built once, by the first view's worker
+        self._timeline_lock = Lock()
         self.mode = Mode.AGGREGATED if self.settings.aggregated else Mode.LAYER
         self.compare_base: int | None = None
         self.images_view = against is not None
@@ -672,6 +697,10 @@ class ExploreApp(App[None]):
         self._advice: list[imgscope.Finding] | None = None
         self._ready_callbacks: list[Callable[[], None]] = []
         self.view_ready = False
+        self.filtering = False
+        self._filter_timer: Timer | None = None
+        self._applied_filter = ""
+        self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
@@ -685,9 +714,18 @@ class ExploreApp(App[None]):
                 with VerticalScroll(id="layer-details-box", classes="pane") as box:
                     box.border_title = "Layer Details"
                     yield Static(id="layer-details")
-                with VerticalScroll(id="image-details-box", classes="pane") as box2:
-                    box2.border_title = "Image Details"
-                    yield Static(id="image-details")
+                head = self.image_details().split("\n")
+                rows = list(reversed(self.analysis.dive.inefficiencies))
+
+                def line(index: int) -> Text:
+                    if index < len(head):
+                        return head[index]
+                    item = rows[index - len(head)]
+                    return Text(f"{item.count:>5}  {human(item.cumulative_size):>12}  {printable(item.path)}")
+
+                details = TextLines(len(head) + len(rows), line, id="image-details-box", classes="pane")
+                details.border_title = "Image Details"
+                yield details
             with Vertical(id="right", classes="pane") as right:
                 right.border_title = "Current Layer Contents"
                 yield Static(id="tree-header")
@@ -696,7 +734,6 @@ class ExploreApp(App[None]):
         yield Static(id="status")
 
     def on_mount(self) -> None:
-        self.query_one("#image-details", Static).update(self.image_details())
         layers = self.query_one(LayersPane)
         layers.update_size()
         layers.focus()
@@ -715,9 +752,7 @@ class ExploreApp(App[None]):
         text.append(f"{human(s.wasted_bytes)} (imgscope) · {human(a.dive.wasted_bytes)} (dive)\n")
         text.append("Image efficiency score: ", style="bold")
         text.append(f"{int(100.0 * s.efficiency)} % (imgscope) · {int(100.0 * a.dive.efficiency)} % (dive)\n\n")
-        text.append(f"{'Count':>5}  {'Total Space':>12}  Path\n", style="bold")
-        for item in reversed(a.dive.inefficiencies):
-            text.append(f"{item.count:>5}  {human(item.cumulative_size):>12}  {printable(item.path)}\n")
+        text.append(f"{'Count':>5}  {'Total Space':>12}  Path", style="bold")
         return text
 
     def layer_details(self, index: int) -> Text:
@@ -848,22 +883,23 @@ class ExploreApp(App[None]):
             assert self.against is not None
             view = compare_images(self.analysis, self.against)
         else:
-            view = build_view(self.trees, key)
-        self.call_from_thread(self._show, key, view)
+            with self._timeline_lock:
+                if self.timeline is None:
+                    self.timeline = Timeline(self.analysis)
+            view = build_view(self.timeline, key)
+        counts = view.counts()
+        tree = self.query_one(FileTreePane)
+        shown = view.visible(tree.path_filter, frozenset(tree.hidden_kinds))
+        self.call_from_thread(self._show, key, view, counts, shown)
 
-    def _show(self, key: ViewKey, view: ViewTree) -> None:
+    def _show(self, key: ViewKey, view: ViewTree, counts: dict[DiffKind, int], shown: set[str] | None) -> None:
         if key != self.view_key:
             return  # a later selection superseded this one
         tree = self.query_one(FileTreePane)
-        tree.set_view(view)
-        right = self.query_one("#right")
-        c = view.counts
-        right.border_title = key.title
-        right.border_subtitle = f"+{c[DiffKind.ADDED]} ~{c[DiffKind.MODIFIED]} -{c[DiffKind.REMOVED]}" + (
-            f" · filter: {printable(tree.path_filter.text)}"
-            if tree.path_filter is not None and tree.path_filter.active
-            else ""
-        )
+        tree.set_view(view, shown)
+        self.counts = counts
+        self.query_one("#right").border_title = key.title
+        self.show_subtitle()
         self.view_ready = True
         self.refresh_status()
         callbacks, self._ready_callbacks = self._ready_callbacks, []
@@ -901,6 +937,9 @@ class ExploreApp(App[None]):
         box = self.query_one("#filter", Input)
         if not box.has_class("shown"):
             return
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
         box.value = ""
         box.remove_class("shown")
         self.apply_filter("")
@@ -913,30 +952,71 @@ class ExploreApp(App[None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.apply_filter(event.value)
+            # a pause in typing applies it: each character would be a pass over every path
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            value = event.value
+            self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._typed(value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+                self._filter_timer = None
+            self.apply_filter(event.value)
             self.query_one(FileTreePane).focus()  # the filter stays: navigate what it found
 
+    def _typed(self, value: str) -> None:
+        """The filter line after a pause in typing (unless Enter or Esc applied or closed it meanwhile)."""
+        if self.is_running and self.filter_shown and value != self._applied_filter:
+            self.apply_filter(value)
+
     def apply_filter(self, text: str) -> None:
+        """Parse the filter line; the tree follows once the matches are found (in a worker)."""
+        self._applied_filter = text
         tree = self.query_one(FileTreePane)
+        box = self.query_one("#filter", Input)
         try:
             flt = parse_filter(text)
         except ValueError as exc:
-            self.query_one("#filter", Input).border_subtitle = printable(str(exc))
+            box.border_subtitle = printable(str(exc))
             return
-        self.query_one("#filter", Input).border_subtitle = ""
+        box.border_subtitle = ""
         tree.path_filter = flt if flt.active else None
-        tree._recompute_visible()
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Find what the filter and the hidden kinds leave, then show it."""
+        tree = self.query_one(FileTreePane)
+        if tree.vtree is None:
+            return
+        self.filtering = True
+        self._filter(tree.vtree, tree.path_filter, frozenset(tree.hidden_kinds))
+
+    @work(thread=True, exclusive=True, group="filter")
+    def _filter(self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind]) -> None:
+        shown = view.visible(flt, hidden)
+        self.call_from_thread(self._filtered, view, flt, hidden, shown)
+
+    def _filtered(
+        self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind], shown: set[str] | None
+    ) -> None:
+        tree = self.query_one(FileTreePane)
+        if tree.vtree is not view or tree.path_filter is not flt or frozenset(tree.hidden_kinds) != hidden:
+            return  # superseded
+        tree.shown = shown
         tree.rebuild()
-        right = self.query_one("#right")
-        view = tree.vtree
-        if view is not None:
-            c = view.counts
-            right.border_subtitle = f"+{c[DiffKind.ADDED]} ~{c[DiffKind.MODIFIED]} -{c[DiffKind.REMOVED]}" + (
-                f" · filter: {printable(text)}" if tree.path_filter is not None else ""
-            )
+        self.filtering = False
+        self.show_subtitle()
+
+    def show_subtitle(self) -> None:
+        tree = self.query_one(FileTreePane)
+        c = self.counts
+        flt = tree.path_filter
+        self.query_one("#right").border_subtitle = (
+            f"+{c[DiffKind.ADDED]} ~{c[DiffKind.MODIFIED]} -{c[DiffKind.REMOVED]}"
+            + (f" · filter: {printable(flt.text)}" if flt is not None and flt.active else "")
+        )
 
     def _panes(self) -> list[Any]:
         return [

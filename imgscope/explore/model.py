@@ -13,11 +13,10 @@
 from __future__ import annotations
 
 import enum
+import gc
 import re
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from threading import Lock
 
 import imgscope
 from imgscope.globs import Glob
@@ -99,21 +98,31 @@ class ViewNode:
         "uid",
     )
 
-    def __init__(self, source: imgscope.TreeNode, kind: DiffKind, parent: ViewNode | None) -> None:
-        self.source = source
-        self.name = source.name
-        self.path = source.path
-        self.type = source.type
-        self.is_dir = source.type is _DIR or bool(source.children)  # has (or may have) rows below it
-        # A removed directory shows the bytes it held; a removed file its own size.
-        self.size = source.size if kind is not DiffKind.REMOVED else max(source.size, source.removed_size)
-        self.mode = source.mode
-        self.uid = source.uid
-        self.gid = source.gid
-        self.link_target = source.link_target
+    def __init__(
+        self,
+        path: str,
+        type: imgscope.EntryType,
+        size: int,
+        kind: DiffKind,
+        parent: ViewNode | None,
+        *,
+        is_dir: bool = False,
+        record: imgscope.FileRecord | imgscope.TreeNode | None = None,
+        source: imgscope.TreeNode | None = None,
+    ) -> None:
+        self.path = path
+        self.name = path.rpartition("/")[2]
+        self.type = type
+        self.is_dir = is_dir or type is _DIR  # has (or may have) rows below it
+        self.size = size
         self.kind = kind
         self.parent = parent
         self.depth: int = 0 if parent is None else parent.depth + 1
+        self.mode = record.mode if record is not None else None
+        self.uid = record.uid if record is not None else None
+        self.gid = record.gid if record is not None else None
+        self.link_target = record.link_target or None if record is not None else None
+        self.source = source
         self._children: dict[str, list[ViewNode]] = {}
 
     def __repr__(self) -> str:
@@ -216,6 +225,352 @@ def _regex(text: str) -> re.Pattern[str]:
 class ViewTree:
     """The tree of one view. ``root`` is ``/``; ``children(node, sort)`` materialises a directory's rows."""
 
+    key: ViewKey
+    root: ViewNode
+
+    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+        raise NotImplementedError
+
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        """Every path of the view (path, is a directory, has nothing below it, size, kind), without materialising
+        rows."""
+        raise NotImplementedError
+
+    def counts(self) -> dict[DiffKind, int]:
+        """Paths added, modified, removed (directories included)."""
+        raise NotImplementedError
+
+    def openable(self) -> set[str]:
+        """Every path with rows below it (for "open all")."""
+        return {path for path, is_dir, _, _, _ in self.walk_all() if is_dir}
+
+    def children(self, node: ViewNode, sort: str = "size") -> list[ViewNode]:
+        """The rows below ``node``, sorted (``size``: largest first, then name; ``name``), made once per sort."""
+        made = node._children.get(sort)
+        if made is not None:
+            return made
+        other = next(iter(node._children.values()), None)
+        if other is None:
+            other = self._make_children(node)
+        made = sorted(other, key=(lambda c: (-c.size, c.name)) if sort == "size" else (lambda c: (0, c.name)))
+        node._children[sort] = made
+        return made
+
+    def find(self, path: str) -> ViewNode | None:
+        """The row of ``path``, materialising the directories on the way; None when the view has no such path."""
+        node = self.root
+        for part in (p for p in path.split("/") if p):
+            node_next = next((c for c in self.children(node) if c.name == part), None)
+            if node_next is None:
+                return None
+            node = node_next
+        return node
+
+    def visible(self, flt: Filter | None, hidden: frozenset[DiffKind]) -> set[str] | None:
+        """The paths to show under ``flt`` and with the ``hidden`` kinds left out (None: all): a file when it
+        passes; a directory when something below it does, or when its own path matches the pattern."""
+        if (flt is None or not flt.active) and not hidden:
+            return None
+        keep: set[str] = {"/"}
+        active = flt is not None and flt.active
+        dirs_by_pattern = active and flt is not None and not flt.by_size and (flt.pattern or flt.glob) is not None
+        for path, is_dir, leaf, size, kind in self.walk_all():
+            if kind in hidden:
+                continue
+            if active:
+                assert flt is not None
+                if is_dir and not dirs_by_pattern:
+                    continue
+                if not flt.path_matches(path):
+                    continue
+                if not is_dir and not flt.size_matches(size):
+                    continue
+            elif not leaf:
+                continue  # shown through what is below it
+            while path not in keep:
+                keep.add(path)
+                path = _parent_path(path)
+        return keep
+
+
+_ABSENT = -1
+
+
+class Timeline:
+    """Every path's changes across the layers, and each directory's size after each layer, from
+    ``LayerReport.changes`` in one pass: any layer's tree is then read without replaying the layers.
+
+    A directory's size is the sum of the regular files at or below it (a hard-linked name counts each time),
+    as ``Analysis.tree`` counts it; ``count`` is how many paths are below it, so a directory that no layer
+    recorded (made implicitly for what is below it) exists while something is below it.
+    """
+
+    def __init__(self, analysis: imgscope.Analysis) -> None:
+        self.analysis = analysis
+        layers = len(analysis.layers)
+        self.layers = layers
+        # path -> [(layer, kind code, type, size)], in layer order; kind code 0 added, 1 modified, 2 removed
+        events: dict[str, list[tuple[int, int, imgscope.EntryType, int]]] = {}
+        names: dict[str, dict[str, None]] = {"/": {}}  # directory -> child names ever seen (an ordered set)
+        size_delta: dict[str, list[int]] = {}
+        count_delta: dict[str, list[int]] = {}
+        self.layer_paths: list[list[str]] = []
+        codes = {_ADDED: 0, _MODIFIED: 1, _REMOVED: 2}
+        file_type = imgscope.EntryType.FILE
+        get_events = events.get
+        get_delta = size_delta.get
+        collecting = gc.isenabled()
+        gc.disable()  # many small acyclic objects: the cyclic collector would walk them over and over
+        try:
+            for index, report in enumerate(analysis.layers):
+                paths: list[str] = []
+                append_path = paths.append
+                for change in report.changes:
+                    path = change.path
+                    code = codes[change.kind]
+                    kind_type = change.type
+                    size = change.size
+                    history = get_events(path)
+                    if history is None:
+                        history = events[path] = []
+                        old_size = 0
+                        existed = False
+                        up = path
+                        while up != "/":  # register the name with its parent, and the parents', once
+                            head, _, name = up.rpartition("/")
+                            parent = head or "/"
+                            siblings = names.get(parent)
+                            if siblings is None:
+                                names[parent] = {name: None}
+                                up = parent
+                                continue
+                            siblings[name] = None
+                            break
+                    else:
+                        last = history[-1]
+                        existed = last[1] != 2
+                        old_size = last[3] if existed and last[2] is file_type else 0
+                    history.append((index, code, kind_type, size))
+                    append_path(path)
+                    d_size = (size if code != 2 and kind_type is file_type else 0) - old_size
+                    d_count = (code != 2) - existed
+                    if d_size or d_count:
+                        parent = path.rpartition("/")[0] or "/"
+                        sizes = get_delta(parent)
+                        if sizes is None:
+                            sizes = size_delta[parent] = [0] * layers
+                            count_delta[parent] = [0] * layers
+                        sizes[index] += d_size
+                        count_delta[parent][index] += d_count
+                self.layer_paths.append(paths)
+        finally:
+            if collecting:
+                gc.enable()
+        # Roll the deltas up, deepest directories first, then sum over the layers.
+        for directory in sorted(names, key=lambda d: d.count("/") if d != "/" else 0, reverse=True):
+            if directory == "/":
+                continue
+            sizes = size_delta.get(directory)
+            if sizes is None:
+                continue
+            parent = _parent_path(directory)
+            up_sizes = size_delta.get(parent)
+            if up_sizes is None:
+                up_sizes = size_delta[parent] = [0] * layers
+                count_delta[parent] = [0] * layers
+            counts = count_delta[directory]
+            up_counts = count_delta[parent]
+            for i in range(layers):
+                up_sizes[i] += sizes[i]
+                up_counts[i] += counts[i]
+        for table in (size_delta, count_delta):
+            for values in table.values():
+                total = 0
+                for i in range(layers):
+                    total += values[i]
+                    values[i] = total
+        self.events = events
+        self.names = names
+        self.dir_size = size_delta  # after each layer
+        self.dir_count = count_delta
+        self.records = {f.path: f for f in analysis.files}
+        self._changed_dirs: dict[tuple[int, int], set[str]] = {}
+
+    def state(self, path: str, layer: int | None) -> tuple[imgscope.EntryType, int] | None:
+        """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
+        if layer is None:
+            return None
+        history = self.events.get(path)
+        if history is None:  # an implicit directory (or the root): there while something is below it
+            counts = self.dir_count.get(path)
+            if path == "/" or (counts is not None and counts[layer] > 0):
+                return _DIR, self.dir_size[path][layer] if path in self.dir_size else 0
+            return None
+        for event in reversed(history):
+            if event[0] <= layer:
+                if event[1] == 2:
+                    return None
+                if event[2] is _DIR:
+                    sizes = self.dir_size.get(path)
+                    return _DIR, sizes[layer] if sizes is not None else 0
+                return event[2], event[3]
+        return None
+
+    def changed(self, path: str, base: int, top: int) -> bool:
+        """True when a layer in (base, top] changed ``path``."""
+        return any(base < e[0] <= top for e in self.events.get(path, ()))
+
+    def changed_dirs(self, base: int, top: int) -> set[str]:
+        """The directories with a change below them in layers (base, top]."""
+        key = (base, top)
+        found = self._changed_dirs.get(key)
+        if found is None:
+            found = set()
+            for paths in self.layer_paths[base + 1 : top + 1]:
+                for path in paths:
+                    up = path
+                    while up != "/":
+                        up = _parent_path(up)
+                        if up in found:
+                            break
+                        found.add(up)
+            if len(self._changed_dirs) > 16:
+                self._changed_dirs.clear()
+            self._changed_dirs[key] = found
+        return found
+
+    def record(self, path: str, layer: int) -> imgscope.FileRecord | None:
+        """The final filesystem's metadata of ``path`` when it holds after ``layer`` too (no later layer wrote
+        the path), else None: the analysis keeps only the final metadata."""
+        record = self.records.get(path)
+        return record if record is not None and record.layer <= layer else None
+
+
+class LayerView(ViewTree):
+    """A view of one image's layers (``Mode.LAYER``, ``AGGREGATED``, ``LAYERS``) read from a ``Timeline``."""
+
+    def __init__(self, timeline: Timeline, key: ViewKey) -> None:
+        self.timeline = timeline
+        self.key = key
+        self.top = key.top
+        self.base = key.base
+        self._changed_dirs = timeline.changed_dirs(-1 if key.base is None else key.base, key.top)
+        root_size = timeline.state("/", key.top)
+        self.root = ViewNode("/", _DIR, root_size[1] if root_size else 0, self.kind_of("/"), None)
+        self.root.name = ""
+
+    def kind_of(self, path: str) -> DiffKind:
+        """The kind of a path present after ``top``."""
+        base = self.base
+        if base is None or self.timeline.state(path, base) is None:
+            return DiffKind.ADDED if path != "/" else DiffKind.MODIFIED
+        if self.timeline.changed(path, base, self.top) or path in self._changed_dirs:
+            return DiffKind.MODIFIED
+        return DiffKind.UNMODIFIED
+
+    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+        timeline = self.timeline
+        names = timeline.names.get(node.path)
+        if not names:
+            return []
+        prefix = node.path.rstrip("/")
+        out: list[ViewNode] = []
+        top, base = self.top, self.base
+        gone = node.kind is DiffKind.REMOVED
+        for name in names:
+            path = f"{prefix}/{name}"
+            now = None if gone else timeline.state(path, top)
+            if now is not None:
+                kind = self.kind_of(path)
+                below = now[0] is _DIR or (
+                    kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base)
+                )
+                out.append(ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top)))
+            elif base is not None:
+                before = timeline.state(path, base)
+                if before is not None and (gone or timeline.changed(path, base, top)):
+                    out.append(ViewNode(path, before[0], before[1], DiffKind.REMOVED, node))
+        return out
+
+    def _held_below(self, path: str, layer: int) -> bool:
+        """True when something was below ``path`` after ``layer`` (a directory a later layer made a file)."""
+        prefix = path.rstrip("/")
+        return any(self.timeline.state(f"{prefix}/{n}", layer) is not None for n in self.timeline.names.get(path, ()))
+
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        timeline = self.timeline
+        dir_count = timeline.dir_count
+        top, base = self.top, self.base
+        changed_dirs = self._changed_dirs
+        paths = list(timeline.events)
+        paths.extend(p for p in timeline.names if p not in timeline.events)
+        for path in paths:
+            if path == "/":
+                continue
+            now = timeline.state(path, top)
+            if now is not None:
+                if base is None:
+                    kind = DiffKind.ADDED
+                else:
+                    before = timeline.state(path, base)
+                    if before is None:
+                        kind = DiffKind.ADDED
+                    elif path in changed_dirs or timeline.changed(path, base, top):
+                        kind = DiffKind.MODIFIED
+                    else:
+                        kind = DiffKind.UNMODIFIED
+                counts = dir_count.get(path)
+                yield path, now[0] is _DIR, counts is None or counts[top] == 0, now[1], kind
+            elif base is not None:
+                before = timeline.state(path, base)
+                if before is not None and timeline.changed(path, base, top):
+                    counts = dir_count.get(path)
+                    yield path, before[0] is _DIR, counts is None or counts[base] == 0, before[1], DiffKind.REMOVED
+
+    def openable(self) -> set[str]:
+        out = super().openable() | {"/"}
+        timeline = self.timeline
+        for path in timeline.names:  # a file that was a directory holds the removed paths below it
+            if timeline.state(path, self.top) is not None or (
+                self.base is not None and timeline.state(path, self.base) is not None
+            ):
+                out.add(path)
+        return out
+
+    def counts(self) -> dict[DiffKind, int]:
+        counts = dict.fromkeys(DiffKind, 0)
+        if self.key.mode is Mode.LAYER:
+            report = self.timeline.analysis.layers[self.top]
+            counts[DiffKind.ADDED] = report.added
+            counts[DiffKind.MODIFIED] = report.modified
+            counts[DiffKind.REMOVED] = report.removed
+            return counts
+        timeline = self.timeline
+        seen: set[str] = set()
+        for paths in timeline.layer_paths[(self.base if self.base is not None else -1) + 1 : self.top + 1]:
+            for path in paths:
+                if path in seen:
+                    continue
+                seen.add(path)
+                now = timeline.state(path, self.top)
+                before = timeline.state(path, self.base) if self.base is not None else None
+                if now is not None:
+                    counts[DiffKind.MODIFIED if before is not None else DiffKind.ADDED] += 1
+                elif before is not None:
+                    counts[DiffKind.REMOVED] += 1
+        return counts
+
+
+def build_view(timeline: Timeline, key: ViewKey) -> ViewTree:
+    """The view ``key`` (a layer mode) of ``timeline.analysis``."""
+    if key.mode is Mode.IMAGES:
+        raise ValueError("an image comparison needs both analyses: use compare_images")
+    return LayerView(timeline, key)
+
+
+class TreeView(ViewTree):
+    """A view made of two ``Analysis.tree`` results: the top tree, with marks, and removed nodes grafted."""
+
     def __init__(
         self,
         key: ViewKey,
@@ -233,8 +588,22 @@ class ViewTree:
                     break
                 changed_dirs.add(up)
         self._changed_dirs = changed_dirs
-        self.root = ViewNode(top, self.kind_of(top.path), None)
-        self.counts = self._count()
+        self.root = self._node(top, self.kind_of(top.path), None)
+
+    def _node(self, source: imgscope.TreeNode, kind: DiffKind, parent: ViewNode | None) -> ViewNode:
+        size = source.size if kind is not DiffKind.REMOVED else max(source.size, source.removed_size)
+        node = ViewNode(
+            source.path,
+            source.type,
+            size,
+            kind,
+            parent,
+            is_dir=bool(source.children) or source.path in self._removed,
+            record=source if source.mode is not None else None,
+            source=source,
+        )
+        node.name = source.name
+        return node
 
     def kind_of(self, path: str) -> DiffKind:
         mark = self._marks.get(path)
@@ -242,52 +611,36 @@ class ViewTree:
             return mark
         return DiffKind.MODIFIED if path in self._changed_dirs else DiffKind.UNMODIFIED
 
-    def _count(self) -> dict[DiffKind, int]:
+    def counts(self) -> dict[DiffKind, int]:
         counts = dict.fromkeys(DiffKind, 0)
         for kind in self._marks.values():
             counts[kind] += 1
         counts[DiffKind.REMOVED] += sum(sum(1 for _ in n.walk()) for nodes in self._removed.values() for n in nodes)
         return counts
 
-    def children(self, node: ViewNode, sort: str = "size") -> list[ViewNode]:
-        """The rows below ``node``, sorted (``size``: largest first, then name; ``name``), made once per sort."""
-        made = node._children.get(sort)
-        if made is not None:
-            return made
-        other = next(iter(node._children.values()), None)
-        if other is None:
-            if node.kind is DiffKind.REMOVED:
-                other = [ViewNode(c, DiffKind.REMOVED, node) for c in node.source.children]
-            else:
-                other = [ViewNode(c, self.kind_of(c.path), node) for c in node.source.children]
-                taken = {c.name for c in other}
-                other.extend(
-                    ViewNode(r, DiffKind.REMOVED, node) for r in self._removed.get(node.path, ()) if r.name not in taken
-                )
-                for child in other:
-                    if child.path in self._removed:  # a directory replaced by a file: what it held, removed
-                        child.is_dir = True
-        made = sorted(other, key=(lambda c: (-c.size, c.name)) if sort == "size" else (lambda c: (0, c.name)))
-        node._children[sort] = made
-        return made
+    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+        source = node.source
+        assert source is not None
+        if node.kind is DiffKind.REMOVED:
+            return [self._node(c, DiffKind.REMOVED, node) for c in source.children]
+        out = [self._node(c, self.kind_of(c.path), node) for c in source.children]
+        taken = {c.name for c in out}
+        out.extend(
+            self._node(r, DiffKind.REMOVED, node) for r in self._removed.get(node.path, ()) if r.name not in taken
+        )
+        return out
 
-    def find(self, path: str) -> ViewNode | None:
-        """The row of ``path``, materialising the directories on the way; None when the view has no such path."""
-        node = self.root
-        for part in (p for p in path.split("/") if p):
-            node_next = next((c for c in self.children(node) if c.name == part), None)
-            if node_next is None:
-                return None
-            node = node_next
-        return node
-
-    def walk_all(self) -> Iterator[tuple[imgscope.TreeNode, DiffKind]]:
-        """Every path of the view with its kind, without materialising rows (for filters and counts)."""
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        assert self.root.source is not None
         stack: list[tuple[imgscope.TreeNode, bool]] = [(self.root.source, False)]
         removed = self._removed
         while stack:
             node, gone = stack.pop()
-            yield node, (DiffKind.REMOVED if gone else self.kind_of(node.path))
+            if node.path != "/":
+                kind = DiffKind.REMOVED if gone else self.kind_of(node.path)
+                size = node.size if not gone else max(node.size, node.removed_size)
+                has = bool(node.children) or (not gone and node.path in removed)
+                yield node.path, node.type is _DIR or has, not has, size, kind
             stack.extend((c, gone) for c in node.children)
             if not gone:
                 extra = removed.get(node.path)
@@ -296,140 +649,11 @@ class ViewTree:
                     stack.extend((r, True) for r in extra if r.name not in taken)
 
     def openable(self) -> set[str]:
-        """Every path with rows below it (for "open all")."""
-        paths = {n.path for n, _ in self.walk_all() if n.type is _DIR or n.children}
-        return paths | set(self._removed)
-
-    def visible(self, flt: Filter | None, hidden: frozenset[DiffKind]) -> set[str] | None:
-        """The paths to show under ``flt`` and with the ``hidden`` kinds left out (None: all): a file when it
-        passes; a directory when something below it does, or when its own path matches the pattern."""
-        if (flt is None or not flt.active) and not hidden:
-            return None
-        keep: set[str] = {"/"}
-        for node, kind in self.walk_all():
-            if kind in hidden:
-                continue
-            path = node.path
-            is_dir = node.type is _DIR
-            if flt is not None and flt.active:
-                if is_dir and (flt.by_size or (flt.pattern is None and flt.glob is None)):
-                    continue
-                if not flt.path_matches(path):
-                    continue
-                if not is_dir and not flt.size_matches(node.size):
-                    continue
-            elif is_dir and node.children:
-                continue  # shown through what is below it
-            while path not in keep:
-                keep.add(path)
-                path = _parent_path(path)
-        return keep
+        return super().openable() | set(self._removed) | {"/"}
 
 
 def _index(tree: imgscope.TreeNode) -> dict[str, imgscope.TreeNode]:
     return {n.path: n for n in tree.walk()}
-
-
-class Trees:
-    """``Analysis.tree`` results, a few kept (a tree of a 160,000-file image is about 100 MB)."""
-
-    def __init__(self, analysis: imgscope.Analysis, keep: int = 3) -> None:
-        self.analysis = analysis
-        self._keep = keep
-        self._cache: OrderedDict[tuple[int, bool], tuple[imgscope.TreeNode, dict[str, imgscope.TreeNode] | None]]
-        self._cache = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, layer: int, changes: bool = False) -> imgscope.TreeNode:
-        return self._entry(layer, changes, False)[0]
-
-    def index(self, layer: int) -> dict[str, imgscope.TreeNode]:
-        found = self._entry(layer, False, True)[1]
-        assert found is not None
-        return found
-
-    def _entry(
-        self, layer: int, changes: bool, indexed: bool
-    ) -> tuple[imgscope.TreeNode, dict[str, imgscope.TreeNode] | None]:
-        key = (layer, changes)
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None:
-                self._cache.move_to_end(key)
-                if indexed and entry[1] is None:
-                    entry = (entry[0], _index(entry[0]))
-                    self._cache[key] = entry
-                return entry
-        tree = self.analysis.tree(layer, changes=changes)
-        entry = (tree, _index(tree) if indexed else None)
-        with self._lock:
-            self._cache[key] = entry
-            while len(self._cache) > self._keep:
-                self._cache.popitem(last=False)
-        return entry
-
-
-def build_view(trees: Trees, key: ViewKey) -> ViewTree:
-    """The view ``key`` of ``trees.analysis`` (layer modes; ``compare_images`` for two images)."""
-    analysis = trees.analysis
-    if key.mode is Mode.IMAGES:
-        raise ValueError("an image comparison needs both analyses: use compare_images")
-    if key.mode is Mode.LAYER:
-        top = trees.get(key.top)
-        changes = trees.get(key.top, changes=True)
-        marks: dict[str, DiffKind] = {}
-        removed: dict[str, list[imgscope.TreeNode]] = {}
-        stack = list(changes.children)
-        while stack:
-            node = stack.pop()
-            if node.change is _REMOVED:
-                removed.setdefault(_parent_path(node.path), []).append(node)
-                continue
-            if node.change is _ADDED:
-                marks[node.path] = DiffKind.ADDED
-            elif node.change is _MODIFIED:
-                marks[node.path] = DiffKind.MODIFIED
-            stack.extend(node.children)
-        # A path the layer removed and wrote again (a file replaced by a directory) shows as modified.
-        for parent, nodes in removed.items():
-            for node in nodes:
-                if node.path in marks:
-                    marks[node.path] = DiffKind.MODIFIED
-            removed[parent] = [n for n in nodes if n.path not in marks]
-        return ViewTree(key, top, marks, removed)
-    top_index = trees.index(key.top)
-    top = top_index["/"]
-    if key.base is None:
-        marks = {p: DiffKind.ADDED for p in top_index if p != "/"}
-        return ViewTree(key, top, marks, {})
-    base_index = trees.index(key.base)
-    changed: set[str] = set()
-    for report in analysis.layers[key.base + 1 : key.top + 1]:
-        changed.update(c.path for c in report.changes)
-    return _diff_view(key, top, top_index, base_index, changed)
-
-
-def _diff_view(
-    key: ViewKey,
-    top: imgscope.TreeNode,
-    top_index: dict[str, imgscope.TreeNode],
-    base_index: dict[str, imgscope.TreeNode],
-    changed: Iterable[str],
-) -> ViewTree:
-    marks: dict[str, DiffKind] = {}
-    removed: dict[str, list[imgscope.TreeNode]] = {}
-    for path in changed:
-        if path == "/":
-            continue
-        in_top = path in top_index
-        in_base = path in base_index
-        if in_top:
-            marks[path] = DiffKind.MODIFIED if in_base else DiffKind.ADDED
-        elif in_base:
-            parent = _parent_path(path)
-            if parent in top_index:  # only the topmost removed path: what was below it comes with it
-                removed.setdefault(parent, []).append(base_index[path])
-    return ViewTree(key, top, marks, removed)
 
 
 def compare_images(a: imgscope.Analysis, b: imgscope.Analysis) -> ViewTree:
@@ -449,7 +673,7 @@ def compare_images(a: imgscope.Analysis, b: imgscope.Analysis) -> ViewTree:
             if parent in top_index:
                 removed.setdefault(parent, []).append(base_index[f.path])
     key = ViewKey(Mode.IMAGES, len(b.layers) - 1, len(a.layers) - 1)
-    return ViewTree(key, top_index["/"], marks, removed)
+    return TreeView(key, top_index["/"], marks, removed)
 
 
 # -- the waste lens, a path's history, where a file's bytes are ----------------------------------------------------
