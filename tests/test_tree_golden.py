@@ -16,13 +16,13 @@ import pytest
 from rich.console import Console, RenderableType
 
 import imgscope
-from imgscope.dockerfile import reconstruct
-from imgscope.filetree import trim
-from imgscope.history import history_of
+from imgscope.history.dockerfile import reconstruct
+from imgscope.history.rows import history_of
 from imgscope.render.diff import render_diff
 from imgscope.render.filetree import render_tree
 from imgscope.render.history import render_dockerfile, render_history
 from imgscope.render.inspect import render_inspect
+from imgscope.union.tree import trim
 from tests.conftest import SAMPLES, analysis_of
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -31,7 +31,7 @@ WIDTH = 100
 
 def rendered(renderable: RenderableType, soft_wrap: bool = False) -> str:
     console = Console(width=WIDTH, no_color=True, color_system=None, file=io.StringIO(), record=True)
-    console.print(renderable, soft_wrap=soft_wrap, end="" if soft_wrap else "\n")
+    console.print(renderable, soft_wrap=soft_wrap, end="" if soft_wrap else "\n", crop=False)
     # the source path is the checkout's: make it relative so the golden files hold on every machine
     text = console.export_text().replace(str(SAMPLES), "samples")
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import click
+from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
-from imgscope.render import json_report
+from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress
+from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.terminal import render_analysis, render_images
+from imgscope.sources.detect import images_to_dict
 
 
 @main.command()
@@ -17,15 +19,34 @@ from imgscope.render.terminal import render_analysis, render_images
 @image_options
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
+@click.option(
+    "--gzip",
+    "gzip_uncompressed",
+    is_flag=True,
+    help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
+)
 @no_verify_option
 @click.pass_context
 def analyze(
-    ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
+    ctx: click.Context,
+    path: str,
+    image_ref: str | None,
+    platform: str | None,
+    as_json: bool,
+    top: int,
+    gzip_uncompressed: bool,
+    no_verify: bool,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
+            path,
+            image=image_ref,
+            platform=platform,
+            verify=not no_verify,
+            top=max(top, 50),
+            progress=report_progress,
+            gzip_uncompressed=gzip_uncompressed,
         )
     if as_json:
         for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole
@@ -34,9 +55,7 @@ def analyze(
     else:
         with errors(ctx.obj["debug"]):
             savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        console = stdout_console()
-        console.print(render_analysis(result, top=top))
-        console.print(render_top_savings(savings))
+        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
 
 
 @main.command(name="ls")
@@ -48,7 +67,6 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
     with errors(ctx.obj["debug"]):
         refs = imgscope.list_images(path)
     if as_json:
-        doc = {"schema_version": json_report.SCHEMA_VERSION, "images": [json_report.ref_to_dict(r) for r in refs]}
-        click.echo(json_report.dumps(doc))
+        click.echo(json_report.dumps(images_to_dict(refs)))
     else:
-        stdout_console().print(render_images(path, refs))
+        emit(render_images(path, refs))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, main, no_verify_option, progress, stdout_console
-from imgscope.image_diff import split_image_arg
-from imgscope.render import json_report
+from imgscope.cli._common import emit, errors, main, no_verify_option, progress
+from imgscope.compare import split_image_arg
+from imgscope.render import json as json_report
 from imgscope.render.diff import render_diff
-
-DIFF_SCHEMA_VERSION = 1
 
 
 @main.command()
@@ -49,7 +47,7 @@ def diff(
     for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
         path, ref = split_image_arg(arg)
         ctx.params["path"] = path  # names the file in error messages
-        with errors(ctx.obj["debug"]), progress() as report_progress:
+        with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
             analyses.append(
                 imgscope.analyze(
                     path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
@@ -58,6 +56,6 @@ def diff(
     with errors(ctx.obj["debug"]):
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if as_json:
-        click.echo(json_report.dumps({"schema_version": DIFF_SCHEMA_VERSION, **result.to_dict()}))
+        click.echo(json_report.dumps(result.to_dict()))
     else:
-        stdout_console().print(render_diff(result, top=top))
+        emit(render_diff(result, top=top))

@@ -9,9 +9,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
+from imgscope.compare import ImageDiff, ImageSide, SizeDelta
+from imgscope.render.cells import PathCell
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers
+from imgscope.text import first_layers, one_line, plural
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -47,7 +48,7 @@ def _sizes(d: ImageDiff) -> Table:
             grid.add_row(name, f"{s.a:,}", f"{s.b:,}", f"{s.delta:+,}")
 
     row("Content", d.size)
-    row("Compressed", d.compressed_size)
+    row("Stored", d.stored_size)
     row("Visible", d.final_size)
     row("Paths", d.file_count, human=False)
     return grid
@@ -65,8 +66,7 @@ def _layers(d: ImageDiff) -> Table:
                 cells.append(Text(""))
                 continue
             x = layers[i]
-            command = " ".join(x.command.split())
-            command = command if len(command) <= 40 else command[:39] + "…"
+            command = one_line(x.command, 40)  # secret-looking values masked
             style = "dim" if i < d.common_layers else ("" if x.shared else "bold")
             cells.append(safe(f"{size(x.size)}  {(x.diff_id or '-').removeprefix('sha256:')[:12]}  {command}", style))
         table.add_row(str(i), *cells)
@@ -86,7 +86,7 @@ def _directories(d: ImageDiff, top: int) -> Table:
         table.add_column(name, justify="left" if name == "Directory" else "right")
     for x in d.directories[:top]:
         table.add_row(
-            safe(x.path),
+            PathCell(x.path),
             str(x.added),
             str(x.removed),
             str(x.changed),
@@ -100,9 +100,12 @@ def _directories(d: ImageDiff, top: int) -> Table:
 
 
 def _files(d: ImageDiff, top: int) -> Table:
-    table = Table(title=f"Files ({len(d.files):,} differ)", title_justify="left")
+    table = Table(
+        title=f"Files: {plural(len(d.files), 'file')} {'differs' if len(d.files) == 1 else 'differ'}",
+        title_justify="left",
+    )
     table.add_column("", no_wrap=True)
-    table.add_column("Path", overflow="fold")
+    table.add_column("Path")  # cut in the middle when narrow (PathCell); whole in --json
     table.add_column("A", justify="right")
     table.add_column("B", justify="right")
     table.add_column("B - A", justify="right")
@@ -112,7 +115,7 @@ def _files(d: ImageDiff, top: int) -> Table:
         style = KIND_STYLE[f.kind]
         table.add_row(
             Text(KIND_MARK[f.kind], style),
-            safe(f.path, style),
+            PathCell(f.path, style),
             size(f.size_a) if f.type_a else "-",
             size(f.size_b) if f.type_b else "-",
             signed(f.delta),

@@ -14,14 +14,16 @@ import hashlib
 import queue
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
 import zstandard
 
 from imgscope.errors import CorruptLayerError
+from imgscope.model import Compression
 
+GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
 CHUNK = 4 << 20  # fewer, larger pieces: fewer hand-overs of the GIL between the reader thread and the parser
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -194,10 +196,10 @@ class _Prepended:
 class _CountingReader:
     """Counts and hashes the compressed bytes as the decompressor pulls them."""
 
-    def __init__(self, raw: IO[bytes], hashed: bool) -> None:
+    def __init__(self, raw: IO[bytes], hashed: bool, algorithm: str = "sha256") -> None:
         self._raw = raw
         self.count = 0
-        self.hasher = hashlib.sha256() if hashed else None
+        self.hasher = hashlib.new(algorithm) if hashed else None
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
@@ -229,10 +231,15 @@ class LayerStream:
         hash_blob: bool = True,
         hash_diff: bool = True,
         threaded: bool = False,
+        on_chunk: Callable[[], None] | None = None,
+        gzip_plain: bool = False,
+        blob_algorithm: str = "sha256",
+        diff_algorithm: str = "sha256",
     ) -> None:
         self.where = where
+        self._on_chunk = on_chunk  # called in the parsing thread after each chunk is handed over (progress)
         self._limits = limits or Limits()
-        self._counter = _CountingReader(raw, hash_blob)
+        self._counter = _CountingReader(raw, hash_blob, blob_algorithm)
         head = self._counter.read(8)
         self.compression = detect_compression(head, where)
         counted: IO[bytes] = self._counter  # type: ignore[assignment]
@@ -243,7 +250,13 @@ class LayerStream:
             self._chunks = _Zstd(counted, head, where)
         else:
             self._chunks = _Plain(counted, head)
-        self._diff_hasher = hashlib.sha256() if hash_diff else None
+        # An uncompressed blob's gzip (level 6, the default of the gzip writers docker and skopeo push with):
+        # only its size is kept, the size a registry would serve. Computed in the reader thread.
+        plain = gzip_plain and self.compression == "none"
+        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if plain else None
+        self.gzip_size: int | None = None
+        self._gzipped = 0
+        self._diff_hasher = hashlib.new(diff_algorithm) if hash_diff else None
         self._buf = b""
         self._pos = 0
         self.uncompressed_size = 0
@@ -272,9 +285,13 @@ class LayerStream:
                 break
             if diff is not None:
                 diff.update(chunk)
+            if self._gzip is not None:
+                self._gzipped += len(self._gzip.compress(chunk))
             self.uncompressed_size += len(chunk)
             self._check_limits()
             yield chunk
+        if self._gzip is not None:
+            self.gzip_size = self._gzipped + len(self._gzip.flush())
         # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame), so the
         # blob digest covers every byte.
         while self._counter.read(CHUNK):
@@ -315,6 +332,8 @@ class LayerStream:
             chunk = item
         if chunk is None:
             self._eof = True
+        elif self._on_chunk is not None:
+            self._on_chunk()
         return chunk
 
     def close(self) -> None:
@@ -401,29 +420,29 @@ class LayerStream:
 
     @property
     def diff_id(self) -> str | None:
-        """sha256 of the decompressed stream, as ``sha256:<hex>``, when it was hashed."""
+        """The digest of the decompressed stream (``sha256:<hex>``, or the algorithm asked for), when hashed."""
         h = self._diff_hasher
-        return None if h is None else "sha256:" + h.hexdigest()
+        return None if h is None else f"{h.name}:{h.hexdigest()}"
 
     @property
     def blob_digest(self) -> str | None:
-        """sha256 of the blob as stored, when it was hashed."""
+        """The digest of the blob as stored (``sha256:<hex>``, or the algorithm asked for), when hashed."""
         h = self._counter.hasher
-        return None if h is None else "sha256:" + h.hexdigest()
+        return None if h is None else f"{h.name}:{h.hexdigest()}"
 
 
 _QUEUE_CHUNKS = 2  # chunks the reader thread may run ahead of the parser
 
 
-def detect_compression(head: bytes, where: str) -> str:
-    """'gzip', 'zstd' or 'none', from the first bytes; other compressions are refused by name."""
+def detect_compression(head: bytes, where: str) -> Compression:
+    """gzip, zstd or none, from the first bytes; other compressions are refused by name."""
     if head.startswith(GZIP_MAGIC):
-        return "gzip"
+        return Compression.GZIP
     if head.startswith(ZSTD_MAGIC) or (head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50):
-        return "zstd"  # a zstd frame, or a skippable frame (which zstd streams may start with)
+        return Compression.ZSTD  # a zstd frame, or a skippable frame (which zstd streams may start with)
     for magic, name in _OTHER_MAGICS.items():
         if head.startswith(magic):
             raise CorruptLayerError(where, f"{name}-compressed layer: only plain, gzip and zstd layers are supported")
     if not head:
         raise CorruptLayerError(where, "empty layer blob (not a tar)")
-    return "none"
+    return Compression.NONE

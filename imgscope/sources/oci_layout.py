@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
-from imgscope.model import Image, ImageRef, LayerBlob, Platform
+from imgscope.model import Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources.config import check_digest, expect, opt_str, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
@@ -114,7 +115,7 @@ def _walk_index(
             config = expect(doc.get("config"), dict, store.where(blob), "config")
             config_digest = check_digest(config.get("digest"), store.where(blob), "config.digest")
         ref = ImageRef(
-            name=here_names[0] if here_names else None,
+            name=_name(here_names[0], store) if here_names else None,
             tags=here_names,
             digest=digest,
             config_digest=config_digest,
@@ -132,7 +133,19 @@ def _walk_index(
         )
 
 
-def build_image(store: BlobStore, cand: Candidate, fmt: str, notes: list[str]) -> Image:
+def _name(ref_name: str, store: BlobStore) -> str:
+    """An image's name for people: a full reference as written (``docker.io/library/alpine:3.19``); a bare tag
+    (skopeo's ``oci:DIR:1`` writes ``1``) joined to the layout's own name, ``oci-gzip:1``, as ``oci:DIR:TAG``
+    names it. The tag alone stays in ``tags`` (``--image 1`` picks it)."""
+    if "/" in ref_name or ":" in ref_name or "@" in ref_name:
+        return ref_name
+    base = os.path.basename(os.path.normpath(store.label)) or "image"
+    for suffix in (".tar", ".oci"):
+        base = base.removesuffix(suffix)
+    return f"{base}:{ref_name}"
+
+
+def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list[str]) -> Image:
     """Open one candidate: read and verify its config; describe its layers (nothing decompressed)."""
     manifest = cand.manifest
     where = store.where(blob_name(cand.ref.digest or ""))

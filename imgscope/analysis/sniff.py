@@ -1,0 +1,112 @@
+"""Recognise secrets from a file's first bytes while its content streams past; keep only the verdict.
+
+``Sniffer`` is a content observer of the tar reader (``sources.tar_stream.ContentObserver``): it asks for the
+first bytes of each small regular file (the whole file for credential files) and judges them once the member is
+read. Only a verdict for a flagged file is kept: ``(path, layer, kind)``. The bytes seen are dropped at once and a
+secret's value is never stored, so nothing can print it.
+
+May import: the bottom modules only (it is plugged in by ``analysis.scan``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+#: Files larger than this are never looked at (private keys and credential files are a few KB).
+MAX_SNIFF_SIZE = 64 * 1024
+#: Bytes kept of a file not named like a credential file: enough for a PEM / OpenSSH header.
+HEAD_BYTES = 256
+
+# Credential files recognised by name, then confirmed by content: name -> kind.
+_CONFIG_FILES = {
+    ".npmrc": "npm-token",
+    ".pypirc": "pypi-password",
+    ".netrc": "netrc-password",
+    "_netrc": "netrc-password",
+    ".git-credentials": "git-credentials",
+    "credentials": "aws-credentials",  # only under .aws/
+    "config.json": "docker-auth",  # only under .docker/
+}
+_PRIVATE_KEY = re.compile(rb"\A\s*-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_NPM = re.compile(rb"(?im)^\s*(?:\S*:)?_(?:authToken|auth|password)\s*=\s*\S")
+_PYPIRC = re.compile(rb"(?im)^\s*password\s*[=:]\s*\S")
+_NETRC = re.compile(rb"(?i)(?:^|\s)password\s+\S")
+_GIT_CREDENTIALS = re.compile(rb"(?m)^[a-z][a-z0-9+.-]*://[^:/@\s]+:[^@\s]+@")
+_AWS = re.compile(rb"(?im)^\s*aws_(?:secret_access_key|session_token)\s*=\s*\S")
+
+
+@dataclass(frozen=True, slots=True)
+class SniffedFile:
+    """A file whose content looks like a secret: where it was stored, and what it looked like (never its value)."""
+
+    path: str  # "/"-rooted, as the layer's tar names it
+    layer: int
+    # private-key | npm-token | pypi-password | netrc-password | git-credentials | aws-credentials | docker-auth
+    kind: str
+
+
+def _config_kind(path: str) -> str | None:
+    parent, _, name = path.rpartition("/")
+    kind = _CONFIG_FILES.get(name)
+    if kind == "aws-credentials" and not parent.endswith(".aws"):
+        return None
+    if kind == "docker-auth" and not parent.endswith(".docker"):
+        return None
+    return kind
+
+
+def verdict(path: str, head: bytes) -> str | None:
+    """What ``head`` (a file's first bytes, the whole file for credential files) says ``path`` holds, or None."""
+    if _PRIVATE_KEY.match(head):
+        return "private-key"
+    kind = _config_kind(path)
+    if kind is None:
+        return None
+    if kind == "docker-auth":
+        return kind if _docker_auths(head) else None
+    pattern = {
+        "npm-token": _NPM,
+        "pypi-password": _PYPIRC,
+        "netrc-password": _NETRC,
+        "git-credentials": _GIT_CREDENTIALS,
+        "aws-credentials": _AWS,
+    }[kind]
+    return kind if pattern.search(head) else None
+
+
+def _docker_auths(data: bytes) -> bool:
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    auths = doc.get("auths") if isinstance(doc, dict) else None
+    if not isinstance(auths, dict):
+        return False
+    return any(
+        isinstance(entry, dict) and any(entry.get(k) for k in ("auth", "password", "identitytoken", "registrytoken"))
+        for entry in auths.values()
+    )
+
+
+@dataclass
+class Sniffer:
+    """Collects the verdicts of one image's pass; set ``layer`` before each layer is read."""
+
+    layer: int = 0
+    found: list[SniffedFile] = field(default_factory=list)
+
+    def wants(self, name: str, size: int) -> int:
+        """The first bytes to see of a regular file of ``size`` bytes named ``name`` in the tar (0: none)."""
+        if size > MAX_SNIFF_SIZE:
+            return 0
+        return MAX_SNIFF_SIZE if name.rpartition("/")[2] in _CONFIG_FILES else HEAD_BYTES
+
+    def observe(self, path: str, size: int, content: bytes) -> None:
+        """Record ``path`` when its first bytes look like a secret; the bytes are dropped either way."""
+        if b"-----BEGIN" not in content[:64] and path.rpartition("/")[2] not in _CONFIG_FILES:
+            return  # the common case, decided without a regex: no key header, not a credential file
+        kind = verdict(path, content)
+        if kind is not None:
+            self.found.append(SniffedFile("/" + path, self.layer, kind))

@@ -1,0 +1,87 @@
+"""The last build's sizes, to compare against: from a saved JSON report or from another image."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, overload
+
+from imgscope.analysis import Analysis, analyze
+from imgscope.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The sizes of an earlier image (bytes): overall and per layer position."""
+
+    source: str
+    size: int
+    compressed_size: int | None  # what a pull downloads; None when not known (docs/metrics.md)
+    final_size: int
+    layer_sizes: tuple[int, ...]
+    layer_compressed_sizes: tuple[int | None, ...]
+
+    @classmethod
+    def from_analysis(cls, analysis: Analysis, source: str | None = None) -> Baseline:
+        """From an ``Analysis`` (of the earlier image)."""
+        s = analysis.summary
+        return cls(
+            source=source or analysis.image.source,
+            size=s.size,
+            compressed_size=s.compressed_size,
+            final_size=s.final_size,
+            layer_sizes=tuple(r.size for r in analysis.layers),
+            layer_compressed_sizes=tuple(r.compressed_size for r in analysis.layers),
+        )
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str) -> Baseline:
+        """From the JSON document of ``imgscope analyze --json`` or ``imgscope check --format json``."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict):
+            raise UsageError(source, "not an imgscope report (no 'summary'): save one with imgscope analyze --json")
+        if doc.get("schema_version") != 1:
+            raise UsageError(source, f"report schema_version {doc.get('schema_version')!r} is not 1")
+        summary = doc["summary"]
+        layers = doc.get("layers")
+        if not isinstance(layers, list) or not all(isinstance(r, dict) for r in layers):
+            raise UsageError(source, "report 'layers' is not a list of layers")
+        return cls(
+            source=source,
+            size=_count(summary, "size", source),
+            compressed_size=_count(summary, "compressed_size", source, nullable=True),
+            final_size=_count(summary, "final_size", source),
+            layer_sizes=tuple(_count(r, "size", source) for r in layers),
+            layer_compressed_sizes=tuple(_count(r, "compressed_size", source, nullable=True) for r in layers),
+        )
+
+
+@overload
+def _count(table: dict[str, Any], key: str, source: str) -> int: ...
+@overload
+def _count(table: dict[str, Any], key: str, source: str, nullable: bool) -> int | None: ...
+def _count(table: dict[str, Any], key: str, source: str, nullable: bool = False) -> int | None:
+    value = table.get(key)
+    if nullable and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(source, f"report field {key!r} is {value!r}, not a size in bytes")
+    return value
+
+
+def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Baseline:
+    """A baseline from a JSON report (a file starting with ``{``) or else from the image at ``path``."""
+    where = os.fspath(path)
+    if os.path.isfile(where):
+        with open(where, "rb") as fh:
+            head = fh.read(64).lstrip()
+        if head.startswith(b"{"):
+            try:
+                with open(where, encoding="utf-8") as fh:
+                    doc = json.load(fh)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise UsageError(where, f"not valid JSON: {exc}") from None
+            except RecursionError:
+                raise UsageError(where, "not an imgscope report: JSON nested too deeply") from None
+            return Baseline.from_dict(doc, where)
+    return Baseline.from_analysis(analyze(where, **analyze_options), where)

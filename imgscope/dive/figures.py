@@ -1,0 +1,456 @@
+"""Reproduce dive 0.13.1's efficiency figures exactly, quirks included.
+
+dive (github.com/wagoodman/dive, v0.13.1, built with Go 1.24.1) reports three
+figures for an image: ``efficiency``, ``wastedBytes`` (``inefficientBytes`` in its
+``--json`` export) and ``userWastedPercent``, plus a list of "inefficient files".
+This module recomputes them from tar metadata alone by emulating dive's data
+structures literally. Each emulated behaviour, and where dive does it:
+
+Tree building (``dive/image/docker/image_archive.go``: ``getFileList``,
+``processLayerTar``; ``dive/filetree/file_tree.go``: ``AddPath``;
+``dive/filetree/file_node.go``: ``AddChild``; ``dive/filetree/file_info.go``):
+
+* Every tar header becomes a node through ``AddPath``; a path seen twice in one
+  layer keeps one node whose payload is the *last* header (children are kept).
+* Parent directories without their own header are created with an empty payload
+  (size 0, ``IsDir`` false).
+* ``IsDir`` comes from Go's ``tar.Header.FileInfo()``: type DIR, or mode bits
+  ``S_IFDIR`` (0o040000) set in the header mode.
+* Node size is the header size (0 for hard links, symlinks, directories).
+* A path component starting with ``.wh..wh..`` (the opaque marker
+  ``.wh..wh..opq``) is never added: ``AddPath`` returns early, so opaque markers
+  are ignored entirely (they neither count nor hide anything), although parent
+  directories created before the marker component remain.
+* A layer's size is the sum of the sizes of *all* its headers (duplicates and
+  whiteouts included): ``tree.FileSize``, used as ``Layer.Size``.
+
+Efficiency (``dive/filetree/efficiency.go``: ``Efficiency``):
+
+* Each layer tree is walked depth-first, children sorted bytewise
+  (``VisitDepthChildFirst``), visiting leaves only (``IsLeaf``). Non-empty
+  directories never count; an empty directory counts as a 0-byte path, so an
+  empty directory present in two layers is listed as a 0-byte inefficiency.
+* The key is ``FileNode.Path()``: ``/`` + names, the ``.wh.`` prefix trimmed from
+  the node's own name, so a whiteout shares its key with the path it hides.
+* Size of a non-whiteout leaf: its header size. Size of a whiteout: looked up
+  in ``StackTreeRange(trees, 0, current-1)``, i.e. a copy of layer 0 with layers
+  0..current-1 stacked on it (layer 0 twice; for layer 0 itself just layer 0).
+  If that node is a directory (``IsDir``) the sizes of all nodes of its subtree
+  are summed, else the whiteout counts 0.
+* A whiteout's size goes to its own key: a whiteout of a directory ``/d`` is
+  waste only if ``/d`` itself was a leaf (an empty directory) in another layer;
+  the files that were under it are never matched with it.
+* If the whiteout's target is missing from that stack, ``GetNode`` fails and
+  the visitor's error aborts the *rest of that layer's walk* (dive only logs it).
+  The path's ``EfficiencyData`` was already created with ``minDiscoveredSize``
+  -1 and no node, and that -1 is still summed: each such abort lowers the
+  efficiency numerator by one (efficiency can even go negative).
+* ``Stack`` (``file_tree.go``) grafts an upper layer child-first in sorted
+  order: whiteouts call ``RemovePath`` (a missing target is ignored), other nodes
+  ``AddPath`` and overwrite the payload. So a directory whose upper-layer node
+  was only implied (no header) loses ``IsDir`` in the stack, and a later
+  whiteout of it counts 0. Whiteout nodes of layer 0 stay in the stack as
+  ordinary nodes (they come from the copy of layer 0). Sorted order also means
+  that a layer holding both ``+x/...`` and ``.wh.+x`` (names sorting before
+  ``.``) re-adds ``+x`` and then removes it again.
+* A path becomes an inefficiency when it gets its second node; the list is
+  sorted by cumulative size with Go's ``sort.Sort`` (pdqsort, *not stable*) and
+  shown reversed (``runtime/ci/evaluator.go`` and the JSON export). The sort is
+  ported below so ties come out in dive's order.
+* ``efficiency = float64(sum min sizes) / float64(sum cumulative sizes)`` over all
+  paths, or 1.0 when the cumulative sum is 0 (including an image with no files).
+
+Image figures (``dive/image/analysis.go``: ``Analyze``):
+
+* ``wastedBytes`` = sum of the cumulative sizes of the inefficiencies.
+* ``userWastedPercent = float64(wasted) / float64(sum of sizes of layers 1..)``:
+  layer 0 is the "base"; 0/0 gives NaN, x/0 gives +Inf (Go float division).
+
+CI text (``runtime/run.go``, ``runtime/ci/evaluator.go``): see
+:func:`format_ci_figures`; ``%2.4f`` of the ratio times 100, so four decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from sys import intern
+from typing import Any
+
+from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
+from imgscope.model import EntryType, TarEntry
+from imgscope.text import plural
+from imgscope.units import json_number
+
+__all__ = [
+    "DiveCompat",
+    "DiveFigures",
+    "DiveInefficiency",
+    "format_ci_figures",
+]
+
+_WHITEOUT = ".wh."
+_OPAQUE_PREFIX = ".wh..wh.."
+_S_IFMT = 0o170000
+_S_IFDIR = 0o040000
+
+
+@dataclass(frozen=True)
+class DiveInefficiency:
+    """One row of dive's inefficiency list."""
+
+    path: str
+    count: int
+    cumulative_size: int
+
+
+@dataclass(frozen=True)
+class DiveFigures:
+    """dive's figures for an image; floats are the exact float64 values dive computes."""
+
+    efficiency: float
+    wasted_bytes: int
+    user_wasted_percent: float
+    inefficiencies: tuple[DiveInefficiency, ...]
+    quirks: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as in the analysis JSON document (``dive``); NaN and infinity as null."""
+        return {
+            "efficiency": json_number(self.efficiency),
+            "wasted_bytes": self.wasted_bytes,
+            "user_wasted_percent": json_number(self.user_wasted_percent),
+            "inefficient_files": [
+                {"path": i.path, "count": i.count, "cumulative_size": i.cumulative_size} for i in self.inefficiencies
+            ],
+        }
+
+
+_NO_CHILDREN: dict[str, _Node] = {}  # shared by every leaf; never written to
+
+
+class _Node:
+    """A dive ``FileNode``: name, payload (size, is_dir), children and full path (``""`` for the root).
+
+    No parent pointer: the parent is found by its full path in the tree's index. A pointer both ways would make
+    every tree a reference cycle, which stays in memory until the cyclic collector runs (``analyze`` turns it off
+    during the pass); without it a tree is freed the moment it is dropped.
+    """
+
+    __slots__ = ("children", "full", "is_dir", "name", "size")
+
+    def __init__(self, name: str, full: str, size: int = 0, is_dir: bool = False) -> None:
+        self.name = name
+        self.full = full  # one string shared by the trees and the efficiency data
+        self.size = size
+        self.is_dir = is_dir
+        self.children: dict[str, _Node] = _NO_CHILDREN  # a leaf until add_child gives it a dict of its own
+
+    def add_child(self, name: str, child: _Node) -> None:
+        kids = self.children
+        if kids is _NO_CHILDREN:
+            kids = self.children = {}
+        kids[name] = child
+
+    def path(self) -> str:
+        """``FileNode.Path()``: the whiteout prefix is trimmed from the node's own name."""
+        full = self.full
+        if not full:
+            return "/"
+        name = self.name
+        path = full[: len(full) - len(name)] + name[len(_WHITEOUT) :] if name.startswith(_WHITEOUT) else full
+        return path.replace("//", "/") if "//" in path else path
+
+
+def _well_formed(path: str) -> bool:
+    """True for ``/a/b`` (no empty component), the form the path index is keyed by."""
+    return path.startswith("/") and not path.endswith("/") and "//" not in path
+
+
+class _Tree:
+    """A dive ``FileTree`` with a full-path index of its nodes."""
+
+    __slots__ = ("index", "root")
+
+    def __init__(self) -> None:
+        self.root = _Node("", "")
+        self.index: dict[str, _Node] = {}
+
+    def copy(self) -> _Tree:
+        """Deep copy (``FileTree.Copy``)."""
+        new = _Tree()
+        index = new.index
+        todo = [(self.root, new.root)]
+        while todo:
+            src, dst = todo.pop()
+            for name, child in src.children.items():
+                node = _Node(name, child.full, child.size, child.is_dir)
+                dst.add_child(name, node)
+                index[node.full] = node
+                if child.children:
+                    todo.append((child, node))
+        return new
+
+    def get_node(self, path: str) -> _Node | None:
+        """``FileTree.GetNode``; None where dive returns "path does not exist"."""
+        if _well_formed(path):
+            return self.index.get(path)
+        node = self.root
+        for name in path.strip("/").split("/"):
+            if not name:
+                continue
+            child = node.children.get(name)
+            if child is None:
+                return None
+            node = child
+        return node
+
+    def add_path(self, path: str, size: int, is_dir: bool) -> None:
+        """``FileTree.AddPath`` with the payload (size, is_dir); ``path`` starts with ``/``."""
+        index = self.index
+        if path[:1] == "/" and path[-1:] != "/" and "//" not in path:  # _well_formed
+            node = index.get(path)
+            if node is not None:
+                node.size = size
+                node.is_dir = is_dir
+                return
+            parent_path, _, name = path.rpartition("/")
+            parent = index.get(parent_path) if parent_path else self.root
+            if parent is not None:
+                if name.startswith(_OPAQUE_PREFIX):
+                    return
+                name = intern(name)  # names repeat across directories and trees: keep one copy
+                node = _Node(name, path, size, is_dir)
+                parent.add_child(name, node)
+                index[node.full] = node
+                return
+        names = path.strip("/").split("/")
+        node = self.root
+        last = len(names) - 1
+        for idx, name in enumerate(names):
+            if not name:
+                continue
+            child = node.children.get(name)
+            if child is None:
+                if name.startswith(_OPAQUE_PREFIX):
+                    return
+                name = intern(name)
+                child = _Node(name, node.full + "/" + name)
+                node.add_child(name, child)
+                index[child.full] = child
+            node = child
+            if idx == last:
+                node.size = size
+                node.is_dir = is_dir
+
+    def remove_path(self, path: str) -> None:
+        """``FileTree.RemovePath``; a missing path or the root is ignored (dive logs it)."""
+        node = self.get_node(path)
+        if node is None or not node.full:
+            return
+        index = self.index
+        parent_path = node.full.rpartition("/")[0]
+        parent = index[parent_path] if parent_path else self.root
+        del parent.children[node.name]
+        stack = [node]
+        while stack:
+            cur = stack.pop()
+            index.pop(cur.full, None)
+            stack.extend(cur.children.values())
+
+    def stack(self, upper: _Tree, order: list[_Node] | None = None) -> None:
+        """``FileTree.Stack``: graft ``upper`` onto this tree, child-first in sorted order.
+
+        ``order``: ``_post_order(upper.root)`` when the caller has it already.
+        """
+        for node in _post_order(upper.root) if order is None else order:
+            if node.name.startswith(_WHITEOUT):
+                self.remove_path(node.path())
+            else:
+                self.add_path(node.path(), node.size, node.is_dir)
+
+
+def _go_order(names: Iterable[str]) -> list[str]:
+    """Names as Go sorts strings: bytewise. Code-point order is the same for UTF-8, so plain sorting serves unless
+    a name carries surrogate escapes; then every key is the bytes (keys must be of one type)."""
+    names = list(names)
+    if all(name.isascii() for name in names):
+        return sorted(names)
+    return sorted(names, key=lambda name: name.encode("utf-8", "surrogateescape"))
+
+
+def _sorted_children(node: _Node) -> list[_Node]:
+    children = node.children
+    if len(children) == 1:
+        return list(children.values())
+    return [children[k] for k in _go_order(children)]
+
+
+def _post_order(root: _Node) -> list[_Node]:
+    """All nodes but the root in ``VisitDepthChildFirst`` order (children sorted, parent last)."""
+    out: list[_Node] = []
+    stack: list[tuple[_Node, list[_Node], int]] = [(root, _sorted_children(root), 0)]
+    while stack:
+        node, kids, i = stack[-1]
+        if i < len(kids):
+            stack[-1] = (node, kids, i + 1)
+            child = kids[i]
+            if child.children:
+                stack.append((child, _sorted_children(child), 0))
+            else:
+                out.append(child)
+        else:
+            stack.pop()
+            if node is not root:
+                out.append(node)
+    return out
+
+
+def _subtree_size(node: _Node) -> int:
+    """Sum of sizes of ``node`` (unless it is the root) and all its descendants."""
+    total = node.size if node.full else 0
+    stack = list(node.children.values())
+    while stack:
+        cur = stack.pop()
+        total += cur.size
+        stack.extend(cur.children.values())
+    return total
+
+
+class _PathData:
+    """dive's ``EfficiencyData`` for one path."""
+
+    __slots__ = ("count", "cumulative", "minimum", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.count = 0
+        self.cumulative = 0
+        self.minimum = -1
+
+
+class DiveCompat:
+    """Incremental: feed layers in order, then read the figures."""
+
+    def __init__(self) -> None:
+        self._layers = 0
+        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1) for the next layer
+        self._data: dict[str, _PathData] = {}
+        self._inefficient: list[_PathData] = []
+        self._layer_sizes: list[int] = []
+        self._quirks: list[str] = []
+
+    def add_layer(self, entries: Iterable[TarEntry]) -> None:
+        """Add the next layer (its tar members, in tar order)."""
+        index = self._layers
+        self._layers += 1
+        tree = _Tree()
+        layer_size = 0
+        opaque = 0
+        seen: set[str] = set()
+        dup = 0
+        for e in entries:
+            layer_size += e.size
+            if e.path in seen:
+                dup += 1
+            else:
+                seen.add(e.path)
+            if _OPAQUE_PREFIX in e.path and any(c.startswith(_OPAQUE_PREFIX) for c in e.path.split("/")):
+                opaque += 1
+            is_dir = e.type is EntryType.DIR or (e.mode & _S_IFMT) == _S_IFDIR
+            tree.add_path("/" + e.path, e.size, is_dir)
+        del seen
+        self._layer_sizes.append(layer_size)
+        if opaque:
+            self._quirks.append(f"layer {index}: {plural(opaque, 'opaque marker')} ignored")
+        if dup:
+            self._quirks.append(f"layer {index}: {plural(dup, 'repeated path')}, last header kept")
+
+        if index == 0:
+            self._stacked = tree.copy()
+        assert self._stacked is not None
+        order = _post_order(tree.root)
+        # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
+        self._walk(index, [node for node in order if not node.children], self._stacked)
+        # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
+        # layer 0 twice); stacking now, not when that layer comes, frees this layer's tree at once.
+        self._stacked.stack(tree, order)
+
+    def _walk(self, index: int, leaves: list[_Node], stacked: _Tree) -> None:
+        """Add one layer's leaves (in dive's walk order) to the efficiency data."""
+        data_map = self._data
+        for node in leaves:
+            path = node.path()
+            data = data_map.get(path)
+            if data is None:
+                data = data_map[path] = _PathData(path)
+            if node.name.startswith(_WHITEOUT):
+                target = stacked.get_node(path)
+                if target is None:
+                    self._quirks.append(
+                        f"layer {index}: walk stopped at whiteout of missing {path}"
+                        " (rest of the layer uncounted, -1 added to the efficiency numerator)"
+                    )
+                    return
+                if target.is_dir:
+                    size = _subtree_size(target)
+                else:
+                    size = 0
+                    if target.children:
+                        self._quirks.append(
+                            f"layer {index}: whiteout of {path} counted 0 (directory"
+                            " without a directory header in the lower stack)"
+                        )
+            else:
+                size = node.size
+            data.cumulative += size
+            if data.minimum < 0 or size < data.minimum:
+                data.minimum = size
+            data.count += 1
+            if data.count == 2:
+                self._inefficient.append(data)
+
+    def figures(self) -> DiveFigures:
+        """Compute dive's figures for the layers added so far."""
+        minimum = 0
+        cumulative = 0
+        for d in self._data.values():
+            minimum += d.minimum
+            cumulative += d.cumulative
+        efficiency = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
+
+        ordered = list(self._inefficient)
+        go_sort(ordered, lambda d: d.cumulative)
+        ordered.reverse()
+        rows = tuple(DiveInefficiency(d.path, d.count, d.cumulative) for d in ordered)
+        wasted = sum(r.cumulative_size for r in rows)
+
+        user_size = sum(self._layer_sizes[1:])
+        quirks = list(self._quirks)
+        if user_size == 0:
+            user_pct = math.nan if wasted == 0 else math.inf
+            quirks.append(f"userWastedPercent is {wasted}/0 ({user_pct})")
+        else:
+            user_pct = float(wasted) / float(user_size)
+        if cumulative == 0:
+            quirks.append("no file bytes: efficiency defaults to 1.0")
+        empty_dirs = sum(1 for r in rows if r.cumulative_size == 0)
+        if empty_dirs:
+            quirks.append(f"{plural(empty_dirs, 'zero-byte path')} listed as inefficient")
+        return DiveFigures(efficiency, wasted, user_pct, rows, tuple(quirks))
+
+
+def format_ci_figures(figures: DiveFigures) -> tuple[str, str, str]:
+    """The three "Analyzing image..." lines dive 0.13.1 prints in CI mode (``runtime/run.go``).
+
+    ``efficiency`` and ``userWastedPercent`` are ``%2.4f`` of the ratio times 100
+    (``NaN``/``+Inf`` spelled as Go does); the size in parentheses is
+    ``humanize.Bytes`` (SI units, github.com/dustin/go-humanize).
+    """
+    wasted = figures.wasted_bytes
+    return (
+        f"  efficiency: {go_f4(figures.efficiency * 100)} %",
+        f"  wastedBytes: {wasted} bytes ({humanize_bytes(wasted)})",
+        f"  userWastedPercent: {go_f4(figures.user_wasted_percent * 100)} %",
+    )

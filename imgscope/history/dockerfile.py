@@ -1,0 +1,245 @@
+"""A Dockerfile reconstructed from an image's history and config (``imgscope history --dockerfile``).
+
+Each history entry is read by ``created_by.parse_created_by`` (the builders' forms are listed there); one that
+is no Dockerfile instruction (``busybox-static rootfs``) is kept as a comment: it made the layer. Where the
+history is lossy and the config exact (the final CMD, ENTRYPOINT, HEALTHCHECK), the config wins; what the
+config holds and no history entry made (BuildKit's ONBUILD, images made without a Dockerfile) follows the
+history's steps. The base image ends where ``base_image.find_base`` says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from imgscope._display import Displayable
+from imgscope.history.base_image import BaseImage, find_base
+from imgscope.history.rows import HISTORY_SCHEMA_VERSION
+from imgscope.model import Image
+from imgscope.sources.created_by import DEFAULT_SHELL, Step, go_list, healthcheck_instruction, parse_created_by
+from imgscope.sources.detect import open_image
+from imgscope.text import first_layers, one_line
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """A line of the reconstructed Dockerfile and where it came from."""
+
+    keyword: str  # "" for a step that is no Dockerfile instruction (shown as a comment)
+    arguments: str
+    history_index: int | None  # None for a line imgscope added (FROM, ARG before a RUN that used it, SHELL)
+    layer: int | None  # the layer the step made
+    source: str  # "history", "config" (the history was lossy; the config's value is shown), "added"
+
+    @property
+    def text(self) -> str:
+        return f"{self.keyword} {self.arguments}".strip() if self.keyword else f"# {self.arguments}"
+
+
+@dataclass(frozen=True)
+class Dockerfile(Displayable):
+    """The reconstruction: the base image's steps (for reference) and the image's own.
+
+    Attributes:
+        base: where the base image ends, when the image tells.
+        base_steps: the base image's steps, for reference (commented out in ``text()``).
+        instructions: the image's own steps, FROM first.
+        image: the image's name, when it has one.
+        notes: the image's notes (what was chosen for the user, and why).
+    """
+
+    base: BaseImage | None
+    base_steps: tuple[Instruction, ...]
+    instructions: tuple[Instruction, ...]
+    image: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """As a Dockerfile: the base's steps commented out, then FROM and the image's own steps."""
+        lines = ["# Reconstructed by imgscope from the image history; sources of COPY/ADD are content hashes."]
+        if self.base is not None:
+            b = self.base
+            span = first_layers(b.layer_count)
+            lines.append(f"# Base image: {b.name or 'unnamed'} ({span}); found by: {b.evidence}.")
+            if b.digest:
+                lines.append(f"# Base digest: {b.digest}")
+            lines.extend(f"#   {one_line(i.text.removeprefix('# '), 100)}" for i in self.base_steps)
+        else:
+            lines.append("# The image does not say where its base ends: every step follows, as if FROM scratch.")
+        config_note = False
+        for ins in self.instructions:
+            if ins.source == "config" and ins.history_index is None and not config_note:
+                lines.append("# From the config: settings no history entry made")
+                config_note = True
+            if ins.layer is not None:
+                lines.append(f"# layer {ins.layer}")
+            body = ins.text.split("\n")
+            lines.append(" \\\n".join(body) if ins.keyword == "RUN" else "\n# ".join(body))
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``imgscope history --dockerfile --json`` (``docs/json.md``)."""
+        return {
+            "schema_version": HISTORY_SCHEMA_VERSION,
+            "image": self.image,
+            "dockerfile": self.body_to_dict(),
+            "notes": list(self.notes),
+        }
+
+    def body_to_dict(self) -> dict[str, Any]:
+        """The reconstruction itself (the document's ``dockerfile`` member)."""
+
+        def one(i: Instruction) -> dict[str, Any]:
+            return {
+                "instruction": i.keyword or None,
+                "arguments": i.arguments,
+                "text": i.text,
+                "history_index": i.history_index,
+                "layer": i.layer,
+                "source": i.source,
+            }
+
+        return {
+            "base": self.base.to_dict() if self.base is not None else None,
+            "base_steps": [one(i) for i in self.base_steps],
+            "instructions": [one(i) for i in self.instructions],
+            "text": self.text(),
+        }
+
+
+def reconstruct(
+    source: str | os.PathLike[str] | Image | Any, *, image: str | None = None, platform: str | None = None
+) -> Dockerfile:
+    """The Dockerfile that made an image (a path, an ``Image`` or an ``Analysis``), as far as its history and config
+    tell. Reads metadata only."""
+    if isinstance(source, (str, os.PathLike)):
+        source = open_image(os.fspath(source), image=image, platform=platform)
+    return _reconstruct(source if isinstance(source, Image) else source.image)
+
+
+def _reconstruct(image: Image) -> Dockerfile:
+    base = find_base(image)
+    cut = base.history_count if base is not None else 0
+    inner = image.config.get("config")
+    runtime: dict[str, Any] = inner if isinstance(inner, dict) else {}
+    steps = [parse_created_by(h.created_by or "") for h in image.history]
+    last_of: dict[str, int] = {}
+    for position, step in enumerate(steps):
+        last_of[step.keyword] = position
+
+    base_steps = tuple(
+        Instruction(s.keyword, s.arguments or "(empty history entry)", n, image.history[n].layer_index, "history")
+        for n, s in enumerate(steps[:cut])
+    )
+    out: list[Instruction] = []
+    if base is not None and base.name:
+        out.append(Instruction("FROM", base.name, None, None, "added"))
+    elif base is not None:
+        out.append(Instruction("FROM", f"<base image: {first_layers(base.layer_count)}>", None, None, "added"))
+    else:
+        out.append(Instruction("FROM", "scratch", None, None, "added"))
+    shell = DEFAULT_SHELL
+    args: dict[str, str] = {}
+    for position in range(cut, len(steps)):
+        step = steps[position]
+        entry = image.history[position]
+        keyword, arguments, source = step.keyword, step.arguments, "history"
+        if keyword == "RUN":
+            if step.shell is not None and step.shell != shell:
+                shell = step.shell
+                out.append(Instruction("SHELL", json.dumps(list(shell)), None, None, "added"))
+            for name, value in step.build_args:
+                if args.get(name) != value:
+                    args[name] = value
+                    out.append(Instruction("ARG", f"{name}={value}", None, None, "added"))
+        elif keyword == "ARG":
+            name, _, value = arguments.partition("=")
+            args[name] = value
+        elif keyword == "SHELL":
+            listed = go_list(arguments)
+            if listed:
+                shell = tuple(listed)
+        restored = _from_config(keyword, runtime) if last_of.get(keyword) == position else None
+        if restored is not None and restored != arguments:
+            arguments, source = restored, "config"
+        if not keyword and not arguments:
+            arguments = "(empty history entry)"
+        out.append(Instruction(keyword, arguments, position, entry.layer_index, source))
+    out.extend(_config_only(runtime, steps))
+    return Dockerfile(base, base_steps, tuple(out), image.name, image.notes)
+
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's and buildah's default
+
+
+def _config_only(runtime: dict[str, Any], steps: list[Step]) -> list[Instruction]:
+    """Settings the config holds but no history entry made: BuildKit writes no ONBUILD entry, and images from
+    tools without a Dockerfile (ko, jib, apko, ``docker commit --change``, squashed builds) have little or no
+    history. Each becomes an instruction with source "config", after the history's."""
+    written: dict[str, list[str]] = {}
+    for step in steps:
+        written.setdefault(step.keyword, []).append(step.arguments)
+    out: list[Instruction] = []
+
+    def add(keyword: str, arguments: str) -> None:
+        out.append(Instruction(keyword, arguments, None, None, "config"))
+
+    env = runtime.get("Env")
+    if isinstance(env, list):
+        for item in env:
+            if not isinstance(item, str) or "=" not in item:
+                continue
+            name = item.partition("=")[0]
+            if item == f"PATH={DEFAULT_PATH}":
+                continue
+            if not any(re.search(rf"(?:^|\s){re.escape(name)}[= ]", args) for args in written.get("ENV", [])):
+                add("ENV", item)
+    labels = runtime.get("Labels")
+    if isinstance(labels, dict):
+        for name, value in labels.items():
+            if isinstance(value, str) and not any(name in args for args in written.get("LABEL", [])):
+                add("LABEL", f"{name}={json.dumps(value)}")
+    ports = runtime.get("ExposedPorts")
+    if isinstance(ports, dict) and ports and "EXPOSE" not in written:
+        add("EXPOSE", " ".join(str(p) for p in ports))
+    volumes = runtime.get("Volumes")
+    if isinstance(volumes, dict) and volumes and "VOLUME" not in written:
+        add("VOLUME", json.dumps([str(v) for v in volumes]))
+    for key, keyword in (("WorkingDir", "WORKDIR"), ("User", "USER"), ("StopSignal", "STOPSIGNAL")):
+        value = runtime.get(key)
+        if isinstance(value, str) and value and keyword not in written:
+            add(keyword, value)
+    shell = runtime.get("Shell")
+    if isinstance(shell, list) and shell and "SHELL" not in written:
+        add("SHELL", json.dumps(shell))
+    onbuild = runtime.get("OnBuild")
+    if isinstance(onbuild, list):
+        for trigger in onbuild:
+            if isinstance(trigger, str) and trigger not in written.get("ONBUILD", []):
+                add("ONBUILD", trigger)
+    health = runtime.get("Healthcheck")
+    if isinstance(health, dict) and "HEALTHCHECK" not in written:
+        text = healthcheck_instruction(health)
+        if text:
+            add("HEALTHCHECK", text)
+    for keyword in ("ENTRYPOINT", "CMD"):
+        value = _from_config(keyword, runtime)
+        if value is not None and keyword not in written:
+            add(keyword, value)
+    return out
+
+
+def _from_config(keyword: str, runtime: dict[str, Any]) -> str | None:
+    """The config's exact value for the last CMD / ENTRYPOINT / HEALTHCHECK of the history."""
+    if keyword in ("CMD", "ENTRYPOINT"):
+        value = runtime.get("Cmd" if keyword == "CMD" else "Entrypoint")
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return json.dumps(value)
+        return None
+    if keyword == "HEALTHCHECK":
+        health = runtime.get("Healthcheck")
+        return healthcheck_instruction(health) if isinstance(health, dict) else None
+    return None

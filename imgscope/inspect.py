@@ -1,0 +1,170 @@
+"""``inspect(image) -> ImageInfo``: what ``docker image inspect`` shows, plus the manifest's annotations and media
+types, read from the metadata alone (no layer is decompressed)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgscope._display import Displayable
+from imgscope.analysis import Analysis
+from imgscope.errors import ImageFormatError, expect
+from imgscope.model import Image, RuntimeConfig
+from imgscope.sources.detect import open_image
+
+#: The version of the inspect JSON document (``docs/json.md``); bump it on any breaking change.
+INSPECT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A layer as the manifest and config describe it."""
+
+    index: int
+    digest: str | None
+    diff_id: str | None
+    media_type: str | None
+    size: int | None  # bytes of the blob as stored
+    available: bool
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageInfo(Displayable):
+    """What ``docker image inspect`` shows, with the manifest's media types and annotations."""
+
+    id: str | None  # the config digest
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]  # REPOSITORY@MANIFEST-DIGEST, when the format has a manifest digest
+    created: str | None
+    author: str | None
+    comment: str | None
+    docker_version: str | None
+    os: str | None
+    architecture: str | None
+    variant: str | None
+    os_version: str | None
+    platform: str | None
+    source: str
+    format: str
+    manifest_digest: str | None
+    manifest_media_type: str | None
+    annotations: dict[str, str]
+    config: RuntimeConfig
+    rootfs_type: str | None
+    diff_ids: tuple[str, ...]
+    layers: tuple[LayerInfo, ...]
+    stored_size: int | None  # bytes of all layer blobs as stored, when the format gives every size
+    history_entries: int
+    empty_history_entries: int
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``docs/json.md``, inspect document)."""
+        return {
+            "schema_version": INSPECT_SCHEMA_VERSION,
+            "id": self.id,
+            "repo_tags": list(self.repo_tags),
+            "repo_digests": list(self.repo_digests),
+            "created": self.created,
+            "author": self.author,
+            "comment": self.comment,
+            "docker_version": self.docker_version,
+            "os": self.os,
+            "architecture": self.architecture,
+            "variant": self.variant,
+            "os_version": self.os_version,
+            "platform": self.platform,
+            "source": self.source,
+            "format": self.format,
+            "manifest_digest": self.manifest_digest,
+            "manifest_media_type": self.manifest_media_type,
+            "annotations": dict(self.annotations),
+            "config": self.config.to_dict(),
+            "rootfs": {"type": self.rootfs_type, "diff_ids": list(self.diff_ids)},
+            "layers": [
+                {
+                    "index": layer.index,
+                    "digest": layer.digest,
+                    "diff_id": layer.diff_id,
+                    "media_type": layer.media_type,
+                    "size": layer.size,
+                    "available": layer.available,
+                    "annotations": dict(layer.annotations),
+                }
+                for layer in self.layers
+            ],
+            "stored_size": self.stored_size,
+            "history_entries": self.history_entries,
+            "empty_history_entries": self.empty_history_entries,
+            "notes": list(self.notes),
+        }
+
+
+def repository(tag: str) -> str:
+    """``registry:5000/app:1`` -> ``registry:5000/app`` (a port is not a tag)."""
+    head, sep, last = tag.rpartition("/")
+    name = last.split("@", 1)[0].partition(":")[0]
+    return f"{head}{sep}{name}"
+
+
+def _opt_text(config: dict[str, Any], key: str, where: str) -> str | None:
+    value = config.get(key)
+    if value is None or value == "":
+        return None
+    return str(expect(value, str, where, key))
+
+
+def inspect(
+    source: Image | Analysis | str | os.PathLike[str], *, image: str | None = None, platform: str | None = None
+) -> ImageInfo:
+    """Describe an image (a path opened with ``open_image``, an ``Image`` or an ``Analysis``) from its metadata.
+    Reads no layer."""
+    if isinstance(source, Analysis):
+        img = source.image
+    elif isinstance(source, Image):
+        img = source
+    else:
+        img = open_image(os.fspath(source), image=image, platform=platform)
+    where = img.source
+    config = img.config
+    if not isinstance(config, dict):
+        raise ImageFormatError(where, "the image config must be an object")
+    rootfs = config.get("rootfs") or {}
+    expect(rootfs, dict, where, "rootfs")
+    # An OCI layout's bare ref name ("1") names no repository, so it makes no repo digest.
+    named = [t for t in img.tags if ":" in t.rpartition("/")[2]]
+    digests = tuple(dict.fromkeys(f"{repository(t)}@{img.digest}" for t in named)) if img.digest else ()
+    return ImageInfo(
+        id=img.config_digest,
+        repo_tags=img.tags,
+        repo_digests=digests,
+        created=img.created,
+        author=_opt_text(config, "author", where),
+        comment=_opt_text(config, "comment", where),
+        docker_version=_opt_text(config, "docker_version", where),
+        os=_opt_text(config, "os", where),
+        architecture=_opt_text(config, "architecture", where),
+        variant=_opt_text(config, "variant", where),
+        os_version=_opt_text(config, "os.version", where),
+        platform=str(img.platform) if img.platform else None,
+        source=img.source,
+        format=img.format,
+        manifest_digest=img.digest,
+        manifest_media_type=img.manifest_media_type,
+        annotations=dict(img.annotations),
+        config=img.runtime,
+        rootfs_type=_opt_text(rootfs, "type", where),
+        diff_ids=tuple(b.diff_id for b in img.layers if b.diff_id),
+        layers=tuple(
+            LayerInfo(b.index, b.digest, b.diff_id, b.media_type, b.size, b.available, dict(b.annotations))
+            for b in img.layers
+        ),
+        stored_size=sum(b.size for b in img.layers if b.size is not None)
+        if all(b.size is not None for b in img.layers)
+        else None,
+        history_entries=len(img.history),
+        empty_history_entries=sum(1 for h in img.history if h.empty_layer),
+        notes=img.notes,
+    )

@@ -1,0 +1,602 @@
+"""The union filesystem: apply layers in order with the OCI whiteout rules, and record what each changed.
+
+This module knows nothing of image formats: it takes each layer as a sequence of
+``TarEntry`` in tar order. The rules (OCI image-spec, "Representing Changes"):
+
+* ``DIR/.wh.NAME`` removes ``DIR/NAME`` and everything below it, from lower layers only.
+* ``DIR/.wh..wh..opq`` hides every lower child of ``DIR``; it applies before the same
+  layer's own entries, wherever it stands in the tar.
+* A whiteout never hides what its own layer wrote, and markers never appear in the result.
+* Other ``.wh..wh.*`` names are aufs bookkeeping and are ignored.
+
+Content is tracked per *stored copy*: each regular file written by a layer is one
+record holding its bytes. Hard links point at their target's record, so shared
+bytes count once. A record nothing in the tree refers to any more is wasted.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from sys import intern
+from typing import Any, overload
+
+from imgscope.errors import CorruptLayerError
+from imgscope.model import EntryType, TarEntry
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+AUFS_META_PREFIX = ".wh..wh."
+MAX_SYMLINK_HOPS = 40  # as Linux's path resolution
+
+_DIR = EntryType.DIR
+_FILE = EntryType.FILE
+_SYMLINK = EntryType.SYMLINK
+
+# What a path looked like: (type, size, mode, uid, gid, link_target, digest)
+Snapshot = tuple[EntryType, int, int, int, int, str, "bytes | None"]
+
+
+class ChangeKind(str, enum.Enum):
+    """How a layer changed a path, compared with the filesystem below it."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+
+
+class WasteReason(str, enum.Enum):
+    """Why a stored copy of a file is not visible in the final filesystem."""
+
+    OVERWRITTEN = "overwritten"  # replaced by other content (or its parent directory was)
+    METADATA_ONLY = "metadata-only"  # replaced by the same bytes with another mode or owner
+    IDENTICAL = "identical-copy"  # replaced by the same bytes with the same metadata
+    DELETED = "deleted"  # removed by a whiteout (.wh.NAME)
+    OPAQUE = "opaque"  # hidden by an opaque directory marker (.wh..wh..opq)
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One path a layer added, modified or removed. ``size`` is the regular file's bytes."""
+
+    path: str
+    kind: ChangeKind
+    type: EntryType
+    size: int
+    metadata_only: bool = False
+
+
+_KINDS = tuple(ChangeKind)
+_TYPES = tuple(EntryType)
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
+_TYPE_CODE = {t: i << 2 for i, t in enumerate(_TYPES)}
+_META = 1 << 5
+
+
+class ChangeList(Sequence[FileChange]):
+    """A layer's changes, stored compactly; each ``FileChange`` is made when it is read.
+
+    A large layer changes hundreds of thousands of paths, and one object per change plus its own ``/``-rooted
+    path string cost about 190 bytes each. Here a change costs a byte of kind/type code and two list slots: the
+    path strings (without the leading ``/``) and the sizes are the ones the filesystem already holds. Reads as
+    an immutable sequence; compares equal to a tuple of the same changes.
+    """
+
+    __slots__ = ("_codes", "_paths", "_sizes")
+
+    def __init__(self, paths: list[str], codes: bytes, sizes: list[int]) -> None:
+        self._paths = paths
+        self._codes = codes
+        self._sizes = sizes
+
+    @classmethod
+    def of(cls, changes: Sequence[FileChange]) -> ChangeList:
+        """The compact form of ``changes`` (paths ``/``-rooted, as in ``FileChange``)."""
+        return cls(
+            [c.path[1:] if c.path.startswith("/") else c.path for c in changes],
+            bytes(_code(c.kind, c.type, c.metadata_only) for c in changes),
+            [c.size for c in changes],
+        )
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def _make(self, i: int) -> FileChange:
+        code = self._codes[i]
+        return FileChange(
+            "/" + self._paths[i], _KINDS[code & 3], _TYPES[(code >> 2) & 7], self._sizes[i], bool(code & _META)
+        )
+
+    @overload
+    def __getitem__(self, i: int) -> FileChange: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[FileChange, ...]: ...
+    def __getitem__(self, i: int | slice) -> FileChange | tuple[FileChange, ...]:
+        if isinstance(i, slice):
+            return tuple(self._make(j) for j in range(*i.indices(len(self))))
+        n = len(self._codes)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("change index out of range")
+        return self._make(i)
+
+    def __iter__(self) -> Iterator[FileChange]:
+        make = self._make
+        return (make(i) for i in range(len(self._codes)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ChangeList):
+            return (self._paths, self._codes, self._sizes) == (other._paths, other._codes, other._sizes)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"ChangeList({list(self)!r})"
+
+    def totals(self) -> tuple[dict[ChangeKind, int], dict[ChangeKind, int], int, int]:
+        """Count and bytes per kind, and count and bytes of the metadata-only changes, without making objects."""
+        counts = dict.fromkeys(_KINDS, 0)
+        sizes = dict.fromkeys(_KINDS, 0)
+        meta = meta_bytes = 0
+        for code, size in zip(self._codes, self._sizes, strict=True):
+            kind = _KINDS[code & 3]
+            counts[kind] += 1
+            sizes[kind] += size
+            if code & _META:
+                meta += 1
+                meta_bytes += size
+        return counts, sizes, meta, meta_bytes
+
+
+def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int:
+    return _KIND_CODE[kind] | _TYPE_CODE[type] | (_META if metadata_only else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class WastedFile:
+    """A stored copy of a file that the final filesystem does not show."""
+
+    path: str
+    size: int
+    layer: int  # the layer that stored it
+    hidden_by: int  # the layer that hid it
+    reason: WasteReason
+
+    def to_dict(self) -> dict[str, Any]:
+        """The copy as in the analysis JSON document (``wasted_files[]``)."""
+        return {
+            "path": self.path,
+            "size": self.size,
+            "layer": self.layer,
+            "hidden_by": self.hidden_by,
+            "reason": self.reason.value,
+        }
+
+
+@dataclass(frozen=True)
+class LayerChanges:
+    """What one layer did to the filesystem below it."""
+
+    index: int
+    changes: ChangeList
+    whiteouts: int
+    opaque_dirs: int
+    stored_bytes: int  # regular-file bytes this layer stores (each copy, a path written twice included)
+
+
+class Node:
+    """A path in the tree. Directories have ``children``; regular files a content ``record``."""
+
+    __slots__ = (
+        "children",
+        "digest",
+        "gid",
+        "layer",
+        "link_target",
+        "mode",
+        "record",
+        "size",
+        "type",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        type: EntryType,
+        size: int,
+        mode: int,
+        uid: int,
+        gid: int,
+        link_target: str,
+        digest: bytes | None,
+        layer: int,
+        record: int = -1,
+    ) -> None:
+        self.type = type
+        self.size = size
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.link_target = link_target
+        self.digest = digest
+        self.layer = layer
+        self.record = record
+        self.children: dict[str, Node] | None = {} if type is _DIR else None
+
+    def snapshot(self) -> Snapshot:
+        return (self.type, self.size, self.mode, self.uid, self.gid, self.link_target, self.digest)
+
+
+def _replacement_reason(gone: Snapshot, now: Node) -> WasteReason:
+    if now.type is _FILE and gone[0] is _FILE and now.size == gone[1] and now.digest == gone[6]:
+        same_meta = (now.mode, now.uid, now.gid) == gone[2:5]
+        return WasteReason.IDENTICAL if same_meta else WasteReason.METADATA_ONLY
+    return WasteReason.OVERWRITTEN
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+class _LayerState:
+    """Book-keeping while one layer is applied."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.before: dict[str, Snapshot | None] = {}  # written path -> state below this layer
+        self.removed: dict[str, Snapshot] = {}  # lower paths removed while applying
+        # Records whose last reference went: (record, path, reason, what the path was).
+        self.pending: list[tuple[int, str, WasteReason, Snapshot]] = []
+        self.stored = 0  # bytes of the regular files this layer stores
+        # Nodes this layer put in the tree, by real path (dropped again when removed), so the
+        # summary needs no lookup per path.
+        self.after: dict[str, Node] = {}
+
+
+class FileSystem:
+    """The union filesystem, built layer by layer with ``apply_layer``."""
+
+    def __init__(self) -> None:
+        self.root = Node(_DIR, 0, 0o755, 0, 0, "", None, -1)
+        # Stored copies of regular files: where they were written, their size, references left.
+        self._rec_path: list[str] = []
+        self._rec_layer: list[int] = []
+        self._rec_size: list[int] = []
+        self._rec_digest: list[bytes | None] = []
+        self._rec_refs: list[int] = []
+        self.wasted: list[WastedFile] = []
+        self.layers_applied = 0
+        # Directory path as written -> (node, real path); valid until something is removed.
+        self._dir_cache: dict[str, tuple[Node, str]] = {}
+
+    # -- lookups -------------------------------------------------------------
+
+    def lookup(self, path: str) -> Node | None:
+        """The node at ``path`` (relative, as in ``TarEntry.path``), following no symlink."""
+        node: Node | None = self.root
+        if not path:
+            return node
+        for part in path.split("/"):
+            if node is None or node.children is None:
+                return None
+            node = node.children.get(part)
+        return node
+
+    def _resolve_dir(
+        self, dirpath: str, where: str, create: bool, state: _LayerState | None
+    ) -> tuple[Node, str] | None:
+        """The directory named by ``dirpath`` (as a member name gives it) and its real path."""
+        found = self._dir_cache.get(dirpath)
+        if found is None:
+            found = self._resolve_parts(dirpath.split("/") if dirpath else [], where, create, state)
+            if found is not None:
+                self._dir_cache[dirpath] = found
+        return found
+
+    def _resolve_parts(
+        self, parts: Sequence[str], where: str, create: bool, state: _LayerState | None
+    ) -> tuple[Node, str] | None:
+        """The directory named by ``parts`` and its real path.
+
+        Symlinks met on the way are followed *inside* the image (``..`` stops at the
+        root, absolute targets start again from it), as an extracting runtime does;
+        missing directories are created when ``create`` is set. A loop of symlinks,
+        or a non-directory on the way, is an error when creating and None otherwise.
+        """
+        node = self.root
+        real: list[str] = []
+        todo = list(reversed(parts))
+        hops = 0
+        while todo:
+            name = todo.pop()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                if real:
+                    real.pop()
+                    node = self._walk_real(real)
+                continue
+            assert node.children is not None
+            child = node.children.get(name)
+            if child is None:
+                if not create:
+                    return None
+                assert state is not None
+                child = Node(_DIR, 0, 0o755, 0, 0, "", None, state.index)
+                node.children[intern(name)] = child
+                created = _join("/".join(real), name)
+                state.before.setdefault(created, state.removed.get(created))
+                state.after[created] = child
+            elif child.type is _SYMLINK:
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    if not create:
+                        return None
+                    raise CorruptLayerError(where, f"too many levels of symbolic links resolving {'/'.join(parts)!r}")
+                target = child.link_target
+                if target.startswith("/"):
+                    node, real = self.root, []
+                todo.extend(reversed(target.split("/")))
+                continue
+            elif child.children is None:
+                if not create:
+                    return None
+                raise CorruptLayerError(
+                    where,
+                    f"{'/'.join([*real, name])!r} is not a directory but the layer writes below it",
+                )
+            real.append(name)
+            node = child
+        return node, "/".join(real)
+
+    def _walk_real(self, real: list[str]) -> Node:
+        node = self.root
+        for part in real:
+            assert node.children is not None
+            node = node.children[part]
+        return node
+
+    # -- applying a layer ----------------------------------------------------
+
+    def apply_layer(self, entries: Sequence[TarEntry], where: str = "layer") -> LayerChanges:
+        """Apply one layer's entries on top of the tree; return what it changed.
+
+        ``where`` names the layer in error messages.
+        """
+        state = _LayerState(self.layers_applied)
+        opaque: list[str] = []
+        whiteouts: list[str] = []
+        writes: list[TarEntry] = []
+        for entry in entries:
+            if entry.path.startswith(AUFS_META_PREFIX) and entry.path != OPAQUE_MARKER:
+                continue  # aufs bookkeeping (.wh..wh.plnk/...), skipped as Docker skips it
+            parent, _, base = entry.path.rpartition("/")
+            if base.startswith(WHITEOUT_PREFIX):
+                if base == OPAQUE_MARKER:
+                    opaque.append(parent)
+                elif not base.startswith(AUFS_META_PREFIX):
+                    whiteouts.append(_join(parent, base[len(WHITEOUT_PREFIX) :]))
+            else:
+                writes.append(entry)
+
+        # What each written path was below this layer, before any of this layer's removals.
+        for entry in writes:
+            parent, _, base = entry.path.rpartition("/")
+            found = self._resolve_dir(parent, where, False, None)
+            if found is not None:
+                pnode, real = found
+                assert pnode.children is not None
+                lower = pnode.children.get(base)
+                state.before.setdefault(_join(real, base), None if lower is None else lower.snapshot())
+
+        # Opaque markers first, then whiteouts: both act on lower layers only.
+        for dirpath in opaque:
+            found = self._resolve_dir(dirpath, where, False, None)
+            if found is None:
+                continue
+            dnode, real = found
+            assert dnode.children is not None
+            for name, child in list(dnode.children.items()):
+                self._remove(child, _join(real, name), WasteReason.OPAQUE, state)
+            dnode.children.clear()
+        for path in whiteouts:
+            parent, _, base = path.rpartition("/")
+            found = self._resolve_dir(parent, where, False, None)
+            if found is None:
+                continue
+            pnode, real = found
+            assert pnode.children is not None
+            victim = pnode.children.pop(base, None)
+            if victim is not None:
+                self._remove(victim, _join(real, base), WasteReason.DELETED, state)
+
+        for entry in writes:
+            self._write(entry, where, state)
+
+        self.layers_applied += 1
+        # The cache holds two strings per directory the layer named; the next layer names others, mostly.
+        self._dir_cache.clear()
+        return self._finish_layer(state, len(whiteouts), len(opaque))
+
+    def _write(self, entry: TarEntry, where: str, state: _LayerState) -> None:
+        parent, _, base = entry.path.rpartition("/")
+        base = intern(base)  # names repeat across directories (index.js, LICENSE): keep one copy
+        pnode, real_parent = self._resolve_dir(parent, where, True, state)  # type: ignore[misc]
+        assert pnode.children is not None
+        path = _join(real_parent, base)
+        if path not in state.before:
+            state.before[path] = state.removed.get(path)
+        existing = pnode.children.get(base)
+        etype = entry.type
+        if etype is _DIR:
+            if existing is not None and existing.type is _DIR:
+                existing.mode, existing.uid, existing.gid = entry.mode, entry.uid, entry.gid
+                existing.layer = state.index
+                state.after[path] = existing
+                return
+            node = Node(_DIR, 0, entry.mode, entry.uid, entry.gid, "", None, state.index)
+        elif etype is EntryType.HARDLINK:
+            target = self._find_link_target(entry, where)
+            if target is existing:
+                return  # a link to itself changes nothing
+            node = Node(
+                target.type,
+                target.size,
+                target.mode,
+                target.uid,
+                target.gid,
+                target.link_target,
+                target.digest,
+                state.index,
+                target.record,
+            )
+            if target.record >= 0:
+                self._rec_refs[target.record] += 1
+        else:
+            record = -1
+            if etype is _FILE:
+                record = len(self._rec_refs)
+                self._rec_path.append(path)
+                self._rec_layer.append(state.index)
+                self._rec_size.append(entry.size)
+                self._rec_digest.append(entry.digest)
+                self._rec_refs.append(1)
+                state.stored += entry.size
+            node = Node(
+                etype,
+                entry.size,
+                entry.mode,
+                entry.uid,
+                entry.gid,
+                entry.link_target,
+                entry.digest,
+                state.index,
+                record,
+            )
+        if existing is not None:
+            self._remove(existing, path, WasteReason.OVERWRITTEN, state)
+        pnode.children[base] = node
+        state.after[path] = node
+
+    def _find_link_target(self, entry: TarEntry, where: str) -> Node:
+        parent, _, base = entry.link_target.rpartition("/")
+        found = self._resolve_dir(parent, where, False, None)
+        target = None
+        if found is not None:
+            assert found[0].children is not None
+            target = found[0].children.get(base)
+        if target is None:
+            raise CorruptLayerError(where, f"hard link {entry.path!r} points to missing {entry.link_target!r}")
+        if target.type is _DIR:
+            raise CorruptLayerError(where, f"hard link {entry.path!r} points to a directory ({entry.link_target!r})")
+        return target
+
+    def _remove(self, node: Node, path: str, reason: WasteReason, state: _LayerState) -> None:
+        """Drop ``node`` and everything below it from the tree's accounting."""
+        self._dir_cache.clear()
+        after = state.after
+        stack = [(node, path)]
+        while stack:
+            cur, cur_path = stack.pop()
+            after.pop(cur_path, None)
+            before = state.before.get(cur_path, ...)
+            if before is ...:
+                # Not written by this layer yet: it is a lower path (or one this layer
+                # created implicitly, which is recorded in `before` as None).
+                state.removed.setdefault(cur_path, cur.snapshot())
+            elif before is not None:
+                state.removed.setdefault(cur_path, before)
+            if cur.record >= 0:
+                self._rec_refs[cur.record] -= 1
+                if self._rec_refs[cur.record] == 0:
+                    state.pending.append((cur.record, cur_path, reason, cur.snapshot()))
+            if cur.children:
+                stack.extend((child, _join(cur_path, name)) for name, child in cur.children.items())
+
+    def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
+        index = state.index
+        after = state.after
+        lookup = self.lookup
+        for record, path, reason, gone in state.pending:
+            now = after.get(path) or lookup(path)
+            if now is not None and now.layer == index:
+                # The layer wrote this path again: say how the new copy differs.
+                reason = _replacement_reason(gone, now)
+            self.wasted.append(
+                WastedFile(
+                    "/" + self._rec_path[record],
+                    self._rec_size[record],
+                    self._rec_layer[record],
+                    index,
+                    reason,
+                )
+            )
+
+        paths: list[str] = []
+        codes = bytearray()
+        sizes: list[int] = []
+        added, modified, removed = (
+            _KIND_CODE[ChangeKind.ADDED],
+            _KIND_CODE[ChangeKind.MODIFIED],
+            _KIND_CODE[ChangeKind.REMOVED],
+        )
+        type_code = _TYPE_CODE
+        seen: set[str] = set()
+        for path, before in [*state.before.items(), *state.removed.items()]:
+            if path in seen:
+                continue
+            seen.add(path)
+            if before is None and path in state.removed:
+                before = state.removed[path]
+            now = after.get(path) or lookup(path)
+            if before is None:
+                if now is None:
+                    continue
+                code = added | type_code[now.type]
+                size = now.size
+            elif now is None:
+                code = removed | type_code[before[0]]
+                size = before[1]
+            else:
+                snap = now.snapshot()
+                if snap == before:
+                    continue
+                if now.type is _DIR and before[0] is _DIR and snap[2:5] == before[2:5]:
+                    continue
+                metadata_only = (
+                    now.type is _FILE and before[0] is _FILE and snap[1] == before[1] and snap[6] == before[6]
+                )
+                code = modified | type_code[now.type] | (_META if metadata_only else 0)
+                size = now.size
+            paths.append(path)
+            codes.append(code)
+            sizes.append(size)
+        return LayerChanges(index, ChangeList(paths, bytes(codes), sizes), whiteouts, opaque, state.stored)
+
+    # -- the result ------------------------------------------------------------
+
+    def walk(self) -> Iterator[tuple[str, Node]]:
+        """Every path of the tree (``/``-rooted) with its node, depth first, sorted by name."""
+        stack: list[tuple[str, Node]] = [("", self.root)]
+        while stack:
+            path, node = stack.pop()
+            if path:
+                yield path, node
+            if node.children:
+                for name in sorted(node.children, reverse=True):
+                    stack.append((f"{path}/{name}", node.children[name]))
+
+    @property
+    def record_count(self) -> int:
+        """Stored copies of regular files so far (records are numbered 0 .. record_count - 1)."""
+        return len(self._rec_refs)
+
+    def visible_records(self) -> set[int]:
+        """The stored copies the final tree still shows."""
+        return {node.record for _, node in self.walk() if node.record >= 0}
