@@ -9,7 +9,6 @@ import csv
 import pytest
 
 import imgscope
-from imgscope.explore.member import read_member
 from imgscope.explore.model import (
     DiffKind,
     Timeline,
@@ -19,6 +18,7 @@ from imgscope.explore.model import (
     parse_filter,
     path_history,
 )
+from imgscope.sources.member import read_member
 from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of
 
 

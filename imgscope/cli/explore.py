@@ -8,7 +8,7 @@ import click
 
 import imgscope
 from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress
-from imgscope.image_diff import split_image_arg
+from imgscope.compare import split_image_arg
 
 
 @main.command()
@@ -50,4 +50,4 @@ def explore(
             )
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail("explore needs a terminal (stdin and stdout); for a report use analyze, tree or diff")
-    ExploreApp(analysis, against=other, settings=settings, source=path).run()
+    ExploreApp(analysis, against=other, settings=settings, source=path, own_process=True).run()

@@ -21,9 +21,10 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-import imgscope
+from imgscope.advise import Finding, advise
+from imgscope.analysis.result import Analysis
+from imgscope.errors import ImgscopeError
 from imgscope.explore.keys import KEYS, ExploreSettings
-from imgscope.explore.member import MemberContent, read_member
 from imgscope.explore.model import (
     DiffKind,
     Filter,
@@ -40,6 +41,8 @@ from imgscope.explore.model import (
     path_history,
     waste_lens,
 )
+from imgscope.model import EntryType
+from imgscope.sources.member import MemberContent, read_member
 from imgscope.text import printable
 
 # dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
@@ -60,7 +63,7 @@ def human(size: int) -> str:
 def mode_string(node: ViewNode) -> str:
     """dive's ``MetadataString`` permission column: ``drwxr-xr-x``; ``?`` where the analysis does not know
     (a path a later layer wrote again: the analysis keeps the final metadata only)."""
-    flag = "d" if node.type is imgscope.EntryType.DIR else "-"
+    flag = "d" if node.type is EntryType.DIR else "-"
     m = node.mode
     if m is None:
         return flag + "?????????"
@@ -109,6 +112,7 @@ class LinePane(ScrollView, can_focus=True):
     """
     cursor = 0
     cursor_from = 0  # the cursor's highlight starts at this column
+    cursor_unfocused = True  # show where the cursor is when another pane has the focus
 
     def line_count(self) -> int:
         raise NotImplementedError
@@ -130,7 +134,7 @@ class LinePane(ScrollView, can_focus=True):
         if index >= self.line_count():
             return Strip.blank(width, self.rich_style)
         text = self.line_text(index)
-        if index == self.cursor:
+        if index == self.cursor and (self.has_focus or self.cursor_unfocused):
             text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from)
         strip = Strip(list(text.render(self.app.console)), text.cell_len)
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
@@ -185,6 +189,8 @@ class TextLines(LinePane):
     """Lines made on demand by ``make(index)``: a long list (dive's inefficiencies, the wasted copies) costs
     only the lines on the screen."""
 
+    cursor_unfocused = False
+
     def __init__(self, count: int, make: Callable[[int], Text], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.count = count
@@ -211,7 +217,7 @@ class LayersPane(LinePane):
     BINDINGS: ClassVar[list[BindingType]] = _bindings("layers")
     cursor_from = 3  # the compare bar keeps its colour
 
-    def __init__(self, analysis: imgscope.Analysis, **kwargs: Any) -> None:
+    def __init__(self, analysis: Analysis, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.analysis = analysis
         self.view_key: ViewKey | None = None
@@ -531,7 +537,7 @@ class WasteScreen(Lens):
         Binding("g", "jump_written", "Jump to where it was written", id="waste-jump-written"),
     ]
 
-    def __init__(self, analysis: imgscope.Analysis) -> None:
+    def __init__(self, analysis: Analysis) -> None:
         super().__init__()
         self.lens = waste_lens(analysis)
 
@@ -605,7 +611,7 @@ class TextScreen(Lens):
         self.query_one("#lens-scroll").focus()
 
 
-def history_text(analysis: imgscope.Analysis, path: str) -> Text:
+def history_text(analysis: Analysis, path: str) -> Text:
     """What each layer did to ``path``, in words."""
     events = path_history(analysis, path)
     text = Text()
@@ -677,13 +683,17 @@ class ExploreApp(App[None]):
 
     def __init__(
         self,
-        analysis: imgscope.Analysis,
+        analysis: Analysis,
         *,
-        against: imgscope.Analysis | None = None,
+        against: Analysis | None = None,
         settings: ExploreSettings | None = None,
         source: str | None = None,
+        own_process: bool = False,
     ) -> None:
+        """``own_process``: the caller owns the process (the command line), so the collector may be paused
+        while the timeline is built in a worker thread (``imgscope._gc``)."""
         super().__init__()
+        self.own_process = own_process
         self.analysis = analysis
         self.against = against
         self.settings = settings or ExploreSettings()
@@ -694,7 +704,7 @@ class ExploreApp(App[None]):
         self.compare_base: int | None = None
         self.images_view = against is not None
         self.view_key: ViewKey | None = None
-        self._advice: list[imgscope.Finding] | None = None
+        self._advice: list[Finding] | None = None
         self._ready_callbacks: list[Callable[[], None]] = []
         self.view_ready = False
         self.filtering = False
@@ -764,7 +774,8 @@ class ExploreApp(App[None]):
         text.append("Id:     ", style="bold")
         text.append(f"{report.diff_id or '?'}\n")
         text.append("Size:   ", style="bold")
-        text.append(f"{human(report.size)} ({report.size} bytes; {human(report.compressed_size)} stored)\n")
+        stored = "" if report.compressed_size is None else f"; {human(report.compressed_size)} to pull"
+        text.append(f"{human(report.size)} ({report.size} bytes{stored})\n")
         text.append("Digest: ", style="bold")
         text.append(f"{report.digest or '?'}\n")
         text.append("Changes: ", style="bold")
@@ -885,7 +896,7 @@ class ExploreApp(App[None]):
         else:
             with self._timeline_lock:
                 if self.timeline is None:
-                    self.timeline = Timeline(self.analysis)
+                    self.timeline = Timeline(self.analysis, own_process=self.own_process)
             view = build_view(self.timeline, key)
         counts = view.counts()
         tree = self.query_one(FileTreePane)
@@ -1114,7 +1125,7 @@ class ExploreApp(App[None]):
         self._read_file(analysis, node.path, at)
 
     @work(thread=True, exclusive=True, group="content")
-    def _read_file(self, analysis: imgscope.Analysis, path: str, at: int) -> None:
+    def _read_file(self, analysis: Analysis, path: str, at: int) -> None:
         layer = content_layer(analysis, path, at)
         if layer is None:
             self.call_from_thread(self.notify, f"no layer holds the bytes of {printable(path)}", severity="warning")
@@ -1123,7 +1134,7 @@ class ExploreApp(App[None]):
             content = read_member(
                 analysis.image, layer, path, resolve=lambda target: content_layer(analysis, target, layer)
             )
-        except (imgscope.ImgscopeError, OSError) as exc:
+        except (ImgscopeError, OSError) as exc:
             self.call_from_thread(self.notify, printable(str(exc)), severity="error")
             return
         title = f"{printable(path)} as layer {content.layer} stores it · {human(content.size)}"
@@ -1137,7 +1148,7 @@ class ExploreApp(App[None]):
     @work(thread=True, exclusive=True, group="advise")
     def _advise(self, layer: int) -> None:
         if self._advice is None:
-            self._advice = imgscope.advise(self.analysis)
+            self._advice = advise(self.analysis)
         findings = [f for f in self._advice if layer in f.layers]
         text = Text()
         if not findings:

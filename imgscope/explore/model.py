@@ -13,19 +13,23 @@
 from __future__ import annotations
 
 import enum
-import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import imgscope
+from imgscope._gc import collector_paused
+from imgscope.analysis.result import Analysis, FileRecord
+from imgscope.compare import diff
 from imgscope.globs import Glob
+from imgscope.model import EntryType
+from imgscope.union.filesystem import ChangeKind, WasteReason
+from imgscope.union.tree import TreeNode
 from imgscope.units import parse_size
 
-_DIR = imgscope.EntryType.DIR
-_ADDED = imgscope.ChangeKind.ADDED
-_MODIFIED = imgscope.ChangeKind.MODIFIED
-_REMOVED = imgscope.ChangeKind.REMOVED
+_DIR = EntryType.DIR
+_ADDED = ChangeKind.ADDED
+_MODIFIED = ChangeKind.MODIFIED
+_REMOVED = ChangeKind.REMOVED
 
 
 class DiffKind(str, enum.Enum):
@@ -101,14 +105,14 @@ class ViewNode:
     def __init__(
         self,
         path: str,
-        type: imgscope.EntryType,
+        type: EntryType,
         size: int,
         kind: DiffKind,
         parent: ViewNode | None,
         *,
         is_dir: bool = False,
-        record: imgscope.FileRecord | imgscope.TreeNode | None = None,
-        source: imgscope.TreeNode | None = None,
+        record: FileRecord | TreeNode | None = None,
+        source: TreeNode | None = None,
     ) -> None:
         self.path = path
         self.name = path.rpartition("/")[2]
@@ -305,23 +309,22 @@ class Timeline:
     recorded (made implicitly for what is below it) exists while something is below it.
     """
 
-    def __init__(self, analysis: imgscope.Analysis) -> None:
+    def __init__(self, analysis: Analysis, *, own_process: bool = False) -> None:
         self.analysis = analysis
         layers = len(analysis.layers)
         self.layers = layers
         # path -> [(layer, kind code, type, size)], in layer order; kind code 0 added, 1 modified, 2 removed
-        events: dict[str, list[tuple[int, int, imgscope.EntryType, int]]] = {}
+        events: dict[str, list[tuple[int, int, EntryType, int]]] = {}
         names: dict[str, dict[str, None]] = {"/": {}}  # directory -> child names ever seen (an ordered set)
         size_delta: dict[str, list[int]] = {}
         count_delta: dict[str, list[int]] = {}
         self.layer_paths: list[list[str]] = []
         codes = {_ADDED: 0, _MODIFIED: 1, _REMOVED: 2}
-        file_type = imgscope.EntryType.FILE
+        file_type = EntryType.FILE
         get_events = events.get
         get_delta = size_delta.get
-        collecting = gc.isenabled()
-        gc.disable()  # many small acyclic objects: the cyclic collector would walk them over and over
-        try:
+        # many small acyclic objects: the collector would walk them over and over (``own_process``: see _gc)
+        with collector_paused(own_process=own_process):
             for index, report in enumerate(analysis.layers):
                 paths: list[str] = []
                 append_path = paths.append
@@ -363,9 +366,6 @@ class Timeline:
                         sizes[index] += d_size
                         count_delta[parent][index] += d_count
                 self.layer_paths.append(paths)
-        finally:
-            if collecting:
-                gc.enable()
         # Roll the deltas up, deepest directories first, then sum over the layers.
         for directory in sorted(names, key=lambda d: d.count("/") if d != "/" else 0, reverse=True):
             if directory == "/":
@@ -396,7 +396,7 @@ class Timeline:
         self.records = {f.path: f for f in analysis.files}
         self._changed_dirs: dict[tuple[int, int], set[str]] = {}
 
-    def state(self, path: str, layer: int | None) -> tuple[imgscope.EntryType, int] | None:
+    def state(self, path: str, layer: int | None) -> tuple[EntryType, int] | None:
         """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
         if layer is None:
             return None
@@ -439,7 +439,7 @@ class Timeline:
             self._changed_dirs[key] = found
         return found
 
-    def record(self, path: str, layer: int) -> imgscope.FileRecord | None:
+    def record(self, path: str, layer: int) -> FileRecord | None:
         """The final filesystem's metadata of ``path`` when it holds after ``layer`` too (no later layer wrote
         the path), else None: the analysis keeps only the final metadata."""
         record = self.records.get(path)
@@ -574,9 +574,9 @@ class TreeView(ViewTree):
     def __init__(
         self,
         key: ViewKey,
-        top: imgscope.TreeNode,
+        top: TreeNode,
         marks: dict[str, DiffKind],
-        removed: dict[str, list[imgscope.TreeNode]],
+        removed: dict[str, list[TreeNode]],
     ) -> None:
         self.key = key
         self._marks = marks
@@ -590,7 +590,7 @@ class TreeView(ViewTree):
         self._changed_dirs = changed_dirs
         self.root = self._node(top, self.kind_of(top.path), None)
 
-    def _node(self, source: imgscope.TreeNode, kind: DiffKind, parent: ViewNode | None) -> ViewNode:
+    def _node(self, source: TreeNode, kind: DiffKind, parent: ViewNode | None) -> ViewNode:
         size = source.size if kind is not DiffKind.REMOVED else max(source.size, source.removed_size)
         node = ViewNode(
             source.path,
@@ -632,7 +632,7 @@ class TreeView(ViewTree):
 
     def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
         assert self.root.source is not None
-        stack: list[tuple[imgscope.TreeNode, bool]] = [(self.root.source, False)]
+        stack: list[tuple[TreeNode, bool]] = [(self.root.source, False)]
         removed = self._removed
         while stack:
             node, gone = stack.pop()
@@ -652,17 +652,17 @@ class TreeView(ViewTree):
         return super().openable() | set(self._removed) | {"/"}
 
 
-def _index(tree: imgscope.TreeNode) -> dict[str, imgscope.TreeNode]:
+def _index(tree: TreeNode) -> dict[str, TreeNode]:
     return {n.path: n for n in tree.walk()}
 
 
-def compare_images(a: imgscope.Analysis, b: imgscope.Analysis) -> ViewTree:
+def compare_images(a: Analysis, b: Analysis) -> ViewTree:
     """Image B's final filesystem marked against image A's (``imgscope.diff``: added, removed, changed)."""
     top_index = _index(b.tree())
     base_index = _index(a.tree())
-    result = imgscope.diff(a, b)
+    result = diff(a, b)
     marks: dict[str, DiffKind] = {}
-    removed: dict[str, list[imgscope.TreeNode]] = {}
+    removed: dict[str, list[TreeNode]] = {}
     for f in result.files:
         if f.kind == "added" and f.path in top_index:
             marks[f.path] = DiffKind.ADDED
@@ -687,7 +687,7 @@ class WasteRow:
     size: int
     layer: int  # the layer that wrote the copy
     hidden_by: int  # the layer that hid it
-    reason: imgscope.WasteReason
+    reason: WasteReason
     dive_count: int | None = None  # copies dive counts for the path
     dive_bytes: int | None = None  # dive's cumulative size for the path
 
@@ -698,11 +698,11 @@ class WasteRow:
 
 
 _HOW = {
-    imgscope.WasteReason.OVERWRITTEN: "overwritten",
-    imgscope.WasteReason.METADATA_ONLY: "copied again for a chmod/chown",
-    imgscope.WasteReason.IDENTICAL: "copied again, same bytes",
-    imgscope.WasteReason.DELETED: "deleted",
-    imgscope.WasteReason.OPAQUE: "hidden by an opaque directory",
+    WasteReason.OVERWRITTEN: "overwritten",
+    WasteReason.METADATA_ONLY: "copied again for a chmod/chown",
+    WasteReason.IDENTICAL: "copied again, same bytes",
+    WasteReason.DELETED: "deleted",
+    WasteReason.OPAQUE: "hidden by an opaque directory",
 }
 
 
@@ -716,7 +716,7 @@ class WasteLens:
     dive_only: tuple[str, ...] = field(default=())  # paths dive counts as inefficient that hold no waste here
 
 
-def waste_lens(analysis: imgscope.Analysis) -> WasteLens:
+def waste_lens(analysis: Analysis) -> WasteLens:
     """The "why is this wasted?" lens of ``analysis``."""
     dive = {i.path: i for i in analysis.dive.inefficiencies}
     rows = []
@@ -744,14 +744,14 @@ class PathEvent:
     """What one layer did to one path."""
 
     layer: int
-    kind: imgscope.ChangeKind
-    type: imgscope.EntryType
+    kind: ChangeKind
+    type: EntryType
     size: int
     metadata_only: bool
     command: str
 
 
-def path_history(analysis: imgscope.Analysis, path: str) -> list[PathEvent]:
+def path_history(analysis: Analysis, path: str) -> list[PathEvent]:
     """Each layer's change to ``path`` (``/etc/passwd``), bottom to top: written, overwritten, removed."""
     path = "/" + "/".join(p for p in path.split("/") if p)
     events = []
@@ -764,7 +764,7 @@ def path_history(analysis: imgscope.Analysis, path: str) -> list[PathEvent]:
     return events
 
 
-def content_layer(analysis: imgscope.Analysis, path: str, layer: int) -> int | None:
+def content_layer(analysis: Analysis, path: str, layer: int) -> int | None:
     """The layer whose blob holds the bytes ``path`` has at ``layer``: the last layer at or below it that wrote
     the path (for a path ``layer`` removed, the last one below it). None when no such layer wrote it."""
     found: int | None = None

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imgscope import tarheader as th
 from imgscope.errors import CorruptLayerError, MissingBlobError
 from imgscope.model import Image
+from imgscope.sources import tarheader as th
 from imgscope.sources.blobs import LayerStream, Limits
 
 DEFAULT_LIMIT = 256 << 10  # bytes of content read at most
