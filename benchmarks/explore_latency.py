@@ -68,7 +68,7 @@ async def measure(path: Path, repeat: int) -> dict[str, Any]:
     }
 
     t0 = time.perf_counter()
-    app = ExploreApp(analysis)
+    app = ExploreApp(analysis, own_process=True)  # as the command line runs it
     async with app.run_test(size=(160, 48)) as pilot:
         results["up_s"] = round(time.perf_counter() - t0, 3)  # panes on the screen, keys answered
         while not app.view_ready:

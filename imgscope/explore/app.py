@@ -60,6 +60,18 @@ def human(size: int) -> str:
     return f"{val:.1f} {suffix}" if val < 10 else f"{val:.0f} {suffix}"
 
 
+_KEY_NAMES = {"space": "Space", "slash": "/", "question_mark": "?", "escape": "Esc", "tab": "Tab"}
+
+
+def key_label(keys: str) -> str:
+    """dive's hint: the first key of a binding, ``ctrl+f`` as ``^F``."""
+    first = keys.split(",")[0].strip()
+    if first.startswith("ctrl+"):
+        rest = first[5:]
+        return "^" + _KEY_NAMES.get(rest, rest.upper() if len(rest) == 1 else rest)
+    return _KEY_NAMES.get(first, first)
+
+
 def mode_string(node: ViewNode) -> str:
     """dive's ``MetadataString`` permission column: ``drwxr-xr-x``; ``?`` where the analysis does not know
     (a path a later layer wrote again: the analysis keeps the final metadata only)."""
@@ -786,42 +798,47 @@ class ExploreApp(App[None]):
         return text
 
     def refresh_status(self) -> None:
+        """The key-help bar (dive's status line): the keys as bound now, the active toggles highlighted."""
         tree = self.query_one(FileTreePane)
         focused = self.focused
-        on = "reverse bold"
 
-        def key(keys: str, label: str, active: bool | None = None) -> Text:
-            first = keys.split(",")[0].replace("ctrl+", "^").replace("space", "Space")
+        def key(binding_id: str, label: str, active: bool | None = None) -> Text:
             style = "bold magenta" if active else "bold"
-            return Text.assemble((f"{first} ", style), (label, "magenta" if active else ""), "  ")
+            shown = key_label(self._keys_of(binding_id))
+            return Text.assemble((f"{shown} ", style), (label, "magenta" if active else ""), "  ")
 
-        parts = [key("^C", "Quit"), key("Tab", "Switch view"), key("^F", "Filter", self.filter_shown)]
+        parts = [
+            key("quit", "Quit"),
+            key("toggle-view", "Switch view"),
+            key("filter-files", "Filter", self.filter_shown),
+        ]
         if isinstance(focused, LayersPane):
             parts += [
-                key("^L", "Show layer changes", self.mode is Mode.LAYER and self.compare_base is None),
-                key("^A", "Show aggregated changes", self.mode is Mode.AGGREGATED and self.compare_base is None),
-                key("x", "Compare with layer", self.compare_base is not None),
+                key("compare-layer", "Show layer changes", self.mode is Mode.LAYER and self.compare_base is None),
+                key(
+                    "compare-all", "Show aggregated changes", self.mode is Mode.AGGREGATED and self.compare_base is None
+                ),
+                key("compare-mark", "Compare with layer", self.compare_base is not None),
             ]
         elif isinstance(focused, FileTreePane):
             parts += [
-                key("Space", "Collapse dir"),
-                key("^Space", "Collapse all dir"),
-                key("^O", f"Sort: {tree.sort}"),
-                key("^A", "Added", DiffKind.ADDED not in tree.hidden_kinds),
-                key("^R", "Removed", DiffKind.REMOVED not in tree.hidden_kinds),
-                key("^M", "Modified", DiffKind.MODIFIED not in tree.hidden_kinds),
-                key("^U", "Unmodified", DiffKind.UNMODIFIED not in tree.hidden_kinds),
-                key("^B", "Attributes", tree.attributes),
-                key("^P", "Wrap", tree.wrap),
-                key("^E", "View file"),
-                key("p", "History"),
-                key("c", "Copy path"),
+                key("toggle-collapse-dir", "Collapse dir"),
+                key("toggle-collapse-all-dir", "Collapse all dir"),
+                key("toggle-sort-order", f"Sort: {tree.sort}"),
+                key("toggle-added-files", "Added", DiffKind.ADDED not in tree.hidden_kinds),
+                key("toggle-removed-files", "Removed", DiffKind.REMOVED not in tree.hidden_kinds),
+                key("toggle-modified-files", "Modified", DiffKind.MODIFIED not in tree.hidden_kinds),
+                key("toggle-unmodified-files", "Unmodified", DiffKind.UNMODIFIED not in tree.hidden_kinds),
+                key("toggle-filetree-attributes", "Attributes", tree.attributes),
+                key("toggle-wrap-tree", "Wrap", tree.wrap),
+                key("extract-file", "View file"),
+                key("path-history", "History"),
+                key("copy-path", "Copy path"),
             ]
-        parts += [key("w", "Wasted?"), key("a", "Advice")]
+        parts += [key("waste-lens", "Wasted?"), key("advise", "Advice")]
         if self.against is not None:
-            parts.append(key("i", "Image B vs A", self.images_view))
-        parts.append(key("?", "Keys"))
-        _ = on
+            parts.append(key("compare-images", "Image B vs A", self.images_view))
+        parts.append(key("help", "Keys"))
         self.query_one("#status", Static).update(Text.assemble(*parts))
         header = self.query_one("#tree-header", Static)
         if tree.attributes:
@@ -883,7 +900,7 @@ class ExploreApp(App[None]):
         layers.view_key = key
         layers.refresh()
         right = self.query_one("#right")
-        right.border_title = key.title + ("" if self.view_ready else " (building…)")
+        right.border_title = key.title + " (building…)"
         self.view_ready = False
         self.refresh_status()
         self._build(key)
