@@ -55,6 +55,7 @@ from imgscope.model import (
     Platform,
     RuntimeConfig,
 )
+from imgscope.packages import ImagePackages, Package, PackageReport, packages_of, scan_packages
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
 from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile, WasteReason
@@ -95,6 +96,7 @@ __all__ = [
     "ImageFormatError",
     "ImageInfo",
     "ImageNotFoundError",
+    "ImagePackages",
     "ImageRef",
     "ImageTree",
     "ImgscopeError",
@@ -105,6 +107,8 @@ __all__ = [
     "LayerScan",
     "Limits",
     "MissingBlobError",
+    "Package",
+    "PackageReport",
     "PathLimit",
     "Platform",
     "Rule",
@@ -134,8 +138,10 @@ __all__ = [
     "load_budget",
     "merge_scans",
     "open_image",
+    "packages_of",
     "reconstruct",
     "scan_layer",
+    "scan_packages",
     "tree",
 ]
 

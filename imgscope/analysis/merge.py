@@ -94,7 +94,8 @@ def merge_scans(image: Image, scans: Iterable[LayerScan], *, top: int = 50, veri
 def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history: HistoryEntry | None) -> LayerReport:
     blob = image.layers[scan.index]
     stream = scan.stream
-    counts, sizes, meta, meta_bytes = changes.changes.totals()
+    totals = changes.changes.totals()
+    counts, sizes = totals.counts, totals.sizes
     markers = sum(1 for e in scan.entries if e.path.rpartition("/")[2].startswith(".wh."))
     return LayerReport(
         index=scan.index,
@@ -113,8 +114,8 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
         added_bytes=sizes[ChangeKind.ADDED],
         modified_bytes=sizes[ChangeKind.MODIFIED],
         removed_bytes=sizes[ChangeKind.REMOVED],
-        metadata_only=meta,
-        metadata_only_bytes=meta_bytes,
+        metadata_only=totals.metadata_only,
+        metadata_only_bytes=totals.metadata_only_bytes,
         whiteouts=changes.whiteouts,
         opaque_dirs=changes.opaque_dirs,
         history=history,

@@ -40,13 +40,21 @@ class StreamFigures(NamedTuple):
 
 @dataclass(frozen=True)
 class LayerScan:
-    """One layer, read: its members in tar order and what the observers saw of their content."""
+    """One layer, read: its members in tar order and what the observers saw of their content.
 
-    index: int  #: the layer's position in the image (0 = bottom)
-    entries: list[TarEntry] = field(repr=False)  #: every member, in tar order (estargz bookkeeping dropped)
-    stream: StreamFigures  #: sizes, compression and digests measured while reading
-    sniffed: tuple[SniffedFile, ...] = ()  #: files whose content looks like a secret (``analysis.sniff``)
-    observers: tuple[ContentObserver, ...] = ()  #: the extra observers asked for, after the pass (their findings)
+    Attributes:
+        index: the layer's position in the image (0 = bottom)
+        entries: every member, in tar order (estargz bookkeeping dropped)
+        stream: sizes, compression and digests measured while reading
+        sniffed: files whose content looks like a secret (``analysis.sniff``)
+        observers: the extra observers asked for, after the pass (their findings)
+    """
+
+    index: int
+    entries: list[TarEntry] = field(repr=False)
+    stream: StreamFigures
+    sniffed: tuple[SniffedFile, ...] = ()
+    observers: tuple[ContentObserver, ...] = ()
 
 
 def layer_where(image: Image, index: int) -> str:

@@ -98,7 +98,13 @@ _S_IFDIR = 0o040000
 
 @dataclass(frozen=True)
 class DiveInefficiency:
-    """One row of dive's inefficiency list."""
+    """One row of dive's inefficiency list.
+
+    Attributes:
+        path: the path as dive keys it
+        count: how many layers hold a node for it
+        cumulative_size: the bytes of all those nodes
+    """
 
     path: str
     count: int
@@ -107,7 +113,15 @@ class DiveInefficiency:
 
 @dataclass(frozen=True)
 class DiveFigures:
-    """dive's figures for an image; floats are the exact float64 values dive computes."""
+    """dive's figures for an image; floats are the exact float64 values dive computes.
+
+    Attributes:
+        efficiency: dive's efficiency (a float64 ratio; NaN as dive computes it)
+        wasted_bytes: dive's wasted bytes
+        user_wasted_percent: dive's user wasted percent, as a ratio
+        inefficiencies: dive's inefficient files, in dive's order
+        quirks: the dive quirks this image triggered, one line each
+    """
 
     efficiency: float
     wasted_bytes: int

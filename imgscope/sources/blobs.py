@@ -36,12 +36,18 @@ class Limits:
 
     The defaults let any real image through: gzip cannot exceed a ratio of about
     1032:1, and real layers end their tar with at most a few KiB of padding.
+
+    Attributes:
+        max_layer_bytes: 1 TiB uncompressed
+        max_ratio: uncompressed/compressed, enforced past ratio_floor bytes
+        ratio_floor: bytes below which the ratio limit does not apply
+        max_trailing_bytes: data after the tar's end-of-archive marker
     """
 
-    max_layer_bytes: int | None = 1 << 40  # 1 TiB uncompressed
-    max_ratio: float | None = 2000.0  # uncompressed/compressed, enforced past ratio_floor bytes
+    max_layer_bytes: int | None = 1 << 40
+    max_ratio: float | None = 2000.0
     ratio_floor: int = 1 << 30
-    max_trailing_bytes: int = 16 << 20  # data after the tar's end-of-archive marker
+    max_trailing_bytes: int = 16 << 20
 
 
 class _Chunks(Protocol):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
-from imgscope.model import Image, ImageFormat, ImageRef, LayerBlob, Platform
+from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources.config import check_digest, expect, opt_str, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
@@ -25,16 +24,16 @@ MAX_INDEX_DEPTH = 8
 
 def blob_name(digest: str) -> str:
     """The member holding a blob: ``blobs/<algorithm>/<hex>`` (the digest is validated first)."""
-    algorithm, _, hexpart = digest.partition(":")
-    return f"blobs/{algorithm}/{hexpart}"
+    d = Digest.parse(digest)
+    return f"blobs/{d.algorithm}/{d.hex}"
 
 
 def read_verified(store: BlobStore, digest: str, what: str) -> bytes:
     """A small blob's bytes, checked against its digest."""
     name = blob_name(digest)
     data = store.read_bytes(name)
-    algorithm, _, expected = digest.partition(":")
-    if hashlib.new(algorithm, data).hexdigest() != expected:
+    expected = Digest.parse(digest)
+    if Digest.of(expected.algorithm, data) != expected:
         raise ImageFormatError(store.where(name), f"{what} does not match its digest {digest}")
     return data
 
