@@ -5,8 +5,6 @@
 >>> a.summary.wasted_bytes                                     # doctest: +SKIP
 """
 
-from typing import Any
-
 from imgscope import render as _render  # noqa: F401  (registers the notebook/terminal display of the results)
 from imgscope._version import __version__
 from imgscope.advise import Advice, AdviseSettings, Finding, Rule, Severity, advice, advise
@@ -146,7 +144,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """``imgscope.batch``, imported on first use: it needs the optional ``fleet`` extra (pyarrow)."""
     if name == "batch":
         from imgscope.fleet import batch

@@ -260,3 +260,7 @@ def test_cli(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
     assert "3 images" in bad.stdout and "1 failed" in bad.stdout
     usage = subprocess.run([*cmd, "--engine", "spark", "x.tar"], capture_output=True, text=True)
     assert usage.returncode == 2
+
+
+def test_the_library_entry_point() -> None:
+    assert imgscope.batch is batch  # imported on first use, so `import imgscope` does not need pyarrow
