@@ -72,7 +72,7 @@ def one_line_exit_2(proc: subprocess.CompletedProcess[bytes], *words: str) -> st
 
 def compressed(rel: str, how: str, tmp: Path) -> Path:
     require_tool(COMPRESSORS[how][0])
-    out = tmp / (Path(rel).name + "." + how)
+    out = tmp / (Path(rel).name + {"gzip": ".gz", "zstd": ".zst", "xz": ".xz"}[how])
     with open(SAMPLES / rel, "rb") as src, open(out, "wb") as dst:
         subprocess.run(COMPRESSORS[how], stdin=src, stdout=dst, check=True)
     return out
@@ -90,7 +90,10 @@ def test_piped_save_equals_the_file(rel: str) -> None:
     cat.wait()
     assert proc.returncode == 0, proc.stderr.decode()
     assert json.loads(proc.stdout)["image"]["source"] == "-"
-    assert document(proc.stdout) == file_document(rel)
+    piped, from_file = document(proc.stdout), file_document(rel)
+    if from_file["image"]["format"] == "oci-archive":  # a bare ref.name is joined to the file's name; stdin has none
+        assert (piped["image"].pop("name"), from_file["image"].pop("name")) == ("1", "oci-archive:1")
+    assert piped == from_file
 
 
 def test_every_command_reads_a_pipe() -> None:
@@ -272,7 +275,7 @@ def test_a_fifo_without_writer_does_not_hang(tmp_path: Path) -> None:
 
 
 def test_a_fifo_that_delivers_an_image_works(tmp_path: Path) -> None:
-    fifo = tmp_path / "image.fifo"
+    fifo = tmp_path / "oci-archive.tar"  # the name an OCI archive's bare tag is joined to
     os.mkfifo(fifo)
 
     def write() -> None:
