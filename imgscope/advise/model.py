@@ -143,10 +143,10 @@ class Finding:
 
 @dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Advice(Displayable):
-    """All findings for one image, largest saving first, and what fixing them all saves.
+    """All findings for one image, the most severe first, then the largest saving, and what fixing them all saves.
 
     Attributes:
-        findings: every finding, largest saving first
+        findings: every finding, the most severe first, then the largest saving
         total_saved: bytes, each stored copy counted once across findings
         image_size: content bytes stored in all layers (Summary.size)
         base: where the base image ends (``find_base``), None when the image does not tell
