@@ -10,13 +10,13 @@ layer order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import IO, NamedTuple
 
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.errors import CorruptLayerError, MissingBlobError
-from imgscope.model import Compression, Digest, Image, TarEntry
-from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.model import Compression, Digest, Image, LayerBlob, TarEntry
+from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
 #: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
@@ -89,9 +89,50 @@ def scan_layer(
                 where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
+    with blob.open() as raw:
+        scan = scan_blob(
+            raw,
+            where,
+            index,
+            limits=limits,
+            hash_blob=verify and blob.digest is not None,
+            hash_diff=verify or not blob.diff_id,
+            blob_algorithm=_algorithm(blob.digest),
+            diff_algorithm=_algorithm(blob.diff_id),
+            progress=progress,
+            count=len(image.layers),
+            observers=observers,
+            gzip_uncompressed=gzip_uncompressed,
+        )
+    if verify:
+        check_digests(scan, blob, where)
+    return scan
+
+
+def scan_blob(
+    raw: IO[bytes],
+    where: str,
+    index: int,
+    *,
+    limits: Limits | None = None,
+    hash_blob: bool = True,
+    hash_diff: bool = True,
+    blob_algorithm: str = "sha256",
+    diff_algorithm: str = "sha256",
+    progress: Progress | None = None,
+    count: int = 0,
+    observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
+) -> LayerScan:
+    """Read one layer blob (as stored: plain, gzip or zstd) from ``raw`` to its end, as layer ``index``.
+
+    Also the scan of a blob not yet known to be any image's layer: a stream source (stdin, a daemon's export)
+    scans each layer as it goes by, before the manifest says which layer it is (``sources.stream_archive``);
+    it passes ``index=-1`` and ``with_index`` places the scan once the order is known. ``where`` names the blob in
+    messages. No digest is checked here (``check_digests``).
+    """
     sniffer = Sniffer(layer=index)
     extra = tuple(make(index) for make in observers)
-    count = len(image.layers)
     opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
 
     def on_chunk() -> None:
@@ -100,21 +141,18 @@ def scan_layer(
 
     if progress is not None:
         progress(index, count, 0)
-    with (
-        blob.open() as raw,
-        LayerStream(
-            raw,
-            where,
-            limits=limits,
-            hash_blob=verify and blob.digest is not None,
-            hash_diff=verify or not blob.diff_id,
-            blob_algorithm=_algorithm(blob.digest),
-            diff_algorithm=_algorithm(blob.diff_id),
-            threaded=True,
-            on_chunk=on_chunk if progress is not None else None,
-            gzip_plain=gzip_uncompressed,
-        ) as stream,
-    ):
+    with LayerStream(
+        raw,
+        where,
+        limits=limits,
+        hash_blob=hash_blob,
+        hash_diff=hash_diff,
+        blob_algorithm=blob_algorithm,
+        diff_algorithm=diff_algorithm,
+        threaded=True,
+        on_chunk=on_chunk if progress is not None else None,
+        gzip_plain=gzip_uncompressed,
+    ) as stream:
         opened.append(stream)
         entries: list[TarEntry] = []
         append = entries.append
@@ -123,15 +161,6 @@ def scan_layer(
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
-    if verify:
-        if blob.diff_id and stream.diff_id != blob.diff_id:
-            raise CorruptLayerError(
-                where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
-            )
-        if blob.digest and stream.blob_digest and stream.blob_digest != blob.digest:
-            raise CorruptLayerError(
-                where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
-            )
     figures = StreamFigures(
         stream.compression,
         stream.compressed_size,
@@ -141,6 +170,67 @@ def scan_layer(
         stream.gzip_size,
     )
     return LayerScan(index, entries, figures, tuple(sniffer.found), extra)
+
+
+def check_digests(scan: LayerScan, blob: LayerBlob, where: str) -> None:
+    """Raise ``CorruptLayerError`` when what the scan measured differs from the layer's diff_id or blob digest."""
+    stream = scan.stream
+    if blob.diff_id and stream.diff_id and not _same_algorithm(blob.diff_id, stream.diff_id):
+        return  # a stream scan hashes with sha256 before it knows the image asks for another algorithm
+    if blob.diff_id and stream.diff_id != blob.diff_id:
+        raise CorruptLayerError(
+            where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
+        )
+    if (
+        blob.digest
+        and stream.blob_digest
+        and _same_algorithm(blob.digest, stream.blob_digest)
+        and stream.blob_digest != blob.digest
+    ):
+        raise CorruptLayerError(
+            where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
+        )
+
+
+def _same_algorithm(a: str, b: str) -> bool:
+    return a.partition(":")[0] == b.partition(":")[0]
+
+
+def with_index(scan: LayerScan, index: int) -> LayerScan:
+    """The scan placed as layer ``index`` (its sniffed files too); the entries are shared, not copied."""
+    if scan.index == index:
+        return scan
+    return replace(scan, index=index, sniffed=tuple(replace(s, layer=index) for s in scan.sniffed))
+
+
+def rebase_scan(scan: LayerScan, image: Image, index: int) -> LayerScan:
+    """``scan``, of a layer with the same diff_id as layer ``index`` of ``image``, as if that layer had been read.
+
+    A layer's content is the same wherever it appears (that is what its diff_id names); only its position and how
+    its blob is stored differ. Those come from ``image``'s descriptor, and the compression from the blob's first
+    bytes where the format does not say. The other blob's own digest is not hashed (its content is not read).
+    """
+    blob = image.layers[index]
+    if blob.diff_id != scan.stream.diff_id:
+        raise ValueError(f"layer {index} has diff_id {blob.diff_id}, the scan is of {scan.stream.diff_id}")
+    stream = scan.stream
+    same_blob = blob.digest is not None and blob.digest == stream.blob_digest
+    if not same_blob:
+        where = layer_where(image, index)
+        with blob.open() as raw:
+            compression = detect_compression(raw.read(8), where)
+        stream = StreamFigures(
+            compression,
+            blob.size if blob.size is not None else stream.compressed_size,
+            stream.tar_size,
+            stream.diff_id,
+            blob.digest,
+            stream.gzip_size if compression is Compression.NONE else None,
+        )
+    if same_blob and scan.index == index:
+        return scan
+    sniffed = tuple(replace(found, layer=index) for found in scan.sniffed)
+    return replace(scan, index=index, stream=stream, sniffed=sniffed)
 
 
 def _algorithm(digest: str | None) -> str:
