@@ -15,7 +15,7 @@ Placeholders are replaced, word by word, by samples (``PLACEHOLDERS``); a path t
 (1: a check or advise that fails, as the examples show) with no traceback. A trailing ``# docs-test: exit N`` says
 another exit code is meant; ``# docs-test: skip (why)`` on the line, or ``<!-- docs-test: skip -->`` on the line
 before a block (or on the line of an inline span), leaves it out. ``> FILE`` writes stdout to FILE; only the part
-before a ``|`` runs.
+before a ``|`` runs. An interactive command (``explore``) runs with ``--help`` (it needs a terminal).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ PLACEHOLDERS = {
     "new.tar": "samples/cases-vfs/docker-archive.tar",
     "new-oci-dir": "samples/cases/oci-gzip",
     "two-images.tar": "samples/two-images.tar",
+    "images.txt": "samples/two-images.tar",  # batch: a list of sources, or the sources themselves
     "multi-arch-oci/": "samples/multi-platform",
     "multi/": "samples/multi-platform",
     "A": TINY_A,
@@ -55,6 +56,7 @@ PLACEHOLDERS = {
     "app:1": "localhost/tiny-a:1",
     "app:2": "localhost/tiny-b:1",
 }
+INTERACTIVE = {"explore"}  # needs a terminal: its lines are checked with --help instead
 SHELL_BLOCKS = {"sh", "bash", "shell", "yaml", "yml", "make", "makefile"}
 SKIP = "docs-test: skip"
 _EXIT = re.compile(r"#\s*docs-test:\s*exit\s+(\d+)")
@@ -126,7 +128,10 @@ def to_argv(command: str) -> tuple[list[str], str | None]:
     if ">" in words:
         at = words.index(">")
         redirect, words = words[at + 1], words[:at]
-    return [PLACEHOLDERS.get(w, w) for w in words[1:]], redirect
+    argv = [PLACEHOLDERS.get(w, w) for w in words[1:]]
+    if argv and argv[0] in INTERACTIVE:
+        argv = [argv[0], "--help"]
+    return argv, redirect
 
 
 def _workdir(tmp_path: Path) -> Path:
