@@ -183,6 +183,7 @@ def _read_layer(
             hash_blob=verify and blob.digest is not None,
             hash_diff=verify or not blob.diff_id,
             threaded=True,
+            on_chunk=None if progress is None else lambda done: progress(index, len(image.layers), done),
         ) as stream,
     ):
         entries: list[TarEntry] = []

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
 from imgscope.errors import ImgscopeError
+from imgscope.render.terminal import size as human_bytes
 from imgscope.text import printable
 
 EXIT_OK = 0
@@ -67,12 +68,19 @@ def progress() -> Iterator[Callable[[int, int, int], None] | None]:
         yield None
         return
     with Progress(
-        TextColumn("reading layer {task.fields[layer]}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+        TextColumn("reading layer {task.fields[layer]}"),
+        BarColumn(),
+        TextColumn("{task.fields[read]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
-        task = bar.add_task("layers", total=None, layer="")
+        task = bar.add_task("layers", total=None, layer="", read="")
 
-        def update(index: int, count: int, _bytes: int) -> None:
-            bar.update(task, total=count, completed=index, layer=f"{min(index + 1, count)}/{count}")
+        def update(index: int, count: int, done: int) -> None:
+            # The bytes read of the layer: a layer of 10 GiB of zeros takes a while and must show it moves.
+            read = f"{human_bytes(done)} read" if index < count and done else ""
+            bar.update(task, total=count, completed=index, layer=f"{min(index + 1, count)}/{count}", read=read)
 
         yield update
 

@@ -3,9 +3,11 @@
 A layer is read once, front to back, in chunks; nothing holds more than a few
 chunks of it. While it streams, the compressed bytes are hashed (the blob digest)
 and the decompressed bytes are hashed (the diff_id), so integrity costs no extra
-pass. Hostile blobs are bounded: decompressed output per call is capped, a
-decompression ratio beyond what real data reaches is refused, and so is data
-after the end of the tar beyond a little padding.
+pass. Hostile blobs are bounded: decompressed output per call is capped (memory
+stays a few chunks whatever the ratio), the uncompressed size is capped, and so is
+data after the end of the tar beyond a little padding. A high decompression ratio
+alone is not refused: a layer of zeros is a valid layer, and streaming bounds its
+memory; its time is what it is, shown by the progress callback.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hashlib
 import queue
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -32,12 +34,12 @@ _OTHER_MAGICS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x04\x22\x4d\x18": "lz4"}
 class Limits:
     """Bounds on the work one layer may cause; ``None`` lifts a bound.
 
-    The defaults let any real image through: gzip cannot exceed a ratio of about
-    1032:1, and real layers end their tar with at most a few KiB of padding.
+    The defaults let any real image through: real layers end their tar with at most a few KiB of padding.
+    ``max_ratio`` is off by default (a zstd layer of zeros is valid and streams in bounded memory).
     """
 
     max_layer_bytes: int | None = 1 << 40  # 1 TiB uncompressed
-    max_ratio: float | None = 2000.0  # uncompressed/compressed, enforced past ratio_floor bytes
+    max_ratio: float | None = None  # uncompressed/compressed, enforced past ratio_floor bytes when set
     ratio_floor: int = 1 << 30
     max_trailing_bytes: int = 16 << 20  # data after the tar's end-of-archive marker
 
@@ -229,8 +231,10 @@ class LayerStream:
         hash_blob: bool = True,
         hash_diff: bool = True,
         threaded: bool = False,
+        on_chunk: Callable[[int], None] | None = None,
     ) -> None:
         self.where = where
+        self._on_chunk = on_chunk  # told the uncompressed bytes read so far, once per chunk (progress)
         self._limits = limits or Limits()
         self._counter = _CountingReader(raw, hash_blob)
         head = self._counter.read(8)
@@ -315,6 +319,8 @@ class LayerStream:
             chunk = item
         if chunk is None:
             self._eof = True
+        elif self._on_chunk is not None:
+            self._on_chunk(self.uncompressed_size)
         return chunk
 
     def close(self) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import platform as _platform
+import select
+import stat
+import tempfile
 from collections.abc import Callable
 
 from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, UsageError
@@ -24,12 +27,38 @@ def host_platform() -> Platform:
     return Platform("linux", arch or machine)
 
 
+#: Seconds to wait for the first bytes when the image path is a FIFO (a pipe with no writer would block forever).
+FIFO_WAIT = 30.0
+
+
+def _spool_fifo(path: str) -> int:
+    """What a FIFO delivers, copied to an unnamed temporary file (a tar store needs to seek).
+
+    Opened without blocking, so a FIFO no one writes to is an error after ``FIFO_WAIT`` seconds, not a hang.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if not poller.poll(int(FIFO_WAIT * 1000)):
+            raise ImageFormatError(path, f"a FIFO that nothing was written to in {FIFO_WAIT:g} s (no writer?)")
+        os.set_blocking(fd, True)
+        with tempfile.TemporaryFile() as spool:
+            while chunk := pipe.read(1 << 20):
+                spool.write(chunk)
+            spool.flush()
+            return os.dup(spool.fileno())  # the store owns this descriptor
+
+
 def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
     if not os.path.exists(path):
         raise ImageFormatError(path, "no such file or directory")
     store: BlobStore
     try:
-        store = DirStore(path) if os.path.isdir(path) else TarStore(path)
+        if stat.S_ISFIFO(os.stat(path).st_mode):
+            store = TarStore(path, _spool_fifo(path))
+        else:
+            store = DirStore(path) if os.path.isdir(path) else TarStore(path)
     except OSError as exc:
         raise ImageFormatError(path, exc.strerror or str(exc)) from None
     is_dir = isinstance(store, DirStore)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import weakref
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
@@ -63,8 +64,20 @@ class BlobStore(ABC):
 
 
 def parse_json(data: bytes, where: str) -> Any:
+    """Parse a JSON document, which must be UTF-8 (RFC 8259; a UTF-8 byte order mark is ignored).
+
+    ``json.loads`` would take UTF-16 and UTF-32 too, guessing from the first bytes: an image's manifests and
+    configs are UTF-8, and another tool would read such a document differently or not at all.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) >= 2 and (not data[0] or not data[1])):
+        encoding = "UTF-32" if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") else "UTF-16"
+        raise ImageFormatError(where, f"invalid JSON (not UTF-8: {encoding} text)")
     try:
-        return json.loads(data)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImageFormatError(where, f"invalid JSON (not UTF-8: {exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and int() refusing a 5000-digit number
         raise ImageFormatError(where, f"invalid JSON ({exc})") from None
     except RecursionError:
@@ -133,19 +146,51 @@ class _Slice:
         self.close()
 
 
-class TarStore(BlobStore):
-    """A tar archive (``docker save`` output or an OCI archive), indexed once by its headers."""
+class _PreadSlice:
+    """A read-only window on one member of a tar held by an open file (read with ``pread``: no shared offset)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self._fd, self._pos, self._left = fd, offset, size
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or n > self._left:
+            n = self._left
+        data = os.pread(self._fd, n, self._pos) if n else b""
+        self._pos += len(data)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._left = 0
+
+    def __enter__(self) -> _PreadSlice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TarStore(BlobStore):
+    """A tar archive (``docker save`` output or an OCI archive), indexed once by its headers.
+
+    ``fd``, when given, is an open file holding the archive's bytes (a copy of what a FIFO delivered); the
+    store owns it and closes it when it is dropped. ``path`` then only names the archive.
+    """
+
+    def __init__(self, path: str, fd: int | None = None) -> None:
         super().__init__(path)
         self._path = path
+        self._fd = fd
+        if fd is not None:
+            weakref.finalize(self, os.close, fd)
         # name -> (data offset, size) for regular members; name -> target for links
         self._files: dict[str, tuple[int, int]] = {}
         self._links: dict[str, str] = {}
         self._index()
 
     def _index(self) -> None:
-        with open(self._path, "rb") as f:
+        with open(self._path, "rb") if self._fd is None else os.fdopen(os.dup(self._fd), "rb") as f:
+            f.seek(0)
             head = f.read(4)
             if head.startswith(b"\x1f\x8b") or head.startswith(b"\x28\xb5\x2f\xfd"):
                 raise ImageFormatError(self._path, "the archive itself is compressed: decompress it first")
@@ -211,4 +256,6 @@ class TarStore(BlobStore):
         found = self._resolve(name)
         if found is None:
             raise MissingBlobError(self.where(name), "missing")
+        if self._fd is not None:
+            return _PreadSlice(self._fd, *found)  # type: ignore[return-value]
         return _Slice(self._path, *found)  # type: ignore[return-value]
