@@ -8,17 +8,17 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from imgscope.dive_compat import DiveCompat, DiveFigures
-from imgscope.errors import CorruptLayerError, MissingBlobError
 from imgscope.fstree import ChangeKind, FileChange, FileSystem, LayerChanges, WastedFile
+from imgscope.layerscan import LayerScan, layer_where, scan_layers
 from imgscope.model import EntryType, HistoryEntry, Image, TarEntry
-from imgscope.sniff import SniffedFile, Sniffer
-from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.sniff import SniffedFile
+from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import open_image
-from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
 
 if TYPE_CHECKING:
     from imgscope.filetree import TreeNode
@@ -162,52 +162,6 @@ class Analysis:
         return to_html(self)
 
 
-def _read_layer(
-    image: Image, index: int, limits: Limits, verify: bool, progress: Progress | None, sniffer: Sniffer | None = None
-) -> tuple[list[TarEntry], LayerStream]:
-    blob = image.layers[index]
-    where = f"{blob.member} (layer {index})"
-    if not blob.available:
-        media = blob.media_type or ""
-        if "foreign" in media or "nondistributable" in media:
-            raise MissingBlobError(
-                where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
-            )
-        raise MissingBlobError(where, "the layer blob is not in the image")
-    with (
-        blob.open() as raw,
-        LayerStream(
-            raw,
-            where,
-            limits=limits,
-            hash_blob=verify and blob.digest is not None,
-            hash_diff=verify or not blob.diff_id,
-            threaded=True,
-            on_chunk=None if progress is None else lambda done: progress(index, len(image.layers), done),
-        ) as stream,
-    ):
-        entries: list[TarEntry] = []
-        append = entries.append
-        count = len(image.layers)
-        for n, entry in enumerate(iter_entries(stream, sniffer)):
-            append(entry)
-            if progress is not None and n % 512 == 0:
-                progress(index, count, stream.uncompressed_size)
-        stream.finish()
-    if any(e.path == "stargz.index.json" for e in entries):
-        entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
-    if verify:
-        if blob.diff_id and stream.diff_id != blob.diff_id:
-            raise CorruptLayerError(
-                where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
-            )
-        if blob.digest and stream.blob_digest and stream.blob_digest != blob.digest:
-            raise CorruptLayerError(
-                where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
-            )
-    return entries, stream
-
-
 def analyze(
     source: str | os.PathLike[str] | Image,
     *,
@@ -217,11 +171,14 @@ def analyze(
     limits: Limits | None = None,
     top: int = 50,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> Analysis:
     """Analyze an image: a path (opened with ``open_image``) or an ``Image`` already opened.
 
     Each layer is read once, front to back; ``verify`` checks every layer against its
     diff_id (and blob digest) while it streams. ``top`` bounds the largest-files list.
+    ``jobs`` worker processes scan layers in parallel (default: the cores available; 1: this
+    process only); the result is the same whatever ``jobs`` is.
     """
     if isinstance(source, (str, os.PathLike)):
         img = open_image(os.fspath(source), image=image, platform=platform)
@@ -232,37 +189,46 @@ def analyze(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(img, limits or Limits(), verify, top, progress)
+        return _analyze(img, limits or Limits(), verify, top, progress, jobs)
     finally:
         if collecting:
             gc.enable()
 
 
-def _analyze(img: Image, limits: Limits, verify: bool, top: int, progress: Progress | None) -> Analysis:
+def _analyze(
+    img: Image, limits: Limits, verify: bool, top: int, progress: Progress | None, jobs: int | None
+) -> Analysis:
     fs = FileSystem()
     dive = DiveCompat()
     by_layer = {h.layer_index: h for h in img.history if h.layer_index is not None}
     reports: list[LayerReport] = []
-    sniffer = Sniffer()
-    for index, blob in enumerate(img.layers):
-        sniffer.layer = index
-        entries, stream = _read_layer(img, index, limits, verify, progress, sniffer)
-        changes = fs.apply_layer(entries, f"{blob.member} (layer {index})")
-        dive.add_layer(entries)
-        reports.append(_layer_report(img, index, entries, stream, changes, by_layer.get(index)))
-        del entries
+    sniffed: list[SniffedFile] = []
+    count = len(img.layers)
+    on_layer = None if progress is None else lambda index, done: progress(index, count, done)
+    # Layers are scanned ahead (in workers when jobs > 1) and merged here in order, as their scans arrive.
+    scans = scan_layers(img, limits=limits, verify=verify, jobs=jobs, progress=on_layer)
+    with closing(scans):  # closed on an error too: the workers stop at once
+        for scan in scans:
+            index = scan.index
+            entries = scan.entries()
+            changes = fs.apply_layer(entries, layer_where(img, index))
+            dive.add_layer(scan.dive())
+            reports.append(_layer_report(img, index, entries, scan, changes, by_layer.get(index)))
+            sniffed.extend(scan.sniffed)
+            del entries
+            scan.release()
     if progress is not None:
-        progress(len(img.layers), len(img.layers), 0)
+        progress(count, count, 0)
     figures = dive.figures()
     del dive  # dive's trees are not needed for the result: free them before the file list is built
-    return replace(_finish(img, fs, figures, reports, top, verify), sniffed=tuple(sniffer.found))
+    return replace(_finish(img, fs, figures, reports, top, verify), sniffed=tuple(sniffed))
 
 
 def _layer_report(
     img: Image,
     index: int,
     entries: list[TarEntry],
-    stream: LayerStream,
+    stream: LayerScan,
     changes: LayerChanges,
     history: HistoryEntry | None,
 ) -> LayerReport:
@@ -277,7 +243,7 @@ def _layer_report(
         compression=stream.compression,
         compressed_size=stream.compressed_size,
         size=changes.stored_bytes,
-        tar_size=stream.uncompressed_size,
+        tar_size=stream.tar_size,
         entries=len(entries) - markers,
         added=counts[ChangeKind.ADDED],
         modified=counts[ChangeKind.MODIFIED],
