@@ -6,7 +6,7 @@ import click
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import errors, image_options, jobs_option, main, no_verify_option, progress, stdout_console
 from imgscope.render import json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.terminal import render_analysis, render_images
@@ -18,14 +18,28 @@ from imgscope.render.terminal import render_analysis, render_images
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
 @no_verify_option
+@jobs_option
 @click.pass_context
 def analyze(
-    ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
+    ctx: click.Context,
+    path: str,
+    image_ref: str | None,
+    platform: str | None,
+    as_json: bool,
+    top: int,
+    no_verify: bool,
+    jobs: int | None,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
     with errors(ctx.obj["debug"]), progress() as report_progress:
         result = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
+            path,
+            image=image_ref,
+            platform=platform,
+            verify=not no_verify,
+            top=max(top, 50),
+            progress=report_progress,
+            jobs=jobs,
         )
     if as_json:
         for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole
