@@ -212,10 +212,11 @@ def _analyze(
             index = scan.index
             entries = scan.entries()
             changes = fs.apply_layer(entries, layer_where(img, index))
-            dive.add_layer(scan.dive())
             reports.append(_layer_report(img, index, entries, scan, changes, by_layer.get(index)))
             sniffed.extend(scan.sniffed)
             del entries
+            scan.release(keep_dive=True)  # the members are merged: free them before dive's tree grows
+            dive.add_layer(scan.dive())
             scan.release()
     if progress is not None:
         progress(count, count, 0)

@@ -146,9 +146,14 @@ class LayerScan:
         self._entries, self._dive = _decode(self._columns)
         self._columns = None  # one form at a time
 
-    def release(self) -> None:
-        """Drop the members (the figures above stay): the merge has taken what it needs."""
-        self._entries, self._dive, self._columns = [], DiveLayer.of([]), None
+    def release(self, *, keep_dive: bool = False) -> None:
+        """Drop the members (the figures above stay): the merge has taken what it needs. ``keep_dive``: drop
+        only the members, not dive's view of the layer."""
+        if keep_dive:
+            self.dive()  # unpacked from the columns, if need be, before they go
+        self._entries, self._columns = [], None
+        if not keep_dive:
+            self._dive = DiveLayer.of([])
 
     # -- the wire form ---------------------------------------------------------------------------
 
