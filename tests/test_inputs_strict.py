@@ -19,7 +19,7 @@ import imgscope
 from imgscope.errors import ImageFormatError
 from imgscope.sources import detect
 from imgscope.sources.blobs import LayerStream, Limits
-from imgscope.tar_stream import iter_entries
+from imgscope.sources.tar_stream import iter_entries
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "cases"
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 import imgscope
+from imgscope.analysis.scan import LayerScan, StreamFigures, layer_where, scan_layer, scan_layers
+from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError
-from imgscope.fstree import FileSystem
-from imgscope.layerscan import LayerScan, layer_where, scan_layer, scan_layers
-from imgscope.model import EntryType, TarEntry
-from imgscope.render import json_report
+from imgscope.model import Compression, EntryType, TarEntry
+from imgscope.render import json as json_report
+from imgscope.union.filesystem import FileSystem
 from tests.conftest import CASES_FORMATS, SAMPLES
 
 IMAGES = [
@@ -39,8 +40,8 @@ def test_worker_scans_equal_in_process_scans(rel: str, image: str | None, platfo
     for scan in here:
         again = LayerScan.from_bytes(scan.to_bytes())
         assert again == scan and again.to_bytes() == scan.to_bytes()
-        assert len(again) == len(scan.entries())
-        assert all(e.digest is not None for e in again.entries() if e.type is EntryType.FILE)
+        assert len(again.entries) == len(scan.entries)
+        assert all(e.digest is not None for e in again.entries if e.type is EntryType.FILE)
 
 
 @pytest.mark.parametrize(("rel", "image", "platform"), IMAGES)
@@ -62,11 +63,10 @@ def test_columns_hold_what_an_array_cannot() -> None:
         TarEntry("a/h", EntryType.HARDLINK, 0, 0o644, 1, 1, "a/b\\xff"),
         TarEntry("a/.wh.gone", EntryType.FILE, 0, 0o644, 0, 0, "", digest),
     ]
-    from imgscope.dive_compat import DiveLayer
-
-    scan = LayerScan(3, "gzip", 10, 20, None, "sha256:" + "0" * 64, (), entries=entries, dive=DiveLayer.of(entries))
+    figures = StreamFigures(Compression.GZIP, 10, 20, None, "sha256:" + "0" * 64)
+    scan = LayerScan(3, entries, figures, dive=DiveLayer.of(entries))
     again = LayerScan.from_bytes(scan.to_bytes())
-    assert again.entries() == entries
+    assert again.entries == entries
     assert again == scan
     with pytest.raises(ValueError):
         LayerScan.from_bytes(b"garbage")
@@ -84,7 +84,7 @@ def test_merge_of_worker_scans_equals_umoci_after_every_layer(rel: str, truth: s
     img = imgscope.open_image(SAMPLES / rel)
     fs = FileSystem()
     for scan in scan_layers(img, jobs=2):
-        fs.apply_layer(scan.entries(), layer_where(img, scan.index))
+        fs.apply_layer(scan.entries, layer_where(img, scan.index))
         got = set()
         for path, node in fs.walk():
             kind = "file" if node.type in (EntryType.FILE, EntryType.HARDLINK) else node.type.value

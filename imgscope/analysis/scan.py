@@ -1,14 +1,15 @@
-"""Scan one layer into a compact, columnar record, in this process or in worker processes (issue 11).
+"""The scan stage: one layer blob -> ``LayerScan`` (its tar entries and what its content observers saw).
 
-A layer's tar can be scanned without knowing any other layer: its entries, sizes, whiteout markers, content
-hashes and its digests. ``scan_layer`` does that for one layer and returns a ``LayerScan``; ``scan_layers``
-yields the scans of every layer *in order*, computed by ``jobs`` worker processes that each stream their own
-blob (``jobs=1``: in this process, one layer after the other). Only the merge (the union filesystem) needs the
-order, and it is done by the caller as the scans arrive.
+``scan_layer`` is a pure function of one layer: it reads the blob once (decompressing, hashing, verifying its
+digests), lists its members, lets observers (the secret sniffer always; more on request, e.g. a package-database
+reader) look at the content of regular files as it streams past, and builds dive's tree of the layer
+(``dive.figures.DiveLayer``). It knows nothing of other layers, so scans may come from anywhere (a thread, a
+process, stdin) as long as ``merge.merge_scans`` gets them in layer order. ``scan_layers`` yields every layer's
+scan in order, made by ``jobs`` worker processes that each stream their own blob (issue 11).
 
 A scan crosses the process boundary as compact bytes (``LayerScan.to_bytes``), not as a pickled object graph:
-numeric columns as machine arrays, path components interned into one string table, content digests as one
-byte string. ``LayerScan.from_bytes(scan.to_bytes()) == scan``, whichever process made it.
+numeric columns as machine arrays, directory prefixes, names and link targets interned into one string table,
+content digests as one byte string. ``LayerScan.from_bytes(scan.to_bytes()) == scan``, whichever process made it.
 """
 
 from __future__ import annotations
@@ -16,25 +17,153 @@ from __future__ import annotations
 import marshal
 import multiprocessing
 import os
+import pickle
 from array import array
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from imgscope import errors
-from imgscope.dive_compat import DiveLayer
+from imgscope.analysis.sniff import SniffedFile, Sniffer
+from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
-from imgscope.model import EntryType, Image, TarEntry
-from imgscope.sniff import SniffedFile, Sniffer
+from imgscope.model import Compression, Digest, EntryType, Image, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits
-from imgscope.tar_stream import ESTARGZ_MEMBERS, iter_entries
+from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
-#: Progress of one layer: (layer index, uncompressed bytes read so far in it).
-LayerProgress = Callable[[int, int], None]
+#: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
+Progress = Callable[[int, int, int], None]
+
+#: Makes a fresh observer for the layer of the given index (one per scan, so scans share no state).
+ObserverFactory = Callable[[int], ContentObserver]
 
 _MAGIC = b"imgscope-layerscan-1\n"
 _TYPES = tuple(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
 _FILE_CODE = _TYPE_CODE[EntryType.FILE]
+
+
+class StreamFigures(NamedTuple):
+    """What reading the blob measured."""
+
+    compression: Compression
+    compressed_size: int  # bytes of the blob as stored
+    tar_size: int  # bytes of the uncompressed tar
+    diff_id: str | None  # digest of the uncompressed tar, when it was hashed
+    blob_digest: str | None  # digest of the blob as stored, when it was hashed
+
+
+class LayerScan:
+    """One layer, read: its members in tar order, what the observers saw of their content, and dive's tree of it.
+
+    The members are held either as ``TarEntry`` objects (a scan made in this process) or as the compact columns
+    they travel in between processes (a scan made by a worker), unpacked when first read; two scans of the same
+    layer compare equal whichever form they hold. ``dive`` is made from ``entries`` when not given.
+    """
+
+    __slots__ = ("_columns", "_dive", "_entries", "index", "observers", "sniffed", "stream")
+
+    def __init__(
+        self,
+        index: int,
+        entries: list[TarEntry] | None,
+        stream: StreamFigures,
+        sniffed: tuple[SniffedFile, ...] = (),
+        observers: tuple[ContentObserver, ...] = (),
+        *,
+        dive: DiveLayer | None = None,
+        columns: bytes | None = None,
+    ) -> None:
+        if (entries is None) == (columns is None):
+            raise ValueError("a LayerScan holds its members either as entries or as columns")
+        self.index = index  #: the layer's position in the image (0 = bottom)
+        self.stream = stream  #: sizes, compression and digests measured while reading
+        self.sniffed = sniffed  #: files whose content looks like a secret (``analysis.sniff``)
+        self.observers = observers  #: the extra observers asked for, after the pass (their findings)
+        self._entries = entries
+        self._dive = dive
+        self._columns = columns
+
+    @property
+    def entries(self) -> list[TarEntry]:
+        """Every member, in tar order (estargz bookkeeping dropped)."""
+        if self._entries is None:
+            self._unpack()
+        assert self._entries is not None
+        return self._entries
+
+    @property
+    def dive(self) -> DiveLayer:
+        """dive's tree of this layer (``dive.figures.DiveLayer``), made from its members alone."""
+        if self._dive is None:
+            if self._columns is not None:
+                self._unpack()
+            else:
+                self._dive = DiveLayer.of(self.entries)
+        assert self._dive is not None
+        return self._dive
+
+    def _unpack(self) -> None:
+        assert self._columns is not None
+        self._entries, self._dive = _decode(self._columns)
+        self._columns = None  # one form at a time
+
+    def release(self, *, keep_dive: bool = False) -> None:
+        """Drop the members (the figures stay): the merge has taken what it needs of them. ``keep_dive``: keep
+        dive's tree of the layer."""
+        if keep_dive:
+            self.dive  # noqa: B018  # made (or unpacked) before the members go
+        else:
+            self._dive = DiveLayer.of([])
+        self._entries, self._columns = [], None
+
+    def _meta(self) -> tuple[Any, ...]:
+        s = self.stream
+        return (
+            self.index,
+            (s.compression.value, s.compressed_size, s.tar_size, s.diff_id, s.blob_digest),
+            tuple((f.path, f.layer, f.kind) for f in self.sniffed),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LayerScan):
+            return NotImplemented
+        return (
+            self._meta() == other._meta()
+            and self.entries == other.entries
+            and self.dive == other.dive
+            and len(self.observers) == len(other.observers)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LayerScan(index={self.index}, stream={self.stream!r})"
+
+    # -- the wire form ---------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The compact form: a header, the figures, the member columns (and the extra observers, pickled: they
+        are few and hold only what they found)."""
+        columns = self._columns if self._columns is not None else _encode(self.entries, self.dive)
+        observers = pickle.dumps(self.observers) if self.observers else b""
+        return _MAGIC + marshal.dumps((self._meta(), columns, observers))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LayerScan:
+        """The scan ``to_bytes`` wrote (in this process or another)."""
+        if not data.startswith(_MAGIC):
+            raise ValueError("not a layer scan")
+        (index, stream, sniffed), columns, observers = marshal.loads(memoryview(data)[len(_MAGIC) :])
+        compression, compressed, tar_size, diff_id, blob_digest = stream
+        return cls(
+            index,
+            None,
+            StreamFigures(Compression(compression), compressed, tar_size, diff_id, blob_digest),
+            tuple(SniffedFile(p, layer, kind) for p, layer, kind in sniffed),
+            pickle.loads(observers) if observers else (),
+            columns=columns,
+        )
 
 
 def _pack_ints(values: Sequence[int], code: str) -> tuple[str, bytes]:
@@ -53,136 +182,6 @@ def _unpack_ints(packed: tuple[str, bytes]) -> Sequence[int]:
     column = array(code)
     column.frombytes(data)
     return column
-
-
-class LayerScan:
-    """One layer, scanned: what its stream was (sizes, digests, compression) and its tar members in order.
-
-    The members are kept either as ``TarEntry`` objects (a scan made in this process) or as the compact columns
-    they travel in (a scan made by a worker); ``entries()`` gives the objects either way, and two scans of the
-    same layer compare equal whichever form they hold.
-    """
-
-    __slots__ = (
-        "_columns",
-        "_dive",
-        "_entries",
-        "blob_digest",
-        "compressed_size",
-        "compression",
-        "diff_id",
-        "index",
-        "sniffed",
-        "tar_size",
-    )
-
-    def __init__(
-        self,
-        index: int,
-        compression: str,
-        compressed_size: int,
-        tar_size: int,
-        diff_id: str | None,
-        blob_digest: str | None,
-        sniffed: tuple[SniffedFile, ...],
-        entries: list[TarEntry] | None = None,
-        dive: DiveLayer | None = None,
-        columns: bytes | None = None,
-    ) -> None:
-        assert (entries is None) == (dive is None) != (columns is None)
-        self.index = index
-        self.compression = compression
-        self.compressed_size = compressed_size
-        self.tar_size = tar_size  # the uncompressed tar, headers and padding included
-        self.diff_id = diff_id  # sha256 of the tar as read, when it was hashed
-        self.blob_digest = blob_digest  # sha256 of the blob as stored, when it was hashed
-        self.sniffed = sniffed
-        self._entries = entries
-        self._dive = dive
-        self._columns = columns
-
-    def __len__(self) -> int:
-        if self._entries is not None:
-            return len(self._entries)
-        return int(marshal.loads(self._columns or b"")[0])
-
-    def _meta(self) -> tuple[Any, ...]:
-        return (
-            self.index,
-            self.compression,
-            self.compressed_size,
-            self.tar_size,
-            self.diff_id,
-            self.blob_digest,
-            tuple((s.path, s.layer, s.kind) for s in self.sniffed),
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LayerScan):
-            return NotImplemented
-        return self._meta() == other._meta() and self.entries() == other.entries() and self.dive() == other.dive()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"LayerScan(index={self.index}, entries={len(self)}, tar_size={self.tar_size})"
-
-    def entries(self) -> list[TarEntry]:
-        """The layer's tar members in tar order (estargz's own members dropped), as ``TarEntry`` objects."""
-        if self._entries is None:
-            self._unpack()
-        assert self._entries is not None
-        return self._entries
-
-    def dive(self) -> DiveLayer:
-        """dive's view of the layer (``dive_compat.DiveLayer``), made from its members by the scan."""
-        if self._dive is None:
-            self._unpack()
-        assert self._dive is not None
-        return self._dive
-
-    def _unpack(self) -> None:
-        assert self._columns is not None
-        self._entries, self._dive = _decode(self._columns)
-        self._columns = None  # one form at a time
-
-    def release(self, *, keep_dive: bool = False) -> None:
-        """Drop the members (the figures above stay): the merge has taken what it needs. ``keep_dive``: drop
-        only the members, not dive's view of the layer."""
-        if keep_dive:
-            self.dive()  # unpacked from the columns, if need be, before they go
-        self._entries, self._columns = [], None
-        if not keep_dive:
-            self._dive = DiveLayer.of([])
-
-    # -- the wire form ---------------------------------------------------------------------------
-
-    def to_bytes(self) -> bytes:
-        """The compact form: a header, the figures, then the member columns."""
-        if self._columns is not None:
-            columns = self._columns
-        else:
-            assert self._entries is not None and self._dive is not None
-            columns = _encode(self._entries, self._dive)
-        return _MAGIC + marshal.dumps((self._meta(), columns))
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> LayerScan:
-        """The scan ``to_bytes`` wrote (in this process or another)."""
-        if not data.startswith(_MAGIC):
-            raise ValueError("not a layer scan")
-        meta, columns = marshal.loads(memoryview(data)[len(_MAGIC) :])
-        index, compression, compressed, tar_size, diff_id, blob_digest, sniffed = meta
-        return cls(
-            index,
-            compression,
-            compressed,
-            tar_size,
-            diff_id,
-            blob_digest,
-            tuple(SniffedFile(p, layer, kind) for p, layer, kind in sniffed),
-            columns=columns,
-        )
 
 
 def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
@@ -314,7 +313,7 @@ def _decode(columns: bytes) -> tuple[list[TarEntry], DiveLayer]:
 
 
 def layer_where(image: Image, index: int) -> str:
-    """How messages name layer ``index``."""
+    """How messages name a layer: its member in the image and its index."""
     return f"{image.layers[index].member} (layer {index})"
 
 
@@ -324,10 +323,16 @@ def scan_layer(
     *,
     limits: Limits | None = None,
     verify: bool = True,
-    progress: LayerProgress | None = None,
+    progress: Progress | None = None,
+    observers: Sequence[ObserverFactory] = (),
 ) -> LayerScan:
-    """Read layer ``index`` of ``image`` once: decompress, check its digests (``verify``), decode every tar
-    header, hash every regular file, sniff small files for secrets. ``progress`` is told the bytes read."""
+    """Read layer ``index`` of ``image`` once, front to back.
+
+    ``verify`` checks the content against the layer's diff_id and blob digest while it streams (raising
+    ``CorruptLayerError``); a layer whose blob is absent raises ``MissingBlobError``. ``observers`` make extra
+    content observers for this layer (``sources.tar_stream.ContentObserver``); they come back in
+    ``LayerScan.observers`` holding what they saw. ``progress`` is told the bytes read, once per chunk.
+    """
     blob = image.layers[index]
     where = layer_where(image, index)
     if not blob.available:
@@ -338,19 +343,23 @@ def scan_layer(
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
     sniffer = Sniffer(layer=index)
+    extra = tuple(make(index) for make in observers)
+    count = len(image.layers)
     with (
         blob.open() as raw,
         LayerStream(
             raw,
             where,
-            limits=limits or Limits(),
+            limits=limits,
             hash_blob=verify and blob.digest is not None,
             hash_diff=verify or not blob.diff_id,
+            blob_algorithm=_algorithm(blob.digest),
+            diff_algorithm=_algorithm(blob.diff_id),
             threaded=True,
-            on_chunk=None if progress is None else lambda done: progress(index, done),
+            on_chunk=None if progress is None else lambda done: progress(index, count, done),
         ) as stream,
     ):
-        entries = list(iter_entries(stream, sniffer))
+        entries = list(iter_entries(stream, (sniffer, *extra)))
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
@@ -363,17 +372,15 @@ def scan_layer(
             raise CorruptLayerError(
                 where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
             )
-    return LayerScan(
-        index,
-        stream.compression,
-        stream.compressed_size,
-        stream.uncompressed_size,
-        stream.diff_id,
-        stream.blob_digest,
-        tuple(sniffer.found),
-        entries=entries,
-        dive=DiveLayer.of(entries),
+    figures = StreamFigures(
+        stream.compression, stream.compressed_size, stream.uncompressed_size, stream.diff_id, stream.blob_digest
     )
+    return LayerScan(index, entries, figures, tuple(sniffer.found), extra, dive=DiveLayer.of(entries))
+
+
+def _algorithm(digest: str | None) -> str:
+    """The hash algorithm a digest names (``sha512:…`` -> sha512); sha256 when there is none."""
+    return Digest.parse(digest).algorithm if digest and Digest.is_valid(digest) else "sha256"
 
 
 #: Below this many stored bytes, ``scan_layers`` scans in this process unless told a number of jobs.
@@ -388,22 +395,23 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# What the forked workers scan: set before the pool forks, so that no image is ever pickled; and a shared
-# array where each worker writes the bytes it has read of its layer (for the parent's progress display).
-_WORKER: tuple[Image, Limits, bool, Any] | None = None
+# What the forked workers scan: set before the pool forks, so that no image (and no observer factory) is ever
+# pickled; and a shared array where each worker writes the bytes it has read of its layer (the parent's progress).
+_WORKER: tuple[Image, Limits, bool, Sequence[ObserverFactory], Any] | None = None
 
 
 def _worker_scan(index: int) -> bytes:
     assert _WORKER is not None
-    image, limits, verify, done = _WORKER
+    image, limits, verify, observers, done = _WORKER
 
-    def tell(layer: int, read: int) -> None:
+    def tell(layer: int, _count: int, read: int) -> None:
         done[layer] = read
 
     try:
-        return scan_layer(image, index, limits=limits, verify=verify, progress=tell).to_bytes()
+        scan = scan_layer(image, index, limits=limits, verify=verify, progress=tell, observers=observers)
     except ImgscopeError as exc:  # our errors cross as (class name, where, problem): one line in the parent
         return b"E" + marshal.dumps((type(exc).__name__, exc.where, exc.problem))
+    return scan.to_bytes()
 
 
 def _result(data: bytes) -> LayerScan:
@@ -416,19 +424,32 @@ def _result(data: bytes) -> LayerScan:
     return LayerScan.from_bytes(data)
 
 
+def _picklable(observers: Sequence[ObserverFactory]) -> bool:
+    """Whether what the observers find can come back from a worker (one made for layer 0, tried)."""
+    try:
+        pickle.dumps(tuple(make(0) for make in observers))
+    except Exception:  # whatever pickling raises, the answer is no
+        return False
+    return True
+
+
 def scan_layers(
     image: Image,
     *,
     limits: Limits | None = None,
     verify: bool = True,
     jobs: int | None = None,
-    progress: LayerProgress | None = None,
+    progress: Progress | None = None,
+    observers: Sequence[ObserverFactory] = (),
 ) -> Generator[LayerScan, None, None]:
-    """Every layer's scan, in layer order. ``jobs`` worker processes (default: the cores available, or this
-    process alone for an image under ``PARALLEL_MIN_BYTES``, where starting workers costs more than it saves)
-    scan ahead while the caller merges; ``jobs=1``, a single layer, or a platform without ``fork``: this process.
+    """Every layer's scan (``scan_layer``), in layer order, made ahead of the caller's merge by ``jobs`` worker
+    processes, each streaming its own blob.
 
-    The first error (in layer order) is raised here and the remaining workers are stopped.
+    ``jobs``: default, the cores available (this process alone for an image under ``PARALLEL_MIN_BYTES``, where
+    starting workers costs more than it saves); 1, a single layer, observers whose findings cannot be pickled, or
+    a platform without ``fork``: this process, one layer after the other. The scans are the same either way. The
+    first error, in layer order, is raised here (the same error ``scan_layer`` raises) and the workers are
+    stopped; closing the generator early stops them too.
     """
     global _WORKER
     limits = limits or Limits()
@@ -439,28 +460,30 @@ def scan_layers(
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
     jobs = min(jobs, count)
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods() or (observers and not _picklable(observers)):
         for index in range(count):
-            yield scan_layer(image, index, limits=limits, verify=verify, progress=progress)
+            yield scan_layer(image, index, limits=limits, verify=verify, progress=progress, observers=observers)
         return
     context = multiprocessing.get_context("fork")
     done = context.RawArray("q", count)
-    _WORKER = (image, limits, verify, done)
+    _WORKER = (image, limits, verify, tuple(observers), done)
     try:
-        pool = context.Pool(jobs)
+        pool = context.Pool(jobs)  # forked now: the workers see _WORKER as it is
     finally:
         _WORKER = None
     try:
-        pending = [pool.apply_async(_worker_scan, (index,)) for index in range(count)]
+        pending = deque(pool.apply_async(_worker_scan, (index,)) for index in range(count))
         pool.close()
-        for index, result in enumerate(pending):
+        for index in range(count):
+            result = pending.popleft()  # no reference kept: the bytes go once decoded
             while not result.ready():
                 result.wait(0.1)
                 if progress is not None:
-                    progress(index, done[index])
+                    progress(index, count, done[index])
             scan = _result(result.get())
-            pending[index] = None  # type: ignore[call-overload]  # the bytes are freed once decoded
+            del result
             yield scan
+            del scan
     finally:
         pool.terminate()
         pool.join()
