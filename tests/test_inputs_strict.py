@@ -92,7 +92,12 @@ def test_progress_moves_inside_one_big_file(tmp_path: Path) -> None:
     blob = zstandard.ZstdCompressor(level=1).compress(raw.read_bytes())
     seen: list[int] = []
     (tmp_path / "blob").write_bytes(blob)
-    with open(tmp_path / "blob", "rb") as src, LayerStream(src, "layer", on_chunk=seen.append) as stream:
+    opened: list[LayerStream] = []
+    with (
+        open(tmp_path / "blob", "rb") as src,
+        LayerStream(src, "layer", on_chunk=lambda: seen.append(opened[0].uncompressed_size)) as stream,
+    ):
+        opened.append(stream)
         entries = list(iter_entries(stream))
         stream.finish()
     assert [e.size for e in entries] == [size]

@@ -34,6 +34,7 @@ def analyze(
     top: int = 50,
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
     jobs: int | None = None,
 ) -> Analysis:
     """Analyze an image: a path (opened with ``open_image``), an ``Image`` already opened, or an ``Analysis``
@@ -41,15 +42,25 @@ def analyze(
 
     Each layer is read once, front to back (``scan_layer``), and merged in order (``merge_scans``); ``verify``
     checks every layer against its diff_id (and blob digest) while it streams. ``top`` bounds the largest-files
-    list. ``observers`` add content observers to every layer's scan (``analysis.scan``). ``jobs`` worker
-    processes scan layers ahead of the merge (default: the cores available; 1: this process only,
-    ``scan.scan_layers``); the result is the same whatever ``jobs`` is.
+    list. ``observers`` add content observers to every layer's scan (``analysis.scan``). ``gzip_uncompressed``
+    gzips each layer stored uncompressed (a ``docker save``) as it streams, so its ``compressed_size`` (what a
+    registry would serve) is known; it costs CPU (zlib level 6), so it is off by default and ``compressed_size``
+    is None for such layers. ``jobs`` worker processes scan layers ahead of the merge (default: the cores
+    available; 1: this process only; ``scan.scan_layers``); the result is the same whatever ``jobs`` is.
     """
     if isinstance(source, Analysis):
         return source
     img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
     lim = limits or Limits()
-    scans = scan_layers(img, limits=lim, verify=verify, jobs=jobs, progress=progress, observers=observers)
+    scans = scan_layers(
+        img,
+        limits=lim,
+        verify=verify,
+        jobs=jobs,
+        progress=progress,
+        observers=observers,
+        gzip_uncompressed=gzip_uncompressed,
+    )
     with collector_paused(), closing(scans):  # closed on an error too: the workers stop at once
         result = merge_scans(img, scans, top=top, verify=verify, release=True)
     if progress is not None:
@@ -91,7 +102,8 @@ def merge_scans(
 def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history: HistoryEntry | None) -> LayerReport:
     blob = image.layers[scan.index]
     stream = scan.stream
-    counts, sizes, meta, meta_bytes = changes.changes.totals()
+    totals = changes.changes.totals()
+    counts, sizes = totals.counts, totals.sizes
     markers = sum(1 for e in scan.entries if e.path.rpartition("/")[2].startswith(".wh."))
     return LayerReport(
         index=scan.index,
@@ -99,7 +111,8 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
         diff_id=blob.diff_id or stream.diff_id,
         media_type=blob.media_type,
         compression=stream.compression,
-        compressed_size=stream.compressed_size,
+        stored_size=stream.compressed_size,
+        compressed_size=stream.compressed_size if stream.compression != "none" else stream.gzip_size,
         size=changes.stored_bytes,
         tar_size=stream.tar_size,
         entries=len(scan.entries) - markers,
@@ -109,8 +122,8 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
         added_bytes=sizes[ChangeKind.ADDED],
         modified_bytes=sizes[ChangeKind.MODIFIED],
         removed_bytes=sizes[ChangeKind.REMOVED],
-        metadata_only=meta,
-        metadata_only_bytes=meta_bytes,
+        metadata_only=totals.metadata_only,
+        metadata_only_bytes=totals.metadata_only_bytes,
         whiteouts=changes.whiteouts,
         opaque_dirs=changes.opaque_dirs,
         history=history,
@@ -164,7 +177,10 @@ def _finish(
     assert wasted_bytes == size - final_size, "every stored byte is either visible or wasted"
     summary = Summary(
         size=size,
-        compressed_size=sum(r.compressed_size for r in reports),
+        stored_size=sum(r.stored_size for r in reports),
+        compressed_size=None
+        if any(r.compressed_size is None for r in reports)
+        else sum(r.compressed_size or 0 for r in reports),
         final_size=final_size,
         file_count=len(files),
         layer_count=len(reports),

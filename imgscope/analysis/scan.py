@@ -21,6 +21,7 @@ import pickle
 from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from imgscope import errors
@@ -28,10 +29,11 @@ from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
 from imgscope.model import Compression, Digest, EntryType, Image, TarEntry
-from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
-#: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
+#: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
+#: chunk (a few MiB) is read, so a single large layer advances too; once more at the end with (count, count, 0).
 Progress = Callable[[int, int, int], None]
 
 #: Makes a fresh observer for the layer of the given index (one per scan, so scans share no state).
@@ -51,6 +53,7 @@ class StreamFigures(NamedTuple):
     tar_size: int  # bytes of the uncompressed tar
     diff_id: str | None  # digest of the uncompressed tar, when it was hashed
     blob_digest: str | None  # digest of the blob as stored, when it was hashed
+    gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
 
 
 class LayerScan:
@@ -117,11 +120,15 @@ class LayerScan:
             self._dive = DiveLayer.of([])
         self._entries, self._columns = [], None
 
+    def moved(self, index: int, stream: StreamFigures, sniffed: tuple[SniffedFile, ...]) -> LayerScan:
+        """The same members (shared, not copied) at another position, with other stream figures (``rebase_scan``)."""
+        return LayerScan(index, self._entries, stream, sniffed, self.observers, dive=self._dive, columns=self._columns)
+
     def _meta(self) -> tuple[Any, ...]:
         s = self.stream
         return (
             self.index,
-            (s.compression.value, s.compressed_size, s.tar_size, s.diff_id, s.blob_digest),
+            (s.compression.value, s.compressed_size, s.tar_size, s.diff_id, s.blob_digest, s.gzip_size),
             tuple((f.path, f.layer, f.kind) for f in self.sniffed),
         )
 
@@ -155,11 +162,11 @@ class LayerScan:
         if not data.startswith(_MAGIC):
             raise ValueError("not a layer scan")
         (index, stream, sniffed), columns, observers = marshal.loads(memoryview(data)[len(_MAGIC) :])
-        compression, compressed, tar_size, diff_id, blob_digest = stream
+        compression, compressed, tar_size, diff_id, blob_digest, gzip_size = stream
         return cls(
             index,
             None,
-            StreamFigures(Compression(compression), compressed, tar_size, diff_id, blob_digest),
+            StreamFigures(Compression(compression), compressed, tar_size, diff_id, blob_digest, gzip_size),
             tuple(SniffedFile(p, layer, kind) for p, layer, kind in sniffed),
             pickle.loads(observers) if observers else (),
             columns=columns,
@@ -325,13 +332,16 @@ def scan_layer(
     verify: bool = True,
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
 ) -> LayerScan:
     """Read layer ``index`` of ``image`` once, front to back.
 
     ``verify`` checks the content against the layer's diff_id and blob digest while it streams (raising
     ``CorruptLayerError``); a layer whose blob is absent raises ``MissingBlobError``. ``observers`` make extra
     content observers for this layer (``sources.tar_stream.ContentObserver``); they come back in
-    ``LayerScan.observers`` holding what they saw. ``progress`` is told the bytes read, once per chunk.
+    ``LayerScan.observers`` holding what they saw. ``gzip_uncompressed`` gzips a blob stored uncompressed as it
+    streams, to measure the size a registry would serve (``StreamFigures.gzip_size``). ``progress`` is told the
+    stored bytes read, once per chunk.
     """
     blob = image.layers[index]
     where = layer_where(image, index)
@@ -345,6 +355,14 @@ def scan_layer(
     sniffer = Sniffer(layer=index)
     extra = tuple(make(index) for make in observers)
     count = len(image.layers)
+    opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
+
+    def on_chunk() -> None:
+        if progress is not None and opened:
+            progress(index, count, opened[0].compressed_size)
+
+    if progress is not None:
+        progress(index, count, 0)
     with (
         blob.open() as raw,
         LayerStream(
@@ -356,9 +374,11 @@ def scan_layer(
             blob_algorithm=_algorithm(blob.digest),
             diff_algorithm=_algorithm(blob.diff_id),
             threaded=True,
-            on_chunk=None if progress is None else lambda done: progress(index, count, done),
+            on_chunk=on_chunk if progress is not None else None,
+            gzip_plain=gzip_uncompressed,
         ) as stream,
     ):
+        opened.append(stream)
         entries = list(iter_entries(stream, (sniffer, *extra)))
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
@@ -373,9 +393,44 @@ def scan_layer(
                 where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
             )
     figures = StreamFigures(
-        stream.compression, stream.compressed_size, stream.uncompressed_size, stream.diff_id, stream.blob_digest
+        stream.compression,
+        stream.compressed_size,
+        stream.uncompressed_size,
+        stream.diff_id,
+        stream.blob_digest,
+        stream.gzip_size,
     )
     return LayerScan(index, entries, figures, tuple(sniffer.found), extra, dive=DiveLayer.of(entries))
+
+
+def rebase_scan(scan: LayerScan, image: Image, index: int) -> LayerScan:
+    """``scan``, of a layer with the same diff_id as layer ``index`` of ``image``, as if that layer had been read.
+
+    A layer's content is the same wherever it appears (that is what its diff_id names); only its position and how
+    its blob is stored differ. Those come from ``image``'s descriptor, and the compression from the blob's first
+    bytes where the format does not say. The other blob's own digest is not hashed (its content is not read).
+    """
+    blob = image.layers[index]
+    if blob.diff_id != scan.stream.diff_id:
+        raise ValueError(f"layer {index} has diff_id {blob.diff_id}, the scan is of {scan.stream.diff_id}")
+    stream = scan.stream
+    same_blob = blob.digest is not None and blob.digest == stream.blob_digest
+    if not same_blob:
+        where = layer_where(image, index)
+        with blob.open() as raw:
+            compression = detect_compression(raw.read(8), where)
+        stream = StreamFigures(
+            compression,
+            blob.size if blob.size is not None else stream.compressed_size,
+            stream.tar_size,
+            stream.diff_id,
+            blob.digest,
+            stream.gzip_size if compression is Compression.NONE else None,
+        )
+    if same_blob and scan.index == index:
+        return scan
+    sniffed = tuple(replace(found, layer=index) for found in scan.sniffed)
+    return scan.moved(index, stream, sniffed)
 
 
 def _algorithm(digest: str | None) -> str:
@@ -395,20 +450,22 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# What the forked workers scan: set before the pool forks, so that no image (and no observer factory) is ever
-# pickled; and a shared array where each worker writes the bytes it has read of its layer (the parent's progress).
-_WORKER: tuple[Image, Limits, bool, Sequence[ObserverFactory], Any] | None = None
+# What the forked workers scan: set before the pool forks, so that no image is ever pickled; and a shared array
+# where each worker writes the stored bytes it has read of its layer (the parent's progress display).
+_WORKER: tuple[Image, Limits, bool, bool, Any] | None = None
 
 
 def _worker_scan(index: int) -> bytes:
     assert _WORKER is not None
-    image, limits, verify, observers, done = _WORKER
+    image, limits, verify, gzip_uncompressed, done = _WORKER
 
     def tell(layer: int, _count: int, read: int) -> None:
         done[layer] = read
 
     try:
-        scan = scan_layer(image, index, limits=limits, verify=verify, progress=tell, observers=observers)
+        scan = scan_layer(
+            image, index, limits=limits, verify=verify, progress=tell, gzip_uncompressed=gzip_uncompressed
+        )
     except ImgscopeError as exc:  # our errors cross as (class name, where, problem): one line in the parent
         return b"E" + marshal.dumps((type(exc).__name__, exc.where, exc.problem))
     return scan.to_bytes()
@@ -424,15 +481,6 @@ def _result(data: bytes) -> LayerScan:
     return LayerScan.from_bytes(data)
 
 
-def _picklable(observers: Sequence[ObserverFactory]) -> bool:
-    """Whether what the observers find can come back from a worker (one made for layer 0, tried)."""
-    try:
-        pickle.dumps(tuple(make(0) for make in observers))
-    except Exception:  # whatever pickling raises, the answer is no
-        return False
-    return True
-
-
 def scan_layers(
     image: Image,
     *,
@@ -441,15 +489,16 @@ def scan_layers(
     jobs: int | None = None,
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
 ) -> Generator[LayerScan, None, None]:
-    """Every layer's scan (``scan_layer``), in layer order, made ahead of the caller's merge by ``jobs`` worker
-    processes, each streaming its own blob.
+    """Every layer's scan (``scan_layer``, same options), in layer order, made ahead of the caller's merge by
+    ``jobs`` worker processes, each streaming its own blob.
 
     ``jobs``: default, the cores available (this process alone for an image under ``PARALLEL_MIN_BYTES``, where
-    starting workers costs more than it saves); 1, a single layer, observers whose findings cannot be pickled, or
-    a platform without ``fork``: this process, one layer after the other. The scans are the same either way. The
-    first error, in layer order, is raised here (the same error ``scan_layer`` raises) and the workers are
-    stopped; closing the generator early stops them too.
+    starting workers costs more than it saves); 1, a single layer, a platform without ``fork``, or ``observers``
+    (they are the caller's objects, and may share state with it): this process, one layer after the other. The
+    scans are the same either way. The first error, in layer order, is raised here (the same error
+    ``scan_layer`` raises) and the workers are stopped; closing the generator early stops them too.
     """
     global _WORKER
     limits = limits or Limits()
@@ -460,13 +509,21 @@ def scan_layers(
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
     jobs = min(jobs, count)
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods() or (observers and not _picklable(observers)):
+    if jobs <= 1 or observers or "fork" not in multiprocessing.get_all_start_methods():
         for index in range(count):
-            yield scan_layer(image, index, limits=limits, verify=verify, progress=progress, observers=observers)
+            yield scan_layer(
+                image,
+                index,
+                limits=limits,
+                verify=verify,
+                progress=progress,
+                observers=observers,
+                gzip_uncompressed=gzip_uncompressed,
+            )
         return
     context = multiprocessing.get_context("fork")
     done = context.RawArray("q", count)
-    _WORKER = (image, limits, verify, tuple(observers), done)
+    _WORKER = (image, limits, verify, gzip_uncompressed, done)
     try:
         pool = context.Pool(jobs)  # forked now: the workers see _WORKER as it is
     finally:
@@ -476,6 +533,8 @@ def scan_layers(
         pool.close()
         for index in range(count):
             result = pending.popleft()  # no reference kept: the bytes go once decoded
+            if progress is not None:
+                progress(index, count, done[index])
             while not result.ready():
                 result.wait(0.1)
                 if progress is not None:

@@ -80,6 +80,7 @@ from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
 from imgscope.model import EntryType, TarEntry
+from imgscope.text import plural
 from imgscope.units import json_number
 
 __all__ = [
@@ -97,7 +98,13 @@ _S_IFDIR = 0o040000
 
 @dataclass(frozen=True)
 class DiveInefficiency:
-    """One row of dive's inefficiency list."""
+    """One row of dive's inefficiency list.
+
+    Attributes:
+        path: the path as dive keys it
+        count: how many layers hold a node for it
+        cumulative_size: the bytes of all those nodes
+    """
 
     path: str
     count: int
@@ -106,7 +113,15 @@ class DiveInefficiency:
 
 @dataclass(frozen=True)
 class DiveFigures:
-    """dive's figures for an image; floats are the exact float64 values dive computes."""
+    """dive's figures for an image; floats are the exact float64 values dive computes.
+
+    Attributes:
+        efficiency: dive's efficiency (a float64 ratio; NaN as dive computes it)
+        wasted_bytes: dive's wasted bytes
+        user_wasted_percent: dive's user wasted percent, as a ratio
+        inefficiencies: dive's inefficient files, in dive's order
+        quirks: the dive quirks this image triggered, one line each
+    """
 
     efficiency: float
     wasted_bytes: int
@@ -336,7 +351,7 @@ class DiveLayer:
     """One layer as dive sees it, from that layer's tar members alone: dive's tree of the layer, flattened in
     ``VisitDepthChildFirst`` order (children sorted, a parent after its children).
 
-    It needs no other layer, so the layer scan computes it (``imgscope.layerscan``, in a worker process when
+    It needs no other layer, so the layer scan computes it (``analysis.scan.scan_layer``, in a worker process when
     there are several); ``DiveCompat.add_layer`` then only walks and stacks it, in layer order. Per node:
     ``full`` (its path in the tree, ``/``-rooted), ``sizes`` and ``flags`` (``_IS_DIR``, ``_IS_LEAF``,
     ``_IS_WHITEOUT``); and the layer's byte count and quirk counts.
@@ -419,9 +434,9 @@ class DiveCompat:
         self._layers += 1
         self._layer_sizes.append(layer.layer_size)
         if layer.opaque:
-            self._quirks.append(f"layer {index}: {layer.opaque} opaque marker(s) ignored")
+            self._quirks.append(f"layer {index}: {plural(layer.opaque, 'opaque marker')} ignored")
         if layer.repeated:
-            self._quirks.append(f"layer {index}: {layer.repeated} repeated path(s), last header kept")
+            self._quirks.append(f"layer {index}: {plural(layer.repeated, 'repeated path')}, last header kept")
         full, sizes, flags = layer.full, layer.sizes, layer.flags
         if index == 0:
             # A copy of layer 0's own tree (whiteout nodes included, as they are): the post-order adds every
@@ -505,7 +520,7 @@ class DiveCompat:
             quirks.append("no file bytes: efficiency defaults to 1.0")
         empty_dirs = sum(1 for r in rows if r.cumulative_size == 0)
         if empty_dirs:
-            quirks.append(f"{empty_dirs} zero-byte path(s) listed as inefficient")
+            quirks.append(f"{plural(empty_dirs, 'zero-byte path')} listed as inefficient")
         return DiveFigures(efficiency, wasted, user_pct, rows, tuple(quirks))
 
 
