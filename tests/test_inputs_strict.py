@@ -74,6 +74,9 @@ def test_fifo_delivering_an_image_works(fifo: Path, sample: str) -> None:
     from_file = imgscope.analyze(source).to_dict()
     assert through_fifo["image"].pop("source") == str(fifo)
     from_file["image"].pop("source")
+    for doc in (through_fifo, from_file):  # an OCI archive's name may come from its file name
+        doc["image"].pop("name")
+        doc["image"].pop("tags")
     assert through_fifo == from_file
 
 
