@@ -1,4 +1,5 @@
-"""Inputs that must not hang or be refused wrongly (issue 11): a FIFO as the image path, a huge layer's progress.
+"""Inputs that must not hang or be refused wrongly (issue 11): a FIFO as the image path (read as a stream,
+``sources.stream_archive``), a huge layer's progress.
 
 The descriptor, ``schemaVersion`` and UTF-16 cases are in the hostile corpus (``tests/hostile``, ``_strict``),
 the 3 GiB zstd layer of zeros too (``_zeros``): each runs through the CLI there.
@@ -17,8 +18,8 @@ import zstandard
 
 import imgscope
 from imgscope.errors import ImageFormatError
-from imgscope.sources import detect
 from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.sources.stream_archive import OPEN_TIMEOUT_ENV
 from imgscope.sources.tar_stream import iter_entries
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "cases"
@@ -32,7 +33,7 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_fifo_without_writer_is_an_error_not_a_hang(fifo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(detect, "FIFO_WAIT", 0.2)
+    monkeypatch.setenv(OPEN_TIMEOUT_ENV, "0.2")
     with pytest.raises(ImageFormatError, match="no writer") as info:
         imgscope.open_image(fifo)
     assert str(fifo) in str(info.value)
@@ -40,7 +41,7 @@ def test_fifo_without_writer_is_an_error_not_a_hang(fifo: Path, monkeypatch: pyt
 
 def test_fifo_with_a_writer_that_writes_nothing(fifo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer holds the FIFO open and sends nothing: still an error once the wait is over."""
-    monkeypatch.setattr(detect, "FIFO_WAIT", 0.2)
+    monkeypatch.setenv(OPEN_TIMEOUT_ENV, "0.2")
     done = threading.Event()
 
     def hold() -> None:

@@ -10,22 +10,33 @@ entries in memory, not all of them; a layer's entries are dropped once merged, b
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
+from typing import IO
 
 from imgscope._gc import collector_paused
 from imgscope.analysis.result import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary
-from imgscope.analysis.scan import LayerScan, ObserverFactory, Progress, layer_where, scan_layers
+from imgscope.analysis.scan import (
+    LayerScan,
+    ObserverFactory,
+    Progress,
+    check_digests,
+    layer_where,
+    scan_blob,
+    scan_layers,
+    with_index,
+)
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
 from imgscope.model import EntryType, HistoryEntry, Image
 from imgscope.sources.blobs import Limits
-from imgscope.sources.detect import open_image
+from imgscope.sources.detect import open_image, open_stream_image, source_path
+from imgscope.sources.local import StreamSource, stream_source
 from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
 
 
 def analyze(
-    source: str | os.PathLike[str] | Image | Analysis,
+    source: str | os.PathLike[str] | IO[bytes] | Image | Analysis,
     *,
     image: str | None = None,
     platform: str | None = None,
@@ -50,7 +61,19 @@ def analyze(
     """
     if isinstance(source, Analysis):
         return source
-    img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
+    src = None if isinstance(source, Image) else stream_source(source_path(source))
+    if src is not None:  # stdin, a FIFO, a compressed save, an engine: read once, each layer scanned as it passes
+        return analyze_stream(
+            src,
+            image=image,
+            platform=platform,
+            verify=verify,
+            limits=limits,
+            top=top,
+            observers=observers,
+            gzip_uncompressed=gzip_uncompressed,
+        )
+    img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
     lim = limits or Limits()
     scans = scan_layers(
         img,
@@ -66,6 +89,45 @@ def analyze(
     if progress is not None:
         progress(len(img.layers), len(img.layers), 0)
     return result
+
+
+def analyze_stream(
+    src: StreamSource,
+    *,
+    image: str | None = None,
+    platform: str | None = None,
+    verify: bool = True,
+    limits: Limits | None = None,
+    top: int = 50,
+    observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
+) -> Analysis:
+    """Analyze the image a stream source delivers (``sources.local``): one pass over the stream, in which each
+    layer blob is scanned as it goes by (``scan_blob``), whatever its position; once the manifest has been read,
+    the chosen image's scans are checked against its digests and merged in layer order (``merge_scans``).
+
+    Observers are made with index -1 (the layer's position is not known while it streams).
+    """
+    lim = limits or Limits()
+
+    def scanner(raw: IO[bytes], where: str) -> LayerScan:
+        return scan_blob(raw, where, -1, limits=lim, observers=observers, gzip_uncompressed=gzip_uncompressed)
+
+    with collector_paused():
+        img, scans = open_stream_image(src, scanner, image=image, platform=platform)
+        ordered = []
+        for index, scan in enumerate(scans):
+            if verify:
+                check_digests(scan, img.layers[index], layer_where(img, index))
+            ordered.append(with_index(scan, index))
+        del scans
+        ordered.reverse()
+
+        def one_at_a_time() -> Iterator[LayerScan]:  # each scan dropped once merged, as with files
+            while ordered:
+                yield ordered.pop()
+
+        return merge_scans(img, one_at_a_time(), top=top, verify=verify, release=True)
 
 
 def merge_scans(

@@ -22,13 +22,13 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from imgscope import errors
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
-from imgscope.model import Compression, Digest, EntryType, Image, TarEntry
+from imgscope.model import Compression, Digest, EntryType, Image, LayerBlob, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
@@ -38,11 +38,6 @@ Progress = Callable[[int, int, int], None]
 
 #: Makes a fresh observer for the layer of the given index (one per scan, so scans share no state).
 ObserverFactory = Callable[[int], ContentObserver]
-
-_MAGIC = b"imgscope-layerscan-1\n"
-_TYPES = tuple(EntryType)
-_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
-_FILE_CODE = _TYPE_CODE[EntryType.FILE]
 
 
 class StreamFigures(NamedTuple):
@@ -54,6 +49,12 @@ class StreamFigures(NamedTuple):
     diff_id: str | None  # digest of the uncompressed tar, when it was hashed
     blob_digest: str | None  # digest of the blob as stored, when it was hashed
     gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
+
+
+_MAGIC = b"imgscope-layerscan-1\n"
+_TYPES = tuple(EntryType)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_FILE_CODE = _TYPE_CODE[EntryType.FILE]
 
 
 class LayerScan:
@@ -340,8 +341,7 @@ def scan_layer(
     ``CorruptLayerError``); a layer whose blob is absent raises ``MissingBlobError``. ``observers`` make extra
     content observers for this layer (``sources.tar_stream.ContentObserver``); they come back in
     ``LayerScan.observers`` holding what they saw. ``gzip_uncompressed`` gzips a blob stored uncompressed as it
-    streams, to measure the size a registry would serve (``StreamFigures.gzip_size``). ``progress`` is told the
-    stored bytes read, once per chunk.
+    streams, to measure the size a registry would serve (``StreamFigures.gzip_size``).
     """
     blob = image.layers[index]
     where = layer_where(image, index)
@@ -352,9 +352,50 @@ def scan_layer(
                 where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
+    with blob.open() as raw:
+        scan = scan_blob(
+            raw,
+            where,
+            index,
+            limits=limits,
+            hash_blob=verify and blob.digest is not None,
+            hash_diff=verify or not blob.diff_id,
+            blob_algorithm=_algorithm(blob.digest),
+            diff_algorithm=_algorithm(blob.diff_id),
+            progress=progress,
+            count=len(image.layers),
+            observers=observers,
+            gzip_uncompressed=gzip_uncompressed,
+        )
+    if verify:
+        check_digests(scan, blob, where)
+    return scan
+
+
+def scan_blob(
+    raw: IO[bytes],
+    where: str,
+    index: int,
+    *,
+    limits: Limits | None = None,
+    hash_blob: bool = True,
+    hash_diff: bool = True,
+    blob_algorithm: str = "sha256",
+    diff_algorithm: str = "sha256",
+    progress: Progress | None = None,
+    count: int = 0,
+    observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
+) -> LayerScan:
+    """Read one layer blob (as stored: plain, gzip or zstd) from ``raw`` to its end, as layer ``index``.
+
+    Also the scan of a blob not yet known to be any image's layer: a stream source (stdin, a daemon's export)
+    scans each layer as it goes by, before the manifest says which layer it is (``sources.stream_archive``);
+    it passes ``index=-1`` and ``with_index`` places the scan once the order is known. ``where`` names the blob in
+    messages. No digest is checked here (``check_digests``).
+    """
     sniffer = Sniffer(layer=index)
     extra = tuple(make(index) for make in observers)
-    count = len(image.layers)
     opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
 
     def on_chunk() -> None:
@@ -363,35 +404,26 @@ def scan_layer(
 
     if progress is not None:
         progress(index, count, 0)
-    with (
-        blob.open() as raw,
-        LayerStream(
-            raw,
-            where,
-            limits=limits,
-            hash_blob=verify and blob.digest is not None,
-            hash_diff=verify or not blob.diff_id,
-            blob_algorithm=_algorithm(blob.digest),
-            diff_algorithm=_algorithm(blob.diff_id),
-            threaded=True,
-            on_chunk=on_chunk if progress is not None else None,
-            gzip_plain=gzip_uncompressed,
-        ) as stream,
-    ):
+    with LayerStream(
+        raw,
+        where,
+        limits=limits,
+        hash_blob=hash_blob,
+        hash_diff=hash_diff,
+        blob_algorithm=blob_algorithm,
+        diff_algorithm=diff_algorithm,
+        threaded=True,
+        on_chunk=on_chunk if progress is not None else None,
+        gzip_plain=gzip_uncompressed,
+    ) as stream:
         opened.append(stream)
-        entries = list(iter_entries(stream, (sniffer, *extra)))
+        entries: list[TarEntry] = []
+        append = entries.append
+        for entry in iter_entries(stream, (sniffer, *extra)):
+            append(entry)
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
-    if verify:
-        if blob.diff_id and stream.diff_id != blob.diff_id:
-            raise CorruptLayerError(
-                where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
-            )
-        if blob.digest and stream.blob_digest and stream.blob_digest != blob.digest:
-            raise CorruptLayerError(
-                where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
-            )
     figures = StreamFigures(
         stream.compression,
         stream.compressed_size,
@@ -401,6 +433,37 @@ def scan_layer(
         stream.gzip_size,
     )
     return LayerScan(index, entries, figures, tuple(sniffer.found), extra, dive=DiveLayer.of(entries))
+
+
+def check_digests(scan: LayerScan, blob: LayerBlob, where: str) -> None:
+    """Raise ``CorruptLayerError`` when what the scan measured differs from the layer's diff_id or blob digest."""
+    stream = scan.stream
+    if blob.diff_id and stream.diff_id and not _same_algorithm(blob.diff_id, stream.diff_id):
+        return  # a stream scan hashes with sha256 before it knows the image asks for another algorithm
+    if blob.diff_id and stream.diff_id != blob.diff_id:
+        raise CorruptLayerError(
+            where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
+        )
+    if (
+        blob.digest
+        and stream.blob_digest
+        and _same_algorithm(blob.digest, stream.blob_digest)
+        and stream.blob_digest != blob.digest
+    ):
+        raise CorruptLayerError(
+            where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
+        )
+
+
+def _same_algorithm(a: str, b: str) -> bool:
+    return a.partition(":")[0] == b.partition(":")[0]
+
+
+def with_index(scan: LayerScan, index: int) -> LayerScan:
+    """The scan placed as layer ``index`` (its sniffed files too); the entries are shared, not copied."""
+    if scan.index == index:
+        return scan
+    return scan.moved(index, scan.stream, tuple(replace(s, layer=index) for s in scan.sniffed))
 
 
 def rebase_scan(scan: LayerScan, image: Image, index: int) -> LayerScan:

@@ -144,8 +144,10 @@ def _name(ref_name: str, store: BlobStore) -> str:
     names it. The tag alone stays in ``tags`` (``--image 1`` picks it)."""
     if "/" in ref_name or ":" in ref_name or "@" in ref_name:
         return ref_name
+    if store.label == "-":
+        return ref_name  # standard input has no name of its own
     base = os.path.basename(os.path.normpath(store.label)) or "image"
-    for suffix in (".tar", ".oci"):
+    for suffix in (".gz", ".tgz", ".zst", ".tzst", ".xz", ".tar", ".oci"):  # a compressed archive too
         base = base.removesuffix(suffix)
     return f"{base}:{ref_name}"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import weakref
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
@@ -146,51 +145,19 @@ class _Slice:
         self.close()
 
 
-class _PreadSlice:
-    """A read-only window on one member of a tar held by an open file (read with ``pread``: no shared offset)."""
-
-    def __init__(self, fd: int, offset: int, size: int) -> None:
-        self._fd, self._pos, self._left = fd, offset, size
-
-    def read(self, n: int = -1) -> bytes:
-        if n < 0 or n > self._left:
-            n = self._left
-        data = os.pread(self._fd, n, self._pos) if n else b""
-        self._pos += len(data)
-        self._left -= len(data)
-        return data
-
-    def close(self) -> None:
-        self._left = 0
-
-    def __enter__(self) -> _PreadSlice:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 class TarStore(BlobStore):
-    """A tar archive (``docker save`` output or an OCI archive), indexed once by its headers.
+    """A tar archive (``docker save`` output or an OCI archive), indexed once by its headers."""
 
-    ``fd``, when given, is an open file holding the archive's bytes (a copy of what a FIFO delivered); the
-    store owns it and closes it when it is dropped. ``path`` then only names the archive.
-    """
-
-    def __init__(self, path: str, fd: int | None = None) -> None:
+    def __init__(self, path: str) -> None:
         super().__init__(path)
         self._path = path
-        self._fd = fd
-        if fd is not None:
-            weakref.finalize(self, os.close, fd)
         # name -> (data offset, size) for regular members; name -> target for links
         self._files: dict[str, tuple[int, int]] = {}
         self._links: dict[str, str] = {}
         self._index()
 
     def _index(self) -> None:
-        with open(self._path, "rb") if self._fd is None else os.fdopen(os.dup(self._fd), "rb") as f:
-            f.seek(0)
+        with open(self._path, "rb") as f:
             head = f.read(4)
             if head.startswith(b"\x1f\x8b") or head.startswith(b"\x28\xb5\x2f\xfd"):
                 raise ImageFormatError(self._path, "the archive itself is compressed: decompress it first")
@@ -256,6 +223,4 @@ class TarStore(BlobStore):
         found = self._resolve(name)
         if found is None:
             raise MissingBlobError(self.where(name), "missing")
-        if self._fd is not None:
-            return _PreadSlice(self._fd, *found)  # type: ignore[return-value]
         return _Slice(self._path, *found)  # type: ignore[return-value]

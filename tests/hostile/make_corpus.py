@@ -913,8 +913,15 @@ def _compression(c: _Corpus) -> None:
     ):
         c.tree(f"compression-{label}", oci_files([blob], diff_ids=[sha256(LAYER0)]), False, "compressed layer")
         c.bad(f"compression-{label}-docker", docker_archive([blob], diff_ids=[sha256(LAYER0)]), "compressed layer")
-    c.bad("outer-gzip", gz(docker_archive()), "compressed")
-    c.bad("outer-zstd", zst(docker_archive()), "compressed")
+    # A compressed save is read as one stream (imgscope.sources.stream_archive); cut short, it is one line.
+    c.ok("outer-gzip", gz(docker_archive()))
+    c.ok("outer-zstd", zst(docker_archive()))
+    c.ok("outer-xz", lzma.compress(docker_archive()))
+    c.ok("outer-gzip-oci", gz(oci_tar(oci_files())))
+    c.bad("outer-gzip-cut", gz(docker_archive())[:-40], "truncated gzip")
+    c.bad("outer-zstd-cut", zst(docker_archive())[:-40], "truncated zstd")
+    c.bad("outer-xz-cut", lzma.compress(docker_archive())[:-40], "xz")
+    c.bad("outer-gzip-not-tar", gz(b"hello, not a tar\n" * 100), "not a tar")
     c.bad("outer-bzip2", bz2.compress(docker_archive()), "not a valid tar")
     c.tree("layer-empty-blob", oci_files([b""], diff_ids=[sha256(b"")]), False, "empty layer blob")
     c.bad("layer-empty-blob-docker", docker_archive([b""], diff_ids=[sha256(b"")]), "empty layer blob")
