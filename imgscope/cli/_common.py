@@ -149,6 +149,18 @@ def no_verify_option(f: F) -> F:
     return click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")(f)
 
 
+def jobs_option(f: F) -> F:
+    """``--jobs N``: worker processes that scan layers (default: the cores available; 1: in this process)."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=None,
+        metavar="N",
+        help="Worker processes scanning layers in parallel [default: the cores available; 1: none].",
+    )(f)
+
+
 def image_options(f: F) -> F:
     """``--image`` and ``--platform``, for every command that reads one image."""
     f = click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick one platform of an image index.")(f)
