@@ -10,6 +10,7 @@ from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
+from imgscope.render.packages import largest_packages
 from imgscope.render.terminal import render_analysis, render_images
 from imgscope.sources.detect import images_to_dict
 
@@ -39,7 +40,7 @@ def analyze(
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
     with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
-        result = imgscope.analyze(
+        scanned = imgscope.scan_packages(
             path,
             image=image_ref,
             platform=platform,
@@ -48,14 +49,19 @@ def analyze(
             progress=report_progress,
             gzip_uncompressed=gzip_uncompressed,
         )
+        result = scanned.analysis
     if as_json:
         for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole
             click.echo(piece, nl=False)
         click.echo()
     else:
         with errors(ctx.obj["debug"]):
-            savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
+            savings = advice(scanned, AdviseSettings.load())  # the same settings as imgscope advise
+            packages = scanned.report()
+        parts = [render_analysis(result, top=top)]
+        if packages.packages:
+            parts.append(largest_packages(packages, top))
+        emit(Group(*parts, render_top_savings(savings)))
 
 
 @main.command(name="ls")
