@@ -68,3 +68,12 @@ def test_bad_input_exits_2_with_one_line(tmp_path: object) -> None:
     assert code == 2 and "out of range" in err and err.count("\n") == 1 and not out
     code, _, err = run("packages", str(SAMPLES / "nope.tar"))
     assert code == 2 and err.startswith("imgscope: error:") and err.count("\n") == 1
+
+
+def test_analyze_shows_largest_packages_and_package_savings() -> None:
+    code, out, _ = run("analyze", SAMPLE, "--top", "3")
+    assert code == 0
+    assert "Largest packages" in out and "… and 10 more; imgscope packages IMAGE lists them all" in out
+    table = out[out.index("Largest packages") :]
+    assert table.index("idna") < table.index("hello") < table.index("uuid-dev")
+    assert "IS110" in out and "IS111" in out
