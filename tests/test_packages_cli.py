@@ -77,3 +77,38 @@ def test_analyze_shows_largest_packages_and_package_savings() -> None:
     table = out[out.index("Largest packages") :]
     assert table.index("idna") < table.index("hello") < table.index("uuid-dev")
     assert "IS110" in out and "IS111" in out
+
+
+def test_check_package_rules() -> None:
+    largest = report().packages[0]
+    code, out, _ = run(
+        "check",
+        SAMPLE,
+        "--max-package-size",
+        str(largest.size - 1),
+        "--forbid-package",
+        "build-essential,gcc*",
+        "--json",
+    )
+    assert code == 1
+    results = {r["name"]: r for r in json.loads(out)["results"]}
+    assert results["max-package-size"]["status"] == "fail" and results["max-package-size"]["actual"] == largest.size
+    assert results["forbid-package build-essential"]["status"] == "fail"
+    assert results["forbid-package gcc*"]["status"] == "pass"
+    code, _, _ = run("check", SAMPLE, "--max-package-size", str(largest.size), "--forbid-package", "gcc*")
+    assert code == 0
+
+
+def test_check_library_skips_package_rules_without_databases() -> None:
+    import imgscope
+    from tests.test_packages_image import scanned
+
+    budget = imgscope.Budget(max_package_size=1, forbid_package="hello")
+    assert budget.forbid_package == ("hello",)
+    with_dbs = imgscope.check(scanned(), budget)
+    assert {r.name: r.status.value for r in with_dbs.results} == {
+        "max-package-size": "fail",
+        "forbid-package hello": "fail",
+    }
+    without = imgscope.check(scanned().analysis, budget)
+    assert {r.status.value for r in without.results} == {"skip"}
