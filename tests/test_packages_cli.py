@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -103,12 +105,57 @@ def test_check_library_skips_package_rules_without_databases() -> None:
     import imgscope
     from tests.test_packages_image import scanned
 
-    budget = imgscope.Budget(max_package_size=1, forbid_package="hello")
-    assert budget.forbid_package == ("hello",)
+    budget = imgscope.Budget(max_package_size=1, forbid_package=("hello,gcc*",))
+    assert budget.forbid_package == ("hello", "gcc*")
     with_dbs = imgscope.check(scanned(), budget)
     assert {r.name: r.status.value for r in with_dbs.results} == {
         "max-package-size": "fail",
         "forbid-package hello": "fail",
+        "forbid-package gcc*": "pass",
     }
     without = imgscope.check(scanned().analysis, budget)
     assert {r.status.value for r in without.results} == {"skip"}
+
+
+def test_diff_lists_package_changes_with_bytes(tmp_path: Path) -> None:
+    import imgscope
+    from tests.conftest import require_tool
+    from tests.test_packages_image import _bytes_of
+
+    require_tool("umoci")
+    roots = {}
+    for name in ("oci-4", "oci"):
+        bundle = tmp_path / name
+        subprocess.run(
+            ["umoci", "unpack", "--image", f"{SAMPLES / 'packages' / name}:1", str(bundle)],
+            check=True,
+            capture_output=True,
+        )
+        roots[name] = bundle / "rootfs"
+
+    def truth(name: str, package: str) -> tuple[str, int]:
+        admin = f"--admindir={roots[name]}/var/lib/dpkg"
+        q = ["dpkg-query", admin]
+        version = subprocess.run([*q, "-W", "-f=${Version}", package], capture_output=True, text=True).stdout
+        listed = subprocess.run([*q, "-L", package], capture_output=True, text=True).stdout.split("\n")
+        return version, _bytes_of(roots[name], [p for p in listed if p.startswith("/")])
+
+    d = imgscope.diff(SAMPLES / "packages" / "oci-4", SAMPLES / "packages" / "oci")
+    assert d.packages is not None
+    changes = {c.name: c for c in d.packages}
+    assert set(changes) == {"sensible-utils", "imgscope-demo"}
+    gone, demo = changes["sensible-utils"], changes["imgscope-demo"]
+    assert (gone.change, gone.version_a, gone.size_a, gone.size_b) == (
+        "removed",
+        *truth("oci-4", "sensible-utils"),
+        0,
+    )
+    assert (demo.change, demo.version_a, demo.size_a) == ("upgraded", *truth("oci-4", "imgscope-demo"))
+    assert (demo.version_b, demo.size_b) == truth("oci", "imgscope-demo")
+    code, out, _ = run("diff", str(SAMPLES / "packages" / "oci-4"), SAMPLE, "--json")
+    assert code == 0 and [c["name"] for c in json.loads(out)["packages"]] == [c.name for c in d.packages]
+    code, out, _ = run("diff", str(SAMPLES / "packages" / "oci-4"), SAMPLE)
+    assert "Packages: 2 changed" in out and "upgraded" in out
+    # Analyses alone carry no package databases: no package delta, said by null
+    plain = imgscope.diff(d_a := imgscope.analyze(SAMPLES / "packages" / "oci-4"), d_a)
+    assert plain.packages is None and plain.to_dict()["packages"] is None

@@ -49,7 +49,7 @@ def diff(
         ctx.params["path"] = path  # names the file in error messages
         with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
             analyses.append(
-                imgscope.analyze(
+                imgscope.scan_packages(
                     path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
                 )
             )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild samples/packages/oci: an OCI layout (gzip layers, tag 1) whose package databases were written by
+# Rebuild samples/packages/oci (and oci-4: the same image without its last layer): an OCI layout (gzip layers, tag 1) whose package databases were written by
 # the real tools, for imgscope's package tests. Needs root, network (the Debian mirror, the npm and PyPI
 # registries) and: buildah skopeo dpkg-dev rpm npm python3 (with pip >= 22.3). Scratch goes to $WORK.
 #
@@ -100,6 +100,8 @@ $DPKG --root="$M" -i "$WORK/imgscope-demo_1.1_all.deb" >/dev/null
 rm -f "$M"/var/lib/dpkg/*-old
 commit "$C" 5 "RUN dpkg --purge sensible-utils && dpkg -i imgscope-demo_1.1_all.deb"
 
-rm -rf "$HERE/oci"
+rm -rf "$HERE/oci" "$HERE/oci-4"
 skopeo copy --quiet "containers-storage:[vfs@$WORK/root+$WORK/run]localhost/pkg:5" "oci:$HERE/oci:1"
-du -sh "$HERE/oci"
+# the image before the last step, for imgscope diff: sensible-utils and imgscope-demo 1.0 still there
+skopeo copy --quiet "containers-storage:[vfs@$WORK/root+$WORK/run]localhost/pkg:4" "oci:$HERE/oci-4:1"
+du -sh "$HERE/oci" "$HERE/oci-4"
