@@ -159,3 +159,19 @@ def test_diff_lists_package_changes_with_bytes(tmp_path: Path) -> None:
     # Analyses alone carry no package databases: no package delta, said by null
     plain = imgscope.diff(d_a := imgscope.analyze(SAMPLES / "packages" / "oci-4"), d_a)
     assert plain.packages is None and plain.to_dict()["packages"] is None
+
+
+def test_json_docs_match_the_document() -> None:
+    # every key the docs/json.md example shows is emitted, and every key emitted is shown
+    import re
+
+    from tests.conftest import ROOT
+    from tests.test_explore_json_docs import _emitted
+
+    text = (ROOT / "docs" / "json.md").read_text()
+    start = text.index("## Packages: `imgscope packages --json`")
+    block = text[start : text.index("```\n", text.index("```jsonc", start) + 8)]
+    documented = set(re.findall(r'"([a-z_]+)"\s*:', block))
+    code, out, _ = run("packages", SAMPLE, "--json")
+    assert code == 0
+    assert documented == _emitted(json.loads(out))
