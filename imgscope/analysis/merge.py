@@ -28,13 +28,13 @@ from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
 from imgscope.model import EntryType, HistoryEntry, Image
 from imgscope.sources.blobs import Limits
-from imgscope.sources.detect import open_image, open_stream_image
+from imgscope.sources.detect import open_image, open_stream_image, source_path
 from imgscope.sources.local import StreamSource, stream_source
 from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
 
 
 def analyze(
-    source: str | os.PathLike[str] | Image | Analysis,
+    source: str | os.PathLike[str] | IO[bytes] | Image | Analysis,
     *,
     image: str | None = None,
     platform: str | None = None,
@@ -57,7 +57,7 @@ def analyze(
     """
     if isinstance(source, Analysis):
         return source
-    src = None if isinstance(source, Image) else stream_source(os.fspath(source))
+    src = None if isinstance(source, Image) else stream_source(source_path(source))
     if src is not None:  # stdin, a FIFO, a compressed save, an engine: read once, each layer scanned as it passes
         return analyze_stream(
             src,
@@ -69,7 +69,7 @@ def analyze(
             observers=observers,
             gzip_uncompressed=gzip_uncompressed,
         )
-    img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
+    img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
     lim = limits or Limits()
     scans = (
         scan_layer(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform as _platform
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, SourceNotFoundError, UsageError
 from imgscope.model import Image, ImageFormat, ImageRef, Platform
@@ -84,9 +84,23 @@ def open_stream_image(
     return img, stream_archive.layer_scans(store, img, scanner)
 
 
-def list_images(path: str | os.PathLike[str]) -> list[ImageRef]:
+def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
+    """The path of a source: a path as it is, or the file an open file object (``open(p, "rb")``) was opened
+    from. TypeError, saying what is accepted, for anything else."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    if hasattr(source, "read") and isinstance(name, str) and os.path.exists(name):
+        return name
+    raise TypeError(
+        f"expected a path, an Image or an Analysis, not {type(source).__name__}"
+        + (" (for an open file, pass its path)" if hasattr(source, "read") else "")
+    )
+
+
+def list_images(path: str | os.PathLike[str] | IO[bytes]) -> list[ImageRef]:
     """Every image (and platform) the source holds, including those whose blobs are absent."""
-    return [c.ref for c in _open_source(os.fspath(path))[2]]
+    return [c.ref for c in _open_source(source_path(path))[2]]
 
 
 def _matches(ref: ImageRef, wanted: str) -> bool:
@@ -110,7 +124,7 @@ def _describe(ref: ImageRef) -> str:
 
 
 def open_image(
-    path: str | os.PathLike[str], *, image: str | None = None, platform: str | Platform | None = None
+    path: str | os.PathLike[str] | IO[bytes], *, image: str | None = None, platform: str | Platform | None = None
 ) -> Image:
     """Open the image at ``path`` lazily: metadata parsed and checked, no layer decompressed.
 
@@ -119,7 +133,7 @@ def open_image(
     present, else the first; ``Image.notes`` says what was chosen.
     """
     platform = parse_platform(platform)
-    path = os.fspath(path)
+    path = source_path(path)
     store, fmt, candidates, build = _open_source(path)
     chosen, notes = choose(path, candidates, image, platform)
     return build(store, chosen, fmt, notes)
