@@ -318,6 +318,9 @@ def test_waste_lens_and_jump() -> None:
         assert app.view_key is not None and app.view_key.top == first.hidden_by
         node = app.query_one(FileTreePane).current()
         assert node is not None and node.path == first.path and node.kind is DiffKind.REMOVED
+        await pilot.press("c")  # copy the path
+        await pilot.pause()
+        assert app.clipboard == first.path
 
     run(scenario)
 
@@ -405,6 +408,11 @@ def test_against_another_image() -> None:
         added = {p for p, r in rows.items() if r[0] is DiffKind.ADDED}
         assert added == tree_of("tiny-b") - tree_of("tiny-a")
         assert not any(r[0] is DiffKind.REMOVED for r in rows.values())
+        await select_layer(app, pilot, 1)  # a layer of A: its changes
+        assert app.view_key is not None and app.view_key.mode.value == "layer" and app.view_key.top == 1
+        await pilot.press("i")  # and B against A again
+        await settle(app, pilot)
+        assert app.view_key is not None and app.view_key.mode.value == "images"
 
     run(scenario, analysis=a, against=b)
 

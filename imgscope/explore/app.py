@@ -262,7 +262,7 @@ class LayersPane(LinePane):
     def moved(self) -> None:
         app = self.app
         if isinstance(app, ExploreApp):
-            app.layer_selected(self.cursor)
+            app.layer_selected(self.cursor, moved=True)
 
     def action_compare_layer(self) -> None:
         app = self.app
@@ -864,13 +864,15 @@ class ExploreApp(App[None]):
             return ViewKey.aggregated(layer)
         return ViewKey.layer(layer)
 
-    def layer_selected(self, index: int) -> None:
+    def layer_selected(self, index: int, moved: bool = False) -> None:
+        """Layer ``index`` selected (``moved``: by the user, which leaves the image comparison)."""
         if not self.analysis.layers:
             self.query_one("#layer-details", Static).update("The image has no layers.")
             self.view_ready = True
             return
         self.query_one("#layer-details", Static).update(self.layer_details(index))
-        self.images_view = False if self.against is None else self.images_view
+        if moved:
+            self.images_view = False
         self.update_view()
 
     def set_mode(self, mode: Mode) -> None:
