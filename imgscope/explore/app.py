@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Lock
@@ -720,6 +721,7 @@ class ExploreApp(App[None]):
         self._ready_callbacks: list[Callable[[], None]] = []
         self.view_ready = False
         self.filtering = False
+        self.shown_at: list[float] = []  # when each view's tree was handed to the screen (for benchmarks)
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
         self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
@@ -941,6 +943,7 @@ class ExploreApp(App[None]):
         self.query_one("#right").border_title = key.title
         self.show_subtitle()
         self.view_ready = True
+        self.shown_at.append(time.perf_counter())
         self.refresh_status()
         callbacks, self._ready_callbacks = self._ready_callbacks, []
         for callback in callbacks:
