@@ -194,8 +194,8 @@ class Image:
     """A container image, read lazily: metadata parsed, no layer decompressed.
 
     Attributes:
-        source: the path given
-        format: docker-archive | docker-archive-oci | oci-layout | oci-archive
+        source: the source as named (a path, ``-``, ``docker-daemon:NAME``, ...)
+        format: docker-archive | docker-archive-oci | oci-layout | oci-archive | dir
         name: the first tag, when the image has one
         tags: every tag
         digest: manifest digest when known
@@ -347,6 +347,7 @@ class ImageFormat(str, enum.Enum):
     DOCKER_ARCHIVE_OCI = "docker-archive-oci"  # docker save (25+), with an OCI index as well
     OCI_LAYOUT = "oci-layout"  # a directory
     OCI_ARCHIVE = "oci-archive"  # an OCI layout in a tar
+    DIR = "dir"  # skopeo's directory layout (dir:PATH)
 
     def __str__(self) -> str:
         return str(self.value)

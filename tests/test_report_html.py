@@ -77,8 +77,8 @@ def problems(events: list[dict[str, Any]]) -> list[str]:
 
 def center(browser: Browser, selector: str) -> tuple[float, float]:
     box = browser.evaluate(
-        f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-        " window.scrollTo(0, 0); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'center'}});"
+        " const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
     )
     return float(box[0]), float(box[1])
 
@@ -109,9 +109,6 @@ def test_report_in_chromium(sample: str, browser: Browser, tmp_path: Path) -> No
             per_top[f.path.split("/")[1]] = per_top.get(f.path.split("/")[1], 0) + f.size
     big = {name for name, n in per_top.items() if n >= a.summary.final_size / 100}
     assert big <= {tree["n"][i] for i in top}
-    (tmp_path / "screenshot.png").unlink(missing_ok=True)
-    browser.screenshot(tmp_path / "screenshot.png")
-    assert (tmp_path / "screenshot.png").stat().st_size > 1000
 
     # A real click on the largest top-level directory drawn as a frame zooms into it; Up zooms out.
     frame = browser.evaluate(
@@ -140,6 +137,8 @@ def test_report_in_chromium(sample: str, browser: Browser, tmp_path: Path) -> No
     if changes:
         assert listed[0] in {c.path for c in changes if c.size == changes[0].size}
     assert problems(browser.events) == []
+    browser.screenshot(tmp_path / "screenshot.png")  # last: the full-page capture resizes the page
+    assert (tmp_path / "screenshot.png").stat().st_size > 1000
 
 
 def test_hostile_paths_stay_text(browser: Browser, tmp_path: Path) -> None:
@@ -226,13 +225,13 @@ def test_diff_page_in_chromium(browser: Browser, tmp_path: Path) -> None:
     text = browser.evaluate("document.body.innerText")
     for group in d.directories[:5]:
         assert group.path in text
-    browser.screenshot(tmp_path / "diff.png")
     # Zooming one side leaves the other where it was.
     browser.evaluate("document.querySelector('.side-a .tm-box g.tm-dir').id = 'zoom-a'")
     browser.click(*center(browser, "#zoom-a"))
     assert browser.evaluate("document.querySelector('.side-a .tm-box').dataset.root") != "/"
     assert browser.evaluate("document.querySelector('.side-b .tm-box').dataset.root") == "/"
     assert problems(browser.events) == []
+    browser.screenshot(tmp_path / "diff.png")
 
 
 def test_analyze_and_diff_write_html_and_ncdu(tmp_path: Path) -> None:
@@ -256,3 +255,25 @@ def test_analyze_and_diff_write_html_and_ncdu(tmp_path: Path) -> None:
     assert d.exit_code == 0, d.output
     text = page.read_text(encoding="utf-8")
     assert 'class="side-a"' in text and 'class="side-b"' in text and "localhost/cases-vfs:1" in text
+
+
+def test_report_lists_the_packages(browser: Browser, tmp_path: Path) -> None:
+    """The packages sample (databases written by dpkg, rpm, apk, pip, npm): the report's packages table holds
+    each package the library reports, largest first, and the page still loads cleanly."""
+    page = tmp_path / "packages.html"
+    result = CliRunner().invoke(main, ["report", str(SAMPLES / "packages/oci"), "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    assert problems(load(browser, page)) == []
+    report = imgscope.packages_of(SAMPLES / "packages/oci")
+    assert report.packages
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('h3')].find(h => h.textContent.startsWith('Packages'))"
+        ".nextElementSibling.nextElementSibling.querySelectorAll('tr').length"
+    )
+    assert rows == 1 + min(len(report.packages), 100)
+    names = browser.evaluate(
+        "[...[...document.querySelectorAll('h3')].find(h => h.textContent.startsWith('Packages'))"
+        ".nextElementSibling.nextElementSibling.querySelectorAll('tr')].slice(1).map(r => r.cells[1].textContent)"
+    )
+    assert names == [p.name for p in report.packages[:100]]
+    browser.screenshot(tmp_path / "packages.png")

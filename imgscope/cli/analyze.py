@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
+from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
 from imgscope.cli.report import write_output
+from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.html import report_html
@@ -32,6 +35,7 @@ from imgscope.sources.detect import images_to_dict
     help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
 )
 @no_verify_option
+@jobs_option
 @click.pass_context
 def analyze(
     ctx: click.Context,
@@ -45,6 +49,7 @@ def analyze(
     layer: int | None,
     gzip_uncompressed: bool,
     no_verify: bool,
+    jobs: int | None,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files.
 
@@ -53,21 +58,25 @@ def analyze(
     if layer is not None and ncdu_file is None:
         fail("--layer goes with --ncdu (the filesystem after that layer)")
     with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
-        result = imgscope.analyze(
-            path,
-            image=image_ref,
-            platform=platform,
-            verify=not no_verify,
-            top=max(top, 100 if html_file else 50),
-            progress=report_progress,
-            gzip_uncompressed=gzip_uncompressed,
-        )
+        options: dict[str, Any] = {
+            "image": image_ref,
+            "platform": platform,
+            "verify": not no_verify,
+            "top": max(top, 100 if html_file else 50),
+            "progress": report_progress,
+            "gzip_uncompressed": gzip_uncompressed,
+            "jobs": jobs,
+        }
+        # The HTML report lists the packages: their databases are kept during the same pass.
+        scanned = scan_packages(path, **options) if html_file else None
+        result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
     if html_file or ncdu_file:
         with errors(ctx.obj["debug"]):
             if ncdu_file:
                 write_output(ncdu_file, ncdu_export(result, layer))
             if html_file:
-                write_output(html_file, [report_html(result, advice(result, AdviseSettings.load()))])
+                packages = scanned.report() if scanned is not None else None
+                write_output(html_file, [report_html(result, advice(result, AdviseSettings.load()), packages)])
         if "-" in (html_file, ncdu_file):
             return
     if as_json:

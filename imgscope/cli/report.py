@@ -9,9 +9,9 @@ from collections.abc import Iterable
 
 import click
 
-import imgscope
 from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import errors, image_options, main, no_verify_option, progress
+from imgscope.packages import scan_packages
 from imgscope.render.html import report_html
 
 
@@ -53,11 +53,13 @@ def report(
     """Write the HTML report of the image at PATH: one self-contained file, no network needed to view it.
 
     A zoomable treemap of the final filesystem coloured by layer, a bar per layer (click it for
-    its changes), the wasted files and why, the largest files, advise's findings, dive's figures.
+    its changes), the wasted files and why, the largest files, advise's findings, the packages
+    and their bytes, dive's figures.
     """
     with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
-        result = imgscope.analyze(
+        scanned = scan_packages(  # analyze's one pass, the package databases kept on the way
             path, image=image_ref, platform=platform, verify=not no_verify, top=100, progress=report_progress
         )
+        result = scanned.analysis
         savings = advice(result, AdviseSettings.load())
-        write_output(output, [report_html(result, savings)])
+        write_output(output, [report_html(result, savings, scanned.report())])

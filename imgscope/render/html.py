@@ -15,7 +15,6 @@ import html
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from imgscope.advise import Advice
     from imgscope.analysis import Analysis, FileRecord
     from imgscope.compare import ImageDiff
+    from imgscope.packages import PackageReport
     from imgscope.union.filesystem import WastedFile
     from imgscope.union.tree import TreeNode
 
@@ -48,18 +48,6 @@ _WASTE_WHY = {
     "deleted": "deleted by a later layer (whiteout)",
     "opaque": "hidden by an opaque directory in a later layer",
 }
-
-
-@dataclass(frozen=True)
-class PackageRow:
-    """One installed package as the report lists it (the hook for ``imgscope.packages``)."""
-
-    ecosystem: str  # deb, apk, rpm, python, npm…
-    name: str
-    version: str
-    size: int  # bytes of its files in the final filesystem
-    files: int
-    layer: int | None = None  # the layer that installed it, when known
 
 
 @cache
@@ -449,7 +437,8 @@ def _duplicates_section(a: Analysis) -> str:
     )
 
 
-def _packages_section(packages: Sequence[PackageRow]) -> str:
+def _packages_section(report: PackageReport) -> str:
+    shown = report.packages[:TOP_ROWS]
     rows = [
         (
             _e(p.ecosystem),
@@ -458,13 +447,17 @@ def _packages_section(packages: Sequence[PackageRow]) -> str:
             _size(p.size),
             f"{p.files:,}",
             "-" if p.layer is None else str(p.layer),
+            _size(p.wasted_bytes) if p.wasted_bytes else "",
         )
-        for p in sorted(packages, key=lambda p: (-p.size, p.name))[:TOP_ROWS]
+        for p in shown
     ]
+    os_name = f" on {_e(report.os)}" if report.os else ""
     return (
-        f"<h3>Packages ({len(packages):,})</h3>"
-        + _table(("Type", "Name", "Version", "Size", "Files", "Layer"), rows, num=(3, 4, 5))
-        + _more(min(len(packages), TOP_ROWS), len(packages), "packages")
+        f"<h3>Packages ({len(report.packages):,}{os_name})</h3>"
+        f'<p class="muted">{_size(report.owned_bytes)} owned by packages, {_size(report.unowned_bytes)} by none'
+        f"{f'; {_size(report.wasted_bytes)} of package bytes wasted' if report.wasted_bytes else ''}.</p>"
+        + _table(("Type", "Name", "Version", "Size", "Files", "Layer", "Wasted"), rows, num=(3, 4, 5, 6))
+        + _more(len(shown), len(report.packages), "packages")
     )
 
 
@@ -489,7 +482,7 @@ def _wrap(kind: str, body: str, data: dict[str, Any] | None) -> str:
 def analysis_fragment(
     a: Analysis,
     advice: Advice | None = None,
-    packages: Sequence[PackageRow] | None = None,
+    packages: PackageReport | None = None,
     *,
     budget: int = TREEMAP_NODES,
 ) -> str:
@@ -528,7 +521,7 @@ def _page(title: str, fragment: str) -> str:
 def report_html(
     a: Analysis,
     advice: Advice | None = None,
-    packages: Sequence[PackageRow] | None = None,
+    packages: PackageReport | None = None,
     *,
     budget: int = TREEMAP_NODES,
 ) -> str:

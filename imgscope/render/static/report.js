@@ -85,7 +85,7 @@
     this.box.addEventListener("click", function (ev) { self.click(ev); });
     this.box.addEventListener("mousemove", function (ev) { self.hover(ev); });
     this.box.addEventListener("mouseleave", function () { self.tip.style.display = "none"; });
-    var width = 0, timer = 0;
+    var width = this.box.clientWidth, timer = 0;
     window.addEventListener("resize", function () {  /* redraw at the new width, once the resizing settles */
       clearTimeout(timer);
       timer = setTimeout(function () { if (self.box.clientWidth !== width) { width = self.box.clientWidth; self.draw(); } }, 150);
