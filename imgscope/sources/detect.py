@@ -84,6 +84,10 @@ def open_stream_image(
     return img, stream_archive.layer_scans(store, img, scanner)
 
 
+#: In ``Image.notes`` when the source held several images and the first was taken (``check`` refuses that).
+SEVERAL_IMAGES_NOTE = "images here; analyzing the first"
+
+
 def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
     """The path of a source: a path as it is, or the file an open file object (``open(p, "rb")``) was opened
     from. TypeError, saying what is accepted, for anything else."""
@@ -186,9 +190,7 @@ def choose(
         available = chosen_pool
     names = {c.ref.tags or c.ref.digest for c in available}
     if len(names) > 1:
-        notes.append(
-            f"{len(names)} images here; analyzing the first, {_describe(available[0].ref)}; choose with --image"
-        )
+        notes.append(f"{len(names)} {SEVERAL_IMAGES_NOTE}, {_describe(available[0].ref)}; choose with --image")
     return available[0], notes
 
 
