@@ -142,3 +142,12 @@ __all__ = [
     "scan_packages",
     "tree",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``imgscope.batch``, imported on first use: it needs the optional ``fleet`` extra (pyarrow)."""
+    if name == "batch":
+        from imgscope.fleet import batch
+
+        return batch
+    raise AttributeError(f"module 'imgscope' has no attribute {name!r}")

@@ -68,17 +68,29 @@ class LayerSide:
 
 @dataclass(frozen=True)
 class FileDiff:
-    """A path that differs between the two final filesystems."""
+    """A path that differs between the two final filesystems.
+
+    Attributes:
+        path: the path
+        kind: added (only in B) | removed (only in A) | changed
+        type_a: its type in A (None when absent)
+        type_b: its type in B (None when absent)
+        size_a: 0 when absent
+        size_b: its size in B (0 when absent)
+        layer_a: the layer that wrote it
+        layer_b: the layer of B that last wrote it
+        changed: which of FILE_ATTRIBUTES differ, for a changed path
+    """
 
     path: str
-    kind: str  # added (only in B) | removed (only in A) | changed
+    kind: str
     type_a: str | None
     type_b: str | None
-    size_a: int  # 0 when absent
+    size_a: int
     size_b: int
-    layer_a: int | None  # the layer that wrote it
+    layer_a: int | None
     layer_b: int | None
-    changed: tuple[str, ...] = ()  # which of FILE_ATTRIBUTES differ, for a changed path
+    changed: tuple[str, ...] = ()
 
     @property
     def delta(self) -> int:
@@ -87,15 +99,25 @@ class FileDiff:
 
 @dataclass(frozen=True)
 class DirectoryDelta:
-    """The differing paths below one top directory, counted and summed."""
+    """The differing paths below one top directory, counted and summed.
 
-    path: str  # "/usr"; "/" for paths right under the root
+    Attributes:
+        path: "/usr"; "/" for paths right under the root
+        added: paths added below it
+        removed: paths removed below it
+        changed: paths changed below it
+        added_bytes: bytes of the added files
+        removed_bytes: bytes of the removed files
+        delta: bytes in B minus bytes in A, over the differing paths
+    """
+
+    path: str
     added: int
     removed: int
     changed: int
     added_bytes: int
     removed_bytes: int
-    delta: int  # bytes in B minus bytes in A, over the differing paths
+    delta: int
 
 
 @dataclass(frozen=True)
@@ -110,27 +132,48 @@ class SizeDelta:
 
 @dataclass(frozen=True)
 class ConfigChange:
-    """A run-time setting that differs: ``key`` is ``cmd``, ``env.PATH``, ``labels.version``, ``platform``…"""
+    """A run-time setting that differs.
+
+    Attributes:
+        key: ``cmd``, ``env.PATH``, ``labels.version``, ``platform``…
+        a: its value in A (None when absent)
+        b: its value in B (None when absent)
+    """
 
     key: str
-    a: Any  # None when absent in A
+    a: Any
     b: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageDiff(Displayable):
-    """Everything that differs between image A and image B."""
+    """Everything that differs between image A and image B.
+
+    Attributes:
+        a: image A
+        b: image B
+        common_layers: layers equal by diff_id from the bottom up: B diverges from A after them
+        layers_a: A's layers, each saying whether B has it
+        layers_b: B's layers, each saying whether A has it
+        files: the paths that differ, sorted by path
+        directories: the differences summed per directory, largest change first
+        size: content bytes stored in all layers
+        stored_size: bytes of the layer blobs as stored in each file
+        final_size: bytes visible in the final filesystem
+        file_count: paths in the final filesystem
+        config: run-time settings that differ
+    """
 
     a: ImageSide
     b: ImageSide
-    common_layers: int  # layers equal by diff_id from the bottom up: B diverges from A after them
+    common_layers: int
     layers_a: tuple[LayerSide, ...]
     layers_b: tuple[LayerSide, ...]
-    files: tuple[FileDiff, ...]  # sorted by path
-    directories: tuple[DirectoryDelta, ...]  # largest change first
-    size: SizeDelta  # content bytes stored in all layers
-    stored_size: SizeDelta  # bytes of the layer blobs as stored in each file
-    final_size: SizeDelta  # bytes visible in the final filesystem
+    files: tuple[FileDiff, ...]
+    directories: tuple[DirectoryDelta, ...]
+    size: SizeDelta
+    stored_size: SizeDelta
+    final_size: SizeDelta
     file_count: SizeDelta
     config: tuple[ConfigChange, ...]
     #: packages added, removed, up-/downgraded or resized, largest byte change first (``imgscope.packages``);

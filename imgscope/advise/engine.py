@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from imgscope.advise import hygiene, packages, secrets, size
 from imgscope.advise.context import Context
@@ -31,6 +31,7 @@ RULES: tuple[Rule, ...] = (
     size.duplicate_content,
     size.many_layers,
     size.large_base,
+    size.identical_rewrite,
     packages.docs_locales,
     packages.npm_dev_dependencies,
     secrets.secret_file,
@@ -54,6 +55,7 @@ EVALUATION_ORDER: tuple[Rule, ...] = (
     size.build_context_junk,
     size.cleanup_in_later_layer,
     size.metadata_only_rewrite,
+    size.identical_rewrite,
     size.build_toolchain,
     size.duplicate_content,
     size.many_layers,
@@ -71,7 +73,14 @@ assert sorted(r.id for r in EVALUATION_ORDER) == [r.id for r in RULES]
 
 @dataclass(frozen=True)
 class AdviseSettings:
-    """``[tool.imgscope.advise]``: ``ignore`` (ids or names), ``allow`` (path globs), the large-base thresholds."""
+    """``[tool.imgscope.advise]``: ``ignore`` (ids or names), ``allow`` (path globs), the large-base thresholds.
+
+    Attributes:
+        ignore: finding ids or names to drop
+        allow: path globs no finding names
+        large_base: bytes from which the base counts as large (IS109)
+        large_base_share: share of the image's bytes from which the base counts as large (IS109)
+    """
 
     ignore: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
@@ -143,14 +152,14 @@ def _strings(value: object, where: str, key: str) -> list[str]:
     return list(value)
 
 
-Source = Analysis | Image | ImagePackages | str | os.PathLike[str]
+Source = Analysis | Image | ImagePackages | str | os.PathLike[str] | IO[bytes]
 
 
 def advise(
     source: Source, settings: AdviseSettings | None = None, *, image: str | None = None, platform: str | None = None
 ) -> list[Finding]:
-    """The findings for an image (a path, an ``Image`` or an ``Analysis``), largest saving first (see ``advice``
-    for the total)."""
+    """The findings for an image (a path, an ``Image`` or an ``Analysis``), most severe first, then largest saving
+    (see ``advice`` for the total)."""
     return list(advice(source, settings, image=image, platform=platform).findings)
 
 
@@ -159,7 +168,7 @@ def advice(
 ) -> Advice:
     """Every finding for an image (a path, an ``Image``, an ``Analysis`` or an ``ImagePackages``), sorted, with the
     total saving and the base image found. A path or an ``Image`` is read once, its package databases with it;
-    an ``Analysis`` alone carries no package databases, so the package rules (IS110, IS111, IS105's packages)
+    an ``Analysis`` alone carries no package databases, so the package rules (IS111, IS112, IS105's packages)
     need an ``ImagePackages`` (``imgscope.scan_packages``) instead."""
     scanned: ImagePackages | None
     if isinstance(source, ImagePackages):
@@ -181,7 +190,8 @@ def advice(
                 ignored += 1
             else:
                 found.append(finding)
-    found.sort(key=lambda f: (-(f.bytes_saved or 0), -f.severity.rank, f.id, f.layers, f.paths))
+    # the most severe first (the secrets), then the largest saving: in the terminal, the JSON and SARIF alike
+    found.sort(key=lambda f: (-f.severity.rank, -(f.bytes_saved or 0), f.id, f.layers, f.paths))
     unique: dict[tuple[int, str], int] = {}
     for f in found:
         for copy in f.copies:

@@ -1,4 +1,4 @@
-"""The package rules (``IS110``, ``IS111``; and the packages ``IS105`` adds): what the image's own package
+"""The package rules (``IS111``, ``IS112``; and the packages ``IS105`` adds): what the image's own package
 databases say a final stage does not need. They run only when the databases were read (``advice`` on a path
 or an ``Image`` reads them in its one pass; on an ``Analysis``, pass ``packages=``)."""
 
@@ -51,7 +51,7 @@ def _is_doc(path: str) -> bool:
 
 
 @rule(
-    "IS110",
+    "IS111",
     "docs-locales",
     Severity.INFO,
     title="Documentation, man pages and locales of OS packages",
@@ -89,7 +89,7 @@ def docs_locales(rule: Rule, ctx: Context) -> Iterator[Finding]:
 
 
 @rule(
-    "IS111",
+    "IS112",
     "npm-dev-dependencies",
     Severity.WARNING,
     title="npm dev dependencies in the final image",

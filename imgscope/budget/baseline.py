@@ -13,7 +13,16 @@ from imgscope.errors import UsageError
 
 @dataclass(frozen=True)
 class Baseline:
-    """The sizes of an earlier image (bytes): overall and per layer position."""
+    """The sizes of an earlier image (bytes): overall and per layer position.
+
+    Attributes:
+        source: where the sizes come from (a report or an image)
+        size: content bytes stored in all layers
+        compressed_size: bytes of the layer blobs as stored
+        final_size: bytes visible in the final filesystem
+        layer_sizes: content bytes per layer position
+        layer_compressed_sizes: stored bytes per layer position
+    """
 
     source: str
     size: int

@@ -46,16 +46,27 @@ class RuleStatus(str, enum.Enum):
 
 @dataclass(frozen=True)
 class RuleResult:
-    """One rule judged: ``actual`` against ``limit`` (bytes, a fraction, or a count, as ``unit`` says)."""
+    """One rule judged: ``actual`` against ``limit`` (bytes, a fraction, or a count, as ``unit`` says).
 
-    rule: str  # e.g. "max-size", "max-path-size", "dive.lowestEfficiency"
+    Attributes:
+        rule: e.g. "max-size", "max-path-size", "dive.lowestEfficiency"
+        status: pass, fail or skip
+        actual: the image's value
+        limit: the budget's limit
+        unit: bytes | ratio | count
+        why: one line
+        subject: the glob of a per-path rule
+        details: e.g. the paths that broke a forbid rule
+    """
+
+    rule: str
     status: RuleStatus
     actual: int | float | None
     limit: int | float | None
-    unit: str  # bytes | ratio | count
-    why: str  # one line
-    subject: str | None = None  # the glob of a per-path rule
-    details: tuple[str, ...] = ()  # e.g. the paths that broke a forbid rule
+    unit: str
+    why: str
+    subject: str | None = None
+    details: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -129,18 +140,29 @@ class LayerSize(NamedTuple):
     compressed_size: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class CheckReport(Displayable):
-    """Every rule's result for one image. ``passed`` is False when any rule failed."""
+    """Every rule's result for one image. ``passed`` is False when any rule failed.
 
-    image: str  # the image's name, or its path
+    Attributes:
+        image: the image's name, or its path
+        source: the path of the image
+        results: every rule's result, in report order
+        base_layers: layers excluded from the waste rules as the base's
+        notes: what was chosen or assumed, and why
+        baseline: the image against its baseline, when one was given
+        summary: the image's sizes, so a saved report can serve as the next baseline
+        layer_sizes: per layer
+    """
+
+    image: str
     source: str
     results: tuple[RuleResult, ...]
-    base_layers: int  # layers excluded from the waste rules as the base's
+    base_layers: int
     notes: tuple[str, ...]
     baseline: BaselineDelta | None
-    summary: Summary | None = None  # the image's sizes, so a saved report can serve as the next baseline
-    layer_sizes: tuple[LayerSize, ...] = ()  # per layer
+    summary: Summary | None = None
+    layer_sizes: tuple[LayerSize, ...] = ()
 
     @property
     def passed(self) -> bool:

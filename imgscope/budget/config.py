@@ -57,7 +57,12 @@ ALL_KEYS = (*SIZE_KEYS, *PERCENT_KEYS, *GLOB_KEYS, *PACKAGE_KEYS, *DIVE_KEYS, *O
 
 @dataclass(frozen=True)
 class PathLimit:
-    """At most ``max_bytes`` of regular-file content under ``glob`` in the final filesystem."""
+    """At most ``max_bytes`` of regular-file content under ``glob`` in the final filesystem.
+
+    Attributes:
+        glob: the paths it limits
+        max_bytes: the most bytes they may hold
+    """
 
     glob: Glob
     max_bytes: int
@@ -71,6 +76,27 @@ class Budget:
     base from the image's history, ``imgscope.history.base_image.find_base``); ``base_layers`` lists digests or
     diff_ids of base layers. Both only affect the waste rules. ``dive`` holds dive's three thresholds when
     dive's rules are to be checked.
+
+    Attributes:
+        max_size: most content bytes stored in all layers
+        max_compressed_size: most bytes of the layer blobs as stored
+        max_final_size: most bytes visible in the final filesystem
+        max_layer_size: most content bytes in any one layer
+        max_layers: most layers
+        max_wasted: most wasted bytes (base layers and ignored paths excluded)
+        max_wasted_percent: most wasted share of the stored bytes
+        exclude_base: layers left out of waste: a count, or ``auto`` for the base found
+        base_layers: diff_ids of the base image's layers, left out of waste
+        paths: most bytes under each glob
+        forbid: globs that must not be in the final image
+        forbid_in_layers: globs that must not be in any layer
+        ignore: globs left out of the waste, path and forbid rules
+        max_growth: most growth of the content size over the baseline
+        max_growth_percent: most growth over the baseline, as a share
+        max_layer_growth: most growth of any layer position over the baseline
+        max_layer_growth_percent: most growth of any layer position, as a share
+        dive: dive's CI rules and their thresholds
+        notes: what the budget's sources said while it was read
     """
 
     max_size: int | None = None
@@ -159,12 +185,19 @@ def _key(name: str) -> str:
 
 @dataclass(frozen=True)
 class BudgetConfig:
-    """A budget and the files it came from: what ``load_budget`` returns."""
+    """A budget and the files it came from: what ``load_budget`` returns.
+
+    Attributes:
+        budget: the budget read
+        baseline: a baseline report or image named in the settings or options
+        sources: the files read, for the report
+        warnings: what was read but ignored (a .dive-ci's keys dive does not use)
+    """
 
     budget: Budget
-    baseline: str | None  # a baseline report or image named in the settings or options
-    sources: tuple[str, ...]  # the files read, for the report
-    warnings: tuple[str, ...] = ()  # what was read but ignored (a .dive-ci's keys dive does not use)
+    baseline: str | None
+    sources: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def load_budget(

@@ -60,8 +60,8 @@ def advise(
 ) -> None:
     """Tell what to change in the Dockerfile of the image at PATH, and how many bytes each change saves.
 
-    Findings (docs/advice.md) are sorted by the bytes they save. Settings: [tool.imgscope.advise] in
-    pyproject.toml or [advise] in .imgscope.toml (ignore = [ids], allow = [path globs]).
+    Findings (docs/advice.md) are sorted by severity (errors first), then by the bytes they save. Settings:
+    [tool.imgscope.advise] in pyproject.toml or [advise] in .imgscope.toml (ignore = [ids], allow = [path globs]).
     """
     if as_json and fmt == "sarif":
         fail("--json and --format sarif: choose one")

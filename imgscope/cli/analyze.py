@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress
+from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
+from imgscope.cli.report import write_output
+from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
+from imgscope.render.html import report_html
+from imgscope.render.ncdu import ncdu_export
 from imgscope.render.packages import largest_packages
 from imgscope.render.terminal import render_analysis, render_images
 from imgscope.sources.detect import images_to_dict
@@ -20,6 +26,9 @@ from imgscope.sources.detect import images_to_dict
 @image_options
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
+@click.option("--html", "html_file", metavar="FILE", help="Also write the HTML report (as imgscope report) to FILE.")
+@click.option("--ncdu", "ncdu_file", metavar="FILE", help="Also write the filesystem for `ncdu -f FILE` (or gdu).")
+@click.option("--layer", type=int, metavar="N", help="With --ncdu: the filesystem after layer N (-1: the last).")
 @click.option(
     "--gzip",
     "gzip_uncompressed",
@@ -27,6 +36,7 @@ from imgscope.sources.detect import images_to_dict
     help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
 )
 @no_verify_option
+@jobs_option
 @click.pass_context
 def analyze(
     ctx: click.Context,
@@ -35,32 +45,57 @@ def analyze(
     platform: str | None,
     as_json: bool,
     top: int,
+    html_file: str | None,
+    ncdu_file: str | None,
+    layer: int | None,
     gzip_uncompressed: bool,
     no_verify: bool,
+    jobs: int | None,
 ) -> None:
-    """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
+    """Analyze the image at PATH: layers, history, wasted bytes, largest files.
+
+    --html FILE and --ncdu FILE write those files as well ('-': stdout, instead of the report).
+    """
+    if layer is not None and ncdu_file is None:
+        fail("--layer goes with --ncdu (the filesystem after that layer)")
     with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
-        scanned = imgscope.scan_packages(
-            path,
-            image=image_ref,
-            platform=platform,
-            verify=not no_verify,
-            top=max(top, 50),
-            progress=report_progress,
-            gzip_uncompressed=gzip_uncompressed,
-        )
-        result = scanned.analysis
+        options: dict[str, Any] = {
+            "image": image_ref,
+            "platform": platform,
+            "verify": not no_verify,
+            "top": max(top, 100 if html_file else 50),
+            "progress": report_progress,
+            "gzip_uncompressed": gzip_uncompressed,
+            "jobs": jobs,
+        }
+        # The HTML report and the terminal's "Largest packages" list the packages: their databases are kept during
+        # the same pass (by content observers, so the layers are scanned in this process: an explicit --jobs N
+        # above 1 scans in parallel and leaves the packages out of the terminal report).
+        terminal_packages = not as_json and (jobs is None or jobs <= 1)
+        scanned = scan_packages(path, **options) if html_file or terminal_packages else None
+        result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
+    if html_file or ncdu_file:
+        with errors(ctx.obj["debug"]):
+            if ncdu_file:
+                write_output(ncdu_file, ncdu_export(result, layer))
+            if html_file:
+                packages = scanned.report() if scanned is not None else None
+                write_output(
+                    html_file, [report_html(result, advice(scanned or result, AdviseSettings.load()), packages)]
+                )
+        if "-" in (html_file, ncdu_file):
+            return
     if as_json:
         for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole
             click.echo(piece, nl=False)
         click.echo()
     else:
         with errors(ctx.obj["debug"]):
-            savings = advice(scanned, AdviseSettings.load())  # the same settings as imgscope advise
-            packages = scanned.report()
+            savings = advice(scanned or result, AdviseSettings.load())  # the same settings as imgscope advise
+            report = scanned.report() if scanned is not None else None
         parts = [render_analysis(result, top=top)]
-        if packages.packages:
-            parts.append(largest_packages(packages, top))
+        if report is not None and report.packages:
+            parts.append(largest_packages(report, top))
         emit(Group(*parts, render_top_savings(savings)))
 
 

@@ -25,6 +25,7 @@ from imgscope.cli._common import (
     no_verify_option,
     progress,
     render_text,
+    rereadable,
     stdout_console,
 )
 from imgscope.errors import UsageError
@@ -33,6 +34,7 @@ from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
+from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
 
 FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 
@@ -139,7 +141,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
-        if image_ref is None:
+        if image_ref is None and rereadable(path):
             _only_one_image(path)
         config = _budget(opts, image_ref, platform)
         with progress(path, image_ref, platform) as report_progress:
@@ -154,6 +156,9 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
                 analysis = scanned.analysis
             else:
                 scanned = analysis = imgscope.analyze(path, **read)
+        if image_ref is None and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes):
+            # a stream read once could not be listed first: refuse after the fact, as for a file
+            raise UsageError(path, "several images here: choose the one to check with --image")
         baseline = (
             load_baseline(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
             if config.baseline

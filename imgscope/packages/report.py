@@ -49,26 +49,48 @@ class PackageLayer:
 
 @dataclass(frozen=True)
 class Package:
-    """One package, its bytes in the filesystem, and where it came from."""
+    """One package, its bytes in the filesystem, and where it came from.
 
-    ecosystem: str  # deb | rpm | apk | pypi | npm
+    Attributes:
+        ecosystem: deb | rpm | apk | pypi | npm
+        name: the package's name
+        version: its version, as the database writes it
+        arch: its architecture, when the database says
+        location: the installation: OS database, site-packages directory or npm package directory
+        database: the database file it was read from
+        purl: its package URL (purl)
+        license: its license, when the database says
+        dev: npm: a dev dependency per the lockfile
+        present: in the databases of the report's layer (False: installed once, removed since)
+        size: bytes of the visible regular files it owns (0 when not present)
+        files: visible non-directory paths it owns
+        listed_files: paths its database lists
+        missing_files: listed paths that are not in the filesystem
+        declared_size: what the database claims (dpkg Installed-Size, rpm SIZE, apk I); comparison only
+        layer: the layer that installed this version (None: unknown)
+        removed_in: not present: the layer whose databases no longer list it
+        wasted_bytes: stored for it in some layer, not visible
+        layers: what each layer did to its files
+    """
+
+    ecosystem: str
     name: str
     version: str
     arch: str
-    location: str  # the installation: OS database, site-packages directory or npm package directory
-    database: str  # the database file it was read from
+    location: str
+    database: str
     purl: str
     license: str
-    dev: bool  # npm: a dev dependency per the lockfile
-    present: bool  # in the databases of the report's layer (False: installed once, removed since)
-    size: int  # bytes of the visible regular files it owns (0 when not present)
-    files: int  # visible non-directory paths it owns
-    listed_files: int  # paths its database lists
-    missing_files: int  # listed paths that are not in the filesystem
-    declared_size: int | None  # what the database claims (dpkg Installed-Size, rpm SIZE, apk I); comparison only
-    layer: int | None  # the layer that installed this version (None: unknown)
-    removed_in: int | None  # not present: the layer whose databases no longer list it
-    wasted_bytes: int  # stored for it in some layer, not visible
+    dev: bool
+    present: bool
+    size: int
+    files: int
+    listed_files: int
+    missing_files: int
+    declared_size: int | None
+    layer: int | None
+    removed_in: int | None
+    wasted_bytes: int
     layers: tuple[PackageLayer, ...] = field(default=(), repr=False)
 
     @property
@@ -118,22 +140,40 @@ class UnownedBytes:
 
 @dataclass(frozen=True)
 class PackageReport(Displayable):
-    """Which packages the image holds after ``layer`` and what they weigh. ``to_dict()`` gives the JSON."""
+    """Which packages the image holds after ``layer`` and what they weigh. ``to_dict()`` gives the JSON.
+
+    Attributes:
+        image: the image's name, or its path
+        layer: the layer the report stands after
+        layer_count: the image's layers
+        os: os-release "ID VERSION_ID", "" if none
+        packages: present after ``layer``, largest first
+        removed: installed in an earlier layer and gone by ``layer``
+        events: layer by layer, up to ``layer``
+        unowned: bytes no package owns, per top-level directory
+        databases: the package databases found
+        notes: what was chosen or could not be read, and why
+        total_bytes: visible regular-file bytes after ``layer`` (hard links once)
+        owned_bytes: of those, bytes some package owns
+        unowned_bytes: of those, bytes no package owns
+        wasted_bytes: package bytes stored but not visible after ``layer``
+        schema_version: the version of its JSON document
+    """
 
     image: str
     layer: int
     layer_count: int
-    os: str  # os-release "ID VERSION_ID", "" if none
-    packages: tuple[Package, ...]  # present after ``layer``, largest first
-    removed: tuple[Package, ...]  # installed in an earlier layer and gone by ``layer``
-    events: tuple[PackageEvent, ...]  # layer by layer, up to ``layer``
+    os: str
+    packages: tuple[Package, ...]
+    removed: tuple[Package, ...]
+    events: tuple[PackageEvent, ...]
     unowned: tuple[UnownedBytes, ...]
     databases: tuple[DatabaseInfo, ...]
     notes: tuple[str, ...]
-    total_bytes: int  # visible regular-file bytes after ``layer`` (hard links once)
+    total_bytes: int
     owned_bytes: int
     unowned_bytes: int
-    wasted_bytes: int  # package bytes stored but not visible after ``layer``
+    wasted_bytes: int
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -41,7 +41,13 @@ class LayerObserver:
 
 @dataclass(frozen=True)
 class ImagePackages:
-    """An image's analysis and its package databases after each layer; ``report(layer)`` attributes bytes."""
+    """An image's analysis and its package databases after each layer; ``report(layer)`` attributes bytes.
+
+    Attributes:
+        analysis: the image's analysis
+        capture: the package-database files each layer wrote, as captured during the pass
+        databases: the parsed databases after each layer
+    """
 
     analysis: Analysis
     capture: DatabaseCapture = field(repr=False)

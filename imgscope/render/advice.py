@@ -66,7 +66,7 @@ def _indented_table(table: Table) -> RenderableType:
 
 
 def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
-    """The full advise report: a header, every finding (largest saving first), the total."""
+    """The full advise report: a header, every finding (most severe first, then largest saving), the total."""
     head = Text()
     head.append("imgscope advise ", "bold")
     head.append(safe(analysis.image.name or "(untagged)"))
@@ -96,7 +96,7 @@ def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
     """The few lines at the end of ``imgscope analyze``: the largest savings and the total."""
     lines = Text()
     lines.append("Top savings (imgscope advise for all findings and fixes)\n", "bold")
-    saving = [f for f in advice.findings if f.bytes_saved]
+    saving = sorted((f for f in advice.findings if f.bytes_saved), key=lambda f: -(f.bytes_saved or 0))
     for f in saving[:top]:
         lines.append(f"  {size(f.bytes_saved):>9}  ", "green")
         lines.append(f"{f.id} ")

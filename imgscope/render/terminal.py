@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -195,11 +194,3 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
             _short(ref.config_digest, 12),
         )
     return table
-
-
-def to_html(a: Analysis) -> str:
-    """The report as HTML, for notebooks."""
-    console = Console(record=True, width=120, file=io.StringIO())
-    console.print(render_analysis(a))
-    html: str = console.export_html(inline_styles=True)
-    return html

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from imgscope.errors import ImageFormatError, expect
 from imgscope.model import Digest, HistoryEntry, Platform
 from imgscope.sources.created_by import parse_created_by
 from imgscope.text import plural
 
-__all__ = ["check_digest", "expect", "opt_str", "parse_config"]
+__all__ = ["ParsedConfig", "check_digest", "expect", "opt_str", "parse_config"]
 
 
 def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
@@ -26,7 +26,45 @@ def check_digest(value: Any, where: str, what: str) -> str:
     return str(text)
 
 
-def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry], Platform | None, list[str]]:
+MAX_DESCRIPTOR_SIZE = (1 << 63) - 1  # the OCI image spec: an int64
+
+
+def check_size(desc: dict[str, Any], where: str, what: str, actual: int | None) -> int | None:
+    """A descriptor's ``size``: an integer in int64 range that equals the blob's length (``actual``) when the
+    blob is here (the OCI image spec: the size MUST match). None when the descriptor gives none."""
+    value = desc.get("size")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ImageFormatError(where, f"{what}.size must be an integer, not {type(value).__name__} {value!r:.40}")
+    if not 0 <= value <= MAX_DESCRIPTOR_SIZE:
+        raise ImageFormatError(where, f"{what}.size {str(value)[:40]} is out of range (0 to 2^63-1)")
+    if actual is not None and value != actual:
+        raise ImageFormatError(where, f"{what}.size says {value} bytes, the blob has {actual}")
+    return value
+
+
+def check_schema_version(doc: dict[str, Any], where: str, what: str) -> None:
+    """``schemaVersion``, when present, must be the number 2 (image spec: index and manifest)."""
+    if "schemaVersion" not in doc:
+        return
+    value = doc["schemaVersion"]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ImageFormatError(where, f"{what} schemaVersion must be the number 2, not {type(value).__name__}")
+    if value != 2:
+        raise ImageFormatError(where, f"{what} schemaVersion {value} is not supported (only 2)")
+
+
+class ParsedConfig(NamedTuple):
+    """What the readers take from an image config."""
+
+    diff_ids: list[str]  #: the uncompressed layers' digests, bottom first
+    history: list[HistoryEntry]  #: each entry with its layer and its command (``created_by``)
+    platform: Platform | None  #: the OS/architecture stated
+    notes: list[str]  #: what does not add up (history and layers that do not match)
+
+
+def parse_config(config: Any, where: str) -> ParsedConfig:
     """The diff_ids, the history (with each entry's layer index), the platform, and notes."""
     expect(config, dict, where, "the image config")
     rootfs = expect(config.get("rootfs", {}), dict, where, "rootfs")
@@ -68,4 +106,4 @@ def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry]
     inner = config.get("config")
     if inner is not None:
         expect(inner, dict, where, "config.config")
-    return diff_ids, history, platform, notes
+    return ParsedConfig(diff_ids, history, platform, notes)
