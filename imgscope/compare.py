@@ -162,6 +162,8 @@ class ImageDiff(Displayable):
         final_size: bytes visible in the final filesystem
         file_count: paths in the final filesystem
         config: run-time settings that differ
+        packages: packages added, removed, up- or downgraded (or resized), largest byte change first; None when
+            there is no package database to compare (neither image has one, or a side was an ``Analysis``)
     """
 
     a: ImageSide
@@ -177,7 +179,8 @@ class ImageDiff(Displayable):
     file_count: SizeDelta
     config: tuple[ConfigChange, ...]
     #: packages added, removed, up-/downgraded or resized, largest byte change first (``imgscope.packages``);
-    #: None when the package databases of A or B were not read (an ``Analysis`` was given)
+    #: None when there is no package database to compare: neither image has one, or a side was given as an
+    #: ``Analysis`` (whose pass kept no database)
     packages: tuple[PackageChange, ...] | None = None
 
     @property
@@ -274,6 +277,16 @@ def _scan(x: Side, platform: str | None) -> tuple[Analysis, ImagePackages | None
     return scanned.analysis, scanned
 
 
+def _package_delta(a: ImagePackages | None, b: ImagePackages | None) -> tuple[PackageChange, ...] | None:
+    """The package delta; None when a side's databases were not read or neither image has any database."""
+    if a is None or b is None:
+        return None
+    ra, rb = a.report(), b.report()
+    if not ra.databases and not rb.databases:
+        return None
+    return tuple(diff_packages(ra, rb))
+
+
 def diff(
     a: Side,
     b: Side,
@@ -305,7 +318,7 @@ def diff(
         final_size=SizeDelta(left.summary.final_size, right.summary.final_size),
         file_count=SizeDelta(left.summary.file_count, right.summary.file_count),
         config=_config_changes(left, right),
-        packages=None if pkgs_a is None or pkgs_b is None else tuple(diff_packages(pkgs_a.report(), pkgs_b.report())),
+        packages=_package_delta(pkgs_a, pkgs_b),
     )
 
 

@@ -95,6 +95,8 @@ class Budget:
         max_growth_percent: most growth over the baseline, as a share
         max_layer_growth: most growth of any layer position over the baseline
         max_layer_growth_percent: most growth of any layer position, as a share
+        max_package_size: most bytes any one package may own (``imgscope.packages``)
+        forbid_package: package-name globs (``gcc*``) that must not be in the final image
         dive: dive's CI rules and their thresholds
         notes: what the budget's sources said while it was read
     """

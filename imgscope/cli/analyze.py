@@ -11,7 +11,6 @@ import imgscope
 from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
 from imgscope.cli.report import write_output
-from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.html import report_html
@@ -72,7 +71,7 @@ def analyze(
         # the same pass (by content observers, so the layers are scanned in this process: an explicit --jobs N
         # above 1 scans in parallel and leaves the packages out of the terminal report).
         terminal_packages = not as_json and (jobs is None or jobs <= 1)
-        scanned = scan_packages(path, **options) if html_file or terminal_packages else None
+        scanned = imgscope.scan_packages(path, **options) if html_file or terminal_packages else None
         result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
     if html_file or ncdu_file:
         with errors(ctx.obj["debug"]):

@@ -61,7 +61,7 @@ def diff(
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if html_file:
         with errors(ctx.obj["debug"]):
-            write_output(html_file, [diff_html(result, analyses[0], analyses[1])])
+            write_output(html_file, [diff_html(result, analyses[0].analysis, analyses[1].analysis)])
         if html_file == "-":
             return
     if as_json:
