@@ -116,6 +116,9 @@ def _matches(ref: ImageRef, wanted: str) -> bool:
             return True
         if tag.endswith("/" + wanted) or tag == "docker.io/library/" + wanted:
             return True
+        repository = tag.rpartition(":")[0] if ":" in tag.rpartition("/")[2] else tag
+        if ":" not in wanted and (repository == wanted or repository.endswith("/" + wanted)):
+            return True  # a repository without its tag: `--image wasteful` for localhost/wasteful:latest
     return False
 
 
