@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imgscope.errors import UsageError
-from imgscope.fleet.engines import LocalEngine, TaskFailed, make_engine
+from imgscope.fleet.engines import EngineError, LocalEngine, TaskFailed, make_engine
 from tests.batch_tasks import always_raises, die_once, square
 
 
@@ -52,3 +52,10 @@ def test_unknown_engine_and_misplaced_address_are_usage_errors() -> None:
         make_engine("spark")
     with pytest.raises(UsageError, match="takes no scheduler"):
         make_engine("local", address="tcp://127.0.0.1:8786")
+
+
+def test_an_unreachable_cluster_is_one_line() -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(EngineError, match="cannot reach the Dask scheduler") as caught:
+        make_engine("dask", address="tcp://127.0.0.1:1")
+    assert "\n" not in str(caught.value)

@@ -17,12 +17,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from imgscope.errors import UsageError
+from imgscope.errors import ImgscopeError, UsageError
 
 A = TypeVar("A")
 R = TypeVar("R")
 
 ENGINES = ("local", "dask", "ray")
+
+
+class EngineError(ImgscopeError):
+    """The engine could not start: a scheduler or cluster that cannot be reached, a Ray client not installed."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,10 @@ class DaskEngine:
         self._cluster: Any = None
         self._dd = dd
         if scheduler:
-            self._client: Any = dd.Client(scheduler)
+            try:
+                self._client: Any = dd.Client(scheduler, timeout="10s")
+            except (OSError, ValueError, TimeoutError) as exc:
+                raise EngineError(scheduler, f"cannot reach the Dask scheduler: {_one_line(exc)}") from None
         else:
             self._cluster = dd.LocalCluster(
                 n_workers=workers or default_jobs(), threads_per_worker=1, processes=True, dashboard_address=None
@@ -220,7 +227,10 @@ class RayEngine:
             options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
             if not address:
                 options.update(num_cpus=workers or default_jobs(), object_store_memory=100 << 20)
-            ray.init(**options)
+            try:
+                ray.init(**options)
+            except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+                raise EngineError(address or "local Ray", f"cannot start or reach Ray: {_one_line(exc)}") from None
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.retries = retries
         self.window = window or 2 * self.workers
