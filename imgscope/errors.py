@@ -34,3 +34,15 @@ class MissingBlobError(ImgscopeError, FileNotFoundError):
 
 class UsageError(ImgscopeError, ValueError):
     """The caller asked for something that cannot be done (bad option value)."""
+
+
+class NotAnImageError(ImageFormatError):
+    """The manifest is an OCI artifact (an SBOM, a signature, a chart ...), not a container image."""
+
+
+class RegistryError(ImgscopeError):
+    """A registry (or the way to it) failed: unknown host, refused connection, 401/403/404/429, bad answer."""
+
+    def __init__(self, where: str, problem: str, status: int | None = None) -> None:
+        super().__init__(where, problem)
+        self.status = status

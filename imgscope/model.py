@@ -134,6 +134,8 @@ class ImageRef:
     config_digest: str | None
     platform: Platform | None
     media_type: str | None
+    artifact_type: str | None = None  # set for an OCI artifact (SBOM, signature, ...): not an image
+    subject: str | None = None  # the manifest digest an artifact is attached to, when it says
 
 
 @dataclass(frozen=True)
