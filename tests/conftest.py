@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from functools import cache
 from pathlib import Path
+
+import pytest
 
 import imgscope
 
@@ -26,3 +30,16 @@ CASES_FORMATS = [
 def analysis_of(rel: str, image: str | None = None, platform: str | None = None) -> imgscope.Analysis:
     """Analyze a sample once per test session."""
     return imgscope.analyze(SAMPLES / rel, image=image, platform=platform)
+
+
+def require_tool(name: str) -> str:
+    """The path of a real program a test starts; skip without it, except in CI, where a missing tool fails.
+
+    `.ci/run` installs every program listed in `.ci/apt-packages`, so in CI nothing may skip for want of one.
+    """
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed: add its Debian package to .ci/apt-packages")
+        pytest.skip(f"{name} is not installed (apt-get install it, or run .ci/run)")
+    return path
