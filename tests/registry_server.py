@@ -16,7 +16,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -30,16 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-REGISTRY = shutil.which("docker-registry")
-SKOPEO = shutil.which("skopeo")
-HTPASSWD = shutil.which("htpasswd")
-
-
-def need(*programs: tuple[str, str | None]) -> None:
-    """Skip, saying which Debian package to install, when a program the test starts is absent."""
-    for package, path in programs:
-        if path is None:
-            pytest.skip(f"needs the Debian package {package} (.ci/apt-packages installs it)")
+from tests.conftest import require_tool
 
 
 def free_port() -> int:
@@ -171,7 +161,7 @@ class RegistryServer:
         return f"127.0.0.1:{self.port}"
 
     def push(self, source: str, dest: str, *args: str) -> None:
-        command = [str(SKOPEO), "copy", "--quiet", "--dest-tls-verify=false", *args]
+        command = [require_tool("skopeo"), "copy", "--quiet", "--dest-tls-verify=false", *args]
         if self.creds:
             command += ["--dest-creds", self.creds]
         subprocess.run([*command, source, f"docker://{self.host}/{dest}"], check=True, capture_output=True)
@@ -203,7 +193,8 @@ class RegistryServer:
 
 def start_registry(directory: Path, auth: dict[str, Any] | None = None) -> RegistryServer:
     """Start ``docker-registry serve`` on a free port with storage in ``directory`` and wait until it answers."""
-    need(("docker-registry", REGISTRY), ("skopeo", SKOPEO))
+    registry = require_tool("docker-registry")
+    require_tool("skopeo")
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config: dict[str, Any] = {
@@ -218,7 +209,7 @@ def start_registry(directory: Path, auth: dict[str, Any] | None = None) -> Regis
     log = directory / "registry.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(REGISTRY), "serve", str(directory / "config.yml")], stdout=out, stderr=subprocess.STDOUT
+            [registry, "serve", str(directory / "config.yml")], stdout=out, stderr=subprocess.STDOUT
         )
     server = RegistryServer(port, directory / "data", log, process)
     deadline = time.monotonic() + 30
@@ -252,9 +243,9 @@ def write_auth_file(path: Path, host: str, user: str, password: str) -> Path:
 
 
 def htpasswd_file(directory: Path, user: str, password: str) -> Path:
-    need(("apache2-utils", HTPASSWD))
+    htpasswd = require_tool("htpasswd")
     path = directory / "htpasswd"
-    done = subprocess.run([str(HTPASSWD), "-Bbn", user, password], check=True, capture_output=True)
+    done = subprocess.run([htpasswd, "-Bbn", user, password], check=True, capture_output=True)
     path.write_bytes(done.stdout)
     return path
 
