@@ -6,10 +6,10 @@ import os
 import platform as _platform
 from collections.abc import Callable
 
-from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, UsageError
+from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, NotAnImageError, UsageError
 from imgscope.model import Image, ImageRef, Platform
 from imgscope.sources import docker_archive, oci_layout
-from imgscope.sources.oci_layout import Candidate
+from imgscope.sources.oci_layout import Candidate, describe_artifact
 from imgscope.sources.store import BlobStore, DirStore, TarStore
 
 _Builder = Callable[[BlobStore, Candidate, str, list[str]], Image]
@@ -83,12 +83,19 @@ def open_image(
     store, fmt, candidates, build = _open_source(path)
     if not candidates:
         raise ImageNotFoundError(path, "holds no image")
-    pool = candidates
+    images = [c for c in candidates if c.ref.artifact_type is None]  # artifacts are never chosen for the user
+    pool = images
     if image is not None:
-        pool = [c for c in pool if _matches(c.ref, image)]
+        pool = [c for c in images if _matches(c.ref, image)]
         if not pool:
-            known = ", ".join(sorted({_describe(c.ref) for c in candidates}))
+            artifacts = [c for c in candidates if c.ref.artifact_type is not None and _matches(c.ref, image)]
+            known = ", ".join(sorted({_describe(c.ref) for c in images})) or "no image"
+            if artifacts:
+                raise NotAnImageError(path, f"{image!r} is {describe_artifact(artifacts[0].ref)}; images here: {known}")
             raise ImageNotFoundError(path, f"no image {image!r} here; it holds: {known}")
+    elif not images:
+        kinds = ", ".join(sorted({str(c.ref.artifact_type) for c in candidates}))
+        raise NotAnImageError(path, f"holds no container image, only OCI artifacts ({kinds})")
     if platform is not None:
         wanted = platform
         platform_pool = [c for c in pool if c.ref.platform is None or c.ref.platform.matches(wanted)]

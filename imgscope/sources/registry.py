@@ -24,7 +24,7 @@ import ssl
 import time
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, cast
 
 import httpx
@@ -33,6 +33,7 @@ from imgscope.errors import CorruptLayerError, ImageFormatError, ImageNotFoundEr
 from imgscope.model import Image, ImageRef, LayerBlob, Platform
 from imgscope.sources.cache import BlobCache
 from imgscope.sources.config import DIGEST_RE, check_digest, expect, opt_str, parse_config
+from imgscope.sources.oci_layout import artifact_type_of, describe_artifact
 from imgscope.sources.reference import ImageReference, SourceOptions
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -46,9 +47,6 @@ DOCKER_SCHEMA1 = (
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
-IMAGE_CONFIG_TYPES = frozenset(
-    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
-)
 LAYER_TYPES = frozenset(
     {
         "application/vnd.oci.image.layer.v1.tar",
@@ -316,7 +314,18 @@ class Registry:
         doc, media_type, digest = self.manifest(self.ref.reference)
         found: list[_Found] = []
         self._walk(doc, media_type, digest, 0, found)
-        return [f.ref for f in found]
+        refs = []
+        for f in found:  # each entry's own manifest says its config, and whether it is an artifact after all
+            ref = f.ref
+            if ref.config_digest is None and ref.digest and ref.media_type in MANIFEST_TYPES:
+                child, child_type, child_digest = self.manifest(ref.digest)
+                if child_type in MANIFEST_TYPES:
+                    own = self._manifest_ref(child, child_type, child_digest, ref.platform, ref.tags)
+                    ref = own if ref.artifact_type is None else replace(own, artifact_type=ref.artifact_type)
+                    if ref.subject is None and f.ref.subject is not None:
+                        ref = replace(ref, subject=f.ref.subject)
+            refs.append(ref)
+        return refs
 
     def _walk(self, doc: dict[str, Any], media_type: str, digest: str, depth: int, out: list[_Found]) -> None:
         where = f"{self.where}@{digest}"
@@ -387,7 +396,6 @@ class Registry:
 
         doc, media_type, digest = self.manifest(self.ref.reference)
         notes: list[str] = []
-        index_digest = None
         if media_type in INDEX_TYPES:
             found: list[_Found] = []
             self._walk(doc, media_type, digest, 0, found)
@@ -411,26 +419,16 @@ class Registry:
                     f"{len(platforms)} platforms here; analyzing {pool[0].ref.platform} ({why}); choose with --platform"
                 )
             chosen = pool[0]
-            index_digest = digest
             child = chosen.ref.digest or ""
             doc, media_type, digest = self.manifest(child)
             if media_type not in MANIFEST_TYPES:
                 raise ImageFormatError(f"{self.where}@{child}", f"the index entry is a {media_type}, not a manifest")
-        artifact = artifact_type_of(doc)
-        if artifact is not None:
-            subject = doc.get("subject")
-            attached = subject.get("digest") if isinstance(subject, dict) else None
-            raise NotAnImageError(
-                self.where,
-                f"an OCI artifact of type {artifact}"
-                + (f" attached to {attached}" if isinstance(attached, str) else "")
-                + ", not a container image",
-            )
-        return self._build(doc, media_type, digest, index_digest, notes)
+        own = self._manifest_ref(doc, media_type, digest, None, ())
+        if own.artifact_type is not None:
+            raise NotAnImageError(self.where, describe_artifact(own))
+        return self._build(doc, media_type, digest, notes)
 
-    def _build(
-        self, doc: dict[str, Any], media_type: str, digest: str, index_digest: str | None, notes: list[str]
-    ) -> Image:
+    def _build(self, doc: dict[str, Any], media_type: str, digest: str, notes: list[str]) -> Image:
         where = f"{self.where}@{digest}"
         config_desc = expect(doc.get("config"), dict, where, "config")
         config_digest = check_digest(config_desc.get("digest"), where, "config.digest")
@@ -489,22 +487,6 @@ class Registry:
             annotations={str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {},
             notes=tuple(notes + config_notes),
         )
-
-
-def artifact_type_of(manifest: dict[str, Any]) -> str | None:
-    """The artifact's type when this manifest is an OCI artifact rather than an image, else None.
-
-    An artifact has an ``artifactType``, or a config whose media type is not an image config (the
-    artifact type is then that media type, unless it is the empty descriptor's).
-    """
-    declared = manifest.get("artifactType")
-    if isinstance(declared, str) and declared:
-        return declared
-    config = manifest.get("config")
-    config_type = config.get("mediaType") if isinstance(config, dict) else None
-    if isinstance(config_type, str) and config_type not in IMAGE_CONFIG_TYPES:
-        return config_type
-    return None
 
 
 def _platform(value: Any) -> Platform | None:
