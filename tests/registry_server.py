@@ -254,3 +254,89 @@ def env_without_proxies() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = "127.0.0.1,localhost"
     return env
+
+
+class FrontServer:
+    """A small HTTP front for a registry, as CDNs and object stores put in front of real ones.
+
+    Requests are passed to the registry (headers included) except: blob GETs are answered with a 307 to
+    ``storage`` (a second server on another origin, ``localhost`` rather than ``127.0.0.1``) that serves the
+    same bytes and records the headers it was sent; with ``throttle`` set, manifest GETs get a 429 with that
+    ``Retry-After``.
+    """
+
+    def __init__(self, registry: RegistryServer) -> None:
+        self.registry = registry
+        self.throttle: str | None = None
+        self.storage_headers: list[dict[str, str]] = []
+        self.port, self.storage_port = free_port(), free_port()
+        front = self
+
+        class Front(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                front._front(self)
+
+            def do_HEAD(self) -> None:
+                front._front(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Storage(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                front._storage(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._servers = [
+            http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Front),
+            http.server.ThreadingHTTPServer(("127.0.0.1", self.storage_port), Storage),
+        ]
+        for server in self._servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _front(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        path = handler.path
+        if self.throttle is not None and "/manifests/" in path:
+            handler.send_response(429)
+            handler.send_header("Retry-After", self.throttle)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        if handler.command == "GET" and "/blobs/sha256:" in path:
+            handler.send_response(307)
+            handler.send_header("Location", f"http://localhost:{self.storage_port}/storage{path}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        headers = {k: v for k, v in handler.headers.items() if k.lower() in ("authorization", "accept")}
+        answer = httpx.request(
+            handler.command, f"http://{self.registry.host}{path}", headers=headers, trust_env=False, timeout=30
+        )
+        handler.send_response(answer.status_code)
+        for key, value in answer.headers.items():
+            if key.lower() in ("content-type", "www-authenticate", "docker-content-digest"):
+                handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(answer.content)))
+        handler.end_headers()
+        if handler.command == "GET":
+            handler.wfile.write(answer.content)
+
+    def _storage(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        self.storage_headers.append({k.lower(): v for k, v in handler.headers.items()})
+        digest = handler.path.rpartition("/")[2]
+        data = self.registry.blob_path(digest).read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()

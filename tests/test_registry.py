@@ -26,6 +26,7 @@ from imgscope.sources.reference import SourceOptions, parse_reference
 from imgscope.sources.registry import Registry
 from imgscope.sources.resolve import list_source, open_source
 from tests.registry_server import (
+    FrontServer,
     RegistryServer,
     TokenIssuer,
     free_port,
@@ -405,3 +406,29 @@ def test_no_secret_in_any_message(
 
 def test_imgscope_error_hierarchy() -> None:
     assert issubclass(RegistryError, ImgscopeError) and issubclass(NotAnImageError, ImgscopeError)
+
+
+def test_blob_redirects_keep_credentials_home(
+    basic: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blobs redirected to storage on another origin are fetched without the registry's Authorization."""
+    front = FrontServer(basic)
+    try:
+        write_auth_file(home / ".docker" / "config.json", front.host, USER, PASSWORD)
+        result = imgscope.analyze(open_source(f"{front.host}/cases:1", options=options(tmp_path, use_cache=False)))
+        expected = imgscope.analyze(SAMPLES / "cases/oci-gzip").to_dict()
+        assert without_source(result.to_dict()) == without_source(expected)
+        assert len(front.storage_headers) == len(result.layers) + 1  # the config and each layer
+        assert all("authorization" not in h for h in front.storage_headers)
+    finally:
+        front.stop()
+
+
+def test_too_many_requests_says_when_to_retry(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    front = FrontServer(anon)
+    front.throttle = "17"
+    try:
+        with pytest.raises(RegistryError, match=r"too many requests to 127\.0\.0\.1:\d+ \(429\); retry after 17 s$"):
+            open_source(f"{front.host}/cases:1", options=options(tmp_path))
+    finally:
+        front.stop()
