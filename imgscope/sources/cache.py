@@ -62,9 +62,11 @@ class BlobCache:
         path = self.path_of(digest)
         try:
             os.utime(path)
-        except OSError:
+        except FileNotFoundError:
             return None
-        return path
+        except OSError:
+            pass  # a cache we may read but not write (shared, read-only): still a hit
+        return path if path.is_file() else None
 
     def writer(self, digest: str) -> CacheWriter:
         """A private temporary file that becomes the blob only if what is written matches ``digest``."""
@@ -130,22 +132,36 @@ class CacheWriter:
         self._file = os.fdopen(fd, "wb")
         self._hasher = hashlib.new(digest.partition(":")[0])
         self.written = 0
+        self._broken = False
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        if self._broken:
+            return
+        try:
+            self._file.write(data)
+        except OSError:  # a full disk: stop keeping this blob, the download itself goes on
+            self._broken = True
+            self.discard()
+            return
         self._hasher.update(data)
         self.written += len(data)
 
     def commit(self) -> bool:
         """Move the blob into the cache if it matches its digest; then keep the cache under its cap."""
+        if self._broken:
+            return False
         self._file.close()
         if f"{self._digest.partition(':')[0]}:{self._hasher.hexdigest()}" != self._digest:
             self.discard()
             return False
         final = self._cache.path_of(self._digest)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._path, final)
-        self._cache.prune()
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._path, final)
+            self._cache.prune()
+        except OSError:  # a full or read-only disk: the blob was read and checked all the same
+            self.discard()
+            return False
         return True
 
     def discard(self) -> None:

@@ -286,7 +286,12 @@ class Registry:
                     pass  # pruned by another run just now
         self.blob_requests += 1
         response = self.get(self.blob_url(digest), what=f"blob {digest}")
-        writer = self.cache.writer(digest) if self.cache is not None else None
+        writer = None
+        if self.cache is not None:
+            try:
+                writer = self.cache.writer(digest)
+            except OSError:  # a cache we cannot write to: read the blob without keeping it
+                writer = None
         return cast(IO[bytes], BlobDownload(self, response, digest, size, writer))
 
     def read_blob(self, digest: str, size: int | None, limit: int, what: str) -> bytes:
