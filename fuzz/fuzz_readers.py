@@ -30,14 +30,14 @@ import atheris
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 with atheris.instrument_imports(include=["imgscope"]):
-    from imgscope.analysis import analyze
-    from imgscope.dive_compat import DiveCompat
+    from imgscope.analysis.result import analyze
+    from imgscope.dive.figures import DiveCompat
     from imgscope.errors import ImgscopeError
-    from imgscope.fstree import FileSystem
     from imgscope.sources.blobs import LayerStream, Limits
     from imgscope.sources.config import parse_config
     from imgscope.sources.store import parse_json
-    from imgscope.tar_stream import iter_entries
+    from imgscope.sources.tar_stream import iter_entries
+    from imgscope.union.filesystem import FileSystem
 
 # Small bounds, so a bomb is refused within milliseconds instead of reading a gigabyte.
 LIMITS = Limits(max_layer_bytes=32 << 20, ratio_floor=1 << 20, max_trailing_bytes=1 << 20)

@@ -5,34 +5,58 @@
 >>> a.summary.wasted_bytes                                     # doctest: +SKIP
 """
 
-from imgscope.advise import Advice, AdviseSettings, Finding, Severity, advice, advise
-from imgscope.analysis import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary, analyze
-from imgscope.base_image import BaseImage, find_base
-from imgscope.baseline import Baseline, load_baseline
-from imgscope.budget import Budget, BudgetConfig, PathLimit, load_budget
-from imgscope.checks import CheckReport, RuleResult, RuleStatus, check
-from imgscope.dive_compat import DiveFigures, DiveInefficiency
-from imgscope.dockerfile import Dockerfile, Instruction, reconstruct
+from imgscope import render as _render  # noqa: F401  (registers the notebook/terminal display of the results)
+from imgscope._version import __version__
+from imgscope.advise import Advice, AdviseSettings, Finding, Rule, Severity, advice, advise
+from imgscope.analysis import (
+    Analysis,
+    DuplicateGroup,
+    FileRecord,
+    ImageTree,
+    LayerReport,
+    LayerScan,
+    SniffedFile,
+    Summary,
+    analyze,
+    merge_scans,
+    scan_layer,
+    tree,
+)
+from imgscope.budget.baseline import Baseline, load_baseline
+from imgscope.budget.check import CheckReport, RuleResult, RuleStatus, check
+from imgscope.budget.config import Budget, BudgetConfig, PathLimit, load_budget
+from imgscope.compare import ConfigChange, DirectoryDelta, FileDiff, ImageDiff, diff
+from imgscope.dive.figures import DiveFigures, DiveInefficiency
 from imgscope.errors import (
     CorruptLayerError,
     ImageFormatError,
     ImageNotFoundError,
     ImgscopeError,
     MissingBlobError,
+    SourceNotFoundError,
     UsageError,
 )
-from imgscope.filetree import Collapsed, TreeNode
-from imgscope.fstree import ChangeKind, FileChange, WastedFile, WasteReason
 from imgscope.globs import Glob
-from imgscope.history import History, HistoryRow, history_of
-from imgscope.image_diff import ConfigChange, DirectoryDelta, FileDiff, ImageDiff, diff
-from imgscope.image_info import ImageInfo, LayerInfo, RuntimeConfig, inspect
-from imgscope.model import EntryType, HistoryEntry, Image, ImageRef, LayerBlob, Platform
-from imgscope.sniff import SniffedFile
+from imgscope.history.base_image import BaseImage, find_base
+from imgscope.history.dockerfile import Dockerfile, Instruction, reconstruct
+from imgscope.history.rows import History, HistoryRow, history, history_of
+from imgscope.inspect import ImageInfo, LayerInfo, inspect
+from imgscope.model import (
+    Compression,
+    Digest,
+    EntryType,
+    HistoryEntry,
+    Image,
+    ImageFormat,
+    ImageRef,
+    LayerBlob,
+    Platform,
+    RuntimeConfig,
+)
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
-
-__version__ = "0.1.0"
+from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile, WasteReason
+from imgscope.union.tree import Collapsed, TreeNode
 
 __all__ = [
     "Advice",
@@ -45,8 +69,10 @@ __all__ = [
     "ChangeKind",
     "CheckReport",
     "Collapsed",
+    "Compression",
     "ConfigChange",
     "CorruptLayerError",
+    "Digest",
     "DirectoryDelta",
     "DiveFigures",
     "DiveInefficiency",
@@ -63,24 +89,29 @@ __all__ = [
     "HistoryRow",
     "Image",
     "ImageDiff",
+    "ImageFormat",
     "ImageFormatError",
     "ImageInfo",
     "ImageNotFoundError",
     "ImageRef",
+    "ImageTree",
     "ImgscopeError",
     "Instruction",
     "LayerBlob",
     "LayerInfo",
     "LayerReport",
+    "LayerScan",
     "Limits",
     "MissingBlobError",
     "PathLimit",
     "Platform",
+    "Rule",
     "RuleResult",
     "RuleStatus",
     "RuntimeConfig",
     "Severity",
     "SniffedFile",
+    "SourceNotFoundError",
     "Summary",
     "TreeNode",
     "UsageError",
@@ -93,11 +124,15 @@ __all__ = [
     "check",
     "diff",
     "find_base",
+    "history",
     "history_of",
     "inspect",
     "list_images",
     "load_baseline",
     "load_budget",
+    "merge_scans",
     "open_image",
     "reconstruct",
+    "scan_layer",
+    "tree",
 ]

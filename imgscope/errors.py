@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ImgscopeError(Exception):
     """Base of every error imgscope raises on purpose.
@@ -28,12 +30,28 @@ class CorruptLayerError(ImgscopeError, ValueError):
     """A layer blob is truncated, corrupt, hostile, or fails its digest check."""
 
 
+class SourceNotFoundError(ImageFormatError, FileNotFoundError):
+    """The path given does not exist (also a ``FileNotFoundError``, and an ``ImageFormatError`` as before)."""
+
+
 class MissingBlobError(ImgscopeError, FileNotFoundError):
     """A blob the image refers to is absent (e.g. a foreign / non-distributable layer)."""
 
 
 class UsageError(ImgscopeError, ValueError):
     """The caller asked for something that cannot be done (bad option value)."""
+
+
+def expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
+    """``value`` if it is of ``kind``; otherwise an ``ImageFormatError`` saying what was expected."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        shown = {dict: "an object", list: "a list", str: "a string", int: "a number"}
+        raise ImageFormatError(
+            where,
+            f"{what} must be {shown.get(kind, names) if isinstance(kind, type) else names}, not {type(value).__name__}",
+        )
+    return value
 
 
 class NotAnImageError(ImageFormatError):

@@ -1,13 +1,19 @@
-"""Format-neutral data model: what every image reader produces and every analysis reads."""
+"""Format-neutral data model: what every image reader produces and every analysis reads.
+
+Bottom layer: imports only ``errors``. The readers in ``sources/`` fill it; nothing here reads a file.
+"""
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import IO, Any
 
-from imgscope.created_by import parse_created_by
+from imgscope.errors import MissingBlobError, expect
 
 
 class EntryType(str, enum.Enum):
@@ -75,28 +81,38 @@ class Platform:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One entry of the config's history: the step that made a layer, or an empty-layer step."""
+    """One entry of the config's history: the step that made a layer, or an empty-layer step.
+
+    Attributes:
+        created_by: the command as the builder recorded it (``/bin/sh -c #(nop) ENV A=1``).
+        created: when, as the config writes it (RFC 3339).
+        comment: the builder's comment (``buildkit.dockerfile.v0``).
+        author: the entry's author.
+        empty_layer: True for a step that made no layer (ENV, CMD, ...).
+        layer_index: the layer it made; None for empty-layer entries.
+        command: ``created_by`` as a person would write it in a Dockerfile, without the shell and ``#(nop)``
+            noise (``ENV A=1``, ``RUN make``); filled by the reader (``sources.created_by``), "" when not given.
+    """
 
     created_by: str | None
     created: str | None
     comment: str | None
     author: str | None
     empty_layer: bool
-    layer_index: int | None  # the layer it made; None for empty-layer entries
+    layer_index: int | None
+    command: str = ""
 
-    @property
-    def command(self) -> str:
-        """``created_by`` without the shell and ``#(nop)`` noise, for display."""
-        return display_command(self.created_by or "")
-
-
-def display_command(created_by: str) -> str:
-    """A history command as a person would write it in a Dockerfile (``created_by.parse_created_by``).
-
-    ``/bin/sh -c #(nop) ENV A=1`` becomes ``ENV A=1``; ``/bin/sh -c make`` becomes
-    ``RUN make``; BuildKit's ``RUN /bin/sh -c make # buildkit`` becomes ``RUN make``.
-    """
-    return parse_created_by(created_by).text
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as in the JSON documents (``history[]``)."""
+        return {
+            "created_by": self.created_by,
+            "command": self.command,
+            "created": self.created,
+            "comment": self.comment,
+            "author": self.author,
+            "empty_layer": self.empty_layer,
+            "layer": self.layer_index,
+        }
 
 
 @dataclass(frozen=True)
@@ -118,9 +134,9 @@ class LayerBlob:
         return self.opener is not None
 
     def open(self) -> IO[bytes]:
-        """The raw blob, as stored (possibly compressed)."""
+        """The raw blob, as stored (possibly compressed); ``MissingBlobError`` when it is absent."""
         if self.opener is None:
-            raise FileNotFoundError(self.member)
+            raise MissingBlobError(self.member, "the layer blob is not in the image")
         return self.opener()
 
 
@@ -137,13 +153,26 @@ class ImageRef:
     artifact_type: str | None = None  # set for an OCI artifact (SBOM, signature, ...): not an image
     subject: str | None = None  # the manifest digest an artifact is attached to, when it says
 
+    def to_dict(self) -> dict[str, Any]:
+        """The image as in ``imgscope ls --json``."""
+        return {
+            "name": self.name,
+            "tags": list(self.tags),
+            "digest": self.digest,
+            "config_digest": self.config_digest,
+            "platform": str(self.platform) if self.platform else None,
+            "media_type": self.media_type,
+            "artifact_type": self.artifact_type,
+            "subject": self.subject,
+        }
+
 
 @dataclass(frozen=True)
 class Image:
     """A container image, read lazily: metadata parsed, no layer decompressed."""
 
-    source: str  # the path given
-    format: str  # docker-archive | docker-archive-oci | oci-layout | oci-archive
+    source: str  # the path given, or where the image came from (docker://HOST/REPO:TAG for a registry)
+    format: ImageFormat  # docker-archive | docker-archive-oci | oci-layout | oci-archive | registry
     name: str | None
     tags: tuple[str, ...]
     digest: str | None  # manifest digest when known
@@ -158,5 +187,185 @@ class Image:
 
     @property
     def created(self) -> str | None:
+        """When the image was built, as its config writes it."""
         value = self.config.get("created")
         return value if isinstance(value, str) else None
+
+    @cached_property
+    def runtime(self) -> RuntimeConfig:
+        """The run-time settings of the config (``config.config``), parsed once; ``ImageFormatError`` when a
+        setting has the wrong type."""
+        return RuntimeConfig.from_config(self.config, self.source)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """The run-time settings of an image config (``config.config``), types checked, empty values normalised.
+
+    Attributes:
+        env: ``NAME=value`` strings, in order.
+        entrypoint: the entrypoint argv; None when unset (or empty).
+        cmd: the default command argv; None when unset.
+        user: the user (``""`` for root by default).
+        workdir: the working directory (``""`` when unset).
+        exposed_ports: ``80/tcp`` ..., sorted.
+        volumes: volume paths, sorted.
+        labels: the labels.
+        healthcheck: the raw ``Healthcheck`` object, None when unset.
+        stop_signal: e.g. ``SIGTERM``; None when unset.
+        shell: the ``SHELL`` argv; None when unset.
+        on_build: ``ONBUILD`` instructions, in order.
+    """
+
+    env: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    user: str = ""
+    workdir: str = ""
+    exposed_ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    healthcheck: dict[str, Any] | None = None
+    stop_signal: str | None = None
+    shell: tuple[str, ...] | None = None
+    on_build: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], where: str) -> RuntimeConfig:
+        """Read ``config["config"]`` (absent: all defaults). Raises ImageFormatError on a wrong type."""
+        inner = config.get("config") or {}
+        expect(inner, dict, where, "config.config")
+
+        def strings(key: str) -> tuple[str, ...] | None:
+            value = inner.get(key)
+            if value is None:
+                return None
+            if isinstance(value, str):  # some writers store a one-string Cmd
+                return (value,)
+            items = expect(value, list, where, f"config.config.{key}")
+            return tuple(expect(v, str, where, f"config.config.{key}[]") for v in items)
+
+        def text(key: str) -> str:
+            value = inner.get(key)
+            return "" if value is None else str(expect(value, str, where, f"config.config.{key}"))
+
+        def keys(key: str) -> tuple[str, ...]:
+            value = inner.get(key)
+            if value is None:
+                return ()
+            return tuple(sorted(expect(value, dict, where, f"config.config.{key}")))
+
+        labels_raw = inner.get("Labels") or {}
+        expect(labels_raw, dict, where, "config.config.Labels")
+        labels = {str(k): str(expect(v, str, where, f"config.config.Labels[{k!r}]")) for k, v in labels_raw.items()}
+        health = inner.get("Healthcheck")
+        if health is not None:
+            expect(health, dict, where, "config.config.Healthcheck")
+        entrypoint, cmd = strings("Entrypoint"), strings("Cmd")
+        return cls(
+            env=strings("Env") or (),
+            entrypoint=entrypoint or None,  # buildah writes [] for "none"
+            cmd=cmd,
+            user=text("User"),
+            workdir=text("WorkingDir"),
+            exposed_ports=keys("ExposedPorts"),
+            volumes=keys("Volumes"),
+            labels=labels,
+            healthcheck=health or None,
+            stop_signal=text("StopSignal") or None,
+            shell=strings("Shell"),
+            on_build=strings("OnBuild") or (),
+        )
+
+    def env_dict(self) -> dict[str, str]:
+        """``Env`` as a mapping (a later duplicate wins, as at run time)."""
+        out: dict[str, str] = {}
+        for item in self.env:
+            name, _, value = item.partition("=")
+            out[name] = value
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env": list(self.env),
+            "entrypoint": None if self.entrypoint is None else list(self.entrypoint),
+            "cmd": None if self.cmd is None else list(self.cmd),
+            "user": self.user,
+            "workdir": self.workdir,
+            "exposed_ports": list(self.exposed_ports),
+            "volumes": list(self.volumes),
+            "labels": dict(self.labels),
+            "healthcheck": self.healthcheck,
+            "stop_signal": self.stop_signal,
+            "shell": None if self.shell is None else list(self.shell),
+            "on_build": list(self.on_build),
+        }
+
+
+class ImageFormat(str, enum.Enum):
+    """How an image is stored on disk."""
+
+    DOCKER_ARCHIVE = "docker-archive"  # docker save, manifest.json
+    DOCKER_ARCHIVE_OCI = "docker-archive-oci"  # docker save (25+), with an OCI index as well
+    OCI_LAYOUT = "oci-layout"  # a directory
+    OCI_ARCHIVE = "oci-archive"  # an OCI layout in a tar
+    REGISTRY = "registry"  # pulled from a registry (docker://)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Compression(str, enum.Enum):
+    """How a layer blob is compressed."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    ZSTD = "zstd"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+_DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+_DIGEST_RE = re.compile(r"(sha256):([0-9a-f]{64})|(sha512):([0-9a-f]{128})")
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A content digest, ``algorithm:hex`` (sha256 or sha512, the algorithms OCI registers)."""
+
+    algorithm: str  #: ``sha256`` or ``sha512``
+    hex: str  #: lowercase hex of the hash
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """``sha256:<64 hex>`` or ``sha512:<128 hex>``; ``ValueError`` otherwise."""
+        m = _DIGEST_RE.fullmatch(text)
+        if m is None:
+            raise ValueError(f"{text[:80]!r} is not a sha256/sha512 digest")
+        return cls(m[1] or m[3], m[2] or m[4])
+
+    @staticmethod
+    def is_valid(text: str) -> bool:
+        """True for a well-formed sha256/sha512 digest."""
+        return _DIGEST_RE.fullmatch(text) is not None
+
+    def hasher(self) -> Any:
+        """A fresh ``hashlib`` object of this digest's algorithm."""
+        return hashlib.new(self.algorithm)
+
+    @classmethod
+    def of(cls, algorithm: str, data: bytes) -> Digest:
+        """The digest of ``data`` with ``algorithm``."""
+        if algorithm not in _DIGEST_LENGTHS:
+            raise ValueError(f"unsupported digest algorithm {algorithm!r}")
+        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"

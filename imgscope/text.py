@@ -1,6 +1,11 @@
-"""Text from an image, made safe to show: names and commands are the image author's, not ours."""
+"""Text from an image, made safe to show: names and commands are the image author's, not ours.
+
+Control characters escaped (``printable``), secret-looking values masked (``redact``), a command cut to one
+line (``one_line``). Bottom layer: imports nothing from imgscope."""
 
 from __future__ import annotations
+
+import re
 
 
 def printable(text: str) -> str:
@@ -14,3 +19,36 @@ def printable(text: str) -> str:
 def first_layers(count: int) -> str:
     """``layer 0`` or ``layers 0-3``: the bottom ``count`` layers (a base image's), in words."""
     return "layer 0" if count == 1 else f"layers 0-{count - 1}"
+
+
+# Words that make a variable name look like it holds a secret (API_KEY, NPM_TOKEN, DB_PASSWORD, ...).
+SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)"
+_SECRET_NAME = rf"[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]*"
+_MASKS = (
+    (
+        re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),
+        r"-----BEGIN \1PRIVATE KEY-----***",
+    ),
+    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), r"\1***"),
+    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"'\\]+"), r"\1\2***"),
+    (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
+    (re.compile(r"(://[^/:@\s]+:)[^@\s/]+@"), r"\1***@"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with secret-looking values masked.
+
+    Masked: private key blocks, ``NAME=value`` where NAME looks secret, passwords, credentials in URLs.
+    """
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def one_line(command: str, limit: int | None = None) -> str:
+    """A command (or any image text) on one line, for display: secret-looking values masked (``redact``),
+    whitespace runs and newlines folded to one space, and cut to ``limit`` characters with "…" when longer.
+    Control characters are not escaped: ``printable`` (or rich's ``safe``) does that where it is shown."""
+    text = " ".join(redact(command).split())
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"

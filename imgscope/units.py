@@ -74,3 +74,10 @@ def parse_percent(value: str | int | float) -> float:
     if number > 1:
         raise ValueError(f"{value!r} is ambiguous: write {number:g}% for a percent, or a fraction from 0 to 1")
     return number
+
+
+def json_number(value: int | float | None) -> int | float | None:
+    """A number for a JSON document: NaN and infinity (which JSON lacks) become null."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import imgscope
-import imgscope.dive_compat
+import imgscope.dive.figures
 from imgscope.advise import RULES, Advice, AdviseSettings, Finding, Severity, advice, redact
 from imgscope.cli import main
 from imgscope.errors import UsageError
@@ -82,7 +82,7 @@ def test_advise_samples_dive_figures_equal_dive_output(image: str, stem: str) ->
         exported["sizeBytes"],
     )
     user = re.search(r"userWastedPercent: ([0-9.]+) %", ci)
-    assert user and imgscope.dive_compat.format_ci_figures(a.dive)[2].strip() == f"userWastedPercent: {user[1]} %"
+    assert user and imgscope.dive.figures.format_ci_figures(a.dive)[2].strip() == f"userWastedPercent: {user[1]} %"
 
 
 # (id, title, layers, paths, layer that stores them) — from the Containerfile, by hand.

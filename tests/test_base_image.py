@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 import imgscope
-from imgscope.base_image import BASE_DIGEST_ANNOTATION, find_base
+from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.model import HistoryEntry
 from tests.conftest import CASES_FORMATS, SAMPLES
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from imgscope.budget import Budget
-from imgscope.checks import CheckReport, RuleResult, RuleStatus, check
+from imgscope.budget.check import CheckReport, RuleResult, RuleStatus, check
+from imgscope.budget.config import Budget
 from imgscope.cli import main
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit

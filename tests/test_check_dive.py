@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from imgscope import dive_ci
-from imgscope.budget import load_budget
-from imgscope.checks import check
-from imgscope.dive_compat import format_ci_figures
+from imgscope.budget.check import check
+from imgscope.budget.config import load_budget
+from imgscope.dive import ci as dive_ci
+from imgscope.dive import golang
+from imgscope.dive.figures import format_ci_figures
 from imgscope.errors import UsageError
 from imgscope.render.check_dive import dive_results
 from tests.conftest import SAMPLES, analysis_of
@@ -116,15 +117,15 @@ def test_misspelt_rule_is_refused_where_dive_ignores_it(tmp_path: Path) -> None:
 
 
 def test_go_float_parsing_and_printing() -> None:
-    assert dive_ci.go_parse_float("0.9") == 0.9
-    assert dive_ci.go_parse_float(".5") == 0.5
-    assert dive_ci.go_parse_float("1e-1") == 0.1
-    assert dive_ci.go_parse_float("0x1p-2") == 0.25
-    assert math.isnan(dive_ci.go_parse_float("NaN"))
+    assert golang.go_parse_float("0.9") == 0.9
+    assert golang.go_parse_float(".5") == 0.5
+    assert golang.go_parse_float("1e-1") == 0.1
+    assert golang.go_parse_float("0x1p-2") == 0.25
+    assert math.isnan(golang.go_parse_float("NaN"))
     for bad in ("5%", " 0.5", "1_0", "1e400", "+nan", "", "0.5.1"):
         with pytest.raises(ValueError):
-            dive_ci.go_parse_float(bad)
-    assert [dive_ci.go_format(v) for v in (1.0, 0.1, 1e-05, 1e21, 123.0, 0.6963277871435901)] == [
+            golang.go_parse_float(bad)
+    assert [golang.go_format(v) for v in (1.0, 0.1, 1e-05, 1e21, 123.0, 0.6963277871435901)] == [
         "1",
         "0.1",
         "1e-05",
@@ -132,7 +133,7 @@ def test_go_float_parsing_and_printing() -> None:
         "123",
         "0.6963277871435901",
     ]
-    assert [dive_ci.yaml_to_go_string(v) for v in (0.9, 1e-7, 114000, True, 1500000.0)] == [
+    assert [golang.yaml_to_go_string(v) for v in (0.9, 1e-7, 114000, True, 1500000.0)] == [
         "0.9",
         "0.0000001",
         "114000",

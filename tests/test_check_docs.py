@@ -98,7 +98,7 @@ def test_the_failing_example_prints_what_the_page_shows(repo: Path) -> None:
 
 
 def test_example_settings_file_uses_only_known_keys(repo: Path) -> None:
-    from imgscope.budget import load_budget
+    from imgscope.budget.config import load_budget
 
     config = load_budget({}, config=repo / "docs" / "examples" / "imgscope.toml", dive_ci_file=False)
     assert config.budget.max_layers == 8 and len(config.budget.paths) == 2

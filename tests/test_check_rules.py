@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 import imgscope
-from imgscope.baseline import Baseline, load_baseline
-from imgscope.budget import Budget, PathLimit, load_budget
-from imgscope.checks import RuleResult, RuleStatus, check
+from imgscope.budget.baseline import Baseline, load_baseline
+from imgscope.budget.check import RuleResult, RuleStatus, check
+from imgscope.budget.config import Budget, PathLimit, load_budget
 from imgscope.errors import UsageError
 from imgscope.globs import Glob
-from imgscope.render import json_report
+from imgscope.render import json as json_report
 from tests.conftest import SAMPLES, analysis_of
 
 CASES = "cases/docker-archive.tar"

@@ -177,7 +177,7 @@ def test_foreign_layer_without_blob_is_named(tmp_path: Path) -> None:
 
 def test_notebook_html_shows_the_report() -> None:
     html = imgscope.analyze(CASES)._repr_html_()
-    assert "Wasted files" in html and "/app/deleted.txt" in html
+    assert html is not None and "Wasted files" in html and "/app/deleted.txt" in html
 
 
 def test_image_controlled_text_cannot_drive_the_terminal(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
-from imgscope.image_diff import _file_diffs, split_image_arg
+from imgscope.compare import _file_diffs, split_image_arg
 from tests.conftest import SAMPLES, analysis_of
 
 TWO = str(SAMPLES / "two-images.tar")

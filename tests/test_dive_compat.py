@@ -1,4 +1,4 @@
-"""Tests for imgscope.dive_compat against figures measured with dive 0.13.1.
+"""Tests for imgscope.dive.figures against figures measured with dive 0.13.1.
 
 How every expected value was measured: each case's layers were written as a
 docker-archive tar (manifest.json + config with rootfs.diff_ids + one
@@ -25,13 +25,8 @@ import math
 
 import pytest
 
-from imgscope.dive_compat import (
-    DiveCompat,
-    DiveFigures,
-    format_ci_figures,
-    go_sort,
-    humanize_bytes,
-)
+from imgscope.dive.figures import DiveCompat, DiveFigures, format_ci_figures
+from imgscope.dive.golang import go_sort, humanize_bytes
 from imgscope.model import EntryType, TarEntry
 
 Row = tuple[str, str, int] | tuple[str, str, int, str]
@@ -591,7 +586,7 @@ def test_large_image_is_fast_enough() -> None:
 
 def test_ascii_and_non_ascii_names_in_one_directory() -> None:
     """Regression: a directory mixing ASCII and non-ASCII names used to crash the Go-order sort."""
-    from imgscope.dive_compat import DiveCompat as _Dive
+    from imgscope.dive.figures import DiveCompat as _Dive
 
     layer = [
         TarEntry("d", EntryType.DIR, 0, 0o755, 0, 0),

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
-from imgscope.created_by import Step, healthcheck_instruction, parse_created_by
-from imgscope.dockerfile import reconstruct
+from imgscope.history.dockerfile import reconstruct
+from imgscope.sources.config import parse_config
+from imgscope.sources.created_by import Step, healthcheck_instruction, parse_created_by
 from tests.conftest import CASES_FORMATS, SAMPLES
 
 H64 = "e57eef017a414ca793499729d80a7b9075790c9a804f930f1417e56d506970cf"
@@ -258,9 +259,11 @@ def test_base_line_names_one_layer_as_one() -> None:
     ],
 )
 def test_layer_commands_are_shown_as_the_dockerfile_reads_them(created_by: str, shown: str) -> None:
-    # The report's layer command and the reconstructed Dockerfile read created_by with one parser.
-    entry = imgscope.HistoryEntry(created_by, None, None, None, False, 0)
-    assert entry.command == shown == parse_created_by(created_by).text
+    # The report's layer command (filled when the config is read) and the reconstructed Dockerfile read created_by
+    # with one parser.
+    config = {"rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}, "history": [{"created_by": created_by}]}
+    _, history, _, _ = parse_config(config, "config.json")
+    assert history[0].command == shown == parse_created_by(created_by).text
 
 
 def test_cli_dockerfile_on_a_terminal_keeps_lines_whole() -> None:

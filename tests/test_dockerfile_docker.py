@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from imgscope.dockerfile import reconstruct
-from imgscope.model import Image
+from imgscope.history.dockerfile import reconstruct
+from imgscope.model import Image, ImageFormat
 from imgscope.sources.config import parse_config
 from tests.conftest import SAMPLES
 from tests.test_dockerfile import _matches
@@ -21,7 +21,9 @@ def recorded_image(builder: str) -> Image:
     config: dict[str, Any] = json.loads((RECORDS / f"{builder}.config.json").read_text())
     _, history, platform, notes = parse_config(config, f"{builder}.config.json")
     assert notes == []
-    return Image(f"{builder}.config.json", "docker-archive", None, (), None, None, platform, config, (), tuple(history))
+    return Image(
+        f"{builder}.config.json", ImageFormat.DOCKER_ARCHIVE, None, (), None, None, platform, config, (), tuple(history)
+    )
 
 
 def dockerfile_instructions() -> list[str]:

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
-from imgscope.filetree import trim
-from imgscope.render import json_report
+from imgscope.render import json as json_report
+from imgscope.union.tree import trim
 from tests.hostile.make_corpus import docker_archive, member, pax, tar
 
 DEPTH = 2_000

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 
 from imgscope.errors import CorruptLayerError
-from imgscope.fstree import ChangeKind, ChangeList, FileChange, FileSystem, WasteReason
 from imgscope.model import EntryType, TarEntry
+from imgscope.union.filesystem import ChangeKind, ChangeList, FileChange, FileSystem, WasteReason
 
 
 def f(path: str, size: int = 10, content: str | None = None, mode: int = 0o644, uid: int = 0) -> TarEntry:

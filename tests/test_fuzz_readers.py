@@ -16,7 +16,7 @@ from imgscope.errors import ImgscopeError
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.config import parse_config
 from imgscope.sources.store import TarStore, parse_json
-from imgscope.tar_stream import iter_entries
+from imgscope.sources.tar_stream import iter_entries
 from tests.hostile.make_corpus import LAYER0, LAYER1, docker_archive, gz, zst
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

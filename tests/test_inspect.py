@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
-from imgscope.history import history_of
-from imgscope.image_info import repository
+from imgscope.history.rows import history_of
+from imgscope.inspect import repository
 from tests.conftest import SAMPLES, analysis_of
 
 

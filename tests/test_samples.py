@@ -217,7 +217,7 @@ def test_dive_figures_equal_dive_output(rel: str, stem: str) -> None:
     wasted = re.search(r"wastedBytes: (\d+) bytes", ci)
     user = re.search(r"userWastedPercent: ([0-9.NaInf+]+) %", ci)
     assert efficiency and wasted and user
-    lines = imgscope.dive_compat.format_ci_figures(a.dive)
+    lines = imgscope.dive.figures.format_ci_figures(a.dive)
     assert lines[0].strip() == f"efficiency: {efficiency.group(1)} %"
     assert a.dive.wasted_bytes == int(wasted.group(1))
     assert lines[2].strip() == f"userWastedPercent: {user.group(1)} %"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from imgscope.advise import redact as advise_redact
 from imgscope.cli import main
 from imgscope.render.terminal import to_html
-from imgscope.secrets import redact
+from imgscope.text import redact
 from tests.conftest import SAMPLES, analysis_of
 
 WASTEFUL = ["--image", "localhost/wasteful:latest", str(SAMPLES / "advise.tar")]

@@ -8,9 +8,9 @@ import tarfile
 
 import pytest
 
-from imgscope.sniff import HEAD_BYTES, MAX_SNIFF_SIZE, Sniffer, Tee, verdict
+from imgscope.analysis.sniff import HEAD_BYTES, MAX_SNIFF_SIZE, Sniffer, verdict
 from imgscope.sources.blobs import LayerStream
-from imgscope.tar_stream import iter_entries
+from imgscope.sources.tar_stream import Tee, iter_entries
 
 FAKE = "imgscope-fake-SECRETVALUE"
 
@@ -67,15 +67,11 @@ def test_tee_hashes_everything_and_keeps_only_the_head() -> None:
 
 def test_sniffer_limits_and_forgets() -> None:
     s = Sniffer()
-    assert s.tee("big.key", MAX_SNIFF_SIZE + 1, _Hash()) is None
-    small = s.tee("a/b/server.key", 100, _Hash())
-    assert small is not None and small.limit == HEAD_BYTES
-    config = s.tee("./root/.npmrc", 100, _Hash())
-    assert config is not None and config.limit == MAX_SNIFF_SIZE
-    config.update(memoryview(f"_authToken={FAKE}\n".encode()))
+    assert s.wants("big.key", MAX_SNIFF_SIZE + 1) == 0
+    assert s.wants("a/b/server.key", 100) == HEAD_BYTES
+    assert s.wants("./root/.npmrc", 100) == MAX_SNIFF_SIZE
     s.layer = 3
-    s.judge("root/.npmrc", config)
-    assert config.head == bytearray()  # the bytes are dropped once judged
+    s.observe("root/.npmrc", 100, f"_authToken={FAKE}\n".encode())
     assert [(f.path, f.layer, f.kind) for f in s.found] == [("/root/.npmrc", 3, "npm-token")]
     assert FAKE not in repr(s)
 
@@ -99,7 +95,7 @@ def test_hook_in_iter_entries_keeps_digests_and_flags_only_secrets() -> None:
         "big.bin": b"-----BEGIN PRIVATE KEY-----" + b"x" * MAX_SNIFF_SIZE,  # too large to be looked at
     }
     sniffer = Sniffer(layer=2)
-    entries = list(iter_entries(_layer(members), sniffer))
+    entries = list(iter_entries(_layer(members), [sniffer]))
     assert {e.path: e.digest for e in entries} == {p: hashlib.sha256(d).digest() for p, d in members.items()}
     assert sorted((f.path, f.layer, f.kind) for f in sniffer.found) == [
         ("/root/.npmrc", 2, "npm-token"),
@@ -107,3 +103,27 @@ def test_hook_in_iter_entries_keeps_digests_and_flags_only_secrets() -> None:
     ]
     plain = list(iter_entries(_layer(members)))  # without a sniffer: the same entries
     assert plain == entries
+
+
+class _WholeFile:
+    """An observer asking for the whole content of one small file (as a package-database reader does)."""
+
+    def __init__(self, wanted: str, bound: int) -> None:
+        self.wanted, self.bound = wanted, bound
+        self.seen: dict[str, bytes] = {}
+
+    def wants(self, name: str, size: int) -> int:
+        return self.bound if name.lstrip("./") == self.wanted and size <= self.bound else 0
+
+    def observe(self, path: str, size: int, content: bytes) -> None:
+        self.seen[path] = content
+
+
+def test_observers_side_by_side_each_get_what_they_asked_for() -> None:
+    status = b"Package: a\nVersion: 1\n\n" * 5000  # over 64 KiB: streamed, not read in one piece
+    members = {"var/lib/dpkg/status": status, "srv/tls.key": b"-----BEGIN PRIVATE KEY-----\nFAKE\n"}
+    sniffer, whole = Sniffer(), _WholeFile("var/lib/dpkg/status", 1 << 20)
+    entries = list(iter_entries(_layer(members), [sniffer, whole]))
+    assert whole.seen == {"var/lib/dpkg/status": status}
+    assert [f.path for f in sniffer.found] == ["/srv/tls.key"]
+    assert {e.path: e.digest for e in entries} == {p: hashlib.sha256(d).digest() for p, d in members.items()}

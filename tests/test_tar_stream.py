@@ -13,7 +13,7 @@ import zstandard
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits
-from imgscope.tar_stream import iter_entries
+from imgscope.sources.tar_stream import iter_entries
 
 
 def make_tar(members: list[tuple[str, bytes | None]], fmt: int = tarfile.PAX_FORMAT) -> bytes:

@@ -15,8 +15,8 @@ from rich.console import Console
 import imgscope
 from imgscope import ChangeKind, EntryType, TreeNode
 from imgscope.cli import main
-from imgscope.filetree import trim
 from imgscope.render.filetree import render_tree
+from imgscope.union.tree import trim
 from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of
 from tests.hostile.make_corpus import docker_archive
 
@@ -107,6 +107,9 @@ def test_layer_out_of_range() -> None:
     with pytest.raises(IndexError, match="0 to 4"):
         a.tree(-6, changes=True)
     assert a.tree(-5) == a.tree(0)
+    # one of imgscope's own errors (one line, exit 2 in the CLI), not a bare IndexError
+    with pytest.raises(imgscope.UsageError, match="layer 5: the image has layers 0 to 4"):
+        a.tree(5)
 
 
 def test_an_image_without_layers(tmp_path: Path) -> None:

@@ -16,13 +16,13 @@ import pytest
 from rich.console import Console, RenderableType
 
 import imgscope
-from imgscope.dockerfile import reconstruct
-from imgscope.filetree import trim
-from imgscope.history import history_of
+from imgscope.history.dockerfile import reconstruct
+from imgscope.history.rows import history_of
 from imgscope.render.diff import render_diff
 from imgscope.render.filetree import render_tree
 from imgscope.render.history import render_dockerfile, render_history
 from imgscope.render.inspect import render_inspect
+from imgscope.union.tree import trim
 from tests.conftest import SAMPLES, analysis_of
 
 GOLDEN = Path(__file__).parent / "golden"

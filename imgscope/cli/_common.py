@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
+from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
 from imgscope.text import printable
 
@@ -66,9 +67,16 @@ def progress() -> Iterator[Callable[[int, int, int], None] | None]:
     if not err.is_terminal:
         yield None
         return
-    with Progress(
-        TextColumn("reading layer {task.fields[layer]}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as bar:
+    with (
+        Progress(
+            TextColumn("reading layer {task.fields[layer]}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+        collector_paused(own_process=True),  # the bar's thread would keep analyze from pausing the collector
+    ):
         task = bar.add_task("layers", total=None, layer="")
 
         def update(index: int, count: int, _bytes: int) -> None:

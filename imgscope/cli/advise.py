@@ -18,8 +18,8 @@ from imgscope.cli._common import (
     progress,
     stdout_console,
 )
-from imgscope.render import json_report
-from imgscope.render.advice import advice_to_dict, render_advice
+from imgscope.render import json as json_report
+from imgscope.render.advice import render_advice
 from imgscope.render.sarif import advice_to_sarif
 
 
@@ -75,7 +75,7 @@ def advise(
         )
         result = advice(analysis, settings)
     if as_json or fmt == "json":
-        click.echo(json_report.dumps(advice_to_dict(result, analysis)))
+        click.echo(json_report.dumps(result.to_dict(analysis)))
     elif fmt == "sarif":
         click.echo(json_report.dumps(advice_to_sarif(result, analysis)))
     else:

@@ -7,9 +7,10 @@ import click
 import imgscope
 from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
-from imgscope.render import json_report
+from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.terminal import render_analysis, render_images
+from imgscope.sources.detect import images_to_dict
 
 
 @main.command()
@@ -48,7 +49,6 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
     with errors(ctx.obj["debug"]):
         refs = imgscope.list_images(path)
     if as_json:
-        doc = {"schema_version": json_report.SCHEMA_VERSION, "images": [json_report.ref_to_dict(r) for r in refs]}
-        click.echo(json_report.dumps(doc))
+        click.echo(json_report.dumps(images_to_dict(refs)))
     else:
         stdout_console().print(render_images(path, refs))

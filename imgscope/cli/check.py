@@ -11,9 +11,9 @@ import click
 
 import imgscope
 from imgscope.analysis import Analysis
-from imgscope.baseline import load_baseline
-from imgscope.budget import load_budget
-from imgscope.checks import CheckReport, check
+from imgscope.budget.baseline import load_baseline
+from imgscope.budget.check import CheckReport, check
+from imgscope.budget.config import load_budget
 from imgscope.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -26,10 +26,9 @@ from imgscope.cli._common import (
     stdout_console,
 )
 from imgscope.errors import UsageError
-from imgscope.render import json_report
+from imgscope.render import json as json_report
 from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
-from imgscope.render.check_json import report_to_dict
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
 
@@ -50,7 +49,7 @@ def _table_text(report: CheckReport, _analysis: Analysis) -> str:
 
 
 RENDERERS: dict[str, _Renderer] = {
-    "json": lambda r, _a: json_report.dumps(report_to_dict(r)) + "\n",
+    "json": lambda r, _a: json_report.dumps(r.to_dict()) + "\n",
     "junit": lambda r, _a: render_junit(r),
     "github": lambda r, _a: render_github(r),
     "markdown": lambda r, _a: render_markdown(r),
@@ -134,7 +133,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             analysis = imgscope.analyze(
                 path, image=image_ref, platform=platform, verify=verify, progress=report_progress
             )
-        baseline = load_baseline(config.baseline, verify=verify) if config.baseline else None
+        baseline = load_baseline(config.baseline, verify=verify, platform=platform) if config.baseline else None
         report = check(analysis, config.budget, baseline)
         texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
         for f, file in outputs:
@@ -162,7 +161,7 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
     base_image = opts.pop("base_image")
     base_layers = list(opts.pop("base_layers"))
     if base_image:
-        base = imgscope.open_image(base_image)
+        base = imgscope.open_image(base_image, platform=platform)  # the platform of the image checked
         diff_ids = [layer.diff_id for layer in base.layers]
         if not diff_ids or any(d is None for d in diff_ids):
             raise UsageError(base_image, "the base image does not list its layers' diff_ids")

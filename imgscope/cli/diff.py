@@ -6,11 +6,9 @@ import click
 
 import imgscope
 from imgscope.cli._common import errors, main, no_verify_option, progress, stdout_console
-from imgscope.image_diff import split_image_arg
-from imgscope.render import json_report
+from imgscope.compare import split_image_arg
+from imgscope.render import json as json_report
 from imgscope.render.diff import render_diff
-
-DIFF_SCHEMA_VERSION = 1
 
 
 @main.command()
@@ -58,6 +56,6 @@ def diff(
     with errors(ctx.obj["debug"]):
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if as_json:
-        click.echo(json_report.dumps({"schema_version": DIFF_SCHEMA_VERSION, **result.to_dict()}))
+        click.echo(json_report.dumps(result.to_dict()))
     else:
         stdout_console().print(render_diff(result, top=top))

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 import imgscope
 from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
-from imgscope.dockerfile import reconstruct
-from imgscope.history import history_of
-from imgscope.render import json_report
+from imgscope.history.dockerfile import reconstruct
+from imgscope.history.rows import history_of
+from imgscope.render import json as json_report
 from imgscope.render.history import render_dockerfile, render_history
 from imgscope.text import printable
-
-HISTORY_SCHEMA_VERSION = 1
 
 
 @main.command()
@@ -40,13 +36,7 @@ def history(
             img = imgscope.open_image(path, image=image_ref, platform=platform)
             result = reconstruct(img)
             if as_json:
-                doc: dict[str, Any] = {
-                    "schema_version": HISTORY_SCHEMA_VERSION,
-                    "image": img.name,
-                    "dockerfile": result.to_dict(),
-                    "notes": list(img.notes),
-                }
-                click.echo(json_report.dumps(doc))
+                click.echo(json_report.dumps(result.to_dict()))
                 return
             if stdout_console().is_terminal:
                 # soft_wrap: the terminal folds long lines, rich inserts no newline, so a copied RUN stays whole
@@ -62,8 +52,7 @@ def history(
         )
     rows = history_of(analysis)
     if as_json:
-        doc = {"schema_version": HISTORY_SCHEMA_VERSION, "image": analysis.image.name, **rows.to_dict()}
-        click.echo(json_report.dumps(doc))
+        click.echo(json_report.dumps(rows.to_dict()))
     else:
         name = analysis.image.name or path
         stdout_console().print(

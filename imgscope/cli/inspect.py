@@ -6,10 +6,8 @@ import click
 
 import imgscope
 from imgscope.cli._common import errors, image_options, main, stdout_console
-from imgscope.render import json_report
+from imgscope.render import json as json_report
 from imgscope.render.inspect import render_inspect
-
-INSPECT_SCHEMA_VERSION = 1
 
 
 @main.command()
@@ -25,6 +23,6 @@ def inspect(ctx: click.Context, path: str, image_ref: str | None, platform: str 
     with errors(ctx.obj["debug"]):
         info = imgscope.inspect(path, image=image_ref, platform=platform)
     if as_json:
-        click.echo(json_report.dumps({"schema_version": INSPECT_SCHEMA_VERSION, **info.to_dict()}))
+        click.echo(json_report.dumps(info.to_dict()))
     else:
         stdout_console().print(render_inspect(info))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 import imgscope
 from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress, stdout_console
-from imgscope.filetree import trim
-from imgscope.render import json_report
+from imgscope.render import json as json_report
 from imgscope.render.filetree import render_tree
-from imgscope.text import printable
+from imgscope.text import one_line, printable
+from imgscope.union.tree import trim
 from imgscope.units import parse_size
-
-TREE_SCHEMA_VERSION = 1
 
 
 @main.command()
@@ -68,7 +68,8 @@ def tree(
     index = (layer % count if layer is not None else count - 1) if count else None
     if index is None and changes:
         fail(f"{printable(path)}: the image has no layers, so --changes shows nothing")
-    root = result.tree(index, changes=changes)
+    view = imgscope.tree(result, index, changes=changes)
+    root = view.root
     if subtree:
         found = root.find(subtree)
         if found is None:
@@ -79,23 +80,13 @@ def tree(
         root, depth=None if show_all else depth, min_size=threshold, limit=None if show_all else limit, sort=sort
     )
     if as_json:
-        doc = {
-            "schema_version": TREE_SCHEMA_VERSION,
-            "image": result.image.name,
-            "layer": index,
-            "changes": changes,
-            "command": result.layers[index].command if index is not None else None,
-            "tree": shown.to_dict(),
-            "notes": list(result.image.notes),
-        }
-        click.echo(json_report.dumps(doc))
+        click.echo(json_report.dumps(dataclasses.replace(view, root=shown).to_dict()))
         return
     if index is None:
         title = f"{result.image.name or path}: no layers"
     else:
         what = "changes of layer" if changes else "filesystem after layer"
-        command = " ".join(result.layers[index].command.split())
-        command = command if len(command) <= 70 else command[:69] + "…"
+        command = one_line(result.layers[index].command, 70)  # secret-looking values masked
         title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
     stdout_console().print(
         render_tree(

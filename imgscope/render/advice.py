@@ -1,8 +1,8 @@
-"""``imgscope advise`` for people (rich) and as JSON (``docs/json.md``). Reads an ``Advice``; computes nothing."""
+"""``imgscope advise`` for people (rich). Reads an ``Advice``; computes nothing (its JSON is ``Advice.to_dict``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -12,9 +12,8 @@ from imgscope.text import first_layers
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice, Finding
-    from imgscope.analysis import Analysis
+    from imgscope.analysis.result import Analysis
 
-ADVICE_SCHEMA_VERSION = 1
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -96,52 +95,3 @@ def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
         )
     lines.append_text(_saved_line(advice))
     return lines
-
-
-def finding_to_dict(f: Finding) -> dict[str, Any]:
-    """One finding as in the JSON document (docs/json.md)."""
-    return {
-        "id": f.id,
-        "name": f.name,
-        "severity": f.severity.value,
-        "title": f.title,
-        "message": f.message,
-        "layers": list(f.layers),
-        "commands": list(f.commands),
-        "paths": list(f.paths),
-        "path_count": f.path_count,
-        "bytes_saved": f.bytes_saved,
-        "fix": f.fix,
-    }
-
-
-def advice_to_dict(advice: Advice, analysis: Analysis | None = None) -> dict[str, Any]:
-    """The JSON document of ``imgscope advise --json`` (docs/json.md)."""
-    counts = {s: 0 for s in ("error", "warning", "info")}
-    for f in advice.findings:
-        counts[f.severity.value] += 1
-    base = advice.base
-    doc: dict[str, Any] = {"schema_version": ADVICE_SCHEMA_VERSION, "kind": "advice"}
-    if analysis is not None:
-        img = analysis.image
-        doc["image"] = {
-            "source": img.source,
-            "name": img.name,
-            "tags": list(img.tags),
-            "config_digest": img.config_digest,
-        }
-    doc["base"] = (
-        None
-        if base is None
-        else {"name": base.name, "digest": base.digest, "layer_count": base.layer_count, "evidence": base.evidence}
-    )
-    doc["summary"] = {
-        "total_saved": advice.total_saved,
-        "image_size": advice.image_size,
-        "saved_fraction": advice.saved_fraction,
-        "findings": len(advice.findings),
-        "by_severity": counts,
-        "ignored": advice.ignored,
-    }
-    doc["findings"] = [finding_to_dict(f) for f in advice.findings]
-    return doc

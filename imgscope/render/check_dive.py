@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imgscope.dive_compat import format_ci_figures
+from imgscope.dive.figures import format_ci_figures
 
 if TYPE_CHECKING:
-    from imgscope.analysis import Analysis
-    from imgscope.checks import CheckReport
+    from imgscope.analysis.result import Analysis
+    from imgscope.budget.check import CheckReport
 
 _DIVE_LABELS = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 

@@ -8,7 +8,7 @@ from imgscope.render.check_text import image_label, verdict
 from imgscope.text import printable
 
 if TYPE_CHECKING:
-    from imgscope.checks import CheckReport
+    from imgscope.budget.check import CheckReport
 
 
 def _data(text: str) -> str:

@@ -9,12 +9,12 @@ from imgscope.render.check_text import image_label, value
 from imgscope.text import printable
 
 if TYPE_CHECKING:
-    from imgscope.checks import CheckReport
+    from imgscope.budget.check import CheckReport
 
 
 def render_junit(report: CheckReport) -> str:
     """The XML document, UTF-8, with its declaration."""
-    from imgscope.checks import RuleStatus
+    from imgscope.budget.check import RuleStatus
 
     suites = ET.Element("testsuites", name="imgscope check")
     suite = ET.SubElement(

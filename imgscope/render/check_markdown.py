@@ -10,7 +10,7 @@ from imgscope.render.check_text import image_label, label, signed, value, verdic
 from imgscope.text import printable
 
 if TYPE_CHECKING:
-    from imgscope.checks import CheckReport
+    from imgscope.budget.check import CheckReport
 
 _ICONS = {"PASS": "✅", "FAIL": "❌", "SKIP": "⏭️"}
 

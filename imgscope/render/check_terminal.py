@@ -12,7 +12,7 @@ from imgscope.render.check_text import image_label, label, signed, value, verdic
 from imgscope.render.terminal import safe
 
 if TYPE_CHECKING:
-    from imgscope.checks import CheckReport
+    from imgscope.budget.check import CheckReport
 
 _STYLES = {"PASS": "green", "FAIL": "bold red", "SKIP": "dim"}
 

@@ -10,7 +10,7 @@ import humanize
 from imgscope.text import printable
 
 if TYPE_CHECKING:
-    from imgscope.checks import CheckReport, RuleResult
+    from imgscope.budget.check import CheckReport, RuleResult
 
 LABELS = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
@@ -43,7 +43,7 @@ def label(result: RuleResult) -> str:
 
 def verdict(report: CheckReport) -> str:
     """``FAIL: 2 of 9 rules failed (1 skipped)`` or ``PASS: 9 rules passed``."""
-    from imgscope.checks import RuleStatus
+    from imgscope.budget.check import RuleStatus
 
     failed, skipped, passed = (
         report.count(RuleStatus.FAIL),

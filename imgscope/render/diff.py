@@ -9,9 +9,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.image_diff import ImageDiff, ImageSide, SizeDelta
+from imgscope.compare import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers
+from imgscope.text import first_layers, one_line
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -65,8 +65,7 @@ def _layers(d: ImageDiff) -> Table:
                 cells.append(Text(""))
                 continue
             x = layers[i]
-            command = " ".join(x.command.split())
-            command = command if len(command) <= 40 else command[:39] + "…"
+            command = one_line(x.command, 40)  # secret-looking values masked
             style = "dim" if i < d.common_layers else ("" if x.shared else "bold")
             cells.append(safe(f"{size(x.size)}  {(x.diff_id or '-').removeprefix('sha256:')[:12]}  {command}", style))
         table.add_row(str(i), *cells)

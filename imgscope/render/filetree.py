@@ -8,11 +8,11 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from imgscope.analysis import LayerReport
-from imgscope.filetree import TreeNode
-from imgscope.fstree import ChangeKind
+from imgscope.analysis.result import LayerReport
 from imgscope.model import EntryType
 from imgscope.render.terminal import safe, size
+from imgscope.union.filesystem import ChangeKind
+from imgscope.union.tree import TreeNode
 
 CHANGE_STYLE = {ChangeKind.ADDED: "green", ChangeKind.MODIFIED: "yellow", ChangeKind.REMOVED: "red"}
 CHANGE_MARK = {ChangeKind.ADDED: "+", ChangeKind.MODIFIED: "~", ChangeKind.REMOVED: "-"}

@@ -6,11 +6,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.created_by import parse_created_by
-from imgscope.dockerfile import Dockerfile
-from imgscope.history import History
+from imgscope.history.dockerfile import Dockerfile
+from imgscope.history.rows import History
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers, printable
+from imgscope.text import first_layers, one_line, printable
 
 
 def render_history(history: History, title: str) -> RenderableType:
@@ -29,7 +28,7 @@ def render_history(history: History, title: str) -> RenderableType:
             table.add_row("", "", "", "", Text(f"─── base image ends: {printable(base.name or 'unnamed')} ───", "bold"))
         e, r = row.entry, row.layer
         style = "dim" if r is None else ""
-        command = " ".join(parse_created_by(e.created_by or "").text.split()) or "(empty)"
+        command = one_line(e.command) or "(empty)"  # secret-looking values masked
         table.add_row(
             str(row.index),
             str(r.index) if r else "-",

@@ -8,9 +8,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from imgscope.created_by import healthcheck_instruction
-from imgscope.image_info import ImageInfo
+from imgscope.inspect import ImageInfo
 from imgscope.render.terminal import safe, size
+from imgscope.sources.created_by import healthcheck_instruction
 
 
 def _json(value: Any) -> str:

@@ -12,12 +12,12 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import imgscope
+from imgscope._version import __version__
 from imgscope.advise import RULES
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice, Finding
-    from imgscope.analysis import Analysis
+    from imgscope.analysis.result import Analysis
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -88,8 +88,8 @@ def advice_to_sarif(advice: Advice, analysis: Analysis) -> dict[str, Any]:
                 "tool": {
                     "driver": {
                         "name": "imgscope",
-                        "version": imgscope.__version__,
-                        "semanticVersion": imgscope.__version__,
+                        "version": __version__,
+                        "semanticVersion": __version__,
                         "rules": [_rule(i) for i in range(len(RULES))],
                     }
                 },

@@ -12,9 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.dive_compat import format_ci_figures
-from imgscope.secrets import redact
-from imgscope.text import printable
+from imgscope.dive.figures import format_ci_figures
+from imgscope.text import one_line, printable
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis
@@ -73,12 +72,6 @@ def _header(a: Analysis) -> RenderableType:
     return Panel(grid, title="imgscope", title_align="left")
 
 
-def _one_line(command: str, limit: int = 72) -> str:
-    """A history command on one line, secret-looking values masked (the report gets pasted into tickets)."""
-    text = " ".join(redact(command).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _layers(a: Analysis) -> RenderableType:
     table = Table(title="Layers and history", title_justify="left", expand=False)
     for name, style in (
@@ -97,7 +90,7 @@ def _layers(a: Analysis) -> RenderableType:
     for h in a.image.history:
         r = by_layer.get(h.layer_index) if h.layer_index is not None else None
         if r is None:
-            table.add_row("", "", "", "", "", "", safe(_one_line(h.command), "dim"))
+            table.add_row("", "", "", "", "", "", safe(one_line(h.command, 72), "dim"))
             continue
         shown.add(r.index)
         table.add_row(
@@ -107,7 +100,7 @@ def _layers(a: Analysis) -> RenderableType:
             str(r.added),
             str(r.modified),
             str(r.removed),
-            safe(_one_line(r.command)),
+            safe(one_line(r.command, 72)),
         )
     for r in a.layers:  # layers the history does not name
         if r.index not in shown:

@@ -21,6 +21,7 @@ from typing import IO, Protocol
 import zstandard
 
 from imgscope.errors import CorruptLayerError
+from imgscope.model import Compression
 
 CHUNK = 4 << 20  # fewer, larger pieces: fewer hand-overs of the GIL between the reader thread and the parser
 GZIP_MAGIC = b"\x1f\x8b"
@@ -194,10 +195,10 @@ class _Prepended:
 class _CountingReader:
     """Counts and hashes the compressed bytes as the decompressor pulls them."""
 
-    def __init__(self, raw: IO[bytes], hashed: bool) -> None:
+    def __init__(self, raw: IO[bytes], hashed: bool, algorithm: str = "sha256") -> None:
         self._raw = raw
         self.count = 0
-        self.hasher = hashlib.sha256() if hashed else None
+        self.hasher = hashlib.new(algorithm) if hashed else None
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
@@ -229,10 +230,12 @@ class LayerStream:
         hash_blob: bool = True,
         hash_diff: bool = True,
         threaded: bool = False,
+        blob_algorithm: str = "sha256",
+        diff_algorithm: str = "sha256",
     ) -> None:
         self.where = where
         self._limits = limits or Limits()
-        self._counter = _CountingReader(raw, hash_blob)
+        self._counter = _CountingReader(raw, hash_blob, blob_algorithm)
         head = self._counter.read(8)
         self.compression = detect_compression(head, where)
         counted: IO[bytes] = self._counter  # type: ignore[assignment]
@@ -243,7 +246,7 @@ class LayerStream:
             self._chunks = _Zstd(counted, head, where)
         else:
             self._chunks = _Plain(counted, head)
-        self._diff_hasher = hashlib.sha256() if hash_diff else None
+        self._diff_hasher = hashlib.new(diff_algorithm) if hash_diff else None
         self._buf = b""
         self._pos = 0
         self.uncompressed_size = 0
@@ -401,29 +404,29 @@ class LayerStream:
 
     @property
     def diff_id(self) -> str | None:
-        """sha256 of the decompressed stream, as ``sha256:<hex>``, when it was hashed."""
+        """The digest of the decompressed stream (``sha256:<hex>``, or the algorithm asked for), when hashed."""
         h = self._diff_hasher
-        return None if h is None else "sha256:" + h.hexdigest()
+        return None if h is None else f"{h.name}:{h.hexdigest()}"
 
     @property
     def blob_digest(self) -> str | None:
-        """sha256 of the blob as stored, when it was hashed."""
+        """The digest of the blob as stored (``sha256:<hex>``, or the algorithm asked for), when hashed."""
         h = self._counter.hasher
-        return None if h is None else "sha256:" + h.hexdigest()
+        return None if h is None else f"{h.name}:{h.hexdigest()}"
 
 
 _QUEUE_CHUNKS = 2  # chunks the reader thread may run ahead of the parser
 
 
-def detect_compression(head: bytes, where: str) -> str:
-    """'gzip', 'zstd' or 'none', from the first bytes; other compressions are refused by name."""
+def detect_compression(head: bytes, where: str) -> Compression:
+    """gzip, zstd or none, from the first bytes; other compressions are refused by name."""
     if head.startswith(GZIP_MAGIC):
-        return "gzip"
+        return Compression.GZIP
     if head.startswith(ZSTD_MAGIC) or (head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50):
-        return "zstd"  # a zstd frame, or a skippable frame (which zstd streams may start with)
+        return Compression.ZSTD  # a zstd frame, or a skippable frame (which zstd streams may start with)
     for magic, name in _OTHER_MAGICS.items():
         if head.startswith(magic):
             raise CorruptLayerError(where, f"{name}-compressed layer: only plain, gzip and zstd layers are supported")
     if not head:
         raise CorruptLayerError(where, "empty layer blob (not a tar)")
-    return "none"
+    return Compression.NONE

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgscope.sources.config import DIGEST_RE
+from imgscope.model import Digest
 
 DEFAULT_MAX_BYTES = 10 << 30  # 10 GiB
 STALE_TMP_SECONDS = 24 * 3600  # a temporary file this old belongs to a run that died
@@ -52,7 +52,7 @@ class BlobCache:
 
     def path_of(self, digest: str) -> Path:
         """Where the blob with this digest lives (validated: no path can be made from a hostile digest)."""
-        if not DIGEST_RE.fullmatch(digest):
+        if not Digest.is_valid(digest):
             raise ValueError(f"not a digest: {digest[:80]!r}")
         algorithm, _, hexpart = digest.partition(":")
         return self.root / "blobs" / algorithm / hexpart
@@ -87,7 +87,7 @@ class BlobCache:
                 continue
             for path in algorithm_dir.iterdir():
                 digest = f"{algorithm_dir.name}:{path.name}"
-                if not DIGEST_RE.fullmatch(digest):
+                if not Digest.is_valid(digest):
                     continue
                 with contextlib.suppress(FileNotFoundError):  # pruned by another run meanwhile
                     st = path.stat()

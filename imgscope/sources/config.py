@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from imgscope.errors import ImageFormatError
-from imgscope.model import HistoryEntry, Platform
+from imgscope.errors import ImageFormatError, expect
+from imgscope.model import Digest, HistoryEntry, Platform
+from imgscope.sources.created_by import parse_created_by
 
-DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")  # used with fullmatch: no "$" before a newline
-
-
-def expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
-    """``value`` if it is of ``kind``; otherwise an ``ImageFormatError`` saying what was expected."""
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        shown = {dict: "an object", list: "a list", str: "a string", int: "a number"}
-        raise ImageFormatError(
-            where,
-            f"{what} must be {shown.get(kind, names) if isinstance(kind, type) else names}, not {type(value).__name__}",
-        )
-    return value
+__all__ = ["check_digest", "expect", "opt_str", "parse_config"]
 
 
 def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
@@ -32,7 +20,7 @@ def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
 
 def check_digest(value: Any, where: str, what: str) -> str:
     text = expect(value, str, where, what)
-    if not DIGEST_RE.fullmatch(text):
+    if not Digest.is_valid(text):
         raise ImageFormatError(where, f"{what} {text[:80]!r} is not a sha256/sha512 digest")
     return str(text)
 
@@ -52,14 +40,16 @@ def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry]
         expect(raw, dict, where, "history[]")
         empty = raw.get("empty_layer", False)
         expect(empty, bool, where, "history[].empty_layer")
+        created_by = opt_str(raw, "created_by", where, "history[]")
         history.append(
             HistoryEntry(
-                created_by=opt_str(raw, "created_by", where, "history[]"),
+                created_by=created_by,
                 created=opt_str(raw, "created", where, "history[]"),
                 comment=opt_str(raw, "comment", where, "history[]"),
                 author=opt_str(raw, "author", where, "history[]"),
                 empty_layer=bool(empty),
                 layer_index=None if empty else layer,
+                command=parse_created_by(created_by or "").text,
             )
         )
         if not empty:

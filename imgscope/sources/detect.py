@@ -5,14 +5,22 @@ from __future__ import annotations
 import os
 import platform as _platform
 from collections.abc import Callable
+from typing import Any
 
-from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, NotAnImageError, UsageError
-from imgscope.model import Image, ImageRef, Platform
+from imgscope.errors import (
+    ImageFormatError,
+    ImageNotFoundError,
+    MissingBlobError,
+    NotAnImageError,
+    SourceNotFoundError,
+    UsageError,
+)
+from imgscope.model import Image, ImageFormat, ImageRef, Platform
 from imgscope.sources import docker_archive, oci_layout
 from imgscope.sources.oci_layout import Candidate, describe_artifact
 from imgscope.sources.store import BlobStore, DirStore, TarStore
 
-_Builder = Callable[[BlobStore, Candidate, str, list[str]], Image]
+_Builder = Callable[[BlobStore, Candidate, ImageFormat, list[str]], Image]
 
 
 def host_platform() -> Platform:
@@ -24,9 +32,9 @@ def host_platform() -> Platform:
     return Platform("linux", arch or machine)
 
 
-def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
+def _open_source(path: str) -> tuple[BlobStore, ImageFormat, list[Candidate], _Builder]:
     if not os.path.exists(path):
-        raise ImageFormatError(path, "no such file or directory")
+        raise SourceNotFoundError(path, "no such file or directory")
     store: BlobStore
     try:
         store = DirStore(path) if os.path.isdir(path) else TarStore(path)
@@ -34,10 +42,10 @@ def _open_source(path: str) -> tuple[BlobStore, str, list[Candidate], _Builder]:
         raise ImageFormatError(path, exc.strerror or str(exc)) from None
     is_dir = isinstance(store, DirStore)
     if store.has("manifest.json"):
-        fmt = "docker-archive-oci" if store.has("index.json") else "docker-archive"
+        fmt = ImageFormat.DOCKER_ARCHIVE_OCI if store.has("index.json") else ImageFormat.DOCKER_ARCHIVE
         return store, fmt, docker_archive.find_candidates(store), docker_archive.build_image
     if store.has("index.json"):
-        fmt = "oci-layout" if is_dir else "oci-archive"
+        fmt = ImageFormat.OCI_LAYOUT if is_dir else ImageFormat.OCI_ARCHIVE
         return store, fmt, oci_layout.find_candidates(store), oci_layout.build_image
     what = "directory" if is_dir else "tar archive"
     raise ImageFormatError(path, f"not a container image: a {what} with neither manifest.json nor index.json")
@@ -124,3 +132,12 @@ def open_image(
             f"{len(names)} images here; analyzing the first, {_describe(available[0].ref)}; choose with --image"
         )
     return build(store, available[0], fmt, notes)
+
+
+#: The version of the ``imgscope ls --json`` document (``docs/json.md``).
+LIST_SCHEMA_VERSION = 1
+
+
+def images_to_dict(refs: list[ImageRef]) -> dict[str, Any]:
+    """The JSON document of ``imgscope ls --json``: the images a source holds."""
+    return {"schema_version": LIST_SCHEMA_VERSION, "images": [r.to_dict() for r in refs]}

@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
-from imgscope.model import Image, ImageRef, LayerBlob
+from imgscope.model import Image, ImageFormat, ImageRef, LayerBlob
 from imgscope.sources import oci_layout
 from imgscope.sources.config import expect, parse_config
 from imgscope.sources.store import BlobStore, parse_json
@@ -55,7 +55,7 @@ def find_candidates(store: BlobStore) -> list[oci_layout.Candidate]:
     return out
 
 
-def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: str, notes: list[str]) -> Image:
+def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: ImageFormat, notes: list[str]) -> Image:
     assert isinstance(cand, DockerCandidate)
     where = store.where("manifest.json")
     config_name = str(cand.entry["Config"])

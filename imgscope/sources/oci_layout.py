@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
-from imgscope.model import Image, ImageRef, LayerBlob, Platform
+from imgscope.model import Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources.config import check_digest, expect, opt_str, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
@@ -167,7 +167,7 @@ def _walk_index(
         )
 
 
-def build_image(store: BlobStore, cand: Candidate, fmt: str, notes: list[str]) -> Image:
+def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list[str]) -> Image:
     """Open one candidate: read and verify its config; describe its layers (nothing decompressed)."""
     manifest = cand.manifest
     where = store.where(blob_name(cand.ref.digest or ""))

@@ -30,9 +30,9 @@ from typing import IO, Any, cast
 import httpx
 
 from imgscope.errors import CorruptLayerError, ImageFormatError, ImageNotFoundError, NotAnImageError, RegistryError
-from imgscope.model import Image, ImageRef, LayerBlob, Platform
+from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources.cache import BlobCache
-from imgscope.sources.config import DIGEST_RE, check_digest, expect, opt_str, parse_config
+from imgscope.sources.config import check_digest, expect, opt_str, parse_config
 from imgscope.sources.oci_layout import artifact_type_of, describe_artifact
 from imgscope.sources.reference import ImageReference, SourceOptions
 
@@ -242,12 +242,12 @@ class Registry:
 
         A digest reference is verified against the bytes received.
         """
-        what = f"manifest {reference}" if DIGEST_RE.fullmatch(reference) else f"tag {reference}"
+        what = f"manifest {reference}" if Digest.is_valid(reference) else f"tag {reference}"
         response = self.get(self.base.join(f"manifests/{reference}"), headers={"Accept": MANIFEST_ACCEPT}, what=what)
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         body = self._read_small(response, MAX_MANIFEST_BYTES, "the manifest")
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        if DIGEST_RE.fullmatch(reference):
+        if Digest.is_valid(reference):
             algorithm, _, expected = reference.partition(":")
             if hashlib.new(algorithm, body).hexdigest() != expected:
                 raise CorruptLayerError(self.where, f"the manifest does not match its digest {reference}")
@@ -479,7 +479,7 @@ class Registry:
         name = self._name()
         return Image(
             source=f"docker://{self.ref}",
-            format="registry",
+            format=ImageFormat.REGISTRY,
             name=name,
             tags=(name,) if self.ref.tag else (),
             digest=digest,

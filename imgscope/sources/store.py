@@ -13,8 +13,8 @@ import stat
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
-from imgscope import tarheader as th
 from imgscope.errors import ImageFormatError, MissingBlobError
+from imgscope.sources import tarheader as th
 from imgscope.text import printable
 
 MAX_JSON_BYTES = 64 << 20  # manifests, indexes and configs are kilobytes; this is generous

@@ -1,15 +1,20 @@
-"""Read a layer's tar once, front to back, into metadata records with content hashes."""
+"""Read a layer's tar once, front to back, into metadata records with content hashes.
+
+Content observers (``ContentObserver``) may look at regular files' bytes as they stream past, together with the
+content hash (no second read): each says how many of a file's first bytes it wants (all of them, up to a bound,
+for a whole small file such as ``var/lib/dpkg/status``; a few hundred for a file header), and is handed them once
+the member is read. The reader knows nothing of what observers look for (secrets, package databases).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from typing import NoReturn, Protocol
 
-from imgscope import tarheader as th
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
-from imgscope.sniff import Sniffer, Tee
+from imgscope.sources import tarheader as th
 from imgscope.sources.blobs import LayerStream
 
 _TYPES = {
@@ -30,18 +35,54 @@ ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.pre
 _SMALL = 64 << 10  # files up to this size are read in one piece
 
 
+class ContentObserver(Protocol):
+    """Looks at regular files' content while the tar reader streams it (``iter_entries``)."""
+
+    def wants(self, name: str, size: int) -> int:
+        """How many of the first bytes of the regular file ``name`` (as the tar writes it, not normalised) of
+        ``size`` bytes to see: 0 for none; ``size`` or more for the whole content."""
+        ...
+
+    def observe(self, path: str, size: int, content: bytes) -> None:
+        """The first ``wants(...)`` bytes of the file (fewer if the file is shorter), once the member is read;
+        ``path`` is normalised (no leading ``/``). Not called for the root directory or a bad member."""
+        ...
+
+
+class _Hasher(Protocol):
+    def update(self, data: memoryview, /) -> None: ...
+
+
+class Tee:
+    """A sink that forwards every chunk to the content hasher and keeps the first ``limit`` bytes."""
+
+    __slots__ = ("hasher", "head", "limit")
+
+    def __init__(self, hasher: _Hasher, limit: int) -> None:
+        self.hasher = hasher
+        self.limit = limit
+        self.head = bytearray()
+
+    def update(self, data: memoryview) -> None:
+        """Hash ``data`` and keep what still fits of it."""
+        self.hasher.update(data)
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+
+
 def _truncated(where: str, name: str, size: int, got: int) -> NoReturn:
     if got < size:
         raise CorruptLayerError(where, f"truncated tar: member {name!r} declares {size} bytes, stream ends after {got}")
     raise CorruptLayerError(where, f"truncated tar: stream ends in the padding of {name!r}")
 
 
-def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterator[TarEntry]:
+def iter_entries(stream: LayerStream, observers: Sequence[ContentObserver] = ()) -> Iterator[TarEntry]:
     """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
 
     Stops at the end-of-archive marker; the caller then calls ``stream.finish()``.
-    Raises ``CorruptLayerError`` for anything malformed, naming the stream. A ``sniffer`` sees the
-    first bytes of small regular files as they stream past (``imgscope.sniff``).
+    Raises ``CorruptLayerError`` for anything malformed, naming the stream. Each of ``observers`` sees the
+    first bytes it asks for of each regular file (``ContentObserver``).
     """
     where = stream.where
     decoder = th.HeaderDecoder(stream.read)
@@ -66,6 +107,13 @@ def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterato
         digest: bytes | None = None
         total = (size + 511) & ~511
         tee: Tee | None = None
+        wanted: list[int] | None = None
+        if observers and size and (flag in regular or flag not in types):
+            wanted = [o.wants(member.name, size) for o in observers]
+            limit = max(wanted)
+            if limit > 0:
+                hasher = sha256()
+                tee = Tee(hasher, limit)
         if flag in regular or flag not in types:
             # POSIX: an unknown type flag is read as a regular file, so its bytes still count.
             etype = file_type
@@ -77,9 +125,6 @@ def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterato
                 if len(data) < total:
                     _truncated(where, member.name, size, len(data))
                 content = data[:size] if total != size else data
-                if sniffer is not None:
-                    hasher = sha256()
-                    tee = sniffer.tee(member.name, size, hasher)
                 if tee is None:
                     digest = sha256(content).digest()
                 else:
@@ -87,8 +132,8 @@ def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterato
                     digest = hasher.digest()
                 total = 0
             else:
-                hasher = sha256()
-                tee = sniffer.tee(member.name, size, hasher) if sniffer is not None else None
+                if tee is None:
+                    hasher = sha256()
                 got = stream.consume(size, tee or hasher)
                 if got != size:
                     _truncated(where, member.name, size, got)
@@ -110,8 +155,11 @@ def iter_entries(stream: LayerStream, sniffer: Sniffer | None = None) -> Iterato
             raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
         if not path:
             continue  # the root directory itself
-        if tee is not None and sniffer is not None:
-            sniffer.judge(path, tee)
+        if tee is not None and wanted is not None:
+            head = bytes(tee.head)
+            for observer, want in zip(observers, wanted, strict=True):
+                if want > 0:
+                    observer.observe(path, size, head[:want] if want < len(head) else head)
         if len(path) >= PATH_MAX // 4 and len(path.encode()) >= PATH_MAX:
             raise CorruptLayerError(
                 where, f"member name of {len(path.encode())} bytes, longer than PATH_MAX ({PATH_MAX})"

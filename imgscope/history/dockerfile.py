@@ -10,15 +10,18 @@ history's steps. The base image ends where ``base_image.find_base`` says.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from imgscope.base_image import BaseImage, find_base
-from imgscope.created_by import DEFAULT_SHELL, Step, go_list, healthcheck_instruction, parse_created_by
-from imgscope.history import base_to_dict
+from imgscope._display import Displayable
+from imgscope.history.base_image import BaseImage, find_base
+from imgscope.history.rows import HISTORY_SCHEMA_VERSION
 from imgscope.model import Image
-from imgscope.text import first_layers
+from imgscope.sources.created_by import DEFAULT_SHELL, Step, go_list, healthcheck_instruction, parse_created_by
+from imgscope.sources.detect import open_image
+from imgscope.text import first_layers, one_line
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,22 @@ class Instruction:
 
 
 @dataclass(frozen=True)
-class Dockerfile:
-    """The reconstruction: the base image's steps (for reference) and the image's own."""
+class Dockerfile(Displayable):
+    """The reconstruction: the base image's steps (for reference) and the image's own.
+
+    Attributes:
+        base: where the base image ends, when the image tells.
+        base_steps: the base image's steps, for reference (commented out in ``text()``).
+        instructions: the image's own steps, FROM first.
+        image: the image's name, when it has one.
+        notes: the image's notes (what was chosen for the user, and why).
+    """
 
     base: BaseImage | None
     base_steps: tuple[Instruction, ...]
-    instructions: tuple[Instruction, ...]  # FROM first
+    instructions: tuple[Instruction, ...]
+    image: str | None = None
+    notes: tuple[str, ...] = ()
 
     def text(self) -> str:
         """As a Dockerfile: the base's steps commented out, then FROM and the image's own steps."""
@@ -53,7 +66,7 @@ class Dockerfile:
             lines.append(f"# Base image: {b.name or 'unnamed'} ({span}); found by: {b.evidence}.")
             if b.digest:
                 lines.append(f"# Base digest: {b.digest}")
-            lines.extend(f"#   {_one_line(i.text.removeprefix('# '))}" for i in self.base_steps)
+            lines.extend(f"#   {one_line(i.text.removeprefix('# '), 100)}" for i in self.base_steps)
         else:
             lines.append("# The image does not say where its base ends: every step follows, as if FROM scratch.")
         config_note = False
@@ -68,6 +81,17 @@ class Dockerfile:
         return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``imgscope history --dockerfile --json`` (``docs/json.md``)."""
+        return {
+            "schema_version": HISTORY_SCHEMA_VERSION,
+            "image": self.image,
+            "dockerfile": self.body_to_dict(),
+            "notes": list(self.notes),
+        }
+
+    def body_to_dict(self) -> dict[str, Any]:
+        """The reconstruction itself (the document's ``dockerfile`` member)."""
+
         def one(i: Instruction) -> dict[str, Any]:
             return {
                 "instruction": i.keyword or None,
@@ -79,20 +103,24 @@ class Dockerfile:
             }
 
         return {
-            "base": base_to_dict(self.base),
+            "base": self.base.to_dict() if self.base is not None else None,
             "base_steps": [one(i) for i in self.base_steps],
             "instructions": [one(i) for i in self.instructions],
             "text": self.text(),
         }
 
 
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 100 else flat[:99] + "…"
+def reconstruct(
+    source: str | os.PathLike[str] | Image | Any, *, image: str | None = None, platform: str | None = None
+) -> Dockerfile:
+    """The Dockerfile that made an image (a path, an ``Image`` or an ``Analysis``), as far as its history and config
+    tell. Reads metadata only."""
+    if isinstance(source, (str, os.PathLike)):
+        source = open_image(os.fspath(source), image=image, platform=platform)
+    return _reconstruct(source if isinstance(source, Image) else source.image)
 
 
-def reconstruct(image: Image) -> Dockerfile:
-    """The Dockerfile that made ``image``, as far as its history and config tell."""
+def _reconstruct(image: Image) -> Dockerfile:
     base = find_base(image)
     cut = base.history_count if base is not None else 0
     inner = image.config.get("config")
@@ -141,7 +169,7 @@ def reconstruct(image: Image) -> Dockerfile:
             arguments = "(empty history entry)"
         out.append(Instruction(keyword, arguments, position, entry.layer_index, source))
     out.extend(_config_only(runtime, steps))
-    return Dockerfile(base, base_steps, tuple(out))
+    return Dockerfile(base, base_steps, tuple(out), image.name, image.notes)
 
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's and buildah's default

@@ -1,9 +1,11 @@
 """Recognise secrets from a file's first bytes while its content streams past; keep only the verdict.
 
-``tar_stream.iter_entries`` asks ``Sniffer.tee`` for a sink for each small regular file, feeds it the
-file's bytes together with the content hash (no second read), then calls ``Sniffer.judge``. Only a
-verdict for a flagged file is kept: ``(path, layer, kind)``. The bytes seen are dropped at once and a
+``Sniffer`` is a content observer of the tar reader (``sources.tar_stream.ContentObserver``): it asks for the
+first bytes of each small regular file (the whole file for credential files) and judges them once the member is
+read. Only a verdict for a flagged file is kept: ``(path, layer, kind)``. The bytes seen are dropped at once and a
 secret's value is never stored, so nothing can print it.
+
+May import: the bottom modules only (it is plugged in by ``analysis.scan``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
 
 #: Files larger than this are never looked at (private keys and credential files are a few KB).
 MAX_SNIFF_SIZE = 64 * 1024
@@ -44,28 +45,6 @@ class SniffedFile:
     layer: int
     # private-key | npm-token | pypi-password | netrc-password | git-credentials | aws-credentials | docker-auth
     kind: str
-
-
-class _Hasher(Protocol):
-    def update(self, data: memoryview, /) -> None: ...
-
-
-class Tee:
-    """A sink that forwards every chunk to the content hasher and keeps the first ``limit`` bytes."""
-
-    __slots__ = ("hasher", "head", "limit")
-
-    def __init__(self, hasher: _Hasher, limit: int) -> None:
-        self.hasher = hasher
-        self.limit = limit
-        self.head = bytearray()
-
-    def update(self, data: memoryview) -> None:
-        """Hash ``data`` and keep what still fits of it."""
-        self.hasher.update(data)
-        room = self.limit - len(self.head)
-        if room > 0:
-            self.head += data[:room]
 
 
 def _config_kind(path: str) -> str | None:
@@ -118,17 +97,16 @@ class Sniffer:
     layer: int = 0
     found: list[SniffedFile] = field(default_factory=list)
 
-    def tee(self, name: str, size: int, hasher: _Hasher) -> Tee | None:
-        """A sink for a regular file of ``size`` bytes named ``name`` in the tar, or None to hash only."""
+    def wants(self, name: str, size: int) -> int:
+        """The first bytes to see of a regular file of ``size`` bytes named ``name`` in the tar (0: none)."""
         if size > MAX_SNIFF_SIZE:
-            return None
-        return Tee(hasher, MAX_SNIFF_SIZE if name.rpartition("/")[2] in _CONFIG_FILES else HEAD_BYTES)
+            return 0
+        return MAX_SNIFF_SIZE if name.rpartition("/")[2] in _CONFIG_FILES else HEAD_BYTES
 
-    def judge(self, path: str, tee: Tee) -> None:
-        """Record ``path`` when what the tee saw looks like a secret; the bytes are dropped either way."""
-        head, tee.head = tee.head, bytearray()
-        if tee.limit == HEAD_BYTES and b"-----BEGIN" not in head[:64]:
+    def observe(self, path: str, size: int, content: bytes) -> None:
+        """Record ``path`` when its first bytes look like a secret; the bytes are dropped either way."""
+        if b"-----BEGIN" not in content[:64] and path.rpartition("/")[2] not in _CONFIG_FILES:
             return  # the common case, decided without a regex: no key header, not a credential file
-        kind = verdict(path, bytes(head))
+        kind = verdict(path, content)
         if kind is not None:
             self.found.append(SniffedFile("/" + path, self.layer, kind))

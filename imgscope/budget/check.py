@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 import humanize
 
-from imgscope import dive_ci
-from imgscope.base_image import BASE_DIGEST_ANNOTATION, find_base
-from imgscope.budget import Budget
+from imgscope._display import Displayable
+from imgscope.analysis import Analysis, Summary, analyze
+from imgscope.budget.baseline import Baseline
+from imgscope.budget.config import Budget
+from imgscope.dive import ci as dive_ci
+from imgscope.dive import golang
 from imgscope.errors import UsageError
-from imgscope.fstree import ChangeKind
 from imgscope.globs import Glob
-from imgscope.model import EntryType
-from imgscope.secrets import redact
-from imgscope.text import printable
+from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
+from imgscope.model import EntryType, Image
+from imgscope.text import one_line, printable
+from imgscope.union.filesystem import ChangeKind
+from imgscope.units import json_number
 
-if TYPE_CHECKING:
-    from imgscope.analysis import Analysis, Summary
-    from imgscope.baseline import Baseline
+#: The version of the check report JSON document (``docs/json.md``); bump it on a breaking change.
+CHECK_SCHEMA_VERSION = 1
+
 
 #: Paths listed in a result's details, at most.
 MAX_DETAILS = 10
@@ -62,6 +67,20 @@ class RuleResult:
         """True when the rule failed."""
         return self.status is RuleStatus.FAIL
 
+    def to_dict(self) -> dict[str, Any]:
+        """The result as in the JSON document (``results[]``)."""
+        return {
+            "rule": self.rule,
+            "subject": self.subject,
+            "name": self.name,
+            "status": self.status.value,
+            "actual": json_number(self.actual),
+            "limit": json_number(self.limit),
+            "unit": self.unit,
+            "why": self.why,
+            "details": list(self.details),
+        }
+
 
 @dataclass(frozen=True)
 class LayerDelta:
@@ -96,8 +115,15 @@ class BaselineDelta:
         return self.size_after - self.size_before
 
 
+class LayerSize(NamedTuple):
+    """A layer's content size and its blob's stored size."""
+
+    size: int
+    compressed_size: int
+
+
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(Displayable):
     """Every rule's result for one image. ``passed`` is False when any rule failed."""
 
     image: str  # the image's name, or its path
@@ -107,7 +133,7 @@ class CheckReport:
     notes: tuple[str, ...]
     baseline: BaselineDelta | None
     summary: Summary | None = None  # the image's sizes, so a saved report can serve as the next baseline
-    layer_sizes: tuple[tuple[int, int], ...] = ()  # (size, compressed_size) per layer
+    layer_sizes: tuple[LayerSize, ...] = ()  # per layer
 
     @property
     def passed(self) -> bool:
@@ -124,10 +150,52 @@ class CheckReport:
         return sum(1 for r in self.results if r.status is status)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document (``docs/json.md``, "check report")."""
-        from imgscope.render.check_json import report_to_dict
-
-        return report_to_dict(self)
+        """The JSON document of ``imgscope check --format json`` (``docs/json.md``, "check report"); also a
+        baseline."""
+        s = self.summary
+        doc: dict[str, Any] = {
+            "schema_version": CHECK_SCHEMA_VERSION,
+            "kind": "check",
+            "image": {"name": self.image, "source": self.source},
+            "passed": self.passed,
+            "counts": {status.value: self.count(status) for status in RuleStatus},
+            "base_layers": self.base_layers,
+            "notes": list(self.notes),
+            "results": [r.to_dict() for r in self.results],
+            "baseline": None,
+            "summary": None
+            if s is None
+            else {
+                "size": s.size,
+                "compressed_size": s.compressed_size,
+                "final_size": s.final_size,
+                "layer_count": s.layer_count,
+            },
+            "layers": [
+                {"index": i, "size": size, "compressed_size": compressed}
+                for i, (size, compressed) in enumerate(self.layer_sizes)
+            ],
+        }
+        b = self.baseline
+        if b is not None:
+            doc["baseline"] = {
+                "source": b.source,
+                "size": {"before": b.size_before, "after": b.size_after, "delta": b.delta},
+                "compressed_size": {
+                    "before": b.compressed_before,
+                    "after": b.compressed_after,
+                    "delta": b.compressed_after - b.compressed_before,
+                },
+                "final_size": {
+                    "before": b.final_before,
+                    "after": b.final_after,
+                    "delta": b.final_after - b.final_before,
+                },
+                "layers": [
+                    {"index": d.index, "before": d.before, "after": d.after, "delta": d.delta} for d in b.layers
+                ],
+            }
+        return doc
 
 
 def size(n: int | float | None) -> str:
@@ -416,7 +484,7 @@ def _dive_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
             why = dive_ci.failure_message(rule, actual, limit)
             out.append(RuleResult(f"dive.{rule}", RuleStatus.FAIL, value, limit, unit, why))
             continue
-        shown = (lambda v: f"{v:,} bytes") if unit == "bytes" else dive_ci.go_format
+        shown = (lambda v: f"{v:,} bytes") if unit == "bytes" else golang.go_format
         op = ">=" if rule == dive_ci.LOWEST_EFFICIENCY else "<="
         why = f"dive's figure {shown(value)} {op} threshold {shown(limit)}"
         if isinstance(value, float) and math.isnan(value):  # one layer: dive divides by zero user bytes
@@ -449,11 +517,22 @@ def baseline_delta(analysis: Analysis, baseline: Baseline) -> BaselineDelta:
     )
 
 
-def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) -> CheckReport:
-    """Judge ``analysis`` against ``budget`` (and ``baseline``, for the growth rules). Reads nothing, writes nothing.
+def check(
+    source: Analysis | Image | str | os.PathLike[str],
+    budget: Budget | None = None,
+    baseline: Baseline | None = None,
+    *,
+    image: str | None = None,
+    platform: str | None = None,
+    verify: bool = True,
+) -> CheckReport:
+    """Judge an image (a path, an ``Image`` or an ``Analysis``) against ``budget`` (default: ``Budget()``) and
+    ``baseline`` (for the growth rules). Given an ``Analysis``, reads nothing; writes nothing.
 
     UsageError when the budget does not fit the image (more base layers than it has, a base digest it lacks).
     """
+    analysis = analyze(source, image=image, platform=platform, verify=verify)
+    budget = budget if budget is not None else Budget()
     s = analysis.summary
     base, notes = base_layer_count(analysis, budget)
     results: list[RuleResult] = []
@@ -466,7 +545,9 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
             "max-layer-size",
             largest.size if largest else 0,
             budget.max_layer_size,
-            f"Largest layer, {largest.index} ({printable(_short(largest.command))})," if largest else "Largest layer",
+            f"Largest layer, {largest.index} ({printable(one_line(largest.command, 48) or 'no history')}),"
+            if largest
+            else "Largest layer",
         ),
         _max_rule("max-layers", s.layer_count, budget.max_layers, "Layer count", unit="count"),
     ):
@@ -486,11 +567,5 @@ def check(analysis: Analysis, budget: Budget, baseline: Baseline | None = None) 
         notes=(*budget.notes, *notes),
         baseline=delta,
         summary=s,
-        layer_sizes=tuple((r.size, r.compressed_size) for r in analysis.layers),
+        layer_sizes=tuple(LayerSize(r.size, r.compressed_size) for r in analysis.layers),
     )
-
-
-def _short(command: str, limit: int = 48) -> str:
-    """A layer's command for a one-line reason, secret-looking values masked (it goes to CI logs and PRs)."""
-    text = " ".join(redact(command).split()) or "no history"
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -20,7 +20,7 @@ import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from sys import intern
-from typing import overload
+from typing import Any, overload
 
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
@@ -167,6 +167,16 @@ class WastedFile:
     layer: int  # the layer that stored it
     hidden_by: int  # the layer that hid it
     reason: WasteReason
+
+    def to_dict(self) -> dict[str, Any]:
+        """The copy as in the analysis JSON document (``wasted_files[]``)."""
+        return {
+            "path": self.path,
+            "size": self.size,
+            "layer": self.layer,
+            "hidden_by": self.hidden_by,
+            "reason": self.reason.value,
+        }
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from imgscope.model import HistoryEntry, Image, display_command
+from imgscope.model import HistoryEntry, Image
+from imgscope.sources.created_by import parse_created_by
 
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 BASE_DIGEST_ANNOTATION = "org.opencontainers.image.base.digest"
@@ -42,6 +44,14 @@ class BaseImage:
     name: str | None  # e.g. "localhost/imgscope-base:1", when the image says
     digest: str | None  # the org.opencontainers.image.base.digest annotation, when present
     evidence: str  # how it was found, one line for the user
+
+    def to_dict(self, *, history_count: bool = True) -> dict[str, Any]:
+        """The base as in the JSON documents (``docs/json.md``); the advice document leaves ``history_count`` out."""
+        doc: dict[str, Any] = {"name": self.name, "digest": self.digest, "layer_count": self.layer_count}
+        if history_count:
+            doc["history_count"] = self.history_count
+        doc["evidence"] = self.evidence
+        return doc
 
 
 def find_base(image: Image) -> BaseImage | None:
@@ -89,7 +99,7 @@ def _from_buildkit_mark(history: tuple[HistoryEntry, ...]) -> tuple[int, str | N
 
 def _from_mid_history_cmd(history: tuple[HistoryEntry, ...]) -> tuple[int, str | None, str] | None:
     for position in range(len(history) - 1, -1, -1):
-        instruction = display_command(history[position].created_by or "").split(" ", 1)[0].upper()
+        instruction = parse_created_by(history[position].created_by or "").text.split(" ", 1)[0].upper()
         if instruction not in ("CMD", "ENTRYPOINT"):
             continue
         if any(not h.empty_layer for h in history[position + 1 :]):

@@ -21,13 +21,12 @@ The figures judged are dive's own (``Analysis.dive``), equal to dive's to the la
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from imgscope.dive.golang import go_format, go_parse_float, yaml_to_go_string
 from imgscope.errors import UsageError
 from imgscope.units import parse_size
 
@@ -38,10 +37,6 @@ DIVE_RULES = (LOWEST_EFFICIENCY, HIGHEST_WASTED_BYTES, HIGHEST_USER_WASTED_PERCE
 DIVE_DEFAULTS = {LOWEST_EFFICIENCY: "0.9", HIGHEST_WASTED_BYTES: "disabled", HIGHEST_USER_WASTED_PERCENT: "0.1"}
 DISABLED = "disabled"
 DIVE_CI_FILE = ".dive-ci"
-
-_GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_GO_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9]+")
-_GO_INF = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -66,60 +61,6 @@ class DiveThresholds:
                 origin.get(HIGHEST_USER_WASTED_PERCENT),
             ),
         )
-
-
-def go_parse_float(text: str) -> float:
-    """Go's ``strconv.ParseFloat(text, 64)``: no spaces, no underscores in decimals, ``NaN``/``Inf`` spelled as Go
-    accepts them, out-of-range values refused. ValueError otherwise."""
-    if _GO_DECIMAL.fullmatch(text):
-        value = float(text)
-    elif _GO_HEX.fullmatch(text) and "__" not in text:
-        value = float.fromhex(text.replace("_", ""))
-    elif _GO_INF.fullmatch(text):
-        return float(text.lower().replace("infinity", "inf"))
-    elif text.lower() == "nan":
-        return math.nan
-    else:
-        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
-    if math.isinf(value):
-        raise ValueError(f'strconv.ParseFloat: parsing "{text}": value out of range')
-    return value
-
-
-def go_format(value: float) -> str:
-    """A float64 as Go's ``%v`` prints it (shortest digits; exponent below 1e-4 or from 1e21)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1, value) < 0 else "0"
-    d = Decimal(repr(value)).normalize()
-    sign, digits, exponent = d.as_tuple()
-    assert isinstance(exponent, int)
-    point = len(digits) + exponent - 1  # the decimal exponent of the first digit
-    text = "".join(map(str, digits))
-    if point < -4 or point >= 21:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        out = f"{mantissa}e{'-' if point < 0 else '+'}{abs(point):02d}"
-    else:
-        out = format(d.copy_abs(), "f")
-    return ("-" if sign else "") + out
-
-
-def yaml_to_go_string(value: Any) -> str:
-    """A YAML scalar as viper's ``GetString`` gives it to dive (``0.9`` -> ``"0.9"``, ``1e3`` -> ``"1000"``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return go_format(value)
-        return format(Decimal(repr(value)).normalize(), "f")  # Go's FormatFloat(f, 'f', -1, 64)
-    if isinstance(value, str):
-        return value
-    return str(value)  # e.g. a YAML date
 
 
 def parse_ratio(rule: str, value: str, where: str | None = None) -> float | None:

@@ -16,18 +16,37 @@ modified files): its size is what the layer wrote there; removed entries keep th
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from imgscope.fstree import ChangeKind, FileChange
+from imgscope._gc import collector_paused
+from imgscope.errors import UsageError
 from imgscope.model import EntryType
+from imgscope.union.filesystem import ChangeKind, FileChange
 
-if TYPE_CHECKING:
-    from imgscope.analysis import Analysis, FileRecord
+
+class KnownFile(Protocol):
+    """What the final filesystem tells of a path (``analysis.FileRecord`` is one)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def layer(self) -> int: ...
+    @property
+    def mode(self) -> int: ...
+    @property
+    def uid(self) -> int: ...
+    @property
+    def gid(self) -> int: ...
+    @property
+    def link_target(self) -> str: ...
+
+
+class LayerIndexError(UsageError, IndexError):
+    """A layer number the image does not have (also an ``IndexError``)."""
+
 
 _DIR = EntryType.DIR
 
@@ -229,7 +248,7 @@ def _find_build(root: _Build, parts: list[str]) -> _Build | None:
     return node
 
 
-def _freeze(root: _Build, changes_view: bool, known: dict[str, FileRecord]) -> TreeNode:
+def _freeze(root: _Build, changes_view: bool, known: dict[str, KnownFile]) -> TreeNode:
     """The frozen tree of ``root``, built bottom-up without recursion (a path may be 2,000 levels deep)."""
     order: list[tuple[str, str, _Build, int]] = [("", "/", root, -1)]  # parents before their children
     i = 0
@@ -258,7 +277,7 @@ def _freeze_one(
     node: _Build,
     children: tuple[TreeNode, ...],
     changes_view: bool,
-    known: dict[str, FileRecord],
+    known: dict[str, KnownFile],
 ) -> TreeNode:
     own_size = node.size if node.type is EntryType.FILE else 0
     own_files = 0 if node.type is _DIR else 1
@@ -296,36 +315,41 @@ def _freeze_one(
     )
 
 
-def tree_after(analysis: Analysis, layer: int | None = None) -> TreeNode:
-    """The filesystem as it stands after ``layer`` (default: the last), as a tree rooted at ``/``."""
-    last = _check_layer(analysis, layer)
-    with _no_cyclic_gc():
+#: The changes of each layer, in order (``LayerReport.changes`` of every layer).
+Steps = Sequence[Sequence[FileChange]]
+
+
+def tree_after(steps: Steps, files: Iterable[KnownFile], layer: int | None = None) -> TreeNode:
+    """The filesystem as it stands after ``layer`` (default: the last), as a tree rooted at ``/``: the replay of
+    ``steps`` 0..layer, with modes, owners and link targets from the final filesystem's ``files`` where exact."""
+    last = _check_layer(len(steps), layer)
+    with collector_paused():
         root = _Build(_DIR, 0)
-        for report in analysis.layers[: last + 1]:
-            _apply(root, report.changes)
-        return _freeze(root, False, _known(analysis, last))
+        for changes in steps[: last + 1]:
+            _apply(root, changes)
+        return _freeze(root, False, _known(files, last))
 
 
-def layer_changes_tree(analysis: Analysis, layer: int | None = None) -> TreeNode:
+def layer_changes_tree(steps: Steps, files: Iterable[KnownFile], layer: int | None = None) -> TreeNode:
     """Only what ``layer`` (default: the last) added, modified and removed, with the directories leading there."""
-    index = _check_layer(analysis, layer)
+    index = _check_layer(len(steps), layer)
     if index < 0:
-        raise IndexError("the image has no layers, so no layer changed anything")
-    with _no_cyclic_gc():
-        return _changes_tree(analysis.layers[index].changes, _known(analysis, index))
+        raise LayerIndexError("layer", "the image has no layers, so no layer changed anything")
+    with collector_paused():
+        return _changes_tree(steps[index], _known(files, index))
 
 
-def _known(analysis: Analysis, layer: int) -> dict[str, FileRecord]:
+def _known(files: Iterable[KnownFile], layer: int) -> dict[str, KnownFile]:
     """The paths whose every attribute after ``layer`` the final filesystem tells.
 
     A path of the final filesystem last written by a layer at or before ``layer`` is, after ``layer``, exactly as
     it is at the end: a later change to it would have written it again (a newer layer) or removed it (then it
     would be absent, or written again later). Other paths show no mode, owner or link target.
     """
-    return {f.path: f for f in analysis.files if f.layer <= layer}
+    return {f.path: f for f in files if f.layer <= layer}
 
 
-def _changes_tree(changes: Sequence[FileChange], known: dict[str, FileRecord]) -> TreeNode:
+def _changes_tree(changes: Sequence[FileChange], known: dict[str, KnownFile]) -> TreeNode:
     root = _Build(_DIR, 0)
     for change in sorted(changes, key=_by_path):
         parts = _parts(change.path)
@@ -337,30 +361,16 @@ def _changes_tree(changes: Sequence[FileChange], known: dict[str, FileRecord]) -
     return _freeze(root, True, known)
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The trees are many small acyclic objects: the cyclic collector would walk them over and over for nothing
-    (measured: half the time of a 42,000-path tree)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _check_layer(analysis: Analysis, layer: int | None) -> int:
-    count = len(analysis.layers)
+def _check_layer(count: int, layer: int | None) -> int:
     if count == 0:
         if layer is None:
             return -1
-        raise IndexError(f"layer {layer}: the image has no layers")
+        raise LayerIndexError(f"layer {layer}", "the image has no layers")
     if layer is None:
         return count - 1
     index = layer + count if layer < 0 else layer
     if not 0 <= index < count:
-        raise IndexError(f"layer {layer}: the image has layers 0 to {count - 1}")
+        raise LayerIndexError(f"layer {layer}", f"the image has layers 0 to {count - 1}")
     return index
 
 

@@ -12,9 +12,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from imgscope.analysis import Analysis, FileRecord, LayerReport, analyze
-from imgscope.created_by import parse_created_by
-from imgscope.image_info import RuntimeConfig
+from imgscope._display import Displayable
+from imgscope.analysis import Analysis, FileRecord, analyze
+from imgscope.model import Image
+
+#: The version of the diff JSON document (``docs/json.md``); bump it on any breaking change.
+DIFF_SCHEMA_VERSION = 1
 
 # hard_links: the other paths of the same file (one stored copy under several names)
 FILE_ATTRIBUTES = ("type", "size", "digest", "mode", "uid", "gid", "link_target", "hard_links")
@@ -113,7 +116,7 @@ class ConfigChange:
 
 
 @dataclass(frozen=True)
-class ImageDiff:
+class ImageDiff(Displayable):
     """Everything that differs between image A and image B."""
 
     a: ImageSide
@@ -136,7 +139,7 @@ class ImageDiff:
         return same_layers and not self.files and not self.config
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document (``docs/json.md``, diff document), without the schema version."""
+        """The JSON document (``docs/json.md``, diff document)."""
 
         def side(s: ImageSide) -> dict[str, Any]:
             return {
@@ -163,6 +166,7 @@ class ImageDiff:
             return {"a": d.a, "b": d.b, "delta": d.delta}
 
         return {
+            "schema_version": DIFF_SCHEMA_VERSION,
             "a": side(self.a),
             "b": side(self.b),
             "identical": self.identical,
@@ -204,21 +208,21 @@ class ImageDiff:
         }
 
 
-def _analysis(x: Analysis | str | os.PathLike[str], platform: str | None) -> Analysis:
-    if isinstance(x, Analysis):
-        return x
+def _analysis(x: Analysis | Image | str | os.PathLike[str], platform: str | None) -> Analysis:
+    if isinstance(x, (Analysis, Image)):
+        return analyze(x, top=0)
     path, ref = split_image_arg(os.fspath(x))
     return analyze(path, image=ref, platform=platform, top=0)
 
 
 def diff(
-    a: Analysis | str | os.PathLike[str],
-    b: Analysis | str | os.PathLike[str],
+    a: Analysis | Image | str | os.PathLike[str],
+    b: Analysis | Image | str | os.PathLike[str],
     *,
     platform: str | None = None,
     group_depth: int = 1,
 ) -> ImageDiff:
-    """Compare image A with image B. Each is an ``Analysis`` or a path (``PATH[:IMAGE]``, see
+    """Compare image A with image B. Each is an ``Analysis``, an ``Image`` or a path (``PATH[:IMAGE]``, see
     ``split_image_arg``; ``platform`` picks in an index). ``group_depth`` sets how many path components name
     the directories the differing files are summed under."""
     left, right = _analysis(a, platform), _analysis(b, platform)
@@ -260,15 +264,10 @@ def _side(a: Analysis) -> ImageSide:
 def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
     return tuple(
         LayerSide(
-            r.index, r.diff_id, r.size, r.compressed_size, _command(r), r.diff_id is not None and r.diff_id in other
+            r.index, r.diff_id, r.size, r.compressed_size, r.command, r.diff_id is not None and r.diff_id in other
         )
         for r in a.layers
     )
-
-
-def _command(r: LayerReport) -> str:
-    """The layer's history command as a Dockerfile line (``created_by.parse_created_by``)."""
-    return parse_created_by(r.history.created_by or "").text if r.history else ""
 
 
 def _attributes(f: FileRecord, partners: dict[int, list[str]]) -> tuple[Any, ...]:
@@ -349,8 +348,7 @@ def _directories(files: tuple[FileDiff, ...], depth: int) -> tuple[DirectoryDelt
 
 
 def _config_changes(a: Analysis, b: Analysis) -> tuple[ConfigChange, ...]:
-    ca = RuntimeConfig.from_config(a.image.config, a.image.source)
-    cb = RuntimeConfig.from_config(b.image.config, b.image.source)
+    ca, cb = a.image.runtime, b.image.runtime
     out: list[ConfigChange] = []
     pa, pb = a.image.platform, b.image.platform
     if pa != pb:

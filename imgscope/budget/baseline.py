@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from imgscope.analysis import Analysis, analyze
 from imgscope.errors import UsageError
 
 
@@ -22,7 +23,7 @@ class Baseline:
     layer_compressed_sizes: tuple[int, ...]
 
     @classmethod
-    def from_analysis(cls, analysis: Any, source: str | None = None) -> Baseline:
+    def from_analysis(cls, analysis: Analysis, source: str | None = None) -> Baseline:
         """From an ``Analysis`` (of the earlier image)."""
         s = analysis.summary
         return cls(
@@ -77,6 +78,4 @@ def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Basel
             except RecursionError:
                 raise UsageError(where, "not an imgscope report: JSON nested too deeply") from None
             return Baseline.from_dict(doc, where)
-    from imgscope.analysis import analyze
-
     return Baseline.from_analysis(analyze(where, **analyze_options), where)

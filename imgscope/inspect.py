@@ -7,99 +7,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgscope.errors import ImageFormatError
-from imgscope.model import Image
-from imgscope.sources.config import expect
+from imgscope._display import Displayable
+from imgscope.analysis import Analysis
+from imgscope.errors import ImageFormatError, expect
+from imgscope.model import Image, RuntimeConfig
 from imgscope.sources.detect import open_image
 
-
-@dataclass(frozen=True)
-class RuntimeConfig:
-    """The run-time settings of an image config (``config.config``), types checked, empty values normalised."""
-
-    env: tuple[str, ...] = ()
-    entrypoint: tuple[str, ...] | None = None
-    cmd: tuple[str, ...] | None = None
-    user: str = ""
-    workdir: str = ""
-    exposed_ports: tuple[str, ...] = ()
-    volumes: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
-    healthcheck: dict[str, Any] | None = None
-    stop_signal: str | None = None
-    shell: tuple[str, ...] | None = None
-    on_build: tuple[str, ...] = ()
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], where: str) -> RuntimeConfig:
-        """Read ``config["config"]`` (absent: all defaults). Raises ImageFormatError on a wrong type."""
-        inner = config.get("config") or {}
-        expect(inner, dict, where, "config.config")
-
-        def strings(key: str) -> tuple[str, ...] | None:
-            value = inner.get(key)
-            if value is None:
-                return None
-            if isinstance(value, str):  # some writers store a one-string Cmd
-                return (value,)
-            items = expect(value, list, where, f"config.config.{key}")
-            return tuple(expect(v, str, where, f"config.config.{key}[]") for v in items)
-
-        def text(key: str) -> str:
-            value = inner.get(key)
-            return "" if value is None else str(expect(value, str, where, f"config.config.{key}"))
-
-        def keys(key: str) -> tuple[str, ...]:
-            value = inner.get(key)
-            if value is None:
-                return ()
-            return tuple(sorted(expect(value, dict, where, f"config.config.{key}")))
-
-        labels_raw = inner.get("Labels") or {}
-        expect(labels_raw, dict, where, "config.config.Labels")
-        labels = {str(k): str(expect(v, str, where, f"config.config.Labels[{k!r}]")) for k, v in labels_raw.items()}
-        health = inner.get("Healthcheck")
-        if health is not None:
-            expect(health, dict, where, "config.config.Healthcheck")
-        entrypoint, cmd = strings("Entrypoint"), strings("Cmd")
-        return cls(
-            env=strings("Env") or (),
-            entrypoint=entrypoint or None,  # buildah writes [] for "none"
-            cmd=cmd,
-            user=text("User"),
-            workdir=text("WorkingDir"),
-            exposed_ports=keys("ExposedPorts"),
-            volumes=keys("Volumes"),
-            labels=labels,
-            healthcheck=health or None,
-            stop_signal=text("StopSignal") or None,
-            shell=strings("Shell"),
-            on_build=strings("OnBuild") or (),
-        )
-
-    def env_dict(self) -> dict[str, str]:
-        """``Env`` as a mapping (a later duplicate wins, as at run time)."""
-        out: dict[str, str] = {}
-        for item in self.env:
-            name, _, value = item.partition("=")
-            out[name] = value
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "env": list(self.env),
-            "entrypoint": None if self.entrypoint is None else list(self.entrypoint),
-            "cmd": None if self.cmd is None else list(self.cmd),
-            "user": self.user,
-            "workdir": self.workdir,
-            "exposed_ports": list(self.exposed_ports),
-            "volumes": list(self.volumes),
-            "labels": dict(self.labels),
-            "healthcheck": self.healthcheck,
-            "stop_signal": self.stop_signal,
-            "shell": None if self.shell is None else list(self.shell),
-            "on_build": list(self.on_build),
-        }
+#: The version of the inspect JSON document (``docs/json.md``); bump it on any breaking change.
+INSPECT_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -116,7 +31,7 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(Displayable):
     """What ``docker image inspect`` shows, with the manifest's media types and annotations."""
 
     id: str | None  # the config digest
@@ -146,8 +61,9 @@ class ImageInfo:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document (``docs/json.md``, inspect document), without the schema version."""
+        """The JSON document (``docs/json.md``, inspect document)."""
         return {
+            "schema_version": INSPECT_SCHEMA_VERSION,
             "id": self.id,
             "repo_tags": list(self.repo_tags),
             "repo_digests": list(self.repo_digests),
@@ -201,10 +117,16 @@ def _opt_text(config: dict[str, Any], key: str, where: str) -> str | None:
 
 
 def inspect(
-    source: Image | str | os.PathLike[str], *, image: str | None = None, platform: str | None = None
+    source: Image | Analysis | str | os.PathLike[str], *, image: str | None = None, platform: str | None = None
 ) -> ImageInfo:
-    """Describe an image (an ``Image``, or a path opened with ``open_image``) from its metadata."""
-    img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
+    """Describe an image (a path opened with ``open_image``, an ``Image`` or an ``Analysis``) from its metadata.
+    Reads no layer."""
+    if isinstance(source, Analysis):
+        img = source.image
+    elif isinstance(source, Image):
+        img = source
+    else:
+        img = open_image(os.fspath(source), image=image, platform=platform)
     where = img.source
     config = img.config
     if not isinstance(config, dict):
@@ -232,7 +154,7 @@ def inspect(
         manifest_digest=img.digest,
         manifest_media_type=img.manifest_media_type,
         annotations=dict(img.annotations),
-        config=RuntimeConfig.from_config(config, where),
+        config=img.runtime,
         rootfs_type=_opt_text(rootfs, "type", where),
         diff_ids=tuple(b.diff_id for b in img.layers if b.diff_id),
         layers=tuple(

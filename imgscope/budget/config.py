@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from imgscope import dive_ci
-from imgscope.dive_ci import DiveThresholds
+from imgscope.dive import ci as dive_ci
+from imgscope.dive import golang
+from imgscope.dive.ci import DiveThresholds
 from imgscope.errors import UsageError
 from imgscope.globs import Glob
 from imgscope.settings import find_settings, load_settings, section
@@ -63,7 +64,7 @@ class Budget:
     """The limits an image must keep; every one optional (None or empty: not checked).
 
     Sizes are bytes, percents fractions (0.05 is 5 %). ``exclude_base`` is a layer count or ``"auto"`` (find the
-    base from the image's history, ``imgscope.base_image.find_base``); ``base_layers`` lists digests or
+    base from the image's history, ``imgscope.history.base_image.find_base``); ``base_layers`` lists digests or
     diff_ids of base layers. Both only affect the waste rules. ``dive`` holds dive's three thresholds when
     dive's rules are to be checked.
     """
@@ -289,7 +290,7 @@ def _dive_string(value: Any, where: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dive_ci.yaml_to_go_string(value)
+        return golang.yaml_to_go_string(value)
     raise UsageError(where, f"{value!r} is not a number, a size or 'disabled'")
 
 

@@ -1,0 +1,53 @@
+"""How result types show themselves in a notebook or a rich console, without importing ``render/``.
+
+A bottom-level registry: ``render/`` registers a function per (result class, kind) and the result types, through
+``Displayable``, ask it. So a result type knows nothing of rich or HTML, and nothing here imports upwards.
+Kinds: ``"rich"`` (a rich renderable, for ``__rich__``), ``"html"`` (a string, for ``_repr_html_``), ``"text"``
+(a string, for IPython's ``_repr_pretty_``). ``imgscope/__init__.py`` imports ``render`` so the renderers are
+registered whenever the package is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+_RENDERERS: dict[tuple[type, str], Callable[[Any], Any]] = {}
+
+
+def register(cls: type, kind: str, fn: Callable[[Any], Any]) -> None:
+    """Show instances of ``cls`` (and its subclasses) in ``kind`` with ``fn(obj)``."""
+    _RENDERERS[(cls, kind)] = fn
+
+
+def renderer(cls: type, kind: str) -> Callable[[Any], Any] | None:
+    """The function registered for ``cls`` or its nearest base class, or None."""
+    for base in cls.__mro__:
+        fn = _RENDERERS.get((base, kind))
+        if fn is not None:
+            return fn
+    return None
+
+
+def render(obj: object, kind: str) -> Any:
+    """``obj`` shown in ``kind`` by its registered renderer, or None when there is none."""
+    fn = renderer(type(obj), kind)
+    return None if fn is None else fn(obj)
+
+
+class Displayable:
+    """Mixin for result types: notebook and rich display through the registry (plain ``repr`` without one)."""
+
+    __slots__ = ()
+
+    def __rich__(self) -> Any:
+        shown = render(self, "rich")
+        return repr(self) if shown is None else shown
+
+    def _repr_html_(self) -> str | None:
+        shown = render(self, "html")
+        return None if shown is None else str(shown)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        shown = None if cycle else render(self, "text")
+        p.text(repr(self) if shown is None else str(shown))

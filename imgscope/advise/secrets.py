@@ -1,0 +1,191 @@
+"""The secrets rules (``IS2xx``): secrets stored in a layer, secret-looking values in the config or history.
+
+Secrets are reported wherever they are, the base image's layers included. A secret's value is never kept or
+shown: files are judged by name and by ``analysis.sniff``'s verdicts, variables by their names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from imgscope.advise.context import Context
+from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
+from imgscope.text import SECRET_WORDS
+
+_SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
+_DOTENV = re.compile(r"^\.env(?:\..+)?$")
+_ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
+_SECRET_VAR = re.compile(rf"(?i)^(?:.*[_.-])?{SECRET_WORDS}(?:[_.-].*)?$")
+_POINTER_VAR = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|ID)$")
+_ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
+
+_SECRET_KINDS = {
+    "private-key": "private key",
+    "ssh-private-key": "SSH private key",
+    "dotenv": ".env file",
+    "npm-token": ".npmrc with an auth token",
+    "pypi-password": ".pypirc with a password",
+    "netrc-password": ".netrc with a password",
+    "git-credentials": ".git-credentials with a password",
+    "aws-credentials": "AWS credentials file",
+    "docker-auth": "Docker config with registry auths",
+}
+# The usual way to give each kind to the build without writing it into a layer.
+_SECRET_FIXES = {
+    "private-key": "mount the key for the step that needs it: `RUN --mount=type=secret,id=tls_key ...`, "
+    "or give it to the container at run time (a volume or an orchestrator secret)",
+    "ssh-private-key": "use the build's SSH agent instead of a key file: `RUN --mount=type=ssh git clone ...` "
+    "(`docker build --ssh default`)",
+    "dotenv": "add `**/.env*` to .dockerignore and pass the values at run time (`docker run --env-file .env`)",
+    "npm-token": "`RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`",
+    "pypi-password": "`RUN --mount=type=secret,id=pypirc,target=/root/.pypirc pip install ...`",
+    "netrc-password": "`RUN --mount=type=secret,id=netrc,target=/root/.netrc ...`",
+    "git-credentials": "`RUN --mount=type=secret,id=gitcreds,target=/root/.git-credentials git clone ...`",
+    "aws-credentials": "`RUN --mount=type=secret,id=aws,target=/root/.aws/credentials aws s3 cp ...`, "
+    "or an IAM role at run time",
+    "docker-auth": "`RUN --mount=type=secret,id=dockercfg,target=/root/.docker/config.json ...`",
+}
+
+
+@rule(
+    "IS201",
+    "secret-file",
+    Severity.ERROR,
+    title="Secret stored in a layer",
+    why="Anyone who can pull the image can read every layer; a secret deleted later is still in the layer below.",
+    fix="Never write secrets into a layer: `RUN --mount=type=secret`, run-time secrets; rotate the one published.",
+)
+def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    # By name: SSH keys and .env files; by content (imgscope.analysis.sniff): private keys, credential files.
+    kinds: dict[tuple[int, str], str] = {}
+    for layer in ctx.a.layers:
+        for path, _size in ctx.stored(layer):
+            name = path.rpartition("/")[2]
+            if name in _SSH_KEYS:
+                kinds[(layer.index, path)] = "ssh-private-key"
+            elif _DOTENV.match(name) and not _ENV_EXAMPLE.search(name):
+                kinds[(layer.index, path)] = "dotenv"
+    for s in ctx.a.sniffed:
+        if not ctx.settings.allowed(s.path):
+            kinds.setdefault((s.layer, s.path), s.kind)
+    groups: dict[tuple[int, str], list[Copy]] = defaultdict(list)
+    for (layer_index, path), kind in kinds.items():
+        groups[(layer_index, kind)].append(Copy(layer_index, path, 0))
+    for (layer_index, kind), copies in sorted(groups.items()):
+        ctx.claimed.update((c.layer, c.path) for c in copies)
+        gone = sorted({ctx.hidden_by[(c[0], c[1])] for c in copies if (c[0], c[1]) in ctx.hidden_by})
+        label = _SECRET_KINDS[kind]
+        n = len(copies)
+        text = f"{n} {label}{'s' if n > 1 and not label.endswith('s') else ''} stored in {ctx.where(layer_index)}"
+        if gone:
+            text += (
+                f"; removed again in layer {', '.join(map(str, gone))}, but still in layer {layer_index}: "
+                "anyone who pulls the image can extract it from that layer's tar"
+            )
+        if layer_index < ctx.first:
+            text += " (this layer comes from the base image)"
+        text += ". The content is not shown."
+        fix = (
+            f"Never COPY or write secrets into a layer; {_SECRET_FIXES[kind]}. Keep secrets out of the build "
+            "context with .dockerignore. Rotate this one: it has been published with the image."
+        )
+        yield ctx.finding(
+            rule,
+            text,
+            [layer_index, *gone],
+            copies,
+            fix,
+            saves=False,
+            title=f"{label[0].upper()}{label[1:]} in a layer",
+        )
+
+
+@rule(
+    "IS202",
+    "secret-in-config",
+    Severity.ERROR,
+    title="Secret-looking ENV or ARG value in the config or history",
+    why="ENV values and build ARGs are recorded in the image config and history, readable by anyone who pulls it.",
+    fix="No secrets in ENV or ARG: `RUN --mount=type=secret` at build time, inject at run time; rotate them.",
+)
+def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    names: dict[str, set[str]] = defaultdict(set)  # variable -> where
+    runtime = ctx.a.image.config.get("config")
+    env = runtime.get("Env") if isinstance(runtime, dict) else None
+    for item in env if isinstance(env, list) else []:
+        if isinstance(item, str) and "=" in item:
+            name, value = item.split("=", 1)
+            if value and _is_secret_var(name):
+                names[f"ENV {name}"].add("the image config")
+    layers: set[int] = set()
+    for position, h in enumerate(ctx.a.history):
+        created_by = (h.created_by or "").strip()
+        if created_by.startswith("RUN "):
+            created_by = created_by[4:]
+        match = _ARGS_PREFIX.match(created_by)
+        if match:
+            for pair in match.group(2).split():
+                name, _, value = pair.partition("=")
+                if value and _is_secret_var(name):
+                    names[f"ARG {name}"].add(f"history entry {position}")
+                    if h.layer_index is not None:
+                        layers.add(h.layer_index)
+        command = h.command
+        if command.startswith("ENV "):
+            for name, value in _env_pairs(command[4:]):
+                if value and _is_secret_var(name):
+                    names[f"ENV {name}"].add(f"history entry {position}")
+    if not names:
+        return
+    described = "; ".join(f"{var} (in {_places(w)})" for var, w in sorted(names.items()))
+    fix = (
+        "Do not pass secrets with ENV or ARG: use `RUN --mount=type=secret,id=NAME` at build time and inject "
+        "them at run time (`docker run --env-file`, orchestrator secrets). Rotate the values: they are published."
+    )
+    yield ctx.finding(
+        rule,
+        f"Secret-looking variables with values recorded in the image: {described}. The values are not shown.",
+        layers,
+        [],
+        fix,
+        saves=False,
+        paths=sorted(names),
+    )
+
+
+def _is_secret_var(name: str) -> bool:
+    return bool(_SECRET_VAR.match(name)) and not _POINTER_VAR.search(name)
+
+
+def _env_pairs(text: str) -> Iterator[tuple[str, str]]:
+    """``A=1 B="x y"`` (or the legacy ``A 1``) as name/value pairs; values are only tested, never kept."""
+    if "=" not in text.split(" ", 1)[0]:
+        name, _, value = text.partition(" ")
+        yield name, value.strip()
+        return
+    for match in re.finditer(r"([^\s=]+)=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*)", text):
+        yield match.group(1), match.group(2).strip("\"'")
+
+
+def _places(where: set[str]) -> str:
+    entries = sorted(int(w.rpartition(" ")[2]) for w in where if w.startswith("history entry "))
+    named = sorted(w for w in where if not w.startswith("history entry "))
+    if entries:
+        named.insert(0, f"history entr{'y' if len(entries) == 1 else 'ies'} {_ranges(entries)}")
+    return ", ".join(named)
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``[1, 2, 3, 5]`` as ``1-3, 5``."""
+    out: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)

@@ -1,0 +1,463 @@
+"""The size rules (``IS1xx``): bytes a Dockerfile change would not store.
+
+They look at the Dockerfile's own layers only (what the base brought is ``large-base``). The bytes a finding saves
+are the stored copies the fix would not write (``Copy``); ``Advice.total_saved`` counts each copy once.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from imgscope.advise.context import Context
+from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
+from imgscope.model import EntryType
+from imgscope.text import first_layers
+from imgscope.union.filesystem import WasteReason
+
+_CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "apt package lists",
+        re.compile(r"^/var/lib/apt/lists/"),
+        "End the RUN that calls `apt-get update` with `&& rm -rf /var/lib/apt/lists/*`.",
+    ),
+    (
+        "apt package archives",
+        re.compile(r"^/var/cache/apt/"),
+        "Run `apt-get install --no-install-recommends ... && apt-get clean && rm -rf /var/lib/apt/lists/*` in one RUN.",
+    ),
+    (
+        "apk cache",
+        re.compile(r"^/(?:var/cache/apk|etc/apk/cache)/"),
+        "Use `apk add --no-cache ...` (or end the RUN with `&& rm -rf /var/cache/apk/*`).",
+    ),
+    (
+        "dnf/yum cache",
+        re.compile(r"^/var/cache/(?:dnf|yum)/"),
+        "End the RUN that installs with `&& dnf clean all` (`yum clean all`), or pass `--setopt=keepcache=0`.",
+    ),
+    ("pip cache", re.compile(r"/\.cache/pip/"), "Use `pip install --no-cache-dir ...` (or `ENV PIP_NO_CACHE_DIR=1`)."),
+    (
+        "npm cache",
+        re.compile(r"/\.npm/_cacache/"),
+        "Run `npm ci && npm cache clean --force` in one RUN (or `RUN --mount=type=cache,target=/root/.npm npm ci`).",
+    ),
+    (
+        "yarn cache",
+        re.compile(r"/\.cache/yarn/|/\.yarn-cache/|/\.yarn/berry/cache/"),
+        "Run `yarn install --frozen-lockfile && yarn cache clean` in one RUN.",
+    ),
+    (
+        "Go build cache",
+        re.compile(r"/\.cache/go-build/|/go/pkg/mod/cache/"),
+        "Build in a separate stage, or use `RUN --mount=type=cache,target=/root/.cache/go-build go build ...`.",
+    ),
+)
+_PYCACHE = re.compile(r"/__pycache__/[^/]+\.py[co]$")
+# One search per path (after a cheap test: most paths are no cache); the first cache that matches names it.
+_ANY_CACHE = re.compile("|".join(f"(?P<c{i}>{pattern.pattern})" for i, (_l, pattern, _f) in enumerate(_CACHES)))
+
+# Build-context junk: a directory name anywhere in the path -> the .dockerignore line that keeps it out
+_JUNK_DIRS = {
+    ".git": ".git",
+    ".hg": ".hg",
+    ".svn": ".svn",
+    "node_modules": "**/node_modules",
+    ".vscode": ".vscode",
+    ".idea": ".idea",
+    "__pycache__": "**/__pycache__",
+    ".pytest_cache": "**/.pytest_cache",
+    ".mypy_cache": "**/.mypy_cache",
+    ".tox": ".tox",
+    "tests": "tests",
+    "test": "test",
+    "__tests__": "**/__tests__",
+}
+_JUNK_FILES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r".*\.log$"), "**/*.log"),
+    (re.compile(r"^\.DS_Store$"), "**/.DS_Store"),
+    (re.compile(r"^Thumbs\.db$"), "**/Thumbs.db"),
+    (re.compile(r"^\.env(?:\..*)?$"), "**/.env*"),
+    (re.compile(r"^(?:Docker|Container)file.*$"), "Dockerfile*"),
+    (re.compile(r"^\.dockerignore$"), ".dockerignore"),
+    (re.compile(r"^docker-compose.*\.ya?ml$"), "docker-compose*.yml"),
+)
+# Names that are junk only at the top of the build context: libraries ship their own tests/ and Dockerfiles.
+_TOP_LEVEL_ONLY = frozenset({"tests", "test", "__tests__", "Dockerfile*", ".dockerignore", "docker-compose*.yml"})
+_ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
+
+# Compilers, headers and build tools: anchored patterns (one `match` per path), then Rust's, wherever it lives.
+_TOOLCHAIN = re.compile(
+    r"/usr/(?:local/)?bin/(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|make|cmake|ninja|go|gofmt|rustc|cargo|javac"
+    r"|(?:[a-z0-9_]+-)*(?:gcc|g\+\+|c\+\+|cpp)(?:-\d+(?:\.\d+)*)?)$"
+    r"|/usr/include/|/usr/lib/gcc/|/usr/libexec/gcc/|/usr/local/go/|/usr/lib/go(?:-[0-9.]+)?/"
+    r"|/usr/share/doc/build-essential/|/usr/lib/jvm/[^/]*-jdk[^/]*/"
+)
+_RUST_TOOLCHAIN = re.compile(r"/\.?rustup/toolchains/|/(?:usr/local/cargo|\.cargo)/bin/(?:cargo|rustc)$")
+
+
+def _is_toolchain(path: str) -> bool:
+    if _TOOLCHAIN.match(path):
+        return True
+    return ("rustup" in path or "cargo" in path) and _RUST_TOOLCHAIN.search(path) is not None
+
+
+@rule(
+    "IS101",
+    "cleanup-in-later-layer",
+    Severity.WARNING,
+    title="Files removed or replaced in a later layer",
+    why="A file deleted or overwritten by a later step still takes its bytes in the layer that wrote it.",
+    fix="Do the work and the cleanup in the same RUN, or build in a stage and COPY --from only what is kept.",
+)
+def cleanup_in_later_layer(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
+    for w in ctx.a.wasted_files:
+        if w.layer < ctx.first or w.reason in (WasteReason.METADATA_ONLY, WasteReason.IDENTICAL):
+            continue
+        if (w.layer, w.path) in ctx.claimed or ctx.settings.allowed(w.path):
+            continue
+        pairs[(w.layer, w.hidden_by)].append(Copy(w.layer, w.path, w.size))
+    for (written, hidden), copies in sorted(pairs.items()):
+        if not any(c[2] for c in copies):
+            continue
+        n = len(copies)
+        text = (
+            f"{n} file{'s' * (n != 1)} written by {ctx.where(written)} and removed or replaced by "
+            f"{ctx.where(hidden)}: the bytes stay in layer {written}."
+        )
+        if _is_copy(ctx.a.layers[written].command):
+            fix = (
+                "Do not COPY what a later step removes: mount it for the step that uses it "
+                "(`RUN --mount=type=bind,source=FILE,target=/tmp/FILE ...`), or COPY it into a build stage and "
+                "COPY --from only the result."
+            )
+        else:
+            fix = (
+                f"Do the work of both steps in the same RUN (layer {written}'s and layer {hidden}'s), removing "
+                "the files before the RUN ends, or produce them in a build stage and COPY --from only what is kept."
+            )
+        yield ctx.finding(rule, text, [written, hidden], copies, fix)
+
+
+@rule(
+    "IS102",
+    "package-cache",
+    Severity.WARNING,
+    title="Package-manager cache left in a layer",
+    why="Caches of apt, apk, dnf/yum, pip, npm, yarn and Go are only needed while the step runs.",
+    fix="Clean the cache in the RUN that fills it (`apt-get clean`, `apk add --no-cache`, `pip --no-cache-dir`).",
+)
+def package_cache(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    for layer in ctx.own_layers():
+        groups: dict[str, list[Copy]] = defaultdict(list)
+        for path, size in ctx.stored(layer):
+            if size == 0:
+                continue
+            if "__pycache__" in path and _PYCACHE.search(path):
+                continue  # python-bytecode's
+            match = _ANY_CACHE.search(path) if "cache" in path or "/apt/lists/" in path else None
+            if match is not None and match.lastgroup is not None:
+                groups[_CACHES[int(match.lastgroup[1:])][0]].append(Copy(layer.index, path, size))
+        for label, copies in groups.items():
+            ctx.claimed.update((c.layer, c.path) for c in copies)
+            gone = ctx.gone(copies)
+            later = (
+                f"; removed in {', '.join(ctx.where(g) for g in gone)}, but the bytes stay in layer {layer.index}"
+                if gone
+                else ""
+            )
+            n = len(copies)
+            text = f"{label}: {n} file{'s' * (n != 1)} left by {ctx.where(layer.index)}{later}."
+            fix = next(f for lb, _p, f in _CACHES if lb == label)
+            if gone:
+                fix += " A later `rm` saves nothing: the earlier layer keeps the bytes."
+            yield ctx.finding(
+                rule,
+                text,
+                [layer.index, *gone],
+                copies,
+                fix,
+                title=f"{label[0].upper()}{label[1:]} left in a layer",
+            )
+
+
+@rule(
+    "IS103",
+    "python-bytecode",
+    Severity.INFO,
+    title="__pycache__ written at build time",
+    why="Python writes bytecode again when it needs it; built into a layer it is bytes every pull carries.",
+    fix="`ENV PYTHONDONTWRITEBYTECODE=1` before the RUN, or remove `__pycache__` in the same RUN.",
+)
+def python_bytecode(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    for layer in ctx.own_layers():
+        if _is_copy(layer.command):
+            continue  # copied bytecode is build-context junk (IS104)
+        copies = [
+            Copy(layer.index, path, size)
+            for path, size in ctx.stored(layer)
+            if size and "__pycache__" in path and _PYCACHE.search(path)
+        ]
+        if not copies:
+            continue
+        ctx.claimed.update((c.layer, c.path) for c in copies)
+        gone = ctx.gone(copies)
+        later = (
+            f"; removed in {', '.join(ctx.where(g) for g in gone)}, but the bytes stay in layer {layer.index}"
+            if gone
+            else ""
+        )
+        n = len(copies)
+        text = f"__pycache__: {n} file{'s' * (n != 1)} left by {ctx.where(layer.index)}{later}."
+        fix = (
+            "Set `ENV PYTHONDONTWRITEBYTECODE=1` before the RUN that installs or runs Python, or end "
+            "it with "
+            "`&& find / -name __pycache__ -prune -exec rm -rf {} +` (keep them if start-up time matters "
+            "more than size)"
+        )
+        yield ctx.finding(rule, text, [layer.index, *gone], copies, fix)
+
+
+@rule(
+    "IS104",
+    "build-context-junk",
+    Severity.WARNING,
+    title="Build-context junk copied into the image",
+    why="COPY/ADD took files a .dockerignore would have kept out: VCS data, host dependencies, logs, editor files.",
+    fix="A .dockerignore next to the Dockerfile that keeps these paths out of the build context.",
+)
+def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    for layer in ctx.own_layers():
+        if not _is_copy(layer.command):
+            continue
+        lines: dict[str, list[Copy]] = defaultdict(list)
+        stored = list(ctx.stored(layer))
+        if not stored:
+            continue
+        # Where the COPY put the context; test folders and Dockerfiles count only at its top level, so a
+        # library's own tests/ copied from a build stage are not taken for build-context junk.
+        root = _copy_destination(layer.command)
+        if root is None or not all(p.startswith(root.rstrip("/") + "/") for p, _ in stored):
+            root = posixpath.commonpath([posixpath.dirname(p) for p, _ in stored])
+        for path, size in stored:
+            line = _junk_line(path[len(root) :] if root != "/" else path)
+            if line is not None:
+                lines[line].append(Copy(layer.index, path, size))
+        if not lines:
+            continue
+        copies = [c for group in lines.values() for c in group]
+        ctx.claimed.update((c.layer, c.path) for c in copies)  # the fix is .dockerignore, not a later rm
+        parts = ", ".join(
+            f"{line} ({len(g)} file{'s' * (len(g) != 1)}, {sum(c[2] for c in g):,} bytes)"
+            for line, g in sorted(lines.items(), key=lambda kv: -sum(c[2] for c in kv[1]))
+        )
+        text = f"{ctx.where(layer.index)} copied files a .dockerignore would keep out: {parts}."
+        fix = "Add a .dockerignore next to the Dockerfile with:\n" + "\n".join(sorted(lines))
+        yield ctx.finding(rule, text, [layer.index], copies, fix)
+
+
+@rule(
+    "IS105",
+    "build-toolchain",
+    Severity.WARNING,
+    title="Build toolchain in the final image",
+    why="Compilers, headers and build tools are needed to build, not to run; a multi-stage build leaves them behind.",
+    fix="A multi-stage build: build in a `FROM ... AS build` stage, `COPY --from=build` only the artefacts.",
+)
+def build_toolchain(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    found: list[Copy] = []
+    records: set[int] = set()  # hard links share one stored copy (Alpine's gcc and its triplet name)
+    for f in ctx.final_own_files():
+        if f.type in (EntryType.FILE, EntryType.SYMLINK, EntryType.HARDLINK) and _is_toolchain(f.path):
+            first = f.record < 0 or f.record not in records
+            records.add(f.record)
+            found.append(Copy(f.layer, f.path, f.size if f.type is not EntryType.SYMLINK and first else 0))
+    if not found:
+        return
+    layers = sorted({c[0] for c in found})
+    tools = sorted({c[1].rpartition("/")[2] for c in found if "/bin/" in c[1]})
+    headers = sum(1 for c in found if c[1].startswith("/usr/include/"))
+    what = ", ".join(tools) if tools else "toolchain files"
+    if headers:
+        what += f", {headers} header{'s' * (headers != 1)} under /usr/include"
+    text = (
+        f"Build tools in the final image ({what}), {len(found)} paths from {', '.join(ctx.where(i) for i in layers)}."
+    )
+    fix = (
+        "Use a multi-stage build: install the toolchain and build in a `FROM ... AS build` stage, then start the "
+        "final stage from a runtime base and `COPY --from=build` only the built artefacts."
+    )
+    yield ctx.finding(
+        rule,
+        text,
+        layers,
+        [c for c in found if c[2]],
+        fix,
+        paths=[c[1] for c in sorted(found, key=lambda c: (-c[2], c[1]))],
+    )
+
+
+@rule(
+    "IS106",
+    "metadata-only-rewrite",
+    Severity.WARNING,
+    title="Files copied again only to change mode or owner",
+    why="chmod/chown in a later step copies the whole file into the new layer; the old copy stays too.",
+    fix="Set mode and owner where the file is made: `COPY --chmod --chown`, or chmod/chown in the same RUN.",
+)
+def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
+    same: set[tuple[int, int]] = set()
+    for w in ctx.a.wasted_files:
+        if w.layer < ctx.first or w.reason not in (WasteReason.METADATA_ONLY, WasteReason.IDENTICAL):
+            continue
+        if ctx.settings.allowed(w.path):
+            continue
+        pairs[(w.layer, w.hidden_by)].append(Copy(w.layer, w.path, w.size))
+        if w.reason is WasteReason.IDENTICAL:
+            same.add((w.layer, w.hidden_by))
+    for (written, hidden), copies in sorted(pairs.items()):
+        n = len(copies)
+        how = (
+            "with the same bytes (only mode/owner changed, or nothing)"
+            if (written, hidden) in same
+            else "only to change mode or owner"
+        )
+        text = (
+            f"{n} file{'s' * (n != 1)} of {ctx.where(written)} copied whole again by {ctx.where(hidden)} "
+            f"{how}; both copies are stored."
+        )
+        fix = (
+            "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
+            f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
+        )
+        yield ctx.finding(rule, text, [written, hidden], copies, fix)
+
+
+@rule(
+    "IS107",
+    "duplicate-content",
+    Severity.INFO,
+    title="Same bytes stored under several paths",
+    why="Identical files in the final filesystem take their bytes once per path.",
+    fix="Keep one copy: a link instead of `cp`, or COPY the file once.",
+)
+def duplicate_content(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    by_path = {f.path: f for f in ctx.a.files}
+    copies: list[Copy] = []
+    groups = 0
+    for g in ctx.a.duplicates:
+        records = sorted((by_path[p] for p in g.paths if p in by_path), key=lambda f: (f.layer, f.path))
+        extra = [f for f in records[1:] if f.layer >= ctx.first and not ctx.settings.allowed(f.path)]
+        if not extra:
+            continue
+        groups += 1
+        copies.extend(Copy(f.layer, f.path, g.size) for f in extra)
+    if not copies:
+        return
+    layers = sorted({c[0] for c in copies})
+    text = (
+        f"{len(copies)} path{'s' * (len(copies) != 1)} in the final image "
+        f"{'hold' if len(copies) != 1 else 'holds'} "
+        "the same bytes as another path "
+        f"({groups} group{'s' * (groups != 1)}), written by {', '.join(ctx.where(i) for i in layers)}."
+    )
+    fix = (
+        "Keep one copy: replace `cp a b` by `ln -s a b` (or a hard link made in the same RUN), or COPY the file "
+        "once and point the other users to it."
+    )
+    yield ctx.finding(rule, text, layers, copies, fix)
+
+
+@rule(
+    "IS108",
+    "many-layers",
+    Severity.INFO,
+    title="RUN steps that could be one",
+    why="Each RUN makes a layer; consecutive RUN steps can share one, and clean up after each other in it.",
+    fix="Join consecutive RUN steps with `&&` (or a heredoc), cleaning up before the RUN ends.",
+)
+def many_layers(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    start = ctx.base.history_count if ctx.base else 0
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for h in ctx.a.history[start:]:
+        if h.layer_index is None:
+            continue  # empty-layer steps (ENV, LABEL...) can move
+        if h.command.startswith("RUN "):
+            current.append(h.layer_index)
+        else:
+            if len(current) > 1:
+                runs.append(current)
+            current = []
+    if len(current) > 1:
+        runs.append(current)
+    for run in runs:
+        text = (
+            f"{len(run)} RUN steps in a row (layers {run[0]}-{run[-1]}) make {len(run)} layers; they could be 1, "
+            f"and {len(run) - 1} fewer layers to pull and store."
+        )
+        fix = "Join them into one RUN with `&&` (or a heredoc `RUN <<EOF`), cleaning up before it ends."
+        yield ctx.finding(rule, text, run, [], fix, saves=False, paths=[])
+
+
+@rule(
+    "IS109",
+    "large-base",
+    Severity.INFO,
+    title="Large base image",
+    why="Most of the image is its base; a -slim, alpine or distroless base is often a fraction of the size.",
+    fix="A smaller base: the `-slim` variant, alpine, or distroless for the final stage.",
+)
+def large_base(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    if ctx.base is None:
+        return
+    base_bytes = sum(r.size for r in ctx.a.layers[: ctx.base.layer_count])
+    size = ctx.a.summary.size
+    share = base_bytes / size if size else 0.0
+    if base_bytes < ctx.settings.large_base or share < ctx.settings.large_base_share:
+        return
+    name = ctx.base.name or "the base image"
+    text = (
+        f"{name} makes {base_bytes:,} bytes of the image's {size:,} ({100 * share:.1f} %), "
+        f"in {first_layers(ctx.base.layer_count)}; found by: {ctx.base.evidence}."
+    )
+    fix = (
+        "Consider a smaller base: the `-slim` variant of the same image, alpine, or a distroless image for the "
+        "final stage of a multi-stage build."
+    )
+    yield ctx.finding(rule, text, range(ctx.base.layer_count), [], fix, saves=False, paths=[])
+
+
+def _is_copy(command: str) -> bool:
+    return command.startswith(("COPY ", "ADD "))
+
+
+_COPY_DEST = re.compile(r"^(?:COPY|ADD) (?:.* in (/\S*)|.* (/\S*))\s*$")
+
+
+def _copy_destination(command: str) -> str | None:
+    """The absolute destination of ``COPY ... in /dest`` (classic, buildah) or ``COPY src /dest`` (BuildKit)."""
+    match = _COPY_DEST.match(" ".join(command.split()))
+    if match is None:
+        return None
+    dest = posixpath.normpath(match[1] or match[2])
+    return None if dest.endswith(("/.", "/..")) else dest
+
+
+def _junk_line(relative: str) -> str | None:
+    """The .dockerignore line that keeps ``relative`` (a path below the COPY's destination) out, or None."""
+    parts = relative.strip("/").split("/")
+    for depth, part in enumerate(parts[:-1]):
+        if part in _JUNK_DIRS and (depth == 0 or part not in _TOP_LEVEL_ONLY):
+            return _JUNK_DIRS[part]
+    name = parts[-1]
+    for pattern, line in _JUNK_FILES:
+        if line in _TOP_LEVEL_ONLY and len(parts) > 1:
+            continue
+        if pattern.match(name) and not (line == "**/.env*" and _ENV_EXAMPLE.search(name)):
+            return line
+    return None

@@ -1,0 +1,185 @@
+"""The merge stage: ``LayerScan``s, in layer order -> ``Analysis``; and ``analyze``, which scans and merges.
+
+The union filesystem (``union.filesystem``) applies each scan's entries on top of the ones before, dive's
+emulation (``dive.figures``) gets the same entries, and at the end the image-wide figures are computed here and
+only here (``docs/metrics.md``). The scans are consumed one at a time, so an iterator of scans keeps one layer's
+entries in memory, not all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from imgscope._gc import collector_paused
+from imgscope.analysis.result import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary
+from imgscope.analysis.scan import LayerScan, ObserverFactory, Progress, layer_where, scan_layer
+from imgscope.analysis.sniff import SniffedFile
+from imgscope.dive.figures import DiveCompat, DiveFigures
+from imgscope.model import EntryType, HistoryEntry, Image
+from imgscope.sources.blobs import Limits
+from imgscope.sources.detect import open_image
+from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
+
+
+def analyze(
+    source: str | os.PathLike[str] | Image | Analysis,
+    *,
+    image: str | None = None,
+    platform: str | None = None,
+    verify: bool = True,
+    limits: Limits | None = None,
+    top: int = 50,
+    progress: Progress | None = None,
+    observers: Sequence[ObserverFactory] = (),
+) -> Analysis:
+    """Analyze an image: a path (opened with ``open_image``), an ``Image`` already opened, or an ``Analysis``
+    (returned as it is).
+
+    Each layer is read once, front to back (``scan_layer``), and merged in order (``merge_scans``); ``verify``
+    checks every layer against its diff_id (and blob digest) while it streams. ``top`` bounds the largest-files
+    list. ``observers`` add content observers to every layer's scan (``analysis.scan``).
+    """
+    if isinstance(source, Analysis):
+        return source
+    img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
+    lim = limits or Limits()
+    scans = (
+        scan_layer(img, index, limits=lim, verify=verify, progress=progress, observers=observers)
+        for index in range(len(img.layers))
+    )
+    with collector_paused():
+        result = merge_scans(img, scans, top=top, verify=verify)
+    if progress is not None:
+        progress(len(img.layers), len(img.layers), 0)
+    return result
+
+
+def merge_scans(image: Image, scans: Iterable[LayerScan], *, top: int = 50, verify: bool = True) -> Analysis:
+    """The ``Analysis`` of ``image`` from the scans of its layers, given in layer order (0 first).
+
+    ``verify`` says whether the scans checked their digests (it is reported, not done here). Raises
+    ``ValueError`` when a scan comes out of order.
+    """
+    fs = FileSystem()
+    dive = DiveCompat()
+    by_layer = {h.layer_index: h for h in image.history if h.layer_index is not None}
+    reports: list[LayerReport] = []
+    sniffed: list[SniffedFile] = []
+    for expected, scan in enumerate(scans):
+        if scan.index != expected:
+            raise ValueError(f"layer scans out of order: got layer {scan.index} where layer {expected} was due")
+        changes = fs.apply_layer(scan.entries, layer_where(image, scan.index))
+        dive.add_layer(scan.entries)
+        reports.append(_layer_report(image, scan, changes, by_layer.get(scan.index)))
+        sniffed.extend(scan.sniffed)
+        del scan
+    figures = dive.figures()
+    del dive  # dive's trees are not needed for the result: free them before the file list is built
+    return _finish(image, fs, figures, reports, top, verify, tuple(sniffed))
+
+
+def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history: HistoryEntry | None) -> LayerReport:
+    blob = image.layers[scan.index]
+    stream = scan.stream
+    counts, sizes, meta, meta_bytes = changes.changes.totals()
+    markers = sum(1 for e in scan.entries if e.path.rpartition("/")[2].startswith(".wh."))
+    return LayerReport(
+        index=scan.index,
+        digest=blob.digest or stream.blob_digest or (stream.diff_id if stream.compression == "none" else None),
+        diff_id=blob.diff_id or stream.diff_id,
+        media_type=blob.media_type,
+        compression=stream.compression,
+        compressed_size=stream.compressed_size,
+        size=changes.stored_bytes,
+        tar_size=stream.tar_size,
+        entries=len(scan.entries) - markers,
+        added=counts[ChangeKind.ADDED],
+        modified=counts[ChangeKind.MODIFIED],
+        removed=counts[ChangeKind.REMOVED],
+        added_bytes=sizes[ChangeKind.ADDED],
+        modified_bytes=sizes[ChangeKind.MODIFIED],
+        removed_bytes=sizes[ChangeKind.REMOVED],
+        metadata_only=meta,
+        metadata_only_bytes=meta_bytes,
+        whiteouts=changes.whiteouts,
+        opaque_dirs=changes.opaque_dirs,
+        history=history,
+        changes=changes.changes,
+    )
+
+
+def _finish(
+    img: Image,
+    fs: FileSystem,
+    dive: DiveFigures,
+    reports: list[LayerReport],
+    top: int,
+    verify: bool,
+    sniffed: tuple[SniffedFile, ...],
+) -> Analysis:
+    files: list[FileRecord] = []
+    seen_records = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
+    final_size = 0
+    first_of: dict[bytes, str] = {}  # digest -> first path; a list only for the digests seen twice
+    by_digest: dict[bytes, list[str]] = {}
+    for path, node in fs.walk():
+        files.append(
+            FileRecord(
+                path,
+                node.type,
+                node.size,
+                node.mode,
+                node.uid,
+                node.gid,
+                node.link_target,
+                node.layer,
+                node.record,
+                node.digest.hex() if node.digest is not None else None,
+            )
+        )
+        if node.record >= 0 and not seen_records[node.record]:
+            seen_records[node.record] = 1
+            final_size += node.size
+            if node.size and node.digest is not None:
+                first = first_of.setdefault(node.digest, path)
+                if first != path:
+                    by_digest.setdefault(node.digest, [first]).append(path)
+    duplicates = sorted(
+        (DuplicateGroup(digest.hex(), _size_of(fs, paths[0]), tuple(paths)) for digest, paths in by_digest.items()),
+        key=lambda g: (-g.wasted_bytes, g.paths),
+    )
+    size = sum(r.size for r in reports)
+    wasted = sorted(fs.wasted, key=lambda w: (-w.size, w.path, w.layer))
+    wasted_bytes = sum(w.size for w in wasted)
+    assert wasted_bytes == size - final_size, "every stored byte is either visible or wasted"
+    summary = Summary(
+        size=size,
+        compressed_size=sum(r.compressed_size for r in reports),
+        final_size=final_size,
+        file_count=len(files),
+        layer_count=len(reports),
+        wasted_bytes=wasted_bytes,
+        wasted_percent=wasted_bytes / size if size else 0.0,
+        efficiency=final_size / size if size else 1.0,
+        duplicate_bytes=sum(g.wasted_bytes for g in duplicates),
+    )
+    regular = [f for f in files if f.type is EntryType.FILE]
+    largest = sorted(regular, key=lambda f: (-f.size, f.path))[:top]
+    return Analysis(
+        image=img,
+        layers=tuple(reports),
+        summary=summary,
+        wasted_files=tuple(wasted),
+        largest_files=tuple(largest),
+        duplicates=tuple(duplicates),
+        dive=dive,
+        files=tuple(files),
+        verified=verify,
+        sniffed=sniffed,
+    )
+
+
+def _size_of(fs: FileSystem, path: str) -> int:
+    node = fs.lookup(path.lstrip("/"))
+    return node.size if node is not None else 0

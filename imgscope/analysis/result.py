@@ -1,0 +1,227 @@
+"""What ``analyze`` finds: ``Analysis`` and its parts (layers, summary, files), each owning its JSON form.
+
+The figures are defined in ``docs/metrics.md`` and computed in ``analysis.merge`` (dive's in ``dive.figures``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgscope._display import Displayable
+from imgscope.analysis.sniff import SniffedFile
+from imgscope.dive.figures import DiveFigures
+from imgscope.model import Compression, EntryType, HistoryEntry, Image
+from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile
+from imgscope.union.tree import TreeNode, layer_changes_tree, tree_after
+
+#: The version of the analysis JSON document (``docs/json.md``); bump it on any breaking change.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A path of the final filesystem."""
+
+    path: str
+    type: EntryType
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    link_target: str
+    layer: int  # the layer that last wrote it
+    record: int = field(default=-1, compare=False)  # the stored copy it shows (hard links share one); -1: none
+    digest: str | None = None  # sha256 of a regular file's content, hex
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file as in the JSON documents (``largest_files[]``, ``Analysis.file_records()``)."""
+        return {
+            "path": self.path,
+            "type": self.type.value,
+            "size": self.size,
+            "mode": f"{self.mode:04o}",
+            "uid": self.uid,
+            "gid": self.gid,
+            "link_target": self.link_target or None,
+            "layer": self.layer,
+        }
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """The same bytes stored under several paths of the final filesystem."""
+
+    digest: str
+    size: int  # of one copy
+    paths: tuple[str, ...]
+
+    @property
+    def wasted_bytes(self) -> int:
+        """Bytes all copies but one take."""
+        return self.size * (len(self.paths) - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The group as in the JSON document (``duplicates[]``)."""
+        return {
+            "digest": "sha256:" + self.digest,
+            "size": self.size,
+            "paths": list(self.paths),
+            "wasted_bytes": self.wasted_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """One layer: what it stores, what it changed, and the history entry that made it."""
+
+    index: int
+    digest: str | None
+    diff_id: str | None
+    media_type: str | None
+    compression: Compression
+    compressed_size: int
+    size: int  # content size: regular-file bytes the layer writes
+    tar_size: int  # the uncompressed tar, headers and padding included
+    entries: int  # tar members, whiteout markers excluded
+    added: int
+    modified: int
+    removed: int
+    added_bytes: int
+    modified_bytes: int
+    removed_bytes: int
+    metadata_only: int  # files copied again only to change mode/owner
+    metadata_only_bytes: int
+    whiteouts: int
+    opaque_dirs: int
+    history: HistoryEntry | None
+    changes: Sequence[FileChange] = field(repr=False, compare=False)  # a compact ChangeList from analyze()
+
+    @property
+    def command(self) -> str:
+        return self.history.command if self.history else ""
+
+    def changes_of(self, kind: ChangeKind) -> list[FileChange]:
+        """The paths this layer added, modified or removed."""
+        return [c for c in self.changes if c.kind is kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The layer as in the JSON document (``layers[]``)."""
+        h = self.history
+        return {
+            "index": self.index,
+            "digest": self.digest,
+            "diff_id": self.diff_id,
+            "media_type": self.media_type,
+            "compression": str(self.compression),
+            "size": self.size,
+            "compressed_size": self.compressed_size,
+            "tar_size": self.tar_size,
+            "entries": self.entries,
+            "added": self.added,
+            "modified": self.modified,
+            "removed": self.removed,
+            "added_bytes": self.added_bytes,
+            "modified_bytes": self.modified_bytes,
+            "removed_bytes": self.removed_bytes,
+            "metadata_only": self.metadata_only,
+            "metadata_only_bytes": self.metadata_only_bytes,
+            "whiteouts": self.whiteouts,
+            "opaque_dirs": self.opaque_dirs,
+            "created_by": h.created_by if h else None,
+            "command": self.command,
+            "created": h.created if h else None,
+            "comment": h.comment if h else None,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Image-wide figures (``docs/metrics.md``)."""
+
+    size: int  # content bytes stored in all layers
+    compressed_size: int
+    final_size: int  # regular-file bytes visible in the final filesystem (hard links once)
+    file_count: int  # paths in the final filesystem, directories included
+    layer_count: int
+    wasted_bytes: int  # size - final_size: stored but not visible
+    wasted_percent: float  # wasted_bytes / size (0 when size is 0)
+    efficiency: float  # final_size / size (1 when size is 0)
+    duplicate_bytes: int  # bytes of same-content copies in the final filesystem
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as in the JSON document (``summary``)."""
+        return {
+            "size": self.size,
+            "compressed_size": self.compressed_size,
+            "final_size": self.final_size,
+            "file_count": self.file_count,
+            "layer_count": self.layer_count,
+            "wasted_bytes": self.wasted_bytes,
+            "wasted_percent": self.wasted_percent,
+            "efficiency": self.efficiency,
+            "duplicate_bytes": self.duplicate_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis(Displayable):
+    """Everything imgscope knows about one image. ``to_dict()`` gives the JSON document."""
+
+    image: Image
+    layers: tuple[LayerReport, ...]
+    summary: Summary
+    wasted_files: tuple[WastedFile, ...]
+    largest_files: tuple[FileRecord, ...]
+    duplicates: tuple[DuplicateGroup, ...]
+    dive: DiveFigures
+    files: tuple[FileRecord, ...] = field(repr=False)
+    verified: bool = True
+    sniffed: tuple[SniffedFile, ...] = ()  # files whose first bytes look like a secret (imgscope.analysis.sniff)
+
+    @property
+    def history(self) -> tuple[HistoryEntry, ...]:
+        return self.image.history
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document described in ``docs/json.md`` (``schema_version`` ``SCHEMA_VERSION``)."""
+        img = self.image
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "image": {
+                "source": img.source,
+                "format": str(img.format),
+                "name": img.name,
+                "tags": list(img.tags),
+                "digest": img.digest,
+                "config_digest": img.config_digest,
+                "platform": str(img.platform) if img.platform else None,
+                "created": img.created,
+                "notes": list(img.notes),
+                "verified": self.verified,
+            },
+            "layers": [r.to_dict() for r in self.layers],
+            "history": [h.to_dict() for h in img.history],
+            "summary": self.summary.to_dict(),
+            "dive": self.dive.to_dict(),
+            "wasted_files": [w.to_dict() for w in self.wasted_files],
+            "largest_files": [f.to_dict() for f in self.largest_files],
+            "duplicates": [g.to_dict() for g in self.duplicates],
+        }
+
+    def layer_records(self) -> list[dict[str, Any]]:
+        """One plain dict per layer, ready for ``pandas.DataFrame``."""
+        return [r.to_dict() for r in self.layers]
+
+    def file_records(self) -> list[dict[str, Any]]:
+        """One plain dict per path of the final filesystem."""
+        return [f.to_dict() for f in self.files]
+
+    def tree(self, layer: int | None = None, *, changes: bool = False) -> TreeNode:
+        """The file tree after ``layer`` (default: the last; negative counts from the end), or with ``changes``
+        only what that layer added, modified and removed (``imgscope.union.tree``)."""
+        steps = [r.changes for r in self.layers]
+        if changes:
+            return layer_changes_tree(steps, self.files, layer)
+        return tree_after(steps, self.files, layer)
