@@ -53,6 +53,7 @@ from imgscope.model import (
     Platform,
     RuntimeConfig,
 )
+from imgscope.packages import ImagePackages, Package, PackageReport, packages_of, scan_packages
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import list_images, open_image
 from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile, WasteReason
@@ -93,6 +94,7 @@ __all__ = [
     "ImageFormatError",
     "ImageInfo",
     "ImageNotFoundError",
+    "ImagePackages",
     "ImageRef",
     "ImageTree",
     "ImgscopeError",
@@ -103,6 +105,8 @@ __all__ = [
     "LayerScan",
     "Limits",
     "MissingBlobError",
+    "Package",
+    "PackageReport",
     "PathLimit",
     "Platform",
     "Rule",
@@ -132,7 +136,18 @@ __all__ = [
     "load_budget",
     "merge_scans",
     "open_image",
+    "packages_of",
     "reconstruct",
     "scan_layer",
+    "scan_packages",
     "tree",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``imgscope.batch``, imported on first use: it needs the optional ``fleet`` extra (pyarrow)."""
+    if name == "batch":
+        from imgscope.fleet import batch
+
+        return batch
+    raise AttributeError(f"module 'imgscope' has no attribute {name!r}")

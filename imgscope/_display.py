@@ -2,9 +2,10 @@
 
 A bottom-level registry: ``render/`` registers a function per (result class, kind) and the result types, through
 ``Displayable``, ask it. So a result type knows nothing of rich or HTML, and nothing here imports upwards.
-Kinds: ``"rich"`` (a rich renderable, for ``__rich__``), ``"html"`` (a string, for ``_repr_html_``), ``"text"``
-(a string, for IPython's ``_repr_pretty_``). ``imgscope/__init__.py`` imports ``render`` so the renderers are
-registered whenever the package is.
+Kinds: ``"rich"`` (a rich renderable, for ``__rich__``), ``"html"`` (a string, for ``_repr_html_``: a fragment,
+styles scoped), ``"text"`` (a string, for IPython's ``_repr_pretty_``), ``"repr"`` (one line, for ``__repr__``;
+the result dataclasses are declared with ``repr=False`` so this one is used). ``imgscope/__init__.py`` imports
+``render`` so the renderers are registered whenever the package is.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class Displayable:
     """Mixin for result types: notebook and rich display through the registry (plain ``repr`` without one)."""
 
     __slots__ = ()
+
+    def __repr__(self) -> str:
+        """One line (the registered ``"repr"`` view): a result can hold 100,000 paths."""
+        shown = render(self, "repr")
+        return object.__repr__(self) if shown is None else str(shown)
 
     def __rich__(self) -> Any:
         shown = render(self, "rich")

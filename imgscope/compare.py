@@ -59,24 +59,36 @@ class LayerSide:
     index: int
     diff_id: str | None
     size: int
-    compressed_size: int
+    stored_size: int  # bytes of the blob as stored
     command: str
     shared: bool
 
 
 @dataclass(frozen=True)
 class FileDiff:
-    """A path that differs between the two final filesystems."""
+    """A path that differs between the two final filesystems.
+
+    Attributes:
+        path: the path
+        kind: added (only in B) | removed (only in A) | changed
+        type_a: its type in A (None when absent)
+        type_b: its type in B (None when absent)
+        size_a: 0 when absent
+        size_b: its size in B (0 when absent)
+        layer_a: the layer that wrote it
+        layer_b: the layer of B that last wrote it
+        changed: which of FILE_ATTRIBUTES differ, for a changed path
+    """
 
     path: str
-    kind: str  # added (only in B) | removed (only in A) | changed
+    kind: str
     type_a: str | None
     type_b: str | None
-    size_a: int  # 0 when absent
+    size_a: int
     size_b: int
-    layer_a: int | None  # the layer that wrote it
+    layer_a: int | None
     layer_b: int | None
-    changed: tuple[str, ...] = ()  # which of FILE_ATTRIBUTES differ, for a changed path
+    changed: tuple[str, ...] = ()
 
     @property
     def delta(self) -> int:
@@ -85,15 +97,25 @@ class FileDiff:
 
 @dataclass(frozen=True)
 class DirectoryDelta:
-    """The differing paths below one top directory, counted and summed."""
+    """The differing paths below one top directory, counted and summed.
 
-    path: str  # "/usr"; "/" for paths right under the root
+    Attributes:
+        path: "/usr"; "/" for paths right under the root
+        added: paths added below it
+        removed: paths removed below it
+        changed: paths changed below it
+        added_bytes: bytes of the added files
+        removed_bytes: bytes of the removed files
+        delta: bytes in B minus bytes in A, over the differing paths
+    """
+
+    path: str
     added: int
     removed: int
     changed: int
     added_bytes: int
     removed_bytes: int
-    delta: int  # bytes in B minus bytes in A, over the differing paths
+    delta: int
 
 
 @dataclass(frozen=True)
@@ -108,27 +130,48 @@ class SizeDelta:
 
 @dataclass(frozen=True)
 class ConfigChange:
-    """A run-time setting that differs: ``key`` is ``cmd``, ``env.PATH``, ``labels.version``, ``platform``…"""
+    """A run-time setting that differs.
+
+    Attributes:
+        key: ``cmd``, ``env.PATH``, ``labels.version``, ``platform``…
+        a: its value in A (None when absent)
+        b: its value in B (None when absent)
+    """
 
     key: str
-    a: Any  # None when absent in A
+    a: Any
     b: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageDiff(Displayable):
-    """Everything that differs between image A and image B."""
+    """Everything that differs between image A and image B.
+
+    Attributes:
+        a: image A
+        b: image B
+        common_layers: layers equal by diff_id from the bottom up: B diverges from A after them
+        layers_a: A's layers, each saying whether B has it
+        layers_b: B's layers, each saying whether A has it
+        files: the paths that differ, sorted by path
+        directories: the differences summed per directory, largest change first
+        size: content bytes stored in all layers
+        stored_size: bytes of the layer blobs as stored in each file
+        final_size: bytes visible in the final filesystem
+        file_count: paths in the final filesystem
+        config: run-time settings that differ
+    """
 
     a: ImageSide
     b: ImageSide
-    common_layers: int  # layers equal by diff_id from the bottom up: B diverges from A after them
+    common_layers: int
     layers_a: tuple[LayerSide, ...]
     layers_b: tuple[LayerSide, ...]
-    files: tuple[FileDiff, ...]  # sorted by path
-    directories: tuple[DirectoryDelta, ...]  # largest change first
-    size: SizeDelta  # content bytes stored in all layers
-    compressed_size: SizeDelta
-    final_size: SizeDelta  # bytes visible in the final filesystem
+    files: tuple[FileDiff, ...]
+    directories: tuple[DirectoryDelta, ...]
+    size: SizeDelta
+    stored_size: SizeDelta
+    final_size: SizeDelta
     file_count: SizeDelta
     config: tuple[ConfigChange, ...]
 
@@ -157,7 +200,7 @@ class ImageDiff(Displayable):
                 "index": x.index,
                 "diff_id": x.diff_id,
                 "size": x.size,
-                "compressed_size": x.compressed_size,
+                "stored_size": x.stored_size,
                 "command": x.command,
                 "shared": x.shared,
             }
@@ -174,7 +217,7 @@ class ImageDiff(Displayable):
             "layers_a": [layer(x) for x in self.layers_a],
             "layers_b": [layer(x) for x in self.layers_b],
             "size": sizes(self.size),
-            "compressed_size": sizes(self.compressed_size),
+            "stored_size": sizes(self.stored_size),
             "final_size": sizes(self.final_size),
             "file_count": sizes(self.file_count),
             "directories": [
@@ -241,7 +284,7 @@ def diff(
         files=files,
         directories=_directories(files, group_depth),
         size=SizeDelta(left.summary.size, right.summary.size),
-        compressed_size=SizeDelta(left.summary.compressed_size, right.summary.compressed_size),
+        stored_size=SizeDelta(left.summary.stored_size, right.summary.stored_size),
         final_size=SizeDelta(left.summary.final_size, right.summary.final_size),
         file_count=SizeDelta(left.summary.file_count, right.summary.file_count),
         config=_config_changes(left, right),
@@ -263,9 +306,7 @@ def _side(a: Analysis) -> ImageSide:
 
 def _layers(a: Analysis, other: set[str | None]) -> tuple[LayerSide, ...]:
     return tuple(
-        LayerSide(
-            r.index, r.diff_id, r.size, r.compressed_size, r.command, r.diff_id is not None and r.diff_id in other
-        )
+        LayerSide(r.index, r.diff_id, r.size, r.stored_size, r.command, r.diff_id is not None and r.diff_id in other)
         for r in a.layers
     )
 

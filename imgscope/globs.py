@@ -40,7 +40,11 @@ class _Segment:
 
 @dataclass(frozen=True)
 class Glob:
-    """A compiled path pattern. ``Glob("**/*.pem").matches("/etc/ssl/key.pem")`` is True."""
+    """A compiled path pattern. ``Glob("**/*.pem").matches("/etc/ssl/key.pem")`` is True.
+
+    Attributes:
+        pattern: the glob as written (``**`` spans directories, ``*`` stays in one segment)
+    """
 
     pattern: str
     _segments: tuple[_Segment | None, ...] = field(init=False, repr=False, compare=False)  # None: "**"

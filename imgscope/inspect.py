@@ -19,24 +19,62 @@ INSPECT_SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """A layer as the manifest and config describe it."""
+    """A layer as the manifest and config describe it.
+
+    Attributes:
+        index: its position, bottom first
+        digest: digest of the blob as stored
+        diff_id: digest of the uncompressed tar, from the config
+        media_type: the layer's media type
+        size: bytes of the blob as stored
+        available: False when its blob is absent (a foreign layer)
+        annotations: the manifest's annotations of the layer
+    """
 
     index: int
     digest: str | None
     diff_id: str | None
     media_type: str | None
-    size: int | None  # bytes of the blob as stored
+    size: int | None
     available: bool
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageInfo(Displayable):
-    """What ``docker image inspect`` shows, with the manifest's media types and annotations."""
+    """What ``docker image inspect`` shows, with the manifest's media types and annotations.
 
-    id: str | None  # the config digest
+    Attributes:
+        id: the config digest
+        repo_tags: the tags
+        repo_digests: REPOSITORY@MANIFEST-DIGEST, when the format has a manifest digest
+        created: when the image was built
+        author: the config's author
+        comment: the config's comment
+        docker_version: the Docker version that built it, when recorded
+        os: the config's OS
+        architecture: the config's architecture
+        variant: the config's CPU variant
+        os_version: the config's OS version
+        platform: OS/architecture[/variant] in one string
+        source: the path given
+        format: how the image is stored
+        manifest_digest: the manifest's digest, when the format has one
+        manifest_media_type: the manifest's media type
+        annotations: the manifest's annotations
+        config: the run-time settings
+        rootfs_type: the config's rootfs type (``layers``)
+        diff_ids: the uncompressed layers' digests, from the config
+        layers: the layers as the manifest and config describe them
+        stored_size: bytes of all layer blobs as stored, when the format gives every size
+        history_entries: history entries in all
+        empty_history_entries: history entries that made no layer
+        notes: what was chosen for the user, and why
+    """
+
+    id: str | None
     repo_tags: tuple[str, ...]
-    repo_digests: tuple[str, ...]  # REPOSITORY@MANIFEST-DIGEST, when the format has a manifest digest
+    repo_digests: tuple[str, ...]
     created: str | None
     author: str | None
     comment: str | None
@@ -55,7 +93,7 @@ class ImageInfo(Displayable):
     rootfs_type: str | None
     diff_ids: tuple[str, ...]
     layers: tuple[LayerInfo, ...]
-    stored_size: int | None  # bytes of all layer blobs as stored, when the format gives every size
+    stored_size: int | None
     history_entries: int
     empty_history_entries: int
     notes: tuple[str, ...] = ()

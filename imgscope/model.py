@@ -53,7 +53,13 @@ class TarEntry:
 
 @dataclass(frozen=True)
 class Platform:
-    """An OS/architecture pair, as an image config or index entry states it."""
+    """An OS/architecture pair, as an image config or index entry states it.
+
+    Attributes:
+        os: e.g. linux
+        architecture: e.g. amd64, arm64
+        variant: e.g. v7, or None
+    """
 
     os: str
     architecture: str
@@ -117,14 +123,25 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class LayerBlob:
-    """A layer as the image describes it; ``open()`` gives its raw blob, nothing is read before."""
+    """A layer as the image describes it; ``open()`` gives its raw blob, nothing is read before.
+
+    Attributes:
+        index: its position, bottom first
+        digest: of the blob as stored (compressed); None when the format does not say
+        diff_id: of the uncompressed tar, from the config
+        media_type: the layer's media type, when the format says
+        size: bytes of the blob as stored
+        member: where the blob lives inside the image, for messages
+        opener: opens the raw blob; None when the blob is absent
+        annotations: the manifest's annotations of the layer
+    """
 
     index: int
-    digest: str | None  # of the blob as stored (compressed); None when the format does not say
-    diff_id: str | None  # of the uncompressed tar, from the config
+    digest: str | None
+    diff_id: str | None
     media_type: str | None
-    size: int | None  # bytes of the blob as stored
-    member: str  # where the blob lives inside the image, for messages
+    size: int | None
+    member: str
     opener: Callable[[], IO[bytes]] | None = field(repr=False, compare=False, default=None)
     annotations: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -142,16 +159,27 @@ class LayerBlob:
 
 @dataclass(frozen=True)
 class ImageRef:
-    """One image a source holds, as listed by ``imgscope ls``."""
+    """One image a source holds, as listed by ``imgscope ls``.
 
-    name: str | None  # first tag, e.g. ``app:1``
+    Attributes:
+        name: first tag, e.g. ``app:1``
+        tags: every tag
+        digest: manifest digest, when the format has one
+        config_digest: the image id
+        platform: the platform, when the source says
+        media_type: the manifest's media type
+        artifact_type: set for an OCI artifact (an SBOM, a signature, an attestation ...): not an image
+        subject: the manifest digest an artifact is attached to, when it says
+    """
+
+    name: str | None
     tags: tuple[str, ...]
-    digest: str | None  # manifest digest, when the format has one
+    digest: str | None
     config_digest: str | None
     platform: Platform | None
     media_type: str | None
-    artifact_type: str | None = None  # set for an OCI artifact (SBOM, signature, ...): not an image
-    subject: str | None = None  # the manifest digest an artifact is attached to, when it says
+    artifact_type: str | None = None
+    subject: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The image as in ``imgscope ls --json``."""
@@ -169,21 +197,37 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class Image:
-    """A container image, read lazily: metadata parsed, no layer decompressed."""
+    """A container image, read lazily: metadata parsed, no layer decompressed.
 
-    source: str  # the path given, or where the image came from (docker://HOST/REPO:TAG for a registry)
-    format: ImageFormat  # docker-archive | docker-archive-oci | oci-layout | oci-archive | registry
+    Attributes:
+        source: the path given, or where the image came from (``docker://HOST/REPO:TAG`` for a registry)
+        format: docker-archive | docker-archive-oci | oci-layout | oci-archive | registry
+        name: the first tag, when the image has one
+        tags: every tag
+        digest: manifest digest when known
+        config_digest: the image id
+        platform: the OS/architecture the config states
+        config: the image config as parsed JSON (``runtime`` has its run-time settings, typed)
+        layers: the layers, bottom first, nothing read yet
+        history: the config's history, each entry with the layer it made
+        manifest_media_type: the manifest's media type, when there is a manifest
+        annotations: the manifest's annotations
+        notes: what was chosen for the user, and why
+    """
+
+    source: str
+    format: ImageFormat
     name: str | None
     tags: tuple[str, ...]
-    digest: str | None  # manifest digest when known
-    config_digest: str | None  # the image id
+    digest: str | None
+    config_digest: str | None
     platform: Platform | None
     config: dict[str, Any] = field(repr=False, compare=False)
     layers: tuple[LayerBlob, ...] = ()
     history: tuple[HistoryEntry, ...] = ()
     manifest_media_type: str | None = None
     annotations: dict[str, str] = field(default_factory=dict, compare=False)
-    notes: tuple[str, ...] = ()  # what was chosen for the user, and why
+    notes: tuple[str, ...] = ()
 
     @property
     def created(self) -> str | None:
@@ -338,10 +382,15 @@ _DIGEST_RE = re.compile(r"(sha256):([0-9a-f]{64})|(sha512):([0-9a-f]{128})")
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """A content digest, ``algorithm:hex`` (sha256 or sha512, the algorithms OCI registers)."""
+    """A content digest, ``algorithm:hex`` (sha256 or sha512, the algorithms OCI registers).
 
-    algorithm: str  #: ``sha256`` or ``sha512``
-    hex: str  #: lowercase hex of the hash
+    Attributes:
+        algorithm: ``sha256`` or ``sha512``
+        hex: lowercase hex of the hash
+    """
+
+    algorithm: str
+    hex: str
 
     @classmethod
     def parse(cls, text: str) -> Digest:

@@ -52,3 +52,25 @@ def one_line(command: str, limit: int | None = None) -> str:
     Control characters are not escaped: ``printable`` (or rich's ``safe``) does that where it is shown."""
     text = " ".join(redact(command).split())
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 layer``, ``2 layers``, ``1,234 files``: the count with thousands separators and the word to match
+    (``many`` for an irregular plural: ``plural(n, "entry", "entries")``)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` cut in the middle to ``width`` characters (``/usr/lib/…/site-packages/x.py``): the start and the
+    end of a path say the most; a path keeps its last component whole when it can."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail_start = text.rfind("/")
+    keep = width - 1
+    if tail_start > 0 and len(text) - tail_start <= keep * 2 // 3:
+        tail = text[tail_start:]
+        return text[: keep - len(tail)] + "…" + tail
+    head = (keep + 1) // 2
+    return text[:head] + "…" + text[len(text) - (keep - head) :]

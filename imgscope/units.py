@@ -81,3 +81,20 @@ def json_number(value: int | float | None) -> int | float | None:
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     return value
+
+
+_SIZE_UNITS = ("kB", "MB", "GB", "TB", "PB", "EB")
+
+
+def format_size(n: int | float) -> str:
+    """Bytes for people, in decimal units as ``docker images`` shows them: ``1 B``, ``294 B``, ``1.2 kB``,
+    ``2.3 MB`` (one decimal from 1 kB on; the sign kept)."""
+    sign = "-" if n < 0 else ""
+    value = abs(float(n))
+    if value < 1000:
+        return f"{sign}{int(value)} B"
+    for unit in _SIZE_UNITS:
+        value /= 1000
+        if value < 999.95 or unit == _SIZE_UNITS[-1]:
+            return f"{sign}{value:.1f} {unit}"
+    raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -211,6 +212,24 @@ def test_results_show_themselves_through_the_registry() -> None:
     html = a._repr_html_()
     assert html is not None and "Wasted" in html
     assert a.__rich__() is not None
-    # a result type without a registered renderer shows its repr
-    info = imgscope.inspect(SAMPLES / "cases/oci-gzip")
-    assert info._repr_html_() is None and info.__rich__() == repr(info)
+    # a type without a registered renderer shows its repr
+    from imgscope._display import Displayable
+
+    class Unregistered(Displayable):
+        pass
+
+    other = Unregistered()
+    assert other._repr_html_() is None and other.__rich__() == repr(other) == object.__repr__(other)
+
+
+def test_public_fields_are_documented_for_help() -> None:
+    # help(imgscope.X) shows the class docstring: every public field of every public result type is named there.
+    missing = {}
+    for name in imgscope.__all__:
+        obj = getattr(imgscope, name)
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+            doc = obj.__doc__ or ""
+            absent = [f.name for f in dataclasses.fields(obj) if not f.name.startswith("_") and f"{f.name}:" not in doc]
+            if absent:
+                missing[name] = absent
+    assert missing == {}

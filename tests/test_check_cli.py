@@ -80,7 +80,7 @@ def test_github_annotations_and_step_summary(tmp_path: Path) -> None:
     errors = [line for line in out.splitlines() if line.startswith("::error ")]
     assert errors == [
         "::error title=imgscope check%3A max-size::Content stored in all layers exceeds the limit by 146,057 bytes",
-        "::error title=imgscope check%3A forbid **/*.sh::1 forbidden path(s) in the final image: /app/chmod-me.sh",
+        "::error title=imgscope check%3A forbid **/*.sh::1 forbidden path in the final image: /app/chmod-me.sh",
     ]
     text = summary.read_text()
     assert text.startswith("earlier step\n### ❌ imgscope check: FAIL: 2 of 6 rules failed")
@@ -244,7 +244,7 @@ def test_baseline_delta_is_shown(tmp_path: Path) -> None:
     assert code == 1
     assert "Against the baseline" in out and "+2.1 MB" in out
     code, out, _ = run(CASES, "--baseline", str(baseline), "--max-growth", "3MB", "--format", "markdown")
-    assert code == 0 and "| content size | 33 Bytes | 2.1 MB | +2.1 MB |" in out
+    assert code == 0 and "| content size | 33 B | 2.1 MB | +2.1 MB |" in out
 
 
 def test_hostile_baseline_report_is_named_in_the_error(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_an_image_against_itself_is_empty() -> None:
     assert d.identical and d.files == () and d.config == () and d.directories == ()
     assert d.common_layers == len(a.layers)
     assert all(x.shared for x in d.layers_a + d.layers_b)
-    assert (d.size.delta, d.compressed_size.delta, d.final_size.delta, d.file_count.delta) == (0, 0, 0, 0)
+    assert (d.size.delta, d.stored_size.delta, d.final_size.delta, d.file_count.delta) == (0, 0, 0, 0)
 
 
 def test_tiny_a_against_tiny_b_is_one_file() -> None:
@@ -36,7 +36,7 @@ def test_tiny_a_against_tiny_b_is_one_file() -> None:
     assert d.common_layers == 2 and len(d.layers_b) == 3
     assert [x.shared for x in d.layers_b] == [True, True, False]
     assert d.size.delta == 16 and d.final_size.delta == 16 and d.file_count.delta == 1
-    assert d.compressed_size.delta == d.layers_b[2].compressed_size > 0
+    assert d.stored_size.delta == d.layers_b[2].stored_size > 0
     assert [(x.path, x.added, x.added_bytes, x.delta) for x in d.directories] == [("/", 1, 16, 16)]
     assert [(c.key, c.a, c.b) for c in d.config] == [("labels.org.example.image", "tiny-a", "tiny-b")]
     back = imgscope.diff(f"{TWO}:tiny-b:1", f"{TWO}:tiny-a:1")
@@ -64,7 +64,7 @@ def test_overlay_and_vfs_builds_share_the_bottom_layers_and_the_final_tree() -> 
 def test_formats_of_one_image_differ_only_where_skopeo_dropped_the_healthcheck() -> None:
     d = imgscope.diff(analysis_of("cases/docker-archive.tar"), analysis_of("cases/oci-zstd"))
     assert d.files == () and d.common_layers == 5 and d.size.delta == 0
-    assert d.compressed_size.delta < 0  # zstd against plain tars
+    assert d.stored_size.delta < 0  # zstd against plain tars
     assert [c.key for c in d.config] == ["healthcheck"]
     assert d.config[0].b is None and d.config[0].a["Test"] == ["CMD", "/bin/true"]
 

@@ -45,7 +45,7 @@ def test_tree_library_holds_the_whole_path(deep_image: Path) -> None:
         deepest = max(root.walk(), key=lambda n: n.path.count("/"))
         assert deepest.path == "/" + "a/" * DEPTH + "f" and deepest.size == 4
         assert root.size == 4 and root.files == 1  # summed up through every level
-        assert "TreeNode(name=''" in repr(root)  # a repr does not walk the children
+        assert repr(root).startswith("<TreeNode /: dir")  # a repr does not walk the children
         assert len(_chain(trim(root).to_dict())) == DEPTH + 2
     # equality and hash walk the whole tree without recursion; the two trees differ only in their change marks
     assert a.tree() == a.tree() and hash(a.tree()) == hash(a.tree())

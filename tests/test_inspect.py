@@ -29,7 +29,7 @@ def test_inspect_docker_archive() -> None:
     assert c.healthcheck == {"Test": ["CMD", "/bin/true"], "Interval": 30_000_000_000, "Timeout": 3_000_000_000}
     assert info.diff_ids == tuple(img.config["rootfs"]["diff_ids"]) and info.rootfs_type == "layers"
     assert (info.history_entries, info.empty_history_entries) == (12, 7)
-    assert info.stored_size == analysis_of("cases/docker-archive.tar").summary.compressed_size
+    assert info.stored_size == analysis_of("cases/docker-archive.tar").summary.stored_size
 
 
 def test_inspect_oci_media_types_and_annotations() -> None:

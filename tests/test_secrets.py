@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from imgscope.advise import redact as advise_redact
 from imgscope.cli import main
-from imgscope.render.terminal import to_html
+from imgscope.render.html import report_html
 from imgscope.text import redact
 from tests.conftest import SAMPLES, analysis_of
 
@@ -24,9 +24,11 @@ def test_analyze_report_masks_secret_env_and_arg_values() -> None:
 
 
 def test_html_report_masks_secret_values() -> None:
-    html = to_html(analysis_of("advise.tar", image="localhost/wasteful:latest"))
-    assert "SECRETVALUE" not in html
-    assert "API_KEY=***" in html
+    a = analysis_of("advise.tar", image="localhost/wasteful:latest")
+    assert any("_authToken=" in r.command and "_authToken=***" not in r.command for r in a.layers)
+    for html in (report_html(a), a._repr_html_() or ""):  # the page, and what a notebook shows
+        assert "SECRETVALUE" not in html
+        assert "_authToken=***" in html  # the layer's command, its token masked
 
 
 def test_analyze_json_keeps_the_commands_as_recorded() -> None:

@@ -31,7 +31,7 @@ WIDTH = 100
 
 def rendered(renderable: RenderableType, soft_wrap: bool = False) -> str:
     console = Console(width=WIDTH, no_color=True, color_system=None, file=io.StringIO(), record=True)
-    console.print(renderable, soft_wrap=soft_wrap, end="" if soft_wrap else "\n")
+    console.print(renderable, soft_wrap=soft_wrap, end="" if soft_wrap else "\n", crop=False)
     # the source path is the checkout's: make it relative so the golden files hold on every machine
     text = console.export_text().replace(str(SAMPLES), "samples")
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"

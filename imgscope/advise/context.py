@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from imgscope.advise.model import MAX_PATHS, Copy, Finding, Rule
+from imgscope.advise.model import MAX_PATHS, Copy, Finding, Rule, Severity
 from imgscope.analysis import Analysis, FileRecord, LayerReport
 from imgscope.history.base_image import find_base
-from imgscope.model import EntryType
+from imgscope.model import EntryType, RuntimeConfig
 from imgscope.text import one_line, redact
 from imgscope.union.filesystem import ChangeKind
 
@@ -27,6 +27,8 @@ class Context:
         self.base = find_base(analysis.image)
         self.first = self.base.layer_count if self.base else 0  # the first layer of the Dockerfile's own
         self.hidden_by = {(w.layer, w.path): w.hidden_by for w in analysis.wasted_files}
+        self.hidden_how = {(w.layer, w.path): w.reason for w in analysis.wasted_files}
+        self.final_paths = frozenset(f.path for f in analysis.files)
         self.claimed: set[tuple[int, str]] = set()
 
     def command(self, layer: int) -> str:
@@ -58,10 +60,10 @@ class Context:
         """The later layers that removed or replaced any of ``copies``."""
         return sorted({self.hidden_by[(c.layer, c.path)] for c in copies if (c.layer, c.path) in self.hidden_by})
 
-    def runtime(self) -> dict[str, Any]:
-        """The config's ``config`` object as written (an empty dict when absent or not an object)."""
-        value = self.a.image.config.get("config")
-        return value if isinstance(value, dict) else {}
+    @property
+    def runtime(self) -> RuntimeConfig:
+        """The image's run-time settings (``Image.runtime``, parsed once)."""
+        return self.a.image.runtime
 
     def finding(
         self,
@@ -74,6 +76,7 @@ class Context:
         saves: bool = True,
         paths: list[str] | None = None,
         title: str | None = None,
+        severity: Severity | None = None,
     ) -> Finding:
         """A finding of ``rule``: ``copies`` are what the fix saves (when ``saves``); ``paths`` default to theirs."""
         ordered = sorted(copies, key=lambda c: (-c.size, c.path, c.layer))
@@ -82,7 +85,7 @@ class Context:
         return Finding(
             id=rule.id,
             name=rule.name,
-            severity=rule.severity,
+            severity=severity or rule.severity,
             title=title or rule.title,
             message=message,
             layers=layer_tuple,

@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     size.duplicate_content,
     size.many_layers,
     size.large_base,
+    size.identical_rewrite,
     secrets.secret_file,
     secrets.secret_in_config,
     hygiene.runs_as_root,
@@ -51,6 +52,7 @@ EVALUATION_ORDER: tuple[Rule, ...] = (
     size.build_context_junk,
     size.cleanup_in_later_layer,
     size.metadata_only_rewrite,
+    size.identical_rewrite,
     size.build_toolchain,
     size.duplicate_content,
     size.many_layers,
@@ -66,7 +68,14 @@ assert sorted(r.id for r in EVALUATION_ORDER) == [r.id for r in RULES]
 
 @dataclass(frozen=True)
 class AdviseSettings:
-    """``[tool.imgscope.advise]``: ``ignore`` (ids or names), ``allow`` (path globs), the large-base thresholds."""
+    """``[tool.imgscope.advise]``: ``ignore`` (ids or names), ``allow`` (path globs), the large-base thresholds.
+
+    Attributes:
+        ignore: finding ids or names to drop
+        allow: path globs no finding names
+        large_base: bytes from which the base counts as large (IS109)
+        large_base_share: share of the image's bytes from which the base counts as large (IS109)
+    """
 
     ignore: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
@@ -144,8 +153,8 @@ Source = Analysis | Image | str | os.PathLike[str]
 def advise(
     source: Source, settings: AdviseSettings | None = None, *, image: str | None = None, platform: str | None = None
 ) -> list[Finding]:
-    """The findings for an image (a path, an ``Image`` or an ``Analysis``), largest saving first (see ``advice``
-    for the total)."""
+    """The findings for an image (a path, an ``Image`` or an ``Analysis``), most severe first, then largest saving
+    (see ``advice`` for the total)."""
     return list(advice(source, settings, image=image, platform=platform).findings)
 
 
@@ -165,7 +174,8 @@ def advice(
                 ignored += 1
             else:
                 found.append(finding)
-    found.sort(key=lambda f: (-(f.bytes_saved or 0), -f.severity.rank, f.id, f.layers, f.paths))
+    # the most severe first (the secrets), then the largest saving: in the terminal, the JSON and SARIF alike
+    found.sort(key=lambda f: (-f.severity.rank, -(f.bytes_saved or 0), f.id, f.layers, f.paths))
     unique: dict[tuple[int, str], int] = {}
     for f in found:
         for copy in f.copies:

@@ -21,7 +21,7 @@ _WRITABLE_KINDS = frozenset({EntryType.FILE, EntryType.HARDLINK, EntryType.DIR})
     fix="Create an unprivileged user and `USER 10001:10001` before CMD.",
 )
 def runs_as_root(rule: Rule, ctx: Context) -> Iterator[Finding]:
-    user = str(ctx.runtime().get("User") or "").strip()
+    user = ctx.runtime.user.strip()
     name = user.split(":", 1)[0]
     if name not in ("", "root", "0"):
         return
@@ -71,7 +71,7 @@ def unpinned_tag(rule: Rule, ctx: Context) -> Iterator[Finding]:
     fix="`HEALTHCHECK CMD <a command that fails when the service is unhealthy>`.",
 )
 def no_healthcheck(rule: Rule, ctx: Context) -> Iterator[Finding]:
-    check = ctx.runtime().get("Healthcheck")
+    check = ctx.runtime.healthcheck
     test = check.get("Test") if isinstance(check, dict) else None
     if isinstance(test, list) and test and test[0] != "NONE":
         return

@@ -46,9 +46,18 @@ _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 @dataclass(frozen=True)
 class Rule:
-    """One kind of finding, with what finds it: a stable id (``IS1xx`` size, ``IS2xx`` secrets, ``IS3xx`` runtime
-    hygiene), a name, a severity, a title, why it matters, the usual fix, and ``evaluate`` (the findings for an
-    image, given the shared ``Context``). Rules are made with the ``rule`` decorator, next to their evaluation."""
+    """One kind of finding, with what finds it. Rules are made with the ``rule`` decorator, next to their
+    evaluation.
+
+    Attributes:
+        id: stable: ``IS1xx`` size, ``IS2xx`` secrets, ``IS3xx`` runtime hygiene (``docs/advice.md``)
+        name: e.g. ``package-cache``; settings and ``--ignore`` take it or the id
+        severity: of its findings
+        title: one line naming the problem
+        why: why it matters
+        fix: the usual fix (each finding says its own, in Dockerfile terms)
+        evaluate: ``evaluate(rule, ctx)``: the findings for the image of the shared ``Context``
+    """
 
     id: str
     name: str
@@ -84,19 +93,34 @@ class Copy(NamedTuple):
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing to change: what was found, where, what fixing it saves, and how to fix it."""
+    """One thing to change: what was found, where, what fixing it saves, and how to fix it.
 
-    id: str  # e.g. "IS102" (stable; docs/advice.md)
-    name: str  # e.g. "package-cache"
+    Attributes:
+        id: e.g. "IS102" (stable; docs/advice.md)
+        name: e.g. "package-cache"
+        severity: error, warning or info
+        title: one line naming the problem
+        message: what was found, where, in words
+        layers: the layers involved, in order
+        commands: the history command of each of ``layers`` (secret values masked)
+        paths: up to MAX_PATHS, largest first
+        path_count: how many paths the finding names in all
+        bytes_saved: None where the finding is not about size
+        fix: in Dockerfile terms
+        copies: the stored copies the fix would not write (for the total, counted once)
+    """
+
+    id: str
+    name: str
     severity: Severity
     title: str
     message: str
-    layers: tuple[int, ...]  # the layers involved, in order
-    commands: tuple[str, ...]  # the history command of each of ``layers`` (secret values masked)
-    paths: tuple[str, ...]  # up to MAX_PATHS, largest first
+    layers: tuple[int, ...]
+    commands: tuple[str, ...]
+    paths: tuple[str, ...]
     path_count: int
-    bytes_saved: int | None  # None where the finding is not about size
-    fix: str  # in Dockerfile terms
+    bytes_saved: int | None
+    fix: str
     # The stored copies the fix would not write: for the total, counted once.
     copies: tuple[Copy, ...] = field(default=(), repr=False, compare=False)
 
@@ -117,15 +141,23 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Advice(Displayable):
-    """All findings for one image, largest saving first, and what fixing them all saves."""
+    """All findings for one image, the most severe first, then the largest saving, and what fixing them all saves.
+
+    Attributes:
+        findings: every finding, the most severe first, then the largest saving
+        total_saved: bytes, each stored copy counted once across findings
+        image_size: content bytes stored in all layers (Summary.size)
+        base: where the base image ends (``find_base``), None when the image does not tell
+        ignored: findings dropped by settings
+    """
 
     findings: tuple[Finding, ...]
-    total_saved: int  # bytes, each stored copy counted once across findings
-    image_size: int  # content bytes stored in all layers (Summary.size)
+    total_saved: int
+    image_size: int
     base: BaseImage | None
-    ignored: int  # findings dropped by settings
+    ignored: int
 
     @property
     def saved_fraction(self) -> float:
@@ -151,6 +183,7 @@ class Advice(Displayable):
                 "tags": list(img.tags),
                 "config_digest": img.config_digest,
             }
+            doc["notes"] = list(img.notes)  # which image or platform was picked, and why
         doc["base"] = None if self.base is None else self.base.to_dict(history_count=False)
         doc["summary"] = {
             "total_saved": self.total_saved,

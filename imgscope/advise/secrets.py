@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
 from imgscope.text import SECRET_WORDS
+from imgscope.union.filesystem import WasteReason
 
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
 _DOTENV = re.compile(r"^\.env(?:\..+)?$")
@@ -70,36 +71,95 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
     for s in ctx.a.sniffed:
         if not ctx.settings.allowed(s.path):
             kinds.setdefault((s.layer, s.path), s.kind)
-    groups: dict[tuple[int, str], list[Copy]] = defaultdict(list)
+    groups: dict[tuple[int, str, bool], list[Copy]] = defaultdict(list)
     for (layer_index, path), kind in kinds.items():
-        groups[(layer_index, kind)].append(Copy(layer_index, path, 0))
-    for (layer_index, kind), copies in sorted(groups.items()):
+        groups[(layer_index, kind, is_package_test_fixture(path))].append(Copy(layer_index, path, 0))
+    for (layer_index, kind, fixture), copies in sorted(groups.items()):
         ctx.claimed.update((c.layer, c.path) for c in copies)
-        gone = sorted({ctx.hidden_by[(c[0], c[1])] for c in copies if (c[0], c[1]) in ctx.hidden_by})
         label = _SECRET_KINDS[kind]
         n = len(copies)
         text = f"{n} {label}{'s' if n > 1 and not label.endswith('s') else ''} stored in {ctx.where(layer_index)}"
-        if gone:
+        if fixture:
             text += (
-                f"; removed again in layer {', '.join(map(str, gone))}, but still in layer {layer_index}: "
-                "anyone who pulls the image can extract it from that layer's tar"
+                " inside a package's test directory: test fixtures published with the package, most likely not a "
+                "secret of yours, so this is info, not an error"
             )
+        text += _what_became_of(ctx, layer_index, copies)
         if layer_index < ctx.first:
             text += " (this layer comes from the base image)"
         text += ". The content is not shown."
-        fix = (
-            f"Never COPY or write secrets into a layer; {_SECRET_FIXES[kind]}. Keep secrets out of the build "
-            "context with .dockerignore. Rotate this one: it has been published with the image."
-        )
+        if fixture:
+            fix = (
+                "Nothing to rotate if these are the package's own test files; to ship less, leave packages' tests "
+                "out of the image (delete them in the RUN that installs the package), or allow the paths in "
+                "[tool.imgscope.advise] allow. If you put a real key there, treat it as below: "
+                f"{_SECRET_FIXES[kind]}."
+            )
+        else:
+            fix = (
+                f"Never COPY or write secrets into a layer; {_SECRET_FIXES[kind]}. Keep secrets out of the build "
+                "context with .dockerignore. Rotate this one: it has been published with the image."
+            )
         yield ctx.finding(
             rule,
             text,
-            [layer_index, *gone],
+            [layer_index, *ctx.gone(copies)],
             copies,
             fix,
             saves=False,
-            title=f"{label[0].upper()}{label[1:]} in a layer",
+            title=f"{label[0].upper()}{label[1:]} in a layer" + (" (a package's test fixture)" if fixture else ""),
+            severity=Severity.INFO if fixture else None,
         )
+
+
+# A package's own tree (Python, Node, Ruby, Go modules, vendored code), then a test directory below it.
+_PACKAGE_ROOT = re.compile(
+    r"/(?:site-packages|dist-packages|node_modules|gems|pkg/mod|vendor)/|^/usr(?:/local)?/lib/python3[^/]*/"
+)
+_TEST_DIR = re.compile(r"/(?:tests?|testing|testdata|test_data|fixtures|__tests__|spec)/", re.IGNORECASE)
+
+
+def is_package_test_fixture(path: str) -> bool:
+    """True for a file in a test directory inside an installed package (``site-packages/tornado/test/test.key``,
+    ``/usr/lib/python3.11/test/keycert.pem``, ``node_modules/x/tests/fixtures/key.pem``): shipped and published
+    with the package, not a secret the image's author added. ``/app/tests/server.key`` is not one."""
+    root = _PACKAGE_ROOT.search(path)
+    return root is not None and _TEST_DIR.search(path, root.end() - 1) is not None
+
+
+def _what_became_of(ctx: Context, layer_index: int, copies: list[Copy]) -> str:
+    """What later layers did to the copies, said as it is: removed (still in this layer's tar), replaced by
+    other content, or written again unchanged (still in the final image too)."""
+    removed: set[int] = set()
+    replaced: set[int] = set()
+    again: set[int] = set()
+    for c in copies:
+        key = (c.layer, c.path)
+        if key not in ctx.hidden_by:
+            continue
+        how, later = ctx.hidden_how[key], ctx.hidden_by[key]
+        if how in (WasteReason.IDENTICAL, WasteReason.METADATA_ONLY):
+            again.add(later)
+        elif c.path in ctx.final_paths:
+            replaced.add(later)
+        else:
+            removed.add(later)
+    out = ""
+    if removed:
+        out += (
+            f"; removed by {_layers(removed)}, but still in layer {layer_index}: anyone who pulls the image can "
+            "extract it from that layer's tar"
+        )
+    if replaced:
+        out += f"; replaced with other content by {_layers(replaced)}, but the old one is still in layer {layer_index}"
+    if again:
+        out += f"; written again by {_layers(again)} with the same content, so it is in the final image and in both"
+    return out
+
+
+def _layers(indexes: set[int]) -> str:
+    ordered = sorted(indexes)
+    return f"layer{'s' * (len(ordered) > 1)} {', '.join(map(str, ordered))}"
 
 
 @rule(
@@ -112,10 +172,8 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
 )
 def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
     names: dict[str, set[str]] = defaultdict(set)  # variable -> where
-    runtime = ctx.a.image.config.get("config")
-    env = runtime.get("Env") if isinstance(runtime, dict) else None
-    for item in env if isinstance(env, list) else []:
-        if isinstance(item, str) and "=" in item:
+    for item in ctx.runtime.env:
+        if "=" in item:
             name, value = item.split("=", 1)
             if value and _is_secret_var(name):
                 names[f"ENV {name}"].add("the image config")

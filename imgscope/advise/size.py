@@ -309,30 +309,55 @@ def build_toolchain(rule: Rule, ctx: Context) -> Iterator[Finding]:
     fix="Set mode and owner where the file is made: `COPY --chmod --chown`, or chmod/chown in the same RUN.",
 )
 def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    # Only copies whose mode or owner did change: the same bytes with the same metadata are IS110's.
     pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
-    same: set[tuple[int, int]] = set()
     for w in ctx.a.wasted_files:
-        if w.layer < ctx.first or w.reason not in (WasteReason.METADATA_ONLY, WasteReason.IDENTICAL):
+        if w.layer < ctx.first or w.reason is not WasteReason.METADATA_ONLY:
             continue
         if ctx.settings.allowed(w.path):
             continue
         pairs[(w.layer, w.hidden_by)].append(Copy(w.layer, w.path, w.size))
-        if w.reason is WasteReason.IDENTICAL:
-            same.add((w.layer, w.hidden_by))
     for (written, hidden), copies in sorted(pairs.items()):
         n = len(copies)
-        how = (
-            "with the same bytes (only mode/owner changed, or nothing)"
-            if (written, hidden) in same
-            else "only to change mode or owner"
-        )
         text = (
             f"{n} file{'s' * (n != 1)} of {ctx.where(written)} copied whole again by {ctx.where(hidden)} "
-            f"{how}; both copies are stored."
+            "only to change mode or owner (the same bytes); both copies are stored."
         )
         fix = (
             "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
             f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
+        )
+        yield ctx.finding(rule, text, [written, hidden], copies, fix)
+
+
+@rule(
+    "IS110",
+    "identical-rewrite",
+    Severity.WARNING,
+    title="Files written again unchanged",
+    why="A later step that writes a file again with the same bytes, mode and owner (`cp -a` over it, a repeated "
+    "COPY) stores a second copy and changes nothing.",
+    fix="Write each file once: drop the step that copies it again, or copy only what is new.",
+)
+def identical_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
+    for w in ctx.a.wasted_files:
+        if w.layer < ctx.first or w.reason is not WasteReason.IDENTICAL:
+            continue
+        if ctx.settings.allowed(w.path):
+            continue
+        pairs[(w.layer, w.hidden_by)].append(Copy(w.layer, w.path, w.size))
+    for (written, hidden), copies in sorted(pairs.items()):
+        if not any(c.size for c in copies):
+            continue
+        n = len(copies)
+        text = (
+            f"{n} file{'s' * (n != 1)} of {ctx.where(written)} written again by {ctx.where(hidden)} with the same "
+            "bytes, mode and owner; the second copy changes nothing, and both are stored."
+        )
+        fix = (
+            f"Drop what writes these files again in layer {hidden} (a `cp -a` over existing files, a COPY of what "
+            f"layer {written} already holds), or limit it to the files that change."
         )
         yield ctx.finding(rule, text, [written, hidden], copies, fix)
 

@@ -32,20 +32,32 @@ def analyze(
     top: int = 50,
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
 ) -> Analysis:
     """Analyze an image: a path (opened with ``open_image``), an ``Image`` already opened, or an ``Analysis``
     (returned as it is).
 
     Each layer is read once, front to back (``scan_layer``), and merged in order (``merge_scans``); ``verify``
     checks every layer against its diff_id (and blob digest) while it streams. ``top`` bounds the largest-files
-    list. ``observers`` add content observers to every layer's scan (``analysis.scan``).
+    list. ``observers`` add content observers to every layer's scan (``analysis.scan``). ``gzip_uncompressed``
+    gzips each layer stored uncompressed (a ``docker save``) as it streams, so its ``compressed_size`` (what a
+    registry would serve) is known; it costs CPU (zlib level 6), so it is off by default and ``compressed_size``
+    is None for such layers.
     """
     if isinstance(source, Analysis):
         return source
     img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
     lim = limits or Limits()
     scans = (
-        scan_layer(img, index, limits=lim, verify=verify, progress=progress, observers=observers)
+        scan_layer(
+            img,
+            index,
+            limits=lim,
+            verify=verify,
+            progress=progress,
+            observers=observers,
+            gzip_uncompressed=gzip_uncompressed,
+        )
         for index in range(len(img.layers))
     )
     with collector_paused():
@@ -82,7 +94,8 @@ def merge_scans(image: Image, scans: Iterable[LayerScan], *, top: int = 50, veri
 def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history: HistoryEntry | None) -> LayerReport:
     blob = image.layers[scan.index]
     stream = scan.stream
-    counts, sizes, meta, meta_bytes = changes.changes.totals()
+    totals = changes.changes.totals()
+    counts, sizes = totals.counts, totals.sizes
     markers = sum(1 for e in scan.entries if e.path.rpartition("/")[2].startswith(".wh."))
     return LayerReport(
         index=scan.index,
@@ -90,7 +103,8 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
         diff_id=blob.diff_id or stream.diff_id,
         media_type=blob.media_type,
         compression=stream.compression,
-        compressed_size=stream.compressed_size,
+        stored_size=stream.compressed_size,
+        compressed_size=stream.compressed_size if stream.compression != "none" else stream.gzip_size,
         size=changes.stored_bytes,
         tar_size=stream.tar_size,
         entries=len(scan.entries) - markers,
@@ -100,8 +114,8 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
         added_bytes=sizes[ChangeKind.ADDED],
         modified_bytes=sizes[ChangeKind.MODIFIED],
         removed_bytes=sizes[ChangeKind.REMOVED],
-        metadata_only=meta,
-        metadata_only_bytes=meta_bytes,
+        metadata_only=totals.metadata_only,
+        metadata_only_bytes=totals.metadata_only_bytes,
         whiteouts=changes.whiteouts,
         opaque_dirs=changes.opaque_dirs,
         history=history,
@@ -155,7 +169,10 @@ def _finish(
     assert wasted_bytes == size - final_size, "every stored byte is either visible or wasted"
     summary = Summary(
         size=size,
-        compressed_size=sum(r.compressed_size for r in reports),
+        stored_size=sum(r.stored_size for r in reports),
+        compressed_size=None
+        if any(r.compressed_size is None for r in reports)
+        else sum(r.compressed_size or 0 for r in reports),
         final_size=final_size,
         file_count=len(files),
         layer_count=len(reports),

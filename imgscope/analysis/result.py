@@ -22,7 +22,20 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class FileRecord:
-    """A path of the final filesystem."""
+    """A path of the final filesystem.
+
+    Attributes:
+        path: ``/``-rooted path
+        type: file, dir, symlink, hardlink, char, block or fifo
+        size: bytes of a regular file (0 for other types)
+        mode: permission bits (and setuid/setgid/sticky)
+        uid: owner's user id
+        gid: owner's group id
+        link_target: a symlink's target, or a hard link's target path
+        layer: the layer that last wrote it
+        record: the stored copy it shows (hard links share one); -1: none
+        digest: sha256 of a regular file's content, hex
+    """
 
     path: str
     type: EntryType
@@ -31,9 +44,9 @@ class FileRecord:
     uid: int
     gid: int
     link_target: str
-    layer: int  # the layer that last wrote it
-    record: int = field(default=-1, compare=False)  # the stored copy it shows (hard links share one); -1: none
-    digest: str | None = None  # sha256 of a regular file's content, hex
+    layer: int
+    record: int = field(default=-1, compare=False)
+    digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The file as in the JSON documents (``largest_files[]``, ``Analysis.file_records()``)."""
@@ -51,10 +64,16 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class DuplicateGroup:
-    """The same bytes stored under several paths of the final filesystem."""
+    """The same bytes stored under several paths of the final filesystem.
+
+    Attributes:
+        digest: sha256 of the content, hex
+        size: of one copy
+        paths: the paths holding that content
+    """
 
     digest: str
-    size: int  # of one copy
+    size: int
     paths: tuple[str, ...]
 
     @property
@@ -74,29 +93,55 @@ class DuplicateGroup:
 
 @dataclass(frozen=True)
 class LayerReport:
-    """One layer: what it stores, what it changed, and the history entry that made it."""
+    """One layer: what it stores, what it changed, and the history entry that made it.
+
+    Attributes:
+        index: its position, bottom first
+        digest: digest of the blob as stored (compressed)
+        diff_id: digest of the uncompressed tar
+        media_type: the layer's media type, when the format says
+        compression: of the blob as stored: none, gzip or zstd, from its first bytes
+        stored_size: bytes of the blob as stored in this file
+        compressed_size: what a pull downloads: the blob when compressed, else its gzip size when computed
+        size: content size: regular-file bytes the layer writes
+        tar_size: the uncompressed tar, headers and padding included
+        entries: tar members, whiteout markers excluded
+        added: paths added
+        modified: paths modified
+        removed: paths removed (every path below a removed directory included)
+        added_bytes: bytes of the added files
+        modified_bytes: bytes of the modified files (new sizes)
+        removed_bytes: bytes the removed files had
+        metadata_only: files copied again only to change mode/owner
+        metadata_only_bytes: bytes of those files
+        whiteouts: ``.wh.NAME`` markers
+        opaque_dirs: ``.wh..wh..opq`` markers
+        history: the history entry that made the layer, when the history names one
+        changes: a compact ChangeList from analyze()
+    """
 
     index: int
     digest: str | None
     diff_id: str | None
     media_type: str | None
     compression: Compression
-    compressed_size: int
-    size: int  # content size: regular-file bytes the layer writes
-    tar_size: int  # the uncompressed tar, headers and padding included
-    entries: int  # tar members, whiteout markers excluded
+    stored_size: int
+    compressed_size: int | None
+    size: int
+    tar_size: int
+    entries: int
     added: int
     modified: int
     removed: int
     added_bytes: int
     modified_bytes: int
     removed_bytes: int
-    metadata_only: int  # files copied again only to change mode/owner
+    metadata_only: int
     metadata_only_bytes: int
     whiteouts: int
     opaque_dirs: int
     history: HistoryEntry | None
-    changes: Sequence[FileChange] = field(repr=False, compare=False)  # a compact ChangeList from analyze()
+    changes: Sequence[FileChange] = field(repr=False, compare=False)
 
     @property
     def command(self) -> str:
@@ -116,6 +161,7 @@ class LayerReport:
             "media_type": self.media_type,
             "compression": str(self.compression),
             "size": self.size,
+            "stored_size": self.stored_size,
             "compressed_size": self.compressed_size,
             "tar_size": self.tar_size,
             "entries": self.entries,
@@ -138,22 +184,37 @@ class LayerReport:
 
 @dataclass(frozen=True)
 class Summary:
-    """Image-wide figures (``docs/metrics.md``)."""
+    """Image-wide figures (``docs/metrics.md``).
 
-    size: int  # content bytes stored in all layers
-    compressed_size: int
-    final_size: int  # regular-file bytes visible in the final filesystem (hard links once)
-    file_count: int  # paths in the final filesystem, directories included
+    Attributes:
+        size: content bytes stored in all layers
+        stored_size: bytes of the layer blobs as stored in this file (uncompressed tars in a docker save)
+        compressed_size: what a pull downloads (docs/metrics.md); None when a layer's is not known
+        final_size: regular-file bytes visible in the final filesystem (hard links once)
+        file_count: paths in the final filesystem, directories included
+        layer_count: layers
+        wasted_bytes: size - final_size: stored but not visible
+        wasted_percent: wasted_bytes / size (0 when size is 0)
+        efficiency: final_size / size (1 when size is 0)
+        duplicate_bytes: bytes of same-content copies in the final filesystem
+    """
+
+    size: int
+    stored_size: int
+    compressed_size: int | None
+    final_size: int
+    file_count: int
     layer_count: int
-    wasted_bytes: int  # size - final_size: stored but not visible
-    wasted_percent: float  # wasted_bytes / size (0 when size is 0)
-    efficiency: float  # final_size / size (1 when size is 0)
-    duplicate_bytes: int  # bytes of same-content copies in the final filesystem
+    wasted_bytes: int
+    wasted_percent: float
+    efficiency: float
+    duplicate_bytes: int
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as in the JSON document (``summary``)."""
         return {
             "size": self.size,
+            "stored_size": self.stored_size,
             "compressed_size": self.compressed_size,
             "final_size": self.final_size,
             "file_count": self.file_count,
@@ -165,9 +226,22 @@ class Summary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Analysis(Displayable):
-    """Everything imgscope knows about one image. ``to_dict()`` gives the JSON document."""
+    """Everything imgscope knows about one image. ``to_dict()`` gives the JSON document.
+
+    Attributes:
+        image: the image analysed
+        layers: one report per layer, bottom first
+        summary: the image-wide figures
+        wasted_files: every stored copy the final filesystem does not show, largest first
+        largest_files: the largest regular files of the final filesystem (``top`` of them)
+        duplicates: same-content files of the final filesystem, most wasted bytes first
+        dive: dive 0.13.1's figures for the image
+        files: every path of the final filesystem
+        verified: True when every layer was checked against its digests
+        sniffed: files whose first bytes look like a secret (imgscope.analysis.sniff)
+    """
 
     image: Image
     layers: tuple[LayerReport, ...]
@@ -178,7 +252,7 @@ class Analysis(Displayable):
     dive: DiveFigures
     files: tuple[FileRecord, ...] = field(repr=False)
     verified: bool = True
-    sniffed: tuple[SniffedFile, ...] = ()  # files whose first bytes look like a secret (imgscope.analysis.sniff)
+    sniffed: tuple[SniffedFile, ...] = ()
 
     @property
     def history(self) -> tuple[HistoryEntry, ...]:

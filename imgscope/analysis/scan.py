@@ -10,16 +10,17 @@ layer order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.errors import CorruptLayerError, MissingBlobError
 from imgscope.model import Compression, Digest, Image, TarEntry
-from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
-#: Progress callback: (layer index, layer count, uncompressed bytes read so far in that layer).
+#: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
+#: chunk (a few MiB) is read, so a single large layer advances too; once more at the end with (count, count, 0).
 Progress = Callable[[int, int, int], None]
 
 #: Makes a fresh observer for the layer of the given index (one per scan, so scans share no state).
@@ -34,17 +35,26 @@ class StreamFigures(NamedTuple):
     tar_size: int  # bytes of the uncompressed tar
     diff_id: str | None  # digest of the uncompressed tar, when it was hashed
     blob_digest: str | None  # digest of the blob as stored, when it was hashed
+    gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
 
 
 @dataclass(frozen=True)
 class LayerScan:
-    """One layer, read: its members in tar order and what the observers saw of their content."""
+    """One layer, read: its members in tar order and what the observers saw of their content.
 
-    index: int  #: the layer's position in the image (0 = bottom)
-    entries: list[TarEntry] = field(repr=False)  #: every member, in tar order (estargz bookkeeping dropped)
-    stream: StreamFigures  #: sizes, compression and digests measured while reading
-    sniffed: tuple[SniffedFile, ...] = ()  #: files whose content looks like a secret (``analysis.sniff``)
-    observers: tuple[ContentObserver, ...] = ()  #: the extra observers asked for, after the pass (their findings)
+    Attributes:
+        index: the layer's position in the image (0 = bottom)
+        entries: every member, in tar order (estargz bookkeeping dropped)
+        stream: sizes, compression and digests measured while reading
+        sniffed: files whose content looks like a secret (``analysis.sniff``)
+        observers: the extra observers asked for, after the pass (their findings)
+    """
+
+    index: int
+    entries: list[TarEntry] = field(repr=False)
+    stream: StreamFigures
+    sniffed: tuple[SniffedFile, ...] = ()
+    observers: tuple[ContentObserver, ...] = ()
 
 
 def layer_where(image: Image, index: int) -> str:
@@ -60,13 +70,15 @@ def scan_layer(
     verify: bool = True,
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
 ) -> LayerScan:
     """Read layer ``index`` of ``image`` once, front to back.
 
     ``verify`` checks the content against the layer's diff_id and blob digest while it streams (raising
     ``CorruptLayerError``); a layer whose blob is absent raises ``MissingBlobError``. ``observers`` make extra
     content observers for this layer (``sources.tar_stream.ContentObserver``); they come back in
-    ``LayerScan.observers`` holding what they saw.
+    ``LayerScan.observers`` holding what they saw. ``gzip_uncompressed`` gzips a blob stored uncompressed as it
+    streams, to measure the size a registry would serve (``StreamFigures.gzip_size``).
     """
     blob = image.layers[index]
     where = layer_where(image, index)
@@ -79,6 +91,15 @@ def scan_layer(
         raise MissingBlobError(where, "the layer blob is not in the image")
     sniffer = Sniffer(layer=index)
     extra = tuple(make(index) for make in observers)
+    count = len(image.layers)
+    opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
+
+    def on_chunk() -> None:
+        if progress is not None and opened:
+            progress(index, count, opened[0].compressed_size)
+
+    if progress is not None:
+        progress(index, count, 0)
     with (
         blob.open() as raw,
         LayerStream(
@@ -90,15 +111,15 @@ def scan_layer(
             blob_algorithm=_algorithm(blob.digest),
             diff_algorithm=_algorithm(blob.diff_id),
             threaded=True,
+            on_chunk=on_chunk if progress is not None else None,
+            gzip_plain=gzip_uncompressed,
         ) as stream,
     ):
+        opened.append(stream)
         entries: list[TarEntry] = []
         append = entries.append
-        count = len(image.layers)
-        for n, entry in enumerate(iter_entries(stream, (sniffer, *extra))):
+        for entry in iter_entries(stream, (sniffer, *extra)):
             append(entry)
-            if progress is not None and n % 512 == 0:
-                progress(index, count, stream.uncompressed_size)
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
@@ -112,9 +133,44 @@ def scan_layer(
                 where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
             )
     figures = StreamFigures(
-        stream.compression, stream.compressed_size, stream.uncompressed_size, stream.diff_id, stream.blob_digest
+        stream.compression,
+        stream.compressed_size,
+        stream.uncompressed_size,
+        stream.diff_id,
+        stream.blob_digest,
+        stream.gzip_size,
     )
     return LayerScan(index, entries, figures, tuple(sniffer.found), extra)
+
+
+def rebase_scan(scan: LayerScan, image: Image, index: int) -> LayerScan:
+    """``scan``, of a layer with the same diff_id as layer ``index`` of ``image``, as if that layer had been read.
+
+    A layer's content is the same wherever it appears (that is what its diff_id names); only its position and how
+    its blob is stored differ. Those come from ``image``'s descriptor, and the compression from the blob's first
+    bytes where the format does not say. The other blob's own digest is not hashed (its content is not read).
+    """
+    blob = image.layers[index]
+    if blob.diff_id != scan.stream.diff_id:
+        raise ValueError(f"layer {index} has diff_id {blob.diff_id}, the scan is of {scan.stream.diff_id}")
+    stream = scan.stream
+    same_blob = blob.digest is not None and blob.digest == stream.blob_digest
+    if not same_blob:
+        where = layer_where(image, index)
+        with blob.open() as raw:
+            compression = detect_compression(raw.read(8), where)
+        stream = StreamFigures(
+            compression,
+            blob.size if blob.size is not None else stream.compressed_size,
+            stream.tar_size,
+            stream.diff_id,
+            blob.digest,
+            stream.gzip_size if compression is Compression.NONE else None,
+        )
+    if same_blob and scan.index == index:
+        return scan
+    sniffed = tuple(replace(found, layer=index) for found in scan.sniffed)
+    return replace(scan, index=index, stream=stream, sniffed=sniffed)
 
 
 def _algorithm(digest: str | None) -> str:

@@ -39,11 +39,17 @@ _AWS = re.compile(rb"(?im)^\s*aws_(?:secret_access_key|session_token)\s*=\s*\S")
 
 @dataclass(frozen=True, slots=True)
 class SniffedFile:
-    """A file whose content looks like a secret: where it was stored, and what it looked like (never its value)."""
+    """A file whose content looks like a secret: where it was stored, and what it looked like (never its value).
 
-    path: str  # "/"-rooted, as the layer's tar names it
+    Attributes:
+        path: "/"-rooted, as the layer's tar names it
+        layer: the layer that stored it (private-key | npm-token | pypi-password | netrc-password | git-credentials |
+            aws-credentials | docker-auth)
+        kind: what it looked like (never its value)
+    """
+
+    path: str
     layer: int
-    # private-key | npm-token | pypi-password | netrc-password | git-credentials | aws-credentials | docker-auth
     kind: str
 
 

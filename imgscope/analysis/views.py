@@ -17,7 +17,7 @@ from imgscope.union.tree import LayerIndexError, TreeNode
 TREE_SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class ImageTree(Displayable):
     """A file tree of an image, and which one it is.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from imgscope.analysis import Analysis, analyze
 from imgscope.errors import UsageError
@@ -13,14 +13,23 @@ from imgscope.errors import UsageError
 
 @dataclass(frozen=True)
 class Baseline:
-    """The sizes of an earlier image (bytes): overall and per layer position."""
+    """The sizes of an earlier image (bytes): overall and per layer position.
+
+    Attributes:
+        source: where the sizes come from (a report or an image)
+        size: content bytes stored in all layers
+        compressed_size: bytes of the layer blobs as stored
+        final_size: bytes visible in the final filesystem
+        layer_sizes: content bytes per layer position
+        layer_compressed_sizes: stored bytes per layer position
+    """
 
     source: str
     size: int
-    compressed_size: int
+    compressed_size: int | None  # what a pull downloads; None when not known (docs/metrics.md)
     final_size: int
     layer_sizes: tuple[int, ...]
-    layer_compressed_sizes: tuple[int, ...]
+    layer_compressed_sizes: tuple[int | None, ...]
 
     @classmethod
     def from_analysis(cls, analysis: Analysis, source: str | None = None) -> Baseline:
@@ -49,15 +58,21 @@ class Baseline:
         return cls(
             source=source,
             size=_count(summary, "size", source),
-            compressed_size=_count(summary, "compressed_size", source),
+            compressed_size=_count(summary, "compressed_size", source, nullable=True),
             final_size=_count(summary, "final_size", source),
             layer_sizes=tuple(_count(r, "size", source) for r in layers),
-            layer_compressed_sizes=tuple(_count(r, "compressed_size", source) for r in layers),
+            layer_compressed_sizes=tuple(_count(r, "compressed_size", source, nullable=True) for r in layers),
         )
 
 
-def _count(table: dict[str, Any], key: str, source: str) -> int:
+@overload
+def _count(table: dict[str, Any], key: str, source: str) -> int: ...
+@overload
+def _count(table: dict[str, Any], key: str, source: str, nullable: bool) -> int | None: ...
+def _count(table: dict[str, Any], key: str, source: str, nullable: bool = False) -> int | None:
     value = table.get(key)
+    if nullable and value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UsageError(source, f"report field {key!r} is {value!r}, not a size in bytes")
     return value

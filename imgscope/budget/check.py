@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import humanize
-
 from imgscope._display import Displayable
 from imgscope.analysis import Analysis, Summary, analyze
 from imgscope.budget.baseline import Baseline
@@ -24,9 +22,9 @@ from imgscope.errors import UsageError
 from imgscope.globs import Glob
 from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.model import EntryType, Image
-from imgscope.text import one_line, printable
+from imgscope.text import one_line, plural, printable
 from imgscope.union.filesystem import ChangeKind
-from imgscope.units import json_number
+from imgscope.units import format_size, json_number
 
 #: The version of the check report JSON document (``docs/json.md``); bump it on a breaking change.
 CHECK_SCHEMA_VERSION = 1
@@ -46,16 +44,27 @@ class RuleStatus(str, enum.Enum):
 
 @dataclass(frozen=True)
 class RuleResult:
-    """One rule judged: ``actual`` against ``limit`` (bytes, a fraction, or a count, as ``unit`` says)."""
+    """One rule judged: ``actual`` against ``limit`` (bytes, a fraction, or a count, as ``unit`` says).
 
-    rule: str  # e.g. "max-size", "max-path-size", "dive.lowestEfficiency"
+    Attributes:
+        rule: e.g. "max-size", "max-path-size", "dive.lowestEfficiency"
+        status: pass, fail or skip
+        actual: the image's value
+        limit: the budget's limit
+        unit: bytes | ratio | count
+        why: one line
+        subject: the glob of a per-path rule
+        details: e.g. the paths that broke a forbid rule
+    """
+
+    rule: str
     status: RuleStatus
     actual: int | float | None
     limit: int | float | None
-    unit: str  # bytes | ratio | count
-    why: str  # one line
-    subject: str | None = None  # the glob of a per-path rule
-    details: tuple[str, ...] = ()  # e.g. the paths that broke a forbid rule
+    unit: str
+    why: str
+    subject: str | None = None
+    details: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -103,8 +112,8 @@ class BaselineDelta:
     source: str
     size_before: int
     size_after: int
-    compressed_before: int
-    compressed_after: int
+    compressed_before: int | None  # None where a side's compressed size is not known
+    compressed_after: int | None
     final_before: int
     final_after: int
     layers: tuple[LayerDelta, ...]
@@ -114,26 +123,44 @@ class BaselineDelta:
         """Content bytes grown since the baseline."""
         return self.size_after - self.size_before
 
+    @property
+    def compressed_delta(self) -> int | None:
+        """Compressed bytes grown since the baseline, when both sides' are known."""
+        if self.compressed_before is None or self.compressed_after is None:
+            return None
+        return self.compressed_after - self.compressed_before
+
 
 class LayerSize(NamedTuple):
-    """A layer's content size and its blob's stored size."""
+    """A layer's content size and what a pull downloads of it (None when not known, docs/metrics.md)."""
 
     size: int
-    compressed_size: int
+    compressed_size: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class CheckReport(Displayable):
-    """Every rule's result for one image. ``passed`` is False when any rule failed."""
+    """Every rule's result for one image. ``passed`` is False when any rule failed.
 
-    image: str  # the image's name, or its path
+    Attributes:
+        image: the image's name, or its path
+        source: the path of the image
+        results: every rule's result, in report order
+        base_layers: layers excluded from the waste rules as the base's
+        notes: what was chosen or assumed, and why
+        baseline: the image against its baseline, when one was given
+        summary: the image's sizes, so a saved report can serve as the next baseline
+        layer_sizes: per layer
+    """
+
+    image: str
     source: str
     results: tuple[RuleResult, ...]
-    base_layers: int  # layers excluded from the waste rules as the base's
+    base_layers: int
     notes: tuple[str, ...]
     baseline: BaselineDelta | None
-    summary: Summary | None = None  # the image's sizes, so a saved report can serve as the next baseline
-    layer_sizes: tuple[LayerSize, ...] = ()  # per layer
+    summary: Summary | None = None
+    layer_sizes: tuple[LayerSize, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -167,6 +194,7 @@ class CheckReport(Displayable):
             if s is None
             else {
                 "size": s.size,
+                "stored_size": s.stored_size,
                 "compressed_size": s.compressed_size,
                 "final_size": s.final_size,
                 "layer_count": s.layer_count,
@@ -184,7 +212,7 @@ class CheckReport(Displayable):
                 "compressed_size": {
                     "before": b.compressed_before,
                     "after": b.compressed_after,
-                    "delta": b.compressed_after - b.compressed_before,
+                    "delta": b.compressed_delta,
                 },
                 "final_size": {
                     "before": b.final_before,
@@ -205,9 +233,9 @@ def size(n: int | float | None) -> str:
     if isinstance(n, float) and math.isinf(n):
         return "unbounded"
     n = int(n)
-    text = humanize.naturalsize(abs(n), format="%.1f")
+    text = format_size(abs(n))
     if abs(n) >= 1000:
-        text += f" ({abs(n):,} bytes)"
+        text += f" ({_bytes(abs(n))})"
     return ("-" if n < 0 else "") + text
 
 
@@ -221,13 +249,13 @@ def percent(x: float | None) -> str:
 
 
 def _bytes(n: int | float) -> str:
-    return f"{int(n):,} bytes"
+    return plural(int(n), "byte")
 
 
 def _max_rule(rule: str, actual: int, limit: int | None, what: str, unit: str = "bytes") -> RuleResult | None:
     if limit is None:
         return None
-    show = (lambda v: f"{v:,}") if unit == "count" else _bytes
+    show = (lambda v: plural(v, "layer")) if unit == "count" else _bytes
     if actual > limit:
         return RuleResult(
             rule, RuleStatus.FAIL, actual, limit, unit, f"{what} exceeds the limit by {show(actual - limit)}"
@@ -268,7 +296,7 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
         stray = [r.index for r in layers[count:] if is_base(r.digest) or is_base(r.diff_id)]
         if stray:
             raise UsageError("base-layers", f"layer {stray[0]} is listed as a base layer but follows a non-base layer")
-        notes.append(f"base: {count} layer(s) matched by digest")
+        notes.append(f"base: {plural(count, 'layer')} matched by digest")
     elif budget.exclude_base == "auto":
         found = find_base(analysis.image)
         if found is None:
@@ -276,13 +304,13 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
         else:
             count = found.layer_count
             label = f" ({found.name})" if found.name else ""
-            notes.append(f"base: {count} layer(s){label}: {found.evidence}")
+            notes.append(f"base: {plural(count, 'layer')}{label}: {found.evidence}")
     elif isinstance(budget.exclude_base, int):
         count = budget.exclude_base
         if count > len(layers):
             raise UsageError("exclude-base", f"{count} layers requested, but the image has {len(layers)}")
         if count:
-            notes.append(f"base: the first {count} layer(s), as configured")
+            notes.append(f"base: the first {plural(count, 'layer')}, as configured")
     if annotated:
         notes.append(
             f"the image names its base manifest {annotated} ({BASE_DIGEST_ANNOTATION}); a manifest digest does "
@@ -302,7 +330,7 @@ def _waste_rules(analysis: Analysis, budget: Budget, base: int) -> list[RuleResu
     stored = sum(r.size for r in analysis.layers[base:])
     scope = []
     if base:
-        scope.append(f"base's {base} layer(s) left out")
+        scope.append(f"base's {plural(base, 'layer')} left out")
     if budget.ignore:
         scope.append("ignored paths left out")
     share = "Wasted share of stored bytes" + (f" ({'; '.join(scope)})" if scope else "")
@@ -339,7 +367,7 @@ def _path_rules(analysis: Analysis, budget: Budget) -> list[RuleResult]:
                 total,
                 limit.max_bytes,
                 "bytes",
-                f"{len(matched):,} file(s), {_bytes(total)}: {over}",
+                f"{plural(len(matched), 'file')}, {_bytes(total)}: {over}",
                 subject=limit.glob.pattern,
                 details=tuple(f"{printable(f.path)} {size(f.size)} (layer {f.layer})" for f in largest),
             )
@@ -375,7 +403,7 @@ def _forbid_result(rule: str, glob: Glob, hits: list[str], where: str) -> RuleRe
         len(hits),
         0,
         "count",
-        f"{len(hits):,} forbidden path(s) {where}: {first}{more}",
+        f"{plural(len(hits), 'forbidden path')} {where}: {first}{more}",
         subject=glob.pattern,
         details=tuple(printable(h) for h in hits[:MAX_DETAILS]),
     )
@@ -455,7 +483,7 @@ def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, s
 
     if over:
         first = describe(*max(over, key=lambda row: row[1]))
-        more = f"; {len(over) - 1} more layer(s) over" if len(over) > 1 else ""
+        more = f"; {plural(len(over) - 1, 'more layer')} over" if len(over) > 1 else ""
         why = f"{first} exceeds the limit {shown_limit}{more}"
         return RuleResult(
             rule, RuleStatus.FAIL, value, limit_value, unit, why, details=tuple(describe(*r) for r in over)
@@ -539,7 +567,12 @@ def check(
     largest = max(analysis.layers, key=lambda r: (r.size, -r.index), default=None)
     for rule in (
         _max_rule("max-size", s.size, budget.max_size, "Content stored in all layers"),
-        _max_rule("max-compressed-size", s.compressed_size, budget.max_compressed_size, "Compressed size"),
+        _max_rule(
+            "max-compressed-size",
+            _compressed(s) if budget.max_compressed_size is not None else 0,
+            budget.max_compressed_size,
+            "Compressed size (what a pull downloads)",
+        ),
         _max_rule("max-final-size", s.final_size, budget.max_final_size, "Content visible in the final image"),
         _max_rule(
             "max-layer-size",
@@ -564,8 +597,20 @@ def check(
         source=analysis.image.source,
         results=tuple(results),
         base_layers=base,
-        notes=(*budget.notes, *notes),
+        notes=(*analysis.image.notes, *budget.notes, *notes),
         baseline=delta,
         summary=s,
         layer_sizes=tuple(LayerSize(r.size, r.compressed_size) for r in analysis.layers),
     )
+
+
+def _compressed(s: Summary) -> int:
+    """The compressed size the max-compressed-size rule needs (one definition across formats: what a pull
+    downloads); a UsageError when layers stored uncompressed were not gzipped by the analysis."""
+    if s.compressed_size is None:
+        raise UsageError(
+            "max-compressed-size",
+            "the image stores layers uncompressed (a docker save): analyze it with gzip_uncompressed=True "
+            "(imgscope check does) to learn the size a registry would serve",
+        )
+    return s.compressed_size

@@ -39,6 +39,7 @@ SIZE_KEYS = (
     "max-growth",
     "max-layer-growth",
 )
+GROWTH_KEYS = ("max-growth", "max-growth-percent", "max-layer-growth", "max-layer-growth-percent")
 PERCENT_KEYS = ("max-wasted-percent", "max-growth-percent", "max-layer-growth-percent")
 GLOB_KEYS = ("forbid", "forbid-in-layers", "ignore")
 DIVE_KEYS = {
@@ -53,7 +54,12 @@ ALL_KEYS = (*SIZE_KEYS, *PERCENT_KEYS, *GLOB_KEYS, *DIVE_KEYS, *OTHER_KEYS, *FIL
 
 @dataclass(frozen=True)
 class PathLimit:
-    """At most ``max_bytes`` of regular-file content under ``glob`` in the final filesystem."""
+    """At most ``max_bytes`` of regular-file content under ``glob`` in the final filesystem.
+
+    Attributes:
+        glob: the paths it limits
+        max_bytes: the most bytes they may hold
+    """
 
     glob: Glob
     max_bytes: int
@@ -67,6 +73,27 @@ class Budget:
     base from the image's history, ``imgscope.history.base_image.find_base``); ``base_layers`` lists digests or
     diff_ids of base layers. Both only affect the waste rules. ``dive`` holds dive's three thresholds when
     dive's rules are to be checked.
+
+    Attributes:
+        max_size: most content bytes stored in all layers
+        max_compressed_size: most bytes of the layer blobs as stored
+        max_final_size: most bytes visible in the final filesystem
+        max_layer_size: most content bytes in any one layer
+        max_layers: most layers
+        max_wasted: most wasted bytes (base layers and ignored paths excluded)
+        max_wasted_percent: most wasted share of the stored bytes
+        exclude_base: layers left out of waste: a count, or ``auto`` for the base found
+        base_layers: diff_ids of the base image's layers, left out of waste
+        paths: most bytes under each glob
+        forbid: globs that must not be in the final image
+        forbid_in_layers: globs that must not be in any layer
+        ignore: globs left out of the waste, path and forbid rules
+        max_growth: most growth of the content size over the baseline
+        max_growth_percent: most growth over the baseline, as a share
+        max_layer_growth: most growth of any layer position over the baseline
+        max_layer_growth_percent: most growth of any layer position, as a share
+        dive: dive's CI rules and their thresholds
+        notes: what the budget's sources said while it was read
     """
 
     max_size: int | None = None
@@ -144,11 +171,19 @@ def _key(name: str) -> str:
 
 @dataclass(frozen=True)
 class BudgetConfig:
-    """A budget and the files it came from: what ``load_budget`` returns."""
+    """A budget and the files it came from: what ``load_budget`` returns.
+
+    Attributes:
+        budget: the budget read
+        baseline: a baseline report or image named in the settings or options
+        sources: the files read, for the report
+        warnings: what was read but ignored (a .dive-ci's keys dive does not use)
+    """
 
     budget: Budget
-    baseline: str | None  # a baseline report or image named in the settings or options
-    sources: tuple[str, ...]  # the files read, for the report
+    baseline: str | None
+    sources: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def load_budget(
@@ -157,13 +192,21 @@ def load_budget(
     config: str | os.PathLike[str] | None = None,
     start: str | os.PathLike[str] = ".",
     dive_ci_file: str | os.PathLike[str] | bool | None = None,
+    strict: bool = False,
+    baseline_optional: bool = False,
 ) -> BudgetConfig:
     """Build a budget from options (settings keys, e.g. ``{"max-size": "150MB"}``) over the settings file over a
     ``.dive-ci``.
 
     ``config`` names the settings file (else it is looked for from ``start``, ``imgscope.settings``).
     ``dive_ci_file``: a path to read; False to read none; None to read ``start/.dive-ci`` when it exists and
-    the settings do not say otherwise (as dive reads ``.dive-ci`` in the current directory).
+    the settings do not say otherwise (as dive reads ``.dive-ci`` in the current directory). A ``.dive-ci``'s
+    keys dive does not use are ignored with a warning (``BudgetConfig.warnings``, also in the budget's notes), or
+    a UsageError with ``strict``.
+
+    A growth rule with no baseline is a UsageError (a CI job must not pass on a rule it never checked), unless
+    ``baseline_optional``: then the growth rules are skipped, also when the baseline named is not there (a first
+    build has none).
     """
     opts = {k: v for k, v in (options or {}).items() if v not in (None, ())}
     _check_keys(opts, "command line", lambda k: f"--{k}")
@@ -181,9 +224,10 @@ def load_budget(
     layers: list[tuple[str, Mapping[str, Any]]] = []
     dive_values: dict[str, str] = {}
     dive_where: dict[str, str] = {}
+    warnings: list[str] = []
     dive_file = _dive_ci_path(dive_ci_file, table, settings_file, start)
     if dive_file is not None:
-        for rule, value in dive_ci.read_dive_ci(dive_file).items():
+        for rule, value in dive_ci.read_dive_ci(dive_file, strict=strict, warnings=warnings).items():
             dive_values[rule] = value
             dive_where[rule] = f"{dive_file} rules.{rule}"
         sources.append(str(dive_file))
@@ -208,7 +252,7 @@ def load_budget(
                 values[key] = value
                 where[key] = place
     budget = _build(values, where)
-    notes: list[str] = []
+    notes: list[str] = list(warnings)
     dive_thresholds: DiveThresholds | None = None
     if dive_values or dive_file is not None:
         dive_thresholds = DiveThresholds.parse(dive_values, dive_where)
@@ -220,8 +264,18 @@ def load_budget(
         raise UsageError(where.get("baseline", "baseline"), f"baseline: {baseline!r} is not a path")
     if baseline is not None and "baseline" not in opts and settings_file is not None:
         baseline = str(settings_file.parent / baseline)
+    growth = [key for key in GROWTH_KEYS if getattr(budget, key.replace("-", "_")) is not None]
+    if growth and baseline is None and not baseline_optional:
+        raise UsageError(
+            where[growth[0]],
+            f"{growth[0]} needs a baseline: give --baseline REPORT|IMAGE (or baseline in the settings), "
+            "or --baseline-optional to skip the growth rules when there is none",
+        )
+    if baseline_optional and baseline is not None and not os.path.exists(baseline):
+        notes.append(f"baseline {baseline} not found: growth rules skipped (--baseline-optional)")
+        baseline = None
     final = Budget(**{**_as_kwargs(budget), "dive": dive_thresholds, "notes": tuple(notes)})
-    return BudgetConfig(final, baseline, tuple(sources))
+    return BudgetConfig(final, baseline, tuple(sources), tuple(warnings))
 
 
 # Settings keys whose command-line option is spelt otherwise (the option takes one item, the key a list).

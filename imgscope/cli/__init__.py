@@ -6,10 +6,14 @@ and registers itself on ``main`` when imported below.
 
 from imgscope.cli import advise as _advise  # noqa: F401  (registers the commands)
 from imgscope.cli import analyze as _analyze  # noqa: F401  (registers the commands)
+from imgscope.cli import batch as _batch  # noqa: F401
 from imgscope.cli import check as _check  # noqa: F401
 from imgscope.cli import diff as _diff  # noqa: F401
+from imgscope.cli import explore as _explore  # noqa: F401
 from imgscope.cli import history as _history  # noqa: F401
 from imgscope.cli import inspect as _inspect  # noqa: F401
+from imgscope.cli import packages as _packages  # noqa: F401
+from imgscope.cli import report as _report  # noqa: F401
 from imgscope.cli import tree as _tree  # noqa: F401
 from imgscope.cli._common import main
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
 from imgscope._gc import collector_paused
@@ -27,6 +27,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 def stdout_console() -> Console:
     """The console for a command's output (plain when ``NO_COLOR`` is set or stdout is not a terminal)."""
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False, soft_wrap=False)
+
+
+#: The width of a report written to a file or a pipe when COLUMNS does not say: wide enough that a table row,
+#: a finding's sentence or a rule's reason stays one line a log can be searched for (tables keep their natural
+#: width; trailing spaces are stripped).
+PIPED_WIDTH = 400
+
+
+def render_text(renderable: RenderableType, *, terminal: bool, width: int | None = None) -> str:
+    """What ``emit`` writes, as a string: on a terminal as rich renders it; piped, at ``width`` (default: COLUMNS or
+    80), each line without its trailing spaces."""
+    console = stdout_console()
+    if not terminal and width is not None and not os.environ.get("COLUMNS"):
+        console.width = width
+    with console.capture() as captured:
+        console.print(renderable, crop=False)  # a line rendered whole on purpose (a digest) is not cut
+    text = captured.get()
+    if terminal:
+        return text
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def emit(renderable: RenderableType, *, piped_width: int | None = None) -> None:
+    """Print a report to stdout: on a terminal, at its width; to a file or a pipe, at ``piped_width`` (when
+    COLUMNS does not say otherwise; None: rich's default 80) with trailing spaces stripped."""
+    console = stdout_console()
+    if console.is_terminal:
+        console.print(renderable, crop=False)
+        return
+    sys.stdout.write(render_text(renderable, terminal=False, width=piped_width))
+    sys.stdout.flush()
 
 
 def fail(message: str) -> None:
@@ -60,27 +91,47 @@ def errors(debug: bool) -> Iterator[None]:
         fail(printable(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"))
 
 
+def stderr_is_interactive() -> bool:
+    """True when stderr is a terminal a person watches: FORCE_COLOR and the like (set by CI systems for their
+    logs) do not make a file or a pipe one, so no progress bar is written into a log."""
+    try:
+        return os.isatty(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a descriptor, or closed
+        return False
+
+
 @contextmanager
-def progress() -> Iterator[Callable[[int, int, int], None] | None]:
-    """A progress bar on stderr, only on a terminal."""
-    err = Console(stderr=True)
-    if not err.is_terminal:
+def progress(
+    path: str | None = None, image: str | None = None, platform: str | None = None
+) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A progress bar on stderr, only when stderr is an interactive terminal. It counts the stored bytes of the
+    layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves."""
+    if not stderr_is_interactive():
         yield None
         return
+    sizes: list[int] = []
+    if path is not None:
+        try:  # metadata only; any problem is reported by the analysis itself
+            layers = imgscope.open_image(path, image=image, platform=platform).layers
+            sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
+        except Exception:
+            sizes = []
+    err = Console(stderr=True, force_terminal=True)
+    columns = [TextColumn("reading layer {task.fields[layer]}"), BarColumn()]
+    columns += [DownloadColumn()] if sizes else []
     with (
-        Progress(
-            TextColumn("reading layer {task.fields[layer]}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar,
+        Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar,
         collector_paused(own_process=True),  # the bar's thread would keep analyze from pausing the collector
     ):
-        task = bar.add_task("layers", total=None, layer="")
+        task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="")
 
-        def update(index: int, count: int, _bytes: int) -> None:
-            bar.update(task, total=count, completed=index, layer=f"{min(index + 1, count)}/{count}")
+        def update(index: int, count: int, done: int) -> None:
+            layer = f"{min(index + 1, count)}/{count}"
+            if sizes and len(sizes) == count:
+                bar.update(task, completed=sum(sizes[:index]) + min(done, sizes[index] if index < count else 0))
+                bar.update(task, layer=layer)
+            else:
+                bar.update(task, total=count, completed=index, layer=layer)
 
         yield update
 

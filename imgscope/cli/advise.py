@@ -10,17 +10,19 @@ import imgscope
 from imgscope.advise import RULES_BY_ID, AdviseSettings, Severity, advice
 from imgscope.cli._common import (
     EXIT_CHECK_FAILED,
+    PIPED_WIDTH,
+    emit,
     errors,
     fail,
     image_options,
     main,
     no_verify_option,
     progress,
-    stdout_console,
 )
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_advice
 from imgscope.render.sarif import advice_to_sarif
+from imgscope.text import plural
 
 
 @main.command()
@@ -58,8 +60,8 @@ def advise(
 ) -> None:
     """Tell what to change in the Dockerfile of the image at PATH, and how many bytes each change saves.
 
-    Findings (docs/advice.md) are sorted by the bytes they save. Settings: [tool.imgscope.advise] in
-    pyproject.toml or [advise] in .imgscope.toml (ignore = [ids], allow = [path globs]).
+    Findings (docs/advice.md) are sorted by severity (errors first), then by the bytes they save. Settings:
+    [tool.imgscope.advise] in pyproject.toml or [advise] in .imgscope.toml (ignore = [ids], allow = [path globs]).
     """
     if as_json and fmt == "sarif":
         fail("--json and --format sarif: choose one")
@@ -69,7 +71,7 @@ def advise(
     with errors(ctx.obj["debug"]):
         settings = AdviseSettings.load(settings_file)
         settings = dataclasses.replace(settings, ignore=(*settings.ignore, *ignore))
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         analysis = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, progress=report_progress
         )
@@ -79,10 +81,9 @@ def advise(
     elif fmt == "sarif":
         click.echo(json_report.dumps(advice_to_sarif(result, analysis)))
     else:
-        console = stdout_console()
         # A log or a file gets whole lines (a path folded at column 80 cannot be searched or copied).
-        console.print(render_advice(result, analysis), soft_wrap=not console.is_terminal)
+        emit(render_advice(result, analysis), piped_width=PIPED_WIDTH)
     failing = result.at_or_above(Severity(fail_on)) if fail_on is not None else []
     if failing:
-        click.echo(f"imgscope: {len(failing)} finding(s) at or above {fail_on} (--fail-on {fail_on})", err=True)
+        click.echo(f"imgscope: {plural(len(failing), 'finding')} at or above {fail_on} (--fail-on {fail_on})", err=True)
         ctx.exit(EXIT_CHECK_FAILED)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
+from imgscope.cli.report import write_output
+from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
+from imgscope.render.html import report_html
+from imgscope.render.ncdu import ncdu_export
 from imgscope.render.terminal import render_analysis, render_images
 from imgscope.sources.detect import images_to_dict
 
@@ -18,16 +25,57 @@ from imgscope.sources.detect import images_to_dict
 @image_options
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
+@click.option("--html", "html_file", metavar="FILE", help="Also write the HTML report (as imgscope report) to FILE.")
+@click.option("--ncdu", "ncdu_file", metavar="FILE", help="Also write the filesystem for `ncdu -f FILE` (or gdu).")
+@click.option("--layer", type=int, metavar="N", help="With --ncdu: the filesystem after layer N (-1: the last).")
+@click.option(
+    "--gzip",
+    "gzip_uncompressed",
+    is_flag=True,
+    help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
+)
 @no_verify_option
 @click.pass_context
 def analyze(
-    ctx: click.Context, path: str, image_ref: str | None, platform: str | None, as_json: bool, top: int, no_verify: bool
+    ctx: click.Context,
+    path: str,
+    image_ref: str | None,
+    platform: str | None,
+    as_json: bool,
+    top: int,
+    html_file: str | None,
+    ncdu_file: str | None,
+    layer: int | None,
+    gzip_uncompressed: bool,
+    no_verify: bool,
 ) -> None:
-    """Analyze the image at PATH: layers, history, wasted bytes, largest files."""
-    with errors(ctx.obj["debug"]), progress() as report_progress:
-        result = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=max(top, 50), progress=report_progress
-        )
+    """Analyze the image at PATH: layers, history, wasted bytes, largest files.
+
+    --html FILE and --ncdu FILE write those files as well ('-': stdout, instead of the report).
+    """
+    if layer is not None and ncdu_file is None:
+        fail("--layer goes with --ncdu (the filesystem after that layer)")
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
+        options: dict[str, Any] = {
+            "image": image_ref,
+            "platform": platform,
+            "verify": not no_verify,
+            "top": max(top, 100 if html_file else 50),
+            "progress": report_progress,
+            "gzip_uncompressed": gzip_uncompressed,
+        }
+        # The HTML report lists the packages: their databases are kept during the same pass.
+        scanned = scan_packages(path, **options) if html_file else None
+        result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
+    if html_file or ncdu_file:
+        with errors(ctx.obj["debug"]):
+            if ncdu_file:
+                write_output(ncdu_file, ncdu_export(result, layer))
+            if html_file:
+                packages = scanned.report() if scanned is not None else None
+                write_output(html_file, [report_html(result, advice(result, AdviseSettings.load()), packages)])
+        if "-" in (html_file, ncdu_file):
+            return
     if as_json:
         for piece in json_report.iter_dumps(result.to_dict()):  # the same bytes as one dumps(), never held whole
             click.echo(piece, nl=False)
@@ -35,9 +83,7 @@ def analyze(
     else:
         with errors(ctx.obj["debug"]):
             savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        console = stdout_console()
-        console.print(render_analysis(result, top=top))
-        console.print(render_top_savings(savings))
+        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
 
 
 @main.command(name="ls")
@@ -51,4 +97,4 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json_report.dumps(images_to_dict(refs)))
     else:
-        stdout_console().print(render_images(path, refs))
+        emit(render_images(path, refs))

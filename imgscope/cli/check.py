@@ -17,12 +17,14 @@ from imgscope.budget.config import load_budget
 from imgscope.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    PIPED_WIDTH,
     errors,
     fail,
     image_options,
     main,
     no_verify_option,
     progress,
+    render_text,
     stdout_console,
 )
 from imgscope.errors import UsageError
@@ -40,12 +42,8 @@ _Renderer = Callable[[CheckReport, Analysis], str]
 def _table_text(report: CheckReport, _analysis: Analysis) -> str:
     from imgscope.render.check_terminal import render_check
 
-    console = stdout_console()
-    if not console.is_terminal:
-        console.width = 150  # a CI log, a file: wide enough for one line per rule
-    with console.capture() as captured:
-        console.print(render_check(report))
-    return captured.get()
+    # a CI log, a file: one line per rule, the table as wide as its content, no trailing spaces
+    return render_text(render_check(report), terminal=stdout_console().is_terminal, width=PIPED_WIDTH)
 
 
 RENDERERS: dict[str, _Renderer] = {
@@ -72,7 +70,9 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.argument("path", type=click.Path())
 @image_options
 @_size_option("--max-size", "Most content bytes stored in all layers (150MB, 1.5GiB, 2000000).")
-@_size_option("--max-compressed-size", "Most bytes of the layer blobs as stored.")
+@_size_option(
+    "--max-compressed-size", "Most bytes a pull downloads (layers stored uncompressed are gzipped to learn it)."
+)
 @_size_option("--max-final-size", "Most bytes visible in the final filesystem.")
 @_size_option("--max-layer-size", "Most content bytes in any one layer.")
 @click.option("--max-layers", metavar="N", help="Most layers.")
@@ -87,6 +87,9 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--ignore", multiple=True, metavar="GLOB", help="Paths left out of the waste, path and forbid rules.")
 @click.option("--baseline", metavar="REPORT|IMAGE", help="An earlier `imgscope analyze --json` report, or image.")
 @_size_option("--max-growth", "Most growth of the content size over the baseline.")
+@click.option(
+    "--baseline-optional", is_flag=True, help="Skip the growth rules when no baseline is given or it is not there."
+)
 @click.option("--max-growth-percent", metavar="PERCENT", help="Most growth over the baseline (10% or 0.1).")
 @_size_option("--max-layer-growth", "Most growth of any layer position over the baseline.")
 @click.option("--max-layer-growth-percent", metavar="PERCENT", help="Most growth of any layer position.")
@@ -97,6 +100,7 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 )
 @click.option("--dive-ci", "dive_ci_file", type=click.Path(), help="Read dive's rules from this .dive-ci file.")
 @click.option("--no-dive-ci", is_flag=True, help="Do not read ./.dive-ci.")
+@click.option("--strict", is_flag=True, help="A .dive-ci key dive does not use is an error, not a warning.")
 @click.option("--config", type=click.Path(), help="Settings file ([tool.imgscope.check] or [check]).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Stdout format.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
@@ -128,12 +132,25 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
+        if image_ref is None:
+            _only_one_image(path)
         config = _budget(opts, image_ref, platform)
-        with progress() as report_progress:
+        with progress(path, image_ref, platform) as report_progress:
+            # --max-compressed-size means what a pull downloads in every format: gzip what is stored uncompressed
+            gzip = config.budget.max_compressed_size is not None
             analysis = imgscope.analyze(
-                path, image=image_ref, platform=platform, verify=verify, progress=report_progress
+                path,
+                image=image_ref,
+                platform=platform,
+                verify=verify,
+                progress=report_progress,
+                gzip_uncompressed=gzip,
             )
-        baseline = load_baseline(config.baseline, verify=verify, platform=platform) if config.baseline else None
+        baseline = (
+            load_baseline(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
+            if config.baseline
+            else None
+        )
         report = check(analysis, config.budget, baseline)
         texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
         for f, file in outputs:
@@ -148,6 +165,19 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     ctx.exit(EXIT_OK if report.passed else EXIT_CHECK_FAILED)
 
 
+def _only_one_image(path: str) -> None:
+    """A check of an input holding several images must name one: a CI job must not pass on the wrong image."""
+    groups: dict[object, str] = {}
+    for ref in imgscope.list_images(path):
+        # the platforms of one index are one image (--platform or this machine's picks one of them)
+        key = ref.tags or (("platforms",) if ref.platform else ref.digest or ref.config_digest)
+        groups.setdefault(key, ref.name or (ref.digest or ref.config_digest or "?")[:19])
+    if len(groups) > 1:
+        raise UsageError(
+            path, f"{len(groups)} images here ({', '.join(groups.values())}): choose the one to check with --image"
+        )
+
+
 def _render(fmt: str, report: CheckReport, analysis: Analysis) -> str:
     return _table_text(report, analysis) if fmt == "table" else RENDERERS[fmt](report, analysis)
 
@@ -158,6 +188,7 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
     if dive_ci_file and no_dive_ci:
         raise UsageError("--dive-ci", "--dive-ci and --no-dive-ci exclude each other")
     config = opts.pop("config")
+    strict, baseline_optional = opts.pop("strict"), opts.pop("baseline_optional")
     base_image = opts.pop("base_image")
     base_layers = list(opts.pop("base_layers"))
     if base_image:
@@ -168,4 +199,13 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
         base_layers += [d for d in diff_ids if d]
     options = {key.replace("_", "-"): value for key, value in opts.items()}
     options["base-layers"] = tuple(base_layers)
-    return load_budget(options, config=config, dive_ci_file=False if no_dive_ci else dive_ci_file)
+    loaded = load_budget(
+        options,
+        config=config,
+        dive_ci_file=False if no_dive_ci else dive_ci_file,
+        strict=strict,
+        baseline_optional=baseline_optional,
+    )
+    for warning in loaded.warnings:
+        click.echo(f"imgscope: warning: {warning}", err=True)
+    return loaded

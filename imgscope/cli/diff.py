@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, main, no_verify_option, progress
+from imgscope.cli.report import write_output
 from imgscope.compare import split_image_arg
 from imgscope.render import json as json_report
 from imgscope.render.diff import render_diff
+from imgscope.render.html import diff_html
 
 
 @main.command()
@@ -22,6 +24,7 @@ from imgscope.render.diff import render_diff
     "--top", default=20, show_default=True, type=click.IntRange(0), help="Rows in the file and directory lists."
 )
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
+@click.option("--html", "html_file", metavar="FILE", help="Also write both images side by side as one HTML page.")
 @no_verify_option
 @click.pass_context
 def diff(
@@ -34,6 +37,7 @@ def diff(
     depth: int,
     top: int,
     as_json: bool,
+    html_file: str | None,
     no_verify: bool,
 ) -> None:
     """Compare image A with image B: shared layers, files added, removed and changed, size deltas, config.
@@ -47,7 +51,7 @@ def diff(
     for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
         path, ref = split_image_arg(arg)
         ctx.params["path"] = path  # names the file in error messages
-        with errors(ctx.obj["debug"]), progress() as report_progress:
+        with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
             analyses.append(
                 imgscope.analyze(
                     path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
@@ -55,7 +59,12 @@ def diff(
             )
     with errors(ctx.obj["debug"]):
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
+    if html_file:
+        with errors(ctx.obj["debug"]):
+            write_output(html_file, [diff_html(result, analyses[0], analyses[1])])
+        if html_file == "-":
+            return
     if as_json:
         click.echo(json_report.dumps(result.to_dict()))
     else:
-        stdout_console().print(render_diff(result, top=top))
+        emit(render_diff(result, top=top))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress, stdout_console
 from imgscope.history.dockerfile import reconstruct
 from imgscope.history.rows import history_of
 from imgscope.render import json as json_report
@@ -46,7 +46,7 @@ def history(
             for note in img.notes:  # on stderr: stdout is the Dockerfile, often redirected to a file
                 click.echo(f"Note: {printable(note)}", err=True)
             return
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         analysis = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
@@ -55,6 +55,4 @@ def history(
         click.echo(json_report.dumps(rows.to_dict()))
     else:
         name = analysis.image.name or path
-        stdout_console().print(
-            render_history(rows, f"History of {name}: {len(rows.rows)} entr{'y' if len(rows.rows) == 1 else 'ies'}")
-        )
+        emit(render_history(rows, f"History of {name}: {len(rows.rows)} entr{'y' if len(rows.rows) == 1 else 'ies'}"))

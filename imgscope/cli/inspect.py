@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, image_options, main, stdout_console
+from imgscope.cli._common import emit, errors, image_options, main
 from imgscope.render import json as json_report
 from imgscope.render.inspect import render_inspect
 
@@ -25,4 +25,4 @@ def inspect(ctx: click.Context, path: str, image_ref: str | None, platform: str 
     if as_json:
         click.echo(json_report.dumps(info.to_dict()))
     else:
-        stdout_console().print(render_inspect(info))
+        emit(render_inspect(info))

@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 import imgscope
-from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
 from imgscope.render import json as json_report
 from imgscope.render.filetree import render_tree
 from imgscope.text import one_line, printable
@@ -58,7 +58,7 @@ def tree(
         threshold = parse_size(min_size) if min_size else 0
     except ValueError as exc:
         fail(f"--min-size: {exc}")
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
         result = imgscope.analyze(
             path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
@@ -88,7 +88,7 @@ def tree(
         what = "changes of layer" if changes else "filesystem after layer"
         command = one_line(result.layers[index].command, 70)  # secret-looking values masked
         title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
-    stdout_console().print(
+    emit(
         render_tree(
             shown, title, changes, result.layers[index] if index is not None else None, long, result.image.notes
         )

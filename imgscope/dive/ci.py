@@ -21,6 +21,7 @@ The figures judged are dive's own (``Analysis.dive``), equal to dive's to the la
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 
 from imgscope.dive.golang import go_format, go_parse_float, yaml_to_go_string
 from imgscope.errors import UsageError
+from imgscope.text import printable
 from imgscope.units import parse_size
 
 LOWEST_EFFICIENCY = "lowestEfficiency"
@@ -93,19 +95,21 @@ def parse_bytes(value: str, where: str | None = None) -> int | None:
         raise UsageError(where or f"dive rule {HIGHEST_WASTED_BYTES}", f"{HIGHEST_WASTED_BYTES}: {exc}") from None
 
 
-def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
+def read_dive_ci(
+    path: str | os.PathLike[str], *, strict: bool = False, warnings: list[str] | None = None
+) -> dict[str, str]:
     """The rules a ``.dive-ci`` file sets, as dive's strings (rules given no value are left out).
 
-    Needs PyYAML (``pip install 'imgscope[dive-ci]'``). UsageError for unreadable or malformed files and for
-    keys dive does not know (dive would ignore a misspelt rule and check its default instead).
+    Keys dive does not use (dive's own example file has ``plugins:`` and a ``plugin1/rule1`` rule) are ignored as
+    dive ignores them, each with a warning appended to ``warnings`` ("did you mean" for a near-miss of a rule
+    name); with ``strict`` they are a UsageError instead. Needs PyYAML (a dependency of imgscope). UsageError for
+    unreadable or malformed files.
     """
     where = os.fspath(path)
     try:
         import yaml
     except ImportError:
-        raise UsageError(
-            where, "reading a .dive-ci file needs PyYAML: pip install 'imgscope[dive-ci]' (or pip install pyyaml)"
-        ) from None
+        raise UsageError(where, "reading a .dive-ci file needs PyYAML: pip install pyyaml") from None
     try:
         with open(path, "rb") as fh:
             data = yaml.load(fh, Loader=_dive_loader(yaml))
@@ -119,10 +123,18 @@ def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         raise UsageError(where, f"a .dive-ci holds a 'rules' table, not {type(data).__name__}")
-    known = {"rules"}
+
+    def unknown(message: str, name: str, candidates: tuple[str, ...]) -> None:
+        close = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1, cutoff=0.75)
+        hint = next((f" (did you mean {c}?)" for c in candidates if close and c.lower() == close[0]), "")
+        if strict:
+            raise UsageError(where, f"{message}{hint}")
+        if warnings is not None:
+            warnings.append(printable(f"{where}: {message}{hint}; ignored, as dive ignores it"))
+
     for key in data:
-        if str(key).lower() not in known:
-            raise UsageError(where, f"unknown key {key!r}: a .dive-ci holds only 'rules'")
+        if str(key).lower() != "rules":
+            unknown(f"unknown key {str(key)!r} (a .dive-ci holds 'rules')", str(key), ("rules",))
     rules = next((v for k, v in data.items() if str(k).lower() == "rules"), None)
     if rules is None:
         return {}
@@ -133,9 +145,8 @@ def read_dive_ci(path: str | os.PathLike[str]) -> dict[str, str]:
     for key, value in rules.items():
         name = by_lower.get(str(key).lower())
         if name is None:
-            raise UsageError(
-                where, f"unknown rule {key!r} (dive knows {', '.join(DIVE_RULES)}; it would silently ignore this one)"
-            )
+            unknown(f"unknown rule {str(key)!r} (dive knows {', '.join(DIVE_RULES)})", str(key), DIVE_RULES)
+            continue
         if value is None:
             continue
         if isinstance(value, (list, dict)):

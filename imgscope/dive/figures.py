@@ -80,6 +80,7 @@ from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
 from imgscope.model import EntryType, TarEntry
+from imgscope.text import plural
 from imgscope.units import json_number
 
 __all__ = [
@@ -97,7 +98,13 @@ _S_IFDIR = 0o040000
 
 @dataclass(frozen=True)
 class DiveInefficiency:
-    """One row of dive's inefficiency list."""
+    """One row of dive's inefficiency list.
+
+    Attributes:
+        path: the path as dive keys it
+        count: how many layers hold a node for it
+        cumulative_size: the bytes of all those nodes
+    """
 
     path: str
     count: int
@@ -106,7 +113,15 @@ class DiveInefficiency:
 
 @dataclass(frozen=True)
 class DiveFigures:
-    """dive's figures for an image; floats are the exact float64 values dive computes."""
+    """dive's figures for an image; floats are the exact float64 values dive computes.
+
+    Attributes:
+        efficiency: dive's efficiency (a float64 ratio; NaN as dive computes it)
+        wasted_bytes: dive's wasted bytes
+        user_wasted_percent: dive's user wasted percent, as a ratio
+        inefficiencies: dive's inefficient files, in dive's order
+        quirks: the dive quirks this image triggered, one line each
+    """
 
     efficiency: float
     wasted_bytes: int
@@ -362,9 +377,9 @@ class DiveCompat:
         del seen
         self._layer_sizes.append(layer_size)
         if opaque:
-            self._quirks.append(f"layer {index}: {opaque} opaque marker(s) ignored")
+            self._quirks.append(f"layer {index}: {plural(opaque, 'opaque marker')} ignored")
         if dup:
-            self._quirks.append(f"layer {index}: {dup} repeated path(s), last header kept")
+            self._quirks.append(f"layer {index}: {plural(dup, 'repeated path')}, last header kept")
 
         if index == 0:
             self._stacked = tree.copy()
@@ -436,7 +451,7 @@ class DiveCompat:
             quirks.append("no file bytes: efficiency defaults to 1.0")
         empty_dirs = sum(1 for r in rows if r.cumulative_size == 0)
         if empty_dirs:
-            quirks.append(f"{empty_dirs} zero-byte path(s) listed as inefficient")
+            quirks.append(f"{plural(empty_dirs, 'zero-byte path')} listed as inefficient")
         return DiveFigures(efficiency, wasted, user_pct, rows, tuple(quirks))
 
 

@@ -37,13 +37,21 @@ _BUILDKIT_MARK = "buildkit.dockerfile.v0"
 
 @dataclass(frozen=True)
 class BaseImage:
-    """The part of an image that its base brought in."""
+    """The part of an image that its base brought in.
 
-    layer_count: int  # layers 0 .. layer_count-1 come from the base image
-    history_count: int  # the first history_count history entries belong to the base
-    name: str | None  # e.g. "localhost/imgscope-base:1", when the image says
-    digest: str | None  # the org.opencontainers.image.base.digest annotation, when present
-    evidence: str  # how it was found, one line for the user
+    Attributes:
+        layer_count: layers 0 .. layer_count-1 come from the base image
+        history_count: the first history_count history entries belong to the base
+        name: e.g. "localhost/imgscope-base:1", when the image says
+        digest: the org.opencontainers.image.base.digest annotation, when present
+        evidence: how it was found, one line for the user
+    """
+
+    layer_count: int
+    history_count: int
+    name: str | None
+    digest: str | None
+    evidence: str
 
     def to_dict(self, *, history_count: bool = True) -> dict[str, Any]:
         """The base as in the JSON documents (``docs/json.md``); the advice document leaves ``history_count`` out."""

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgscope._display import Displayable
+from imgscope.analysis import Analysis
 from imgscope.history.base_image import BaseImage, find_base
 from imgscope.history.rows import HISTORY_SCHEMA_VERSION
-from imgscope.model import Image
+from imgscope.model import Image, RuntimeConfig
 from imgscope.sources.created_by import DEFAULT_SHELL, Step, go_list, healthcheck_instruction, parse_created_by
 from imgscope.sources.detect import open_image
 from imgscope.text import first_layers, one_line
@@ -26,20 +27,28 @@ from imgscope.text import first_layers, one_line
 
 @dataclass(frozen=True)
 class Instruction:
-    """A line of the reconstructed Dockerfile and where it came from."""
+    """A line of the reconstructed Dockerfile and where it came from.
 
-    keyword: str  # "" for a step that is no Dockerfile instruction (shown as a comment)
+    Attributes:
+        keyword: "" for a step that is no Dockerfile instruction (shown as a comment)
+        arguments: the rest of the line
+        history_index: None for a line imgscope added (FROM, ARG before a RUN that used it, SHELL)
+        layer: the layer the step made
+        source: "history", "config" (the history was lossy; the config's value is shown), "added"
+    """
+
+    keyword: str
     arguments: str
-    history_index: int | None  # None for a line imgscope added (FROM, ARG before a RUN that used it, SHELL)
-    layer: int | None  # the layer the step made
-    source: str  # "history", "config" (the history was lossy; the config's value is shown), "added"
+    history_index: int | None
+    layer: int | None
+    source: str
 
     @property
     def text(self) -> str:
         return f"{self.keyword} {self.arguments}".strip() if self.keyword else f"# {self.arguments}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class Dockerfile(Displayable):
     """The reconstruction: the base image's steps (for reference) and the image's own.
 
@@ -111,20 +120,19 @@ class Dockerfile(Displayable):
 
 
 def reconstruct(
-    source: str | os.PathLike[str] | Image | Any, *, image: str | None = None, platform: str | None = None
+    source: str | os.PathLike[str] | Image | Analysis, *, image: str | None = None, platform: str | None = None
 ) -> Dockerfile:
     """The Dockerfile that made an image (a path, an ``Image`` or an ``Analysis``), as far as its history and config
     tell. Reads metadata only."""
     if isinstance(source, (str, os.PathLike)):
         source = open_image(os.fspath(source), image=image, platform=platform)
-    return _reconstruct(source if isinstance(source, Image) else source.image)
+    return _reconstruct(source.image if isinstance(source, Analysis) else source)
 
 
 def _reconstruct(image: Image) -> Dockerfile:
     base = find_base(image)
     cut = base.history_count if base is not None else 0
-    inner = image.config.get("config")
-    runtime: dict[str, Any] = inner if isinstance(inner, dict) else {}
+    runtime = image.runtime
     steps = [parse_created_by(h.created_by or "") for h in image.history]
     last_of: dict[str, int] = {}
     for position, step in enumerate(steps):
@@ -175,7 +183,7 @@ def _reconstruct(image: Image) -> Dockerfile:
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's and buildah's default
 
 
-def _config_only(runtime: dict[str, Any], steps: list[Step]) -> list[Instruction]:
+def _config_only(runtime: RuntimeConfig, steps: list[Step]) -> list[Instruction]:
     """Settings the config holds but no history entry made: BuildKit writes no ONBUILD entry, and images from
     tools without a Dockerfile (ko, jib, apko, ``docker commit --change``, squashed builds) have little or no
     history. Each becomes an instruction with source "config", after the history's."""
@@ -187,59 +195,43 @@ def _config_only(runtime: dict[str, Any], steps: list[Step]) -> list[Instruction
     def add(keyword: str, arguments: str) -> None:
         out.append(Instruction(keyword, arguments, None, None, "config"))
 
-    env = runtime.get("Env")
-    if isinstance(env, list):
-        for item in env:
-            if not isinstance(item, str) or "=" not in item:
-                continue
-            name = item.partition("=")[0]
-            if item == f"PATH={DEFAULT_PATH}":
-                continue
-            if not any(re.search(rf"(?:^|\s){re.escape(name)}[= ]", args) for args in written.get("ENV", [])):
-                add("ENV", item)
-    labels = runtime.get("Labels")
-    if isinstance(labels, dict):
-        for name, value in labels.items():
-            if isinstance(value, str) and not any(name in args for args in written.get("LABEL", [])):
-                add("LABEL", f"{name}={json.dumps(value)}")
-    ports = runtime.get("ExposedPorts")
-    if isinstance(ports, dict) and ports and "EXPOSE" not in written:
-        add("EXPOSE", " ".join(str(p) for p in ports))
-    volumes = runtime.get("Volumes")
-    if isinstance(volumes, dict) and volumes and "VOLUME" not in written:
-        add("VOLUME", json.dumps([str(v) for v in volumes]))
-    for key, keyword in (("WorkingDir", "WORKDIR"), ("User", "USER"), ("StopSignal", "STOPSIGNAL")):
-        value = runtime.get(key)
-        if isinstance(value, str) and value and keyword not in written:
-            add(keyword, value)
-    shell = runtime.get("Shell")
-    if isinstance(shell, list) and shell and "SHELL" not in written:
-        add("SHELL", json.dumps(shell))
-    onbuild = runtime.get("OnBuild")
-    if isinstance(onbuild, list):
-        for trigger in onbuild:
-            if isinstance(trigger, str) and trigger not in written.get("ONBUILD", []):
-                add("ONBUILD", trigger)
-    health = runtime.get("Healthcheck")
-    if isinstance(health, dict) and "HEALTHCHECK" not in written:
-        text = healthcheck_instruction(health)
+    for item in runtime.env:
+        if "=" not in item or item == f"PATH={DEFAULT_PATH}":
+            continue
+        name = item.partition("=")[0]
+        if not any(re.search(rf"(?:^|\s){re.escape(name)}[= ]", args) for args in written.get("ENV", [])):
+            add("ENV", item)
+    for name, value in runtime.labels.items():
+        if not any(name in args for args in written.get("LABEL", [])):
+            add("LABEL", f"{name}={json.dumps(value)}")
+    if runtime.exposed_ports and "EXPOSE" not in written:
+        add("EXPOSE", " ".join(runtime.exposed_ports))
+    if runtime.volumes and "VOLUME" not in written:
+        add("VOLUME", json.dumps(list(runtime.volumes)))
+    for setting, keyword in ((runtime.workdir, "WORKDIR"), (runtime.user, "USER"), (runtime.stop_signal, "STOPSIGNAL")):
+        if setting and keyword not in written:
+            add(keyword, setting)
+    if runtime.shell and "SHELL" not in written:
+        add("SHELL", json.dumps(list(runtime.shell)))
+    for trigger in runtime.on_build:
+        if trigger not in written.get("ONBUILD", []):
+            add("ONBUILD", trigger)
+    if runtime.healthcheck is not None and "HEALTHCHECK" not in written:
+        text = healthcheck_instruction(runtime.healthcheck)
         if text:
             add("HEALTHCHECK", text)
     for keyword in ("ENTRYPOINT", "CMD"):
-        value = _from_config(keyword, runtime)
-        if value is not None and keyword not in written:
-            add(keyword, value)
+        exact = _from_config(keyword, runtime)
+        if exact is not None and keyword not in written:
+            add(keyword, exact)
     return out
 
 
-def _from_config(keyword: str, runtime: dict[str, Any]) -> str | None:
+def _from_config(keyword: str, runtime: RuntimeConfig) -> str | None:
     """The config's exact value for the last CMD / ENTRYPOINT / HEALTHCHECK of the history."""
     if keyword in ("CMD", "ENTRYPOINT"):
-        value = runtime.get("Cmd" if keyword == "CMD" else "Entrypoint")
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            return json.dumps(value)
-        return None
+        value = runtime.cmd if keyword == "CMD" else runtime.entrypoint
+        return json.dumps(list(value)) if value else None
     if keyword == "HEALTHCHECK":
-        health = runtime.get("Healthcheck")
-        return healthcheck_instruction(health) if isinstance(health, dict) else None
+        return healthcheck_instruction(runtime.healthcheck) if runtime.healthcheck is not None else None
     return None

@@ -17,12 +17,19 @@ HISTORY_SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """One history entry, in order, with the layer it made (None for an empty-layer entry)."""
+    """One history entry, in order, with the layer it made (None for an empty-layer entry).
+
+    Attributes:
+        index: the entry's position in the history
+        entry: the history entry
+        layer: the layer it made (None for an empty-layer entry)
+        in_base: the entry belongs to the base image (``base_image.find_base``)
+    """
 
     index: int
     entry: HistoryEntry
     layer: LayerReport | None
-    in_base: bool  # the entry belongs to the base image (``base_image.find_base``)
+    in_base: bool
 
     def to_dict(self) -> dict[str, Any]:
         r = self.layer
@@ -30,13 +37,14 @@ class HistoryRow:
             "index": self.index,
             **self.entry.to_dict(),
             "size": r.size if r else None,
+            "stored_size": r.stored_size if r else None,
             "compressed_size": r.compressed_size if r else None,
             "diff_id": r.diff_id if r else None,
             "in_base": self.in_base,
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class History(Displayable):
     """Every history entry with its layer, and where the base image ends when the image tells.
 

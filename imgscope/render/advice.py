@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
+from imgscope.render.cells import PathCell
 from imgscope.render.terminal import percent, safe, size
 from imgscope.text import first_layers
 
@@ -27,30 +30,43 @@ def _saved_line(advice: Advice) -> Text:
 
 
 def _finding(f: Finding) -> RenderableType:
-    text = Text()
-    text.append(f"{f.severity.value.upper():8}", _STYLE[f.severity.value])
-    text.append(f"{f.id} {f.name}", "bold")
+    """One finding: a heading, then its text indented under it, each label's text hanging under its first
+    line (a narrow terminal folds it there, not at the margin; a log gets whole lines)."""
+    head = Text()
+    head.append(f"{f.severity.value.upper():8}", _STYLE[f.severity.value])
+    head.append(f"{f.id} {f.name}", "bold")
     if f.bytes_saved is not None:
-        text.append(f"  saves {size(f.bytes_saved)}", "green")
-    text.append("\n  ")
-    text.append(safe(f.title, "bold"))
-    text.append("\n  ")
-    text.append(safe(f.message))
-    if f.paths:
-        text.append("\n  paths: ", "dim")
-        text.append(safe(", ".join(f.paths)))
+        head.append(f"  saves {size(f.bytes_saved)}", "green")
+    parts: list[RenderableType] = [head, _indented(safe(f.title, "bold")), _indented(safe(f.message))]
+    if f.paths:  # one a line, cut in the middle when too long (whole in --json)
+        paths: list[RenderableType] = [PathCell(p) for p in f.paths]
         if f.path_count > len(f.paths):
-            text.append(f" … and {f.path_count - len(f.paths):,} more", "dim")
-    text.append("\n  fix: ", "dim")
-    for number, line in enumerate(f.fix.split("\n")):  # escape each line, keep the fix's own line breaks
-        if number:
-            text.append("\n       ")
-        text.append(safe(line))
-    return text
+            paths.append(Text(f"… and {f.path_count - len(f.paths):,} more", "dim"))
+        parts.append(_labelled("paths:", Group(*paths)))
+    fix = Text("\n").join(safe(line) for line in f.fix.split("\n"))  # the fix's own line breaks kept
+    parts.append(_labelled("fix:", fix))
+    return Group(*parts)
+
+
+def _indented(text: Text) -> RenderableType:
+    return Padding(text, (0, 0, 0, 2))
+
+
+def _labelled(label: str, text: RenderableType) -> RenderableType:
+    """``label text``, the text's folded lines hanging under its first one."""
+    row = Table.grid(padding=(0, 1))
+    row.add_column(style="dim", no_wrap=True)
+    row.add_column()
+    row.add_row(label, text)
+    return _indented_table(row)
+
+
+def _indented_table(table: Table) -> RenderableType:
+    return Padding(table, (0, 0, 0, 2))
 
 
 def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
-    """The full advise report: a header, every finding (largest saving first), the total."""
+    """The full advise report: a header, every finding (most severe first, then largest saving), the total."""
     head = Text()
     head.append("imgscope advise ", "bold")
     head.append(safe(analysis.image.name or "(untagged)"))
@@ -59,6 +75,9 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
         head.append("\nbase: ", "dim")
         span = first_layers(advice.base.layer_count)
         head.append(safe(f"{advice.base.name or 'unnamed'}, {span}; found by: {advice.base.evidence}"))
+    for note in analysis.image.notes:  # which image or platform was picked, as analyze and tree say it
+        head.append("\n")
+        head.append(safe(f"Note: {note}", "yellow"))
     counts = {sev: sum(1 for f in advice.findings if f.severity.value == sev) for sev in ("error", "warning", "info")}
     head.append("\nfindings: ", "dim")
     for number, (sev, n) in enumerate(counts.items()):
@@ -77,7 +96,7 @@ def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
     """The few lines at the end of ``imgscope analyze``: the largest savings and the total."""
     lines = Text()
     lines.append("Top savings (imgscope advise for all findings and fixes)\n", "bold")
-    saving = [f for f in advice.findings if f.bytes_saved]
+    saving = sorted((f for f in advice.findings if f.bytes_saved), key=lambda f: -(f.bytes_saved or 0))
     for f in saving[:top]:
         lines.append(f"  {size(f.bytes_saved):>9}  ", "green")
         lines.append(f"{f.id} ")

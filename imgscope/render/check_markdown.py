@@ -71,7 +71,7 @@ def render_markdown(report: CheckReport) -> str:
             "| --- | ---: | ---: | ---: |",
             f"| content size | {value(b.size_before, 'bytes')} | {value(b.size_after, 'bytes')} | {signed(b.delta)} |",
             f"| compressed | {value(b.compressed_before, 'bytes')} | {value(b.compressed_after, 'bytes')} | "
-            f"{signed(b.compressed_after - b.compressed_before)} |",
+            f"{'-' if b.compressed_delta is None else signed(b.compressed_delta)} |",
         ]
         for d in b.layers:
             if d.delta:

@@ -52,7 +52,7 @@ def render_check(report: CheckReport) -> RenderableType:
             "compressed",
             value(b.compressed_before, "bytes"),
             value(b.compressed_after, "bytes"),
-            signed(b.compressed_after - b.compressed_before),
+            "-" if b.compressed_delta is None else signed(b.compressed_delta),
         )
         for d in b.layers:
             delta.add_row(f"layer {d.index}", value(d.before, "bytes"), value(d.after, "bytes"), signed(d.delta))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import humanize
-
 from imgscope.text import printable
+from imgscope.units import format_size
 
 if TYPE_CHECKING:
     from imgscope.budget.check import CheckReport, RuleResult
@@ -24,15 +23,14 @@ def value(v: int | float | None, unit: str) -> str:
     if isinstance(v, float) and math.isinf(v):
         return "∞" if v > 0 else "-∞"
     if unit == "bytes":
-        text = humanize.naturalsize(abs(int(v)), format="%.1f")
-        return ("-" if v < 0 else "") + text
+        return format_size(int(v))
     if unit == "ratio":
         return f"{100 * v:.2f} %"
     return f"{int(v):,}"
 
 
 def signed(delta: int) -> str:
-    """A byte delta with its sign: ``+2.1 MB``, ``-300 Bytes``."""
+    """A byte delta with its sign: ``+2.1 MB``, ``-300 B``."""
     return ("+" if delta > 0 else "") + value(delta, "bytes")
 
 

@@ -10,8 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.compare import ImageDiff, ImageSide, SizeDelta
+from imgscope.render.cells import PathCell
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers, one_line
+from imgscope.text import first_layers, one_line, plural
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -47,7 +48,7 @@ def _sizes(d: ImageDiff) -> Table:
             grid.add_row(name, f"{s.a:,}", f"{s.b:,}", f"{s.delta:+,}")
 
     row("Content", d.size)
-    row("Compressed", d.compressed_size)
+    row("Stored", d.stored_size)
     row("Visible", d.final_size)
     row("Paths", d.file_count, human=False)
     return grid
@@ -85,7 +86,7 @@ def _directories(d: ImageDiff, top: int) -> Table:
         table.add_column(name, justify="left" if name == "Directory" else "right")
     for x in d.directories[:top]:
         table.add_row(
-            safe(x.path),
+            PathCell(x.path),
             str(x.added),
             str(x.removed),
             str(x.changed),
@@ -99,9 +100,12 @@ def _directories(d: ImageDiff, top: int) -> Table:
 
 
 def _files(d: ImageDiff, top: int) -> Table:
-    table = Table(title=f"Files ({len(d.files):,} differ)", title_justify="left")
+    table = Table(
+        title=f"Files: {plural(len(d.files), 'file')} {'differs' if len(d.files) == 1 else 'differ'}",
+        title_justify="left",
+    )
     table.add_column("", no_wrap=True)
-    table.add_column("Path", overflow="fold")
+    table.add_column("Path")  # cut in the middle when narrow (PathCell); whole in --json
     table.add_column("A", justify="right")
     table.add_column("B", justify="right")
     table.add_column("B - A", justify="right")
@@ -111,7 +115,7 @@ def _files(d: ImageDiff, top: int) -> Table:
         style = KIND_STYLE[f.kind]
         table.add_row(
             Text(KIND_MARK[f.kind], style),
-            safe(f.path, style),
+            PathCell(f.path, style),
             size(f.size_a) if f.type_a else "-",
             size(f.size_b) if f.type_b else "-",
             signed(f.delta),

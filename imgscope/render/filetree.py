@@ -10,6 +10,7 @@ from rich.tree import Tree
 
 from imgscope.analysis.result import LayerReport
 from imgscope.model import EntryType
+from imgscope.render.cells import NameLine
 from imgscope.render.terminal import safe, size
 from imgscope.union.filesystem import ChangeKind
 from imgscope.union.tree import TreeNode
@@ -43,15 +44,18 @@ def permissions(node: TreeNode) -> str:
     return f"{stat.filemode(kind | node.mode)}  {f'{node.uid}:{node.gid}':>9}"
 
 
-def _label(node: TreeNode, changes: bool, root: bool = False, long: bool = False) -> Text:
+def _label(node: TreeNode, changes: bool, root: bool = False, long: bool = False) -> NameLine:
+    """One entry on one line; a long name loses its middle on a narrow terminal, never folded mid-word."""
     style = CHANGE_STYLE.get(node.change, "") if node.change else ""
-    label = Text()
+    before = Text()
     if changes:
-        label.append(f"{CHANGE_MARK[node.change] if node.change else ' '} ", style)
+        before.append(f"{CHANGE_MARK[node.change] if node.change else ' '} ", style)
     if long and not root:
-        label.append(permissions(node) + "  ", "dim")
-    label.append(f"{size(node.size):>9}  ", style or "cyan")
-    label.append_text(safe(node.path if root else node.name, style + (" bold" if node.type is EntryType.DIR else "")))
+        before.append(permissions(node) + "  ", "dim")
+    before.append(f"{size(node.size):>9}  ", style or "cyan")
+    name = node.path if root else node.name
+    name_style = style + (" bold" if node.type is EntryType.DIR else "")
+    label = Text()
     label.append(TYPE_MARK.get(node.type, "") if node.name else "", style)
     if node.link_target is not None:
         label.append(" -> ", "dim")
@@ -60,7 +64,7 @@ def _label(node: TreeNode, changes: bool, root: bool = False, long: bool = False
         label.append(f"  {_files(node.files)}", "dim")
     if node.removed_files and node.change is not ChangeKind.REMOVED:
         label.append(f"  (-{_files(node.removed_files)} removed, {size(node.removed_size)})", "red")
-    return label
+    return NameLine(before, name, name_style, label)
 
 
 def _files(n: int) -> str:
@@ -104,7 +108,7 @@ def _add(tree: Tree, root: TreeNode, changes: bool, long: bool) -> None:
 
 def layer_line(r: LayerReport) -> Text:
     """What a layer stores and changed, in one line."""
-    line = Text(f"layer {r.index}: {size(r.size)} of file content, blob {size(r.compressed_size)}; ")
+    line = Text(f"layer {r.index}: {size(r.size)} of file content, blob {size(r.stored_size)}; ")
     line.append(f"+{r.added:,} added ({size(r.added_bytes)})", "green")
     line.append(", ")
     line.append(f"~{r.modified:,} modified ({size(r.modified_bytes)})", "yellow")

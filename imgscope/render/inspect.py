@@ -7,10 +7,14 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from imgscope.inspect import ImageInfo
+from imgscope.render.cells import DigestCell
 from imgscope.render.terminal import safe, size
 from imgscope.sources.created_by import healthcheck_instruction
+
+_LABEL = 13  # the longest label, DockerVersion / ExposedPorts
 
 
 def _json(value: Any) -> str:
@@ -19,17 +23,31 @@ def _json(value: Any) -> str:
 
 def render_inspect(info: ImageInfo) -> RenderableType:
     """The image's identity, platform, run-time config, manifest and layers."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
+    parts: list[RenderableType] = []
+    grid: Table | None = None
 
     def row(name: str, value: str | None) -> None:
-        if value:
-            grid.add_row(name, safe(value))
+        nonlocal grid
+        if not value:
+            return
+        if grid is None:
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(style="bold", no_wrap=True, width=_LABEL)
+            grid.add_column(overflow="fold")
+            parts.append(grid)
+        grid.add_row(name, safe(value))
 
-    row("Id", info.id)
+    def whole(name: str, value: str | None) -> None:
+        """A digest on one line, never folded (a terminal may wrap it; copied, it stays whole)."""
+        nonlocal grid
+        if value:
+            grid = None
+            parts.append(Text.assemble((name.ljust(_LABEL + 2), "bold"), safe(value), no_wrap=True, overflow="ignore"))
+
+    whole("Id", info.id)
     row("RepoTags", ", ".join(info.repo_tags) or "(none)")
-    row("RepoDigests", ", ".join(info.repo_digests))
+    for digest in info.repo_digests:
+        whole("RepoDigests", digest)
     row("Created", info.created)
     row("Author", info.author)
     row("Comment", info.comment)
@@ -37,7 +55,7 @@ def render_inspect(info: ImageInfo) -> RenderableType:
     row("Platform", info.platform)
     row("OsVersion", info.os_version)
     row("Source", f"{info.source} [{info.format}]")
-    row("Manifest", info.manifest_digest)
+    whole("Manifest", info.manifest_digest)
     row("MediaType", info.manifest_media_type)
     for key, value in sorted(info.annotations.items()):
         row("Annotation", f"{key}={value}")
@@ -66,12 +84,12 @@ def render_inspect(info: ImageInfo) -> RenderableType:
 
     layers = Table(title="RootFS layers", title_justify="left")
     layers.add_column("#", justify="right")
-    layers.add_column("diff_id", overflow="fold")
     layers.add_column("Stored", justify="right")
-    layers.add_column("Media type", overflow="fold")
+    layers.add_column("Media type", overflow="fold")  # application/vnd. left out (whole: --json)
+    layers.add_column("diff_id")  # whole when the terminal is wide enough, else its short form; never folded
     for layer in info.layers:
-        media = layer.media_type or "-"
+        media = (layer.media_type or "-").removeprefix("application/vnd.")
         if not layer.available:
             media += " (blob absent)"
-        layers.add_row(str(layer.index), safe(layer.diff_id or "-"), size(layer.size), safe(media))
-    return Group(grid, layers)
+        layers.add_row(str(layer.index), size(layer.size), safe(media), DigestCell(layer.diff_id))
+    return Group(*parts, layers)

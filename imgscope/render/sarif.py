@@ -99,6 +99,7 @@ def advice_to_sarif(advice: Advice, analysis: Analysis) -> dict[str, Any]:
                     "image": analysis.image.name,
                     "totalBytesSaved": advice.total_saved,
                     "imageSize": advice.image_size,
+                    "notes": list(analysis.image.notes),  # which image or platform was picked, and why
                 },
             }
         ],

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING
 
-import humanize
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.dive.figures import format_ci_figures
-from imgscope.text import one_line, printable
+from imgscope.render.cells import LineCell, PathCell
+from imgscope.text import one_line, plural, printable
+from imgscope.units import format_size
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis
@@ -26,12 +25,20 @@ def safe(text: str | None, style: str = "") -> Text:
 
 
 def size(n: int | None) -> str:
-    """Bytes for people: ``1.2 MB`` (decimal units, as ``docker images`` shows)."""
-    return "-" if n is None else humanize.naturalsize(n, format="%.1f")
+    """Bytes for people: ``294 B``, ``1.2 MB`` (decimal units, as ``docker images`` shows)."""
+    return "-" if n is None else format_size(n)
 
 
 def percent(x: float) -> str:
     return "n/a" if math.isnan(x) or math.isinf(x) else f"{100 * x:.1f}%"
+
+
+def _short_id(digest: str | None) -> str:
+    """``sha256:`` and 12 hex digits, as docker shows image IDs (the full ID: ``inspect``, ``--json``)."""
+    if not digest:
+        return "-"
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:12]}" if hexpart else digest[:19]
 
 
 def _short(digest: str | None, n: int = 12) -> str:
@@ -46,14 +53,14 @@ def _header(a: Analysis) -> RenderableType:
     grid.add_row("Image", safe(img.name or "(untagged)"))
     grid.add_row("Source", safe(f"{img.source} [{img.format}]"))
     if img.digest:
-        grid.add_row("Digest", safe(img.digest))
-    grid.add_row("Image ID", safe(img.config_digest or "-"))
+        grid.add_row("Digest", safe(_short_id(img.digest)))
+    grid.add_row("Image ID", safe(_short_id(img.config_digest)))
     grid.add_row("Platform", safe(str(img.platform) if img.platform else "-"))
     grid.add_row("Created", safe(img.created or "-"))
     grid.add_row(
         "Size",
-        f"{size(s.size)} in {s.layer_count} layers ({size(s.compressed_size)} compressed); "
-        f"{size(s.final_size)} visible in {s.file_count:,} paths",
+        f"{size(s.size)} in {plural(s.layer_count, 'layer')} ({_stored(a)}); "
+        f"{size(s.final_size)} visible in {plural(s.file_count, 'path')}",
     )
     waste_style = "red" if s.wasted_percent > 0.1 else "yellow" if s.wasted_bytes else "green"
     grid.add_row(
@@ -72,40 +79,52 @@ def _header(a: Analysis) -> RenderableType:
     return Panel(grid, title="imgscope", title_align="left")
 
 
+def _stored(a: Analysis) -> str:
+    """The blobs' bytes named for what they are: compressed (what a pull downloads) or stored uncompressed."""
+    s = a.summary
+    if all(r.compression != "none" for r in a.layers):
+        return f"{size(s.stored_size)} compressed"
+    text = f"{size(s.stored_size)} stored uncompressed"
+    if s.compressed_size is not None:
+        return f"{text}, {size(s.compressed_size)} gzipped"
+    return f"{text}; gzipped size: --gzip"
+
+
 def _layers(a: Analysis) -> RenderableType:
     table = Table(title="Layers and history", title_justify="left", expand=False)
     for name, style in (
         ("#", None),
         ("Size", None),
-        ("Compressed", None),
+        ("Stored", None),
         ("+", "green"),
         ("~", "yellow"),
         ("-", "red"),
     ):
         table.add_column(name, justify="right", style=style, no_wrap=True)
-    table.add_column("Command", overflow="fold")
-    table.caption = "+ added, ~ modified, - removed paths; rows without # are history entries that made no layer"
+    table.add_column("Command")  # one line a row (LineCell); whole commands: history --json
+    table.caption = "+ added, ~ modified, - removed paths; # · a history entry that made no layer"
+    table.caption_justify = "left"
     by_layer = {r.index: r for r in a.layers}
     shown: set[int] = set()
     for h in a.image.history:
         r = by_layer.get(h.layer_index) if h.layer_index is not None else None
         if r is None:
-            table.add_row("", "", "", "", "", "", safe(one_line(h.command, 72), "dim"))
+            table.add_row("·", "", "", "", "", "", LineCell(one_line(h.command), "dim"))
             continue
         shown.add(r.index)
         table.add_row(
             str(r.index),
             size(r.size),
-            size(r.compressed_size),
+            size(r.stored_size),
             str(r.added),
             str(r.modified),
             str(r.removed),
-            safe(one_line(r.command, 72)),
+            LineCell(one_line(r.command)),
         )
     for r in a.layers:  # layers the history does not name
         if r.index not in shown:
             table.add_row(
-                str(r.index), size(r.size), size(r.compressed_size), str(r.added), str(r.modified), str(r.removed), ""
+                str(r.index), size(r.size), size(r.stored_size), str(r.added), str(r.modified), str(r.removed), ""
             )
     return table
 
@@ -113,12 +132,12 @@ def _layers(a: Analysis) -> RenderableType:
 def _wasted(a: Analysis, top: int) -> RenderableType:
     table = Table(title=f"Wasted files ({size(a.summary.wasted_bytes)})", title_justify="left")
     table.add_column("Size", justify="right")
-    table.add_column("Path", overflow="fold")
+    table.add_column("Path")
     table.add_column("Written", justify="right")
     table.add_column("Hidden", justify="right")
     table.add_column("How")
     for w in a.wasted_files[:top]:
-        table.add_row(size(w.size), safe(w.path), str(w.layer), str(w.hidden_by), w.reason.value)
+        table.add_row(size(w.size), PathCell(w.path), str(w.layer), str(w.hidden_by), w.reason.value)
     more = len(a.wasted_files) - top
     if more > 0:
         table.caption = f"… and {more:,} more"
@@ -128,10 +147,10 @@ def _wasted(a: Analysis, top: int) -> RenderableType:
 def _largest(a: Analysis, top: int) -> RenderableType:
     table = Table(title="Largest files", title_justify="left")
     table.add_column("Size", justify="right")
-    table.add_column("Path", overflow="fold")
+    table.add_column("Path")
     table.add_column("Layer", justify="right")
     for f in a.largest_files[:top]:
-        table.add_row(size(f.size), safe(f.path), str(f.layer))
+        table.add_row(size(f.size), PathCell(f.path), str(f.layer))
     return table
 
 
@@ -139,8 +158,15 @@ def _dive(a: Analysis) -> RenderableType:
     d = a.dive
     lines = Text()
     lines.append("dive-compatible figures (dive 0.13.1's definitions, quirks included; see docs/metrics.md)\n", "bold")
-    lines.append("\n".join(format_ci_figures(d)))
+    # dive's own digits (4 decimals), in this report's number style; `check --format dive` prints dive's text verbatim
+    lines.append(f"  efficiency: {_ratio4(d.efficiency)}\n")
+    lines.append(f"  wastedBytes: {plural(d.wasted_bytes, 'byte')} ({size(d.wasted_bytes)})\n")
+    lines.append(f"  userWastedPercent: {_ratio4(d.user_wasted_percent)}")
     return lines
+
+
+def _ratio4(x: float) -> str:
+    return "n/a" if math.isnan(x) or math.isinf(x) else f"{100 * x:.4f} %"
 
 
 def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
@@ -162,17 +188,9 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
     table.add_column("Image ID")
     for ref in refs:
         table.add_row(
-            safe(", ".join(ref.tags) or "(untagged)"),
+            safe(", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"])),
             safe(str(ref.platform) if ref.platform else "-"),
             _short(ref.digest, 19),
             _short(ref.config_digest, 12),
         )
     return table
-
-
-def to_html(a: Analysis) -> str:
-    """The report as HTML, for notebooks."""
-    console = Console(record=True, width=120, file=io.StringIO())
-    console.print(render_analysis(a))
-    html: str = console.export_html(inline_styles=True)
-    return html

@@ -14,7 +14,7 @@ import hashlib
 import queue
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -23,6 +23,7 @@ import zstandard
 from imgscope.errors import CorruptLayerError
 from imgscope.model import Compression
 
+GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
 CHUNK = 4 << 20  # fewer, larger pieces: fewer hand-overs of the GIL between the reader thread and the parser
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -35,12 +36,18 @@ class Limits:
 
     The defaults let any real image through: gzip cannot exceed a ratio of about
     1032:1, and real layers end their tar with at most a few KiB of padding.
+
+    Attributes:
+        max_layer_bytes: 1 TiB uncompressed
+        max_ratio: uncompressed/compressed, enforced past ratio_floor bytes
+        ratio_floor: bytes below which the ratio limit does not apply
+        max_trailing_bytes: data after the tar's end-of-archive marker
     """
 
-    max_layer_bytes: int | None = 1 << 40  # 1 TiB uncompressed
-    max_ratio: float | None = 2000.0  # uncompressed/compressed, enforced past ratio_floor bytes
+    max_layer_bytes: int | None = 1 << 40
+    max_ratio: float | None = 2000.0
     ratio_floor: int = 1 << 30
-    max_trailing_bytes: int = 16 << 20  # data after the tar's end-of-archive marker
+    max_trailing_bytes: int = 16 << 20
 
 
 class _Chunks(Protocol):
@@ -230,10 +237,13 @@ class LayerStream:
         hash_blob: bool = True,
         hash_diff: bool = True,
         threaded: bool = False,
+        on_chunk: Callable[[], None] | None = None,
+        gzip_plain: bool = False,
         blob_algorithm: str = "sha256",
         diff_algorithm: str = "sha256",
     ) -> None:
         self.where = where
+        self._on_chunk = on_chunk  # called in the parsing thread after each chunk is handed over (progress)
         self._limits = limits or Limits()
         self._counter = _CountingReader(raw, hash_blob, blob_algorithm)
         head = self._counter.read(8)
@@ -246,6 +256,12 @@ class LayerStream:
             self._chunks = _Zstd(counted, head, where)
         else:
             self._chunks = _Plain(counted, head)
+        # An uncompressed blob's gzip (level 6, the default of the gzip writers docker and skopeo push with):
+        # only its size is kept, the size a registry would serve. Computed in the reader thread.
+        plain = gzip_plain and self.compression == "none"
+        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if plain else None
+        self.gzip_size: int | None = None
+        self._gzipped = 0
         self._diff_hasher = hashlib.new(diff_algorithm) if hash_diff else None
         self._buf = b""
         self._pos = 0
@@ -275,9 +291,13 @@ class LayerStream:
                 break
             if diff is not None:
                 diff.update(chunk)
+            if self._gzip is not None:
+                self._gzipped += len(self._gzip.compress(chunk))
             self.uncompressed_size += len(chunk)
             self._check_limits()
             yield chunk
+        if self._gzip is not None:
+            self.gzip_size = self._gzipped + len(self._gzip.flush())
         # Pull any raw bytes the decompressor did not need (e.g. garbage after a zstd frame), so the
         # blob digest covers every byte.
         while self._counter.read(CHUNK):
@@ -318,6 +338,8 @@ class LayerStream:
             chunk = item
         if chunk is None:
             self._eof = True
+        elif self._on_chunk is not None:
+            self._on_chunk()
         return chunk
 
     def close(self) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from imgscope.errors import ImageFormatError, expect
 from imgscope.model import Digest, HistoryEntry, Platform
 from imgscope.sources.created_by import parse_created_by
+from imgscope.text import plural
 
-__all__ = ["check_digest", "expect", "opt_str", "parse_config"]
+__all__ = ["ParsedConfig", "check_digest", "expect", "opt_str", "parse_config"]
 
 
 def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
@@ -25,7 +26,16 @@ def check_digest(value: Any, where: str, what: str) -> str:
     return str(text)
 
 
-def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry], Platform | None, list[str]]:
+class ParsedConfig(NamedTuple):
+    """What the readers take from an image config."""
+
+    diff_ids: list[str]  #: the uncompressed layers' digests, bottom first
+    history: list[HistoryEntry]  #: each entry with its layer and its command (``created_by``)
+    platform: Platform | None  #: the OS/architecture stated
+    notes: list[str]  #: what does not add up (history and layers that do not match)
+
+
+def parse_config(config: Any, where: str) -> ParsedConfig:
     """The diff_ids, the history (with each entry's layer index), the platform, and notes."""
     expect(config, dict, where, "the image config")
     rootfs = expect(config.get("rootfs", {}), dict, where, "rootfs")
@@ -56,7 +66,8 @@ def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry]
             layer += 1
     if history and layer != len(diff_ids):
         notes.append(
-            f"the history names {layer} layer(s) but the image has {len(diff_ids)}: commands may not match their layers"
+            f"the history names {plural(layer, 'layer')} but the image has {len(diff_ids)}: "
+            "commands may not match their layers"
         )
     platform = None
     os_name, arch = config.get("os"), config.get("architecture")
@@ -66,4 +77,4 @@ def parse_config(config: Any, where: str) -> tuple[list[str], list[HistoryEntry]
     inner = config.get("config")
     if inner is not None:
         expect(inner, dict, where, "config.config")
-    return diff_ids, history, platform, notes
+    return ParsedConfig(diff_ids, history, platform, notes)

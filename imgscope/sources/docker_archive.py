@@ -28,7 +28,9 @@ def find_candidates(store: BlobStore) -> list[oci_layout.Candidate]:
     where = store.where("manifest.json")
     manifest = expect(store.read_json("manifest.json"), list, where, "manifest.json")
     oci_by_config: dict[str, oci_layout.Candidate] = {}
-    if store.has("index.json"):
+    # Docker >= 25 saving an untagged image (or one named by its ID) writes `"manifests": null`: manifest.json
+    # alone describes the image, as `docker load` (and go-containerregistry) read it.
+    if store.has("index.json") and not _untagged_index(store):
         for cand in oci_layout.find_candidates(store):
             if cand.ref.config_digest and cand.available:
                 oci_by_config.setdefault(cand.ref.config_digest, cand)
@@ -44,7 +46,7 @@ def find_candidates(store: BlobStore) -> list[oci_layout.Candidate]:
         config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
         oci = oci_by_config.get(config_digest)
         ref = ImageRef(
-            name=tags[0] if tags else None,
+            name=tags[0] if tags else config_digest[:19],  # untagged: named by its ID, as `docker images` shows it
             tags=tags,
             digest=oci.ref.digest if oci else None,
             config_digest=config_digest,
@@ -53,6 +55,11 @@ def find_candidates(store: BlobStore) -> list[oci_layout.Candidate]:
         )
         out.append(DockerCandidate(ref, entry, config_bytes, oci))
     return out
+
+
+def _untagged_index(store: BlobStore) -> bool:
+    index = store.read_json("index.json")
+    return isinstance(index, dict) and "manifests" in index and index["manifests"] is None
 
 
 def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: ImageFormat, notes: list[str]) -> Image:

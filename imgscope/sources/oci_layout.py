@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
-from imgscope.model import Image, ImageFormat, ImageRef, LayerBlob, Platform
+from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources.config import check_digest, expect, opt_str, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
@@ -27,16 +27,16 @@ MAX_INDEX_DEPTH = 8
 
 def blob_name(digest: str) -> str:
     """The member holding a blob: ``blobs/<algorithm>/<hex>`` (the digest is validated first)."""
-    algorithm, _, hexpart = digest.partition(":")
-    return f"blobs/{algorithm}/{hexpart}"
+    d = Digest.parse(digest)
+    return f"blobs/{d.algorithm}/{d.hex}"
 
 
 def read_verified(store: BlobStore, digest: str, what: str) -> bytes:
     """A small blob's bytes, checked against its digest."""
     name = blob_name(digest)
     data = store.read_bytes(name)
-    algorithm, _, expected = digest.partition(":")
-    if hashlib.new(algorithm, data).hexdigest() != expected:
+    expected = Digest.parse(digest)
+    if Digest.of(expected.algorithm, data) != expected:
         raise ImageFormatError(store.where(name), f"{what} does not match its digest {digest}")
     return data
 
@@ -147,7 +147,7 @@ def _walk_index(
             if present and isinstance(doc.get("subject"), dict) and isinstance(doc["subject"].get("digest"), str):
                 subject = doc["subject"]["digest"]
         ref = ImageRef(
-            name=here_names[0] if here_names else None,
+            name=_name(here_names[0], store) if here_names else None,
             tags=here_names,
             digest=digest,
             config_digest=config_digest,
@@ -165,6 +165,18 @@ def _walk_index(
                 "" if present else f"its manifest {digest} is not in the image (another platform's?)",
             )
         )
+
+
+def _name(ref_name: str, store: BlobStore) -> str:
+    """An image's name for people: a full reference as written (``docker.io/library/alpine:3.19``); a bare tag
+    (skopeo's ``oci:DIR:1`` writes ``1``) joined to the layout's own name, ``oci-gzip:1``, as ``oci:DIR:TAG``
+    names it. The tag alone stays in ``tags`` (``--image 1`` picks it)."""
+    if "/" in ref_name or ":" in ref_name or "@" in ref_name:
+        return ref_name
+    base = os.path.basename(os.path.normpath(store.label)) or "image"
+    for suffix in (".tar", ".oci"):
+        base = base.removesuffix(suffix)
+    return f"{base}:{ref_name}"
 
 
 def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list[str]) -> Image:

@@ -20,7 +20,7 @@ import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from sys import intern
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from imgscope.errors import CorruptLayerError
 from imgscope.model import EntryType, TarEntry
@@ -34,8 +34,31 @@ _DIR = EntryType.DIR
 _FILE = EntryType.FILE
 _SYMLINK = EntryType.SYMLINK
 
-# What a path looked like: (type, size, mode, uid, gid, link_target, digest)
-Snapshot = tuple[EntryType, int, int, int, int, str, "bytes | None"]
+
+class ChangeTotals(NamedTuple):
+    """A layer's changes counted: paths and bytes per kind, and the metadata-only rewrites."""
+
+    counts: dict[ChangeKind, int]
+    sizes: dict[ChangeKind, int]
+    metadata_only: int
+    metadata_only_bytes: int
+
+
+class Snapshot(NamedTuple):
+    """What a path looked like (to tell a change from a rewrite of the same thing)."""
+
+    type: EntryType
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    link_target: str
+    digest: bytes | None
+
+    @property
+    def owner_mode(self) -> tuple[int, int, int]:
+        """Mode, uid and gid."""
+        return (self.mode, self.uid, self.gid)
 
 
 class ChangeKind(str, enum.Enum):
@@ -58,7 +81,15 @@ class WasteReason(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """One path a layer added, modified or removed. ``size`` is the regular file's bytes."""
+    """One path a layer added, modified or removed. ``size`` is the regular file's bytes.
+
+    Attributes:
+        path: ``/``-rooted path
+        kind: added, modified or removed
+        type: the entry's type (for a removal: the type it had)
+        size: bytes of a regular file (for a removal: the bytes it had)
+        metadata_only: True for a file written again with the same content (mode or owner changed)
+    """
 
     path: str
     kind: ChangeKind
@@ -139,7 +170,7 @@ class ChangeList(Sequence[FileChange]):
     def __repr__(self) -> str:
         return f"ChangeList({list(self)!r})"
 
-    def totals(self) -> tuple[dict[ChangeKind, int], dict[ChangeKind, int], int, int]:
+    def totals(self) -> ChangeTotals:
         """Count and bytes per kind, and count and bytes of the metadata-only changes, without making objects."""
         counts = dict.fromkeys(_KINDS, 0)
         sizes = dict.fromkeys(_KINDS, 0)
@@ -151,7 +182,7 @@ class ChangeList(Sequence[FileChange]):
             if code & _META:
                 meta += 1
                 meta_bytes += size
-        return counts, sizes, meta, meta_bytes
+        return ChangeTotals(counts, sizes, meta, meta_bytes)
 
 
 def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int:
@@ -160,12 +191,20 @@ def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int
 
 @dataclass(frozen=True, slots=True)
 class WastedFile:
-    """A stored copy of a file that the final filesystem does not show."""
+    """A stored copy of a file that the final filesystem does not show.
+
+    Attributes:
+        path: the path of the hidden copy
+        size: its bytes
+        layer: the layer that stored it
+        hidden_by: the layer that hid it
+        reason: how it was hidden (removed, overwritten, metadata-only, identical)
+    """
 
     path: str
     size: int
-    layer: int  # the layer that stored it
-    hidden_by: int  # the layer that hid it
+    layer: int
+    hidden_by: int
     reason: WasteReason
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,12 +269,12 @@ class Node:
         self.children: dict[str, Node] | None = {} if type is _DIR else None
 
     def snapshot(self) -> Snapshot:
-        return (self.type, self.size, self.mode, self.uid, self.gid, self.link_target, self.digest)
+        return Snapshot(self.type, self.size, self.mode, self.uid, self.gid, self.link_target, self.digest)
 
 
 def _replacement_reason(gone: Snapshot, now: Node) -> WasteReason:
-    if now.type is _FILE and gone[0] is _FILE and now.size == gone[1] and now.digest == gone[6]:
-        same_meta = (now.mode, now.uid, now.gid) == gone[2:5]
+    if now.type is _FILE and gone.type is _FILE and now.size == gone.size and now.digest == gone.digest:
+        same_meta = (now.mode, now.uid, now.gid) == gone.owner_mode
         return WasteReason.IDENTICAL if same_meta else WasteReason.METADATA_ONLY
     return WasteReason.OVERWRITTEN
 
@@ -561,16 +600,19 @@ class FileSystem:
                 code = added | type_code[now.type]
                 size = now.size
             elif now is None:
-                code = removed | type_code[before[0]]
-                size = before[1]
+                code = removed | type_code[before.type]
+                size = before.size
             else:
                 snap = now.snapshot()
                 if snap == before:
                     continue
-                if now.type is _DIR and before[0] is _DIR and snap[2:5] == before[2:5]:
+                if now.type is _DIR and before.type is _DIR and snap.owner_mode == before.owner_mode:
                     continue
                 metadata_only = (
-                    now.type is _FILE and before[0] is _FILE and snap[1] == before[1] and snap[6] == before[6]
+                    now.type is _FILE
+                    and before.type is _FILE
+                    and snap.size == before.size
+                    and snap.digest == before.digest
                 )
                 code = modified | type_code[now.type] | (_META if metadata_only else 0)
                 size = now.size

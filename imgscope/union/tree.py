@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any, Protocol
 
+from imgscope._display import Displayable
 from imgscope._gc import collector_paused
 from imgscope.errors import UsageError
 from imgscope.model import EntryType
@@ -53,34 +54,60 @@ _DIR = EntryType.DIR
 
 @dataclass(frozen=True)
 class Collapsed:
-    """Entries of a directory left out of a trimmed tree, summed up."""
+    """Entries of a directory left out of a trimmed tree, summed up.
 
-    entries: int  # direct children left out
-    files: int  # non-directory paths at or below them (in a changes tree: those the layer kept)
-    size: int  # their bytes (in a changes tree: those the layer kept)
-    removed_files: int = 0  # in a changes tree: removed paths at or below them
+    Attributes:
+        entries: direct children left out
+        files: non-directory paths at or below them (in a changes tree: those the layer kept)
+        size: their bytes (in a changes tree: those the layer kept)
+        removed_files: in a changes tree: removed paths at or below them
+        removed_size: bytes of the removed entries among them
+    """
+
+    entries: int
+    files: int
+    size: int
+    removed_files: int = 0
     removed_size: int = 0
 
 
-@dataclass(frozen=True, eq=False)
-class TreeNode:
-    """One path of a file tree. ``size`` and ``files`` are aggregated for directories."""
+@dataclass(frozen=True, eq=False, repr=False)  # repr: one line, from the display registry
+class TreeNode(Displayable):
+    """One path of a file tree. ``size`` and ``files`` are aggregated for directories.
 
-    name: str  # "" for the root
-    path: str  # "/" for the root, else "/usr/lib"
+    Attributes:
+        name: "" for the root
+        path: "/" for the root, else "/usr/lib"
+        type: the entry's type
+        size: bytes of the regular files at or below this path
+        files: non-directory paths at or below this path
+        change: in a changes tree: what the layer did to this path (None: an ancestor only)
+        children: the entries below it, by name
+        link_target: a symlink's target, when known (see ``_known``)
+        mode: permission bits, when known
+        uid: owner's user id, when known
+        gid: owner's group id, when known
+        removed_size: in a changes tree: bytes of the removed files at or below this path
+        removed_files: in a changes tree: removed non-directory paths at or below this path
+        collapsed: set by ``trim`` when children were left out
+        depth_cut: set by ``trim`` when the children lie below the depth limit
+    """
+
+    name: str
+    path: str
     type: EntryType
-    size: int  # bytes of the regular files at or below this path
-    files: int  # non-directory paths at or below this path
-    change: ChangeKind | None = None  # in a changes tree: what the layer did to this path (None: an ancestor only)
-    children: tuple[TreeNode, ...] = field(default=(), repr=False)  # a repr of the whole tree helps nobody
-    link_target: str | None = None  # a symlink's target, when known (see ``_known``)
-    mode: int | None = None  # permission bits, when known
+    size: int
+    files: int
+    change: ChangeKind | None = None
+    children: tuple[TreeNode, ...] = field(default=(), repr=False)
+    link_target: str | None = None
+    mode: int | None = None
     uid: int | None = None
     gid: int | None = None
-    removed_size: int = 0  # in a changes tree: bytes of the removed files at or below this path
-    removed_files: int = 0  # in a changes tree: removed non-directory paths at or below this path
-    collapsed: Collapsed | None = None  # set by ``trim`` when children were left out
-    depth_cut: bool = field(default=False)  # set by ``trim`` when the children lie below the depth limit
+    removed_size: int = 0
+    removed_files: int = 0
+    collapsed: Collapsed | None = None
+    depth_cut: bool = field(default=False)
 
     def _own(self) -> tuple[Any, ...]:
         """Every field but ``children``, and how many children."""

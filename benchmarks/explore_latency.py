@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""How fluid ``imgscope explore`` is on a large image: time to ready, and the latency of each key press.
+
+Usage::
+
+    python benchmarks/explore_latency.py                    # --scale small (a few seconds)
+    python benchmarks/explore_latency.py --scale large      # the issue-13 target: ~162,000 files, 9 layers
+    python benchmarks/explore_latency.py --scale large --out /tmp/bench --gzip-level 1
+
+The image is the one ``benchmarks/run.py`` generates (its generator is imported, so the same parameters give
+the same bytes and a generated image is reused); only its ``docker-archive.tar`` is read. The app runs headless
+(Textual's ``App.run_test``, a 160x48 screen), so every figure includes Textual's own work (compositing, diffing
+the screen) but no terminal's. Figures:
+
+* ``analyze``: ``imgscope.analyze`` (not part of the UI; for scale);
+* ``up``: from starting the app to its panes on the screen, answering keys; ``ready``: until the tree of the
+  first view (layer 0's changes) is on the screen too (the timeline of every path is built first, once);
+* per key: ``answered``: the key processed and the screen updated (Pilot's ``press`` returns after the
+  app is idle again: the cursor moved, the panes repainted); ``tree``: for keys that change the view (another
+  layer, another compare mode), until the tree of the new view is on the screen (it is built in a worker
+  thread, so the UI answers before it is ready).
+
+A key bound to nothing is measured first: Pilot's own round trip (post the key, wait for the app to be idle),
+which every other figure includes.
+
+Each key is measured ``--repeat`` times where it can be repeated (moving down a list), and the median and max
+are printed as a Markdown table, and written to ``OUT/<scale>/explore-latency.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def _run_py() -> Any:
+    spec = importlib.util.spec_from_file_location("imgscope_bench_run", HERE / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["imgscope_bench_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def measure(path: Path, repeat: int) -> dict[str, Any]:
+    import imgscope
+    from imgscope.explore import ExploreApp
+    from imgscope.explore.app import FileTreePane, LayersPane
+
+    t0 = time.perf_counter()
+    analysis = imgscope.analyze(path, verify=False)
+    analyze_s = time.perf_counter() - t0
+    results: dict[str, Any] = {
+        "analyze_s": round(analyze_s, 2),
+        "files": analysis.summary.file_count,
+        "layers": len(analysis.layers),
+        "keys": [],
+    }
+
+    t0 = time.perf_counter()
+    app = ExploreApp(analysis, own_process=True)  # as the command line runs it
+    async with app.run_test(size=(160, 48)) as pilot:
+        results["up_s"] = round(time.perf_counter() - t0, 3)  # panes on the screen, keys answered
+        while not app.view_ready:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        results["ready_s"] = round(time.perf_counter() - t0, 3)  # the first tree on the screen too
+
+        async def key(label: str, keys: tuple[str, ...], wait_tree: bool = False, times: int = 1) -> None:
+            answered: list[float] = []
+            tree: list[float] = []
+            for _ in range(times):
+                start = time.perf_counter()
+                await pilot.press(*keys)
+                answered.append(time.perf_counter() - start)
+                if wait_tree:
+                    while not app.view_ready:
+                        await pilot.pause(0.005)
+                    await pilot.pause()
+                    tree.append(time.perf_counter() - start)
+            row = {
+                "key": label,
+                "n": times,
+                "answered_ms_median": round(1000 * statistics.median(answered), 1),
+                "answered_ms_max": round(1000 * max(answered), 1),
+            }
+            if tree:
+                row["tree_ms_median"] = round(1000 * statistics.median(tree), 1)
+                row["tree_ms_max"] = round(1000 * max(tree), 1)
+            results["keys"].append(row)
+            print(f"  {label:<44} {row}", flush=True)
+
+        layers = app.query_one(LayersPane)
+        tree_pane = app.query_one(FileTreePane)
+        layers.focus()
+        await pilot.pause()
+        await key("baseline: a key bound to nothing (Pilot's round trip)", ("f12",), times=repeat)
+        # every layer in turn (the tree of each is built on the way)
+        await key("j: next layer (layers pane)", ("j",), wait_tree=True, times=len(analysis.layers) - 1)
+        await key("k: previous layer", ("k",), wait_tree=True, times=min(repeat, len(analysis.layers) - 1))
+        await key("ctrl+a: aggregated changes", ("ctrl+a",), wait_tree=True)
+        await key("ctrl+l: layer changes", ("ctrl+l",), wait_tree=True)
+        await key("tab: to the tree", ("tab",))
+        await key("j: down one row (tree)", ("j",), times=repeat)
+        tree_pane.set_cursor(0)
+        await key("space: open the largest directory", ("space",))
+        await key("pagedown", ("pagedown",), times=repeat)
+        tree_pane.set_cursor(0)
+        await key("space: collapse it again", ("space",))
+        await key("ctrl+o: sort by name", ("ctrl+o",))
+        await key("ctrl+o: sort by size", ("ctrl+o",))
+        await key("ctrl+u: hide unmodified", ("ctrl+u",))
+        await key("ctrl+u: show unmodified", ("ctrl+u",))
+        await key("ctrl+b: attributes off", ("ctrl+b",))
+        await key("ctrl+b: attributes on", ("ctrl+b",))
+        await key("/: open the filter", ("slash",))
+        await key("typing one filter character (r'\\.so$' ...)", ("backslash",))
+        await key("typing one filter character", ("full_stop",))
+        await key("typing one filter character", ("s",))
+        await key("typing one filter character", ("o",))
+        await key("typing one filter character", ("dollar_sign",))
+        await key("enter: to the filtered tree", ("enter",))
+        await key("j: down one row (filtered tree)", ("j",), times=repeat)
+        await key("escape: close the filter", ("ctrl+f", "escape"))
+        await key("ctrl+space: open every directory", ("ctrl+space",))
+        await key("pagedown (everything open)", ("pagedown",), times=repeat)
+        await key("ctrl+space: collapse every directory", ("ctrl+space",))
+        await key("w: the waste lens", ("w",))
+        await key("escape: close it", ("escape",))
+        await key("p: history of a path", ("p",))
+        await key("escape: close it", ("escape",))
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"image: {results['files']} paths, {results['layers']} layers; analyze {results['analyze_s']} s; "
+        f"after the analysis: panes up and answering keys in {1000 * results['up_s']:.0f} ms, "
+        f"the first tree on the screen in {1000 * results['ready_s']:.0f} ms",
+        "",
+        "| key | n | answered, median ms | max ms | tree on screen, median ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in results["keys"]:
+        lines.append(
+            f"| {row['key']} | {row['n']} | {row['answered_ms_median']} | {row['answered_ms_max']} | "
+            f"{row.get('tree_ms_median', '')} | {row.get('tree_ms_max', '')} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    run = _run_py()
+    ap = argparse.ArgumentParser(prog="benchmarks/explore_latency.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="small", type=run.scale_factor, help="small, medium, large or a factor")
+    ap.add_argument("--out", type=Path, default=HERE / "out", help="where run.py's images are (or are made)")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--gzip-level", type=int, default=6)
+    ap.add_argument("--zstd-level", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=20, help="presses of the repeatable keys")
+    args = ap.parse_args()
+    name, factor = args.scale
+    outdir = args.out / name
+    run.generate(outdir, factor, args.seed, args.gzip_level, args.zstd_level, False)
+    results = asyncio.run(measure(outdir / "docker-archive.tar", args.repeat))
+    text = markdown(results)
+    print(text)
+    (outdir / "explore-latency.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1198 @@
+"""The Textual app: dive's panes and keys, and the lenses dive lacks. It reads an ``Analysis`` (two with
+``--against``) and nothing else; every figure comes from ``imgscope.explore.model`` or the library."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Region, Size
+from textual.screen import ModalScreen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from imgscope.advise import Finding, advise
+from imgscope.analysis.result import Analysis
+from imgscope.errors import ImgscopeError
+from imgscope.explore.keys import KEYS, ExploreSettings
+from imgscope.explore.model import (
+    DiffKind,
+    Filter,
+    Mode,
+    Timeline,
+    ViewKey,
+    ViewNode,
+    ViewTree,
+    WasteRow,
+    build_view,
+    compare_images,
+    content_layer,
+    parse_filter,
+    path_history,
+    waste_lens,
+)
+from imgscope.model import EntryType
+from imgscope.sources.member import MemberContent, read_member
+from imgscope.text import printable
+
+# dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
+FILTER_DELAY = 0.15  # seconds without a keystroke before the filter line is applied
+KIND_STYLE = {DiffKind.ADDED: "green", DiffKind.REMOVED: "red", DiffKind.MODIFIED: "yellow", DiffKind.UNMODIFIED: ""}
+
+
+def human(size: int) -> str:
+    """go-humanize ``Bytes`` as dive prints sizes: ``999 B``, ``1.0 kB``, ``10 kB``, ``2.1 GB``."""
+    if size < 10:
+        return f"{size} B"
+    exp = math.floor(math.log(float(size)) / math.log(1000.0))
+    suffix = ("B", "kB", "MB", "GB", "TB", "PB", "EB")[exp]
+    val = math.floor(float(size) / math.pow(1000.0, exp) * 10 + 0.5) / 10
+    return f"{val:.1f} {suffix}" if val < 10 else f"{val:.0f} {suffix}"
+
+
+_KEY_NAMES = {"space": "Space", "slash": "/", "question_mark": "?", "escape": "Esc", "tab": "Tab"}
+
+
+def key_label(keys: str) -> str:
+    """dive's hint: the first key of a binding, ``ctrl+f`` as ``^F``."""
+    first = keys.split(",")[0].strip()
+    if first.startswith("ctrl+"):
+        rest = first[5:]
+        return "^" + _KEY_NAMES.get(rest, rest.upper() if len(rest) == 1 else rest)
+    return _KEY_NAMES.get(first, first)
+
+
+def mode_string(node: ViewNode) -> str:
+    """dive's ``MetadataString`` permission column: ``drwxr-xr-x``; ``?`` where the analysis does not know
+    (a path a later layer wrote again: the analysis keeps the final metadata only)."""
+    flag = "d" if node.type is EntryType.DIR else "-"
+    m = node.mode
+    if m is None:
+        return flag + "?????????"
+
+    def bit(on: bool, c: str) -> str:
+        return c if on else "-"
+
+    def ex(on: bool, special: bool, lower: str, upper: str) -> str:
+        if special:
+            return lower if on else upper
+        return "x" if on else "-"
+
+    return (
+        flag
+        + bit(bool(m & 0o400), "r")
+        + bit(bool(m & 0o200), "w")
+        + ex(bool(m & 0o100), bool(m & 0o4000), "s", "S")
+        + bit(bool(m & 0o040), "r")
+        + bit(bool(m & 0o020), "w")
+        + ex(bool(m & 0o010), bool(m & 0o2000), "s", "S")
+        + bit(bool(m & 0o004), "r")
+        + bit(bool(m & 0o002), "w")
+        + ex(bool(m & 0o001), bool(m & 0o1000), "t", "T")
+    )
+
+
+def _bindings(where: str) -> list[BindingType]:
+    out: list[BindingType] = []
+    for key in KEYS:
+        if key.where != where:
+            continue
+        action = key.id.replace("-", "_")
+        priority = key.id == "toggle-view"  # before the focus chain's own Tab
+        out.append(Binding(key.keys, action, key.help, show=False, id=key.id, priority=priority))
+    return out
+
+
+# -- a pane of lines with a cursor (the layers and the file tree) ---------------------------------------------------
+
+
+class LinePane(ScrollView, can_focus=True):
+    """Lines drawn on demand (only the visible ones), a cursor row, mouse clicks select."""
+
+    DEFAULT_CSS = """
+    LinePane { height: 1fr; }
+    """
+    cursor = 0
+    cursor_from = 0  # the cursor's highlight starts at this column
+    cursor_unfocused = True  # show where the cursor is when another pane has the focus
+
+    def line_count(self) -> int:
+        raise NotImplementedError
+
+    def line_text(self, index: int) -> Text:
+        raise NotImplementedError
+
+    def line_width(self) -> int:
+        return self.size.width
+
+    def update_size(self) -> None:
+        self.virtual_size = Size(max(self.line_width(), 1), self.line_count())
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.size.width
+        if index >= self.line_count():
+            return Strip.blank(width, self.rich_style)
+        text = self.line_text(index)
+        if index == self.cursor and (self.has_focus or self.cursor_unfocused):
+            text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from)
+        strip = Strip(list(text.render(self.app.console)), text.cell_len)
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def set_cursor(self, index: int) -> None:
+        count = self.line_count()
+        index = max(0, min(index, count - 1)) if count else 0
+        old = self.cursor
+        self.cursor = index
+        if old != index:
+            self.moved()
+        self.refresh()
+        if count:
+            self.scroll_to_region(Region(0, index, 1, 1), animate=False, force=True)
+
+    def moved(self) -> None:
+        """The cursor moved to another line."""
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = offset.y + self.scroll_offset.y
+        if index < self.line_count():
+            again = index == self.cursor
+            self.set_cursor(index)
+            self.clicked(index, again)
+
+    def clicked(self, index: int, again: bool) -> None:
+        """A click on line ``index`` (``again``: it was already the cursor's)."""
+
+    def action_up(self) -> None:
+        self.set_cursor(self.cursor - 1)
+
+    def action_down(self) -> None:
+        self.set_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.set_cursor(self.cursor - max(1, self.size.height - 1))
+
+    def action_page_down(self) -> None:
+        self.set_cursor(self.cursor + max(1, self.size.height - 1))
+
+
+class TextLines(LinePane):
+    """Lines made on demand by ``make(index)``: a long list (dive's inefficiencies, the wasted copies) costs
+    only the lines on the screen."""
+
+    cursor_unfocused = False
+
+    def __init__(self, count: int, make: Callable[[int], Text], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count = count
+        self.make = make
+        self.width_needed = 1
+
+    def line_count(self) -> int:
+        return self.count
+
+    def line_text(self, index: int) -> Text:
+        return self.make(index)
+
+    def line_width(self) -> int:
+        return max(self.width_needed, self.size.width)
+
+    def on_mount(self) -> None:
+        self.width_needed = max((self.make(i).cell_len for i in range(min(self.count, 200))), default=1)
+        self.update_size()
+
+
+class LayersPane(LinePane):
+    """dive's layer list: compare bar, size, command; the cursor is the selected layer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = _bindings("layers")
+    cursor_from = 3  # the compare bar keeps its colour
+
+    def __init__(self, analysis: Analysis, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.analysis = analysis
+        self.view_key: ViewKey | None = None
+
+    def line_count(self) -> int:
+        return len(self.analysis.layers)
+
+    def line_width(self) -> int:
+        return max((len(r.command) + 16 for r in self.analysis.layers), default=1)
+
+    def line_text(self, index: int) -> Text:
+        report = self.analysis.layers[index]
+        bar = Text("  ")
+        key = self.view_key
+        if key is not None and key.mode is not Mode.IMAGES:
+            if key.base is not None and (
+                (key.mode is Mode.AGGREGATED and index == key.base)
+                or (key.mode is Mode.LAYER and index <= key.base)
+                or (key.mode is Mode.LAYERS and index <= key.base)
+            ):
+                bar = Text("  ", style="on green")
+            if index == key.top or (
+                key.base is not None and key.mode is not Mode.LAYER and key.base < index <= key.top
+            ):
+                bar = Text("  ", style="on magenta")
+        command = report.command or ("FROM " + (report.digest or "")[7:19] if index == 0 else "")
+        line = Text.assemble(bar, " ", f"{human(report.size):>7}  ", printable(" ".join(command.split())))
+        return line
+
+    def moved(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.layer_selected(self.cursor)
+
+    def action_compare_layer(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.set_mode(Mode.LAYER)
+
+    def action_compare_all(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.set_mode(Mode.AGGREGATED)
+
+    def action_compare_mark(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.mark_compare(self.cursor)
+
+
+@dataclass
+class Row:
+    node: ViewNode
+    prefix: str  # the guides of the ancestors
+    last: bool
+
+
+class FileTreePane(LinePane):
+    """dive's file tree: permission, uid:gid, size, then the tree, coloured by kind; built lazily."""
+
+    BINDINGS: ClassVar[list[BindingType]] = _bindings("tree")
+
+    def __init__(self, settings: ExploreSettings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vtree: ViewTree | None = None
+        self.rows: list[Row] = []
+        self.expanded: set[str] = set()  # directories open (the root always)
+        self.sort = settings.sort
+        self.attributes = settings.attributes
+        self.hidden_kinds: set[DiffKind] = {DiffKind(h) for h in settings.hide}
+        self.path_filter: Filter | None = None
+        self.shown: set[str] | None = None
+        self.wrap = False
+        self.width_needed = 1
+
+    # state -> rows
+    def set_view(self, view: ViewTree | None, shown: set[str] | None, keep: str | None = None) -> None:
+        """Show ``view``, of which the paths ``shown`` (None: all) pass the filter and the hidden kinds."""
+        self.vtree = view
+        self.shown = shown
+        self.rebuild(keep)
+
+    def _recompute_visible(self) -> None:
+        self.shown = None if self.vtree is None else self.vtree.visible(self.path_filter, frozenset(self.hidden_kinds))
+
+    def rebuild(self, keep: str | None = None) -> None:
+        """The rows from the expanded directories; the cursor stays on ``keep`` (a path) when it is shown."""
+        if keep is None and self.rows and 0 <= self.cursor < len(self.rows):
+            keep = self.rows[self.cursor].node.path
+        rows: list[Row] = []
+        view = self.vtree
+        if view is not None:
+            # Under a filter every directory with a match below it is open: the matches are what one looks for.
+            force_open = self.path_filter is not None and self.path_filter.active
+            rows = self._subrows(view, view.root, "", force_open)
+        self.rows = rows
+        attrs = 35 if self.attributes else 0
+        self.width_needed = attrs + max(
+            (len(r.prefix) + len(r.node.name) + len(r.node.link_target or "") + 7 for r in rows), default=1
+        )
+        index = 0
+        if keep is not None:
+            index = next((i for i, r in enumerate(rows) if r.node.path == keep), min(self.cursor, len(rows) - 1))
+        self.cursor = max(0, index)
+        self.update_size()
+        if rows:
+            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True)
+
+    def _subrows(self, view: ViewTree, node: ViewNode, prefix: str, force_open: bool) -> list[Row]:
+        out: list[Row] = []
+        visible = self.shown
+        stack: list[tuple[ViewNode, str, bool]] = []  # node, prefix of its guides, last of its siblings
+        kids = [c for c in view.children(node, self.sort) if visible is None or c.path in visible]
+        for i in range(len(kids) - 1, -1, -1):
+            stack.append((kids[i], prefix, i == len(kids) - 1))
+        while stack:
+            child, pre, last = stack.pop()
+            out.append(Row(child, pre, last))
+            if child.is_dir and (force_open or child.path in self.expanded):
+                sub_pre = pre + ("    " if last else "│   ")
+                grand = [c for c in view.children(child, self.sort) if visible is None or c.path in visible]
+                for i in range(len(grand) - 1, -1, -1):
+                    stack.append((grand[i], sub_pre, i == len(grand) - 1))
+        return out
+
+    def line_count(self) -> int:
+        return len(self.rows)
+
+    def line_width(self) -> int:
+        return self.width_needed
+
+    def line_text(self, index: int) -> Text:
+        row = self.rows[index]
+        node = row.node
+        style = KIND_STYLE[node.kind]
+        text = Text()
+        if self.attributes:
+            owner = "?:?" if node.uid is None else f"{node.uid}:{node.gid}"
+            text.append(f"{mode_string(node)} {owner:>11} {human(node.size):>10} ", style=style)
+        opened = node.is_dir and (
+            node.path in self.expanded or (self.path_filter is not None and self.path_filter.active)
+        )
+        marker = "⊕ " if node.is_dir and not opened else "─ "
+        text.append(row.prefix + ("└─" if row.last else "├─") + marker)
+        name = printable(node.name)
+        if node.link_target:
+            name += " → " + printable(node.link_target)
+        text.append(name, style=style)
+        return text
+
+    def current(self) -> ViewNode | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor].node
+        return None
+
+    def clicked(self, index: int, again: bool) -> None:
+        if again:
+            self.action_toggle_collapse_dir()
+
+    def reveal(self, path: str) -> bool:
+        """Open the directories down to ``path`` and put the cursor on it; False when the view has no such row."""
+        if self.vtree is None or self.vtree.find(path) is None:
+            return False
+        parts = [p for p in path.split("/") if p]
+        for i in range(1, len(parts)):
+            self.expanded.add("/" + "/".join(parts[:i]))
+        if self.shown is not None and path not in self.shown:
+            self.path_filter = None
+            self.hidden_kinds.clear()
+            self._recompute_visible()
+            self.app_filter_cleared()
+        self.rebuild(keep=path)
+        return self.current() is not None and self.current().path == path  # type: ignore[union-attr]
+
+    def app_filter_cleared(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.filter_cleared()
+
+    # dive's tree actions
+    def action_toggle_collapse_dir(self) -> None:
+        node = self.current()
+        if node is None or not node.is_dir:
+            return
+        if node.path in self.expanded:
+            self.expanded.discard(node.path)
+        else:
+            self.expanded.add(node.path)
+        self.rebuild(keep=node.path)
+
+    def action_toggle_collapse_all_dir(self) -> None:
+        node = self.current()
+        if self.expanded:
+            self.expanded.clear()
+            keep = None if node is None else "/" + (node.path.split("/")[1] if node.path != "/" else "")
+        else:
+            if self.vtree is not None:
+                self.expanded = self.vtree.openable()
+            keep = node.path if node is not None else None
+        self.rebuild(keep=keep)
+
+    def action_toggle_sort_order(self) -> None:
+        self.sort = "name" if self.sort == "size" else "size"
+        self.rebuild()
+        self.notify_app()
+
+    def action_toggle_filetree_attributes(self) -> None:
+        self.attributes = not self.attributes
+        self.rebuild()
+        self.notify_app()
+
+    def _toggle(self, kind: DiffKind) -> None:
+        self.hidden_kinds.symmetric_difference_update({kind})
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.refilter()
+        self.notify_app()
+
+    def action_toggle_added_files(self) -> None:
+        self._toggle(DiffKind.ADDED)
+
+    def action_toggle_removed_files(self) -> None:
+        self._toggle(DiffKind.REMOVED)
+
+    def action_toggle_modified_files(self) -> None:
+        self._toggle(DiffKind.MODIFIED)
+
+    def action_toggle_unmodified_files(self) -> None:
+        self._toggle(DiffKind.UNMODIFIED)
+
+    def action_toggle_wrap_tree(self) -> None:
+        # Long lines scroll sideways (shift+wheel, or the scrollbar); wrap shows the whole row at once.
+        self.wrap = not self.wrap
+        self.scroll_to(x=0, animate=False)
+        self.notify_app()
+
+    def action_left(self) -> None:
+        node = self.current()
+        if node is None or node.parent is None or node.parent.parent is None:
+            return
+        self.rebuild(keep=node.parent.path)
+
+    def action_right(self) -> None:
+        node = self.current()
+        if node is None or not node.is_dir:
+            return
+        self.expanded.add(node.path)
+        self.rebuild(keep=node.path)
+        self.set_cursor(self.cursor + 1)
+
+    def action_extract_file(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.view_file()
+
+    def action_path_history(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.show_history()
+
+    def action_copy_path(self) -> None:
+        node = self.current()
+        if node is not None:
+            self.app.copy_to_clipboard(node.path)
+            self.app.notify(f"copied {printable(node.path)}")
+
+    def notify_app(self) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            app.refresh_status()
+
+    def render_line(self, y: int) -> Strip:
+        if not self.wrap:
+            return super().render_line(y)
+        # wrap: the row is cut at the width with its tail shown on the right edge instead of scrolled away
+        index = y + self.scroll_offset.y
+        width = self.size.width
+        if index >= self.line_count():
+            return Strip.blank(width, self.rich_style)
+        text = self.line_text(index)
+        if text.cell_len > width > 1:
+            text.truncate(width, overflow="ellipsis")
+        if index == self.cursor:
+            text.stylize("reverse bold" if self.has_focus else "reverse")
+        strip = Strip(list(text.render(self.app.console)), text.cell_len)
+        return strip.crop_extend(0, width, self.rich_style)
+
+
+# -- modal screens: the lenses -----------------------------------------------------------------------------------
+
+
+class Lens(ModalScreen[None]):
+    """A full-screen view over the app; Esc or q closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss_lens", "Close", id="close-lens"),
+    ]
+    DEFAULT_CSS = """
+    Lens { align: center middle; }
+    Lens > Vertical { width: 96%; height: 92%; border: round $accent; background: $surface; }
+    Lens .lens-title { text-style: bold; padding: 0 1; }
+    Lens .lens-help { color: $text-muted; padding: 0 1; }
+    """
+
+    def action_dismiss_lens(self) -> None:
+        self.dismiss(None)
+
+
+WASTE_HEADER = f"{'Size':>9}  {'Written by':<10} {'Hidden by':<10} {'How':<31} {'dive:':>5} {'bytes':>10}  Path"
+
+
+class WasteScreen(Lens):
+    """Why is this wasted? Each wasted copy: who wrote it, who hid it, how; dive's figures beside."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "jump_hidden", "Jump to where it was hidden", id="waste-jump"),
+        Binding("g", "jump_written", "Jump to where it was written", id="waste-jump-written"),
+    ]
+
+    def __init__(self, analysis: Analysis) -> None:
+        super().__init__()
+        self.lens = waste_lens(analysis)
+
+    def compose(self) -> ComposeResult:
+        lens = self.lens
+        with Vertical():
+            yield Static(
+                f"Why is this wasted?  imgscope: {human(lens.wasted_bytes)} in {len(lens.rows)} stored copies"
+                f" · dive: {human(lens.dive_wasted_bytes)}"
+                + (f" ({len(lens.dive_only)} paths dive counts hold no waste here)" if lens.dive_only else ""),
+                classes="lens-title",
+            )
+            yield Static(Text(WASTE_HEADER, style="bold"), classes="lens-header")
+            yield TextLines(len(lens.rows), self.row_text, id="waste-table")
+            yield Static("Enter: show where it was hidden · g: where it was written · Esc: close", classes="lens-help")
+
+    def row_text(self, index: int) -> Text:
+        row = self.lens.rows[index]
+        dive_count = "—" if row.dive_count is None else str(row.dive_count)
+        dive_bytes = "—" if row.dive_bytes is None else human(row.dive_bytes)
+        return Text(
+            f"{human(row.size):>9}  {'layer ' + str(row.layer):<10} {'layer ' + str(row.hidden_by):<10} "
+            f"{row.how:<31} {dive_count:>5} {dive_bytes:>10}  {printable(row.path)}"
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#waste-table", TextLines).focus()
+
+    def _row(self) -> WasteRow | None:
+        if not self.lens.rows:
+            return None
+        return self.lens.rows[self.query_one("#waste-table", TextLines).cursor]
+
+    def _jump(self, layer: int) -> None:
+        row = self._row()
+        if row is None:
+            return
+        app = self.app
+        self.dismiss(None)
+        if isinstance(app, ExploreApp):
+            app.jump_to(row.path, layer)
+
+    def action_jump_hidden(self) -> None:
+        row = self._row()
+        if row is not None:
+            self._jump(row.hidden_by)
+
+    def action_jump_written(self) -> None:
+        row = self._row()
+        if row is not None:
+            self._jump(row.layer)
+
+
+class TextScreen(Lens):
+    """A titled, scrollable text."""
+
+    def __init__(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.help_text = help_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="lens-title", id="lens-title")
+            with VerticalScroll(id="lens-scroll"):
+                yield Static(self.body, id="lens-body")
+            yield Static(self.help_text, classes="lens-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#lens-scroll").focus()
+
+
+def history_text(analysis: Analysis, path: str) -> Text:
+    """What each layer did to ``path``, in words."""
+    events = path_history(analysis, path)
+    text = Text()
+    if not events:
+        text.append("No layer wrote or removed this path.\n")
+    for e in events:
+        what = {"added": "written", "modified": "overwritten", "removed": "removed"}[e.kind.value]
+        if e.metadata_only:
+            what = "copied again (mode/owner only)"
+        style = {"added": "green", "modified": "yellow", "removed": "red"}[e.kind.value]
+        text.append(f"layer {e.layer:>3}  ", style="bold")
+        text.append(f"{what:<32}", style=style)
+        text.append(f"{e.type.value:<8} {human(e.size):>9}  ")
+        text.append(printable(" ".join(e.command.split()))[:160] + "\n", style="dim")
+    return text
+
+
+def content_text(content: MemberContent) -> Text:
+    """A file's first bytes: text as text, anything else as a hex dump."""
+    if content.type == "symlink":
+        return Text(f"symbolic link to {printable(content.link_target)}")
+    if content.type == "dir":
+        return Text("a directory")
+    if content.type == "other":
+        return Text("a special file (device, fifo): no content")
+    if content.binary:
+        head = content.data[:4096]
+        lines = []
+        for off in range(0, len(head), 16):
+            chunk = head[off : off + 16]
+            hexes = " ".join(f"{b:02x}" for b in chunk)
+            chars = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+            lines.append(f"{off:08x}  {hexes:<47}  {chars}")
+        return Text(
+            f"binary, {human(content.size)} ({content.size} bytes); the first {len(head)} bytes:\n\n" + "\n".join(lines)
+        )
+    body = content.data.decode("utf-8", "replace")
+    return Text(printable_text(body))
+
+
+def printable_text(body: str) -> str:
+    """Text with its line breaks and tabs kept, every other control character escaped."""
+    return "\n".join(printable(line.replace("\t", "    ")) for line in body.split("\n"))
+
+
+# -- the app ------------------------------------------------------------------------------------------------------
+
+
+class ExploreApp(App[None]):
+    """``imgscope explore``: dive's layout, keys and colours, on an ``Analysis``."""
+
+    TITLE = "imgscope explore"
+    CSS = """
+    Screen { layout: vertical; }
+    #main { height: 1fr; }
+    #left { width: 1fr; }
+    #right { width: 1fr; }
+    .pane { border: round $panel-lighten-2; border-title-style: bold; }
+    .pane:focus, .pane:focus-within { border: round $accent; }
+    #layers-box { height: 2fr; }
+    #layer-details-box { height: 1fr; }
+    #image-details-box { height: 2fr; }
+    #filter { display: none; height: 3; }
+    #filter.shown { display: block; }
+    #status { height: 1; background: $panel; }
+    #tree-header { height: 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = _bindings("global")
+
+    def __init__(
+        self,
+        analysis: Analysis,
+        *,
+        against: Analysis | None = None,
+        settings: ExploreSettings | None = None,
+        source: str | None = None,
+        own_process: bool = False,
+    ) -> None:
+        """``own_process``: the caller owns the process (the command line), so the collector may be paused
+        while the timeline is built in a worker thread (``imgscope._gc``)."""
+        super().__init__()
+        self.own_process = own_process
+        self.analysis = analysis
+        self.against = against
+        self.settings = settings or ExploreSettings()
+        self.source = source or analysis.image.source
+        self.timeline: Timeline | None = None  # built once, by the first view's worker
+        self._timeline_lock = Lock()
+        self.mode = Mode.AGGREGATED if self.settings.aggregated else Mode.LAYER
+        self.compare_base: int | None = None
+        self.images_view = against is not None
+        self.view_key: ViewKey | None = None
+        self._advice: list[Finding] | None = None
+        self._ready_callbacks: list[Callable[[], None]] = []
+        self.view_ready = False
+        self.filtering = False
+        self._filter_timer: Timer | None = None
+        self._applied_filter = ""
+        self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+
+    # layout
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                layers = LayersPane(self.analysis, id="layers", classes="pane")
+                layers.border_title = "Layers"
+                yield layers
+                with VerticalScroll(id="layer-details-box", classes="pane") as box:
+                    box.border_title = "Layer Details"
+                    yield Static(id="layer-details")
+                head = self.image_details().split("\n")
+                rows = list(reversed(self.analysis.dive.inefficiencies))
+
+                def line(index: int) -> Text:
+                    if index < len(head):
+                        return head[index]
+                    item = rows[index - len(head)]
+                    return Text(f"{item.count:>5}  {human(item.cumulative_size):>12}  {printable(item.path)}")
+
+                details = TextLines(len(head) + len(rows), line, id="image-details-box", classes="pane")
+                details.border_title = "Image Details"
+                yield details
+            with Vertical(id="right", classes="pane") as right:
+                right.border_title = "Current Layer Contents"
+                yield Static(id="tree-header")
+                yield FileTreePane(self.settings, id="tree")
+        yield Input(placeholder="Path Filter: regex or glob, and sizes like >1MB", id="filter")
+        yield Static(id="status")
+
+    def on_mount(self) -> None:
+        layers = self.query_one(LayersPane)
+        layers.update_size()
+        layers.focus()
+        self.layer_selected(0)
+
+    # the panes' content
+    def image_details(self) -> Text:
+        a = self.analysis
+        s = a.summary
+        text = Text()
+        text.append("Image name: ", style="bold")
+        text.append(printable(a.image.name or self.source) + "\n")
+        text.append("Total Image size: ", style="bold")
+        text.append(f"{human(s.size)}\n")
+        text.append("Potential wasted space: ", style="bold")
+        text.append(f"{human(s.wasted_bytes)} (imgscope) · {human(a.dive.wasted_bytes)} (dive)\n")
+        text.append("Image efficiency score: ", style="bold")
+        text.append(f"{int(100.0 * s.efficiency)} % (imgscope) · {int(100.0 * a.dive.efficiency)} % (dive)\n\n")
+        text.append(f"{'Count':>5}  {'Total Space':>12}  Path", style="bold")
+        return text
+
+    def layer_details(self, index: int) -> Text:
+        a = self.analysis
+        report = a.layers[index]
+        text = Text()
+        text.append("Tags:   ", style="bold")
+        text.append((", ".join(a.image.tags) if index == len(a.layers) - 1 and a.image.tags else "(none)") + "\n")
+        text.append("Id:     ", style="bold")
+        text.append(f"{report.diff_id or '?'}\n")
+        text.append("Size:   ", style="bold")
+        stored = "" if report.compressed_size is None else f"; {human(report.compressed_size)} to pull"
+        text.append(f"{human(report.size)} ({report.size} bytes{stored})\n")
+        text.append("Digest: ", style="bold")
+        text.append(f"{report.digest or '?'}\n")
+        text.append("Changes: ", style="bold")
+        text.append(f"+{report.added} ~{report.modified} -{report.removed}\n")
+        text.append("Command:\n", style="bold")
+        created_by = report.history.created_by if report.history else None
+        text.append(printable_text(report.command or created_by or "(none)"))
+        return text
+
+    def refresh_status(self) -> None:
+        """The key-help bar (dive's status line): the keys as bound now, the active toggles highlighted."""
+        tree = self.query_one(FileTreePane)
+        focused = self.focused
+
+        def key(binding_id: str, label: str, active: bool | None = None) -> Text:
+            style = "bold magenta" if active else "bold"
+            shown = key_label(self._keys_of(binding_id))
+            return Text.assemble((f"{shown} ", style), (label, "magenta" if active else ""), "  ")
+
+        parts = [
+            key("quit", "Quit"),
+            key("toggle-view", "Switch view"),
+            key("filter-files", "Filter", self.filter_shown),
+        ]
+        if isinstance(focused, LayersPane):
+            parts += [
+                key("compare-layer", "Show layer changes", self.mode is Mode.LAYER and self.compare_base is None),
+                key(
+                    "compare-all", "Show aggregated changes", self.mode is Mode.AGGREGATED and self.compare_base is None
+                ),
+                key("compare-mark", "Compare with layer", self.compare_base is not None),
+            ]
+        elif isinstance(focused, FileTreePane):
+            parts += [
+                key("toggle-collapse-dir", "Collapse dir"),
+                key("toggle-collapse-all-dir", "Collapse all dir"),
+                key("toggle-sort-order", f"Sort: {tree.sort}"),
+                key("toggle-added-files", "Added", DiffKind.ADDED not in tree.hidden_kinds),
+                key("toggle-removed-files", "Removed", DiffKind.REMOVED not in tree.hidden_kinds),
+                key("toggle-modified-files", "Modified", DiffKind.MODIFIED not in tree.hidden_kinds),
+                key("toggle-unmodified-files", "Unmodified", DiffKind.UNMODIFIED not in tree.hidden_kinds),
+                key("toggle-filetree-attributes", "Attributes", tree.attributes),
+                key("toggle-wrap-tree", "Wrap", tree.wrap),
+                key("extract-file", "View file"),
+                key("path-history", "History"),
+                key("copy-path", "Copy path"),
+            ]
+        parts += [key("waste-lens", "Wasted?"), key("advise", "Advice")]
+        if self.against is not None:
+            parts.append(key("compare-images", "Image B vs A", self.images_view))
+        parts.append(key("help", "Keys"))
+        self.query_one("#status", Static).update(Text.assemble(*parts))
+        header = self.query_one("#tree-header", Static)
+        if tree.attributes:
+            header.update(Text(f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  Filetree  (sorted by {tree.sort})"))
+        else:
+            header.update(Text(f"Filetree  (sorted by {tree.sort})"))
+
+    @property
+    def filter_shown(self) -> bool:
+        return self.query_one("#filter", Input).has_class("shown")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.refresh_status()
+
+    # layer selection and modes
+    def current_key(self) -> ViewKey:
+        layer = self.query_one(LayersPane).cursor
+        if self.images_view and self.against is not None:
+            return ViewKey(Mode.IMAGES, len(self.against.layers) - 1, len(self.analysis.layers) - 1)
+        if self.compare_base is not None and self.compare_base != layer:
+            return ViewKey.layers(self.compare_base, layer)
+        if self.mode is Mode.AGGREGATED:
+            return ViewKey.aggregated(layer)
+        return ViewKey.layer(layer)
+
+    def layer_selected(self, index: int) -> None:
+        if not self.analysis.layers:
+            self.query_one("#layer-details", Static).update("The image has no layers.")
+            self.view_ready = True
+            return
+        self.query_one("#layer-details", Static).update(self.layer_details(index))
+        self.images_view = False if self.against is None else self.images_view
+        self.update_view()
+
+    def set_mode(self, mode: Mode) -> None:
+        self.mode = mode
+        self.compare_base = None
+        self.images_view = False
+        self.update_view()
+
+    def mark_compare(self, index: int) -> None:
+        self.compare_base = None if self.compare_base == index else index
+        self.images_view = False
+        if self.compare_base is not None:
+            self.notify(f"comparing against layer {index}: move to another layer")
+        self.update_view()
+
+    def action_compare_images(self) -> None:
+        if self.against is None:
+            self.notify("start with --against IMAGE to compare two images", severity="warning")
+            return
+        self.images_view = not self.images_view
+        self.update_view()
+
+    def update_view(self) -> None:
+        key = self.current_key()
+        self.view_key = key
+        layers = self.query_one(LayersPane)
+        layers.view_key = key
+        layers.refresh()
+        right = self.query_one("#right")
+        right.border_title = key.title + " (building…)"
+        self.view_ready = False
+        self.refresh_status()
+        self._build(key)
+
+    @work(thread=True, exclusive=True, group="view")
+    def _build(self, key: ViewKey) -> None:
+        if key.mode is Mode.IMAGES:
+            assert self.against is not None
+            view = compare_images(self.analysis, self.against)
+        else:
+            with self._timeline_lock:
+                if self.timeline is None:
+                    self.timeline = Timeline(self.analysis, own_process=self.own_process)
+            view = build_view(self.timeline, key)
+        counts = view.counts()
+        tree = self.query_one(FileTreePane)
+        shown = view.visible(tree.path_filter, frozenset(tree.hidden_kinds))
+        self.call_from_thread(self._show, key, view, counts, shown)
+
+    def _show(self, key: ViewKey, view: ViewTree, counts: dict[DiffKind, int], shown: set[str] | None) -> None:
+        if key != self.view_key:
+            return  # a later selection superseded this one
+        tree = self.query_one(FileTreePane)
+        tree.set_view(view, shown)
+        self.counts = counts
+        self.query_one("#right").border_title = key.title
+        self.show_subtitle()
+        self.view_ready = True
+        self.refresh_status()
+        callbacks, self._ready_callbacks = self._ready_callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the tree shows the current view."""
+        if self.view_ready:
+            callback()
+        else:
+            self._ready_callbacks.append(callback)
+
+    # global actions (dive)
+    async def action_quit(self) -> None:
+        self.exit()
+
+    def action_toggle_view(self) -> None:
+        layers = self.query_one(LayersPane)
+        if self.focused is layers:
+            self.query_one(FileTreePane).focus()
+        else:
+            layers.focus()
+
+    def action_filter_files(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("shown") and self.focused is box:
+            self.action_close_filter_files()
+            return
+        box.add_class("shown")
+        box.focus()
+        self.refresh_status()
+
+    def action_close_filter_files(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.has_class("shown"):
+            return
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        box.value = ""
+        box.remove_class("shown")
+        self.apply_filter("")
+        self.query_one(FileTreePane).focus()
+
+    def filter_cleared(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            # a pause in typing applies it: each character would be a pass over every path
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            value = event.value
+            self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._typed(value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+                self._filter_timer = None
+            self.apply_filter(event.value)
+            self.query_one(FileTreePane).focus()  # the filter stays: navigate what it found
+
+    def _typed(self, value: str) -> None:
+        """The filter line after a pause in typing (unless Enter or Esc applied or closed it meanwhile)."""
+        if self.is_running and self.filter_shown and value != self._applied_filter:
+            self.apply_filter(value)
+
+    def apply_filter(self, text: str) -> None:
+        """Parse the filter line; the tree follows once the matches are found (in a worker)."""
+        self._applied_filter = text
+        tree = self.query_one(FileTreePane)
+        box = self.query_one("#filter", Input)
+        try:
+            flt = parse_filter(text)
+        except ValueError as exc:
+            box.border_subtitle = printable(str(exc))
+            return
+        box.border_subtitle = ""
+        tree.path_filter = flt if flt.active else None
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Find what the filter and the hidden kinds leave, then show it."""
+        tree = self.query_one(FileTreePane)
+        if tree.vtree is None:
+            return
+        self.filtering = True
+        self._filter(tree.vtree, tree.path_filter, frozenset(tree.hidden_kinds))
+
+    @work(thread=True, exclusive=True, group="filter")
+    def _filter(self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind]) -> None:
+        shown = view.visible(flt, hidden)
+        self.call_from_thread(self._filtered, view, flt, hidden, shown)
+
+    def _filtered(
+        self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind], shown: set[str] | None
+    ) -> None:
+        tree = self.query_one(FileTreePane)
+        if tree.vtree is not view or tree.path_filter is not flt or frozenset(tree.hidden_kinds) != hidden:
+            return  # superseded
+        tree.shown = shown
+        tree.rebuild()
+        self.filtering = False
+        self.show_subtitle()
+
+    def show_subtitle(self) -> None:
+        tree = self.query_one(FileTreePane)
+        c = self.counts
+        flt = tree.path_filter
+        self.query_one("#right").border_subtitle = (
+            f"+{c[DiffKind.ADDED]} ~{c[DiffKind.MODIFIED]} -{c[DiffKind.REMOVED]}"
+            + (f" · filter: {printable(flt.text)}" if flt is not None and flt.active else "")
+        )
+
+    def _panes(self) -> list[Any]:
+        return [
+            self.query_one(LayersPane),
+            self.query_one("#layer-details-box"),
+            self.query_one("#image-details-box"),
+            self.query_one(FileTreePane),
+        ]
+
+    def _pane_step(self, step: int) -> None:
+        panes = self._panes()
+        current = next((i for i, p in enumerate(panes) if p is self.focused), 0)
+        panes[(current + step) % len(panes)].focus()
+
+    def _delegate(self, action: str) -> bool:
+        """Run ``action`` on the focused pane when it has it (the layers and the tree move their cursor)."""
+        focused = self.focused
+        method = getattr(focused, f"action_{action}", None)
+        if isinstance(focused, LinePane) and method is not None:
+            method()
+            return True
+        return False
+
+    def action_right(self) -> None:
+        if not self._delegate("right"):
+            self._pane_step(1)
+
+    def action_left(self) -> None:
+        if not self._delegate("left"):
+            self._pane_step(-1)
+
+    def action_up(self) -> None:
+        focused = self.focused
+        if not self._delegate("up") and isinstance(focused, VerticalScroll):
+            focused.scroll_up(animate=False)
+
+    def action_down(self) -> None:
+        focused = self.focused
+        if not self._delegate("down") and isinstance(focused, VerticalScroll):
+            focused.scroll_down(animate=False)
+
+    def action_page_up(self) -> None:
+        focused = self.focused
+        if not self._delegate("page_up") and isinstance(focused, VerticalScroll):
+            focused.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        focused = self.focused
+        if not self._delegate("page_down") and isinstance(focused, VerticalScroll):
+            focused.scroll_page_down(animate=False)
+
+    # imgscope's lenses
+    def action_waste_lens(self) -> None:
+        self.push_screen(WasteScreen(self.analysis))
+
+    def jump_to(self, path: str, layer: int) -> None:
+        """Show ``path`` in the tree of ``layer``'s changes, cursor on it."""
+        self.compare_base = None
+        self.images_view = False
+        self.mode = Mode.LAYER
+        layers = self.query_one(LayersPane)
+        tree = self.query_one(FileTreePane)
+        tree.focus()
+
+        def reveal() -> None:
+            if not tree.reveal(path):
+                self.notify(f"{printable(path)} is not in this view", severity="warning")
+
+        self.view_ready = False
+        self._ready_callbacks.append(reveal)
+        if layers.cursor != layer:
+            layers.set_cursor(layer)  # selects the layer, which builds the view
+        else:
+            self.update_view()
+
+    def show_history(self) -> None:
+        node = self.query_one(FileTreePane).current()
+        if node is None:
+            return
+        self.push_screen(TextScreen(f"History of {printable(node.path)}", history_text(self.analysis, node.path)))
+
+    def view_file(self) -> None:
+        node = self.query_one(FileTreePane).current()
+        key = self.view_key
+        if node is None or key is None:
+            return
+        if node.is_dir:
+            self.notify("a directory: Space opens it", severity="information")
+            return
+        analysis = self.against if key.mode is Mode.IMAGES and node.kind is not DiffKind.REMOVED else self.analysis
+        assert analysis is not None
+        at = len(analysis.layers) - 1 if key.mode is Mode.IMAGES else key.top
+        if node.kind is DiffKind.REMOVED:
+            at = (key.base if key.base is not None else key.top) if key.mode is not Mode.LAYER else key.top
+        self._read_file(analysis, node.path, at)
+
+    @work(thread=True, exclusive=True, group="content")
+    def _read_file(self, analysis: Analysis, path: str, at: int) -> None:
+        layer = content_layer(analysis, path, at)
+        if layer is None:
+            self.call_from_thread(self.notify, f"no layer holds the bytes of {printable(path)}", severity="warning")
+            return
+        try:
+            content = read_member(
+                analysis.image, layer, path, resolve=lambda target: content_layer(analysis, target, layer)
+            )
+        except (ImgscopeError, OSError) as exc:
+            self.call_from_thread(self.notify, printable(str(exc)), severity="error")
+            return
+        title = f"{printable(path)} as layer {content.layer} stores it · {human(content.size)}"
+        if content.truncated:
+            title += f" · the first {human(len(content.data))} shown"
+        self.call_from_thread(self.push_screen, TextScreen(title, content_text(content)))
+
+    def action_advise(self) -> None:
+        self._advise(self.query_one(LayersPane).cursor)
+
+    @work(thread=True, exclusive=True, group="advise")
+    def _advise(self, layer: int) -> None:
+        if self._advice is None:
+            self._advice = advise(self.analysis)
+        findings = [f for f in self._advice if layer in f.layers]
+        text = Text()
+        if not findings:
+            text.append(f"No finding concerns layer {layer}.\n")
+        for f in findings:
+            style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[f.severity.value]
+            text.append(f"{f.id} {f.severity.value.upper()} ", style=style)
+            text.append(f"{f.title}", style="bold")
+            if f.bytes_saved:
+                text.append(f"  saves {human(f.bytes_saved)}")
+            text.append("\n" + printable_text(f.message) + "\n")
+            for p in f.paths:
+                text.append(f"  {printable(p)}\n", style="dim")
+            if f.path_count > len(f.paths):
+                text.append(f"  … {f.path_count - len(f.paths)} more\n", style="dim")
+            text.append("Fix: ", style="bold")
+            text.append(printable_text(f.fix) + "\n\n")
+        self.call_from_thread(self.push_screen, TextScreen(f"Advice for layer {layer}", text))
+
+    def action_help(self) -> None:
+        text = Text()
+        text.append(f"{'Key':<26}{'Where':<8}Action\n", style="bold")
+        for k in KEYS:
+            keys = self._keys_of(k.id)
+            text.append(f"{keys:<26}{k.where:<8}{k.help}{'' if k.dive else '  (imgscope)'}\n")
+        self.push_screen(TextScreen("Keys (dive 0.13.1's, and imgscope's own)", text))
+
+    def _keys_of(self, binding_id: str) -> str:
+        keymap = dict(self.settings.keymap)
+        return keymap.get(binding_id) or next(k.keys for k in KEYS if k.id == binding_id)

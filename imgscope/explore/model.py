@@ -1,0 +1,780 @@
+"""What the explorer shows, computed from an ``Analysis`` only: no Textual here, so every piece is testable alone.
+
+* ``ViewTree``: the file tree of one view (one layer's changes, the aggregated changes up to a layer, one layer
+  against another, or one image against another), each path marked added/removed/modified/unmodified as dive
+  marks them. Children are materialised only when a directory is opened (``children``), sorted by size
+  (default) or name; ``visible`` answers a filter (regex or glob, size bounds, hidden kinds) in one pass.
+* ``waste_rows``: the "why is this wasted?" lens: every wasted copy with the layer that wrote it and the layer
+  that hid it, and dive's count and bytes for the same path.
+* ``path_history``: what each layer did to one path.
+* ``content_layer``: which layer's blob holds the bytes a path shows at a layer (for ``member.read_member``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from imgscope._gc import collector_paused
+from imgscope.analysis.result import Analysis, FileRecord
+from imgscope.compare import diff
+from imgscope.globs import Glob
+from imgscope.model import EntryType
+from imgscope.union.filesystem import ChangeKind, WasteReason
+from imgscope.union.tree import TreeNode
+from imgscope.units import parse_size
+
+_DIR = EntryType.DIR
+_ADDED = ChangeKind.ADDED
+_MODIFIED = ChangeKind.MODIFIED
+_REMOVED = ChangeKind.REMOVED
+
+
+class DiffKind(str, enum.Enum):
+    """dive's four kinds: how the compared state differs from the state below it."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+    UNMODIFIED = "unmodified"
+
+
+class Mode(str, enum.Enum):
+    """What the tree compares."""
+
+    LAYER = "layer"  # layer N against layer N-1 (dive's "Show layer changes", Ctrl+L)
+    AGGREGATED = "aggregated"  # layer N against layer 0 (dive's "Show aggregated changes", Ctrl+A)
+    LAYERS = "layers"  # layer B against layer A (any two)
+    IMAGES = "images"  # the final filesystem of image B against image A (``--against``)
+
+
+@dataclass(frozen=True)
+class ViewKey:
+    """One view: ``top`` compared with ``base`` (None: nothing below, everything added)."""
+
+    mode: Mode
+    top: int
+    base: int | None
+
+    @classmethod
+    def layer(cls, index: int) -> ViewKey:
+        return cls(Mode.LAYER, index, index - 1 if index > 0 else None)
+
+    @classmethod
+    def aggregated(cls, index: int) -> ViewKey:
+        # dive: at layer 0 both modes compare layer 0 with itself; here layer 0 shows what it added.
+        return cls(Mode.AGGREGATED, index, 0 if index > 0 else None)
+
+    @classmethod
+    def layers(cls, a: int, b: int) -> ViewKey:
+        return cls(Mode.LAYERS, max(a, b), min(a, b))
+
+    @property
+    def title(self) -> str:
+        if self.mode is Mode.LAYER:
+            return "Current Layer Contents"
+        if self.mode is Mode.AGGREGATED:
+            return "Aggregated Layer Contents"
+        if self.mode is Mode.LAYERS:
+            return f"Layer {self.top} against layer {self.base}"
+        return "Image B against image A"
+
+
+class ViewNode:
+    """One row of the tree: a path, its attributes (None when the analysis does not know them) and its kind."""
+
+    __slots__ = (
+        "_children",
+        "depth",
+        "gid",
+        "is_dir",
+        "kind",
+        "link_target",
+        "mode",
+        "name",
+        "parent",
+        "path",
+        "size",
+        "source",
+        "type",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        type: EntryType,
+        size: int,
+        kind: DiffKind,
+        parent: ViewNode | None,
+        *,
+        is_dir: bool = False,
+        record: FileRecord | TreeNode | None = None,
+        source: TreeNode | None = None,
+    ) -> None:
+        self.path = path
+        self.name = path.rpartition("/")[2]
+        self.type = type
+        self.is_dir = is_dir or type is _DIR  # has (or may have) rows below it
+        self.size = size
+        self.kind = kind
+        self.parent = parent
+        self.depth: int = 0 if parent is None else parent.depth + 1
+        self.mode = record.mode if record is not None else None
+        self.uid = record.uid if record is not None else None
+        self.gid = record.gid if record is not None else None
+        self.link_target = record.link_target or None if record is not None else None
+        self.source = source
+        self._children: dict[str, list[ViewNode]] = {}
+
+    def __repr__(self) -> str:
+        return f"ViewNode({self.path!r}, {self.kind.value}, {self.size})"
+
+
+def _parent_path(path: str) -> str:
+    head = path.rpartition("/")[0]
+    return head or "/"
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    while path != "/":
+        path = _parent_path(path)
+        yield path
+
+
+@dataclass(frozen=True)
+class Filter:
+    """The filter line: a path pattern (a regex searched in the path, as dive does; a glob when the text is no
+    valid regex or starts with ``glob:``, at any depth when it has no ``/``) and size bounds (``>1MB``,
+    ``<=10KiB``) on everything but directories."""
+
+    text: str = ""
+    pattern: re.Pattern[str] | None = None
+    glob: Glob | None = None
+    min_size: int | None = None  # inclusive
+    max_size: int | None = None  # inclusive
+
+    @property
+    def active(self) -> bool:
+        return any(x is not None for x in (self.pattern, self.glob, self.min_size, self.max_size))
+
+    @property
+    def by_size(self) -> bool:
+        return self.min_size is not None or self.max_size is not None
+
+    def path_matches(self, path: str) -> bool:
+        if self.pattern is not None:
+            return self.pattern.search(path) is not None
+        if self.glob is not None:
+            return self.glob.matches(path)
+        return True
+
+    def size_matches(self, size: int) -> bool:
+        return (self.min_size is None or size >= self.min_size) and (self.max_size is None or size <= self.max_size)
+
+
+_SIZE_TERM = re.compile(r"^(>=|<=|>|<)\s*(\S+)$")
+
+
+def parse_filter(text: str) -> Filter:
+    """The filter for ``text``: words like ``>1MB`` are size bounds, the rest is the path pattern.
+    ValueError (with a message for the user) on a bad size or pattern."""
+    words: list[str] = []
+    low: int | None = None
+    high: int | None = None
+    for word in text.split():
+        term = _SIZE_TERM.match(word)
+        if term is None:
+            words.append(word)
+            continue
+        op, value = term.groups()
+        size = parse_size(value)
+        if op == ">":
+            low = size + 1
+        elif op == ">=":
+            low = size
+        elif op == "<":
+            high = max(0, size - 1)
+        else:
+            high = size
+    pattern_text = " ".join(words)
+    pattern: re.Pattern[str] | None = None
+    glob: Glob | None = None
+    if pattern_text.startswith("glob:"):
+        glob = _glob(pattern_text[5:])
+    elif pattern_text.startswith("re:"):
+        pattern = _regex(pattern_text[3:])
+    elif pattern_text:
+        try:
+            pattern = re.compile(pattern_text)
+        except re.error:
+            glob = _glob(pattern_text)  # "*.so", "/usr/**/*.so": no regex, clearly globs
+    return Filter(text, pattern, glob, low, high)
+
+
+def _glob(text: str) -> Glob:
+    """A glob; one without ``/`` names a file at any depth (``*.so`` is ``/**/*.so``)."""
+    return Glob(text if "/" in text else "/**/" + text)
+
+
+def _regex(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+
+
+class ViewTree:
+    """The tree of one view. ``root`` is ``/``; ``children(node, sort)`` materialises a directory's rows."""
+
+    key: ViewKey
+    root: ViewNode
+
+    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+        raise NotImplementedError
+
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        """Every path of the view (path, is a directory, has nothing below it, size, kind), without materialising
+        rows."""
+        raise NotImplementedError
+
+    def counts(self) -> dict[DiffKind, int]:
+        """Paths added, modified, removed (directories included)."""
+        raise NotImplementedError
+
+    def openable(self) -> set[str]:
+        """Every path with rows below it (for "open all")."""
+        return {path for path, is_dir, _, _, _ in self.walk_all() if is_dir}
+
+    def children(self, node: ViewNode, sort: str = "size") -> list[ViewNode]:
+        """The rows below ``node``, sorted (``size``: largest first, then name; ``name``), made once per sort."""
+        made = node._children.get(sort)
+        if made is not None:
+            return made
+        other = next(iter(node._children.values()), None)
+        if other is None:
+            other = self._make_children(node)
+        made = sorted(other, key=(lambda c: (-c.size, c.name)) if sort == "size" else (lambda c: (0, c.name)))
+        node._children[sort] = made
+        return made
+
+    def find(self, path: str) -> ViewNode | None:
+        """The row of ``path``, materialising the directories on the way; None when the view has no such path."""
+        node = self.root
+        for part in (p for p in path.split("/") if p):
+            node_next = next((c for c in self.children(node) if c.name == part), None)
+            if node_next is None:
+                return None
+            node = node_next
+        return node
+
+    def visible(self, flt: Filter | None, hidden: frozenset[DiffKind]) -> set[str] | None:
+        """The paths to show under ``flt`` and with the ``hidden`` kinds left out (None: all): a file when it
+        passes; a directory when something below it does, or when its own path matches the pattern."""
+        if (flt is None or not flt.active) and not hidden:
+            return None
+        keep: set[str] = {"/"}
+        active = flt is not None and flt.active
+        dirs_by_pattern = active and flt is not None and not flt.by_size and (flt.pattern or flt.glob) is not None
+        for path, is_dir, leaf, size, kind in self.walk_all():
+            if kind in hidden:
+                continue
+            if active:
+                assert flt is not None
+                if is_dir and not dirs_by_pattern:
+                    continue
+                if not flt.path_matches(path):
+                    continue
+                if not is_dir and not flt.size_matches(size):
+                    continue
+            elif not leaf:
+                continue  # shown through what is below it
+            while path not in keep:
+                keep.add(path)
+                path = _parent_path(path)
+        return keep
+
+
+_ABSENT = -1
+
+
+class Timeline:
+    """Every path's changes across the layers, and each directory's size after each layer, from
+    ``LayerReport.changes`` in one pass: any layer's tree is then read without replaying the layers.
+
+    A directory's size is the sum of the regular files at or below it (a hard-linked name counts each time),
+    as ``Analysis.tree`` counts it; ``count`` is how many paths are below it, so a directory that no layer
+    recorded (made implicitly for what is below it) exists while something is below it.
+    """
+
+    def __init__(self, analysis: Analysis, *, own_process: bool = False) -> None:
+        self.analysis = analysis
+        layers = len(analysis.layers)
+        self.layers = layers
+        # path -> [(layer, kind code, type, size)], in layer order; kind code 0 added, 1 modified, 2 removed
+        events: dict[str, list[tuple[int, int, EntryType, int]]] = {}
+        names: dict[str, dict[str, None]] = {"/": {}}  # directory -> child names ever seen (an ordered set)
+        size_delta: dict[str, list[int]] = {}
+        count_delta: dict[str, list[int]] = {}
+        self.layer_paths: list[list[str]] = []
+        codes = {_ADDED: 0, _MODIFIED: 1, _REMOVED: 2}
+        file_type = EntryType.FILE
+        get_events = events.get
+        get_delta = size_delta.get
+        # many small acyclic objects: the collector would walk them over and over (``own_process``: see _gc)
+        with collector_paused(own_process=own_process):
+            for index, report in enumerate(analysis.layers):
+                paths: list[str] = []
+                append_path = paths.append
+                for change in report.changes:
+                    path = change.path
+                    code = codes[change.kind]
+                    kind_type = change.type
+                    size = change.size
+                    history = get_events(path)
+                    if history is None:
+                        history = events[path] = []
+                        old_size = 0
+                        existed = False
+                        up = path
+                        while up != "/":  # register the name with its parent, and the parents', once
+                            head, _, name = up.rpartition("/")
+                            parent = head or "/"
+                            siblings = names.get(parent)
+                            if siblings is None:
+                                names[parent] = {name: None}
+                                up = parent
+                                continue
+                            siblings[name] = None
+                            break
+                    else:
+                        last = history[-1]
+                        existed = last[1] != 2
+                        old_size = last[3] if existed and last[2] is file_type else 0
+                    history.append((index, code, kind_type, size))
+                    append_path(path)
+                    d_size = (size if code != 2 and kind_type is file_type else 0) - old_size
+                    d_count = (code != 2) - existed
+                    if d_size or d_count:
+                        parent = path.rpartition("/")[0] or "/"
+                        sizes = get_delta(parent)
+                        if sizes is None:
+                            sizes = size_delta[parent] = [0] * layers
+                            count_delta[parent] = [0] * layers
+                        sizes[index] += d_size
+                        count_delta[parent][index] += d_count
+                self.layer_paths.append(paths)
+        # Roll the deltas up, deepest directories first, then sum over the layers.
+        for directory in sorted(names, key=lambda d: d.count("/") if d != "/" else 0, reverse=True):
+            if directory == "/":
+                continue
+            sizes = size_delta.get(directory)
+            if sizes is None:
+                continue
+            parent = _parent_path(directory)
+            up_sizes = size_delta.get(parent)
+            if up_sizes is None:
+                up_sizes = size_delta[parent] = [0] * layers
+                count_delta[parent] = [0] * layers
+            counts = count_delta[directory]
+            up_counts = count_delta[parent]
+            for i in range(layers):
+                up_sizes[i] += sizes[i]
+                up_counts[i] += counts[i]
+        for table in (size_delta, count_delta):
+            for values in table.values():
+                total = 0
+                for i in range(layers):
+                    total += values[i]
+                    values[i] = total
+        self.events = events
+        self.names = names
+        self.dir_size = size_delta  # after each layer
+        self.dir_count = count_delta
+        self.records = {f.path: f for f in analysis.files}
+        self._changed_dirs: dict[tuple[int, int], set[str]] = {}
+
+    def state(self, path: str, layer: int | None) -> tuple[EntryType, int] | None:
+        """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
+        if layer is None:
+            return None
+        history = self.events.get(path)
+        if history is None:  # an implicit directory (or the root): there while something is below it
+            counts = self.dir_count.get(path)
+            if path == "/" or (counts is not None and counts[layer] > 0):
+                return _DIR, self.dir_size[path][layer] if path in self.dir_size else 0
+            return None
+        for event in reversed(history):
+            if event[0] <= layer:
+                if event[1] == 2:
+                    return None
+                if event[2] is _DIR:
+                    sizes = self.dir_size.get(path)
+                    return _DIR, sizes[layer] if sizes is not None else 0
+                return event[2], event[3]
+        return None
+
+    def changed(self, path: str, base: int, top: int) -> bool:
+        """True when a layer in (base, top] changed ``path``."""
+        return any(base < e[0] <= top for e in self.events.get(path, ()))
+
+    def changed_dirs(self, base: int, top: int) -> set[str]:
+        """The directories with a change below them in layers (base, top]."""
+        key = (base, top)
+        found = self._changed_dirs.get(key)
+        if found is None:
+            found = set()
+            for paths in self.layer_paths[base + 1 : top + 1]:
+                for path in paths:
+                    up = path
+                    while up != "/":
+                        up = _parent_path(up)
+                        if up in found:
+                            break
+                        found.add(up)
+            if len(self._changed_dirs) > 16:
+                self._changed_dirs.clear()
+            self._changed_dirs[key] = found
+        return found
+
+    def record(self, path: str, layer: int) -> FileRecord | None:
+        """The final filesystem's metadata of ``path`` when it holds after ``layer`` too (no later layer wrote
+        the path), else None: the analysis keeps only the final metadata."""
+        record = self.records.get(path)
+        return record if record is not None and record.layer <= layer else None
+
+
+class LayerView(ViewTree):
+    """A view of one image's layers (``Mode.LAYER``, ``AGGREGATED``, ``LAYERS``) read from a ``Timeline``."""
+
+    def __init__(self, timeline: Timeline, key: ViewKey) -> None:
+        self.timeline = timeline
+        self.key = key
+        self.top = key.top
+        self.base = key.base
+        self._changed_dirs = timeline.changed_dirs(-1 if key.base is None else key.base, key.top)
+        root_size = timeline.state("/", key.top)
+        self.root = ViewNode("/", _DIR, root_size[1] if root_size else 0, self.kind_of("/"), None)
+        self.root.name = ""
+
+    def kind_of(self, path: str) -> DiffKind:
+        """The kind of a path present after ``top``."""
+        base = self.base
+        if base is None or self.timeline.state(path, base) is None:
+            return DiffKind.ADDED if path != "/" else DiffKind.MODIFIED
+        if self.timeline.changed(path, base, self.top) or path in self._changed_dirs:
+            return DiffKind.MODIFIED
+        return DiffKind.UNMODIFIED
+
+    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+        timeline = self.timeline
+        names = timeline.names.get(node.path)
+        if not names:
+            return []
+        prefix = node.path.rstrip("/")
+        out: list[ViewNode] = []
+        top, base = self.top, self.base
+        gone = node.kind is DiffKind.REMOVED
+        for name in names:
+            path = f"{prefix}/{name}"
+            now = None if gone else timeline.state(path, top)
+            if now is not None:
+                kind = self.kind_of(path)
+                below = now[0] is _DIR or (
+                    kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base)
+                )
+                out.append(ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top)))
+            elif base is not None:
+                before = timeline.state(path, base)
+                if before is not None and (gone or timeline.changed(path, base, top)):
+                    out.append(ViewNode(path, before[0], before[1], DiffKind.REMOVED, node))
+        return out
+
+    def _held_below(self, path: str, layer: int) -> bool:
+        """True when something was below ``path`` after ``layer`` (a directory a later layer made a file)."""
+        prefix = path.rstrip("/")
+        return any(self.timeline.state(f"{prefix}/{n}", layer) is not None for n in self.timeline.names.get(path, ()))
+
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        timeline = self.timeline
+        dir_count = timeline.dir_count
+        top, base = self.top, self.base
+        changed_dirs = self._changed_dirs
+        paths = list(timeline.events)
+        paths.extend(p for p in timeline.names if p not in timeline.events)
+        for path in paths:
+            if path == "/":
+                continue
+            now = timeline.state(path, top)
+            if now is not None:
+                if base is None:
+                    kind = DiffKind.ADDED
+                else:
+                    before = timeline.state(path, base)
+                    if before is None:
+                        kind = DiffKind.ADDED
+                    elif path in changed_dirs or timeline.changed(path, base, top):
+                        kind = DiffKind.MODIFIED
+                    else:
+                        kind = DiffKind.UNMODIFIED
+                counts = dir_count.get(path)
+                yield path, now[0] is _DIR, counts is None or counts[top] == 0, now[1], kind
+            elif base is not None:
+                before = timeline.state(path, base)
+                if before is not None and timeline.changed(path, base, top):
+                    counts = dir_count.get(path)
+                    yield path, before[0] is _DIR, counts is None or counts[base] == 0, before[1], DiffKind.REMOVED
+
+    def openable(self) -> set[str]:
+        out = super().openable() | {"/"}
+        timeline = self.timeline
+        for path in timeline.names:  # a file that was a directory holds the removed paths below it
+            if timeline.state(path, self.top) is not None or (
+                self.base is not None and timeline.state(path, self.base) is not None
+            ):
+                out.add(path)
+        return out
+
+    def counts(self) -> dict[DiffKind, int]:
+        counts = dict.fromkeys(DiffKind, 0)
+        if self.key.mode is Mode.LAYER:
+            report = self.timeline.analysis.layers[self.top]
+            counts[DiffKind.ADDED] = report.added
+            counts[DiffKind.MODIFIED] = report.modified
+            counts[DiffKind.REMOVED] = report.removed
+            return counts
+        timeline = self.timeline
+        seen: set[str] = set()
+        for paths in timeline.layer_paths[(self.base if self.base is not None else -1) + 1 : self.top + 1]:
+            for path in paths:
+                if path in seen:
+                    continue
+                seen.add(path)
+                now = timeline.state(path, self.top)
+                before = timeline.state(path, self.base) if self.base is not None else None
+                if now is not None:
+                    counts[DiffKind.MODIFIED if before is not None else DiffKind.ADDED] += 1
+                elif before is not None:
+                    counts[DiffKind.REMOVED] += 1
+        return counts
+
+
+def build_view(timeline: Timeline, key: ViewKey) -> ViewTree:
+    """The view ``key`` (a layer mode) of ``timeline.analysis``."""
+    if key.mode is Mode.IMAGES:
+        raise ValueError("an image comparison needs both analyses: use compare_images")
+    return LayerView(timeline, key)
+
+
+class TreeView(ViewTree):
+    """A view made of two ``Analysis.tree`` results: the top tree, with marks, and removed nodes grafted."""
+
+    def __init__(
+        self,
+        key: ViewKey,
+        top: TreeNode,
+        marks: dict[str, DiffKind],
+        removed: dict[str, list[TreeNode]],
+    ) -> None:
+        self.key = key
+        self._marks = marks
+        self._removed = removed  # parent path -> the topmost removed nodes below it (from the base tree)
+        changed_dirs: set[str] = set()
+        for path in (*marks, *(n.path for nodes in removed.values() for n in nodes)):
+            for up in _ancestors(path):
+                if up in changed_dirs:
+                    break
+                changed_dirs.add(up)
+        self._changed_dirs = changed_dirs
+        self.root = self._node(top, self.kind_of(top.path), None)
+
+    def _node(self, source: TreeNode, kind: DiffKind, parent: ViewNode | None) -> ViewNode:
+        size = source.size if kind is not DiffKind.REMOVED else max(source.size, source.removed_size)
+        node = ViewNode(
+            source.path,
+            source.type,
+            size,
+            kind,
+            parent,
+            is_dir=bool(source.children) or source.path in self._removed,
+            record=source if source.mode is not None else None,
+            source=source,
+        )
+        node.name = source.name
+        return node
+
+    def kind_of(self, path: str) -> DiffKind:
+        mark = self._marks.get(path)
+        if mark is not None:
+            return mark
+        return DiffKind.MODIFIED if path in self._changed_dirs else DiffKind.UNMODIFIED
+
+    def counts(self) -> dict[DiffKind, int]:
+        counts = dict.fromkeys(DiffKind, 0)
+        for kind in self._marks.values():
+            counts[kind] += 1
+        counts[DiffKind.REMOVED] += sum(sum(1 for _ in n.walk()) for nodes in self._removed.values() for n in nodes)
+        return counts
+
+    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+        source = node.source
+        assert source is not None
+        if node.kind is DiffKind.REMOVED:
+            return [self._node(c, DiffKind.REMOVED, node) for c in source.children]
+        out = [self._node(c, self.kind_of(c.path), node) for c in source.children]
+        taken = {c.name for c in out}
+        out.extend(
+            self._node(r, DiffKind.REMOVED, node) for r in self._removed.get(node.path, ()) if r.name not in taken
+        )
+        return out
+
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        assert self.root.source is not None
+        stack: list[tuple[TreeNode, bool]] = [(self.root.source, False)]
+        removed = self._removed
+        while stack:
+            node, gone = stack.pop()
+            if node.path != "/":
+                kind = DiffKind.REMOVED if gone else self.kind_of(node.path)
+                size = node.size if not gone else max(node.size, node.removed_size)
+                has = bool(node.children) or (not gone and node.path in removed)
+                yield node.path, node.type is _DIR or has, not has, size, kind
+            stack.extend((c, gone) for c in node.children)
+            if not gone:
+                extra = removed.get(node.path)
+                if extra:
+                    taken = {c.name for c in node.children}
+                    stack.extend((r, True) for r in extra if r.name not in taken)
+
+    def openable(self) -> set[str]:
+        return super().openable() | set(self._removed) | {"/"}
+
+
+def _index(tree: TreeNode) -> dict[str, TreeNode]:
+    return {n.path: n for n in tree.walk()}
+
+
+def compare_images(a: Analysis, b: Analysis) -> ViewTree:
+    """Image B's final filesystem marked against image A's (``imgscope.diff``: added, removed, changed)."""
+    top_index = _index(b.tree())
+    base_index = _index(a.tree())
+    result = diff(a, b)
+    marks: dict[str, DiffKind] = {}
+    removed: dict[str, list[TreeNode]] = {}
+    for f in result.files:
+        if f.kind == "added" and f.path in top_index:
+            marks[f.path] = DiffKind.ADDED
+        elif f.kind == "changed" and f.path in top_index:
+            marks[f.path] = DiffKind.MODIFIED
+        elif f.kind == "removed" and f.path in base_index:
+            parent = _parent_path(f.path)
+            if parent in top_index:
+                removed.setdefault(parent, []).append(base_index[f.path])
+    key = ViewKey(Mode.IMAGES, len(b.layers) - 1, len(a.layers) - 1)
+    return TreeView(key, top_index["/"], marks, removed)
+
+
+# -- the waste lens, a path's history, where a file's bytes are ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WasteRow:
+    """One wasted copy: imgscope's attribution, and dive's figures for the same path (None: dive counts none)."""
+
+    path: str
+    size: int
+    layer: int  # the layer that wrote the copy
+    hidden_by: int  # the layer that hid it
+    reason: WasteReason
+    dive_count: int | None = None  # copies dive counts for the path
+    dive_bytes: int | None = None  # dive's cumulative size for the path
+
+    @property
+    def how(self) -> str:
+        """The reason in words."""
+        return _HOW[self.reason]
+
+
+_HOW = {
+    WasteReason.OVERWRITTEN: "overwritten",
+    WasteReason.METADATA_ONLY: "copied again for a chmod/chown",
+    WasteReason.IDENTICAL: "copied again, same bytes",
+    WasteReason.DELETED: "deleted",
+    WasteReason.OPAQUE: "hidden by an opaque directory",
+}
+
+
+@dataclass(frozen=True)
+class WasteLens:
+    """Every wasted copy, largest first, and the totals both ways."""
+
+    rows: tuple[WasteRow, ...]
+    wasted_bytes: int
+    dive_wasted_bytes: int
+    dive_only: tuple[str, ...] = field(default=())  # paths dive counts as inefficient that hold no waste here
+
+
+def waste_lens(analysis: Analysis) -> WasteLens:
+    """The "why is this wasted?" lens of ``analysis``."""
+    dive = {i.path: i for i in analysis.dive.inefficiencies}
+    rows = []
+    ours: set[str] = set()
+    for w in analysis.wasted_files:
+        d = dive.get(w.path)
+        ours.add(w.path)
+        rows.append(
+            WasteRow(
+                w.path,
+                w.size,
+                w.layer,
+                w.hidden_by,
+                w.reason,
+                d.count if d else None,
+                d.cumulative_size if d else None,
+            )
+        )
+    dive_only = tuple(sorted(p for p in dive if p not in ours))
+    return WasteLens(tuple(rows), analysis.summary.wasted_bytes, analysis.dive.wasted_bytes, dive_only)
+
+
+@dataclass(frozen=True)
+class PathEvent:
+    """What one layer did to one path."""
+
+    layer: int
+    kind: ChangeKind
+    type: EntryType
+    size: int
+    metadata_only: bool
+    command: str
+
+
+def path_history(analysis: Analysis, path: str) -> list[PathEvent]:
+    """Each layer's change to ``path`` (``/etc/passwd``), bottom to top: written, overwritten, removed."""
+    path = "/" + "/".join(p for p in path.split("/") if p)
+    events = []
+    for report in analysis.layers:
+        for change in report.changes:
+            if change.path == path:
+                events.append(
+                    PathEvent(report.index, change.kind, change.type, change.size, change.metadata_only, report.command)
+                )
+    return events
+
+
+def content_layer(analysis: Analysis, path: str, layer: int) -> int | None:
+    """The layer whose blob holds the bytes ``path`` has at ``layer``: the last layer at or below it that wrote
+    the path (for a path ``layer`` removed, the last one below it). None when no such layer wrote it."""
+    found: int | None = None
+    for event in path_history(analysis, path):
+        if event.layer > layer:
+            break
+        if event.kind is _REMOVED:
+            if event.layer == layer:
+                break
+            found = None
+        else:
+            found = event.layer
+    return found

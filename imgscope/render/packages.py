@@ -1,0 +1,152 @@
+"""The ``imgscope packages`` report (rich): packages by size, what each layer did to them, unowned bytes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from imgscope.render.terminal import percent, safe, size
+
+if TYPE_CHECKING:
+    from imgscope.packages import Package, PackageReport
+
+
+def sort_packages(packages: tuple[Package, ...], by: str) -> list[Package]:
+    """``size`` (largest first) or ``name``."""
+    if by == "name":
+        return sorted(packages, key=lambda p: (p.name, p.ecosystem, p.location))
+    return sorted(packages, key=lambda p: (-p.size, p.name, p.location))
+
+
+def largest_packages(report: PackageReport, top: int = 10) -> RenderableType:
+    """The "Largest packages" table of ``imgscope analyze``."""
+    table = Table(title="Largest packages", title_justify="left")
+    table.add_column("Size", justify="right")
+    table.add_column("Package", overflow="fold")
+    table.add_column("Version", overflow="fold")
+    table.add_column("Type")
+    table.add_column("Layer", justify="right")
+    for p in report.packages[:top]:
+        table.add_row(size(p.size), safe(p.name), safe(p.version), p.ecosystem, _layer(p.layer))
+    more = len(report.packages) - top
+    if more > 0:
+        table.caption = f"… and {more:,} more; imgscope packages IMAGE lists them all"
+    return table
+
+
+def _layer(n: int | None) -> str:
+    return "-" if n is None else str(n)
+
+
+def render_packages(
+    report: PackageReport, *, sort: str = "size", top: int = 0, layer_view: bool = False
+) -> RenderableType:
+    """The whole report; ``top`` > 0 cuts the package table; ``layer_view`` adds what the layer did."""
+    parts: list[RenderableType] = []
+    owned_share = report.owned_bytes / report.total_bytes if report.total_bytes else 0.0
+    head = Text()
+    head.append(printable_name(report))
+    head.append(
+        f" after layer {report.layer} of {report.layer_count - 1}: {len(report.packages):,} packages own "
+        f"{size(report.owned_bytes)} of {size(report.total_bytes)} ({percent(owned_share)})"
+    )
+    if report.os:
+        head.append(f"; OS: {report.os}")
+    parts.append(head)
+
+    table = Table(title="Packages", title_justify="left")
+    for col, justify in (
+        ("Size", "right"),
+        ("Package", "left"),
+        ("Version", "left"),
+        ("Type", "left"),
+        ("Files", "right"),
+        ("Layer", "right"),
+        ("Wasted", "right"),
+        ("Where", "left"),
+    ):
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    rows = sort_packages(report.packages, sort)
+    shown = rows[:top] if top > 0 else rows
+    for p in shown:
+        name = safe(p.name)
+        if p.dev:
+            name.append(" (dev)", style="dim")
+        if p.ecosystem in ("pypi", "npm"):
+            name.append("\n")
+            name.append_text(safe(p.location, "dim"))
+        table.add_row(
+            size(p.size),
+            name,
+            safe(p.version),
+            p.ecosystem,
+            f"{p.files:,}",
+            _layer(p.layer),
+            size(p.wasted_bytes) if p.wasted_bytes else "",
+        )
+    if len(rows) > len(shown):
+        table.caption = f"… and {len(rows) - len(shown):,} more"
+    parts.append(table)
+
+    if layer_view:
+        parts.append(_layer_table(report))
+
+    if report.removed:
+        gone = Table(title="Removed packages (their bytes still stored in lower layers)", title_justify="left")
+        for col in ("Wasted", "Package", "Version", "Type", "Installed", "Removed"):
+            gone.add_column(col, justify="right" if col in ("Wasted", "Installed", "Removed") else "left")
+        for p in report.removed:
+            gone.add_row(
+                size(p.wasted_bytes), safe(p.name), safe(p.version), p.ecosystem, _layer(p.layer), _layer(p.removed_in)
+            )
+        parts.append(gone)
+
+    if report.unowned:
+        un = Table(title=f"Bytes no package owns: {size(report.unowned_bytes)}", title_justify="left")
+        un.add_column("Size", justify="right")
+        un.add_column("Directory", overflow="fold")
+        un.add_column("Files", justify="right")
+        for u in report.unowned[:10]:
+            un.add_row(size(u.size), safe(u.directory), f"{u.files:,}")
+        parts.append(un)
+
+    dbs = ", ".join(f"{d.path} ({d.packages if d.packages is not None else 'not read'})" for d in report.databases)
+    parts.append(Text("Databases: ") + safe(dbs or "none found"))
+    for note in report.notes[:20]:
+        parts.append(Text("Note: ", style="yellow") + safe(note))
+    if len(report.notes) > 20:
+        parts.append(Text(f"… and {len(report.notes) - 20} more notes (--json lists them all)"))
+    return Group(*parts)
+
+
+def printable_name(report: PackageReport) -> str:
+    from imgscope.text import printable
+
+    return printable(report.image or "image")
+
+
+def _layer_table(report: PackageReport) -> RenderableType:
+    n = report.layer
+    table = Table(title=f"Layer {n}: what it did to packages", title_justify="left")
+    for col in ("Change", "Package", "Version", "Added", "Modified", "Removed"):
+        table.add_column(col, justify="right" if col in ("Added", "Modified", "Removed") else "left")
+    events = {(e.ecosystem, e.name, e.location): e for e in report.events if e.layer == n}
+    for p in (*report.packages, *report.removed):
+        row = next((pl for pl in p.layers if pl.layer == n), None)
+        event = events.get((p.ecosystem, p.name, p.location))
+        if row is None and event is None:
+            continue
+        change = event.change if event else "files changed"
+        version = p.version if event is None or event.old_version is None else f"{event.old_version} -> {p.version}"
+        table.add_row(
+            change,
+            safe(p.name),
+            safe(version),
+            size(row.added_bytes) if row else "",
+            size(row.modified_bytes) if row else "",
+            size(row.removed_bytes) if row else "",
+        )
+    return table

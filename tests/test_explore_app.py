@@ -1,0 +1,454 @@
+"""``imgscope explore`` driven headless by Textual's Pilot on the real samples; what the panes hold is checked
+against the sample's ground truth (``samples/truth/cases.per-layer.tsv``: umoci's unpacked tree after each layer,
+``cases.layers.tsv``: each layer's tar members), not against imgscope's own output.
+
+A path's kind is derived from the truth as dive defines it: added (in the tree after the layer, not before),
+removed (before, not after), modified (in both, and the layer wrote it: at least every path whose type, size,
+mode, owner or link target changed). Identical rewrites are invisible in an unpacked tree, so "modified" is
+checked as: every truly changed path is marked modified, and every path marked modified is in both trees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Awaitable, Callable
+from functools import cache
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+import imgscope
+from imgscope.explore import ExploreApp, ExploreSettings
+from imgscope.explore.app import FileTreePane, LayersPane, TextLines, TextScreen, WasteScreen, mode_string
+from imgscope.explore.model import DiffKind
+from tests.conftest import SAMPLES, analysis_of
+
+TRUTH = SAMPLES / "truth"
+Entry = tuple[str, int, str, str, str, str]  # type, size, mode, uid, gid, link_target
+
+
+@cache
+def per_layer(name: str = "cases") -> dict[int, dict[str, Entry]]:
+    trees: dict[int, dict[str, Entry]] = {}
+    with (TRUTH / f"{name}.per-layer.tsv").open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            trees.setdefault(int(row["layer"]), {})[row["path"]] = (
+                row["type"],
+                int(row["size"]),
+                row["mode"],
+                row["uid"],
+                row["gid"],
+                row["link_target"],
+            )
+    return trees
+
+
+def truth_kinds(before: dict[str, Entry], after: dict[str, Entry]) -> tuple[set[str], set[str], set[str]]:
+    """added, removed, and the paths whose recorded attributes changed."""
+    added = set(after) - set(before)
+    removed = set(before) - set(after)
+    changed = {p for p in set(after) & set(before) if after[p] != before[p] and after[p][0] != "dir"}
+    return added, removed, changed
+
+
+def run(
+    scenario: Callable[[ExploreApp, Pilot[None]], Awaitable[None]],
+    analysis: imgscope.Analysis | None = None,
+    against: imgscope.Analysis | None = None,
+    settings: ExploreSettings | None = None,
+    size: tuple[int, int] = (160, 48),
+) -> None:
+    async def main() -> None:
+        app = ExploreApp(analysis or analysis_of("cases/docker-archive.tar"), against=against, settings=settings)
+        async with app.run_test(size=size) as pilot:
+            await settle(app, pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+async def settle(app: ExploreApp, pilot: Pilot[None]) -> None:
+    """Wait until the workers (the tree of the view, a file read) are done and the screen is updated."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def select_layer(app: ExploreApp, pilot: Pilot[None], index: int) -> None:
+    layers = app.query_one(LayersPane)
+    layers.focus()
+    await pilot.pause()
+    while layers.cursor < index:
+        await pilot.press("j")
+    while layers.cursor > index:
+        await pilot.press("k")
+    await settle(app, pilot)
+
+
+async def all_rows(app: ExploreApp, pilot: Pilot[None]) -> dict[str, tuple[DiffKind, int, str, str]]:
+    """Open every directory (Ctrl+Space in the tree) and read every row: kind, size, mode column, uid:gid."""
+    tree = app.query_one(FileTreePane)
+    tree.focus()
+    await pilot.pause()
+    if not tree.expanded:
+        await pilot.press("ctrl+space")
+        await pilot.pause()
+    rows = {}
+    for i, row in enumerate(tree.rows):
+        text = tree.line_text(i).plain
+        perms, owner = text.split()[:2]
+        rows[row.node.path] = (row.node.kind, row.node.size, perms, owner)
+    return rows
+
+
+def check_rows(
+    rows: dict[str, tuple[DiffKind, int, str, str]], before: dict[str, Entry], after: dict[str, Entry]
+) -> None:
+    added, removed, changed = truth_kinds(before, after)
+    kinds = {p: r[0] for p, r in rows.items()}
+    assert {p for p, k in kinds.items() if k is DiffKind.ADDED} == added
+    assert {p for p, k in kinds.items() if k is DiffKind.REMOVED} == removed
+    modified = {p for p, k in kinds.items() if k is DiffKind.MODIFIED}
+    assert changed <= modified
+    assert modified <= set(after) & set(before) | {p for p in modified if after.get(p, ("",))[0] == "dir"}
+    # every path of the tree after the layer is a row, with the truth's size, mode and owner where shown
+    assert set(after) <= set(rows)
+    for path, (type_, size, mode, uid, gid, _link) in after.items():
+        _kind, shown_size, perms, owner = rows[path]
+        if type_ != "dir":
+            assert shown_size == size, path
+        if not perms.endswith("?"):
+            assert perms[1:] == mode_string_of(int(mode, 8))[1:], path
+            assert owner == f"{uid}:{gid}", path
+
+
+def mode_string_of(mode: int) -> str:
+    class _N:
+        type = imgscope.EntryType.FILE
+
+    node = _N()
+    node.mode = mode  # type: ignore[attr-defined]
+    return mode_string(node)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("layer", [0, 1, 2, 3, 4])
+def test_layer_changes_match_the_truth(layer: int) -> None:
+    """Ctrl+L (the default): each layer against the one below, as umoci's unpacked trees differ."""
+    truth = per_layer()
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, layer)
+        assert app.view_key is not None and app.view_key.top == layer
+        rows = await all_rows(app, pilot)
+        check_rows(rows, truth.get(layer - 1, {}), truth[layer])
+
+    run(scenario)
+
+
+def test_aggregated_and_back() -> None:
+    """Ctrl+A in the layers pane: layer 4 against layer 0; Ctrl+L: against layer 3 again."""
+    truth = per_layer()
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 4)
+        await pilot.press("ctrl+a")
+        await settle(app, pilot)
+        assert app.query_one("#right").border_title == "Aggregated Layer Contents"
+        check_rows(await all_rows(app, pilot), truth[0], truth[4])
+        app.query_one(LayersPane).focus()
+        await pilot.press("ctrl+l")
+        await settle(app, pilot)
+        assert app.query_one("#right").border_title == "Current Layer Contents"
+        check_rows(await all_rows(app, pilot), truth[3], truth[4])
+
+    run(scenario)
+
+
+def test_compare_two_layers() -> None:
+    """x on layer 1, then layer 4: the tree is layer 4 against layer 1."""
+    truth = per_layer()
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 1)
+        await pilot.press("x")
+        await select_layer(app, pilot, 4)
+        assert app.view_key is not None and (app.view_key.base, app.view_key.top) == (1, 4)
+        check_rows(await all_rows(app, pilot), truth[1], truth[4])
+
+    run(scenario)
+
+
+def test_tree_keys_hide_kinds_and_collapse() -> None:
+    """Ctrl+U hides unmodified paths, Ctrl+R removed ones; Space collapses and opens a directory."""
+    truth = per_layer()
+    added, removed, changed = truth_kinds(truth[2], truth[3])
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 3)
+        rows = await all_rows(app, pilot)
+        assert len(rows) > 100  # busybox's applets
+        await pilot.press("ctrl+u")
+        await settle(app, pilot)
+        tree = app.query_one(FileTreePane)
+        files = {r.node.path for r in tree.rows if r.node.type is not imgscope.EntryType.DIR}
+        both = {**truth[2], **truth[3]}
+        assert {p for p in added | removed | changed if both[p][0] != "dir"} <= files <= set(both)
+        assert all(r.node.kind is not DiffKind.UNMODIFIED for r in tree.rows if r.node.path in files)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert not any(r.node.kind is DiffKind.REMOVED for r in tree.rows)
+        await pilot.press("ctrl+r", "ctrl+u")
+        await settle(app, pilot)
+        # collapse /app with Space, open it again
+        index = next(i for i, r in enumerate(tree.rows) if r.node.path == "/app")
+        tree.set_cursor(index)
+        below = {r.node.path for r in tree.rows if r.node.path.startswith("/app/")}
+        assert "/app/overwritten.txt" in below
+        await pilot.press("space")
+        await pilot.pause()
+        assert not any(r.node.path.startswith("/app/") for r in tree.rows)
+        await pilot.press("space")
+        await pilot.pause()
+        assert {r.node.path for r in tree.rows if r.node.path.startswith("/app/")} == below
+
+    run(scenario)
+
+
+def test_sort_by_size_then_name() -> None:
+    """Sorted by size by default (largest first), Ctrl+O by name; the header says which."""
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 4)
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        await pilot.pause()
+        top = [r.node for r in tree.rows]
+        assert [n.size for n in top] == sorted((n.size for n in top), reverse=True)
+        assert "sorted by size" in str(app.query_one("#tree-header", Static).render())
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        names = [r.node.name for r in tree.rows]
+        assert names == sorted(names)
+        assert "sorted by name" in str(app.query_one("#tree-header", Static).render())
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        (r"\.txt$", lambda p, e: p.endswith(".txt")),
+        ("glob:/app/**/*.txt", lambda p, e: p.startswith("/app/") and p.endswith(".txt")),
+        (">9KB", lambda p, e: e[0] == "file" and e[1] > 9000),
+        ("app <=1.5kB", lambda p, e: "app" in p and e[1] <= 1500),  # symlinks, fifos: size 0
+    ],
+)
+def test_filter(typed: str, wanted: Callable[[str, Entry], bool]) -> None:
+    """Ctrl+F (or /), typed text: the file rows are the truth's paths that match, every directory on the way
+    stays (the tree stays navigable); Esc closes the filter and everything is back."""
+    truth = per_layer()
+    after = truth[3]
+    removed = set(truth[2]) - set(after)
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 3)
+        await pilot.press("/")
+        await pilot.press(*typed)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        tree = app.query_one(FileTreePane)
+        assert app.focused is tree
+        files = {r.node.path for r in tree.rows if not r.node.is_dir}
+        expected = {p for p, e in after.items() if e[0] != "dir" and wanted(p, e)}
+        expected |= {p for p in removed if truth[2][p][0] != "dir" and wanted(p, truth[2][p])}
+        assert files == expected
+        shown = {r.node.path for r in tree.rows}
+        for path in files:  # each match's directories are rows too
+            parts = path.split("/")[1:-1]
+            assert all("/" + "/".join(parts[: i + 1]) in shown for i in range(len(parts)))
+        await pilot.press("down")  # navigable
+        await pilot.pause()
+        assert tree.cursor == 1
+        await pilot.press("ctrl+f")  # back into the filter line
+        await pilot.press("escape")
+        await pilot.pause()
+        assert tree.path_filter is None and not app.filter_shown
+
+    run(scenario)
+
+
+def test_waste_lens_and_jump() -> None:
+    """w: every wasted copy with who wrote it and who hid it, checked against the layers' tar members and the
+    per-layer trees; Enter jumps to the path in the tree of the layer that hid it."""
+    truth = per_layer()
+    members: dict[tuple[int, str], int] = {}
+    with (TRUTH / "cases.layers.tsv").open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["typeflag"] in ("0", ""):
+                members[(int(row["layer"]), "/" + row["name"])] = int(row["size"])
+    final = truth[max(truth)]
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await pilot.press("w")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WasteScreen)
+        table = screen.query_one("#waste-table", TextLines)
+        assert table.line_count() == len(screen.lens.rows) > 0
+        for i, row in enumerate(screen.lens.rows):  # what the lines say
+            words = table.line_text(i).plain.split()
+            assert words[-1] == row.path and words[3] == str(row.layer) and words[5] == str(row.hidden_by)
+        for row in screen.lens.rows:
+            assert members[(row.layer, row.path)] == row.size  # the writer stored that many bytes there
+            after = truth[row.hidden_by]
+            before = truth[row.hidden_by - 1]
+            assert row.path not in after or after[row.path] != before.get(row.path) or row.how.startswith("copied")
+        assert sum(r.size for r in screen.lens.rows) == screen.lens.wasted_bytes
+        # jump to the first row: /app/deleted.txt, deleted in layer 3 -> removed (red) in layer 3's changes
+        first = screen.lens.rows[0]
+        assert first.path not in final
+        table.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, WasteScreen)
+        assert app.view_key is not None and app.view_key.top == first.hidden_by
+        node = app.query_one(FileTreePane).current()
+        assert node is not None and node.path == first.path and node.kind is DiffKind.REMOVED
+
+    run(scenario)
+
+
+def test_path_history_and_content() -> None:
+    """p: /app/overwritten.txt written in layer 1 (10,000 bytes), overwritten in layer 3 (15,000), as the
+    per-layer truth says; Ctrl+E: its bytes read from layer 3's blob are the Containerfile's text."""
+    truth = per_layer()
+    path = "/app/overwritten.txt"
+    sizes = {layer: tree[path][1] for layer, tree in truth.items() if path in tree}
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 3)
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        assert tree.reveal(path)
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TextScreen)
+        lines = str(screen.query_one("#lens-body", Static).render()).splitlines()
+        written = [line for line in lines if line.startswith("layer")]
+        assert len(written) == 2
+        assert written[0].split()[1] == "1" and "written" in written[0] and f"{sizes[1] / 1000:.0f} kB" in written[0]
+        assert (
+            written[1].split()[1] == "3" and "overwritten" in written[1] and f"{sizes[3] / 1000:.0f} kB" in written[1]
+        )
+        await pilot.press("escape")
+        await pilot.press("ctrl+e")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TextScreen)
+        body = str(screen.query_one("#lens-body", Static).render())
+        assert body.splitlines()[0] == "second version, longer"  # samples/src/cases/Containerfile, layer 3
+        assert "layer 3" in str(screen.query_one("#lens-title", Static).render())
+
+    run(scenario)
+
+
+def test_binary_content_is_shown_as_such() -> None:
+    """/bin/busybox is an ELF binary: shown as a hex dump of its first bytes, never decoded."""
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        assert tree.reveal("/bin/busybox")
+        await pilot.press("v")
+        await settle(app, pilot)
+        body = str(app.screen.query_one("#lens-body", Static).render())
+        assert body.startswith("binary, 2.0 MB (1982256 bytes)")
+        assert "7f 45 4c 46" in body  # \x7fELF
+
+    run(scenario)
+
+
+def test_advice_for_the_layer() -> None:
+    """a: the findings of imgscope.advise that concern the selected layer (advise.tar, the wasteful image)."""
+    analysis = analysis_of("advise.tar", image="localhost/wasteful:latest")
+    findings = imgscope.advise(analysis)
+    layer = next(f.layers[0] for f in findings if f.layers)
+    ids = {f.id for f in findings if layer in f.layers}
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, layer)
+        await pilot.press("a")
+        await settle(app, pilot)
+        body = str(app.screen.query_one("#lens-body", Static).render())
+        assert {i for i in ids if i in body} == ids
+
+    run(scenario, analysis=analysis)
+
+
+def test_against_another_image() -> None:
+    """--against: tiny-b against tiny-a (two-images.tar); the truth's trees give what was added."""
+    a = analysis_of("two-images.tar", image="localhost/tiny-a:1")
+    b = analysis_of("two-images.tar", image="localhost/tiny-b:1")
+
+    def tree_of(name: str) -> set[str]:
+        with (TRUTH / f"{name}.tsv").open() as fh:
+            return {row["path"] for row in csv.DictReader(fh, delimiter="\t")}
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        assert app.view_key is not None and app.view_key.mode.value == "images"
+        rows = await all_rows(app, pilot)
+        added = {p for p, r in rows.items() if r[0] is DiffKind.ADDED}
+        assert added == tree_of("tiny-b") - tree_of("tiny-a")
+        assert not any(r[0] is DiffKind.REMOVED for r in rows.values())
+
+    run(scenario, analysis=a, against=b)
+
+
+def test_keys_rebound_from_settings(tmp_path: Path) -> None:
+    """[tool.imgscope.explore.keys] moves an action to other keys; the old key then does nothing."""
+    (tmp_path / ".imgscope.toml").write_text('[explore]\nsort = "name"\n[explore.keys]\nwaste-lens = "W"\n')
+    settings = ExploreSettings.load(start=tmp_path)
+    assert settings.sort == "name"
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await pilot.press("w")
+        await pilot.pause()
+        assert not isinstance(app.screen, WasteScreen)
+        await pilot.press("W")
+        await pilot.pause()
+        assert isinstance(app.screen, WasteScreen)
+
+    run(scenario, settings=settings)
+
+
+def test_bad_settings_are_one_usage_error(tmp_path: Path) -> None:
+    (tmp_path / ".imgscope.toml").write_text('[explore.keys]\nno-such-action = "z"\n')
+    with pytest.raises(imgscope.UsageError, match="no-such-action"):
+        ExploreSettings.load(start=tmp_path)
+
+
+def test_mouse_click_selects_a_layer() -> None:
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        layers = app.query_one(LayersPane)
+        await pilot.click(LayersPane, offset=(10, 3))  # border row, then layers 0, 1, 2
+        await settle(app, pilot)
+        assert layers.cursor == 2
+        assert app.view_key is not None and app.view_key.top == 2
+
+    run(scenario)
+
+
+def test_quit_keys() -> None:
+    for key in ("q", "ctrl+c"):
+
+        async def scenario(app: ExploreApp, pilot: Pilot[None], key: str = key) -> None:
+            await pilot.press(key)
+            await pilot.pause()
+            assert not app.is_running
+
+        run(scenario)

@@ -1,0 +1,345 @@
+"""Packages of a real image (samples/packages/oci, built by samples/packages/build.sh with dpkg, rpm, pip and
+npm) against what the real tools report on the image unpacked by umoci: the package sets of
+``dpkg-query --admindir``, ``rpm --root -qa``, ``pip list --path`` and ``npm ls``, and the bytes each package
+owns from the sizes of the files those tools list, measured with ``os.lstat``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import cache
+from importlib.metadata import distributions
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import imgscope
+from imgscope.packages import Package, PackageReport
+from tests.conftest import SAMPLES, analysis_of, require_tool
+
+SAMPLE = SAMPLES / "packages" / "oci"
+SITE = "/opt/venv/lib/python3.11/site-packages"
+
+
+def _members(layer: imgscope.LayerBlob) -> list[tuple[str, bytes]]:
+    import io
+    import tarfile
+
+    with layer.open() as stream:
+        data = stream.read()
+    out = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        for m in tf:
+            f = tf.extractfile(m) if m.isfile() else None
+            if f is not None:
+                out.append(("/" + m.name.removeprefix("./").lstrip("/"), f.read()))
+    return out
+
+
+@cache
+def scanned() -> imgscope.ImagePackages:
+    """One pass over the sample: the analysis and the databases its layers' content observers kept."""
+    return imgscope.scan_packages(SAMPLE)
+
+
+def report(layer: int | None = None) -> PackageReport:
+    return scanned().report(layer)
+
+
+def test_one_pass_matches_the_plain_analysis() -> None:
+    # the capture rides on the pass: same analysis as without it; and a reader fed the members (tarfile) agrees
+    from imgscope.packages.report import report_from_members
+
+    plain = analysis_of("packages/oci")
+    assert scanned().analysis.summary == plain.summary and scanned().analysis.files == plain.files
+    fed = report_from_members(plain, [_members(b) for b in plain.image.layers])
+    assert fed.to_dict() == report().to_dict()
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    require_tool("umoci")
+    bundle = tmp_path_factory.mktemp("bundle") / "b"
+    subprocess.run(["umoci", "unpack", "--image", f"{SAMPLE}:1", str(bundle)], check=True, capture_output=True)
+    yield bundle / "rootfs"
+
+
+def _inside(root: Path, path: str) -> Path | None:
+    """``path`` of the image under ``root``, its directories resolved inside the image (relative links only)."""
+    parent = Path(os.path.realpath(root / os.path.dirname(path).lstrip("/")))
+    if not str(parent).startswith(str(root)):
+        return None
+    return parent / os.path.basename(path)
+
+
+def _bytes_of(root: Path, paths: list[str]) -> int:
+    seen: set[int] = set()
+    total = 0
+    for p in paths:
+        real = _inside(root, p)
+        if real is None or (not real.exists() and not real.is_symlink()):
+            continue
+        st = os.lstat(real)
+        if (st.st_mode & 0o170000) == 0o100000 and st.st_ino not in seen:
+            seen.add(st.st_ino)
+            total += st.st_size
+    return total
+
+
+def _present(eco: str) -> dict[str, Package]:
+    return {p.name if eco != "npm" else p.location: p for p in report().packages if p.ecosystem == eco}
+
+
+def test_dpkg_packages_and_bytes(rootfs: Path) -> None:
+    require_tool("dpkg-query")
+    admindir = str(rootfs / "var/lib/dpkg")
+    out = subprocess.run(
+        ["dpkg-query", f"--admindir={admindir}", "-W", "-f=${db:Status-Status}\\t${Package}\\t${Version}\\n"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    truth = {
+        name: version
+        for status, name, version in (line.split("\t") for line in out.splitlines())
+        if status == "installed"
+    }
+    ours = _present("deb")
+    assert {n: p.version for n, p in ours.items()} == truth
+    for name in truth:
+        listed = subprocess.run(
+            ["dpkg-query", f"--admindir={admindir}", "-L", name], check=True, capture_output=True, text=True
+        ).stdout.split("\n")
+        assert ours[name].size == _bytes_of(rootfs, [p for p in listed if p]), name
+        assert ours[name].missing_files == 0
+
+
+def test_rpm_packages_and_bytes(rootfs: Path) -> None:
+    require_tool("rpm")
+    query = ["rpm", "--root", str(rootfs), "--dbpath", "/var/lib/rpm"]
+    # rpm opens the database read-write (it may checkpoint it): query a copy of the unpacked root
+    out = subprocess.run(
+        [*query, "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"], check=True, capture_output=True, text=True
+    ).stdout
+    truth = dict(line.split("\t") for line in out.splitlines())
+    ours = _present("rpm")
+    assert {n: p.version for n, p in ours.items()} == truth
+    for name in truth:
+        listed = subprocess.run([*query, "-ql", name], check=True, capture_output=True, text=True).stdout.split()
+        assert ours[name].size == _bytes_of(rootfs, listed)
+
+
+def test_pip_packages_and_bytes(rootfs: Path) -> None:
+    site = rootfs / SITE.lstrip("/")
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "list", "--path", str(site), "--format", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    truth = {d["name"]: d["version"] for d in json.loads(out)}
+    ours = _present("pypi")
+    assert {n: p.version for n, p in ours.items()} == truth
+    for dist in distributions(path=[str(site)]):
+        name = dist.metadata["Name"]
+        paths = [str(dist.locate_file(f)) for f in dist.files or ()]
+        expected = sum(os.lstat(p).st_size for p in paths if os.path.isfile(p) and not os.path.islink(p))
+        assert ours[name].size == expected, name
+        assert ours[name].location == SITE
+
+
+def test_npm_packages_dev_flags_and_bytes(rootfs: Path) -> None:
+    require_tool("npm")
+    app = rootfs / "app"
+    every = subprocess.run(
+        ["npm", "ls", "--all", "--parseable", "--long", "--prefix", str(app)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    prod = set(
+        subprocess.run(
+            ["npm", "ls", "--all", "--parseable", "--omit=dev", "--prefix", str(app)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
+    )
+    truth = {}
+    for line in every[1:]:  # the first is the project itself
+        folder, _, spec = line.partition(":")
+        truth["/" + os.path.relpath(folder, rootfs)] = (spec.rpartition("@")[2], folder not in prod)
+    ours = _present("npm")
+    assert {loc: (p.version, p.dev) for loc, p in ours.items()} == truth
+    for loc in truth:
+        top = rootfs / loc.lstrip("/")
+        total = 0
+        for dirpath, dirnames, filenames in os.walk(top):
+            if "node_modules" in dirnames:
+                dirnames.remove("node_modules")  # nested packages own themselves
+            total += sum(
+                os.lstat(os.path.join(dirpath, f)).st_size
+                for f in filenames
+                if os.path.isfile(os.path.join(dirpath, f))
+            )
+        assert ours[loc].size == total, loc
+
+
+def test_apk_database_as_written(rootfs: Path) -> None:
+    # No apk tool here: samples/packages/src/installed.apk is written as apk writes lib/apk/db/installed.
+    text = (SAMPLES / "packages/src/installed.apk").read_text()
+    names = [line[2:] for line in text.splitlines() if line.startswith("P:")]
+    versions = [line[2:] for line in text.splitlines() if line.startswith("V:")]
+    ours = _present("apk")
+    assert {n: p.version for n, p in ours.items()} == dict(zip(names, versions, strict=True))
+    # musl-demo's files are under /lib, which is a symlink to usr/lib in this image
+    assert ours["musl-demo"].size == _bytes_of(rootfs, ["/lib/ld-musl-demo.so.1", "/lib/libc.musl-demo.so.1"])
+    assert ours["apk-demo-doc"].size == _bytes_of(rootfs, ["/usr/share/doc/apk-demo/README"])
+
+
+def test_totals_add_up(rootfs: Path) -> None:
+    r = report()
+    analysis = scanned().analysis
+    assert r.total_bytes == analysis.summary.final_size
+    assert r.owned_bytes + r.unowned_bytes == r.total_bytes
+    assert sum(u.size for u in r.unowned) == r.unowned_bytes
+    assert r.owned_bytes == sum(p.size for p in r.packages)
+
+
+def test_layers_events_and_waste() -> None:
+    r = report()
+    events = {(e.layer, e.change, e.name) for e in r.events}
+    assert (5, "removed", "sensible-utils") in events
+    assert (5, "upgraded", "imgscope-demo") in events
+    (gone,) = r.removed
+    assert gone.name == "sensible-utils" and not gone.present and gone.layer == 1 and gone.removed_in == 5
+    layer1 = {pl.layer: pl for pl in gone.layers}[1]
+    # every byte it stored in layer 1 is wasted: stored, then purged
+    assert gone.wasted_bytes == layer1.added_bytes == layer1.wasted_bytes > 0
+    assert {pl.layer: pl for pl in gone.layers}[5].removed_bytes == layer1.added_bytes
+    demo = report().find("imgscope-demo")[0]
+    assert demo.version == "1.1" and demo.layer == 5
+    # 1.0's data file (hard-linked: its bytes stored once). Its /bin script, same size and mtime in 1.1, is not
+    # in layer 5 at all: buildah's vfs diff compares size and mtime only.
+    assert demo.wasted_bytes == 20000
+    # the report after layer 4 still has sensible-utils and imgscope-demo 1.0, and nothing wasted yet
+    before = report(4)
+    assert [p.version for p in before.find("imgscope-demo")] == ["1.0"]
+    assert before.find("sensible-utils") and before.wasted_bytes == 0
+
+
+def _validator(schema_file: str) -> object:
+    jsonschema: Any = pytest.importorskip("jsonschema")
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    data = Path(__file__).parent / "data" / "sbom"
+    registry: Registry = Registry()
+    for f in data.glob("*.json"):
+        doc = json.loads(f.read_text())
+        resource = Resource.from_contents(doc, default_specification=DRAFT7)
+        registry = registry.with_resource(f.name, resource)
+        if "$id" in doc:
+            registry = registry.with_resource(doc["$id"], resource)
+    schema = json.loads((data / schema_file).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_cyclonedx_valid_and_complete() -> None:
+    from imgscope.packages.sbom import cyclonedx
+
+    doc = json.loads(cyclonedx(report(), "0.1.0"))
+    validator = _validator("bom-1.6.schema.json")
+    validator.validate(doc)  # type: ignore[attr-defined]
+    broken = json.loads(json.dumps(doc))
+    broken["components"][0]["type"] = "no-such-type"
+    assert not validator.is_valid(broken)  # type: ignore[attr-defined]  # the schema does bite
+    assert doc["specVersion"] == "1.6"
+    by_purl = {c["purl"]: c for c in doc["components"]}
+    assert set(by_purl) == {p.purl for p in report().packages}
+    hello = by_purl["pkg:deb/debian/hello@2.10-3?arch=amd64"]
+    props = {p["name"]: p["value"] for p in hello["properties"]}
+    assert props["imgscope:layer"] == "1" and int(props["imgscope:bytes"]) == report().find("hello")[0].size
+
+
+def test_spdx_valid_and_complete() -> None:
+    from imgscope.packages.sbom import spdx
+
+    doc = json.loads(spdx(report(), "0.1.0"))
+    validator = _validator("spdx-2.3.schema.json")
+    validator.validate(doc)  # type: ignore[attr-defined]
+    assert not validator.is_valid({**doc, "packages": [{"name": "x"}]})  # type: ignore[attr-defined]
+    purls = {r["referenceLocator"] for p in doc["packages"] for r in p.get("externalRefs", ())}
+    assert purls == {p.purl for p in report().packages}
+    six = next(p for p in doc["packages"] if p["name"] == "six")
+    assert six["versionInfo"] == "1.16.0" and six["licenseDeclared"] == "MIT"
+    assert len({p["SPDXID"] for p in doc["packages"]}) == len(doc["packages"])
+
+
+def test_findings_build_tools_docs_and_npm_dev(rootfs: Path) -> None:
+    from imgscope.packages.judge import DOC_DIRS, findings
+
+    got = {f.kind: f for f in findings(report(), analysis_of("packages/oci").files)}
+    tools = got["build-tools"]
+    assert {n.split()[0] for n in tools.packages} == {"build-essential", "uuid-dev"}
+    assert tools.bytes == sum(p.size for p in report().packages if p.name in ("build-essential", "uuid-dev"))
+    seen: set[int] = set()
+    expected = 0
+    for d in DOC_DIRS:
+        for dirpath, _dirs, names in os.walk(rootfs / d.strip("/")):
+            for n in names:
+                st = os.lstat(os.path.join(dirpath, n))
+                if (st.st_mode & 0o170000) == 0o100000 and st.st_ino not in seen:
+                    seen.add(st.st_ino)
+                    expected += st.st_size
+    assert got["docs-locales"].bytes == expected > 0
+    dev = got["npm-dev-dependencies"]
+    assert sorted(dev.packages) == ["is-number 6.0.0", "is-odd 3.0.1"]
+
+
+def test_rules_and_diff_between_layers() -> None:
+    from imgscope.packages.judge import diff_packages, forbidden, too_large
+
+    assert [p.name for p in forbidden(report(), ["build-essential", "gcc*"])] == ["build-essential"]
+    assert [p.name for p in too_large(report(), 100_000)] == ["idna", "hello"]
+    changes = {c.name: c for c in diff_packages(report(4), report())}
+    assert set(changes) == {"sensible-utils", "imgscope-demo"}
+    gone, demo = changes["sensible-utils"], changes["imgscope-demo"]
+    assert gone.change == "removed" and gone.delta == -gone.size_a < 0
+    assert (demo.change, demo.version_a, demo.version_b) == ("upgraded", "1.0", "1.1")
+    assert (
+        demo.size_b == report().find("imgscope-demo")[0].size and demo.size_a == report(4).find("imgscope-demo")[0].size
+    )
+    # after an earlier layer, hard links are not known (each name counts): 1.0's 20,000-byte data file twice
+    # (1.1 stores a 25,000-byte data file; 1.0 a 20,000-byte one; their other files are the same size)
+    assert demo.size_a == demo.size_b - 25000 + 2 * 20000
+
+
+def test_lying_database_invents_no_bytes() -> None:
+    # The real layers, with layer 5's dpkg database replaced by a lying one: an absurd Installed-Size, a file
+    # list naming files that are not there (and one that escapes with ..), and a truncated last paragraph.
+    from imgscope.packages.report import report_from_members
+
+    analysis = analysis_of("packages/oci")
+    layers = [_members(b) for b in analysis.image.layers]
+    status = dict(layers[5])["/var/lib/dpkg/status"]
+    lie = (
+        status.replace(b"Installed-Size: 277", b"Installed-Size: 999999999999999999")
+        + b"\nPackage: ghost\nStatus: install ok installed\nVers"
+    )
+    layers[5] = [(p, d) for p, d in layers[5] if p != "/var/lib/dpkg/status"] + [
+        ("/var/lib/dpkg/status", lie),
+        ("/var/lib/dpkg/info/hello.list", b"/usr/bin/hello\n/usr/bin/not-there\n/../../usr/share/nope\n"),
+    ]
+    lied = report_from_members(analysis, layers)
+    hello = lied.find("hello")[0]
+    truth = next(f for f in analysis.files if f.path == "/usr/bin/hello")
+    assert hello.size == truth.size and hello.declared_size is None and hello.missing_files == 2
+    assert [p.version for p in lied.find("ghost")] == [""]
+    assert any("absurd" in n for n in lied.notes) and any("truncated" in n for n in lied.notes)
+    assert lied.total_bytes == report().total_bytes and lied.owned_bytes < report().owned_bytes
