@@ -6,6 +6,7 @@ with skopeo. Nothing here needs the internet.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -411,3 +412,82 @@ def test_too_many_requests_says_when_to_retry(anon: RegistryServer, home: Path, 
             open_source(f"{front.host}/cases:1", options=options(tmp_path))
     finally:
         front.stop()
+
+
+def test_no_secret_in_any_message(
+    basic: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "Zz-very-secret-Zz"
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "a.json", basic.host, USER, secret)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMGSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "imgscope", "--debug", "analyze", f"docker://{basic.host}/cases:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    encoded = base64.b64encode(f"{USER}:{secret}".encode()).decode()
+    for text in (done.stdout, done.stderr):
+        assert secret not in text and encoded not in text
+    assert "refused the credentials" in done.stderr
+
+
+# -- the command line -----------------------------------------------------------------------------------------
+
+
+def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMGSCOPE_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "imgscope", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_every_command_reads_a_registry(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    name = f"docker://{anon.host}/cases:1"
+    done = run_cli("analyze", name, "--json", cache=cache)
+    assert done.returncode == 0, done.stderr
+    from_file = run_cli("analyze", f"oci:{SAMPLES}/cases/oci-gzip:1", "--json", cache=cache)
+    assert without_source(json.loads(done.stdout)) == without_source(json.loads(from_file.stdout))
+    assert json.loads(done.stdout)["image"]["source"] == name and done.stderr == ""  # no progress off a terminal
+    for command in (["inspect"], ["history"], ["tree"], ["advise"], ["check"], ["history", "--dockerfile"]):
+        via_registry = run_cli(*command, f"{anon.host}/cases:1", "--json", cache=cache)
+        via_file = run_cli(*command, f"{SAMPLES}/cases/oci-gzip", "--json", cache=cache)
+        assert via_registry.returncode == via_file.returncode, (command, via_registry.stderr)
+        assert via_registry.returncode in (0, 1), via_registry.stderr
+    shown = run_cli("diff", f"{SAMPLES}/cases/oci-gzip", name, "--json", cache=cache)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["identical"] is True
+    checked = run_cli("check", f"{SAMPLES}/cases/oci-gzip", "--baseline", name, "--max-growth", "0", cache=cache)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_cli_ls_and_cache(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    listed = run_cli("ls", f"{anon.host}/multi:1", "--json", cache=cache)
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    assert sorted(i["platform"] for i in doc["images"]) == ["linux/amd64", "linux/arm64"] and doc["artifacts"] == []
+    assert run_cli("analyze", f"{anon.host}/multi:1", "--platform", "linux/arm64", cache=cache).returncode == 0
+    entries = json.loads(run_cli("cache", "ls", "--json", cache=cache).stdout)
+    assert entries["size"] == sum(b["size"] for b in entries["blobs"]) > 0
+    assert {b["digest"] for b in entries["blobs"]} == {e.digest for e in BlobCache(cache).entries()}
+    pruned = run_cli("cache", "prune", "--all", cache=cache)
+    assert pruned.returncode == 0 and f"removed {len(entries['blobs'])} blobs" in pruned.stdout
+    assert BlobCache(cache).entries() == []
+
+
+def test_cli_errors_are_one_line(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for args, message in [
+        (["analyze", f"{anon.host}/cases:nope"], f"imgscope: error: {anon.host}/cases:nope: tag nope not found (404"),
+        (["analyze", "docker://Bad Name"], "imgscope: error: Bad Name: not an image reference"),
+        (["analyze", f"127.0.0.1:{free_port()}/x:1"], "connection refused by 127.0.0.1"),
+        (["analyze", "app", "--source", "registry", "--image", "x"], "--image is for archives and layouts"),
+        (["ls", "missing.tar"], "imgscope: error: missing.tar: no such file or directory"),
+    ]:
+        done = run_cli(*args, cache=cache)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and message in done.stderr, (args, done.stderr)

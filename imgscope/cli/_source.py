@@ -2,26 +2,27 @@
 
 ``@source_options`` adds ``--source``, ``--insecure``, ``--cache-dir`` and ``--no-cache`` without changing the
 command's signature (the values go to ``ctx.meta``); ``open_arg(name, image=, platform=)`` parses the source
-name (``reference.resolve_source``) and opens it (``resolve.open_source``) with them. Download progress goes to
-whatever progress bar is on screen (``byte_reporter``), on stderr and only on a terminal.
+name (``reference.resolve_source``) and opens it (``resolve.open_source``) with them. ``image_arg`` passes a
+bare existing path through unchanged. Download progress is the layer progress bar's: a registry layer's stored
+bytes are read as they download.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from imgscope.analysis import analyze
+from imgscope.budget.baseline import Baseline, load_baseline
 from imgscope.model import Image, ImageRef
-from imgscope.sources.reference import SOURCE_CHOICES, ByteProgress, Source, SourceOptions, resolve_source
+from imgscope.sources.reference import SOURCE_CHOICES, Source, SourceOptions, resolve_source
 from imgscope.sources.resolve import list_source, open_source
 
 F = TypeVar("F", bound=Callable[..., Any])
 _META = "imgscope.source"
-_reporters: list[ByteProgress] = []  # the byte reporter of the progress bar on screen, if any
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -71,11 +72,6 @@ def _settings() -> dict[str, Any]:
     return dict(ctx.meta.get(_META, {})) if ctx is not None else {}
 
 
-def _forward(what: str, done: int, total: int | None) -> None:
-    if _reporters:
-        _reporters[-1](what, done, total)
-
-
 def cli_source_options() -> SourceOptions:
     """The ``SourceOptions`` the command line asked for."""
     settings = _settings()
@@ -84,7 +80,6 @@ def cli_source_options() -> SourceOptions:
         insecure=bool(settings.get("insecure")),
         cache_dir=os.fspath(cache_dir) if cache_dir else None,
         use_cache=not settings.get("no_cache"),
-        on_bytes=_forward,
     )
 
 
@@ -93,10 +88,27 @@ def resolve_arg(name: str) -> Source:
     return resolve_source(name, _settings().get("source"))
 
 
+def image_arg(name: str, *, image: str | None = None, platform: str | None = None) -> str | Image:
+    """What a command passes to the library for its image argument: a bare existing path as it is (read as
+    always), any other source name opened (``open_arg``). Library functions take either."""
+    src = resolve_arg(name)
+    if src.transport == "path" and src.image is None and src.path is not None:
+        return src.path
+    return open_arg(name, image=image, platform=platform)
+
+
+def baseline_arg(name: str, **analyze_options: Any) -> Baseline:
+    """``--baseline``: a JSON report or an image file as ``load_baseline`` reads them, or any source name."""
+    source = image_arg(name, platform=analyze_options.get("platform"))
+    if isinstance(source, str):
+        return load_baseline(source, **analyze_options)
+    return Baseline.from_analysis(analyze(source, **analyze_options), name)
+
+
 def open_arg(name: str, *, image: str | None = None, platform: str | None = None) -> Image:
     """Open the image a command's argument names, with the command's source options."""
     ctx = click.get_current_context(silent=True)
-    if ctx is not None:
+    if ctx is not None and "path" in ctx.params:
         ctx.params["path"] = name  # names the input in error messages
     return open_source(resolve_arg(name), image=image, platform=platform, options=cli_source_options())
 
@@ -104,16 +116,3 @@ def open_arg(name: str, *, image: str | None = None, platform: str | None = None
 def list_arg(name: str) -> list[ImageRef]:
     """Every image and artifact the argument names (``imgscope ls``)."""
     return list_source(resolve_arg(name), options=cli_source_options())
-
-
-@contextmanager
-def byte_reporter(report: ByteProgress | None) -> Iterator[None]:
-    """Send download progress to ``report`` while the block runs (None: nothing is shown)."""
-    if report is None:
-        yield
-        return
-    _reporters.append(report)
-    try:
-        yield
-    finally:
-        _reporters.remove(report)

@@ -140,4 +140,8 @@ LIST_SCHEMA_VERSION = 1
 
 def images_to_dict(refs: list[ImageRef]) -> dict[str, Any]:
     """The JSON document of ``imgscope ls --json``: the images a source holds."""
-    return {"schema_version": LIST_SCHEMA_VERSION, "images": [r.to_dict() for r in refs]}
+    return {
+        "schema_version": LIST_SCHEMA_VERSION,
+        "images": [r.to_dict() for r in refs if r.artifact_type is None],
+        "artifacts": [r.to_dict() for r in refs if r.artifact_type is not None],
+    }
