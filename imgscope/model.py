@@ -200,8 +200,8 @@ class Image:
     """A container image, read lazily: metadata parsed, no layer decompressed.
 
     Attributes:
-        source: the path given, or where the image came from (``docker://HOST/REPO:TAG`` for a registry)
-        format: docker-archive | docker-archive-oci | oci-layout | oci-archive | registry
+        source: the source as named (a path, ``-``, ``docker-daemon:NAME``, ``docker://HOST/REPO:TAG``, ...)
+        format: docker-archive | docker-archive-oci | oci-layout | oci-archive | dir | registry
         name: the first tag, when the image has one
         tags: every tag
         digest: manifest digest when known
@@ -353,6 +353,7 @@ class ImageFormat(str, enum.Enum):
     DOCKER_ARCHIVE_OCI = "docker-archive-oci"  # docker save (25+), with an OCI index as well
     OCI_LAYOUT = "oci-layout"  # a directory
     OCI_ARCHIVE = "oci-archive"  # an OCI layout in a tar
+    DIR = "dir"  # skopeo's directory layout (dir:PATH)
     REGISTRY = "registry"  # pulled from a registry (docker://)
 
     def __str__(self) -> str:

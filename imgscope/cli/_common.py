@@ -17,6 +17,7 @@ import imgscope
 from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
 from imgscope.model import Image
+from imgscope.sources.local import stream_source
 from imgscope.text import printable
 
 EXIT_OK = 0
@@ -92,6 +93,13 @@ def errors(debug: bool) -> Iterator[None]:
         fail(printable(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"))
 
 
+def rereadable(path: str) -> bool:
+    """False for a source that can be read only once (stdin, a FIFO, an engine's stream): nothing may look at it
+    before the analysis does."""
+    src = stream_source(path)
+    return src is None or (src.kind == "path" and os.path.isfile(src.value))
+
+
 def stderr_is_interactive() -> bool:
     """True when stderr is a terminal a person watches: FORCE_COLOR and the like (set by CI systems for their
     logs) do not make a file or a pipe one, so no progress bar is written into a log."""
@@ -111,7 +119,7 @@ def progress(
         yield None
         return
     sizes: list[int] = []
-    if path is not None:
+    if path is not None and (isinstance(path, Image) or rereadable(path)):
         try:  # metadata only; any problem is reported by the analysis itself
             opened = path if isinstance(path, Image) else imgscope.open_image(path, image=image, platform=platform)
             layers = opened.layers
@@ -141,6 +149,18 @@ def progress(
 def no_verify_option(f: F) -> F:
     """``--no-verify``, for every command that reads the layers."""
     return click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")(f)
+
+
+def jobs_option(f: F) -> F:
+    """``--jobs N``: worker processes that scan layers (default: the cores available; 1: in this process)."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=None,
+        metavar="N",
+        help="Worker processes scanning layers in parallel [default: the cores available; 1: none].",
+    )(f)
 
 
 def image_options(f: F) -> F:

@@ -19,7 +19,7 @@ from imgscope.analysis import analyze
 from imgscope.budget.baseline import Baseline, load_baseline
 from imgscope.model import Image, ImageRef
 from imgscope.sources.reference import SOURCE_CHOICES, Source, SourceOptions, resolve_source
-from imgscope.sources.resolve import list_source, open_source
+from imgscope.sources.resolve import library_name, list_source, open_source
 
 F = TypeVar("F", bound=Callable[..., Any])
 _META = "imgscope.source"
@@ -90,10 +90,12 @@ def resolve_arg(name: str) -> Source:
 
 def image_arg(name: str, *, image: str | None = None, platform: str | None = None) -> str | Image:
     """What a command passes to the library for its image argument: a bare existing path as it is (read as
-    always), any other source name opened (``open_arg``). Library functions take either."""
+        always), as are stdin, the engines, ``dir:`` and compressed saves (``resolve.library_name``); any other
+    source name opened (``open_arg``). Library functions take either."""
     src = resolve_arg(name)
-    if src.transport == "path" and src.image is None and src.path is not None:
-        return src.path
+    local = library_name(src)
+    if local is not None:  # a path, stdin, an engine, dir:, a compressed save: the library reads it as always
+        return local
     return open_arg(name, image=image, platform=platform)
 
 

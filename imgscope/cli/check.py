@@ -24,6 +24,7 @@ from imgscope.cli._common import (
     no_verify_option,
     progress,
     render_text,
+    rereadable,
     stdout_console,
 )
 from imgscope.cli._source import baseline_arg, image_arg, open_arg
@@ -33,6 +34,7 @@ from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
+from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
 
 FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 
@@ -133,7 +135,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
         source = image_arg(path, image=image_ref, platform=platform)
-        if image_ref is None and isinstance(source, str):
+        if image_ref is None and isinstance(source, str) and rereadable(source):
             _only_one_image(source)
         config = _budget(opts, image_ref, platform)
         with progress(source, image_ref, platform) as report_progress:
@@ -147,6 +149,9 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
                 progress=report_progress,
                 gzip_uncompressed=gzip,
             )
+        if image_ref is None and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes):
+            # a stream read once could not be listed first: refuse after the fact, as for a file
+            raise UsageError(path, "several images here: choose the one to check with --image")
         baseline = (
             baseline_arg(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
             if config.baseline
