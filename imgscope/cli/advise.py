@@ -75,10 +75,11 @@ def advise(
     with errors(ctx.obj["debug"]):
         source = image_arg(path, image=image_ref, platform=platform)
     with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
-        analysis = imgscope.analyze(
+        scanned = imgscope.scan_packages(
             source, image=image_ref, platform=platform, verify=not no_verify, progress=report_progress
         )
-        result = advice(analysis, settings)
+        analysis = scanned.analysis
+        result = advice(scanned, settings)
     if as_json or fmt == "json":
         click.echo(json_report.dumps(result.to_dict(analysis)))
     elif fmt == "sarif":

@@ -55,13 +55,13 @@ def diff(
             source = image_arg(arg, platform=chosen)  # PATH[:IMAGE] or any source name (docs/sources.md)
         with errors(ctx.obj["debug"]), progress(source, None, chosen) as report_progress:
             analyses.append(
-                imgscope.analyze(source, platform=chosen, verify=not no_verify, top=0, progress=report_progress)
+                imgscope.scan_packages(source, platform=chosen, verify=not no_verify, top=0, progress=report_progress)
             )
     with errors(ctx.obj["debug"]):
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if html_file:
         with errors(ctx.obj["debug"]):
-            write_output(html_file, [diff_html(result, analyses[0], analyses[1])])
+            write_output(html_file, [diff_html(result, analyses[0].analysis, analyses[1].analysis)])
         if html_file == "-":
             return
     if as_json:
