@@ -124,9 +124,10 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
             s.file_count,
             s.layer_count,
         ), job.reference
-        assert (row["efficiency"], row["wasted_fraction"], row["stored_size"]) == (
+        assert (row["efficiency"], row["wasted_fraction"], row["stored_size"], row["compressed_size"]) == (
             s.efficiency,
             s.wasted_percent,
+            s.stored_size,
             s.compressed_size,
         ), job.reference
         assert (row["dive_efficiency"], row["dive_wasted_bytes"], row["dive_user_wasted_percent"]) == (
@@ -136,9 +137,11 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
         ), job.reference
         assert row["findings_bytes_saved"] == imgscope.advice(a).total_saved
         layers = sorted(_rows(tables["image_layers"], job.key), key=lambda r: r["index"])
-        assert [(r["diff_id"], r["digest"], r["compression"], r["stored_size"], r["size"]) for r in layers] == [
-            (r.diff_id, r.digest, str(r.compression), r.compressed_size, r.size) for r in a.layers
-        ], job.reference
+        got = [(r["diff_id"], r["digest"], r["compression"], r["stored_size"], r["compressed_size"]) for r in layers]
+        assert got == [(r.diff_id, r.digest, str(r.compression), r.stored_size, r.compressed_size) for r in a.layers], (
+            job.reference
+        )
+        assert [r["size"] for r in layers] == [r.size for r in a.layers]
         wasted = sorted((r["path"], r["size"], r["layer"], r["hidden_by"]) for r in _rows(tables["wasted"], job.key))
         assert wasted == sorted((w.path, w.size, w.layer, w.hidden_by) for w in a.wasted_files)
         assert sorted(r["id"] for r in _rows(tables["findings"], job.key)) == sorted(
@@ -256,11 +259,38 @@ def test_cli(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
         [*cmd, "--fail-on-error", "missing.tar", str(SAMPLES / "two-images.tar")], capture_output=True, text=True
     )
     assert bad.returncode == 1
-    assert bad.stderr.strip().splitlines() == ["imgscope: missing.tar: no such file or directory"]
+    assert bad.stderr.strip().splitlines() == ["imgscope: error: missing.tar: no such file or directory"]
     assert "3 images" in bad.stdout and "1 failed" in bad.stdout
     usage = subprocess.run([*cmd, "--engine", "spark", "x.tar"], capture_output=True, text=True)
     assert usage.returncode == 2
+    nothing = subprocess.run([*cmd, "/nonexistent.tar"], capture_output=True, text=True)
+    assert nothing.returncode == 2 and nothing.stderr.startswith("imgscope: error: /nonexistent.tar")
 
 
 def test_the_library_entry_point() -> None:
     assert imgscope.batch is batch  # imported on first use, so `import imgscope` does not need pyarrow
+
+
+def test_the_scan_cache_holds_data_not_code(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """A scan file someone replaced (here: a pickle that would run a command) is refused, never unpickled."""
+    import pickle
+
+    out = tmp_path / "out"
+    batch([str(SAMPLES / "cases/docker-archive.tar")], out, jobs=1)
+    cached = sorted((out / "_scans").rglob("*.scan"))
+    assert cached
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+
+    cached[0].write_bytes(pickle.dumps(Exploit()))
+    again = batch([str(SAMPLES / "cases/oci-gzip")], out, jobs=1)  # same layers: read from the cache
+    assert not marker.exists()
+    assert again.failed == 1 and "unreadable layer scan" in again.errors[0][1]
+
+
+def test_a_result_repr_is_one_line(first_run: BatchResult) -> None:
+    text = repr(first_run)
+    assert "\n" not in text and len(text) < 200 and "images" in text

@@ -158,18 +158,23 @@ class LayerScan:
         return _MAGIC + marshal.dumps((self._meta(), columns, observers))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> LayerScan:
-        """The scan ``to_bytes`` wrote (in this process or another)."""
+    def from_bytes(cls, data: bytes, *, observers: bool = True) -> LayerScan:
+        """The scan ``to_bytes`` wrote (in this process or another). With ``observers=False`` bytes that carry
+        observers are refused: they are pickled, and unpickling runs code, so bytes read back from a file that
+        someone else could have written (``imgscope batch``'s scan cache) must not carry any."""
         if not data.startswith(_MAGIC):
             raise ValueError("not a layer scan")
-        (index, stream, sniffed), columns, observers = marshal.loads(memoryview(data)[len(_MAGIC) :])
+        (index, stream, sniffed), columns, pickled = marshal.loads(memoryview(data)[len(_MAGIC) :])
+        if pickled and not observers:
+            raise ValueError("a layer scan carrying observers where none may be")
+        observers_ = pickled
         compression, compressed, tar_size, diff_id, blob_digest, gzip_size = stream
         return cls(
             index,
             None,
             StreamFigures(Compression(compression), compressed, tar_size, diff_id, blob_digest, gzip_size),
             tuple(SniffedFile(p, layer, kind) for p, layer, kind in sniffed),
-            pickle.loads(observers) if observers else (),
+            pickle.loads(observers_) if observers_ else (),
             columns=columns,
         )
 

@@ -51,7 +51,7 @@ def batch_command(
 
     A source is an image file or layout (each image and platform inside counts), an image reference, or a text
     file listing sources one a line. A re-run with the same --out adds only what is new. An image that fails is
-    recorded with its error; the rest go on.
+    recorded with its error; the rest go on. Exit 2 when no image could be read.
     """
     try:
         from imgscope.fleet import batch
@@ -68,7 +68,11 @@ def batch_command(
     else:
         stdout_console().print(render_batch(result))
     for reference, message in result.errors:
-        click.echo(f"imgscope: {message if message.startswith(reference) else f'{reference}: {message}'}", err=True)
+        click.echo(
+            f"imgscope: error: {message if message.startswith(reference) else f'{reference}: {message}'}", err=True
+        )
+    if result.failed and not (result.analyzed or result.reused):
+        ctx.exit(2)  # nothing could be read: bad input, as for every other command
     if fail_on_error and result.failed:
         ctx.exit(1)
 

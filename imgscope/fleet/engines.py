@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from imgscope.analysis.scan import default_jobs
 from imgscope.errors import ImgscopeError, UsageError
 
 A = TypeVar("A")
@@ -55,14 +55,6 @@ class Engine(Protocol):
 def _one_line(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     return " ".join(text.split())[:500]
-
-
-def default_jobs() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class _Attempts(Generic[A]):

@@ -60,6 +60,12 @@ class BatchResult:
     layers_scanned: int  # of those, scanned in this run (the rest came from out/_scans)
     errors: tuple[tuple[str, str], ...]  # (reference, one-line error) of each failed image
 
+    def __repr__(self) -> str:
+        return (
+            f"<BatchResult {self.images} images: {self.analyzed} analyzed, {self.reused} reused, {self.failed} failed;"
+            f" {self.layers} layers, {self.layers_scanned} scanned; out={str(self.out) if self.out else None}>"
+        )
+
 
 def batch(
     sources: Iterable[str],

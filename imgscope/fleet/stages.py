@@ -7,7 +7,6 @@ image must not look like a lost worker and be retried.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 
 from imgscope.analysis.merge import merge_scans
@@ -20,7 +19,7 @@ from imgscope.model import Image
 from imgscope.sources.detect import open_image
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
-SCAN_FORMAT = 1
+SCAN_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -48,17 +47,22 @@ def open_job(job: ImageJob) -> Image:
     return open_image(job.source, image=job.image, platform=job.platform)
 
 
-def encode_scan(scan: LayerScan) -> bytes:
-    """A scan as bytes for the engine and the cache."""
-    return pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL)
+def decode_scan(payload: bytes, diff_id: str) -> LayerScan:
+    """A scan from the engine or the cache (``LayerScan.to_bytes``), refused unless it is of ``diff_id``.
 
-
-def decode_scan(payload: bytes) -> LayerScan:
-    """The inverse of ``encode_scan`` (payloads come only from this run's workers or its own cache directory)."""
-    scan = pickle.loads(payload)
-    if not isinstance(scan, LayerScan):
-        raise TypeError(f"not a layer scan: {type(scan).__name__}")
+    Nothing pickled is read back: the cache is a directory others may write to.
+    """
+    try:
+        scan = LayerScan.from_bytes(payload, observers=False)
+    except (ValueError, TypeError, EOFError) as exc:
+        raise ScanCacheError(diff_id, f"unreadable layer scan ({exc}); delete it from the scan cache") from None
+    if scan.stream.diff_id != diff_id:
+        raise ScanCacheError(diff_id, f"the cached scan is of {scan.stream.diff_id}; delete it from the scan cache")
     return scan
+
+
+class ScanCacheError(ImgscopeError):
+    """A scan in the cache directory that cannot be used."""
 
 
 def scan_stage(task: LayerTask) -> ScanOutcome:
@@ -71,7 +75,7 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
         except (ImgscopeError, OSError) as exc:
             first_error = first_error or _one_line(exc)
             continue
-        return ScanOutcome(task.diff_id, encode_scan(scan), None, scan.stream.tar_size)
+        return ScanOutcome(task.diff_id, scan.to_bytes(), None, scan.stream.tar_size)
     return ScanOutcome(task.diff_id, None, first_error or "no image holds this layer")
 
 
@@ -80,7 +84,10 @@ def assemble_stage(item: AssembleItem) -> ImageRows:
     job = item.job
     try:
         image = open_job(job)
-        scans = [rebase_scan(decode_scan(item.scans[blob.diff_id or ""]), image, blob.index) for blob in image.layers]
+        scans = [
+            rebase_scan(decode_scan(item.scans[blob.diff_id or ""], blob.diff_id or ""), image, blob.index)
+            for blob in image.layers
+        ]
         analysis = merge_scans(image, scans, verify=item.verify)
         return image_rows(job, analysis, files=item.files)
     except (ImgscopeError, OSError) as exc:
