@@ -283,7 +283,7 @@ def test_the_scan_cache_holds_data_not_code(fleet: tuple[Path, list[str]], tmp_p
 
     class Exploit:
         def __reduce__(self) -> tuple[Any, tuple[str]]:
-            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+            return (Path.touch, (str(marker),))
 
     cached[0].write_bytes(pickle.dumps(Exploit()))
     again = batch([str(SAMPLES / "cases/oci-gzip")], out, jobs=1)  # same layers: read from the cache
