@@ -233,3 +233,15 @@ def test_public_fields_are_documented_for_help() -> None:
             if absent:
                 missing[name] = absent
     assert missing == {}
+
+
+def test_the_dockerfile_view_masks_secrets() -> None:
+    """history --dockerfile, piped or not, prints no planted secret (the table already masked them)."""
+    from click.testing import CliRunner
+
+    from imgscope.cli import main
+
+    result = CliRunner().invoke(main, ["history", str(SAMPLES / "advise.tar"), "--image", "wasteful", "--dockerfile"])
+    assert result.exit_code == 0, result.output
+    assert "API_KEY=***" in result.output
+    assert SECRET_MARK not in result.output

@@ -282,3 +282,19 @@ def test_dive_nan_figure_is_explained_not_shown_as_a_comparison(tmp_path: Path) 
     result = next(r for r in report.results if r.rule == "dive.highestUserWastedPercent")
     assert result.status is RuleStatus.PASS and isinstance(result.actual, float) and math.isnan(result.actual)
     assert "NaN <=" not in result.why and "never a failure" in result.why
+
+
+def test_the_library_default_is_dive_default_rules_like_the_cli() -> None:
+    """check(analysis) with no budget judges what `imgscope check` with no budget does: dive's three CI rules."""
+    from click.testing import CliRunner
+
+    from imgscope.cli import main
+
+    report = imgscope.check(SAMPLES / "advise.tar", image="wasteful")
+    assert {r.rule for r in report.results} == {
+        "dive.lowestEfficiency",
+        "dive.highestWastedBytes",
+        "dive.highestUserWastedPercent",
+    }
+    cli = CliRunner().invoke(main, ["check", str(SAMPLES / "advise.tar"), "--image", "wasteful", "--no-dive-ci"])
+    assert report.passed is (cli.exit_code == 0) and cli.exit_code in (0, 1)

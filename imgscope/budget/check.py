@@ -335,7 +335,7 @@ def _waste_rules(analysis: Analysis, budget: Budget, base: int) -> list[RuleResu
         scope.append(f"base's {plural(base, 'layer')} left out")
     if budget.ignore:
         scope.append("ignored paths left out")
-    share = "Wasted share of stored bytes" + (f" ({'; '.join(scope)})" if scope else "")
+    share = "Wasted share of layer content" + (f" ({'; '.join(scope)})" if scope else "")
     what = "wasted bytes" + (f" ({'; '.join(scope)})" if scope else "")
     out = []
     rule = _max_rule("max-wasted", wasted, budget.max_wasted, what.capitalize())
@@ -557,13 +557,16 @@ def check(
     verify: bool = True,
 ) -> CheckReport:
     """Judge an image (a path, an ``Image``, an ``Analysis`` or an ``ImagePackages``) against ``budget`` (default:
-    ``Budget()``) and ``baseline`` (for the growth rules). Given an ``Analysis``, reads nothing; writes nothing.
+    dive's default CI rules, as ``imgscope check`` with no budget and ``dive --ci`` check) and ``baseline`` (for
+    the growth rules). Given an ``Analysis``, reads nothing; writes nothing.
     The package rules (max-package-size, forbid-package) read the package databases in the same pass when given
     a path or an ``Image``; given an ``Analysis`` alone they are skipped (pass ``imgscope.scan_packages(...)``).
 
     UsageError when the budget does not fit the image (more base layers than it has, a base digest it lacks).
     """
-    budget = budget if budget is not None else Budget()
+    if budget is None:
+        note = "no budget given: checking dive's default CI rules (as `dive --ci` does)"
+        budget = Budget(dive=dive_ci.DiveThresholds(), notes=(note,))
     scanned: ImagePackages | None = None
     if isinstance(source, ImagePackages):
         scanned, analysis = source, source.analysis

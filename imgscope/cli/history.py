@@ -11,7 +11,7 @@ from imgscope.history.dockerfile import reconstruct
 from imgscope.history.rows import history_of
 from imgscope.model import Image
 from imgscope.render import json as json_report
-from imgscope.render.history import render_dockerfile, render_history
+from imgscope.render.history import dockerfile_lines, render_dockerfile, render_history
 from imgscope.text import printable
 
 
@@ -47,7 +47,7 @@ def history(
                 # soft_wrap: the terminal folds long lines, rich inserts no newline, so a copied RUN stays whole
                 stdout_console().print(render_dockerfile(result), end="", soft_wrap=True)
             else:
-                click.echo(result.text(), nl=False)
+                click.echo("".join(line + "\n" for line in dockerfile_lines(result)), nl=False)
             for note in img.notes:  # on stderr: stdout is the Dockerfile, often redirected to a file
                 click.echo(f"Note: {printable(note)}", err=True)
             return

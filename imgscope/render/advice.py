@@ -22,7 +22,8 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 def _saved_line(advice: Advice) -> Text:
     return Text(
-        f"Could save {size(advice.total_saved)} ({percent(advice.saved_fraction)} of {size(advice.image_size)} stored)"
+        f"Could save {size(advice.total_saved)} "
+        f"({percent(advice.saved_fraction)} of {size(advice.image_size)} of layer content)"
         f" — {len(advice.findings)} finding{'s' * (len(advice.findings) != 1)}"
         + (f", {advice.ignored} ignored by settings" if advice.ignored else ""),
         style="bold",

@@ -9,7 +9,7 @@ from rich.text import Text
 from imgscope.history.dockerfile import Dockerfile
 from imgscope.history.rows import History
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers, one_line, printable
+from imgscope.text import first_layers, one_line, printable, redact
 
 
 def render_history(history: History, title: str) -> RenderableType:
@@ -50,9 +50,15 @@ def render_history(history: History, title: str) -> RenderableType:
     return Group(*parts)
 
 
+def dockerfile_lines(dockerfile: Dockerfile) -> list[str]:
+    """The Dockerfile's lines for a terminal or a file: secret-looking values masked (a terminal or a CI log is no
+    place for them; ``Dockerfile.text()`` has them as the history does), each line escaped (the author's text)."""
+    return [printable(line) for line in redact(dockerfile.text()).splitlines()]
+
+
 def render_dockerfile(dockerfile: Dockerfile) -> Text:
-    """The Dockerfile text, comments dim; every line escaped (it is the image author's text)."""
+    """The Dockerfile text (``dockerfile_lines``), comments dim."""
     out = Text(no_wrap=True, overflow="ignore")  # long RUN lines stay whole, for copy and paste
-    for line in dockerfile.text().splitlines():
-        out.append(printable(line) + "\n", "dim" if line.startswith("#") else "")
+    for line in dockerfile_lines(dockerfile):
+        out.append(line + "\n", "dim" if line.startswith("#") else "")
     return out

@@ -157,7 +157,7 @@ def _name(a: Analysis) -> str:
 def repr_analysis(a: Analysis) -> str:
     s = a.summary
     return (
-        f"<Analysis {_name(a)}: {s.layer_count} layers, {size(s.size)} stored, {size(s.wasted_bytes)} wasted "
+        f"<Analysis {_name(a)}: {s.layer_count} layers, {size(s.size)} of content, {size(s.wasted_bytes)} wasted "
         f"({100 * s.wasted_percent:.1f}%), {s.file_count:,} paths>"
     )
 

@@ -66,7 +66,8 @@ def _header(a: Analysis) -> RenderableType:
     grid.add_row(
         "Wasted",
         Text(
-            f"{size(s.wasted_bytes)} ({percent(s.wasted_percent)} of stored bytes); efficiency {percent(s.efficiency)}",
+            f"{size(s.wasted_bytes)} ({percent(s.wasted_percent)} of the layers' content); "
+            f"efficiency {percent(s.efficiency)}",
             style=waste_style,
         ),
     )
