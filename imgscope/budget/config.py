@@ -38,10 +38,13 @@ SIZE_KEYS = (
     "max-wasted",
     "max-growth",
     "max-layer-growth",
+    "max-package-size",
 )
 GROWTH_KEYS = ("max-growth", "max-growth-percent", "max-layer-growth", "max-layer-growth-percent")
 PERCENT_KEYS = ("max-wasted-percent", "max-growth-percent", "max-layer-growth-percent")
 GLOB_KEYS = ("forbid", "forbid-in-layers", "ignore")
+#: Lists of package-name globs (``gcc*``; shell-style, case-sensitive; commas separate several in one item).
+PACKAGE_KEYS = ("forbid-package",)
 DIVE_KEYS = {
     "lowest-efficiency": dive_ci.LOWEST_EFFICIENCY,
     "highest-wasted-bytes": dive_ci.HIGHEST_WASTED_BYTES,
@@ -49,7 +52,7 @@ DIVE_KEYS = {
 }
 OTHER_KEYS = ("max-layers", "exclude-base", "base-layers", "paths")
 FILE_KEYS = ("baseline", "dive-ci")  # settings that name files, not limits
-ALL_KEYS = (*SIZE_KEYS, *PERCENT_KEYS, *GLOB_KEYS, *DIVE_KEYS, *OTHER_KEYS, *FILE_KEYS)
+ALL_KEYS = (*SIZE_KEYS, *PERCENT_KEYS, *GLOB_KEYS, *PACKAGE_KEYS, *DIVE_KEYS, *OTHER_KEYS, *FILE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class Budget:
         max_growth_percent: most growth over the baseline, as a share
         max_layer_growth: most growth of any layer position over the baseline
         max_layer_growth_percent: most growth of any layer position, as a share
+        max_package_size: most bytes any one package may own (``imgscope.packages``)
+        forbid_package: package-name globs (``gcc*``) that must not be in the final image
         dive: dive's CI rules and their thresholds
         notes: what the budget's sources said while it was read
     """
@@ -113,6 +118,8 @@ class Budget:
     max_growth_percent: float | None = None
     max_layer_growth: int | None = None
     max_layer_growth_percent: float | None = None
+    max_package_size: int | None = None  # bytes any one package may own (imgscope.packages)
+    forbid_package: tuple[str, ...] = ()  # package names (globs) that must not be in the final image
     dive: DiveThresholds | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -142,6 +149,8 @@ class Budget:
 
     def _coerce(self) -> None:
         """Accept what people write: ``Budget(max_size="150MB", forbid=("**/.git/**",))``."""
+        if isinstance(self.forbid_package, str) or any("," in p for p in self.forbid_package):
+            object.__setattr__(self, "forbid_package", package_globs(self.forbid_package))
         try:
             for key in (*SIZE_KEYS, *PERCENT_KEYS):
                 name = key.replace("-", "_")
@@ -163,6 +172,13 @@ class Budget:
             for f in fields(self)
             if f.name not in ("exclude_base", "base_layers", "notes")
         )
+
+
+def package_globs(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Package-name globs from ``"build-essential,gcc*"`` or a list of such items; empty items dropped."""
+    items = [value] if isinstance(value, str) else list(value)
+    out = [g.strip() for item in items for g in str(item).split(",") if g.strip()]
+    return tuple(dict.fromkeys(out))
 
 
 def _key(name: str) -> str:
@@ -239,7 +255,7 @@ def load_budget(
     for origin, layer in layers:
         for key, value in layer.items():
             place = f"{origin} {key}" if origin else f"--{_OPTION_NAMES.get(key, key)}"
-            if key in GLOB_KEYS or key == "base-layers":
+            if key in GLOB_KEYS or key in PACKAGE_KEYS or key == "base-layers":
                 values[key] = [*values.get(key, []), *_string_list(value, place)]
                 where[key] = place
             elif key == "paths":
@@ -376,6 +392,8 @@ def _convert(key: str, value: Any) -> Any:
         return digests
     if key in GLOB_KEYS:
         return tuple(Glob(v) for v in dict.fromkeys(value))
+    if key in PACKAGE_KEYS:
+        return package_globs(value)
     if key == "paths":
         limits = []
         for pattern, size in value.items():

@@ -72,10 +72,11 @@ def advise(
         settings = AdviseSettings.load(settings_file)
         settings = dataclasses.replace(settings, ignore=(*settings.ignore, *ignore))
     with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
-        analysis = imgscope.analyze(
+        scanned = imgscope.scan_packages(
             path, image=image_ref, platform=platform, verify=not no_verify, progress=report_progress
         )
-        result = advice(analysis, settings)
+        analysis = scanned.analysis
+        result = advice(scanned, settings)
     if as_json or fmt == "json":
         click.echo(json_report.dumps(result.to_dict(analysis)))
     elif fmt == "sarif":

@@ -11,11 +11,11 @@ import imgscope
 from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
 from imgscope.cli.report import write_output
-from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.html import report_html
 from imgscope.render.ncdu import ncdu_export
+from imgscope.render.packages import largest_packages
 from imgscope.render.terminal import render_analysis, render_images
 from imgscope.sources.detect import images_to_dict
 
@@ -67,8 +67,11 @@ def analyze(
             "gzip_uncompressed": gzip_uncompressed,
             "jobs": jobs,
         }
-        # The HTML report lists the packages: their databases are kept during the same pass.
-        scanned = scan_packages(path, **options) if html_file else None
+        # The HTML report and the terminal's "Largest packages" list the packages: their databases are kept during
+        # the same pass (by content observers, so the layers are scanned in this process: an explicit --jobs N
+        # above 1 scans in parallel and leaves the packages out of the terminal report).
+        terminal_packages = not as_json and (jobs is None or jobs <= 1)
+        scanned = imgscope.scan_packages(path, **options) if html_file or terminal_packages else None
         result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
     if html_file or ncdu_file:
         with errors(ctx.obj["debug"]):
@@ -76,7 +79,9 @@ def analyze(
                 write_output(ncdu_file, ncdu_export(result, layer))
             if html_file:
                 packages = scanned.report() if scanned is not None else None
-                write_output(html_file, [report_html(result, advice(result, AdviseSettings.load()), packages)])
+                write_output(
+                    html_file, [report_html(result, advice(scanned or result, AdviseSettings.load()), packages)]
+                )
         if "-" in (html_file, ncdu_file):
             return
     if as_json:
@@ -85,8 +90,12 @@ def analyze(
         click.echo()
     else:
         with errors(ctx.obj["debug"]):
-            savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
+            savings = advice(scanned or result, AdviseSettings.load())  # the same settings as imgscope advise
+            report = scanned.report() if scanned is not None else None
+        parts = [render_analysis(result, top=top)]
+        if report is not None and report.packages:
+            parts.append(largest_packages(report, top))
+        emit(Group(*parts, render_top_savings(savings)))
 
 
 @main.command(name="ls")

@@ -86,6 +86,13 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--max-path", "paths", multiple=True, metavar="GLOB=SIZE", help="Most bytes under a glob (repeatable).")
 @click.option("--forbid", multiple=True, metavar="GLOB", help="Paths that must not be in the final image.")
 @click.option("--forbid-in-layers", multiple=True, metavar="GLOB", help="Paths that must not be in any layer.")
+@_size_option("--max-package-size", "Most bytes any one package (dpkg, rpm, apk, pip, npm) may own.")
+@click.option(
+    "--forbid-package",
+    multiple=True,
+    metavar="NAME[,NAME…]",
+    help="Packages that must not be in the final image (globs: build-essential,gcc*).",
+)
 @click.option("--ignore", multiple=True, metavar="GLOB", help="Paths left out of the waste, path and forbid rules.")
 @click.option("--baseline", metavar="REPORT|IMAGE", help="An earlier `imgscope analyze --json` report, or image.")
 @_size_option("--max-growth", "Most growth of the content size over the baseline.")
@@ -140,14 +147,15 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
         with progress(path, image_ref, platform) as report_progress:
             # --max-compressed-size means what a pull downloads in every format: gzip what is stored uncompressed
             gzip = config.budget.max_compressed_size is not None
-            analysis = imgscope.analyze(
-                path,
-                image=image_ref,
-                platform=platform,
-                verify=verify,
-                progress=report_progress,
-                gzip_uncompressed=gzip,
+            read = dict(
+                image=image_ref, platform=platform, verify=verify, progress=report_progress, gzip_uncompressed=gzip
             )
+            scanned: imgscope.Analysis | imgscope.ImagePackages
+            if config.budget.max_package_size is not None or config.budget.forbid_package:
+                scanned = imgscope.scan_packages(path, **read)  # the package rules: databases read in the pass
+                analysis = scanned.analysis
+            else:
+                scanned = analysis = imgscope.analyze(path, **read)
         if image_ref is None and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes):
             # a stream read once could not be listed first: refuse after the fact, as for a file
             raise UsageError(path, "several images here: choose the one to check with --image")
@@ -156,7 +164,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             if config.baseline
             else None
         )
-        report = check(analysis, config.budget, baseline)
+        report = check(scanned, config.budget, baseline)
         texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
         for f, file in outputs:
             with open(file, "w", encoding="utf-8") as fh:

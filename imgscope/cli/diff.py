@@ -53,7 +53,7 @@ def diff(
         ctx.params["path"] = path  # names the file in error messages
         with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
             analyses.append(
-                imgscope.analyze(
+                imgscope.scan_packages(
                     path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
                 )
             )
@@ -61,7 +61,7 @@ def diff(
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if html_file:
         with errors(ctx.obj["debug"]):
-            write_output(html_file, [diff_html(result, analyses[0], analyses[1])])
+            write_output(html_file, [diff_html(result, analyses[0].analysis, analyses[1].analysis)])
         if html_file == "-":
             return
     if as_json:
