@@ -22,9 +22,10 @@ from typing import Any, Literal
 from imgscope.dive import ci as dive_ci
 from imgscope.dive import golang
 from imgscope.dive.ci import DiveThresholds
-from imgscope.errors import UsageError
+from imgscope.errors import ImgscopeError, UsageError
 from imgscope.globs import Glob
 from imgscope.settings import find_settings, load_settings, section
+from imgscope.sources.reference import resolve_source
 from imgscope.units import parse_percent, parse_size
 
 _DIGEST = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
@@ -287,11 +288,20 @@ def load_budget(
             f"{growth[0]} needs a baseline: give --baseline REPORT|IMAGE (or baseline in the settings), "
             "or --baseline-optional to skip the growth rules when there is none",
         )
-    if baseline_optional and baseline is not None and not os.path.exists(baseline):
+    if baseline_optional and baseline is not None and _missing_file(baseline):
         notes.append(f"baseline {baseline} not found: growth rules skipped (--baseline-optional)")
         baseline = None
     final = Budget(**{**_as_kwargs(budget), "dive": dive_thresholds, "notes": tuple(notes)})
     return BudgetConfig(final, baseline, tuple(sources), tuple(warnings))
+
+
+def _missing_file(name: str) -> bool:
+    """True when a baseline names a file that is not there (a registry or daemon image is not a file)."""
+    try:
+        src = resolve_source(name)
+    except ImgscopeError:
+        return True
+    return src.is_file and src.transport != "stdin" and not os.path.exists(src.path or name)
 
 
 # Settings keys whose command-line option is spelt otherwise (the option takes one item, the key a list).

@@ -10,6 +10,7 @@ from rich.console import Group
 import imgscope
 from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
+from imgscope.cli._source import image_arg, list_arg, source_options
 from imgscope.cli.report import write_output
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
@@ -57,7 +58,9 @@ def analyze(
     """
     if layer is not None and ncdu_file is None:
         fail("--layer goes with --ncdu (the filesystem after that layer)")
-    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
+    with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
         options: dict[str, Any] = {
             "image": image_ref,
             "platform": platform,
@@ -68,11 +71,10 @@ def analyze(
             "jobs": jobs,
         }
         # The HTML report and the terminal's "Largest packages" list the packages: their databases are kept during
-        # the same pass (by content observers, so the layers are scanned in this process: an explicit --jobs N
-        # above 1 scans in parallel and leaves the packages out of the terminal report).
-        terminal_packages = not as_json and (jobs is None or jobs <= 1)
-        scanned = imgscope.scan_packages(path, **options) if html_file or terminal_packages else None
-        result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
+        # the same pass (content observers, which also run in --jobs worker processes).
+        terminal_packages = not as_json
+        scanned = imgscope.scan_packages(source, **options) if html_file or terminal_packages else None
+        result = scanned.analysis if scanned is not None else imgscope.analyze(source, **options)
     if html_file or ncdu_file:
         with errors(ctx.obj["debug"]):
             if ncdu_file:
@@ -101,11 +103,12 @@ def analyze(
 @main.command(name="ls")
 @click.argument("path", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+@source_options
 @click.pass_context
 def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
-    """List the images and platforms inside PATH."""
+    """List the images and platforms PATH holds (any source name, docs/sources.md), and its OCI artifacts apart."""
     with errors(ctx.obj["debug"]):
-        refs = imgscope.list_images(path)
+        refs = list_arg(path)
     if as_json:
         click.echo(json_report.dumps(images_to_dict(refs)))
     else:
