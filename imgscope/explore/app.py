@@ -870,7 +870,7 @@ class ExploreApp(App[None]):
         """Layer ``index`` selected (``moved``: by the user, which leaves the image comparison)."""
         if not self.analysis.layers:
             self.query_one("#layer-details", Static).update("The image has no layers.")
-            self.view_ready = True
+            self.update_view()
             return
         self.query_one("#layer-details", Static).update(self.layer_details(index))
         if moved:
@@ -898,6 +898,10 @@ class ExploreApp(App[None]):
         self.update_view()
 
     def update_view(self) -> None:
+        if not self.analysis.layers and not (self.images_view and self.against is not None):
+            self.query_one("#right").border_title = "No layers"
+            self.view_ready = True
+            return
         key = self.current_key()
         self.view_key = key
         layers = self.query_one(LayersPane)
