@@ -451,6 +451,16 @@ def test_mouse_click_selects_a_layer() -> None:
         await settle(app, pilot)
         assert layers.cursor == 2
         assert app.view_key is not None and app.view_key.top == 2
+        # in the tree: a click selects a row, a double click on a directory opens it
+        tree = app.query_one(FileTreePane)
+        first = tree.rows[0].node
+        assert first.is_dir and first.path not in tree.expanded
+        await pilot.click(FileTreePane, offset=(5, 0))
+        await pilot.pause()
+        assert app.focused is tree and tree.cursor == 0 and first.path not in tree.expanded
+        await pilot.double_click(FileTreePane, offset=(5, 0))
+        await pilot.pause()
+        assert first.path in tree.expanded and tree.rows[1].node.parent is first
 
     run(scenario)
 
