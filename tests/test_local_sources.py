@@ -606,3 +606,36 @@ def test_secrets_found_in_a_stream_name_their_layer(tmp_path: Path) -> None:
     assert advised.returncode == 0, advised.stderr.decode()
     expected = json.loads(cli("advise", str(SAMPLES / "advise.tar"), "--json").stdout)
     assert document(advised.stdout) == document(expected)
+
+
+def test_a_progress_bar_does_not_read_the_stream_first() -> None:
+    # With stderr on a terminal the bar wants the layer sizes first; a stream can be read only once.
+    import pty
+
+    leader, follower = pty.openpty()
+
+    def drain() -> None:  # the terminal's reader: the bar must never block on a full pty
+        try:
+            while os.read(leader, 65536):
+                pass
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        with open(SAMPLES / "cases/docker-archive.tar", "rb") as f:
+            proc = subprocess.run(
+                [sys.executable, "-m", "imgscope", "analyze", "-", "--json"],
+                stdin=f,
+                stdout=subprocess.PIPE,
+                stderr=follower,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                timeout=120,
+            )
+    finally:
+        os.close(follower)
+        reader.join(timeout=10)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert document(proc.stdout) == file_document("cases/docker-archive.tar")

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 import imgscope
 from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
+from imgscope.sources.local import stream_source
 from imgscope.text import printable
 
 EXIT_OK = 0
@@ -110,7 +111,7 @@ def progress(
         yield None
         return
     sizes: list[int] = []
-    if path is not None:
+    if path is not None and stream_source(path) is None:  # a stream (stdin, an engine) can be read only once
         try:  # metadata only; any problem is reported by the analysis itself
             layers = imgscope.open_image(path, image=image, platform=platform).layers
             sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
