@@ -639,3 +639,14 @@ def test_a_progress_bar_does_not_read_the_stream_first() -> None:
         os.close(leader)
     assert proc.returncode == 0
     assert document(proc.stdout) == file_document("cases/docker-archive.tar")
+
+
+def test_check_reads_a_pipe_and_still_wants_one_image() -> None:
+    with open(SAMPLES / "cases/docker-archive.tar", "rb") as f:
+        piped = cli("check", "-", "--json", "--max-size", "100MB", stdin=f)
+    from_file = cli("check", str(SAMPLES / "cases/docker-archive.tar"), "--json", "--max-size", "100MB")
+    assert piped.returncode == from_file.returncode == 0, piped.stderr.decode()
+    assert json.loads(piped.stdout)["results"] == json.loads(from_file.stdout)["results"]
+    with open(SAMPLES / "two-images.tar", "rb") as f:
+        several = cli("check", "-", stdin=f)
+    one_line_exit_2(several, "2 images here", "--image")

@@ -33,6 +33,7 @@ from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
+from imgscope.sources.local import stream_source
 
 FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 
@@ -132,7 +133,8 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
-        if image_ref is None:
+        streamed = stream_source(path) is not None  # read once: its images are known only after the pass
+        if image_ref is None and not streamed:
             _only_one_image(path)
         config = _budget(opts, image_ref, platform)
         with progress(path, image_ref, platform) as report_progress:
@@ -146,6 +148,9 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
                 progress=report_progress,
                 gzip_uncompressed=gzip,
             )
+        several = [note for note in analysis.image.notes if " images here; " in note]
+        if image_ref is None and streamed and several:
+            raise UsageError(path, several[0].partition(";")[0] + ": choose the one to check with --image")
         baseline = (
             load_baseline(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
             if config.baseline
