@@ -200,3 +200,11 @@ def test_a_bug_of_ours_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
     code, _, err = run("analyze", CASES)
     assert code == 2 and err.count("\n") == 1 and "internal error (TypeError" in err and "--debug" in err
     assert "Traceback" in CliRunner().invoke(main, ["--debug", "analyze", CASES]).stderr
+
+
+def test_image_by_repository_without_its_tag() -> None:
+    code, out, err = run("analyze", str(SAMPLES / "advise.tar"), "--image", "wasteful", "--json")
+    assert code == 0, err
+    assert json.loads(out)["image"]["name"] == "localhost/wasteful:latest"
+    code, _, err = run("analyze", str(SAMPLES / "advise.tar"), "--image", "asteful")
+    assert code == 2 and "no image 'asteful'" in err  # a repository name matches whole, not a suffix of one

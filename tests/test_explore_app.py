@@ -318,6 +318,9 @@ def test_waste_lens_and_jump() -> None:
         assert app.view_key is not None and app.view_key.top == first.hidden_by
         node = app.query_one(FileTreePane).current()
         assert node is not None and node.path == first.path and node.kind is DiffKind.REMOVED
+        await pilot.press("c")  # copy the path
+        await pilot.pause()
+        assert app.clipboard == first.path
 
     run(scenario)
 
@@ -399,12 +402,21 @@ def test_against_another_image() -> None:
         with (TRUTH / f"{name}.tsv").open() as fh:
             return {row["path"] for row in csv.DictReader(fh, delimiter="\t")}
 
+    def mode(app: ExploreApp) -> str:
+        assert app.view_key is not None
+        return app.view_key.mode.value
+
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
-        assert app.view_key is not None and app.view_key.mode.value == "images"
+        assert mode(app) == "images"
         rows = await all_rows(app, pilot)
         added = {p for p, r in rows.items() if r[0] is DiffKind.ADDED}
         assert added == tree_of("tiny-b") - tree_of("tiny-a")
         assert not any(r[0] is DiffKind.REMOVED for r in rows.values())
+        await select_layer(app, pilot, 1)  # a layer of A: its changes
+        assert mode(app) == "layer" and app.view_key is not None and app.view_key.top == 1
+        await pilot.press("i")  # and B against A again
+        await settle(app, pilot)
+        assert mode(app) == "images"
 
     run(scenario, analysis=a, against=b)
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from imgscope.advise import hygiene, secrets, size
 from imgscope.advise.context import Context
@@ -147,7 +147,7 @@ def _strings(value: object, where: str, key: str) -> list[str]:
     return list(value)
 
 
-Source = Analysis | Image | str | os.PathLike[str]
+Source = Analysis | Image | str | os.PathLike[str] | IO[bytes]
 
 
 def advise(

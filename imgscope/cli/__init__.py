@@ -2,6 +2,8 @@
 
 Exit codes: 0 ok; 1 a check failed; 2 bad input or usage. Each command lives in its own module
 and registers itself on ``main`` when imported below.
+
+May import: everything (it is the top layer: the only package that imports ``render`` and ``explore``).
 """
 
 from imgscope.cli import advise as _advise  # noqa: F401  (registers the commands)

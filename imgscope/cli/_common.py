@@ -92,6 +92,13 @@ def errors(debug: bool) -> Iterator[None]:
         fail(printable(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"))
 
 
+def rereadable(path: str) -> bool:
+    """False for a source that can be read only once (stdin, a FIFO, an engine's stream): nothing may look at it
+    before the analysis does."""
+    src = stream_source(path)
+    return src is None or (src.kind == "path" and os.path.isfile(src.value))
+
+
 def stderr_is_interactive() -> bool:
     """True when stderr is a terminal a person watches: FORCE_COLOR and the like (set by CI systems for their
     logs) do not make a file or a pipe one, so no progress bar is written into a log."""
@@ -111,7 +118,7 @@ def progress(
         yield None
         return
     sizes: list[int] = []
-    if path is not None and stream_source(path) is None:  # a stream (stdin, an engine) can be read only once
+    if path is not None and rereadable(path):
         try:  # metadata only; any problem is reported by the analysis itself
             layers = imgscope.open_image(path, image=image, platform=platform).layers
             sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
@@ -140,6 +147,18 @@ def progress(
 def no_verify_option(f: F) -> F:
     """``--no-verify``, for every command that reads the layers."""
     return click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")(f)
+
+
+def jobs_option(f: F) -> F:
+    """``--jobs N``: worker processes that scan layers (default: the cores available; 1: in this process)."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=None,
+        metavar="N",
+        help="Worker processes scanning layers in parallel [default: the cores available; 1: none].",
+    )(f)
 
 
 def image_options(f: F) -> F:

@@ -9,7 +9,7 @@ from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
+from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
 from imgscope.cli.report import write_output
 from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
@@ -35,6 +35,7 @@ from imgscope.sources.detect import images_to_dict
     help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
 )
 @no_verify_option
+@jobs_option
 @click.pass_context
 def analyze(
     ctx: click.Context,
@@ -48,6 +49,7 @@ def analyze(
     layer: int | None,
     gzip_uncompressed: bool,
     no_verify: bool,
+    jobs: int | None,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files.
 
@@ -63,6 +65,7 @@ def analyze(
             "top": max(top, 100 if html_file else 50),
             "progress": report_progress,
             "gzip_uncompressed": gzip_uncompressed,
+            "jobs": jobs,
         }
         # The HTML report lists the packages: their databases are kept during the same pass.
         scanned = scan_packages(path, **options) if html_file else None

@@ -25,6 +25,7 @@ from imgscope.cli._common import (
     no_verify_option,
     progress,
     render_text,
+    rereadable,
     stdout_console,
 )
 from imgscope.errors import UsageError
@@ -33,7 +34,7 @@ from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
-from imgscope.sources.local import stream_source
+from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
 
 FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 
@@ -133,8 +134,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
-        streamed = stream_source(path) is not None  # read once: its images are known only after the pass
-        if image_ref is None and not streamed:
+        if image_ref is None and rereadable(path):
             _only_one_image(path)
         config = _budget(opts, image_ref, platform)
         with progress(path, image_ref, platform) as report_progress:
@@ -148,9 +148,9 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
                 progress=report_progress,
                 gzip_uncompressed=gzip,
             )
-        several = [note for note in analysis.image.notes if " images here; " in note]
-        if image_ref is None and streamed and several:
-            raise UsageError(path, several[0].partition(";")[0] + ": choose the one to check with --image")
+        if image_ref is None and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes):
+            # a stream read once could not be listed first: refuse after the fact, as for a file
+            raise UsageError(path, "several images here: choose the one to check with --image")
         baseline = (
             load_baseline(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
             if config.baseline

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform as _platform
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, SourceNotFoundError, UsageError
 from imgscope.model import Image, ImageFormat, ImageRef, Platform
@@ -84,9 +84,27 @@ def open_stream_image(
     return img, stream_archive.layer_scans(store, img, scanner)
 
 
-def list_images(path: str | os.PathLike[str]) -> list[ImageRef]:
+#: In ``Image.notes`` when the source held several images and the first was taken (``check`` refuses that).
+SEVERAL_IMAGES_NOTE = "images here; analyzing the first"
+
+
+def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
+    """The path of a source: a path as it is, or the file an open file object (``open(p, "rb")``) was opened
+    from. TypeError, saying what is accepted, for anything else."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    if hasattr(source, "read") and isinstance(name, str) and os.path.exists(name):
+        return name
+    raise TypeError(
+        f"expected a path, an Image or an Analysis, not {type(source).__name__}"
+        + (" (for an open file, pass its path)" if hasattr(source, "read") else "")
+    )
+
+
+def list_images(path: str | os.PathLike[str] | IO[bytes]) -> list[ImageRef]:
     """Every image (and platform) the source holds, including those whose blobs are absent."""
-    return [c.ref for c in _open_source(os.fspath(path))[2]]
+    return [c.ref for c in _open_source(source_path(path))[2]]
 
 
 def _matches(ref: ImageRef, wanted: str) -> bool:
@@ -98,6 +116,9 @@ def _matches(ref: ImageRef, wanted: str) -> bool:
             return True
         if tag.endswith("/" + wanted) or tag == "docker.io/library/" + wanted:
             return True
+        repository = tag.rpartition(":")[0] if ":" in tag.rpartition("/")[2] else tag
+        if ":" not in wanted and (repository == wanted or repository.endswith("/" + wanted)):
+            return True  # a repository without its tag: `--image wasteful` for localhost/wasteful:latest
     return False
 
 
@@ -107,7 +128,7 @@ def _describe(ref: ImageRef) -> str:
 
 
 def open_image(
-    path: str | os.PathLike[str], *, image: str | None = None, platform: str | Platform | None = None
+    path: str | os.PathLike[str] | IO[bytes], *, image: str | None = None, platform: str | Platform | None = None
 ) -> Image:
     """Open the image at ``path`` lazily: metadata parsed and checked, no layer decompressed.
 
@@ -116,7 +137,7 @@ def open_image(
     present, else the first; ``Image.notes`` says what was chosen.
     """
     platform = parse_platform(platform)
-    path = os.fspath(path)
+    path = source_path(path)
     store, fmt, candidates, build = _open_source(path)
     chosen, notes = choose(path, candidates, image, platform)
     return build(store, chosen, fmt, notes)
@@ -169,9 +190,7 @@ def choose(
         available = chosen_pool
     names = {c.ref.tags or c.ref.digest for c in available}
     if len(names) > 1:
-        notes.append(
-            f"{len(names)} images here; analyzing the first, {_describe(available[0].ref)}; choose with --image"
-        )
+        notes.append(f"{len(names)} {SEVERAL_IMAGES_NOTE}, {_describe(available[0].ref)}; choose with --image")
     return available[0], notes
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
-from imgscope.sources.config import check_digest, expect, opt_str, parse_config
+from imgscope.sources.config import check_digest, check_schema_version, check_size, expect, opt_str, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
 INDEX_TYPES = frozenset(
@@ -79,6 +79,7 @@ def _walk_index(
     store: BlobStore, index: Any, where: str, names: tuple[str, ...], depth: int, seen: set[str], out: list[Candidate]
 ) -> None:
     expect(index, dict, where, "the index")
+    check_schema_version(index, where, "the index")
     for desc in expect(index.get("manifests", []), list, where, "manifests"):
         expect(desc, dict, where, "manifests[]")
         digest = check_digest(desc.get("digest"), where, "manifests[].digest")
@@ -95,11 +96,16 @@ def _walk_index(
         present = store.has(blob)
         doc: Any = None
         if present:
-            doc = parse_json(read_verified(store, digest, "manifest"), store.where(blob))
+            data = read_verified(store, digest, "manifest")
+            check_size(desc, where, "manifests[]", len(data))
+            doc = parse_json(data, store.where(blob))
             expect(doc, dict, store.where(blob), "the manifest")
+            check_schema_version(doc, store.where(blob), "the manifest")
             media_type = media_type or doc.get("mediaType")
             if media_type is None:
                 media_type = "application/vnd.oci.image.index.v1+json" if "manifests" in doc else None
+        else:
+            check_size(desc, where, "manifests[]", None)
         if media_type in INDEX_TYPES:
             if not present:
                 continue
@@ -155,7 +161,9 @@ def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list
     config_where = store.where(blob_name(config_digest))
     if not store.has(blob_name(config_digest)):
         raise MissingBlobError(config_where, "the image config is missing")
-    config = parse_json(read_verified(store, config_digest, "config"), config_where)
+    config_bytes = read_verified(store, config_digest, "config")
+    check_size(config_desc, where, "config", len(config_bytes))
+    config = parse_json(config_bytes, config_where)
     diff_ids, history, platform, config_notes = parse_config(config, config_where)
     layer_descs = expect(manifest.get("layers", []), list, where, "layers")
     if len(layer_descs) != len(diff_ids):
@@ -166,15 +174,15 @@ def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list
     for i, desc in enumerate(layer_descs):
         expect(desc, dict, where, "layers[]")
         digest = check_digest(desc.get("digest"), where, "layers[].digest")
-        size = desc.get("size")
         member = blob_name(digest)
+        size = check_size(desc, where, "layers[]", store.size(member) if store.has(member) else None)
         layers.append(
             LayerBlob(
                 index=i,
                 digest=digest,
                 diff_id=diff_ids[i],
                 media_type=opt_str(desc, "mediaType", where, "layers[]"),
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                size=size,
                 member=store.where(member),
                 opener=functools.partial(store.open, member) if store.has(member) else None,
                 annotations=_annotations(desc.get("annotations"), where),
