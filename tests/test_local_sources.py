@@ -650,3 +650,20 @@ def test_check_reads_a_pipe_and_still_wants_one_image() -> None:
     with open(SAMPLES / "two-images.tar", "rb") as f:
         several = cli("check", "-", stdin=f)
     one_line_exit_2(several, "images here", "--image")
+
+
+def test_dir_layout_of_an_index(tmp_path: Path) -> None:
+    # skopeo copy --all writes the index as manifest.json and each platform's manifest as <hex>.manifest.json.
+    skopeo = require_tool("skopeo")
+    out = tmp_path / "multi"
+    subprocess.run([skopeo, "copy", "-q", "--all", f"oci:{SAMPLES / 'multi-platform'}", f"dir:{out}"], check=True)
+    listed = imgscope.list_images(f"dir:{out}")
+    assert sorted(str(r.platform) for r in listed) == ["linux/amd64", "linux/arm64"]
+    assert {r.digest for r in listed} == {r.digest for r in imgscope.list_images(SAMPLES / "multi-platform")}
+    for platform in ("linux/amd64", "linux/arm64"):
+        from_dir = document(imgscope.analyze(f"dir:{out}", platform=platform).to_dict())
+        expected = document(imgscope.analyze(SAMPLES / "multi-platform", platform=platform).to_dict())
+        for doc in (from_dir, expected):
+            for key in ("format", "name", "tags"):
+                doc["image"].pop(key)
+        assert from_dir == expected
