@@ -415,6 +415,15 @@ class _Docker29(http.server.BaseHTTPRequestHandler):
             message = f"client version {version} is too old. Minimum supported API version is 1.44"
             self._answer(400, json.dumps({"message": message}).encode(), {"Content-Type": "application/json"})
             return
+        if self.path == "/v1.52/images/cut:1/get":  # the engine dies half-way through the export
+            data = (SAMPLES / "cases/docker-archive.tar").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if self.path == "/v1.52/images/app:1/get":
             self._answer(
                 200, (SAMPLES / "cases/docker-archive.tar").read_bytes(), {"Content-Type": "application/x-tar"}
@@ -456,6 +465,8 @@ def test_api_version_is_negotiated_over_tcp(docker29: str) -> None:
     missing = cli("analyze", "docker-daemon:other", env={"DOCKER_HOST": docker29})
     one_line_exit_2(missing, "docker-daemon:other", "no such image")
     assert "/v1.52/images/other:latest/get" in _Docker29.requests  # a bare name means :latest, as in Docker
+    cut = cli("analyze", "docker-daemon:cut:1", env={"DOCKER_HOST": docker29}, timeout=60)
+    one_line_exit_2(cut, "docker-daemon:cut:1", "broke off")
     forced = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": docker29, "DOCKER_API_VERSION": "1.41"})
     one_line_exit_2(forced, "answered 400", "too old")
 
