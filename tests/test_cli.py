@@ -197,6 +197,7 @@ def test_a_bug_of_ours_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
         raise TypeError("'<' not supported")
 
     monkeypatch.setattr(imgscope, "analyze", broken)
+    monkeypatch.setattr(imgscope, "scan_packages", broken)  # analyze reads the package databases in its pass
     code, _, err = run("analyze", CASES)
     assert code == 2 and err.count("\n") == 1 and "internal error (TypeError" in err and "--debug" in err
     assert "Traceback" in CliRunner().invoke(main, ["--debug", "analyze", CASES]).stderr
