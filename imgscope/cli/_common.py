@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 import imgscope
 from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
+from imgscope.model import Image
 from imgscope.sources.local import stream_source
 from imgscope.text import printable
 
@@ -110,7 +111,7 @@ def stderr_is_interactive() -> bool:
 
 @contextmanager
 def progress(
-    path: str | None = None, image: str | None = None, platform: str | None = None
+    path: str | Image | None = None, image: str | None = None, platform: str | None = None
 ) -> Iterator[Callable[[int, int, int], None] | None]:
     """A progress bar on stderr, only when stderr is an interactive terminal. It counts the stored bytes of the
     layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves."""
@@ -118,9 +119,10 @@ def progress(
         yield None
         return
     sizes: list[int] = []
-    if path is not None and rereadable(path):
+    if path is not None and (isinstance(path, Image) or rereadable(path)):
         try:  # metadata only; any problem is reported by the analysis itself
-            layers = imgscope.open_image(path, image=image, platform=platform).layers
+            opened = path if isinstance(path, Image) else imgscope.open_image(path, image=image, platform=platform)
+            layers = opened.layers
             sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
         except Exception:
             sizes = []
@@ -162,7 +164,11 @@ def jobs_option(f: F) -> F:
 
 
 def image_options(f: F) -> F:
-    """``--image`` and ``--platform``, for every command that reads one image."""
+    """``--image`` and ``--platform``, for every command that reads one image; and the source options
+    (``--source``, ``--insecure``, ``--cache-dir``, ``--no-cache``: ``cli/_source.py``)."""
+    from imgscope.cli._source import source_options
+
+    f = source_options(f)
     f = click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick one platform of an image index.")(f)
     f = click.option("--image", "image_ref", metavar="NAME:TAG|DIGEST", help="Pick one image of several in the input.")(
         f

@@ -7,10 +7,17 @@ import platform as _platform
 from collections.abc import Callable
 from typing import IO, Any
 
-from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, SourceNotFoundError, UsageError
+from imgscope.errors import (
+    ImageFormatError,
+    ImageNotFoundError,
+    MissingBlobError,
+    NotAnImageError,
+    SourceNotFoundError,
+    UsageError,
+)
 from imgscope.model import Image, ImageFormat, ImageRef, Platform
 from imgscope.sources import dir_layout, docker_archive, local, oci_layout, stream_archive
-from imgscope.sources.oci_layout import Candidate
+from imgscope.sources.oci_layout import Candidate, describe_artifact
 from imgscope.sources.store import BlobStore, DirStore, TarStore
 
 _Builder = Callable[[BlobStore, Candidate, ImageFormat, list[str]], Image]
@@ -116,6 +123,9 @@ def _matches(ref: ImageRef, wanted: str) -> bool:
             return True
         if tag.endswith("/" + wanted) or tag == "docker.io/library/" + wanted:
             return True
+        repository = tag.rpartition(":")[0] if ":" in tag.rpartition("/")[2] else tag
+        if ":" not in wanted and (repository == wanted or repository.endswith("/" + wanted)):
+            return True  # a repository without its tag: `--image wasteful` for localhost/wasteful:latest
     return False
 
 
@@ -157,12 +167,19 @@ def choose(
     platform = parse_platform(platform)
     if not candidates:
         raise ImageNotFoundError(path, "holds no image")
-    pool = candidates
+    images = [c for c in candidates if c.ref.artifact_type is None]  # artifacts are never chosen for the user
+    pool = images
     if image is not None:
-        pool = [c for c in pool if _matches(c.ref, image)]
+        pool = [c for c in images if _matches(c.ref, image)]
         if not pool:
-            known = ", ".join(sorted({_describe(c.ref) for c in candidates}))
+            artifacts = [c for c in candidates if c.ref.artifact_type is not None and _matches(c.ref, image)]
+            known = ", ".join(sorted({_describe(c.ref) for c in images})) or "no image"
+            if artifacts:
+                raise NotAnImageError(path, f"{image!r} is {describe_artifact(artifacts[0].ref)}; images here: {known}")
             raise ImageNotFoundError(path, f"no image {image!r} here; it holds: {known}")
+    elif not images:
+        kinds = ", ".join(sorted({str(c.ref.artifact_type) for c in candidates}))
+        raise NotAnImageError(path, f"holds no container image, only OCI artifacts ({kinds})")
     if platform is not None:
         wanted = platform
         platform_pool = [c for c in pool if c.ref.platform is None or c.ref.platform.matches(wanted)]
@@ -197,4 +214,8 @@ LIST_SCHEMA_VERSION = 1
 
 def images_to_dict(refs: list[ImageRef]) -> dict[str, Any]:
     """The JSON document of ``imgscope ls --json``: the images a source holds."""
-    return {"schema_version": LIST_SCHEMA_VERSION, "images": [r.to_dict() for r in refs]}
+    return {
+        "schema_version": LIST_SCHEMA_VERSION,
+        "images": [r.to_dict() for r in refs if r.artifact_type is None],
+        "artifacts": [r.to_dict() for r in refs if r.artifact_type is not None],
+    }

@@ -18,6 +18,9 @@ INDEX_TYPES = frozenset(
 MANIFEST_TYPES = frozenset(
     {"application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"}
 )
+IMAGE_CONFIG_TYPES = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+)
 NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
 MAX_INDEX_DEPTH = 8
 
@@ -36,6 +39,28 @@ def read_verified(store: BlobStore, digest: str, what: str) -> bytes:
     if Digest.of(expected.algorithm, data) != expected:
         raise ImageFormatError(store.where(name), f"{what} does not match its digest {digest}")
     return data
+
+
+def artifact_type_of(manifest: dict[str, Any]) -> str | None:
+    """The artifact's type when this image manifest is an OCI artifact rather than an image, else None.
+
+    An artifact has an ``artifactType``, or a config whose media type is not an image config (the artifact
+    type is then that media type).
+    """
+    declared = manifest.get("artifactType")
+    if isinstance(declared, str) and declared:
+        return declared
+    config = manifest.get("config")
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    if isinstance(config_type, str) and config_type not in IMAGE_CONFIG_TYPES:
+        return config_type
+    return None
+
+
+def describe_artifact(ref: ImageRef) -> str:
+    """``an OCI artifact of type X attached to sha256:…, not a container image``."""
+    attached = f" attached to {ref.subject}" if ref.subject else ""
+    return f"an OCI artifact of type {ref.artifact_type}{attached}, not a container image"
 
 
 @dataclass
@@ -85,8 +110,7 @@ def _walk_index(
         digest = check_digest(desc.get("digest"), where, "manifests[].digest")
         media_type = opt_str(desc, "mediaType", where, "manifests[]")
         annotations = _annotations(desc.get("annotations"), where)
-        if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
-            continue  # BuildKit's provenance/SBOM attachments are not images
+        attestation = annotations.get("vnd.docker.reference.type") == "attestation-manifest"
         own = tuple(annotations[k] for k in NAME_ANNOTATIONS[:1] if k in annotations) or tuple(
             annotations[k] for k in NAME_ANNOTATIONS[1:] if k in annotations
         )
@@ -113,19 +137,30 @@ def _walk_index(
                 raise ImageFormatError(store.where(blob), "image index nested too deeply or referring to itself")
             _walk_index(store, doc, store.where(blob), here_names, depth + 1, {*seen, digest}, out)
             continue
-        if media_type is not None and media_type not in MANIFEST_TYPES:
-            continue  # artifacts and other non-image manifests
+        artifact_type = opt_str(desc, "artifactType", where, "manifests[]")
+        if attestation:  # BuildKit's provenance/SBOM attachments
+            artifact_type = artifact_type or "attestation-manifest"
+        elif media_type is not None and media_type not in MANIFEST_TYPES:
+            artifact_type = artifact_type or media_type  # an artifact manifest, or something else that is no image
         config_digest = None
-        if present:
+        if present and media_type in MANIFEST_TYPES:
             config = expect(doc.get("config"), dict, store.where(blob), "config")
             config_digest = check_digest(config.get("digest"), store.where(blob), "config.digest")
+            artifact_type = artifact_type or artifact_type_of(doc)
+        subject = None
+        if artifact_type is not None:
+            subject = annotations.get("vnd.docker.reference.digest")
+            if present and isinstance(doc.get("subject"), dict) and isinstance(doc["subject"].get("digest"), str):
+                subject = doc["subject"]["digest"]
         ref = ImageRef(
             name=_name(here_names[0], store) if here_names else None,
             tags=here_names,
             digest=digest,
             config_digest=config_digest,
-            platform=platform,
+            platform=None if attestation else platform,
             media_type=media_type,
+            artifact_type=artifact_type,
+            subject=subject,
         )
         out.append(
             Candidate(
