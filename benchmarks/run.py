@@ -81,6 +81,7 @@ REPO = HERE.parent
 GENERATOR_VERSION = 4  # bump when the generated content changes, so cached images are rebuilt
 SCALES = {"small": 0.02, "medium": 0.25, "large": 1.0}
 HALF = "docker-archive, half scale"  # the linearity row
+JOBS = (1, 2, 4)  # the scaling rows: worker processes scanning layers (1: in the process)
 MTIME = 1_700_000_000
 CHUNK = 1 << 20
 
@@ -604,16 +605,144 @@ def floor(path: str, hashed: bool = False) -> None:
     print(total)
 
 
+def stages(path: str) -> None:
+    """Print, as JSON, the seconds each stage of ``analyze`` takes on the image at ``path``, one after the other in
+    this process (so each stage is timed alone): the scan of every layer (read, decompress, both layer digests,
+    tar headers, file hashes, dive's tree of the layer), the wire form a worker's scan travels in (encode,
+    decode), the merge (``merge_scans``: the union filesystem, dive's walk and stacked tree, the file list and
+    summary), and the JSON document; the union filesystem and dive's part of the merge are also timed alone."""
+    import gc
+
+    import imgscope
+    from imgscope.analysis.scan import LayerScan, layer_where, scan_layer
+    from imgscope.dive.figures import DiveCompat
+    from imgscope.render import json as json_report
+    from imgscope.union.filesystem import FileSystem
+
+    gc.disable()
+    img = imgscope.open_image(path)
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    scans = [scan_layer(img, i) for i in range(len(img.layers))]
+    out["scan (read, decompress, digests, headers, file hashes, dive's layer tree)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    wire = [s.to_bytes() for s in scans]
+    out["wire: encode (in the worker)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for w in wire:
+        LayerScan.from_bytes(w).entries  # noqa: B018  # unpacked: what the parent pays
+    out["wire: decode (in the parent)"] = time.perf_counter() - t
+    del wire
+    t = time.perf_counter()
+    fs = FileSystem()
+    for sc in scans:
+        fs.apply_layer(sc.entries, layer_where(img, sc.index))
+    out["merge, part: the union filesystem"] = time.perf_counter() - t
+    del fs
+    t = time.perf_counter()
+    dive = DiveCompat()
+    for sc in scans:
+        dive.add_layer(sc.dive)
+    dive.figures()
+    out["merge, part: dive's walk and stacked tree"] = time.perf_counter() - t
+    del dive
+    t = time.perf_counter()
+    analysis = imgscope.merge_scans(img, scans)
+    out["merge (all of it: filesystem, dive, file list, summary)"] = time.perf_counter() - t
+    del scans
+    t = time.perf_counter()
+    for _ in json_report.iter_dumps(analysis.to_dict()):
+        pass
+    out["JSON document"] = time.perf_counter() - t
+    t = time.perf_counter()
+    imgscope.analyze(img, jobs=1)
+    out["analyze --jobs 1, all in"] = time.perf_counter() - t
+    print(json.dumps(out))
+
+
+def many_empty(outdir: Path, count: int) -> Path:
+    """A ``docker save`` archive of one layer holding ``count`` empty files (1,000 per directory)."""
+    path = outdir / f"empty-{count}.tar"
+    if path.exists():
+        return path
+    outdir.mkdir(parents=True, exist_ok=True)
+    layer = outdir / f"empty-{count}.layer.tar"
+    with tarfile.open(layer, "w", format=tarfile.GNU_FORMAT) as tf:
+        for d in range((count + 999) // 1000):
+            info = tarfile.TarInfo(f"d{d:04d}")
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tf.addfile(info)
+            for i in range(min(1000, count - d * 1000)):
+                tf.addfile(tarfile.TarInfo(f"d{d:04d}/f{i:03d}"))
+    sha = hashlib.sha256()
+    with open(layer, "rb") as f:
+        while block := f.read(CHUNK):
+            sha.update(block)
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha.hexdigest()]},
+            "history": [{"created_by": f"/bin/sh -c touch {count} files"}],
+        }
+    ).encode()
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": ["empty:1"], "Layers": ["layer/layer.tar"]}]).encode()
+    with tarfile.open(path, "w") as tf:
+        for name, data in (("config.json", config), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        tf.add(layer, "layer/layer.tar")
+    layer.unlink()
+    return path
+
+
 # --------------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------------
 
 WRAPPER = r"""
-import json, os, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, threading, time
 env = dict(os.environ, **json.loads(sys.argv[1]))
 timeout = float(env.pop("BENCH_TIMEOUT", "0")) or None
 t = time.perf_counter()
 p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+peak_pss = [0]
+
+
+def family(pid):
+    out, todo = [], [pid]
+    while todo:
+        cur = todo.pop()
+        out.append(cur)
+        try:
+            with open(f"/proc/{cur}/task/{cur}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def sample():
+    # The memory of the whole process tree (the command and its workers): the sum of their proportional set
+    # sizes (shared pages counted once in all), every 50 ms. ru_maxrss only gives the largest single process.
+    while p.poll() is None:
+        total = 0
+        for pid in family(p.pid):
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                            break
+            except OSError:
+                pass
+        peak_pss[0] = max(peak_pss[0], total)
+        time.sleep(0.05)
+
+
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
 timed_out = False
 try:
     err = p.communicate(timeout=timeout)[1]
@@ -623,7 +752,8 @@ except subprocess.TimeoutExpired:
     err = p.communicate()[1]
 wall = time.perf_counter() - t
 u = resource.getrusage(resource.RUSAGE_CHILDREN)  # the killed child's too: it was waited for
-print(json.dumps({"wall": wall, "rss_kib": u.ru_maxrss, "user": u.ru_utime, "sys": u.ru_stime,
+sampler.join()
+print(json.dumps({"wall": wall, "rss_kib": u.ru_maxrss, "pss_kib": peak_pss[0], "user": u.ru_utime, "sys": u.ru_stime,
                   "rc": p.returncode, "timed_out": timed_out, "stderr": err.decode(errors="replace")[-2000:]}))
 """
 
@@ -674,6 +804,9 @@ def commands(
         out.append(
             (fmt, "imgscope --no-verify", [py, "-m", "imgscope", "analyze", str(path), "--json", "--no-verify"], {})
         )
+        for jobs in JOBS:
+            argv = [py, "-m", "imgscope", "analyze", str(path), "--json", "--jobs", str(jobs)]
+            out.append((fmt, f"imgscope --jobs {jobs}", argv, {}))
         if fmt == "docker-archive" and dive:
             env = {"CI": "true", "BENCH_TIMEOUT": str(dive_timeout)}
             out.append((fmt, "dive", [dive, "--source", "docker-archive", str(path)], env))
@@ -717,6 +850,8 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
             "wall_min_s": round(min(m["wall"] for m in ms), 3),
             "cpu_s": round(statistics.median(m["user"] + m["sys"] for m in ms), 3),
             "peak_rss_mib": round(rss, 1),
+            # The whole process tree (workers included), sampled: at least the largest process's peak in practice.
+            "peak_tree_mib": round(max(max(m.get("pss_kib", 0) for m in ms) / 1024, rss), 1),
             "mb_per_s": round((half_meta if fmt == HALF and half_meta else meta)["tar_bytes"] / 1e6 / wall, 1),
             "exit_codes": sorted({m["rc"] for m in ms}),
             "stopped": any(m.get("timed_out") for m in ms),
@@ -734,7 +869,7 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
                 row["x_floor_sha"] = round(wall / ref[(fmt, "floor + sha256")], 2)
             if fmt == "docker-archive" and dive_wall:
                 row["x_dive"] = round(wall / dive_wall, 3)
-                row["rss_x_dive"] = round(rss / dive_rss, 2) if dive_rss else None
+                row["rss_x_dive"] = round(row["peak_tree_mib"] / dive_rss, 2) if dive_rss else None
         rows.append(row)
     return rows
 
@@ -742,10 +877,10 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
 def markdown(rows: list[dict]) -> str:
     """The table; a ``<`` marks a ratio against a dive run that was stopped (dive's true figure is larger)."""
     head = (
-        "| format | tool | wall (median, s) | CPU (s) | peak RSS (MiB) | MB/s (tar) "
-        "| imgscope/floor | imgscope/(floor + sha256) | imgscope/dive (time) | imgscope/dive (RSS) | exit |"
+        "| format | tool | wall (median, s) | CPU (s) | peak RSS (MiB) | all processes (MiB) | MB/s (tar) "
+        "| imgscope/floor | imgscope/(floor + sha256) | imgscope/dive (time) | imgscope/dive (memory) | exit |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
 
     def ratio(value: float | None, bound: bool = False) -> str:
         if value is None:
@@ -757,6 +892,7 @@ def markdown(rows: list[dict]) -> str:
         exit_codes = "killed" if r["stopped"] else ",".join(map(str, r["exit_codes"]))
         lines.append(
             f"| {r['format']} | {r['tool']} | {wall} | {r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} "
+            f"| {r['peak_tree_mib']:.0f} "
             f"| {r['mb_per_s']:.0f} | {ratio(r['x_floor'])} | {ratio(r['x_floor_sha'])} "
             f"| {ratio(r['x_dive'], r['dive_stopped'])} | {ratio(r['rss_x_dive'])} | {exit_codes} |"
         )
@@ -867,6 +1003,19 @@ def main() -> None:
         action="store_true",
         help="skip the linearity check of the table run (imgscope on the image at half the scale)",
     )
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="after the table: the cost of each stage of analyze (one process, stages timed one after the other)",
+    )
+    ap.add_argument(
+        "--many-empty",
+        type=int,
+        metavar="N",
+        help="instead of the table: imgscope on one layer of N empty files (time, peak memory; dive too unless "
+        "--no-dive)",
+    )
+    ap.add_argument("--stages-of", metavar="PATH", help=argparse.SUPPRESS)  # internal: the stages child process
     ap.add_argument("--floor", metavar="PATH", help=argparse.SUPPRESS)  # internal: the floor child process
     ap.add_argument("--floor-hashed", metavar="PATH", help=argparse.SUPPRESS)  # internal: floor + sha256
     args = ap.parse_args()
@@ -874,12 +1023,35 @@ def main() -> None:
     if args.floor:
         floor(args.floor)
         return
+    if args.stages_of:
+        stages(args.stages_of)
+        return
     if args.floor_hashed:
         floor(args.floor_hashed, hashed=True)
         return
     py = imgscope_python(args.python)
     info = machine_info(py)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+
+    if args.many_empty:
+        path = many_empty(args.out / "many-empty", args.many_empty)
+        tools: list[tuple[str, list[str], dict[str, str]]] = [
+            ("floor + sha256", [py, str(Path(__file__).resolve()), "--floor-hashed", str(path)], {}),
+            ("imgscope", [py, "-m", "imgscope", "analyze", str(path), "--json"], {}),
+        ]
+        dive = dive_binary(py)
+        if dive and not args.no_dive:
+            tools.append(("dive", [dive, "--source", "docker-archive", str(path)], {"CI": "true"}))
+        print(f"one layer of {args.many_empty:,} empty files: {path} ({path.stat().st_size / 1e6:.0f} MB)")
+        for r in range(args.repeat):
+            for tool, argv, env in tools:
+                m = measure(argv, {**env, "BENCH_TIMEOUT": str(args.dive_timeout)})
+                print(
+                    f"  [{r + 1}] {tool:15} {m['wall']:8.2f}s  peak RSS {m['rss_kib'] / 1024:6.0f} MiB  "
+                    f"all processes {max(m['pss_kib'], m['rss_kib']) / 1024:6.0f} MiB  exit {m['rc']}",
+                    flush=True,
+                )
+        return
 
     if args.linearity:
         results = {}
@@ -962,6 +1134,29 @@ def main() -> None:
             f"in {half_wall:.2f} s; twice that ({s['files']} files / {meta['tar_bytes'] / 1e6:.0f} MB) in "
             f"{full_wall:.2f} s: x{full_wall / half_wall:.2f} (2.00 is linear; target at most 2.10)"
         )
+    stage_rows: dict[str, dict[str, float]] = {}
+    if args.stages:
+        me = str(Path(__file__).resolve())
+        for fmt, rel in (("docker-archive", "docker-archive.tar"), ("oci-gzip", "oci-gzip"), ("oci-zstd", "oci-zstd")):
+            if args.only and fmt not in args.only:
+                continue
+            out = subprocess.run([py, me, "--stages-of", str(outdir / rel)], capture_output=True, text=True)
+            if out.returncode == 0:
+                stage_rows[fmt] = json.loads(out.stdout)
+            else:
+                print(f"stages of {fmt} failed: {out.stderr[-500:]}")
+        if stage_rows:
+            fmts = list(stage_rows)
+            lines = ["| stage | " + " | ".join(f"{f} (s)" for f in fmts) + " |", "|---|" + "---|" * len(fmts)]
+            for stage in next(iter(stage_rows.values())):
+                cells = []
+                for f in fmts:
+                    v = stage_rows[f][stage]
+                    whole = stage_rows[f]["analyze --jobs 1, all in"]
+                    cells.append(f"{v:.2f} ({100 * v / whole:.0f} %)" if whole else f"{v:.2f}")
+                lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+            table += "\n\nThe cost of each stage (one process, stages one after the other; % of analyze):\n\n"
+            table += "\n".join(lines)
     print()
     print(
         f"scale {name}: {s['files']} files, {meta['tar_bytes'] / 1e6:.0f} MB tar, {meta['layers']} layers; "
@@ -976,6 +1171,7 @@ def main() -> None:
         "dive_repeat": args.dive_repeat,
         "linearity": linearity,
         "rows": rows,
+        "stages": stage_rows,
         "stderr_samples": {f"{f}|{t}": ms[-1]["stderr"] for (f, t), ms in runs.items() if ms[-1]["stderr"]},
     }
     (outdir / "results.json").write_text(json.dumps(result, indent=2))

@@ -1,5 +1,5 @@
-"""``python -m imgscope``."""
+"""``python -m imgscope``: the same program, under the same name (usage lines, shell completion)."""
 
 from imgscope.cli import main
 
-main()
+main(prog_name="imgscope")

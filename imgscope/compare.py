@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgscope._display import Displayable
-from imgscope.analysis import Analysis, FileRecord, analyze
+from imgscope.analysis import Analysis, FileRecord
 from imgscope.model import Image
+from imgscope.packages import ImagePackages, scan_packages
+from imgscope.packages.judge import PackageChange, diff_packages
 
 #: The version of the diff JSON document (``docs/json.md``); bump it on any breaking change.
 DIFF_SCHEMA_VERSION = 1
@@ -160,6 +162,8 @@ class ImageDiff(Displayable):
         final_size: bytes visible in the final filesystem
         file_count: paths in the final filesystem
         config: run-time settings that differ
+        packages: packages added, removed, up- or downgraded (or resized), largest byte change first; None when
+            there is no package database to compare (neither image has one, or a side was an ``Analysis``)
     """
 
     a: ImageSide
@@ -174,6 +178,10 @@ class ImageDiff(Displayable):
     final_size: SizeDelta
     file_count: SizeDelta
     config: tuple[ConfigChange, ...]
+    #: packages added, removed, up-/downgraded or resized, largest byte change first (``imgscope.packages``);
+    #: None when there is no package database to compare: neither image has one, or a side was given as an
+    #: ``Analysis`` (whose pass kept no database)
+    packages: tuple[PackageChange, ...] | None = None
 
     @property
     def identical(self) -> bool:
@@ -220,6 +228,7 @@ class ImageDiff(Displayable):
             "stored_size": sizes(self.stored_size),
             "final_size": sizes(self.final_size),
             "file_count": sizes(self.file_count),
+            "packages": None if self.packages is None else [c.to_dict() for c in self.packages],
             "directories": [
                 {
                     "path": d.path,
@@ -251,24 +260,45 @@ class ImageDiff(Displayable):
         }
 
 
-def _analysis(x: Analysis | Image | str | os.PathLike[str], platform: str | None) -> Analysis:
-    if isinstance(x, (Analysis, Image)):
-        return analyze(x, top=0)
+Side = Analysis | Image | ImagePackages | str | os.PathLike[str]
+
+
+def _scan(x: Side, platform: str | None) -> tuple[Analysis, ImagePackages | None]:
+    """The analysis of one side, with its package databases unless an ``Analysis`` was given."""
+    if isinstance(x, ImagePackages):
+        return x.analysis, x
+    if isinstance(x, Analysis):
+        return x, None
+    if isinstance(x, Image):
+        scanned = scan_packages(x, top=0)
+        return scanned.analysis, scanned
     path, ref = split_image_arg(os.fspath(x))
-    return analyze(path, image=ref, platform=platform, top=0)
+    scanned = scan_packages(path, image=ref, platform=platform, top=0)
+    return scanned.analysis, scanned
+
+
+def _package_delta(a: ImagePackages | None, b: ImagePackages | None) -> tuple[PackageChange, ...] | None:
+    """The package delta; None when a side's databases were not read or neither image has any database."""
+    if a is None or b is None:
+        return None
+    ra, rb = a.report(), b.report()
+    if not ra.databases and not rb.databases:
+        return None
+    return tuple(diff_packages(ra, rb))
 
 
 def diff(
-    a: Analysis | Image | str | os.PathLike[str],
-    b: Analysis | Image | str | os.PathLike[str],
+    a: Side,
+    b: Side,
     *,
     platform: str | None = None,
     group_depth: int = 1,
 ) -> ImageDiff:
-    """Compare image A with image B. Each is an ``Analysis``, an ``Image`` or a path (``PATH[:IMAGE]``, see
-    ``split_image_arg``; ``platform`` picks in an index). ``group_depth`` sets how many path components name
-    the directories the differing files are summed under."""
-    left, right = _analysis(a, platform), _analysis(b, platform)
+    """Compare image A with image B. Each is an ``Analysis``, an ``ImagePackages``, an ``Image`` or a path
+    (``PATH[:IMAGE]``, see ``split_image_arg``; ``platform`` picks in an index). ``group_depth`` sets how many
+    path components name the directories the differing files are summed under. Paths and images are read once,
+    their package databases with them; the package delta needs them on both sides (else ``packages`` is None)."""
+    (left, pkgs_a), (right, pkgs_b) = _scan(a, platform), _scan(b, platform)
     ids_a = [r.diff_id for r in left.layers]
     ids_b = [r.diff_id for r in right.layers]
     common = 0
@@ -288,6 +318,7 @@ def diff(
         final_size=SizeDelta(left.summary.final_size, right.summary.final_size),
         file_count=SizeDelta(left.summary.file_count, right.summary.file_count),
         config=_config_changes(left, right),
+        packages=_package_delta(pkgs_a, pkgs_b),
     )
 
 

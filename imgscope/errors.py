@@ -52,3 +52,15 @@ def expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> 
             f"{what} must be {shown.get(kind, names) if isinstance(kind, type) else names}, not {type(value).__name__}",
         )
     return value
+
+
+class NotAnImageError(ImageFormatError):
+    """The manifest is an OCI artifact (an SBOM, a signature, a chart ...), not a container image."""
+
+
+class RegistryError(ImgscopeError):
+    """A registry (or the way to it) failed: unknown host, refused connection, 401/403/404/429, bad answer."""
+
+    def __init__(self, where: str, problem: str, status: int | None = None) -> None:
+        super().__init__(where, problem)
+        self.status = status

@@ -164,7 +164,7 @@ def inspect(
     elif isinstance(source, Image):
         img = source
     else:
-        img = open_image(os.fspath(source), image=image, platform=platform)
+        img = open_image(source, image=image, platform=platform)
     where = img.source
     config = img.config
     if not isinstance(config, dict):

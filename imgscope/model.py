@@ -168,6 +168,8 @@ class ImageRef:
         config_digest: the image id
         platform: the platform, when the source says
         media_type: the manifest's media type
+        artifact_type: set for an OCI artifact (an SBOM, a signature, an attestation ...): not an image
+        subject: the manifest digest an artifact is attached to, when it says
     """
 
     name: str | None
@@ -176,6 +178,8 @@ class ImageRef:
     config_digest: str | None
     platform: Platform | None
     media_type: str | None
+    artifact_type: str | None = None
+    subject: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The image as in ``imgscope ls --json``."""
@@ -186,6 +190,8 @@ class ImageRef:
             "config_digest": self.config_digest,
             "platform": str(self.platform) if self.platform else None,
             "media_type": self.media_type,
+            "artifact_type": self.artifact_type,
+            "subject": self.subject,
         }
 
 
@@ -194,8 +200,8 @@ class Image:
     """A container image, read lazily: metadata parsed, no layer decompressed.
 
     Attributes:
-        source: the path given
-        format: docker-archive | docker-archive-oci | oci-layout | oci-archive
+        source: the source as named (a path, ``-``, ``docker-daemon:NAME``, ``docker://HOST/REPO:TAG``, ...)
+        format: docker-archive | docker-archive-oci | oci-layout | oci-archive | dir | registry
         name: the first tag, when the image has one
         tags: every tag
         digest: manifest digest when known
@@ -347,6 +353,8 @@ class ImageFormat(str, enum.Enum):
     DOCKER_ARCHIVE_OCI = "docker-archive-oci"  # docker save (25+), with an OCI index as well
     OCI_LAYOUT = "oci-layout"  # a directory
     OCI_ARCHIVE = "oci-archive"  # an OCI layout in a tar
+    DIR = "dir"  # skopeo's directory layout (dir:PATH)
+    REGISTRY = "registry"  # pulled from a registry (docker://)
 
     def __str__(self) -> str:
         return str(self.value)

@@ -197,6 +197,15 @@ def test_a_bug_of_ours_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
         raise TypeError("'<' not supported")
 
     monkeypatch.setattr(imgscope, "analyze", broken)
+    monkeypatch.setattr(imgscope, "scan_packages", broken)  # analyze reads the package databases in its pass
     code, _, err = run("analyze", CASES)
     assert code == 2 and err.count("\n") == 1 and "internal error (TypeError" in err and "--debug" in err
     assert "Traceback" in CliRunner().invoke(main, ["--debug", "analyze", CASES]).stderr
+
+
+def test_image_by_repository_without_its_tag() -> None:
+    code, out, err = run("analyze", str(SAMPLES / "advise.tar"), "--image", "wasteful", "--json")
+    assert code == 0, err
+    assert json.loads(out)["image"]["name"] == "localhost/wasteful:latest"
+    code, _, err = run("analyze", str(SAMPLES / "advise.tar"), "--image", "asteful")
+    assert code == 2 and "no image 'asteful'" in err  # a repository name matches whole, not a suffix of one

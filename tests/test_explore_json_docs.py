@@ -65,7 +65,10 @@ RUNS: dict[str, list[tuple[str, ...]]] = {
         ("tree", CASES, "--json", "--layer", "3", "--changes"),
         ("tree", CASES, "--json", "--depth", "1", "--limit", "3"),  # collapsed, depth_cut, a symlink
     ],
-    "diff A B --json": [("diff", f"{TWO}:localhost/tiny-a:1", f"{TWO}:localhost/tiny-b:1", "--json")],
+    "diff A B --json": [
+        ("diff", f"{TWO}:localhost/tiny-a:1", f"{TWO}:localhost/tiny-b:1", "--json"),
+        ("diff", str(SAMPLES / "packages" / "oci-4"), str(SAMPLES / "packages" / "oci"), "--json"),  # packages
+    ],
     "history PATH --json": [("history", CASES, "--json")],
     "history PATH --dockerfile --json": [("history", CASES, "--dockerfile", "--json")],
     "inspect PATH --json": [("inspect", str(SAMPLES / "cases" / "docker25.tar"), "--json")],

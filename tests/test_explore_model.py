@@ -111,3 +111,26 @@ def test_tree_is_materialised_lazily() -> None:
     assert app.kind is DiffKind.MODIFIED
     view.children(app)
     assert app._children and all(not n._children for n in top if n is not app)
+
+
+def test_a_timeline_of_the_first_layers_gives_their_views() -> None:
+    """The first screen is drawn from a timeline of the first layers only: the same rows as the whole one's."""
+    analysis = analysis_of("cases/docker-archive.tar")
+    whole, part = Timeline(analysis), Timeline(analysis, layers=2)
+    assert part.layers == 2 and whole.layers == len(analysis.layers)
+    for key in (ViewKey.layer(0), ViewKey.layer(1), ViewKey.aggregated(1)):
+        rows = []
+        for timeline in (whole, part):
+            view = build_view(timeline, key)
+            rows.append(sorted((p, is_dir, leaf, size, kind.value) for p, is_dir, leaf, size, kind in view.walk_all()))
+            assert view.counts() == build_view(whole, key).counts()
+        assert rows[0] == rows[1] and rows[0]
+
+
+def test_path_history_from_the_timeline_equals_the_layers_changes() -> None:
+    analysis = analysis_of("cases/docker-archive.tar")
+    timeline = Timeline(analysis)
+    for path in ("/app/overwritten.txt", "/app/chmod-me.sh", "/app/dir-gone/sub/c.txt", "/bin/busybox", "/nope"):
+        assert path_history(analysis, path, timeline) == path_history(analysis, path)
+        for layer in range(len(analysis.layers)):
+            assert content_layer(analysis, path, layer, timeline) == content_layer(analysis, path, layer)

@@ -4,7 +4,10 @@ images in one input, a growth rule with no baseline."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -135,3 +138,35 @@ def test_advise_sarif_says_which_image_it_picked() -> None:
     code, out, _ = run("advise", "--format", "sarif", str(SAMPLES / "two-images.tar"))
     notes = json.loads(out)["runs"][0]["properties"]["notes"]
     assert code == 0 and any("2 images here" in n for n in notes)
+
+
+def _check_stdin(sample: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    with open(sample, "rb") as fh:
+        return subprocess.run(
+            [sys.executable, "-m", "imgscope", "check", "--no-dive-ci", "--max-size", "1GB", *args, "-"],
+            stdin=fh,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+            check=False,
+        )
+
+
+def test_check_of_a_stream_is_not_read_before_the_analysis(tmp_path: Path) -> None:
+    done = _check_stdin(SAMPLES / "cases" / "docker-archive.tar")
+    assert done.returncode == 0, done.stderr
+    done = _check_stdin(SAMPLES / "two-images.tar")  # read once: refused after the analysis, not passed
+    assert done.returncode == 2 and b"--image" in done.stderr
+    assert _check_stdin(SAMPLES / "two-images.tar", "--image", "localhost/tiny-b:1").returncode == 0
+    fifo = tmp_path / "image.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as out:
+            out.write((SAMPLES / "cases" / "docker-archive.tar").read_bytes())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    code, _out, err = run("check", "--no-dive-ci", "--max-size", "1GB", str(fifo))
+    writer.join(timeout=60)
+    assert code == 0, err

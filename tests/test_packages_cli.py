@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -68,3 +70,108 @@ def test_bad_input_exits_2_with_one_line(tmp_path: object) -> None:
     assert code == 2 and "out of range" in err and err.count("\n") == 1 and not out
     code, _, err = run("packages", str(SAMPLES / "nope.tar"))
     assert code == 2 and err.startswith("imgscope: error:") and err.count("\n") == 1
+
+
+def test_analyze_shows_largest_packages_and_package_savings() -> None:
+    code, out, _ = run("analyze", SAMPLE, "--top", "3")
+    assert code == 0
+    assert "Largest packages" in out and "… and 10 more; imgscope packages IMAGE lists them all" in out
+    table = out[out.index("Largest packages") :]
+    assert table.index("idna") < table.index("hello") < table.index("uuid-dev")
+    assert "IS111" in out and "IS112" in out
+
+
+def test_check_package_rules() -> None:
+    largest = report().packages[0]
+    code, out, _ = run(
+        "check",
+        SAMPLE,
+        "--max-package-size",
+        str(largest.size - 1),
+        "--forbid-package",
+        "build-essential,gcc*",
+        "--json",
+    )
+    assert code == 1
+    results = {r["name"]: r for r in json.loads(out)["results"]}
+    assert results["max-package-size"]["status"] == "fail" and results["max-package-size"]["actual"] == largest.size
+    assert results["forbid-package build-essential"]["status"] == "fail"
+    assert results["forbid-package gcc*"]["status"] == "pass"
+    code, _, _ = run("check", SAMPLE, "--max-package-size", str(largest.size), "--forbid-package", "gcc*")
+    assert code == 0
+
+
+def test_check_library_skips_package_rules_without_databases() -> None:
+    import imgscope
+    from tests.test_packages_image import scanned
+
+    budget = imgscope.Budget(max_package_size=1, forbid_package=("hello,gcc*",))
+    assert budget.forbid_package == ("hello", "gcc*")
+    with_dbs = imgscope.check(scanned(), budget)
+    assert {r.name: r.status.value for r in with_dbs.results} == {
+        "max-package-size": "fail",
+        "forbid-package hello": "fail",
+        "forbid-package gcc*": "pass",
+    }
+    without = imgscope.check(scanned().analysis, budget)
+    assert {r.status.value for r in without.results} == {"skip"}
+
+
+def test_diff_lists_package_changes_with_bytes(tmp_path: Path) -> None:
+    import imgscope
+    from tests.conftest import require_tool
+    from tests.test_packages_image import _bytes_of
+
+    require_tool("umoci")
+    roots = {}
+    for name in ("oci-4", "oci"):
+        bundle = tmp_path / name
+        subprocess.run(
+            ["umoci", "unpack", "--image", f"{SAMPLES / 'packages' / name}:1", str(bundle)],
+            check=True,
+            capture_output=True,
+        )
+        roots[name] = bundle / "rootfs"
+
+    def truth(name: str, package: str) -> tuple[str, int]:
+        admin = f"--admindir={roots[name]}/var/lib/dpkg"
+        q = ["dpkg-query", admin]
+        version = subprocess.run([*q, "-W", "-f=${Version}", package], capture_output=True, text=True).stdout
+        listed = subprocess.run([*q, "-L", package], capture_output=True, text=True).stdout.split("\n")
+        return version, _bytes_of(roots[name], [p for p in listed if p.startswith("/")])
+
+    d = imgscope.diff(SAMPLES / "packages" / "oci-4", SAMPLES / "packages" / "oci")
+    assert d.packages is not None
+    changes = {c.name: c for c in d.packages}
+    assert set(changes) == {"sensible-utils", "imgscope-demo"}
+    gone, demo = changes["sensible-utils"], changes["imgscope-demo"]
+    assert (gone.change, gone.version_a, gone.size_a, gone.size_b) == (
+        "removed",
+        *truth("oci-4", "sensible-utils"),
+        0,
+    )
+    assert (demo.change, demo.version_a, demo.size_a) == ("upgraded", *truth("oci-4", "imgscope-demo"))
+    assert (demo.version_b, demo.size_b) == truth("oci", "imgscope-demo")
+    code, out, _ = run("diff", str(SAMPLES / "packages" / "oci-4"), SAMPLE, "--json")
+    assert code == 0 and [c["name"] for c in json.loads(out)["packages"]] == [c.name for c in d.packages]
+    code, out, _ = run("diff", str(SAMPLES / "packages" / "oci-4"), SAMPLE)
+    assert "Packages: 2 changed" in out and "upgraded" in out
+    # Analyses alone carry no package databases: no package delta, said by null
+    plain = imgscope.diff(d_a := imgscope.analyze(SAMPLES / "packages" / "oci-4"), d_a)
+    assert plain.packages is None and plain.to_dict()["packages"] is None
+
+
+def test_json_docs_match_the_document() -> None:
+    # every key the docs/json.md example shows is emitted, and every key emitted is shown
+    import re
+
+    from tests.conftest import ROOT
+    from tests.test_explore_json_docs import _emitted
+
+    text = (ROOT / "docs" / "json.md").read_text()
+    start = text.index("## Packages: `imgscope packages --json`")
+    block = text[start : text.index("```\n", text.index("```jsonc", start) + 8)]
+    documented = set(re.findall(r'"([a-z_]+)"\s*:', block))
+    code, out, _ = run("packages", SAMPLE, "--json")
+    assert code == 0
+    assert documented == _emitted(json.loads(out))

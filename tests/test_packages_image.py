@@ -281,27 +281,6 @@ def test_spdx_valid_and_complete() -> None:
     assert len({p["SPDXID"] for p in doc["packages"]}) == len(doc["packages"])
 
 
-def test_findings_build_tools_docs_and_npm_dev(rootfs: Path) -> None:
-    from imgscope.packages.judge import DOC_DIRS, findings
-
-    got = {f.kind: f for f in findings(report(), analysis_of("packages/oci").files)}
-    tools = got["build-tools"]
-    assert {n.split()[0] for n in tools.packages} == {"build-essential", "uuid-dev"}
-    assert tools.bytes == sum(p.size for p in report().packages if p.name in ("build-essential", "uuid-dev"))
-    seen: set[int] = set()
-    expected = 0
-    for d in DOC_DIRS:
-        for dirpath, _dirs, names in os.walk(rootfs / d.strip("/")):
-            for n in names:
-                st = os.lstat(os.path.join(dirpath, n))
-                if (st.st_mode & 0o170000) == 0o100000 and st.st_ino not in seen:
-                    seen.add(st.st_ino)
-                    expected += st.st_size
-    assert got["docs-locales"].bytes == expected > 0
-    dev = got["npm-dev-dependencies"]
-    assert sorted(dev.packages) == ["is-number 6.0.0", "is-odd 3.0.1"]
-
-
 def test_rules_and_diff_between_layers() -> None:
     from imgscope.packages.judge import diff_packages, forbidden, too_large
 
@@ -343,3 +322,25 @@ def test_lying_database_invents_no_bytes() -> None:
     assert [p.version for p in lied.find("ghost")] == [""]
     assert any("absurd" in n for n in lied.notes) and any("truncated" in n for n in lied.notes)
     assert lied.total_bytes == report().total_bytes and lied.owned_bytes < report().owned_bytes
+
+
+def test_parallel_scan_keeps_the_same_databases() -> None:
+    # worker processes (--jobs) make the observers in each worker; they come back pickled with the scans
+    import imgscope.packages.scan as scan_module
+
+    restored: list[int] = []
+    original = scan_module._restore
+
+    def spy(token: int, index: int, written: dict[str, bytes], notes: list[str]) -> object:
+        restored.append(index)
+        return original(token, index, written, notes)
+
+    spy.__module__, spy.__qualname__ = original.__module__, original.__qualname__  # pickled by name
+    scan_module._restore = spy  # type: ignore[assignment]
+    try:
+        parallel = imgscope.scan_packages(SAMPLE, jobs=2)
+    finally:
+        scan_module._restore = original
+    assert sorted(restored) == list(range(6))  # every layer's observer came back from a worker
+    assert parallel.report().to_dict() == report().to_dict()
+    assert parallel.report(3).to_dict() == report(3).to_dict()

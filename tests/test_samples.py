@@ -274,7 +274,7 @@ def test_records_for_data_frames() -> None:
     assert a.layer_records() == a.to_dict()["layers"]
     files = a.file_records()
     assert len(files) == a.summary.file_count
-    assert set(files[0]) == {"path", "type", "size", "mode", "uid", "gid", "link_target", "layer"}
+    assert set(files[0]) == {"path", "type", "size", "mode", "uid", "gid", "link_target", "layer", "digest"}
     by_path = {f["path"]: f for f in files}
     assert by_path["/app/setuid-bin"]["mode"] == "4755"
     assert by_path["/app/link-rel"] == {**by_path["/app/link-rel"], "type": "symlink", "link_target": "overwritten.txt"}

@@ -10,6 +10,7 @@ from imgscope.advise.model import MAX_PATHS, Copy, Finding, Rule, Severity
 from imgscope.analysis import Analysis, FileRecord, LayerReport
 from imgscope.history.base_image import find_base
 from imgscope.model import EntryType, RuntimeConfig
+from imgscope.packages import ImagePackages
 from imgscope.text import one_line, redact
 from imgscope.union.filesystem import ChangeKind
 
@@ -21,8 +22,9 @@ class Context:
     cleanup rule (IS101), which runs after them, does not count them again.
     """
 
-    def __init__(self, analysis: Analysis, settings: Any) -> None:
+    def __init__(self, analysis: Analysis, settings: Any, packages: ImagePackages | None = None) -> None:
         self.a = analysis
+        self.packages = packages  # the package databases, when they were read (``imgscope.packages``)
         self.settings = settings  # an ``AdviseSettings``
         self.base = find_base(analysis.image)
         self.first = self.base.layer_count if self.base else 0  # the first layer of the Dockerfile's own

@@ -7,15 +7,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
-from imgscope.advise import hygiene, secrets, size
+from imgscope.advise import hygiene, packages, secrets, size
 from imgscope.advise.context import Context
 from imgscope.advise.model import Advice, Finding, Rule
-from imgscope.analysis import Analysis, analyze
+from imgscope.analysis import Analysis
 from imgscope.errors import UsageError
 from imgscope.globs import Glob
 from imgscope.model import Image
+from imgscope.packages import ImagePackages, scan_packages
 from imgscope.settings import find_settings, load_settings, section
 from imgscope.units import parse_percent, parse_size
 
@@ -31,6 +32,8 @@ RULES: tuple[Rule, ...] = (
     size.many_layers,
     size.large_base,
     size.identical_rewrite,
+    packages.docs_locales,
+    packages.npm_dev_dependencies,
     secrets.secret_file,
     secrets.secret_in_config,
     hygiene.runs_as_root,
@@ -57,6 +60,8 @@ EVALUATION_ORDER: tuple[Rule, ...] = (
     size.duplicate_content,
     size.many_layers,
     size.large_base,
+    packages.docs_locales,
+    packages.npm_dev_dependencies,
     hygiene.runs_as_root,
     hygiene.unpinned_tag,
     hygiene.no_healthcheck,
@@ -147,7 +152,7 @@ def _strings(value: object, where: str, key: str) -> list[str]:
     return list(value)
 
 
-Source = Analysis | Image | str | os.PathLike[str]
+Source = Analysis | Image | ImagePackages | str | os.PathLike[str] | IO[bytes]
 
 
 def advise(
@@ -161,11 +166,22 @@ def advise(
 def advice(
     source: Source, settings: AdviseSettings | None = None, *, image: str | None = None, platform: str | None = None
 ) -> Advice:
-    """Every finding for an image (a path, an ``Image`` or an ``Analysis``), sorted, with the total saving and the
-    base image found."""
-    analysis = analyze(source, image=image, platform=platform)
+    """Every finding for an image (a path, an ``Image``, an ``Analysis`` or an ``ImagePackages``), sorted, with the
+    total saving and the base image found. A path or an ``Image`` is read once, its package databases with it;
+    an ``Analysis`` alone carries no package databases, so the package rules (IS111, IS112, IS105's packages)
+    need an ``ImagePackages`` (``imgscope.scan_packages``) instead."""
+    scanned: ImagePackages | None
+    if isinstance(source, ImagePackages):
+        scanned = source
+        analysis = source.analysis
+    elif isinstance(source, Analysis):
+        scanned = None
+        analysis = source
+    else:
+        scanned = scan_packages(source, image=image, platform=platform)
+        analysis = scanned.analysis
     settings = settings or AdviseSettings()
-    ctx = Context(analysis, settings)
+    ctx = Context(analysis, settings, scanned)
     found: list[Finding] = []
     ignored = 0
     for rule in EVALUATION_ORDER:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
+from imgscope.advise.packages import build_packages, package_names
 from imgscope.model import EntryType
 from imgscope.text import first_layers
 from imgscope.union.filesystem import WasteReason
@@ -275,6 +276,9 @@ def build_toolchain(rule: Rule, ctx: Context) -> Iterator[Finding]:
             first = f.record < 0 or f.record not in records
             records.add(f.record)
             found.append(Copy(f.layer, f.path, f.size if f.type is not EntryType.SYMLINK and first else 0))
+    tools_pkgs, pkg_copies = build_packages(ctx)  # what the package databases say builds software
+    seen = {(c.layer, c.path) for c in found}
+    found += [c for c in pkg_copies if (c.layer, c.path) not in seen]
     if not found:
         return
     layers = sorted({c[0] for c in found})
@@ -286,6 +290,8 @@ def build_toolchain(rule: Rule, ctx: Context) -> Iterator[Finding]:
     text = (
         f"Build tools in the final image ({what}), {len(found)} paths from {', '.join(ctx.where(i) for i in layers)}."
     )
+    if tools_pkgs:
+        text += f" Packages: {package_names(tools_pkgs)}."
     fix = (
         "Use a multi-stage build: install the toolchain and build in a `FROM ... AS build` stage, then start the "
         "final stage from a runtime base and `COPY --from=build` only the built artefacts."

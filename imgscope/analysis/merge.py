@@ -1,29 +1,42 @@
 """The merge stage: ``LayerScan``s, in layer order -> ``Analysis``; and ``analyze``, which scans and merges.
 
 The union filesystem (``union.filesystem``) applies each scan's entries on top of the ones before, dive's
-emulation (``dive.figures``) gets the same entries, and at the end the image-wide figures are computed here and
-only here (``docs/metrics.md``). The scans are consumed one at a time, so an iterator of scans keeps one layer's
-entries in memory, not all of them.
+emulation (``dive.figures``) walks and stacks the tree of the layer the scan made (``DiveLayer``), and at the end
+the image-wide figures are computed here and only here (``docs/metrics.md``). The scans are consumed one at a
+time, as they arrive (from worker processes, ``scan.scan_layers``), so an iterator of scans keeps one layer's
+entries in memory, not all of them; a layer's entries are dropped once merged, before dive's tree grows.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
+from typing import IO
 
 from imgscope._gc import collector_paused
 from imgscope.analysis.result import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary
-from imgscope.analysis.scan import LayerScan, ObserverFactory, Progress, layer_where, scan_layer
+from imgscope.analysis.scan import (
+    LayerScan,
+    ObserverFactory,
+    Progress,
+    check_digests,
+    layer_where,
+    scan_blob,
+    scan_layers,
+    with_index,
+)
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
 from imgscope.model import EntryType, HistoryEntry, Image
 from imgscope.sources.blobs import Limits
-from imgscope.sources.detect import open_image
+from imgscope.sources.detect import open_image, open_stream_image, source_path
+from imgscope.sources.local import StreamSource, stream_source
 from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
 
 
 def analyze(
-    source: str | os.PathLike[str] | Image | Analysis,
+    source: str | os.PathLike[str] | IO[bytes] | Image | Analysis,
     *,
     image: str | None = None,
     platform: str | None = None,
@@ -33,6 +46,7 @@ def analyze(
     progress: Progress | None = None,
     observers: Sequence[ObserverFactory] = (),
     gzip_uncompressed: bool = False,
+    jobs: int | None = None,
 ) -> Analysis:
     """Analyze an image: a path (opened with ``open_image``), an ``Image`` already opened, or an ``Analysis``
     (returned as it is).
@@ -42,36 +56,88 @@ def analyze(
     list. ``observers`` add content observers to every layer's scan (``analysis.scan``). ``gzip_uncompressed``
     gzips each layer stored uncompressed (a ``docker save``) as it streams, so its ``compressed_size`` (what a
     registry would serve) is known; it costs CPU (zlib level 6), so it is off by default and ``compressed_size``
-    is None for such layers.
+    is None for such layers. ``jobs`` worker processes scan layers ahead of the merge (default: the cores
+    available; 1: this process only; ``scan.scan_layers``); the result is the same whatever ``jobs`` is.
     """
     if isinstance(source, Analysis):
         return source
-    img = source if isinstance(source, Image) else open_image(os.fspath(source), image=image, platform=platform)
-    lim = limits or Limits()
-    scans = (
-        scan_layer(
-            img,
-            index,
-            limits=lim,
+    src = None if isinstance(source, Image) else stream_source(source_path(source))
+    if src is not None:  # stdin, a FIFO, a compressed save, an engine: read once, each layer scanned as it passes
+        return analyze_stream(
+            src,
+            image=image,
+            platform=platform,
             verify=verify,
-            progress=progress,
+            limits=limits,
+            top=top,
             observers=observers,
             gzip_uncompressed=gzip_uncompressed,
         )
-        for index in range(len(img.layers))
+    img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
+    lim = limits or Limits()
+    scans = scan_layers(
+        img,
+        limits=lim,
+        verify=verify,
+        jobs=jobs,
+        progress=progress,
+        observers=observers,
+        gzip_uncompressed=gzip_uncompressed,
     )
-    with collector_paused():
-        result = merge_scans(img, scans, top=top, verify=verify)
+    with collector_paused(), closing(scans):  # closed on an error too: the workers stop at once
+        result = merge_scans(img, scans, top=top, verify=verify, release=True)
     if progress is not None:
         progress(len(img.layers), len(img.layers), 0)
     return result
 
 
-def merge_scans(image: Image, scans: Iterable[LayerScan], *, top: int = 50, verify: bool = True) -> Analysis:
+def analyze_stream(
+    src: StreamSource,
+    *,
+    image: str | None = None,
+    platform: str | None = None,
+    verify: bool = True,
+    limits: Limits | None = None,
+    top: int = 50,
+    observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
+) -> Analysis:
+    """Analyze the image a stream source delivers (``sources.local``): one pass over the stream, in which each
+    layer blob is scanned as it goes by (``scan_blob``), whatever its position; once the manifest has been read,
+    the chosen image's scans are checked against its digests and merged in layer order (``merge_scans``).
+
+    Observers are made with index -1 (the layer's position is not known while it streams).
+    """
+    lim = limits or Limits()
+
+    def scanner(raw: IO[bytes], where: str) -> LayerScan:
+        return scan_blob(raw, where, -1, limits=lim, observers=observers, gzip_uncompressed=gzip_uncompressed)
+
+    with collector_paused():
+        img, scans = open_stream_image(src, scanner, image=image, platform=platform)
+        ordered = []
+        for index, scan in enumerate(scans):
+            if verify:
+                check_digests(scan, img.layers[index], layer_where(img, index))
+            ordered.append(with_index(scan, index))
+        del scans
+        ordered.reverse()
+
+        def one_at_a_time() -> Iterator[LayerScan]:  # each scan dropped once merged, as with files
+            while ordered:
+                yield ordered.pop()
+
+        return merge_scans(img, one_at_a_time(), top=top, verify=verify, release=True)
+
+
+def merge_scans(
+    image: Image, scans: Iterable[LayerScan], *, top: int = 50, verify: bool = True, release: bool = False
+) -> Analysis:
     """The ``Analysis`` of ``image`` from the scans of its layers, given in layer order (0 first).
 
     ``verify`` says whether the scans checked their digests (it is reported, not done here). Raises
-    ``ValueError`` when a scan comes out of order.
+    ``ValueError`` when a scan comes out of order. ``release``: drop each scan's members once merged (less memory
+    at the peak); by default the scans, which are the caller's, are left whole.
     """
     fs = FileSystem()
     dive = DiveCompat()
@@ -82,9 +148,13 @@ def merge_scans(image: Image, scans: Iterable[LayerScan], *, top: int = 50, veri
         if scan.index != expected:
             raise ValueError(f"layer scans out of order: got layer {scan.index} where layer {expected} was due")
         changes = fs.apply_layer(scan.entries, layer_where(image, scan.index))
-        dive.add_layer(scan.entries)
         reports.append(_layer_report(image, scan, changes, by_layer.get(scan.index)))
         sniffed.extend(scan.sniffed)
+        if release:
+            scan.release(keep_dive=True)  # the members are merged: free them before dive's tree grows
+        dive.add_layer(scan.dive)
+        if release:
+            scan.release()
         del scan
     figures = dive.figures()
     del dive  # dive's trees are not needed for the result: free them before the file list is built

@@ -194,8 +194,10 @@ class Summary:
         file_count: paths in the final filesystem, directories included
         layer_count: layers
         wasted_bytes: size - final_size: stored but not visible
-        wasted_percent: wasted_bytes / size (0 when size is 0)
-        efficiency: final_size / size (1 when size is 0)
+        wasted_percent: wasted_bytes / size, a fraction (0.0447 is 4.47 %; 0 when size is 0); every
+            ``*_percent`` figure of imgscope and dive (``user_wasted_percent``) is a fraction from 0 to 1, in the
+            library and in the JSON alike
+        efficiency: final_size / size, a fraction (1 when size is 0)
         duplicate_bytes: bytes of same-content copies in the final filesystem
     """
 
@@ -289,8 +291,9 @@ class Analysis(Displayable):
         return [r.to_dict() for r in self.layers]
 
     def file_records(self) -> list[dict[str, Any]]:
-        """One plain dict per path of the final filesystem."""
-        return [f.to_dict() for f in self.files]
+        """One plain dict per path of the final filesystem (for ``pandas.DataFrame``): the ``largest_files[]``
+        fields and ``digest``, ``sha256:`` and the hex of a regular file's content (None for other types)."""
+        return [{**f.to_dict(), "digest": f"sha256:{f.digest}" if f.digest else None} for f in self.files]
 
     def tree(self, layer: int | None = None, *, changes: bool = False) -> TreeNode:
         """The file tree after ``layer`` (default: the last; negative counts from the end), or with ``changes``

@@ -1,22 +1,35 @@
 """The scan stage: one layer blob -> ``LayerScan`` (its tar entries and what its content observers saw).
 
 ``scan_layer`` is a pure function of one layer: it reads the blob once (decompressing, hashing, verifying its
-digests), lists its members, and lets observers (the secret sniffer always; more on request, e.g. a
-package-database reader) look at the content of regular files as it streams past. It knows nothing of other
-layers, so scans may come from anywhere (a thread, a process, stdin) as long as ``merge.merge_scans`` gets them in
-layer order.
+digests), lists its members, lets observers (the secret sniffer always; more on request, e.g. a package-database
+reader) look at the content of regular files as it streams past, and builds dive's tree of the layer
+(``dive.figures.DiveLayer``). It knows nothing of other layers, so scans may come from anywhere (a thread, a
+process, stdin) as long as ``merge.merge_scans`` gets them in layer order. ``scan_layers`` yields every layer's
+scan in order, made by ``jobs`` worker processes that each stream their own blob (issue 11).
+
+A scan crosses the process boundary as compact bytes (``LayerScan.to_bytes``), not as a pickled object graph:
+numeric columns as machine arrays, directory prefixes, names and link targets interned into one string table,
+content digests as one byte string. ``LayerScan.from_bytes(scan.to_bytes()) == scan``, whichever process made it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple
+import marshal
+import multiprocessing
+import os
+import pickle
+from array import array
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import replace
+from typing import IO, Any, NamedTuple
 
+from imgscope import errors
 from imgscope.analysis.sniff import SniffedFile, Sniffer
-from imgscope.errors import CorruptLayerError, MissingBlobError
-from imgscope.model import Compression, Digest, Image, TarEntry
-from imgscope.sources.blobs import LayerStream, Limits
+from imgscope.dive.figures import DiveLayer
+from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
+from imgscope.model import Compression, Digest, EntryType, Image, LayerBlob, TarEntry
+from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
 #: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
@@ -38,23 +51,273 @@ class StreamFigures(NamedTuple):
     gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
 
 
-@dataclass(frozen=True)
-class LayerScan:
-    """One layer, read: its members in tar order and what the observers saw of their content.
+_MAGIC = b"imgscope-layerscan-1\n"
+_TYPES = tuple(EntryType)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_FILE_CODE = _TYPE_CODE[EntryType.FILE]
 
-    Attributes:
-        index: the layer's position in the image (0 = bottom)
-        entries: every member, in tar order (estargz bookkeeping dropped)
-        stream: sizes, compression and digests measured while reading
-        sniffed: files whose content looks like a secret (``analysis.sniff``)
-        observers: the extra observers asked for, after the pass (their findings)
+
+class LayerScan:
+    """One layer, read: its members in tar order, what the observers saw of their content, and dive's tree of it.
+
+    The members are held either as ``TarEntry`` objects (a scan made in this process) or as the compact columns
+    they travel in between processes (a scan made by a worker), unpacked when first read; two scans of the same
+    layer compare equal whichever form they hold. ``dive`` is made from ``entries`` when not given.
     """
 
-    index: int
-    entries: list[TarEntry] = field(repr=False)
-    stream: StreamFigures
-    sniffed: tuple[SniffedFile, ...] = ()
-    observers: tuple[ContentObserver, ...] = ()
+    __slots__ = ("_columns", "_dive", "_entries", "index", "observers", "sniffed", "stream")
+
+    def __init__(
+        self,
+        index: int,
+        entries: list[TarEntry] | None,
+        stream: StreamFigures,
+        sniffed: tuple[SniffedFile, ...] = (),
+        observers: tuple[ContentObserver, ...] = (),
+        *,
+        dive: DiveLayer | None = None,
+        columns: bytes | None = None,
+    ) -> None:
+        if (entries is None) == (columns is None):
+            raise ValueError("a LayerScan holds its members either as entries or as columns")
+        self.index = index  #: the layer's position in the image (0 = bottom)
+        self.stream = stream  #: sizes, compression and digests measured while reading
+        self.sniffed = sniffed  #: files whose content looks like a secret (``analysis.sniff``)
+        self.observers = observers  #: the extra observers asked for, after the pass (their findings)
+        self._entries = entries
+        self._dive = dive
+        self._columns = columns
+
+    @property
+    def entries(self) -> list[TarEntry]:
+        """Every member, in tar order (estargz bookkeeping dropped)."""
+        if self._entries is None:
+            self._unpack()
+        assert self._entries is not None
+        return self._entries
+
+    @property
+    def dive(self) -> DiveLayer:
+        """dive's tree of this layer (``dive.figures.DiveLayer``), made from its members alone."""
+        if self._dive is None:
+            if self._columns is not None:
+                self._unpack()
+            else:
+                self._dive = DiveLayer.of(self.entries)
+        assert self._dive is not None
+        return self._dive
+
+    def _unpack(self) -> None:
+        assert self._columns is not None
+        self._entries, self._dive = _decode(self._columns)
+        self._columns = None  # one form at a time
+
+    def release(self, *, keep_dive: bool = False) -> None:
+        """Drop the members (the figures stay): the merge has taken what it needs of them. ``keep_dive``: keep
+        dive's tree of the layer."""
+        if keep_dive:
+            self.dive  # noqa: B018  # made (or unpacked) before the members go
+        else:
+            self._dive = DiveLayer.of([])
+        self._entries, self._columns = [], None
+
+    def moved(self, index: int, stream: StreamFigures, sniffed: tuple[SniffedFile, ...]) -> LayerScan:
+        """The same members (shared, not copied) at another position, with other stream figures (``rebase_scan``)."""
+        return LayerScan(index, self._entries, stream, sniffed, self.observers, dive=self._dive, columns=self._columns)
+
+    def _meta(self) -> tuple[Any, ...]:
+        s = self.stream
+        return (
+            self.index,
+            (s.compression.value, s.compressed_size, s.tar_size, s.diff_id, s.blob_digest, s.gzip_size),
+            tuple((f.path, f.layer, f.kind) for f in self.sniffed),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LayerScan):
+            return NotImplemented
+        return (
+            self._meta() == other._meta()
+            and self.entries == other.entries
+            and self.dive == other.dive
+            and len(self.observers) == len(other.observers)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LayerScan(index={self.index}, stream={self.stream!r})"
+
+    # -- the wire form ---------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The compact form: a header, the figures, the member columns (and the extra observers, pickled: they
+        are few and hold only what they found)."""
+        columns = self._columns if self._columns is not None else _encode(self.entries, self.dive)
+        observers = pickle.dumps(self.observers) if self.observers else b""
+        return _MAGIC + marshal.dumps((self._meta(), columns, observers))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LayerScan:
+        """The scan ``to_bytes`` wrote (in this process or another)."""
+        if not data.startswith(_MAGIC):
+            raise ValueError("not a layer scan")
+        (index, stream, sniffed), columns, observers = marshal.loads(memoryview(data)[len(_MAGIC) :])
+        compression, compressed, tar_size, diff_id, blob_digest, gzip_size = stream
+        return cls(
+            index,
+            None,
+            StreamFigures(Compression(compression), compressed, tar_size, diff_id, blob_digest, gzip_size),
+            tuple(SniffedFile(p, layer, kind) for p, layer, kind in sniffed),
+            pickle.loads(observers) if observers else (),
+            columns=columns,
+        )
+
+
+def _pack_ints(values: Sequence[int], code: str) -> tuple[str, bytes]:
+    """A column of ints as a machine array (``code``), or marshalled when a value does not fit (a PAX uid)."""
+    try:
+        return code, array(code, values).tobytes()
+    except OverflowError:
+        return "m", marshal.dumps(list(values))
+
+
+def _unpack_ints(packed: tuple[str, bytes]) -> Sequence[int]:
+    code, data = packed
+    if code == "m":
+        values: list[int] = marshal.loads(data)
+        return values
+    column = array(code)
+    column.frombytes(data)
+    return column
+
+
+def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
+    """Members as columns: a string table (directory prefixes, base names, link targets, each once) and, per
+    member, indexes into it, a type code, size, mode, uid, gid; the regular files' digests concatenated.
+    dive's view of the layer likewise: per node, its path (as indexes into the same table), size and flags."""
+    table: dict[str, int] = {"": 0}
+    intern = table.setdefault
+    dirs: list[int] = []
+    names: list[int] = []
+    links: list[int] = []
+    types = bytearray()
+    sizes: list[int] = []
+    modes: list[int] = []
+    uids: list[int] = []
+    gids: list[int] = []
+    digests: list[bytes] = []
+    codes = _TYPE_CODE
+    for e in entries:
+        parent, _, name = e.path.rpartition("/")
+        dirs.append(intern(parent, len(table)))
+        names.append(intern(name, len(table)))
+        links.append(intern(e.link_target, len(table)))
+        code = codes[e.type]
+        types.append(code)
+        sizes.append(e.size)
+        modes.append(e.mode)
+        uids.append(e.uid)
+        gids.append(e.gid)
+        if code == _FILE_CODE:
+            assert e.digest is not None
+            digests.append(e.digest)
+    dive_dirs: list[int] = []
+    dive_names: list[int] = []
+    for full in dive.full:
+        parent, _, name = full[1:].rpartition("/")
+        dive_dirs.append(intern(parent, len(table)))
+        dive_names.append(intern(name, len(table)))
+    return marshal.dumps(
+        (
+            len(entries),
+            list(table),
+            array("I", dirs).tobytes(),
+            array("I", names).tobytes(),
+            array("I", links).tobytes(),
+            bytes(types),
+            _pack_ints(sizes, "Q"),
+            _pack_ints(modes, "I"),
+            _pack_ints(uids, "Q"),
+            _pack_ints(gids, "Q"),
+            b"".join(digests),
+            array("I", dive_dirs).tobytes(),
+            array("I", dive_names).tobytes(),
+            _pack_ints(dive.sizes, "Q"),
+            bytes(dive.flags),
+            (dive.layer_size, dive.opaque, dive.repeated),
+        )
+    )
+
+
+def _decode(columns: bytes) -> tuple[list[TarEntry], DiveLayer]:
+    (
+        count,
+        strings,
+        dirs_b,
+        names_b,
+        links_b,
+        types,
+        sizes_p,
+        modes_p,
+        uids_p,
+        gids_p,
+        digests,
+        dive_dirs_b,
+        dive_names_b,
+        dive_sizes_p,
+        dive_flags,
+        (layer_size, opaque, repeated),
+    ) = marshal.loads(columns)
+    dirs, names, links = array("I"), array("I"), array("I")
+    dirs.frombytes(dirs_b)
+    names.frombytes(names_b)
+    links.frombytes(links_b)
+    sizes = _unpack_ints(sizes_p)
+    modes = _unpack_ints(modes_p)
+    uids = _unpack_ints(uids_p)
+    gids = _unpack_ints(gids_p)
+    # One int object per distinct mode/owner, as the tar reader keeps them (they live as long as the tree).
+    ints: dict[int, int] = {}
+    shared = ints.setdefault
+    types_of = _TYPES
+    file_code = _FILE_CODE
+    out: list[TarEntry] = []
+    append = out.append
+    pos = 0
+    for i in range(count):
+        parent = strings[dirs[i]]
+        name = strings[names[i]]
+        code = types[i]
+        if code == file_code:
+            digest: bytes | None = digests[pos : pos + 32]
+            pos += 32
+        else:
+            digest = None
+        mode, uid, gid = modes[i], uids[i], gids[i]
+        append(
+            TarEntry(
+                f"{parent}/{name}" if parent else name,
+                types_of[code],
+                sizes[i],
+                shared(mode, mode),
+                shared(uid, uid),
+                shared(gid, gid),
+                strings[links[i]],
+                digest,
+            )
+        )
+    dive_dirs, dive_names = array("I"), array("I")
+    dive_dirs.frombytes(dive_dirs_b)
+    dive_names.frombytes(dive_names_b)
+    full = [
+        f"/{strings[d]}/{strings[n]}" if d else "/" + strings[n] for d, n in zip(dive_dirs, dive_names, strict=True)
+    ]
+    dive = DiveLayer(full, list(_unpack_ints(dive_sizes_p)), dive_flags, layer_size, opaque, repeated)
+    return out, dive
+
+
+# -- scanning -------------------------------------------------------------------------------------------
 
 
 def layer_where(image: Image, index: int) -> str:
@@ -89,9 +352,50 @@ def scan_layer(
                 where, f"foreign (non-distributable) layer {blob.digest}: its blob is not in the image"
             )
         raise MissingBlobError(where, "the layer blob is not in the image")
+    with blob.open() as raw:
+        scan = scan_blob(
+            raw,
+            where,
+            index,
+            limits=limits,
+            hash_blob=verify and blob.digest is not None,
+            hash_diff=verify or not blob.diff_id,
+            blob_algorithm=_algorithm(blob.digest),
+            diff_algorithm=_algorithm(blob.diff_id),
+            progress=progress,
+            count=len(image.layers),
+            observers=observers,
+            gzip_uncompressed=gzip_uncompressed,
+        )
+    if verify:
+        check_digests(scan, blob, where)
+    return scan
+
+
+def scan_blob(
+    raw: IO[bytes],
+    where: str,
+    index: int,
+    *,
+    limits: Limits | None = None,
+    hash_blob: bool = True,
+    hash_diff: bool = True,
+    blob_algorithm: str = "sha256",
+    diff_algorithm: str = "sha256",
+    progress: Progress | None = None,
+    count: int = 0,
+    observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
+) -> LayerScan:
+    """Read one layer blob (as stored: plain, gzip or zstd) from ``raw`` to its end, as layer ``index``.
+
+    Also the scan of a blob not yet known to be any image's layer: a stream source (stdin, a daemon's export)
+    scans each layer as it goes by, before the manifest says which layer it is (``sources.stream_archive``);
+    it passes ``index=-1`` and ``with_index`` places the scan once the order is known. ``where`` names the blob in
+    messages. No digest is checked here (``check_digests``).
+    """
     sniffer = Sniffer(layer=index)
     extra = tuple(make(index) for make in observers)
-    count = len(image.layers)
     opened: list[LayerStream] = []  # the stream, once made (its chunks call on_chunk)
 
     def on_chunk() -> None:
@@ -100,21 +404,18 @@ def scan_layer(
 
     if progress is not None:
         progress(index, count, 0)
-    with (
-        blob.open() as raw,
-        LayerStream(
-            raw,
-            where,
-            limits=limits,
-            hash_blob=verify and blob.digest is not None,
-            hash_diff=verify or not blob.diff_id,
-            blob_algorithm=_algorithm(blob.digest),
-            diff_algorithm=_algorithm(blob.diff_id),
-            threaded=True,
-            on_chunk=on_chunk if progress is not None else None,
-            gzip_plain=gzip_uncompressed,
-        ) as stream,
-    ):
+    with LayerStream(
+        raw,
+        where,
+        limits=limits,
+        hash_blob=hash_blob,
+        hash_diff=hash_diff,
+        blob_algorithm=blob_algorithm,
+        diff_algorithm=diff_algorithm,
+        threaded=True,
+        on_chunk=on_chunk if progress is not None else None,
+        gzip_plain=gzip_uncompressed,
+    ) as stream:
         opened.append(stream)
         entries: list[TarEntry] = []
         append = entries.append
@@ -123,15 +424,6 @@ def scan_layer(
         stream.finish()
     if any(e.path == "stargz.index.json" for e in entries):
         entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
-    if verify:
-        if blob.diff_id and stream.diff_id != blob.diff_id:
-            raise CorruptLayerError(
-                where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
-            )
-        if blob.digest and stream.blob_digest and stream.blob_digest != blob.digest:
-            raise CorruptLayerError(
-                where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
-            )
     figures = StreamFigures(
         stream.compression,
         stream.compressed_size,
@@ -140,9 +432,189 @@ def scan_layer(
         stream.blob_digest,
         stream.gzip_size,
     )
-    return LayerScan(index, entries, figures, tuple(sniffer.found), extra)
+    return LayerScan(index, entries, figures, tuple(sniffer.found), extra, dive=DiveLayer.of(entries))
+
+
+def check_digests(scan: LayerScan, blob: LayerBlob, where: str) -> None:
+    """Raise ``CorruptLayerError`` when what the scan measured differs from the layer's diff_id or blob digest."""
+    stream = scan.stream
+    if blob.diff_id and stream.diff_id and not _same_algorithm(blob.diff_id, stream.diff_id):
+        return  # a stream scan hashes with sha256 before it knows the image asks for another algorithm
+    if blob.diff_id and stream.diff_id != blob.diff_id:
+        raise CorruptLayerError(
+            where, f"content does not match its diff_id: expected {blob.diff_id}, got {stream.diff_id}"
+        )
+    if (
+        blob.digest
+        and stream.blob_digest
+        and _same_algorithm(blob.digest, stream.blob_digest)
+        and stream.blob_digest != blob.digest
+    ):
+        raise CorruptLayerError(
+            where, f"blob does not match its digest: expected {blob.digest}, got {stream.blob_digest}"
+        )
+
+
+def _same_algorithm(a: str, b: str) -> bool:
+    return a.partition(":")[0] == b.partition(":")[0]
+
+
+def with_index(scan: LayerScan, index: int) -> LayerScan:
+    """The scan placed as layer ``index`` (its sniffed files too); the entries are shared, not copied."""
+    if scan.index == index:
+        return scan
+    return scan.moved(index, scan.stream, tuple(replace(s, layer=index) for s in scan.sniffed))
+
+
+def rebase_scan(scan: LayerScan, image: Image, index: int) -> LayerScan:
+    """``scan``, of a layer with the same diff_id as layer ``index`` of ``image``, as if that layer had been read.
+
+    A layer's content is the same wherever it appears (that is what its diff_id names); only its position and how
+    its blob is stored differ. Those come from ``image``'s descriptor, and the compression from the blob's first
+    bytes where the format does not say. The other blob's own digest is not hashed (its content is not read).
+    """
+    blob = image.layers[index]
+    if blob.diff_id != scan.stream.diff_id:
+        raise ValueError(f"layer {index} has diff_id {blob.diff_id}, the scan is of {scan.stream.diff_id}")
+    stream = scan.stream
+    same_blob = blob.digest is not None and blob.digest == stream.blob_digest
+    if not same_blob:
+        where = layer_where(image, index)
+        with blob.open() as raw:
+            compression = detect_compression(raw.read(8), where)
+        stream = StreamFigures(
+            compression,
+            blob.size if blob.size is not None else stream.compressed_size,
+            stream.tar_size,
+            stream.diff_id,
+            blob.digest,
+            stream.gzip_size if compression is Compression.NONE else None,
+        )
+    if same_blob and scan.index == index:
+        return scan
+    sniffed = tuple(replace(found, layer=index) for found in scan.sniffed)
+    return scan.moved(index, stream, sniffed)
 
 
 def _algorithm(digest: str | None) -> str:
     """The hash algorithm a digest names (``sha512:…`` -> sha512); sha256 when there is none."""
     return Digest.parse(digest).algorithm if digest and Digest.is_valid(digest) else "sha256"
+
+
+#: Below this many stored bytes, ``scan_layers`` scans in this process unless told a number of jobs.
+PARALLEL_MIN_BYTES = 32 << 20
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# What the forked workers scan: set before the pool forks, so that no image is ever pickled; and a shared array
+# where each worker writes the stored bytes it has read of its layer (the parent's progress display).
+_WORKER: tuple[Image, Limits, bool, bool, Any, Sequence[ObserverFactory]] | None = None
+
+
+def _worker_scan(index: int) -> bytes:
+    assert _WORKER is not None
+    image, limits, verify, gzip_uncompressed, done, observers = _WORKER
+
+    def tell(layer: int, _count: int, read: int) -> None:
+        done[layer] = read
+
+    try:
+        scan = scan_layer(
+            image,
+            index,
+            limits=limits,
+            verify=verify,
+            progress=tell,
+            gzip_uncompressed=gzip_uncompressed,
+            observers=observers,
+        )
+    except ImgscopeError as exc:  # our errors cross as (class name, where, problem): one line in the parent
+        return b"E" + marshal.dumps((type(exc).__name__, exc.where, exc.problem))
+    return scan.to_bytes()
+
+
+def _result(data: bytes) -> LayerScan:
+    if data[:1] == b"E":
+        name, where, problem = marshal.loads(data[1:])
+        cls = getattr(errors, name, None)
+        if not (isinstance(cls, type) and issubclass(cls, ImgscopeError)):
+            cls = CorruptLayerError
+        raise cls(where, problem)
+    return LayerScan.from_bytes(data)
+
+
+def scan_layers(
+    image: Image,
+    *,
+    limits: Limits | None = None,
+    verify: bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    observers: Sequence[ObserverFactory] = (),
+    gzip_uncompressed: bool = False,
+) -> Generator[LayerScan, None, None]:
+    """Every layer's scan (``scan_layer``, same options), in layer order, made ahead of the caller's merge by
+    ``jobs`` worker processes, each streaming its own blob.
+
+    ``jobs``: default, the cores available (this process alone for an image under ``PARALLEL_MIN_BYTES``, where
+    starting workers costs more than it saves); 1, a single layer, a platform without ``fork``, or ``observers``
+    (they are the caller's objects, and may share state with it) unless every factory says ``parallel = True``
+    (its observers are made in the workers, pickled back with the scan, and hand what they saw to the caller's
+    state when unpickled, as ``imgscope.packages``' do): this process, one layer after the other. The
+    scans are the same either way. The first error, in layer order, is raised here (the same error
+    ``scan_layer`` raises) and the workers are stopped; closing the generator early stops them too.
+    """
+    global _WORKER
+    limits = limits or Limits()
+    count = len(image.layers)
+    if jobs is None:
+        stored = sum(blob.size or 0 for blob in image.layers)
+        jobs = default_jobs() if stored >= PARALLEL_MIN_BYTES else 1
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    jobs = min(jobs, count)
+    detachable = all(getattr(make, "parallel", False) for make in observers)
+    if jobs <= 1 or not detachable or "fork" not in multiprocessing.get_all_start_methods():
+        for index in range(count):
+            yield scan_layer(
+                image,
+                index,
+                limits=limits,
+                verify=verify,
+                progress=progress,
+                observers=observers,
+                gzip_uncompressed=gzip_uncompressed,
+            )
+        return
+    context = multiprocessing.get_context("fork")
+    done = context.RawArray("q", count)
+    _WORKER = (image, limits, verify, gzip_uncompressed, done, tuple(observers))
+    try:
+        pool = context.Pool(jobs)  # forked now: the workers see _WORKER as it is
+    finally:
+        _WORKER = None
+    try:
+        pending = deque(pool.apply_async(_worker_scan, (index,)) for index in range(count))
+        pool.close()
+        for index in range(count):
+            result = pending.popleft()  # no reference kept: the bytes go once decoded
+            if progress is not None:
+                progress(index, count, done[index])
+            while not result.ready():
+                result.wait(0.1)
+                if progress is not None:
+                    progress(index, count, done[index])
+            scan = _result(result.get())
+            del result
+            yield scan
+            del scan
+    finally:
+        pool.terminate()
+        pool.join()

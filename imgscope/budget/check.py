@@ -22,6 +22,8 @@ from imgscope.errors import UsageError
 from imgscope.globs import Glob
 from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.model import EntryType, Image
+from imgscope.packages import ImagePackages, scan_packages
+from imgscope.packages.judge import forbidden, too_large
 from imgscope.text import one_line, plural, printable
 from imgscope.union.filesystem import ChangeKind
 from imgscope.units import format_size, json_number
@@ -546,7 +548,7 @@ def baseline_delta(analysis: Analysis, baseline: Baseline) -> BaselineDelta:
 
 
 def check(
-    source: Analysis | Image | str | os.PathLike[str],
+    source: Analysis | Image | ImagePackages | str | os.PathLike[str],
     budget: Budget | None = None,
     baseline: Baseline | None = None,
     *,
@@ -554,13 +556,22 @@ def check(
     platform: str | None = None,
     verify: bool = True,
 ) -> CheckReport:
-    """Judge an image (a path, an ``Image`` or an ``Analysis``) against ``budget`` (default: ``Budget()``) and
-    ``baseline`` (for the growth rules). Given an ``Analysis``, reads nothing; writes nothing.
+    """Judge an image (a path, an ``Image``, an ``Analysis`` or an ``ImagePackages``) against ``budget`` (default:
+    ``Budget()``) and ``baseline`` (for the growth rules). Given an ``Analysis``, reads nothing; writes nothing.
+    The package rules (max-package-size, forbid-package) read the package databases in the same pass when given
+    a path or an ``Image``; given an ``Analysis`` alone they are skipped (pass ``imgscope.scan_packages(...)``).
 
     UsageError when the budget does not fit the image (more base layers than it has, a base digest it lacks).
     """
-    analysis = analyze(source, image=image, platform=platform, verify=verify)
     budget = budget if budget is not None else Budget()
+    scanned: ImagePackages | None = None
+    if isinstance(source, ImagePackages):
+        scanned, analysis = source, source.analysis
+    elif not isinstance(source, Analysis) and (budget.max_package_size is not None or budget.forbid_package):
+        scanned = scan_packages(source, image=image, platform=platform, verify=verify)
+        analysis = scanned.analysis
+    else:
+        analysis = analyze(source, image=image, platform=platform, verify=verify)
     s = analysis.summary
     base, notes = base_layer_count(analysis, budget)
     results: list[RuleResult] = []
@@ -592,6 +603,7 @@ def check(
     delta = baseline_delta(analysis, baseline) if baseline is not None else None
     results += _baseline_rules(budget, delta)
     results += _dive_rules(analysis, budget)
+    results += _package_rules(scanned, budget)
     return CheckReport(
         image=analysis.image.name or analysis.image.source,
         source=analysis.image.source,
@@ -602,6 +614,66 @@ def check(
         summary=s,
         layer_sizes=tuple(LayerSize(r.size, r.compressed_size) for r in analysis.layers),
     )
+
+
+def _package_rules(scanned: ImagePackages | None, budget: Budget) -> list[RuleResult]:
+    """max-package-size and forbid-package, from the package databases read in the same pass."""
+    if budget.max_package_size is None and not budget.forbid_package:
+        return []
+    out: list[RuleResult] = []
+    if scanned is None:
+        why = "the package databases were not read (check a path, or pass imgscope.scan_packages(...))"
+        if budget.max_package_size is not None:
+            out.append(RuleResult("max-package-size", RuleStatus.SKIP, None, budget.max_package_size, "bytes", why))
+        for glob in budget.forbid_package:
+            out.append(RuleResult("forbid-package", RuleStatus.SKIP, None, 0, "count", why, subject=glob))
+        return out
+    report = scanned.report()
+    if budget.max_package_size is not None:
+        over = too_large(report, budget.max_package_size)
+        largest = report.packages[0] if report.packages else None
+        actual = largest.size if largest else 0
+        if over:
+            why = f"{plural(len(over), 'package')} above {_bytes(budget.max_package_size)}: " + ", ".join(
+                printable(f"{p.name} {p.version} ({size(p.size)})") for p in over[:3]
+            )
+        else:
+            what = printable(f"{largest.name} {largest.version}") if largest else "no package"
+            why = f"largest package: {what} ({size(actual)})"
+        out.append(
+            RuleResult(
+                "max-package-size",
+                RuleStatus.FAIL if over else RuleStatus.PASS,
+                actual,
+                budget.max_package_size,
+                "bytes",
+                why,
+                details=tuple(
+                    printable(f"{p.ecosystem} {p.name} {p.version} {size(p.size)} (layer {p.layer})")
+                    for p in over[:MAX_DETAILS]
+                ),
+            )
+        )
+    for glob in budget.forbid_package:
+        hits = forbidden(report, [glob])
+        names = [f"{p.ecosystem} {p.name} {p.version} ({size(p.size)}, layer {p.layer})" for p in hits]
+        if not hits:
+            out.append(RuleResult("forbid-package", RuleStatus.PASS, 0, 0, "count", "no package matches", subject=glob))
+            continue
+        more = f" and {len(hits) - 1:,} more" if len(hits) > 1 else ""
+        out.append(
+            RuleResult(
+                "forbid-package",
+                RuleStatus.FAIL,
+                len(hits),
+                0,
+                "count",
+                f"{plural(len(hits), 'forbidden package')} in the final image: {printable(names[0])}{more}",
+                subject=glob,
+                details=tuple(printable(n) for n in names[:MAX_DETAILS]),
+            )
+        )
+    return out
 
 
 def _compressed(s: Summary) -> int:

@@ -22,9 +22,10 @@ from typing import Any, Literal
 from imgscope.dive import ci as dive_ci
 from imgscope.dive import golang
 from imgscope.dive.ci import DiveThresholds
-from imgscope.errors import UsageError
+from imgscope.errors import ImgscopeError, UsageError
 from imgscope.globs import Glob
 from imgscope.settings import find_settings, load_settings, section
+from imgscope.sources.reference import resolve_source
 from imgscope.units import parse_percent, parse_size
 
 _DIGEST = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
@@ -38,10 +39,13 @@ SIZE_KEYS = (
     "max-wasted",
     "max-growth",
     "max-layer-growth",
+    "max-package-size",
 )
 GROWTH_KEYS = ("max-growth", "max-growth-percent", "max-layer-growth", "max-layer-growth-percent")
 PERCENT_KEYS = ("max-wasted-percent", "max-growth-percent", "max-layer-growth-percent")
 GLOB_KEYS = ("forbid", "forbid-in-layers", "ignore")
+#: Lists of package-name globs (``gcc*``; shell-style, case-sensitive; commas separate several in one item).
+PACKAGE_KEYS = ("forbid-package",)
 DIVE_KEYS = {
     "lowest-efficiency": dive_ci.LOWEST_EFFICIENCY,
     "highest-wasted-bytes": dive_ci.HIGHEST_WASTED_BYTES,
@@ -49,7 +53,7 @@ DIVE_KEYS = {
 }
 OTHER_KEYS = ("max-layers", "exclude-base", "base-layers", "paths")
 FILE_KEYS = ("baseline", "dive-ci")  # settings that name files, not limits
-ALL_KEYS = (*SIZE_KEYS, *PERCENT_KEYS, *GLOB_KEYS, *DIVE_KEYS, *OTHER_KEYS, *FILE_KEYS)
+ALL_KEYS = (*SIZE_KEYS, *PERCENT_KEYS, *GLOB_KEYS, *PACKAGE_KEYS, *DIVE_KEYS, *OTHER_KEYS, *FILE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class Budget:
         max_growth_percent: most growth over the baseline, as a share
         max_layer_growth: most growth of any layer position over the baseline
         max_layer_growth_percent: most growth of any layer position, as a share
+        max_package_size: most bytes any one package may own (``imgscope.packages``)
+        forbid_package: package-name globs (``gcc*``) that must not be in the final image
         dive: dive's CI rules and their thresholds
         notes: what the budget's sources said while it was read
     """
@@ -113,6 +119,8 @@ class Budget:
     max_growth_percent: float | None = None
     max_layer_growth: int | None = None
     max_layer_growth_percent: float | None = None
+    max_package_size: int | None = None  # bytes any one package may own (imgscope.packages)
+    forbid_package: tuple[str, ...] = ()  # package names (globs) that must not be in the final image
     dive: DiveThresholds | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -142,6 +150,8 @@ class Budget:
 
     def _coerce(self) -> None:
         """Accept what people write: ``Budget(max_size="150MB", forbid=("**/.git/**",))``."""
+        if isinstance(self.forbid_package, str) or any("," in p for p in self.forbid_package):
+            object.__setattr__(self, "forbid_package", package_globs(self.forbid_package))
         try:
             for key in (*SIZE_KEYS, *PERCENT_KEYS):
                 name = key.replace("-", "_")
@@ -163,6 +173,13 @@ class Budget:
             for f in fields(self)
             if f.name not in ("exclude_base", "base_layers", "notes")
         )
+
+
+def package_globs(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Package-name globs from ``"build-essential,gcc*"`` or a list of such items; empty items dropped."""
+    items = [value] if isinstance(value, str) else list(value)
+    out = [g.strip() for item in items for g in str(item).split(",") if g.strip()]
+    return tuple(dict.fromkeys(out))
 
 
 def _key(name: str) -> str:
@@ -239,7 +256,7 @@ def load_budget(
     for origin, layer in layers:
         for key, value in layer.items():
             place = f"{origin} {key}" if origin else f"--{_OPTION_NAMES.get(key, key)}"
-            if key in GLOB_KEYS or key == "base-layers":
+            if key in GLOB_KEYS or key in PACKAGE_KEYS or key == "base-layers":
                 values[key] = [*values.get(key, []), *_string_list(value, place)]
                 where[key] = place
             elif key == "paths":
@@ -271,11 +288,20 @@ def load_budget(
             f"{growth[0]} needs a baseline: give --baseline REPORT|IMAGE (or baseline in the settings), "
             "or --baseline-optional to skip the growth rules when there is none",
         )
-    if baseline_optional and baseline is not None and not os.path.exists(baseline):
+    if baseline_optional and baseline is not None and _missing_file(baseline):
         notes.append(f"baseline {baseline} not found: growth rules skipped (--baseline-optional)")
         baseline = None
     final = Budget(**{**_as_kwargs(budget), "dive": dive_thresholds, "notes": tuple(notes)})
     return BudgetConfig(final, baseline, tuple(sources), tuple(warnings))
+
+
+def _missing_file(name: str) -> bool:
+    """True when a baseline names a file that is not there (a registry or daemon image is not a file)."""
+    try:
+        src = resolve_source(name)
+    except ImgscopeError:
+        return True
+    return src.is_file and src.transport != "stdin" and not os.path.exists(src.path or name)
 
 
 # Settings keys whose command-line option is spelt otherwise (the option takes one item, the key a list).
@@ -376,6 +402,8 @@ def _convert(key: str, value: Any) -> Any:
         return digests
     if key in GLOB_KEYS:
         return tuple(Glob(v) for v in dict.fromkeys(value))
+    if key in PACKAGE_KEYS:
+        return package_globs(value)
     if key == "paths":
         limits = []
         for pattern, size in value.items():

@@ -2,10 +2,14 @@
 
 Exit codes: 0 ok; 1 a check failed; 2 bad input or usage. Each command lives in its own module
 and registers itself on ``main`` when imported below.
+
+May import: everything (it is the top layer: the only package that imports ``render`` and ``explore``).
 """
 
 from imgscope.cli import advise as _advise  # noqa: F401  (registers the commands)
 from imgscope.cli import analyze as _analyze  # noqa: F401  (registers the commands)
+from imgscope.cli import batch as _batch  # noqa: F401
+from imgscope.cli import cache as _cache  # noqa: F401
 from imgscope.cli import check as _check  # noqa: F401
 from imgscope.cli import diff as _diff  # noqa: F401
 from imgscope.cli import explore as _explore  # noqa: F401

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 import imgscope
 from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
+from imgscope.model import Image
+from imgscope.sources.local import stream_source
 from imgscope.text import printable
 
 EXIT_OK = 0
@@ -91,6 +93,13 @@ def errors(debug: bool) -> Iterator[None]:
         fail(printable(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"))
 
 
+def rereadable(path: str) -> bool:
+    """False for a source that can be read only once (stdin, a FIFO, an engine's stream): nothing may look at it
+    before the analysis does."""
+    src = stream_source(path)
+    return src is None or (src.kind == "path" and os.path.isfile(src.value))
+
+
 def stderr_is_interactive() -> bool:
     """True when stderr is a terminal a person watches: FORCE_COLOR and the like (set by CI systems for their
     logs) do not make a file or a pipe one, so no progress bar is written into a log."""
@@ -102,7 +111,7 @@ def stderr_is_interactive() -> bool:
 
 @contextmanager
 def progress(
-    path: str | None = None, image: str | None = None, platform: str | None = None
+    path: str | Image | None = None, image: str | None = None, platform: str | None = None
 ) -> Iterator[Callable[[int, int, int], None] | None]:
     """A progress bar on stderr, only when stderr is an interactive terminal. It counts the stored bytes of the
     layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves."""
@@ -110,9 +119,10 @@ def progress(
         yield None
         return
     sizes: list[int] = []
-    if path is not None:
+    if path is not None and (isinstance(path, Image) or rereadable(path)):
         try:  # metadata only; any problem is reported by the analysis itself
-            layers = imgscope.open_image(path, image=image, platform=platform).layers
+            opened = path if isinstance(path, Image) else imgscope.open_image(path, image=image, platform=platform)
+            layers = opened.layers
             sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
         except Exception:
             sizes = []
@@ -141,8 +151,24 @@ def no_verify_option(f: F) -> F:
     return click.option("--no-verify", is_flag=True, help="Skip checking layers against their digests.")(f)
 
 
+def jobs_option(f: F) -> F:
+    """``--jobs N``: worker processes that scan layers (default: the cores available; 1: in this process)."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=None,
+        metavar="N",
+        help="Worker processes scanning layers in parallel [default: the cores available; 1: none].",
+    )(f)
+
+
 def image_options(f: F) -> F:
-    """``--image`` and ``--platform``, for every command that reads one image."""
+    """``--image`` and ``--platform``, for every command that reads one image; and the source options
+    (``--source``, ``--insecure``, ``--cache-dir``, ``--no-cache``: ``cli/_source.py``)."""
+    from imgscope.cli._source import source_options
+
+    f = source_options(f)
     f = click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick one platform of an image index.")(f)
     f = click.option("--image", "image_ref", metavar="NAME:TAG|DIGEST", help="Pick one image of several in the input.")(
         f

@@ -19,6 +19,7 @@ from imgscope.cli._common import (
     no_verify_option,
     progress,
 )
+from imgscope.cli._source import image_arg
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_advice
 from imgscope.render.sarif import advice_to_sarif
@@ -71,11 +72,14 @@ def advise(
     with errors(ctx.obj["debug"]):
         settings = AdviseSettings.load(settings_file)
         settings = dataclasses.replace(settings, ignore=(*settings.ignore, *ignore))
-    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
-        analysis = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, progress=report_progress
+    with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
+        scanned = imgscope.scan_packages(
+            source, image=image_ref, platform=platform, verify=not no_verify, progress=report_progress
         )
-        result = advice(analysis, settings)
+        analysis = scanned.analysis
+        result = advice(scanned, settings)
     if as_json or fmt == "json":
         click.echo(json_report.dumps(result.to_dict(analysis)))
     elif fmt == "sarif":

@@ -9,13 +9,14 @@ from rich.console import Group
 
 import imgscope
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
+from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
+from imgscope.cli._source import image_arg, list_arg, source_options
 from imgscope.cli.report import write_output
-from imgscope.packages import scan_packages
 from imgscope.render import json as json_report
 from imgscope.render.advice import render_top_savings
 from imgscope.render.html import report_html
 from imgscope.render.ncdu import ncdu_export
+from imgscope.render.packages import largest_packages
 from imgscope.render.terminal import render_analysis, render_images
 from imgscope.sources.detect import images_to_dict
 
@@ -35,6 +36,7 @@ from imgscope.sources.detect import images_to_dict
     help="Gzip layers stored uncompressed (docker save) to learn the size a registry would serve (slower).",
 )
 @no_verify_option
+@jobs_option
 @click.pass_context
 def analyze(
     ctx: click.Context,
@@ -48,6 +50,7 @@ def analyze(
     layer: int | None,
     gzip_uncompressed: bool,
     no_verify: bool,
+    jobs: int | None,
 ) -> None:
     """Analyze the image at PATH: layers, history, wasted bytes, largest files.
 
@@ -55,7 +58,9 @@ def analyze(
     """
     if layer is not None and ncdu_file is None:
         fail("--layer goes with --ncdu (the filesystem after that layer)")
-    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
+    with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
         options: dict[str, Any] = {
             "image": image_ref,
             "platform": platform,
@@ -63,17 +68,22 @@ def analyze(
             "top": max(top, 100 if html_file else 50),
             "progress": report_progress,
             "gzip_uncompressed": gzip_uncompressed,
+            "jobs": jobs,
         }
-        # The HTML report lists the packages: their databases are kept during the same pass.
-        scanned = scan_packages(path, **options) if html_file else None
-        result = scanned.analysis if scanned is not None else imgscope.analyze(path, **options)
+        # The HTML report and the terminal's "Largest packages" list the packages: their databases are kept during
+        # the same pass (content observers, which also run in --jobs worker processes).
+        terminal_packages = not as_json
+        scanned = imgscope.scan_packages(source, **options) if html_file or terminal_packages else None
+        result = scanned.analysis if scanned is not None else imgscope.analyze(source, **options)
     if html_file or ncdu_file:
         with errors(ctx.obj["debug"]):
             if ncdu_file:
                 write_output(ncdu_file, ncdu_export(result, layer))
             if html_file:
                 packages = scanned.report() if scanned is not None else None
-                write_output(html_file, [report_html(result, advice(result, AdviseSettings.load()), packages)])
+                write_output(
+                    html_file, [report_html(result, advice(scanned or result, AdviseSettings.load()), packages)]
+                )
         if "-" in (html_file, ncdu_file):
             return
     if as_json:
@@ -82,18 +92,23 @@ def analyze(
         click.echo()
     else:
         with errors(ctx.obj["debug"]):
-            savings = advice(result, AdviseSettings.load())  # the same settings as imgscope advise
-        emit(Group(render_analysis(result, top=top), render_top_savings(savings)))
+            savings = advice(scanned or result, AdviseSettings.load())  # the same settings as imgscope advise
+            report = scanned.report() if scanned is not None else None
+        parts = [render_analysis(result, top=top)]
+        if report is not None and report.packages:
+            parts.append(largest_packages(report, top))
+        emit(Group(*parts, render_top_savings(savings)))
 
 
 @main.command(name="ls")
 @click.argument("path", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+@source_options
 @click.pass_context
 def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
-    """List the images and platforms inside PATH."""
+    """List the images and platforms PATH holds (any source name, docs/sources.md), and its OCI artifacts apart."""
     with errors(ctx.obj["debug"]):
-        refs = imgscope.list_images(path)
+        refs = list_arg(path)
     if as_json:
         click.echo(json_report.dumps(images_to_dict(refs)))
     else:

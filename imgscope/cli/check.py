@@ -11,7 +11,6 @@ import click
 
 import imgscope
 from imgscope.analysis import Analysis
-from imgscope.budget.baseline import load_baseline
 from imgscope.budget.check import CheckReport, check
 from imgscope.budget.config import load_budget
 from imgscope.cli._common import (
@@ -25,14 +24,17 @@ from imgscope.cli._common import (
     no_verify_option,
     progress,
     render_text,
+    rereadable,
     stdout_console,
 )
+from imgscope.cli._source import baseline_arg, image_arg, open_arg
 from imgscope.errors import UsageError
 from imgscope.render import json as json_report
 from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
+from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
 
 FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 
@@ -84,6 +86,13 @@ def _size_option(name: str, help_text: str) -> Callable[[Any], Any]:
 @click.option("--max-path", "paths", multiple=True, metavar="GLOB=SIZE", help="Most bytes under a glob (repeatable).")
 @click.option("--forbid", multiple=True, metavar="GLOB", help="Paths that must not be in the final image.")
 @click.option("--forbid-in-layers", multiple=True, metavar="GLOB", help="Paths that must not be in any layer.")
+@_size_option("--max-package-size", "Most bytes any one package (dpkg, rpm, apk, pip, npm) may own.")
+@click.option(
+    "--forbid-package",
+    multiple=True,
+    metavar="NAME[,NAME…]",
+    help="Packages that must not be in the final image (globs: build-essential,gcc*).",
+)
 @click.option("--ignore", multiple=True, metavar="GLOB", help="Paths left out of the waste, path and forbid rules.")
 @click.option("--baseline", metavar="REPORT|IMAGE", help="An earlier `imgscope analyze --json` report, or image.")
 @_size_option("--max-growth", "Most growth of the content size over the baseline.")
@@ -132,26 +141,31 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     verify = not opts.pop("no_verify")
     image_ref, platform = opts.pop("image_ref"), opts.pop("platform")
     with errors(debug):
-        if image_ref is None:
-            _only_one_image(path)
+        source = image_arg(path, image=image_ref, platform=platform)
+        if image_ref is None and isinstance(source, str) and rereadable(source):
+            _only_one_image(source)
         config = _budget(opts, image_ref, platform)
-        with progress(path, image_ref, platform) as report_progress:
+        with progress(source, image_ref, platform) as report_progress:
             # --max-compressed-size means what a pull downloads in every format: gzip what is stored uncompressed
             gzip = config.budget.max_compressed_size is not None
-            analysis = imgscope.analyze(
-                path,
-                image=image_ref,
-                platform=platform,
-                verify=verify,
-                progress=report_progress,
-                gzip_uncompressed=gzip,
+            read = dict(
+                image=image_ref, platform=platform, verify=verify, progress=report_progress, gzip_uncompressed=gzip
             )
+            scanned: imgscope.Analysis | imgscope.ImagePackages
+            if config.budget.max_package_size is not None or config.budget.forbid_package:
+                scanned = imgscope.scan_packages(source, **read)  # the package rules: databases read in the pass
+                analysis = scanned.analysis
+            else:
+                scanned = analysis = imgscope.analyze(source, **read)
+        if image_ref is None and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes):
+            # a stream read once could not be listed first: refuse after the fact, as for a file
+            raise UsageError(path, "several images here: choose the one to check with --image")
         baseline = (
-            load_baseline(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
+            baseline_arg(config.baseline, verify=verify, platform=platform, gzip_uncompressed=gzip)
             if config.baseline
             else None
         )
-        report = check(analysis, config.budget, baseline)
+        report = check(scanned, config.budget, baseline)
         texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
         for f, file in outputs:
             with open(file, "w", encoding="utf-8") as fh:
@@ -192,7 +206,7 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
     base_image = opts.pop("base_image")
     base_layers = list(opts.pop("base_layers"))
     if base_image:
-        base = imgscope.open_image(base_image, platform=platform)  # the platform of the image checked
+        base = open_arg(base_image, platform=platform)  # the platform of the image checked
         diff_ids = [layer.diff_id for layer in base.layers]
         if not diff_ids or any(d is None for d in diff_ids):
             raise UsageError(base_image, "the base image does not list its layers' diff_ids")

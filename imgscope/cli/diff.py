@@ -6,8 +6,8 @@ import click
 
 import imgscope
 from imgscope.cli._common import emit, errors, main, no_verify_option, progress
+from imgscope.cli._source import image_arg, source_options
 from imgscope.cli.report import write_output
-from imgscope.compare import split_image_arg
 from imgscope.render import json as json_report
 from imgscope.render.diff import render_diff
 from imgscope.render.html import diff_html
@@ -26,6 +26,7 @@ from imgscope.render.html import diff_html
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option("--html", "html_file", metavar="FILE", help="Also write both images side by side as one HTML page.")
 @no_verify_option
+@source_options
 @click.pass_context
 def diff(
     ctx: click.Context,
@@ -49,19 +50,18 @@ def diff(
     """
     analyses = []
     for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
-        path, ref = split_image_arg(arg)
-        ctx.params["path"] = path  # names the file in error messages
-        with errors(ctx.obj["debug"]), progress(path, ref, chosen) as report_progress:
+        ctx.params["path"] = arg  # names the input in error messages
+        with errors(ctx.obj["debug"]):
+            source = image_arg(arg, platform=chosen)  # PATH[:IMAGE] or any source name (docs/sources.md)
+        with errors(ctx.obj["debug"]), progress(source, None, chosen) as report_progress:
             analyses.append(
-                imgscope.analyze(
-                    path, image=ref, platform=chosen, verify=not no_verify, top=0, progress=report_progress
-                )
+                imgscope.scan_packages(source, platform=chosen, verify=not no_verify, top=0, progress=report_progress)
             )
     with errors(ctx.obj["debug"]):
         result = imgscope.diff(analyses[0], analyses[1], group_depth=depth)
     if html_file:
         with errors(ctx.obj["debug"]):
-            write_output(html_file, [diff_html(result, analyses[0], analyses[1])])
+            write_output(html_file, [diff_html(result, analyses[0].analysis, analyses[1].analysis)])
         if html_file == "-":
             return
     if as_json:

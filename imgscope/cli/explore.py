@@ -8,7 +8,7 @@ import click
 
 import imgscope
 from imgscope.cli._common import errors, fail, image_options, main, no_verify_option, progress
-from imgscope.compare import split_image_arg
+from imgscope.cli._source import image_arg
 
 
 @main.command()
@@ -36,17 +36,20 @@ def explore(
     debug = ctx.obj["debug"]
     with errors(debug):
         settings = ExploreSettings.load()
+    with errors(debug):
+        source = image_arg(path, image=image_ref, platform=platform)
     with errors(debug), progress() as report_progress:
         analysis = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+            source, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
     other = None
     if against is not None:
-        other_path, ref = split_image_arg(against)
-        ctx.params["path"] = other_path  # names the file in error messages
+        ctx.params["path"] = against  # names the input in error messages
+        with errors(debug):
+            other_source = image_arg(against, platform=platform)
         with errors(debug), progress() as report_progress:
             other = imgscope.analyze(
-                other_path, image=ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+                other_source, platform=platform, verify=not no_verify, top=0, progress=report_progress
             )
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail("explore needs a terminal (stdin and stdout); for a report use analyze, tree or diff")

@@ -6,8 +6,10 @@ import click
 
 import imgscope
 from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._source import image_arg
 from imgscope.history.dockerfile import reconstruct
 from imgscope.history.rows import history_of
+from imgscope.model import Image
 from imgscope.render import json as json_report
 from imgscope.render.history import render_dockerfile, render_history
 from imgscope.text import printable
@@ -32,8 +34,11 @@ def history(
     """Every history entry of the image at PATH, in order, empty ones included, with the layer each
     made and its size; or, with --dockerfile, the Dockerfile they add up to (metadata only, no layer read)."""
     with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
         if dockerfile:
-            img = imgscope.open_image(path, image=image_ref, platform=platform)
+            img = (
+                source if isinstance(source, Image) else imgscope.open_image(source, image=image_ref, platform=platform)
+            )
             result = reconstruct(img)
             if as_json:
                 click.echo(json_report.dumps(result.to_dict()))
@@ -46,9 +51,9 @@ def history(
             for note in img.notes:  # on stderr: stdout is the Dockerfile, often redirected to a file
                 click.echo(f"Note: {printable(note)}", err=True)
             return
-    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
         analysis = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+            source, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
     rows = history_of(analysis)
     if as_json:

@@ -6,6 +6,7 @@ import click
 
 import imgscope
 from imgscope.cli._common import emit, errors, image_options, main
+from imgscope.cli._source import image_arg
 from imgscope.render import json as json_report
 from imgscope.render.inspect import render_inspect
 
@@ -21,7 +22,7 @@ def inspect(ctx: click.Context, path: str, image_ref: str | None, platform: str 
     Reads metadata only: no layer is decompressed.
     """
     with errors(ctx.obj["debug"]):
-        info = imgscope.inspect(path, image=image_ref, platform=platform)
+        info = imgscope.inspect(image_arg(path, image=image_ref, platform=platform), image=image_ref, platform=platform)
     if as_json:
         click.echo(json_report.dumps(info.to_dict()))
     else:

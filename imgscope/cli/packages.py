@@ -6,6 +6,7 @@ import click
 
 import imgscope
 from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._source import image_arg
 from imgscope.packages.sbom import FORMATS, sbom
 from imgscope.packages.scan import scan_packages
 from imgscope.render import json as json_report
@@ -49,9 +50,11 @@ def packages(
     """The OS (dpkg, rpm, apk) and language (pip, npm) packages of the image at PATH, read from their own
     databases in the layers: the bytes each owns, the layer that installed it, the bytes it wasted, and the
     bytes no package owns."""
+    with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
     with errors(ctx.obj["debug"]), progress() as report_progress:
         scanned = scan_packages(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+            source, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
         count = len(scanned.analysis.layers)
         if layer is not None and not -count <= layer < count:

@@ -11,6 +11,7 @@ import click
 
 from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import errors, image_options, main, no_verify_option, progress
+from imgscope.cli._source import image_arg
 from imgscope.packages import scan_packages
 from imgscope.render.html import report_html
 
@@ -56,9 +57,11 @@ def report(
     its changes), the wasted files and why, the largest files, advise's findings, the packages
     and their bytes, dive's figures.
     """
-    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
+    with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
         scanned = scan_packages(  # analyze's one pass, the package databases kept on the way
-            path, image=image_ref, platform=platform, verify=not no_verify, top=100, progress=report_progress
+            source, image=image_ref, platform=platform, verify=not no_verify, top=100, progress=report_progress
         )
         result = scanned.analysis
         savings = advice(result, AdviseSettings.load())

@@ -8,6 +8,7 @@ import click
 
 import imgscope
 from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
+from imgscope.cli._source import image_arg
 from imgscope.render import json as json_report
 from imgscope.render.filetree import render_tree
 from imgscope.text import one_line, printable
@@ -58,9 +59,11 @@ def tree(
         threshold = parse_size(min_size) if min_size else 0
     except ValueError as exc:
         fail(f"--min-size: {exc}")
-    with errors(ctx.obj["debug"]), progress(path, image_ref, platform) as report_progress:
+    with errors(ctx.obj["debug"]):
+        source = image_arg(path, image=image_ref, platform=platform)
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
         result = imgscope.analyze(
-            path, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
+            source, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
     count = len(result.layers)
     if layer is not None and not -count <= layer < count:

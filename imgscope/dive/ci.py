@@ -25,6 +25,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from imgscope.dive.golang import go_format, go_parse_float, yaml_to_go_string
@@ -73,11 +74,23 @@ def parse_ratio(rule: str, value: str, where: str | None = None) -> float | None
     try:
         threshold = go_parse_float(value)
     except ValueError as exc:
-        hint = " (dive takes a ratio: write 0.05 for 5 %)" if value.strip().endswith("%") else ""
+        hint = _percent_hint(value)
         raise UsageError(place, f"{rule}: invalid value {value!r}: {exc}{hint}") from None
     if threshold < 0 or threshold > 1:
         raise UsageError(place, f"{rule}: {value!r} is outside the allowed range 0-1")
     return threshold
+
+
+def _percent_hint(value: str) -> str:
+    """For ``95%``: " (dive takes a ratio: write 0.95 for 95%)"; nothing for what is not a percent."""
+    text = value.strip()
+    if not text.endswith("%"):
+        return ""
+    try:
+        ratio = Decimal(text[:-1].strip()) / 100
+    except (ArithmeticError, InvalidOperation):
+        return " (dive takes a ratio from 0 to 1, not a percent)"
+    return f" (dive takes a ratio: write {format(ratio.normalize(), 'f')} for {text})"
 
 
 def parse_bytes(value: str, where: str | None = None) -> int | None:

@@ -344,21 +344,34 @@ class _PathData:
         self.minimum = -1
 
 
-class DiveCompat:
-    """Incremental: feed layers in order, then read the figures."""
+_IS_DIR, _IS_LEAF, _IS_WHITEOUT = 1, 2, 4
 
-    def __init__(self) -> None:
-        self._layers = 0
-        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1) for the next layer
-        self._data: dict[str, _PathData] = {}
-        self._inefficient: list[_PathData] = []
-        self._layer_sizes: list[int] = []
-        self._quirks: list[str] = []
 
-    def add_layer(self, entries: Iterable[TarEntry]) -> None:
-        """Add the next layer (its tar members, in tar order)."""
-        index = self._layers
-        self._layers += 1
+class DiveLayer:
+    """One layer as dive sees it, from that layer's tar members alone: dive's tree of the layer, flattened in
+    ``VisitDepthChildFirst`` order (children sorted, a parent after its children).
+
+    It needs no other layer, so the layer scan computes it (``analysis.scan.scan_layer``, in a worker process when
+    there are several); ``DiveCompat.add_layer`` then only walks and stacks it, in layer order. Per node:
+    ``full`` (its path in the tree, ``/``-rooted), ``sizes`` and ``flags`` (``_IS_DIR``, ``_IS_LEAF``,
+    ``_IS_WHITEOUT``); and the layer's byte count and quirk counts.
+    """
+
+    __slots__ = ("flags", "full", "layer_size", "opaque", "repeated", "sizes")
+
+    def __init__(
+        self, full: list[str], sizes: list[int], flags: bytes, layer_size: int, opaque: int, repeated: int
+    ) -> None:
+        self.full = full
+        self.sizes = sizes
+        self.flags = flags
+        self.layer_size = layer_size
+        self.opaque = opaque
+        self.repeated = repeated
+
+    @classmethod
+    def of(cls, entries: Iterable[TarEntry]) -> DiveLayer:
+        """dive's tree of one layer (``FileTree.AddPath`` per member, in tar order), flattened."""
         tree = _Tree()
         layer_size = 0
         opaque = 0
@@ -375,31 +388,87 @@ class DiveCompat:
             is_dir = e.type is EntryType.DIR or (e.mode & _S_IFMT) == _S_IFDIR
             tree.add_path("/" + e.path, e.size, is_dir)
         del seen
-        self._layer_sizes.append(layer_size)
-        if opaque:
-            self._quirks.append(f"layer {index}: {plural(opaque, 'opaque marker')} ignored")
-        if dup:
-            self._quirks.append(f"layer {index}: {plural(dup, 'repeated path')}, last header kept")
-
-        if index == 0:
-            self._stacked = tree.copy()
-        assert self._stacked is not None
         order = _post_order(tree.root)
-        # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
-        self._walk(index, [node for node in order if not node.children], self._stacked)
-        # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
-        # layer 0 twice); stacking now, not when that layer comes, frees this layer's tree at once.
-        self._stacked.stack(tree, order)
+        flags = bytes(
+            (_IS_DIR if n.is_dir else 0)
+            | (0 if n.children else _IS_LEAF)
+            | (_IS_WHITEOUT if n.name.startswith(_WHITEOUT) else 0)
+            for n in order
+        )
+        return cls([n.full for n in order], [n.size for n in order], flags, layer_size, opaque, dup)
 
-    def _walk(self, index: int, leaves: list[_Node], stacked: _Tree) -> None:
+    def paths(self) -> list[str]:
+        """``FileNode.Path()`` of each node: the whiteout prefix trimmed from a whiteout's own name."""
+        full, flags = self.full, self.flags
+        out = list(full)
+        for i, flag in enumerate(flags):
+            if flag & _IS_WHITEOUT:
+                parent, _, name = full[i].rpartition("/")
+                path = f"{parent}/{name[len(_WHITEOUT) :]}"
+                out[i] = path.replace("//", "/") if "//" in path else path
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DiveLayer):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class DiveCompat:
+    """Incremental: feed layers in order, then read the figures."""
+
+    def __init__(self) -> None:
+        self._layers = 0
+        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1) for the next layer
+        self._data: dict[str, _PathData] = {}
+        self._inefficient: list[_PathData] = []
+        self._layer_sizes: list[int] = []
+        self._quirks: list[str] = []
+
+    def add_layer(self, entries: Iterable[TarEntry] | DiveLayer) -> None:
+        """Add the next layer: its tar members in tar order, or its ``DiveLayer`` made from them already."""
+        layer = entries if isinstance(entries, DiveLayer) else DiveLayer.of(entries)
+        index = self._layers
+        self._layers += 1
+        self._layer_sizes.append(layer.layer_size)
+        if layer.opaque:
+            self._quirks.append(f"layer {index}: {plural(layer.opaque, 'opaque marker')} ignored")
+        if layer.repeated:
+            self._quirks.append(f"layer {index}: {plural(layer.repeated, 'repeated path')}, last header kept")
+        full, sizes, flags = layer.full, layer.sizes, layer.flags
+        if index == 0:
+            # A copy of layer 0's own tree (whiteout nodes included, as they are): the post-order adds every
+            # node after its children, which creates the parents on the way; the parent's payload comes last.
+            self._stacked = _Tree()
+            for i in range(len(full)):
+                self._stacked.add_path(full[i], sizes[i], bool(flags[i] & _IS_DIR))
+        assert self._stacked is not None
+        paths = layer.paths()
+        # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
+        self._walk(index, layer, paths, self._stacked)
+        # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
+        # layer 0 twice); stacking now, not when that layer comes, frees this layer at once.
+        stacked = self._stacked
+        for i, path in enumerate(paths):
+            if flags[i] & _IS_WHITEOUT:
+                stacked.remove_path(path)
+            else:
+                stacked.add_path(path, sizes[i], bool(flags[i] & _IS_DIR))
+
+    def _walk(self, index: int, layer: DiveLayer, paths: list[str], stacked: _Tree) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
         data_map = self._data
-        for node in leaves:
-            path = node.path()
+        sizes, flags = layer.sizes, layer.flags
+        for i, path in enumerate(paths):
+            flag = flags[i]
+            if not flag & _IS_LEAF:
+                continue
             data = data_map.get(path)
             if data is None:
                 data = data_map[path] = _PathData(path)
-            if node.name.startswith(_WHITEOUT):
+            if flag & _IS_WHITEOUT:
                 target = stacked.get_node(path)
                 if target is None:
                     self._quirks.append(
@@ -417,7 +486,7 @@ class DiveCompat:
                             " without a directory header in the lower stack)"
                         )
             else:
-                size = node.size
+                size = sizes[i]
             data.cumulative += size
             if data.minimum < 0 or size < data.minimum:
                 data.minimum = size

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Lock
@@ -177,12 +178,11 @@ class LinePane(ScrollView, can_focus=True):
             return
         index = offset.y + self.scroll_offset.y
         if index < self.line_count():
-            again = index == self.cursor
             self.set_cursor(index)
-            self.clicked(index, again)
+            self.clicked(index, event.chain >= 2)
 
-    def clicked(self, index: int, again: bool) -> None:
-        """A click on line ``index`` (``again``: it was already the cursor's)."""
+    def clicked(self, index: int, double: bool) -> None:
+        """A click on line ``index`` (``double``: the second of a double click)."""
 
     def action_up(self) -> None:
         self.set_cursor(self.cursor - 1)
@@ -262,7 +262,7 @@ class LayersPane(LinePane):
     def moved(self) -> None:
         app = self.app
         if isinstance(app, ExploreApp):
-            app.layer_selected(self.cursor)
+            app.layer_selected(self.cursor, moved=True)
 
     def action_compare_layer(self) -> None:
         app = self.app
@@ -385,8 +385,8 @@ class FileTreePane(LinePane):
             return self.rows[self.cursor].node
         return None
 
-    def clicked(self, index: int, again: bool) -> None:
-        if again:
+    def clicked(self, index: int, double: bool) -> None:
+        if double:  # a double click opens or collapses a directory
             self.action_toggle_collapse_dir()
 
     def reveal(self, path: str) -> bool:
@@ -623,9 +623,9 @@ class TextScreen(Lens):
         self.query_one("#lens-scroll").focus()
 
 
-def history_text(analysis: Analysis, path: str) -> Text:
+def history_text(analysis: Analysis, path: str, timeline: Timeline | None = None) -> Text:
     """What each layer did to ``path``, in words."""
-    events = path_history(analysis, path)
+    events = path_history(analysis, path, timeline)
     text = Text()
     if not events:
         text.append("No layer wrote or removed this path.\n")
@@ -720,6 +720,7 @@ class ExploreApp(App[None]):
         self._ready_callbacks: list[Callable[[], None]] = []
         self.view_ready = False
         self.filtering = False
+        self.shown_at: list[float] = []  # when each view's tree was handed to the screen (for benchmarks)
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
         self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
@@ -864,13 +865,15 @@ class ExploreApp(App[None]):
             return ViewKey.aggregated(layer)
         return ViewKey.layer(layer)
 
-    def layer_selected(self, index: int) -> None:
+    def layer_selected(self, index: int, moved: bool = False) -> None:
+        """Layer ``index`` selected (``moved``: by the user, which leaves the image comparison)."""
         if not self.analysis.layers:
             self.query_one("#layer-details", Static).update("The image has no layers.")
-            self.view_ready = True
+            self.update_view()
             return
         self.query_one("#layer-details", Static).update(self.layer_details(index))
-        self.images_view = False if self.against is None else self.images_view
+        if moved:
+            self.images_view = False
         self.update_view()
 
     def set_mode(self, mode: Mode) -> None:
@@ -894,6 +897,10 @@ class ExploreApp(App[None]):
         self.update_view()
 
     def update_view(self) -> None:
+        if not self.analysis.layers and not (self.images_view and self.against is not None):
+            self.query_one("#right").border_title = "No layers"
+            self.view_ready = True
+            return
         key = self.current_key()
         self.view_key = key
         layers = self.query_one(LayersPane)
@@ -911,10 +918,20 @@ class ExploreApp(App[None]):
             assert self.against is not None
             view = compare_images(self.analysis, self.against)
         else:
-            with self._timeline_lock:
+            with self._timeline_lock:  # a later view waits here until the whole timeline is built
                 if self.timeline is None:
+                    if key.top + 1 < len(self.analysis.layers):
+                        # The first screen from the layers it needs (layer 0: a fraction of the image), then the rest.
+                        quick = Timeline(self.analysis, layers=key.top + 1, own_process=self.own_process)
+                        self._deliver(key, build_view(quick, key))
                     self.timeline = Timeline(self.analysis, own_process=self.own_process)
+                    if key.top + 1 < len(self.analysis.layers):
+                        return
             view = build_view(self.timeline, key)
+        self._deliver(key, view)
+
+    def _deliver(self, key: ViewKey, view: ViewTree) -> None:
+        """(In the worker) what the tree needs of ``view``, then the tree is updated on the app's thread."""
         counts = view.counts()
         tree = self.query_one(FileTreePane)
         shown = view.visible(tree.path_filter, frozenset(tree.hidden_kinds))
@@ -929,6 +946,7 @@ class ExploreApp(App[None]):
         self.query_one("#right").border_title = key.title
         self.show_subtitle()
         self.view_ready = True
+        self.shown_at.append(time.perf_counter())
         self.refresh_status()
         callbacks, self._ready_callbacks = self._ready_callbacks, []
         for callback in callbacks:
@@ -1124,7 +1142,9 @@ class ExploreApp(App[None]):
         node = self.query_one(FileTreePane).current()
         if node is None:
             return
-        self.push_screen(TextScreen(f"History of {printable(node.path)}", history_text(self.analysis, node.path)))
+        self.push_screen(
+            TextScreen(f"History of {printable(node.path)}", history_text(self.analysis, node.path, self.timeline))
+        )
 
     def view_file(self) -> None:
         node = self.query_one(FileTreePane).current()
@@ -1143,13 +1163,14 @@ class ExploreApp(App[None]):
 
     @work(thread=True, exclusive=True, group="content")
     def _read_file(self, analysis: Analysis, path: str, at: int) -> None:
-        layer = content_layer(analysis, path, at)
+        timeline = self.timeline
+        layer = content_layer(analysis, path, at, timeline)
         if layer is None:
             self.call_from_thread(self.notify, f"no layer holds the bytes of {printable(path)}", severity="warning")
             return
         try:
             content = read_member(
-                analysis.image, layer, path, resolve=lambda target: content_layer(analysis, target, layer)
+                analysis.image, layer, path, resolve=lambda target: content_layer(analysis, target, layer, timeline)
             )
         except (ImgscopeError, OSError) as exc:
             self.call_from_thread(self.notify, printable(str(exc)), severity="error")

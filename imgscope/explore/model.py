@@ -309,12 +309,15 @@ class Timeline:
     recorded (made implicitly for what is below it) exists while something is below it.
     """
 
-    def __init__(self, analysis: Analysis, *, own_process: bool = False) -> None:
+    def __init__(self, analysis: Analysis, *, layers: int | None = None, own_process: bool = False) -> None:
+        """The timeline of ``analysis`` (of its first ``layers`` layers only: enough for their views, and quicker
+        to build for the first screen)."""
         self.analysis = analysis
-        layers = len(analysis.layers)
+        reports = analysis.layers if layers is None else analysis.layers[: max(0, layers)]
+        layers = len(reports)
         self.layers = layers
-        # path -> [(layer, kind code, type, size)], in layer order; kind code 0 added, 1 modified, 2 removed
-        events: dict[str, list[tuple[int, int, EntryType, int]]] = {}
+        # path -> [(layer, kind code, type, size, metadata only)] in layer order; kind 0 added, 1 modified, 2 removed
+        events: dict[str, list[tuple[int, int, EntryType, int, bool]]] = {}
         names: dict[str, dict[str, None]] = {"/": {}}  # directory -> child names ever seen (an ordered set)
         size_delta: dict[str, list[int]] = {}
         count_delta: dict[str, list[int]] = {}
@@ -325,7 +328,7 @@ class Timeline:
         get_delta = size_delta.get
         # many small acyclic objects: the collector would walk them over and over (``own_process``: see _gc)
         with collector_paused(own_process=own_process):
-            for index, report in enumerate(analysis.layers):
+            for index, report in enumerate(reports):
                 paths: list[str] = []
                 append_path = paths.append
                 for change in report.changes:
@@ -353,7 +356,7 @@ class Timeline:
                         last = history[-1]
                         existed = last[1] != 2
                         old_size = last[3] if existed and last[2] is file_type else 0
-                    history.append((index, code, kind_type, size))
+                    history.append((index, code, kind_type, size, change.metadata_only))
                     append_path(path)
                     d_size = (size if code != 2 and kind_type is file_type else 0) - old_size
                     d_count = (code != 2) - existed
@@ -751,9 +754,18 @@ class PathEvent:
     command: str
 
 
-def path_history(analysis: Analysis, path: str) -> list[PathEvent]:
-    """Each layer's change to ``path`` (``/etc/passwd``), bottom to top: written, overwritten, removed."""
+_KINDS = (_ADDED, _MODIFIED, _REMOVED)
+
+
+def path_history(analysis: Analysis, path: str, timeline: Timeline | None = None) -> list[PathEvent]:
+    """Each layer's change to ``path`` (``/etc/passwd``), bottom to top: written, overwritten, removed. With a
+    ``timeline`` of the whole analysis, read from it; else every layer's changes are read."""
     path = "/" + "/".join(p for p in path.split("/") if p)
+    if timeline is not None and timeline.analysis is analysis and timeline.layers == len(analysis.layers):
+        return [
+            PathEvent(layer, _KINDS[code], type_, size, meta, analysis.layers[layer].command)
+            for layer, code, type_, size, meta in timeline.events.get(path, ())
+        ]
     events = []
     for report in analysis.layers:
         for change in report.changes:
@@ -764,11 +776,11 @@ def path_history(analysis: Analysis, path: str) -> list[PathEvent]:
     return events
 
 
-def content_layer(analysis: Analysis, path: str, layer: int) -> int | None:
+def content_layer(analysis: Analysis, path: str, layer: int, timeline: Timeline | None = None) -> int | None:
     """The layer whose blob holds the bytes ``path`` has at ``layer``: the last layer at or below it that wrote
     the path (for a path ``layer`` removed, the last one below it). None when no such layer wrote it."""
     found: int | None = None
-    for event in path_history(analysis, path):
+    for event in path_history(analysis, path, timeline):
         if event.layer > layer:
             break
         if event.kind is _REMOVED:

@@ -125,7 +125,7 @@ def reconstruct(
     """The Dockerfile that made an image (a path, an ``Image`` or an ``Analysis``), as far as its history and config
     tell. Reads metadata only."""
     if isinstance(source, (str, os.PathLike)):
-        source = open_image(os.fspath(source), image=image, platform=platform)
+        source = open_image(source, image=image, platform=platform)
     return _reconstruct(source.image if isinstance(source, Analysis) else source)
 
 

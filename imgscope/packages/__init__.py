@@ -3,6 +3,8 @@
 ``records``/``dpkg``/``apk``/``rpm``/``python``/``npm``: pure parsers over bytes; ``capture``: the database
 files kept as the layers stream past, and the databases after each layer; ``report``: attribution of the
 union filesystem's bytes to packages (``PackageReport``); ``sbom``: CycloneDX and SPDX documents.
+
+May import: ``analysis``, ``union``, ``sources``, the bottom modules. Not ``advise``, ``budget``, ``render`` or ``cli``.
 """
 
 from imgscope.packages.capture import DatabaseCapture

@@ -1,11 +1,11 @@
-"""What the package figures say about an image: the findings ``advise`` shows, the rules ``check`` applies,
-and the package delta ``diff`` shows. Pure functions of ``PackageReport``s (and the analysis' file list)."""
+"""What the package figures say about an image: which packages build software (``advise``), the rules ``check``
+applies, and the package delta ``diff`` shows. Pure functions of ``PackageReport``s."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from imgscope.packages.report import Package, PackageReport
 from imgscope.packages.versions import compare
 
 if TYPE_CHECKING:
-    from imgscope.analysis import FileRecord
+    pass
 
 #: OS packages that build software and have no business in a final image (names, fnmatch globs).
 BUILD_TOOLS = (
@@ -72,69 +72,6 @@ def is_build_tool(p: Package) -> bool:
     if not p.is_os:
         return False
     return bool(_DEV.match(p.name)) or any(fnmatch.fnmatchcase(p.name, g) for g in BUILD_TOOLS)
-
-
-@dataclass(frozen=True, slots=True)
-class PackageFinding:
-    """One thing the packages say could be smaller."""
-
-    kind: str  # build-tools | docs-locales | npm-dev-dependencies
-    bytes: int  # what following the fix would save
-    packages: tuple[str, ...]  # the packages concerned, largest first
-    layers: tuple[int, ...]  # the layers that installed them
-    paths: tuple[str, ...] = ()  # for docs-locales: the directories
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def findings(report: PackageReport, files: Iterable[FileRecord] = ()) -> list[PackageFinding]:
-    """Build tools and -dev packages in the final image; docs and locales of OS packages; npm dev dependencies."""
-    out = []
-    tools = [p for p in report.packages if is_build_tool(p) and p.size]
-    if tools:
-        out.append(
-            PackageFinding(
-                "build-tools",
-                sum(p.size for p in tools),
-                tuple(f"{p.name} {p.version}" for p in tools),
-                tuple(sorted({p.layer for p in tools if p.layer is not None})),
-            )
-        )
-    docs: dict[str, int] = {}
-    os_layers = sorted({p.layer for p in report.packages if p.is_os and p.layer is not None})
-    seen: set[int] = set()
-    for f in files:
-        if f.type.value != "file" or (f.record >= 0 and f.record in seen):
-            continue
-        for d in DOC_DIRS:
-            if f.path.startswith(d):
-                if f.record >= 0:
-                    seen.add(f.record)
-                docs[d] = docs.get(d, 0) + f.size
-                break
-    doc_bytes = sum(docs.values())
-    if doc_bytes and any(p.is_os for p in report.packages):
-        out.append(
-            PackageFinding(
-                "docs-locales",
-                doc_bytes,
-                (),
-                tuple(os_layers),
-                tuple(d for d, _ in sorted(docs.items(), key=lambda kv: -kv[1])),
-            )
-        )
-    dev = [p for p in report.packages if p.ecosystem == "npm" and p.dev and p.size]
-    if dev:
-        out.append(
-            PackageFinding(
-                "npm-dev-dependencies",
-                sum(p.size for p in dev),
-                tuple(f"{p.name} {p.version}" for p in dev),
-                tuple(sorted({p.layer for p in dev if p.layer is not None})),
-            )
-        )
-    return sorted(out, key=lambda f: -f.bytes)
 
 
 def too_large(report: PackageReport, limit: int) -> list[Package]:

@@ -154,8 +154,31 @@ def render_diff(d: ImageDiff, top: int = 20) -> RenderableType:
         parts += [_directories(d, top), _files(d, top)]
     else:
         parts.append(Text("The final filesystems are the same.", "green"))
+    if d.packages:  # nothing when no package differs (or no database was read)
+        parts.append(_packages(d, top))
     if d.config:
         parts.append(_config(d))
     else:
         parts.append(Text("The run-time config is the same.", "green"))
     return Group(*parts)
+
+
+def _packages(d: ImageDiff, top: int) -> RenderableType:
+    changes = d.packages or ()
+    table = Table(title=f"Packages: {len(changes):,} changed", title_justify="left")
+    for col in ("Change", "Package", "Type", "A", "B", "Size A", "Size B", "Delta"):
+        table.add_column(col, justify="right" if col.startswith(("Size", "Delta")) else "left", overflow="fold")
+    for c in changes[:top]:
+        table.add_row(
+            c.change,
+            safe(c.name),
+            c.ecosystem,
+            safe(c.version_a or "-"),
+            safe(c.version_b or "-"),
+            size(c.size_a),
+            size(c.size_b),
+            signed(c.delta),
+        )
+    if len(changes) > top:
+        table.caption = f"… and {len(changes) - top:,} more (--top, --json)"
+    return table

@@ -186,11 +186,24 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
     table.add_column("Platform")
     table.add_column("Manifest digest")
     table.add_column("Image ID")
+    artifacts = [ref for ref in refs if ref.artifact_type is not None]
     for ref in refs:
+        if ref.artifact_type is not None:
+            continue
         table.add_row(
             safe(", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"])),
             safe(str(ref.platform) if ref.platform else "-"),
             _short(ref.digest, 19),
             _short(ref.config_digest, 12),
         )
-    return table
+    if not artifacts:
+        return table
+    others = Table(title=safe(f"Artifacts in {path} (not images)"), title_justify="left")
+    others.add_column("Type")
+    others.add_column("Attached to")
+    others.add_column("Manifest digest")
+    for ref in artifacts:
+        others.add_row(
+            safe(str(ref.artifact_type)), _short(ref.subject, 19) if ref.subject else "-", _short(ref.digest, 19)
+        )
+    return Group(table, others)

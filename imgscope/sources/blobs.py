@@ -3,9 +3,11 @@
 A layer is read once, front to back, in chunks; nothing holds more than a few
 chunks of it. While it streams, the compressed bytes are hashed (the blob digest)
 and the decompressed bytes are hashed (the diff_id), so integrity costs no extra
-pass. Hostile blobs are bounded: decompressed output per call is capped, a
-decompression ratio beyond what real data reaches is refused, and so is data
-after the end of the tar beyond a little padding.
+pass. Hostile blobs are bounded: decompressed output per call is capped (memory
+stays a few chunks whatever the ratio), the uncompressed size is capped, and so is
+data after the end of the tar beyond a little padding. A high decompression ratio
+alone is not refused: a layer of zeros is a valid layer, and streaming bounds its
+memory; its time is what it is, shown by the progress callback.
 """
 
 from __future__ import annotations
@@ -34,18 +36,18 @@ _OTHER_MAGICS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x04\x22\x4d\x18": "lz4"}
 class Limits:
     """Bounds on the work one layer may cause; ``None`` lifts a bound.
 
-    The defaults let any real image through: gzip cannot exceed a ratio of about
-    1032:1, and real layers end their tar with at most a few KiB of padding.
+    The defaults let any real image through: real layers end their tar with at most a few KiB of padding.
+    ``max_ratio`` is off by default: a zstd layer of zeros is a valid layer, and it streams in bounded memory.
 
     Attributes:
         max_layer_bytes: 1 TiB uncompressed
-        max_ratio: uncompressed/compressed, enforced past ratio_floor bytes
+        max_ratio: uncompressed/compressed, enforced past ratio_floor bytes when set (None: no bound)
         ratio_floor: bytes below which the ratio limit does not apply
         max_trailing_bytes: data after the tar's end-of-archive marker
     """
 
     max_layer_bytes: int | None = 1 << 40
-    max_ratio: float | None = 2000.0
+    max_ratio: float | None = None
     ratio_floor: int = 1 << 30
     max_trailing_bytes: int = 16 << 20
 

@@ -26,6 +26,35 @@ def check_digest(value: Any, where: str, what: str) -> str:
     return str(text)
 
 
+MAX_DESCRIPTOR_SIZE = (1 << 63) - 1  # the OCI image spec: an int64
+
+
+def check_size(desc: dict[str, Any], where: str, what: str, actual: int | None) -> int | None:
+    """A descriptor's ``size``: an integer in int64 range that equals the blob's length (``actual``) when the
+    blob is here (the OCI image spec: the size MUST match). None when the descriptor gives none."""
+    value = desc.get("size")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ImageFormatError(where, f"{what}.size must be an integer, not {type(value).__name__} {value!r:.40}")
+    if not 0 <= value <= MAX_DESCRIPTOR_SIZE:
+        raise ImageFormatError(where, f"{what}.size {str(value)[:40]} is out of range (0 to 2^63-1)")
+    if actual is not None and value != actual:
+        raise ImageFormatError(where, f"{what}.size says {value} bytes, the blob has {actual}")
+    return value
+
+
+def check_schema_version(doc: dict[str, Any], where: str, what: str) -> None:
+    """``schemaVersion``, when present, must be the number 2 (image spec: index and manifest)."""
+    if "schemaVersion" not in doc:
+        return
+    value = doc["schemaVersion"]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ImageFormatError(where, f"{what} schemaVersion must be the number 2, not {type(value).__name__}")
+    if value != 2:
+        raise ImageFormatError(where, f"{what} schemaVersion {value} is not supported (only 2)")
+
+
 class ParsedConfig(NamedTuple):
     """What the readers take from an image config."""
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import platform as _platform
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
-from imgscope.errors import ImageFormatError, ImageNotFoundError, MissingBlobError, SourceNotFoundError, UsageError
+from imgscope.errors import (
+    ImageFormatError,
+    ImageNotFoundError,
+    MissingBlobError,
+    NotAnImageError,
+    SourceNotFoundError,
+    UsageError,
+)
 from imgscope.model import Image, ImageFormat, ImageRef, Platform
-from imgscope.sources import docker_archive, oci_layout
-from imgscope.sources.oci_layout import Candidate
+from imgscope.sources import dir_layout, docker_archive, local, oci_layout, stream_archive
+from imgscope.sources.oci_layout import Candidate, describe_artifact
 from imgscope.sources.store import BlobStore, DirStore, TarStore
 
 _Builder = Callable[[BlobStore, Candidate, ImageFormat, list[str]], Image]
@@ -26,6 +33,22 @@ def host_platform() -> Platform:
 
 
 def _open_source(path: str) -> tuple[BlobStore, ImageFormat, list[Candidate], _Builder]:
+    as_dir = local.dir_path(path)
+    if as_dir is not None:
+        if not os.path.exists(as_dir):
+            raise SourceNotFoundError(path, "no such directory")
+        if not os.path.isdir(as_dir):
+            raise ImageFormatError(path, "not a directory (dir: names skopeo's directory layout)")
+        dir_store = DirStore(as_dir)
+        if not dir_store.has("manifest.json") or not dir_store.has("version"):
+            raise ImageFormatError(path, "not a skopeo dir: layout (no manifest.json and version)")
+        return (dir_store, *formats_of(dir_store, True))
+    src = local.stream_source(path)
+    if src is not None:
+        with local.open_stream(src) as raw:
+            contents: stream_archive.StreamContents[None] = stream_archive.read_stream(raw, src.label, None)
+        mem = stream_archive.MemStore(contents)
+        return (mem, *formats_of(mem, False))
     if not os.path.exists(path):
         raise SourceNotFoundError(path, "no such file or directory")
     store: BlobStore
@@ -33,20 +56,62 @@ def _open_source(path: str) -> tuple[BlobStore, ImageFormat, list[Candidate], _B
         store = DirStore(path) if os.path.isdir(path) else TarStore(path)
     except OSError as exc:
         raise ImageFormatError(path, exc.strerror or str(exc)) from None
-    is_dir = isinstance(store, DirStore)
+    return (store, *formats_of(store, isinstance(store, DirStore)))
+
+
+def formats_of(store: BlobStore, is_dir: bool) -> tuple[ImageFormat, list[Candidate], _Builder]:
+    """The format of an opened store, the images it holds, and the function that opens one."""
     if store.has("manifest.json"):
+        if is_dir and store.has("version") and not store.has("index.json"):
+            return ImageFormat.DIR, dir_layout.find_candidates(store), dir_layout.build_image
         fmt = ImageFormat.DOCKER_ARCHIVE_OCI if store.has("index.json") else ImageFormat.DOCKER_ARCHIVE
-        return store, fmt, docker_archive.find_candidates(store), docker_archive.build_image
+        return fmt, docker_archive.find_candidates(store), docker_archive.build_image
     if store.has("index.json"):
         fmt = ImageFormat.OCI_LAYOUT if is_dir else ImageFormat.OCI_ARCHIVE
-        return store, fmt, oci_layout.find_candidates(store), oci_layout.build_image
+        return fmt, oci_layout.find_candidates(store), oci_layout.build_image
     what = "directory" if is_dir else "tar archive"
-    raise ImageFormatError(path, f"not a container image: a {what} with neither manifest.json nor index.json")
+    raise ImageFormatError(store.label, f"not a container image: a {what} with neither manifest.json nor index.json")
 
 
-def list_images(path: str | os.PathLike[str]) -> list[ImageRef]:
+def open_stream_image(
+    src: local.StreamSource,
+    scanner: stream_archive.Scanner[stream_archive.S],
+    *,
+    image: str | None = None,
+    platform: str | Platform | None = None,
+) -> tuple[Image, list[stream_archive.S]]:
+    """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans."""
+    platform = parse_platform(platform)
+    with local.open_stream(src) as raw:
+        contents = stream_archive.read_stream(raw, src.label, scanner)
+    store = stream_archive.MemStore(contents)
+    fmt, candidates, build = formats_of(store, False)
+    chosen, notes = choose(src.label, candidates, image, platform)
+    img = build(store, chosen, fmt, notes)
+    return img, stream_archive.layer_scans(store, img, scanner)
+
+
+#: In ``Image.notes`` when the source held several images and the first was taken (``check`` refuses that).
+SEVERAL_IMAGES_NOTE = "images here; analyzing the first"
+
+
+def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
+    """The path of a source: a path as it is, or the file an open file object (``open(p, "rb")``) was opened
+    from. TypeError, saying what is accepted, for anything else."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    if hasattr(source, "read") and isinstance(name, str) and os.path.exists(name):
+        return name
+    raise TypeError(
+        f"expected a path, an Image or an Analysis, not {type(source).__name__}"
+        + (" (for an open file, pass its path)" if hasattr(source, "read") else "")
+    )
+
+
+def list_images(path: str | os.PathLike[str] | IO[bytes]) -> list[ImageRef]:
     """Every image (and platform) the source holds, including those whose blobs are absent."""
-    return [c.ref for c in _open_source(os.fspath(path))[2]]
+    return [c.ref for c in _open_source(source_path(path))[2]]
 
 
 def _matches(ref: ImageRef, wanted: str) -> bool:
@@ -58,6 +123,9 @@ def _matches(ref: ImageRef, wanted: str) -> bool:
             return True
         if tag.endswith("/" + wanted) or tag == "docker.io/library/" + wanted:
             return True
+        repository = tag.rpartition(":")[0] if ":" in tag.rpartition("/")[2] else tag
+        if ":" not in wanted and (repository == wanted or repository.endswith("/" + wanted)):
+            return True  # a repository without its tag: `--image wasteful` for localhost/wasteful:latest
     return False
 
 
@@ -67,7 +135,7 @@ def _describe(ref: ImageRef) -> str:
 
 
 def open_image(
-    path: str | os.PathLike[str], *, image: str | None = None, platform: str | Platform | None = None
+    path: str | os.PathLike[str] | IO[bytes], *, image: str | None = None, platform: str | Platform | None = None
 ) -> Image:
     """Open the image at ``path`` lazily: metadata parsed and checked, no layer decompressed.
 
@@ -75,21 +143,43 @@ def open_image(
     index's platforms (``linux/arm64``). Without them: the machine's own platform if
     present, else the first; ``Image.notes`` says what was chosen.
     """
+    platform = parse_platform(platform)
+    path = source_path(path)
+    store, fmt, candidates, build = _open_source(path)
+    chosen, notes = choose(path, candidates, image, platform)
+    return build(store, chosen, fmt, notes)
+
+
+def parse_platform(platform: str | Platform | None) -> Platform | None:
+    """``--platform``'s value as a ``Platform`` (a bad one is a ``UsageError``)."""
     if isinstance(platform, str):
         try:
-            platform = Platform.parse(platform)
+            return Platform.parse(platform)
         except ValueError as exc:
             raise UsageError("--platform", str(exc)) from None
-    path = os.fspath(path)
-    store, fmt, candidates, build = _open_source(path)
+    return platform
+
+
+def choose(
+    path: str, candidates: list[Candidate], image: str | None, platform: str | Platform | None
+) -> tuple[Candidate, list[str]]:
+    """The candidate ``image`` / ``platform`` pick (or the default one), and notes saying what was chosen."""
+    platform = parse_platform(platform)
     if not candidates:
         raise ImageNotFoundError(path, "holds no image")
-    pool = candidates
+    images = [c for c in candidates if c.ref.artifact_type is None]  # artifacts are never chosen for the user
+    pool = images
     if image is not None:
-        pool = [c for c in pool if _matches(c.ref, image)]
+        pool = [c for c in images if _matches(c.ref, image)]
         if not pool:
-            known = ", ".join(sorted({_describe(c.ref) for c in candidates}))
+            artifacts = [c for c in candidates if c.ref.artifact_type is not None and _matches(c.ref, image)]
+            known = ", ".join(sorted({_describe(c.ref) for c in images})) or "no image"
+            if artifacts:
+                raise NotAnImageError(path, f"{image!r} is {describe_artifact(artifacts[0].ref)}; images here: {known}")
             raise ImageNotFoundError(path, f"no image {image!r} here; it holds: {known}")
+    elif not images:
+        kinds = ", ".join(sorted({str(c.ref.artifact_type) for c in candidates}))
+        raise NotAnImageError(path, f"holds no container image, only OCI artifacts ({kinds})")
     if platform is not None:
         wanted = platform
         platform_pool = [c for c in pool if c.ref.platform is None or c.ref.platform.matches(wanted)]
@@ -114,10 +204,8 @@ def open_image(
         available = chosen_pool
     names = {c.ref.tags or c.ref.digest for c in available}
     if len(names) > 1:
-        notes.append(
-            f"{len(names)} images here; analyzing the first, {_describe(available[0].ref)}; choose with --image"
-        )
-    return build(store, available[0], fmt, notes)
+        notes.append(f"{len(names)} {SEVERAL_IMAGES_NOTE}, {_describe(available[0].ref)}; choose with --image")
+    return available[0], notes
 
 
 #: The version of the ``imgscope ls --json`` document (``docs/json.md``).
@@ -126,4 +214,8 @@ LIST_SCHEMA_VERSION = 1
 
 def images_to_dict(refs: list[ImageRef]) -> dict[str, Any]:
     """The JSON document of ``imgscope ls --json``: the images a source holds."""
-    return {"schema_version": LIST_SCHEMA_VERSION, "images": [r.to_dict() for r in refs]}
+    return {
+        "schema_version": LIST_SCHEMA_VERSION,
+        "images": [r.to_dict() for r in refs if r.artifact_type is None],
+        "artifacts": [r.to_dict() for r in refs if r.artifact_type is not None],
+    }

@@ -11,7 +11,7 @@ from typing import Any
 from imgscope.errors import ImageFormatError, MissingBlobError
 from imgscope.model import Image, ImageFormat, ImageRef, LayerBlob
 from imgscope.sources import oci_layout
-from imgscope.sources.config import expect, parse_config
+from imgscope.sources.config import check_size, expect, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
 
@@ -88,6 +88,8 @@ def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: ImageFormat, 
         elif member.startswith("blobs/sha256/") and len(member) == len("blobs/sha256/") + 64:
             digest = "sha256:" + member.rpartition("/")[2]
         present = store.has(member)
+        if isinstance(oci_layers, list) and len(oci_layers) == len(members) and isinstance(oci_layers[i], dict):
+            check_size(oci_layers[i], where, f"the OCI manifest's layers[{i}]", store.size(member) if present else None)
         if not present:
             foreign = sources.get(diff_ids[i])
             if isinstance(foreign, dict):

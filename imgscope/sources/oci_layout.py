@@ -9,7 +9,7 @@ from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
-from imgscope.sources.config import check_digest, expect, opt_str, parse_config
+from imgscope.sources.config import check_digest, check_schema_version, check_size, expect, opt_str, parse_config
 from imgscope.sources.store import BlobStore, parse_json
 
 INDEX_TYPES = frozenset(
@@ -17,6 +17,9 @@ INDEX_TYPES = frozenset(
 )
 MANIFEST_TYPES = frozenset(
     {"application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"}
+)
+IMAGE_CONFIG_TYPES = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
 )
 NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
 MAX_INDEX_DEPTH = 8
@@ -36,6 +39,28 @@ def read_verified(store: BlobStore, digest: str, what: str) -> bytes:
     if Digest.of(expected.algorithm, data) != expected:
         raise ImageFormatError(store.where(name), f"{what} does not match its digest {digest}")
     return data
+
+
+def artifact_type_of(manifest: dict[str, Any]) -> str | None:
+    """The artifact's type when this image manifest is an OCI artifact rather than an image, else None.
+
+    An artifact has an ``artifactType``, or a config whose media type is not an image config (the artifact
+    type is then that media type).
+    """
+    declared = manifest.get("artifactType")
+    if isinstance(declared, str) and declared:
+        return declared
+    config = manifest.get("config")
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    if isinstance(config_type, str) and config_type not in IMAGE_CONFIG_TYPES:
+        return config_type
+    return None
+
+
+def describe_artifact(ref: ImageRef) -> str:
+    """``an OCI artifact of type X attached to sha256:…, not a container image``."""
+    attached = f" attached to {ref.subject}" if ref.subject else ""
+    return f"an OCI artifact of type {ref.artifact_type}{attached}, not a container image"
 
 
 @dataclass
@@ -79,13 +104,13 @@ def _walk_index(
     store: BlobStore, index: Any, where: str, names: tuple[str, ...], depth: int, seen: set[str], out: list[Candidate]
 ) -> None:
     expect(index, dict, where, "the index")
+    check_schema_version(index, where, "the index")
     for desc in expect(index.get("manifests", []), list, where, "manifests"):
         expect(desc, dict, where, "manifests[]")
         digest = check_digest(desc.get("digest"), where, "manifests[].digest")
         media_type = opt_str(desc, "mediaType", where, "manifests[]")
         annotations = _annotations(desc.get("annotations"), where)
-        if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
-            continue  # BuildKit's provenance/SBOM attachments are not images
+        attestation = annotations.get("vnd.docker.reference.type") == "attestation-manifest"
         own = tuple(annotations[k] for k in NAME_ANNOTATIONS[:1] if k in annotations) or tuple(
             annotations[k] for k in NAME_ANNOTATIONS[1:] if k in annotations
         )
@@ -95,11 +120,16 @@ def _walk_index(
         present = store.has(blob)
         doc: Any = None
         if present:
-            doc = parse_json(read_verified(store, digest, "manifest"), store.where(blob))
+            data = read_verified(store, digest, "manifest")
+            check_size(desc, where, "manifests[]", len(data))
+            doc = parse_json(data, store.where(blob))
             expect(doc, dict, store.where(blob), "the manifest")
+            check_schema_version(doc, store.where(blob), "the manifest")
             media_type = media_type or doc.get("mediaType")
             if media_type is None:
                 media_type = "application/vnd.oci.image.index.v1+json" if "manifests" in doc else None
+        else:
+            check_size(desc, where, "manifests[]", None)
         if media_type in INDEX_TYPES:
             if not present:
                 continue
@@ -107,19 +137,30 @@ def _walk_index(
                 raise ImageFormatError(store.where(blob), "image index nested too deeply or referring to itself")
             _walk_index(store, doc, store.where(blob), here_names, depth + 1, {*seen, digest}, out)
             continue
-        if media_type is not None and media_type not in MANIFEST_TYPES:
-            continue  # artifacts and other non-image manifests
+        artifact_type = opt_str(desc, "artifactType", where, "manifests[]")
+        if attestation:  # BuildKit's provenance/SBOM attachments
+            artifact_type = artifact_type or "attestation-manifest"
+        elif media_type is not None and media_type not in MANIFEST_TYPES:
+            artifact_type = artifact_type or media_type  # an artifact manifest, or something else that is no image
         config_digest = None
-        if present:
+        if present and media_type in MANIFEST_TYPES:
             config = expect(doc.get("config"), dict, store.where(blob), "config")
             config_digest = check_digest(config.get("digest"), store.where(blob), "config.digest")
+            artifact_type = artifact_type or artifact_type_of(doc)
+        subject = None
+        if artifact_type is not None:
+            subject = annotations.get("vnd.docker.reference.digest")
+            if present and isinstance(doc.get("subject"), dict) and isinstance(doc["subject"].get("digest"), str):
+                subject = doc["subject"]["digest"]
         ref = ImageRef(
             name=_name(here_names[0], store) if here_names else None,
             tags=here_names,
             digest=digest,
             config_digest=config_digest,
-            platform=platform,
+            platform=None if attestation else platform,
             media_type=media_type,
+            artifact_type=artifact_type,
+            subject=subject,
         )
         out.append(
             Candidate(
@@ -138,8 +179,10 @@ def _name(ref_name: str, store: BlobStore) -> str:
     names it. The tag alone stays in ``tags`` (``--image 1`` picks it)."""
     if "/" in ref_name or ":" in ref_name or "@" in ref_name:
         return ref_name
+    if store.label == "-":
+        return ref_name  # standard input has no name of its own
     base = os.path.basename(os.path.normpath(store.label)) or "image"
-    for suffix in (".tar", ".oci"):
+    for suffix in (".gz", ".tgz", ".zst", ".tzst", ".xz", ".tar", ".oci"):  # a compressed archive too
         base = base.removesuffix(suffix)
     return f"{base}:{ref_name}"
 
@@ -153,7 +196,9 @@ def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list
     config_where = store.where(blob_name(config_digest))
     if not store.has(blob_name(config_digest)):
         raise MissingBlobError(config_where, "the image config is missing")
-    config = parse_json(read_verified(store, config_digest, "config"), config_where)
+    config_bytes = read_verified(store, config_digest, "config")
+    check_size(config_desc, where, "config", len(config_bytes))
+    config = parse_json(config_bytes, config_where)
     diff_ids, history, platform, config_notes = parse_config(config, config_where)
     layer_descs = expect(manifest.get("layers", []), list, where, "layers")
     if len(layer_descs) != len(diff_ids):
@@ -164,15 +209,15 @@ def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list
     for i, desc in enumerate(layer_descs):
         expect(desc, dict, where, "layers[]")
         digest = check_digest(desc.get("digest"), where, "layers[].digest")
-        size = desc.get("size")
         member = blob_name(digest)
+        size = check_size(desc, where, "layers[]", store.size(member) if store.has(member) else None)
         layers.append(
             LayerBlob(
                 index=i,
                 digest=digest,
                 diff_id=diff_ids[i],
                 media_type=opt_str(desc, "mediaType", where, "layers[]"),
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                size=size,
                 member=store.where(member),
                 opener=functools.partial(store.open, member) if store.has(member) else None,
                 annotations=_annotations(desc.get("annotations"), where),

@@ -63,8 +63,20 @@ class BlobStore(ABC):
 
 
 def parse_json(data: bytes, where: str) -> Any:
+    """Parse a JSON document, which must be UTF-8 (RFC 8259; a UTF-8 byte order mark is ignored).
+
+    ``json.loads`` would take UTF-16 and UTF-32 too, guessing from the first bytes: an image's manifests and
+    configs are UTF-8, and another tool would read such a document differently or not at all.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) >= 2 and (not data[0] or not data[1])):
+        encoding = "UTF-32" if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") else "UTF-16"
+        raise ImageFormatError(where, f"invalid JSON (not UTF-8: {encoding} text)")
     try:
-        return json.loads(data)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImageFormatError(where, f"invalid JSON (not UTF-8: {exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and int() refusing a 5000-digit number
         raise ImageFormatError(where, f"invalid JSON ({exc})") from None
     except RecursionError:

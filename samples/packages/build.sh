@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild samples/packages/oci: an OCI layout (gzip layers, tag 1) whose package databases were written by
+# Rebuild samples/packages/oci (and oci-4: the same image without its last layer): an OCI layout (gzip layers, tag 1) whose package databases were written by
 # the real tools, for imgscope's package tests. Needs root, network (the Debian mirror, the npm and PyPI
 # registries) and: buildah skopeo dpkg-dev rpm npm python3 (with pip >= 22.3). Scratch goes to $WORK.
 #
@@ -48,7 +48,11 @@ make_demo 1.1 25000
 rpmbuild --define "_topdir $WORK/rpm" --define "_build_id_links none" -bb "$HERE/src/demo.spec" >/dev/null
 RPM=$(ls "$WORK"/rpm/RPMS/noarch/imgscope-rpmdemo-*.rpm)
 
-commit() {  # container, tag
+commit() {  # container, tag, what the step did (its history entry, as a Dockerfile would say it)
+  $B config --created-by "$3" "$C"
+  # layers 2-5 are steps of one build on layer 0-1's image: only step 1 keeps buildah's "FROM ..." mark, so
+  # imgscope's base detection sees one base (layers 0) and the Dockerfile's own layers 1-5
+  [ "$2" -ge 2 ] && $B config --history-comment "step $2" "$C"
   $B commit --timestamp "$SOURCE_DATE_EPOCH" --identity-label=false --format oci --rm "$1" "localhost/pkg:$2" >/dev/null
 }
 next() {  # from-tag -> container id, its root in $M
@@ -61,13 +65,13 @@ mkdir -p "$M"/usr/{bin,lib,share} "$M"/etc "$M"/var/lib/dpkg/{info,updates} "$M"
 ln -s usr/bin "$M/bin"; ln -s usr/lib "$M/lib"
 cp /etc/os-release "$M/etc/os-release"
 : > "$M/var/lib/dpkg/status"; : > "$M/var/lib/dpkg/available"
-commit "$C" 0
+commit "$C" 0 "ADD rootfs.tar /"
 DPKG="dpkg --log=/dev/null --force-depends"
 # 1: Debian packages
 next 0
 $DPKG --root="$M" -i "$WORK"/debs/*.deb "$WORK/imgscope-demo_1.0_all.deb" >/dev/null
 rm -f "$M"/var/lib/dpkg/*-old
-commit "$C" 1
+commit "$C" 1 "RUN dpkg -i hello build-essential sensible-utils uuid-dev imgscope-demo_1.0"
 # 2: an rpm database, an apk database
 next 1
 rpm --root "$M" --dbpath /var/lib/rpm --initdb
@@ -77,25 +81,27 @@ cp "$HERE/src/installed.apk" "$M/lib/apk/db/installed"
 head -c 9000 /dev/zero | tr '\0' 'l' > "$M/lib/ld-musl-demo.so.1"
 ln -s ld-musl-demo.so.1 "$M/lib/libc.musl-demo.so.1"
 head -c 700 /dev/zero | tr '\0' 'a' > "$M/usr/share/doc/apk-demo/README"
-commit "$C" 2
+commit "$C" 2 "RUN rpm -i imgscope-rpmdemo.rpm (and an apk database)"
 # 3: a Python venv
 next 2
 python3 -m venv --without-pip "$M/opt/venv"
 python3 -m pip --python "$M/opt/venv/bin/python" install --no-deps --no-compile --no-cache-dir \
   six==1.16.0 idna==3.7 >/dev/null
-commit "$C" 3
+commit "$C" 3 "RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install six==1.16.0 idna==3.7"
 # 4: an npm project
 next 3
 mkdir -p "$M/app"; cp "$HERE/src/package.json" "$M/app/package.json"
 (cd "$M/app" && npm install --no-audit --no-fund --ignore-scripts >/dev/null)
-commit "$C" 4
+commit "$C" 4 "RUN cd /app && npm install"
 # 5: a purge and an upgrade
 next 4
 $DPKG --root="$M" --purge sensible-utils >/dev/null
 $DPKG --root="$M" -i "$WORK/imgscope-demo_1.1_all.deb" >/dev/null
 rm -f "$M"/var/lib/dpkg/*-old
-commit "$C" 5
+commit "$C" 5 "RUN dpkg --purge sensible-utils && dpkg -i imgscope-demo_1.1_all.deb"
 
-rm -rf "$HERE/oci"
+rm -rf "$HERE/oci" "$HERE/oci-4"
 skopeo copy --quiet "containers-storage:[vfs@$WORK/root+$WORK/run]localhost/pkg:5" "oci:$HERE/oci:1"
-du -sh "$HERE/oci"
+# the image before the last step, for imgscope diff: sensible-utils and imgscope-demo 1.0 still there
+skopeo copy --quiet "containers-storage:[vfs@$WORK/root+$WORK/run]localhost/pkg:4" "oci:$HERE/oci-4:1"
+du -sh "$HERE/oci" "$HERE/oci-4"

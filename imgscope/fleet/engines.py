@@ -1,0 +1,264 @@
+"""Where the batch's tasks run: this process, a local process pool, a Dask cluster or a Ray cluster.
+
+Every engine does one thing: run a top-level function over items with at most ``window`` tasks in flight (so no
+scheduler ever holds all results at once), retry a task whose worker failed, and yield each result as it completes.
+A task that fails for good yields a ``TaskFailed`` instead of stopping the run. Stage functions report bad input as
+data (an image's error row), so what reaches an engine as an exception is a lost worker or a bug.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from imgscope.errors import UsageError
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+ENGINES = ("local", "dask", "ray")
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    """A task that failed ``attempts`` times; ``message`` is the last error, one line."""
+
+    message: str
+    attempts: int
+
+
+class Engine(Protocol):
+    """Runs tasks; see the module docstring."""
+
+    name: str
+    workers: int
+
+    def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
+        """``(index into items, result)`` for every item, in completion order."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers (and a cluster the engine started itself)."""
+        ...
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return " ".join(text.split())[:500]
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _Attempts(Generic[A]):
+    """Bookkeeping shared by the engines: which item each pending task is, and how often it was tried."""
+
+    def __init__(self, items: Sequence[A], retries: int) -> None:
+        self.items = items
+        self.retries = retries
+        self.tries = [0] * len(items)
+
+    def failed(self, index: int, exc: BaseException) -> TaskFailed | None:
+        """None when the item may be tried again; else its final failure."""
+        self.tries[index] += 1
+        if self.tries[index] > self.retries:
+            return TaskFailed(_one_line(exc), self.tries[index])
+        return None
+
+
+class LocalEngine:
+    """This machine: in this process with ``workers=1``, else a pool of worker processes."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, *, retries: int = 2, window: int | None = None) -> None:
+        self.workers = workers or default_jobs()
+        self.retries = retries
+        self.window = window or 2 * self.workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # forkserver: workers do not inherit this process's threads (a fork with threads can deadlock).
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+
+    def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
+        """See ``Engine``."""
+        attempts = _Attempts(items, self.retries)
+        if self.workers == 1:
+            for i, item in enumerate(items):
+                while True:
+                    try:
+                        yield i, fn(item)
+                        break
+                    except Exception as exc:
+                        failure = attempts.failed(i, exc)
+                        if failure is not None:
+                            yield i, failure
+                            break
+            return
+        queue = list(range(len(items)))[::-1]
+        pending: dict[Future[R], int] = {}
+        while queue or pending:
+            if self._pool is None:
+                self._pool = self._new_pool()
+            while queue and len(pending) < self.window:
+                i = queue.pop()
+                pending[self._pool.submit(fn, items[i])] = i
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                i = pending.pop(future)
+                try:
+                    yield i, future.result()
+                except Exception as exc:
+                    broken = broken or isinstance(exc, BrokenProcessPool)
+                    failure = attempts.failed(i, exc)
+                    if failure is None:
+                        queue.append(i)
+                    else:
+                        yield i, failure
+            if broken:  # a worker died: every task in flight is lost with the pool; start a new one
+                for future, i in pending.items():
+                    future.cancel()
+                    queue.append(i)
+                pending.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def close(self) -> None:
+        """See ``Engine``."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+class DaskEngine:
+    """A dask.distributed cluster: ``scheduler`` (``tcp://host:8786``), or a LocalCluster started here."""
+
+    name = "dask"
+
+    def __init__(
+        self, scheduler: str | None = None, *, workers: int | None = None, retries: int = 2, window: int | None = None
+    ) -> None:
+        try:
+            dd: Any = importlib.import_module("distributed")  # untyped; optional extra
+        except ImportError:
+            raise UsageError("--engine dask", "needs dask.distributed: pip install 'imgscope[dask]'") from None
+        self._cluster: Any = None
+        self._dd = dd
+        if scheduler:
+            self._client: Any = dd.Client(scheduler)
+        else:
+            self._cluster = dd.LocalCluster(
+                n_workers=workers or default_jobs(), threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self._client = dd.Client(self._cluster)
+        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or (workers or 1))
+        self.retries = retries
+        self.window = window or 2 * self.workers
+
+    def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
+        """See ``Engine``. Dask retries a task whose worker died; ``retries`` also covers errors it raised."""
+        queue = list(range(len(items)))[::-1]
+        index_of: dict[str, int] = {}
+        flow = self._dd.as_completed([], with_results=False)
+
+        def submit() -> None:
+            i = queue.pop()
+            future = self._client.submit(fn, items[i], pure=False, retries=self.retries)
+            index_of[future.key] = i
+            flow.add(future)
+
+        while queue and len(index_of) < self.window:
+            submit()
+        for future in flow:
+            i = index_of.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as exc:
+                yield i, TaskFailed(_one_line(exc), self.retries + 1)
+            else:
+                yield i, result
+            future.release()
+            if queue:
+                submit()
+
+    def close(self) -> None:
+        """See ``Engine``."""
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+class RayEngine:
+    """A Ray cluster at ``address`` (``ray://host:10001`` or ``auto``), or a local Ray runtime started here."""
+
+    name = "ray"
+
+    def __init__(
+        self, address: str | None = None, *, workers: int | None = None, retries: int = 2, window: int | None = None
+    ) -> None:
+        try:
+            ray: Any = importlib.import_module("ray")  # untyped; optional extra
+        except ImportError:
+            raise UsageError("--engine ray", "needs Ray: pip install 'imgscope[ray]'") from None
+        self._ray: Any = ray
+        self._started = not ray.is_initialized()
+        if self._started:
+            options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
+            if not address:
+                options.update(num_cpus=workers or default_jobs(), object_store_memory=100 << 20)
+            ray.init(**options)
+        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.retries = retries
+        self.window = window or 2 * self.workers
+
+    def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
+        """See ``Engine``. Ray retries a task whose worker died, and (``retry_exceptions``) one that raised."""
+        ray = self._ray
+        remote = ray.remote(max_retries=self.retries, retry_exceptions=True, num_cpus=1)(fn)
+        queue = list(range(len(items)))[::-1]
+        index_of: dict[Any, int] = {}
+        while queue or index_of:
+            while queue and len(index_of) < self.window:
+                i = queue.pop()
+                index_of[remote.remote(items[i])] = i
+            done, _ = ray.wait(list(index_of), num_returns=1)
+            for ref in done:
+                i = index_of.pop(ref)
+                try:
+                    yield i, ray.get(ref)
+                except Exception as exc:
+                    yield i, TaskFailed(_one_line(exc), self.retries + 1)
+
+    def close(self) -> None:
+        """See ``Engine``."""
+        if self._started:
+            self._ray.shutdown()
+
+
+def make_engine(
+    name: str, *, workers: int | None = None, address: str | None = None, retries: int = 2
+) -> LocalEngine | DaskEngine | RayEngine:
+    """The engine called ``name`` (``local``, ``dask``, ``ray``); ``address`` is the scheduler or cluster."""
+    if name == "local":
+        if address:
+            raise UsageError("--scheduler", "the local engine takes no scheduler address; use --engine dask or ray")
+        return LocalEngine(workers, retries=retries)
+    if name == "dask":
+        return DaskEngine(address, workers=workers, retries=retries)
+    if name == "ray":
+        return RayEngine(address, workers=workers, retries=retries)
+    raise UsageError("--engine", f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

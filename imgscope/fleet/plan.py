@@ -1,0 +1,117 @@
+"""What a batch is made of: the images its sources name, and the distinct layers they share.
+
+A source is an image file or layout (every image and platform inside it becomes one job), an image reference,
+or a text file that lists sources, one a line (``#`` starts a comment). Opening an image reads metadata only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from imgscope.errors import ImgscopeError
+from imgscope.model import Image
+from imgscope.sources.detect import list_images
+
+#: A list file larger than this is not a list (nobody writes one; it is an image or a mistake).
+MAX_LIST_BYTES = 64 << 20
+_ARCHIVE_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh")
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One image to analyze: how to open it, and the key its rows carry."""
+
+    reference: str  # as the user named it, with the image and platform picked inside a multi-image source
+    source: str  # what ``open_image`` opens
+    image: str | None = None  # the image picked inside ``source`` (a digest)
+    platform: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable name for this image's rows and files: the same job in a later run has the same key."""
+        text = "\n".join((self.source, self.image or "", self.platform or ""))
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class LayerTask:
+    """One distinct layer (by diff_id) to scan, and where it can be read: ``(image job, layer index)`` pairs,
+    tried in order until one reads whole (a copy that is corrupt or missing in one image may be intact in another).
+    """
+
+    diff_id: str
+    holders: tuple[tuple[ImageJob, int], ...]
+
+
+def _is_list_file(path: str) -> bool:
+    if not os.path.isfile(path) or os.path.getsize(path) > MAX_LIST_BYTES:
+        return False
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    if head.startswith(_ARCHIVE_MAGIC) or b"\0" in head:
+        return False  # a tar has NULs in its first header; compressed archives have their magic
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _list_lines(path: str) -> Iterator[str]:
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                yield line
+
+
+def expand_sources(sources: Iterable[str], *, _depth: int = 0) -> list[ImageJob]:
+    """Every image job the sources name, in order, each once.
+
+    A file or layout holding several images (or platforms) gives one job each; a source that cannot be listed
+    still gives one job, which fails with its one-line error when it is opened.
+    """
+    jobs: list[ImageJob] = []
+    seen: set[ImageJob] = set()
+
+    def add(job: ImageJob) -> None:
+        if job not in seen:
+            seen.add(job)
+            jobs.append(job)
+
+    for source in sources:
+        if _depth == 0 and _is_list_file(source):
+            for job in expand_sources(list(_list_lines(source)), _depth=1):
+                add(job)
+            continue
+        if not os.path.exists(source):
+            add(ImageJob(source, source))  # an image reference, or a missing file: opening it says which
+            continue
+        try:
+            refs = list_images(source)
+        except (ImgscopeError, OSError):
+            add(ImageJob(source, source))
+            continue
+        if len(refs) <= 1:
+            add(ImageJob(source, source))
+            continue
+        for ref in refs:
+            pick = ref.digest or ref.config_digest
+            platform = str(ref.platform) if ref.platform else None
+            name = ref.name or (pick or "?")[:19]
+            label = f"{source}:{name}" + (f" [{platform}]" if platform else "")
+            add(ImageJob(label, source, pick, platform))
+    return jobs
+
+
+def distinct_layers(opened: Sequence[tuple[ImageJob, Image]]) -> list[LayerTask]:
+    """One task per distinct diff_id, with every image that holds it (the first is read first)."""
+    holders: dict[str, list[tuple[ImageJob, int]]] = {}
+    for job, image in opened:
+        for blob in image.layers:
+            if blob.diff_id:
+                holders.setdefault(blob.diff_id, []).append((job, blob.index))
+    return [LayerTask(diff_id, tuple(where)) for diff_id, where in holders.items()]

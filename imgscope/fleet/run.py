@@ -1,0 +1,279 @@
+"""``batch(sources, out)``: analyze many images, each distinct layer scanned once, into a Parquet dataset.
+
+The run, in order:
+1. expand the sources into image jobs (``plan``); jobs whose rows are already in ``out`` are skipped;
+2. open each remaining image (metadata only); one that cannot be opened gets its error row at once;
+3. scan every distinct layer (by diff_id) that no earlier run left in ``out/_scans`` (stage 1, on the engine);
+4. assemble each image from its scans (stage 2, on the engine) and write its rows as they arrive;
+5. rewrite the ``layers`` table from every image's layers in ``out``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from imgscope.errors import ImgscopeError
+from imgscope.fleet.engines import Engine, TaskFailed, make_engine
+from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources
+from imgscope.fleet.rows import error_rows
+from imgscope.fleet.stages import SCAN_FORMAT, AssembleItem, ScanOutcome, assemble_stage, open_job, scan_stage
+from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
+from imgscope.model import Image
+
+
+@dataclass
+class BatchProgress:
+    """Where a run stands; handed to the progress callback after every finished task."""
+
+    images_total: int = 0
+    images_done: int = 0
+    layers_total: int = 0
+    layers_done: int = 0
+    bytes_scanned: int = 0  # uncompressed tar bytes of the layers scanned so far
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        """Uncompressed bytes scanned per second."""
+        return self.bytes_scanned / max(time.monotonic() - self.started, 1e-9)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a run did and the dataset it left: every table, read back from ``out`` (all runs' rows)."""
+
+    out: Path | None
+    tables: dict[str, pa.Table]
+    images: int  # jobs named by the sources
+    analyzed: int  # images assembled in this run
+    reused: int  # images whose rows an earlier run had written
+    failed: int  # images with an error row from this run
+    layers: int  # distinct layers of the images opened in this run
+    layers_scanned: int  # of those, scanned in this run (the rest came from out/_scans)
+    errors: tuple[tuple[str, str], ...]  # (reference, one-line error) of each failed image
+
+
+def batch(
+    sources: Iterable[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    engine: str | Engine = "local",
+    jobs: int | None = None,
+    address: str | None = None,
+    files: bool = False,
+    verify: bool = True,
+    retries: int = 2,
+    progress: Callable[[BatchProgress], None] | None = None,
+) -> BatchResult:
+    """Analyze every image ``sources`` name into the Parquet dataset in ``out`` (a temporary one when None).
+
+    ``engine`` is ``local`` (a process pool of ``jobs`` workers; 1 = this process), ``dask`` or ``ray`` (``address``
+    is the scheduler / cluster; without it a local one is started), or an ``Engine`` object. ``files`` adds the
+    ``files`` table (one row per path of every image: large).
+    """
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="imgscope-batch-") as tmp:
+            result = batch(
+                sources, tmp, engine=engine, jobs=jobs, address=address, files=files, verify=verify,
+                retries=retries, progress=progress,
+            )  # fmt: skip
+            return replace(result, out=None)
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    run = _Run(root, files=files, verify=verify, progress=progress)
+    owned = isinstance(engine, str)
+    runner = make_engine(engine, workers=jobs, address=address, retries=retries) if isinstance(engine, str) else engine
+    try:
+        run.execute(list(sources), runner)
+    finally:
+        if owned:
+            runner.close()
+    return run.result()
+
+
+class _Run:
+    """One run's state: the output directory, the counts, the progress callback."""
+
+    def __init__(
+        self, root: Path, *, files: bool, verify: bool, progress: Callable[[BatchProgress], None] | None
+    ) -> None:
+        self.root = root
+        self.files = files
+        self.verify = verify
+        self.report = progress
+        self.state = BatchProgress()
+        self.jobs: list[ImageJob] = []
+        self.analyzed = self.reused = self.failed = 0
+        self.layers = self.layers_scanned = 0
+        self.errors: list[tuple[str, str]] = []
+        self.scan_dir = root / "_scans" / f"v{SCAN_FORMAT}"
+
+    # -- the steps -------------------------------------------------------------------------------------------------
+
+    def execute(self, sources: Sequence[str], engine: Engine) -> None:
+        self.jobs = expand_sources(sources)
+        self.state.images_total = len(self.jobs)
+        todo = [job for job in self.jobs if not self._done(job)]
+        self.reused = len(self.jobs) - len(todo)
+        self.state.images_done = self.reused
+        opened: list[tuple[ImageJob, Image]] = []
+        for job in todo:
+            try:
+                opened.append((job, open_job(job)))
+            except (ImgscopeError, OSError) as exc:
+                self._write(error_rows(job, " ".join(str(exc).split())))
+        self._tick()
+        tasks = distinct_layers(opened)
+        self.layers = len(tasks)
+        missing = [t for t in tasks if not self.scan_path(t.diff_id).exists()]
+        self.state.layers_total = len(tasks)
+        self.state.layers_done = len(tasks) - len(missing)
+        failed_layers = self._scan(missing, engine)
+        self._assemble(opened, failed_layers, engine)
+        self._write_layers()
+
+    def _scan(self, tasks: list[LayerTask], engine: Engine) -> dict[str, str]:
+        failed: dict[str, str] = {}
+        for i, outcome in engine.map_unordered(scan_stage, tasks):
+            diff_id = tasks[i].diff_id
+            if isinstance(outcome, TaskFailed):
+                failed[diff_id] = f"scanning layer {diff_id} failed {outcome.attempts} times: {outcome.message}"
+            elif isinstance(outcome, ScanOutcome) and outcome.payload is not None:
+                _write_atomic(self.scan_path(diff_id), outcome.payload)
+                self.layers_scanned += 1
+                self.state.bytes_scanned += outcome.tar_size
+            else:
+                failed[diff_id] = outcome.error or "unreadable layer"
+            self.state.layers_done += 1
+            self._tick()
+        return failed
+
+    def _assemble(self, opened: list[tuple[ImageJob, Image]], failed: dict[str, str], engine: Engine) -> None:
+        wanted: list[tuple[ImageJob, tuple[str, ...]]] = []
+        for job, image in opened:
+            bad = next((failed[b.diff_id] for b in image.layers if b.diff_id in failed), None)
+            if bad is None and any(not b.diff_id for b in image.layers):
+                bad = "a layer has no diff_id in the image config"
+            if bad is not None:
+                self._write(error_rows(job, bad))
+                continue
+            wanted.append((job, tuple(b.diff_id for b in image.layers if b.diff_id)))
+        for i, rows in engine.map_unordered(assemble_stage, _AssembleItems(self, wanted)):
+            job = wanted[i][0]
+            if isinstance(rows, TaskFailed):
+                rows = error_rows(job, f"assembling failed {rows.attempts} times: {rows.message}")
+            self._write(rows)
+
+    # -- output ----------------------------------------------------------------------------------------------------
+
+    def scan_path(self, diff_id: str) -> Path:
+        algorithm, _, hexpart = diff_id.partition(":")
+        return self.scan_dir / f"{algorithm}-{hexpart}.scan"
+
+    def _done(self, job: ImageJob) -> bool:
+        path = self.root / "images" / f"{job.key}.parquet"
+        if not path.exists():
+            return False
+        errors = pq.read_table(path, columns=["error"]).column("error")
+        return bool(errors.null_count == len(errors))  # an image that failed before is tried again
+
+    def _write(self, rows: ImageRows) -> None:
+        tables = PER_IMAGE_TABLES if self.files else tuple(t for t in PER_IMAGE_TABLES if t != "files")
+        for name in tables:
+            path = self.root / name / f"{rows.image_key}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_table_atomic(to_table(name, rows.tables.get(name, ())), path)
+        if rows.error is None:
+            self.analyzed += 1
+        else:
+            self.failed += 1
+            self.errors.append((rows.tables["images"][0]["reference"], rows.error))
+        self.state.images_done += 1
+        self._tick()
+
+    def _write_layers(self) -> None:
+        """``layers``: one row per distinct layer of every image in ``out``, with how many images use it."""
+        folder = self.root / "image_layers"
+        parts = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        if not parts:
+            table = to_table("layers", ())
+        else:
+            rows = pa.concat_tables(pq.read_table(p) for p in parts)
+            table = rows.group_by("diff_id").aggregate(
+                [("size", "max"), ("tar_size", "max"), ("entries", "max"), ("image_key", "count_distinct")]
+            )
+            table = table.rename_columns(
+                {"size_max": "size", "tar_size_max": "tar_size", "entries_max": "entries",
+                 "image_key_count_distinct": "image_count"}
+            )  # fmt: skip
+            table = table.select(SCHEMAS["layers"].names).cast(SCHEMAS["layers"])
+            table = table.sort_by([("image_count", "descending"), ("diff_id", "ascending")])
+        _write_table_atomic(table, self.root / "layers.parquet")
+
+    def _tick(self) -> None:
+        if self.report is not None:
+            self.report(self.state)
+
+    def result(self) -> BatchResult:
+        return BatchResult(
+            self.root,
+            read_tables(self.root),
+            images=len(self.jobs),
+            analyzed=self.analyzed,
+            reused=self.reused,
+            failed=self.failed,
+            layers=self.layers,
+            layers_scanned=self.layers_scanned,
+            errors=tuple(self.errors),
+        )
+
+
+class _AssembleItems(Sequence[AssembleItem]):
+    """The assemble items, each built when the engine submits it: only the tasks in flight hold scan bytes."""
+
+    def __init__(self, run: _Run, wanted: list[tuple[ImageJob, tuple[str, ...]]]) -> None:
+        self._run = run
+        self._wanted = wanted
+
+    def __len__(self) -> int:
+        return len(self._wanted)
+
+    def __getitem__(self, i: int) -> AssembleItem:  # type: ignore[override]
+        job, diff_ids = self._wanted[i]
+        scans = {d: self._run.scan_path(d).read_bytes() for d in diff_ids}
+        return AssembleItem(job, scans, self._run.verify, self._run.files)
+
+
+def read_tables(root: str | os.PathLike[str]) -> dict[str, pa.Table]:
+    """Every table of the dataset in ``root`` (an empty table with its schema where there are no rows)."""
+    base = Path(root)
+    tables: dict[str, pa.Table] = {}
+    for name, schema in SCHEMAS.items():
+        if name == "layers":
+            path = base / "layers.parquet"
+            tables[name] = pq.read_table(path) if path.exists() else schema.empty_table()
+            continue
+        parts = sorted((base / name).glob("*.parquet")) if (base / name).exists() else []
+        tables[name] = pa.concat_tables(pq.read_table(p) for p in parts) if parts else schema.empty_table()
+    return tables
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _write_table_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)

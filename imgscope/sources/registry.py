@@ -1,0 +1,612 @@
+"""Images straight from a registry (the OCI distribution API), no daemon: manifests, indexes, blobs.
+
+``open_registry_image(ref)`` resolves a tag or digest to one image manifest (choosing a platform of an index
+as the file sources do), fetches and verifies the config, and returns a ``model.Image`` whose layers open as
+HTTP streams: each blob is hashed while it streams, checked against its digest and size at the end, and
+kept in the blob cache (``sources/cache.py``) only when it is whole and correct. Analyses read these images
+exactly as they read files.
+
+HTTP is httpx: one client per image, connection reuse, streamed bodies, proxies and CA bundles from the
+environment (``HTTPS_PROXY``, ``SSL_CERT_FILE``), and an auth flow (``registry_auth.RegistryAuth``) that
+answers the registry's challenges. Blob redirects to another host (object storage) are followed without
+the Authorization header.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import hashlib
+import io
+import json
+import socket
+import ssl
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import IO, Any, cast
+
+import httpx
+
+from imgscope.errors import CorruptLayerError, ImageFormatError, ImageNotFoundError, NotAnImageError, RegistryError
+from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
+from imgscope.sources.cache import BlobCache
+from imgscope.sources.config import check_digest, expect, opt_str, parse_config
+from imgscope.sources.oci_layout import artifact_type_of, describe_artifact
+from imgscope.sources.reference import ImageReference, SourceOptions
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_SCHEMA1 = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+LAYER_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.diff.tar.zstd",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    }
+)
+MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec's own limit
+MAX_CONFIG_BYTES = 32 << 20
+MAX_INDEX_DEPTH = 4
+MAX_REDIRECTS = 5
+CHUNK = 1 << 20
+USER_AGENT = "imgscope"
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def api_host(domain: str) -> str:
+    """The host the API lives on (Docker Hub's is ``registry-1.docker.io``)."""
+    return "registry-1.docker.io" if domain == "docker.io" else domain
+
+
+def is_local(domain: str) -> bool:
+    """True for a registry on this machine (reached over plain HTTP, as Docker does)."""
+    host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _retry_after(value: str | None) -> str:
+    if not value:
+        return ""
+    if value.strip().isdigit():
+        return f"; retry after {int(value)} s"
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return ""
+    return f"; retry after {max(0, round(when - time.time()))} s"
+
+
+def _registry_error_code(response: httpx.Response) -> str:
+    """The registry's own error code (``MANIFEST_UNKNOWN``) from a small JSON body, if any."""
+    try:
+        body = response.read()[:65536]
+        doc = json.loads(body)
+        first = doc["errors"][0]
+        code, message = str(first.get("code", ""))[:60], str(first.get("message", ""))[:120]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, httpx.HTTPError):
+        return ""
+    return f": {code} {message}".rstrip() if code or message else ""
+
+
+def _connect_problem(exc: Exception, host: str) -> str:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"unknown host {host}"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {host}"
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason or "handshake"
+            return f"TLS failed with {host} ({reason}); a registry over plain HTTP needs --insecure"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc)
+    if "Name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+        return f"unknown host {host}"
+    if "Connection refused" in text:
+        return f"connection refused by {host}"
+    if "SSL" in text or "CERTIFICATE" in text.upper():
+        return f"TLS failed with {host}; a registry over plain HTTP needs --insecure"
+    return f"cannot connect to {host} ({type(exc).__name__})"
+
+
+@dataclass
+class _Found:
+    """An index entry or manifest seen while resolving a reference."""
+
+    ref: ImageRef
+    descriptor: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """One repository on one registry: manifests and blobs, with auth, redirects, the cache."""
+
+    def __init__(self, ref: ImageReference, options: SourceOptions | None = None) -> None:
+        from imgscope.sources.registry_auth import CredentialError, RegistryAuth, lookup_credentials
+
+        self.ref = ref
+        self.options = options or SourceOptions()
+        self.where = str(ref)
+        self.host = api_host(ref.domain)
+        plain = self.options.insecure or is_local(ref.domain)
+        self.base = httpx.URL(f"{'http' if plain else 'https'}://{self.host}/v2/{ref.repository}/")
+        try:
+            credentials = lookup_credentials(ref.domain, ref.repository)
+        except CredentialError as exc:
+            raise RegistryError(self.where, str(exc)) from None
+        self.credentials_origin = credentials.origin if credentials is not None else None
+        self.auth = RegistryAuth(credentials, ref.repository)
+        self.client = httpx.Client(
+            trust_env=True,
+            follow_redirects=False,
+            timeout=httpx.Timeout(self.options.timeout, connect=min(self.options.timeout, 30.0)),
+            headers={"User-Agent": USER_AGENT},
+        )
+        self.cache = BlobCache(self.options.cache_dir, self.options.cache_max_bytes) if self.options.use_cache else None
+        self.blob_requests = 0  # blob GETs sent (the cache's hits send none)
+        weakref.finalize(self, self.client.close)  # layers keep the registry alive; its connections go with it
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def get(self, url: httpx.URL, *, headers: dict[str, str] | None = None, what: str) -> httpx.Response:
+        """GET ``url`` streamed; redirects followed (Authorization only to the registry's own origin);
+        any answer but 200 is a ``RegistryError`` naming the image and the problem."""
+        from imgscope.sources.registry_auth import AuthFailed
+
+        own = _origin(self.base)
+        for _hop in range(MAX_REDIRECTS + 1):
+            request = self.client.build_request("GET", url, headers=headers)
+            try:
+                response = self.client.send(request, stream=True, auth=self.auth if _origin(url) == own else None)
+            except AuthFailed as exc:
+                raise RegistryError(self.where, f"{self.host}: {exc}", exc.status) from None
+            except httpx.TimeoutException:
+                raise RegistryError(self.where, f"{url.host}: timed out ({what})") from None
+            except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
+                raise RegistryError(self.where, _connect_problem(exc, url.host)) from None
+            except httpx.HTTPError as exc:
+                raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what})") from None
+            if response.is_redirect and "location" in response.headers:
+                response.close()
+                url = response.url.join(response.headers["location"])
+                continue
+            if response.status_code == 200:
+                return response
+            self._fail(response, what)
+        raise RegistryError(self.where, f"more than {MAX_REDIRECTS} redirects ({what})")
+
+    def _fail(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        detail = _registry_error_code(response)
+        retry = _retry_after(response.headers.get("Retry-After"))
+        response.close()
+        if status == 401:
+            if self.credentials_origin is None:
+                problem = (
+                    f"authentication required by {self.host} and no credentials found "
+                    "(docker login, podman login, or REGISTRY_AUTH_FILE)"
+                )
+            else:
+                problem = f"{self.host} refused the credentials from {self.credentials_origin} (401)"
+        elif status == 403:
+            problem = f"access denied by {self.host} (403{detail})"
+        elif status == 404:
+            problem = f"{what} not found (404{detail})"
+        elif status == 429:
+            problem = f"too many requests to {self.host} (429){retry}"
+        else:
+            problem = f"{self.host} answered {status} {response.reason_phrase} for {what}{detail}"
+        raise RegistryError(self.where, problem, status)
+
+    def _read_small(self, response: httpx.Response, limit: int, what: str) -> bytes:
+        pieces, total = [], 0
+        try:
+            for piece in response.iter_bytes():
+                total += len(piece)
+                if total > limit:
+                    raise RegistryError(self.where, f"{what} larger than {limit} bytes")
+                pieces.append(piece)
+        except httpx.HTTPError as exc:
+            raise RegistryError(self.where, f"{what} cut short ({type(exc).__name__})") from None
+        finally:
+            response.close()
+        return b"".join(pieces)
+
+    # -- manifests -------------------------------------------------------------------------------
+
+    def manifest(self, reference: str) -> tuple[dict[str, Any], str, str]:
+        """The manifest or index ``reference`` (tag or digest) names: (document, media type, digest).
+
+        A digest reference is verified against the bytes received.
+        """
+        what = f"manifest {reference}" if Digest.is_valid(reference) else f"tag {reference}"
+        response = self.get(self.base.join(f"manifests/{reference}"), headers={"Accept": MANIFEST_ACCEPT}, what=what)
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        body = self._read_small(response, MAX_MANIFEST_BYTES, "the manifest")
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        if Digest.is_valid(reference):
+            algorithm, _, expected = reference.partition(":")
+            if hashlib.new(algorithm, body).hexdigest() != expected:
+                raise CorruptLayerError(self.where, f"the manifest does not match its digest {reference}")
+            digest = reference
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise ImageFormatError(self.where, "the manifest is not JSON") from None
+        expect(doc, dict, self.where, "the manifest")
+        media_type = doc.get("mediaType") if isinstance(doc.get("mediaType"), str) else None
+        media_type = media_type or content_type
+        if media_type not in INDEX_TYPES | MANIFEST_TYPES:
+            if "manifests" in doc and not doc.get("mediaType"):
+                media_type = OCI_INDEX
+            elif "config" in doc and "layers" in doc and not doc.get("mediaType"):
+                media_type = OCI_MANIFEST
+            elif media_type in DOCKER_SCHEMA1 or doc.get("schemaVersion") == 1:
+                raise ImageFormatError(
+                    self.where, "a Docker schema 1 manifest (deprecated, unsigned layers): not supported"
+                )
+            else:
+                raise ImageFormatError(self.where, f"unknown manifest media type {str(media_type)[:100]!r}")
+        return doc, media_type, digest
+
+    def blob_url(self, digest: str) -> httpx.URL:
+        return self.base.join(f"blobs/{digest}")
+
+    def open_blob(self, digest: str, size: int | None) -> IO[bytes]:
+        """The blob's bytes: from the cache, else streamed from the registry (verified while it streams)."""
+        if self.cache is not None:
+            cached = self.cache.get(digest)
+            if cached is not None:
+                try:
+                    return open(cached, "rb")  # the caller closes it
+                except FileNotFoundError:
+                    pass  # pruned by another run just now
+        self.blob_requests += 1
+        response = self.get(self.blob_url(digest), what=f"blob {digest}")
+        writer = None
+        if self.cache is not None:
+            try:
+                writer = self.cache.writer(digest)
+            except OSError:  # a cache we cannot write to: read the blob without keeping it
+                writer = None
+        return cast(IO[bytes], BlobDownload(self, response, digest, size, writer))
+
+    def read_blob(self, digest: str, size: int | None, limit: int, what: str) -> bytes:
+        """A small blob (the config), whole and verified."""
+        if size is not None and size > limit:
+            raise ImageFormatError(self.where, f"{what} is {size} bytes, more than {limit}")
+        pieces: list[bytes] = []
+        total = 0
+        with self.open_blob(digest, size) as raw:
+            while piece := raw.read(CHUNK):  # to the end: the download checks itself and enters the cache there
+                total += len(piece)
+                if total > limit:
+                    raise ImageFormatError(self.where, f"{what} larger than {limit} bytes")
+                pieces.append(piece)
+            data = b"".join(pieces)
+            algorithm, _, expected = digest.partition(":")
+            if hashlib.new(algorithm, data).hexdigest() != expected:  # also a cached file
+                raise CorruptLayerError(self.where, f"{what} does not match its digest {digest}")
+            return data
+
+    # -- resolving a reference to images --------------------------------------------------------
+
+    def list_images(self) -> list[ImageRef]:
+        """What the reference names: each platform's image of an index, and the artifacts beside them."""
+        doc, media_type, digest = self.manifest(self.ref.reference)
+        found: list[_Found] = []
+        self._walk(doc, media_type, digest, 0, found)
+        refs = []
+        for f in found:  # each entry's own manifest says its config, and whether it is an artifact after all
+            ref = f.ref
+            if ref.config_digest is None and ref.digest and ref.media_type in MANIFEST_TYPES:
+                child, child_type, child_digest = self.manifest(ref.digest)
+                if child_type in MANIFEST_TYPES:
+                    own = self._manifest_ref(child, child_type, child_digest, ref.platform, ref.tags)
+                    ref = own if ref.artifact_type is None else replace(own, artifact_type=ref.artifact_type)
+                    if ref.subject is None and f.ref.subject is not None:
+                        ref = replace(ref, subject=f.ref.subject)
+            refs.append(ref)
+        return refs
+
+    def _walk(self, doc: dict[str, Any], media_type: str, digest: str, depth: int, out: list[_Found]) -> None:
+        where = f"{self.where}@{digest}"
+        tag_names = (self._name(),) if self.ref.tag else ()
+        if media_type in MANIFEST_TYPES:
+            out.append(_Found(self._manifest_ref(doc, media_type, digest, None, tag_names), {}))
+            return
+        if depth >= MAX_INDEX_DEPTH:
+            raise ImageFormatError(where, "image indexes nested too deeply")
+        for desc in expect(doc.get("manifests", []), list, where, "manifests"):
+            expect(desc, dict, where, "manifests[]")
+            child = check_digest(desc.get("digest"), where, "manifests[].digest")
+            child_type = opt_str(desc, "mediaType", where, "manifests[]")
+            platform = _platform(desc.get("platform"))
+            annotations = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
+            artifact_type = opt_str(desc, "artifactType", where, "manifests[]")
+            if annotations.get("vnd.docker.reference.type") == "attestation-manifest" or (
+                platform is not None and platform.os == "unknown" and platform.architecture == "unknown"
+            ):
+                artifact_type = artifact_type or str(annotations.get("vnd.docker.reference.type", "attestation"))
+                subject = annotations.get("vnd.docker.reference.digest")
+                out.append(
+                    _Found(
+                        ImageRef(None, (), child, None, None, child_type, artifact_type, str(subject or "") or None),
+                        desc,
+                    )
+                )
+                continue
+            if child_type in INDEX_TYPES:
+                sub, sub_type, sub_digest = self.manifest(child)
+                self._walk(sub, sub_type, sub_digest, depth + 1, out)
+                continue
+            if artifact_type or (child_type is not None and child_type not in MANIFEST_TYPES):
+                out.append(
+                    _Found(ImageRef(None, (), child, None, platform, child_type, artifact_type or child_type), desc)
+                )
+                continue
+            name = tag_names[0] if tag_names else None
+            out.append(_Found(ImageRef(name, tag_names, child, None, platform, child_type), desc))
+
+    def _name(self) -> str:
+        return f"{self.ref.name}:{self.ref.tag}" if self.ref.tag else f"{self.ref.name}@{self.ref.digest}"
+
+    def _manifest_ref(
+        self, doc: dict[str, Any], media_type: str, digest: str, platform: Platform | None, names: tuple[str, ...]
+    ) -> ImageRef:
+        where = f"{self.where}@{digest}"
+        config = expect(doc.get("config"), dict, where, "config")
+        config_digest = check_digest(config.get("digest"), where, "config.digest")
+        artifact = artifact_type_of(doc)
+        subject = doc.get("subject")
+        subject_digest = subject.get("digest") if isinstance(subject, dict) else None
+        return ImageRef(
+            names[0] if names and artifact is None else None,
+            names if artifact is None else (),
+            digest,
+            config_digest,
+            platform,
+            media_type,
+            artifact,
+            subject_digest if isinstance(subject_digest, str) else None,
+        )
+
+    def open_image(self, platform: Platform | None = None) -> Image:
+        """The image the reference names (one platform of an index: ``platform``, else this machine's, else
+        the first), its config fetched and verified, its layers ready to stream."""
+        from imgscope.sources.detect import host_platform
+
+        doc, media_type, digest = self.manifest(self.ref.reference)
+        notes: list[str] = []
+        if media_type in INDEX_TYPES:
+            found: list[_Found] = []
+            self._walk(doc, media_type, digest, 0, found)
+            images = [f for f in found if f.ref.artifact_type is None]
+            if not images:
+                kinds = ", ".join(sorted({str(f.ref.artifact_type) for f in found})) or "nothing"
+                raise NotAnImageError(self.where, f"the index holds no container image, only artifacts ({kinds})")
+            pool = images
+            platforms = {f.ref.platform for f in images if f.ref.platform}
+            if platform is not None:
+                pool = [f for f in images if f.ref.platform is None or f.ref.platform.matches(platform)]
+                if not pool:
+                    known = ", ".join(sorted(str(p) for p in platforms))
+                    raise ImageNotFoundError(self.where, f"no image for platform {platform}; platforms here: {known}")
+            elif len(platforms) > 1:
+                host = host_platform()
+                native = [f for f in images if f.ref.platform and f.ref.platform.matches(host)]
+                pool = native or images
+                why = "this machine's" if native else "the first"
+                notes.append(
+                    f"{len(platforms)} platforms here; analyzing {pool[0].ref.platform} ({why}); choose with --platform"
+                )
+            chosen = pool[0]
+            child = chosen.ref.digest or ""
+            doc, media_type, digest = self.manifest(child)
+            if media_type not in MANIFEST_TYPES:
+                raise ImageFormatError(f"{self.where}@{child}", f"the index entry is a {media_type}, not a manifest")
+        own = self._manifest_ref(doc, media_type, digest, None, ())
+        if own.artifact_type is not None:
+            raise NotAnImageError(self.where, describe_artifact(own))
+        return self._build(doc, media_type, digest, notes)
+
+    def _build(self, doc: dict[str, Any], media_type: str, digest: str, notes: list[str]) -> Image:
+        where = f"{self.where}@{digest}"
+        config_desc = expect(doc.get("config"), dict, where, "config")
+        config_digest = check_digest(config_desc.get("digest"), where, "config.digest")
+        config_size = config_desc.get("size")
+        raw_config = self.read_blob(
+            config_digest, config_size if isinstance(config_size, int) else None, MAX_CONFIG_BYTES, "the config"
+        )
+        try:
+            config = json.loads(raw_config)
+        except ValueError:
+            raise ImageFormatError(f"{where} config", "not JSON") from None
+        diff_ids, history, platform, config_notes = parse_config(config, f"{self.where} config")
+        layer_descs = expect(doc.get("layers", []), list, where, "layers")
+        if len(layer_descs) != len(diff_ids):
+            raise ImageFormatError(
+                where, f"the manifest lists {len(layer_descs)} layers, the config {len(diff_ids)} diff_ids"
+            )
+        layers = []
+        for i, desc in enumerate(layer_descs):
+            expect(desc, dict, where, "layers[]")
+            layer_digest = check_digest(desc.get("digest"), where, "layers[].digest")
+            layer_type = opt_str(desc, "mediaType", where, "layers[]")
+            if layer_type is not None and layer_type not in LAYER_TYPES:
+                raise ImageFormatError(where, f"layer {i} has media type {layer_type[:100]!r}, not an image layer")
+            size = desc.get("size")
+            size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+            annotations = desc.get("annotations")
+            layers.append(
+                LayerBlob(
+                    index=i,
+                    digest=layer_digest,
+                    diff_id=diff_ids[i],
+                    media_type=layer_type,
+                    size=size,
+                    member=f"{self.ref.name}@{layer_digest}",
+                    opener=functools.partial(self.open_blob, layer_digest, size),
+                    annotations={str(k): str(v) for k, v in annotations.items()}
+                    if isinstance(annotations, dict)
+                    else {},
+                )
+            )
+        annotations = doc.get("annotations")
+        name = self._name()
+        return Image(
+            source=f"docker://{self.ref}",
+            format=ImageFormat.REGISTRY,
+            name=name,
+            tags=(name,) if self.ref.tag else (),
+            digest=digest,
+            config_digest=config_digest,
+            platform=platform,
+            config=config,
+            layers=tuple(layers),
+            history=tuple(history),
+            manifest_media_type=media_type,
+            annotations={str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {},
+            notes=tuple(notes + config_notes),
+        )
+
+
+def _platform(value: Any) -> Platform | None:
+    if not isinstance(value, dict):
+        return None
+    os_name, arch = value.get("os"), value.get("architecture")
+    if not isinstance(os_name, str) or not isinstance(arch, str):
+        return None
+    variant = value.get("variant")
+    return Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
+
+
+class BlobDownload(io.RawIOBase):
+    """A blob streaming from the registry: hashed and counted as it is read, written to the cache's
+    temporary file; at the end its size and digest are checked, and only then does it enter the cache.
+    Closed early (or failing), nothing is kept."""
+
+    def __init__(
+        self, registry: Registry, response: httpx.Response, digest: str, size: int | None, writer: Any
+    ) -> None:
+        super().__init__()
+        self._registry, self._response, self._digest, self._size = registry, response, digest, size
+        self._writer = writer
+        self._chunks: Iterator[bytes] = response.iter_bytes(CHUNK)
+        self._pending = memoryview(b"")
+        self._hasher = hashlib.new(digest.partition(":")[0])
+        self._count = 0
+        self._done = False
+        self._on_bytes = registry.options.on_bytes
+        self._label = digest[:19]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            if self._done:
+                return 0
+            try:
+                chunk = next(self._chunks, None)
+            except httpx.HTTPError as exc:
+                self._abandon()
+                raise CorruptLayerError(self._where(), self._short(type(exc).__name__)) from None
+            if chunk is None:
+                self._finish()
+                return 0
+            self._take(chunk)
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _where(self) -> str:
+        return f"{self._registry.where} blob {self._digest}"
+
+    def _short(self, why: str) -> str:
+        of = f" of {self._size}" if self._size is not None else ""
+        return f"blob cut short after {self._count}{of} bytes ({why})"
+
+    def _take(self, chunk: bytes) -> None:
+        self._count += len(chunk)
+        if self._size is not None and self._count > self._size:
+            self._abandon()
+            raise CorruptLayerError(self._where(), f"blob longer than the {self._size} bytes its descriptor says")
+        self._hasher.update(chunk)
+        if self._writer is not None:
+            self._writer.write(chunk)
+        if self._on_bytes is not None:
+            self._on_bytes(self._label, self._count, self._size)
+
+    def _finish(self) -> None:
+        self._done = True
+        self._response.close()
+        if self._size is not None and self._count < self._size:
+            self._abandon()
+            raise CorruptLayerError(self._where(), self._short("the connection ended"))
+        got = f"{self._digest.partition(':')[0]}:{self._hasher.hexdigest()}"
+        if got != self._digest:
+            self._abandon()
+            raise CorruptLayerError(self._where(), f"blob does not match its digest: got {got}")
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer = None
+
+    def _abandon(self) -> None:
+        self._done = True
+        self._pending = memoryview(b"")
+        if self._writer is not None:
+            self._writer.discard()
+            self._writer = None
+        self._response.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            if self._writer is not None:
+                self._abandon()  # not read to the end: keep nothing
+            self._response.close()
+        super().close()
+
+
+def open_registry_image(
+    ref: ImageReference, *, platform: str | Platform | None = None, options: SourceOptions | None = None
+) -> Image:
+    """Open the image ``ref`` names on its registry (see the module docstring)."""
+    if isinstance(platform, str):
+        platform = Platform.parse(platform)
+    registry = Registry(ref, options)
+    return registry.open_image(platform)
+
+
+def list_registry_images(ref: ImageReference, *, options: SourceOptions | None = None) -> list[ImageRef]:
+    """The images (per platform) and artifacts ``ref`` names."""
+    registry = Registry(ref, options)
+    try:
+        return registry.list_images()
+    finally:
+        registry.close()

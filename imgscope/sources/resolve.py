@@ -1,0 +1,118 @@
+"""From a source name to an image: the one entry point every command uses (``open_source``, ``list_source``).
+
+``reference.resolve_source`` parses the name; this module hands the parsed ``Source`` to its reader:
+files and layouts to ``detect`` (which reads stdin, the engines, ``dir:`` and compressed saves through
+``local``), ``docker://`` to ``registry``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from imgscope.errors import ImageFormatError, UsageError
+from imgscope.model import Image, ImageRef, Platform
+from imgscope.sources import detect, local
+from imgscope.sources.reference import Source, SourceOptions, resolve_source
+
+_FORMATS = {
+    "docker-archive": ("docker-archive", "docker-archive-oci"),
+    "oci": ("oci-layout",),
+    "oci-archive": ("oci-archive",),
+}
+
+
+def as_source(name: str | os.PathLike[str] | Source, source: str | None = None) -> Source:
+    """A ``Source`` as given, or parsed from a name (``source`` is ``--source``)."""
+    return name if isinstance(name, Source) else resolve_source(os.fspath(name), source)
+
+
+def _pick(src: Source, image: str | None) -> str | None:
+    if src.image and image and src.image != image:
+        raise UsageError(src.text, f"names image {src.image!r} and --image {image!r}: give one")
+    return src.image or image
+
+
+def _check_format(src: Source, img: Image) -> Image:
+    allowed = _FORMATS.get(src.transport)
+    if allowed is not None and img.format not in allowed:
+        raise ImageFormatError(src.path or src.text, f"is a {img.format}, not what {src.transport}: names")
+    return img
+
+
+_LOCAL = ("stdin", "docker-daemon", "podman", "dir")  # read by detect through sources.local (streams, engines)
+
+
+def library_name(src: Source) -> str | None:
+    """The name ``detect`` (and ``analyze``) read a local source by: ``-``, ``docker-daemon:NAME``, ``podman:NAME``,
+    ``dir:PATH``, a bare path, or ``docker-archive:PATH`` / ``oci-archive:PATH`` for a compressed save; None
+    for a source that must be opened here (a registry; a layout or archive with a REF)."""
+    if src.transport in ("docker-daemon", "podman"):
+        return f"{src.transport}:{src.image}"
+    if src.transport == "stdin":
+        return "-"
+    if src.transport == "dir":
+        return f"dir:{src.path}"
+    if src.transport == "path" and src.image is None:
+        return src.path
+    if src.transport in ("docker-archive", "oci-archive") and src.image is None:
+        name = f"{src.transport}:{src.path}"
+        if local.stream_source(name) is not None:
+            return name
+    return None
+
+
+def open_source(
+    name: str | os.PathLike[str] | Source,
+    *,
+    source: str | None = None,
+    image: str | None = None,
+    platform: str | Platform | None = None,
+    options: SourceOptions | None = None,
+) -> Image:
+    """Open the image a source name names, lazily (metadata read and checked, no layer read).
+
+    ``name`` is any source name (``app.tar``, ``oci:dir:1``, ``docker://ghcr.io/org/app:1``, ``nginx``...);
+    ``source`` forces a reading as dive's ``--source`` does; ``image`` and ``platform`` choose one image of
+    several as ``open_image`` does; ``options`` says how to reach registries (and the blob cache).
+    """
+    src = as_source(name, source)
+    if isinstance(platform, str):
+        try:
+            platform = Platform.parse(platform)
+        except ValueError as exc:
+            raise UsageError("--platform", str(exc)) from None
+    if src.transport in _LOCAL:
+        return detect.open_image(str(library_name(src)), image=image, platform=platform)
+    if src.transport in ("path", "docker-archive", "oci", "oci-archive"):
+        assert src.path is not None
+        stream = library_name(src)
+        if stream is not None and stream != src.path:  # a compressed save, read as a stream
+            return detect.open_image(stream, image=image, platform=platform)
+        img = detect.open_image(src.path, image=_pick(src, image), platform=platform)
+        return _check_format(src, img)
+    if src.transport == "docker":
+        from imgscope.sources.registry import open_registry_image
+
+        assert src.reference is not None
+        if image is not None:
+            raise UsageError("--image", f"{src} names one image already; --image is for archives and layouts")
+        return open_registry_image(src.reference, platform=platform, options=options)
+    raise UsageError(str(src), f"the {src.transport} source is not supported")
+
+
+def list_source(
+    name: str | os.PathLike[str] | Source, *, source: str | None = None, options: SourceOptions | None = None
+) -> list[ImageRef]:
+    """Every image (and platform) and every artifact a source holds."""
+    src = as_source(name, source)
+    if src.transport in _LOCAL:
+        return detect.list_images(str(library_name(src)))
+    if src.transport in ("path", "docker-archive", "oci", "oci-archive"):
+        assert src.path is not None
+        return detect.list_images(library_name(src) or src.path)
+    if src.transport == "docker":
+        from imgscope.sources.registry import list_registry_images
+
+        assert src.reference is not None
+        return list_registry_images(src.reference, options=options)
+    raise UsageError(str(src), f"the {src.transport} source is not supported")

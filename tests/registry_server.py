@@ -1,0 +1,342 @@
+"""Real registries for tests: Debian's ``docker-registry`` (CNCF distribution) on a free localhost port.
+
+``start_registry`` writes a config into a temp dir and starts the server (anonymous, htpasswd Basic auth, or
+token auth); ``TokenIssuer`` is a small token service that signs RS256 JWTs with a key made for the test, in
+the form the registry's ``auth.token`` checks (``kid`` = libtrust's key id of the certificate's key). Images
+go in with ``skopeo copy``. The registry's access log counts the requests (blob GETs) each test makes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import require_tool
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenIssuer:
+    """A token service: ``GET /token?service=&scope=`` with Basic credentials -> ``{"token": JWT}``.
+
+    ``expired_first`` hands out one already expired token first (to make the client refresh);
+    ``requests`` counts the tokens asked for.
+    """
+
+    def __init__(self, directory: Path, username: str, password: str) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imgscope test token issuer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(self._key, hashes.SHA256())
+        )
+        self.cert_path = directory / "token-cert.pem"
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        der = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
+        self._kid = ":".join(b32[i : i + 4] for i in range(0, 48, 4))
+        self._credentials = f"{username}:{password}"
+        self.expired_first = False
+        self.requests = 0
+        self.refused = 0
+        self.port = free_port()
+        self.realm = f"http://127.0.0.1:{self.port}/token"
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                issuer._serve(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        header = {"typ": "JWT", "alg": "RS256", "kid": self._kid}
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{_b64url(signature)}"
+
+    def _serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        from urllib.parse import parse_qs, urlparse
+
+        query = parse_qs(urlparse(handler.path).query)
+        given = handler.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(self._credentials.encode()).decode()
+        if given != expected:
+            self.refused += 1
+            handler.send_response(401)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        self.requests += 1
+        access = []
+        for scope in query.get("scope", []):
+            kind, _, rest = scope.partition(":")
+            repo, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": repo, "actions": actions.split(",")})
+        now = int(time.time())
+        expired = self.expired_first and self.requests == 1
+        claims = {
+            "iss": "imgscope-test-issuer",
+            "sub": self._credentials.partition(":")[0],
+            "aud": query.get("service", [""])[0],
+            "exp": now - 7200 if expired else now + 600,
+            "nbf": now - 7260 if expired else now - 60,
+            "iat": now - 7260 if expired else now - 60,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
+        body = json.dumps({"token": self._sign(claims)}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass
+class RegistryServer:
+    """A running registry: its port, storage and log; ``push`` copies an image in with skopeo."""
+
+    port: int
+    root: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+    creds: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def push(self, source: str, dest: str, *args: str) -> None:
+        command = [require_tool("skopeo"), "copy", "--quiet", "--dest-tls-verify=false", *args]
+        if self.creds:
+            command += ["--dest-creds", self.creds]
+        subprocess.run([*command, source, f"docker://{self.host}/{dest}"], check=True, capture_output=True)
+
+    def requests(self, pattern: str) -> list[str]:
+        """Access-log lines whose request matches ``pattern`` (a regex on ``METHOD PATH``)."""
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            m = re.search(r'"([A-Z]+ \S+) HTTP/[0-9.]+" (\d+)', line)
+            if m and re.search(pattern, m.group(1)):
+                found.append(f"{m.group(1)} {m.group(2)}")
+        return found
+
+    def blob_gets(self, repo: str) -> list[str]:
+        return self.requests(rf"^GET /v2/{re.escape(repo)}/blobs/")
+
+    def blob_path(self, digest: str) -> Path:
+        hexpart = digest.partition(":")[2]
+        return self.root / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_registry(directory: Path, auth: dict[str, Any] | None = None) -> RegistryServer:
+    """Start ``docker-registry serve`` on a free port with storage in ``directory`` and wait until it answers."""
+    registry = require_tool("docker-registry")
+    require_tool("skopeo")
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config: dict[str, Any] = {
+        "version": 0.1,
+        "log": {"level": "info", "accesslog": {"disabled": False}},
+        "storage": {"filesystem": {"rootdirectory": str(directory / "data")}},
+        "http": {"addr": f"127.0.0.1:{port}", "secret": "imgscope-test"},
+    }
+    if auth:
+        config["auth"] = auth
+    (directory / "config.yml").write_text(json.dumps(config))  # YAML is a superset of JSON
+    log = directory / "registry.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [registry, "serve", str(directory / "config.yml")], stdout=out, stderr=subprocess.STDOUT
+        )
+    server = RegistryServer(port, directory / "data", log, process)
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"http://{server.host}/v2/", timeout=2, trust_env=False)
+            return server
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"docker-registry did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def isolated_credentials(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No credentials from the machine: HOME and every auth-file variable pointed into ``home``."""
+    for name in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DOCKER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    yield home
+
+
+def write_auth_file(path: Path, host: str, user: str, password: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    path.write_text(json.dumps({"auths": {host: {"auth": token}}}))
+    return path
+
+
+def htpasswd_file(directory: Path, user: str, password: str) -> Path:
+    htpasswd = require_tool("htpasswd")
+    path = directory / "htpasswd"
+    done = subprocess.run([htpasswd, "-Bbn", user, password], check=True, capture_output=True)
+    path.write_bytes(done.stdout)
+    return path
+
+
+def env_without_proxies() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    return env
+
+
+class FrontServer:
+    """A small HTTP front for a registry, as CDNs and object stores put in front of real ones.
+
+    Requests are passed to the registry (headers included) except: blob GETs are answered with a 307 to
+    ``storage`` (a second server on another origin, ``localhost`` rather than ``127.0.0.1``) that serves the
+    same bytes and records the headers it was sent; with ``throttle`` set, manifest GETs get a 429 with that
+    ``Retry-After``.
+    """
+
+    def __init__(self, registry: RegistryServer) -> None:
+        self.registry = registry
+        self.throttle: str | None = None
+        self.storage_headers: list[dict[str, str]] = []
+        self.port, self.storage_port = free_port(), free_port()
+        front = self
+
+        class Front(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                front._front(self)
+
+            def do_HEAD(self) -> None:
+                front._front(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Storage(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                front._storage(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._servers = [
+            http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Front),
+            http.server.ThreadingHTTPServer(("127.0.0.1", self.storage_port), Storage),
+        ]
+        for server in self._servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _front(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        path = handler.path
+        if self.throttle is not None and "/manifests/" in path:
+            handler.send_response(429)
+            handler.send_header("Retry-After", self.throttle)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        if handler.command == "GET" and "/blobs/sha256:" in path:
+            handler.send_response(307)
+            handler.send_header("Location", f"http://localhost:{self.storage_port}/storage{path}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        headers = {k: v for k, v in handler.headers.items() if k.lower() in ("authorization", "accept")}
+        answer = httpx.request(
+            handler.command, f"http://{self.registry.host}{path}", headers=headers, trust_env=False, timeout=30
+        )
+        handler.send_response(answer.status_code)
+        for key, value in answer.headers.items():
+            if key.lower() in ("content-type", "www-authenticate", "docker-content-digest"):
+                handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(answer.content)))
+        handler.end_headers()
+        if handler.command == "GET":
+            handler.wfile.write(answer.content)
+
+    def _storage(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        self.storage_headers.append({k.lower(): v for k, v in handler.headers.items()})
+        digest = handler.path.rpartition("/")[2]
+        data = self.registry.blob_path(digest).read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,54 @@
+"""The engines run tasks, retry lost ones, and report a task that fails for good without stopping the others."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from imgscope.errors import UsageError
+from imgscope.fleet.engines import LocalEngine, TaskFailed, make_engine
+from tests.batch_tasks import always_raises, die_once, square
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_engine_runs_every_item_once(workers: int) -> None:
+    engine = LocalEngine(workers, window=3)
+    try:
+        results = dict(engine.map_unordered(square, list(range(20))))
+    finally:
+        engine.close()
+    assert results == {i: i * i for i in range(20)}
+
+
+def test_a_lost_worker_is_replaced_and_its_task_retried(tmp_path: Path) -> None:
+    engine = LocalEngine(2, retries=2)
+    marker = str(tmp_path / "died")
+    try:
+        results = dict(engine.map_unordered(die_once, [marker]))
+    finally:
+        engine.close()
+    assert Path(marker).read_text() == "died"  # the first attempt did kill its worker
+    pid = results[0]
+    assert isinstance(pid, int) and pid != os.getpid()  # the retry ran in a new worker
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_failing_for_good_is_reported_and_the_rest_go_on(workers: int) -> None:
+    engine = LocalEngine(workers, retries=1)
+    try:
+        got = dict(engine.map_unordered(always_raises, [7]))
+        assert dict(engine.map_unordered(square, [3])) == {0: 9}
+    finally:
+        engine.close()
+    failure = got[0]
+    assert isinstance(failure, TaskFailed)
+    assert failure.attempts == 2 and "task 7 is broken" in failure.message
+
+
+def test_unknown_engine_and_misplaced_address_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="unknown engine"):
+        make_engine("spark")
+    with pytest.raises(UsageError, match="takes no scheduler"):
+        make_engine("local", address="tcp://127.0.0.1:8786")

@@ -1,0 +1,266 @@
+"""imgscope batch: a fleet of real images (buildah and skopeo) into Parquet, each distinct layer scanned once.
+
+The fleet: the "cases" sample in three formats (one set of layers), the two-image and advise tars, the
+multi-platform index, a dozen images buildah commits on top of the cases image (each sharing its layers), one
+image with a corrupt layer of its own and one path that does not exist. Every image's rows are checked against
+``imgscope.analyze`` of the same image, on the local engine (1 and 2 workers), a Dask LocalCluster and local Ray.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import imgscope
+from imgscope.fleet import BatchResult, batch
+from imgscope.fleet import run as fleet_run
+from imgscope.fleet.plan import ImageJob, LayerTask, expand_sources
+from imgscope.fleet.stages import ScanOutcome, scan_stage
+from tests.conftest import ROOT, SAMPLES, require_tool
+
+pa = pytest.importorskip("pyarrow")
+BUILT = 12  # images buildah commits for the fleet
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[str]]]:
+    """The fleet's sources (paths), with a list file naming some of them."""
+    buildah = require_tool("buildah")
+    skopeo = require_tool("skopeo")
+    work = tmp_path_factory.mktemp("fleet")
+    store = [f"--root={work / 'root'}", f"--runroot={work / 'run'}", "--storage-driver=vfs"]
+    container = _run(buildah, *store, "from", "--pull-never", f"docker-archive:{SAMPLES / 'cases/docker-archive.tar'}")
+    container = container.strip().splitlines()[-1]
+    layout = work / "built-oci"
+    for i in range(1, BUILT + 1):
+        payload = work / f"payload-{i}"
+        payload.write_bytes(hashlib.sha256(str(i).encode()).digest() * (64 * i))
+        _run(buildah, *store, "copy", container, str(payload), f"/srv/payload-{i}")
+        _run(buildah, *store, "commit", "-q", container, f"localhost/fleet:{i}")
+        storage = f"containers-storage:[vfs@{work / 'root'}+{work / 'run'}]localhost/fleet:{i}"
+        _run(skopeo, "copy", "-q", storage, f"oci:{layout}:{i}")
+    # One more image whose top layer no other image holds, exported alone and then corrupted.
+    (work / "own").write_bytes(b"a layer of its own\n" * 999)
+    _run(buildah, *store, "copy", container, str(work / "own"), "/srv/own")
+    _run(buildah, *store, "commit", "-q", container, "localhost/fleet:bad")
+    corrupt = work / "corrupt-oci"
+    storage = f"containers-storage:[vfs@{work / 'root'}+{work / 'run'}]localhost/fleet:bad"
+    _run(skopeo, "copy", "-q", storage, f"oci:{corrupt}:bad")
+    _corrupt_top_layer(corrupt)
+    _run(buildah, *store, "rm", container)
+    listing = work / "images.txt"
+    listing.write_text(
+        f"# the samples\n{SAMPLES / 'cases/oci-gzip'}\n{SAMPLES / 'cases/oci-zstd'}  # same layers, zstd\n"
+        f"{SAMPLES / 'two-images.tar'}\n{SAMPLES / 'advise.tar'}\n\n{SAMPLES / 'multi-platform'}\n"
+    )
+    yield work, [str(SAMPLES / "cases/docker-archive.tar"), str(listing), str(layout), str(corrupt), "nope.tar"]
+    shutil.rmtree(work / "root", ignore_errors=True)
+
+
+def _corrupt_top_layer(layout: Path) -> None:
+    """Flip bytes in the middle of the image's last (own) layer blob, keeping its name and length."""
+    index = json.loads((layout / "index.json").read_text())
+    manifest_digest = index["manifests"][0]["digest"].split(":")[1]
+    manifest = json.loads((layout / "blobs/sha256" / manifest_digest).read_text())
+    blob = layout / "blobs/sha256" / manifest["layers"][-1]["digest"].split(":")[1]
+    data = bytearray(blob.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(data))
+
+
+def _analyze(job: ImageJob) -> imgscope.Analysis:
+    return imgscope.analyze(job.source, image=job.image, platform=job.platform)
+
+
+def _rows(table: Any, key: str) -> list[dict[str, Any]]:
+    return [r for r in table.to_pylist() if r["image_key"] == key]
+
+
+@pytest.fixture(scope="module")
+def first_run(fleet: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory) -> BatchResult:
+    out = tmp_path_factory.mktemp("out") / "fleet"
+    return batch(fleet[1], out, jobs=2)
+
+
+def test_the_sources_expand_to_every_image_and_platform(fleet: tuple[Path, list[str]]) -> None:
+    jobs = expand_sources(fleet[1])
+    # docker-archive + oci-gzip + oci-zstd, 2 of two-images, 2 of advise, 2 platforms, the built ones, corrupt, missing
+    assert len(jobs) == 3 + 2 + 2 + 2 + BUILT + 1 + 1
+    assert len({j.key for j in jobs}) == len(jobs)
+    assert any(j.platform == "linux/arm64" for j in jobs) and any(j.platform == "linux/amd64" for j in jobs)
+
+
+def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: BatchResult) -> None:
+    tables = first_run.tables
+    jobs = expand_sources(fleet[1])
+    images = {r["image_key"]: r for r in tables["images"].to_pylist()}
+    assert set(images) == {j.key for j in jobs}
+    checked = 0
+    for job in jobs:
+        row = images[job.key]
+        if row["error"] is not None:
+            continue
+        a = _analyze(job)
+        s = a.summary
+        assert (row["size"], row["final_size"], row["wasted_bytes"], row["file_count"], row["layer_count"]) == (
+            s.size,
+            s.final_size,
+            s.wasted_bytes,
+            s.file_count,
+            s.layer_count,
+        ), job.reference
+        assert (row["efficiency"], row["wasted_fraction"], row["stored_size"]) == (
+            s.efficiency,
+            s.wasted_percent,
+            s.compressed_size,
+        ), job.reference
+        assert (row["dive_efficiency"], row["dive_wasted_bytes"], row["dive_user_wasted_percent"]) == (
+            a.dive.efficiency,
+            a.dive.wasted_bytes,
+            a.dive.user_wasted_percent,
+        ), job.reference
+        assert row["findings_bytes_saved"] == imgscope.advice(a).total_saved
+        layers = sorted(_rows(tables["image_layers"], job.key), key=lambda r: r["index"])
+        assert [(r["diff_id"], r["digest"], r["compression"], r["stored_size"], r["size"]) for r in layers] == [
+            (r.diff_id, r.digest, str(r.compression), r.compressed_size, r.size) for r in a.layers
+        ], job.reference
+        wasted = sorted((r["path"], r["size"], r["layer"], r["hidden_by"]) for r in _rows(tables["wasted"], job.key))
+        assert wasted == sorted((w.path, w.size, w.layer, w.hidden_by) for w in a.wasted_files)
+        assert sorted(r["id"] for r in _rows(tables["findings"], job.key)) == sorted(
+            f.id for f in imgscope.advice(a).findings
+        )
+        checked += 1
+    assert checked == len(jobs) - 2  # all but the corrupt and the missing one
+
+
+def test_failures_are_recorded_and_the_rest_go_on(first_run: BatchResult) -> None:
+    errors = {r["reference"]: r["error"] for r in first_run.tables["images"].to_pylist() if r["error"]}
+    assert len(errors) == 2 and first_run.failed == 2
+    missing = next(e for ref, e in errors.items() if ref == "nope.tar")
+    assert "no such file" in missing
+    corrupt = next(e for ref, e in errors.items() if "corrupt-oci" in ref)
+    assert re.search(r"does not match|corrupt|invalid", corrupt), corrupt
+    assert "\n" not in corrupt
+
+
+def test_each_distinct_layer_is_scanned_once(
+    fleet: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scanned: list[str] = []
+
+    def counting(task: LayerTask) -> ScanOutcome:
+        scanned.append(task.diff_id)
+        return scan_stage(task)
+
+    monkeypatch.setattr(fleet_run, "scan_stage", counting)
+    result = batch(fleet[1], tmp_path / "out", jobs=1)
+    distinct: set[str] = set()
+    users: dict[str, int] = {}  # diff_id -> images analyzed that hold it
+    failed = {r["image_key"] for r in result.tables["images"].to_pylist() if r["error"]}
+    for job in expand_sources(fleet[1]):
+        try:
+            diff_ids = {b.diff_id or "" for b in imgscope.open_image(job.source, image=job.image).layers}
+        except imgscope.ImgscopeError:
+            continue
+        distinct |= diff_ids
+        for d in diff_ids if job.key not in failed else ():
+            users[d] = users.get(d, 0) + 1
+    assert sorted(scanned) == sorted(distinct)  # each exactly once
+    assert result.layers_scanned == len(distinct) - 1  # the corrupt image's own layer could not be read
+    layers = {r["diff_id"]: r["image_count"] for r in result.tables["layers"].to_pylist()}
+    assert layers == users
+    cases = [b.diff_id for b in imgscope.open_image(SAMPLES / "cases/docker-archive.tar").layers]
+    assert min(layers[d or ""] for d in cases) == 3 + BUILT  # 3 sample formats and every built image
+
+    scanned.clear()
+    again = batch(fleet[1], tmp_path / "out", jobs=1)  # a re-run adds only what is new: nothing, but the failures
+    assert scanned == [] or set(scanned) <= distinct - set(layers)
+    assert again.analyzed == 0 and again.reused == result.analyzed and again.failed == 2
+    assert again.tables["images"].num_rows == result.tables["images"].num_rows
+
+
+def test_the_engines_give_the_same_tables(
+    fleet: tuple[Path, list[str]], first_run: BatchResult, tmp_path: Path
+) -> None:
+    """One worker, a Dask LocalCluster and local Ray: the same rows as the 2-worker pool."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("ray")
+    sources = [*fleet[1][:1], *fleet[1][2:]]  # the list file's images are covered above; keep this run short
+    expected = batch(sources, tmp_path / "local1", jobs=1).tables
+    for engine in ("dask", "ray"):
+        got = batch(sources, tmp_path / engine, engine=engine, jobs=2).tables
+        for name in ("images", "image_layers", "wasted", "findings", "layers"):
+            assert _sorted(got[name]) == _sorted(expected[name]), (engine, name)
+    subset = {r["image_key"] for r in expected["images"].to_pylist()}
+    for name in ("images", "image_layers", "wasted"):
+        rows = pa.Table.from_pylist([r for r in first_run.tables[name].to_pylist() if r["image_key"] in subset])
+        assert _sorted(rows) == _sorted(expected[name]), name
+
+
+def _sorted(table: Any) -> list[dict[str, Any]]:
+    return sorted(table.to_pylist(), key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def test_the_files_table_holds_every_path(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
+    result = batch([str(SAMPLES / "cases/oci-zstd")], tmp_path / "out", jobs=1, files=True)
+    a = imgscope.analyze(SAMPLES / "cases/oci-zstd")
+    rows = result.tables["files"].to_pylist()
+    assert sorted((r["path"], r["size"], r["layer"]) for r in rows) == sorted(
+        (f.path, f.size, f.layer) for f in a.files
+    )
+
+
+def test_the_docs_queries_run(first_run: BatchResult, tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    assert first_run.out is not None
+    text = (ROOT / "docs/fleet.md").read_text()
+    sql = text.split("```sql\n", 1)[1].split("```", 1)[0]
+    sql = sql.replace("fleet-2026-12/", f"{first_run.out}/").replace("fleet-2026-11/", f"{first_run.out}/")
+    sql = sql.replace("'fleet/", f"'{first_run.out}/")
+    queries = [q for q in (re.sub(r"^\s*--.*$", "", s, flags=re.M).strip() for s in sql.split(";")) if q]
+    assert len(queries) == 7
+    con = duckdb.connect()
+    results = [con.execute(q).fetchall() for q in queries]
+    wasted, failures, shared, bases, storage, fixes, growth = results
+    images = [r for r in first_run.tables["images"].to_pylist() if r["error"] is None]
+    assert wasted[0][1] == max(r["wasted_bytes"] for r in images)
+    assert len(failures) == 2
+    assert shared[0][2] == max(r["image_count"] for r in first_run.tables["layers"].to_pylist())
+    assert sum(b[2] for b in bases) == len(images)
+    assert storage[0][0] < storage[0][1]  # shared layers are stored once but pulled by every image
+    assert fixes and growth == []  # one dataset against itself: nothing grew
+
+
+def test_cli(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o"), "-j", "1"]
+    ok = subprocess.run([*cmd, "--json", str(SAMPLES / "two-images.tar")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert (doc["images"], doc["analyzed"], doc["failed"], doc["rows"]["images"]) == (2, 2, 0, 2)
+    bad = subprocess.run(
+        [*cmd, "--fail-on-error", "missing.tar", str(SAMPLES / "two-images.tar")], capture_output=True, text=True
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == ["imgscope: missing.tar: no such file or directory"]
+    assert "3 images" in bad.stdout and "1 failed" in bad.stdout
+    usage = subprocess.run([*cmd, "--engine", "spark", "x.tar"], capture_output=True, text=True)
+    assert usage.returncode == 2
+
+
+def test_the_library_entry_point() -> None:
+    assert imgscope.batch is batch  # imported on first use, so `import imgscope` does not need pyarrow

@@ -1,0 +1,493 @@
+"""Reading images from a real registry (Debian's docker-registry, started here), against the same images as files.
+
+Every server is started by the test on a free localhost port with a temp storage dir; images are pushed
+with skopeo. Nothing here needs the internet.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import imgscope
+from imgscope.errors import CorruptLayerError, ImgscopeError, NotAnImageError, RegistryError
+from imgscope.sources.cache import BlobCache
+from imgscope.sources.reference import SourceOptions, parse_reference
+from imgscope.sources.registry import Registry
+from imgscope.sources.resolve import list_source, open_source
+from tests.registry_server import (
+    FrontServer,
+    RegistryServer,
+    TokenIssuer,
+    free_port,
+    htpasswd_file,
+    isolated_credentials,
+    start_registry,
+    write_auth_file,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+USER, PASSWORD = "alice", "s3cret-pa55word"
+
+
+@pytest.fixture(scope="module")
+def anon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    server = start_registry(tmp_path_factory.mktemp("anon"))
+    try:
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "cases:1")
+        server.push(f"oci:{SAMPLES}/multi-platform", "multi:1", "--all")
+        server.push(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-a:1", "tiny-a:1")
+        server.push(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-b:1", "tiny-b:1")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    with isolated_credentials(tmp_path / "home", monkeypatch) as h:
+        yield h
+
+
+def options(tmp_path: Path, **kw: Any) -> SourceOptions:
+    return SourceOptions(cache_dir=str(tmp_path / "cache"), timeout=20, **kw)
+
+
+def without_source(doc: dict[str, Any]) -> dict[str, Any]:
+    image = dict(doc["image"])
+    for key in ("source", "format", "name", "tags"):
+        image.pop(key)
+    return {**doc, "image": image}
+
+
+def test_registry_image_reads_as_the_file_does(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    img = open_source(f"docker://{anon.host}/cases:1", options=options(tmp_path))
+    assert (img.format, img.source, img.name) == ("registry", f"docker://{anon.host}/cases:1", f"{anon.host}/cases:1")
+    from_registry = imgscope.analyze(img).to_dict()
+    from_file = imgscope.analyze(SAMPLES / "cases" / "oci-gzip").to_dict()
+    assert without_source(from_registry) == without_source(from_file)
+    assert from_registry["image"]["source"] == f"docker://{anon.host}/cases:1"
+
+
+def test_bare_reference_and_platforms(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    for platform in ("linux/amd64", "linux/arm64"):
+        img = open_source(f"{anon.host}/multi:1", platform=platform, options=options(tmp_path))
+        assert str(img.platform) == platform
+        a = imgscope.analyze(img).to_dict()
+        b = imgscope.analyze(SAMPLES / "multi-platform", platform=platform).to_dict()
+        assert without_source(a) == without_source(b)
+    refs = list_source(f"docker://{anon.host}/multi:1", options=options(tmp_path))
+    assert sorted(str(r.platform) for r in refs) == ["linux/amd64", "linux/arm64"]
+    assert {r.digest for r in refs} == {r.digest for r in imgscope.list_images(SAMPLES / "multi-platform")}
+    with pytest.raises(imgscope.ImageNotFoundError, match="no image for platform linux/s390x; platforms here"):
+        open_source(f"{anon.host}/multi:1", platform="linux/s390x", options=options(tmp_path))
+
+
+def test_pinned_digest(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    digest = open_source(f"{anon.host}/cases:1", options=options(tmp_path)).digest
+    img = open_source(f"docker://{anon.host}/cases@{digest}", options=options(tmp_path))
+    assert img.digest == digest and img.tags == ()
+
+
+def test_second_pull_hits_the_cache(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    before = len(anon.blob_gets("cases"))
+    first = imgscope.analyze(open_source(f"{anon.host}/cases:1", options=options(tmp_path)))
+    fetched = anon.blob_gets("cases")[before:]
+    assert len(fetched) == len(first.layers) + 1  # the config and each layer, once
+    cache = BlobCache(tmp_path / "cache")
+    assert {e.digest for e in cache.entries()} >= {layer.digest for layer in first.layers}
+    again = imgscope.analyze(open_source(f"{anon.host}/cases:1", options=options(tmp_path)))
+    assert anon.blob_gets("cases")[before + len(fetched) :] == []
+    assert again.to_dict() == first.to_dict()
+
+
+def test_shared_base_layers_are_not_fetched_again(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    a = open_source(f"{anon.host}/tiny-a:1", options=options(tmp_path))
+    imgscope.analyze(a)
+    b = open_source(f"{anon.host}/tiny-b:1", options=options(tmp_path))
+    before = len(anon.blob_gets("tiny-b"))
+    imgscope.analyze(b)
+    shared = {x.digest for x in a.layers} & {x.digest for x in b.layers}
+    assert shared  # skopeo compressed the same base layers to the same blobs
+    fetched = {line.split()[1].rpartition("/")[2] for line in anon.blob_gets("tiny-b")[before:]}
+    assert fetched == {x.digest for x in b.layers} - shared  # the config came with open_source
+
+
+def test_no_cache_keeps_nothing(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    opts = options(tmp_path, use_cache=False)
+    for _ in range(2):
+        before = len(anon.blob_gets("cases"))
+        result = imgscope.analyze(open_source(f"{anon.host}/cases:1", options=opts))
+        assert len(anon.blob_gets("cases")[before:]) == len(result.layers) + 1
+    assert not (tmp_path / "cache").exists()
+
+
+def test_two_concurrent_runs_share_the_cache(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMGSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    script = (
+        "import imgscope, json, sys; from imgscope.sources.resolve import open_source;"
+        "print(json.dumps(imgscope.analyze(open_source(sys.argv[1])).to_dict()['summary']))"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, f"{anon.host}/cases:1"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [r.communicate(timeout=300)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0]
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["layer_count"] == 5
+    cache = BlobCache(tmp_path / "cache")
+    for entry in cache.entries():  # every blob whole and correct, no temporary file left
+        import hashlib
+
+        assert "sha256:" + hashlib.sha256(cache.path_of(entry.digest).read_bytes()).hexdigest() == entry.digest
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_cache_cap_and_prune(tmp_path: Path) -> None:
+    import hashlib
+
+    cache = BlobCache(tmp_path / "c", max_bytes=250)
+    digests = []
+    for i in range(3):
+        data = bytes([i]) * 100
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        writer = cache.writer(digest)
+        writer.write(data)
+        assert writer.commit()
+        digests.append(digest)
+        os.utime(cache.path_of(digest), (1000 + i, 1000 + i))
+    assert cache.size() <= 250 and cache.get(digests[0]) is None  # the least recently used went
+    bad = cache.writer(digests[0])
+    bad.write(b"not it")
+    assert not bad.commit() and cache.get(digests[0]) is None
+    assert cache.prune(0) and cache.entries() == []
+    with pytest.raises(ValueError):
+        cache.path_of("sha256:../../etc/passwd")
+
+
+def _corrupt(server: RegistryServer, digest: str, how: str) -> bytes:
+    path = server.blob_path(digest)
+    original = path.read_bytes()
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    if how == "flip":  # gzip's MTIME field: the layer still decompresses, only the digest tells
+        path.write_bytes(original[:4] + bytes([original[4] ^ 1]) + original[5:])
+    else:
+        path.write_bytes(original[: len(original) // 2])
+    return original
+
+
+@pytest.mark.parametrize(("how", "problem"), [("flip", "does not match its digest"), ("cut", "blob cut short after")])
+def test_bad_blobs_are_refused_and_not_cached(
+    tmp_path: Path, home: Path, how: str, problem: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = start_registry(tmp_path_factory.mktemp("bad"))
+    try:
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "cases:1")
+        img = open_source(f"{server.host}/cases:1", options=options(tmp_path))
+        victim = img.layers[0].digest
+        assert victim is not None
+        _corrupt(server, victim, how)
+        with pytest.raises(CorruptLayerError, match=problem) as info:
+            imgscope.analyze(img, verify=False)  # the download checks itself, whatever the analysis does
+        assert victim in str(info.value) and "\n" not in str(info.value)
+        cache = BlobCache(tmp_path / "cache")
+        assert victim not in {e.digest for e in cache.entries()}
+        assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+    finally:
+        server.stop()
+
+
+def test_registry_errors(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    opts = options(tmp_path)
+    with pytest.raises(RegistryError, match=r"tag nope not found \(404: MANIFEST_UNKNOWN") as info:
+        open_source(f"{anon.host}/cases:nope", options=opts)
+    assert str(info.value).startswith(f"{anon.host}/cases:nope: ")
+    with pytest.raises(RegistryError, match=r"/no/such/repo:1: tag 1 not found \(404"):
+        open_source(f"{anon.host}/no/such/repo:1", options=opts)
+    port = free_port()
+    with pytest.raises(RegistryError, match=r"connection refused by 127\.0\.0\.1$") as refused:
+        open_source(f"127.0.0.1:{port}/x:1", options=opts)
+    assert refused.value.where == f"127.0.0.1:{port}/x:1"
+    with pytest.raises(RegistryError, match=r"unknown host no-such-host\.invalid"):
+        open_source("docker://no-such-host.invalid/x:1", options=opts)
+
+
+def test_artifacts_are_not_images(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    """An SBOM attached to an image with ``subject`` (OCI 1.1), pushed through the registry's API."""
+    image = open_source(f"{anon.host}/cases:1", options=options(tmp_path))
+    base = f"http://{anon.host}/v2/cases"
+    empty = b"{}"
+    sbom = b'{"spdxVersion": "SPDX-2.3"}'
+    with httpx.Client(trust_env=False) as client:
+        for blob in (empty, sbom):
+            import hashlib
+
+            digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+            start = client.post(f"{base}/blobs/uploads/")
+            location = httpx.URL(base).join(start.headers["Location"])
+            client.put(location.copy_merge_params({"digest": digest}), content=blob).raise_for_status()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/example.sbom",
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": "sha256:" + hashlib.sha256(empty).hexdigest(),
+                "size": 2,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/spdx+json",
+                    "digest": "sha256:" + hashlib.sha256(sbom).hexdigest(),
+                    "size": len(sbom),
+                }
+            ],
+            "subject": {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": image.digest,
+                "size": 1023,
+            },
+        }
+        client.put(
+            f"{base}/manifests/sbom",
+            content=json.dumps(manifest).encode(),
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        ).raise_for_status()
+    with pytest.raises(NotAnImageError) as info:
+        open_source(f"{anon.host}/cases:sbom", options=options(tmp_path))
+    assert str(info.value) == (
+        f"{anon.host}/cases:sbom: an OCI artifact of type application/example.sbom attached to {image.digest}, "
+        "not a container image"
+    )
+    [ref] = list_source(f"{anon.host}/cases:sbom", options=options(tmp_path))
+    assert (ref.artifact_type, ref.subject, ref.name) == ("application/example.sbom", image.digest, None)
+
+
+# -- authentication -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def basic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    directory = tmp_path_factory.mktemp("basic")
+    passwd = htpasswd_file(directory, USER, PASSWORD)
+    server = start_registry(directory, {"htpasswd": {"realm": "imgscope-test", "path": str(passwd)}})
+    server.creds = f"{USER}:{PASSWORD}"
+    try:
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "cases:1")
+        yield server
+    finally:
+        server.stop()
+
+
+def test_basic_auth(basic: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"{basic.host}/cases:1"
+    with pytest.raises(RegistryError, match=r"authentication required by .* and no credentials found") as info:
+        open_source(name, options=options(tmp_path))
+    assert info.value.status == 401
+    wrong = write_auth_file(tmp_path / "wrong.json", basic.host, USER, "wrong-password")
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(wrong))
+    with pytest.raises(RegistryError, match=f"refused the credentials from {wrong}") as refused:
+        open_source(name, options=options(tmp_path))
+    assert "wrong-password" not in str(refused.value)
+    monkeypatch.delenv("REGISTRY_AUTH_FILE")
+    write_auth_file(home / ".docker" / "config.json", basic.host, USER, PASSWORD)
+    result = imgscope.analyze(open_source(name, options=options(tmp_path)))
+    assert without_source(result.to_dict()) == without_source(imgscope.analyze(SAMPLES / "cases/oci-gzip").to_dict())
+
+
+def test_credential_helper(basic: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``credHelpers`` runs ``docker-credential-NAME get`` with the server on stdin (a helper written here)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    asked = tmp_path / "asked"
+    helper = bin_dir / "docker-credential-imgscopetest"
+    helper.write_text(
+        f'#!/bin/sh\n[ "$1" = get ] || exit 1\ncat > {asked}\n'
+        f'printf \'%s\' \'{{"ServerURL":"{basic.host}","Username":"{USER}","Secret":"{PASSWORD}"}}\'\n'
+    )
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    config = home / ".docker" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"credHelpers": {basic.host: "imgscopetest"}}))
+    img = open_source(f"{basic.host}/cases:1", options=options(tmp_path))
+    assert len(img.layers) == 5 and asked.read_text() == basic.host
+    config.write_text(json.dumps({"credsStore": "absent-helper"}))
+    with pytest.raises(RegistryError, match="docker-credential-absent-helper is not installed"):
+        open_source(f"{basic.host}/cases:1", options=options(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistryServer, TokenIssuer]]:
+    pytest.importorskip("cryptography", reason="the test token issuer signs with cryptography (the dev extra)")
+    directory = tmp_path_factory.mktemp("token")
+    issuer = TokenIssuer(directory, USER, PASSWORD)
+    auth = {
+        "token": {
+            "realm": issuer.realm,
+            "service": "imgscope-test-registry",
+            "issuer": "imgscope-test-issuer",
+            "rootcertbundle": str(issuer.cert_path),
+        }
+    }
+    server = start_registry(directory, auth)
+    server.creds = f"{USER}:{PASSWORD}"
+    try:
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "cases:1")
+        yield server, issuer
+    finally:
+        server.stop()
+        issuer.stop()
+
+
+def test_token_auth(
+    token: tuple[RegistryServer, TokenIssuer], home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, issuer = token
+    name = f"{server.host}/cases:1"
+    with pytest.raises(RegistryError, match="the token service refused the credentials"):
+        open_source(name, options=options(tmp_path))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "auth.json", server.host, USER, PASSWORD)))
+    asked = issuer.requests
+    result = imgscope.analyze(open_source(name, options=options(tmp_path, use_cache=False)))
+    assert issuer.requests == asked + 1  # one token, kept for the manifest, the config and every layer
+    assert without_source(result.to_dict()) == without_source(imgscope.analyze(SAMPLES / "cases/oci-gzip").to_dict())
+
+
+def test_expired_token_is_refreshed(
+    token: tuple[RegistryServer, TokenIssuer], home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, issuer = token
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "auth.json", server.host, USER, PASSWORD)))
+    registry = Registry(parse_reference(f"{server.host}/cases:1"), options(tmp_path, use_cache=False))
+    img = registry.open_image()  # a first token
+    issuer.requests, issuer.expired_first = 0, True  # the next token handed out is already expired
+    registry.auth._header = "Bearer expired.by.server"  # what the client holds is no longer accepted
+    before = len(server.blob_gets("cases"))
+    result = imgscope.analyze(img)
+    assert result.summary.layer_count == 5
+    assert issuer.requests == 2  # the expired one, then a good one, part-way through the pull
+    assert any(line.endswith(" 401") for line in server.blob_gets("cases")[before:])
+    registry.close()
+
+
+def test_imgscope_error_hierarchy() -> None:
+    assert issubclass(RegistryError, ImgscopeError) and issubclass(NotAnImageError, ImgscopeError)
+
+
+def test_blob_redirects_keep_credentials_home(
+    basic: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blobs redirected to storage on another origin are fetched without the registry's Authorization."""
+    front = FrontServer(basic)
+    try:
+        write_auth_file(home / ".docker" / "config.json", front.host, USER, PASSWORD)
+        result = imgscope.analyze(open_source(f"{front.host}/cases:1", options=options(tmp_path, use_cache=False)))
+        expected = imgscope.analyze(SAMPLES / "cases/oci-gzip").to_dict()
+        assert without_source(result.to_dict()) == without_source(expected)
+        assert len(front.storage_headers) == len(result.layers) + 1  # the config and each layer
+        assert all("authorization" not in h for h in front.storage_headers)
+    finally:
+        front.stop()
+
+
+def test_too_many_requests_says_when_to_retry(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    front = FrontServer(anon)
+    front.throttle = "17"
+    try:
+        with pytest.raises(RegistryError, match=r"too many requests to 127\.0\.0\.1:\d+ \(429\); retry after 17 s$"):
+            open_source(f"{front.host}/cases:1", options=options(tmp_path))
+    finally:
+        front.stop()
+
+
+def test_no_secret_in_any_message(
+    basic: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "Zz-very-secret-Zz"
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "a.json", basic.host, USER, secret)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMGSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "imgscope", "--debug", "analyze", f"docker://{basic.host}/cases:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    encoded = base64.b64encode(f"{USER}:{secret}".encode()).decode()
+    for text in (done.stdout, done.stderr):
+        assert secret not in text and encoded not in text
+    assert "refused the credentials" in done.stderr
+
+
+# -- the command line -----------------------------------------------------------------------------------------
+
+
+def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMGSCOPE_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "imgscope", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_every_command_reads_a_registry(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    name = f"docker://{anon.host}/cases:1"
+    done = run_cli("analyze", name, "--json", cache=cache)
+    assert done.returncode == 0, done.stderr
+    from_file = run_cli("analyze", f"oci:{SAMPLES}/cases/oci-gzip:1", "--json", cache=cache)
+    assert without_source(json.loads(done.stdout)) == without_source(json.loads(from_file.stdout))
+    assert json.loads(done.stdout)["image"]["source"] == name and done.stderr == ""  # no progress off a terminal
+    for command in (["inspect"], ["history"], ["tree"], ["advise"], ["check"], ["history", "--dockerfile"]):
+        via_registry = run_cli(*command, f"{anon.host}/cases:1", "--json", cache=cache)
+        via_file = run_cli(*command, f"{SAMPLES}/cases/oci-gzip", "--json", cache=cache)
+        assert via_registry.returncode == via_file.returncode, (command, via_registry.stderr)
+        assert via_registry.returncode in (0, 1), via_registry.stderr
+    shown = run_cli("diff", f"{SAMPLES}/cases/oci-gzip", name, "--json", cache=cache)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["identical"] is True
+    checked = run_cli("check", f"{SAMPLES}/cases/oci-gzip", "--baseline", name, "--max-growth", "0", cache=cache)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_cli_ls_and_cache(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    listed = run_cli("ls", f"{anon.host}/multi:1", "--json", cache=cache)
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    assert sorted(i["platform"] for i in doc["images"]) == ["linux/amd64", "linux/arm64"] and doc["artifacts"] == []
+    assert run_cli("analyze", f"{anon.host}/multi:1", "--platform", "linux/arm64", cache=cache).returncode == 0
+    entries = json.loads(run_cli("cache", "ls", "--json", cache=cache).stdout)
+    assert entries["size"] == sum(b["size"] for b in entries["blobs"]) > 0
+    assert {b["digest"] for b in entries["blobs"]} == {e.digest for e in BlobCache(cache).entries()}
+    pruned = run_cli("cache", "prune", "--all", cache=cache)
+    assert pruned.returncode == 0 and f"removed {len(entries['blobs'])} blobs" in pruned.stdout
+    assert BlobCache(cache).entries() == []
+
+
+def test_cli_errors_are_one_line(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for args, message in [
+        (["analyze", f"{anon.host}/cases:nope"], f"imgscope: error: {anon.host}/cases:nope: tag nope not found (404"),
+        (["analyze", "docker://Bad Name"], "imgscope: error: Bad Name: not an image reference"),
+        (["analyze", f"127.0.0.1:{free_port()}/x:1"], "connection refused by 127.0.0.1"),
+        (["analyze", "app", "--source", "registry", "--image", "x"], "--image is for archives and layouts"),
+        (["ls", "missing.tar"], "imgscope: error: missing.tar: no such file or directory"),
+    ]:
+        done = run_cli(*args, cache=cache)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and message in done.stderr, (args, done.stderr)
