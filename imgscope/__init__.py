@@ -33,6 +33,8 @@ from imgscope.errors import (
     ImageNotFoundError,
     ImgscopeError,
     MissingBlobError,
+    NotAnImageError,
+    RegistryError,
     SourceNotFoundError,
     UsageError,
 )
@@ -55,7 +57,10 @@ from imgscope.model import (
 )
 from imgscope.packages import ImagePackages, Package, PackageReport, packages_of, scan_packages
 from imgscope.sources.blobs import Limits
+from imgscope.sources.cache import BlobCache
 from imgscope.sources.detect import list_images, open_image
+from imgscope.sources.reference import ImageReference, Source, SourceOptions, parse_reference, resolve_source
+from imgscope.sources.resolve import list_source, open_source
 from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile, WasteReason
 from imgscope.union.tree import Collapsed, TreeNode
 
@@ -65,6 +70,7 @@ __all__ = [
     "Analysis",
     "BaseImage",
     "Baseline",
+    "BlobCache",
     "Budget",
     "BudgetConfig",
     "ChangeKind",
@@ -96,6 +102,7 @@ __all__ = [
     "ImageNotFoundError",
     "ImagePackages",
     "ImageRef",
+    "ImageReference",
     "ImageTree",
     "ImgscopeError",
     "Instruction",
@@ -105,17 +112,21 @@ __all__ = [
     "LayerScan",
     "Limits",
     "MissingBlobError",
+    "NotAnImageError",
     "Package",
     "PackageReport",
     "PathLimit",
     "Platform",
+    "RegistryError",
     "Rule",
     "RuleResult",
     "RuleStatus",
     "RuntimeConfig",
     "Severity",
     "SniffedFile",
+    "Source",
     "SourceNotFoundError",
+    "SourceOptions",
     "Summary",
     "TreeNode",
     "UsageError",
@@ -132,12 +143,16 @@ __all__ = [
     "history_of",
     "inspect",
     "list_images",
+    "list_source",
     "load_baseline",
     "load_budget",
     "merge_scans",
     "open_image",
+    "open_source",
     "packages_of",
+    "parse_reference",
     "reconstruct",
+    "resolve_source",
     "scan_layer",
     "scan_packages",
     "tree",

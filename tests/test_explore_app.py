@@ -451,6 +451,16 @@ def test_mouse_click_selects_a_layer() -> None:
         await settle(app, pilot)
         assert layers.cursor == 2
         assert app.view_key is not None and app.view_key.top == 2
+        # in the tree: a click selects a row, a double click on a directory opens it
+        tree = app.query_one(FileTreePane)
+        first = tree.rows[0].node
+        assert first.is_dir and first.path not in tree.expanded
+        await pilot.click(FileTreePane, offset=(5, 0))
+        await pilot.pause()
+        assert app.focused is tree and tree.cursor == 0 and first.path not in tree.expanded
+        await pilot.double_click(FileTreePane, offset=(5, 0))
+        await pilot.pause()
+        assert first.path in tree.expanded and tree.rows[1].node.parent is first
 
     run(scenario)
 
@@ -464,3 +474,38 @@ def test_quit_keys() -> None:
             assert not app.is_running
 
         run(scenario)
+
+
+def test_an_image_without_layers(tmp_path: Path) -> None:
+    """A config with no layers (a FROM scratch image with only metadata): the panes say so, every key is safe."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
+    ).encode()
+    name = hashlib.sha256(config).hexdigest() + ".json"
+    manifest = json.dumps([{"Config": name, "RepoTags": ["empty:1"], "Layers": []}]).encode()
+    path = tmp_path / "empty.tar"
+    with tarfile.open(path, "w") as tar:
+        for member, data in ((name, config), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    analysis = imgscope.analyze(path)
+    assert not analysis.layers
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        assert "no layers" in str(app.query_one("#layer-details", Static).render())
+        for key in ("j", "ctrl+a", "ctrl+l", "x", "tab", "space", "ctrl+space", "ctrl+u", "v", "p", "c", "a"):
+            await pilot.press(key)
+            await settle(app, pilot)
+            if not isinstance(app.screen, type(app.get_default_screen())):
+                await pilot.press("escape")
+        await pilot.press("/", "x", "enter")
+        await settle(app, pilot)
+        assert app.is_running and app.query_one(FileTreePane).rows == []
+
+    run(scenario, analysis=analysis)

@@ -415,6 +415,15 @@ class _Docker29(http.server.BaseHTTPRequestHandler):
             message = f"client version {version} is too old. Minimum supported API version is 1.44"
             self._answer(400, json.dumps({"message": message}).encode(), {"Content-Type": "application/json"})
             return
+        if self.path == "/v1.52/images/cut:1/get":  # the engine dies half-way through the export
+            data = (SAMPLES / "cases/docker-archive.tar").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if self.path == "/v1.52/images/app:1/get":
             self._answer(
                 200, (SAMPLES / "cases/docker-archive.tar").read_bytes(), {"Content-Type": "application/x-tar"}
@@ -456,6 +465,8 @@ def test_api_version_is_negotiated_over_tcp(docker29: str) -> None:
     missing = cli("analyze", "docker-daemon:other", env={"DOCKER_HOST": docker29})
     one_line_exit_2(missing, "docker-daemon:other", "no such image")
     assert "/v1.52/images/other:latest/get" in _Docker29.requests  # a bare name means :latest, as in Docker
+    cut = cli("analyze", "docker-daemon:cut:1", env={"DOCKER_HOST": docker29}, timeout=60)
+    one_line_exit_2(cut, "docker-daemon:cut:1", "broke off")
     forced = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": docker29, "DOCKER_API_VERSION": "1.41"})
     one_line_exit_2(forced, "answered 400", "too old")
 
@@ -606,3 +617,64 @@ def test_secrets_found_in_a_stream_name_their_layer(tmp_path: Path) -> None:
     assert advised.returncode == 0, advised.stderr.decode()
     expected = json.loads(cli("advise", str(SAMPLES / "advise.tar"), "--json").stdout)
     assert document(advised.stdout) == document(expected)
+
+
+def test_a_progress_bar_does_not_read_the_stream_first() -> None:
+    # With stderr on a terminal the bar wants the layer sizes first; a stream can be read only once.
+    import pty
+
+    leader, follower = pty.openpty()
+
+    def drain() -> None:  # the terminal's reader: the bar must never block on a full pty
+        try:
+            while os.read(leader, 65536):
+                pass
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        with open(SAMPLES / "cases/docker-archive.tar", "rb") as f:
+            proc = subprocess.run(
+                [sys.executable, "-m", "imgscope", "analyze", "-", "--json"],
+                stdin=f,
+                stdout=subprocess.PIPE,
+                stderr=follower,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                timeout=120,
+            )
+    finally:
+        os.close(follower)
+        reader.join(timeout=10)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert document(proc.stdout) == file_document("cases/docker-archive.tar")
+
+
+def test_check_reads_a_pipe_and_still_wants_one_image() -> None:
+    with open(SAMPLES / "cases/docker-archive.tar", "rb") as f:
+        piped = cli("check", "-", "--json", "--max-size", "100MB", stdin=f)
+    from_file = cli("check", str(SAMPLES / "cases/docker-archive.tar"), "--json", "--max-size", "100MB")
+    assert piped.returncode == from_file.returncode == 0, piped.stderr.decode()
+    assert json.loads(piped.stdout)["results"] == json.loads(from_file.stdout)["results"]
+    with open(SAMPLES / "two-images.tar", "rb") as f:
+        several = cli("check", "-", stdin=f)
+    one_line_exit_2(several, "images here", "--image")
+
+
+def test_dir_layout_of_an_index(tmp_path: Path) -> None:
+    # skopeo copy --all writes the index as manifest.json and each platform's manifest as <hex>.manifest.json.
+    skopeo = require_tool("skopeo")
+    out = tmp_path / "multi"
+    subprocess.run([skopeo, "copy", "-q", "--all", f"oci:{SAMPLES / 'multi-platform'}", f"dir:{out}"], check=True)
+    listed = imgscope.list_images(f"dir:{out}")
+    assert sorted(str(r.platform) for r in listed) == ["linux/amd64", "linux/arm64"]
+    assert {r.digest for r in listed} == {r.digest for r in imgscope.list_images(SAMPLES / "multi-platform")}
+    for platform in ("linux/amd64", "linux/arm64"):
+        from_dir = document(imgscope.analyze(f"dir:{out}", platform=platform).to_dict())
+        expected = document(imgscope.analyze(SAMPLES / "multi-platform", platform=platform).to_dict())
+        for doc in (from_dir, expected):
+            for key in ("format", "name", "tags"):
+                doc["image"].pop(key)
+        assert from_dir == expected

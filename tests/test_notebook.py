@@ -40,6 +40,7 @@ CELLS: list[tuple[str, str | None]] = [
     ("imgscope.check(a, imgscope.Budget(max_size=1_000_000))", "imgscope check"),
     ("imgscope.history_of(a)", "History"),
     ("imgscope.reconstruct(a.image)", "imgscope-r"),
+    (f"imgscope.packages_of({str(SAMPLES / 'packages' / 'oci')!r})", "imgscope-r"),
     ("print(repr(a))", None),
 ]
 
@@ -94,6 +95,7 @@ def test_every_result_type_has_every_view() -> None:
         imgscope.inspect(a.image),
         imgscope.history_of(a),
         imgscope.reconstruct(a.image),
+        imgscope.packages_of(SAMPLES / "packages/oci"),
     ]
     for obj in results:
         line = repr(obj)

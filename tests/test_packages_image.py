@@ -322,3 +322,25 @@ def test_lying_database_invents_no_bytes() -> None:
     assert [p.version for p in lied.find("ghost")] == [""]
     assert any("absurd" in n for n in lied.notes) and any("truncated" in n for n in lied.notes)
     assert lied.total_bytes == report().total_bytes and lied.owned_bytes < report().owned_bytes
+
+
+def test_parallel_scan_keeps_the_same_databases() -> None:
+    # worker processes (--jobs) make the observers in each worker; they come back pickled with the scans
+    import imgscope.packages.scan as scan_module
+
+    restored: list[int] = []
+    original = scan_module._restore
+
+    def spy(token: int, index: int, written: dict[str, bytes], notes: list[str]) -> object:
+        restored.append(index)
+        return original(token, index, written, notes)
+
+    spy.__module__, spy.__qualname__ = original.__module__, original.__qualname__  # pickled by name
+    scan_module._restore = spy  # type: ignore[assignment]
+    try:
+        parallel = imgscope.scan_packages(SAMPLE, jobs=2)
+    finally:
+        scan_module._restore = original
+    assert sorted(restored) == list(range(6))  # every layer's observer came back from a worker
+    assert parallel.report().to_dict() == report().to_dict()
+    assert parallel.report(3).to_dict() == report(3).to_dict()

@@ -277,3 +277,29 @@ def test_report_lists_the_packages(browser: Browser, tmp_path: Path) -> None:
     )
     assert names == [p.name for p in report.packages[:100]]
     browser.screenshot(tmp_path / "packages.png")
+
+
+def test_report_size_is_bounded(tmp_path: Path) -> None:
+    """The page's size does not grow with the image: 250 layers of 240 files with long paths (60,000 files, the
+    tars written by the hostile corpus' tar writer) give a page far under 2 MB, the treemap within its budget."""
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    layers = []
+    for n in range(250):
+        folder = f"data/{'d' * 120}{n:03}"
+        files = [
+            member(f"{'f' * 90}{n:03}-{i:03}", bytes([n % 256]) * (1 + i), prefix=folder.encode()) for i in range(240)
+        ]
+        layers.append(tar(directory("data/"), directory(folder + "/"), *files))
+    image = tmp_path / "many.tar"
+    image.write_bytes(docker_archive(layers))
+    a = imgscope.analyze(image)
+    assert a.summary.file_count > 60_000 and len(a.layers) == 250
+    assert max(len(f.path) for f in a.files) > 200
+    page = report_html(a, imgscope.advice(a))
+    assert len(page.encode()) < 2_000_000
+    blob = re.search(r'<script type="application/json" class="imgscope-data">(.*?)</script>', page, re.S)
+    assert blob is not None
+    data = json.loads(blob.group(1))
+    assert len(data["tree"]["n"]) <= 6000
+    assert [layer["cn"] for layer in data["layers"]] == [len(r.changes) for r in a.layers]

@@ -520,19 +520,25 @@ def default_jobs() -> int:
 
 # What the forked workers scan: set before the pool forks, so that no image is ever pickled; and a shared array
 # where each worker writes the stored bytes it has read of its layer (the parent's progress display).
-_WORKER: tuple[Image, Limits, bool, bool, Any] | None = None
+_WORKER: tuple[Image, Limits, bool, bool, Any, Sequence[ObserverFactory]] | None = None
 
 
 def _worker_scan(index: int) -> bytes:
     assert _WORKER is not None
-    image, limits, verify, gzip_uncompressed, done = _WORKER
+    image, limits, verify, gzip_uncompressed, done, observers = _WORKER
 
     def tell(layer: int, _count: int, read: int) -> None:
         done[layer] = read
 
     try:
         scan = scan_layer(
-            image, index, limits=limits, verify=verify, progress=tell, gzip_uncompressed=gzip_uncompressed
+            image,
+            index,
+            limits=limits,
+            verify=verify,
+            progress=tell,
+            gzip_uncompressed=gzip_uncompressed,
+            observers=observers,
         )
     except ImgscopeError as exc:  # our errors cross as (class name, where, problem): one line in the parent
         return b"E" + marshal.dumps((type(exc).__name__, exc.where, exc.problem))
@@ -564,7 +570,9 @@ def scan_layers(
 
     ``jobs``: default, the cores available (this process alone for an image under ``PARALLEL_MIN_BYTES``, where
     starting workers costs more than it saves); 1, a single layer, a platform without ``fork``, or ``observers``
-    (they are the caller's objects, and may share state with it): this process, one layer after the other. The
+    (they are the caller's objects, and may share state with it) unless every factory says ``parallel = True``
+    (its observers are made in the workers, pickled back with the scan, and hand what they saw to the caller's
+    state when unpickled, as ``imgscope.packages``' do): this process, one layer after the other. The
     scans are the same either way. The first error, in layer order, is raised here (the same error
     ``scan_layer`` raises) and the workers are stopped; closing the generator early stops them too.
     """
@@ -577,7 +585,8 @@ def scan_layers(
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
     jobs = min(jobs, count)
-    if jobs <= 1 or observers or "fork" not in multiprocessing.get_all_start_methods():
+    detachable = all(getattr(make, "parallel", False) for make in observers)
+    if jobs <= 1 or not detachable or "fork" not in multiprocessing.get_all_start_methods():
         for index in range(count):
             yield scan_layer(
                 image,
@@ -591,7 +600,7 @@ def scan_layers(
         return
     context = multiprocessing.get_context("fork")
     done = context.RawArray("q", count)
-    _WORKER = (image, limits, verify, gzip_uncompressed, done)
+    _WORKER = (image, limits, verify, gzip_uncompressed, done, tuple(observers))
     try:
         pool = context.Pool(jobs)  # forked now: the workers see _WORKER as it is
     finally:

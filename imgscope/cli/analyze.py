@@ -71,9 +71,8 @@ def analyze(
             "jobs": jobs,
         }
         # The HTML report and the terminal's "Largest packages" list the packages: their databases are kept during
-        # the same pass (by content observers, so the layers are scanned in this process: an explicit --jobs N
-        # above 1 scans in parallel and leaves the packages out of the terminal report).
-        terminal_packages = not as_json and (jobs is None or jobs <= 1)
+        # the same pass (content observers, which also run in --jobs worker processes).
+        terminal_packages = not as_json
         scanned = imgscope.scan_packages(source, **options) if html_file or terminal_packages else None
         result = scanned.analysis if scanned is not None else imgscope.analyze(source, **options)
     if html_file or ncdu_file:

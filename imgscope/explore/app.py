@@ -178,12 +178,11 @@ class LinePane(ScrollView, can_focus=True):
             return
         index = offset.y + self.scroll_offset.y
         if index < self.line_count():
-            again = index == self.cursor
             self.set_cursor(index)
-            self.clicked(index, again)
+            self.clicked(index, event.chain >= 2)
 
-    def clicked(self, index: int, again: bool) -> None:
-        """A click on line ``index`` (``again``: it was already the cursor's)."""
+    def clicked(self, index: int, double: bool) -> None:
+        """A click on line ``index`` (``double``: the second of a double click)."""
 
     def action_up(self) -> None:
         self.set_cursor(self.cursor - 1)
@@ -386,8 +385,8 @@ class FileTreePane(LinePane):
             return self.rows[self.cursor].node
         return None
 
-    def clicked(self, index: int, again: bool) -> None:
-        if again:
+    def clicked(self, index: int, double: bool) -> None:
+        if double:  # a double click opens or collapses a directory
             self.action_toggle_collapse_dir()
 
     def reveal(self, path: str) -> bool:
@@ -870,7 +869,7 @@ class ExploreApp(App[None]):
         """Layer ``index`` selected (``moved``: by the user, which leaves the image comparison)."""
         if not self.analysis.layers:
             self.query_one("#layer-details", Static).update("The image has no layers.")
-            self.view_ready = True
+            self.update_view()
             return
         self.query_one("#layer-details", Static).update(self.layer_details(index))
         if moved:
@@ -898,6 +897,10 @@ class ExploreApp(App[None]):
         self.update_view()
 
     def update_view(self) -> None:
+        if not self.analysis.layers and not (self.images_view and self.against is not None):
+            self.query_one("#right").border_title = "No layers"
+            self.view_ready = True
+            return
         key = self.current_key()
         self.view_key = key
         layers = self.query_one(LayersPane)

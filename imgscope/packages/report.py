@@ -138,7 +138,7 @@ class UnownedBytes:
     files: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
 class PackageReport(Displayable):
     """Which packages the image holds after ``layer`` and what they weigh. ``to_dict()`` gives the JSON.
 

@@ -6,7 +6,9 @@ content as it streams (``DatabaseCapture``); nothing is read twice and nothing i
 
 from __future__ import annotations
 
+import itertools
 import os
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,24 +21,72 @@ if TYPE_CHECKING:
     from imgscope.analysis import Analysis, FileRecord
 
 
+#: The captures of this process, by token: an observer pickled back from a worker process finds its capture here.
+_CAPTURES: weakref.WeakValueDictionary[int, DatabaseCapture] = weakref.WeakValueDictionary()
+_TOKENS = itertools.count(1)
+
+
 class LayerObserver:
-    """The capture's content observer for one layer."""
+    """The capture's content observer for one layer.
 
-    __slots__ = ("capture", "index")
+    It hands what it keeps to the capture at once and also holds it, so that when the layers are scanned by
+    worker processes (``analysis.scan.scan_layers``) the observer, pickled back with its layer's scan, gives
+    the same to the capture of the process that asked (found by ``token``) when it is unpickled there.
+    """
 
-    def __init__(self, capture: DatabaseCapture, index: int) -> None:
+    __slots__ = ("capture", "index", "notes", "token", "written")
+
+    def __init__(self, capture: DatabaseCapture, index: int, token: int) -> None:
         self.capture = capture
         self.index = index
+        self.token = token
+        self.written: dict[str, bytes] = {}
+        self.notes: list[str] = []
 
     def wants(self, name: str, size: int) -> int:
         """Bytes wanted of member ``name`` (as the tar writes it): its whole content if it is a database file."""
         if not maybe_wanted(name):
             return 0
-        return self.capture.wants(rooted(name), size)
+        before = len(self.capture.notes)
+        wanted = self.capture.wants(rooted(name), size)
+        self.notes += self.capture.notes[before:]
+        return wanted
 
     def observe(self, path: str, size: int, content: bytes) -> None:
         """Keep a database file's content (``path`` normalised, without the leading ``/``)."""
+        before = len(self.capture.notes)
         self.capture.add(self.index, rooted(path), content, size)
+        self.notes += self.capture.notes[before:]
+        got = self.capture.written.get(self.index, {}).get(rooted(path))
+        if got is not None:
+            self.written[rooted(path)] = got
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (self.token, self.index, self.written, self.notes))
+
+
+def _restore(token: int, index: int, written: dict[str, bytes], notes: list[str]) -> LayerObserver | None:
+    """An observer back from a worker: its findings go to this process's capture of the same token."""
+    capture = _CAPTURES.get(token)
+    if capture is None:
+        return None
+    capture.written.setdefault(index, {}).update(written)
+    capture.notes.extend(notes)
+    return LayerObserver(capture, index, token)
+
+
+class _Observers:
+    """The observer factory ``analyze`` calls per layer; safe in worker processes (``parallel``)."""
+
+    parallel = True
+
+    def __init__(self, capture: DatabaseCapture) -> None:
+        self.capture = capture
+        self.token = next(_TOKENS)
+        _CAPTURES[self.token] = capture
+
+    def __call__(self, index: int) -> LayerObserver:
+        return LayerObserver(self.capture, index, self.token)
 
 
 @dataclass(frozen=True)
@@ -72,7 +122,7 @@ def scan_packages(source: str | os.PathLike[str] | Any, **options: Any) -> Image
     from imgscope.analysis import analyze
 
     capture = DatabaseCapture()
-    analysis = analyze(source, observers=[lambda index: LayerObserver(capture, index)], **options)
+    analysis = analyze(source, observers=[_Observers(capture)], **options)
     return ImagePackages(analysis, capture, database_history(analysis, capture))
 
 

@@ -9,12 +9,8 @@ Never ``cli``.
 """
 
 from imgscope import _display
-from imgscope.packages import PackageReport
-from imgscope.render.notebook import rich_html, views
-from imgscope.render.packages import render_packages
+from imgscope.render.notebook import views
 
 for _cls, _renderers in views():
     for _kind, _fn in _renderers.items():
         _display.register(_cls, _kind, _fn)
-_display.register(PackageReport, "rich", render_packages)
-_display.register(PackageReport, "html", lambda report: rich_html(render_packages(report)))

@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 TREEMAP_NODES = 6000
 #: Per layer, the largest changes listed when its bar is clicked.
 LAYER_CHANGES = 150
+#: Characters of changed paths written for all layers together: an image of thousands of layers, or of very long
+#: paths, still gives a page of a few hundred kilobytes.
+CHANGES_BUDGET = 400_000
+#: A history command longer than this is cut (a RUN with a long heredoc); the whole one is in the JSON document.
+COMMAND_CHARS = 2000
 TOP_ROWS = 100
 LARGEST_ROWS = 30
 
@@ -94,8 +99,8 @@ def _pct(x: float) -> str:
 
 
 def _cmd(command: str) -> str:
-    """A history command for the report: secret-looking values masked, on one line."""
-    return one_line(command)
+    """A history command for the report: secret-looking values masked, on one line, cut when very long."""
+    return one_line(command, COMMAND_CHARS)
 
 
 # ---------------------------------------------------------------------------------------------------- treemap
@@ -236,7 +241,13 @@ def _layers_data(a: Analysis) -> list[dict[str, Any]]:
             hidden_by[w.hidden_by] += w.size
     out = []
     for r in a.layers:
-        top = heapq.nlargest(LAYER_CHANGES, r.changes, key=lambda c: (c.size, c.path))
+        allowance = CHANGES_BUDGET // max(1, len(a.layers))
+        top = []
+        for c in heapq.nlargest(LAYER_CHANGES, r.changes, key=lambda c: (c.size, c.path)):
+            allowance -= len(c.path) + 16
+            if allowance < 0:
+                break
+            top.append(c)
         out.append(
             {
                 "i": r.index,

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from imgscope.history.dockerfile import Dockerfile
     from imgscope.history.rows import History
     from imgscope.inspect import ImageInfo
+    from imgscope.packages import PackageReport
     from imgscope.union.tree import TreeNode
 
 TEXT_WIDTH = 100
@@ -141,6 +142,12 @@ def rich_history(history: History) -> RenderableType:
     return render_history(history, f"History: {n} entr{'y' if n == 1 else 'ies'}")
 
 
+def rich_packages(report: PackageReport) -> RenderableType:
+    from imgscope.render.packages import render_packages
+
+    return render_packages(report)
+
+
 def rich_dockerfile(dockerfile: Dockerfile) -> RenderableType:
     from imgscope.render.history import render_dockerfile
 
@@ -208,6 +215,13 @@ def repr_history(history: History) -> str:
     return f"<History: {_count(len(history.rows), 'entry', 'entries')}{base}>"
 
 
+def repr_packages(report: PackageReport) -> str:
+    return (
+        f"<PackageReport {printable(report.image)}: {_count(len(report.packages), 'package')}, "
+        f"{size(report.owned_bytes)} owned, {size(report.unowned_bytes)} by none>"
+    )
+
+
 def repr_dockerfile(dockerfile: Dockerfile) -> str:
     return f"<Dockerfile: {len(dockerfile.instructions)} instructions>"
 
@@ -248,6 +262,7 @@ def views() -> list[tuple[type, dict[str, Callable[[Any], Any]]]]:
     from imgscope.history.dockerfile import Dockerfile
     from imgscope.history.rows import History
     from imgscope.inspect import ImageInfo
+    from imgscope.packages import PackageReport
     from imgscope.union.tree import TreeNode
 
     table: list[tuple[type, Callable[[Any], RenderableType], Callable[[Any], str], Callable[[Any], str] | None]] = [
@@ -260,6 +275,7 @@ def views() -> list[tuple[type, dict[str, Callable[[Any], Any]]]]:
         (ImageInfo, rich_info, repr_info, None),
         (History, rich_history, repr_history, None),
         (Dockerfile, rich_dockerfile, repr_dockerfile, None),
+        (PackageReport, rich_packages, repr_packages, None),
     ]
     return [
         (

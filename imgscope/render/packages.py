@@ -66,7 +66,6 @@ def render_packages(
         ("Files", "right"),
         ("Layer", "right"),
         ("Wasted", "right"),
-        ("Where", "left"),
     ):
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     rows = sort_packages(report.packages, sort)

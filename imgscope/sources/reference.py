@@ -70,9 +70,13 @@ class ReferenceError(UsageError):
 class ImageReference:
     """A normalised image reference: ``docker.io/library/nginx:latest``.
 
-    ``domain`` is the registry as users write it (``docker.io``, ``ghcr.io``,
-    ``localhost:5000``); ``repository`` the path below it (``library/nginx``).
     At least one of ``tag`` and ``digest`` is set (``latest`` when neither was written).
+
+    Attributes:
+        domain: the registry as users write it (``docker.io``, ``ghcr.io``, ``localhost:5000``)
+        repository: the path below it (``library/nginx``)
+        tag: the tag, or None for a reference by digest alone
+        digest: the manifest digest (``sha256:…``) when pinned
     """
 
     domain: str
@@ -164,12 +168,15 @@ def _try_parse_reference(text: str) -> ImageReference | str:
 class Source:
     """Where an image is, as parsed from a source name (nothing opened yet).
 
-    ``transport`` is one of ``path`` (a bare existing path: its format is detected),
-    ``docker-archive``, ``oci``, ``oci-archive``, ``dir``, ``stdin`` (files), ``docker-daemon``,
-    ``podman`` (engines) and ``docker`` (a registry). ``path`` is set for the file transports;
-    ``image`` is the REF picking one image inside an archive or layout (a tag, digest, or
-    ``@N``), or for the engines the NAME[:TAG] or image id as written; ``reference`` is the
-    normalised reference for ``docker`` and, when NAME is not an image id, for the engines.
+    Attributes:
+        transport: ``path`` (a bare existing path: its format is detected), ``docker-archive``, ``oci``,
+            ``oci-archive``, ``dir``, ``stdin`` (files), ``docker-daemon``, ``podman`` (engines) or ``docker``
+            (a registry)
+        text: the source name as given
+        path: the file or directory, for the file transports
+        image: the REF picking one image inside an archive or layout (a tag or digest), or for the engines the
+            NAME[:TAG] or image id as written
+        reference: the normalised reference for ``docker`` and, when NAME is not an image id, for the engines
     """
 
     transport: str
@@ -304,10 +311,13 @@ ByteProgress = Callable[[str, int, "int | None"], None]
 class SourceOptions:
     """How to reach sources beyond the filesystem.
 
-    ``insecure`` lets a registry be reached over plain HTTP (``localhost`` always is);
-    ``cache_dir`` overrides the blob cache's place (``$XDG_CACHE_HOME/imgscope``) and
-    ``use_cache=False`` bypasses it; ``cache_max_bytes`` caps its size; ``on_bytes``
-    reports download progress; ``timeout`` bounds each network wait, in seconds.
+    Attributes:
+        insecure: reach a registry over plain HTTP (``localhost`` always is)
+        cache_dir: the blob cache's place (default ``$XDG_CACHE_HOME/imgscope``)
+        use_cache: False neither reads nor fills the blob cache
+        cache_max_bytes: the cache's size cap (default 10 GiB)
+        on_bytes: ``(what, done, total)``, called as a blob downloads
+        timeout: each network wait, in seconds
     """
 
     insecure: bool = False
