@@ -678,3 +678,37 @@ def test_dir_layout_of_an_index(tmp_path: Path) -> None:
             for key in ("format", "name", "tags"):
                 doc["image"].pop(key)
         assert from_dir == expected
+
+
+def test_a_password_in_docker_host_is_never_shown() -> None:
+    """DOCKER_HOST=tcp://user:password@host: the message names the host, not the credentials."""
+    env = {**os.environ, "DOCKER_HOST": "tcp://user:s3cretpw@127.0.0.1:1?x=1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgscope", "analyze", "docker-daemon:app:1"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2
+    assert "s3cretpw" not in proc.stderr and "user:" not in proc.stderr
+    assert "tcp://127.0.0.1:1" in proc.stderr
+
+
+def test_a_silent_daemon_is_not_waited_for(tmp_path: Path) -> None:
+    """An engine that accepts the connection and never answers: one line within the control timeout, no hang."""
+    import socket
+
+    sock_path = str(tmp_path / "silent.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(sock_path)
+    server.listen(4)
+    try:
+        env = {**os.environ, "DOCKER_HOST": f"unix://{sock_path}"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "imgscope", "analyze", "docker-daemon:app:1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        server.close()
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "no answer" in proc.stderr

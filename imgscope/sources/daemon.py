@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -30,7 +30,10 @@ PODMAN_SOCKETS = ("{xdg}/podman/podman.sock", "/run/podman/podman.sock")
 _VERSION_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
 _CHUNK = 1 << 20
 #: Connect fast; an engine may think a while before the first byte of a large export.
-TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=10.0)
+#: Pings and inspections answer at once; an engine that accepts the connection and stays silent is not waited for.
+TIMEOUT = httpx.Timeout(connect=10.0, read=15.0, write=60.0, pool=10.0)
+#: An export may take a while to start (the engine assembles the tar) and pauses between layers.
+EXPORT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=10.0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,13 @@ class Engine:
     @property
     def name(self) -> str:
         return "Docker" if self.kind == "docker" else "Podman"
+
+    @property
+    def shown(self) -> str:
+        """``url`` as messages show it: without user, password or query (``tcp://user:pw@host`` has a secret)."""
+        parts = urlsplit(self.url)
+        host = parts.netloc.rpartition("@")[2]
+        return printable(urlunsplit((parts.scheme, host, parts.path, "", "")))
 
 
 def find_engine(kind: str, environ: dict[str, str] | None = None) -> Engine:
@@ -72,7 +82,7 @@ def _checked(engine: Engine) -> Engine:
     if scheme not in ("unix", "tcp", "http", "https"):
         raise UsageError(
             engine.env,
-            f"{printable(engine.url)}: only unix:// and tcp:// engine addresses are read ({scheme or 'no'} scheme)",
+            f"{engine.shown}: only unix:// and tcp:// engine addresses are read ({scheme or 'no'} scheme)",
         )
     return engine
 
@@ -107,7 +117,7 @@ def _unreachable(engine: Engine, label: str, exc: Exception) -> ImageFormatError
     if isinstance(exc.__context__, ssl.SSLError) or "SSL" in text or "certificate" in text.lower():
         return ImageFormatError(
             label,
-            f"TLS with the {engine.name} daemon at {printable(engine.url)} failed ({printable(text)[:160]}); "
+            f"TLS with the {engine.name} daemon at {engine.shown} failed ({printable(text)[:160]}); "
             "check DOCKER_TLS_VERIFY and the certificates in DOCKER_CERT_PATH",
         )
     if isinstance(exc, httpx.ConnectError):
@@ -118,7 +128,7 @@ def _unreachable(engine: Engine, label: str, exc: Exception) -> ImageFormatError
         why = f"no answer ({type(exc).__name__})"
     return ImageFormatError(
         label,
-        f"cannot reach the {engine.name} daemon at {printable(engine.url)}: {why}; start it, or set {engine.env} "
+        f"cannot reach the {engine.name} daemon at {engine.shown}: {why}; start it, or set {engine.env} "
         f"to point at another (e.g. {engine.env}=unix:///path/to/{engine.kind}.sock)",
     )
 
@@ -145,7 +155,7 @@ def negotiate(client: httpx.Client, engine: Engine, label: str, environ: dict[st
     if not _VERSION_RE.fullmatch(version):
         raise ImageFormatError(
             label,
-            f"{printable(engine.url)} does not answer as a Docker Engine API (no API version in /_ping or /version)",
+            f"{engine.shown} does not answer as a Docker Engine API (no API version in /_ping or /version)",
         )
     return str(version)
 
@@ -200,7 +210,7 @@ def export(name: str, kind: str = "docker", environ: dict[str, str] | None = Non
         version = negotiate(client, engine, label, environ)
         path = f"/v{version}/images/{quote(normalize_name(name), safe='/:@')}/get"
         try:
-            with client.stream("GET", path) as response:
+            with client.stream("GET", path, timeout=EXPORT_TIMEOUT) as response:
                 if response.status_code != 200:
                     response.read()
                     raise _http_error(response, label, engine)

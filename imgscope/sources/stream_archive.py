@@ -43,7 +43,7 @@ MAX_KEPT_BYTES = 256 << 20
 MAX_KEPT_MEMBERS = 100_000
 #: How long to wait for the first byte of a FIFO or a terminal-less pipe before giving up (seconds).
 OPEN_TIMEOUT_ENV = "IMGSCOPE_OPEN_TIMEOUT"
-DEFAULT_OPEN_TIMEOUT = 30.0
+DEFAULT_OPEN_TIMEOUT = 10.0
 _HEAD = th.BLOCK  # bytes of a member looked at to judge it
 
 
@@ -441,7 +441,7 @@ def layer_scans(store: MemStore, image: Image, scanner: Scanner[S]) -> list[S]:
 
 
 def open_timeout() -> float:
-    """Seconds to wait for the first byte of a FIFO or pipe (``IMGSCOPE_OPEN_TIMEOUT``, default 30)."""
+    """Seconds to wait for the first byte of a FIFO or pipe (``IMGSCOPE_OPEN_TIMEOUT``, default 10)."""
     try:
         return max(0.0, float(os.environ.get(OPEN_TIMEOUT_ENV, DEFAULT_OPEN_TIMEOUT)))
     except ValueError:
