@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from textual.widgets import Input, Static
 
 from imgscope.advise import Finding, advise
 from imgscope.analysis.result import Analysis
+from imgscope.dive.golang import humanize_bytes as human  # dive prints sizes with go-humanize
 from imgscope.errors import ImgscopeError
 from imgscope.explore.keys import KEYS, ExploreSettings
 from imgscope.explore.model import (
@@ -49,16 +49,6 @@ from imgscope.text import printable
 # dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
 FILTER_DELAY = 0.15  # seconds without a keystroke before the filter line is applied
 KIND_STYLE = {DiffKind.ADDED: "green", DiffKind.REMOVED: "red", DiffKind.MODIFIED: "yellow", DiffKind.UNMODIFIED: ""}
-
-
-def human(size: int) -> str:
-    """go-humanize ``Bytes`` as dive prints sizes: ``999 B``, ``1.0 kB``, ``10 kB``, ``2.1 GB``."""
-    if size < 10:
-        return f"{size} B"
-    exp = math.floor(math.log(float(size)) / math.log(1000.0))
-    suffix = ("B", "kB", "MB", "GB", "TB", "PB", "EB")[exp]
-    val = math.floor(float(size) / math.pow(1000.0, exp) * 10 + 0.5) / 10
-    return f"{val:.1f} {suffix}" if val < 10 else f"{val:.0f} {suffix}"
 
 
 _KEY_NAMES = {"space": "Space", "slash": "/", "question_mark": "?", "escape": "Esc", "tab": "Tab"}
