@@ -175,3 +175,12 @@ def test_json_docs_match_the_document() -> None:
     code, out, _ = run("packages", SAMPLE, "--json")
     assert code == 0
     assert documented == _emitted(json.loads(out))
+
+
+def test_a_negative_top_is_a_usage_error() -> None:
+    from click.testing import CliRunner
+
+    from imgscope.cli import main
+
+    result = CliRunner().invoke(main, ["packages", str(SAMPLES / "packages" / "oci"), "--top", "-1"])
+    assert result.exit_code == 2 and "--top" in result.output

@@ -24,7 +24,7 @@ from imgscope.render.packages import render_packages, sort_packages
     help="The packages after layer N (negative counts from the end) and what layer N did to them.",
 )
 @click.option("--sort", type=click.Choice(["size", "name"]), default="size", show_default=True)
-@click.option("--top", type=int, default=0, metavar="N", help="Show only the first N packages (0: all).")
+@click.option("--top", type=click.IntRange(0), default=0, metavar="N", help="Show only the first N packages (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option(
     "--format",
