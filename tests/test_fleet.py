@@ -294,3 +294,19 @@ def test_the_scan_cache_holds_data_not_code(fleet: tuple[Path, list[str]], tmp_p
 def test_a_result_repr_is_one_line(first_run: BatchResult) -> None:
     text = repr(first_run)
     assert "\n" not in text and len(text) < 200 and "images" in text
+
+
+def test_a_rebuilt_image_is_analyzed_again(tmp_path: Path) -> None:
+    """The same path holding another image (a rebuild) is not taken for the one analyzed before."""
+    image = tmp_path / "app.tar"
+    shutil.copy(SAMPLES / "cases-vfs/docker-archive.tar", image)  # the same Containerfile, built with vfs
+    first = batch([str(image)], tmp_path / "out", jobs=1)
+    assert first.analyzed == 1
+    shutil.copy(SAMPLES / "cases/docker-archive.tar", image)
+    second = batch([str(image)], tmp_path / "out", jobs=1)
+    assert (second.analyzed, second.reused) == (1, 0)
+    third = batch([str(image)], tmp_path / "out", jobs=1)
+    assert (third.analyzed, third.reused, third.layers_scanned) == (0, 1, 0)
+    rows = [r for r in third.tables["images"].to_pylist() if r["source"] == str(image)]
+    cases = imgscope.analyze(SAMPLES / "cases/docker-archive.tar")
+    assert [(r["config_digest"], r["size"]) for r in rows] == [(cases.image.config_digest, cases.summary.size)]

@@ -1,8 +1,9 @@
 """``batch(sources, out)``: analyze many images, each distinct layer scanned once, into a Parquet dataset.
 
 The run, in order:
-1. expand the sources into image jobs (``plan``); jobs whose rows are already in ``out`` are skipped;
-2. open each remaining image (metadata only); one that cannot be opened gets its error row at once;
+1. expand the sources into image jobs (``plan``);
+2. open each image (metadata only): one that cannot be opened gets its error row at once; one whose rows an earlier
+   run left in ``out`` (same image ID) is skipped;
 3. scan every distinct layer (by diff_id) that no earlier run left in ``out/_scans`` (stage 1, on the engine);
 4. assemble each image from its scans (stage 2, on the engine) and write its rows as they arrive;
 5. rewrite the ``layers`` table from every image's layers in ``out``.
@@ -127,15 +128,18 @@ class _Run:
     def execute(self, sources: Sequence[str], engine: Engine) -> None:
         self.jobs = expand_sources(sources)
         self.state.images_total = len(self.jobs)
-        todo = [job for job in self.jobs if not self._done(job)]
-        self.reused = len(self.jobs) - len(todo)
-        self.state.images_done = self.reused
         opened: list[tuple[ImageJob, Image]] = []
-        for job in todo:
+        for job in self.jobs:
             try:
-                opened.append((job, open_job(job)))
+                image = open_job(job)
             except (ImgscopeError, OSError) as exc:
                 self._write(error_rows(job, " ".join(str(exc).split())))
+                continue
+            if self._done(job, image):
+                self.reused += 1
+                self.state.images_done += 1
+            else:
+                opened.append((job, image))
         self._tick()
         tasks = distinct_layers(opened)
         self.layers = len(tasks)
@@ -184,12 +188,14 @@ class _Run:
         algorithm, _, hexpart = diff_id.partition(":")
         return self.scan_dir / f"{algorithm}-{hexpart}.scan"
 
-    def _done(self, job: ImageJob) -> bool:
+    def _done(self, job: ImageJob, image: Image) -> bool:
+        """True when an earlier run analyzed this very image: same name and same image ID. An image that failed
+        before is tried again, and so is one rebuilt since (a path or tag that now names another image)."""
         path = self.root / "images" / f"{job.key}.parquet"
         if not path.exists():
             return False
-        errors = pq.read_table(path, columns=["error"]).column("error")
-        return bool(errors.null_count == len(errors))  # an image that failed before is tried again
+        rows = pq.read_table(path, columns=["error", "config_digest"]).to_pylist()
+        return len(rows) == 1 and rows[0]["error"] is None and rows[0]["config_digest"] == image.config_digest
 
     def _write(self, rows: ImageRows) -> None:
         tables = PER_IMAGE_TABLES if self.files else tuple(t for t in PER_IMAGE_TABLES if t != "files")
