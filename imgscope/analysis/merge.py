@@ -247,7 +247,7 @@ def _finish(
         file_count=len(files),
         layer_count=len(reports),
         wasted_bytes=wasted_bytes,
-        wasted_percent=wasted_bytes / size if size else 0.0,
+        wasted_fraction=wasted_bytes / size if size else 0.0,
         efficiency=final_size / size if size else 1.0,
         duplicate_bytes=sum(g.wasted_bytes for g in duplicates),
     )

@@ -337,8 +337,8 @@ def _header(a: Analysis, advice: Advice | None) -> str:
         _card("Visible", f"{_size(s.final_size)}<span class=muted> in {s.file_count:,} paths</span>"),
         _card(
             "Wasted",
-            f"{_size(s.wasted_bytes)}<span class=muted> ({_pct(s.wasted_percent)})</span>",
-            "bad" if s.wasted_percent > 0.1 else "" if s.wasted_bytes else "ok",
+            f"{_size(s.wasted_bytes)}<span class=muted> ({_pct(s.wasted_fraction)})</span>",
+            "bad" if s.wasted_fraction > 0.1 else "" if s.wasted_bytes else "ok",
         ),
         _card("Efficiency", _pct(s.efficiency)),
     ]

@@ -165,7 +165,7 @@ def repr_analysis(a: Analysis) -> str:
     s = a.summary
     return (
         f"<Analysis {_name(a)}: {s.layer_count} layers, {size(s.size)} of content, {size(s.wasted_bytes)} wasted "
-        f"({100 * s.wasted_percent:.1f}%), {s.file_count:,} paths>"
+        f"({100 * s.wasted_fraction:.1f}%), {s.file_count:,} paths>"
     )
 
 

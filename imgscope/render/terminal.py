@@ -62,11 +62,11 @@ def _header(a: Analysis) -> RenderableType:
         f"{size(s.size)} in {plural(s.layer_count, 'layer')} ({_stored(a)}); "
         f"{size(s.final_size)} visible in {plural(s.file_count, 'path')}",
     )
-    waste_style = "red" if s.wasted_percent > 0.1 else "yellow" if s.wasted_bytes else "green"
+    waste_style = "red" if s.wasted_fraction > 0.1 else "yellow" if s.wasted_bytes else "green"
     grid.add_row(
         "Wasted",
         Text(
-            f"{size(s.wasted_bytes)} ({percent(s.wasted_percent)} of the layers' content); "
+            f"{size(s.wasted_bytes)} ({percent(s.wasted_fraction)} of the layers' content); "
             f"efficiency {percent(s.efficiency)}",
             style=waste_style,
         ),
