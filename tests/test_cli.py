@@ -29,8 +29,8 @@ def test_analyze_terminal_report() -> None:
         "Layers and history",
         "Wasted files",
         "/app/deleted.txt",
-        "efficiency: 96.1646 %",
-        "userWastedPercent: 69.6328 %",
+        "efficiency: 96.2%",
+        "userWastedPercent: 69.6%",
         "Largest files",
         "ENV APP_HOME=/app",
     ):

@@ -17,7 +17,7 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from imgscope.render.html import analysis_fragment, diff_fragment, tree_fragment
-from imgscope.render.terminal import size
+from imgscope.render.terminal import percent, size
 from imgscope.text import one_line, printable
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def repr_analysis(a: Analysis) -> str:
     s = a.summary
     return (
         f"<Analysis {_name(a)}: {s.layer_count} layers, {size(s.size)} of content, {size(s.wasted_bytes)} wasted "
-        f"({100 * s.wasted_fraction:.1f}%), {s.file_count:,} paths>"
+        f"({percent(s.wasted_fraction)}), {s.file_count:,} paths>"
     )
 
 
