@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console, RenderableType
@@ -23,6 +24,8 @@ from imgscope.text import printable
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: A reader of stdout that quit early (``| head``): the status a shell gives a program SIGPIPE stopped (128 + 13).
+EXIT_PIPE_CLOSED = 141
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -68,6 +71,28 @@ def fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def stdout_gone() -> bool:
+    """True when stdout is a pipe whose reader has gone (``imgscope … | head -1`` once head has its line)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no descriptor (a test's runner), or closed
+        return False
+
+
+def end_quietly() -> NoReturn:
+    """Stop as a Unix tool a closed pipe stops: no message, exit status 141. What is left in stdout's buffer goes
+    to /dev/null, so the interpreter's last flush cannot complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
 @contextmanager
 def errors(debug: bool) -> Iterator[None]:
     """Turn every failure into one line on stderr and exit code 2 (a traceback only with --debug)."""
@@ -80,6 +105,8 @@ def errors(debug: bool) -> Iterator[None]:
             traceback.print_exc()
         fail(printable(str(exc)))
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and stdout_gone():
+            end_quietly()
         if debug:
             traceback.print_exc()
         fail(printable(f"{exc.filename or path}: {exc.strerror or exc}"))
@@ -176,7 +203,22 @@ def image_options(f: F) -> F:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The ``imgscope`` group: a reader of stdout that quits early ends any command quietly (``end_quietly``),
+    where click would exit 1, imgscope's "check failed"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            if stdout_gone():
+                end_quietly()
+            raise
+        return result
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(imgscope.__version__, prog_name="imgscope")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 @click.pass_context
