@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -141,9 +142,15 @@ def progress(
     path: str | Image | None = None, image: str | None = None, platform: str | None = None
 ) -> Iterator[Callable[[int, int, int], None] | None]:
     """A progress bar on stderr, only when stderr is an interactive terminal. It counts the stored bytes of the
-    layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves."""
+    layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves;
+    for a stream (stdin, a FIFO, a compressed save, an engine), whose layers are known only at its end, the bytes of
+    the stream read (out of its size when it is a file)."""
     if not stderr_is_interactive():
         yield None
+        return
+    if isinstance(path, str) and not rereadable(path):
+        with _stream_progress(path) as update:
+            yield update
         return
     sizes: list[int] = []
     if path is not None and (isinstance(path, Image) or rereadable(path)):
@@ -163,12 +170,49 @@ def progress(
         task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="")
 
         def update(index: int, count: int, done: int) -> None:
+            if count == 0:  # a stream's bytes (the layers not known yet): this bar counts layers
+                return
             layer = f"{min(index + 1, count)}/{count}"
             if sizes and len(sizes) == count:
                 bar.update(task, completed=sum(sizes[:index]) + min(done, sizes[index] if index < count else 0))
                 bar.update(task, layer=layer)
             else:
                 bar.update(task, total=count, completed=index, layer=layer)
+
+        yield update
+
+
+def _stream_size(path: str) -> int | None:
+    """The bytes a stream source will deliver, when it is a file (a compressed save, stdin redirected from a
+    file); None for a pipe, a FIFO or an engine."""
+    src = stream_source(path)
+    try:
+        if src is not None and src.kind == "stdin":
+            fd = sys.stdin.fileno()
+            info = os.fstat(fd)
+            return info.st_size - os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(info.st_mode) else None
+        if src is not None and src.kind == "path" and os.path.isfile(src.value):
+            return os.path.getsize(src.value)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+@contextmanager
+def _stream_progress(path: str) -> Iterator[Callable[[int, int, int], None]]:
+    """The bar for a stream source: the bytes of the stream read (``analysis.scan.Progress``: count 0)."""
+    total = _stream_size(path)
+    err = Console(stderr=True, force_terminal=True)
+    columns = [TextColumn("reading {task.fields[what]}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()]
+    with (
+        Progress(*columns, console=err, transient=True) as bar,
+        collector_paused(own_process=True),
+    ):
+        task = bar.add_task("stream", total=total, what=printable(path))
+
+        def update(index: int, count: int, done: int) -> None:
+            if count == 0:
+                bar.update(task, completed=done)
 
         yield update
 
