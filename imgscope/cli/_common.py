@@ -20,7 +20,7 @@ from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources.local import stream_source
-from imgscope.text import printable
+from imgscope.text import layer_of, printable
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -161,18 +161,18 @@ def progress(
         except Exception:
             sizes = []
     err = Console(stderr=True, force_terminal=True)
-    columns = [TextColumn("reading layer {task.fields[layer]}"), BarColumn()]
+    columns = [TextColumn("reading {task.fields[layer]}"), BarColumn()]
     columns += [DownloadColumn()] if sizes else []
     with (
         Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar,
         collector_paused(own_process=True),  # the bar's thread would keep analyze from pausing the collector
     ):
-        task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="")
+        task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="layers")
 
         def update(index: int, count: int, done: int) -> None:
             if count == 0:  # a stream's bytes (the layers not known yet): this bar counts layers
                 return
-            layer = f"{min(index + 1, count)}/{count}"
+            layer = layer_of(min(index, count - 1), count)
             if sizes and len(sizes) == count:
                 bar.update(task, completed=sum(sizes[:index]) + min(done, sizes[index] if index < count else 0))
                 bar.update(task, layer=layer)
