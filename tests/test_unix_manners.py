@@ -168,3 +168,20 @@ def test_stdin_progress_never_in_a_log(tmp_path: Path) -> None:
             check=False,
         )
     assert proc.returncode == 0 and log.read_bytes() == b""
+
+
+def test_a_failure_while_rendering_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug of ours in a renderer (outside the command's error handling) is still one line, exit 2."""
+    from click.testing import CliRunner
+
+    import imgscope.cli.analyze
+    from imgscope.cli import main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("style must not be set")
+
+    monkeypatch.setattr(imgscope.cli.analyze, "render_top_savings", broken)
+    result = CliRunner().invoke(main, ["analyze", CASES])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "internal error (ValueError: style must not be set)" in result.stderr
+    assert "Traceback" in CliRunner().invoke(main, ["--debug", "analyze", CASES]).stderr

@@ -249,7 +249,8 @@ def image_options(f: F) -> F:
 
 class _Main(click.Group):
     """The ``imgscope`` group: a reader of stdout that quits early ends any command quietly (``end_quietly``),
-    where click would exit 1, imgscope's "check failed"."""
+    where click would exit 1, imgscope's "check failed"; a failure outside a command's ``errors`` block (while it
+    renders) is still one line and exit 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -259,6 +260,11 @@ class _Main(click.Group):
             if stdout_gone():
                 end_quietly()
             raise
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception:
+            with errors(bool((ctx.obj or {}).get("debug"))):
+                raise
         return result
 
 
