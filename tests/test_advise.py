@@ -648,7 +648,7 @@ def test_top_savings_lines_tell_findings_apart(sample: str, image: str | None) -
     assert lines and len(set(said)) == len(said), lines
     result = advice(analysis_of(sample, image))
     shown = sorted((f for f in result.findings if f.bytes_saved), key=lambda f: -(f.bytes_saved or 0))[: len(lines)]
-    for line, finding in zip(lines, shown):
+    for line, finding in zip(lines, shown, strict=True):
         assert finding.id in line
         if finding.layers:
             assert re.search(r"layers? " + re.escape(", ".join(map(str, finding.layers))), line), line
