@@ -16,7 +16,7 @@ from imgscope.fleet.plan import ImageJob, LayerTask
 from imgscope.fleet.rows import error_rows, image_rows
 from imgscope.fleet.tables import ImageRows
 from imgscope.model import Image
-from imgscope.sources.detect import open_image
+from imgscope.sources.resolve import open_source
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
 SCAN_FORMAT = 2
@@ -44,7 +44,7 @@ class AssembleItem:
 
 def open_job(job: ImageJob) -> Image:
     """The job's image, metadata only."""
-    return open_image(job.source, image=job.image, platform=job.platform)
+    return open_source(job.source, image=job.image, platform=job.platform, options=job.options)
 
 
 def decode_scan(payload: bytes, diff_id: str) -> LayerScan:
