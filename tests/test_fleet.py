@@ -128,7 +128,7 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
         ), job.reference
         assert (row["efficiency"], row["wasted_fraction"], row["stored_size"], row["compressed_size"]) == (
             s.efficiency,
-            s.wasted_percent,
+            s.wasted_fraction,
             s.stored_size,
             s.compressed_size,
         ), job.reference

@@ -41,7 +41,7 @@ def image_rows(
             "final_size": s.final_size,
             "file_count": s.file_count,
             "wasted_bytes": s.wasted_bytes,
-            "wasted_fraction": s.wasted_percent,
+            "wasted_fraction": s.wasted_fraction,
             "efficiency": s.efficiency,
             "duplicate_bytes": s.duplicate_bytes,
             "dive_efficiency": analysis.dive.efficiency,
