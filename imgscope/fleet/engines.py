@@ -91,7 +91,10 @@ class LocalEngine:
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: workers do not inherit this process's threads (a fork with threads can deadlock).
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":  # the server imports the stages once; each worker forked from it starts warm
+            context.set_forkserver_preload(["imgscope.fleet.stages"])
+        return ProcessPoolExecutor(self.workers, mp_context=context)
 
     def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
         """See ``Engine``."""

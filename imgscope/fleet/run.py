@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 
 from imgscope.errors import ImgscopeError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
-from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources
+from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources, indexable
 from imgscope.fleet.rows import error_rows
 from imgscope.fleet.stages import (
     SCAN_FORMAT,
@@ -170,12 +171,10 @@ class _Run:
         self.earlier = self._read_earlier()
         opened: list[tuple[ImageJob, Image]] = []
         again: set[str] = set()  # images an earlier run left rows of, analyzed again now
-        for job in self.jobs:
-            try:
-                image = open_job(job)
-            except (ImgscopeError, OSError) as exc:
+        for job, image in zip(self.jobs, _open_all(self.jobs), strict=True):
+            if not isinstance(image, Image):
                 again.add(job.key)
-                self._write(error_rows(job, " ".join(str(exc).split())))
+                self._write(error_rows(job, " ".join(str(image).split())))
                 continue
             if self._done(job, image):
                 self.reused += 1
@@ -187,7 +186,9 @@ class _Run:
         self._tick()
         tasks = distinct_layers(opened)
         self.layers = len(tasks)
+        sizes = {b.diff_id: b.size or 0 for _, image in opened for b in image.layers}
         missing = [t for t in tasks if not self.scan_path(t.diff_id).exists()]
+        missing.sort(key=lambda t: -sizes.get(t.diff_id, 0))  # the largest first: no worker left alone at the end
         self.state.layers_total = len(tasks)
         self.state.layers_done = len(tasks) - len(missing)
         self.local_disk = bool(getattr(engine, "local_disk", False))
@@ -346,6 +347,25 @@ class _Run:
             layers_scanned=self.layers_scanned,
             errors=tuple(self.errors),
         )
+
+
+#: Images opened at once by the driver when some are not files (a registry's manifests and configs are fetched).
+OPEN_THREADS = 8
+
+
+def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError:
+    try:
+        return open_job(job)
+    except (ImgscopeError, OSError) as exc:
+        return exc
+
+
+def _open_all(jobs: Sequence[ImageJob]) -> list[Image | ImgscopeError | OSError]:
+    """Every job's image (metadata only) or its error, in order; network sources several at a time."""
+    if len(jobs) < 2 or all(indexable(j.source) for j in jobs):
+        return [_open_job(j) for j in jobs]  # files: CPU-bound, threads would only take turns
+    with ThreadPoolExecutor(OPEN_THREADS) as pool:
+        return list(pool.map(_open_job, jobs))
 
 
 class _AssembleItems(Sequence[AssembleItem]):
