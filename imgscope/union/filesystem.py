@@ -634,6 +634,33 @@ class FileSystem:
                 for name in sorted(node.children, reverse=True):
                     stack.append((f"{path}/{name}", node.children[name]))
 
+    def drain(self) -> Iterator[tuple[int, str, Node]]:
+        """Every node of the tree as (its directory's number, its name, the node), in ``walk``'s order, each
+        directory's children let go once they are on the walk's stack: the tree is taken apart as it is walked
+        (the nodes are freed as the caller drops them) and is empty afterwards.
+
+        Directories are numbered as they come: the root is 0, and each node yielded with a non-empty
+        ``children`` map is the next number (1, 2, ...); its children give that number.
+        """
+        root = self.root
+        self.root = Node(_DIR, 0, 0o755, 0, 0, "", None, -1)
+        self._dir_cache.clear()
+        kids = root.children
+        assert kids is not None
+        root.children = None
+        stack: list[tuple[int, str, Node]] = [(0, name, kids[name]) for name in sorted(kids, reverse=True)]
+        del kids, root
+        dirs = 0
+        while stack:
+            parent, name, node = stack.pop()
+            yield parent, name, node
+            kids = node.children
+            if kids:
+                dirs += 1
+                stack.extend([(dirs, n, kids[n]) for n in sorted(kids, reverse=True)])
+                node.children = None
+            del node, kids
+
     @property
     def record_count(self) -> int:
         """Stored copies of regular files so far (records are numbered 0 .. record_count - 1)."""
