@@ -153,7 +153,7 @@ def merge_scans(
         sniffed.extend(scan.sniffed)
         if release:
             scan.release(keep_dive=True)  # the members are merged: free them before dive's tree grows
-        dive.add_layer(scan.dive)
+        dive.add_layer(scan.dive, last=scan.index == len(image.layers) - 1)
         if release:
             scan.release()
         del scan

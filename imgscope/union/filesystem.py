@@ -586,13 +586,19 @@ class FileSystem:
             _KIND_CODE[ChangeKind.REMOVED],
         )
         type_code = _TYPE_CODE
-        seen: set[str] = set()
-        for path, before in [*state.before.items(), *state.removed.items()]:
-            if path in seen:
-                continue
-            seen.add(path)
-            if before is None and path in state.removed:
-                before = state.removed[path]
+        removed_of = state.removed.get
+        written = state.before
+
+        def every_path() -> Iterator[tuple[str, Snapshot | None]]:
+            # The paths written (with what they were below, or what this layer removed there), then the paths
+            # only removed; no list or set of them all is made.
+            for path, before in written.items():
+                yield path, removed_of(path) if before is None else before
+            for path, gone in state.removed.items():
+                if path not in written:
+                    yield path, gone
+
+        for path, before in every_path():
             now = after.get(path) or lookup(path)
             if before is None:
                 if now is None:
