@@ -115,15 +115,18 @@ def check_rows(
     modified = {p for p, k in kinds.items() if k is DiffKind.MODIFIED}
     assert changed <= modified
     assert modified <= set(after) & set(before) | {p for p in modified if after.get(p, ("",))[0] == "dir"}
-    # every path of the tree after the layer is a row, with the truth's size, mode and owner where shown
+    # every path of the tree after the layer is a row, with the truth's size, mode and owner (also for a path a
+    # later layer writes again); a removed row shows what the path was before
     assert set(after) <= set(rows)
     for path, (type_, size, mode, uid, gid, _link) in after.items():
         _kind, shown_size, perms, owner = rows[path]
         if type_ != "dir":
             assert shown_size == size, path
-        if not perms.endswith("?"):
-            assert perms[1:] == mode_string_of(int(mode, 8))[1:], path
-            assert owner == f"{uid}:{gid}", path
+        assert perms[1:] == mode_string_of(int(mode, 8))[1:], path
+        assert owner == f"{uid}:{gid}", path
+    for path in removed:
+        _kind, _size, perms, owner = rows[path]
+        assert (perms[1:], owner) == (mode_string_of(int(before[path][2], 8))[1:], "{}:{}".format(*before[path][3:5]))
 
 
 def mode_string_of(mode: int) -> str:
@@ -145,6 +148,24 @@ def test_layer_changes_match_the_truth(layer: int) -> None:
         assert app.view_key is not None and app.view_key.top == layer
         rows = await all_rows(app, pilot)
         check_rows(rows, truth.get(layer - 1, {}), truth[layer])
+
+    run(scenario)
+
+
+def test_mode_and_owner_of_a_path_a_later_layer_rewrites() -> None:
+    """Layer 1 wrote /app/chmod-me.sh 0644 and /app/chown-me.txt 0:0; layer 3 chmods and chowns them (a copy
+    each). At layer 1 the tree shows what layer 1 wrote, not the final metadata nor ``?``; at layer 3 the new."""
+    truth = per_layer()
+    paths = ("/app/chmod-me.sh", "/app/chown-me.txt")
+    assert all(truth[1][p][2:5] != truth[3][p][2:5] for p in paths)  # the sample rewrites both
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        for layer in (1, 3):
+            await select_layer(app, pilot, layer)
+            rows = await all_rows(app, pilot)
+            for path in paths:
+                _type, _size, mode, uid, gid, _link = truth[layer][path]
+                assert rows[path][2:] == (mode_string_of(int(mode, 8)), f"{uid}:{gid}"), (layer, path)
 
     run(scenario)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -205,12 +206,15 @@ def test_stored_bytes_count_what_the_layer_writes() -> None:
 def test_change_list_reads_as_the_tuple_of_changes_it_stores() -> None:
     fs = FileSystem()
     fs.apply_layer([d("a"), f("a/x", 10, "same"), f("a/y", 10, "old"), sym("a/l", "x")])
-    changes = fs.apply_layer([f("a/x", 10, "same", mode=0o755), f("a/y", 12, "new"), wh("a/l"), d("b")]).changes
+    changes = fs.apply_layer(
+        [f("a/x", 10, "same", mode=0o755), f("a/y", 12, "new", uid=1000), wh("a/l"), d("b", 0o700)]
+    ).changes
+    # each change carries the mode and owner the path has after the layer (a removal: the ones it had)
     expected = (
-        FileChange("/a/x", ChangeKind.MODIFIED, EntryType.FILE, 10, True),
-        FileChange("/a/y", ChangeKind.MODIFIED, EntryType.FILE, 12),
-        FileChange("/b", ChangeKind.ADDED, EntryType.DIR, 0),
-        FileChange("/a/l", ChangeKind.REMOVED, EntryType.SYMLINK, 0),
+        FileChange("/a/x", ChangeKind.MODIFIED, EntryType.FILE, 10, True, 0o755, 0, 0),
+        FileChange("/a/y", ChangeKind.MODIFIED, EntryType.FILE, 12, False, 0o644, 1000, 0),
+        FileChange("/b", ChangeKind.ADDED, EntryType.DIR, 0, False, 0o700, 0, 0),
+        FileChange("/a/l", ChangeKind.REMOVED, EntryType.SYMLINK, 0, False, 0o777, 0, 0),
     )
     assert sorted(changes, key=lambda c: c.path) == sorted(expected, key=lambda c: c.path)
     assert len(changes) == 4 and changes == tuple(changes) and changes[-1] == tuple(changes)[3]
@@ -223,3 +227,23 @@ def test_change_list_reads_as_the_tuple_of_changes_it_stores() -> None:
     assert counts == {ChangeKind.ADDED: 1, ChangeKind.MODIFIED: 2, ChangeKind.REMOVED: 1}
     assert sizes == {ChangeKind.ADDED: 0, ChangeKind.MODIFIED: 22, ChangeKind.REMOVED: 0}
     assert (meta, meta_bytes) == (1, 10)
+
+
+def test_change_list_keeps_modes_and_owners_compactly() -> None:
+    """Known modes and owners sit in machine arrays (not one int object per change); an unknown one (a
+    ``FileChange`` made without them) or one larger than 64 bits still reads back as it was."""
+    fs = FileSystem()
+    changes = fs.apply_layer([d("a"), f("a/x", uid=2**40), f("a/y", mode=0o4755)]).changes
+    assert {c.path: (c.mode, c.uid, c.gid) for c in changes} == {
+        "/a": (0o755, 0, 0),
+        "/a/x": (0o644, 2**40, 0),
+        "/a/y": (0o4755, 0, 0),
+    }
+    assert [type(col).__name__ for col in (changes._modes, changes._uids, changes._gids)] == ["array"] * 3
+    odd = (
+        FileChange("/u", ChangeKind.ADDED, EntryType.FILE, 1),
+        FileChange("/v", ChangeKind.ADDED, EntryType.FILE, 1, False, 0o600, 2**70, 5),
+    )
+    again = ChangeList.of(odd)
+    assert tuple(again) == odd and again == ChangeList.of(odd)
+    assert again != ChangeList.of((odd[0], replace(odd[1], uid=7)))

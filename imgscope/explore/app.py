@@ -64,8 +64,8 @@ def key_label(keys: str) -> str:
 
 
 def mode_string(node: ViewNode) -> str:
-    """dive's ``MetadataString`` permission column: ``drwxr-xr-x``; ``?`` where the analysis does not know
-    (a path a later layer wrote again: the analysis keeps the final metadata only)."""
+    """dive's ``MetadataString`` permission column: ``drwxr-xr-x``; ``?`` where the analysis does not know (a
+    view made from trees that do not carry it)."""
     flag = "d" if node.type is EntryType.DIR else "-"
     m = node.mode
     if m is None:

@@ -299,6 +299,10 @@ class ViewTree:
 
 _ABSENT = -1
 
+#: One layer's change to a path in a ``Timeline``: layer, kind code (0 added, 1 modified, 2 removed), type, size,
+#: metadata only, mode, uid, gid.
+Event = tuple[int, int, EntryType, int, bool, "int | None", "int | None", "int | None"]
+
 
 class Timeline:
     """Every path's changes across the layers, and each directory's size after each layer, from
@@ -316,8 +320,9 @@ class Timeline:
         reports = analysis.layers if layers is None else analysis.layers[: max(0, layers)]
         layers = len(reports)
         self.layers = layers
-        # path -> [(layer, kind code, type, size, metadata only)] in layer order; kind 0 added, 1 modified, 2 removed
-        events: dict[str, list[tuple[int, int, EntryType, int, bool]]] = {}
+        # path -> [(layer, kind code, type, size, metadata only, mode, uid, gid)] in layer order; kind 0 added,
+        # 1 modified, 2 removed; a removal's mode and owner are the ones the path had
+        events: dict[str, list[Event]] = {}
         names: dict[str, dict[str, None]] = {"/": {}}  # directory -> child names ever seen (an ordered set)
         size_delta: dict[str, list[int]] = {}
         count_delta: dict[str, list[int]] = {}
@@ -356,7 +361,9 @@ class Timeline:
                         last = history[-1]
                         existed = last[1] != 2
                         old_size = last[3] if existed and last[2] is file_type else 0
-                    history.append((index, code, kind_type, size, change.metadata_only))
+                    history.append(
+                        (index, code, kind_type, size, change.metadata_only, change.mode, change.uid, change.gid)
+                    )
                     append_path(path)
                     d_size = (size if code != 2 and kind_type is file_type else 0) - old_size
                     d_count = (code != 2) - existed
@@ -442,6 +449,16 @@ class Timeline:
             self._changed_dirs[key] = found
         return found
 
+    def owner_mode(self, path: str, layer: int) -> tuple[int | None, int | None, int | None]:
+        """Mode, uid and gid of ``path`` after ``layer``, from the last change at or below it (Nones when no
+        layer recorded one, or the path is absent)."""
+        for event in reversed(self.events.get(path, ())):
+            if event[0] <= layer:
+                if event[1] != 2:
+                    return event[5], event[6], event[7]
+                break
+        return None, None, None
+
     def record(self, path: str, layer: int) -> FileRecord | None:
         """The final filesystem's metadata of ``path`` when it holds after ``layer`` too (no later layer wrote
         the path), else None: the analysis keeps only the final metadata."""
@@ -488,11 +505,16 @@ class LayerView(ViewTree):
                 below = now[0] is _DIR or (
                     kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base)
                 )
-                out.append(ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top)))
+                row = ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top))
+                if row.mode is None:  # a later layer wrote the path again: its mode and owner at ``top``
+                    row.mode, row.uid, row.gid = timeline.owner_mode(path, top)
+                out.append(row)
             elif base is not None:
                 before = timeline.state(path, base)
                 if before is not None and (gone or timeline.changed(path, base, top)):
-                    out.append(ViewNode(path, before[0], before[1], DiffKind.REMOVED, node))
+                    row = ViewNode(path, before[0], before[1], DiffKind.REMOVED, node)
+                    row.mode, row.uid, row.gid = timeline.owner_mode(path, base)
+                    out.append(row)
         return out
 
     def _held_below(self, path: str, layer: int) -> bool:
@@ -764,7 +786,7 @@ def path_history(analysis: Analysis, path: str, timeline: Timeline | None = None
     if timeline is not None and timeline.analysis is analysis and timeline.layers == len(analysis.layers):
         return [
             PathEvent(layer, _KINDS[code], type_, size, meta, analysis.layers[layer].command)
-            for layer, code, type_, size, meta in timeline.events.get(path, ())
+            for layer, code, type_, size, meta, *_ in timeline.events.get(path, ())
         ]
     events = []
     for report in analysis.layers:

@@ -17,6 +17,7 @@ bytes count once. A record nothing in the tree refers to any more is wasted.
 from __future__ import annotations
 
 import enum
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from sys import intern
@@ -89,6 +90,9 @@ class FileChange:
         type: the entry's type (for a removal: the type it had)
         size: bytes of a regular file (for a removal: the bytes it had)
         metadata_only: True for a file written again with the same content (mode or owner changed)
+        mode: permission bits after the change (for a removal: the ones it had); None when not known
+        uid: owner's user id, as ``mode``
+        gid: owner's group id, as ``mode``
     """
 
     path: str
@@ -96,6 +100,9 @@ class FileChange:
     type: EntryType
     size: int
     metadata_only: bool = False
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
 
 
 _KINDS = tuple(ChangeKind)
@@ -105,21 +112,49 @@ _TYPE_CODE = {t: i << 2 for i, t in enumerate(_TYPES)}
 _META = 1 << 5
 
 
+IntColumn = Sequence[int | None]
+
+
+def int_column(values: list[int | None]) -> IntColumn:
+    """``values`` as a machine array: 4 bytes a value (``I``), 8 when one needs it (``q``); a list only when one
+    is unknown (None) or larger still (a PAX uid)."""
+    for code in ("I", "q"):
+        try:
+            return array(code, values)  # type: ignore[type-var]
+        except (OverflowError, TypeError):
+            continue
+    return values
+
+
 class ChangeList(Sequence[FileChange]):
     """A layer's changes, stored compactly; each ``FileChange`` is made when it is read.
 
     A large layer changes hundreds of thousands of paths, and one object per change plus its own ``/``-rooted
-    path string cost about 190 bytes each. Here a change costs a byte of kind/type code and two list slots: the
-    path strings (without the leading ``/``) and the sizes are the ones the filesystem already holds. Reads as
-    an immutable sequence; compares equal to a tuple of the same changes.
+    path string cost about 190 bytes each. Here a change costs a byte of kind/type code, two list slots (the
+    path strings, without the leading ``/``, and the sizes are the ones the filesystem already holds) and 12
+    bytes of mode, uid and gid in machine arrays (``int_column``). Reads as an immutable sequence; compares
+    equal to a tuple of the same changes.
     """
 
-    __slots__ = ("_codes", "_paths", "_sizes")
+    __slots__ = ("_codes", "_gids", "_modes", "_paths", "_sizes", "_uids")
 
-    def __init__(self, paths: list[str], codes: bytes, sizes: list[int]) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        codes: bytes,
+        sizes: list[int],
+        modes: IntColumn | None = None,
+        uids: IntColumn | None = None,
+        gids: IntColumn | None = None,
+    ) -> None:
+        """``modes``, ``uids``, ``gids``: one per change (None: none known)."""
         self._paths = paths
         self._codes = codes
         self._sizes = sizes
+        unknown: list[int | None] = [None] * len(codes)
+        self._modes = unknown if modes is None else modes
+        self._uids = unknown if uids is None else uids
+        self._gids = unknown if gids is None else gids
 
     @classmethod
     def of(cls, changes: Sequence[FileChange]) -> ChangeList:
@@ -128,6 +163,9 @@ class ChangeList(Sequence[FileChange]):
             [c.path[1:] if c.path.startswith("/") else c.path for c in changes],
             bytes(_code(c.kind, c.type, c.metadata_only) for c in changes),
             [c.size for c in changes],
+            int_column([c.mode for c in changes]),
+            int_column([c.uid for c in changes]),
+            int_column([c.gid for c in changes]),
         )
 
     def __len__(self) -> int:
@@ -136,7 +174,14 @@ class ChangeList(Sequence[FileChange]):
     def _make(self, i: int) -> FileChange:
         code = self._codes[i]
         return FileChange(
-            "/" + self._paths[i], _KINDS[code & 3], _TYPES[(code >> 2) & 7], self._sizes[i], bool(code & _META)
+            "/" + self._paths[i],
+            _KINDS[code & 3],
+            _TYPES[(code >> 2) & 7],
+            self._sizes[i],
+            bool(code & _META),
+            self._modes[i],
+            self._uids[i],
+            self._gids[i],
         )
 
     @overload
@@ -159,7 +204,10 @@ class ChangeList(Sequence[FileChange]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ChangeList):
-            return (self._paths, self._codes, self._sizes) == (other._paths, other._codes, other._sizes)
+            return (self._paths, self._codes, self._sizes) == (other._paths, other._codes, other._sizes) and all(
+                list(a) == list(b)
+                for a, b in ((self._modes, other._modes), (self._uids, other._uids), (self._gids, other._gids))
+            )
         if isinstance(other, tuple):
             return tuple(self) == other
         return NotImplemented
@@ -580,6 +628,9 @@ class FileSystem:
         paths: list[str] = []
         codes = bytearray()
         sizes: list[int] = []
+        modes: list[int | None] = []
+        uids: list[int | None] = []
+        gids: list[int | None] = []
         added, modified, removed = (
             _KIND_CODE[ChangeKind.ADDED],
             _KIND_CODE[ChangeKind.MODIFIED],
@@ -605,9 +656,11 @@ class FileSystem:
                     continue
                 code = added | type_code[now.type]
                 size = now.size
+                meta = (now.mode, now.uid, now.gid)
             elif now is None:
                 code = removed | type_code[before.type]
                 size = before.size
+                meta = before.owner_mode
             else:
                 snap = now.snapshot()
                 if snap == before:
@@ -622,10 +675,15 @@ class FileSystem:
                 )
                 code = modified | type_code[now.type] | (_META if metadata_only else 0)
                 size = now.size
+                meta = snap.owner_mode
             paths.append(path)
             codes.append(code)
             sizes.append(size)
-        return LayerChanges(index, ChangeList(paths, bytes(codes), sizes), whiteouts, opaque, state.stored)
+            modes.append(meta[0])
+            uids.append(meta[1])
+            gids.append(meta[2])
+        changes = ChangeList(paths, bytes(codes), sizes, int_column(modes), int_column(uids), int_column(gids))
+        return LayerChanges(index, changes, whiteouts, opaque, state.stored)
 
     # -- the result ------------------------------------------------------------
 
