@@ -112,7 +112,7 @@ def _by_image(tables: dict[str, Any]) -> dict[str, list[list[tuple[str, Any]]]]:
     config = {r["image_key"]: r["config_digest"] for r in tables["images"].to_pylist()}
     naming = {"image_key", "reference", "source", "name"}
     out: dict[str, list[list[tuple[str, Any]]]] = {}
-    for name in ("images", "image_layers", "wasted", "findings", "layers"):
+    for name in ("images", "image_layers", "wasted", "findings", "packages", "layers"):
         rows = []
         for row in tables[name].to_pylist():
             image = config.get(row.get("image_key", ""), "")

@@ -210,8 +210,8 @@ class _Run:
         """True when an earlier run analyzed this very image: same name and same image ID. An image that failed
         before is tried again, and so is one rebuilt since (a path or tag that now names another image)."""
         path = self.root / "images" / f"{job.key}.parquet"
-        if not path.exists():
-            return False
+        if not path.exists() or not (self.root / "packages" / f"{job.key}.parquet").exists():
+            return False  # not analyzed, or by a version without the packages table
         rows = pq.read_table(path, columns=["error", "config_digest"]).to_pylist()
         return len(rows) == 1 and rows[0]["error"] is None and rows[0]["config_digest"] == image.config_digest
 
