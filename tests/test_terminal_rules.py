@@ -3,6 +3,7 @@ them too): a path loses its middle, never its ends; advise's wrapped sentences k
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -49,11 +50,11 @@ def test_advise_wraps_with_a_hanging_indent(mode: str) -> None:
     lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
     findings = lines[lines.index("") + 1 :]  # after the header
     wrapped_fix = 0
-    for previous, line in zip(findings, findings[1:], strict=False):
+    for previous, line in itertools.pairwise(findings):
         if not line or re.match(r"(ERROR|WARNING|INFO) ", line) or line.startswith("Could save"):
             continue
         assert line.startswith("  "), f"a wrapped line without its indent: {line!r}"
-        if previous.lstrip().startswith(("fix:", "paths:")) or previous.startswith("       "):
-            if not line.lstrip().startswith(("fix:", "paths:")) and line.startswith("       "):
-                wrapped_fix += 1
+        continues = previous.lstrip().startswith(("fix:", "paths:")) or previous.startswith("       ")
+        if continues and line.startswith("       ") and not line.lstrip().startswith(("fix:", "paths:")):
+            wrapped_fix += 1
     assert wrapped_fix > 0  # some fix wrapped at 80 columns, under its text, not under "fix:"
