@@ -73,6 +73,7 @@ def analyze(
             top=top,
             observers=observers,
             gzip_uncompressed=gzip_uncompressed,
+            progress=progress,
         )
     img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
     lim = limits or Limits()
@@ -102,12 +103,15 @@ def analyze_stream(
     top: int = 50,
     observers: Sequence[ObserverFactory] = (),
     gzip_uncompressed: bool = False,
+    progress: Progress | None = None,
 ) -> Analysis:
     """Analyze the image a stream source delivers (``sources.local``): one pass over the stream, in which each
     layer blob is scanned as it goes by (``scan_blob``), whatever its position; once the manifest has been read,
     the chosen image's scans are checked against its digests and merged in layer order (``merge_scans``).
 
-    Observers are made with index -1 (the layer's position is not known while it streams).
+    Observers are made with index -1 (the layer's position is not known while it streams). ``progress`` is
+    called with ``(0, 0, bytes of the stream read)`` while it is read (a count of 0: the layers are not known
+    yet), then once with ``(count, count, 0)`` at the end, as for a file.
     """
     lim = limits or Limits()
 
@@ -115,7 +119,8 @@ def analyze_stream(
         return scan_blob(raw, where, -1, limits=lim, observers=observers, gzip_uncompressed=gzip_uncompressed)
 
     with collector_paused():
-        img, scans = open_stream_image(src, scanner, image=image, platform=platform)
+        on_read = None if progress is None else (lambda done: progress(0, 0, done))
+        img, scans = open_stream_image(src, scanner, image=image, platform=platform, on_read=on_read)
         ordered = []
         for index, scan in enumerate(scans):
             if verify:
@@ -128,7 +133,10 @@ def analyze_stream(
             while ordered:
                 yield ordered.pop()
 
-        return merge_scans(img, one_at_a_time(), top=top, verify=verify, release=True)
+        result = merge_scans(img, one_at_a_time(), top=top, verify=verify, release=True)
+    if progress is not None:
+        progress(len(img.layers), len(img.layers), 0)
+    return result
 
 
 def merge_scans(
@@ -256,7 +264,7 @@ def _finish(
         file_count=len(files),
         layer_count=len(reports),
         wasted_bytes=wasted_bytes,
-        wasted_percent=wasted_bytes / size if size else 0.0,
+        wasted_fraction=wasted_bytes / size if size else 0.0,
         efficiency=final_size / size if size else 1.0,
         duplicate_bytes=sum(g.wasted_bytes for g in duplicates),
     )

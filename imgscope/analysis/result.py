@@ -5,6 +5,7 @@ The figures are defined in ``docs/metrics.md`` and computed in ``analysis.merge`
 
 from __future__ import annotations
 
+import warnings
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile
 from imgscope.union.tree import TreeNode, layer_changes_tree, tree_after
 
 #: The version of the analysis JSON document (``docs/json.md``); bump it on any breaking change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: summary.wasted_percent renamed wasted_fraction (it holds a fraction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,9 +415,10 @@ class Summary:
         file_count: paths in the final filesystem, directories included
         layer_count: layers
         wasted_bytes: size - final_size: stored but not visible
-        wasted_percent: wasted_bytes / size, a fraction (0.0447 is 4.47 %; 0 when size is 0); every
-            ``*_percent`` figure of imgscope and dive (``user_wasted_percent``) is a fraction from 0 to 1, in the
-            library and in the JSON alike
+        wasted_fraction: wasted_bytes / size, a fraction from 0 to 1 (0.0447 is 4.47 %; 0 when size is 0).
+            ``wasted_percent``, its old name, still reads (deprecated). Every ratio of imgscope is a fraction,
+            and so is dive's ``user_wasted_percent`` (named after dive's ``userWastedPercent``), in the library
+            and in the JSON alike
         efficiency: final_size / size, a fraction (1 when size is 0)
         duplicate_bytes: bytes of same-content copies in the final filesystem
     """
@@ -428,9 +430,19 @@ class Summary:
     file_count: int
     layer_count: int
     wasted_bytes: int
-    wasted_percent: float
+    wasted_fraction: float
     efficiency: float
     duplicate_bytes: int
+
+    @property
+    def wasted_percent(self) -> float:
+        """Deprecated: the same fraction as ``wasted_fraction`` (0.0447 is 4.47 %), under its old, misleading name."""
+        warnings.warn(
+            "Summary.wasted_percent is deprecated: it holds a fraction, now named Summary.wasted_fraction",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.wasted_fraction
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as in the JSON document (``summary``)."""
@@ -442,7 +454,7 @@ class Summary:
             "file_count": self.file_count,
             "layer_count": self.layer_count,
             "wasted_bytes": self.wasted_bytes,
-            "wasted_percent": self.wasted_percent,
+            "wasted_fraction": self.wasted_fraction,
             "efficiency": self.efficiency,
             "duplicate_bytes": self.duplicate_bytes,
         }

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources.detect import list_images
+from imgscope.sources.reference import SourceOptions
 
 #: A list file larger than this is not a list (nobody writes one; it is an image or a mistake).
 MAX_LIST_BYTES = 64 << 20
@@ -25,9 +26,10 @@ class ImageJob:
     """One image to analyze: how to open it, and the key its rows carry."""
 
     reference: str  # as the user named it, with the image and platform picked inside a multi-image source
-    source: str  # what ``open_image`` opens
+    source: str  # what ``open_source`` opens: a path, or a source name such as ``docker://HOST/REPO:TAG``
     image: str | None = None  # the image picked inside ``source`` (a digest)
     platform: str | None = None
+    options: SourceOptions | None = field(default=None, compare=False, repr=False)  # how to reach a registry
 
     @property
     def key(self) -> str:
@@ -68,11 +70,12 @@ def _list_lines(path: str) -> Iterator[str]:
                 yield line
 
 
-def expand_sources(sources: Iterable[str], *, _depth: int = 0) -> list[ImageJob]:
+def expand_sources(sources: Iterable[str], *, options: SourceOptions | None = None, _depth: int = 0) -> list[ImageJob]:
     """Every image job the sources name, in order, each once.
 
     A file or layout holding several images (or platforms) gives one job each; a source that cannot be listed
-    still gives one job, which fails with its one-line error when it is opened.
+    still gives one job, which fails with its one-line error when it is opened. A reference names one image (an
+    index's platform chosen as ``analyze`` chooses it); ``options`` say how to reach its registry.
     """
     jobs: list[ImageJob] = []
     seen: set[ImageJob] = set()
@@ -84,11 +87,11 @@ def expand_sources(sources: Iterable[str], *, _depth: int = 0) -> list[ImageJob]
 
     for source in sources:
         if _depth == 0 and _is_list_file(source):
-            for job in expand_sources(list(_list_lines(source)), _depth=1):
+            for job in expand_sources(list(_list_lines(source)), options=options, _depth=1):
                 add(job)
             continue
         if not os.path.exists(source):
-            add(ImageJob(source, source))  # an image reference, or a missing file: opening it says which
+            add(ImageJob(source, source, options=options))  # a reference, or a missing file: opening it says which
             continue
         try:
             refs = list_images(source)
@@ -103,7 +106,7 @@ def expand_sources(sources: Iterable[str], *, _depth: int = 0) -> list[ImageJob]
             platform = str(ref.platform) if ref.platform else None
             name = ref.name or (pick or "?")[:19]
             label = f"{source}:{name}" + (f" [{platform}]" if platform else "")
-            add(ImageJob(label, source, pick, platform))
+            add(ImageJob(label, source, pick, platform, options))
     return jobs
 
 

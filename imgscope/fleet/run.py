@@ -1,7 +1,8 @@
 """``batch(sources, out)``: analyze many images, each distinct layer scanned once, into a Parquet dataset.
 
 The run, in order:
-1. expand the sources into image jobs (``plan``);
+1. expand the sources into image jobs (``plan``), with every tag of the registry catalogs asked for
+   (``sources.catalog``);
 2. open each image (metadata only): one that cannot be opened gets its error row at once; one whose rows an earlier
    run left in ``out`` (same image ID) is skipped;
 3. scan every distinct layer (by diff_id) that no earlier run left in ``out/_scans`` (stage 1, on the engine);
@@ -28,6 +29,8 @@ from imgscope.fleet.rows import error_rows
 from imgscope.fleet.stages import SCAN_FORMAT, AssembleItem, ScanOutcome, assemble_stage, open_job, scan_stage
 from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
 from imgscope.model import Image
+from imgscope.sources.catalog import catalog_references
+from imgscope.sources.reference import SourceOptions
 
 
 @dataclass
@@ -79,27 +82,35 @@ def batch(
     verify: bool = True,
     retries: int = 2,
     progress: Callable[[BatchProgress], None] | None = None,
+    registry_catalog: str | Iterable[str] = (),
+    options: SourceOptions | None = None,
 ) -> BatchResult:
     """Analyze every image ``sources`` name into the Parquet dataset in ``out`` (a temporary one when None).
 
     ``engine`` is ``local`` (a process pool of ``jobs`` workers; 1 = this process), ``dask`` or ``ray`` (``address``
     is the scheduler / cluster; without it a local one is started), or an ``Engine`` object. ``files`` adds the
-    ``files`` table (one row per path of every image: large).
+    ``files`` table (one row per path of every image: large). ``registry_catalog`` (``HOST[/REPO-PREFIX]``, one
+    or several) adds every tag of every repository the registry lists under the prefix, as
+    ``docker://HOST/REPO:TAG``; ``options`` say how to reach registries (``insecure``, the blob cache).
+    A registry that will not list its repositories raises ``RegistryError`` before anything is analyzed.
     """
     if out is None:
         with tempfile.TemporaryDirectory(prefix="imgscope-batch-") as tmp:
             result = batch(
                 sources, tmp, engine=engine, jobs=jobs, address=address, files=files, verify=verify,
-                retries=retries, progress=progress,
+                retries=retries, progress=progress, registry_catalog=registry_catalog, options=options,
             )  # fmt: skip
             return replace(result, out=None)
+    names = list(sources)
+    for spec in [registry_catalog] if isinstance(registry_catalog, str) else registry_catalog:
+        names += catalog_references(spec, options=options)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    run = _Run(root, files=files, verify=verify, progress=progress)
+    run = _Run(root, files=files, verify=verify, progress=progress, options=options)
     owned = isinstance(engine, str)
     runner = make_engine(engine, workers=jobs, address=address, retries=retries) if isinstance(engine, str) else engine
     try:
-        run.execute(list(sources), runner)
+        run.execute(names, runner)
     finally:
         if owned:
             runner.close()
@@ -110,9 +121,16 @@ class _Run:
     """One run's state: the output directory, the counts, the progress callback."""
 
     def __init__(
-        self, root: Path, *, files: bool, verify: bool, progress: Callable[[BatchProgress], None] | None
+        self,
+        root: Path,
+        *,
+        files: bool,
+        verify: bool,
+        progress: Callable[[BatchProgress], None] | None,
+        options: SourceOptions | None = None,
     ) -> None:
         self.root = root
+        self.options = options
         self.files = files
         self.verify = verify
         self.report = progress
@@ -126,7 +144,7 @@ class _Run:
     # -- the steps -------------------------------------------------------------------------------------------------
 
     def execute(self, sources: Sequence[str], engine: Engine) -> None:
-        self.jobs = expand_sources(sources)
+        self.jobs = expand_sources(sources, options=self.options)
         self.state.images_total = len(self.jobs)
         opened: list[tuple[ImageJob, Image]] = []
         for job in self.jobs:
@@ -192,8 +210,8 @@ class _Run:
         """True when an earlier run analyzed this very image: same name and same image ID. An image that failed
         before is tried again, and so is one rebuilt since (a path or tag that now names another image)."""
         path = self.root / "images" / f"{job.key}.parquet"
-        if not path.exists():
-            return False
+        if not path.exists() or not (self.root / "packages" / f"{job.key}.parquet").exists():
+            return False  # not analyzed, or by a version without the packages table
         rows = pq.read_table(path, columns=["error", "config_digest"]).to_pylist()
         return len(rows) == 1 and rows[0]["error"] is None and rows[0]["config_digest"] == image.config_digest
 

@@ -116,10 +116,31 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("paths", pa.list_(_STR)),
         ]
     ),
+    "packages": pa.schema(
+        [
+            ("image_key", _STR),
+            ("ecosystem", _STR),
+            ("name", _STR),
+            ("version", _STR),
+            ("arch", _STR),
+            ("location", _STR),
+            ("purl", _STR),
+            ("license", _STR),
+            ("dev", pa.bool_()),
+            ("present", pa.bool_()),
+            ("layer", _INT),
+            ("layer_diff_id", _STR),
+            ("removed_in", _INT),
+            ("size", _INT),
+            ("files", _INT),
+            ("wasted_bytes", _INT),
+            ("declared_size", _INT),
+        ]
+    ),
 }
 
 #: The tables written per image (``layers`` is written once per run from all images).
-PER_IMAGE_TABLES = ("images", "image_layers", "files", "wasted", "findings")
+PER_IMAGE_TABLES = ("images", "image_layers", "files", "wasted", "findings", "packages")
 
 
 @dataclass

@@ -79,11 +79,14 @@ def open_stream_image(
     *,
     image: str | None = None,
     platform: str | Platform | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> tuple[Image, list[stream_archive.S]]:
-    """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans."""
+    """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans.
+    ``on_read`` is told the bytes of the stream read so far (every MiB, and at its end)."""
     platform = parse_platform(platform)
     with local.open_stream(src) as raw:
-        contents = stream_archive.read_stream(raw, src.label, scanner)
+        counted: IO[bytes] = raw if on_read is None else stream_archive.ReadReporter(raw, on_read)  # type: ignore[assignment]
+        contents = stream_archive.read_stream(counted, src.label, scanner)
     store = stream_archive.MemStore(contents)
     fmt, candidates, build = formats_of(store, False)
     chosen, notes = choose(src.label, candidates, image, platform)
