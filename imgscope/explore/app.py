@@ -21,6 +21,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from imgscope._gc import freeze_survivors
 from imgscope.advise import Finding, advise
 from imgscope.analysis.result import Analysis
 from imgscope.dive.golang import humanize_bytes as human  # dive prints sizes with go-humanize
@@ -34,6 +35,7 @@ from imgscope.explore.model import (
     ViewKey,
     ViewNode,
     ViewTree,
+    WasteLens,
     WasteRow,
     build_view,
     compare_images,
@@ -332,7 +334,7 @@ class FileTreePane(LinePane):
         out: list[Row] = []
         visible = self.shown
         stack: list[tuple[ViewNode, str, bool]] = []  # node, prefix of its guides, last of its siblings
-        kids = [c for c in view.children(node, self.sort) if visible is None or c.path in visible]
+        kids = view.shown_children(node, self.sort, visible)
         for i in range(len(kids) - 1, -1, -1):
             stack.append((kids[i], prefix, i == len(kids) - 1))
         while stack:
@@ -340,7 +342,7 @@ class FileTreePane(LinePane):
             out.append(Row(child, pre, last))
             if child.is_dir and (force_open or child.path in self.expanded):
                 sub_pre = pre + ("    " if last else "│   ")
-                grand = [c for c in view.children(child, self.sort) if visible is None or c.path in visible]
+                grand = view.shown_children(child, self.sort, visible)
                 for i in range(len(grand) - 1, -1, -1):
                     stack.append((grand[i], sub_pre, i == len(grand) - 1))
         return out
@@ -539,9 +541,9 @@ class WasteScreen(Lens):
         Binding("g", "jump_written", "Jump to where it was written", id="waste-jump-written"),
     ]
 
-    def __init__(self, analysis: Analysis) -> None:
+    def __init__(self, lens: WasteLens) -> None:
         super().__init__()
-        self.lens = waste_lens(analysis)
+        self.lens = lens
 
     def compose(self) -> ComposeResult:
         lens = self.lens
@@ -714,6 +716,8 @@ class ExploreApp(App[None]):
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
         self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
+        self._bars: dict[str, Text] = {}  # what the one-line bars show
+        self._waste: WasteLens | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
@@ -747,6 +751,7 @@ class ExploreApp(App[None]):
         yield Static(id="status")
 
     def on_mount(self) -> None:
+        freeze_survivors(own_process=self.own_process)  # the analyses, for as long as the app runs
         layers = self.query_one(LayersPane)
         layers.update_size()
         layers.focus()
@@ -830,12 +835,15 @@ class ExploreApp(App[None]):
         if self.against is not None:
             parts.append(key("compare-images", "Image B vs A", self.images_view))
         parts.append(key("help", "Keys"))
-        self.query_one("#status", Static).update(Text.assemble(*parts))
-        header = self.query_one("#tree-header", Static)
         if tree.attributes:
-            header.update(Text(f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  Filetree  (sorted by {tree.sort})"))
+            header = Text(f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  Filetree  (sorted by {tree.sort})")
         else:
-            header.update(Text(f"Filetree  (sorted by {tree.sort})"))
+            header = Text(f"Filetree  (sorted by {tree.sort})")
+        # one line each, whatever they hold: repainted, with no new layout of the screen (a third of a key press)
+        for widget_id, text in (("#status", Text.assemble(*parts)), ("#tree-header", header)):
+            if self._bars.get(widget_id) != text:
+                self._bars[widget_id] = text
+                self.query_one(widget_id, Static).update(text, layout=False)
 
     @property
     def filter_shown(self) -> bool:
@@ -915,6 +923,7 @@ class ExploreApp(App[None]):
                         quick = Timeline(self.analysis, layers=key.top + 1, own_process=self.own_process)
                         self._deliver(key, build_view(quick, key))
                     self.timeline = Timeline(self.analysis, own_process=self.own_process)
+                    freeze_survivors(own_process=self.own_process)
                     if key.top + 1 < len(self.analysis.layers):
                         return
             view = build_view(self.timeline, key)
@@ -1106,7 +1115,9 @@ class ExploreApp(App[None]):
 
     # imgscope's lenses
     def action_waste_lens(self) -> None:
-        self.push_screen(WasteScreen(self.analysis))
+        if self._waste is None:
+            self._waste = waste_lens(self.analysis)
+        self.push_screen(WasteScreen(self._waste))
 
     def jump_to(self, path: str, layer: int) -> None:
         """Show ``path`` in the tree of ``layer``'s changes, cursor on it."""
