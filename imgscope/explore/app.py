@@ -50,6 +50,7 @@ from imgscope.text import printable
 
 # dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
 FILTER_DELAY = 0.15  # seconds without a keystroke before the filter line is applied
+BUILDING_AFTER = 0.1  # seconds after which a tree not yet shown says it is being built
 KIND_STYLE = {DiffKind.ADDED: "green", DiffKind.REMOVED: "red", DiffKind.MODIFIED: "yellow", DiffKind.UNMODIFIED: ""}
 
 
@@ -904,11 +905,30 @@ class ExploreApp(App[None]):
         layers = self.query_one(LayersPane)
         layers.view_key = key
         layers.refresh()
-        right = self.query_one("#right")
-        right.border_title = key.title + " (building…)"
         self.view_ready = False
+        timeline = self.timeline
+        tree = self.query_one(FileTreePane)
+        if (
+            timeline is not None
+            and key.mode is not Mode.IMAGES
+            and tree.path_filter is None
+            and not tree.hidden_kinds
+            and (key.mode is Mode.LAYER or timeline.has_counts(-1 if key.base is None else key.base))
+        ):
+            # Nothing to compute: the view reads the timeline as its rows are drawn. Shown in this key press,
+            # with no worker to wait for and no second repaint.
+            view = build_view(timeline, key)
+            self._show(key, view, view.counts(), None)
+            return
+        # "building…" only when the tree is slow to come (the first views, while the timeline is built): a title
+        # changed twice in a key press repaints the pane twice
+        self.set_timer(BUILDING_AFTER, lambda: self._say_building(key))
         self.refresh_status()
         self._build(key)
+
+    def _say_building(self, key: ViewKey) -> None:
+        if not self.view_ready and key == self.view_key:
+            self.query_one("#right").border_title = key.title + " (building…)"
 
     @work(thread=True, exclusive=True, group="view")
     def _build(self, key: ViewKey) -> None:

@@ -469,7 +469,10 @@ class Timeline:
 
     def changed(self, path: str, base: int, top: int) -> bool:
         """True when a layer in (base, top] changed ``path``."""
-        return any(base < e[0] <= top for e in self.events.get(path, ()))
+        for event in self.events.get(path, ()):  # noqa: SIM110 (a loop: any() over a generator is slower here)
+            if base < event[0] <= top:
+                return True
+        return False
 
     def changed_below(self, path: str, base: int, top: int) -> bool:
         """True when a layer in (base, top] changed something below ``path`` (-1 for base: from the first)."""
@@ -525,6 +528,10 @@ class Timeline:
                 )
             self._counts[base] = made
         return dict(made[top])
+
+    def has_counts(self, base: int) -> bool:
+        """True when ``counts(base, ...)`` is made already (an answer without a pass over the paths)."""
+        return base in self._counts
 
     def matching(self, flt: Filter) -> list[str]:
         """Every path of the timeline (of any layer) that the pattern of ``flt`` matches, found once per pattern:
@@ -593,28 +600,89 @@ class LayerView(ViewTree):
         prefix = node.path.rstrip("/")
         out: list[ViewNode] = []
         top, base = self.top, self.base
+        low = self._low
         gone = node.kind is DiffKind.REMOVED
+        events = timeline.events
+        dir_size = timeline.dir_size
+        records = timeline.records
+        dir_layers = timeline.dir_layers
+        window = ((1 << (top - low)) - 1) << (low + 1)  # the layers (low, top], as dir_layers' bits
+        added, modified, unmodified, removed = DiffKind.ADDED, DiffKind.MODIFIED, DiffKind.UNMODIFIED, DiffKind.REMOVED
         for name in names:
             path = f"{prefix}/{name}"
             if only is not None and path not in only:
                 continue
-            now = None if gone else timeline.state(path, top)
-            if now is not None:
-                kind = self.kind_of(path)
-                below = now[0] is _DIR or (
-                    kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base)
-                )
-                row = ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top))
-                if row.mode is None:  # a later layer wrote the path again: its mode and owner at ``top``
-                    row.mode, row.uid, row.gid = timeline.owner_mode(path, top)
+            history = events.get(path)
+            if history is None:  # an implicit directory: read as ``state`` reads it
+                out.extend(self._slow_child(node, path, gone))
+                continue
+            # one pass over the path's few changes: the last at or below top, and at or below base; any between
+            now_e = before_e = None
+            changed = False
+            for event in history:
+                layer = event[0]
+                if layer > top:
+                    break
+                now_e = event
+                if base is not None:
+                    if layer <= base:
+                        before_e = event
+                    else:
+                        changed = True
+            if before_e is not None and before_e[1] == 2:
+                before_e = None
+            if not gone and now_e is not None and now_e[1] != 2:
+                type_ = now_e[2]
+                if type_ is _DIR:
+                    sizes = dir_size.get(path)
+                    size = sizes[top] if sizes is not None else 0
+                else:
+                    size = now_e[3]
+                if before_e is None:
+                    kind = added
+                elif changed or dir_layers.get(path, 0) & window:
+                    kind = modified
+                else:
+                    kind = unmodified
+                below = type_ is _DIR or (kind is modified and base is not None and self._held_below(path, base))
+                record = records.get(path)
+                if record is not None and record.layer > top:
+                    record = None
+                row = ViewNode(path, type_, size, kind, node, is_dir=below, record=record)
+                if record is None:  # a later layer wrote the path again: its mode and owner at ``top``
+                    row.mode, row.uid, row.gid = now_e[5], now_e[6], now_e[7]
                 out.append(row)
-            elif base is not None:
-                before = timeline.state(path, base)
-                if before is not None and (gone or timeline.changed(path, base, top)):
-                    row = ViewNode(path, before[0], before[1], DiffKind.REMOVED, node)
-                    row.mode, row.uid, row.gid = timeline.owner_mode(path, base)
-                    out.append(row)
+            elif before_e is not None and (gone or changed):
+                type_ = before_e[2]
+                if type_ is _DIR:
+                    sizes = dir_size.get(path)
+                    size = sizes[base] if sizes is not None and base is not None else 0
+                else:
+                    size = before_e[3]
+                row = ViewNode(path, type_, size, removed, node)
+                row.mode, row.uid, row.gid = before_e[5], before_e[6], before_e[7]
+                out.append(row)
         return out
+
+    def _slow_child(self, node: ViewNode, path: str, gone: bool) -> list[ViewNode]:
+        """The row of ``path`` below ``node`` (none or one), from ``Timeline.state``."""
+        timeline = self.timeline
+        top, base = self.top, self.base
+        now = None if gone else timeline.state(path, top)
+        if now is not None:
+            kind = self.kind_of(path)
+            below = now[0] is _DIR or (kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base))
+            row = ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top))
+            if row.mode is None:
+                row.mode, row.uid, row.gid = timeline.owner_mode(path, top)
+            return [row]
+        if base is not None:
+            before = timeline.state(path, base)
+            if before is not None and (gone or timeline.changed(path, base, top)):
+                row = ViewNode(path, before[0], before[1], DiffKind.REMOVED, node)
+                row.mode, row.uid, row.gid = timeline.owner_mode(path, base)
+                return [row]
+        return []
 
     def _held_below(self, path: str, layer: int) -> bool:
         """True when something was below ``path`` after ``layer`` (a directory a later layer made a file)."""
