@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -129,21 +131,38 @@ class LinePane(ScrollView, can_focus=True):
     def line_width(self) -> int:
         return self.size.width
 
+    # A line (the cursor's unit) is one screen row, unless a pane folds long lines over several (the tree's wrap).
+    def screen_rows(self) -> int:
+        """Screen rows the lines take."""
+        return self.line_count()
+
+    def screen_row_of(self, index: int) -> tuple[int, int]:
+        """The first screen row of line ``index`` and how many it takes."""
+        return index, 1
+
+    def line_at(self, row: int) -> tuple[int, int]:
+        """The line shown on screen row ``row``, and which of its screen rows that is."""
+        return row, 0
+
     def update_size(self) -> None:
-        self.virtual_size = Size(max(self.line_width(), 1), self.line_count())
+        self.virtual_size = Size(max(self.line_width(), 1), self.screen_rows())
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = y + scroll_y
         width = self.size.width
-        if index >= self.line_count():
+        if y + scroll_y >= self.screen_rows():
             return Strip.blank(width, self.rich_style)
-        text = self.line_text(index)
+        index, part = self.line_at(y + scroll_y)
+        text = self.line_part(index, part, width)
         if index == self.cursor and (self.has_focus or self.cursor_unfocused):
-            text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from)
+            text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from if part == 0 else 0)
         strip = Strip(list(text.render(self.app.console)), text.cell_len)
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def line_part(self, index: int, part: int, width: int) -> Text:
+        """Screen row ``part`` of line ``index`` at ``width`` cells (the whole line: it scrolls sideways)."""
+        return self.line_text(index)
 
     def set_cursor(self, index: int) -> None:
         count = self.line_count()
@@ -154,7 +173,8 @@ class LinePane(ScrollView, can_focus=True):
             self.moved()
         self.refresh()
         if count:
-            self.scroll_to_region(Region(0, index, 1, 1), animate=False, force=True)
+            first, height = self.screen_row_of(index)
+            self.scroll_to_region(Region(0, first, 1, height), animate=False, force=True)
 
     def moved(self) -> None:
         """The cursor moved to another line."""
@@ -169,8 +189,9 @@ class LinePane(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        index = offset.y + self.scroll_offset.y
-        if index < self.line_count():
+        row = offset.y + self.scroll_offset.y
+        if row < self.screen_rows():
+            index = self.line_at(row)[0]
             self.set_cursor(index)
             self.clicked(index, event.chain >= 2)
 
@@ -296,6 +317,7 @@ class FileTreePane(LinePane):
         self.path_filter: Filter | None = None
         self.shown: set[str] | None = None
         self.wrap = False
+        self._starts: list[int] | None = None  # with wrap: the first screen row of each row, the total last
         self.width_needed = 1
 
     # state -> rows
@@ -327,9 +349,13 @@ class FileTreePane(LinePane):
         if keep is not None:
             index = next((i for i, r in enumerate(rows) if r.node.path == keep), min(self.cursor, len(rows) - 1))
         self.cursor = max(0, index)
-        self.update_size()
+        if self.wrap:
+            self._fold()
+        else:
+            self.update_size()
         if rows:
-            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True)
+            first, height = self.screen_row_of(self.cursor)
+            self.scroll_to_region(Region(0, first, 1, height), animate=False, force=True)
 
     def _subrows(self, view: ViewTree, node: ViewNode, prefix: str, force_open: bool) -> list[Row]:
         out: list[Row] = []
@@ -352,7 +378,7 @@ class FileTreePane(LinePane):
         return len(self.rows)
 
     def line_width(self) -> int:
-        return self.width_needed
+        return self.fold_width() if self.wrap else self.width_needed
 
     def line_text(self, index: int) -> Text:
         row = self.rows[index]
@@ -360,8 +386,7 @@ class FileTreePane(LinePane):
         style = KIND_STYLE[node.kind]
         text = Text()
         if self.attributes:
-            owner = "?:?" if node.uid is None else f"{node.uid}:{node.gid}"
-            text.append(f"{mode_string(node)} {owner:>11} {human(node.size):>10} ", style=style)
+            text.append(self._attributes(node), style=style)
         opened = node.is_dir and (
             node.path in self.expanded or (self.path_filter is not None and self.path_filter.active)
         )
@@ -372,6 +397,12 @@ class FileTreePane(LinePane):
             name += " → " + printable(node.link_target)
         text.append(name, style=style)
         return text
+
+    @staticmethod
+    def _attributes(node: ViewNode) -> str:
+        """dive's attribute columns: permissions, uid:gid, size."""
+        owner = "?:?" if node.uid is None else f"{node.uid}:{node.gid}"
+        return f"{mode_string(node)} {owner:>11} {human(node.size):>10} "
 
     def current(self) -> ViewNode | None:
         if 0 <= self.cursor < len(self.rows):
@@ -454,10 +485,94 @@ class FileTreePane(LinePane):
         self._toggle(DiffKind.UNMODIFIED)
 
     def action_toggle_wrap_tree(self) -> None:
-        # Long lines scroll sideways (shift+wheel, or the scrollbar); wrap shows the whole row at once.
+        # Long lines scroll sideways (shift+wheel, or the scrollbar); wrap folds them over as many screen rows as
+        # they need, so every row is seen whole.
         self.wrap = not self.wrap
         self.scroll_to(x=0, animate=False)
+        self._fold()
+        self.set_cursor(self.cursor)
         self.notify_app()
+
+    # wrap: a row folded over several screen rows
+    def _fold(self) -> None:
+        """The first screen row of each row (``_starts``, the total last) at the pane's width; None: no wrap."""
+        width = self.fold_width()
+        if not self.wrap or self.size.width <= 0:
+            self._starts = None
+            self.update_size()
+            return
+        starts = [0]
+        total = 0
+        for i, row in enumerate(self.rows):
+            # a row surely shorter than the width is one screen row (attributes: 34 cells and the owner's digits)
+            short = len(row.prefix) + len(row.node.name) + len(row.node.link_target or "") + 8
+            if self.attributes:
+                short += 34 + max(0, len(f"{row.node.uid}:{row.node.gid}") - 11)
+            total += 1 if short <= width else len(self._pieces(i, width))
+            starts.append(total)
+        self._starts = starts
+        self.update_size()
+
+    def _pieces(self, index: int, width: int) -> list[Text]:
+        """Row ``index`` folded at ``width`` cells. When the attribute columns take half the width, they are a
+        screen row of their own and the tree's guides and the name start the next; a name too long for a row
+        goes on under itself (or two cells in, when it starts past half the width)."""
+        text = self.line_text(index)
+        if text.cell_len <= width or width < 4:
+            return [text]
+        row = self.rows[index]
+        name_at = len(row.prefix) + 4
+        head: list[Text] = []
+        if self.attributes:
+            attributes = len(self._attributes(row.node))  # ASCII: characters are cells
+            if attributes + name_at > width // 2 and attributes < width:
+                first, text = text.divide([attributes])
+                head = [first]
+            else:
+                name_at += attributes
+        indent = name_at if name_at <= width // 2 else 2
+        cuts: list[int] = []
+        room = width
+        used = 0
+        for offset, char in enumerate(text.plain):
+            size = cell_len(char)
+            if used + size > room and offset:
+                cuts.append(offset)
+                room = width - indent
+                used = 0
+            used += size
+        pieces = list(text.divide(cuts))
+        return [*head, pieces[0], *(Text(" " * indent) + piece for piece in pieces[1:])]
+
+    def fold_width(self) -> int:
+        """The cells a folded row may take: the pane less its vertical scrollbar."""
+        return max(1, self.size.width - self.styles.scrollbar_size_vertical)
+
+    def screen_rows(self) -> int:
+        return self._starts[-1] if self._starts is not None else len(self.rows)
+
+    def screen_row_of(self, index: int) -> tuple[int, int]:
+        starts = self._starts
+        if starts is None or index >= len(starts) - 1:
+            return index, 1
+        return starts[index], starts[index + 1] - starts[index]
+
+    def line_at(self, row: int) -> tuple[int, int]:
+        starts = self._starts
+        if starts is None:
+            return row, 0
+        index = bisect_right(starts, row) - 1
+        return index, row - starts[index]
+
+    def line_part(self, index: int, part: int, width: int) -> Text:
+        if self._starts is None:
+            return self.line_text(index)
+        pieces = self._pieces(index, self.fold_width())
+        return pieces[part] if part < len(pieces) else Text()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap:
+            self._fold()
 
     def action_left(self) -> None:
         node = self.current()
@@ -493,22 +608,6 @@ class FileTreePane(LinePane):
         app = self.app
         if isinstance(app, ExploreApp):
             app.refresh_status()
-
-    def render_line(self, y: int) -> Strip:
-        if not self.wrap:
-            return super().render_line(y)
-        # wrap: the row is cut at the width with its tail shown on the right edge instead of scrolled away
-        index = y + self.scroll_offset.y
-        width = self.size.width
-        if index >= self.line_count():
-            return Strip.blank(width, self.rich_style)
-        text = self.line_text(index)
-        if text.cell_len > width > 1:
-            text.truncate(width, overflow="ellipsis")
-        if index == self.cursor:
-            text.stylize("reverse bold" if self.has_focus else "reverse")
-        strip = Strip(list(text.render(self.app.console)), text.cell_len)
-        return strip.crop_extend(0, width, self.rich_style)
 
 
 # -- modal screens: the lenses -----------------------------------------------------------------------------------
@@ -669,6 +768,8 @@ class ExploreApp(App[None]):
     """``imgscope explore``: dive's layout, keys and colours, on an ``Analysis``."""
 
     TITLE = "imgscope explore"
+    # Textual's command palette would take Ctrl+P from every pane (a priority binding): it is dive's wrap key
+    ENABLE_COMMAND_PALETTE = False
     CSS = """
     Screen { layout: vertical; }
     #main { height: 1fr; }
