@@ -1043,8 +1043,11 @@ class ExploreApp(App[None]):
                         # The first screen from the layers it needs (layer 0: a fraction of the image), then the rest.
                         quick = Timeline(self.analysis, layers=key.top + 1, own_process=self.own_process)
                         self._deliver(key, build_view(quick, key))
-                    self.timeline = Timeline(self.analysis, own_process=self.own_process)
+                    timeline = Timeline(self.analysis, own_process=self.own_process)
+                    if self._waste is None:  # the waste lens's rows, made here rather than when w is pressed
+                        self._waste = waste_lens(self.analysis)
                     freeze_survivors(own_process=self.own_process)
+                    self.timeline = timeline  # the other views may read it: it is whole
                     if key.top + 1 < len(self.analysis.layers):
                         return
             view = build_view(self.timeline, key)
