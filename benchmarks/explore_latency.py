@@ -18,8 +18,9 @@ the screen) but no terminal's. Figures:
   the timeline of every layer is built (once, in a worker thread), so that any layer's tree can be read;
 * per key: ``answered``: the key processed and the screen updated (Pilot's ``press`` returns after the
   app is idle again: the cursor moved, the panes repainted); ``tree``: for keys that change the view (another
-  layer, another compare mode), until the tree of the new view is on the screen (it is built in a worker
-  thread, so the UI answers before it is ready).
+  layer, another compare mode) or what it shows (hidden kinds, the filter line), until the tree that results
+  is on the screen (what needs a pass over the paths is done in a worker thread, so the UI answers before it
+  is ready; a view read straight from the timeline is shown in the key press itself).
 
 A key bound to nothing is measured first: Pilot's own round trip (post the key, wait for the app to be idle),
 which every other figure includes.
@@ -131,7 +132,9 @@ async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> 
         await pilot.pause()
         results["timeline_s"] = round(time.perf_counter() - t0, 3)  # every layer's tree can be read
 
-        async def key(label: str, keys: tuple[str, ...], wait_tree: bool = False, times: int = 1) -> None:
+        async def key(
+            label: str, keys: tuple[str, ...], wait_tree: bool = False, times: int = 1, wait_filter: bool = False
+        ) -> None:
             answered: list[float] = []
             tree: list[float] = []
             if profiler is not None:
@@ -142,6 +145,11 @@ async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> 
                 answered.append(time.perf_counter() - start)
                 if wait_tree:
                     while not app.view_ready:
+                        await pilot.pause(0.005)
+                    await pilot.pause()
+                    tree.append(time.perf_counter() - start)
+                elif wait_filter:
+                    while app.filtering:
                         await pilot.pause(0.005)
                     await pilot.pause()
                     tree.append(time.perf_counter() - start)
@@ -179,8 +187,8 @@ async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> 
         await key("space: collapse it again", ("space",))
         await key("ctrl+o: sort by name", ("ctrl+o",))
         await key("ctrl+o: sort by size", ("ctrl+o",))
-        await key("ctrl+u: hide unmodified", ("ctrl+u",))
-        await key("ctrl+u: show unmodified", ("ctrl+u",))
+        await key("ctrl+u: hide unmodified", ("ctrl+u",), wait_filter=True)
+        await key("ctrl+u: show unmodified", ("ctrl+u",), wait_filter=True)
         await key("ctrl+b: attributes off", ("ctrl+b",))
         await key("ctrl+b: attributes on", ("ctrl+b",))
         await key("/: open the filter", ("slash",))
@@ -189,9 +197,9 @@ async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> 
         await key("typing one filter character", ("s",))
         await key("typing one filter character", ("o",))
         await key("typing one filter character", ("dollar_sign",))
-        await key("enter: to the filtered tree", ("enter",))
+        await key("enter: to the filtered tree", ("enter",), wait_filter=True)
         await key("j: down one row (filtered tree)", ("j",), times=repeat)
-        await key("escape: close the filter", ("ctrl+f", "escape"))
+        await key("escape: close the filter", ("ctrl+f", "escape"), wait_filter=True)
         await key("ctrl+space: open every directory", ("ctrl+space",))
         await key("pagedown (everything open)", ("pagedown",), times=repeat)
         await key("ctrl+space: collapse every directory", ("ctrl+space",))

@@ -1160,7 +1160,11 @@ class ExploreApp(App[None]):
         if tree.vtree is None:
             return
         self.filtering = True
-        self._filter(tree.vtree, tree.path_filter, frozenset(tree.hidden_kinds))
+        hidden = frozenset(tree.hidden_kinds)
+        if tree.path_filter is None and not hidden:
+            self._filtered(tree.vtree, None, hidden, None)  # everything: nothing to look for
+            return
+        self._filter(tree.vtree, tree.path_filter, hidden)
 
     @work(thread=True, exclusive=True, group="filter")
     def _filter(self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind]) -> None:
