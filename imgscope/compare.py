@@ -9,6 +9,7 @@ size, content digest, mode, owner, link target or hard-link partners differ. Eve
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -347,7 +348,7 @@ def _attributes(f: FileRecord, partners: dict[int, list[str]]) -> tuple[Any, ...
     return (f.type.value, f.size, f.digest, f.mode, f.uid, f.gid, f.link_target, links)
 
 
-def _hard_links(files: tuple[FileRecord, ...]) -> dict[int, list[str]]:
+def _hard_links(files: Sequence[FileRecord]) -> dict[int, list[str]]:
     """The paths of each stored copy that more than one path shows."""
     by_record: dict[int, list[str]] = {}
     for f in files:
@@ -360,7 +361,7 @@ def _content_size(f: FileRecord | None) -> int:
     return f.size if f is not None and f.type.value in ("file", "hardlink") else 0
 
 
-def _file_diffs(files_a: tuple[FileRecord, ...], files_b: tuple[FileRecord, ...]) -> tuple[FileDiff, ...]:
+def _file_diffs(files_a: Sequence[FileRecord], files_b: Sequence[FileRecord]) -> tuple[FileDiff, ...]:
     by_a = {f.path: f for f in files_a}
     by_b = {f.path: f for f in files_b}
     links_a, links_b = _hard_links(files_a), _hard_links(files_b)

@@ -16,6 +16,12 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+def layer_of(index: int, count: int) -> str:
+    """``layer 4 of 0-4``: one layer of an image of ``count`` layers, in words. Layers are numbered from 0
+    everywhere (the JSON's ``index``, ``--layer N``), and every view names a layer within its image this way."""
+    return f"layer {index} of 0-{count - 1}"
+
+
 def first_layers(count: int) -> str:
     """``layer 0`` or ``layers 0-3``: the bottom ``count`` layers (a base image's), in words."""
     return "layer 0" if count == 1 else f"layers 0-{count - 1}"

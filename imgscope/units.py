@@ -98,3 +98,25 @@ def format_size(n: int | float) -> str:
         if value < 999.95 or unit == _SIZE_UNITS[-1]:
             return f"{sign}{value:.1f} {unit}"
     raise AssertionError("unreachable")
+
+
+def format_percent(fraction: float | None, *, against: float | None = None, digits: int = 1) -> str:
+    """A fraction for people, the one way imgscope shows a percent: ``4.5%`` (one decimal, no space).
+
+    ``against``: a figure shown beside this one (a limit); when the two differ but would read the same, more
+    decimals are shown (up to four) so that they read differently: ``5.01%`` against ``5.00%``. ``digits``: the
+    decimals to show at least (dive's figures are shown with dive's four). None and NaN are
+    ``n/a``, infinities ``∞%`` and ``-∞%``. (dive's own figures keep dive's format where imgscope prints dive's
+    text: ``imgscope.dive``.)
+
+    >>> format_percent(0.0447), format_percent(0.0501, against=0.05), format_percent(1.0), format_percent(None)
+    ('4.5%', '5.01%', '100.0%', 'n/a')
+    """
+    if fraction is None or math.isnan(fraction):
+        return "n/a"
+    if math.isinf(fraction):
+        return "∞%" if fraction > 0 else "-∞%"
+    if against is not None and math.isfinite(against) and against != fraction:
+        while digits < max(4, digits) and f"{100 * fraction:.{digits}f}" == f"{100 * against:.{digits}f}":
+            digits += 1
+    return f"{100 * fraction:.{digits}f}%"

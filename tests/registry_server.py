@@ -191,8 +191,11 @@ class RegistryServer:
             self.process.wait()
 
 
-def start_registry(directory: Path, auth: dict[str, Any] | None = None) -> RegistryServer:
-    """Start ``docker-registry serve`` on a free port with storage in ``directory`` and wait until it answers."""
+def start_registry(
+    directory: Path, auth: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+) -> RegistryServer:
+    """Start ``docker-registry serve`` on a free port with storage in ``directory`` and wait until it answers
+    (``extra``: more of the registry's configuration, such as ``{"catalog": {"maxentries": 2}}``)."""
     registry = require_tool("docker-registry")
     require_tool("skopeo")
     directory.mkdir(parents=True, exist_ok=True)
@@ -205,6 +208,7 @@ def start_registry(directory: Path, auth: dict[str, Any] | None = None) -> Regis
     }
     if auth:
         config["auth"] = auth
+    config.update(extra or {})
     (directory / "config.yml").write_text(json.dumps(config))  # YAML is a superset of JSON
     log = directory / "registry.log"
     with log.open("wb") as out:

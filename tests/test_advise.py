@@ -633,3 +633,22 @@ def test_text_report_names_the_base_and_its_evidence() -> None:
         "base: localhost/imgscope-base:1, layer 0; found by: history entry 1 says 'FROM localhost/imgscope-base:1'"
         in result.stdout
     )
+
+
+@pytest.mark.parametrize(("sample", "image"), [("cases/docker-archive.tar", None), ("advise.tar", WASTEFUL)])
+def test_top_savings_lines_tell_findings_apart(sample: str, image: str | None) -> None:
+    """Two findings of one rule (IS101 for layer 1's files and for layer 2's) are two different lines, each naming
+    the layers it is about."""
+    args = ["analyze", str(SAMPLES / sample), *(["--image", image] if image else [])]
+    code, out, _ = run(*args)
+    assert code == 0
+    tail = out[out.index("Top savings") :].splitlines()[1:]
+    lines = [" ".join(line.split()) for line in tail if re.match(r"\s+[\d.]+ [kMG]?B\s+IS\d{3}", line)]
+    said = [line.split(" ", 2)[2] for line in lines]  # without the size: what the line says about the finding
+    assert lines and len(set(said)) == len(said), lines
+    result = advice(analysis_of(sample, image))
+    shown = sorted((f for f in result.findings if f.bytes_saved), key=lambda f: -(f.bytes_saved or 0))[: len(lines)]
+    for line, finding in zip(lines, shown, strict=True):
+        assert finding.id in line
+        if finding.layers:
+            assert re.search(r"layers? " + re.escape(", ".join(map(str, finding.layers))), line), line

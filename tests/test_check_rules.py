@@ -61,8 +61,8 @@ def test_limit_rules_pass_at_the_limit_and_fail_one_below(field: str, actual: in
 
 def test_wasted_percent_is_imgscopes_figure() -> None:
     s = analysis_of(CASES).summary
-    assert only(Budget(max_wasted_percent=s.wasted_percent)).status is RuleStatus.PASS
-    assert only(Budget(max_wasted_percent=math.nextafter(s.wasted_percent, 0))).status is RuleStatus.FAIL
+    assert only(Budget(max_wasted_percent=s.wasted_fraction)).status is RuleStatus.PASS
+    assert only(Budget(max_wasted_percent=math.nextafter(s.wasted_fraction, 0))).status is RuleStatus.FAIL
     assert only(Budget(max_wasted_percent=0.0), sample="multi-tag.tar").status is RuleStatus.PASS  # no waste at all
 
 

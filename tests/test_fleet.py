@@ -65,6 +65,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
     listing.write_text(
         f"# the samples\n{SAMPLES / 'cases/oci-gzip'}\n{SAMPLES / 'cases/oci-zstd'}  # same layers, zstd\n"
         f"{SAMPLES / 'two-images.tar'}\n{SAMPLES / 'advise.tar'}\n\n{SAMPLES / 'multi-platform'}\n"
+        f"{SAMPLES / 'packages/oci'}\n{SAMPLES / 'packages/oci-4'}  # dpkg, pip and npm packages\n"
     )
     yield work, [str(SAMPLES / "cases/docker-archive.tar"), str(listing), str(layout), str(corrupt), "nope.tar"]
     shutil.rmtree(work / "root", ignore_errors=True)
@@ -99,8 +100,9 @@ def first_run(fleet: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFa
 
 def test_the_sources_expand_to_every_image_and_platform(fleet: tuple[Path, list[str]]) -> None:
     jobs = expand_sources(fleet[1])
-    # docker-archive + oci-gzip + oci-zstd, 2 of two-images, 2 of advise, 2 platforms, the built ones, corrupt, missing
-    assert len(jobs) == 3 + 2 + 2 + 2 + BUILT + 1 + 1
+    # docker-archive + oci-gzip + oci-zstd, 2 of two-images, 2 of advise, 2 platforms, 2 with packages, the built
+    # ones, corrupt, missing
+    assert len(jobs) == 3 + 2 + 2 + 2 + 2 + BUILT + 1 + 1
     assert len({j.key for j in jobs}) == len(jobs)
     assert any(j.platform == "linux/arm64" for j in jobs) and any(j.platform == "linux/amd64" for j in jobs)
 
@@ -126,7 +128,7 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
         ), job.reference
         assert (row["efficiency"], row["wasted_fraction"], row["stored_size"], row["compressed_size"]) == (
             s.efficiency,
-            s.wasted_percent,
+            s.wasted_fraction,
             s.stored_size,
             s.compressed_size,
         ), job.reference
@@ -149,6 +151,44 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
         )
         checked += 1
     assert checked == len(jobs) - 2  # all but the corrupt and the missing one
+
+
+PACKAGE_COLUMNS = (
+    "ecosystem", "name", "version", "arch", "location", "purl", "license", "dev", "present", "layer", "removed_in",
+    "size", "files", "wasted_bytes", "declared_size",
+)  # fmt: skip
+
+
+def test_every_image_packages_equal_imgscope_packages_json(
+    fleet: tuple[Path, list[str]], first_run: BatchResult
+) -> None:
+    """The packages table of each image holds what ``imgscope packages --json`` reports, present and removed."""
+    from click.testing import CliRunner
+
+    from imgscope.cli import main
+
+    tables = first_run.tables
+    failed = {r["image_key"] for r in tables["images"].to_pylist() if r["error"]}
+    checked = with_packages = 0
+    for job in expand_sources(fleet[1]):
+        if job.key in failed:
+            continue
+        args = ["packages", "--json", job.source]
+        args += ["--image", job.image] if job.image else []
+        args += ["--platform", job.platform] if job.platform else []
+        done = CliRunner().invoke(main, args)
+        assert done.exit_code == 0, (job.reference, done.output)
+        doc = json.loads(done.stdout)
+        want = sorted(tuple(p[c] for c in PACKAGE_COLUMNS) for p in [*doc["packages"], *doc["removed"]])
+        rows = _rows(tables["packages"], job.key)
+        assert sorted(tuple(r[c] for c in PACKAGE_COLUMNS) for r in rows) == want, job.reference
+        layers = {r["index"]: r["diff_id"] for r in _rows(tables["image_layers"], job.key)}
+        assert all(r["layer_diff_id"] == layers.get(r["layer"]) for r in rows), job.reference
+        assert sum(r["size"] for r in rows) == doc["owned_bytes"], job.reference
+        checked += 1
+        with_packages += bool(rows)
+    assert checked == len(expand_sources(fleet[1])) - 2
+    assert with_packages >= 3  # the two package samples and advise's image with a pip package
 
 
 def test_failures_are_recorded_and_the_rest_go_on(first_run: BatchResult) -> None:
@@ -236,10 +276,10 @@ def test_the_docs_queries_run(first_run: BatchResult, tmp_path: Path) -> None:
     sql = sql.replace("fleet-2026-12/", f"{first_run.out}/").replace("fleet-2026-11/", f"{first_run.out}/")
     sql = sql.replace("'fleet/", f"'{first_run.out}/")
     queries = [q for q in (re.sub(r"^\s*--.*$", "", s, flags=re.M).strip() for s in sql.split(";")) if q]
-    assert len(queries) == 7
+    assert len(queries) == 8
     con = duckdb.connect()
     results = [con.execute(q).fetchall() for q in queries]
-    wasted, failures, shared, bases, storage, fixes, growth = results
+    wasted, failures, shared, bases, storage, fixes, costly, growth = results
     images = [r for r in first_run.tables["images"].to_pylist() if r["error"] is None]
     assert wasted[0][1] == max(r["wasted_bytes"] for r in images)
     assert len(failures) == 2
@@ -247,6 +287,21 @@ def test_the_docs_queries_run(first_run: BatchResult, tmp_path: Path) -> None:
     assert sum(b[2] for b in bases) == len(images)
     assert storage[0][0] < storage[0][1]  # shared layers are stored once but pulled by every image
     assert fixes and growth == []  # one dataset against itself: nothing grew
+    packages = first_run.tables["packages"].to_pylist()
+    held: dict[tuple[str, str], int] = {}
+    stored: dict[tuple[str, str], dict[Any, int]] = {}
+    for r in packages:
+        name, cost = (r["ecosystem"], r["name"]), r["size"] + r["wasted_bytes"]
+        held[name] = held.get(name, 0) + cost
+        install = stored.setdefault(name, {})
+        where = (r["version"], r["location"], r["layer_diff_id"])
+        install[where] = max(install.get(where, 0), cost)
+    top = max(sum(v.values()) for v in stored.values())
+    assert costly[0][4] == top and len(costly) == min(20, len(held))
+    for ecosystem, name, _images, in_images, once in costly:
+        assert (in_images, once) == (held[ecosystem, name], sum(stored[ecosystem, name].values()))
+    shared_installs = [r for r in costly if r[3] > r[4]]
+    assert shared_installs  # the packages samples share layers: stored once, held by both
 
 
 def test_cli(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
@@ -259,7 +314,8 @@ def test_cli(fleet: tuple[Path, list[str]], tmp_path: Path) -> None:
         [*cmd, "--fail-on-error", "missing.tar", str(SAMPLES / "two-images.tar")], capture_output=True, text=True
     )
     assert bad.returncode == 1
-    assert bad.stderr.strip().splitlines() == ["imgscope: error: missing.tar: no such file or directory"]
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imgscope: error: missing.tar: no such file or directory"), lines
     assert "3 images" in bad.stdout and "1 failed" in bad.stdout
     usage = subprocess.run([*cmd, "--engine", "spark", "x.tar"], capture_output=True, text=True)
     assert usage.returncode == 2
@@ -310,3 +366,60 @@ def test_a_rebuilt_image_is_analyzed_again(tmp_path: Path) -> None:
     rows = [r for r in third.tables["images"].to_pylist() if r["source"] == str(image)]
     cases = imgscope.analyze(SAMPLES / "cases/docker-archive.tar")
     assert [(r["config_digest"], r["size"]) for r in rows] == [(cases.image.config_digest, cases.summary.size)]
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
+
+
+def test_rows_are_written_a_part_of_many_images_at_a_time(
+    fleet: tuple[Path, list[str]], first_run: BatchResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One file per table for a run of fewer than PART_IMAGES images; with a small part, several, same rows."""
+    assert first_run.out is not None
+    for name in ("images", "image_layers", "wasted", "findings", "packages"):
+        assert len(list((first_run.out / name).glob("*.parquet"))) == 1, name
+    monkeypatch.setattr(fleet_run, "PART_IMAGES", 4)
+    sources = [str(SAMPLES / "two-images.tar"), str(SAMPLES / "advise.tar"), str(SAMPLES / "packages/oci")]
+    sources += [str(SAMPLES / "packages/oci-4"), str(SAMPLES / "multi-platform"), str(SAMPLES / "cases/oci-gzip")]
+    small = batch(sources, tmp_path / "out", jobs=2)
+    assert small.images == 9 and small.failed == 0
+    assert len(list((tmp_path / "out/images").glob("part-*.parquet"))) == 3  # 4 + 4 + 1 images
+    keys = {r["image_key"] for r in small.tables["images"].to_pylist()}
+    for name in ("images", "image_layers", "wasted", "findings", "packages"):
+        expected = [r for r in first_run.tables[name].to_pylist() if r["image_key"] in keys]
+        assert _sorted(small.tables[name]) == sorted(expected, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def test_a_rerun_adds_files_and_leaves_the_earlier_ones(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = batch([str(SAMPLES / "two-images.tar")], out, jobs=1)
+    before = _files(out)
+    second = batch([str(SAMPLES / "two-images.tar"), str(SAMPLES / "packages/oci")], out, jobs=1)
+    assert (first.analyzed, second.reused, second.analyzed) == (2, 2, 1)
+    after = _files(out)
+    assert {k: v for k, v in after.items() if k in before and k != "layers.parquet"} == {
+        k: v for k, v in before.items() if k != "layers.parquet"
+    }  # nothing an earlier run wrote was rewritten
+    assert len(list((out / "images").glob("*.parquet"))) == 2
+    assert second.tables["images"].num_rows == 3 and second.tables["packages"].num_rows > 0
+
+
+def test_images_from_a_dataset_without_the_packages_table_are_analyzed_again(tmp_path: Path) -> None:
+    """A dataset written before the packages table (no package_count column) is brought up to date in place."""
+    out = tmp_path / "out"
+    batch([str(SAMPLES / "packages/oci"), str(SAMPLES / "two-images.tar")], out, jobs=1)
+    for path in (out / "images").glob("*.parquet"):
+        table = pa.parquet.read_table(path)
+        pa.parquet.write_table(table.drop_columns(["package_count"]), path)
+    shutil.rmtree(out / "packages")
+    again = batch([str(SAMPLES / "packages/oci"), str(SAMPLES / "two-images.tar")], out, jobs=1)
+    assert (again.analyzed, again.reused, again.layers_scanned) == (3, 0, 0)  # the scans were kept
+    images = again.tables["images"].to_pylist()
+    assert len(images) == 3 and all(r["package_count"] is not None for r in images)
+    expected = imgscope.packages_of(SAMPLES / "packages/oci")
+    assert sum(1 for r in again.tables["packages"].to_pylist() if r["present"]) == len(expected.packages)
+    # the rows of the earlier run were replaced, not doubled
+    assert again.tables["image_layers"].num_rows == sum(r["layer_count"] for r in images)
+    wasted = [(r["image_key"], r["path"], r["layer"]) for r in again.tables["wasted"].to_pylist()]
+    assert len(wasted) == len(set(wasted))

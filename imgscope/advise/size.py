@@ -17,6 +17,7 @@ from imgscope.advise.packages import build_packages, package_names
 from imgscope.model import EntryType
 from imgscope.text import first_layers
 from imgscope.union.filesystem import WasteReason
+from imgscope.units import format_percent
 
 _CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
@@ -453,7 +454,7 @@ def large_base(rule: Rule, ctx: Context) -> Iterator[Finding]:
         return
     name = ctx.base.name or "the base image"
     text = (
-        f"{name} makes {base_bytes:,} bytes of the image's {size:,} ({100 * share:.1f} %), "
+        f"{name} makes {base_bytes:,} bytes of the image's {size:,} ({format_percent(share)}), "
         f"in {first_layers(ctx.base.layer_count)}; found by: {ctx.base.evidence}."
     )
     fix = (

@@ -9,13 +9,14 @@ entries in memory, not all of them; a layer's entries are dropped once merged, b
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from typing import IO
 
 from imgscope._gc import collector_paused
-from imgscope.analysis.result import Analysis, DuplicateGroup, FileRecord, LayerReport, Summary
+from imgscope.analysis.result import Analysis, DuplicateGroup, FileRecord, FileTable, LayerReport, Summary
 from imgscope.analysis.scan import (
     LayerScan,
     ObserverFactory,
@@ -72,6 +73,7 @@ def analyze(
             top=top,
             observers=observers,
             gzip_uncompressed=gzip_uncompressed,
+            progress=progress,
         )
     img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
     lim = limits or Limits()
@@ -101,12 +103,15 @@ def analyze_stream(
     top: int = 50,
     observers: Sequence[ObserverFactory] = (),
     gzip_uncompressed: bool = False,
+    progress: Progress | None = None,
 ) -> Analysis:
     """Analyze the image a stream source delivers (``sources.local``): one pass over the stream, in which each
     layer blob is scanned as it goes by (``scan_blob``), whatever its position; once the manifest has been read,
     the chosen image's scans are checked against its digests and merged in layer order (``merge_scans``).
 
-    Observers are made with index -1 (the layer's position is not known while it streams).
+    Observers are made with index -1 (the layer's position is not known while it streams). ``progress`` is
+    called with ``(0, 0, bytes of the stream read)`` while it is read (a count of 0: the layers are not known
+    yet), then once with ``(count, count, 0)`` at the end, as for a file.
     """
     lim = limits or Limits()
 
@@ -114,7 +119,8 @@ def analyze_stream(
         return scan_blob(raw, where, -1, limits=lim, observers=observers, gzip_uncompressed=gzip_uncompressed)
 
     with collector_paused():
-        img, scans = open_stream_image(src, scanner, image=image, platform=platform)
+        on_read = None if progress is None else (lambda done: progress(0, 0, done))
+        img, scans = open_stream_image(src, scanner, image=image, platform=platform, on_read=on_read)
         ordered = []
         for index, scan in enumerate(scans):
             if verify:
@@ -127,7 +133,10 @@ def analyze_stream(
             while ordered:
                 yield ordered.pop()
 
-        return merge_scans(img, one_at_a_time(), top=top, verify=verify, release=True)
+        result = merge_scans(img, one_at_a_time(), top=top, verify=verify, release=True)
+    if progress is not None:
+        progress(len(img.layers), len(img.layers), 0)
+    return result
 
 
 def merge_scans(
@@ -152,7 +161,7 @@ def merge_scans(
         sniffed.extend(scan.sniffed)
         if release:
             scan.release(keep_dive=True)  # the members are merged: free them before dive's tree grows
-        dive.add_layer(scan.dive)
+        dive.add_layer(scan.dive, last=scan.index == len(image.layers) - 1)
         if release:
             scan.release()
         del scan
@@ -202,35 +211,43 @@ def _finish(
     verify: bool,
     sniffed: tuple[SniffedFile, ...],
 ) -> Analysis:
-    files: list[FileRecord] = []
+    builder = FileTable.Builder()
     seen_records = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
     final_size = 0
-    first_of: dict[bytes, str] = {}  # digest -> first path; a list only for the digests seen twice
-    by_digest: dict[bytes, list[str]] = {}
-    for path, node in fs.walk():
-        files.append(
-            FileRecord(
-                path,
-                node.type,
-                node.size,
-                node.mode,
-                node.uid,
-                node.gid,
-                node.link_target,
-                node.layer,
-                node.record,
-                node.digest.hex() if node.digest is not None else None,
-            )
+    first_of: dict[bytes, int] = {}  # digest -> the first index; a list only for the digests seen twice
+    by_digest: dict[bytes, list[int]] = {}
+    add, add_dir = builder.add, builder.add_dir
+    for parent, name, node in fs.drain():  # the tree is taken apart as the table grows
+        index = add(
+            parent,
+            name,
+            node.type,
+            node.size,
+            node.mode,
+            node.uid,
+            node.gid,
+            node.link_target,
+            node.layer,
+            node.record,
+            node.digest,
         )
+        if node.children:
+            add_dir(parent, name)
         if node.record >= 0 and not seen_records[node.record]:
             seen_records[node.record] = 1
             final_size += node.size
             if node.size and node.digest is not None:
-                first = first_of.setdefault(node.digest, path)
-                if first != path:
-                    by_digest.setdefault(node.digest, [first]).append(path)
+                first = first_of.setdefault(node.digest, index)
+                if first != index:
+                    by_digest.setdefault(node.digest, [first]).append(index)
+    del first_of, seen_records
+    files = builder.build()
+    del builder
     duplicates = sorted(
-        (DuplicateGroup(digest.hex(), _size_of(fs, paths[0]), tuple(paths)) for digest, paths in by_digest.items()),
+        (
+            DuplicateGroup(digest.hex(), files.size_of(found[0]), tuple(files.path_of(i) for i in found))
+            for digest, found in by_digest.items()
+        ),
         key=lambda g: (-g.wasted_bytes, g.paths),
     )
     size = sum(r.size for r in reports)
@@ -247,12 +264,11 @@ def _finish(
         file_count=len(files),
         layer_count=len(reports),
         wasted_bytes=wasted_bytes,
-        wasted_percent=wasted_bytes / size if size else 0.0,
+        wasted_fraction=wasted_bytes / size if size else 0.0,
         efficiency=final_size / size if size else 1.0,
         duplicate_bytes=sum(g.wasted_bytes for g in duplicates),
     )
-    regular = [f for f in files if f.type is EntryType.FILE]
-    largest = sorted(regular, key=lambda f: (-f.size, f.path))[:top]
+    largest = _largest(files, top)
     return Analysis(
         image=img,
         layers=tuple(reports),
@@ -261,12 +277,22 @@ def _finish(
         largest_files=tuple(largest),
         duplicates=tuple(duplicates),
         dive=dive,
-        files=tuple(files),
+        files=files,
         verified=verify,
         sniffed=sniffed,
     )
 
 
-def _size_of(fs: FileSystem, path: str) -> int:
-    node = fs.lookup(path.lstrip("/"))
-    return node.size if node is not None else 0
+def _largest(files: FileTable, top: int) -> list[FileRecord]:
+    """The ``top`` largest regular files, largest first, then by path (the records of the others never made)."""
+    if top <= 0:
+        return []
+    file_code = EntryType.FILE
+    regular = [i for i in range(len(files)) if files.type_of(i) is file_code]
+    size = files.size_of
+    if len(regular) > top:  # every file larger than the top-th size is in; of those as large, the first by path
+        cut = heapq.nlargest(top, (size(i) for i in regular))[-1]
+        regular = [i for i in regular if size(i) >= cut]
+    path = files.path_of
+    chosen = heapq.nsmallest(top, regular, key=lambda i: (-size(i), path(i)))
+    return [files[i] for i in chosen]

@@ -5,9 +5,11 @@ The figures are defined in ``docs/metrics.md`` and computed in ``analysis.merge`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from imgscope._display import Displayable
 from imgscope.analysis.sniff import SniffedFile
@@ -17,7 +19,7 @@ from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile
 from imgscope.union.tree import TreeNode, layer_changes_tree, tree_after
 
 #: The version of the analysis JSON document (``docs/json.md``); bump it on any breaking change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: summary.wasted_percent renamed wasted_fraction (it holds a fraction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,225 @@ class FileRecord:
             "link_target": self.link_target or None,
             "layer": self.layer,
         }
+
+
+_TYPES = tuple(EntryType)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_HAS_DIGEST = 8  # in a type code: the path has a content digest
+
+
+def _column(values: list[int], code: str) -> Sequence[int]:
+    """A column of ints as a machine array, or the list itself when a value does not fit (a PAX uid)."""
+    try:
+        return array(code, values)
+    except OverflowError:
+        return values
+
+
+class FileTable(Sequence[FileRecord]):
+    """Every path of the final filesystem, stored by column; each ``FileRecord`` is made when it is read.
+
+    An object per path (a ``FileRecord``, its ``/``-rooted path, its hex digest) costs about 300 bytes; here a
+    path costs its directory's index and its name (a string the filesystem interned), a type byte, machine ints
+    (size, layer, record, an index into the distinct (mode, uid, gid) triples, the end of its digest) and its
+    digest's 32 bytes in one ``bytes``. Reads as an immutable sequence in the filesystem's walk order (depth
+    first, names sorted); compares equal to a tuple of the same records. Built by ``FileTable.Builder``.
+    """
+
+    __slots__ = (
+        "_digest_end",
+        "_digests",
+        "_dirs",
+        "_layers",
+        "_links",
+        "_meta_of",
+        "_metas",
+        "_names",
+        "_parents",
+        "_records",
+        "_sizes",
+        "_types",
+    )
+
+    _digest_end: Sequence[int]
+    _digests: bytes
+    _dirs: list[str]
+    _layers: Sequence[int]
+    _links: list[str]
+    _meta_of: Sequence[int]
+    _metas: tuple[tuple[int, int, int], ...]
+    _names: list[str]
+    _parents: Sequence[int]
+    _records: Sequence[int]
+    _sizes: Sequence[int]
+    _types: bytes
+
+    class Builder:
+        """Appends paths in walk order: ``add_dir`` names a directory (its index is what its children give as
+        ``parent``), ``add`` one path."""
+
+        def __init__(self) -> None:
+            self.dirs: list[str] = [""]  # "/"-rooted paths of the directories; 0 is the root ("")
+            self.parents: list[int] = []
+            self.names: list[str] = []
+            self.types = bytearray()
+            self.sizes: list[int] = []
+            self.metas: dict[tuple[int, int, int], int] = {}
+            self.meta_of: list[int] = []
+            self.links: list[str] = []
+            self.layers: list[int] = []
+            self.records: list[int] = []
+            self.digests = bytearray()
+            self.digest_end: list[int] = []
+
+        def add_dir(self, parent: int, name: str) -> int:
+            """The index of directory ``name`` under directory ``parent``, for its children."""
+            self.dirs.append(f"{self.dirs[parent]}/{name}")
+            return len(self.dirs) - 1
+
+        def add(
+            self,
+            parent: int,
+            name: str,
+            type: EntryType,
+            size: int,
+            mode: int,
+            uid: int,
+            gid: int,
+            link_target: str,
+            layer: int,
+            record: int,
+            digest: bytes | None,
+        ) -> int:
+            """Append one path (``parent``: its directory's index); its index in the table."""
+            code = _TYPE_CODE[type]
+            if digest is not None:
+                code |= _HAS_DIGEST
+                self.digests += digest
+            self.parents.append(parent)
+            self.names.append(name)
+            self.types.append(code)
+            self.sizes.append(size)
+            key = (mode, uid, gid)
+            meta = self.metas.get(key)
+            if meta is None:
+                meta = self.metas[key] = len(self.metas)
+            self.meta_of.append(meta)
+            self.links.append(link_target)
+            self.layers.append(layer)
+            self.records.append(record)
+            self.digest_end.append(len(self.digests))
+            return len(self.names) - 1
+
+        def build(self) -> FileTable:
+            """The table (the builder is not to be used again: the table holds its lists)."""
+            table = FileTable.__new__(FileTable)
+            table._dirs = self.dirs
+            table._parents = _column(self.parents, "I")
+            table._names = self.names
+            table._types = bytes(self.types)
+            table._sizes = _column(self.sizes, "Q")
+            table._metas = tuple(self.metas)
+            table._meta_of = _column(self.meta_of, "I")
+            table._links = self.links
+            table._layers = _column(self.layers, "i")
+            table._records = _column(self.records, "q")
+            table._digests = bytes(self.digests)
+            table._digest_end = _column(self.digest_end, "Q")
+            return table
+
+    def __init__(self, records: Sequence[FileRecord] = ()) -> None:
+        """A table of ``records`` (in the order given; their paths ``/``-rooted)."""
+        b = FileTable.Builder()
+        dirs: dict[str, int] = {"": 0}
+        for f in records:
+            parent_path, _, name = f.path.rpartition("/")
+            parent = dirs.get(parent_path)
+            if parent is None:
+                b.dirs.append(parent_path)
+                parent = dirs[parent_path] = len(b.dirs) - 1
+            digest = bytes.fromhex(f.digest) if f.digest is not None else None
+            b.add(parent, name, f.type, f.size, f.mode, f.uid, f.gid, f.link_target, f.layer, f.record, digest)
+        other = b.build()
+        for slot in FileTable.__slots__:
+            setattr(self, slot, getattr(other, slot))
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def path_of(self, i: int) -> str:
+        """The ``/``-rooted path of record ``i``, without making the record."""
+        return f"{self._dirs[self._parents[i]]}/{self._names[i]}"
+
+    def size_of(self, i: int) -> int:
+        """The size of record ``i``."""
+        return self._sizes[i]
+
+    def type_of(self, i: int) -> EntryType:
+        """The type of record ``i``."""
+        return _TYPES[self._types[i] & 7]
+
+    def _make(self, i: int) -> FileRecord:
+        code = self._types[i]
+        mode, uid, gid = self._metas[self._meta_of[i]]
+        digest = None
+        if code & _HAS_DIGEST:
+            end = self._digest_end[i]
+            start = self._digest_end[i - 1] if i else 0
+            digest = self._digests[start:end].hex()
+        return FileRecord(
+            f"{self._dirs[self._parents[i]]}/{self._names[i]}",
+            _TYPES[code & 7],
+            self._sizes[i],
+            mode,
+            uid,
+            gid,
+            self._links[i],
+            self._layers[i],
+            self._records[i],
+            digest,
+        )
+
+    @overload
+    def __getitem__(self, i: int) -> FileRecord: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[FileRecord, ...]: ...
+    def __getitem__(self, i: int | slice) -> FileRecord | tuple[FileRecord, ...]:
+        if isinstance(i, slice):
+            return tuple(self._make(j) for j in range(*i.indices(len(self))))
+        n = len(self._types)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("file index out of range")
+        return self._make(i)
+
+    def __iter__(self) -> Iterator[FileRecord]:
+        make = self._make
+        return (make(i) for i in range(len(self._types)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FileTable):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"FileTable(<{len(self)} files>)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_table, (tuple(getattr(self, slot) for slot in FileTable.__slots__),))
+
+
+def _restore_table(state: tuple[Any, ...]) -> FileTable:
+    table = FileTable.__new__(FileTable)
+    for slot, value in zip(FileTable.__slots__, state, strict=True):
+        setattr(table, slot, value)
+    return table
 
 
 @dataclass(frozen=True)
@@ -194,9 +415,10 @@ class Summary:
         file_count: paths in the final filesystem, directories included
         layer_count: layers
         wasted_bytes: size - final_size: stored but not visible
-        wasted_percent: wasted_bytes / size, a fraction (0.0447 is 4.47 %; 0 when size is 0); every
-            ``*_percent`` figure of imgscope and dive (``user_wasted_percent``) is a fraction from 0 to 1, in the
-            library and in the JSON alike
+        wasted_fraction: wasted_bytes / size, a fraction from 0 to 1 (0.0447 is 4.47 %; 0 when size is 0).
+            ``wasted_percent``, its old name, still reads (deprecated). Every ratio of imgscope is a fraction,
+            and so is dive's ``user_wasted_percent`` (named after dive's ``userWastedPercent``), in the library
+            and in the JSON alike
         efficiency: final_size / size, a fraction (1 when size is 0)
         duplicate_bytes: bytes of same-content copies in the final filesystem
     """
@@ -208,9 +430,19 @@ class Summary:
     file_count: int
     layer_count: int
     wasted_bytes: int
-    wasted_percent: float
+    wasted_fraction: float
     efficiency: float
     duplicate_bytes: int
+
+    @property
+    def wasted_percent(self) -> float:
+        """Deprecated: the same fraction as ``wasted_fraction`` (0.0447 is 4.47 %), under its old, misleading name."""
+        warnings.warn(
+            "Summary.wasted_percent is deprecated: it holds a fraction, now named Summary.wasted_fraction",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.wasted_fraction
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as in the JSON document (``summary``)."""
@@ -222,7 +454,7 @@ class Summary:
             "file_count": self.file_count,
             "layer_count": self.layer_count,
             "wasted_bytes": self.wasted_bytes,
-            "wasted_percent": self.wasted_percent,
+            "wasted_fraction": self.wasted_fraction,
             "efficiency": self.efficiency,
             "duplicate_bytes": self.duplicate_bytes,
         }
@@ -240,7 +472,8 @@ class Analysis(Displayable):
         largest_files: the largest regular files of the final filesystem (``top`` of them)
         duplicates: same-content files of the final filesystem, most wasted bytes first
         dive: dive 0.13.1's figures for the image
-        files: every path of the final filesystem
+        files: every path of the final filesystem, in walk order (depth first, names sorted); from ``analyze`` a
+            compact ``FileTable`` (each ``FileRecord`` made when read)
         verified: True when every layer was checked against its digests
         sniffed: files whose first bytes look like a secret (imgscope.analysis.sniff)
     """
@@ -252,7 +485,7 @@ class Analysis(Displayable):
     largest_files: tuple[FileRecord, ...]
     duplicates: tuple[DuplicateGroup, ...]
     dive: DiveFigures
-    files: tuple[FileRecord, ...] = field(repr=False)
+    files: Sequence[FileRecord] = field(repr=False)
     verified: bool = True
     sniffed: tuple[SniffedFile, ...] = ()
 

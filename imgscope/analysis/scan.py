@@ -34,6 +34,8 @@ from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_e
 
 #: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
 #: chunk (a few MiB) is read, so a single large layer advances too; once more at the end with (count, count, 0).
+#: A stream source (stdin, a FIFO, a compressed save, an engine), whose layers are known only once it has been
+#: read, reports (0, 0, bytes of the stream read) every MiB instead; then (count, count, 0) at the end.
 Progress = Callable[[int, int, int], None]
 
 #: Makes a fresh observer for the layer of the given index (one per scan, so scans share no state).

@@ -7,8 +7,11 @@ import os
 from dataclasses import dataclass
 from typing import Any, overload
 
-from imgscope.analysis import Analysis, analyze
+from imgscope.analysis import SCHEMA_VERSION, Analysis, analyze
 from imgscope.errors import UsageError
+
+#: Analysis documents a baseline reads: the sizes it takes are the same in every version so far.
+_ANALYSIS_VERSIONS = tuple(range(1, SCHEMA_VERSION + 1))
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,10 @@ class Baseline:
         """From the JSON document of ``imgscope analyze --json`` or ``imgscope check --format json``."""
         if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict):
             raise UsageError(source, "not an imgscope report (no 'summary'): save one with imgscope analyze --json")
-        if doc.get("schema_version") != 1:
-            raise UsageError(source, f"report schema_version {doc.get('schema_version')!r} is not 1")
+        version = doc.get("schema_version")
+        known = (1,) if doc.get("kind") == "check" else _ANALYSIS_VERSIONS
+        if isinstance(version, bool) or version not in known:
+            raise UsageError(source, f"report schema_version {version!r} is not {' or '.join(map(str, known))}")
         summary = doc["summary"]
         layers = doc.get("layers")
         if not isinstance(layers, list) or not all(isinstance(r, dict) for r in layers):

@@ -26,7 +26,7 @@ from imgscope.packages import ImagePackages, scan_packages
 from imgscope.packages.judge import forbidden, too_large
 from imgscope.text import one_line, plural, printable
 from imgscope.union.filesystem import ChangeKind
-from imgscope.units import format_size, json_number
+from imgscope.units import format_percent, format_size, json_number
 
 #: The version of the check report JSON document (``docs/json.md``); bump it on a breaking change.
 CHECK_SCHEMA_VERSION = 1
@@ -241,13 +241,10 @@ def size(n: int | float | None) -> str:
     return ("-" if n < 0 else "") + text
 
 
-def percent(x: float | None) -> str:
-    """A fraction for a message: ``4.47 %``; ``n/a`` for None or NaN."""
-    if x is None or math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "∞ %"
-    return f"{100 * x:.2f} %"
+def percent(x: float | None, against: float | None = None) -> str:
+    """A fraction for a message: ``4.5%`` (``units.format_percent``; more decimals when ``against``, shown beside
+    it, would otherwise read the same); ``n/a`` for None or NaN."""
+    return format_percent(x, against=against)
 
 
 def _bytes(n: int | float) -> str:
@@ -270,7 +267,7 @@ def _ratio_rule(rule: str, actual: float, limit: float | None, what: str) -> Rul
     if limit is None:
         return None
     if actual > limit:
-        why = f"{what} {percent(actual)} exceeds the limit {percent(limit)}"
+        why = f"{what} {percent(actual, limit)} exceeds the limit {percent(limit, actual)}"
         return RuleResult(rule, RuleStatus.FAIL, actual, limit, "ratio", why)
     return RuleResult(rule, RuleStatus.PASS, actual, limit, "ratio", f"{what} {percent(actual)} is within the limit")
 
@@ -448,7 +445,8 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
         ratio = _growth(delta.size_before, delta.size_after)
         status = RuleStatus.FAIL if ratio > budget.max_growth_percent else RuleStatus.PASS
         verb = "exceeds" if status is RuleStatus.FAIL else "is within"
-        why = f"grew by {percent(ratio)} ({overall}), which {verb} the limit {percent(budget.max_growth_percent)}"
+        limit = budget.max_growth_percent
+        why = f"grew by {percent(ratio, limit)} ({overall}), which {verb} the limit {percent(limit, ratio)}"
         out.append(RuleResult("max-growth-percent", status, ratio, budget.max_growth_percent, "ratio", why))
     if budget.max_layer_growth is not None:
         out.append(_layer_growth(delta, budget.max_layer_growth, "max-layer-growth", lambda d: float(d.delta), _grown))
@@ -459,7 +457,7 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
                 budget.max_layer_growth_percent,
                 "max-layer-growth-percent",
                 lambda d: _growth(d.before or 0, d.after or 0),
-                percent,
+                lambda g: percent(g, budget.max_layer_growth_percent),
             )
         )
     return out
@@ -477,7 +475,7 @@ def _layer_growth(delta: BaselineDelta, limit: float, rule: str, measure: Any, s
     unit = _unit(rule)
     value: int | float = int(actual) if unit == "bytes" else actual
     limit_value: int | float = int(limit) if unit == "bytes" else limit
-    shown_limit = _bytes(limit_value) if unit == "bytes" else percent(limit_value)
+    shown_limit = _bytes(limit_value) if unit == "bytes" else percent(limit_value, actual)
 
     def describe(d: LayerDelta, g: float) -> str:
         was = "new" if d.before is None else f"{d.before:,}"

@@ -85,7 +85,7 @@ class Budget:
         max_layer_size: most content bytes in any one layer
         max_layers: most layers
         max_wasted: most wasted bytes (base layers and ignored paths excluded)
-        max_wasted_percent: most wasted share of the stored bytes
+        max_wasted_percent: most wasted share of the stored bytes, a fraction (written ``10%`` or ``0.1``)
         exclude_base: layers left out of waste: a count, or ``auto`` for the base found
         base_layers: diff_ids of the base image's layers, left out of waste
         paths: most bytes under each glob

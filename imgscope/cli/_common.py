@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import select
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console, RenderableType
@@ -18,11 +20,13 @@ from imgscope._gc import collector_paused
 from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources.local import stream_source
-from imgscope.text import printable
+from imgscope.text import layer_of, printable
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: A reader of stdout that quit early (``| head``): the status a shell gives a program SIGPIPE stopped (128 + 13).
+EXIT_PIPE_CLOSED = 141
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -68,6 +72,28 @@ def fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def stdout_gone() -> bool:
+    """True when stdout is a pipe whose reader has gone (``imgscope … | head -1`` once head has its line)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no descriptor (a test's runner), or closed
+        return False
+
+
+def end_quietly() -> NoReturn:
+    """Stop as a Unix tool a closed pipe stops: no message, exit status 141. What is left in stdout's buffer goes
+    to /dev/null, so the interpreter's last flush cannot complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
 @contextmanager
 def errors(debug: bool) -> Iterator[None]:
     """Turn every failure into one line on stderr and exit code 2 (a traceback only with --debug)."""
@@ -80,6 +106,8 @@ def errors(debug: bool) -> Iterator[None]:
             traceback.print_exc()
         fail(printable(str(exc)))
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and stdout_gone():
+            end_quietly()
         if debug:
             traceback.print_exc()
         fail(printable(f"{exc.filename or path}: {exc.strerror or exc}"))
@@ -114,9 +142,15 @@ def progress(
     path: str | Image | None = None, image: str | None = None, platform: str | None = None
 ) -> Iterator[Callable[[int, int, int], None] | None]:
     """A progress bar on stderr, only when stderr is an interactive terminal. It counts the stored bytes of the
-    layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves."""
+    layer blobs read (sizes from the image's metadata when ``path`` opens; else layers), so one large layer moves;
+    for a stream (stdin, a FIFO, a compressed save, an engine), whose layers are known only at its end, the bytes of
+    the stream read (out of its size when it is a file)."""
     if not stderr_is_interactive():
         yield None
+        return
+    if isinstance(path, str) and not rereadable(path):
+        with _stream_progress(path) as update:
+            yield update
         return
     sizes: list[int] = []
     if path is not None and (isinstance(path, Image) or rereadable(path)):
@@ -127,21 +161,58 @@ def progress(
         except Exception:
             sizes = []
     err = Console(stderr=True, force_terminal=True)
-    columns = [TextColumn("reading layer {task.fields[layer]}"), BarColumn()]
+    columns = [TextColumn("reading {task.fields[layer]}"), BarColumn()]
     columns += [DownloadColumn()] if sizes else []
     with (
         Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar,
         collector_paused(own_process=True),  # the bar's thread would keep analyze from pausing the collector
     ):
-        task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="")
+        task = bar.add_task("layers", total=sum(sizes) if sizes else None, layer="layers")
 
         def update(index: int, count: int, done: int) -> None:
-            layer = f"{min(index + 1, count)}/{count}"
+            if count == 0:  # a stream's bytes (the layers not known yet): this bar counts layers
+                return
+            layer = layer_of(min(index, count - 1), count)
             if sizes and len(sizes) == count:
                 bar.update(task, completed=sum(sizes[:index]) + min(done, sizes[index] if index < count else 0))
                 bar.update(task, layer=layer)
             else:
                 bar.update(task, total=count, completed=index, layer=layer)
+
+        yield update
+
+
+def _stream_size(path: str) -> int | None:
+    """The bytes a stream source will deliver, when it is a file (a compressed save, stdin redirected from a
+    file); None for a pipe, a FIFO or an engine."""
+    src = stream_source(path)
+    try:
+        if src is not None and src.kind == "stdin":
+            fd = sys.stdin.fileno()
+            info = os.fstat(fd)
+            return info.st_size - os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(info.st_mode) else None
+        if src is not None and src.kind == "path" and os.path.isfile(src.value):
+            return os.path.getsize(src.value)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+@contextmanager
+def _stream_progress(path: str) -> Iterator[Callable[[int, int, int], None]]:
+    """The bar for a stream source: the bytes of the stream read (``analysis.scan.Progress``: count 0)."""
+    total = _stream_size(path)
+    err = Console(stderr=True, force_terminal=True)
+    columns = [TextColumn("reading {task.fields[what]}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()]
+    with (
+        Progress(*columns, console=err, transient=True) as bar,
+        collector_paused(own_process=True),
+    ):
+        task = bar.add_task("stream", total=total, what=printable(path))
+
+        def update(index: int, count: int, done: int) -> None:
+            if count == 0:
+                bar.update(task, completed=done)
 
         yield update
 
@@ -176,7 +247,28 @@ def image_options(f: F) -> F:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The ``imgscope`` group: a reader of stdout that quits early ends any command quietly (``end_quietly``),
+    where click would exit 1, imgscope's "check failed"; a failure outside a command's ``errors`` block (while it
+    renders) is still one line and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            if stdout_gone():
+                end_quietly()
+            raise
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception:
+            with errors(bool((ctx.obj or {}).get("debug"))):
+                raise
+        return result
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(imgscope.__version__, prog_name="imgscope")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 @click.pass_context

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from imgscope.cli._common import errors, fail, main, no_verify_option, stdout_console
+from imgscope.sources.reference import SourceOptions
 
 if TYPE_CHECKING:
     from imgscope.fleet import BatchProgress
@@ -21,7 +22,14 @@ ENGINES = ("local", "dask", "ray")
 
 
 @main.command(name="batch")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--registry-catalog",
+    "catalogs",
+    metavar="HOST[/REPO-PREFIX]",
+    multiple=True,
+    help="Every tag of every repository the registry lists (under the prefix). Repeatable.",
+)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="The dataset's directory.")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True, help="Where tasks run.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 4096), help="Workers (default: the cores available).")
@@ -32,11 +40,19 @@ ENGINES = ("local", "dask", "ray")
 @click.option("--retries", type=click.IntRange(0, 20), default=2, show_default=True, help="Retries of a lost task.")
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 when any image could not be analyzed.")
 @click.option("--json", "as_json", is_flag=True, help="Write the run's summary as JSON to stdout.")
+@click.option("--insecure", is_flag=True, help="Reach registries over plain HTTP (localhost always is).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="The blob cache for registry pulls [default: $XDG_CACHE_HOME/imgscope].",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor fill the blob cache.")
 @no_verify_option
 @click.pass_context
 def batch_command(
     ctx: click.Context,
     sources: tuple[str, ...],
+    catalogs: tuple[str, ...],
     out: str,
     engine: str,
     jobs: int | None,
@@ -45,14 +61,20 @@ def batch_command(
     retries: int,
     fail_on_error: bool,
     as_json: bool,
+    insecure: bool,
+    cache_dir: str | None,
+    no_cache: bool,
     no_verify: bool,
 ) -> None:
     """Analyze every image SOURCES name into a Parquet dataset in --out (docs/fleet.md).
 
     A source is an image file or layout (each image and platform inside counts), an image reference, or a text
-    file listing sources one a line. A re-run with the same --out adds only what is new. An image that fails is
-    recorded with its error; the rest go on. Exit 2 when no image could be read.
+    file listing sources one a line; --registry-catalog adds every tag a registry lists. A re-run with the same
+    --out adds only what is new. An image that fails is recorded with its error; the rest go on. Exit 2 when no
+    image could be read, or a registry will not list its repositories.
     """
+    if not sources and not catalogs:
+        fail("imgscope batch: give SOURCES, --registry-catalog HOST[/REPO-PREFIX], or both")
     try:
         from imgscope.fleet import batch
         from imgscope.render.fleet import batch_to_dict, render_batch
@@ -61,7 +83,8 @@ def batch_command(
     with errors(ctx.obj["debug"]), _progress() as report:
         result = batch(
             sources, out, engine=engine, jobs=jobs, address=address, files=files, verify=not no_verify,
-            retries=retries, progress=report,
+            retries=retries, progress=report, registry_catalog=catalogs,
+            options=SourceOptions(insecure=insecure, cache_dir=cache_dir, use_cache=not no_cache),
         )  # fmt: skip
     if as_json:
         click.echo(json.dumps(batch_to_dict(result), indent=2))

@@ -38,7 +38,7 @@ def explore(
         settings = ExploreSettings.load()
     with errors(debug):
         source = image_arg(path, image=image_ref, platform=platform)
-    with errors(debug), progress() as report_progress:
+    with errors(debug), progress(source, image_ref, platform) as report_progress:
         analysis = imgscope.analyze(
             source, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )
@@ -47,7 +47,7 @@ def explore(
         ctx.params["path"] = against  # names the input in error messages
         with errors(debug):
             other_source = image_arg(against, platform=platform)
-        with errors(debug), progress() as report_progress:
+        with errors(debug), progress(other_source, None, platform) as report_progress:
             other = imgscope.analyze(
                 other_source, platform=platform, verify=not no_verify, top=0, progress=report_progress
             )

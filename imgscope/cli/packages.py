@@ -52,7 +52,7 @@ def packages(
     bytes no package owns."""
     with errors(ctx.obj["debug"]):
         source = image_arg(path, image=image_ref, platform=platform)
-    with errors(ctx.obj["debug"]), progress() as report_progress:
+    with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
         scanned = scan_packages(
             source, image=image_ref, platform=platform, verify=not no_verify, top=0, progress=report_progress
         )

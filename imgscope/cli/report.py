@@ -24,15 +24,20 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
         sys.stdout.flush()
         return
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".imgscope-", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".imgscope-", dir=directory)
+    except OSError as exc:  # named after the file the user gave, not the temporary one
+        raise OSError(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             for piece in pieces:
                 out.write(piece)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            raise OSError(exc.errno, exc.strerror, path) from None
         raise
 
 

@@ -11,7 +11,7 @@ from imgscope.cli._common import emit, errors, fail, image_options, main, no_ver
 from imgscope.cli._source import image_arg
 from imgscope.render import json as json_report
 from imgscope.render.filetree import render_tree
-from imgscope.text import one_line, printable
+from imgscope.text import layer_of, one_line, printable
 from imgscope.union.tree import trim
 from imgscope.units import parse_size
 
@@ -88,9 +88,9 @@ def tree(
     if index is None:
         title = f"{result.image.name or path}: no layers"
     else:
-        what = "changes of layer" if changes else "filesystem after layer"
+        what = "changes of" if changes else "filesystem after"
         command = one_line(result.layers[index].command, 70)  # secret-looking values masked
-        title = f"{result.image.name or path}: {what} {index} of 0-{count - 1}" + (f": {command}" if command else "")
+        title = f"{result.image.name or path}: {what} {layer_of(index, count)}" + (f": {command}" if command else "")
     emit(
         render_tree(
             shown, title, changes, result.layers[index] if index is not None else None, long, result.image.notes

@@ -118,7 +118,8 @@ class DiveFigures:
     Attributes:
         efficiency: dive's efficiency (a float64 ratio; NaN as dive computes it)
         wasted_bytes: dive's wasted bytes
-        user_wasted_percent: dive's user wasted percent, as a ratio
+        user_wasted_percent: a fraction from 0 to 1 (0.69 is 69 %), despite the name, which mirrors dive's
+            ``userWastedPercent`` key (dive shows it times 100): wasted_bytes over the bytes of layers 1..n
         inefficiencies: dive's inefficient files, in dive's order
         quirks: the dive quirks this image triggered, one line each
     """
@@ -343,6 +344,13 @@ class _PathData:
         self.cumulative = 0
         self.minimum = -1
 
+    @classmethod
+    def once(cls, path: str, size: int) -> _PathData:
+        """The data of a path one layer held, with ``size``."""
+        data = cls(path)
+        data.count, data.cumulative, data.minimum = 1, size, size
+        return data
+
 
 _IS_DIR, _IS_LEAF, _IS_WHITEOUT = 1, 2, 4
 
@@ -422,13 +430,22 @@ class DiveCompat:
     def __init__(self) -> None:
         self._layers = 0
         self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1) for the next layer
-        self._data: dict[str, _PathData] = {}
+        # Per path: its one size while one layer holds it (count 1, minimum = cumulative = size), its _PathData
+        # from the second (or from a walk stopped at it): most paths appear once, and an int costs no object.
+        self._data: dict[str, int | _PathData] = {}
         self._inefficient: list[_PathData] = []
         self._layer_sizes: list[int] = []
         self._quirks: list[str] = []
+        self._closed = False
 
-    def add_layer(self, entries: Iterable[TarEntry] | DiveLayer) -> None:
-        """Add the next layer: its tar members in tar order, or its ``DiveLayer`` made from them already."""
+    def add_layer(self, entries: Iterable[TarEntry] | DiveLayer, *, last: bool = False) -> None:
+        """Add the next layer: its tar members in tar order, or its ``DiveLayer`` made from them already.
+
+        ``last``: no layer comes after it, so its tree is not stacked (only a later layer's whiteouts look there);
+        the figures are the same, and no layer may be added after it."""
+        if self._closed:
+            raise ValueError("a layer added after the last one")
+        self._closed = last
         layer = entries if isinstance(entries, DiveLayer) else DiveLayer.of(entries)
         index = self._layers
         self._layers += 1
@@ -438,26 +455,30 @@ class DiveCompat:
         if layer.repeated:
             self._quirks.append(f"layer {index}: {plural(layer.repeated, 'repeated path')}, last header kept")
         full, sizes, flags = layer.full, layer.sizes, layer.flags
-        if index == 0:
+        whiteouts = any(flag & _IS_WHITEOUT for flag in flags) if last else True
+        if index == 0 and whiteouts:
             # A copy of layer 0's own tree (whiteout nodes included, as they are): the post-order adds every
             # node after its children, which creates the parents on the way; the parent's payload comes last.
             self._stacked = _Tree()
             for i in range(len(full)):
                 self._stacked.add_path(full[i], sizes[i], bool(flags[i] & _IS_DIR))
-        assert self._stacked is not None
         paths = layer.paths()
         # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
         self._walk(index, layer, paths, self._stacked)
+        if last:
+            self._stacked = None
+            return
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
         # layer 0 twice); stacking now, not when that layer comes, frees this layer at once.
         stacked = self._stacked
+        assert stacked is not None
         for i, path in enumerate(paths):
             if flags[i] & _IS_WHITEOUT:
                 stacked.remove_path(path)
             else:
                 stacked.add_path(path, sizes[i], bool(flags[i] & _IS_DIR))
 
-    def _walk(self, index: int, layer: DiveLayer, paths: list[str], stacked: _Tree) -> None:
+    def _walk(self, index: int, layer: DiveLayer, paths: list[str], stacked: _Tree | None) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
         data_map = self._data
         sizes, flags = layer.sizes, layer.flags
@@ -466,11 +487,14 @@ class DiveCompat:
             if not flag & _IS_LEAF:
                 continue
             data = data_map.get(path)
-            if data is None:
-                data = data_map[path] = _PathData(path)
             if flag & _IS_WHITEOUT:
+                assert stacked is not None  # a layer with whiteouts is always given the stack below it
                 target = stacked.get_node(path)
                 if target is None:
+                    if data is None:
+                        data_map[path] = _PathData(path)
+                    elif isinstance(data, int):
+                        data_map[path] = _PathData.once(path, data)
                     self._quirks.append(
                         f"layer {index}: walk stopped at whiteout of missing {path}"
                         " (rest of the layer uncounted, -1 added to the efficiency numerator)"
@@ -487,6 +511,11 @@ class DiveCompat:
                         )
             else:
                 size = sizes[i]
+            if data is None:
+                data_map[path] = size  # the first time: count 1, minimum = cumulative = size
+                continue
+            if isinstance(data, int):
+                data = data_map[path] = _PathData.once(path, data)
             data.cumulative += size
             if data.minimum < 0 or size < data.minimum:
                 data.minimum = size
@@ -499,8 +528,12 @@ class DiveCompat:
         minimum = 0
         cumulative = 0
         for d in self._data.values():
-            minimum += d.minimum
-            cumulative += d.cumulative
+            if isinstance(d, int):
+                minimum += d
+                cumulative += d
+            else:
+                minimum += d.minimum
+                cumulative += d.cumulative
         efficiency = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
 
         ordered = list(self._inefficient)

@@ -49,6 +49,7 @@ from imgscope.explore.model import (
 from imgscope.model import EntryType
 from imgscope.sources.member import MemberContent, read_member
 from imgscope.text import printable
+from imgscope.units import format_percent
 
 # dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
 FILTER_DELAY = 0.15  # seconds without a keystroke before the filter line is applied
@@ -871,7 +872,7 @@ class ExploreApp(App[None]):
         text.append("Potential wasted space: ", style="bold")
         text.append(f"{human(s.wasted_bytes)} (imgscope) · {human(a.dive.wasted_bytes)} (dive)\n")
         text.append("Image efficiency score: ", style="bold")
-        text.append(f"{int(100.0 * s.efficiency)} % (imgscope) · {int(100.0 * a.dive.efficiency)} % (dive)\n\n")
+        text.append(f"{format_percent(s.efficiency)} (imgscope) · {format_percent(a.dive.efficiency)} (dive)\n\n")
         text.append(f"{'Count':>5}  {'Total Space':>12}  Path", style="bold")
         return text
 

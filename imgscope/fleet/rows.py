@@ -8,10 +8,14 @@ from imgscope.advise import advice as advice_of
 from imgscope.analysis import Analysis, FileRecord
 from imgscope.fleet.plan import ImageJob
 from imgscope.fleet.tables import SCHEMA_VERSION, ImageRows
+from imgscope.packages import PackageReport
 
 
-def image_rows(job: ImageJob, analysis: Analysis, *, files: bool = False) -> ImageRows:
-    """The rows ``analysis`` of ``job`` adds to every per-image table (``files`` only when asked)."""
+def image_rows(
+    job: ImageJob, analysis: Analysis, *, files: bool = False, packages: PackageReport | None = None
+) -> ImageRows:
+    """The rows ``analysis`` of ``job`` adds to every per-image table (``files`` only when asked; ``packages``
+    from the image's package report, present and removed packages alike)."""
     image = analysis.image
     s = analysis.summary
     key = job.key
@@ -37,13 +41,14 @@ def image_rows(job: ImageJob, analysis: Analysis, *, files: bool = False) -> Ima
             "final_size": s.final_size,
             "file_count": s.file_count,
             "wasted_bytes": s.wasted_bytes,
-            "wasted_fraction": s.wasted_percent,
+            "wasted_fraction": s.wasted_fraction,
             "efficiency": s.efficiency,
             "duplicate_bytes": s.duplicate_bytes,
             "dive_efficiency": analysis.dive.efficiency,
             "dive_wasted_bytes": analysis.dive.wasted_bytes,
             "dive_user_wasted_percent": analysis.dive.user_wasted_percent,
             "findings_bytes_saved": advice.total_saved,
+            "package_count": len(packages.packages) if packages is not None else None,
             "error": None,
             "schema_version": SCHEMA_VERSION,
         }
@@ -98,6 +103,30 @@ def image_rows(job: ImageJob, analysis: Analysis, *, files: bool = False) -> Ima
     ]
     if files:
         rows.tables["files"] = [_file_row(key, f) for f in analysis.files]
+    if packages is not None:
+        diff_ids = [r.diff_id for r in analysis.layers]
+        rows.tables["packages"] = [
+            {
+                "image_key": key,
+                "ecosystem": p.ecosystem,
+                "name": p.name,
+                "version": p.version,
+                "arch": p.arch,
+                "location": p.location,
+                "purl": p.purl,
+                "license": p.license,
+                "dev": p.dev,
+                "present": p.present,
+                "layer": p.layer,
+                "layer_diff_id": diff_ids[p.layer] if p.layer is not None and 0 <= p.layer < len(diff_ids) else None,
+                "removed_in": p.removed_in,
+                "size": p.size,
+                "files": p.files,
+                "wasted_bytes": p.wasted_bytes,
+                "declared_size": p.declared_size,
+            }
+            for p in (*packages.packages, *packages.removed)
+        ]
     return rows
 
 

@@ -7,58 +7,104 @@ image must not look like a lost worker and be retried.
 
 from __future__ import annotations
 
+import marshal
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from imgscope.analysis.merge import merge_scans
 from imgscope.analysis.scan import LayerScan, rebase_scan, scan_layer
 from imgscope.errors import ImgscopeError
-from imgscope.fleet.plan import ImageJob, LayerTask
+from imgscope.fleet.plan import ImageJob, LayerTask, indexable, source_index
 from imgscope.fleet.rows import error_rows, image_rows
 from imgscope.fleet.tables import ImageRows
 from imgscope.model import Image
-from imgscope.sources.detect import open_image
+from imgscope.packages import DatabaseCapture, package_report
+from imgscope.packages.scan import capture_observers
+from imgscope.sources.resolve import open_source
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
-SCAN_FORMAT = 2
+SCAN_FORMAT = 3
+_MAGIC = b"imgscope fleet scan 3\n"
 
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """One scanned layer: its compact record (``payload``), or the one-line reason it could not be read."""
+    """One scanned layer: its compact record (``payload``: ``encode_scan``), or the one-line reason it could not
+    be read."""
 
     diff_id: str
-    payload: bytes | None
+    payload: bytes | None  # None when it failed, or when the worker wrote it to ``LayerTask.store_at``
     error: str | None = None
     tar_size: int = 0
+    stored: bool = False  # written to ``LayerTask.store_at``
 
 
 @dataclass(frozen=True)
 class AssembleItem:
-    """What assembling one image needs: the job, its scans (diff_id -> payload) and the options."""
+    """What assembling one image needs: the job, its layers' records (diff_id -> payload, or -> the file holding
+    it when the worker sees the output directory) and the options."""
 
     job: ImageJob
     scans: dict[str, bytes]
     verify: bool = True
     files: bool = False
+    scan_files: dict[str, str] | None = None
+
+    def payload(self, diff_id: str) -> bytes:
+        """The record of layer ``diff_id``."""
+        if self.scan_files is not None and diff_id in self.scan_files:
+            return Path(self.scan_files[diff_id]).read_bytes()
+        return self.scans[diff_id]
 
 
 def open_job(job: ImageJob) -> Image:
-    """The job's image, metadata only."""
-    return open_image(job.source, image=job.image, platform=job.platform)
+    """The job's image, metadata only (a file source listed once per run and process: ``plan.source_index``)."""
+    if job.run and indexable(job.source):
+        return source_index(job.source, job.run).open(job.image, job.platform)
+    return open_source(job.source, image=job.image, platform=job.platform, options=job.options)
 
 
-def decode_scan(payload: bytes, diff_id: str) -> LayerScan:
-    """A scan from the engine or the cache (``LayerScan.to_bytes``), refused unless it is of ``diff_id``.
+@dataclass(frozen=True)
+class LayerRecord:
+    """What the scan stage keeps of one layer: its scan, and the package-database files it wrote (path -> the
+    bytes ``packages.capture`` keeps, with the capture's notes)."""
+
+    scan: LayerScan
+    databases: dict[str, bytes]
+    notes: tuple[str, ...] = ()
+
+
+def encode_scan(scan: LayerScan, databases: dict[str, bytes], notes: Sequence[str] = ()) -> bytes:
+    """The stored form of a layer's record: a header, then the scan (``LayerScan.to_bytes``, no observers) and
+    the database files, as plain data."""
+    return _MAGIC + marshal.dumps((scan.to_bytes(), dict(databases), list(notes)))
+
+
+def decode_scan(payload: bytes, diff_id: str) -> LayerRecord:
+    """A layer's record from the engine or the cache (``encode_scan``), refused unless it is of ``diff_id``.
 
     Nothing pickled is read back: the cache is a directory others may write to.
     """
     try:
-        scan = LayerScan.from_bytes(payload, observers=False)
+        if not payload.startswith(_MAGIC):
+            raise ValueError("not a fleet scan of this version")
+        scan_bytes, databases, notes = marshal.loads(payload[len(_MAGIC) :])
+        if not (
+            isinstance(scan_bytes, bytes)
+            and isinstance(databases, dict)
+            and all(isinstance(k, str) and isinstance(v, bytes) for k, v in databases.items())
+            and isinstance(notes, list)
+            and all(isinstance(n, str) for n in notes)
+        ):
+            raise ValueError("unexpected contents")
+        scan = LayerScan.from_bytes(scan_bytes, observers=False)
     except (ValueError, TypeError, EOFError) as exc:
         raise ScanCacheError(diff_id, f"unreadable layer scan ({exc}); delete it from the scan cache") from None
     if scan.stream.diff_id != diff_id:
         raise ScanCacheError(diff_id, f"the cached scan is of {scan.stream.diff_id}; delete it from the scan cache")
-    return scan
+    return LayerRecord(scan, databases, tuple(notes))
 
 
 class ScanCacheError(ImgscopeError):
@@ -70,28 +116,47 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
     holds it when a copy cannot be read (the error of the first copy is kept when none can)."""
     first_error: str | None = None
     for job, index in task.holders:
+        capture = DatabaseCapture()
         try:
-            scan = scan_layer(open_job(job), index, verify=True)
+            scan = scan_layer(open_job(job), index, verify=True, observers=[capture_observers(capture)])
         except (ImgscopeError, OSError) as exc:
             first_error = first_error or _one_line(exc)
             continue
-        return ScanOutcome(task.diff_id, scan.to_bytes(), None, scan.stream.tar_size)
+        scan.observers = ()  # what they saw is in the capture; the stored form carries data, not objects
+        payload = encode_scan(scan, capture.written.get(index, {}), capture.notes)
+        if task.store_at is not None:
+            write_atomic(Path(task.store_at), payload)
+            return ScanOutcome(task.diff_id, None, None, scan.stream.tar_size, stored=True)
+        return ScanOutcome(task.diff_id, payload, None, scan.stream.tar_size)
     return ScanOutcome(task.diff_id, None, first_error or "no image holds this layer")
 
 
 def assemble_stage(item: AssembleItem) -> ImageRows:
-    """Merge the image's scanned layers in order and turn the analysis into table rows."""
+    """Merge the image's scanned layers in order, attribute its bytes to packages from the database files the
+    scans kept (as ``imgscope packages`` does in its one pass), and turn both into table rows."""
     job = item.job
     try:
         image = open_job(job)
-        scans = [
-            rebase_scan(decode_scan(item.scans[blob.diff_id or ""], blob.diff_id or ""), image, blob.index)
-            for blob in image.layers
-        ]
+        capture = DatabaseCapture()
+        scans = []
+        for blob in image.layers:
+            record = decode_scan(item.payload(blob.diff_id or ""), blob.diff_id or "")
+            if record.databases:
+                capture.written[blob.index] = dict(record.databases)
+            capture.notes.extend(record.notes)
+            scans.append(rebase_scan(record.scan, image, blob.index))
         analysis = merge_scans(image, scans, verify=item.verify)
-        return image_rows(job, analysis, files=item.files)
+        return image_rows(job, analysis, files=item.files, packages=package_report(analysis, capture))
     except (ImgscopeError, OSError) as exc:
         return error_rows(job, _one_line(exc))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a temporary file of this process, renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _one_line(exc: BaseException) -> str:

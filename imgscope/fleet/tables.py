@@ -1,7 +1,8 @@
 """The fleet dataset: its tables (Arrow schemas, versioned) and the rows one image contributes to them.
 
-One Parquet file per image and table (``OUT/<table>/<key>.parquet``), so a re-run only writes what is new and
-DuckDB reads a table as ``read_parquet('OUT/<table>/*.parquet')``. ``layers`` is one row per distinct layer and is
+Parquet files per table, each holding the rows of many images (``OUT/<table>/part-<run>-<n>.parquet``): a re-run
+only adds files (and rewrites those holding rows of an image analyzed again), and DuckDB reads a table as
+``read_parquet('OUT/<table>/*.parquet')``. ``layers`` is one row per distinct layer and is
 rewritten at the end of each run (``image_count`` changes as images are added). docs/fleet.md documents every column.
 """
 
@@ -45,6 +46,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("dive_wasted_bytes", _INT),
             ("dive_user_wasted_percent", _FLOAT),
             ("findings_bytes_saved", _INT),
+            ("package_count", _INT),
             ("error", _STR),
             ("schema_version", _INT),
         ]
@@ -116,10 +118,31 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("paths", pa.list_(_STR)),
         ]
     ),
+    "packages": pa.schema(
+        [
+            ("image_key", _STR),
+            ("ecosystem", _STR),
+            ("name", _STR),
+            ("version", _STR),
+            ("arch", _STR),
+            ("location", _STR),
+            ("purl", _STR),
+            ("license", _STR),
+            ("dev", pa.bool_()),
+            ("present", pa.bool_()),
+            ("layer", _INT),
+            ("layer_diff_id", _STR),
+            ("removed_in", _INT),
+            ("size", _INT),
+            ("files", _INT),
+            ("wasted_bytes", _INT),
+            ("declared_size", _INT),
+        ]
+    ),
 }
 
 #: The tables written per image (``layers`` is written once per run from all images).
-PER_IMAGE_TABLES = ("images", "image_layers", "files", "wasted", "findings")
+PER_IMAGE_TABLES = ("images", "image_layers", "files", "wasted", "findings", "packages")
 
 
 @dataclass

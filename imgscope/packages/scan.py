@@ -89,6 +89,12 @@ class _Observers:
         return LayerObserver(self.capture, index, self.token)
 
 
+def capture_observers(capture: DatabaseCapture) -> _Observers:
+    """The observer factory ``analyze``/``scan_layer`` take (``observers=[...]``) that feeds ``capture`` the
+    package-database files of each layer read (``capture.written[layer]``)."""
+    return _Observers(capture)
+
+
 @dataclass(frozen=True)
 class ImagePackages:
     """An image's analysis and its package databases after each layer; ``report(layer)`` attributes bytes.

@@ -93,15 +93,29 @@ def render_advice(advice: Advice, analysis: Analysis) -> RenderableType:
     return Group(*parts)
 
 
+def _where(f: Finding, shown: list[Finding]) -> str:
+    """What tells ``f`` from the other findings of its rule in a short list: its layers, and its first path when
+    another finding of the rule has the same layers."""
+    text = f" (layer{'s' * (len(f.layers) != 1)} {', '.join(map(str, f.layers))}" if f.layers else ""
+    twins = [g for g in shown if g is not f and g.id == f.id and g.layers == f.layers]
+    if twins and f.paths:
+        text += ("; " if text else " (") + f.paths[0] + (f" and {f.path_count - 1:,} more" if f.path_count > 1 else "")
+    return text + ")" if text else ""
+
+
 def render_top_savings(advice: Advice, top: int = 5) -> RenderableType:
     """The few lines at the end of ``imgscope analyze``: the largest savings and the total."""
     lines = Text()
     lines.append("Top savings (imgscope advise for all findings and fixes)\n", "bold")
     saving = sorted((f for f in advice.findings if f.bytes_saved), key=lambda f: -(f.bytes_saved or 0))
-    for f in saving[:top]:
+    shown = saving[:top]
+    for f in shown:
         lines.append(f"  {size(f.bytes_saved):>9}  ", "green")
         lines.append(f"{f.id} ")
         lines.append(safe(f.title))
+        where = safe(_where(f, shown))
+        where.stylize("dim")
+        lines.append(where)
         lines.append("\n")
     if not saving:
         lines.append("  nothing to save\n", "green")

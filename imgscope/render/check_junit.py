@@ -30,7 +30,9 @@ def render_junit(report: CheckReport) -> str:
     classname = f"imgscope.check.{printable(report.image)}"
     for r in report.results:
         case = ET.SubElement(suite, "testcase", classname=classname, name=printable(r.name), time="0")
-        text = f"{printable(r.why)}\nactual: {value(r.actual, r.unit)}\nlimit: {value(r.limit, r.unit)}"
+        text = (
+            f"{printable(r.why)}\nactual: {value(r.actual, r.unit, r.limit)}\nlimit: {value(r.limit, r.unit, r.actual)}"
+        )
         if r.details:
             text += "\n" + "\n".join(printable(d) for d in r.details)
         if r.status is RuleStatus.FAIL:

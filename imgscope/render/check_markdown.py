@@ -53,8 +53,8 @@ def render_markdown(report: CheckReport) -> str:
     for r in report.results:
         status = label(r)
         lines.append(
-            f"| {code(r.name, in_table=True)} | {_ICONS[status]} {status} | {value(r.actual, r.unit)} | "
-            f"{value(r.limit, r.unit)} | {cell(r.why)} |"
+            f"| {code(r.name, in_table=True)} | {_ICONS[status]} {status} | {value(r.actual, r.unit, r.limit)} | "
+            f"{value(r.limit, r.unit, r.actual)} | {cell(r.why)} |"
         )
     failing = [r for r in report.failures if r.details]
     for r in failing:

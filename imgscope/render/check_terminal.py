@@ -30,8 +30,8 @@ def render_check(report: CheckReport) -> RenderableType:
         table.add_row(
             safe(r.name),
             Text(status, style=_STYLES[status]),
-            value(r.actual, r.unit),
-            value(r.limit, r.unit),
+            value(r.actual, r.unit, r.limit),
+            value(r.limit, r.unit, r.actual),
             safe(r.why),
         )
     parts: list[RenderableType] = [table]

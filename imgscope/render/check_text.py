@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from imgscope.text import printable
-from imgscope.units import format_size
+from imgscope.units import format_percent, format_size
 
 if TYPE_CHECKING:
     from imgscope.budget.check import CheckReport, RuleResult
@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 LABELS = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
 
-def value(v: int | float | None, unit: str) -> str:
-    """A rule's actual or limit, for people: ``1.2 MB``, ``4.47 %``, ``5``."""
+def value(v: int | float | None, unit: str, against: int | float | None = None) -> str:
+    """A rule's actual or limit, for people: ``1.2 MB``, ``4.5%``, ``5``; a ratio shown beside ``against`` gets
+    the decimals that tell the two apart (``units.format_percent``)."""
     if v is None:
         return "-"
     if isinstance(v, float) and math.isnan(v):
@@ -25,7 +26,7 @@ def value(v: int | float | None, unit: str) -> str:
     if unit == "bytes":
         return format_size(int(v))
     if unit == "ratio":
-        return f"{100 * v:.2f} %"
+        return format_percent(v, against=against)
     return f"{int(v):,}"
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import heapq
 import html
 import json
-import math
 from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from imgscope.dive.figures import format_ci_figures
 from imgscope.model import EntryType
 from imgscope.text import one_line, printable
+from imgscope.units import format_percent
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice
@@ -95,7 +95,7 @@ def _signed(n: int) -> str:
 
 
 def _pct(x: float) -> str:
-    return "n/a" if math.isnan(x) or math.isinf(x) else f"{100 * x:.1f}%"
+    return format_percent(x)
 
 
 def _cmd(command: str) -> str:
@@ -337,8 +337,8 @@ def _header(a: Analysis, advice: Advice | None) -> str:
         _card("Visible", f"{_size(s.final_size)}<span class=muted> in {s.file_count:,} paths</span>"),
         _card(
             "Wasted",
-            f"{_size(s.wasted_bytes)}<span class=muted> ({_pct(s.wasted_percent)})</span>",
-            "bad" if s.wasted_percent > 0.1 else "" if s.wasted_bytes else "ok",
+            f"{_size(s.wasted_bytes)}<span class=muted> ({_pct(s.wasted_fraction)})</span>",
+            "bad" if s.wasted_fraction > 0.1 else "" if s.wasted_bytes else "ok",
         ),
         _card("Efficiency", _pct(s.efficiency)),
     ]

@@ -17,8 +17,8 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from imgscope.render.html import analysis_fragment, diff_fragment, tree_fragment
-from imgscope.render.terminal import size
-from imgscope.text import one_line, printable
+from imgscope.render.terminal import percent, size
+from imgscope.text import layer_of, one_line, printable
 
 if TYPE_CHECKING:
     from imgscope.advise import Advice
@@ -92,9 +92,9 @@ def tree_title(t: ImageTree) -> str:
     name = t.image or "image"
     if t.layer is None:
         return f"{name}: no layers"
-    what = "changes of layer" if t.changes else "filesystem after layer"
+    what = "changes of" if t.changes else "filesystem after"
     command = one_line(t.command or "", 70)
-    return f"{name}: {what} {t.layer} of 0-{t.layer_count - 1}" + (f": {command}" if command else "")
+    return f"{name}: {what} {layer_of(t.layer, t.layer_count)}" + (f": {command}" if command else "")
 
 
 def rich_image_tree(t: ImageTree) -> RenderableType:
@@ -165,7 +165,7 @@ def repr_analysis(a: Analysis) -> str:
     s = a.summary
     return (
         f"<Analysis {_name(a)}: {s.layer_count} layers, {size(s.size)} of content, {size(s.wasted_bytes)} wasted "
-        f"({100 * s.wasted_percent:.1f}%), {s.file_count:,} paths>"
+        f"({percent(s.wasted_fraction)}), {s.file_count:,} paths>"
     )
 
 

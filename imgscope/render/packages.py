@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.render.terminal import percent, safe, size
+from imgscope.text import layer_of
 
 if TYPE_CHECKING:
     from imgscope.packages import Package, PackageReport
@@ -50,7 +51,7 @@ def render_packages(
     head = Text()
     head.append(printable_name(report))
     head.append(
-        f" after layer {report.layer} of {report.layer_count - 1}: {len(report.packages):,} packages own "
+        f" after {layer_of(report.layer, report.layer_count)}: {len(report.packages):,} packages own "
         f"{size(report.owned_bytes)} of {size(report.total_bytes)} ({percent(owned_share)})"
     )
     if report.os:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
@@ -12,7 +11,7 @@ from rich.text import Text
 
 from imgscope.render.cells import LineCell, PathCell
 from imgscope.text import one_line, plural, printable
-from imgscope.units import format_size
+from imgscope.units import format_percent, format_size
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis
@@ -29,8 +28,9 @@ def size(n: int | None) -> str:
     return "-" if n is None else format_size(n)
 
 
-def percent(x: float) -> str:
-    return "n/a" if math.isnan(x) or math.isinf(x) else f"{100 * x:.1f}%"
+def percent(x: float | None) -> str:
+    """A fraction for people: ``4.5%`` (``units.format_percent``, the one format)."""
+    return format_percent(x)
 
 
 def _short_id(digest: str | None) -> str:
@@ -62,11 +62,11 @@ def _header(a: Analysis) -> RenderableType:
         f"{size(s.size)} in {plural(s.layer_count, 'layer')} ({_stored(a)}); "
         f"{size(s.final_size)} visible in {plural(s.file_count, 'path')}",
     )
-    waste_style = "red" if s.wasted_percent > 0.1 else "yellow" if s.wasted_bytes else "green"
+    waste_style = "red" if s.wasted_fraction > 0.1 else "yellow" if s.wasted_bytes else "green"
     grid.add_row(
         "Wasted",
         Text(
-            f"{size(s.wasted_bytes)} ({percent(s.wasted_percent)} of the layers' content); "
+            f"{size(s.wasted_bytes)} ({percent(s.wasted_fraction)} of the layers' content); "
             f"efficiency {percent(s.efficiency)}",
             style=waste_style,
         ),
@@ -159,15 +159,12 @@ def _dive(a: Analysis) -> RenderableType:
     d = a.dive
     lines = Text()
     lines.append("dive-compatible figures (dive 0.13.1's definitions, quirks included; see docs/metrics.md)\n", "bold")
-    # dive's own digits (4 decimals), in this report's number style; `check --format dive` prints dive's text verbatim
-    lines.append(f"  efficiency: {_ratio4(d.efficiency)}\n")
+    # dive's figures in this report's number style with dive's four decimals, so that they can be compared with
+    # dive's output digit for digit; `check --format dive` prints dive's text verbatim
+    lines.append(f"  efficiency: {format_percent(d.efficiency, digits=4)}\n")
     lines.append(f"  wastedBytes: {plural(d.wasted_bytes, 'byte')} ({size(d.wasted_bytes)})\n")
-    lines.append(f"  userWastedPercent: {_ratio4(d.user_wasted_percent)}")
+    lines.append(f"  userWastedPercent: {format_percent(d.user_wasted_percent, digits=4)}")
     return lines
-
-
-def _ratio4(x: float) -> str:
-    return "n/a" if math.isnan(x) or math.isinf(x) else f"{100 * x:.4f} %"
 
 
 def render_analysis(a: Analysis, top: int = 10) -> RenderableType:

@@ -79,11 +79,14 @@ def open_stream_image(
     *,
     image: str | None = None,
     platform: str | Platform | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> tuple[Image, list[stream_archive.S]]:
-    """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans."""
+    """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans.
+    ``on_read`` is told the bytes of the stream read so far (every MiB, and at its end)."""
     platform = parse_platform(platform)
     with local.open_stream(src) as raw:
-        contents = stream_archive.read_stream(raw, src.label, scanner)
+        counted: IO[bytes] = raw if on_read is None else stream_archive.ReadReporter(raw, on_read)  # type: ignore[assignment]
+        contents = stream_archive.read_stream(counted, src.label, scanner)
     store = stream_archive.MemStore(contents)
     fmt, candidates, build = formats_of(store, False)
     chosen, notes = choose(src.label, candidates, image, platform)
@@ -107,6 +110,28 @@ def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
         f"expected a path, an Image or an Analysis, not {type(source).__name__}"
         + (" (for an open file, pass its path)" if hasattr(source, "read") else "")
     )
+
+
+class SourceIndex:
+    """A file source opened once: its store and the images it holds; ``open`` builds one of them (metadata only).
+
+    For a caller that opens many images of one source (``imgscope batch`` of a layout holding hundreds): each
+    ``open_image`` would list and verify every manifest again. It holds no open file; it does not notice a source
+    changed after it was made (layers are still verified against their digests when read).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = source_path(path)
+        self.store, self.format, self.candidates, self._build = _open_source(self.path)
+
+    def refs(self) -> list[ImageRef]:
+        """Every image (and platform) the source holds, as ``list_images`` gives them."""
+        return [c.ref for c in self.candidates]
+
+    def open(self, image: str | None = None, platform: str | Platform | None = None) -> Image:
+        """The image ``open_image(path, image=, platform=)`` opens."""
+        chosen, notes = choose(self.path, self.candidates, image, parse_platform(platform))
+        return self._build(self.store, chosen, self.format, notes)
 
 
 def list_images(path: str | os.PathLike[str] | IO[bytes]) -> list[ImageRef]:

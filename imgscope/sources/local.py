@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from imgscope.errors import UsageError
-from imgscope.sources import daemon, stream_archive
+from imgscope.sources import stream_archive
 
 ENGINE_PREFIXES = {"docker-daemon:": "docker", "podman:": "podman"}
 #: dive's ``--source`` values this module reads (``registry`` and ``archive`` are the reference parser's).
@@ -74,6 +74,8 @@ def dir_path(text: str) -> str | None:
 def open_stream(src: StreamSource) -> Iterator[IO[bytes]]:
     """The bytes of a stream source; never blocks on a FIFO without a writer (``stream_archive.open_timeout``)."""
     if src.kind in ("docker", "podman"):
+        from imgscope.sources import daemon  # httpx is imported only when an engine is asked (about 14 MiB)
+
         with daemon.export(src.value, src.kind) as body:
             yield body
         return

@@ -182,6 +182,23 @@ class OuterStream:
         return seen
 
 
+class ReadReporter:
+    """``raw`` that tells ``on_read`` how many bytes have been read so far: every ``step`` bytes and at the end
+    (a progress display for a stream, whose layers are not known until it ends)."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None], step: int = 1 << 20) -> None:
+        self._raw, self._on_read, self._step = raw, on_read, step
+        self.count = self._told = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self.count += len(data)
+        if not data or self.count - self._told >= self._step:
+            self._told = self.count
+            self._on_read(self.count)
+        return data
+
+
 def _read_full(raw: IO[bytes], n: int) -> bytes:
     """``n`` bytes from a pipe (whose reads may return less), fewer only at its end."""
     data = raw.read(n)

@@ -637,13 +637,19 @@ class FileSystem:
             _KIND_CODE[ChangeKind.REMOVED],
         )
         type_code = _TYPE_CODE
-        seen: set[str] = set()
-        for path, before in [*state.before.items(), *state.removed.items()]:
-            if path in seen:
-                continue
-            seen.add(path)
-            if before is None and path in state.removed:
-                before = state.removed[path]
+        removed_of = state.removed.get
+        written = state.before
+
+        def every_path() -> Iterator[tuple[str, Snapshot | None]]:
+            # The paths written (with what they were below, or what this layer removed there), then the paths
+            # only removed; no list or set of them all is made.
+            for path, before in written.items():
+                yield path, removed_of(path) if before is None else before
+            for path, gone in state.removed.items():
+                if path not in written:
+                    yield path, gone
+
+        for path, before in every_path():
             now = after.get(path) or lookup(path)
             if before is None:
                 if now is None:
@@ -691,6 +697,33 @@ class FileSystem:
             if node.children:
                 for name in sorted(node.children, reverse=True):
                     stack.append((f"{path}/{name}", node.children[name]))
+
+    def drain(self) -> Iterator[tuple[int, str, Node]]:
+        """Every node of the tree as (its directory's number, its name, the node), in ``walk``'s order, each
+        directory's children let go once they are on the walk's stack: the tree is taken apart as it is walked
+        (the nodes are freed as the caller drops them) and is empty afterwards.
+
+        Directories are numbered as they come: the root is 0, and each node yielded with a non-empty
+        ``children`` map is the next number (1, 2, ...); its children give that number.
+        """
+        root = self.root
+        self.root = Node(_DIR, 0, 0o755, 0, 0, "", None, -1)
+        self._dir_cache.clear()
+        kids = root.children
+        assert kids is not None
+        root.children = None
+        stack: list[tuple[int, str, Node]] = [(0, name, kids[name]) for name in sorted(kids, reverse=True)]
+        del kids, root
+        dirs = 0
+        while stack:
+            parent, name, node = stack.pop()
+            yield parent, name, node
+            kids = node.children
+            if kids:
+                dirs += 1
+                stack.extend([(dirs, n, kids[n]) for n in sorted(kids, reverse=True)])
+                node.children = None
+            del node, kids
 
     @property
     def record_count(self) -> int:

@@ -1,0 +1,176 @@
+"""``imgscope batch --registry-catalog``: a real registry (docker-registry, started here) enumerated, its images
+analyzed, and the tables equal to those of the same images read from the OCI layout they were pushed from.
+
+The registry caps a catalog page at 2 entries (``catalog.maxentries``), so the catalog is read in several pages
+(and the first request, asking for more than the cap, is refused with 400 and asked again without a size).
+Five tags in two repositories under ``team``; two repositories outside it (``other/x``, and ``teamwork``, which
+shares the prefix's letters but not its path).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgscope.errors import RegistryError, UsageError
+from imgscope.sources.catalog import catalog_references, list_repositories, list_tags, parse_catalog_spec
+from imgscope.sources.reference import SourceOptions
+from tests.conftest import SAMPLES, require_tool
+from tests.registry_server import (
+    RegistryServer,
+    env_without_proxies,
+    htpasswd_file,
+    isolated_credentials,
+    start_registry,
+)
+
+pa = pytest.importorskip("pyarrow")
+
+#: tag in the OCI layout -> where it is pushed
+TEAM = {
+    "a": "team/app:1",
+    "b": "team/app:2",
+    "cases": "team/app:3",
+    "wasteful": "team/tools:wasteful",
+    "clean": "team/tools:clean",
+}
+OUTSIDE = {"a": "other/x:1", "b": "teamwork:1"}
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistryServer, Path]]:
+    """The registry with the team's and the outside images, and the OCI layout the team's were pushed from."""
+    skopeo = require_tool("skopeo")
+    work = tmp_path_factory.mktemp("catalog")
+    layout = work / "team-oci"
+    copies = {
+        "a": f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-a:1",
+        "b": f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-b:1",
+        "cases": f"oci:{SAMPLES}/cases/oci-gzip:1",
+        "wasteful": f"docker-archive:{SAMPLES}/advise.tar:localhost/wasteful:latest",
+        "clean": f"docker-archive:{SAMPLES}/advise.tar:localhost/clean:1.0",
+    }
+    for tag, source in copies.items():
+        subprocess.run([skopeo, "copy", "-q", source, f"oci:{layout}:{tag}"], check=True, capture_output=True)
+    server = start_registry(work / "registry", extra={"catalog": {"maxentries": 2}})
+    try:
+        for tag, dest in {**TEAM}.items():
+            server.push(f"oci:{layout}:{tag}", dest)
+        for tag, dest in OUTSIDE.items():
+            server.push(f"oci:{layout}:{tag}", dest)
+        yield server, layout
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    with isolated_credentials(tmp_path / "home", monkeypatch) as h:
+        yield h
+
+
+def _options(tmp_path: Path) -> SourceOptions:
+    return SourceOptions(cache_dir=str(tmp_path / "cache"), timeout=20)
+
+
+def test_the_catalog_is_read_page_by_page_and_filtered(
+    pushed: tuple[RegistryServer, Path], home: Path, tmp_path: Path
+) -> None:
+    server, _ = pushed
+    options = _options(tmp_path)
+    assert list_repositories(server.host, options=options) == ["other/x", "team/app", "team/tools", "teamwork"]
+    pages = [r for r in server.requests(r"^GET /v2/_catalog") if r.endswith(" 200")]
+    assert len(pages) >= 2  # the registry's cap of 2 entries a page: the Link header was followed
+    assert any(r.endswith(" 400") for r in server.requests(r"^GET /v2/_catalog\?n=1000"))  # above the cap
+    assert list_repositories(f"{server.host}/team", options=options, page_size=1) == ["team/app", "team/tools"]
+    assert sorted(list_tags(server.host, "team/app", options=options, page_size=1)) == ["1", "2", "3"]
+    assert list_tags(server.host, "no/such", options=options) == []
+    refs = catalog_references(f"docker://{server.host}/team/", options=options)
+    assert sorted(refs) == sorted(f"docker://{server.host}/{dest}" for dest in TEAM.values())
+    assert sorted(catalog_references(f"{server.host}/team/tools", options=options)) == [
+        f"docker://{server.host}/team/tools:clean",
+        f"docker://{server.host}/team/tools:wasteful",
+    ]
+
+
+def test_catalog_specs() -> None:
+    assert parse_catalog_spec("localhost:5000/team/app").prefix == "team/app"
+    assert parse_catalog_spec("[::1]:5000").domain == "[::1]:5000"
+    for bad in ("", "/team", "host/Team", "host name/x", "host/a//b"):
+        with pytest.raises(UsageError, match="--registry-catalog"):
+            parse_catalog_spec(bad)
+
+
+def _by_image(tables: dict[str, Any]) -> dict[str, list[list[tuple[str, Any]]]]:
+    """Each table's rows without the columns that name the source, the image told by its config digest."""
+    config = {r["image_key"]: r["config_digest"] for r in tables["images"].to_pylist()}
+    naming = {"image_key", "reference", "source", "name"}
+    out: dict[str, list[list[tuple[str, Any]]]] = {}
+    for name in ("images", "image_layers", "wasted", "findings", "packages", "layers"):
+        rows = []
+        for row in tables[name].to_pylist():
+            image = config.get(row.get("image_key", ""), "")
+            rows.append([("image", image), *sorted((k, v) for k, v in row.items() if k not in naming)])
+        out[name] = sorted(rows, key=lambda r: json.dumps(r, default=str))
+    return out
+
+
+def test_batch_of_a_catalog_equals_batch_of_the_files(
+    pushed: tuple[RegistryServer, Path], home: Path, tmp_path: Path
+) -> None:
+    from imgscope.fleet import batch
+
+    server, layout = pushed
+    got = batch([], tmp_path / "reg", registry_catalog=f"{server.host}/team", options=_options(tmp_path), jobs=2)
+    assert (got.images, got.analyzed, got.failed) == (len(TEAM), len(TEAM), 0), got.errors
+    references = sorted(r["reference"] for r in got.tables["images"].to_pylist())
+    assert references == sorted(f"docker://{server.host}/{dest}" for dest in TEAM.values())
+    files = batch([str(layout)], tmp_path / "files", jobs=1)
+    assert files.analyzed == len(TEAM)
+    assert _by_image(got.tables) == _by_image(files.tables)
+
+    again = batch([], tmp_path / "reg", registry_catalog=[f"{server.host}/team"], options=_options(tmp_path), jobs=1)
+    assert (again.reused, again.analyzed, again.layers_scanned) == (len(TEAM), 0, 0)  # the catalog again: nothing new
+
+
+def test_a_registry_that_will_not_list_is_one_line_exit_2(home: Path, tmp_path: Path) -> None:
+    """A registry that asks for credentials we do not have (Docker Hub refuses the catalog the same way)."""
+    directory = tmp_path / "locked"
+    directory.mkdir()
+    passwd = htpasswd_file(directory, "alice", "s3cret")
+    server = start_registry(directory, {"htpasswd": {"realm": "imgscope-test", "path": str(passwd)}})
+    try:
+        with pytest.raises(RegistryError, match=r"does not list its repositories .*401") as info:
+            list_repositories(server.host, options=_options(tmp_path))
+        assert str(info.value).startswith(f"{server.host}: ")
+        env = {**env_without_proxies(), "HOME": str(home)}
+        command = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o"), "-j", "1"]
+        done = subprocess.run(
+            [*command, "--registry-catalog", f"{server.host}/team"], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"imgscope: error: {server.host}: "), lines
+        assert "does not list its repositories" in lines[0] and "Traceback" not in done.stderr
+    finally:
+        server.stop()
+    nothing = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert nothing.returncode == 2 and "--registry-catalog" in nothing.stderr
+
+
+def test_cli_registry_catalog(pushed: tuple[RegistryServer, Path], home: Path, tmp_path: Path) -> None:
+    server, _ = pushed
+    env = {**env_without_proxies(), "HOME": str(home)}
+    command = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o"), "-j", "1", "--json"]
+    command += ["--cache-dir", str(tmp_path / "cache"), "--registry-catalog", f"{server.host}/team/tools"]
+    command += ["--registry-catalog", f"{server.host}/other"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["images"], doc["analyzed"], doc["failed"]) == (3, 3, 0)

@@ -1,0 +1,187 @@
+"""Manners of a Unix tool: a reader that stops early (``| head``) ends the program quietly; an error names the
+file the user gave; a stream source (stdin, a FIFO) shows the bytes read on a terminal, as a file does."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from rich import filesize
+
+import imgscope
+from tests.conftest import ROOT, SAMPLES
+
+CASES = str(SAMPLES / "cases" / "docker-archive.tar")
+SIGPIPE_EXIT = 141  # what a shell reports for a program a closed pipe stopped (128 + SIGPIPE)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("analyze", "--ncdu", "-", CASES),
+        ("analyze", "--html", "-", CASES),
+        ("analyze", "--json", CASES),
+        ("analyze", CASES),
+        ("tree", "--depth", "9", CASES),
+        ("history", "--json", CASES),
+        ("report", "-o", "-", CASES),
+    ],
+    ids=lambda a: " ".join(w for w in a if not w.startswith("/")),
+)
+def test_a_reader_that_stops_early_ends_it_quietly(args: tuple[str, ...]) -> None:
+    """``imgscope … | head -1`` once head has quit: no error line, no traceback, the exit status of a tool a pipe
+    stopped. (The pipe's reader is closed before the program writes, so every write finds it gone, whatever
+    the output's size.)"""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "imgscope", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=_env(COLUMNS="80"),
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == b""
+    assert proc.returncode == SIGPIPE_EXIT
+
+
+def test_an_unwritable_output_names_the_path_given(tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "x.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgscope", "report", "-o", str(target), CASES],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"imgscope: error: {target}: "), proc.stderr
+    assert ".imgscope-" not in proc.stderr  # not the temporary file's name
+    assert not any(tmp_path.rglob(".imgscope-*"))
+
+
+def test_analyze_html_into_a_missing_directory_names_it(tmp_path: Path) -> None:
+    target = tmp_path / "nope" / "r.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgscope", "analyze", "--html", str(target), CASES],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith(f"imgscope: error: {target}: "), proc.stderr
+
+
+def test_the_library_reports_bytes_of_a_stream(tmp_path: Path) -> None:
+    """A stream's layers are not known until it ends: progress gives (0, 0, bytes of the stream read)."""
+    fifo = tmp_path / "image.fifo"
+    os.mkfifo(fifo)
+    size = os.path.getsize(CASES)
+
+    def feed() -> None:
+        with open(fifo, "wb") as out, open(CASES, "rb") as src:
+            while chunk := src.read(256 << 10):
+                out.write(chunk)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    calls: list[tuple[int, int, int]] = []
+    result = imgscope.analyze(str(fifo), progress=lambda i, n, done: calls.append((i, n, done)))
+    writer.join()
+    streamed = [done for i, n, done in calls if n == 0]
+    assert len(streamed) >= 2 and streamed == sorted(streamed)  # it moved while the stream was read
+    assert max(streamed) == size  # every byte of the stream counted
+    n = len(result.layers)
+    assert calls[-1] == (n, n, 0)  # then done, as for a file
+
+
+def _stderr_on_a_terminal(args: list[str], stdin: int | None) -> tuple[int, bytes, bytes]:
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgscope", *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=_env(),
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    return proc.returncode, out, seen
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["analyze", "--json", "-"], ["packages", "--json", "-"], ["check", "--no-dive-ci", "--max-size", "1GB", "-"]],
+    ids=lambda a: a[0],
+)
+def test_stdin_shows_bytes_read_on_a_terminal(args: list[str]) -> None:
+    with open(CASES, "rb") as f:
+        code, out, seen = _stderr_on_a_terminal(args, f.fileno())
+    assert code == 0 and out, seen[-300:]
+    assert b"reading -" in seen
+    total = filesize.decimal(os.path.getsize(CASES)).encode()  # "2.4 MB": a file behind stdin, its size known
+    assert re.search(rb"\d[\d.]* ?(?:[kM]B)?/" + re.escape(total), seen), seen[-300:]
+
+
+def test_stdin_progress_never_in_a_log(tmp_path: Path) -> None:
+    log = tmp_path / "err.log"
+    with open(CASES, "rb") as f, open(log, "wb") as err:
+        proc = subprocess.run(
+            [sys.executable, "-m", "imgscope", "analyze", "--json", "-"],
+            stdin=f,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=_env(FORCE_COLOR="1"),
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 0 and log.read_bytes() == b""
+
+
+def test_a_failure_while_rendering_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug of ours in a renderer (outside the command's error handling) is still one line, exit 2."""
+    from click.testing import CliRunner
+
+    import imgscope.cli.analyze
+    from imgscope.cli import main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("style must not be set")
+
+    monkeypatch.setattr(imgscope.cli.analyze, "render_top_savings", broken)
+    result = CliRunner().invoke(main, ["analyze", CASES])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "internal error (ValueError: style must not be set)" in result.stderr
+    assert "Traceback" in CliRunner().invoke(main, ["--debug", "analyze", CASES]).stderr
