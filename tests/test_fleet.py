@@ -366,3 +366,60 @@ def test_a_rebuilt_image_is_analyzed_again(tmp_path: Path) -> None:
     rows = [r for r in third.tables["images"].to_pylist() if r["source"] == str(image)]
     cases = imgscope.analyze(SAMPLES / "cases/docker-archive.tar")
     assert [(r["config_digest"], r["size"]) for r in rows] == [(cases.image.config_digest, cases.summary.size)]
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
+
+
+def test_rows_are_written_a_part_of_many_images_at_a_time(
+    fleet: tuple[Path, list[str]], first_run: BatchResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One file per table for a run of fewer than PART_IMAGES images; with a small part, several, same rows."""
+    assert first_run.out is not None
+    for name in ("images", "image_layers", "wasted", "findings", "packages"):
+        assert len(list((first_run.out / name).glob("*.parquet"))) == 1, name
+    monkeypatch.setattr(fleet_run, "PART_IMAGES", 4)
+    sources = [str(SAMPLES / "two-images.tar"), str(SAMPLES / "advise.tar"), str(SAMPLES / "packages/oci")]
+    sources += [str(SAMPLES / "packages/oci-4"), str(SAMPLES / "multi-platform"), str(SAMPLES / "cases/oci-gzip")]
+    small = batch(sources, tmp_path / "out", jobs=2)
+    assert small.images == 9 and small.failed == 0
+    assert len(list((tmp_path / "out/images").glob("part-*.parquet"))) == 3  # 4 + 4 + 1 images
+    keys = {r["image_key"] for r in small.tables["images"].to_pylist()}
+    for name in ("images", "image_layers", "wasted", "findings", "packages"):
+        expected = [r for r in first_run.tables[name].to_pylist() if r["image_key"] in keys]
+        assert _sorted(small.tables[name]) == sorted(expected, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def test_a_rerun_adds_files_and_leaves_the_earlier_ones(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = batch([str(SAMPLES / "two-images.tar")], out, jobs=1)
+    before = _files(out)
+    second = batch([str(SAMPLES / "two-images.tar"), str(SAMPLES / "packages/oci")], out, jobs=1)
+    assert (first.analyzed, second.reused, second.analyzed) == (2, 2, 1)
+    after = _files(out)
+    assert {k: v for k, v in after.items() if k in before and k != "layers.parquet"} == {
+        k: v for k, v in before.items() if k != "layers.parquet"
+    }  # nothing an earlier run wrote was rewritten
+    assert len(list((out / "images").glob("*.parquet"))) == 2
+    assert second.tables["images"].num_rows == 3 and second.tables["packages"].num_rows > 0
+
+
+def test_images_from_a_dataset_without_the_packages_table_are_analyzed_again(tmp_path: Path) -> None:
+    """A dataset written before the packages table (no package_count column) is brought up to date in place."""
+    out = tmp_path / "out"
+    batch([str(SAMPLES / "packages/oci"), str(SAMPLES / "two-images.tar")], out, jobs=1)
+    for path in (out / "images").glob("*.parquet"):
+        table = pa.parquet.read_table(path)
+        pa.parquet.write_table(table.drop_columns(["package_count"]), path)
+    shutil.rmtree(out / "packages")
+    again = batch([str(SAMPLES / "packages/oci"), str(SAMPLES / "two-images.tar")], out, jobs=1)
+    assert (again.analyzed, again.reused, again.layers_scanned) == (3, 0, 0)  # the scans were kept
+    images = again.tables["images"].to_pylist()
+    assert len(images) == 3 and all(r["package_count"] is not None for r in images)
+    expected = imgscope.packages_of(SAMPLES / "packages/oci")
+    assert sum(1 for r in again.tables["packages"].to_pylist() if r["present"]) == len(expected.packages)
+    # the rows of the earlier run were replaced, not doubled
+    assert again.tables["image_layers"].num_rows == sum(r["layer_count"] for r in images)
+    wasted = [(r["image_key"], r["path"], r["layer"]) for r in again.tables["wasted"].to_pylist()]
+    assert len(wasted) == len(set(wasted))

@@ -42,6 +42,9 @@ class Engine(Protocol):
 
     name: str
     workers: int
+    #: True when the workers see this machine's filesystem (they then read and write the scan records in the
+    #: output directory themselves instead of receiving and returning their bytes).
+    local_disk: bool
 
     def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
         """``(index into items, result)`` for every item, in completion order."""
@@ -77,6 +80,7 @@ class LocalEngine:
     """This machine: in this process with ``workers=1``, else a pool of worker processes."""
 
     name = "local"
+    local_disk = True
 
     def __init__(self, workers: int | None = None, *, retries: int = 2, window: int | None = None) -> None:
         self.workers = workers or default_jobs()
@@ -87,7 +91,10 @@ class LocalEngine:
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: workers do not inherit this process's threads (a fork with threads can deadlock).
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":  # the server imports the stages once; each worker forked from it starts warm
+            context.set_forkserver_preload(["imgscope.fleet.stages"])
+        return ProcessPoolExecutor(self.workers, mp_context=context)
 
     def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
         """See ``Engine``."""
@@ -154,6 +161,7 @@ class DaskEngine:
             raise UsageError("--engine dask", "needs dask.distributed: pip install 'imgscope[dask]'") from None
         self._cluster: Any = None
         self._dd = dd
+        self.local_disk = not scheduler
         if scheduler:
             try:
                 self._client: Any = dd.Client(scheduler, timeout="10s")
@@ -215,6 +223,7 @@ class RayEngine:
             raise UsageError("--engine ray", "needs Ray: pip install 'imgscope[ray]'") from None
         self._ray: Any = ray
         self._started = not ray.is_initialized()
+        self.local_disk = self._started and not address
         if self._started:
             options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
             if not address:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from imgscope.errors import ImgscopeError
 from imgscope.model import Image
-from imgscope.sources.detect import list_images
+from imgscope.sources import local
+from imgscope.sources.detect import SourceIndex
 from imgscope.sources.reference import SourceOptions
 
 #: A list file larger than this is not a list (nobody writes one; it is an image or a mistake).
@@ -30,6 +33,7 @@ class ImageJob:
     image: str | None = None  # the image picked inside ``source`` (a digest)
     platform: str | None = None
     options: SourceOptions | None = field(default=None, compare=False, repr=False)  # how to reach a registry
+    run: str = field(default="", compare=False, repr=False)  # the run it belongs to: see ``source_index``
 
     @property
     def key(self) -> str:
@@ -46,6 +50,7 @@ class LayerTask:
 
     diff_id: str
     holders: tuple[tuple[ImageJob, int], ...]
+    store_at: str | None = None  # where the worker writes the record itself (it sees the output directory)
 
 
 def _is_list_file(path: str) -> bool:
@@ -70,7 +75,42 @@ def _list_lines(path: str) -> Iterator[str]:
                 yield line
 
 
-def expand_sources(sources: Iterable[str], *, options: SourceOptions | None = None, _depth: int = 0) -> list[ImageJob]:
+#: Sources a process keeps opened (``source_index``), least recently used dropped first.
+MAX_OPEN_SOURCES = 8
+_INDEXES: OrderedDict[tuple[str, str], SourceIndex] = OrderedDict()
+_INDEXES_LOCK = threading.Lock()
+
+
+def indexable(source: str) -> bool:
+    """True for a source read as a file or layout at offsets (not a stream, a ``dir:``, nor a reference)."""
+    return os.path.exists(source) and local.stream_source(source) is None and local.dir_path(source) is None
+
+
+def source_index(source: str, run: str = "") -> SourceIndex:
+    """The file source ``source`` opened (its images listed and verified), once per ``run`` in this process.
+
+    A run opens each image several times (to plan, to scan its layers, to assemble it); a layout of N images
+    would otherwise list and verify all N manifests at each of them. Outside a run (``run`` empty) nothing is kept.
+    """
+    if not run:
+        return SourceIndex(source)
+    key = (run, source)
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(key)
+        if index is not None:
+            _INDEXES.move_to_end(key)
+            return index
+    index = SourceIndex(source)
+    with _INDEXES_LOCK:
+        _INDEXES[key] = index
+        while len(_INDEXES) > MAX_OPEN_SOURCES:
+            _INDEXES.popitem(last=False)
+    return index
+
+
+def expand_sources(
+    sources: Iterable[str], *, options: SourceOptions | None = None, run: str = "", _depth: int = 0
+) -> list[ImageJob]:
     """Every image job the sources name, in order, each once.
 
     A file or layout holding several images (or platforms) gives one job each; a source that cannot be listed
@@ -87,26 +127,26 @@ def expand_sources(sources: Iterable[str], *, options: SourceOptions | None = No
 
     for source in sources:
         if _depth == 0 and _is_list_file(source):
-            for job in expand_sources(list(_list_lines(source)), options=options, _depth=1):
+            for job in expand_sources(list(_list_lines(source)), options=options, run=run, _depth=1):
                 add(job)
             continue
         if not os.path.exists(source):
-            add(ImageJob(source, source, options=options))  # a reference, or a missing file: opening it says which
+            add(ImageJob(source, source, options=options, run=run))  # a reference, or a missing file
             continue
         try:
-            refs = list_images(source)
+            refs = source_index(source, run).refs()
         except (ImgscopeError, OSError):
-            add(ImageJob(source, source))
+            add(ImageJob(source, source, run=run))
             continue
         if len(refs) <= 1:
-            add(ImageJob(source, source))
+            add(ImageJob(source, source, run=run))
             continue
         for ref in refs:
             pick = ref.digest or ref.config_digest
             platform = str(ref.platform) if ref.platform else None
             name = ref.name or (pick or "?")[:19]
             label = f"{source}:{name}" + (f" [{platform}]" if platform else "")
-            add(ImageJob(label, source, pick, platform, options))
+            add(ImageJob(label, source, pick, platform, options, run))
     return jobs
 
 

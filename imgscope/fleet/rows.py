@@ -48,6 +48,7 @@ def image_rows(
             "dive_wasted_bytes": analysis.dive.wasted_bytes,
             "dive_user_wasted_percent": analysis.dive.user_wasted_percent,
             "findings_bytes_saved": advice.total_saved,
+            "package_count": len(packages.packages) if packages is not None else None,
             "error": None,
             "schema_version": SCHEMA_VERSION,
         }

@@ -3,10 +3,12 @@
 The run, in order:
 1. expand the sources into image jobs (``plan``), with every tag of the registry catalogs asked for
    (``sources.catalog``);
-2. open each image (metadata only): one that cannot be opened gets its error row at once; one whose rows an earlier
-   run left in ``out`` (same image ID) is skipped;
+2. open each image (metadata only; a file source is listed once, ``plan.source_index``): one that cannot be opened
+   gets its error row at once; one whose rows an earlier run left in ``out`` (same image ID) is skipped; the rows an
+   earlier run left of an image analyzed again (it failed, or its name now names another image) are removed;
 3. scan every distinct layer (by diff_id) that no earlier run left in ``out/_scans`` (stage 1, on the engine);
-4. assemble each image from its scans (stage 2, on the engine) and write its rows as they arrive;
+4. assemble each image from its scans (stage 2, on the engine); rows are gathered and written as one Parquet file
+   per table every ``PART_IMAGES`` images (``OUT/<table>/part-<run>-<n>.parquet``);
 5. rewrite the ``layers`` table from every image's layers in ``out``.
 """
 
@@ -15,22 +17,37 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from imgscope.errors import ImgscopeError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
-from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources
+from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources, indexable
 from imgscope.fleet.rows import error_rows
-from imgscope.fleet.stages import SCAN_FORMAT, AssembleItem, ScanOutcome, assemble_stage, open_job, scan_stage
+from imgscope.fleet.stages import (
+    SCAN_FORMAT,
+    AssembleItem,
+    ScanOutcome,
+    assemble_stage,
+    open_job,
+    scan_stage,
+    write_atomic,
+)
 from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
 from imgscope.model import Image
 from imgscope.sources.catalog import catalog_references
 from imgscope.sources.reference import SourceOptions
+
+#: Images whose rows are gathered before they are written (one Parquet file per table), and the rows at most.
+PART_IMAGES = 256
+PART_ROWS = 500_000
 
 
 @dataclass
@@ -131,6 +148,10 @@ class _Run:
     ) -> None:
         self.root = root
         self.options = options
+        self.run_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+        self.pending: dict[str, list[dict[str, object]]] = {}
+        self.pending_images = self.pending_rows = self.parts = 0
+        self.earlier: dict[str, dict[str, object]] = {}  # image_key -> its images row from an earlier run
         self.files = files
         self.verify = verify
         self.report = progress
@@ -140,32 +161,42 @@ class _Run:
         self.layers = self.layers_scanned = 0
         self.errors: list[tuple[str, str]] = []
         self.scan_dir = root / "_scans" / f"v{SCAN_FORMAT}"
+        self.local_disk = False  # the engine's workers see this machine's filesystem
 
     # -- the steps -------------------------------------------------------------------------------------------------
 
     def execute(self, sources: Sequence[str], engine: Engine) -> None:
-        self.jobs = expand_sources(sources, options=self.options)
+        self.jobs = expand_sources(sources, options=self.options, run=self.run_id)
         self.state.images_total = len(self.jobs)
+        self.earlier = self._read_earlier()
         opened: list[tuple[ImageJob, Image]] = []
-        for job in self.jobs:
-            try:
-                image = open_job(job)
-            except (ImgscopeError, OSError) as exc:
-                self._write(error_rows(job, " ".join(str(exc).split())))
+        again: set[str] = set()  # images an earlier run left rows of, analyzed again now
+        for job, image in zip(self.jobs, _open_all(self.jobs), strict=True):
+            if not isinstance(image, Image):
+                again.add(job.key)
+                self._write(error_rows(job, " ".join(str(image).split())))
                 continue
             if self._done(job, image):
                 self.reused += 1
                 self.state.images_done += 1
             else:
+                again.add(job.key)
                 opened.append((job, image))
+        self._drop_earlier(again & set(self.earlier))
         self._tick()
         tasks = distinct_layers(opened)
         self.layers = len(tasks)
+        sizes = {b.diff_id: b.size or 0 for _, image in opened for b in image.layers}
         missing = [t for t in tasks if not self.scan_path(t.diff_id).exists()]
+        missing.sort(key=lambda t: -sizes.get(t.diff_id, 0))  # the largest first: no worker left alone at the end
         self.state.layers_total = len(tasks)
         self.state.layers_done = len(tasks) - len(missing)
+        self.local_disk = bool(getattr(engine, "local_disk", False))
+        if self.local_disk:
+            missing = [replace(t, store_at=os.path.abspath(self.scan_path(t.diff_id))) for t in missing]
         failed_layers = self._scan(missing, engine)
         self._assemble(opened, failed_layers, engine)
+        self._flush()
         self._write_layers()
 
     def _scan(self, tasks: list[LayerTask], engine: Engine) -> dict[str, str]:
@@ -174,8 +205,9 @@ class _Run:
             diff_id = tasks[i].diff_id
             if isinstance(outcome, TaskFailed):
                 failed[diff_id] = f"scanning layer {diff_id} failed {outcome.attempts} times: {outcome.message}"
-            elif isinstance(outcome, ScanOutcome) and outcome.payload is not None:
-                _write_atomic(self.scan_path(diff_id), outcome.payload)
+            elif isinstance(outcome, ScanOutcome) and (outcome.payload is not None or outcome.stored):
+                if outcome.payload is not None:
+                    write_atomic(self.scan_path(diff_id), outcome.payload)
                 self.layers_scanned += 1
                 self.state.bytes_scanned += outcome.tar_size
             else:
@@ -208,19 +240,58 @@ class _Run:
 
     def _done(self, job: ImageJob, image: Image) -> bool:
         """True when an earlier run analyzed this very image: same name and same image ID. An image that failed
-        before is tried again, and so is one rebuilt since (a path or tag that now names another image)."""
-        path = self.root / "images" / f"{job.key}.parquet"
-        if not path.exists() or not (self.root / "packages" / f"{job.key}.parquet").exists():
-            return False  # not analyzed, or by a version without the packages table
-        rows = pq.read_table(path, columns=["error", "config_digest"]).to_pylist()
-        return len(rows) == 1 and rows[0]["error"] is None and rows[0]["config_digest"] == image.config_digest
+        before is tried again, and so is one rebuilt since (a path or tag that now names another image), and one
+        analyzed by a version that did not write the packages table."""
+        row = self.earlier.get(job.key)
+        return (
+            row is not None
+            and row.get("error") is None
+            and row.get("config_digest") == image.config_digest
+            and row.get("package_count") is not None
+        )
+
+    def _parts(self, name: str) -> list[Path]:
+        folder = self.root / name
+        return sorted(folder.glob("*.parquet")) if folder.exists() else []
+
+    def _read_earlier(self) -> dict[str, dict[str, object]]:
+        wanted = ("image_key", "error", "config_digest", "package_count")
+        earlier: dict[str, dict[str, object]] = {}
+        for path in self._parts("images"):
+            names = pq.ParquetFile(path).schema_arrow.names
+            for row in pq.read_table(path, columns=[c for c in wanted if c in names]).to_pylist():
+                earlier[str(row["image_key"])] = row
+        return earlier
+
+    def _drop_earlier(self, keys: set[str]) -> None:
+        """Remove the rows earlier runs left of ``keys`` (images analyzed again), rewriting the files holding them."""
+        if not keys:
+            return
+        wanted = pa.array(sorted(keys), type=pa.string())
+        for name in PER_IMAGE_TABLES:
+            for path in self._parts(name):
+                if self.run_id in path.name:
+                    continue
+                held = pq.read_table(path, columns=["image_key"]).column("image_key")
+                if not pc.any(pc.is_in(held, value_set=wanted)).as_py():
+                    continue
+                table = pq.read_table(path)
+                kept = table.filter(pc.invert(pc.is_in(table.column("image_key"), value_set=wanted)))
+                if kept.num_rows:
+                    _write_table_atomic(kept, path)
+                else:
+                    path.unlink()
 
     def _write(self, rows: ImageRows) -> None:
+        """Gather one image's rows; every ``PART_IMAGES`` images (or ``PART_ROWS`` rows) they are written."""
         tables = PER_IMAGE_TABLES if self.files else tuple(t for t in PER_IMAGE_TABLES if t != "files")
         for name in tables:
-            path = self.root / name / f"{rows.image_key}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_table_atomic(to_table(name, rows.tables.get(name, ())), path)
+            got = rows.tables.get(name, ())
+            self.pending.setdefault(name, []).extend(got)
+            self.pending_rows += len(got)
+        self.pending_images += 1
+        if self.pending_images >= PART_IMAGES or self.pending_rows >= PART_ROWS:
+            self._flush()
         if rows.error is None:
             self.analyzed += 1
         else:
@@ -229,14 +300,26 @@ class _Run:
         self.state.images_done += 1
         self._tick()
 
+    def _flush(self) -> None:
+        """Write the gathered rows: one file per table that has any, named after this run and its part number."""
+        for name, rows in self.pending.items():
+            if rows:
+                path = self.root / name / f"part-{self.run_id}-{self.parts:05d}.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_table_atomic(to_table(name, rows), path)
+        self.parts += 1
+        self.pending.clear()
+        self.pending_images = self.pending_rows = 0
+
     def _write_layers(self) -> None:
         """``layers``: one row per distinct layer of every image in ``out``, with how many images use it."""
-        folder = self.root / "image_layers"
-        parts = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        parts = self._parts("image_layers")
         if not parts:
             table = to_table("layers", ())
         else:
-            rows = pa.concat_tables(pq.read_table(p) for p in parts)
+            rows = pa.concat_tables(
+                pq.read_table(p, columns=["image_key", "diff_id", "size", "tar_size", "entries"]) for p in parts
+            )
             table = rows.group_by("diff_id").aggregate(
                 [("size", "max"), ("tar_size", "max"), ("entries", "max"), ("image_key", "count_distinct")]
             )
@@ -266,6 +349,25 @@ class _Run:
         )
 
 
+#: Images opened at once by the driver when some are not files (a registry's manifests and configs are fetched).
+OPEN_THREADS = 8
+
+
+def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError:
+    try:
+        return open_job(job)
+    except (ImgscopeError, OSError) as exc:
+        return exc
+
+
+def _open_all(jobs: Sequence[ImageJob]) -> list[Image | ImgscopeError | OSError]:
+    """Every job's image (metadata only) or its error, in order; network sources several at a time."""
+    if len(jobs) < 2 or all(indexable(j.source) for j in jobs):
+        return [_open_job(j) for j in jobs]  # files: CPU-bound, threads would only take turns
+    with ThreadPoolExecutor(OPEN_THREADS) as pool:
+        return list(pool.map(_open_job, jobs))
+
+
 class _AssembleItems(Sequence[AssembleItem]):
     """The assemble items, each built when the engine submits it: only the tasks in flight hold scan bytes."""
 
@@ -278,6 +380,9 @@ class _AssembleItems(Sequence[AssembleItem]):
 
     def __getitem__(self, i: int) -> AssembleItem:  # type: ignore[override]
         job, diff_ids = self._wanted[i]
+        if self._run.local_disk:  # the worker reads the records itself
+            files = {d: os.path.abspath(self._run.scan_path(d)) for d in diff_ids}
+            return AssembleItem(job, {}, self._run.verify, self._run.files, scan_files=files)
         scans = {d: self._run.scan_path(d).read_bytes() for d in diff_ids}
         return AssembleItem(job, scans, self._run.verify, self._run.files)
 
@@ -292,15 +397,15 @@ def read_tables(root: str | os.PathLike[str]) -> dict[str, pa.Table]:
             tables[name] = pq.read_table(path) if path.exists() else schema.empty_table()
             continue
         parts = sorted((base / name).glob("*.parquet")) if (base / name).exists() else []
-        tables[name] = pa.concat_tables(pq.read_table(p) for p in parts) if parts else schema.empty_table()
+        if not parts:
+            tables[name] = schema.empty_table()
+            continue
+        table = pa.concat_tables((pq.read_table(p) for p in parts), promote_options="default")
+        for column in schema:  # a column added since an earlier run wrote some of the files: null there
+            if column.name not in table.column_names:
+                table = table.append_column(column, pa.nulls(table.num_rows, column.type))
+        tables[name] = table.select(schema.names).cast(schema)
     return tables
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _write_table_atomic(table: pa.Table, path: Path) -> None:

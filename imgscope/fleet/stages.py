@@ -8,13 +8,15 @@ image must not look like a lost worker and be retried.
 from __future__ import annotations
 
 import marshal
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from imgscope.analysis.merge import merge_scans
 from imgscope.analysis.scan import LayerScan, rebase_scan, scan_layer
 from imgscope.errors import ImgscopeError
-from imgscope.fleet.plan import ImageJob, LayerTask
+from imgscope.fleet.plan import ImageJob, LayerTask, indexable, source_index
 from imgscope.fleet.rows import error_rows, image_rows
 from imgscope.fleet.tables import ImageRows
 from imgscope.model import Image
@@ -33,23 +35,34 @@ class ScanOutcome:
     be read."""
 
     diff_id: str
-    payload: bytes | None
+    payload: bytes | None  # None when it failed, or when the worker wrote it to ``LayerTask.store_at``
     error: str | None = None
     tar_size: int = 0
+    stored: bool = False  # written to ``LayerTask.store_at``
 
 
 @dataclass(frozen=True)
 class AssembleItem:
-    """What assembling one image needs: the job, its scans (diff_id -> payload) and the options."""
+    """What assembling one image needs: the job, its layers' records (diff_id -> payload, or -> the file holding
+    it when the worker sees the output directory) and the options."""
 
     job: ImageJob
     scans: dict[str, bytes]
     verify: bool = True
     files: bool = False
+    scan_files: dict[str, str] | None = None
+
+    def payload(self, diff_id: str) -> bytes:
+        """The record of layer ``diff_id``."""
+        if self.scan_files is not None and diff_id in self.scan_files:
+            return Path(self.scan_files[diff_id]).read_bytes()
+        return self.scans[diff_id]
 
 
 def open_job(job: ImageJob) -> Image:
-    """The job's image, metadata only."""
+    """The job's image, metadata only (a file source listed once per run and process: ``plan.source_index``)."""
+    if job.run and indexable(job.source):
+        return source_index(job.source, job.run).open(job.image, job.platform)
     return open_source(job.source, image=job.image, platform=job.platform, options=job.options)
 
 
@@ -111,6 +124,9 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
             continue
         scan.observers = ()  # what they saw is in the capture; the stored form carries data, not objects
         payload = encode_scan(scan, capture.written.get(index, {}), capture.notes)
+        if task.store_at is not None:
+            write_atomic(Path(task.store_at), payload)
+            return ScanOutcome(task.diff_id, None, None, scan.stream.tar_size, stored=True)
         return ScanOutcome(task.diff_id, payload, None, scan.stream.tar_size)
     return ScanOutcome(task.diff_id, None, first_error or "no image holds this layer")
 
@@ -124,7 +140,7 @@ def assemble_stage(item: AssembleItem) -> ImageRows:
         capture = DatabaseCapture()
         scans = []
         for blob in image.layers:
-            record = decode_scan(item.scans[blob.diff_id or ""], blob.diff_id or "")
+            record = decode_scan(item.payload(blob.diff_id or ""), blob.diff_id or "")
             if record.databases:
                 capture.written[blob.index] = dict(record.databases)
             capture.notes.extend(record.notes)
@@ -133,6 +149,14 @@ def assemble_stage(item: AssembleItem) -> ImageRows:
         return image_rows(job, analysis, files=item.files, packages=package_report(analysis, capture))
     except (ImgscopeError, OSError) as exc:
         return error_rows(job, _one_line(exc))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a temporary file of this process, renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
 """The fleet dataset: its tables (Arrow schemas, versioned) and the rows one image contributes to them.
 
-One Parquet file per image and table (``OUT/<table>/<key>.parquet``), so a re-run only writes what is new and
-DuckDB reads a table as ``read_parquet('OUT/<table>/*.parquet')``. ``layers`` is one row per distinct layer and is
+Parquet files per table, each holding the rows of many images (``OUT/<table>/part-<run>-<n>.parquet``): a re-run
+only adds files (and rewrites those holding rows of an image analyzed again), and DuckDB reads a table as
+``read_parquet('OUT/<table>/*.parquet')``. ``layers`` is one row per distinct layer and is
 rewritten at the end of each run (``image_count`` changes as images are added). docs/fleet.md documents every column.
 """
 
@@ -45,6 +46,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("dive_wasted_bytes", _INT),
             ("dive_user_wasted_percent", _FLOAT),
             ("findings_bytes_saved", _INT),
+            ("package_count", _INT),
             ("error", _STR),
             ("schema_version", _INT),
         ]

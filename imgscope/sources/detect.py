@@ -112,6 +112,28 @@ def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
     )
 
 
+class SourceIndex:
+    """A file source opened once: its store and the images it holds; ``open`` builds one of them (metadata only).
+
+    For a caller that opens many images of one source (``imgscope batch`` of a layout holding hundreds): each
+    ``open_image`` would list and verify every manifest again. It holds no open file; it does not notice a source
+    changed after it was made (layers are still verified against their digests when read).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = source_path(path)
+        self.store, self.format, self.candidates, self._build = _open_source(self.path)
+
+    def refs(self) -> list[ImageRef]:
+        """Every image (and platform) the source holds, as ``list_images`` gives them."""
+        return [c.ref for c in self.candidates]
+
+    def open(self, image: str | None = None, platform: str | Platform | None = None) -> Image:
+        """The image ``open_image(path, image=, platform=)`` opens."""
+        chosen, notes = choose(self.path, self.candidates, image, parse_platform(platform))
+        return self._build(self.store, chosen, self.format, notes)
+
+
 def list_images(path: str | os.PathLike[str] | IO[bytes]) -> list[ImageRef]:
     """Every image (and platform) the source holds, including those whose blobs are absent."""
     return [c.ref for c in _open_source(source_path(path))[2]]
