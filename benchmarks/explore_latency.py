@@ -18,22 +18,31 @@ the screen) but no terminal's. Figures:
   the timeline of every layer is built (once, in a worker thread), so that any layer's tree can be read;
 * per key: ``answered``: the key processed and the screen updated (Pilot's ``press`` returns after the
   app is idle again: the cursor moved, the panes repainted); ``tree``: for keys that change the view (another
-  layer, another compare mode), until the tree of the new view is on the screen (it is built in a worker
-  thread, so the UI answers before it is ready).
+  layer, another compare mode) or what it shows (hidden kinds, the filter line), until the tree that results
+  is on the screen (what needs a pass over the paths is done in a worker thread, so the UI answers before it
+  is ready; a view read straight from the timeline is shown in the key press itself).
 
 A key bound to nothing is measured first: Pilot's own round trip (post the key, wait for the app to be idle),
 which every other figure includes.
 
 Each key is measured ``--repeat`` times where it can be repeated (moving down a list), and the median and max
 are printed as a Markdown table, and written to ``OUT/<scale>/explore-latency.json``.
+
+``--profile DIR``: each key (all its presses) under ``cProfile``, the app's thread and every worker thread the
+key started (the view, the filter), merged into ``DIR/NN-<key>.prof`` (``python -m pstats``); the slowest
+functions are printed under the key's figures. The profiler slows everything down: take figures without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures.thread as futures_thread
+import cProfile
 import importlib.util
 import json
+import pstats
+import re
 import statistics
 import sys
 import time
@@ -53,7 +62,50 @@ def _run_py() -> Any:
     return module
 
 
-async def measure(path: Path, repeat: int) -> dict[str, Any]:
+class Profiler:
+    """cProfile on this thread and on each thread worker run while it is on (Textual runs them in asyncio's
+    default executor: each work item is profiled on its thread)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self.profiles: list[cProfile.Profile] = []
+        self.count = 0
+        self.on = False
+        run = futures_thread._WorkItem.run
+        profiler = self
+
+        def profiled_run(item: Any) -> None:
+            if not profiler.on:
+                return run(item)
+            profile = cProfile.Profile()
+            profiler.profiles.append(profile)
+            profile.enable()
+            try:
+                return run(item)
+            finally:
+                profile.disable()
+
+        futures_thread._WorkItem.run = profiled_run  # type: ignore[method-assign]
+
+    def start(self) -> None:
+        self.profiles = [cProfile.Profile()]
+        self.on = True
+        self.profiles[0].enable()
+
+    def stop(self, label: str) -> None:
+        self.profiles[0].disable()
+        self.on = False
+        self.count += 1
+        name = f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-')[:40]}.prof"
+        stats = pstats.Stats(self.profiles[0])
+        for profile in self.profiles[1:]:
+            stats.add(profile)
+        stats.dump_stats(self.out / name)
+        stats.sort_stats("tottime").print_stats(8)
+
+
+async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> dict[str, Any]:
     import imgscope
     from imgscope.explore import ExploreApp
     from imgscope.explore.app import FileTreePane, LayersPane
@@ -80,9 +132,13 @@ async def measure(path: Path, repeat: int) -> dict[str, Any]:
         await pilot.pause()
         results["timeline_s"] = round(time.perf_counter() - t0, 3)  # every layer's tree can be read
 
-        async def key(label: str, keys: tuple[str, ...], wait_tree: bool = False, times: int = 1) -> None:
+        async def key(
+            label: str, keys: tuple[str, ...], wait_tree: bool = False, times: int = 1, wait_filter: bool = False
+        ) -> None:
             answered: list[float] = []
             tree: list[float] = []
+            if profiler is not None:
+                profiler.start()
             for _ in range(times):
                 start = time.perf_counter()
                 await pilot.press(*keys)
@@ -92,6 +148,14 @@ async def measure(path: Path, repeat: int) -> dict[str, Any]:
                         await pilot.pause(0.005)
                     await pilot.pause()
                     tree.append(time.perf_counter() - start)
+                elif wait_filter:
+                    while app.filtering:
+                        await pilot.pause(0.005)
+                    await pilot.pause()
+                    tree.append(time.perf_counter() - start)
+            if profiler is not None:
+                await app.workers.wait_for_complete()
+                profiler.stop(label)
             row = {
                 "key": label,
                 "n": times,
@@ -123,8 +187,8 @@ async def measure(path: Path, repeat: int) -> dict[str, Any]:
         await key("space: collapse it again", ("space",))
         await key("ctrl+o: sort by name", ("ctrl+o",))
         await key("ctrl+o: sort by size", ("ctrl+o",))
-        await key("ctrl+u: hide unmodified", ("ctrl+u",))
-        await key("ctrl+u: show unmodified", ("ctrl+u",))
+        await key("ctrl+u: hide unmodified", ("ctrl+u",), wait_filter=True)
+        await key("ctrl+u: show unmodified", ("ctrl+u",), wait_filter=True)
         await key("ctrl+b: attributes off", ("ctrl+b",))
         await key("ctrl+b: attributes on", ("ctrl+b",))
         await key("/: open the filter", ("slash",))
@@ -133,9 +197,9 @@ async def measure(path: Path, repeat: int) -> dict[str, Any]:
         await key("typing one filter character", ("s",))
         await key("typing one filter character", ("o",))
         await key("typing one filter character", ("dollar_sign",))
-        await key("enter: to the filtered tree", ("enter",))
+        await key("enter: to the filtered tree", ("enter",), wait_filter=True)
         await key("j: down one row (filtered tree)", ("j",), times=repeat)
-        await key("escape: close the filter", ("ctrl+f", "escape"))
+        await key("escape: close the filter", ("ctrl+f", "escape"), wait_filter=True)
         await key("ctrl+space: open every directory", ("ctrl+space",))
         await key("pagedown (everything open)", ("pagedown",), times=repeat)
         await key("ctrl+space: collapse every directory", ("ctrl+space",))
@@ -173,11 +237,13 @@ def main() -> None:
     ap.add_argument("--gzip-level", type=int, default=6)
     ap.add_argument("--zstd-level", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=20, help="presses of the repeatable keys")
+    ap.add_argument("--profile", type=Path, default=None, help="write each key's cProfile here (see above)")
     args = ap.parse_args()
     name, factor = args.scale
     outdir = args.out / name
     run.generate(outdir, factor, args.seed, args.gzip_level, args.zstd_level, False)
-    results = asyncio.run(measure(outdir / "docker-archive.tar", args.repeat))
+    profiler = None if args.profile is None else Profiler(args.profile)
+    results = asyncio.run(measure(outdir / "docker-archive.tar", args.repeat, profiler))
     text = markdown(results)
     print(text)
     (outdir / "explore-latency.json").write_text(json.dumps(results, indent=2))

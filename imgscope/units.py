@@ -100,11 +100,12 @@ def format_size(n: int | float) -> str:
     raise AssertionError("unreachable")
 
 
-def format_percent(fraction: float | None, *, against: float | None = None) -> str:
+def format_percent(fraction: float | None, *, against: float | None = None, digits: int = 1) -> str:
     """A fraction for people, the one way imgscope shows a percent: ``4.5%`` (one decimal, no space).
 
     ``against``: a figure shown beside this one (a limit); when the two differ but would read the same, more
-    decimals are shown (up to four) so that they read differently: ``5.01%`` against ``5.00%``. None and NaN are
+    decimals are shown (up to four) so that they read differently: ``5.01%`` against ``5.00%``. ``digits``: the
+    decimals to show at least (dive's figures are shown with dive's four). None and NaN are
     ``n/a``, infinities ``∞%`` and ``-∞%``. (dive's own figures keep dive's format where imgscope prints dive's
     text: ``imgscope.dive``.)
 
@@ -115,8 +116,7 @@ def format_percent(fraction: float | None, *, against: float | None = None) -> s
         return "n/a"
     if math.isinf(fraction):
         return "∞%" if fraction > 0 else "-∞%"
-    digits = 1
     if against is not None and math.isfinite(against) and against != fraction:
-        while digits < 4 and f"{100 * fraction:.{digits}f}" == f"{100 * against:.{digits}f}":
+        while digits < max(4, digits) and f"{100 * fraction:.{digits}f}" == f"{100 * against:.{digits}f}":
             digits += 1
     return f"{100 * fraction:.{digits}f}%"

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -168,6 +169,55 @@ def test_mode_and_owner_of_a_path_a_later_layer_rewrites() -> None:
                 assert rows[path][2:] == (mode_string_of(int(mode, 8)), f"{uid}:{gid}"), (layer, path)
 
     run(scenario)
+
+
+def test_wrap_folds_long_rows_at_a_narrow_size() -> None:
+    """Ctrl+P in the tree (dive's wrap; Textual's command palette does not take the key): at 80x30 the tree pane
+    is 38 cells wide and every row with its attributes is longer. Wrapped, each row is folded over the screen
+    rows it needs, none wider than the pane, and read together they are the whole row; every path of the truth
+    after the layer has its name (and link target) on the screen rows of its row."""
+    truth = per_layer()
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 1)
+        await all_rows(app, pilot)
+        tree = app.query_one(FileTreePane)
+        width = tree.size.width
+        assert width < 40
+        cut = tree.render_line(0)
+        assert cut.cell_length == width and "".join(s.text for s in cut).rstrip() != tree.line_text(0).plain
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0] and tree.wrap  # no palette over the app
+        assert tree.screen_rows() > len(tree.rows)
+        width = tree.fold_width()  # the pane less its scrollbar
+        by_path = {}
+        for index, row in enumerate(tree.rows):
+            first, height = tree.screen_row_of(index)
+            parts = [tree.line_part(index, k, width).plain for k in range(height)]
+            assert [tree.line_at(first + k) for k in range(height)] == [(index, k) for k in range(height)]
+            assert all(cell_len(p) <= width for p in parts)
+            whole = tree.line_text(index).plain
+            assert whole.startswith(parts[0]) and "".join("".join(parts).split()) == "".join(whole.split())
+            by_path[row.node.path] = " ".join(parts)
+        for path, (_type, _size, _mode, _uid, _gid, link) in truth[1].items():
+            name = path.rpartition("/")[2]
+            shown = "".join(by_path[path].split())  # the folds are the only spaces added
+            assert "".join(name.split()) in shown and "".join(link.split()) in shown, path
+        # what the screen shows is those rows: the cursor's row, folded, at the top of a scrolled pane
+        tree.set_cursor(len(tree.rows) - 1)
+        await pilot.pause()
+        first, height = tree.screen_row_of(len(tree.rows) - 1)
+        top = int(tree.scroll_offset.y)
+        screen = ["".join(s.text for s in tree.render_line(y)) for y in range(first - top, first - top + height)]
+        assert [line.rstrip() for line in screen] == [
+            tree.line_part(len(tree.rows) - 1, k, width).plain.rstrip() for k in range(height)
+        ]
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert not tree.wrap and tree.screen_rows() == len(tree.rows)
+
+    run(scenario, size=(80, 30))
 
 
 def test_aggregated_and_back() -> None:

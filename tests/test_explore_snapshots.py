@@ -65,6 +65,12 @@ async def content(app: ExploreApp, pilot: Pilot[None]) -> None:
     await settle(app, pilot)
 
 
+async def wrap_narrow(app: ExploreApp, pilot: Pilot[None]) -> None:
+    await tree_layer3(app, pilot)
+    await pilot.press("ctrl+p")  # dive's wrap: each row folded over the screen rows it needs
+    await pilot.pause()
+
+
 async def history(app: ExploreApp, pilot: Pilot[None]) -> None:
     await tree_layer3(app, pilot)
     await pilot.press("p")
@@ -79,15 +85,17 @@ SCENES: dict[str, Callable[[ExploreApp, Pilot[None]], Awaitable[None]]] = {
     "waste-lens": waste_lens,
     "content": content,
     "path-history": history,
+    "tree-wrap-narrow": wrap_narrow,
 }
+SIZES = {"tree-wrap-narrow": (80, 30)}  # the others: SIZE
 
 
-def screenshot(scene: Callable[[ExploreApp, Pilot[None]], Awaitable[None]]) -> str:
+def screenshot(scene: Callable[[ExploreApp, Pilot[None]], Awaitable[None]], size: tuple[int, int] = SIZE) -> str:
     result: list[str] = []
 
     async def main() -> None:
         app = ExploreApp(analysis_of("cases/docker-archive.tar"), source="samples/cases/docker-archive.tar")
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             await settle(app, pilot)
             await scene(app, pilot)
             await settle(app, pilot)
@@ -99,7 +107,7 @@ def screenshot(scene: Callable[[ExploreApp, Pilot[None]], Awaitable[None]]) -> s
 
 @pytest.mark.parametrize("name", list(SCENES))
 def test_snapshot(name: str) -> None:
-    svg = screenshot(SCENES[name])
+    svg = screenshot(SCENES[name], SIZES.get(name, SIZE))
     path = GOLDEN / f"{name}.svg"
     if os.environ.get("IMGSCOPE_UPDATE_GOLDEN"):
         GOLDEN.mkdir(parents=True, exist_ok=True)

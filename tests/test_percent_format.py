@@ -85,3 +85,13 @@ def test_dive_text_keeps_dives_format() -> None:
     result = CliRunner().invoke(main, ["check", "--format", "dive", "--no-dive-ci", CASES])
     assert "efficiency: 96.1646 %" in result.stdout
     assert "userWastedPercent: 69.6328 %" in result.stdout
+
+
+def test_analyze_shows_dives_figures_with_dives_digits() -> None:
+    """The dive section of ``analyze`` must be comparable with dive's output digit for digit."""
+    dive_text = CliRunner().invoke(main, ["check", "--format", "dive", "--no-dive-ci", CASES]).stdout
+    report = CliRunner().invoke(main, ["analyze", CASES]).stdout
+    for key in ("efficiency", "userWastedPercent"):
+        ours = re.search(rf"{key}: (\d+\.\d+)%", report)
+        dives = re.search(rf"{key}: (\d+\.\d+) %", dive_text)
+        assert ours and dives and ours[1] == dives[1], (key, ours, dives)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -21,6 +23,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from imgscope._gc import freeze_survivors
 from imgscope.advise import Finding, advise
 from imgscope.analysis.result import Analysis
 from imgscope.dive.golang import humanize_bytes as human  # dive prints sizes with go-humanize
@@ -34,6 +37,7 @@ from imgscope.explore.model import (
     ViewKey,
     ViewNode,
     ViewTree,
+    WasteLens,
     WasteRow,
     build_view,
     compare_images,
@@ -49,6 +53,7 @@ from imgscope.units import format_percent
 
 # dive's colours (dive/filetree/file_node.go diffTypeColor): added green, removed red, modified yellow.
 FILTER_DELAY = 0.15  # seconds without a keystroke before the filter line is applied
+BUILDING_AFTER = 0.1  # seconds after which a tree not yet shown says it is being built
 KIND_STYLE = {DiffKind.ADDED: "green", DiffKind.REMOVED: "red", DiffKind.MODIFIED: "yellow", DiffKind.UNMODIFIED: ""}
 
 
@@ -127,21 +132,38 @@ class LinePane(ScrollView, can_focus=True):
     def line_width(self) -> int:
         return self.size.width
 
+    # A line (the cursor's unit) is one screen row, unless a pane folds long lines over several (the tree's wrap).
+    def screen_rows(self) -> int:
+        """Screen rows the lines take."""
+        return self.line_count()
+
+    def screen_row_of(self, index: int) -> tuple[int, int]:
+        """The first screen row of line ``index`` and how many it takes."""
+        return index, 1
+
+    def line_at(self, row: int) -> tuple[int, int]:
+        """The line shown on screen row ``row``, and which of its screen rows that is."""
+        return row, 0
+
     def update_size(self) -> None:
-        self.virtual_size = Size(max(self.line_width(), 1), self.line_count())
+        self.virtual_size = Size(max(self.line_width(), 1), self.screen_rows())
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = y + scroll_y
         width = self.size.width
-        if index >= self.line_count():
+        if y + scroll_y >= self.screen_rows():
             return Strip.blank(width, self.rich_style)
-        text = self.line_text(index)
+        index, part = self.line_at(y + scroll_y)
+        text = self.line_part(index, part, width)
         if index == self.cursor and (self.has_focus or self.cursor_unfocused):
-            text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from)
+            text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from if part == 0 else 0)
         strip = Strip(list(text.render(self.app.console)), text.cell_len)
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def line_part(self, index: int, part: int, width: int) -> Text:
+        """Screen row ``part`` of line ``index`` at ``width`` cells (the whole line: it scrolls sideways)."""
+        return self.line_text(index)
 
     def set_cursor(self, index: int) -> None:
         count = self.line_count()
@@ -152,7 +174,8 @@ class LinePane(ScrollView, can_focus=True):
             self.moved()
         self.refresh()
         if count:
-            self.scroll_to_region(Region(0, index, 1, 1), animate=False, force=True)
+            first, height = self.screen_row_of(index)
+            self.scroll_to_region(Region(0, first, 1, height), animate=False, force=True)
 
     def moved(self) -> None:
         """The cursor moved to another line."""
@@ -167,8 +190,9 @@ class LinePane(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        index = offset.y + self.scroll_offset.y
-        if index < self.line_count():
+        row = offset.y + self.scroll_offset.y
+        if row < self.screen_rows():
+            index = self.line_at(row)[0]
             self.set_cursor(index)
             self.clicked(index, event.chain >= 2)
 
@@ -294,6 +318,7 @@ class FileTreePane(LinePane):
         self.path_filter: Filter | None = None
         self.shown: set[str] | None = None
         self.wrap = False
+        self._starts: list[int] | None = None  # with wrap: the first screen row of each row, the total last
         self.width_needed = 1
 
     # state -> rows
@@ -325,15 +350,19 @@ class FileTreePane(LinePane):
         if keep is not None:
             index = next((i for i, r in enumerate(rows) if r.node.path == keep), min(self.cursor, len(rows) - 1))
         self.cursor = max(0, index)
-        self.update_size()
+        if self.wrap:
+            self._fold()
+        else:
+            self.update_size()
         if rows:
-            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True)
+            first, height = self.screen_row_of(self.cursor)
+            self.scroll_to_region(Region(0, first, 1, height), animate=False, force=True)
 
     def _subrows(self, view: ViewTree, node: ViewNode, prefix: str, force_open: bool) -> list[Row]:
         out: list[Row] = []
         visible = self.shown
         stack: list[tuple[ViewNode, str, bool]] = []  # node, prefix of its guides, last of its siblings
-        kids = [c for c in view.children(node, self.sort) if visible is None or c.path in visible]
+        kids = view.shown_children(node, self.sort, visible)
         for i in range(len(kids) - 1, -1, -1):
             stack.append((kids[i], prefix, i == len(kids) - 1))
         while stack:
@@ -341,7 +370,7 @@ class FileTreePane(LinePane):
             out.append(Row(child, pre, last))
             if child.is_dir and (force_open or child.path in self.expanded):
                 sub_pre = pre + ("    " if last else "│   ")
-                grand = [c for c in view.children(child, self.sort) if visible is None or c.path in visible]
+                grand = view.shown_children(child, self.sort, visible)
                 for i in range(len(grand) - 1, -1, -1):
                     stack.append((grand[i], sub_pre, i == len(grand) - 1))
         return out
@@ -350,7 +379,7 @@ class FileTreePane(LinePane):
         return len(self.rows)
 
     def line_width(self) -> int:
-        return self.width_needed
+        return self.fold_width() if self.wrap else self.width_needed
 
     def line_text(self, index: int) -> Text:
         row = self.rows[index]
@@ -358,8 +387,7 @@ class FileTreePane(LinePane):
         style = KIND_STYLE[node.kind]
         text = Text()
         if self.attributes:
-            owner = "?:?" if node.uid is None else f"{node.uid}:{node.gid}"
-            text.append(f"{mode_string(node)} {owner:>11} {human(node.size):>10} ", style=style)
+            text.append(self._attributes(node), style=style)
         opened = node.is_dir and (
             node.path in self.expanded or (self.path_filter is not None and self.path_filter.active)
         )
@@ -370,6 +398,12 @@ class FileTreePane(LinePane):
             name += " → " + printable(node.link_target)
         text.append(name, style=style)
         return text
+
+    @staticmethod
+    def _attributes(node: ViewNode) -> str:
+        """dive's attribute columns: permissions, uid:gid, size."""
+        owner = "?:?" if node.uid is None else f"{node.uid}:{node.gid}"
+        return f"{mode_string(node)} {owner:>11} {human(node.size):>10} "
 
     def current(self) -> ViewNode | None:
         if 0 <= self.cursor < len(self.rows):
@@ -452,10 +486,94 @@ class FileTreePane(LinePane):
         self._toggle(DiffKind.UNMODIFIED)
 
     def action_toggle_wrap_tree(self) -> None:
-        # Long lines scroll sideways (shift+wheel, or the scrollbar); wrap shows the whole row at once.
+        # Long lines scroll sideways (shift+wheel, or the scrollbar); wrap folds them over as many screen rows as
+        # they need, so every row is seen whole.
         self.wrap = not self.wrap
         self.scroll_to(x=0, animate=False)
+        self._fold()
+        self.set_cursor(self.cursor)
         self.notify_app()
+
+    # wrap: a row folded over several screen rows
+    def _fold(self) -> None:
+        """The first screen row of each row (``_starts``, the total last) at the pane's width; None: no wrap."""
+        width = self.fold_width()
+        if not self.wrap or self.size.width <= 0:
+            self._starts = None
+            self.update_size()
+            return
+        starts = [0]
+        total = 0
+        for i, row in enumerate(self.rows):
+            # a row surely shorter than the width is one screen row (attributes: 34 cells and the owner's digits)
+            short = len(row.prefix) + len(row.node.name) + len(row.node.link_target or "") + 8
+            if self.attributes:
+                short += 34 + max(0, len(f"{row.node.uid}:{row.node.gid}") - 11)
+            total += 1 if short <= width else len(self._pieces(i, width))
+            starts.append(total)
+        self._starts = starts
+        self.update_size()
+
+    def _pieces(self, index: int, width: int) -> list[Text]:
+        """Row ``index`` folded at ``width`` cells. When the attribute columns take half the width, they are a
+        screen row of their own and the tree's guides and the name start the next; a name too long for a row
+        goes on under itself (or two cells in, when it starts past half the width)."""
+        text = self.line_text(index)
+        if text.cell_len <= width or width < 4:
+            return [text]
+        row = self.rows[index]
+        name_at = len(row.prefix) + 4
+        head: list[Text] = []
+        if self.attributes:
+            attributes = len(self._attributes(row.node))  # ASCII: characters are cells
+            if attributes + name_at > width // 2 and attributes < width:
+                first, text = text.divide([attributes])
+                head = [first]
+            else:
+                name_at += attributes
+        indent = name_at if name_at <= width // 2 else 2
+        cuts: list[int] = []
+        room = width
+        used = 0
+        for offset, char in enumerate(text.plain):
+            size = cell_len(char)
+            if used + size > room and offset:
+                cuts.append(offset)
+                room = width - indent
+                used = 0
+            used += size
+        pieces = list(text.divide(cuts))
+        return [*head, pieces[0], *(Text(" " * indent) + piece for piece in pieces[1:])]
+
+    def fold_width(self) -> int:
+        """The cells a folded row may take: the pane less its vertical scrollbar."""
+        return max(1, self.size.width - self.styles.scrollbar_size_vertical)
+
+    def screen_rows(self) -> int:
+        return self._starts[-1] if self._starts is not None else len(self.rows)
+
+    def screen_row_of(self, index: int) -> tuple[int, int]:
+        starts = self._starts
+        if starts is None or index >= len(starts) - 1:
+            return index, 1
+        return starts[index], starts[index + 1] - starts[index]
+
+    def line_at(self, row: int) -> tuple[int, int]:
+        starts = self._starts
+        if starts is None:
+            return row, 0
+        index = bisect_right(starts, row) - 1
+        return index, row - starts[index]
+
+    def line_part(self, index: int, part: int, width: int) -> Text:
+        if self._starts is None:
+            return self.line_text(index)
+        pieces = self._pieces(index, self.fold_width())
+        return pieces[part] if part < len(pieces) else Text()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap:
+            self._fold()
 
     def action_left(self) -> None:
         node = self.current()
@@ -492,22 +610,6 @@ class FileTreePane(LinePane):
         if isinstance(app, ExploreApp):
             app.refresh_status()
 
-    def render_line(self, y: int) -> Strip:
-        if not self.wrap:
-            return super().render_line(y)
-        # wrap: the row is cut at the width with its tail shown on the right edge instead of scrolled away
-        index = y + self.scroll_offset.y
-        width = self.size.width
-        if index >= self.line_count():
-            return Strip.blank(width, self.rich_style)
-        text = self.line_text(index)
-        if text.cell_len > width > 1:
-            text.truncate(width, overflow="ellipsis")
-        if index == self.cursor:
-            text.stylize("reverse bold" if self.has_focus else "reverse")
-        strip = Strip(list(text.render(self.app.console)), text.cell_len)
-        return strip.crop_extend(0, width, self.rich_style)
-
 
 # -- modal screens: the lenses -----------------------------------------------------------------------------------
 
@@ -540,9 +642,9 @@ class WasteScreen(Lens):
         Binding("g", "jump_written", "Jump to where it was written", id="waste-jump-written"),
     ]
 
-    def __init__(self, analysis: Analysis) -> None:
+    def __init__(self, lens: WasteLens) -> None:
         super().__init__()
-        self.lens = waste_lens(analysis)
+        self.lens = lens
 
     def compose(self) -> ComposeResult:
         lens = self.lens
@@ -667,6 +769,8 @@ class ExploreApp(App[None]):
     """``imgscope explore``: dive's layout, keys and colours, on an ``Analysis``."""
 
     TITLE = "imgscope explore"
+    # Textual's command palette would take Ctrl+P from every pane (a priority binding): it is dive's wrap key
+    ENABLE_COMMAND_PALETTE = False
     CSS = """
     Screen { layout: vertical; }
     #main { height: 1fr; }
@@ -715,6 +819,8 @@ class ExploreApp(App[None]):
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
         self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
+        self._bars: dict[str, Text] = {}  # what the one-line bars show
+        self._waste: WasteLens | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
@@ -748,6 +854,7 @@ class ExploreApp(App[None]):
         yield Static(id="status")
 
     def on_mount(self) -> None:
+        freeze_survivors(own_process=self.own_process)  # the analyses, for as long as the app runs
         layers = self.query_one(LayersPane)
         layers.update_size()
         layers.focus()
@@ -831,12 +938,15 @@ class ExploreApp(App[None]):
         if self.against is not None:
             parts.append(key("compare-images", "Image B vs A", self.images_view))
         parts.append(key("help", "Keys"))
-        self.query_one("#status", Static).update(Text.assemble(*parts))
-        header = self.query_one("#tree-header", Static)
         if tree.attributes:
-            header.update(Text(f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  Filetree  (sorted by {tree.sort})"))
+            header = Text(f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  Filetree  (sorted by {tree.sort})")
         else:
-            header.update(Text(f"Filetree  (sorted by {tree.sort})"))
+            header = Text(f"Filetree  (sorted by {tree.sort})")
+        # one line each, whatever they hold: repainted, with no new layout of the screen (a third of a key press)
+        for widget_id, text in (("#status", Text.assemble(*parts)), ("#tree-header", header)):
+            if self._bars.get(widget_id) != text:
+                self._bars[widget_id] = text
+                self.query_one(widget_id, Static).update(text, layout=False)
 
     @property
     def filter_shown(self) -> bool:
@@ -897,11 +1007,30 @@ class ExploreApp(App[None]):
         layers = self.query_one(LayersPane)
         layers.view_key = key
         layers.refresh()
-        right = self.query_one("#right")
-        right.border_title = key.title + " (building…)"
         self.view_ready = False
+        timeline = self.timeline
+        tree = self.query_one(FileTreePane)
+        if (
+            timeline is not None
+            and key.mode is not Mode.IMAGES
+            and tree.path_filter is None
+            and not tree.hidden_kinds
+            and (key.mode is Mode.LAYER or timeline.has_counts(-1 if key.base is None else key.base))
+        ):
+            # Nothing to compute: the view reads the timeline as its rows are drawn. Shown in this key press,
+            # with no worker to wait for and no second repaint.
+            view = build_view(timeline, key)
+            self._show(key, view, view.counts(), None)
+            return
+        # "building…" only when the tree is slow to come (the first views, while the timeline is built): a title
+        # changed twice in a key press repaints the pane twice
+        self.set_timer(BUILDING_AFTER, lambda: self._say_building(key))
         self.refresh_status()
         self._build(key)
+
+    def _say_building(self, key: ViewKey) -> None:
+        if not self.view_ready and key == self.view_key:
+            self.query_one("#right").border_title = key.title + " (building…)"
 
     @work(thread=True, exclusive=True, group="view")
     def _build(self, key: ViewKey) -> None:
@@ -915,7 +1044,11 @@ class ExploreApp(App[None]):
                         # The first screen from the layers it needs (layer 0: a fraction of the image), then the rest.
                         quick = Timeline(self.analysis, layers=key.top + 1, own_process=self.own_process)
                         self._deliver(key, build_view(quick, key))
-                    self.timeline = Timeline(self.analysis, own_process=self.own_process)
+                    timeline = Timeline(self.analysis, own_process=self.own_process)
+                    if self._waste is None:  # the waste lens's rows, made here rather than when w is pressed
+                        self._waste = waste_lens(self.analysis)
+                    freeze_survivors(own_process=self.own_process)
+                    self.timeline = timeline  # the other views may read it: it is whole
                     if key.top + 1 < len(self.analysis.layers):
                         return
             view = build_view(self.timeline, key)
@@ -1028,7 +1161,11 @@ class ExploreApp(App[None]):
         if tree.vtree is None:
             return
         self.filtering = True
-        self._filter(tree.vtree, tree.path_filter, frozenset(tree.hidden_kinds))
+        hidden = frozenset(tree.hidden_kinds)
+        if tree.path_filter is None and not hidden:
+            self._filtered(tree.vtree, None, hidden, None)  # everything: nothing to look for
+            return
+        self._filter(tree.vtree, tree.path_filter, hidden)
 
     @work(thread=True, exclusive=True, group="filter")
     def _filter(self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind]) -> None:
@@ -1107,7 +1244,9 @@ class ExploreApp(App[None]):
 
     # imgscope's lenses
     def action_waste_lens(self) -> None:
-        self.push_screen(WasteScreen(self.analysis))
+        if self._waste is None:
+            self._waste = waste_lens(self.analysis)
+        self.push_screen(WasteScreen(self._waste))
 
     def jump_to(self, path: str, layer: int) -> None:
         """Show ``path`` in the tree of ``layer``'s changes, cursor on it."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from imgscope._gc import collector_paused
@@ -232,7 +232,8 @@ class ViewTree:
     key: ViewKey
     root: ViewNode
 
-    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+    def _make_children(self, node: ViewNode, only: set[str] | None = None) -> list[ViewNode]:
+        """The rows below ``node`` (those whose path is in ``only``, when given), unsorted."""
         raise NotImplementedError
 
     def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
@@ -243,6 +244,13 @@ class ViewTree:
     def counts(self) -> dict[DiffKind, int]:
         """Paths added, modified, removed (directories included)."""
         raise NotImplementedError
+
+    def candidates(
+        self, flt: Filter | None, hidden: frozenset[DiffKind]
+    ) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        """The paths ``visible`` looks at, as ``walk_all`` gives them: a view may leave out paths that cannot
+        pass ``flt`` and ``hidden``."""
+        return self.walk_all()
 
     def openable(self) -> set[str]:
         """Every path with rows below it (for "open all")."""
@@ -256,9 +264,17 @@ class ViewTree:
         other = next(iter(node._children.values()), None)
         if other is None:
             other = self._make_children(node)
-        made = sorted(other, key=(lambda c: (-c.size, c.name)) if sort == "size" else (lambda c: (0, c.name)))
+        made = sorted(other, key=_SORT_KEYS[sort])
         node._children[sort] = made
         return made
+
+    def shown_children(self, node: ViewNode, sort: str, shown: set[str] | None) -> list[ViewNode]:
+        """``children(node, sort)`` that are in ``shown`` (None: all). Rows already made are filtered; else only
+        the shown ones are made (a filter shows a few paths of large directories), and not kept."""
+        if shown is None or node._children:
+            kids = self.children(node, sort)
+            return kids if shown is None else [c for c in kids if c.path in shown]
+        return sorted(self._make_children(node, shown), key=_SORT_KEYS[sort])
 
     def find(self, path: str) -> ViewNode | None:
         """The row of ``path``, materialising the directories on the way; None when the view has no such path."""
@@ -278,7 +294,7 @@ class ViewTree:
         keep: set[str] = {"/"}
         active = flt is not None and flt.active
         dirs_by_pattern = active and flt is not None and not flt.by_size and (flt.pattern or flt.glob) is not None
-        for path, is_dir, leaf, size, kind in self.walk_all():
+        for path, is_dir, leaf, size, kind in self.candidates(flt, hidden):
             if kind in hidden:
                 continue
             if active:
@@ -298,6 +314,10 @@ class ViewTree:
 
 
 _ABSENT = -1
+_SORT_KEYS: dict[str, Callable[[ViewNode], tuple[int, str]]] = {
+    "size": lambda c: (-c.size, c.name),
+    "name": lambda c: (0, c.name),
+}
 
 #: One layer's change to a path in a ``Timeline``: layer, kind code (0 added, 1 modified, 2 removed), type, size,
 #: metadata only, mode, uid, gid.
@@ -404,7 +424,28 @@ class Timeline:
         self.dir_size = size_delta  # after each layer
         self.dir_count = count_delta
         self.records = {f.path: f for f in analysis.files}
-        self._changed_dirs: dict[tuple[int, int], set[str]] = {}
+        # directory -> the layers that changed something below it, as the bits of an int (bit L: layer L)
+        dir_layers: dict[str, int] = {}
+        get_mask = dir_layers.get
+        with collector_paused(own_process=own_process):
+            for index, paths in enumerate(self.layer_paths):
+                bit = 1 << index
+                for path in paths:
+                    up = path
+                    while up != "/":
+                        up = up.rpartition("/")[0] or "/"
+                        mask = get_mask(up, 0)
+                        if mask & bit:
+                            break  # this layer marked it, and every directory above it, already
+                        dir_layers[up] = mask | bit
+        self.dir_layers = dir_layers
+        #: every path that is a directory after some layer (a change made it one, or something was below it)
+        self.dir_paths = [p for p, h in events.items() if p not in names and any(e[2] is _DIR for e in h)]
+        self.dir_paths.extend(names)
+        self._counts: dict[int, list[dict[DiffKind, int]]] = {}
+        self._matches: dict[tuple[str, str], list[str]] = {}
+        if layers > 1:
+            self.counts(0, layers - 1)  # the aggregated views' counts, while building
 
     def state(self, path: str, layer: int | None) -> tuple[EntryType, int] | None:
         """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
@@ -428,25 +469,88 @@ class Timeline:
 
     def changed(self, path: str, base: int, top: int) -> bool:
         """True when a layer in (base, top] changed ``path``."""
-        return any(base < e[0] <= top for e in self.events.get(path, ()))
+        for event in self.events.get(path, ()):  # noqa: SIM110 (a loop: any() over a generator is slower here)
+            if base < event[0] <= top:
+                return True
+        return False
 
-    def changed_dirs(self, base: int, top: int) -> set[str]:
+    def changed_below(self, path: str, base: int, top: int) -> bool:
+        """True when a layer in (base, top] changed something below ``path`` (-1 for base: from the first)."""
+        return bool((self.dir_layers.get(path, 0) >> (base + 1)) & ((1 << (top - base)) - 1))
+
+    def changed_dirs(self, base: int, top: int) -> list[str]:
         """The directories with a change below them in layers (base, top]."""
-        key = (base, top)
-        found = self._changed_dirs.get(key)
-        if found is None:
-            found = set()
-            for paths in self.layer_paths[base + 1 : top + 1]:
-                for path in paths:
-                    up = path
-                    while up != "/":
-                        up = _parent_path(up)
-                        if up in found:
+        window = ((1 << (top - base)) - 1) << (base + 1)
+        return [path for path, mask in self.dir_layers.items() if mask & window]
+
+    def counts(self, base: int, top: int) -> dict[DiffKind, int]:
+        """Paths added, modified, removed (directories included) by the layers (base, top] (-1 for base: from the
+        first): there after ``top`` and not after ``base``, there after both, there after ``base`` only.
+
+        Made for every ``top`` at once, once per ``base``: each path's changes after ``base`` say at which layer
+        its kind starts and ends; the counts are the sums of those steps up to ``top``."""
+        made = self._counts.get(base)
+        if made is None:
+            layers = self.layers
+            steps = [[0, 0, 0] for _ in range(layers + 1)]  # per layer: +1/-1 per kind (added, modified, removed)
+            for history in self.events.values():
+                before = False
+                if base >= 0:
+                    for event in history:
+                        if event[0] > base:
                             break
-                        found.add(up)
-            if len(self._changed_dirs) > 16:
-                self._changed_dirs.clear()
-            self._changed_dirs[key] = found
+                        before = event[1] != 2
+                current = -1
+                for event in history:
+                    layer = event[0]
+                    if layer <= base:
+                        continue
+                    # present after it: modified when present after base, else added; removed: when it was there
+                    kind = (1 if before else 0) if event[1] != 2 else (2 if before else -1)
+                    if kind != current:
+                        if current >= 0:
+                            steps[layer][current] -= 1
+                        if kind >= 0:
+                            steps[layer][kind] += 1
+                        current = kind
+            made = []
+            running = [0, 0, 0]
+            for layer in range(layers):
+                for k in range(3):
+                    running[k] += steps[layer][k]
+                made.append(
+                    {
+                        DiffKind.ADDED: running[0],
+                        DiffKind.MODIFIED: running[1],
+                        DiffKind.REMOVED: running[2],
+                        DiffKind.UNMODIFIED: 0,
+                    }
+                )
+            self._counts[base] = made
+        return dict(made[top])
+
+    def has_counts(self, base: int) -> bool:
+        """True when ``counts(base, ...)`` is made already (an answer without a pass over the paths)."""
+        return base in self._counts
+
+    def matching(self, flt: Filter) -> list[str]:
+        """Every path of the timeline (of any layer) that the pattern of ``flt`` matches, found once per pattern:
+        another view with the same pattern reads the list again."""
+        key = (flt.pattern.pattern, "re") if flt.pattern is not None else (flt.text, "glob")
+        found = self._matches.get(key)
+        if found is None:
+            events = self.events
+            if flt.pattern is not None:
+                search = flt.pattern.search
+                found = [p for p in events if search(p) is not None]
+                found.extend(p for p in self.names if p not in events and search(p) is not None)
+            else:
+                matches = flt.path_matches
+                found = [p for p in events if matches(p)]
+                found.extend(p for p in self.names if p not in events and matches(p))
+            if len(self._matches) > 8:
+                self._matches.clear()
+            self._matches[key] = found
         return found
 
     def owner_mode(self, path: str, layer: int) -> tuple[int | None, int | None, int | None]:
@@ -474,7 +578,7 @@ class LayerView(ViewTree):
         self.key = key
         self.top = key.top
         self.base = key.base
-        self._changed_dirs = timeline.changed_dirs(-1 if key.base is None else key.base, key.top)
+        self._low = -1 if key.base is None else key.base  # the view shows the changes of layers (low, top]
         root_size = timeline.state("/", key.top)
         self.root = ViewNode("/", _DIR, root_size[1] if root_size else 0, self.kind_of("/"), None)
         self.root.name = ""
@@ -484,11 +588,11 @@ class LayerView(ViewTree):
         base = self.base
         if base is None or self.timeline.state(path, base) is None:
             return DiffKind.ADDED if path != "/" else DiffKind.MODIFIED
-        if self.timeline.changed(path, base, self.top) or path in self._changed_dirs:
+        if self.timeline.changed(path, base, self.top) or self.timeline.changed_below(path, base, self.top):
             return DiffKind.MODIFIED
         return DiffKind.UNMODIFIED
 
-    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+    def _make_children(self, node: ViewNode, only: set[str] | None = None) -> list[ViewNode]:
         timeline = self.timeline
         names = timeline.names.get(node.path)
         if not names:
@@ -496,94 +600,185 @@ class LayerView(ViewTree):
         prefix = node.path.rstrip("/")
         out: list[ViewNode] = []
         top, base = self.top, self.base
+        low = self._low
         gone = node.kind is DiffKind.REMOVED
+        events = timeline.events
+        dir_size = timeline.dir_size
+        records = timeline.records
+        dir_layers = timeline.dir_layers
+        window = ((1 << (top - low)) - 1) << (low + 1)  # the layers (low, top], as dir_layers' bits
+        added, modified, unmodified, removed = DiffKind.ADDED, DiffKind.MODIFIED, DiffKind.UNMODIFIED, DiffKind.REMOVED
         for name in names:
             path = f"{prefix}/{name}"
-            now = None if gone else timeline.state(path, top)
-            if now is not None:
-                kind = self.kind_of(path)
-                below = now[0] is _DIR or (
-                    kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base)
-                )
-                row = ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top))
-                if row.mode is None:  # a later layer wrote the path again: its mode and owner at ``top``
-                    row.mode, row.uid, row.gid = timeline.owner_mode(path, top)
+            if only is not None and path not in only:
+                continue
+            history = events.get(path)
+            if history is None:  # an implicit directory: read as ``state`` reads it
+                out.extend(self._slow_child(node, path, gone))
+                continue
+            # one pass over the path's few changes: the last at or below top, and at or below base; any between
+            now_e = before_e = None
+            changed = False
+            for event in history:
+                layer = event[0]
+                if layer > top:
+                    break
+                now_e = event
+                if base is not None:
+                    if layer <= base:
+                        before_e = event
+                    else:
+                        changed = True
+            if before_e is not None and before_e[1] == 2:
+                before_e = None
+            if not gone and now_e is not None and now_e[1] != 2:
+                type_ = now_e[2]
+                if type_ is _DIR:
+                    sizes = dir_size.get(path)
+                    size = sizes[top] if sizes is not None else 0
+                else:
+                    size = now_e[3]
+                if before_e is None:
+                    kind = added
+                elif changed or dir_layers.get(path, 0) & window:
+                    kind = modified
+                else:
+                    kind = unmodified
+                below = type_ is _DIR or (kind is modified and base is not None and self._held_below(path, base))
+                record = records.get(path)
+                if record is not None and record.layer > top:
+                    record = None
+                row = ViewNode(path, type_, size, kind, node, is_dir=below, record=record)
+                if record is None:  # a later layer wrote the path again: its mode and owner at ``top``
+                    row.mode, row.uid, row.gid = now_e[5], now_e[6], now_e[7]
                 out.append(row)
-            elif base is not None:
-                before = timeline.state(path, base)
-                if before is not None and (gone or timeline.changed(path, base, top)):
-                    row = ViewNode(path, before[0], before[1], DiffKind.REMOVED, node)
-                    row.mode, row.uid, row.gid = timeline.owner_mode(path, base)
-                    out.append(row)
+            elif before_e is not None and (gone or changed):
+                type_ = before_e[2]
+                if type_ is _DIR:
+                    sizes = dir_size.get(path)
+                    size = sizes[base] if sizes is not None and base is not None else 0
+                else:
+                    size = before_e[3]
+                row = ViewNode(path, type_, size, removed, node)
+                row.mode, row.uid, row.gid = before_e[5], before_e[6], before_e[7]
+                out.append(row)
         return out
+
+    def _slow_child(self, node: ViewNode, path: str, gone: bool) -> list[ViewNode]:
+        """The row of ``path`` below ``node`` (none or one), from ``Timeline.state``."""
+        timeline = self.timeline
+        top, base = self.top, self.base
+        now = None if gone else timeline.state(path, top)
+        if now is not None:
+            kind = self.kind_of(path)
+            below = now[0] is _DIR or (kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base))
+            row = ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top))
+            if row.mode is None:
+                row.mode, row.uid, row.gid = timeline.owner_mode(path, top)
+            return [row]
+        if base is not None:
+            before = timeline.state(path, base)
+            if before is not None and (gone or timeline.changed(path, base, top)):
+                row = ViewNode(path, before[0], before[1], DiffKind.REMOVED, node)
+                row.mode, row.uid, row.gid = timeline.owner_mode(path, base)
+                return [row]
+        return []
 
     def _held_below(self, path: str, layer: int) -> bool:
         """True when something was below ``path`` after ``layer`` (a directory a later layer made a file)."""
         prefix = path.rstrip("/")
         return any(self.timeline.state(f"{prefix}/{n}", layer) is not None for n in self.timeline.names.get(path, ()))
 
-    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+    def _entry(self, path: str) -> tuple[str, bool, bool, int, DiffKind] | None:
+        """``path`` as ``walk_all`` gives it; None when the view has no such row."""
         timeline = self.timeline
-        dir_count = timeline.dir_count
         top, base = self.top, self.base
-        changed_dirs = self._changed_dirs
-        paths = list(timeline.events)
-        paths.extend(p for p in timeline.names if p not in timeline.events)
-        for path in paths:
-            if path == "/":
-                continue
-            now = timeline.state(path, top)
-            if now is not None:
-                if base is None:
-                    kind = DiffKind.ADDED
-                else:
-                    before = timeline.state(path, base)
-                    if before is None:
-                        kind = DiffKind.ADDED
-                    elif path in changed_dirs or timeline.changed(path, base, top):
-                        kind = DiffKind.MODIFIED
-                    else:
-                        kind = DiffKind.UNMODIFIED
-                counts = dir_count.get(path)
-                yield path, now[0] is _DIR, counts is None or counts[top] == 0, now[1], kind
-            elif base is not None:
+        now = timeline.state(path, top)
+        if now is not None:
+            if base is None:
+                kind = DiffKind.ADDED
+            else:
                 before = timeline.state(path, base)
-                if before is not None and timeline.changed(path, base, top):
-                    counts = dir_count.get(path)
-                    yield path, before[0] is _DIR, counts is None or counts[base] == 0, before[1], DiffKind.REMOVED
+                if before is None:
+                    kind = DiffKind.ADDED
+                elif timeline.changed(path, base, top) or timeline.changed_below(path, base, top):
+                    kind = DiffKind.MODIFIED
+                else:
+                    kind = DiffKind.UNMODIFIED
+            counts = timeline.dir_count.get(path)
+            return path, now[0] is _DIR, counts is None or counts[top] == 0, now[1], kind
+        if base is not None:
+            before = timeline.state(path, base)
+            if before is not None and timeline.changed(path, base, top):
+                counts = timeline.dir_count.get(path)
+                return path, before[0] is _DIR, counts is None or counts[base] == 0, before[1], DiffKind.REMOVED
+        return None
+
+    def _all_paths(self) -> Iterator[str]:
+        timeline = self.timeline
+        events = timeline.events
+        yield from events
+        yield from (p for p in timeline.names if p not in events)
+
+    def walk_all(self) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        entry = self._entry
+        for path in self._all_paths():
+            if path != "/":
+                found = entry(path)
+                if found is not None:
+                    yield found
+
+    def candidates(
+        self, flt: Filter | None, hidden: frozenset[DiffKind]
+    ) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
+        """The paths that can pass: those the pattern matches (found once per pattern, ``Timeline.matching``);
+        with the unmodified paths hidden and no filter, the paths the layers (low, top] changed and the
+        directories above them (nothing else can be added, modified or removed); else every path."""
+        timeline = self.timeline
+        paths: Iterable[str]
+        if flt is not None and flt.active and (flt.pattern is not None or flt.glob is not None):
+            paths = timeline.matching(flt)
+        elif (flt is None or not flt.active) and DiffKind.UNMODIFIED in hidden:
+            changed: list[str] = timeline.changed_dirs(self._low, self.top)
+            for layer_paths in timeline.layer_paths[self._low + 1 : self.top + 1]:
+                changed.extend(layer_paths)
+            paths = changed
+        else:
+            paths = self._all_paths()
+        entry = self._entry
+        for path in paths:
+            if path != "/":
+                found = entry(path)
+                if found is not None:
+                    yield found
 
     def openable(self) -> set[str]:
-        out = super().openable() | {"/"}
+        out = {"/"}
         timeline = self.timeline
-        for path in timeline.names:  # a file that was a directory holds the removed paths below it
-            if timeline.state(path, self.top) is not None or (
-                self.base is not None and timeline.state(path, self.base) is not None
-            ):
+        names = timeline.names
+        entry = self._entry
+        for path in timeline.dir_paths:  # every path that is a directory in some layer, no other
+            if path == "/":
+                continue
+            found = entry(path)
+            # a file that was a directory (in names) holds the removed paths below it
+            held = path in names and (
+                timeline.state(path, self.top) is not None
+                or (self.base is not None and timeline.state(path, self.base) is not None)
+            )
+            if held or (found is not None and found[1]):
                 out.add(path)
         return out
 
     def counts(self) -> dict[DiffKind, int]:
-        counts = dict.fromkeys(DiffKind, 0)
         if self.key.mode is Mode.LAYER:
+            counts = dict.fromkeys(DiffKind, 0)
             report = self.timeline.analysis.layers[self.top]
             counts[DiffKind.ADDED] = report.added
             counts[DiffKind.MODIFIED] = report.modified
             counts[DiffKind.REMOVED] = report.removed
             return counts
-        timeline = self.timeline
-        seen: set[str] = set()
-        for paths in timeline.layer_paths[(self.base if self.base is not None else -1) + 1 : self.top + 1]:
-            for path in paths:
-                if path in seen:
-                    continue
-                seen.add(path)
-                now = timeline.state(path, self.top)
-                before = timeline.state(path, self.base) if self.base is not None else None
-                if now is not None:
-                    counts[DiffKind.MODIFIED if before is not None else DiffKind.ADDED] += 1
-                elif before is not None:
-                    counts[DiffKind.REMOVED] += 1
-        return counts
+        return self.timeline.counts(self._low, self.top)
 
 
 def build_view(timeline: Timeline, key: ViewKey) -> ViewTree:
@@ -643,7 +838,11 @@ class TreeView(ViewTree):
         counts[DiffKind.REMOVED] += sum(sum(1 for _ in n.walk()) for nodes in self._removed.values() for n in nodes)
         return counts
 
-    def _make_children(self, node: ViewNode) -> list[ViewNode]:
+    def _make_children(self, node: ViewNode, only: set[str] | None = None) -> list[ViewNode]:
+        out = self._tree_children(node)
+        return out if only is None else [c for c in out if c.path in only]
+
+    def _tree_children(self, node: ViewNode) -> list[ViewNode]:
         source = node.source
         assert source is not None
         if node.kind is DiffKind.REMOVED:

@@ -159,10 +159,11 @@ def _dive(a: Analysis) -> RenderableType:
     d = a.dive
     lines = Text()
     lines.append("dive-compatible figures (dive 0.13.1's definitions, quirks included; see docs/metrics.md)\n", "bold")
-    # dive's figures in this report's number style; `check --format dive` prints dive's text (and digits) verbatim
-    lines.append(f"  efficiency: {percent(d.efficiency)}\n")
+    # dive's figures in this report's number style with dive's four decimals, so that they can be compared with
+    # dive's output digit for digit; `check --format dive` prints dive's text verbatim
+    lines.append(f"  efficiency: {format_percent(d.efficiency, digits=4)}\n")
     lines.append(f"  wastedBytes: {plural(d.wasted_bytes, 'byte')} ({size(d.wasted_bytes)})\n")
-    lines.append(f"  userWastedPercent: {percent(d.user_wasted_percent)}")
+    lines.append(f"  userWastedPercent: {format_percent(d.user_wasted_percent, digits=4)}")
     return lines
 
 
