@@ -356,24 +356,7 @@ class TreeRows(Sequence[Row]):
         order: list[tuple[str, int, list[str]]] = []  # open directories, parents first: rows, open children
         widest = 0
         if isinstance(view, LayerView):
-            child_rows = view._child_rows
-            stack: list[tuple[str, bool, int]] = [(root.path, root.kind is _GONE, 0)]
-            while stack:
-                path, gone, depth = stack.pop()
-                count = 0
-                subs: list[str] = []
-                guides = 4 * depth + 7
-                for child, type_, _, kind, is_dir, record, _ in child_rows(path, gone, shown):
-                    count += 1
-                    width = guides + len(child) - child.rfind("/") - 1
-                    if record is not None and record.link_target:
-                        width += len(record.link_target)
-                    if width > widest:
-                        widest = width
-                    if (is_dir or type_ is _DIR) and (force_open or child in expanded):
-                        subs.append(child)
-                        stack.append((child, kind is _GONE, depth + 1))
-                order.append((path, count, subs))
+            order, widest = view.count_rows(shown, expanded, force_open)
         else:
             nodes: list[tuple[ViewNode, int]] = [(root, 0)]
             while nodes:
@@ -612,8 +595,16 @@ class Timeline:
         self.dir_paths.extend(names)
         self._counts: dict[int, list[dict[DiffKind, int]]] = {}
         self._matches: dict[tuple[str, str], list[str]] = {}
+        self._links: dict[str, tuple[int, int]] | None = None
         if layers > 1:
             self.counts(0, layers - 1)  # the aggregated views' counts, while building
+
+    def link_lengths(self) -> dict[str, tuple[int, int]]:
+        """Path -> (the layer that last wrote it, the length of its link target), for the final filesystem's
+        links (made once)."""
+        if self._links is None:
+            self._links = {f.path: (f.layer, len(f.link_target)) for f in self.analysis.files if f.link_target}
+        return self._links
 
     def state(self, path: str, layer: int | None) -> tuple[EntryType, int] | None:
         """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
@@ -836,6 +827,87 @@ class LayerView(ViewTree):
                 else:
                     size = before_e[3]
                 yield path, type_, size, removed, False, None, (before_e[5], before_e[6], before_e[7])
+
+    def count_rows(
+        self, shown: set[str] | None, expanded: frozenset[str], force_open: bool
+    ) -> tuple[list[tuple[str, int, list[str]]], int]:
+        """``_child_rows`` below every open directory, counted (the same rows, but no size, no tuple per row):
+        each open directory (parents first) with its rows and its open children; the widest line (guides, name,
+        link target: ``TreeRows.width``)."""
+        timeline = self.timeline
+        names_of = timeline.names
+        events = timeline.events
+        dir_layers = timeline.dir_layers
+        links = timeline.link_lengths()
+        top, base = self.top, self.base
+        window = ((1 << (top - self._low)) - 1) << (self._low + 1)
+        held_below = self._held_below
+        order: list[tuple[str, int, list[str]]] = []
+        widest = 0
+        stack: list[tuple[str, bool, int]] = [(self.root.path, self.root.kind is _GONE, 0)]
+        while stack:
+            parent, gone, depth = stack.pop()
+            count = 0
+            subs: list[str] = []
+            names = names_of.get(parent)
+            if names:
+                prefix = parent.rstrip("/")
+                guides = 4 * depth + 7
+                for name in names:
+                    path = f"{prefix}/{name}"
+                    if shown is not None and path not in shown:
+                        continue
+                    history = events.get(path)
+                    if history is None:  # an implicit directory
+                        for child, type_, _, kind, is_dir, record, _ in self._slow_child(path, gone):
+                            count += 1
+                            width = guides + len(name) + (len(record.link_target) if record is not None else 0)
+                            widest = max(widest, width)
+                            if (is_dir or type_ is _DIR) and (force_open or child in expanded):
+                                subs.append(child)
+                                stack.append((child, kind is _GONE, depth + 1))
+                        continue
+                    now_e = before_e = None
+                    changed = False
+                    for event in history:
+                        layer = event[0]
+                        if layer > top:
+                            break
+                        now_e = event
+                        if base is not None:
+                            if layer <= base:
+                                before_e = event
+                            else:
+                                changed = True
+                    if before_e is not None and before_e[1] == 2:
+                        before_e = None
+                    if not gone and now_e is not None and now_e[1] != 2:
+                        is_dir = now_e[2] is _DIR or (
+                            before_e is not None
+                            and (changed or dir_layers.get(path, 0) & window != 0)
+                            and base is not None
+                            and path in names_of
+                            and held_below(path, base)
+                        )
+                        child_gone = False
+                        width = guides + len(name)
+                        link = links.get(path)
+                        if link is not None and link[0] <= top:
+                            width += link[1]
+                    elif before_e is not None and (gone or changed):
+                        is_dir = before_e[2] is _DIR
+                        child_gone = True
+                        width = guides + len(name)
+                    else:
+                        continue
+                    count += 1
+                    if width > widest:
+                        widest = width
+                    if is_dir and (force_open or path in expanded):
+                        subs.append(path)
+                        stack.append((path, child_gone, depth + 1))
+            order.append((parent, count, subs))
+        return order, widest
 
     def _slow_child(self, path: str, gone: bool) -> list[_ChildRow]:
         """The row of ``path`` (none or one), from ``Timeline.state``."""
