@@ -8,10 +8,11 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from imgscope.errors import MissingBlobError, expect
 
@@ -49,6 +50,252 @@ class TarEntry:
     gid: int
     link_target: str = ""
     digest: bytes | None = None
+
+
+_ENTRY_TYPES = tuple(EntryType)
+_ENTRY_CODE = {t: i for i, t in enumerate(_ENTRY_TYPES)}
+
+
+def _int_array(code: str) -> MutableSequence[int]:
+    return array(code)
+
+
+class TarEntries(Sequence[TarEntry]):
+    """A layer's members stored by column; each ``TarEntry`` is made when it is read.
+
+    One ``TarEntry`` with its path string costs about 170 bytes; here a member costs indexes into one table of
+    directory prefixes, names and link targets (each string once), a type byte, machine ints and its digest's
+    bytes in one ``bytearray``. ``append`` adds a member (the scan), ``path_of`` and ``rows`` read without
+    making entries (the union filesystem and dive's tree need only some fields). Compares equal to a list of
+    the same entries.
+    """
+
+    __slots__ = (
+        "_digest_end",
+        "_digests",
+        "_dirs",
+        "_gids",
+        "_index",
+        "_ints",
+        "_links",
+        "_modes",
+        "_names",
+        "_sizes",
+        "_strings",
+        "_types",
+        "_uids",
+        "_zero",
+    )
+
+    def __init__(self, entries: Iterable[TarEntry] = ()) -> None:
+        self._strings: list[str] = [""]
+        self._index: dict[str, int] = {"": 0}
+        self._dirs: MutableSequence[int] = _int_array("I")
+        self._names: MutableSequence[int] = _int_array("I")
+        self._links: MutableSequence[int] = _int_array("I")
+        self._types = bytearray()
+        self._sizes: MutableSequence[int] = _int_array("Q")
+        self._modes: MutableSequence[int] = _int_array("I")
+        self._uids: MutableSequence[int] = _int_array("I")
+        self._gids: MutableSequence[int] = _int_array("I")
+        self._digests = bytearray()
+        self._digest_end: MutableSequence[int] = _int_array("Q")
+        self._ints: dict[int, int] = {}  # one int object per distinct mode/owner handed out
+        self._zero: bytes | None = None  # the digest of empty content, handed out as one object
+        for entry in entries:
+            self.append(entry)
+
+    @classmethod
+    def from_columns(
+        cls,
+        strings: list[str],
+        dirs: MutableSequence[int],
+        names: MutableSequence[int],
+        links: MutableSequence[int],
+        types: bytes,
+        sizes: MutableSequence[int],
+        modes: MutableSequence[int],
+        uids: MutableSequence[int],
+        gids: MutableSequence[int],
+        digests: bytes,
+    ) -> TarEntries:
+        """The members of columns read back (``digests``: the regular files' 32-byte digests, in order)."""
+        new = cls()
+        new._strings = strings
+        new._index = {}  # filled only when more members are appended
+        new._dirs, new._names, new._links = dirs, names, links
+        new._types = bytearray(types)
+        new._sizes, new._modes, new._uids, new._gids = sizes, modes, uids, gids
+        new._digests = bytearray(digests)
+        file_code = _ENTRY_CODE[EntryType.FILE]
+        ends = new._digest_end
+        end = 0
+        for code in types:
+            if code == file_code:
+                end += 32
+            ends.append(end)
+        return new
+
+    def append(self, entry: TarEntry) -> None:
+        """Add a member after the others."""
+        strings, index = self._strings, self._index
+        if len(index) < len(strings):  # read back from columns: index the table before adding to it
+            index.update((text, i) for i, text in enumerate(strings))
+        parent, _, name = entry.path.rpartition("/")
+        at_dir = index.get(parent)
+        if at_dir is None:
+            at_dir = index[parent] = len(strings)
+            strings.append(parent)
+        at_name = index.get(name)
+        if at_name is None:
+            at_name = index[name] = len(strings)
+            strings.append(name)
+        link = entry.link_target
+        at_link = index.get(link) if link else 0
+        if at_link is None:
+            at_link = index[link] = len(strings)
+            strings.append(link)
+        n = len(self._types)
+        values = (entry.size, entry.mode, entry.uid, entry.gid)
+        try:
+            self._sizes.append(values[0])
+            self._modes.append(values[1])
+            self._uids.append(values[2])
+            self._gids.append(values[3])
+        except OverflowError:  # a value no machine int holds (a PAX uid): these columns become lists
+            self._sizes, self._modes, self._uids, self._gids = (
+                [*column[:n], value]
+                for column, value in zip((self._sizes, self._modes, self._uids, self._gids), values, strict=True)
+            )
+        self._dirs.append(at_dir)
+        self._names.append(at_name)
+        self._links.append(at_link)
+        self._types.append(_ENTRY_CODE[entry.type])
+        if entry.digest is not None:
+            self._digests += entry.digest
+        self._digest_end.append(len(self._digests))
+
+    def has_path(self, path: str) -> bool:
+        """True when a member has ``path``."""
+        parent, _, name = path.rpartition("/")
+        strings = self._strings
+        if name not in strings or parent not in strings:
+            return False
+        return any(p == path for p in self.paths())
+
+    def names(self) -> Iterator[str]:
+        """Every member's own name (its path's last component), in order."""
+        return map(self._strings.__getitem__, self._names)
+
+    def columns(
+        self,
+    ) -> tuple[
+        list[str],
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        bytes,
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        bytes,
+    ]:
+        """The table and the columns (``from_columns`` takes them back), the digests of regular files only."""
+        return (
+            self._strings,
+            self._dirs,
+            self._names,
+            self._links,
+            bytes(self._types),
+            self._sizes,
+            self._modes,
+            self._uids,
+            self._gids,
+            bytes(self._digests),
+        )
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def path_of(self, i: int) -> str:
+        """The path of member ``i``, without making the entry."""
+        strings = self._strings
+        parent = strings[self._dirs[i]]
+        return f"{parent}/{strings[self._names[i]]}" if parent else strings[self._names[i]]
+
+    def paths(self) -> Iterator[str]:
+        """Every member's path, in order."""
+        return map(self.path_of, range(len(self._types)))
+
+    def rows(self) -> Iterator[tuple[str, int, EntryType, int]]:
+        """(path, size, type, mode) of every member, in order, without making entries."""
+        types, sizes, modes, path_of = self._types, self._sizes, self._modes, self.path_of
+        for i in range(len(types)):
+            yield path_of(i), sizes[i], _ENTRY_TYPES[types[i]], modes[i]
+
+    def _make(self, i: int) -> TarEntry:
+        code = self._types[i]
+        end = self._digest_end[i]
+        start = self._digest_end[i - 1] if i else 0
+        shared = self._ints.setdefault
+        mode, uid, gid = self._modes[i], self._uids[i], self._gids[i]
+        return TarEntry(
+            self.path_of(i),
+            _ENTRY_TYPES[code],
+            self._sizes[i],
+            shared(mode, mode),
+            shared(uid, uid),
+            shared(gid, gid),
+            self._strings[self._links[i]],
+            self._digest(start, end, self._sizes[i]) if end != start else None,
+        )
+
+    def _digest(self, start: int, end: int, size: int) -> bytes:
+        digest = bytes(self._digests[start:end])
+        if size == 0:  # empty files are many and share one digest: one object, as the tar reader gives it
+            if self._zero is None:
+                self._zero = digest
+            elif self._zero == digest:
+                return self._zero
+        return digest
+
+    @overload
+    def __getitem__(self, i: int) -> TarEntry: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[TarEntry]: ...
+    def __getitem__(self, i: int | slice) -> TarEntry | list[TarEntry]:
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(len(self)))]
+        n = len(self._types)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("member index out of range")
+        return self._make(i)
+
+    def __iter__(self) -> Iterator[TarEntry]:
+        return map(self._make, range(len(self._types)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (TarEntries, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TarEntries(<{len(self)} members>)"
+
+
+def entry_paths(entries: Sequence[TarEntry]) -> Iterator[str]:
+    """The path of each member, without making the entries when they are stored by column."""
+    return entries.paths() if isinstance(entries, TarEntries) else (e.path for e in entries)
+
+
+def entry_names(entries: Sequence[TarEntry]) -> Iterator[str]:
+    """The own name (last component) of each member, without making the entries when they are stored by column."""
+    return entries.names() if isinstance(entries, TarEntries) else (e.path.rpartition("/")[2] for e in entries)
 
 
 @dataclass(frozen=True)

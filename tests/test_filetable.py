@@ -71,3 +71,30 @@ def test_owner_beyond_32_bits_and_odd_digests_are_kept() -> None:
     ]
     table = FileTable(records)
     assert list(table) == records and [f.digest for f in table] == [r.digest for r in records]
+
+
+def test_layer_members_by_column_read_as_the_entries() -> None:
+    """A scan keeps its members by column (``TarEntries``); they read back as the entries the tar reader gave."""
+    from imgscope.analysis.scan import LayerScan, scan_layer
+    from imgscope.model import TarEntries, TarEntry, entry_names, entry_paths
+
+    img = imgscope.open_image(SAMPLES / "cases-vfs" / "docker-archive.tar")
+    for index in range(len(img.layers)):
+        scan = scan_layer(img, index)
+        members = scan.entries
+        assert isinstance(members, TarEntries)
+        listed = list(members)
+        assert all(isinstance(e, TarEntry) for e in listed)
+        assert TarEntries(listed) == listed and members == listed and listed == members
+        assert list(entry_paths(members)) == [e.path for e in listed] == list(entry_paths(listed))
+        assert list(entry_names(members)) == [e.path.rpartition("/")[2] for e in listed]
+        assert members[-1] == listed[-1] and members[1:4] == listed[1:4]
+        assert all(members.has_path(e.path) for e in listed[:50]) and not members.has_path("no/such/path")
+        assert all((e.digest is not None) == (e.type is EntryType.FILE) for e in listed)
+        back = LayerScan.from_bytes(scan.to_bytes())
+        assert back.entries == listed and back.dive == scan.dive
+        back_entries = back.entries
+        assert isinstance(back_entries, TarEntries)
+        more = TarEntry("x/late", EntryType.FILE, 1, 0o644, 2**40, 0, "", b"\x01" * 32)
+        back_entries.append(more)  # a table read back takes more members, a uid beyond 32 bits too
+        assert list(back_entries) == [*listed, more]

@@ -29,7 +29,7 @@ from imgscope.analysis.scan import (
 )
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
-from imgscope.model import EntryType, HistoryEntry, Image
+from imgscope.model import EntryType, HistoryEntry, Image, entry_names
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import open_image, open_stream_image, source_path
 from imgscope.sources.local import StreamSource, stream_source
@@ -175,7 +175,7 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
     stream = scan.stream
     totals = changes.changes.totals()
     counts, sizes = totals.counts, totals.sizes
-    markers = sum(1 for e in scan.entries if e.path.rpartition("/")[2].startswith(".wh."))
+    markers = sum(1 for name in entry_names(scan.entries) if name.startswith(".wh."))
     return LayerReport(
         index=scan.index,
         digest=blob.digest or stream.blob_digest or (stream.diff_id if stream.compression == "none" else None),

@@ -20,7 +20,7 @@ import os
 import pickle
 from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, MutableSequence, Sequence
 from dataclasses import replace
 from typing import IO, Any, NamedTuple
 
@@ -28,7 +28,7 @@ from imgscope import errors
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
-from imgscope.model import Compression, Digest, EntryType, Image, LayerBlob, TarEntry
+from imgscope.model import Compression, Digest, EntryType, Image, LayerBlob, TarEntries, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
 
@@ -62,9 +62,10 @@ _FILE_CODE = _TYPE_CODE[EntryType.FILE]
 class LayerScan:
     """One layer, read: its members in tar order, what the observers saw of their content, and dive's tree of it.
 
-    The members are held either as ``TarEntry`` objects (a scan made in this process) or as the compact columns
-    they travel in between processes (a scan made by a worker), unpacked when first read; two scans of the same
-    layer compare equal whichever form they hold. ``dive`` is made from ``entries`` when not given.
+    The members are held by column (``model.TarEntries``, a ``TarEntry`` made when read), or as the bytes they
+    travel in between processes (a scan made by a worker), unpacked into columns when first read; a list of
+    ``TarEntry`` is taken too. Two scans of the same layer compare equal whichever form they hold. ``dive`` is
+    made from ``entries`` when not given.
     """
 
     __slots__ = ("_columns", "_dive", "_entries", "index", "observers", "sniffed", "stream")
@@ -72,7 +73,7 @@ class LayerScan:
     def __init__(
         self,
         index: int,
-        entries: list[TarEntry] | None,
+        entries: Sequence[TarEntry] | None,
         stream: StreamFigures,
         sniffed: tuple[SniffedFile, ...] = (),
         observers: tuple[ContentObserver, ...] = (),
@@ -91,7 +92,7 @@ class LayerScan:
         self._columns = columns
 
     @property
-    def entries(self) -> list[TarEntry]:
+    def entries(self) -> Sequence[TarEntry]:
         """Every member, in tar order (estargz bookkeeping dropped)."""
         if self._entries is None:
             self._unpack()
@@ -199,10 +200,17 @@ def _unpack_ints(packed: tuple[str, bytes]) -> Sequence[int]:
     return column
 
 
+def _column(packed: tuple[str, bytes]) -> MutableSequence[int]:
+    values = _unpack_ints(packed)
+    return values if isinstance(values, (array, list)) else list(values)
+
+
 def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
     """Members as columns: a string table (directory prefixes, base names, link targets, each once) and, per
     member, indexes into it, a type code, size, mode, uid, gid; the regular files' digests concatenated.
     dive's view of the layer likewise: per node, its path (as indexes into the same table), size and flags."""
+    if isinstance(entries, TarEntries):
+        return _encode_columns(entries, dive)
     table: dict[str, int] = {"": 0}
     intern = table.setdefault
     dirs: list[int] = []
@@ -257,7 +265,48 @@ def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
     )
 
 
-def _decode(columns: bytes) -> tuple[list[TarEntry], DiveLayer]:
+def _ints_bytes(values: Sequence[int], code: str) -> bytes:
+    return values.tobytes() if isinstance(values, array) and values.typecode == code else array(code, values).tobytes()
+
+
+def _encode_columns(entries: TarEntries, dive: DiveLayer) -> bytes:
+    """``_encode`` of members already stored by column: the same form, without making an entry."""
+    strings, dirs, names, links, types, sizes, modes, uids, gids, digests = entries.columns()
+    strings = list(strings)
+    table = {text: i for i, text in enumerate(strings)}
+    dive_dirs: list[int] = []
+    dive_names: list[int] = []
+    for full in dive.full:
+        parent, _, name = full[1:].rpartition("/")
+        for text, out in ((parent, dive_dirs), (name, dive_names)):
+            found = table.get(text)
+            if found is None:
+                found = table[text] = len(strings)
+                strings.append(text)
+            out.append(found)
+    return marshal.dumps(
+        (
+            len(entries),
+            strings,
+            _ints_bytes(dirs, "I"),
+            _ints_bytes(names, "I"),
+            _ints_bytes(links, "I"),
+            types,
+            _pack_ints(sizes, "Q"),
+            _pack_ints(modes, "I"),
+            _pack_ints(uids, "Q"),
+            _pack_ints(gids, "Q"),
+            digests,
+            array("I", dive_dirs).tobytes(),
+            array("I", dive_names).tobytes(),
+            _pack_ints(dive.sizes, "Q"),
+            bytes(dive.flags),
+            (dive.layer_size, dive.opaque, dive.repeated),
+        )
+    )
+
+
+def _decode(columns: bytes) -> tuple[TarEntries, DiveLayer]:
     (
         count,
         strings,
@@ -276,44 +325,24 @@ def _decode(columns: bytes) -> tuple[list[TarEntry], DiveLayer]:
         dive_flags,
         (layer_size, opaque, repeated),
     ) = marshal.loads(columns)
+    if len(types) != count:
+        raise ValueError("not a layer scan: its columns disagree")
     dirs, names, links = array("I"), array("I"), array("I")
     dirs.frombytes(dirs_b)
     names.frombytes(names_b)
     links.frombytes(links_b)
-    sizes = _unpack_ints(sizes_p)
-    modes = _unpack_ints(modes_p)
-    uids = _unpack_ints(uids_p)
-    gids = _unpack_ints(gids_p)
-    # One int object per distinct mode/owner, as the tar reader keeps them (they live as long as the tree).
-    ints: dict[int, int] = {}
-    shared = ints.setdefault
-    types_of = _TYPES
-    file_code = _FILE_CODE
-    out: list[TarEntry] = []
-    append = out.append
-    pos = 0
-    for i in range(count):
-        parent = strings[dirs[i]]
-        name = strings[names[i]]
-        code = types[i]
-        if code == file_code:
-            digest: bytes | None = digests[pos : pos + 32]
-            pos += 32
-        else:
-            digest = None
-        mode, uid, gid = modes[i], uids[i], gids[i]
-        append(
-            TarEntry(
-                f"{parent}/{name}" if parent else name,
-                types_of[code],
-                sizes[i],
-                shared(mode, mode),
-                shared(uid, uid),
-                shared(gid, gid),
-                strings[links[i]],
-                digest,
-            )
-        )
+    entries = TarEntries.from_columns(
+        strings,
+        dirs,
+        names,
+        links,
+        types,
+        _column(sizes_p),
+        _column(modes_p),
+        _column(uids_p),
+        _column(gids_p),
+        digests,
+    )
     dive_dirs, dive_names = array("I"), array("I")
     dive_dirs.frombytes(dive_dirs_b)
     dive_names.frombytes(dive_names_b)
@@ -321,7 +350,7 @@ def _decode(columns: bytes) -> tuple[list[TarEntry], DiveLayer]:
         f"/{strings[d]}/{strings[n]}" if d else "/" + strings[n] for d, n in zip(dive_dirs, dive_names, strict=True)
     ]
     dive = DiveLayer(full, list(_unpack_ints(dive_sizes_p)), dive_flags, layer_size, opaque, repeated)
-    return out, dive
+    return entries, dive
 
 
 # -- scanning -------------------------------------------------------------------------------------------
@@ -424,13 +453,13 @@ def scan_blob(
         gzip_plain=gzip_uncompressed,
     ) as stream:
         opened.append(stream)
-        entries: list[TarEntry] = []
+        entries = TarEntries()  # by column: each entry is dropped once stored
         append = entries.append
         for entry in iter_entries(stream, (sniffer, *extra)):
             append(entry)
         stream.finish()
-    if any(e.path == "stargz.index.json" for e in entries):
-        entries = [e for e in entries if e.path not in ESTARGZ_MEMBERS]
+    if entries.has_path("stargz.index.json"):
+        entries = TarEntries(e for e in entries if e.path not in ESTARGZ_MEMBERS)
     figures = StreamFigures(
         stream.compression,
         stream.compressed_size,

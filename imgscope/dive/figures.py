@@ -79,7 +79,7 @@ from sys import intern
 from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
-from imgscope.model import EntryType, TarEntry
+from imgscope.model import EntryType, TarEntries, TarEntry
 from imgscope.text import plural
 from imgscope.units import json_number
 
@@ -385,16 +385,20 @@ class DiveLayer:
         opaque = 0
         seen: set[str] = set()
         dup = 0
-        for e in entries:
-            layer_size += e.size
-            if e.path in seen:
+        rows = (
+            entries.rows() if isinstance(entries, TarEntries) else ((e.path, e.size, e.type, e.mode) for e in entries)
+        )
+        dir_type = EntryType.DIR
+        for path, size, type_, mode in rows:
+            layer_size += size
+            if path in seen:
                 dup += 1
             else:
-                seen.add(e.path)
-            if _OPAQUE_PREFIX in e.path and any(c.startswith(_OPAQUE_PREFIX) for c in e.path.split("/")):
+                seen.add(path)
+            if _OPAQUE_PREFIX in path and any(c.startswith(_OPAQUE_PREFIX) for c in path.split("/")):
                 opaque += 1
-            is_dir = e.type is EntryType.DIR or (e.mode & _S_IFMT) == _S_IFDIR
-            tree.add_path("/" + e.path, e.size, is_dir)
+            is_dir = type_ is dir_type or (mode & _S_IFMT) == _S_IFDIR
+            tree.add_path("/" + path, size, is_dir)
         del seen
         order = _post_order(tree.root)
         flags = bytes(

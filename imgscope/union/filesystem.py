@@ -24,7 +24,7 @@ from sys import intern
 from typing import Any, NamedTuple, overload
 
 from imgscope.errors import CorruptLayerError
-from imgscope.model import EntryType, TarEntry
+from imgscope.model import EntryType, TarEntries, TarEntry, entry_paths
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -459,22 +459,26 @@ class FileSystem:
         state = _LayerState(self.layers_applied)
         opaque: list[str] = []
         whiteouts: list[str] = []
-        writes: list[TarEntry] = []
-        for entry in entries:
-            if entry.path.startswith(AUFS_META_PREFIX) and entry.path != OPAQUE_MARKER:
+        # The members written, by position: a layer stored by column (``TarEntries``) makes each entry only when
+        # it is written, so no object per member is held while the layer is applied.
+        writes = array("I")
+        path_of = entries.path_of if isinstance(entries, TarEntries) else None
+        for i, path in enumerate(entry_paths(entries)):
+            if path.startswith(AUFS_META_PREFIX) and path != OPAQUE_MARKER:
                 continue  # aufs bookkeeping (.wh..wh.plnk/...), skipped as Docker skips it
-            parent, _, base = entry.path.rpartition("/")
+            parent, _, base = path.rpartition("/")
             if base.startswith(WHITEOUT_PREFIX):
                 if base == OPAQUE_MARKER:
                     opaque.append(parent)
                 elif not base.startswith(AUFS_META_PREFIX):
                     whiteouts.append(_join(parent, base[len(WHITEOUT_PREFIX) :]))
             else:
-                writes.append(entry)
+                writes.append(i)
 
         # What each written path was below this layer, before any of this layer's removals.
-        for entry in writes:
-            parent, _, base = entry.path.rpartition("/")
+        for i in writes:
+            path = path_of(i) if path_of is not None else entries[i].path
+            parent, _, base = path.rpartition("/")
             found = self._resolve_dir(parent, where, False, None)
             if found is not None:
                 pnode, real = found
@@ -503,8 +507,8 @@ class FileSystem:
             if victim is not None:
                 self._remove(victim, _join(real, base), WasteReason.DELETED, state)
 
-        for entry in writes:
-            self._write(entry, where, state)
+        for i in writes:
+            self._write(entries[i], where, state)
 
         self.layers_applied += 1
         # The cache holds two strings per directory the layer named; the next layer names others, mostly.
