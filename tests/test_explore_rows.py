@@ -128,3 +128,19 @@ def test_rows_made_only_when_read() -> None:
 def _above(path: str) -> list[str]:
     parts = [p for p in path.split("/") if p]
     return ["/" + "/".join(parts[:i]) if i else "/" for i in range(len(parts))]
+
+
+def test_counts_kept_when_only_the_sort_changes() -> None:
+    """Another sort of the same lines keeps their counts, and gives the lines of that sort; another set of open
+    directories counts again."""
+    timeline = Timeline(analysis_of("cases/docker-archive.tar"))
+    view = build_view(timeline, ViewKey.aggregated(len(timeline.analysis.layers) - 1))
+    every = view.openable()
+    by_size = TreeRows(view, "size", None, every, False)
+    by_name = TreeRows(view, "name", None, set(every), False, previous=by_size)
+    assert by_name._below is by_size._below
+    assert [key_of(r) for r in by_name] == [key_of(r) for r in eager_rows(view, "name", None, every, False)]
+    fewer = set(sorted(every)[::2])
+    again = TreeRows(view, "name", None, fewer, False, previous=by_name)
+    assert again._below is not by_name._below
+    assert [key_of(r) for r in again] == [key_of(r) for r in eager_rows(view, "name", None, fewer, False)]

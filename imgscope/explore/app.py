@@ -336,7 +336,8 @@ class FileTreePane(LinePane):
         if view is not None:
             # Under a filter every directory with a match below it is open: the matches are what one looks for.
             force_open = self.path_filter is not None and self.path_filter.active
-            rows = TreeRows(view, self.sort, self.shown, self.expanded, force_open)
+            previous = self.rows if isinstance(self.rows, TreeRows) else None
+            rows = TreeRows(view, self.sort, self.shown, self.expanded, force_open, previous=previous)
             width = rows.width
         self.rows = rows
         attrs = 35 if self.attributes else 0

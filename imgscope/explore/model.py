@@ -332,7 +332,18 @@ class TreeRows(Sequence[Row]):
     children made (once) on the way: the tree of the whole image, every directory open, costs only the lines on
     the screen. ``width``: the widest line's tree part (guides, name, link), as the screen needs it."""
 
-    def __init__(self, view: ViewTree, sort: str, shown: set[str] | None, expanded: set[str], force_open: bool) -> None:
+    def __init__(
+        self,
+        view: ViewTree,
+        sort: str,
+        shown: set[str] | None,
+        expanded: set[str],
+        force_open: bool,
+        *,
+        previous: TreeRows | None = None,
+    ) -> None:
+        """The lines of ``view``; ``previous``: the lines before (its counts are kept when only the sort
+        changed: the same view, shown paths and open directories)."""
         self.view = view
         self.sort = sort
         self.shown = shown
@@ -340,7 +351,17 @@ class TreeRows(Sequence[Row]):
         self.force_open = force_open
         self._blocks: dict[str, tuple[list[ViewNode], list[int]]] = {}
         self._below: dict[str, int] = {}  # open directory -> the rows below it
-        self.width = self._measure()
+        if (
+            previous is not None
+            and previous.view is view
+            and previous.shown is shown
+            and previous.force_open == force_open
+            and previous.expanded == self.expanded
+        ):
+            self._below = previous._below
+            self.width = previous.width
+        else:
+            self.width = self._measure()
         self._total = self._below[view.root.path]
 
     def _open(self, path: str, is_dir: bool) -> bool:
