@@ -144,3 +144,25 @@ def test_counts_kept_when_only_the_sort_changes() -> None:
     again = TreeRows(view, "name", None, fewer, False, previous=by_name)
     assert again._below is not by_name._below
     assert [key_of(r) for r in again] == [key_of(r) for r in eager_rows(view, "name", None, fewer, False)]
+
+
+def test_openable_is_every_directory_with_rows_below() -> None:
+    """ "Open all" opens every directory of the view with rows below it (a file that was a directory holds the
+    removed rows below it), read from the view's own entries."""
+    analysis = analysis_of("cases/docker-archive.tar")
+    timeline = Timeline(analysis)
+    n = len(analysis.layers)
+    for key in [*(ViewKey.layer(i) for i in range(n)), *(ViewKey.aggregated(i) for i in range(n))]:
+        view = build_view(timeline, key)
+        want = {"/"}
+        for path in timeline.dir_paths:
+            if path == "/":
+                continue
+            found = view._entry(path)  # type: ignore[attr-defined]
+            held = path in timeline.names and (
+                timeline.state(path, key.top) is not None
+                or (key.base is not None and timeline.state(path, key.base) is not None)
+            )
+            if held or (found is not None and found[1]):
+                want.add(path)
+        assert view.openable() == want

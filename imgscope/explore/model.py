@@ -332,6 +332,8 @@ class TreeRows(Sequence[Row]):
     children made (once) on the way: the tree of the whole image, every directory open, costs only the lines on
     the screen. ``width``: the widest line's tree part (guides, name, link), as the screen needs it."""
 
+    width: int
+
     def __init__(
         self,
         view: ViewTree,
@@ -1019,18 +1021,23 @@ class LayerView(ViewTree):
         out = {"/"}
         timeline = self.timeline
         names = timeline.names
-        entry = self._entry
+        state = timeline.state
+        top, base = self.top, self.base
         for path in timeline.dir_paths:  # every path that is a directory in some layer, no other
             if path == "/":
                 continue
-            found = entry(path)
-            # a file that was a directory (in names) holds the removed paths below it
-            held = path in names and (
-                timeline.state(path, self.top) is not None
-                or (self.base is not None and timeline.state(path, self.base) is not None)
-            )
-            if held or (found is not None and found[1]):
-                out.add(path)
+            now = state(path, top)
+            if path in names:
+                # a directory, or a file that was one (it holds the removed paths below it): there after top or base
+                if now is not None or (base is not None and state(path, base) is not None):
+                    out.add(path)
+            elif now is not None:
+                if now[0] is _DIR:
+                    out.add(path)
+            elif base is not None:  # a removed row that is a directory
+                before = state(path, base)
+                if before is not None and before[0] is _DIR and timeline.changed(path, base, top):
+                    out.add(path)
         return out
 
     def counts(self) -> dict[DiffKind, int]:
