@@ -618,16 +618,8 @@ class Timeline:
         self.dir_paths.extend(names)
         self._counts: dict[int, list[dict[DiffKind, int]]] = {}
         self._matches: dict[tuple[str, str], list[str]] = {}
-        self._links: dict[str, tuple[int, int]] | None = None
         if layers > 1:
             self.counts(0, layers - 1)  # the aggregated views' counts, while building
-
-    def link_lengths(self) -> dict[str, tuple[int, int]]:
-        """Path -> (the layer that last wrote it, the length of its link target), for the final filesystem's
-        links (made once)."""
-        if self._links is None:
-            self._links = {f.path: (f.layer, len(f.link_target)) for f in self.analysis.files if f.link_target}
-        return self._links
 
     def state(self, path: str, layer: int | None) -> tuple[EntryType, int] | None:
         """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
@@ -861,7 +853,7 @@ class LayerView(ViewTree):
         names_of = timeline.names
         events = timeline.events
         dir_layers = timeline.dir_layers
-        links = timeline.link_lengths()
+        records = timeline.records
         top, base = self.top, self.base
         window = ((1 << (top - self._low)) - 1) << (self._low + 1)
         held_below = self._held_below
@@ -914,9 +906,9 @@ class LayerView(ViewTree):
                         )
                         child_gone = False
                         width = guides + len(name)
-                        link = links.get(path)
-                        if link is not None and link[0] <= top:
-                            width += link[1]
+                        record = records.get(path)
+                        if record is not None and record.link_target and record.layer <= top:
+                            width += len(record.link_target)
                     elif before_e is not None and (gone or changed):
                         is_dir = before_e[2] is _DIR
                         child_gone = True
