@@ -207,6 +207,20 @@ async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> 
         await key("escape: close it", ("escape",))
         await key("p: history of a path", ("p",))
         await key("escape: close it", ("escape",))
+        # the largest view: the last layer's aggregated changes (every path of the image), every directory open
+        layers.focus()
+        layers.set_cursor(len(analysis.layers) - 1)
+        while not app.view_ready:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        await key("ctrl+a: aggregated changes (last layer)", ("ctrl+a",), wait_tree=True)
+        tree_pane.focus()
+        tree_pane.set_cursor(0)
+        await pilot.pause()
+        await key("ctrl+space: open every directory (last layer)", ("ctrl+space",))
+        results["rows_open_all_last_layer"] = tree_pane.line_count()
+        await key("pagedown (everything open, last layer)", ("pagedown",), times=repeat)
+        await key("ctrl+space: collapse every directory (last layer)", ("ctrl+space",))
     return results
 
 

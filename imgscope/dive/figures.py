@@ -391,14 +391,15 @@ class DiveLayer:
         dir_type = EntryType.DIR
         for path, size, type_, mode in rows:
             layer_size += size
-            if path in seen:
+            full = "/" + path  # the string the tree keeps: the set of paths seen holds no string of its own
+            if full in seen:
                 dup += 1
             else:
-                seen.add(path)
+                seen.add(full)
             if _OPAQUE_PREFIX in path and any(c.startswith(_OPAQUE_PREFIX) for c in path.split("/")):
                 opaque += 1
             is_dir = type_ is dir_type or (mode & _S_IFMT) == _S_IFDIR
-            tree.add_path("/" + path, size, is_dir)
+            tree.add_path(full, size, is_dir)
         del seen
         order = _post_order(tree.root)
         flags = bytes(

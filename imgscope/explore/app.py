@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from threading import Lock
 from typing import Any, ClassVar
 
@@ -33,7 +32,9 @@ from imgscope.explore.model import (
     DiffKind,
     Filter,
     Mode,
+    Row,
     Timeline,
+    TreeRows,
     ViewKey,
     ViewNode,
     ViewTree,
@@ -295,13 +296,6 @@ class LayersPane(LinePane):
             app.mark_compare(self.cursor)
 
 
-@dataclass
-class Row:
-    node: ViewNode
-    prefix: str  # the guides of the ancestors
-    last: bool
-
-
 class FileTreePane(LinePane):
     """dive's file tree: permission, uid:gid, size, then the tree, coloured by kind; built lazily."""
 
@@ -310,7 +304,7 @@ class FileTreePane(LinePane):
     def __init__(self, settings: ExploreSettings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.vtree: ViewTree | None = None
-        self.rows: list[Row] = []
+        self.rows: Sequence[Row] = []
         self.expanded: set[str] = set()  # directories open (the root always)
         self.sort = settings.sort
         self.attributes = settings.attributes
@@ -332,23 +326,26 @@ class FileTreePane(LinePane):
         self.shown = None if self.vtree is None else self.vtree.visible(self.path_filter, frozenset(self.hidden_kinds))
 
     def rebuild(self, keep: str | None = None) -> None:
-        """The rows from the expanded directories; the cursor stays on ``keep`` (a path) when it is shown."""
+        """The rows from the expanded directories; the cursor stays on ``keep`` (a path) when it is shown. The
+        rows are counted, and made only as they are read (``TreeRows``: the lines on the screen)."""
         if keep is None and self.rows and 0 <= self.cursor < len(self.rows):
             keep = self.rows[self.cursor].node.path
-        rows: list[Row] = []
+        rows: Sequence[Row] = []
         view = self.vtree
+        width = 1
         if view is not None:
             # Under a filter every directory with a match below it is open: the matches are what one looks for.
             force_open = self.path_filter is not None and self.path_filter.active
-            rows = self._subrows(view, view.root, "", force_open)
+            previous = self.rows if isinstance(self.rows, TreeRows) else None
+            rows = TreeRows(view, self.sort, self.shown, self.expanded, force_open, previous=previous)
+            width = rows.width
         self.rows = rows
         attrs = 35 if self.attributes else 0
-        self.width_needed = attrs + max(
-            (len(r.prefix) + len(r.node.name) + len(r.node.link_target or "") + 7 for r in rows), default=1
-        )
+        self.width_needed = attrs + width
         index = 0
         if keep is not None:
-            index = next((i for i, r in enumerate(rows) if r.node.path == keep), min(self.cursor, len(rows) - 1))
+            found = rows.index_of(keep) if isinstance(rows, TreeRows) else None
+            index = found if found is not None else min(self.cursor, len(rows) - 1)
         self.cursor = max(0, index)
         if self.wrap:
             self._fold()
@@ -357,23 +354,6 @@ class FileTreePane(LinePane):
         if rows:
             first, height = self.screen_row_of(self.cursor)
             self.scroll_to_region(Region(0, first, 1, height), animate=False, force=True)
-
-    def _subrows(self, view: ViewTree, node: ViewNode, prefix: str, force_open: bool) -> list[Row]:
-        out: list[Row] = []
-        visible = self.shown
-        stack: list[tuple[ViewNode, str, bool]] = []  # node, prefix of its guides, last of its siblings
-        kids = view.shown_children(node, self.sort, visible)
-        for i in range(len(kids) - 1, -1, -1):
-            stack.append((kids[i], prefix, i == len(kids) - 1))
-        while stack:
-            child, pre, last = stack.pop()
-            out.append(Row(child, pre, last))
-            if child.is_dir and (force_open or child.path in self.expanded):
-                sub_pre = pre + ("    " if last else "│   ")
-                grand = view.shown_children(child, self.sort, visible)
-                for i in range(len(grand) - 1, -1, -1):
-                    stack.append((grand[i], sub_pre, i == len(grand) - 1))
-        return out
 
     def line_count(self) -> int:
         return len(self.rows)

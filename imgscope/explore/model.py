@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from imgscope._gc import collector_paused
 from imgscope.analysis.result import Analysis, FileRecord
@@ -313,7 +315,179 @@ class ViewTree:
         return keep
 
 
+@dataclass
+class Row:
+    """One line of the file tree: a row of the view, the guides of its ancestors, last of its siblings."""
+
+    node: ViewNode
+    prefix: str  # the guides of the ancestors
+    last: bool
+
+
+class TreeRows(Sequence[Row]):
+    """The lines of a view's tree, depth first (an open directory's rows below it, sorted), made only when read.
+
+    Made with one pass that counts the rows below each open directory (for a ``LayerView`` from the timeline,
+    making no ``ViewNode``); a line ``i`` is then found by going down from the root, each directory's shown
+    children made (once) on the way: the tree of the whole image, every directory open, costs only the lines on
+    the screen. ``width``: the widest line's tree part (guides, name, link), as the screen needs it."""
+
+    width: int
+
+    def __init__(
+        self,
+        view: ViewTree,
+        sort: str,
+        shown: set[str] | None,
+        expanded: set[str],
+        force_open: bool,
+        *,
+        previous: TreeRows | None = None,
+    ) -> None:
+        """The lines of ``view``; ``previous``: the lines before (its counts are kept when only the sort
+        changed: the same view, shown paths and open directories)."""
+        self.view = view
+        self.sort = sort
+        self.shown = shown
+        self.expanded = frozenset(expanded)
+        self.force_open = force_open
+        self._blocks: dict[str, tuple[list[ViewNode], list[int]]] = {}
+        self._below: dict[str, int] = {}  # open directory -> the rows below it
+        if (
+            previous is not None
+            and previous.view is view
+            and previous.shown is shown
+            and previous.force_open == force_open
+            and previous.expanded == self.expanded
+        ):
+            self._below = previous._below
+            self.width = previous.width
+        else:
+            self.width = self._measure()
+        self._total = self._below[view.root.path]
+
+    def _open(self, path: str, is_dir: bool) -> bool:
+        return is_dir and (self.force_open or path in self.expanded)
+
+    def _measure(self) -> int:
+        """Count the rows below every open directory (``_below``); the widest line."""
+        view = self.view
+        root = view.root
+        shown = self.shown
+        expanded = self.expanded
+        force_open = self.force_open
+        order: list[tuple[str, int, list[str]]] = []  # open directories, parents first: rows, open children
+        widest = 0
+        if isinstance(view, LayerView):
+            order, widest = view.count_rows(shown, expanded, force_open)
+        else:
+            nodes: list[tuple[ViewNode, int]] = [(root, 0)]
+            while nodes:
+                node, depth = nodes.pop()
+                kids = view.shown_children(node, self.sort, shown)
+                subs = []
+                for kid in kids:
+                    width = 4 * depth + len(kid.name) + len(kid.link_target or "") + 7
+                    widest = max(widest, width)
+                    if self._open(kid.path, kid.is_dir):
+                        subs.append(kid.path)
+                        nodes.append((kid, depth + 1))
+                order.append((node.path, len(kids), subs))
+        below = self._below
+        for path, count, subs in reversed(order):
+            below[path] = count + sum(below[s] for s in subs)
+        return widest or 1
+
+    def _block(self, node: ViewNode) -> tuple[list[ViewNode], list[int]]:
+        """The shown children of the open directory ``node``, and the line (below it) each starts at."""
+        made = self._blocks.get(node.path)
+        if made is None:
+            kids = self.view.shown_children(node, self.sort, self.shown)
+            starts = [0]
+            at = 0
+            below = self._below
+            for kid in kids:
+                at += 1
+                if self._open(kid.path, kid.is_dir):
+                    at += below[kid.path]
+                starts.append(at)
+            made = self._blocks[node.path] = (kids, starts)
+        return made
+
+    def __len__(self) -> int:
+        return self._total
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._total))]
+        if index < 0:
+            index += self._total
+        if not 0 <= index < self._total:
+            raise IndexError("row index out of range")
+        node = self.view.root
+        prefix = ""
+        while True:
+            kids, starts = self._block(node)
+            j = bisect_right(starts, index) - 1
+            kid = kids[j]
+            last = j == len(kids) - 1
+            if index == starts[j]:
+                return Row(kid, prefix, last)
+            index -= starts[j] + 1
+            prefix += "    " if last else "│   "
+            node = kid
+
+    def __iter__(self) -> Iterator[Row]:
+        stack: list[tuple[ViewNode, str, bool]] = []
+        kids = self._block(self.view.root)[0]
+        for i in range(len(kids) - 1, -1, -1):
+            stack.append((kids[i], "", i == len(kids) - 1))
+        while stack:
+            child, pre, last = stack.pop()
+            yield Row(child, pre, last)
+            if self._open(child.path, child.is_dir):
+                sub_pre = pre + ("    " if last else "│   ")
+                grand = self._block(child)[0]
+                for i in range(len(grand) - 1, -1, -1):
+                    stack.append((grand[i], sub_pre, i == len(grand) - 1))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, TreeRows)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def index_of(self, path: str) -> int | None:
+        """The line of ``path``; None when it is not shown (filtered out, or below a closed directory)."""
+        node = self.view.root
+        at = 0
+        while True:
+            kids, starts = self._block(node)
+            for j, kid in enumerate(kids):
+                if kid.path == path:
+                    return at + starts[j]
+                if path.startswith(kid.path.rstrip("/") + "/"):
+                    if not self._open(kid.path, kid.is_dir):
+                        return None
+                    at += starts[j] + 1
+                    node = kid
+                    break
+            else:
+                return None
+
+
 _ABSENT = -1
+_GONE = DiffKind.REMOVED
+#: A row as ``LayerView._child_rows`` gives it: path, type, size, kind, is a directory, record, (mode, uid, gid).
+_Owner = tuple["int | None", "int | None", "int | None"]
+_ChildRow = tuple[str, EntryType, int, DiffKind, bool, "FileRecord | None", "_Owner | None"]
 _SORT_KEYS: dict[str, Callable[[ViewNode], tuple[int, str]]] = {
     "size": lambda c: (-c.size, c.name),
     "name": lambda c: (0, c.name),
@@ -593,15 +767,25 @@ class LayerView(ViewTree):
         return DiffKind.UNMODIFIED
 
     def _make_children(self, node: ViewNode, only: set[str] | None = None) -> list[ViewNode]:
-        timeline = self.timeline
-        names = timeline.names.get(node.path)
-        if not names:
-            return []
-        prefix = node.path.rstrip("/")
         out: list[ViewNode] = []
+        for path, type_, size, kind, is_dir, record, owner in self._child_rows(node.path, node.kind is _GONE, only):
+            row = ViewNode(path, type_, size, kind, node, is_dir=is_dir, record=record)
+            if owner is not None:
+                row.mode, row.uid, row.gid = owner
+            out.append(row)
+        return out
+
+    def _child_rows(self, parent: str, gone: bool, only: set[str] | None = None) -> Iterator[_ChildRow]:
+        """The rows below ``parent`` (``gone``: a removed directory), unsorted, as the fields of their ``ViewNode``
+        (``owner``: the mode, uid and gid to set, when the record does not give them); no objects are made, so
+        counting the rows of a view (``TreeRows``) costs no ``ViewNode``."""
+        timeline = self.timeline
+        names = timeline.names.get(parent)
+        if not names:
+            return
+        prefix = parent.rstrip("/")
         top, base = self.top, self.base
         low = self._low
-        gone = node.kind is DiffKind.REMOVED
         events = timeline.events
         dir_size = timeline.dir_size
         records = timeline.records
@@ -614,7 +798,7 @@ class LayerView(ViewTree):
                 continue
             history = events.get(path)
             if history is None:  # an implicit directory: read as ``state`` reads it
-                out.extend(self._slow_child(node, path, gone))
+                yield from self._slow_child(path, gone)
                 continue
             # one pass over the path's few changes: the last at or below top, and at or below base; any between
             now_e = before_e = None
@@ -648,10 +832,8 @@ class LayerView(ViewTree):
                 record = records.get(path)
                 if record is not None and record.layer > top:
                     record = None
-                row = ViewNode(path, type_, size, kind, node, is_dir=below, record=record)
-                if record is None:  # a later layer wrote the path again: its mode and owner at ``top``
-                    row.mode, row.uid, row.gid = now_e[5], now_e[6], now_e[7]
-                out.append(row)
+                # with no record (a later layer wrote the path again): its mode and owner at ``top``
+                yield path, type_, size, kind, below, record, (now_e[5], now_e[6], now_e[7]) if record is None else None
             elif before_e is not None and (gone or changed):
                 type_ = before_e[2]
                 if type_ is _DIR:
@@ -659,29 +841,104 @@ class LayerView(ViewTree):
                     size = sizes[base] if sizes is not None and base is not None else 0
                 else:
                     size = before_e[3]
-                row = ViewNode(path, type_, size, removed, node)
-                row.mode, row.uid, row.gid = before_e[5], before_e[6], before_e[7]
-                out.append(row)
-        return out
+                yield path, type_, size, removed, False, None, (before_e[5], before_e[6], before_e[7])
 
-    def _slow_child(self, node: ViewNode, path: str, gone: bool) -> list[ViewNode]:
-        """The row of ``path`` below ``node`` (none or one), from ``Timeline.state``."""
+    def count_rows(
+        self, shown: set[str] | None, expanded: frozenset[str], force_open: bool
+    ) -> tuple[list[tuple[str, int, list[str]]], int]:
+        """``_child_rows`` below every open directory, counted (the same rows, but no size, no tuple per row):
+        each open directory (parents first) with its rows and its open children; the widest line (guides, name,
+        link target: ``TreeRows.width``)."""
+        timeline = self.timeline
+        names_of = timeline.names
+        events = timeline.events
+        dir_layers = timeline.dir_layers
+        records = timeline.records
+        top, base = self.top, self.base
+        window = ((1 << (top - self._low)) - 1) << (self._low + 1)
+        held_below = self._held_below
+        order: list[tuple[str, int, list[str]]] = []
+        widest = 0
+        stack: list[tuple[str, bool, int]] = [(self.root.path, self.root.kind is _GONE, 0)]
+        while stack:
+            parent, gone, depth = stack.pop()
+            count = 0
+            subs: list[str] = []
+            names = names_of.get(parent)
+            if names:
+                prefix = parent.rstrip("/")
+                guides = 4 * depth + 7
+                for name in names:
+                    path = f"{prefix}/{name}"
+                    if shown is not None and path not in shown:
+                        continue
+                    history = events.get(path)
+                    if history is None:  # an implicit directory
+                        for child, type_, _, kind, is_dir, record, _ in self._slow_child(path, gone):
+                            count += 1
+                            width = guides + len(name) + (len(record.link_target) if record is not None else 0)
+                            widest = max(widest, width)
+                            if (is_dir or type_ is _DIR) and (force_open or child in expanded):
+                                subs.append(child)
+                                stack.append((child, kind is _GONE, depth + 1))
+                        continue
+                    now_e = before_e = None
+                    changed = False
+                    for event in history:
+                        layer = event[0]
+                        if layer > top:
+                            break
+                        now_e = event
+                        if base is not None:
+                            if layer <= base:
+                                before_e = event
+                            else:
+                                changed = True
+                    if before_e is not None and before_e[1] == 2:
+                        before_e = None
+                    if not gone and now_e is not None and now_e[1] != 2:
+                        is_dir = now_e[2] is _DIR or (
+                            before_e is not None
+                            and (changed or dir_layers.get(path, 0) & window != 0)
+                            and base is not None
+                            and path in names_of
+                            and held_below(path, base)
+                        )
+                        child_gone = False
+                        width = guides + len(name)
+                        record = records.get(path)
+                        if record is not None and record.link_target and record.layer <= top:
+                            width += len(record.link_target)
+                    elif before_e is not None and (gone or changed):
+                        is_dir = before_e[2] is _DIR
+                        child_gone = True
+                        width = guides + len(name)
+                    else:
+                        continue
+                    count += 1
+                    if width > widest:
+                        widest = width
+                    if is_dir and (force_open or path in expanded):
+                        subs.append(path)
+                        stack.append((path, child_gone, depth + 1))
+            order.append((parent, count, subs))
+        return order, widest
+
+    def _slow_child(self, path: str, gone: bool) -> list[_ChildRow]:
+        """The row of ``path`` (none or one), from ``Timeline.state``."""
         timeline = self.timeline
         top, base = self.top, self.base
         now = None if gone else timeline.state(path, top)
         if now is not None:
             kind = self.kind_of(path)
             below = now[0] is _DIR or (kind is DiffKind.MODIFIED and base is not None and self._held_below(path, base))
-            row = ViewNode(path, now[0], now[1], kind, node, is_dir=below, record=timeline.record(path, top))
-            if row.mode is None:
-                row.mode, row.uid, row.gid = timeline.owner_mode(path, top)
-            return [row]
+            record = timeline.record(path, top)
+            owner = timeline.owner_mode(path, top) if record is None or record.mode is None else None
+            return [(path, now[0], now[1], kind, below, record, owner)]
         if base is not None:
             before = timeline.state(path, base)
             if before is not None and (gone or timeline.changed(path, base, top)):
-                row = ViewNode(path, before[0], before[1], DiffKind.REMOVED, node)
-                row.mode, row.uid, row.gid = timeline.owner_mode(path, base)
-                return [row]
+                return [(path, before[0], before[1], DiffKind.REMOVED, False, None, timeline.owner_mode(path, base))]
         return []
 
     def _held_below(self, path: str, layer: int) -> bool:
@@ -756,18 +1013,23 @@ class LayerView(ViewTree):
         out = {"/"}
         timeline = self.timeline
         names = timeline.names
-        entry = self._entry
+        state = timeline.state
+        top, base = self.top, self.base
         for path in timeline.dir_paths:  # every path that is a directory in some layer, no other
             if path == "/":
                 continue
-            found = entry(path)
-            # a file that was a directory (in names) holds the removed paths below it
-            held = path in names and (
-                timeline.state(path, self.top) is not None
-                or (self.base is not None and timeline.state(path, self.base) is not None)
-            )
-            if held or (found is not None and found[1]):
-                out.add(path)
+            now = state(path, top)
+            if path in names:
+                # a directory, or a file that was one (it holds the removed paths below it): there after top or base
+                if now is not None or (base is not None and state(path, base) is not None):
+                    out.add(path)
+            elif now is not None:
+                if now[0] is _DIR:
+                    out.add(path)
+            elif base is not None:  # a removed row that is a directory
+                before = state(path, base)
+                if before is not None and before[0] is _DIR and timeline.changed(path, base, top):
+                    out.add(path)
         return out
 
     def counts(self) -> dict[DiffKind, int]:
