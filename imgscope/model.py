@@ -119,7 +119,20 @@ class TarEntries(Sequence[TarEntry]):
         gids: MutableSequence[int],
         digests: bytes,
     ) -> TarEntries:
-        """The members of columns read back (``digests``: the regular files' 32-byte digests, in order)."""
+        """The members of columns read back (``digests``: the regular files' 32-byte digests, in order).
+
+        Raises ValueError when the columns disagree (lengths, string indexes, type codes, digest bytes).
+        """
+        count = len(types)
+        if not (
+            isinstance(types, bytes)
+            and isinstance(digests, bytes)
+            and all(len(c) == count for c in (dirs, names, links, sizes, modes, uids, gids))
+            and all(max(c, default=0) < len(strings) for c in (dirs, names, links))
+            and max(types, default=0) < len(_ENTRY_TYPES)
+            and len(digests) == 32 * types.count(_ENTRY_CODE[EntryType.FILE])
+        ):
+            raise ValueError("the members' columns disagree")
         new = cls()
         new._strings = strings
         new._index = {}  # filled only when more members are appended

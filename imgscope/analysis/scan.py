@@ -325,31 +325,33 @@ def _decode(columns: bytes) -> tuple[TarEntries, DiveLayer]:
         dive_flags,
         (layer_size, opaque, repeated),
     ) = marshal.loads(columns)
-    if len(types) != count:
-        raise ValueError("not a layer scan: its columns disagree")
     dirs, names, links = array("I"), array("I"), array("I")
     dirs.frombytes(dirs_b)
     names.frombytes(names_b)
     links.frombytes(links_b)
-    entries = TarEntries.from_columns(
-        strings,
-        dirs,
-        names,
-        links,
-        types,
-        _column(sizes_p),
-        _column(modes_p),
-        _column(uids_p),
-        _column(gids_p),
-        digests,
-    )
+    sizes, modes, uids, gids = _column(sizes_p), _column(modes_p), _column(uids_p), _column(gids_p)
     dive_dirs, dive_names = array("I"), array("I")
     dive_dirs.frombytes(dive_dirs_b)
     dive_names.frombytes(dive_names_b)
+    dive_sizes = list(_unpack_ints(dive_sizes_p))
+    # The bytes may come from a cache directory others can write to: a damaged record is refused here, as a
+    # ValueError, not met later as an IndexError deep in the merge (``from_columns`` checks the members' columns).
+    if not (
+        isinstance(strings, list)
+        and all(isinstance(t, str) for t in strings)
+        and isinstance(dive_flags, bytes)
+        and len(dive_dirs) == len(dive_names) == len(dive_sizes) == len(dive_flags)
+        and all(max(c, default=0) < len(strings) for c in (dive_dirs, dive_names))
+        and all(isinstance(v, int) for c in (sizes, modes, uids, gids, dive_sizes) if isinstance(c, list) for v in c)
+        and isinstance(count, int)
+        and len(dirs) == count
+    ):
+        raise ValueError("not a layer scan: its columns disagree")
+    entries = TarEntries.from_columns(strings, dirs, names, links, types, sizes, modes, uids, gids, digests)
     full = [
         f"/{strings[d]}/{strings[n]}" if d else "/" + strings[n] for d, n in zip(dive_dirs, dive_names, strict=True)
     ]
-    dive = DiveLayer(full, list(_unpack_ints(dive_sizes_p)), dive_flags, layer_size, opaque, repeated)
+    dive = DiveLayer(full, dive_sizes, dive_flags, layer_size, opaque, repeated)
     return entries, dive
 
 

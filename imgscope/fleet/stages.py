@@ -100,6 +100,7 @@ def decode_scan(payload: bytes, diff_id: str) -> LayerRecord:
         ):
             raise ValueError("unexpected contents")
         scan = LayerScan.from_bytes(scan_bytes, observers=False)
+        scan.entries  # noqa: B018  # decoded (and its columns checked) here, not first met deep in the merge
     except (ValueError, TypeError, EOFError) as exc:
         raise ScanCacheError(diff_id, f"unreadable layer scan ({exc}); delete it from the scan cache") from None
     if scan.stream.diff_id != diff_id:
@@ -155,8 +156,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all (a temporary file of this process, renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temporary file behind
+        raise
 
 
 def _one_line(exc: BaseException) -> str:
