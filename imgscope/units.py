@@ -104,7 +104,7 @@ def format_percent(fraction: float | None, *, against: float | None = None, digi
     """A fraction for people, the one way imgscope shows a percent: ``4.5%`` (one decimal, no space).
 
     ``against``: a figure shown beside this one (a limit); when the two differ but would read the same, more
-    decimals are shown (up to four) so that they read differently: ``5.01%`` against ``5.00%``. ``digits``: the
+    decimals are shown (as many as it takes) so that they read differently: ``5.01%`` against ``5.00%``. ``digits``: the
     decimals to show at least (dive's figures are shown with dive's four). None and NaN are
     ``n/a``, infinities ``∞%`` and ``-∞%``. (dive's own figures keep dive's format where imgscope prints dive's
     text: ``imgscope.dive``.)
@@ -117,6 +117,9 @@ def format_percent(fraction: float | None, *, against: float | None = None, digi
     if math.isinf(fraction):
         return "∞%" if fraction > 0 else "-∞%"
     if against is not None and math.isfinite(against) and against != fraction:
-        while digits < max(4, digits) and f"{100 * fraction:.{digits}f}" == f"{100 * against:.{digits}f}":
+        while digits < 17 and f"{100 * fraction:.{digits}f}" == f"{100 * against:.{digits}f}":
             digits += 1
-    return f"{100 * fraction:.{digits}f}%"
+    text = f"{100 * fraction:.{digits}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]  # a tiny negative figure is 0.0%, not -0.0%
+    return f"{text}%"

@@ -32,7 +32,9 @@ ADVISE = str(SAMPLES / "advise.tar")
         (0.0501, 0.05, "5.01%"),
         (0.05, 0.0501, "5.00%"),
         (0.05, 0.05, "5.0%"),  # equal: no more digits
-        (0.5000001, 0.5, "50.0000%"),  # at most four decimals
+        (0.5000001, 0.5, "50.00001%"),  # as many decimals as it takes to read differently
+        (0.1000001, 0.1, "10.00001%"),
+        (-1e-9, None, "0.0%"),  # not -0.0%
         (0.0447, 0.04, "4.5%"),
         (math.nan, None, "n/a"),
         (None, None, "n/a"),
