@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import IO, Any, overload
+from typing import IO, Any, ClassVar, Generic, TypeVar, overload
 
 from imgscope.errors import MissingBlobError, expect
 
@@ -60,7 +60,44 @@ def _int_array(code: str) -> MutableSequence[int]:
     return array(code)
 
 
-class TarEntries(Sequence[TarEntry]):
+T = TypeVar("T")
+
+
+class MadeOnRead(Sequence[T], Generic[T]):
+    """A sequence stored compactly (columns, counts) whose items are made only when read.
+
+    A subclass gives ``__len__`` and ``_make(i)`` (``0 <= i < len``); indexing, negative indexes, slices (as
+    ``_many`` makes them: a tuple by default) and iteration are done here, once for every such sequence.
+    """
+
+    __slots__ = ()
+    _item_name: ClassVar[str] = "item"  # for the IndexError: "member index out of range"
+
+    def _make(self, i: int) -> T:
+        raise NotImplementedError
+
+    def _many(self, items: Iterator[T]) -> Sequence[T]:
+        return tuple(items)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[T]: ...
+    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
+        n = len(self)
+        if isinstance(i, slice):
+            return self._many(map(self._make, range(*i.indices(n))))
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"{self._item_name} index out of range")
+        return self._make(i)
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._make, range(len(self)))
+
+
+class TarEntries(MadeOnRead[TarEntry]):
     """A layer's members stored by column; each ``TarEntry`` is made when it is read.
 
     One ``TarEntry`` with its path string costs about 170 bytes; here a member costs indexes into one table of
@@ -69,6 +106,8 @@ class TarEntries(Sequence[TarEntry]):
     making entries (the union filesystem and dive's tree need only some fields). Compares equal to a list of
     the same entries.
     """
+
+    _item_name = "member"
 
     __slots__ = (
         "_digest_end",
@@ -273,22 +312,8 @@ class TarEntries(Sequence[TarEntry]):
                 return self._zero
         return digest
 
-    @overload
-    def __getitem__(self, i: int) -> TarEntry: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[TarEntry]: ...
-    def __getitem__(self, i: int | slice) -> TarEntry | list[TarEntry]:
-        if isinstance(i, slice):
-            return [self._make(j) for j in range(*i.indices(len(self)))]
-        n = len(self._types)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("member index out of range")
-        return self._make(i)
-
-    def __iter__(self) -> Iterator[TarEntry]:
-        return map(self._make, range(len(self._types)))
+    def _many(self, items: Iterator[TarEntry]) -> list[TarEntry]:
+        return list(items)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (TarEntries, list)):

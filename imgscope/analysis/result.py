@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import warnings
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
 from imgscope._display import Displayable
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveFigures
-from imgscope.model import Compression, EntryType, HistoryEntry, Image
+from imgscope.model import Compression, EntryType, HistoryEntry, Image, MadeOnRead
 from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile
 from imgscope.union.tree import TreeNode, layer_changes_tree, tree_after
 
@@ -77,7 +77,7 @@ def _column(values: list[int], code: str) -> Sequence[int]:
         return values
 
 
-class FileTable(Sequence[FileRecord]):
+class FileTable(MadeOnRead[FileRecord]):
     """Every path of the final filesystem, stored by column; each ``FileRecord`` is made when it is read.
 
     An object per path (a ``FileRecord``, its ``/``-rooted path, its hex digest) costs about 300 bytes; here a
@@ -86,6 +86,8 @@ class FileTable(Sequence[FileRecord]):
     digest's 32 bytes in one ``bytes``. Reads as an immutable sequence in the filesystem's walk order (depth
     first, names sorted); compares equal to a tuple of the same records. Built by ``FileTable.Builder``.
     """
+
+    _item_name = "file"
 
     __slots__ = (
         "_digest_end",
@@ -240,24 +242,6 @@ class FileTable(Sequence[FileRecord]):
             self._records[i],
             digest,
         )
-
-    @overload
-    def __getitem__(self, i: int) -> FileRecord: ...
-    @overload
-    def __getitem__(self, i: slice) -> tuple[FileRecord, ...]: ...
-    def __getitem__(self, i: int | slice) -> FileRecord | tuple[FileRecord, ...]:
-        if isinstance(i, slice):
-            return tuple(self._make(j) for j in range(*i.indices(len(self))))
-        n = len(self._types)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("file index out of range")
-        return self._make(i)
-
-    def __iter__(self) -> Iterator[FileRecord]:
-        make = self._make
-        return (make(i) for i in range(len(self._types)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FileTable):

@@ -21,10 +21,10 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from sys import intern
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple
 
 from imgscope.errors import CorruptLayerError
-from imgscope.model import EntryType, TarEntries, TarEntry, entry_paths
+from imgscope.model import EntryType, MadeOnRead, TarEntries, TarEntry, entry_paths
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -126,7 +126,7 @@ def int_column(values: list[int | None]) -> IntColumn:
     return values
 
 
-class ChangeList(Sequence[FileChange]):
+class ChangeList(MadeOnRead[FileChange]):
     """A layer's changes, stored compactly; each ``FileChange`` is made when it is read.
 
     A large layer changes hundreds of thousands of paths, and one object per change plus its own ``/``-rooted
@@ -135,6 +135,8 @@ class ChangeList(Sequence[FileChange]):
     bytes of mode, uid and gid in machine arrays (``int_column``). Reads as an immutable sequence; compares
     equal to a tuple of the same changes.
     """
+
+    _item_name = "change"
 
     __slots__ = ("_codes", "_gids", "_modes", "_paths", "_sizes", "_uids")
 
@@ -183,24 +185,6 @@ class ChangeList(Sequence[FileChange]):
             self._uids[i],
             self._gids[i],
         )
-
-    @overload
-    def __getitem__(self, i: int) -> FileChange: ...
-    @overload
-    def __getitem__(self, i: slice) -> tuple[FileChange, ...]: ...
-    def __getitem__(self, i: int | slice) -> FileChange | tuple[FileChange, ...]:
-        if isinstance(i, slice):
-            return tuple(self._make(j) for j in range(*i.indices(len(self))))
-        n = len(self._codes)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("change index out of range")
-        return self._make(i)
-
-    def __iter__(self) -> Iterator[FileChange]:
-        make = self._make
-        return (make(i) for i in range(len(self._codes)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ChangeList):
