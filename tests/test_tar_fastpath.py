@@ -32,7 +32,7 @@ def _reference(data: bytes) -> list[tuple[object, ...]] | str:
     try:
         while (m := decoder.next()) is not None:
             padded = th.padded(m.size)
-            body = f.read(padded)
+            body = f.read(min(padded, len(data)))  # a base-256 size may be far beyond any stream
             decoder.skipped(padded)
             is_file = m.typeflag in _FILE_TYPES or m.typeflag not in _KINDS
             if len(body) < m.size:
@@ -126,7 +126,9 @@ def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> in
     members=st.lists(_MEMBER, min_size=1, max_size=6),
     fmt=st.sampled_from([tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT]),
 )
-def test_same_members_as_the_header_decoder(chunk: int, members: list[tuple[str, bytes, int, int, int]], fmt: int) -> None:
+def test_same_members_as_the_header_decoder(
+    chunk: int, members: list[tuple[str, bytes, int, int, int]], fmt: int
+) -> None:
     data = _tar(members, fmt)
     assert _read(data) == _reference(data)
 
