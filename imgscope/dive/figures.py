@@ -580,21 +580,23 @@ class DiveCompat:
             for i, full in enumerate(layer.full_paths()):
                 self._stacked.add_path(full, sizes[i], bool(flags[i] & _IS_DIR))
         # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
-        self._walk(index, layer, self._stacked, last)
         if last:
+            self._walk(index, layer, layer.paths(), self._stacked, last)
             self._stacked = None
             return
+        paths = list(layer.paths())  # one string per path, shared by the efficiency data and the stacked tree
+        self._walk(index, layer, paths, self._stacked, last)
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
         # layer 0 twice); stacking now, not when that layer comes, frees this layer at once.
         stacked = self._stacked
         assert stacked is not None
-        for i, path in enumerate(layer.paths()):
+        for i, path in enumerate(paths):
             if flags[i] & _IS_WHITEOUT:
                 stacked.remove_path(path)
             else:
                 stacked.add_path(path, sizes[i], bool(flags[i] & _IS_DIR))
 
-    def _walk(self, index: int, layer: DiveLayer, stacked: _Tree | None, last: bool) -> None:
+    def _walk(self, index: int, layer: DiveLayer, paths: Iterable[str], stacked: _Tree | None, last: bool) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
         data_map = self._data
         sizes, flags = layer.sizes, layer.flags
@@ -609,7 +611,7 @@ class DiveCompat:
             if last
             else None
         )
-        for i, path in enumerate(layer.paths()):
+        for i, path in enumerate(paths):
             flag = flags[i]
             if not flag & _IS_LEAF:
                 continue
