@@ -287,6 +287,24 @@ _TYPE_CODES = tuple(EntryType)  # TarEntries' type codes are positions in this t
 _DIR_CODE = _TYPE_CODES.index(EntryType.DIR)
 
 
+_WHITEOUT_MARKS = bytes(1 if flag & _IS_WHITEOUT else 0 for flag in range(256))
+_WHITEOUT_LEAF_MARKS = bytes(1 if flag & _IS_WHITEOUT and flag & _IS_LEAF else 0 for flag in range(256))
+
+
+_INNER_MARKS = bytes(0 if flag & _IS_LEAF else 1 for flag in range(256))
+
+
+def _positions(flags: bytes, marks: bytes) -> list[int]:
+    """The positions of the flags ``marks`` maps to 1, found without a Python step per flag."""
+    marked = flags.translate(marks)
+    out: list[int] = []
+    at = marked.find(1)
+    while at >= 0:
+        out.append(at)
+        at = marked.find(1, at + 1)
+    return out
+
+
 def _has_whiteout(flags: bytes) -> bool:
     """True when a node of these flags is a whiteout."""
     return any(flag in flags for flag in range(_IS_WHITEOUT, 2 * _IS_WHITEOUT))
@@ -500,29 +518,36 @@ class DiveLayer:
 
     def _dir_paths(self) -> dict[int, str]:
         """The ``/``-rooted path of every node that has children, by position (a parent comes after its
-        children, so they are made from the last node back)."""
-        names, parents, flags = self.names, self.parents, self.flags
+        children, so they are made from the last node back); -1: the root."""
+        names, parents = self.names, self.parents
         out: dict[int, str] = {-1: ""}
-        for i in range(len(flags) - 1, -1, -1):
-            if not flags[i] & _IS_LEAF:
-                out[i] = f"{out[parents[i]]}/{names[i]}"
+        for i in reversed(_positions(self.flags, _INNER_MARKS)):
+            out[i] = f"{out[parents[i]]}/{names[i]}"
         return out
 
-    def full_paths(self) -> Iterator[str]:
-        """Each node's path in the tree (``/``-rooted, a whiteout's name as it is), in order; made as read."""
-        names, parents = self.names, self.parents
+    def full_paths(self) -> list[str]:
+        """Each node's path in the tree (``/``-rooted, a whiteout's name as it is), in order."""
         dirs = self._dir_paths()
-        for i in range(len(names)):
-            yield f"{dirs[parents[i]]}/{names[i]}"
+        return [f"{dirs[parent]}/{name}" for name, parent in zip(self.names, self.parents, strict=True)]
 
-    def paths(self) -> Iterator[str]:
+    def whiteouts(self, *, leaves: bool = False) -> list[int]:
+        """The positions of the whiteout nodes (``leaves``: of those without children)."""
+        return _positions(self.flags, _WHITEOUT_LEAF_MARKS if leaves else _WHITEOUT_MARKS)
+
+    def paths(self) -> list[str]:
         """``FileNode.Path()`` of each node, in order: the whiteout prefix trimmed from a whiteout's own name."""
+        out = self.full_paths()
+        found = self.whiteouts()
+        for i, path in zip(found, self.paths_of(found), strict=True):
+            out[i] = path
+        return out
+
+    def paths_of(self, nodes: Iterable[int]) -> list[str]:
+        """``FileNode.Path()`` of the nodes at these positions."""
         names, parents, flags = self.names, self.parents, self.flags
         dirs = self._dir_paths()
         cut = len(_WHITEOUT)
-        for i in range(len(names)):
-            name = names[i]
-            yield f"{dirs[parents[i]]}/{name[cut:] if flags[i] & _IS_WHITEOUT else name}"
+        return [f"{dirs[parents[i]]}/{names[i][cut:] if flags[i] & _IS_WHITEOUT else names[i]}" for i in nodes]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DiveLayer):
@@ -606,11 +631,7 @@ class DiveCompat:
             return
         # In the last layer a path is kept only if an earlier layer holds it or one of this layer's whiteouts has
         # its key (a whiteout and the path it hides share their key).
-        keep = (
-            {p for i, p in enumerate(layer.paths()) if flags[i] & _IS_WHITEOUT and flags[i] & _IS_LEAF}
-            if last
-            else None
-        )
+        keep = set(layer.paths_of(layer.whiteouts(leaves=True))) if last else None
         for i, path in enumerate(paths):
             flag = flags[i]
             if not flag & _IS_LEAF:
