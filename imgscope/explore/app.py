@@ -223,7 +223,9 @@ class TextLines(LinePane):
         super().__init__(**kwargs)
         self.count = count
         self.make = make
-        self.width_needed = 1
+        self.width_needed = max((make(i).cell_len for i in range(min(count, 200))), default=1)
+        # the size the first layout needs, set before the mount (not a second layout after it)
+        self.set_reactive(ScrollView.virtual_size, Size(max(self.width_needed, 1), count))
 
     def line_count(self) -> int:
         return self.count
@@ -234,9 +236,6 @@ class TextLines(LinePane):
     def line_width(self) -> int:
         return max(self.width_needed, self.size.width)
 
-    def on_mount(self) -> None:
-        self.width_needed = max((self.make(i).cell_len for i in range(min(self.count, 200))), default=1)
-        self.update_size()
 
 
 class LayersPane(LinePane):
@@ -595,13 +594,14 @@ class FileTreePane(LinePane):
 
 
 class Lens(ModalScreen[None]):
-    """A full-screen view over the app; Esc or q closes it."""
+    """A full-screen view over the app; Esc or q closes it. Opaque: a translucent lens has the screen beneath
+    composited into each of its frames (40-60 ms of a key press at 160x48)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss_lens", "Close", id="close-lens"),
     ]
     DEFAULT_CSS = """
-    Lens { align: center middle; }
+    Lens { align: center middle; background: $background; }
     Lens > Vertical { width: 96%; height: 92%; border: round $accent; background: $surface; }
     Lens .lens-title { text-style: bold; padding: 0 1; }
     Lens .lens-help { color: $text-muted; padding: 0 1; }
@@ -677,7 +677,8 @@ class WasteScreen(Lens):
 
 
 class TextScreen(Lens):
-    """A titled, scrollable text."""
+    """A titled, scrollable text. The app keeps one (installed) and shows each text in it: pushed again, its
+    widgets are already mounted (``ExploreApp.show_text``)."""
 
     def __init__(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
         super().__init__()
@@ -690,9 +691,21 @@ class TextScreen(Lens):
             yield Static(self.title_text, classes="lens-title", id="lens-title")
             with VerticalScroll(id="lens-scroll"):
                 yield Static(self.body, id="lens-body")
-            yield Static(self.help_text, classes="lens-help")
+            yield Static(self.help_text, classes="lens-help", id="lens-help")
+
+    def set_text(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
+        """Show another text (the screen is not shown now)."""
+        self.title_text, self.body, self.help_text = title, body, help_text
+        if self.is_mounted:
+            self.query_one("#lens-title", Static).update(title)
+            self.query_one("#lens-body", Static).update(body)
+            self.query_one("#lens-help", Static).update(help_text)
+            self.query_one("#lens-scroll").scroll_home(animate=False)
 
     def on_mount(self) -> None:
+        self.query_one("#lens-scroll").focus()
+
+    def on_screen_resume(self) -> None:
         self.query_one("#lens-scroll").focus()
 
 
@@ -801,6 +814,7 @@ class ExploreApp(App[None]):
         self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
         self._bars: dict[str, Text] = {}  # what the one-line bars show
         self._waste: WasteLens | None = None
+        self._text_screen: TextScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
@@ -837,6 +851,8 @@ class ExploreApp(App[None]):
         freeze_survivors(own_process=self.own_process)  # the analyses, for as long as the app runs
         layers = self.query_one(LayersPane)
         layers.update_size()
+        # the key-help bar follows the focus in the frame that moves it (DescendantFocus comes a frame later)
+        self.watch(self.screen, "focused", lambda _: self.refresh_status(), init=False)
         layers.focus()
         self.layer_selected(0)
 
@@ -1020,11 +1036,13 @@ class ExploreApp(App[None]):
         else:
             with self._timeline_lock:  # a later view waits here until the whole timeline is built
                 if self.timeline is None:
+                    records = None
                     if key.top + 1 < len(self.analysis.layers):
                         # The first screen from the layers it needs (layer 0: a fraction of the image), then the rest.
                         quick = Timeline(self.analysis, layers=key.top + 1, own_process=self.own_process)
+                        records = quick.records
                         self._deliver(key, build_view(quick, key))
-                    timeline = Timeline(self.analysis, own_process=self.own_process)
+                    timeline = Timeline(self.analysis, own_process=self.own_process, records=records)
                     if self._waste is None:  # the waste lens's rows, made here rather than when w is pressed
                         self._waste = waste_lens(self.analysis)
                     freeze_survivors(own_process=self.own_process)
@@ -1226,7 +1244,10 @@ class ExploreApp(App[None]):
     def action_waste_lens(self) -> None:
         if self._waste is None:
             self._waste = waste_lens(self.analysis)
-        self.push_screen(WasteScreen(self._waste))
+        if not self.is_screen_installed("waste"):
+            # kept (installed): pushed again, it is shown with no new widgets to mount
+            self.install_screen(WasteScreen(self._waste), name="waste")
+        self.push_screen("waste")
 
     def jump_to(self, path: str, layer: int) -> None:
         """Show ``path`` in the tree of ``layer``'s changes, cursor on it."""
@@ -1252,9 +1273,20 @@ class ExploreApp(App[None]):
         node = self.query_one(FileTreePane).current()
         if node is None:
             return
-        self.push_screen(
-            TextScreen(f"History of {printable(node.path)}", history_text(self.analysis, node.path, self.timeline))
-        )
+        self.show_text(f"History of {printable(node.path)}", history_text(self.analysis, node.path, self.timeline))
+
+    def show_text(self, title: str, body: Text | str) -> None:
+        """A text in a lens: the app's one ``TextScreen``, or a new one when that one is open already (under
+        another lens)."""
+        screen = self._text_screen
+        if screen is None:
+            screen = self._text_screen = TextScreen(title, body)
+            self.install_screen(screen, name="text")
+        elif screen in self.screen_stack:
+            self.push_screen(TextScreen(title, body))
+            return
+        screen.set_text(title, body)
+        self.push_screen("text")
 
     def view_file(self) -> None:
         node = self.query_one(FileTreePane).current()
@@ -1288,7 +1320,7 @@ class ExploreApp(App[None]):
         title = f"{printable(path)} as layer {content.layer} stores it · {human(content.size)}"
         if content.truncated:
             title += f" · the first {human(len(content.data))} shown"
-        self.call_from_thread(self.push_screen, TextScreen(title, content_text(content)))
+        self.call_from_thread(self.show_text, title, content_text(content))
 
     def action_advise(self) -> None:
         self._advise(self.query_one(LayersPane).cursor)
@@ -1314,7 +1346,7 @@ class ExploreApp(App[None]):
                 text.append(f"  … {f.path_count - len(f.paths)} more\n", style="dim")
             text.append("Fix: ", style="bold")
             text.append(printable_text(f.fix) + "\n\n")
-        self.call_from_thread(self.push_screen, TextScreen(f"Advice for layer {layer}", text))
+        self.call_from_thread(self.show_text, f"Advice for layer {layer}", text)
 
     def action_help(self) -> None:
         text = Text()
@@ -1322,7 +1354,7 @@ class ExploreApp(App[None]):
         for k in KEYS:
             keys = self._keys_of(k.id)
             text.append(f"{keys:<26}{k.where:<8}{k.help}{'' if k.dive else '  (imgscope)'}\n")
-        self.push_screen(TextScreen("Keys (dive 0.13.1's, and imgscope's own)", text))
+        self.show_text("Keys (dive 0.13.1's, and imgscope's own)", text)
 
     def _keys_of(self, binding_id: str) -> str:
         keymap = dict(self.settings.keymap)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from imgscope._gc import collector_paused
-from imgscope.analysis.result import Analysis, FileRecord
+from imgscope.analysis.result import Analysis, FileRecord, FileTable
 from imgscope.compare import diff
 from imgscope.globs import Glob
 from imgscope.model import EntryType, MadeOnRead
@@ -489,6 +489,35 @@ _SORT_KEYS: dict[str, Callable[[ViewNode], tuple[int, str]]] = {
 Event = tuple[int, int, EntryType, int, bool, "int | None", "int | None", "int | None"]
 
 
+class Records:
+    """The final filesystem's records by path, each made when read: a ``FileTable`` makes a ``FileRecord`` per
+    read, and making all of them (160,000) was half a second before the first screen. ``links``: path ->
+    (link target, layer) of the records with a link target (the tree's width counts them)."""
+
+    def __init__(self, files: Sequence[FileRecord]) -> None:
+        self._files = files
+        links: dict[str, tuple[str, int]] = {}
+        if isinstance(files, FileTable):
+            path_of = files.path_of
+            self._index = {path_of(i): i for i in range(len(files))}
+            type_of = files.type_of
+            linked = (EntryType.SYMLINK, EntryType.HARDLINK)
+            for i in range(len(files)):
+                if type_of(i) in linked:
+                    record = files[i]
+                    if record.link_target:
+                        links[record.path] = (record.link_target, record.layer)
+        else:
+            self._index = {f.path: i for i, f in enumerate(files)}
+            links = {f.path: (f.link_target, f.layer) for f in files if f.link_target}
+        self.links = links
+
+    def get(self, path: str) -> FileRecord | None:
+        """The record of ``path``; None when the final filesystem has no such path."""
+        i = self._index.get(path)
+        return None if i is None else self._files[i]
+
+
 class Timeline:
     """Every path's changes across the layers, and each directory's size after each layer, from
     ``LayerReport.changes`` in one pass: any layer's tree is then read without replaying the layers.
@@ -498,9 +527,17 @@ class Timeline:
     recorded (made implicitly for what is below it) exists while something is below it.
     """
 
-    def __init__(self, analysis: Analysis, *, layers: int | None = None, own_process: bool = False) -> None:
+    def __init__(
+        self,
+        analysis: Analysis,
+        *,
+        layers: int | None = None,
+        own_process: bool = False,
+        records: Records | None = None,
+    ) -> None:
         """The timeline of ``analysis`` (of its first ``layers`` layers only: enough for their views, and quicker
-        to build for the first screen)."""
+        to build for the first screen); ``records``: the analysis's ``Records``, when another timeline of it has
+        them already."""
         self.analysis = analysis
         reports = analysis.layers if layers is None else analysis.layers[: max(0, layers)]
         layers = len(reports)
@@ -588,7 +625,7 @@ class Timeline:
         self.names = names
         self.dir_size = size_delta  # after each layer
         self.dir_count = count_delta
-        self.records = {f.path: f for f in analysis.files}
+        self.records = records if records is not None else Records(analysis.files)
         # directory -> the layers that changed something below it, as the bits of an int (bit L: layer L)
         dir_layers: dict[str, int] = {}
         get_mask = dir_layers.get
@@ -844,7 +881,7 @@ class LayerView(ViewTree):
         names_of = timeline.names
         events = timeline.events
         dir_layers = timeline.dir_layers
-        records = timeline.records
+        links = timeline.records.links
         top, base = self.top, self.base
         window = ((1 << (top - self._low)) - 1) << (self._low + 1)
         held_below = self._held_below
@@ -899,9 +936,9 @@ class LayerView(ViewTree):
                         )
                         child_gone = False
                         width = guides + len(name)
-                        record = records.get(path)
-                        if record is not None and record.link_target and record.layer <= top:
-                            width += len(record.link_target)
+                        link = links.get(path)
+                        if link is not None and link[1] <= top:
+                            width += len(link[0])
                     elif before_e is not None and (gone or changed):
                         is_dir = before_e[2] is _DIR
                         child_gone = True
