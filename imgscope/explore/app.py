@@ -237,7 +237,6 @@ class TextLines(LinePane):
         return max(self.width_needed, self.size.width)
 
 
-
 class LayersPane(LinePane):
     """dive's layer list: compare bar, size, command; the cursor is the selected layer."""
 
@@ -1114,6 +1113,7 @@ class ExploreApp(App[None]):
         self.query_one(FileTreePane).focus()
 
     def filter_cleared(self) -> None:
+        self._applied_filter = ""  # the tree's filter is gone: the same text typed again applies it again
         box = self.query_one("#filter", Input)
         box.value = ""
         box.remove_class("shown")
@@ -1131,7 +1131,8 @@ class ExploreApp(App[None]):
             if self._filter_timer is not None:
                 self._filter_timer.stop()
                 self._filter_timer = None
-            self.apply_filter(event.value)
+            if event.value != self._applied_filter:  # else a pause in typing applied it already
+                self.apply_filter(event.value)
             self.query_one(FileTreePane).focus()  # the filter stays: navigate what it found
 
     def _typed(self, value: str) -> None:
