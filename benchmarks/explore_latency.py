@@ -271,7 +271,7 @@ async def measure(path: Path, repeat: int, profiler: Profiler | None = None) -> 
         tree_pane.set_cursor(0)
         await pilot.pause()
         await key("ctrl+space: open every directory (last layer)", ("ctrl+space",))
-        results["rows_open_all_last_layer"] = tree_pane.line_count()
+        results["rows_open_all_last_layer"] = len(tree_pane.rows)
         await key("pagedown (everything open, last layer)", ("pagedown",), times=repeat)
         await key("ctrl+space: collapse every directory (last layer)", ("ctrl+space",))
     return results

@@ -395,7 +395,7 @@ class FileTreePane(LinePane):
                 lines = len(rows)
                 self.width_needed = attrs + rows.width
             else:
-                self._count_all(rows)
+                self.call_after_refresh(self._count_all, rows)  # the first screen drawn first, then the rest
         self.rows = rows
         self.lines = lines
         if not lines:
@@ -411,8 +411,9 @@ class FileTreePane(LinePane):
 
     @work(thread=True, exclusive=True, group="count")
     def _count_all(self, rows: TreeRows) -> None:
-        rows.count_all()
-        self.app.call_from_thread(self._counted, rows)
+        if rows is self.rows:
+            rows.count_all()
+            self.app.call_from_thread(self._counted, rows)
 
     def _counted(self, rows: TreeRows) -> None:
         """Every line of ``rows`` counted: the scrollbar and the width follow (unless other rows replaced them)."""
