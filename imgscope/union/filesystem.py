@@ -470,6 +470,7 @@ class FileSystem:
         self.layers_applied = 0
         # Directory path as written -> its row; valid until a directory or symlink is removed.
         self._dir_cache: dict[str, int] = {}
+        self._dir_hops: dict[str, int] = {}  # of those, the ones reached through symlinks: how many
 
     # -- rows ------------------------------------------------------------------
 
@@ -501,6 +502,28 @@ class FileSystem:
         self._record.append(-1)
         self._order.append(0)
         self._state.append(_PENDING)
+        state.slot_of.append(-1)
+        state.removed.append(0)
+        return row
+
+    def _append_row(
+        self, parent: int, name: int, code: int, size: int, meta: int, link: int, record: int, state: _LayerState
+    ) -> int:
+        """A new row in the tree for ``name`` in ``parent`` (its place in the directory is set by the caller)."""
+        row = len(self._type)
+        try:
+            self._size.append(size)
+        except OverflowError:  # a size no machine int holds: the column becomes a list
+            self._size = [*self._size, size]
+        self._parent.append(parent)
+        self._name.append(name)
+        self._type.append(code)
+        self._layer.append(state.index)
+        self._meta.append(meta)
+        self._link.append(link)
+        self._record.append(record)
+        self._order.append(0)
+        self._state.append(_ALIVE)
         state.slot_of.append(-1)
         state.removed.append(0)
         return row
@@ -572,63 +595,84 @@ class FileSystem:
         return row
 
     def _resolve_dir(self, dirpath: str, where: str, create: bool, state: _LayerState | None) -> int:
-        """The row of the directory named by ``dirpath`` (as a member name gives it), or -1."""
+        """The row of the directory named by ``dirpath`` (as a member name gives it), or -1. Resolved from its
+        parent's row when that is known (members come directory by directory), else from the root."""
         found = self._dir_cache.get(dirpath)
         if found is None:
-            found = self._resolve_parts(dirpath.split("/") if dirpath else [], where, create, state)
+            head, _, last = dirpath.rpartition("/")
+            start = self._dir_cache.get(head) if head else None
+            if start is None:
+                found, hops = self._resolve_parts(
+                    dirpath.split("/") if dirpath else [], 0, 0, dirpath, where, create, state
+                )
+            else:
+                found, hops = self._resolve_parts(
+                    [last], start, self._dir_hops.get(head, 0), dirpath, where, create, state
+                )
             if found >= 0:
                 self._dir_cache[dirpath] = found
+                if hops:
+                    self._dir_hops[dirpath] = hops
         return found
 
-    def _resolve_parts(self, parts: Sequence[str], where: str, create: bool, state: _LayerState | None) -> int:
-        """The row of the directory named by ``parts``.
+    def _forget_dirs(self) -> None:
+        self._dir_cache.clear()
+        self._dir_hops.clear()
+
+    def _resolve_parts(
+        self,
+        parts: Sequence[str],
+        node: int,
+        hops: int,
+        dirpath: str,
+        where: str,
+        create: bool,
+        state: _LayerState | None,
+    ) -> tuple[int, int]:
+        """The row of the directory named by ``parts`` from directory ``node``, and the symlinks followed from the
+        root (``hops`` of them before ``node``).
 
         Symlinks met on the way are followed *inside* the image (``..`` stops at the
         root, absolute targets start again from it), as an extracting runtime does;
         missing directories are created when ``create`` is set. A loop of symlinks,
         or a non-directory on the way, is an error when creating and -1 otherwise.
         """
-        node = 0
-        real: list[int] = []  # the rows from the root down to node
         todo = list(reversed(parts))
-        hops = 0
+        types, parents = self._type, self._parent
         while todo:
             name = todo.pop()
             if name in ("", "."):
                 continue
             if name == "..":
-                if real:
-                    real.pop()
-                    node = real[-1] if real else 0
+                node = parents[node]  # a row's parent is its real directory; the root's is itself
                 continue
             child = self._child(node, name)
             if child < 0:
                 if not create:
-                    return -1
+                    return -1, hops
                 assert state is not None
                 child = self._put(node, self._string(name), _C_DIR, 0, self._meta_of(0o755, 0, 0), 0, -1, state)
-            elif self._type[child] == _C_SYMLINK:
+            elif types[child] == _C_SYMLINK:
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
                     if not create:
-                        return -1
-                    raise CorruptLayerError(where, f"too many levels of symbolic links resolving {'/'.join(parts)!r}")
+                        return -1, hops
+                    raise CorruptLayerError(where, f"too many levels of symbolic links resolving {dirpath!r}")
                 target = self._strings[self._link[child]]
                 if target.startswith("/"):
-                    node, real = 0, []
+                    node = 0
                 todo.extend(reversed(target.split("/")))
                 continue
-            elif self._type[child] != _C_DIR:
+            elif types[child] != _C_DIR:
                 if not create:
-                    return -1
+                    return -1, hops
                 above = self.paths.path_of(node)
                 raise CorruptLayerError(
                     where,
                     f"{_join(above, name)!r} is not a directory but the layer writes below it",
                 )
-            real.append(child)
             node = child
-        return node
+        return node, hops
 
     # -- applying a layer ----------------------------------------------------
 
@@ -664,12 +708,12 @@ class FileSystem:
         slot, previous = self._slot(hit, parent, name, state)
         if hit >= 0 and self._state[hit] == _PENDING and hit >= state.first_row:
             row = hit
+            self._set_row(row, code, size, meta, link, record, state.index)
         else:
-            row = self._new_row(parent, name, state)
+            row = self._append_row(parent, name, code, size, meta, link, record, state)
             if previous >= 0 and (state.removed[previous] or self._state[previous] == _PENDING):
                 self._alias(row, previous, state)
             self._index.put(parent, name, row)
-        self._set_row(row, code, size, meta, link, record, state.index)
         self._order[row] = self._next_order
         self._next_order += 1
         state.slot_of[row] = slot
@@ -702,12 +746,23 @@ class FileSystem:
 
         # The paths written, as they stand below this layer, before any of this layer's removals: each gets its
         # slot (the order of the changes), and a path not there yet a row made ahead.
-        index, slot_of, state_of = self._index, state.slot_of, self._state
+        index, slot_of, state_of, cache = self._index, state.slot_of, self._state, self._dir_cache
+        name_of = array("i", [-1]) * len(strings)  # the members' string -> the tree's (interned once)
+        missing: set[str] = set()  # directories not there below this layer (nothing is removed in this pass)
         for i in writes:
-            parent_row = self._resolve_dir(strings[dirs[i]], where, False, None)
-            if parent_row < 0:
-                continue
-            name = self._string(strings[names[i]])
+            dirpath = strings[dirs[i]]
+            parent_row = cache.get(dirpath)
+            if parent_row is None:
+                if dirpath in missing:
+                    continue
+                parent_row = self._resolve_dir(dirpath, where, False, None)
+                if parent_row < 0:
+                    missing.add(dirpath)
+                    continue
+            at = names[i]
+            name = name_of[at]
+            if name < 0:
+                name = name_of[at] = self._string(strings[at])
             hit = index.get(parent_row, name)
             if hit >= 0 and state_of[hit] == _ALIVE:
                 if slot_of[hit] < 0:
@@ -739,19 +794,28 @@ class FileSystem:
                 if victim >= 0:
                     self._remove(victim, WasteReason.DELETED, state, kids)
 
+        del missing
         columns = members.live_columns()
         for i in writes:
-            self._write(columns, i, where, state)
+            self._write(columns, name_of, i, where, state)
 
         self.layers_applied += 1
         # The cache holds a string per directory the layer named; the next layer names others, mostly.
-        self._dir_cache.clear()
+        self._forget_dirs()
         return self._finish_layer(state, len(whiteouts), len(opaque))
 
-    def _write(self, columns: tuple[Any, ...], i: int, where: str, state: _LayerState) -> None:
+    def _write(
+        self, columns: tuple[Any, ...], name_of: MutableSequence[int], i: int, where: str, state: _LayerState
+    ) -> None:
         strings, dirs, names, links, types, sizes, modes, uids, gids, digests, ends = columns
-        parent = self._resolve_dir(strings[dirs[i]], where, True, state)
-        name = self._string(strings[names[i]])
+        dirpath = strings[dirs[i]]
+        parent = self._dir_cache.get(dirpath)
+        if parent is None:
+            parent = self._resolve_dir(dirpath, where, True, state)
+        at = names[i]
+        name = name_of[at]
+        if name < 0:
+            name = name_of[at] = self._string(strings[at])
         hit = self._index.get(parent, name)
         existing = hit if hit >= 0 and self._state[hit] == _ALIVE else -1
         code = types[i]
@@ -791,13 +855,20 @@ class FileSystem:
             slot = self._slot(hit, parent, name, state)[0]
             order = self._order[existing]
             self._remove(existing, WasteReason.OVERWRITTEN, state, {})
-            row = self._new_row(parent, name, state)
+            row = self._append_row(parent, name, code, size, meta, link, record, state)
             self._alias(row, existing, state)
             self._index.put(parent, name, row)
-            self._set_row(row, code, size, meta, link, record, state.index)
             self._order[row] = order
             state.slot_of[row] = slot
             state.now[slot] = row
+        elif hit < 0 and parent not in state.alias:  # a new path (most are): a new slot, a new row
+            row = self._append_row(parent, name, code, size, meta, link, record, state)
+            self._index.put(parent, name, row)
+            self._order[row] = self._next_order
+            self._next_order += 1
+            state.lower.append(-1)
+            state.now.append(row)
+            state.slot_of[row] = len(state.now) - 1
         else:
             row = self._put(parent, name, code, size, meta, link, record, state)
         if new_record:
@@ -863,7 +934,7 @@ class FileSystem:
         directories, as ``_children_below`` lists them; a directory not listed is listed when met)."""
         types = self._type
         if types[row] in (_C_DIR, _C_SYMLINK):
-            self._dir_cache.clear()
+            self._forget_dirs()
         stack = [row]
         while stack:
             cur = stack.pop()
@@ -952,10 +1023,10 @@ class FileSystem:
         changes = ChangeList(
             PathTable.Paths(self.paths, rows),
             bytes(codes),
-            _int_array("Q", lambda: (sizes[r] for r in rows)),
-            _int_array("I", lambda: (metas[m][0] for m in metas_out)),
-            _int_array("I", lambda: (metas[m][1] for m in metas_out)),
-            _int_array("I", lambda: (metas[m][2] for m in metas_out)),
+            _int_array("Q", lambda: map(sizes.__getitem__, rows)),
+            _int_array("I", lambda: map([m[0] for m in metas].__getitem__, metas_out)),
+            _int_array("I", lambda: map([m[1] for m in metas].__getitem__, metas_out)),
+            _int_array("I", lambda: map([m[2] for m in metas].__getitem__, metas_out)),
         )
         return LayerChanges(index, changes, whiteouts, opaque, state.stored)
 
