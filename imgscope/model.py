@@ -300,6 +300,13 @@ class TarEntries(MadeOnRead[TarEntry]):
             self._digest_end,
         )
 
+    def tree_columns(
+        self,
+    ) -> tuple[list[str], Sequence[int], Sequence[int], bytearray, Sequence[int], Sequence[int]]:
+        """What a tree of the members is built from, not copied (read only): the string table, each member's
+        directory and name (indexes into it), type code (its position in ``tuple(EntryType)``), size and mode."""
+        return self._strings, self._dirs, self._names, self._types, self._sizes, self._modes
+
     def __len__(self) -> int:
         return len(self._types)
 

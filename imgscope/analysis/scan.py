@@ -53,7 +53,7 @@ class StreamFigures(NamedTuple):
     gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
 
 
-_MAGIC = b"imgscope-layerscan-1\n"
+_MAGIC = b"imgscope-layerscan-2\n"  # 2: dive's layer tree by parent position, not by path
 _TYPES = tuple(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
 _FILE_CODE = _TYPE_CODE[EntryType.FILE]
@@ -237,12 +237,7 @@ def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
         if code == _FILE_CODE:
             assert e.digest is not None
             digests.append(e.digest)
-    dive_dirs: list[int] = []
-    dive_names: list[int] = []
-    for full in dive.full:
-        parent, _, name = full[1:].rpartition("/")
-        dive_dirs.append(intern(parent, len(table)))
-        dive_names.append(intern(name, len(table)))
+    dive_names = [intern(name, len(table)) for name in dive.names]
     return marshal.dumps(
         (
             len(entries),
@@ -256,8 +251,8 @@ def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
             _pack_ints(uids, "Q"),
             _pack_ints(gids, "Q"),
             b"".join(digests),
-            array("I", dive_dirs).tobytes(),
-            array("I", dive_names).tobytes(),
+            _ints_bytes(dive.parents, "i"),
+            _ints_bytes(dive_names, "I"),
             _pack_ints(dive.sizes, "Q"),
             bytes(dive.flags),
             (dive.layer_size, dive.opaque, dive.repeated),
@@ -274,16 +269,13 @@ def _encode_columns(entries: TarEntries, dive: DiveLayer) -> bytes:
     strings, dirs, names, links, types, sizes, modes, uids, gids, digests = entries.columns()
     strings = list(strings)
     table = {text: i for i, text in enumerate(strings)}
-    dive_dirs: list[int] = []
-    dive_names: list[int] = []
-    for full in dive.full:
-        parent, _, name = full[1:].rpartition("/")
-        for text, out in ((parent, dive_dirs), (name, dive_names)):
-            found = table.get(text)
-            if found is None:
-                found = table[text] = len(strings)
-                strings.append(text)
-            out.append(found)
+    dive_names = array("I")
+    for name in dive.names:  # the table's own strings (``DiveLayer.of``): found, rarely added
+        found = table.get(name)
+        if found is None:
+            found = table[name] = len(strings)
+            strings.append(name)
+        dive_names.append(found)
     return marshal.dumps(
         (
             len(entries),
@@ -297,8 +289,8 @@ def _encode_columns(entries: TarEntries, dive: DiveLayer) -> bytes:
             _pack_ints(uids, "Q"),
             _pack_ints(gids, "Q"),
             digests,
-            array("I", dive_dirs).tobytes(),
-            array("I", dive_names).tobytes(),
+            _ints_bytes(dive.parents, "i"),
+            _ints_bytes(dive_names, "I"),
             _pack_ints(dive.sizes, "Q"),
             bytes(dive.flags),
             (dive.layer_size, dive.opaque, dive.repeated),
@@ -319,7 +311,7 @@ def _decode(columns: bytes) -> tuple[TarEntries, DiveLayer]:
         uids_p,
         gids_p,
         digests,
-        dive_dirs_b,
+        dive_parents_b,
         dive_names_b,
         dive_sizes_p,
         dive_flags,
@@ -330,28 +322,28 @@ def _decode(columns: bytes) -> tuple[TarEntries, DiveLayer]:
     names.frombytes(names_b)
     links.frombytes(links_b)
     sizes, modes, uids, gids = _column(sizes_p), _column(modes_p), _column(uids_p), _column(gids_p)
-    dive_dirs, dive_names = array("I"), array("I")
-    dive_dirs.frombytes(dive_dirs_b)
+    dive_parents, dive_names = array("i"), array("I")
+    dive_parents.frombytes(dive_parents_b)
     dive_names.frombytes(dive_names_b)
-    dive_sizes = list(_unpack_ints(dive_sizes_p))
+    dive_sizes = _column(dive_sizes_p)
     # The bytes may come from a cache directory others can write to: a damaged record is refused here, as a
     # ValueError, not met later as an IndexError deep in the merge (``from_columns`` checks the members' columns).
     if not (
         isinstance(strings, list)
         and all(isinstance(t, str) for t in strings)
         and isinstance(dive_flags, bytes)
-        and len(dive_dirs) == len(dive_names) == len(dive_sizes) == len(dive_flags)
-        and all(max(c, default=0) < len(strings) for c in (dive_dirs, dive_names))
+        and len(dive_parents) == len(dive_names) == len(dive_sizes) == len(dive_flags)
+        and max(dive_names, default=0) < len(strings)
         and all(isinstance(v, int) for c in (sizes, modes, uids, gids, dive_sizes) if isinstance(c, list) for v in c)
         and isinstance(count, int)
         and len(dirs) == count
     ):
         raise ValueError("not a layer scan: its columns disagree")
     entries = TarEntries.from_columns(strings, dirs, names, links, types, sizes, modes, uids, gids, digests)
-    full = [
-        f"/{strings[d]}/{strings[n]}" if d else "/" + strings[n] for d, n in zip(dive_dirs, dive_names, strict=True)
-    ]
-    dive = DiveLayer(full, dive_sizes, dive_flags, layer_size, opaque, repeated)
+    dive = DiveLayer(
+        [strings[n] for n in dive_names], dive_parents, dive_sizes, dive_flags, layer_size, opaque, repeated
+    )
+    dive.check()
     return entries, dive
 
 

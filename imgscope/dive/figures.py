@@ -73,7 +73,8 @@ CI text (``runtime/run.go``, ``runtime/ci/evaluator.go``): see
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator, MutableSequence
 from dataclasses import dataclass
 from sys import intern
 from typing import Any
@@ -168,15 +169,6 @@ class _Node:
             kids = self.children = {}
         kids[name] = child
 
-    def path(self) -> str:
-        """``FileNode.Path()``: the whiteout prefix is trimmed from the node's own name."""
-        full = self.full
-        if not full:
-            return "/"
-        name = self.name
-        path = full[: len(full) - len(name)] + name[len(_WHITEOUT) :] if name.startswith(_WHITEOUT) else full
-        return path.replace("//", "/") if "//" in path else path
-
 
 def _well_formed(path: str) -> bool:
     """True for ``/a/b`` (no empty component), the form the path index is keyed by."""
@@ -191,21 +183,6 @@ class _Tree:
     def __init__(self) -> None:
         self.root = _Node("", "")
         self.index: dict[str, _Node] = {}
-
-    def copy(self) -> _Tree:
-        """Deep copy (``FileTree.Copy``)."""
-        new = _Tree()
-        index = new.index
-        todo = [(self.root, new.root)]
-        while todo:
-            src, dst = todo.pop()
-            for name, child in src.children.items():
-                node = _Node(name, child.full, child.size, child.is_dir)
-                dst.add_child(name, node)
-                index[node.full] = node
-                if child.children:
-                    todo.append((child, node))
-        return new
 
     def get_node(self, path: str) -> _Node | None:
         """``FileTree.GetNode``; None where dive returns "path does not exist"."""
@@ -274,53 +251,6 @@ class _Tree:
             index.pop(cur.full, None)
             stack.extend(cur.children.values())
 
-    def stack(self, upper: _Tree, order: list[_Node] | None = None) -> None:
-        """``FileTree.Stack``: graft ``upper`` onto this tree, child-first in sorted order.
-
-        ``order``: ``_post_order(upper.root)`` when the caller has it already.
-        """
-        for node in _post_order(upper.root) if order is None else order:
-            if node.name.startswith(_WHITEOUT):
-                self.remove_path(node.path())
-            else:
-                self.add_path(node.path(), node.size, node.is_dir)
-
-
-def _go_order(names: Iterable[str]) -> list[str]:
-    """Names as Go sorts strings: bytewise. Code-point order is the same for UTF-8, so plain sorting serves unless
-    a name carries surrogate escapes; then every key is the bytes (keys must be of one type)."""
-    names = list(names)
-    if all(name.isascii() for name in names):
-        return sorted(names)
-    return sorted(names, key=lambda name: name.encode("utf-8", "surrogateescape"))
-
-
-def _sorted_children(node: _Node) -> list[_Node]:
-    children = node.children
-    if len(children) == 1:
-        return list(children.values())
-    return [children[k] for k in _go_order(children)]
-
-
-def _post_order(root: _Node) -> list[_Node]:
-    """All nodes but the root in ``VisitDepthChildFirst`` order (children sorted, parent last)."""
-    out: list[_Node] = []
-    stack: list[tuple[_Node, list[_Node], int]] = [(root, _sorted_children(root), 0)]
-    while stack:
-        node, kids, i = stack[-1]
-        if i < len(kids):
-            stack[-1] = (node, kids, i + 1)
-            child = kids[i]
-            if child.children:
-                stack.append((child, _sorted_children(child), 0))
-            else:
-                out.append(child)
-        else:
-            stack.pop()
-            if node is not root:
-                out.append(node)
-    return out
-
 
 def _subtree_size(node: _Node) -> int:
     """Sum of sizes of ``node`` (unless it is the root) and all its descendants."""
@@ -353,6 +283,40 @@ class _PathData:
 
 
 _IS_DIR, _IS_LEAF, _IS_WHITEOUT = 1, 2, 4
+_TYPE_CODES = tuple(EntryType)  # TarEntries' type codes are positions in this tuple
+_DIR_CODE = _TYPE_CODES.index(EntryType.DIR)
+
+
+_WHITEOUT_MARKS = bytes(1 if flag & _IS_WHITEOUT else 0 for flag in range(256))
+_WHITEOUT_LEAF_MARKS = bytes(1 if flag & _IS_WHITEOUT and flag & _IS_LEAF else 0 for flag in range(256))
+
+
+_INNER_MARKS = bytes(0 if flag & _IS_LEAF else 1 for flag in range(256))
+
+
+def _positions(flags: bytes, marks: bytes) -> list[int]:
+    """The positions of the flags ``marks`` maps to 1, found without a Python step per flag."""
+    marked = flags.translate(marks)
+    out: list[int] = []
+    at = marked.find(1)
+    while at >= 0:
+        out.append(at)
+        at = marked.find(1, at + 1)
+    return out
+
+
+def _has_whiteout(flags: bytes) -> bool:
+    """True when a node of these flags is a whiteout."""
+    return any(flag in flags for flag in range(_IS_WHITEOUT, 2 * _IS_WHITEOUT))
+
+
+def _int_column(values: Iterable[int]) -> MutableSequence[int]:
+    """Sizes as a machine array, or a list when one does not fit in 64 bits (a PAX size)."""
+    values = list(values) if not isinstance(values, (list, array)) else values
+    try:
+        return array("Q", values)
+    except OverflowError:
+        return list(values)
 
 
 class DiveLayer:
@@ -360,71 +324,241 @@ class DiveLayer:
     ``VisitDepthChildFirst`` order (children sorted, a parent after its children).
 
     It needs no other layer, so the layer scan computes it (``analysis.scan.scan_layer``, in a worker process when
-    there are several); ``DiveCompat.add_layer`` then only walks and stacks it, in layer order. Per node:
-    ``full`` (its path in the tree, ``/``-rooted), ``sizes`` and ``flags`` (``_IS_DIR``, ``_IS_LEAF``,
-    ``_IS_WHITEOUT``); and the layer's byte count and quirk counts.
+    there are several); ``DiveCompat.add_layer`` then only walks and stacks it, in layer order. Per node, by
+    column (no object and no path string per node): ``names`` (its own name, the string objects of the members'
+    string table), ``parents`` (the position of its parent, -1 under the root), ``sizes`` and ``flags``
+    (``_IS_DIR``, ``_IS_LEAF``, ``_IS_WHITEOUT``); and the layer's byte count and quirk counts. A node's path is
+    made only when it is asked for (``paths``, ``full_paths``).
     """
 
-    __slots__ = ("flags", "full", "layer_size", "opaque", "repeated", "sizes")
+    __slots__ = ("flags", "layer_size", "names", "opaque", "parents", "repeated", "sizes")
 
     def __init__(
-        self, full: list[str], sizes: list[int], flags: bytes, layer_size: int, opaque: int, repeated: int
+        self,
+        names: list[str],
+        parents: MutableSequence[int],
+        sizes: MutableSequence[int],
+        flags: bytes,
+        layer_size: int,
+        opaque: int,
+        repeated: int,
     ) -> None:
-        self.full = full
+        if not len(names) == len(parents) == len(sizes) == len(flags):
+            raise ValueError("dive's layer tree: its columns disagree")
+        self.names = names
+        self.parents = parents
         self.sizes = sizes
         self.flags = flags
         self.layer_size = layer_size
         self.opaque = opaque
         self.repeated = repeated
 
+    def __len__(self) -> int:
+        return len(self.flags)
+
     @classmethod
     def of(cls, entries: Iterable[TarEntry]) -> DiveLayer:
-        """dive's tree of one layer (``FileTree.AddPath`` per member, in tar order), flattened."""
-        tree = _Tree()
-        layer_size = 0
+        """dive's tree of one layer (``FileTree.AddPath`` per member, in tar order), flattened.
+
+        Built by directory, not by node: the directories the members' paths pass through first (from the distinct
+        directory prefixes, few), then each directory's other members sorted by name, a repeated path's last
+        header kept; no object is made per member, only machine ints while a directory's members are sorted."""
+        members = entries if isinstance(entries, TarEntries) else TarEntries(entries)
+        strings, dirs, names, types, sizes, modes = members.tree_columns()
+        count = len(types)
+        layer_size = sum(sizes)
+
+        # The directory nodes: every node some member's path passes through. Node 0 is the root.
+        d_name: list[str] = [""]
+        d_parent: list[int] = [-1]
+        d_kids: list[dict[str, int] | None] = [None]
+        d_size: list[int] = [0]
+        d_isdir = bytearray(1)
+        of_prefix: dict[int, int] = {}  # directory prefix (string index) -> its node; -1: cut by an opaque marker
         opaque = 0
-        seen: set[str] = set()
-        dup = 0
-        rows = (
-            entries.rows() if isinstance(entries, TarEntries) else ((e.path, e.size, e.type, e.mode) for e in entries)
-        )
-        dir_type = EntryType.DIR
-        for path, size, type_, mode in rows:
-            layer_size += size
-            full = "/" + path  # the string the tree keeps: the set of paths seen holds no string of its own
-            if full in seen:
-                dup += 1
+        for sid in set(dirs):
+            node = 0
+            cut = False
+            for comp in strings[sid].split("/"):
+                if not comp:
+                    continue
+                kids = d_kids[node]
+                child = kids.get(comp) if kids is not None else None
+                if child is None:
+                    if comp.startswith(_OPAQUE_PREFIX):  # AddPath returns: nothing under it is added
+                        cut = True
+                        break
+                    child = len(d_name)
+                    d_name.append(comp)
+                    d_parent.append(node)
+                    d_kids.append(None)
+                    d_size.append(0)
+                    d_isdir.append(0)
+                    if kids is None:
+                        kids = d_kids[node] = {}
+                    kids[comp] = child
+                node = child
+            of_prefix[sid] = -1 if cut else node
+
+        # Each member: the directory node it names (its payload set, the last header kept), or a leaf candidate
+        # filed under its directory, or nothing (under an opaque marker, or the root itself).
+        filed: dict[int, MutableSequence[int]] = {}  # directory node -> its other members, in tar order
+        seen_raw: set[tuple[str, str]] = set()  # the raw paths of the members not filed (to count repeats)
+        repeated = 0
+        dir_code = _DIR_CODE
+        for m in range(count):
+            sid = dirs[m]
+            name = strings[names[m]]
+            node = of_prefix[sid]
+            target = -1
+            marker = name.startswith(_OPAQUE_PREFIX)
+            if node < 0 or marker:
+                opaque += 1  # a component of its path is an opaque marker
+            elif name:
+                kids = d_kids[node]
+                target = kids.get(name, -1) if kids is not None else -1
+                if target < 0:
+                    column = filed.get(node)
+                    if column is None:
+                        column = filed[node] = array("I")
+                    column.append(m)
+                    continue
+            elif node > 0:  # "a/b/": the directory node itself
+                target = node
+            raw = (strings[sid], name)
+            if raw in seen_raw:
+                repeated += 1
             else:
-                seen.add(full)
-            if _OPAQUE_PREFIX in path and any(c.startswith(_OPAQUE_PREFIX) for c in path.split("/")):
-                opaque += 1
-            is_dir = type_ is dir_type or (mode & _S_IFMT) == _S_IFDIR
-            tree.add_path(full, size, is_dir)
-        del seen
-        order = _post_order(tree.root)
-        flags = bytes(
-            (_IS_DIR if n.is_dir else 0)
-            | (0 if n.children else _IS_LEAF)
-            | (_IS_WHITEOUT if n.name.startswith(_WHITEOUT) else 0)
-            for n in order
-        )
-        return cls([n.full for n in order], [n.size for n in order], flags, layer_size, opaque, dup)
+                seen_raw.add(raw)
+            if target > 0:
+                d_size[target] = sizes[m]
+                d_isdir[target] = types[m] == dir_code or (modes[m] & _S_IFMT) == _S_IFDIR
+        del seen_raw
+
+        # Flatten: depth first, children in Go order, a directory after its children.
+        out_names: list[str] = []
+        out_parent: list[int] = []  # the directory *node* for now, made a position at the end
+        out_sizes: list[int] = []
+        out_flags = bytearray()
+        position = [-1] * len(d_name)
+
+        def children(node: int) -> list[tuple[str, int, int]]:
+            """(name, directory node or -1, member) of ``node``'s children, in Go order; of a repeated path, the
+            member whose header is last."""
+            out: list[tuple[str, int, int]] = []
+            column = filed.pop(node, None)
+            nonlocal repeated
+            if column is not None:
+                ms = sorted(column, key=lambda m: strings[names[m]])  # stable: a name's members in tar order
+                del column
+                prev = ""
+                run: list[int] = []
+                for m in ms:
+                    name = strings[names[m]]
+                    if name != prev and run:
+                        out.append((prev, -1, run[-1]))
+                        if len(run) > 1:
+                            repeated += len(run) - len({strings[dirs[r]] for r in run})
+                        run = []
+                    prev = name
+                    run.append(m)
+                if run:
+                    out.append((prev, -1, run[-1]))
+                    if len(run) > 1:
+                        repeated += len(run) - len({strings[dirs[r]] for r in run})
+            kids = d_kids[node]
+            if kids is not None:
+                out.extend((name, child, -1) for name, child in kids.items())
+                out.sort(key=lambda item: item[0])
+            if not all(item[0].isascii() for item in out):
+                out.sort(key=lambda item: item[0].encode("utf-8", "surrogateescape"))
+            return out
+
+        stack: list[tuple[int, Iterator[tuple[str, int, int]], bool]] = []
+        top = children(0)
+        stack.append((0, iter(top), bool(top)))
+        while stack:
+            node, it, has_kids = stack[-1]
+            for name, child, m in it:
+                if child >= 0:
+                    kids_of = children(child)
+                    stack.append((child, iter(kids_of), bool(kids_of)))
+                    break
+                out_names.append(name)
+                out_parent.append(node)
+                out_sizes.append(sizes[m])
+                out_flags.append(
+                    _IS_LEAF
+                    | (_IS_DIR if types[m] == dir_code or (modes[m] & _S_IFMT) == _S_IFDIR else 0)
+                    | (_IS_WHITEOUT if name.startswith(_WHITEOUT) else 0)
+                )
+            else:
+                stack.pop()
+                if node:
+                    name = d_name[node]
+                    position[node] = len(out_names)
+                    out_names.append(name)
+                    out_parent.append(d_parent[node])
+                    out_sizes.append(d_size[node])
+                    out_flags.append(
+                        (_IS_DIR if d_isdir[node] else 0)
+                        | (0 if has_kids else _IS_LEAF)
+                        | (_IS_WHITEOUT if name.startswith(_WHITEOUT) else 0)
+                    )
+        parents = array("i", [position[p] if p else -1 for p in out_parent])
+        return cls(out_names, parents, _int_column(out_sizes), bytes(out_flags), layer_size, opaque, repeated)
+
+    def check(self) -> None:
+        """Raise ValueError unless every node's parent is a node with children after it (or -1, the root)."""
+        flags, count = self.flags, len(self.flags)
+        if not all(
+            p == -1 or (i < p < count and not flags[p] & _IS_LEAF) for i, p in enumerate(self.parents)
+        ) or not all(isinstance(n, str) and n for n in self.names):
+            raise ValueError("dive's layer tree: a node's parent or name is out of place")
+
+    def _dir_paths(self) -> dict[int, str]:
+        """The ``/``-rooted path of every node that has children, by position (a parent comes after its
+        children, so they are made from the last node back); -1: the root."""
+        names, parents = self.names, self.parents
+        out: dict[int, str] = {-1: ""}
+        for i in reversed(_positions(self.flags, _INNER_MARKS)):
+            out[i] = f"{out[parents[i]]}/{names[i]}"
+        return out
+
+    def full_paths(self) -> list[str]:
+        """Each node's path in the tree (``/``-rooted, a whiteout's name as it is), in order."""
+        dirs = self._dir_paths()
+        return [f"{dirs[parent]}/{name}" for name, parent in zip(self.names, self.parents, strict=True)]
+
+    def whiteouts(self, *, leaves: bool = False) -> list[int]:
+        """The positions of the whiteout nodes (``leaves``: of those without children)."""
+        return _positions(self.flags, _WHITEOUT_LEAF_MARKS if leaves else _WHITEOUT_MARKS)
 
     def paths(self) -> list[str]:
-        """``FileNode.Path()`` of each node: the whiteout prefix trimmed from a whiteout's own name."""
-        full, flags = self.full, self.flags
-        out = list(full)
-        for i, flag in enumerate(flags):
-            if flag & _IS_WHITEOUT:
-                parent, _, name = full[i].rpartition("/")
-                path = f"{parent}/{name[len(_WHITEOUT) :]}"
-                out[i] = path.replace("//", "/") if "//" in path else path
+        """``FileNode.Path()`` of each node, in order: the whiteout prefix trimmed from a whiteout's own name."""
+        out = self.full_paths()
+        found = self.whiteouts()
+        for i, path in zip(found, self.paths_of(found), strict=True):
+            out[i] = path
         return out
+
+    def paths_of(self, nodes: Iterable[int]) -> list[str]:
+        """``FileNode.Path()`` of the nodes at these positions."""
+        names, parents, flags = self.names, self.parents, self.flags
+        dirs = self._dir_paths()
+        cut = len(_WHITEOUT)
+        return [f"{dirs[parents[i]]}/{names[i][cut:] if flags[i] & _IS_WHITEOUT else names[i]}" for i in nodes]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DiveLayer):
             return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+        return (
+            self.names == other.names
+            and list(self.parents) == list(other.parents)
+            and list(self.sizes) == list(other.sizes)
+            and self.flags == other.flags
+            and (self.layer_size, self.opaque, self.repeated) == (other.layer_size, other.opaque, other.repeated)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -438,6 +572,8 @@ class DiveCompat:
         # Per path: its one size while one layer holds it (count 1, minimum = cumulative = size), its _PathData
         # from the second (or from a walk stopped at it): most paths appear once, and an int costs no object.
         self._data: dict[str, int | _PathData] = {}
+        # The paths of the last layer that no other layer holds are not kept, only their sizes summed.
+        self._once_bytes = 0
         self._inefficient: list[_PathData] = []
         self._layer_sizes: list[int] = []
         self._quirks: list[str] = []
@@ -446,8 +582,9 @@ class DiveCompat:
     def add_layer(self, entries: Iterable[TarEntry] | DiveLayer, *, last: bool = False) -> None:
         """Add the next layer: its tar members in tar order, or its ``DiveLayer`` made from them already.
 
-        ``last``: no layer comes after it, so its tree is not stacked (only a later layer's whiteouts look there);
-        the figures are the same, and no layer may be added after it."""
+        ``last``: no layer comes after it, so its tree is not stacked (only a later layer's whiteouts look there)
+        and the paths no earlier layer held are not kept; the figures are the same, and no layer may be added
+        after it."""
         if self._closed:
             raise ValueError("a layer added after the last one")
         self._closed = last
@@ -459,20 +596,21 @@ class DiveCompat:
             self._quirks.append(f"layer {index}: {plural(layer.opaque, 'opaque marker')} ignored")
         if layer.repeated:
             self._quirks.append(f"layer {index}: {plural(layer.repeated, 'repeated path')}, last header kept")
-        full, sizes, flags = layer.full, layer.sizes, layer.flags
-        whiteouts = any(flag & _IS_WHITEOUT for flag in flags) if last else True
+        sizes, flags = layer.sizes, layer.flags
+        whiteouts = _has_whiteout(flags) if last else True
         if index == 0 and whiteouts:
             # A copy of layer 0's own tree (whiteout nodes included, as they are): the post-order adds every
             # node after its children, which creates the parents on the way; the parent's payload comes last.
             self._stacked = _Tree()
-            for i in range(len(full)):
-                self._stacked.add_path(full[i], sizes[i], bool(flags[i] & _IS_DIR))
-        paths = layer.paths()
+            for i, full in enumerate(layer.full_paths()):
+                self._stacked.add_path(full, sizes[i], bool(flags[i] & _IS_DIR))
         # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
-        self._walk(index, layer, paths, self._stacked)
         if last:
+            self._walk(index, layer, layer.paths(), self._stacked, last)
             self._stacked = None
             return
+        paths = list(layer.paths())  # one string per path, shared by the efficiency data and the stacked tree
+        self._walk(index, layer, paths, self._stacked, last)
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
         # layer 0 twice); stacking now, not when that layer comes, frees this layer at once.
         stacked = self._stacked
@@ -483,10 +621,17 @@ class DiveCompat:
             else:
                 stacked.add_path(path, sizes[i], bool(flags[i] & _IS_DIR))
 
-    def _walk(self, index: int, layer: DiveLayer, paths: list[str], stacked: _Tree | None) -> None:
+    def _walk(self, index: int, layer: DiveLayer, paths: Iterable[str], stacked: _Tree | None, last: bool) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
         data_map = self._data
         sizes, flags = layer.sizes, layer.flags
+        if last and not data_map and not _has_whiteout(flags):
+            # No earlier path to meet and no whiteout: every leaf is a path held once; no path is made.
+            self._once_bytes += sum(sizes[i] for i in range(len(flags)) if flags[i] & _IS_LEAF)
+            return
+        # In the last layer a path is kept only if an earlier layer holds it or one of this layer's whiteouts has
+        # its key (a whiteout and the path it hides share their key).
+        keep = set(layer.paths_of(layer.whiteouts(leaves=True))) if last else None
         for i, path in enumerate(paths):
             flag = flags[i]
             if not flag & _IS_LEAF:
@@ -517,7 +662,10 @@ class DiveCompat:
             else:
                 size = sizes[i]
             if data is None:
-                data_map[path] = size  # the first time: count 1, minimum = cumulative = size
+                if keep is not None and path not in keep:
+                    self._once_bytes += size  # held once, and no later layer will meet it
+                else:
+                    data_map[path] = size  # the first time: count 1, minimum = cumulative = size
                 continue
             if isinstance(data, int):
                 data = data_map[path] = _PathData.once(path, data)
@@ -530,8 +678,7 @@ class DiveCompat:
 
     def figures(self) -> DiveFigures:
         """Compute dive's figures for the layers added so far."""
-        minimum = 0
-        cumulative = 0
+        minimum = cumulative = self._once_bytes
         for d in self._data.values():
             if isinstance(d, int):
                 minimum += d

@@ -26,7 +26,7 @@ from imgscope.sources.resolve import open_source
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
 SCAN_FORMAT = 3
-_MAGIC = b"imgscope fleet scan 3\n"
+_MAGIC = b"imgscope fleet scan 4\n"
 
 
 @dataclass(frozen=True)

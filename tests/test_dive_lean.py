@@ -1,0 +1,96 @@
+"""dive's emulation by column (``dive.figures``: ``DiveLayer`` without a path per node, the last layer's paths
+not kept) against the emulation as it was, node by node (tests/dive_reference.py, the code
+tests/test_dive_compat.py checked against dive 0.13.1), on generated layers full of dive's corner cases:
+whiteouts of files, directories and missing paths, opaque markers at every depth, repeated paths, a directory
+header after its files, names sorting around ``.wh.``, non-ASCII and undecodable names."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from imgscope.analysis.scan import LayerScan, StreamFigures
+from imgscope.dive.figures import DiveCompat, DiveFigures, DiveLayer
+from imgscope.model import Compression, EntryType, TarEntries, TarEntry
+from tests import dive_reference as ref
+
+_NAMES = ["a", "b", "+x", "é", "\udcff", ".wh.a", ".wh.b", ".wh.+x", ".wh..wh..opq", ".wh.", ".wh.é", "x y"]
+_KINDS = [EntryType.FILE, EntryType.DIR, EntryType.SYMLINK, EntryType.HARDLINK]
+
+
+@st.composite
+def _entry(draw: st.DrawFn) -> TarEntry:
+    parts = draw(st.lists(st.sampled_from(_NAMES), min_size=1, max_size=3))
+    path = "/".join(parts)
+    odd = draw(st.integers(0, 19))
+    if odd == 0:
+        path = path.replace("/", "//", 1)
+    elif odd == 1:
+        path += "/"
+    kind = draw(st.sampled_from(_KINDS))
+    size = draw(st.integers(0, 40)) if kind is EntryType.FILE else 0
+    mode = 0o040755 if draw(st.integers(0, 9)) == 0 else (0o755 if kind is EntryType.DIR else 0o644)
+    return TarEntry(path, kind, size, mode, 0, 0, "", bytes(32) if kind is EntryType.FILE else None)
+
+
+_layers = st.lists(st.lists(_entry(), max_size=14), min_size=1, max_size=4)
+
+
+def _key(f: DiveFigures) -> tuple[object, ...]:
+    def num(x: float) -> object:
+        return "nan" if math.isnan(x) else x
+
+    return num(f.efficiency), f.wasted_bytes, num(f.user_wasted_percent), f.inefficiencies, f.quirks
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_layers)
+def test_layer_tree_is_the_reference_tree(layers: list[list[TarEntry]]) -> None:
+    for entries in layers:
+        lean, old = DiveLayer.of(entries), ref.DiveLayer.of(entries)
+        assert list(lean.full_paths()) == old.full
+        assert list(lean.paths()) == old.paths()
+        assert list(lean.sizes) == old.sizes
+        assert lean.flags == old.flags
+        assert (lean.layer_size, lean.opaque, lean.repeated) == (old.layer_size, old.opaque, old.repeated)
+        assert DiveLayer.of(TarEntries(entries)) == lean
+        lean.check()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_layers)
+def test_figures_are_the_reference_figures(layers: list[list[TarEntry]]) -> None:
+    old = ref.DiveCompat()
+    for entries in layers:
+        old.add_layer(entries)
+    expected = old.figures()
+    for mark_last in (False, True):
+        lean = DiveCompat()
+        for i, entries in enumerate(layers):
+            lean.add_layer(DiveLayer.of(entries), last=mark_last and i == len(layers) - 1)
+        assert _key(lean.figures()) == _key(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_entry(), max_size=14))
+def test_layer_tree_travels_between_processes(entries: list[TarEntry]) -> None:
+    figures = StreamFigures(Compression.NONE, 1, 1, None, None)
+    scan = LayerScan(0, TarEntries(entries), figures, dive=DiveLayer.of(entries))
+    again = LayerScan.from_bytes(scan.to_bytes())
+    assert again.dive == scan.dive
+
+
+def test_a_damaged_layer_tree_is_refused() -> None:
+    layer = DiveLayer.of([TarEntry("a/b", EntryType.FILE, 1, 0o644, 0, 0)])
+    layer.check()
+    parents = list(layer.parents)
+    assert parents == [1, -1]  # a/b, then a after it
+    for bad in ([0, -1], [2, -1], [-1, 0]):
+        damaged = DiveLayer(layer.names, bad, layer.sizes, layer.flags, 1, 0, 0)
+        try:
+            damaged.check()
+        except ValueError:
+            continue
+        raise AssertionError(f"parents {bad} accepted")
