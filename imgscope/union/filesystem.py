@@ -1106,6 +1106,7 @@ class FileSystem:
         digest_at = array("q", (32 * digest_of[r] if r >= 0 and digest_of[r] >= 0 else -1 for r in self._record))
         self._index = _Index(8)
         self._order = self._rec_refs = array("I")
+        self._string_ix = {}
         self._forget_dirs()
         return (
             self.paths,
