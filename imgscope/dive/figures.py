@@ -4,7 +4,12 @@ dive (github.com/wagoodman/dive, v0.13.1, built with Go 1.24.1) reports three
 figures for an image: ``efficiency``, ``wastedBytes`` (``inefficientBytes`` in its
 ``--json`` export) and ``userWastedPercent``, plus a list of "inefficient files".
 This module recomputes them from tar metadata alone by emulating dive's data
-structures literally. Each emulated behaviour, and where dive does it:
+structures literally, in their behaviour, not their shape: dive's trees are held by
+column (``DiveLayer``: a layer's tree, flattened; ``DiveCompat``: one trie of path
+ids with the stacked tree and the efficiency data as columns), so memory follows
+the paths with no object or path string per node (tests/test_dive_lean.py checks
+them against the node-by-node emulation this module used to be). Each emulated
+behaviour, and where dive does it:
 
 Tree building (``dive/image/docker/image_archive.go``: ``getFileList``,
 ``processLayerTar``; ``dive/filetree/file_tree.go``: ``AddPath``;
