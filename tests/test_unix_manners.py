@@ -174,13 +174,14 @@ def test_a_failure_while_rendering_is_one_line(monkeypatch: pytest.MonkeyPatch) 
     """A bug of ours in a renderer (outside the command's error handling) is still one line, exit 2."""
     from click.testing import CliRunner
 
-    import imgscope.cli.analyze
+    import imgscope.render.advice
     from imgscope.cli import main
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("style must not be set")
 
-    monkeypatch.setattr(imgscope.cli.analyze, "render_top_savings", broken)
+    # the command imports its renderers when it renders (cli/analyze.py), so the renderer's own module is patched
+    monkeypatch.setattr(imgscope.render.advice, "render_top_savings", broken)
     result = CliRunner().invoke(main, ["analyze", CASES])
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "internal error (ValueError: style must not be set)" in result.stderr

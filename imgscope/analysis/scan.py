@@ -30,7 +30,7 @@ from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
 from imgscope.model import Compression, Digest, EntryType, Image, LayerBlob, TarEntries, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits, detect_compression
-from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, iter_entries
+from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, read_members
 
 #: Progress callback: (layer index, layer count, stored bytes of that layer's blob read so far), called after each
 #: chunk (a few MiB) is read, so a single large layer advances too; once more at the end with (count, count, 0).
@@ -447,10 +447,7 @@ def scan_blob(
         gzip_plain=gzip_uncompressed,
     ) as stream:
         opened.append(stream)
-        entries = TarEntries()  # by column: each entry is dropped once stored
-        append = entries.append
-        for entry in iter_entries(stream, (sniffer, *extra)):
-            append(entry)
+        entries = read_members(stream, (sniffer, *extra))  # by column: no object per member
         stream.finish()
     if entries.has_path("stargz.index.json"):
         entries = TarEntries(e for e in entries if e.path not in ESTARGZ_MEMBERS)

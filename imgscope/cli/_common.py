@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import select
 import stat
@@ -9,11 +10,9 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console, RenderableType
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 import imgscope
 from imgscope._gc import collector_paused
@@ -21,6 +20,11 @@ from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources.local import stream_source
 from imgscope.text import layer_of, printable
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+# rich is imported where a console is made (a report, a progress bar), not here: ``analyze --json`` needs none.
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -32,6 +36,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def stdout_console() -> Console:
     """The console for a command's output (plain when ``NO_COLOR`` is set or stdout is not a terminal)."""
+    from rich.console import Console
+
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False, soft_wrap=False)
 
 
@@ -160,6 +166,9 @@ def progress(
             sizes = [layer.size or 0 for layer in layers] if all(layer.size for layer in layers) else []
         except Exception:
             sizes = []
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
     err = Console(stderr=True, force_terminal=True)
     columns = [TextColumn("reading {task.fields[layer]}"), BarColumn()]
     columns += [DownloadColumn()] if sizes else []
@@ -201,6 +210,9 @@ def _stream_size(path: str) -> int | None:
 @contextmanager
 def _stream_progress(path: str) -> Iterator[Callable[[int, int, int], None]]:
     """The bar for a stream source: the bytes of the stream read (``analysis.scan.Progress``: count 0)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
     total = _stream_size(path)
     err = Console(stderr=True, force_terminal=True)
     columns = [TextColumn("reading {task.fields[what]}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()]
@@ -248,9 +260,24 @@ def image_options(f: F) -> F:
 
 
 class _Main(click.Group):
-    """The ``imgscope`` group: a reader of stdout that quits early ends any command quietly (``end_quietly``),
-    where click would exit 1, imgscope's "check failed"; a failure outside a command's ``errors`` block (while it
-    renders) is still one line and exit 2."""
+    """The ``imgscope`` group: each command's module is imported when that command is run (or listed, for
+    ``--help``), so a command pays only for its own imports; a reader of stdout that quits early ends any command
+    quietly (``end_quietly``), where click would exit 1, imgscope's "check failed"; a failure outside a command's
+    ``errors`` block (while it renders) is still one line and exit 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: command name -> the module that defines it, imported when the command is looked up (``cli/__init__.py``)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.lazy_commands.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(module)  # its decorators add the command to this group
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Group
 
 import imgscope
-from imgscope.advise import AdviseSettings, advice
 from imgscope.cli._common import emit, errors, fail, image_options, jobs_option, main, no_verify_option, progress
 from imgscope.cli._source import image_arg, list_arg, source_options
-from imgscope.cli.report import write_output
 from imgscope.render import json as json_report
-from imgscope.render.advice import render_top_savings
-from imgscope.render.html import report_html
-from imgscope.render.ncdu import ncdu_export
-from imgscope.render.packages import largest_packages
-from imgscope.render.terminal import render_analysis, render_images
 from imgscope.sources.detect import images_to_dict
+
+# The terminal report, the HTML report and the advice are imported where they are made: ``analyze --json`` (what
+# scripts and the benchmark run) imports no rich, no renderer and no advice rule.
 
 
 @main.command()
@@ -76,6 +71,11 @@ def analyze(
         scanned = imgscope.scan_packages(source, **options) if html_file or terminal_packages else None
         result = scanned.analysis if scanned is not None else imgscope.analyze(source, **options)
     if html_file or ncdu_file:
+        from imgscope.advise import AdviseSettings, advice
+        from imgscope.cli.report import write_output
+        from imgscope.render.html import report_html
+        from imgscope.render.ncdu import ncdu_export
+
         with errors(ctx.obj["debug"]):
             if ncdu_file:
                 write_output(ncdu_file, ncdu_export(result, layer))
@@ -91,6 +91,13 @@ def analyze(
             click.echo(piece, nl=False)
         click.echo()
     else:
+        from rich.console import Group
+
+        from imgscope.advise import AdviseSettings, advice
+        from imgscope.render.advice import render_top_savings
+        from imgscope.render.packages import largest_packages
+        from imgscope.render.terminal import render_analysis
+
         with errors(ctx.obj["debug"]):
             savings = advice(scanned or result, AdviseSettings.load())  # the same settings as imgscope advise
             report = scanned.report() if scanned is not None else None
@@ -112,4 +119,6 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json_report.dumps(images_to_dict(refs)))
     else:
+        from imgscope.render.terminal import render_images
+
         emit(render_images(path, refs))

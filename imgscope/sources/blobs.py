@@ -26,7 +26,10 @@ from imgscope.errors import CorruptLayerError
 from imgscope.model import Compression
 
 GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
-CHUNK = 4 << 20  # fewer, larger pieces: fewer hand-overs of the GIL between the reader thread and the parser
+# 1 MiB: the reader thread's chunks (``_QUEUE_CHUNKS`` ahead, one being made, one being parsed, and a decompressor's
+# input) are the scan's fixed memory; 4 MiB chunks cost 15 MiB more at the peak of the medium benchmark image for no
+# measurable time (docs/performance.md, "The scan's per-member work").
+CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _OTHER_MAGICS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x04\x22\x4d\x18": "lz4"}
@@ -265,8 +268,12 @@ class LayerStream:
         self.gzip_size: int | None = None
         self._gzipped = 0
         self._diff_hasher = hashlib.new(diff_algorithm) if hash_diff else None
-        self._buf = b""
-        self._pos = 0
+        # An uncompressed blob is its own tar: its digest and its diff_id hash the same bytes, so one hash serves both.
+        self._diff_is_blob = self.compression == "none" and hash_diff and hash_blob and diff_algorithm == blob_algorithm
+        if self._diff_is_blob:
+            self._diff_hasher = None
+        self.buf = b""  #: the chunk being read (the tar reader decodes headers in it in place)
+        self.pos = 0  #: where in ``buf`` reading is
         self.uncompressed_size = 0
         self._eof = False
         self._source = self._produce()
@@ -372,22 +379,22 @@ class LayerStream:
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes; fewer only when the stream ends."""
-        pos = self._pos
+        pos = self.pos
         end = pos + n
-        buf = self._buf
+        buf = self.buf
         if end <= len(buf):
-            self._pos = end
+            self.pos = end
             return buf[pos:end]
         pieces = [buf[pos:]]
         want = n - (len(buf) - pos)
-        self._buf, self._pos = b"", 0
+        self.buf, self.pos = b"", 0
         while want > 0:
             chunk = self._next()
             if chunk is None:
                 break
             if len(chunk) > want:
                 pieces.append(chunk[:want])
-                self._buf, self._pos = chunk, want
+                self.buf, self.pos = chunk, want
                 break
             pieces.append(chunk)
             want -= len(chunk)
@@ -398,24 +405,24 @@ class LayerStream:
         done = 0
         update = getattr(sink, "update", None) if sink is not None else None
         while done < n:
-            avail = len(self._buf) - self._pos
+            avail = len(self.buf) - self.pos
             if avail == 0:
                 chunk = self._next()
                 if chunk is None:
                     return done
-                self._buf, self._pos = chunk, 0
+                self.buf, self.pos = chunk, 0
                 continue
             take = min(avail, n - done)
             if update is not None:
-                update(memoryview(self._buf)[self._pos : self._pos + take])
-            self._pos += take
+                update(memoryview(self.buf)[self.pos : self.pos + take])
+            self.pos += take
             done += take
         return done
 
     def finish(self) -> None:
         """Read to the end of the blob, so both digests cover every byte; bound what may follow the tar."""
-        trailing = len(self._buf) - self._pos
-        self._buf, self._pos = b"", 0
+        trailing = len(self.buf) - self.pos
+        self.buf, self.pos = b"", 0
         limit = self._limits.max_trailing_bytes
         while trailing <= limit:
             chunk = self._next()
@@ -429,7 +436,7 @@ class LayerStream:
     @property
     def diff_id(self) -> str | None:
         """The digest of the decompressed stream (``sha256:<hex>``, or the algorithm asked for), when hashed."""
-        h = self._diff_hasher
+        h = self._counter.hasher if self._diff_is_blob else self._diff_hasher
         return None if h is None else f"{h.name}:{h.hexdigest()}"
 
     @property

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from typing import NoReturn, Protocol
+from zlib import adler32
 
 from imgscope.errors import CorruptLayerError
-from imgscope.model import EntryType, TarEntry
+from imgscope.model import ENTRY_CODE, EntryType, TarEntries, TarEntry
 from imgscope.sources import tarheader as th
 from imgscope.sources.blobs import LayerStream
 
@@ -26,13 +27,13 @@ _TYPES = {
     th.GNU_DUMPDIR: EntryType.DIR,
     th.FIFO: EntryType.FIFO,
 }
+_CODES = {flag: ENTRY_CODE[etype] for flag, etype in _TYPES.items()}  # the type code of each non-file type flag
+_FILE_CODE = ENTRY_CODE[EntryType.FILE]
+_HARDLINK_CODE = ENTRY_CODE[EntryType.HARDLINK]
 _EMPTY_DIGEST = hashlib.sha256().digest()
 PATH_MAX = 4096  # Linux: no runtime can create a longer path, so no real layer holds one
 # Members that estargz adds to a layer; snapshotters drop them, so do we.
 ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
-
-
-_SMALL = 64 << 10  # files up to this size are read in one piece
 
 
 class ContentObserver(Protocol):
@@ -78,85 +79,153 @@ def _truncated(where: str, name: str, size: int, got: int) -> NoReturn:
 
 
 def iter_entries(stream: LayerStream, observers: Sequence[ContentObserver] = ()) -> Iterator[TarEntry]:
-    """Yield each member of the layer tar as a ``TarEntry``, hashing regular files' content.
+    """Each member of the layer tar as a ``TarEntry`` (``read_members``, then its entries)."""
+    yield from read_members(stream, observers)
+
+
+def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ()) -> TarEntries:
+    """Every member of the layer tar, in order, by column (``model.TarEntries``), regular files' content hashed.
 
     Stops at the end-of-archive marker; the caller then calls ``stream.finish()``.
     Raises ``CorruptLayerError`` for anything malformed, naming the stream. Each of ``observers`` sees the
     first bytes it asks for of each regular file (``ContentObserver``).
+
+    The per-member work is the scan's cost, so the common case is done here without a call per field: a plain
+    header in the current chunk is decoded in place (``tarheader.FAST_HEADER``; anything else, an extended header,
+    one across chunks or one the fast path does not take, goes to ``HeaderDecoder.next``, which decides it as
+    strictly as ever), a small file's content is hashed from the chunk without a copy, and the member's fields go
+    to the columns without a ``TarEntry``.
     """
     where = stream.where
     decoder = th.HeaderDecoder(stream.read)
     next_member = decoder.next
-    read = stream.read
+    entries = TarEntries()
+    add = entries.add
     sha256 = hashlib.sha256
     regular = th.REGULAR
-    types = _TYPES
-    file_type = EntryType.FILE
-    # One int object per distinct mode/owner, not one per member: they repeat, and live as long as the tree.
-    ints: dict[int, int] = {}
-    shared = ints.setdefault
+    codes = _CODES
+    file_code = _FILE_CODE
+    hardlink_code = _HARDLINK_CODE
+    normalize = th.normalize_name
+    unpack = th.FAST_HEADER.unpack_from
+    shape = th.SHAPE
+    numbers_shape = th.NUMBERS_SHAPE
+    checksum_shapes = th.CHECKSUM_SHAPES
+    as_zero = th.TERMINATORS_AS_ZERO
+    extended = th.EXTENDED_FLAGS
+    size_mask = (1 << 36) - 1  # the size field and its terminator: 12 octal digits
+    field_mask = (1 << 24) - 1  # mode, uid, gid and their terminators: 8 octal digits
+    view_of: bytes | None = None
+    view = memoryview(b"")
     while True:
-        try:
-            member = next_member()
-        except th.TarFormatError as exc:
-            raise CorruptLayerError(where, str(exc)) from None
-        if member is None:
-            return
-        size = member.size
-        flag = member.typeflag
+        buf = stream.buf
+        pos = stream.pos
+        fast = False
+        if pos + 512 <= len(buf) and not decoder.has_global:
+            name, numbers, checksum, flag, link, magic, prefix = unpack(buf, pos)
+            if (
+                flag not in extended
+                and numbers.translate(shape) == numbers_shape
+                and checksum.translate(shape) in checksum_shapes
+                and int(checksum.rstrip(b" \x00"), 8)
+                == (adler32(buf[pos : pos + 256]) & 0xFFFF)
+                + (adler32(buf[pos + 256 : pos + 512]) & 0xFFFF)
+                + 254
+                - sum(checksum)
+            ):
+                fast = True
+                value = int(numbers.translate(as_zero), 8)
+                size = (value & size_mask) >> 3
+                value >>= 36
+                gid = (value & field_mask) >> 3
+                value >>= 24
+                uid = (value & field_mask) >> 3
+                mode = value >> 27
+                typeflag = flag[0]
+                nul = name.find(0)
+                if nul >= 0:
+                    name = name[:nul]
+                if magic == b"ustar\x00" and prefix[0]:  # POSIX: a prefix field extends the name
+                    nul = prefix.find(0)
+                    name = (prefix[:nul] if nul >= 0 else prefix) + b"/" + name
+                member_name = name.decode("utf-8", "backslashreplace")
+                if link[0]:
+                    nul = link.find(0)
+                    link_text = (link[:nul] if nul >= 0 else link).decode("utf-8", "backslashreplace")
+                else:
+                    link_text = ""
+                pos += 512
+                decoder.position += 512
+        if not fast:
+            try:
+                member = next_member()
+            except th.TarFormatError as exc:
+                raise CorruptLayerError(where, str(exc)) from None
+            if member is None:
+                break
+            member_name, typeflag, size = member.name, member.typeflag, member.size
+            mode, uid, gid, link_text = member.mode, member.uid, member.gid, member.linkname
+            buf = stream.buf
+            pos = stream.pos
+        padded = (size + 511) & ~511
         digest: bytes | None = None
-        total = (size + 511) & ~511
-        tee: Tee | None = None
+        head: bytes | None = None
         wanted: list[int] | None = None
-        if observers and size and (flag in regular or flag not in types):
-            wanted = [o.wants(member.name, size) for o in observers]
-            limit = max(wanted)
-            if limit > 0:
-                hasher = sha256()
-                tee = Tee(hasher, limit)
-        if flag in regular or flag not in types:
-            # POSIX: an unknown type flag is read as a regular file, so its bytes still count.
-            etype = file_type
+        is_file = typeflag in regular or typeflag not in codes  # POSIX: an unknown type is read as a regular file
+        if is_file:
+            code = file_code
             if not size:
                 digest = _EMPTY_DIGEST
-            elif total <= _SMALL:
-                # Small files in one piece: one slice, one hash call.
-                data = read(total)
-                if len(data) < total:
-                    _truncated(where, member.name, size, len(data))
-                content = data[:size] if total != size else data
-                if tee is None:
-                    digest = sha256(content).digest()
-                else:
-                    tee.update(memoryview(content))
-                    digest = hasher.digest()
-                total = 0
             else:
-                if tee is None:
+                limit = 0
+                if observers:
+                    wanted = [o.wants(member_name, size) for o in observers]
+                    limit = max(wanted)
+                if pos + padded <= len(buf):  # the whole member is in this chunk: hashed from it, no copy
+                    if buf is not view_of:
+                        view, view_of = memoryview(buf), buf
+                    content = view[pos : pos + size]
+                    digest = sha256(content).digest()
+                    if limit > 0:
+                        head = bytes(content[:limit])
+                    pos += padded
+                else:
+                    stream.pos = pos
                     hasher = sha256()
-                got = stream.consume(size, tee or hasher)
-                if got != size:
-                    _truncated(where, member.name, size, got)
-                digest = hasher.digest()
-                total -= size
+                    tee = Tee(hasher, limit) if limit > 0 else None
+                    got = stream.consume(size, tee or hasher)
+                    if got != size:
+                        _truncated(where, member_name, size, got)
+                    digest = hasher.digest()
+                    if tee is not None:
+                        head = bytes(tee.head)
+                    if padded != size and stream.consume(padded - size) != padded - size:
+                        _truncated(where, member_name, size, size)
+                    buf = stream.buf
+                    pos = stream.pos
         else:
-            etype = types[flag]
-            if size:
-                got = stream.consume(size)
-                if got != size:
-                    _truncated(where, member.name, size, got)
-                total -= size
-        if total and stream.consume(total) != total:
-            _truncated(where, member.name, size, size)
-        decoder.skipped((size + 511) & ~511)
+            code = codes[typeflag]
+            if size:  # a non-file member's data (rare) is skipped
+                if pos + padded <= len(buf):
+                    pos += padded
+                else:
+                    stream.pos = pos
+                    got = stream.consume(size)
+                    if got != size:
+                        _truncated(where, member_name, size, got)
+                    if padded != size and stream.consume(padded - size) != padded - size:
+                        _truncated(where, member_name, size, size)
+                    buf = stream.buf
+                    pos = stream.pos
+        stream.pos = pos
+        decoder.position += padded
         try:
-            path = th.normalize_name(member.name)
+            path = normalize(member_name)
         except ValueError:
-            raise CorruptLayerError(where, f"member {member.name!r} escapes the image root") from None
+            raise CorruptLayerError(where, f"member {member_name!r} escapes the image root") from None
         if not path:
             continue  # the root directory itself
-        if tee is not None and wanted is not None:
-            head = bytes(tee.head)
+        if head is not None and wanted is not None:
             for observer, want in zip(observers, wanted, strict=True):
                 if want > 0:
                     observer.observe(path, size, head[:want] if want < len(head) else head)
@@ -164,24 +233,15 @@ def iter_entries(stream: LayerStream, observers: Sequence[ContentObserver] = ())
             raise CorruptLayerError(
                 where, f"member name of {len(path.encode())} bytes, longer than PATH_MAX ({PATH_MAX})"
             )
-        link = member.linkname
-        if etype is EntryType.HARDLINK:
+        if code == hardlink_code:
             try:
-                target = th.normalize_name(link)
+                target = normalize(link_text)
             except ValueError:
                 raise CorruptLayerError(
-                    where, f"hard link {member.name!r} points out of the image root ({link!r})"
+                    where, f"hard link {member_name!r} points out of the image root ({link_text!r})"
                 ) from None
             if not target:
-                raise CorruptLayerError(where, f"hard link {member.name!r} points to the root directory")
-            link = target
-        yield TarEntry(
-            path,
-            etype,
-            size if etype is EntryType.FILE else 0,
-            shared(member.mode & 0o7777, member.mode & 0o7777),
-            shared(member.uid, member.uid),
-            shared(member.gid, member.gid),
-            link,
-            digest,
-        )
+                raise CorruptLayerError(where, f"hard link {member_name!r} points to the root directory")
+            link_text = target
+        add(path, code, size if is_file else 0, mode & 0o7777, uid, gid, link_text, digest)
+    return entries

@@ -10,6 +10,7 @@ PAX records) are size-limited.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from zlib import adler32
@@ -32,6 +33,34 @@ PAX_HEADER = ord("x")
 PAX_GLOBAL = ord("g")
 GNU_DUMPDIR = ord("D")
 SOLARIS_PAX = ord("X")
+
+
+# -- the fast path of a plain header (``tar_stream.read_members``) ---------------------------------------------
+# A header whose numeric fields are in the form every common writer uses (mode, uid and gid as 7 octal digits, size
+# as 11, each ended by a NUL or a space), whose checksum is 6 or 7 octal digits and right, and whose type is not an
+# extended header is decoded in a few C calls: one ``struct`` unpack, one ``bytes.translate`` to check the form of
+# the four numbers and one ``int`` for all of them. Any other header goes to ``HeaderDecoder.next``, which decides
+# it (and raises for a bad one) exactly as before; the fast path accepts only what it would accept, with the same
+# values.
+
+#: name, mode+uid+gid+size (36 bytes), checksum, type flag, link name, magic, prefix
+FAST_HEADER = struct.Struct("100s36s12x8sc100s6s82x155s12x")
+_shape = bytearray(b"x" * 256)
+_shape[ord("0") : ord("7") + 1] = b"d" * 8
+_shape[0] = _shape[ord(" ")] = ord("t")
+#: maps octal digits to ``d``, NUL and space to ``t``, any other byte to ``x``
+SHAPE = bytes(_shape)
+#: the form of the four numeric fields (``FAST_HEADER``'s second field) the fast path takes
+NUMBERS_SHAPE = b"dddddddt" * 3 + b"dddddddddddt"
+_zeros = bytearray(range(256))
+_zeros[0] = _zeros[ord(" ")] = ord("0")
+#: maps NUL and space to ``0``: the four fields become one octal number of 36 digits (each ends in a 0)
+TERMINATORS_AS_ZERO = bytes(_zeros)
+#: the forms of the checksum field the fast path takes: 6 digits, NUL, space (GNU, Python, Go) or 7 digits, NUL
+CHECKSUM_SHAPES = frozenset({b"ddddddtt", b"dddddddt"})
+#: the type flags of extended headers (never on the fast path), as ``FAST_HEADER`` unpacks them
+EXTENDED_FLAGS = frozenset(bytes([c]) for c in b"LKxgX")
+del _shape, _zeros
 
 
 class TarFormatError(Exception):
@@ -134,9 +163,8 @@ def normalize_name(name: str) -> str:
     Raises ValueError when ``..`` climbs out of the root.
     """
     plain = name[:-1] if name[-1:] == "/" else name
-    split = plain.split("/")
-    if "" not in split and "." not in split and ".." not in split:
-        return plain  # already normal: the common case
+    if plain and plain[0] not in "./" and plain[-1] != "/" and "/." not in plain and "//" not in plain:
+        return plain  # already normal (no empty, "." or ".." component): the common case, decided without a split
     parts: list[str] = []
     for part in name.split("/"):
         if part in ("", "."):
@@ -174,6 +202,11 @@ class HeaderDecoder:
             raise TarFormatError(f"truncated tar: stream ends inside {what} at byte {self.position + len(data)}")
         self.position += n
         return data
+
+    @property
+    def has_global(self) -> bool:
+        """True once a global PAX header applies to every later member (which the fast path then leaves alone)."""
+        return bool(self._global)
 
     def skipped(self, n: int) -> None:
         """Record that the caller consumed ``n`` bytes of member data."""
