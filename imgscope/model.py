@@ -285,6 +285,39 @@ class TarEntries(MadeOnRead[TarEntry]):
             bytes(self._digests),
         )
 
+    def live_columns(
+        self,
+    ) -> tuple[
+        list[str],
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        bytearray,
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        bytearray,
+        Sequence[int],
+    ]:
+        """The string table and the columns as held, not copied (to be read, never changed): strings, directory
+        prefix, name and link target (indexes into the strings), type codes (``EntryType`` in declaration order),
+        size, mode, uid, gid, the digests' bytes and each member's end in them (a member without a digest ends
+        where the one before it does). For a reader of every member (the union filesystem)."""
+        return (
+            self._strings,
+            self._dirs,
+            self._names,
+            self._links,
+            self._types,
+            self._sizes,
+            self._modes,
+            self._uids,
+            self._gids,
+            self._digests,
+            self._digest_end,
+        )
+
     def tree_columns(
         self,
     ) -> tuple[list[str], Sequence[int], Sequence[int], bytearray, Sequence[int], Sequence[int]]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Awaitable, Callable
+import gc
+from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +27,16 @@ from imgscope.explore import ExploreApp, ExploreSettings
 from imgscope.explore.app import FileTreePane, LayersPane, TextLines, TextScreen, WasteScreen, mode_string
 from imgscope.explore.model import DiffKind
 from tests.conftest import SAMPLES, analysis_of
+
+
+@pytest.fixture(autouse=True)
+def _collect_the_apps() -> Iterator[None]:
+    """An app is a large cycle of objects with weak references: collected here, after its test, rather than at
+    whatever moment of a later test the collector next runs (one in the middle of a deep recursion, as the
+    hostile JSON cases make, cannot run the callbacks of those weak references)."""
+    yield
+    gc.collect()
+
 
 TRUTH = SAMPLES / "truth"
 Entry = tuple[str, int, str, str, str, str]  # type, size, mode, uid, gid, link_target

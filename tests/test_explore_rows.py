@@ -23,7 +23,14 @@ from imgscope.explore.model import (
 from tests.conftest import analysis_of
 
 
-def eager_rows(view: ViewTree, sort: str, shown: set[str] | None, expanded: set[str], force_open: bool) -> list[Row]:
+def eager_rows(
+    view: ViewTree,
+    sort: str,
+    shown: set[str] | None,
+    expanded: set[str],
+    force_open: bool,
+    closed: frozenset[str] = frozenset(),
+) -> list[Row]:
     """Every line of the tree, made at once (the pane's rows before they were made lazily)."""
     out: list[Row] = []
     stack: list[tuple[ViewNode, str, bool]] = []
@@ -33,7 +40,7 @@ def eager_rows(view: ViewTree, sort: str, shown: set[str] | None, expanded: set[
     while stack:
         child, pre, last = stack.pop()
         out.append(Row(child, pre, last))
-        if child.is_dir and (force_open or child.path in expanded):
+        if child.is_dir and ((force_open and child.path not in closed) or child.path in expanded):
             sub_pre = pre + ("    " if last else "│   ")
             grand = view.shown_children(child, sort, shown)
             for i in range(len(grand) - 1, -1, -1):
@@ -67,7 +74,37 @@ def check(view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind], expan
             assert rows.index_of(path) is None
     width = max((len(r.prefix) + len(r.node.name) + len(r.node.link_target or "") + 7 for r in want), default=1)
     assert rows.width == width
+    check_lazy(view, sort, shown, expanded, force_open, frozenset(), want)
     return len(want)
+
+
+def check_lazy(
+    view: ViewTree,
+    sort: str,
+    shown: set[str] | None,
+    expanded: set[str],
+    force_open: bool,
+    closed: frozenset[str],
+    want: list[Row],
+) -> None:
+    """Counted only as far as each read needs: the same lines, read from the last to the first, from the first
+    to the last, each path's line, ``at_least``; then ``len`` and ``width``."""
+    backwards = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    assert not backwards.complete or not want
+    assert [key_of(backwards[i]) for i in range(len(want) - 1, -1, -1)] == [key_of(r) for r in reversed(want)]
+    with pytest.raises(IndexError):
+        backwards[len(want)]
+    forwards = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    assert [key_of(forwards[i]) for i in range(len(want))] == [key_of(r) for r in want]
+    by_path = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    for i in range(len(want) - 1, -1, -1):
+        assert by_path.index_of(want[i].node.path) == i
+    bounded = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    for n in (0, 1, 2, 5, len(want) - 1, len(want), len(want) + 1, 10 * len(want) + 3):
+        assert bounded.at_least(n) == min(n, len(want))
+    assert len(bounded) == len(want) and bounded.complete
+    width = max((len(r.prefix) + len(r.node.name) + len(r.node.link_target or "") + 7 for r in want), default=1)
+    assert bounded.width == width
 
 
 FILTERS = [None, parse_filter("txt"), parse_filter("*.so"), parse_filter(">1KB"), parse_filter("app/ <=12KB")]
@@ -166,3 +203,25 @@ def test_openable_is_every_directory_with_rows_below() -> None:
             if held or (found is not None and found[1]):
                 want.add(path)
         assert view.openable() == want
+
+
+@pytest.mark.parametrize("sample", ["cases/docker-archive.tar", "advise.tar"])
+def test_every_directory_open_but_some(sample: str) -> None:
+    """ "Open all" with some directories closed again (``force_open`` and ``closed``): the lines of the whole
+    tree with those directories closed, counted whole or only as far as each read needs."""
+    analysis = analysis_of(sample, image="localhost/wasteful:latest" if sample == "advise.tar" else None)
+    timeline = Timeline(analysis)
+    n = len(analysis.layers)
+    seen = 0
+    for key in [ViewKey.layer(n - 1), ViewKey.aggregated(n - 1), ViewKey.aggregated(1), ViewKey.layers(0, n - 1)]:
+        view = build_view(timeline, key)
+        every = sorted(view.openable())
+        for closed in (frozenset(), frozenset(every[::3]), frozenset(every[1::2]) | {"/app"}):
+            for sort in ("size", "name"):
+                want = eager_rows(view, sort, None, set(), True, closed)
+                assert want == eager_rows(view, sort, None, set(every) - closed, False)
+                rows = TreeRows(view, sort, None, set(), True, closed=closed)
+                assert [key_of(r) for r in rows] == [key_of(r) for r in want]
+                check_lazy(view, sort, None, set(), True, closed, want)
+                seen += len(want)
+    assert seen > 100

@@ -9,9 +9,10 @@ The README's screenshot is ``tree-layer3.svg``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,16 @@ from imgscope.explore import ExploreApp
 from imgscope.explore.app import FileTreePane
 from tests.conftest import analysis_of
 from tests.test_explore_app import select_layer, settle
+
+
+@pytest.fixture(autouse=True)
+def _collect_the_apps() -> Iterator[None]:
+    """An app is a large cycle of objects with weak references: collected here, after its test, rather than at
+    whatever moment of a later test the collector next runs (one in the middle of a deep recursion, as the
+    hostile JSON cases make, cannot run the callbacks of those weak references)."""
+    yield
+    gc.collect()
+
 
 GOLDEN = Path(__file__).parent / "golden" / "explore"
 SIZE = (120, 36)

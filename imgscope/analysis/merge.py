@@ -216,30 +216,19 @@ def _finish(
     final_size = 0
     first_of: dict[bytes, int] = {}  # digest -> the first index; a list only for the digests seen twice
     by_digest: dict[bytes, list[int]] = {}
-    add, add_dir = builder.add, builder.add_dir
-    for parent, name, node in fs.drain():  # the tree is taken apart as the table grows
-        index = add(
-            parent,
-            name,
-            node.type,
-            node.size,
-            node.mode,
-            node.uid,
-            node.gid,
-            node.link_target,
-            node.layer,
-            node.record,
-            node.digest,
-        )
-        if node.children:
+    add, add_dir, fields = builder.add, builder.add_dir, fs.row_fields
+    for parent, row, is_dir in fs.walk_rows():  # the union's rows, read in walk order
+        name, type, size, mode, uid, gid, link_target, layer, record, digest = fields(row)
+        index = add(parent, name, type, size, mode, uid, gid, link_target, layer, record, digest)
+        if is_dir:
             add_dir(parent, name)
-        if node.record >= 0 and not seen_records[node.record]:
-            seen_records[node.record] = 1
-            final_size += node.size
-            if node.size and node.digest is not None:
-                first = first_of.setdefault(node.digest, index)
+        if record >= 0 and not seen_records[record]:
+            seen_records[record] = 1
+            final_size += size
+            if size and digest is not None:
+                first = first_of.setdefault(digest, index)
                 if first != index:
-                    by_digest.setdefault(node.digest, [first]).append(index)
+                    by_digest.setdefault(digest, [first]).append(index)
     del first_of, seen_records
     files = builder.build()
     del builder

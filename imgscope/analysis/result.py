@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 from array import array
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,14 +69,6 @@ _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
 _HAS_DIGEST = 8  # in a type code: the path has a content digest
 
 
-def _column(values: list[int], code: str) -> Sequence[int]:
-    """A column of ints as a machine array, or the list itself when a value does not fit (a PAX uid)."""
-    try:
-        return array(code, values)
-    except OverflowError:
-        return values
-
-
 class FileTable(MadeOnRead[FileRecord]):
     """Every path of the final filesystem, stored by column; each ``FileRecord`` is made when it is read.
 
@@ -105,7 +97,7 @@ class FileTable(MadeOnRead[FileRecord]):
     )
 
     _digest_end: Sequence[int]
-    _digests: bytes
+    _digests: bytes | bytearray
     _dirs: list[str]
     _layers: Sequence[int]
     _links: list[str]
@@ -122,18 +114,20 @@ class FileTable(MadeOnRead[FileRecord]):
         ``parent``), ``add`` one path."""
 
         def __init__(self) -> None:
+            # Machine arrays from the start (a list of ints holds an int object per distinct value: the records
+            # and digest ends of a million paths would cost 36 bytes each while the table is built).
             self.dirs: list[str] = [""]  # "/"-rooted paths of the directories; 0 is the root ("")
-            self.parents: list[int] = []
+            self.parents: MutableSequence[int] = array("I")
             self.names: list[str] = []
             self.types = bytearray()
-            self.sizes: list[int] = []
+            self.sizes: MutableSequence[int] = array("Q")
             self.metas: dict[tuple[int, int, int], int] = {}
-            self.meta_of: list[int] = []
+            self.meta_of: MutableSequence[int] = array("I")
             self.links: list[str] = []
-            self.layers: list[int] = []
-            self.records: list[int] = []
+            self.layers: MutableSequence[int] = array("i")
+            self.records: MutableSequence[int] = array("q")
             self.digests = bytearray()
-            self.digest_end: list[int] = []
+            self.digest_end: MutableSequence[int] = array("Q")
 
         def add_dir(self, parent: int, name: str) -> int:
             """The index of directory ``name`` under directory ``parent``, for its children."""
@@ -159,10 +153,13 @@ class FileTable(MadeOnRead[FileRecord]):
             if digest is not None:
                 code |= _HAS_DIGEST
                 self.digests += digest
+            try:
+                self.sizes.append(size)
+            except OverflowError:  # a size no machine int holds: that column becomes a list
+                self.sizes = [*self.sizes, size]
             self.parents.append(parent)
             self.names.append(name)
             self.types.append(code)
-            self.sizes.append(size)
             key = (mode, uid, gid)
             meta = self.metas.get(key)
             if meta is None:
@@ -175,20 +172,20 @@ class FileTable(MadeOnRead[FileRecord]):
             return len(self.names) - 1
 
         def build(self) -> FileTable:
-            """The table (the builder is not to be used again: the table holds its lists)."""
+            """The table (the builder is not to be used again: the table holds its columns)."""
             table = FileTable.__new__(FileTable)
             table._dirs = self.dirs
-            table._parents = _column(self.parents, "I")
+            table._parents = self.parents
             table._names = self.names
             table._types = bytes(self.types)
-            table._sizes = _column(self.sizes, "Q")
+            table._sizes = self.sizes
             table._metas = tuple(self.metas)
-            table._meta_of = _column(self.meta_of, "I")
+            table._meta_of = self.meta_of
             table._links = self.links
-            table._layers = _column(self.layers, "i")
-            table._records = _column(self.records, "q")
-            table._digests = bytes(self.digests)
-            table._digest_end = _column(self.digest_end, "Q")
+            table._layers = self.layers
+            table._records = self.records
+            table._digests = self.digests  # not copied: a million digests are 32 MB
+            table._digest_end = self.digest_end
             return table
 
     def __init__(self, records: Sequence[FileRecord] = ()) -> None:

@@ -147,7 +147,15 @@ class LinePane(ScrollView, can_focus=True):
         return row, 0
 
     def update_size(self) -> None:
-        self.virtual_size = Size(max(self.line_width(), 1), self.screen_rows())
+        size = Size(max(self.line_width(), 1), self.screen_rows())
+        if size != self.virtual_size and self.is_mounted and self.container_size:
+            # The pane's own size does not follow its lines (its height and width are the layout's): only its
+            # scrollbars do. Setting ``virtual_size`` would lay the whole screen out again, and the scrollbars
+            # after it, over three frames; a scrollbar that shows or hides still asks for that layout.
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+        elif size != self.virtual_size:
+            self.virtual_size = size
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -223,7 +231,9 @@ class TextLines(LinePane):
         super().__init__(**kwargs)
         self.count = count
         self.make = make
-        self.width_needed = 1
+        self.width_needed = max((make(i).cell_len for i in range(min(count, 200))), default=1)
+        # the size the first layout needs, set before the mount (not a second layout after it)
+        self.set_reactive(ScrollView.virtual_size, Size(max(self.width_needed, 1), count))
 
     def line_count(self) -> int:
         return self.count
@@ -233,10 +243,6 @@ class TextLines(LinePane):
 
     def line_width(self) -> int:
         return max(self.width_needed, self.size.width)
-
-    def on_mount(self) -> None:
-        self.width_needed = max((self.make(i).cell_len for i in range(min(self.count, 200))), default=1)
-        self.update_size()
 
 
 class LayersPane(LinePane):
@@ -296,6 +302,44 @@ class LayersPane(LinePane):
             app.mark_compare(self.cursor)
 
 
+class OpenDirs:
+    """The directories open in the tree: those in ``paths``; after "open all" (``every``), every directory but
+    those in ``closed`` (no list of every directory to make: 0.15 s of the key press on 160,000 paths)."""
+
+    def __init__(self) -> None:
+        self.paths: set[str] = set()
+        self.every = False
+        self.closed: set[str] = set()
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.paths or (self.every and path not in self.closed)
+
+    def __bool__(self) -> bool:
+        return self.every or bool(self.paths)
+
+    def add(self, path: str) -> None:
+        self.paths.add(path)
+        self.closed.discard(path)
+
+    def discard(self, path: str) -> None:
+        self.paths.discard(path)
+        if self.every:
+            self.closed.add(path)
+
+    def clear(self) -> None:
+        self.paths.clear()
+        self.closed.clear()
+        self.every = False
+
+    def open_all(self) -> None:
+        self.clear()
+        self.every = True
+
+
+#: lines counted in the key press; a tree with more is counted on in a worker (its first screen is shown first)
+COUNT_IN_KEY = 20000
+
+
 class FileTreePane(LinePane):
     """dive's file tree: permission, uid:gid, size, then the tree, coloured by kind; built lazily."""
 
@@ -305,7 +349,8 @@ class FileTreePane(LinePane):
         super().__init__(**kwargs)
         self.vtree: ViewTree | None = None
         self.rows: Sequence[Row] = []
-        self.expanded: set[str] = set()  # directories open (the root always)
+        self.lines = 0  # the lines counted so far (all of them once ``rows`` is complete)
+        self.expanded = OpenDirs()  # directories open (the root always)
         self.sort = settings.sort
         self.attributes = settings.attributes
         self.hidden_kinds: set[DiffKind] = {DiffKind(h) for h in settings.hide}
@@ -327,36 +372,74 @@ class FileTreePane(LinePane):
 
     def rebuild(self, keep: str | None = None) -> None:
         """The rows from the expanded directories; the cursor stays on ``keep`` (a path) when it is shown. The
-        rows are counted, and made only as they are read (``TreeRows``: the lines on the screen)."""
-        if keep is None and self.rows and 0 <= self.cursor < len(self.rows):
+        rows are counted, and made only as they are read (``TreeRows``: the lines on the screen). A large tree
+        is counted as far as the screen needs, and on in a worker (``_count_all``): its scrollbar follows."""
+        if keep is None and 0 <= self.cursor < self.lines:
             keep = self.rows[self.cursor].node.path
         rows: Sequence[Row] = []
         view = self.vtree
-        width = 1
+        attrs = 35 if self.attributes else 0
+        index = 0
+        lines = 0
         if view is not None:
             # Under a filter every directory with a match below it is open: the matches are what one looks for.
-            force_open = self.path_filter is not None and self.path_filter.active
+            filtered = self.path_filter is not None and self.path_filter.active
+            opened = self.expanded
             previous = self.rows if isinstance(self.rows, TreeRows) else None
-            rows = TreeRows(view, self.sort, self.shown, self.expanded, force_open, previous=previous)
-            width = rows.width
+            rows = TreeRows(
+                view,
+                self.sort,
+                self.shown,
+                opened.paths,
+                filtered or opened.every,
+                closed=opened.closed if opened.every and not filtered else frozenset(),
+                previous=previous,
+                lazy=True,
+            )
+            found = rows.index_of(keep) if keep is not None else None
+            index = found if found is not None else max(0, rows.at_least(self.cursor + 1) - 1)
+            lines = rows.at_least(max(COUNT_IN_KEY, index + 2 * max(self.size.height, 1) + 2))
+            if rows.complete or self.wrap:
+                lines = len(rows)
+                self.width_needed = attrs + rows.width
+            else:
+                self.call_after_refresh(self._count_all, rows)  # the first screen drawn first, then the rest
         self.rows = rows
-        attrs = 35 if self.attributes else 0
-        self.width_needed = attrs + width
-        index = 0
-        if keep is not None:
-            found = rows.index_of(keep) if isinstance(rows, TreeRows) else None
-            index = found if found is not None else min(self.cursor, len(rows) - 1)
-        self.cursor = max(0, index)
+        self.lines = lines
+        if not lines:
+            self.width_needed = attrs + 1
+        self.cursor = index
         if self.wrap:
             self._fold()
         else:
             self.update_size()
-        if rows:
+        if lines:
             first, height = self.screen_row_of(self.cursor)
             self.scroll_to_region(Region(0, first, 1, height), animate=False, force=True)
 
+    @work(thread=True, exclusive=True, group="count")
+    def _count_all(self, rows: TreeRows) -> None:
+        if rows is self.rows:
+            rows.count_all()
+            self.app.call_from_thread(self._counted, rows)
+
+    def _counted(self, rows: TreeRows) -> None:
+        """Every line of ``rows`` counted: the scrollbar and the width follow (unless other rows replaced them)."""
+        if rows is self.rows:
+            self.lines = len(rows)
+            self.width_needed = (35 if self.attributes else 0) + rows.width
+            self.update_size()
+
+    def set_cursor(self, index: int) -> None:
+        rows = self.rows
+        if isinstance(rows, TreeRows) and not rows.complete and index >= self.lines - self.size.height:
+            # beyond what is counted yet: count as far as the screen there needs
+            self.lines = rows.at_least(index + 2 * max(self.size.height, 1) + 2)
+            self.update_size()
+        super().set_cursor(index)
+
     def line_count(self) -> int:
-        return len(self.rows)
+        return self.lines
 
     def line_width(self) -> int:
         return self.fold_width() if self.wrap else self.width_needed
@@ -386,7 +469,7 @@ class FileTreePane(LinePane):
         return f"{mode_string(node)} {owner:>11} {human(node.size):>10} "
 
     def current(self) -> ViewNode | None:
-        if 0 <= self.cursor < len(self.rows):
+        if 0 <= self.cursor < self.lines:
             return self.rows[self.cursor].node
         return None
 
@@ -432,7 +515,7 @@ class FileTreePane(LinePane):
             keep = None if node is None else "/" + (node.path.split("/")[1] if node.path != "/" else "")
         else:
             if self.vtree is not None:
-                self.expanded = self.vtree.openable()
+                self.expanded.open_all()
             keep = node.path if node is not None else None
         self.rebuild(keep=keep)
 
@@ -482,6 +565,7 @@ class FileTreePane(LinePane):
             self._starts = None
             self.update_size()
             return
+        self.lines = len(self.rows)  # folded, every line is counted
         starts = [0]
         total = 0
         for i, row in enumerate(self.rows):
@@ -530,7 +614,7 @@ class FileTreePane(LinePane):
         return max(1, self.size.width - self.styles.scrollbar_size_vertical)
 
     def screen_rows(self) -> int:
-        return self._starts[-1] if self._starts is not None else len(self.rows)
+        return self._starts[-1] if self._starts is not None else self.lines
 
     def screen_row_of(self, index: int) -> tuple[int, int]:
         starts = self._starts
@@ -595,13 +679,14 @@ class FileTreePane(LinePane):
 
 
 class Lens(ModalScreen[None]):
-    """A full-screen view over the app; Esc or q closes it."""
+    """A full-screen view over the app; Esc or q closes it. Opaque: a translucent lens has the screen beneath
+    composited into each of its frames (40-60 ms of a key press at 160x48)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss_lens", "Close", id="close-lens"),
     ]
     DEFAULT_CSS = """
-    Lens { align: center middle; }
+    Lens { align: center middle; background: $background; }
     Lens > Vertical { width: 96%; height: 92%; border: round $accent; background: $surface; }
     Lens .lens-title { text-style: bold; padding: 0 1; }
     Lens .lens-help { color: $text-muted; padding: 0 1; }
@@ -677,7 +762,8 @@ class WasteScreen(Lens):
 
 
 class TextScreen(Lens):
-    """A titled, scrollable text."""
+    """A titled, scrollable text. The app keeps one (installed) and shows each text in it: pushed again, its
+    widgets are already mounted (``ExploreApp.show_text``)."""
 
     def __init__(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
         super().__init__()
@@ -690,9 +776,21 @@ class TextScreen(Lens):
             yield Static(self.title_text, classes="lens-title", id="lens-title")
             with VerticalScroll(id="lens-scroll"):
                 yield Static(self.body, id="lens-body")
-            yield Static(self.help_text, classes="lens-help")
+            yield Static(self.help_text, classes="lens-help", id="lens-help")
+
+    def set_text(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
+        """Show another text (the screen is not shown now)."""
+        self.title_text, self.body, self.help_text = title, body, help_text
+        if self.is_mounted:
+            self.query_one("#lens-title", Static).update(title)
+            self.query_one("#lens-body", Static).update(body)
+            self.query_one("#lens-help", Static).update(help_text)
+            self.query_one("#lens-scroll").scroll_home(animate=False)
 
     def on_mount(self) -> None:
+        self.query_one("#lens-scroll").focus()
+
+    def on_screen_resume(self) -> None:
         self.query_one("#lens-scroll").focus()
 
 
@@ -801,6 +899,7 @@ class ExploreApp(App[None]):
         self.counts: dict[DiffKind, int] = dict.fromkeys(DiffKind, 0)
         self._bars: dict[str, Text] = {}  # what the one-line bars show
         self._waste: WasteLens | None = None
+        self._text_screen: TextScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
@@ -837,6 +936,8 @@ class ExploreApp(App[None]):
         freeze_survivors(own_process=self.own_process)  # the analyses, for as long as the app runs
         layers = self.query_one(LayersPane)
         layers.update_size()
+        # the key-help bar follows the focus in the frame that moves it (DescendantFocus comes a frame later)
+        self.watch(self.screen, "focused", lambda _: self.refresh_status(), init=False)
         layers.focus()
         self.layer_selected(0)
 
@@ -1020,11 +1121,13 @@ class ExploreApp(App[None]):
         else:
             with self._timeline_lock:  # a later view waits here until the whole timeline is built
                 if self.timeline is None:
+                    records = None
                     if key.top + 1 < len(self.analysis.layers):
                         # The first screen from the layers it needs (layer 0: a fraction of the image), then the rest.
                         quick = Timeline(self.analysis, layers=key.top + 1, own_process=self.own_process)
+                        records = quick.records
                         self._deliver(key, build_view(quick, key))
-                    timeline = Timeline(self.analysis, own_process=self.own_process)
+                    timeline = Timeline(self.analysis, own_process=self.own_process, records=records)
                     if self._waste is None:  # the waste lens's rows, made here rather than when w is pressed
                         self._waste = waste_lens(self.analysis)
                     freeze_survivors(own_process=self.own_process)
@@ -1096,6 +1199,7 @@ class ExploreApp(App[None]):
         self.query_one(FileTreePane).focus()
 
     def filter_cleared(self) -> None:
+        self._applied_filter = ""  # the tree's filter is gone: the same text typed again applies it again
         box = self.query_one("#filter", Input)
         box.value = ""
         box.remove_class("shown")
@@ -1113,7 +1217,8 @@ class ExploreApp(App[None]):
             if self._filter_timer is not None:
                 self._filter_timer.stop()
                 self._filter_timer = None
-            self.apply_filter(event.value)
+            if event.value != self._applied_filter:  # else a pause in typing applied it already
+                self.apply_filter(event.value)
             self.query_one(FileTreePane).focus()  # the filter stays: navigate what it found
 
     def _typed(self, value: str) -> None:
@@ -1226,7 +1331,10 @@ class ExploreApp(App[None]):
     def action_waste_lens(self) -> None:
         if self._waste is None:
             self._waste = waste_lens(self.analysis)
-        self.push_screen(WasteScreen(self._waste))
+        if not self.is_screen_installed("waste"):
+            # kept (installed): pushed again, it is shown with no new widgets to mount
+            self.install_screen(WasteScreen(self._waste), name="waste")
+        self.push_screen("waste")
 
     def jump_to(self, path: str, layer: int) -> None:
         """Show ``path`` in the tree of ``layer``'s changes, cursor on it."""
@@ -1252,9 +1360,20 @@ class ExploreApp(App[None]):
         node = self.query_one(FileTreePane).current()
         if node is None:
             return
-        self.push_screen(
-            TextScreen(f"History of {printable(node.path)}", history_text(self.analysis, node.path, self.timeline))
-        )
+        self.show_text(f"History of {printable(node.path)}", history_text(self.analysis, node.path, self.timeline))
+
+    def show_text(self, title: str, body: Text | str) -> None:
+        """A text in a lens: the app's one ``TextScreen``, or a new one when that one is open already (under
+        another lens)."""
+        screen = self._text_screen
+        if screen is None:
+            screen = self._text_screen = TextScreen(title, body)
+            self.install_screen(screen, name="text")
+        elif screen in self.screen_stack:
+            self.push_screen(TextScreen(title, body))
+            return
+        screen.set_text(title, body)
+        self.push_screen("text")
 
     def view_file(self) -> None:
         node = self.query_one(FileTreePane).current()
@@ -1288,7 +1407,7 @@ class ExploreApp(App[None]):
         title = f"{printable(path)} as layer {content.layer} stores it · {human(content.size)}"
         if content.truncated:
             title += f" · the first {human(len(content.data))} shown"
-        self.call_from_thread(self.push_screen, TextScreen(title, content_text(content)))
+        self.call_from_thread(self.show_text, title, content_text(content))
 
     def action_advise(self) -> None:
         self._advise(self.query_one(LayersPane).cursor)
@@ -1314,7 +1433,7 @@ class ExploreApp(App[None]):
                 text.append(f"  … {f.path_count - len(f.paths)} more\n", style="dim")
             text.append("Fix: ", style="bold")
             text.append(printable_text(f.fix) + "\n\n")
-        self.call_from_thread(self.push_screen, TextScreen(f"Advice for layer {layer}", text))
+        self.call_from_thread(self.show_text, f"Advice for layer {layer}", text)
 
     def action_help(self) -> None:
         text = Text()
@@ -1322,7 +1441,7 @@ class ExploreApp(App[None]):
         for k in KEYS:
             keys = self._keys_of(k.id)
             text.append(f"{keys:<26}{k.where:<8}{k.help}{'' if k.dive else '  (imgscope)'}\n")
-        self.push_screen(TextScreen("Keys (dive 0.13.1's, and imgscope's own)", text))
+        self.show_text("Keys (dive 0.13.1's, and imgscope's own)", text)
 
     def _keys_of(self, binding_id: str) -> str:
         keymap = dict(self.settings.keymap)

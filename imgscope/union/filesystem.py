@@ -12,19 +12,26 @@ This module knows nothing of image formats: it takes each layer as a sequence of
 Content is tracked per *stored copy*: each regular file written by a layer is one
 record holding its bytes. Hard links point at their target's record, so shared
 bytes count once. A record nothing in the tree refers to any more is wasted.
+
+The tree is stored by column, not as an object per path: each path is a *row* of machine arrays (parent row,
+name as an index into one table of strings, type, size, layer, an index into the distinct mode/uid/gid triples,
+link target, record), and a directory's children are found through one open-addressing hash table of
+(parent row, name) in two arrays. Rows are only appended: a path written again gets a new row, a removed one is
+marked dead, so a row's path never changes and the rows double as the path table the layers' ``ChangeList``s
+read their paths from (``PathTable``). A path costs about 65 bytes in the tree, where a ``Node`` object, its
+slot in a dict per directory and its path string cost about 210.
 """
 
 from __future__ import annotations
 
 import enum
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
-from sys import intern
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from imgscope.errors import CorruptLayerError
-from imgscope.model import EntryType, MadeOnRead, TarEntries, TarEntry, entry_paths
+from imgscope.model import EntryType, MadeOnRead, TarEntries, TarEntry
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -43,23 +50,6 @@ class ChangeTotals(NamedTuple):
     sizes: dict[ChangeKind, int]
     metadata_only: int
     metadata_only_bytes: int
-
-
-class Snapshot(NamedTuple):
-    """What a path looked like (to tell a change from a rewrite of the same thing)."""
-
-    type: EntryType
-    size: int
-    mode: int
-    uid: int
-    gid: int
-    link_target: str
-    digest: bytes | None
-
-    @property
-    def owner_mode(self) -> tuple[int, int, int]:
-        """Mode, uid and gid."""
-        return (self.mode, self.uid, self.gid)
 
 
 class ChangeKind(str, enum.Enum):
@@ -126,14 +116,79 @@ def int_column(values: list[int | None]) -> IntColumn:
     return values
 
 
+class PathTable:
+    """Paths as rows: each row its parent row and its name (an index into one table of strings); row 0 is the
+    root. The union filesystem appends a row for every path it writes and never changes one, so a row names the
+    same path for as long as the table lives; what a layer changed is kept as rows (``PathTable.Paths``)."""
+
+    __slots__ = ("names", "parents", "strings")
+
+    def __init__(self) -> None:
+        self.parents: MutableSequence[int] = array("I", [0])
+        self.names: MutableSequence[int] = array("I", [0])
+        self.strings: list[str] = [""]
+
+    def path_of(self, row: int) -> str:
+        """The path of ``row``, without a leading ``/`` (the root: ``""``)."""
+        parents, names, strings = self.parents, self.names, self.strings
+        parts = []
+        while row:
+            parts.append(strings[names[row]])
+            row = parents[row]
+        parts.reverse()
+        return "/".join(parts)
+
+    class Paths(Sequence[str]):
+        """The paths of some rows of a table (without a leading ``/``), each made when read."""
+
+        __slots__ = ("_last", "_rows", "_table")
+
+        def __init__(self, table: PathTable, rows: Sequence[int]) -> None:
+            self._table = table
+            self._rows = rows
+            self._last: tuple[int, str] = (0, "")  # the last directory read, and its path
+
+        def __len__(self) -> int:
+            return len(self._rows)
+
+        @overload
+        def __getitem__(self, i: int) -> str: ...
+        @overload
+        def __getitem__(self, i: slice) -> Sequence[str]: ...
+        def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+            if isinstance(i, slice):
+                return [self[j] for j in range(*i.indices(len(self)))]
+            table = self._table
+            row = self._rows[i]
+            parent = table.parents[row]
+            name = table.strings[table.names[row]]
+            if not parent:
+                return name
+            last, prefix = self._last
+            if parent != last:  # a layer's changes come directory by directory: one walk up per directory
+                prefix = table.path_of(parent)
+                self._last = (parent, prefix)
+            return f"{prefix}/{name}"
+
+        def __eq__(self, other: object) -> bool:
+            if isinstance(other, Sequence):
+                return list(self) == list(other)
+            return NotImplemented
+
+        __hash__ = None  # type: ignore[assignment]
+
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (PathTable.Paths, (self._table, self._rows))
+
+
 class ChangeList(MadeOnRead[FileChange]):
     """A layer's changes, stored compactly; each ``FileChange`` is made when it is read.
 
     A large layer changes hundreds of thousands of paths, and one object per change plus its own ``/``-rooted
-    path string cost about 190 bytes each. Here a change costs a byte of kind/type code, two list slots (the
-    path strings, without the leading ``/``, and the sizes are the ones the filesystem already holds) and 12
-    bytes of mode, uid and gid in machine arrays (``int_column``). Reads as an immutable sequence; compares
-    equal to a tuple of the same changes.
+    path string cost about 190 bytes each. Here a change costs a byte of kind/type code, its path (from the
+    union filesystem: the row of ``PathTable`` it names, 4 bytes; the path, without its leading ``/``, is made
+    when read), its size (8 bytes) and 12 bytes of mode, uid and gid in machine arrays (``int_column``). Reads
+    as an immutable sequence; compares equal to a tuple of the same changes.
     """
 
     _item_name = "change"
@@ -142,14 +197,15 @@ class ChangeList(MadeOnRead[FileChange]):
 
     def __init__(
         self,
-        paths: list[str],
+        paths: Sequence[str],
         codes: bytes,
-        sizes: list[int],
+        sizes: Sequence[int],
         modes: IntColumn | None = None,
         uids: IntColumn | None = None,
         gids: IntColumn | None = None,
     ) -> None:
-        """``modes``, ``uids``, ``gids``: one per change (None: none known)."""
+        """``paths``: without their leading ``/`` (a list, or a ``PathTable.Paths``); ``modes``, ``uids``,
+        ``gids``: one per change (None: none known)."""
         self._paths = paths
         self._codes = codes
         self._sizes = sizes
@@ -188,9 +244,15 @@ class ChangeList(MadeOnRead[FileChange]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ChangeList):
-            return (self._paths, self._codes, self._sizes) == (other._paths, other._codes, other._sizes) and all(
+            return self._codes == other._codes and all(
                 list(a) == list(b)
-                for a, b in ((self._modes, other._modes), (self._uids, other._uids), (self._gids, other._gids))
+                for a, b in (
+                    (self._paths, other._paths),
+                    (self._sizes, other._sizes),
+                    (self._modes, other._modes),
+                    (self._uids, other._uids),
+                    (self._gids, other._gids),
+                )
             )
         if isinstance(other, tuple):
             return tuple(self) == other
@@ -261,457 +323,788 @@ class LayerChanges:
     stored_bytes: int  # regular-file bytes this layer stores (each copy, a path written twice included)
 
 
+@dataclass(frozen=True, slots=True)
 class Node:
-    """A path in the tree. Directories have ``children``; regular files a content ``record``."""
+    """A path of the tree as read (``FileSystem.lookup``, ``FileSystem.walk``): made when read, not stored.
 
-    __slots__ = (
-        "children",
-        "digest",
-        "gid",
-        "layer",
-        "link_target",
-        "mode",
-        "record",
-        "size",
-        "type",
-        "uid",
-    )
+    ``record`` is the stored copy a regular file (or a hard link to one) shows, -1 for other types.
+    """
 
-    def __init__(
-        self,
-        type: EntryType,
-        size: int,
-        mode: int,
-        uid: int,
-        gid: int,
-        link_target: str,
-        digest: bytes | None,
-        layer: int,
-        record: int = -1,
-    ) -> None:
-        self.type = type
-        self.size = size
-        self.mode = mode
-        self.uid = uid
-        self.gid = gid
-        self.link_target = link_target
-        self.digest = digest
-        self.layer = layer
-        self.record = record
-        self.children: dict[str, Node] | None = {} if type is _DIR else None
-
-    def snapshot(self) -> Snapshot:
-        return Snapshot(self.type, self.size, self.mode, self.uid, self.gid, self.link_target, self.digest)
+    type: EntryType
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    link_target: str
+    digest: bytes | None
+    layer: int
+    record: int = -1
 
 
-def _replacement_reason(gone: Snapshot, now: Node) -> WasteReason:
-    if now.type is _FILE and gone.type is _FILE and now.size == gone.size and now.digest == gone.digest:
-        same_meta = (now.mode, now.uid, now.gid) == gone.owner_mode
-        return WasteReason.IDENTICAL if same_meta else WasteReason.METADATA_ONLY
-    return WasteReason.OVERWRITTEN
+_TYPE_OF = tuple(EntryType)  # a row's type code is its type's position here (as ``model.TarEntries`` codes it)
+_CODE_OF = {t: i for i, t in enumerate(_TYPE_OF)}
+_C_FILE = _CODE_OF[_FILE]
+_C_DIR = _CODE_OF[_DIR]
+_C_SYMLINK = _CODE_OF[_SYMLINK]
+_C_HARDLINK = _CODE_OF[EntryType.HARDLINK]
+
+# A row's state: in the tree; removed (or replaced); made ahead for a path this layer is about to write.
+_DEAD, _ALIVE, _PENDING = 0, 1, 2
+_MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: the high bits of key * _MIX spread (parent, name) pairs
 
 
-def _join(parent: str, name: str) -> str:
-    return f"{parent}/{name}" if parent else name
+class _Index:
+    """(parent row, name) -> row: open addressing with linear probing in two machine arrays, about 25 bytes a
+    path (a dict of int keys costs about 105). Entries are never deleted: a key's row is replaced when the path
+    is written again, and a removed row stays as the key's (dead) row."""
+
+    __slots__ = ("keys", "mask", "rows", "used")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.keys: MutableSequence[int] = array("Q", bytes(8 * capacity))  # (parent << 32 | name) + 1; 0: empty
+        self.rows: MutableSequence[int] = array("I", bytes(4 * capacity))
+        self.mask = capacity - 1
+        self.used = 0
+
+    def get(self, parent: int, name: int) -> int:
+        """The row of ``name`` in directory ``parent``, or -1."""
+        key = (parent << 32 | name) + 1
+        keys, mask = self.keys, self.mask
+        h = ((key * _MIX) >> 32) & mask
+        while True:
+            k = keys[h]
+            if k == key:
+                return self.rows[h]
+            if not k:
+                return -1
+            h = (h + 1) & mask
+
+    def put(self, parent: int, name: int, row: int) -> None:
+        """Make ``row`` the row of ``name`` in directory ``parent``."""
+        key = (parent << 32 | name) + 1
+        keys, mask = self.keys, self.mask
+        h = ((key * _MIX) >> 32) & mask
+        while True:
+            k = keys[h]
+            if k == key:
+                self.rows[h] = row
+                return
+            if not k:
+                break
+            h = (h + 1) & mask
+        keys[h] = key
+        self.rows[h] = row
+        self.used += 1
+        if self.used * 3 > mask * 2:
+            self._grow()
+
+    def _grow(self) -> None:
+        old_keys, old_rows = self.keys, self.rows
+        capacity = (self.mask + 1) * 2
+        self.keys = keys = array("Q", bytes(8 * capacity))
+        self.rows = rows = array("I", bytes(4 * capacity))
+        self.mask = mask = capacity - 1
+        for key, row in zip(old_keys, old_rows, strict=True):
+            if key:
+                h = ((key * _MIX) >> 32) & mask
+                while keys[h]:
+                    h = (h + 1) & mask
+                keys[h] = key
+                rows[h] = row
 
 
 class _LayerState:
-    """Book-keeping while one layer is applied."""
+    """Book-keeping while one layer is applied, by row and by *slot* (a path this layer wrote, or found below
+    it while reading its members; numbered as first met, which is the order of its changes)."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, rows: int) -> None:
         self.index = index
-        self.before: dict[str, Snapshot | None] = {}  # written path -> state below this layer
-        self.removed: dict[str, Snapshot] = {}  # lower paths removed while applying
-        # Records whose last reference went: (record, path, reason, what the path was).
-        self.pending: list[tuple[int, str, WasteReason, Snapshot]] = []
+        self.first_row = rows  # rows from here on are this layer's
+        self.slot_of = array("i", [-1]) * rows  # row -> its path's slot (-1: none)
+        self.removed = bytearray(rows)  # row -> 1 when this layer removed it
+        self.lower: MutableSequence[int] = array("i")  # slot -> the row at that path below this layer (-1: none)
+        self.now: MutableSequence[int] = array("i")  # slot -> the row this layer last put there
+        self.old_meta: dict[int, int] = {}  # lower directories written again in place -> their mode/owner index
+        self.removed_only: MutableSequence[int] = array("I")  # lower rows removed while no slot named them
+        self.alias: dict[int, int] = {}  # a row made where this layer removed one -> the removed row
+        # Records whose last reference went: (record, the row that held it, reason).
+        self.pending: list[tuple[int, int, WasteReason]] = []
         self.stored = 0  # bytes of the regular files this layer stores
-        # Nodes this layer put in the tree, by real path (dropped again when removed), so the
-        # summary needs no lookup per path.
-        self.after: dict[str, Node] = {}
+
+    def new_slot(self, lower: int, now: int) -> int:
+        self.lower.append(lower)
+        self.now.append(now)
+        return len(self.now) - 1
 
 
 class FileSystem:
     """The union filesystem, built layer by layer with ``apply_layer``."""
 
     def __init__(self) -> None:
-        self.root = Node(_DIR, 0, 0o755, 0, 0, "", None, -1)
-        # Stored copies of regular files: where they were written, their size, references left.
-        self._rec_path: list[str] = []
-        self._rec_layer: list[int] = []
-        self._rec_size: list[int] = []
-        self._rec_digest: list[bytes | None] = []
-        self._rec_refs: list[int] = []
+        #: The paths of every row (the parent and name columns); the layers' ``ChangeList``s read theirs here.
+        self.paths = PathTable()
+        self._parent = self.paths.parents
+        self._name = self.paths.names
+        self._strings = self.paths.strings
+        self._string_ix: dict[str, int] = {"": 0}
+        self._metas: list[tuple[int, int, int]] = []  # distinct (mode, uid, gid)
+        self._meta_ix: dict[tuple[int, int, int], int] = {}
+        # The other columns of a row (row 0: the root).
+        self._type = bytearray([_C_DIR])
+        self._size: MutableSequence[int] = array("Q", [0])
+        self._layer: MutableSequence[int] = array("i", [-1])
+        self._meta: MutableSequence[int] = array("I", [self._meta_of(0o755, 0, 0)])
+        self._link: MutableSequence[int] = array("I", [0])
+        self._record: MutableSequence[int] = array("i", [-1])
+        self._order: MutableSequence[int] = array("I", [0])  # when the name took its place in its directory
+        self._state = bytearray([_ALIVE])
+        self._next_order = 1
+        self._index = _Index()
+        # Stored copies of regular files: the row that wrote each, references left, where its digest is.
+        self._rec_row: MutableSequence[int] = array("I")
+        self._rec_refs: MutableSequence[int] = array("I")
+        self._rec_digest: MutableSequence[int] = array("i")  # offset / 32 in _digests; -1: none
+        self._digests = bytearray()
+        self._empty_digest: tuple[bytes, int] | None = None  # empty files share one digest: stored once
         self.wasted: list[WastedFile] = []
         self.layers_applied = 0
-        # Directory path as written -> (node, real path); valid until something is removed.
-        self._dir_cache: dict[str, tuple[Node, str]] = {}
+        # Directory path as written -> its row; valid until a directory or symlink is removed.
+        self._dir_cache: dict[str, int] = {}
+        self._dir_hops: dict[str, int] = {}  # of those, the ones reached through symlinks: how many
+
+    # -- rows ------------------------------------------------------------------
+
+    def _meta_of(self, mode: int, uid: int, gid: int) -> int:
+        key = (mode, uid, gid)
+        found = self._meta_ix.get(key)
+        if found is None:
+            found = self._meta_ix[key] = len(self._metas)
+            self._metas.append(key)
+        return found
+
+    def _string(self, text: str) -> int:
+        found = self._string_ix.get(text)
+        if found is None:
+            found = self._string_ix[text] = len(self._strings)
+            self._strings.append(text)
+        return found
+
+    def _new_row(self, parent: int, name: int, state: _LayerState) -> int:
+        """A pending row for ``name`` in ``parent`` (its columns set by ``_set_row``)."""
+        row = len(self._type)
+        self._parent.append(parent)
+        self._name.append(name)
+        self._type.append(_C_FILE)
+        self._size.append(0)
+        self._layer.append(state.index)
+        self._meta.append(0)
+        self._link.append(0)
+        self._record.append(-1)
+        self._order.append(0)
+        self._state.append(_PENDING)
+        state.slot_of.append(-1)
+        state.removed.append(0)
+        return row
+
+    def _append_row(
+        self, parent: int, name: int, code: int, size: int, meta: int, link: int, record: int, state: _LayerState
+    ) -> int:
+        """A new row in the tree for ``name`` in ``parent`` (its place in the directory is set by the caller)."""
+        row = len(self._type)
+        try:
+            self._size.append(size)
+        except OverflowError:  # a size no machine int holds: the column becomes a list
+            self._size = [*self._size, size]
+        self._parent.append(parent)
+        self._name.append(name)
+        self._type.append(code)
+        self._layer.append(state.index)
+        self._meta.append(meta)
+        self._link.append(link)
+        self._record.append(record)
+        self._order.append(0)
+        self._state.append(_ALIVE)
+        state.slot_of.append(-1)
+        state.removed.append(0)
+        return row
+
+    def _set_row(self, row: int, code: int, size: int, meta: int, link: int, record: int, layer: int) -> None:
+        self._type[row] = code
+        try:
+            self._size[row] = size
+        except OverflowError:  # a size no machine int holds: the column becomes a list
+            self._size = list(self._size)
+            self._size[row] = size
+        self._meta[row] = meta
+        self._link[row] = link
+        self._record[row] = record
+        self._layer[row] = layer
+        self._state[row] = _ALIVE
+
+    def _digest(self, record: int) -> bytes | None:
+        at = self._rec_digest[record] if record >= 0 else -1
+        return None if at < 0 else bytes(self._digests[32 * at : 32 * at + 32])
+
+    def _same_content(self, a: int, b: int) -> bool:
+        """True when rows ``a`` and ``b`` have the same size and digest."""
+        if self._size[a] != self._size[b]:
+            return False
+        ra, rb = self._record[a], self._record[b]
+        return ra == rb or self._digest(ra) == self._digest(rb)
+
+    def _node(self, row: int) -> Node:
+        mode, uid, gid = self._metas[self._meta[row]]
+        record = self._record[row]
+        return Node(
+            _TYPE_OF[self._type[row]],
+            self._size[row],
+            mode,
+            uid,
+            gid,
+            self._strings[self._link[row]],
+            self._digest(record),
+            self._layer[row],
+            record,
+        )
+
+    def _child(self, parent: int, name: str) -> int:
+        """The row in the tree named ``name`` in directory ``parent``, or -1."""
+        at = self._string_ix.get(name)
+        if at is None:
+            return -1
+        row = self._index.get(parent, at)
+        return row if row >= 0 and self._state[row] == _ALIVE else -1
 
     # -- lookups -------------------------------------------------------------
 
     def lookup(self, path: str) -> Node | None:
         """The node at ``path`` (relative, as in ``TarEntry.path``), following no symlink."""
-        node: Node | None = self.root
-        if not path:
-            return node
-        for part in path.split("/"):
-            if node is None or node.children is None:
-                return None
-            node = node.children.get(part)
-        return node
+        row = self._lookup_row(path)
+        return None if row < 0 else self._node(row)
 
-    def _resolve_dir(
-        self, dirpath: str, where: str, create: bool, state: _LayerState | None
-    ) -> tuple[Node, str] | None:
-        """The directory named by ``dirpath`` (as a member name gives it) and its real path."""
+    def _lookup_row(self, path: str) -> int:
+        row = 0
+        if not path:
+            return row
+        for part in path.split("/"):
+            if self._type[row] != _C_DIR:
+                return -1
+            row = self._child(row, part)
+            if row < 0:
+                return -1
+        return row
+
+    def _resolve_dir(self, dirpath: str, where: str, create: bool, state: _LayerState | None) -> int:
+        """The row of the directory named by ``dirpath`` (as a member name gives it), or -1. Resolved from its
+        parent's row when that is known (members come directory by directory), else from the root."""
         found = self._dir_cache.get(dirpath)
         if found is None:
-            found = self._resolve_parts(dirpath.split("/") if dirpath else [], where, create, state)
-            if found is not None:
+            head, _, last = dirpath.rpartition("/")
+            start = self._dir_cache.get(head) if head else None
+            if start is None:
+                found, hops = self._resolve_parts(
+                    dirpath.split("/") if dirpath else [], 0, 0, dirpath, where, create, state
+                )
+            else:
+                found, hops = self._resolve_parts(
+                    [last], start, self._dir_hops.get(head, 0), dirpath, where, create, state
+                )
+            if found >= 0:
                 self._dir_cache[dirpath] = found
+                if hops:
+                    self._dir_hops[dirpath] = hops
         return found
 
+    def _forget_dirs(self) -> None:
+        self._dir_cache.clear()
+        self._dir_hops.clear()
+
     def _resolve_parts(
-        self, parts: Sequence[str], where: str, create: bool, state: _LayerState | None
-    ) -> tuple[Node, str] | None:
-        """The directory named by ``parts`` and its real path.
+        self,
+        parts: Sequence[str],
+        node: int,
+        hops: int,
+        dirpath: str,
+        where: str,
+        create: bool,
+        state: _LayerState | None,
+    ) -> tuple[int, int]:
+        """The row of the directory named by ``parts`` from directory ``node``, and the symlinks followed from the
+        root (``hops`` of them before ``node``).
 
         Symlinks met on the way are followed *inside* the image (``..`` stops at the
         root, absolute targets start again from it), as an extracting runtime does;
         missing directories are created when ``create`` is set. A loop of symlinks,
-        or a non-directory on the way, is an error when creating and None otherwise.
+        or a non-directory on the way, is an error when creating and -1 otherwise.
         """
-        node = self.root
-        real: list[str] = []
         todo = list(reversed(parts))
-        hops = 0
+        types, parents = self._type, self._parent
         while todo:
             name = todo.pop()
             if name in ("", "."):
                 continue
             if name == "..":
-                if real:
-                    real.pop()
-                    node = self._walk_real(real)
+                node = parents[node]  # a row's parent is its real directory; the root's is itself
                 continue
-            assert node.children is not None
-            child = node.children.get(name)
-            if child is None:
+            child = self._child(node, name)
+            if child < 0:
                 if not create:
-                    return None
+                    return -1, hops
                 assert state is not None
-                child = Node(_DIR, 0, 0o755, 0, 0, "", None, state.index)
-                node.children[intern(name)] = child
-                created = _join("/".join(real), name)
-                state.before.setdefault(created, state.removed.get(created))
-                state.after[created] = child
-            elif child.type is _SYMLINK:
+                child = self._put(node, self._string(name), _C_DIR, 0, self._meta_of(0o755, 0, 0), 0, -1, state)
+            elif types[child] == _C_SYMLINK:
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
                     if not create:
-                        return None
-                    raise CorruptLayerError(where, f"too many levels of symbolic links resolving {'/'.join(parts)!r}")
-                target = child.link_target
+                        return -1, hops
+                    raise CorruptLayerError(where, f"too many levels of symbolic links resolving {dirpath!r}")
+                target = self._strings[self._link[child]]
                 if target.startswith("/"):
-                    node, real = self.root, []
+                    node = 0
                 todo.extend(reversed(target.split("/")))
                 continue
-            elif child.children is None:
+            elif types[child] != _C_DIR:
                 if not create:
-                    return None
+                    return -1, hops
+                above = self.paths.path_of(node)
                 raise CorruptLayerError(
                     where,
-                    f"{'/'.join([*real, name])!r} is not a directory but the layer writes below it",
+                    f"{_join(above, name)!r} is not a directory but the layer writes below it",
                 )
-            real.append(name)
             node = child
-        return node, "/".join(real)
-
-    def _walk_real(self, real: list[str]) -> Node:
-        node = self.root
-        for part in real:
-            assert node.children is not None
-            node = node.children[part]
-        return node
+        return node, hops
 
     # -- applying a layer ----------------------------------------------------
+
+    def _slot(self, hit: int, parent: int, name: int, state: _LayerState) -> tuple[int, int]:
+        """The slot of the path ``name`` in ``parent`` (``hit``: its row in the index, or -1), made if this layer
+        has none for it yet: then what was there below this layer is what this layer removed there, if anything
+        (a path below a directory this layer removed and made again is found through ``alias``). With the row
+        last at that path (-1: none)."""
+        row = hit
+        alias = state.alias
+        while row < 0 and parent in alias:
+            parent = alias[parent]
+            row = self._index.get(parent, name)
+        if row >= 0:
+            slot = state.slot_of[row]
+            if slot < 0:
+                lower = row if row < state.first_row and state.removed[row] else -1
+                slot = state.slot_of[row] = state.new_slot(lower, row if self._state[row] == _ALIVE else -1)
+            return slot, row
+        return state.new_slot(-1, -1), -1
+
+    def _alias(self, row: int, previous: int, state: _LayerState) -> None:
+        """``row`` takes the place of ``previous``: the paths below a directory this layer removed there are
+        found through it (a chain kept through the rows between, not for every file written again)."""
+        if previous >= 0 and (self._type[previous] == _C_DIR or previous in state.alias):
+            state.alias[row] = previous
+
+    def _put(
+        self, parent: int, name: int, code: int, size: int, meta: int, link: int, record: int, state: _LayerState
+    ) -> int:
+        """Write a row for ``name`` in ``parent`` where the tree has none (a row made ahead for it is used)."""
+        hit = self._index.get(parent, name)
+        slot, previous = self._slot(hit, parent, name, state)
+        if hit >= 0 and self._state[hit] == _PENDING and hit >= state.first_row:
+            row = hit
+            self._set_row(row, code, size, meta, link, record, state.index)
+        else:
+            row = self._append_row(parent, name, code, size, meta, link, record, state)
+            if previous >= 0 and (state.removed[previous] or self._state[previous] == _PENDING):
+                self._alias(row, previous, state)
+            self._index.put(parent, name, row)
+        self._order[row] = self._next_order
+        self._next_order += 1
+        state.slot_of[row] = slot
+        state.now[slot] = row
+        return row
 
     def apply_layer(self, entries: Sequence[TarEntry], where: str = "layer") -> LayerChanges:
         """Apply one layer's entries on top of the tree; return what it changed.
 
         ``where`` names the layer in error messages.
         """
-        state = _LayerState(self.layers_applied)
+        members = entries if isinstance(entries, TarEntries) else TarEntries(entries)
+        strings, dirs, names, *_ = members.live_columns()
+        state = _LayerState(self.layers_applied, len(self._type))
         opaque: list[str] = []
-        whiteouts: list[str] = []
-        # The members written, by position: a layer stored by column (``TarEntries``) makes each entry only when
-        # it is written, so no object per member is held while the layer is applied.
+        whiteouts: list[tuple[str, str]] = []
         writes = array("I")
-        path_of = entries.path_of if isinstance(entries, TarEntries) else None
-        for i, path in enumerate(entry_paths(entries)):
-            if path.startswith(AUFS_META_PREFIX) and path != OPAQUE_MARKER:
+        for i, name_at in enumerate(names):
+            base = strings[name_at]
+            parent = strings[dirs[i]]
+            if (parent or base).startswith(AUFS_META_PREFIX) and (parent or base != OPAQUE_MARKER):
                 continue  # aufs bookkeeping (.wh..wh.plnk/...), skipped as Docker skips it
-            parent, _, base = path.rpartition("/")
             if base.startswith(WHITEOUT_PREFIX):
                 if base == OPAQUE_MARKER:
                     opaque.append(parent)
                 elif not base.startswith(AUFS_META_PREFIX):
-                    whiteouts.append(_join(parent, base[len(WHITEOUT_PREFIX) :]))
+                    whiteouts.append((parent, base[len(WHITEOUT_PREFIX) :]))
             else:
                 writes.append(i)
 
-        # What each written path was below this layer, before any of this layer's removals.
+        # The paths written, as they stand below this layer, before any of this layer's removals: each gets its
+        # slot (the order of the changes), and a path not there yet a row made ahead.
+        index, slot_of, state_of, cache = self._index, state.slot_of, self._state, self._dir_cache
+        name_of = array("i", [-1]) * len(strings)  # the members' string -> the tree's (interned once)
+        missing: set[str] = set()  # directories not there below this layer (nothing is removed in this pass)
         for i in writes:
-            path = path_of(i) if path_of is not None else entries[i].path
-            parent, _, base = path.rpartition("/")
-            found = self._resolve_dir(parent, where, False, None)
-            if found is not None:
-                pnode, real = found
-                assert pnode.children is not None
-                lower = pnode.children.get(base)
-                state.before.setdefault(_join(real, base), None if lower is None else lower.snapshot())
+            dirpath = strings[dirs[i]]
+            parent_row = cache.get(dirpath)
+            if parent_row is None:
+                if dirpath in missing:
+                    continue
+                parent_row = self._resolve_dir(dirpath, where, False, None)
+                if parent_row < 0:
+                    missing.add(dirpath)
+                    continue
+            at = names[i]
+            name = name_of[at]
+            if name < 0:
+                name = name_of[at] = self._string(strings[at])
+            hit = index.get(parent_row, name)
+            if hit >= 0 and state_of[hit] == _ALIVE:
+                if slot_of[hit] < 0:
+                    slot_of[hit] = state.new_slot(hit, hit)
+            elif hit < 0 or hit < state.first_row:
+                row = self._new_row(parent_row, name, state)
+                index.put(parent_row, name, row)
+                slot_of[row] = state.new_slot(-1, row)
 
-        # Opaque markers first, then whiteouts: both act on lower layers only.
-        for dirpath in opaque:
-            found = self._resolve_dir(dirpath, where, False, None)
-            if found is None:
-                continue
-            dnode, real = found
-            assert dnode.children is not None
-            for name, child in list(dnode.children.items()):
-                self._remove(child, _join(real, name), WasteReason.OPAQUE, state)
-            dnode.children.clear()
-        for path in whiteouts:
-            parent, _, base = path.rpartition("/")
-            found = self._resolve_dir(parent, where, False, None)
-            if found is None:
-                continue
-            pnode, real = found
-            assert pnode.children is not None
-            victim = pnode.children.pop(base, None)
-            if victim is not None:
-                self._remove(victim, _join(real, base), WasteReason.DELETED, state)
+        # Opaque markers first, then whiteouts: both act on lower layers only. The children of the directories
+        # they may empty are listed in one pass over the rows, before any is removed.
+        if opaque or whiteouts:
+            emptied = [self._resolve_dir(dirpath, where, False, None) for dirpath in opaque]
+            for parent, base in whiteouts:
+                found = self._resolve_dir(parent, where, False, None)
+                victim = self._child(found, base) if found >= 0 else -1
+                if victim >= 0 and self._type[victim] == _C_DIR:
+                    emptied.append(victim)
+            kids = self._children_below([row for row in emptied if row >= 0])
+            for dirpath in opaque:
+                found = self._resolve_dir(dirpath, where, False, None)
+                if found >= 0:
+                    for child in self._kids(found, kids):
+                        if state_of[child] == _ALIVE:
+                            self._remove(child, WasteReason.OPAQUE, state, kids)
+            for parent, base in whiteouts:
+                found = self._resolve_dir(parent, where, False, None)
+                victim = self._child(found, base) if found >= 0 else -1
+                if victim >= 0:
+                    self._remove(victim, WasteReason.DELETED, state, kids)
 
+        del missing
+        columns = members.live_columns()
         for i in writes:
-            self._write(entries[i], where, state)
+            self._write(columns, name_of, i, where, state)
 
         self.layers_applied += 1
-        # The cache holds two strings per directory the layer named; the next layer names others, mostly.
-        self._dir_cache.clear()
+        # The cache holds a string per directory the layer named; the next layer names others, mostly.
+        self._forget_dirs()
         return self._finish_layer(state, len(whiteouts), len(opaque))
 
-    def _write(self, entry: TarEntry, where: str, state: _LayerState) -> None:
-        parent, _, base = entry.path.rpartition("/")
-        base = intern(base)  # names repeat across directories (index.js, LICENSE): keep one copy
-        pnode, real_parent = self._resolve_dir(parent, where, True, state)  # type: ignore[misc]
-        assert pnode.children is not None
-        path = _join(real_parent, base)
-        if path not in state.before:
-            state.before[path] = state.removed.get(path)
-        existing = pnode.children.get(base)
-        etype = entry.type
-        if etype is _DIR:
-            if existing is not None and existing.type is _DIR:
-                existing.mode, existing.uid, existing.gid = entry.mode, entry.uid, entry.gid
-                existing.layer = state.index
-                state.after[path] = existing
-                return
-            node = Node(_DIR, 0, entry.mode, entry.uid, entry.gid, "", None, state.index)
-        elif etype is EntryType.HARDLINK:
-            target = self._find_link_target(entry, where)
-            if target is existing:
+    def _write(
+        self, columns: tuple[Any, ...], name_of: MutableSequence[int], i: int, where: str, state: _LayerState
+    ) -> None:
+        strings, dirs, names, links, types, sizes, modes, uids, gids, digests, ends = columns
+        dirpath = strings[dirs[i]]
+        parent = self._dir_cache.get(dirpath)
+        if parent is None:
+            parent = self._resolve_dir(dirpath, where, True, state)
+        at = names[i]
+        name = name_of[at]
+        if name < 0:
+            name = name_of[at] = self._string(strings[at])
+        hit = self._index.get(parent, name)
+        existing = hit if hit >= 0 and self._state[hit] == _ALIVE else -1
+        code = types[i]
+        if code == _C_DIR and existing >= 0 and self._type[existing] == _C_DIR:
+            slot = self._slot(hit, parent, name, state)[0]
+            if existing < state.first_row and existing not in state.old_meta:
+                state.old_meta[existing] = self._meta[existing]
+            self._meta[existing] = self._meta_of(modes[i], uids[i], gids[i])
+            self._layer[existing] = state.index
+            state.now[slot] = existing
+            return
+        new_record = False
+        if code == _C_HARDLINK:
+            target = self._find_link_target(strings[links[i]], strings, dirs[i], names[i], where)
+            if target == existing:
+                self._slot(hit, parent, name, state)
                 return  # a link to itself changes nothing
-            node = Node(
-                target.type,
-                target.size,
-                target.mode,
-                target.uid,
-                target.gid,
-                target.link_target,
-                target.digest,
-                state.index,
-                target.record,
-            )
-            if target.record >= 0:
-                self._rec_refs[target.record] += 1
+            code, size, meta = self._type[target], self._size[target], self._meta[target]
+            link, record = self._link[target], self._record[target]
+            if record >= 0:
+                self._rec_refs[record] += 1
         else:
+            size = sizes[i]
+            meta = self._meta_of(modes[i], uids[i], gids[i])
+            link = self._string(strings[links[i]]) if links[i] else 0
             record = -1
-            if etype is _FILE:
+            if code == _C_FILE:
+                new_record = True
                 record = len(self._rec_refs)
-                self._rec_path.append(path)
-                self._rec_layer.append(state.index)
-                self._rec_size.append(entry.size)
-                self._rec_digest.append(entry.digest)
                 self._rec_refs.append(1)
-                state.stored += entry.size
-            node = Node(
-                etype,
-                entry.size,
-                entry.mode,
-                entry.uid,
-                entry.gid,
-                entry.link_target,
-                entry.digest,
-                state.index,
-                record,
-            )
-        if existing is not None:
-            self._remove(existing, path, WasteReason.OVERWRITTEN, state)
-        pnode.children[base] = node
-        state.after[path] = node
+                end = ends[i]
+                start = ends[i - 1] if i else 0
+                self._rec_digest.append(self._keep_digest(digests, start, end, size))
+                state.stored += size
+        if existing >= 0:
+            # The new row takes the place of the one it replaces (as a dict keeps a key's place).
+            slot = self._slot(hit, parent, name, state)[0]
+            order = self._order[existing]
+            self._remove(existing, WasteReason.OVERWRITTEN, state, {})
+            row = self._append_row(parent, name, code, size, meta, link, record, state)
+            self._alias(row, existing, state)
+            self._index.put(parent, name, row)
+            self._order[row] = order
+            state.slot_of[row] = slot
+            state.now[slot] = row
+        elif hit < 0 and parent not in state.alias:  # a new path (most are): a new slot, a new row
+            row = self._append_row(parent, name, code, size, meta, link, record, state)
+            self._index.put(parent, name, row)
+            self._order[row] = self._next_order
+            self._next_order += 1
+            state.lower.append(-1)
+            state.now.append(row)
+            state.slot_of[row] = len(state.now) - 1
+        else:
+            row = self._put(parent, name, code, size, meta, link, record, state)
+        if new_record:
+            self._rec_row.append(row)
 
-    def _find_link_target(self, entry: TarEntry, where: str) -> Node:
-        parent, _, base = entry.link_target.rpartition("/")
+    def _keep_digest(self, digests: bytearray, start: int, end: int, size: int) -> int:
+        if end == start:
+            return -1
+        digest = digests[start:end]
+        if size == 0:  # empty files are many: their digest is kept once
+            if self._empty_digest is None:
+                self._empty_digest = (bytes(digest), len(self._digests) // 32)
+            elif self._empty_digest[0] == digest:
+                return self._empty_digest[1]
+        self._digests += digest
+        return len(self._digests) // 32 - 1
+
+    def _find_link_target(self, link: str, strings: list[str], dir_at: int, name_at: int, where: str) -> int:
+        parent, _, base = link.rpartition("/")
         found = self._resolve_dir(parent, where, False, None)
-        target = None
-        if found is not None:
-            assert found[0].children is not None
-            target = found[0].children.get(base)
-        if target is None:
-            raise CorruptLayerError(where, f"hard link {entry.path!r} points to missing {entry.link_target!r}")
-        if target.type is _DIR:
-            raise CorruptLayerError(where, f"hard link {entry.path!r} points to a directory ({entry.link_target!r})")
+        target = self._child(found, base) if found >= 0 else -1
+        if target < 0:
+            path = _join(strings[dir_at], strings[name_at])
+            raise CorruptLayerError(where, f"hard link {path!r} points to missing {link!r}")
+        if self._type[target] == _C_DIR:
+            path = _join(strings[dir_at], strings[name_at])
+            raise CorruptLayerError(where, f"hard link {path!r} points to a directory ({link!r})")
         return target
 
-    def _remove(self, node: Node, path: str, reason: WasteReason, state: _LayerState) -> None:
-        """Drop ``node`` and everything below it from the tree's accounting."""
-        self._dir_cache.clear()
-        after = state.after
-        stack = [(node, path)]
+    def _children_below(self, roots: Sequence[int]) -> dict[int, list[int]]:
+        """Every directory at or below ``roots`` -> its children in the tree, in the order their names took
+        their places (one pass over the rows: a row's parent is always an earlier row)."""
+        kids: dict[int, list[int]] = {}
+        if not roots:
+            return kids
+        mark = bytearray(len(self._type))
+        for row in roots:
+            mark[row] = 1
+            kids[row] = []
+        state, types = self._state, self._type
+        first = min(roots)
+        for row, parent in enumerate(self._parent[first:], first):
+            if mark[parent] and state[row] == _ALIVE and row != parent:
+                kids[parent].append(row)
+                if types[row] == _C_DIR:
+                    mark[row] = 1
+                    kids[row] = []
+        order = self._order
+        for found in kids.values():
+            found.sort(key=order.__getitem__)
+        return kids
+
+    def _kids(self, row: int, kids: dict[int, list[int]]) -> list[int]:
+        """The children of directory ``row`` as listed in ``kids`` (listed now if it is not there)."""
+        found = kids.get(row)
+        if found is None:
+            kids.update(self._children_below([row]))
+            found = kids[row]
+        return found
+
+    def _remove(self, row: int, reason: WasteReason, state: _LayerState, kids: dict[int, list[int]]) -> None:
+        """Drop ``row`` and everything below it from the tree's accounting (``kids``: the children of the
+        directories, as ``_children_below`` lists them; a directory not listed is listed when met)."""
+        types = self._type
+        if types[row] in (_C_DIR, _C_SYMLINK):
+            self._forget_dirs()
+        stack = [row]
         while stack:
-            cur, cur_path = stack.pop()
-            after.pop(cur_path, None)
-            before = state.before.get(cur_path, ...)
-            if before is ...:
-                # Not written by this layer yet: it is a lower path (or one this layer
-                # created implicitly, which is recorded in `before` as None).
-                state.removed.setdefault(cur_path, cur.snapshot())
-            elif before is not None:
-                state.removed.setdefault(cur_path, before)
-            if cur.record >= 0:
-                self._rec_refs[cur.record] -= 1
-                if self._rec_refs[cur.record] == 0:
-                    state.pending.append((cur.record, cur_path, reason, cur.snapshot()))
-            if cur.children:
-                stack.extend((child, _join(cur_path, name)) for name, child in cur.children.items())
+            cur = stack.pop()
+            if state.slot_of[cur] < 0:
+                state.removed_only.append(cur)  # a lower path no slot names: listed as removed, in this order
+            self._state[cur] = _DEAD
+            state.removed[cur] = 1
+            record = self._record[cur]
+            if record >= 0:
+                self._rec_refs[record] -= 1
+                if self._rec_refs[record] == 0:
+                    state.pending.append((record, cur, reason))
+            if types[cur] == _C_DIR:
+                stack.extend(child for child in self._kids(cur, kids) if self._state[child] == _ALIVE)
+
+    def _row_now_at(self, row: int) -> int:
+        """The row in the tree at the path of ``row`` (a removed row), or -1."""
+        parent = self._parent[row]
+        if self._state[parent] == _ALIVE:
+            now = self._index.get(parent, self._name[row])
+            return now if now >= 0 and self._state[now] == _ALIVE else -1
+        return self._lookup_row(self.paths.path_of(row))
 
     def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
         index = state.index
-        after = state.after
-        lookup = self.lookup
-        for record, path, reason, gone in state.pending:
-            now = after.get(path) or lookup(path)
-            if now is not None and now.layer == index:
+        types, sizes, metas, meta, layers = self._type, self._size, self._metas, self._meta, self._layer
+        rec_row = self._rec_row
+        for record, gone, reason in state.pending:
+            now = self._row_now_at(gone)
+            if now >= 0 and layers[now] == index:
                 # The layer wrote this path again: say how the new copy differs.
-                reason = _replacement_reason(gone, now)
-            self.wasted.append(
-                WastedFile(
-                    "/" + self._rec_path[record],
-                    self._rec_size[record],
-                    self._rec_layer[record],
-                    index,
-                    reason,
-                )
-            )
+                reason = WasteReason.OVERWRITTEN
+                if types[now] == _C_FILE and types[gone] == _C_FILE and self._same_content(now, gone):
+                    reason = WasteReason.IDENTICAL if meta[now] == meta[gone] else WasteReason.METADATA_ONLY
+            at = rec_row[record]
+            self.wasted.append(WastedFile("/" + self.paths.path_of(at), sizes[at], layers[at], index, reason))
 
-        paths: list[str] = []
+        rows = array("I")
         codes = bytearray()
-        sizes: list[int] = []
-        modes: list[int | None] = []
-        uids: list[int | None] = []
-        gids: list[int | None] = []
+        metas_out = array("I")
         added, modified, removed = (
             _KIND_CODE[ChangeKind.ADDED],
             _KIND_CODE[ChangeKind.MODIFIED],
             _KIND_CODE[ChangeKind.REMOVED],
         )
-        type_code = _TYPE_CODE
-        removed_of = state.removed.get
-        written = state.before
-
-        def every_path() -> Iterator[tuple[str, Snapshot | None]]:
-            # The paths written (with what they were below, or what this layer removed there), then the paths
-            # only removed; no list or set of them all is made.
-            for path, before in written.items():
-                yield path, removed_of(path) if before is None else before
-            for path, gone in state.removed.items():
-                if path not in written:
-                    yield path, gone
-
-        for path, before in every_path():
-            now = after.get(path) or lookup(path)
-            if before is None:
-                if now is None:
+        row_state, links, old_meta = self._state, self._link, state.old_meta
+        for lower, now in zip(state.lower, state.now, strict=True):
+            if now >= 0 and row_state[now] != _ALIVE:
+                now = -1
+            if lower < 0:
+                if now < 0:
                     continue
-                code = added | type_code[now.type]
-                size = now.size
-                meta = (now.mode, now.uid, now.gid)
-            elif now is None:
-                code = removed | type_code[before.type]
-                size = before.size
-                meta = before.owner_mode
+                code = added | types[now] << 2
+                row, at = now, meta[now]
+            elif now < 0:
+                code = removed | types[lower] << 2
+                row, at = lower, old_meta.get(lower, meta[lower])
             else:
-                snap = now.snapshot()
-                if snap == before:
+                before_meta = old_meta.get(lower, meta[lower])
+                now_type, before_type = types[now], types[lower]
+                same_content = now == lower or (
+                    now_type == before_type and links[now] == links[lower] and self._same_content(now, lower)
+                )
+                if same_content and meta[now] == before_meta:
                     continue
-                if now.type is _DIR and before.type is _DIR and snap.owner_mode == before.owner_mode:
+                if now_type == _C_DIR and before_type == _C_DIR and meta[now] == before_meta:
                     continue
                 metadata_only = (
-                    now.type is _FILE
-                    and before.type is _FILE
-                    and snap.size == before.size
-                    and snap.digest == before.digest
+                    now_type == _C_FILE and before_type == _C_FILE and (now == lower or self._same_content(now, lower))
                 )
-                code = modified | type_code[now.type] | (_META if metadata_only else 0)
-                size = now.size
-                meta = snap.owner_mode
-            paths.append(path)
+                code = modified | now_type << 2 | (_META if metadata_only else 0)
+                row, at = now, meta[now]
+            rows.append(row)
             codes.append(code)
-            sizes.append(size)
-            modes.append(meta[0])
-            uids.append(meta[1])
-            gids.append(meta[2])
-        changes = ChangeList(paths, bytes(codes), sizes, int_column(modes), int_column(uids), int_column(gids))
+            metas_out.append(at)
+        slot_of = state.slot_of
+        for row in state.removed_only:
+            if slot_of[row] >= 0:
+                continue  # written again later: its change is the slot's
+            rows.append(row)
+            codes.append(removed | types[row] << 2)
+            metas_out.append(meta[row])
+        for slot_row in state.now:  # rows made ahead for a path the layer did not write after all
+            if slot_row >= 0 and row_state[slot_row] == _PENDING:
+                row_state[slot_row] = _DEAD
+        changes = ChangeList(
+            PathTable.Paths(self.paths, rows),
+            bytes(codes),
+            _int_array("Q", lambda: map(sizes.__getitem__, rows)),
+            _int_array("I", lambda: map([m[0] for m in metas].__getitem__, metas_out)),
+            _int_array("I", lambda: map([m[1] for m in metas].__getitem__, metas_out)),
+            _int_array("I", lambda: map([m[2] for m in metas].__getitem__, metas_out)),
+        )
         return LayerChanges(index, changes, whiteouts, opaque, state.stored)
 
     # -- the result ------------------------------------------------------------
 
-    def walk(self) -> Iterator[tuple[str, Node]]:
-        """Every path of the tree (``/``-rooted) with its node, depth first, sorted by name."""
-        stack: list[tuple[str, Node]] = [("", self.root)]
-        while stack:
-            path, node = stack.pop()
-            if path:
-                yield path, node
-            if node.children:
-                for name in sorted(node.children, reverse=True):
-                    stack.append((f"{path}/{name}", node.children[name]))
+    def _sorted_children(self) -> tuple[MutableSequence[int], MutableSequence[int], MutableSequence[int]]:
+        """The rows in the tree grouped by directory: (rows, each directory's first, each directory's count),
+        each directory's children sorted by name."""
+        n = len(self._type)
+        state, parents, names, strings = self._state, self._parent, self._name, self._strings
+        count = array("I", bytes(4 * n))
+        for row in range(1, n):
+            if state[row] == _ALIVE:
+                count[parents[row]] += 1
+        first = array("I", bytes(4 * n))
+        total = 0
+        for row, c in enumerate(count):
+            if c:
+                first[row] = total
+                total += c
+        rows = array("I", bytes(4 * total))
+        fill = array("I", first)
+        for row in range(1, n):
+            if state[row] == _ALIVE:
+                parent = parents[row]
+                rows[fill[parent]] = row
+                fill[parent] += 1
+        del fill
 
-    def drain(self) -> Iterator[tuple[int, str, Node]]:
-        """Every node of the tree as (its directory's number, its name, the node), in ``walk``'s order, each
-        directory's children let go once they are on the walk's stack: the tree is taken apart as it is walked
-        (the nodes are freed as the caller drops them) and is empty afterwards.
+        def name_of(row: int) -> str:
+            return strings[names[row]]
 
-        Directories are numbered as they come: the root is 0, and each node yielded with a non-empty
-        ``children`` map is the next number (1, 2, ...); its children give that number.
+        for row, c in enumerate(count):
+            if c > 1:
+                at = first[row]
+                rows[at : at + c] = array("I", sorted(rows[at : at + c], key=name_of))
+        return rows, first, count
+
+    def walk_rows(self) -> Iterator[tuple[int, int, bool]]:
+        """Every row of the tree as (its directory's number, the row, whether it is a directory with children),
+        depth first, each directory's children sorted by name.
+
+        Directories are numbered as they come: the root is 0, and each row yielded as a directory with children
+        is the next number (1, 2, ...); its children give that number.
         """
-        root = self.root
-        self.root = Node(_DIR, 0, 0o755, 0, 0, "", None, -1)
-        self._dir_cache.clear()
-        kids = root.children
-        assert kids is not None
-        root.children = None
-        stack: list[tuple[int, str, Node]] = [(0, name, kids[name]) for name in sorted(kids, reverse=True)]
-        del kids, root
+        rows, first, count = self._sorted_children()
+        stack: list[tuple[int, int]] = [(0, r) for r in reversed(rows[first[0] : first[0] + count[0]])]
         dirs = 0
         while stack:
-            parent, name, node = stack.pop()
-            yield parent, name, node
-            kids = node.children
-            if kids:
+            parent, row = stack.pop()
+            c = count[row]
+            yield parent, row, c > 0
+            if c:
                 dirs += 1
-                stack.extend([(dirs, n, kids[n]) for n in sorted(kids, reverse=True)])
-                node.children = None
-            del node, kids
+                at = first[row]
+                stack.extend([(dirs, r) for r in reversed(rows[at : at + c])])
+
+    def row_fields(self, row: int) -> tuple[str, EntryType, int, int, int, int, str, int, int, bytes | None]:
+        """(name, type, size, mode, uid, gid, link target, layer, record, digest) of ``row``."""
+        mode, uid, gid = self._metas[self._meta[row]]
+        record = self._record[row]
+        return (
+            self._strings[self._name[row]],
+            _TYPE_OF[self._type[row]],
+            self._size[row],
+            mode,
+            uid,
+            gid,
+            self._strings[self._link[row]],
+            self._layer[row],
+            record,
+            self._digest(record),
+        )
+
+    def walk(self) -> Iterator[tuple[str, Node]]:
+        """Every path of the tree (``/``-rooted) with its node, depth first, sorted by name."""
+        for _, row, _ in self.walk_rows():
+            yield "/" + self.paths.path_of(row), self._node(row)
 
     @property
     def record_count(self) -> int:
@@ -720,4 +1113,20 @@ class FileSystem:
 
     def visible_records(self) -> set[int]:
         """The stored copies the final tree still shows."""
-        return {node.record for _, node in self.walk() if node.record >= 0}
+        state = self._state
+        return {r for row, r in enumerate(self._record) if r >= 0 and state[row] == _ALIVE}
+
+
+def _int_array(code: str, values: Callable[[], Iterable[int]]) -> MutableSequence[int]:
+    """The ints ``values()`` gives as a machine array of ``code``, or of 8 bytes a value, or a list when one is
+    larger still (each try reads ``values()`` again: no list is made on the way)."""
+    for c in (code, "q"):
+        try:
+            return array(c, values())
+        except OverflowError:
+            continue
+    return list(values())
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name

@@ -1,0 +1,145 @@
+"""The union filesystem by column gives what the object-per-path form gave (``tests/union_reference.py``): the same
+tree, the same changes in the same order, the same waste in the same order, the same errors; on generated layers
+(files, directories, symlinks through ``..`` and ``/``, hard links, whiteouts, opaque markers, a path written
+twice) and on the layers of every sample image."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import imgscope
+from imgscope.analysis.scan import layer_where, scan_layers
+from imgscope.errors import CorruptLayerError
+from imgscope.model import EntryType, TarEntries, TarEntry
+from imgscope.union.filesystem import FileSystem
+from tests.union_reference import FileSystem as ReferenceFileSystem
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+NAMES = ["a", "b", "c"]
+PATHS = [p for p in ("a", "b", "c", "a/a", "a/b", "b/a", "b/c", "a/a/a", "a/b/c", "b/a/b")]
+
+
+def _digest(content: str) -> bytes:
+    return hashlib.sha256(content.encode()).digest()
+
+
+@st.composite
+def entries(draw: st.DrawFn) -> TarEntry:
+    path = draw(st.sampled_from(PATHS))
+    kind = draw(st.sampled_from(["file", "file", "dir", "dir", "symlink", "hardlink", "whiteout", "opaque", "aufs"]))
+    mode = draw(st.sampled_from([0o644, 0o755, 0o700]))
+    uid = draw(st.sampled_from([0, 1000]))
+    parent, _, name = path.rpartition("/")
+    if kind == "file":
+        content = draw(st.sampled_from(["", "x", "yy"]))
+        return TarEntry(path, EntryType.FILE, len(content), mode, uid, 0, "", _digest(content))
+    if kind == "dir":
+        return TarEntry(path, EntryType.DIR, 0, mode, uid, 0)
+    if kind == "symlink":
+        target = draw(st.sampled_from(["a", "b", "/a", "/b/a", "..", "../b", "../../a", "c", "a/b", "."]))
+        return TarEntry(path, EntryType.SYMLINK, 0, 0o777, 0, 0, target)
+    if kind == "hardlink":
+        return TarEntry(path, EntryType.HARDLINK, 0, mode, uid, 0, draw(st.sampled_from(PATHS)))
+    if kind == "whiteout":
+        marker = f"{parent}/.wh.{name}" if parent else f".wh.{name}"
+        return TarEntry(marker, EntryType.FILE, 0, 0o644, 0, 0, "", _digest(""))
+    if kind == "opaque":
+        marker = f"{parent}/.wh..wh..opq" if parent else ".wh..wh..opq"
+        return TarEntry(marker, EntryType.FILE, 0, 0o644, 0, 0, "", _digest(""))
+    return TarEntry(".wh..wh.plnk/1.2", EntryType.FILE, 3, 0o644, 0, 0, "", _digest("aufs"))
+
+
+def _tree(fs: Any) -> list[tuple[Any, ...]]:
+    return [
+        (path, n.type, n.size, n.mode, n.uid, n.gid, n.link_target, n.digest, n.layer, n.record)
+        for path, n in fs.walk()
+    ]
+
+
+def _apply_both(layers: list[list[TarEntry]]) -> None:
+    new, old = FileSystem(), ReferenceFileSystem()
+    for number, layer in enumerate(layers):
+        try:
+            expected = old.apply_layer(layer, f"layer {number}")
+        except CorruptLayerError as error:
+            with pytest.raises(CorruptLayerError) as info:
+                new.apply_layer(TarEntries(layer), f"layer {number}")
+            assert str(info.value) == str(error)
+            return
+        got = new.apply_layer(TarEntries(layer), f"layer {number}")
+        assert list(got.changes) == list(expected.changes), number  # in the same order
+        assert (got.whiteouts, got.opaque_dirs, got.stored_bytes) == (
+            expected.whiteouts,
+            expected.opaque_dirs,
+            expected.stored_bytes,
+        )
+        assert new.wasted == old.wasted, number
+        assert _tree(new) == _tree(old), number
+        assert new.visible_records() == old.visible_records()
+        for path in PATHS:
+            a, b = new.lookup(path), old.lookup(path)
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                assert (a.type, a.size, a.mode, a.link_target, a.digest, a.layer) == (
+                    b.type,
+                    b.size,
+                    b.mode,
+                    b.link_target,
+                    b.digest,
+                    b.layer,
+                )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(entries(), max_size=12), min_size=1, max_size=4))
+def test_generated_layers_as_the_reference(layers: list[list[TarEntry]]) -> None:
+    _apply_both(layers)
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "cases/docker-archive.tar",
+        "cases-vfs/docker-archive.tar",
+        "cases/oci-plain",
+        "advise.tar",
+        "hostile-names.tar",
+        "packages/oci",
+    ],
+)
+def test_sample_layers_as_the_reference(rel: str) -> None:
+    img = imgscope.open_image(SAMPLES / rel)
+    layers = [list(scan.entries) for scan in scan_layers(img, jobs=1)]
+    _apply_both(layers)
+    assert layer_where(img, 0)
+
+
+def test_a_directory_removed_and_made_again_keeps_its_lower_paths() -> None:
+    """A whiteout of a directory, then the same layer writing below it again: each path below is compared with
+    what the layer removed there (modified, unchanged or removed), not taken as new."""
+    f = _digest("x")
+    lower = [
+        TarEntry("d", EntryType.DIR, 0, 0o755, 0, 0),
+        TarEntry("d/keep", EntryType.FILE, 1, 0o644, 0, 0, "", f),
+        TarEntry("d/gone", EntryType.FILE, 1, 0o644, 0, 0, "", f),
+        TarEntry("d/e", EntryType.DIR, 0, 0o755, 0, 0),
+        TarEntry("d/e/x", EntryType.FILE, 1, 0o644, 0, 0, "", f),
+    ]
+    upper = [
+        TarEntry("d", EntryType.FILE, 1, 0o644, 0, 0, "", f),
+        TarEntry("d", EntryType.DIR, 0, 0o755, 0, 0),
+        TarEntry("d/keep", EntryType.FILE, 1, 0o600, 0, 0, "", f),
+        TarEntry("d/e/x", EntryType.FILE, 1, 0o644, 0, 0, "", f),
+    ]
+    _apply_both([lower, upper])
+    fs = FileSystem()
+    fs.apply_layer(lower)
+    changes = {c.path: (c.kind.value, c.metadata_only) for c in fs.apply_layer(upper).changes}
+    assert changes == {"/d/keep": ("modified", True), "/d/gone": ("removed", False)}
