@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from threading import Lock
 from typing import Any, ClassVar
 
@@ -147,7 +148,15 @@ class LinePane(ScrollView, can_focus=True):
         return row, 0
 
     def update_size(self) -> None:
-        self.virtual_size = Size(max(self.line_width(), 1), self.screen_rows())
+        size = Size(max(self.line_width(), 1), self.screen_rows())
+        if size != self.virtual_size and self.is_mounted and self.container_size:
+            # The pane's own size does not follow its lines (its height and width are the layout's): only its
+            # scrollbars do. Setting ``virtual_size`` would lay the whole screen out again, and the scrollbars
+            # after it, over three frames; a scrollbar that shows or hides still asks for that layout.
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+        elif size != self.virtual_size:
+            self.virtual_size = size
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -329,7 +338,7 @@ class OpenDirs:
 
 
 #: lines counted in the key press; a tree with more is counted on in a worker (its first screen is shown first)
-COUNT_IN_KEY = 5000
+COUNT_IN_KEY = 20000
 
 
 class FileTreePane(LinePane):
@@ -413,7 +422,8 @@ class FileTreePane(LinePane):
     def _count_all(self, rows: TreeRows) -> None:
         if rows is self.rows:
             rows.count_all()
-            self.app.call_from_thread(self._counted, rows)
+            with suppress(RuntimeError):  # the app closed meanwhile: nothing to show it on
+                self.app.call_from_thread(self._counted, rows)
 
     def _counted(self, rows: TreeRows) -> None:
         """Every line of ``rows`` counted: the scrollbar and the width follow (unless other rows replaced them)."""

@@ -739,7 +739,9 @@ class Timeline:
         self._counts: dict[int, list[dict[DiffKind, int]]] = {}
         self._matches: dict[tuple[str, str], list[str]] = {}
         if layers > 1:
-            self.counts(0, layers - 1)  # the aggregated views' counts, while building
+            # the aggregated views' counts, while building (layer 0's aggregated view compares with nothing: -1)
+            self.counts(0, layers - 1)
+            self.counts(-1, layers - 1)
 
     def state(self, path: str, layer: int | None) -> tuple[EntryType, int] | None:
         """(type, size) of ``path`` after ``layer`` (None: before the first), or None when it is absent."""
