@@ -208,7 +208,8 @@ def _column(packed: tuple[str, bytes]) -> MutableSequence[int]:
 def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
     """Members as columns: a string table (directory prefixes, base names, link targets, each once) and, per
     member, indexes into it, a type code, size, mode, uid, gid; the regular files' digests concatenated.
-    dive's view of the layer likewise: per node, its path (as indexes into the same table), size and flags."""
+    dive's view of the layer likewise: per node, its name (an index into the same table), its parent's position,
+    size and flags."""
     if isinstance(entries, TarEntries):
         return _encode_columns(entries, dive)
     table: dict[str, int] = {"": 0}

@@ -4,7 +4,12 @@ dive (github.com/wagoodman/dive, v0.13.1, built with Go 1.24.1) reports three
 figures for an image: ``efficiency``, ``wastedBytes`` (``inefficientBytes`` in its
 ``--json`` export) and ``userWastedPercent``, plus a list of "inefficient files".
 This module recomputes them from tar metadata alone by emulating dive's data
-structures literally. Each emulated behaviour, and where dive does it:
+structures literally, in their behaviour, not their shape: dive's trees are held by
+column (``DiveLayer``: a layer's tree, flattened; ``DiveCompat``: one trie of path
+ids with the stacked tree and the efficiency data as columns), so memory follows
+the paths with no object or path string per node (tests/test_dive_lean.py checks
+them against the node-by-node emulation this module used to be). Each emulated
+behaviour, and where dive does it:
 
 Tree building (``dive/image/docker/image_archive.go``: ``getFileList``,
 ``processLayerTar``; ``dive/filetree/file_tree.go``: ``AddPath``;
@@ -76,7 +81,6 @@ import math
 from array import array
 from collections.abc import Iterable, Iterator, MutableSequence
 from dataclasses import dataclass
-from sys import intern
 from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
@@ -143,145 +147,6 @@ class DiveFigures:
         }
 
 
-_NO_CHILDREN: dict[str, _Node] = {}  # shared by every leaf; never written to
-
-
-class _Node:
-    """A dive ``FileNode``: name, payload (size, is_dir), children and full path (``""`` for the root).
-
-    No parent pointer: the parent is found by its full path in the tree's index. A pointer both ways would make
-    every tree a reference cycle, which stays in memory until the cyclic collector runs (``analyze`` turns it off
-    during the pass); without it a tree is freed the moment it is dropped.
-    """
-
-    __slots__ = ("children", "full", "is_dir", "name", "size")
-
-    def __init__(self, name: str, full: str, size: int = 0, is_dir: bool = False) -> None:
-        self.name = name
-        self.full = full  # one string shared by the trees and the efficiency data
-        self.size = size
-        self.is_dir = is_dir
-        self.children: dict[str, _Node] = _NO_CHILDREN  # a leaf until add_child gives it a dict of its own
-
-    def add_child(self, name: str, child: _Node) -> None:
-        kids = self.children
-        if kids is _NO_CHILDREN:
-            kids = self.children = {}
-        kids[name] = child
-
-
-def _well_formed(path: str) -> bool:
-    """True for ``/a/b`` (no empty component), the form the path index is keyed by."""
-    return path.startswith("/") and not path.endswith("/") and "//" not in path
-
-
-class _Tree:
-    """A dive ``FileTree`` with a full-path index of its nodes."""
-
-    __slots__ = ("index", "root")
-
-    def __init__(self) -> None:
-        self.root = _Node("", "")
-        self.index: dict[str, _Node] = {}
-
-    def get_node(self, path: str) -> _Node | None:
-        """``FileTree.GetNode``; None where dive returns "path does not exist"."""
-        if _well_formed(path):
-            return self.index.get(path)
-        node = self.root
-        for name in path.strip("/").split("/"):
-            if not name:
-                continue
-            child = node.children.get(name)
-            if child is None:
-                return None
-            node = child
-        return node
-
-    def add_path(self, path: str, size: int, is_dir: bool) -> None:
-        """``FileTree.AddPath`` with the payload (size, is_dir); ``path`` starts with ``/``."""
-        index = self.index
-        if path[:1] == "/" and path[-1:] != "/" and "//" not in path:  # _well_formed
-            node = index.get(path)
-            if node is not None:
-                node.size = size
-                node.is_dir = is_dir
-                return
-            parent_path, _, name = path.rpartition("/")
-            parent = index.get(parent_path) if parent_path else self.root
-            if parent is not None:
-                if name.startswith(_OPAQUE_PREFIX):
-                    return
-                name = intern(name)  # names repeat across directories and trees: keep one copy
-                node = _Node(name, path, size, is_dir)
-                parent.add_child(name, node)
-                index[node.full] = node
-                return
-        names = path.strip("/").split("/")
-        node = self.root
-        last = len(names) - 1
-        for idx, name in enumerate(names):
-            if not name:
-                continue
-            child = node.children.get(name)
-            if child is None:
-                if name.startswith(_OPAQUE_PREFIX):
-                    return
-                name = intern(name)
-                child = _Node(name, node.full + "/" + name)
-                node.add_child(name, child)
-                index[child.full] = child
-            node = child
-            if idx == last:
-                node.size = size
-                node.is_dir = is_dir
-
-    def remove_path(self, path: str) -> None:
-        """``FileTree.RemovePath``; a missing path or the root is ignored (dive logs it)."""
-        node = self.get_node(path)
-        if node is None or not node.full:
-            return
-        index = self.index
-        parent_path = node.full.rpartition("/")[0]
-        parent = index[parent_path] if parent_path else self.root
-        del parent.children[node.name]
-        stack = [node]
-        while stack:
-            cur = stack.pop()
-            index.pop(cur.full, None)
-            stack.extend(cur.children.values())
-
-
-def _subtree_size(node: _Node) -> int:
-    """Sum of sizes of ``node`` (unless it is the root) and all its descendants."""
-    total = node.size if node.full else 0
-    stack = list(node.children.values())
-    while stack:
-        cur = stack.pop()
-        total += cur.size
-        stack.extend(cur.children.values())
-    return total
-
-
-class _PathData:
-    """dive's ``EfficiencyData`` for one path."""
-
-    __slots__ = ("count", "cumulative", "minimum", "path")
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.count = 0
-        self.cumulative = 0
-        self.minimum = -1
-
-    @classmethod
-    def once(cls, path: str, size: int) -> _PathData:
-        """The data of a path one layer held, with ``size``."""
-        data = cls(path)
-        data.count, data.cumulative, data.minimum = 1, size, size
-        return data
-
-
 _IS_DIR, _IS_LEAF, _IS_WHITEOUT = 1, 2, 4
 _TYPE_CODES = tuple(EntryType)  # TarEntries' type codes are positions in this tuple
 _DIR_CODE = _TYPE_CODES.index(EntryType.DIR)
@@ -291,6 +156,7 @@ _WHITEOUT_MARKS = bytes(1 if flag & _IS_WHITEOUT else 0 for flag in range(256))
 _WHITEOUT_LEAF_MARKS = bytes(1 if flag & _IS_WHITEOUT and flag & _IS_LEAF else 0 for flag in range(256))
 
 
+_LEAF_MARKS = bytes(1 if flag & _IS_LEAF else 0 for flag in range(256))
 _INNER_MARKS = bytes(0 if flag & _IS_LEAF else 1 for flag in range(256))
 
 
@@ -303,11 +169,6 @@ def _positions(flags: bytes, marks: bytes) -> list[int]:
         out.append(at)
         at = marked.find(1, at + 1)
     return out
-
-
-def _has_whiteout(flags: bytes) -> bool:
-    """True when a node of these flags is a whiteout."""
-    return any(flag in flags for flag in range(_IS_WHITEOUT, 2 * _IS_WHITEOUT))
 
 
 def _int_column(values: Iterable[int]) -> MutableSequence[int]:
@@ -563,27 +424,179 @@ class DiveLayer:
     __hash__ = None  # type: ignore[assignment]
 
 
+class _PathData:
+    """dive's ``EfficiencyData`` for one path (its id in ``DiveCompat``), once a second layer holds it."""
+
+    __slots__ = ("count", "cumulative", "key", "minimum")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.count = 0
+        self.cumulative = 0
+        self.minimum = -1
+
+    @classmethod
+    def once(cls, key: int, size: int) -> _PathData:
+        """The data of a path one layer held, with ``size``."""
+        data = cls(key)
+        data.count, data.cumulative, data.minimum = 1, size, size
+        return data
+
+
 class DiveCompat:
-    """Incremental: feed layers in order, then read the figures."""
+    """Incremental: feed layers in order, then read the figures.
+
+    Every path a layer's tree holds, and every whiteout's target, gets an id in one trie of names (a directory's
+    id -> its children's names -> their ids; per id its parent and name). dive's stacked tree and its efficiency
+    data are columns indexed by those ids, not objects: a path string is made only for an inefficient file or a
+    quirk. The last layer adds no id for a path no earlier layer holds: its size is only summed.
+    """
 
     def __init__(self) -> None:
         self._layers = 0
-        self._stacked: _Tree | None = None  # StackTreeRange(trees, 0, layers-1) for the next layer
-        # Per path: its one size while one layer holds it (count 1, minimum = cumulative = size), its _PathData
-        # from the second (or from a walk stopped at it): most paths appear once, and an int costs no object.
-        self._data: dict[str, int | _PathData] = {}
-        # The paths of the last layer that no other layer holds are not kept, only their sizes summed.
-        self._once_bytes = 0
+        self._kids: dict[int, dict[str, int]] = {}  # id -> its children's names -> their ids (id 0: the root)
+        self._parent = array("i", [-1])
+        self._name: list[str] = [""]
+        # dive's stacked tree, StackTreeRange(trees, 0, layers-1) for the next layer's whiteouts, per id: held,
+        # size, IsDir. A held node's ancestors are held, so an unheld node has no held descendant.
+        self._held = bytearray(b"\1")
+        self._size: MutableSequence[int] = array("Q", [0])
+        self._is_dir = bytearray(1)
+        # The efficiency data per id: 0 none, 1 one layer held it (size in _once), 2 in _multi (a _PathData).
+        self._state = bytearray(1)
+        self._once: MutableSequence[int] = array("Q", [0])
+        self._multi: dict[int, _PathData] = {}
+        self._once_bytes = 0  # the sizes of the paths held once (state 1, and the last layer's new paths)
         self._inefficient: list[_PathData] = []
         self._layer_sizes: list[int] = []
         self._quirks: list[str] = []
         self._closed = False
 
+    # -- the trie of ids ---------------------------------------------------------------------------
+
+    def _new(self, parent: int, name: str) -> int:
+        node = len(self._name)
+        self._name.append(name)
+        self._parent.append(parent)
+        self._held.append(0)
+        self._size.append(0)
+        self._is_dir.append(0)
+        self._state.append(0)
+        self._once.append(0)
+        kids = self._kids.get(parent)
+        if kids is None:
+            kids = self._kids[parent] = {}
+        kids[name] = node
+        return node
+
+    def _child(self, parent: int, name: str) -> int:
+        kids = self._kids.get(parent)
+        node = kids.get(name) if kids is not None else None
+        return self._new(parent, name) if node is None else node
+
+    def _ids(self, layer: DiveLayer, create: bool) -> MutableSequence[int]:
+        """The id of each node of ``layer`` (-1 where ``create`` is false and the trie has none): parents first,
+        so from the last node back."""
+        names, parents = layer.names, layer.parents
+        ids = array("i", [0]) * len(names)
+        kids_of = self._kids
+        new = self._new
+        for i in range(len(names) - 1, -1, -1):
+            p = parents[i]
+            parent = ids[p] if p >= 0 else 0
+            if parent < 0:
+                ids[i] = -1
+                continue
+            kids = kids_of.get(parent)
+            node = kids.get(names[i]) if kids is not None else None
+            if node is None:
+                node = new(parent, names[i]) if create else -1
+            ids[i] = node
+        return ids
+
+    def _id_of(self, layer: DiveLayer, i: int) -> int:
+        """The id of node ``i`` of ``layer`` (-1: the root), made with its ancestors' where missing."""
+        chain = []
+        while i >= 0:
+            chain.append(layer.names[i])
+            i = layer.parents[i]
+        node = 0
+        for name in reversed(chain):
+            node = self._child(node, name)
+        return node
+
+    def _path_of(self, node: int) -> str:
+        names, parents = self._name, self._parent
+        parts = []
+        while node > 0:
+            parts.append(names[node])
+            node = parents[node]
+        return "/" + "/".join(reversed(parts))
+
+    # -- the stacked tree --------------------------------------------------------------------------
+
+    def _hold(self, node: int, size: int, is_dir: bool) -> None:
+        """``FileTree.AddPath``: the node held with this payload, its missing ancestors with an empty one."""
+        held, sizes, dirs, parents = self._held, self._size, self._is_dir, self._parent
+        held[node] = 1
+        try:
+            sizes[node] = size
+        except OverflowError:  # a size no machine int holds (a PAX size): the column becomes a list
+            sizes = self._size = list(sizes)
+            sizes[node] = size
+        dirs[node] = is_dir
+        node = parents[node]
+        while node > 0 and not held[node]:
+            held[node] = 1
+            sizes[node] = 0
+            dirs[node] = 0
+            node = parents[node]
+
+    def _release(self, node: int) -> None:
+        """``FileTree.RemovePath`` of a held node: it and its held descendants."""
+        held, kids_of = self._held, self._kids
+        todo = [node]
+        while todo:
+            cur = todo.pop()
+            if held[cur]:
+                held[cur] = 0
+                kids = kids_of.get(cur)
+                if kids:
+                    todo.extend(kids.values())
+
+    def _held_kids(self, node: int) -> list[int]:
+        held = self._held
+        return [k for k in self._kids.get(node, {}).values() if held[k]]
+
+    def _subtree_size(self, node: int) -> int:
+        """Sum of sizes of ``node`` (unless it is the root) and all its held descendants."""
+        sizes = self._size
+        total = sizes[node] if node else 0
+        todo = self._held_kids(node)
+        while todo:
+            cur = todo.pop()
+            total += sizes[cur]
+            todo.extend(self._held_kids(cur))
+        return total
+
+    def _target(self, parent: int, trimmed: str) -> int:
+        """``GetNode`` in the stacked tree of the path a whiteout names (-1: missing); ``parent``: the id of the
+        whiteout's directory (-1: none)."""
+        if parent < 0 or not self._held[parent]:
+            return -1
+        if not trimmed:  # ".wh." alone names its directory ("/d/")
+            return parent
+        kids = self._kids.get(parent)
+        node = kids.get(trimmed) if kids is not None else None
+        return node if node is not None and self._held[node] else -1
+
+    # -- layers ------------------------------------------------------------------------------------
+
     def add_layer(self, entries: Iterable[TarEntry] | DiveLayer, *, last: bool = False) -> None:
         """Add the next layer: its tar members in tar order, or its ``DiveLayer`` made from them already.
 
         ``last``: no layer comes after it, so its tree is not stacked (only a later layer's whiteouts look there)
-        and the paths no earlier layer held are not kept; the figures are the same, and no layer may be added
+        and the paths no earlier layer held get no id; the figures are the same, and no layer may be added
         after it."""
         if self._closed:
             raise ValueError("a layer added after the last one")
@@ -597,78 +610,98 @@ class DiveCompat:
         if layer.repeated:
             self._quirks.append(f"layer {index}: {plural(layer.repeated, 'repeated path')}, last header kept")
         sizes, flags = layer.sizes, layer.flags
-        whiteouts = _has_whiteout(flags) if last else True
-        if index == 0 and whiteouts:
+        whiteouts = layer.whiteouts(leaves=True)
+        if last and not whiteouts and len(self._name) == 1:
+            # No earlier path to meet and no whiteout: every leaf is a path held once; no id is made.
+            self._once_bytes += sum(sizes[i] for i in _positions(flags, _LEAF_MARKS))
+            return
+        copy = index == 0 and (not last or bool(whiteouts))
+        if last and not copy:
+            for i in whiteouts:  # their targets' keys first: a path of this layer may share one
+                parent = self._id_of(layer, layer.parents[i])
+                self._child(parent, layer.names[i][len(_WHITEOUT) :])
+        ids = self._ids(layer, create=not last or copy)
+        if copy:
             # A copy of layer 0's own tree (whiteout nodes included, as they are): the post-order adds every
             # node after its children, which creates the parents on the way; the parent's payload comes last.
-            self._stacked = _Tree()
-            for i, full in enumerate(layer.full_paths()):
-                self._stacked.add_path(full, sizes[i], bool(flags[i] & _IS_DIR))
+            for i in range(len(flags)):
+                self._hold(ids[i], sizes[i], bool(flags[i] & _IS_DIR))
         # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
-        if last:
-            self._walk(index, layer, layer.paths(), self._stacked, last)
-            self._stacked = None
+        self._walk(index, layer, ids)
+        if last:  # only the paths of the inefficient files are made from here on: names and parents suffice
+            self._kids, self._held, self._is_dir, self._state = {}, bytearray(), bytearray(), bytearray()
+            self._size, self._once = array("Q"), array("Q")
             return
-        paths = list(layer.paths())  # one string per path, shared by the efficiency data and the stacked tree
-        self._walk(index, layer, paths, self._stacked, last)
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
         # layer 0 twice); stacking now, not when that layer comes, frees this layer at once.
-        stacked = self._stacked
-        assert stacked is not None
-        for i, path in enumerate(paths):
+        parents, names = layer.parents, layer.names
+        cut = len(_WHITEOUT)
+        for i in range(len(flags)):
             if flags[i] & _IS_WHITEOUT:
-                stacked.remove_path(path)
+                p = parents[i]
+                target = self._target(ids[p] if p >= 0 else 0, names[i][cut:])
+                if target > 0:
+                    self._release(target)
             else:
-                stacked.add_path(path, sizes[i], bool(flags[i] & _IS_DIR))
+                self._hold(ids[i], sizes[i], bool(flags[i] & _IS_DIR))
 
-    def _walk(self, index: int, layer: DiveLayer, paths: Iterable[str], stacked: _Tree | None, last: bool) -> None:
+    def _walk(self, index: int, layer: DiveLayer, ids: MutableSequence[int]) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
-        data_map = self._data
-        sizes, flags = layer.sizes, layer.flags
-        if last and not data_map and not _has_whiteout(flags):
-            # No earlier path to meet and no whiteout: every leaf is a path held once; no path is made.
-            self._once_bytes += sum(sizes[i] for i in range(len(flags)) if flags[i] & _IS_LEAF)
-            return
-        # In the last layer a path is kept only if an earlier layer holds it or one of this layer's whiteouts has
-        # its key (a whiteout and the path it hides share their key).
-        keep = set(layer.paths_of(layer.whiteouts(leaves=True))) if last else None
-        for i, path in enumerate(paths):
-            flag = flags[i]
-            if not flag & _IS_LEAF:
-                continue
-            data = data_map.get(path)
-            if flag & _IS_WHITEOUT:
-                assert stacked is not None  # a layer with whiteouts is always given the stack below it
-                target = stacked.get_node(path)
-                if target is None:
-                    if data is None:
-                        data_map[path] = _PathData(path)
-                    elif isinstance(data, int):
-                        data_map[path] = _PathData.once(path, data)
+        sizes, flags, names, parents = layer.sizes, layer.flags, layer.names, layer.parents
+        state, multi = self._state, self._multi
+        cut = len(_WHITEOUT)
+        for i in _positions(flags, _LEAF_MARKS):
+            if flags[i] & _IS_WHITEOUT:
+                p = parents[i]
+                parent = ids[p] if p >= 0 else 0
+                if parent < 0:
+                    parent = self._id_of(layer, p)
+                trimmed = names[i][cut:]
+                key = self._child(parent, trimmed)
+                target = self._target(parent, trimmed)
+                if target < 0:
+                    if state[key] == 0:
+                        multi[key] = _PathData(key)
+                    elif state[key] == 1:
+                        multi[key] = _PathData.once(key, self._once[key])
+                        self._once_bytes -= self._once[key]
+                    state[key] = 2
                     self._quirks.append(
-                        f"layer {index}: walk stopped at whiteout of missing {path}"
+                        f"layer {index}: walk stopped at whiteout of missing {self._path_of(key)}"
                         " (rest of the layer uncounted, -1 added to the efficiency numerator)"
                     )
                     return
-                if target.is_dir:
-                    size = _subtree_size(target)
+                if self._is_dir[target]:
+                    size = self._subtree_size(target)
                 else:
                     size = 0
-                    if target.children:
+                    if self._held_kids(target):
                         self._quirks.append(
-                            f"layer {index}: whiteout of {path} counted 0 (directory"
+                            f"layer {index}: whiteout of {self._path_of(key)} counted 0 (directory"
                             " without a directory header in the lower stack)"
                         )
             else:
+                key = ids[i]
                 size = sizes[i]
-            if data is None:
-                if keep is not None and path not in keep:
-                    self._once_bytes += size  # held once, and no later layer will meet it
-                else:
-                    data_map[path] = size  # the first time: count 1, minimum = cumulative = size
+                if key < 0:  # the last layer's path that no earlier layer held
+                    self._once_bytes += size
+                    continue
+            seen = state[key]
+            if seen == 0:  # the first time: count 1, minimum = cumulative = size
+                state[key] = 1
+                try:
+                    self._once[key] = size
+                except OverflowError:
+                    self._once = list(self._once)
+                    self._once[key] = size
+                self._once_bytes += size
                 continue
-            if isinstance(data, int):
-                data = data_map[path] = _PathData.once(path, data)
+            if seen == 1:
+                state[key] = 2
+                data = multi[key] = _PathData.once(key, self._once[key])
+                self._once_bytes -= self._once[key]
+            else:
+                data = multi[key]
             data.cumulative += size
             if data.minimum < 0 or size < data.minimum:
                 data.minimum = size
@@ -679,19 +712,15 @@ class DiveCompat:
     def figures(self) -> DiveFigures:
         """Compute dive's figures for the layers added so far."""
         minimum = cumulative = self._once_bytes
-        for d in self._data.values():
-            if isinstance(d, int):
-                minimum += d
-                cumulative += d
-            else:
-                minimum += d.minimum
-                cumulative += d.cumulative
+        for d in self._multi.values():
+            minimum += d.minimum
+            cumulative += d.cumulative
         efficiency = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
 
         ordered = list(self._inefficient)
         go_sort(ordered, lambda d: d.cumulative)
         ordered.reverse()
-        rows = tuple(DiveInefficiency(d.path, d.count, d.cumulative) for d in ordered)
+        rows = tuple(DiveInefficiency(self._path_of(d.key), d.count, d.cumulative) for d in ordered)
         wasted = sum(r.cumulative_size for r in rows)
 
         user_size = sum(self._layer_sizes[1:])
