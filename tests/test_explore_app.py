@@ -24,8 +24,9 @@ from textual.widgets import Static
 
 import imgscope
 from imgscope.explore import ExploreApp, ExploreSettings
+from imgscope.explore import app as explore_app
 from imgscope.explore.app import FileTreePane, LayersPane, TextLines, TextScreen, WasteScreen, mode_string
-from imgscope.explore.model import DiffKind
+from imgscope.explore.model import DiffKind, TreeRows
 from tests.conftest import SAMPLES, analysis_of
 
 
@@ -591,3 +592,36 @@ def test_an_image_without_layers(tmp_path: Path) -> None:
         assert app.is_running and app.query_one(FileTreePane).rows == []
 
     run(scenario, analysis=analysis)
+
+
+def test_a_large_tree_is_counted_on_after_its_first_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree with more lines than are counted in the key press (here: more than 3) shows its first screen with
+    the lines counted so far, then counts on in a worker: the scrollbar follows, and the lines, read from the
+    first, the last, and after moving past what was counted, are the tree's."""
+    monkeypatch.setattr(explore_app, "COUNT_IN_KEY", 3)
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, len(app.analysis.layers) - 1)
+        await pilot.press("ctrl+a")
+        await settle(app, pilot)
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        await pilot.pause()
+        tree.action_toggle_collapse_all_dir()  # as Ctrl+Space, with no pause after it: the count is not done
+        rows = tree.rows
+        assert isinstance(rows, TreeRows) and tree.expanded.every and not rows.complete
+        want = TreeRows(tree.vtree, tree.sort, tree.shown, set(), True) if tree.vtree is not None else None
+        assert want is not None and tree.lines < len(want)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert rows.complete and tree.lines == len(want) and tree.virtual_size.height == len(want)
+        assert [r.node.path for r in rows] == [r.node.path for r in want]
+        tree.action_toggle_collapse_all_dir()
+        tree.action_toggle_collapse_all_dir()  # every directory open again: counted again
+        assert isinstance(tree.rows, TreeRows) and not tree.rows.complete
+        tree.set_cursor(len(want) - 1)  # beyond what was counted: counted as far as the screen there needs
+        node = tree.current()
+        assert node is not None and node.path == want[len(want) - 1].node.path
+        await app.workers.wait_for_complete()
+
+    run(scenario, size=(100, 16))

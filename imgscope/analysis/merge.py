@@ -211,27 +211,26 @@ def _finish(
     verify: bool,
     sniffed: tuple[SniffedFile, ...],
 ) -> Analysis:
-    builder = FileTable.Builder()
     seen_records = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
+    columns = fs.file_columns()  # the union's rows, in walk order, are the table: nothing copied
+    files = FileTable.of_rows(*columns)
+    _, order, _, sizes, _, _, _, _, records, digest_at, digests = columns
     final_size = 0
     first_of: dict[bytes, int] = {}  # digest -> the first index; a list only for the digests seen twice
     by_digest: dict[bytes, list[int]] = {}
-    add, add_dir, fields = builder.add, builder.add_dir, fs.row_fields
-    for parent, row, is_dir in fs.walk_rows():  # the union's rows, read in walk order
-        name, type, size, mode, uid, gid, link_target, layer, record, digest = fields(row)
-        index = add(parent, name, type, size, mode, uid, gid, link_target, layer, record, digest)
-        if is_dir:
-            add_dir(parent, name)
+    for index, row in enumerate(order):
+        record = records[row]
         if record >= 0 and not seen_records[record]:
             seen_records[record] = 1
+            size = sizes[row]
             final_size += size
-            if size and digest is not None:
+            at = digest_at[row]
+            if size and at >= 0:
+                digest = bytes(digests[at : at + 32])
                 first = first_of.setdefault(digest, index)
                 if first != index:
                     by_digest.setdefault(digest, [first]).append(index)
-    del first_of, seen_records
-    files = builder.build()
-    del builder
+    del first_of, seen_records, columns, order, sizes, records, digest_at, digests
     duplicates = sorted(
         (
             DuplicateGroup(digest.hex(), files.size_of(found[0]), tuple(files.path_of(i) for i in found))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 from array import array
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from imgscope._display import Displayable
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveFigures
 from imgscope.model import Compression, EntryType, HistoryEntry, Image, MadeOnRead
-from imgscope.union.filesystem import ChangeKind, FileChange, WastedFile
+from imgscope.union.filesystem import ChangeKind, FileChange, PathTable, WastedFile
 from imgscope.union.tree import TreeNode, layer_changes_tree, tree_after
 
 #: The version of the analysis JSON document (``docs/json.md``); bump it on any breaking change.
@@ -66,177 +66,193 @@ class FileRecord:
 
 _TYPES = tuple(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
-_HAS_DIGEST = 8  # in a type code: the path has a content digest
+
+
+def _column(values: list[int], code: str) -> Sequence[int]:
+    """A column of ints as a machine array, or the list itself when a value does not fit (a PAX uid)."""
+    try:
+        return array(code, values)
+    except OverflowError:
+        return values
 
 
 class FileTable(MadeOnRead[FileRecord]):
     """Every path of the final filesystem, stored by column; each ``FileRecord`` is made when it is read.
 
-    An object per path (a ``FileRecord``, its ``/``-rooted path, its hex digest) costs about 300 bytes; here a
-    path costs its directory's index and its name (a string the filesystem interned), a type byte, machine ints
-    (size, layer, record, an index into the distinct (mode, uid, gid) triples, the end of its digest) and its
-    digest's 32 bytes in one ``bytes``. Reads as an immutable sequence in the filesystem's walk order (depth
-    first, names sorted); compares equal to a tuple of the same records. Built by ``FileTable.Builder``.
+    An object per path (a ``FileRecord``, its ``/``-rooted path, its hex digest) costs about 300 bytes. From
+    ``analyze`` the table is the union filesystem's own rows (``union.filesystem.PathTable`` for the paths, the
+    shared by the layers' changes, and the filesystem's columns: type, size, layer, mode/owner index, link
+    target, record, digest offset), read through the rows of the final tree in walk order: a path costs the 4
+    bytes of its place in that order beyond what the filesystem already held. Reads as an immutable sequence in
+    the filesystem's walk order (depth first, names sorted); compares equal to a tuple of the same records.
     """
 
     _item_name = "file"
 
     __slots__ = (
-        "_digest_end",
+        "_digest_at",
+        "_digest_len",
         "_digests",
         "_dirs",
         "_layers",
         "_links",
         "_meta_of",
         "_metas",
-        "_names",
-        "_parents",
+        "_paths",
         "_records",
+        "_rows",
         "_sizes",
         "_types",
     )
 
-    _digest_end: Sequence[int]
+    _digest_at: Sequence[int]  # by row: where its digest starts in _digests, -1: none
+    _digest_len: int | bytes  # the digests' length, or each row's
     _digests: bytes | bytearray
-    _dirs: list[str]
+    _dirs: dict[int, str]  # a directory row -> its "/"-rooted path, as read (not kept when pickled)
     _layers: Sequence[int]
-    _links: list[str]
+    _links: Sequence[int]  # by row: an index into the path table's strings
     _meta_of: Sequence[int]
-    _metas: tuple[tuple[int, int, int], ...]
-    _names: list[str]
-    _parents: Sequence[int]
+    _metas: Sequence[tuple[int, int, int]]
+    _paths: PathTable
     _records: Sequence[int]
+    _rows: Sequence[int]  # the table's order -> a row
     _sizes: Sequence[int]
-    _types: bytes
+    _types: bytes | bytearray  # by row: the type's position in ``tuple(EntryType)``
 
-    class Builder:
-        """Appends paths in walk order: ``add_dir`` names a directory (its index is what its children give as
-        ``parent``), ``add`` one path."""
-
-        def __init__(self) -> None:
-            # Machine arrays from the start (a list of ints holds an int object per distinct value: the records
-            # and digest ends of a million paths would cost 36 bytes each while the table is built).
-            self.dirs: list[str] = [""]  # "/"-rooted paths of the directories; 0 is the root ("")
-            self.parents: MutableSequence[int] = array("I")
-            self.names: list[str] = []
-            self.types = bytearray()
-            self.sizes: MutableSequence[int] = array("Q")
-            self.metas: dict[tuple[int, int, int], int] = {}
-            self.meta_of: MutableSequence[int] = array("I")
-            self.links: list[str] = []
-            self.layers: MutableSequence[int] = array("i")
-            self.records: MutableSequence[int] = array("q")
-            self.digests = bytearray()
-            self.digest_end: MutableSequence[int] = array("Q")
-
-        def add_dir(self, parent: int, name: str) -> int:
-            """The index of directory ``name`` under directory ``parent``, for its children."""
-            self.dirs.append(f"{self.dirs[parent]}/{name}")
-            return len(self.dirs) - 1
-
-        def add(
-            self,
-            parent: int,
-            name: str,
-            type: EntryType,
-            size: int,
-            mode: int,
-            uid: int,
-            gid: int,
-            link_target: str,
-            layer: int,
-            record: int,
-            digest: bytes | None,
-        ) -> int:
-            """Append one path (``parent``: its directory's index); its index in the table."""
-            code = _TYPE_CODE[type]
-            if digest is not None:
-                code |= _HAS_DIGEST
-                self.digests += digest
-            try:
-                self.sizes.append(size)
-            except OverflowError:  # a size no machine int holds: that column becomes a list
-                self.sizes = [*self.sizes, size]
-            self.parents.append(parent)
-            self.names.append(name)
-            self.types.append(code)
-            key = (mode, uid, gid)
-            meta = self.metas.get(key)
-            if meta is None:
-                meta = self.metas[key] = len(self.metas)
-            self.meta_of.append(meta)
-            self.links.append(link_target)
-            self.layers.append(layer)
-            self.records.append(record)
-            self.digest_end.append(len(self.digests))
-            return len(self.names) - 1
-
-        def build(self) -> FileTable:
-            """The table (the builder is not to be used again: the table holds its columns)."""
-            table = FileTable.__new__(FileTable)
-            table._dirs = self.dirs
-            table._parents = self.parents
-            table._names = self.names
-            table._types = bytes(self.types)
-            table._sizes = self.sizes
-            table._metas = tuple(self.metas)
-            table._meta_of = self.meta_of
-            table._links = self.links
-            table._layers = self.layers
-            table._records = self.records
-            table._digests = self.digests  # not copied: a million digests are 32 MB
-            table._digest_end = self.digest_end
-            return table
+    @classmethod
+    def of_rows(
+        cls,
+        paths: PathTable,
+        rows: Sequence[int],
+        types: bytes | bytearray,
+        sizes: Sequence[int],
+        layers: Sequence[int],
+        metas: Sequence[tuple[int, int, int]],
+        meta_of: Sequence[int],
+        links: Sequence[int],
+        records: Sequence[int],
+        digest_at: Sequence[int],
+        digests: bytes | bytearray,
+        digest_len: int | bytes = 32,
+    ) -> FileTable:
+        """The table of ``rows`` (in that order) of columns kept by row (``FileSystem.file_columns``): not
+        copied."""
+        table = cls.__new__(cls)
+        table._paths, table._rows, table._types, table._sizes, table._layers = paths, rows, types, sizes, layers
+        table._metas, table._meta_of, table._links, table._records = metas, meta_of, links, records
+        table._digest_at, table._digests, table._digest_len = digest_at, digests, digest_len
+        table._dirs = {0: ""}
+        return table
 
     def __init__(self, records: Sequence[FileRecord] = ()) -> None:
         """A table of ``records`` (in the order given; their paths ``/``-rooted)."""
-        b = FileTable.Builder()
+        paths = PathTable()
+        strings: dict[str, int] = {"": 0}
         dirs: dict[str, int] = {"": 0}
+        types = bytearray([_TYPE_CODE[EntryType.DIR]])
+        sizes: list[int] = [0]
+        layers: list[int] = [-1]
+        metas: dict[tuple[int, int, int], int] = {}
+        meta_of: list[int] = [0]
+        links: list[int] = [0]
+        numbers: list[int] = [-1]
+        digest_at: list[int] = [-1]
+        lengths = bytearray(1)
+        digests = bytearray()
+
+        def string(text: str) -> int:
+            found = strings.get(text)
+            if found is None:
+                found = strings[text] = len(paths.strings)
+                paths.strings.append(text)
+            return found
+
+        def row(parent: int, name: str) -> int:
+            paths.parents.append(parent)
+            paths.names.append(string(name))
+            for column, value in ((sizes, 0), (layers, -1), (meta_of, 0), (links, 0), (numbers, -1), (digest_at, -1)):
+                column.append(value)
+            types.append(_TYPE_CODE[EntryType.DIR])
+            lengths.append(0)
+            return len(types) - 1
+
+        def directory(path: str) -> int:
+            found = dirs.get(path)
+            if found is None:
+                head, _, name = path.rpartition("/")
+                found = dirs[path] = row(directory(head), name)
+            return found
+
+        order: list[int] = []
         for f in records:
             parent_path, _, name = f.path.rpartition("/")
-            parent = dirs.get(parent_path)
-            if parent is None:
-                b.dirs.append(parent_path)
-                parent = dirs[parent_path] = len(b.dirs) - 1
-            digest = bytes.fromhex(f.digest) if f.digest is not None else None
-            b.add(parent, name, f.type, f.size, f.mode, f.uid, f.gid, f.link_target, f.layer, f.record, digest)
-        other = b.build()
+            at = row(directory(parent_path), name)
+            order.append(at)
+            types[at] = _TYPE_CODE[f.type]
+            sizes[at], layers[at], numbers[at] = f.size, f.layer, f.record
+            meta_of[at] = metas.setdefault((f.mode, f.uid, f.gid), len(metas))
+            links[at] = string(f.link_target)
+            if f.digest is not None:
+                digest = bytes.fromhex(f.digest)
+                digest_at[at], lengths[at] = len(digests), len(digest)
+                digests += digest
+        other = FileTable.of_rows(
+            paths,
+            _column(order, "I"),
+            types,
+            _column(sizes, "Q"),
+            _column(layers, "i"),
+            tuple(metas),
+            _column(meta_of, "I"),
+            _column(links, "I"),
+            _column(numbers, "q"),
+            _column(digest_at, "q"),
+            digests,
+            bytes(lengths),
+        )
         for slot in FileTable.__slots__:
             setattr(self, slot, getattr(other, slot))
 
     def __len__(self) -> int:
-        return len(self._types)
+        return len(self._rows)
 
     def path_of(self, i: int) -> str:
         """The ``/``-rooted path of record ``i``, without making the record."""
-        return f"{self._dirs[self._parents[i]]}/{self._names[i]}"
+        paths = self._paths
+        row = self._rows[i]
+        parent = paths.parents[row]
+        prefix = self._dirs.get(parent)
+        if prefix is None:
+            prefix = self._dirs[parent] = "/" + paths.path_of(parent)
+        return f"{prefix}/{paths.strings[paths.names[row]]}"
 
     def size_of(self, i: int) -> int:
         """The size of record ``i``."""
-        return self._sizes[i]
+        return self._sizes[self._rows[i]]
 
     def type_of(self, i: int) -> EntryType:
         """The type of record ``i``."""
-        return _TYPES[self._types[i] & 7]
+        return _TYPES[self._types[self._rows[i]]]
 
     def _make(self, i: int) -> FileRecord:
-        code = self._types[i]
-        mode, uid, gid = self._metas[self._meta_of[i]]
+        row = self._rows[i]
+        mode, uid, gid = self._metas[self._meta_of[row]]
         digest = None
-        if code & _HAS_DIGEST:
-            end = self._digest_end[i]
-            start = self._digest_end[i - 1] if i else 0
-            digest = self._digests[start:end].hex()
+        at = self._digest_at[row]
+        if at >= 0:
+            length = self._digest_len
+            end = at + (length if isinstance(length, int) else length[row])
+            digest = self._digests[at:end].hex()
         return FileRecord(
-            f"{self._dirs[self._parents[i]]}/{self._names[i]}",
-            _TYPES[code & 7],
-            self._sizes[i],
+            self.path_of(i),
+            _TYPES[self._types[row]],
+            self._sizes[row],
             mode,
             uid,
             gid,
-            self._links[i],
-            self._layers[i],
-            self._records[i],
+            self._paths.strings[self._links[row]],
+            self._layers[row],
+            self._records[row],
             digest,
         )
 
@@ -254,13 +270,17 @@ class FileTable(MadeOnRead[FileRecord]):
         return f"FileTable(<{len(self)} files>)"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore_table, (tuple(getattr(self, slot) for slot in FileTable.__slots__),))
+        return (_restore_table, (tuple(getattr(self, slot) for slot in _KEPT),))
+
+
+_KEPT = tuple(slot for slot in FileTable.__slots__ if slot != "_dirs")  # what a pickle holds
 
 
 def _restore_table(state: tuple[Any, ...]) -> FileTable:
     table = FileTable.__new__(FileTable)
-    for slot, value in zip(FileTable.__slots__, state, strict=True):
+    for slot, value in zip(_KEPT, state, strict=True):
         setattr(table, slot, value)
+    table._dirs = {0: ""}
     return table
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from threading import Lock
 from typing import Any, ClassVar
 
@@ -421,7 +422,8 @@ class FileTreePane(LinePane):
     def _count_all(self, rows: TreeRows) -> None:
         if rows is self.rows:
             rows.count_all()
-            self.app.call_from_thread(self._counted, rows)
+            with suppress(RuntimeError):  # the app closed meanwhile: nothing to show it on
+                self.app.call_from_thread(self._counted, rows)
 
     def _counted(self, rows: TreeRows) -> None:
         """Every line of ``rows`` counted: the scrollbar and the width follow (unless other rows replaced them)."""

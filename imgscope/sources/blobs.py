@@ -18,12 +18,20 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Protocol, cast
 
 import zstandard
 
+try:  # ISA-L's inflate: the same bytes as zlib's, in about half the time (a dependency where isal has wheels)
+    from isal import isal_zlib as inflate
+except ImportError:  # pragma: no cover  # a platform without isal: zlib's
+    import zlib as inflate  # type: ignore[no-redef]
+
 from imgscope.errors import CorruptLayerError
 from imgscope.model import Compression
+
+#: What a corrupt gzip stream raises (isal's stubs declare its error as an instance)
+_INFLATE_ERRORS = (zlib.error, cast("type[Exception]", inflate.error))
 
 GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
 # 1 MiB: the reader thread's chunks (``_QUEUE_CHUNKS`` ahead, one being made, one being parsed, and a decompressor's
@@ -75,7 +83,7 @@ class _Gzip:
 
     def __init__(self, raw: IO[bytes], head: bytes, where: str) -> None:
         self._raw, self._pending, self._where = raw, head, where
-        self._d = zlib.decompressobj(31)
+        self._d = inflate.decompressobj(31)
 
     def next_chunk(self) -> bytes:
         while True:
@@ -85,7 +93,7 @@ class _Gzip:
                     rest = self._raw.read(CHUNK)
                     if not rest:
                         return b""
-                self._d = zlib.decompressobj(31)
+                self._d = inflate.decompressobj(31)
                 self._pending = rest.lstrip(b"\x00")
             data = self._d.unconsumed_tail or self._pending
             self._pending = b""
@@ -95,7 +103,7 @@ class _Gzip:
                     raise CorruptLayerError(self._where, "truncated gzip stream")
             try:
                 out = self._d.decompress(data, CHUNK)
-            except zlib.error as exc:
+            except _INFLATE_ERRORS as exc:
                 raise CorruptLayerError(self._where, f"corrupt gzip stream ({exc})") from None
             if out:
                 return out

@@ -877,6 +877,8 @@ class FileSystem:
     def _keep_digest(self, digests: bytearray, start: int, end: int, size: int) -> int:
         if end == start:
             return -1
+        if end - start != 32:
+            raise ValueError("a file's digest is its content's sha256: 32 bytes")
         digest = digests[start:end]
         if size == 0:  # empty files are many: their digest is kept once
             if self._empty_digest is None:
@@ -1065,45 +1067,64 @@ class FileSystem:
                 rows[at : at + c] = array("I", sorted(rows[at : at + c], key=name_of))
         return rows, first, count
 
-    def walk_rows(self) -> Iterator[tuple[int, int, bool]]:
-        """Every row of the tree as (its directory's number, the row, whether it is a directory with children),
-        depth first, each directory's children sorted by name.
-
-        Directories are numbered as they come: the root is 0, and each row yielded as a directory with children
-        is the next number (1, 2, ...); its children give that number.
-        """
+    def walk_order(self) -> MutableSequence[int]:
+        """The rows of the tree in walk order: depth first, each directory's children sorted by name."""
         rows, first, count = self._sorted_children()
-        stack: list[tuple[int, int]] = [(0, r) for r in reversed(rows[first[0] : first[0] + count[0]])]
-        dirs = 0
+        order = array("I")
+        stack = list(reversed(rows[first[0] : first[0] + count[0]]))
         while stack:
-            parent, row = stack.pop()
+            row = stack.pop()
+            order.append(row)
             c = count[row]
-            yield parent, row, c > 0
             if c:
-                dirs += 1
                 at = first[row]
-                stack.extend([(dirs, r) for r in reversed(rows[at : at + c])])
+                stack.extend(reversed(rows[at : at + c]))
+        return order
 
-    def row_fields(self, row: int) -> tuple[str, EntryType, int, int, int, int, str, int, int, bytes | None]:
-        """(name, type, size, mode, uid, gid, link target, layer, record, digest) of ``row``."""
-        mode, uid, gid = self._metas[self._meta[row]]
-        record = self._record[row]
+    def file_columns(
+        self,
+    ) -> tuple[
+        PathTable,
+        MutableSequence[int],
+        bytearray,
+        Sequence[int],
+        Sequence[int],
+        list[tuple[int, int, int]],
+        Sequence[int],
+        Sequence[int],
+        Sequence[int],
+        MutableSequence[int],
+        bytearray,
+    ]:
+        """The final tree as columns by row, for ``analysis.FileTable.of_rows``: the path table, the rows of the
+        tree in walk order, then by row: type code, size, layer, the distinct (mode, uid, gid) and each row's
+        index into them, link target (an index into the path table's strings), record, where its 32-byte digest
+        starts in the digests (-1: none), and the digests. The columns are the filesystem's own, not copied; the
+        filesystem is not to be used afterwards (its index and layer book-keeping are let go)."""
+        order = self.walk_order()
+        digest_of = self._rec_digest
+        digest_at = array("q", (32 * digest_of[r] if r >= 0 and digest_of[r] >= 0 else -1 for r in self._record))
+        self._index = _Index(8)
+        self._order = self._rec_refs = array("I")
+        self._string_ix = {}
+        self._forget_dirs()
         return (
-            self._strings[self._name[row]],
-            _TYPE_OF[self._type[row]],
-            self._size[row],
-            mode,
-            uid,
-            gid,
-            self._strings[self._link[row]],
-            self._layer[row],
-            record,
-            self._digest(record),
+            self.paths,
+            order,
+            self._type,
+            self._size,
+            self._layer,
+            self._metas,
+            self._meta,
+            self._link,
+            self._record,
+            digest_at,
+            self._digests,
         )
 
     def walk(self) -> Iterator[tuple[str, Node]]:
         """Every path of the tree (``/``-rooted) with its node, depth first, sorted by name."""
-        for _, row, _ in self.walk_rows():
+        for row in self.walk_order():
             yield "/" + self.paths.path_of(row), self._node(row)
 
     @property
