@@ -11,11 +11,13 @@ the result dataclasses are declared with ``repr=False`` so this one is used). ``
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
 _RENDERERS: dict[tuple[type, str], Callable[[Any], Any]] = {}
 _PENDING: list[str] = []  # modules that register renderers, imported on the first look-up
+_LOADING = threading.RLock()  # re-entrant: a renderer module may look a renderer up while it is imported
 
 
 def load_renderers(module: str) -> None:
@@ -31,8 +33,13 @@ def register(cls: type, kind: str, fn: Callable[[Any], Any]) -> None:
 
 def renderer(cls: type, kind: str) -> Callable[[Any], Any] | None:
     """The function registered for ``cls`` or its nearest base class, or None."""
-    while _PENDING:
-        importlib.import_module(_PENDING.pop(0))
+    if _PENDING:
+        with _LOADING:  # another thread's first look-up waits until the renderers are registered
+            while _PENDING:
+                module = _PENDING[0]
+                importlib.import_module(module)
+                if _PENDING and _PENDING[0] == module:  # taken off only once imported: a failed one is tried again
+                    del _PENDING[0]
     for base in cls.__mro__:
         fn = _RENDERERS.get((base, kind))
         if fn is not None:

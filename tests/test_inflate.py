@@ -78,8 +78,11 @@ def test_whole_and_concatenated_members(inflater: str) -> None:
         (GZ[:-1] + bytes([GZ[-1] ^ 1]), "corrupt gzip stream"),  # the length
         (GZ[:3000] + bytes([GZ[3000] ^ 0x40]) + GZ[3001:], "corrupt gzip stream"),
         (GZ[:-100], "truncated gzip stream"),
+        (GZ[:3] + bytes([GZ[3] | 0xE0]) + GZ[4:], "corrupt gzip stream (reserved header flags set)"),
+        (GZ + gzip.compress(b"")[:3] + b"\xe0" + gzip.compress(b"")[4:], "corrupt gzip stream (reserved header"),
+        (GZ + b"garbage!", "corrupt gzip stream (data after a member is not a gzip member)"),
     ],
-    ids=["crc", "isize", "flipped", "cut"],
+    ids=["crc", "isize", "flipped", "cut", "reserved-flags", "reserved-flags-second-member", "trailing-garbage"],
 )
 def test_a_bad_stream_is_refused(inflater: str, blob: bytes, problem: str) -> None:
     with pytest.raises(CorruptLayerError) as caught:

@@ -72,3 +72,23 @@ def test_a_result_shows_itself_without_an_import_of_the_renderers() -> None:
         "print(json.dumps([before, html is not None and 'Wasted' in html, repr(a).startswith('<Analysis ')]))"
     )
     assert found == [False, True, True]
+
+
+def test_first_display_from_several_threads_at_once_uses_the_renderers() -> None:
+    """Threads that display a result at the same moment, before any renderer is loaded, all get the registered
+    view: none sees the registry while another thread is still importing the renderers."""
+    reprs = _run(
+        "import json, sys, threading, imgscope\n"
+        f"a = imgscope.analyze({CASES!r})\n"
+        "assert 'imgscope.render' not in sys.modules\n"
+        "out, barrier = [], threading.Barrier(4)\n"
+        "def show():\n"
+        "    barrier.wait()\n"
+        "    out.append(repr(a))\n"
+        "threads = [threading.Thread(target=show) for _ in range(4)]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join()\n"
+        "print(json.dumps(out))"
+    )
+    assert len(reprs) == 4
+    assert all(r.startswith("<Analysis ") and "object at" not in r for r in reprs), reprs

@@ -84,6 +84,7 @@ class _Gzip:
     def __init__(self, raw: IO[bytes], head: bytes, where: str) -> None:
         self._raw, self._pending, self._where = raw, head, where
         self._d = inflate.decompressobj(31)
+        self._fresh = True  # a member starts: its header's flags are checked before it is inflated
 
     def next_chunk(self) -> bytes:
         while True:
@@ -94,6 +95,7 @@ class _Gzip:
                     if not rest:
                         return b""
                 self._d = inflate.decompressobj(31)
+                self._fresh = True
                 self._pending = rest.lstrip(b"\x00")
             data = self._d.unconsumed_tail or self._pending
             self._pending = b""
@@ -101,12 +103,29 @@ class _Gzip:
                 data = self._raw.read(CHUNK)
                 if not data:
                     raise CorruptLayerError(self._where, "truncated gzip stream")
+            if self._fresh:
+                data = self._check_header(data)
             try:
                 out = self._d.decompress(data, CHUNK)
             except _INFLATE_ERRORS as exc:
                 raise CorruptLayerError(self._where, f"corrupt gzip stream ({exc})") from None
             if out:
                 return out
+
+    def _check_header(self, data: bytes) -> bytes:
+        """``data``, the start of a member (more read when it is shorter than the flags), refused when it is not
+        one or a reserved flag is set: RFC 1952 says a decoder must, and zlib does; ISA-L's inflate would read on."""
+        while len(data) < 4:
+            more = self._raw.read(CHUNK)
+            if not more:
+                break
+            data += more
+        self._fresh = False
+        if data[:2] != GZIP_MAGIC:  # only after a member: the first one's magic was what chose gzip
+            raise CorruptLayerError(self._where, "corrupt gzip stream (data after a member is not a gzip member)")
+        if len(data) >= 4 and data[3] & 0xE0:
+            raise CorruptLayerError(self._where, "corrupt gzip stream (reserved header flags set)")
+        return data
 
 
 _ZSTD_FIELD_SIZES = {"fhd": 1, "block": 3, "checksum": 4, "magic": 4, "skip_size": 4}

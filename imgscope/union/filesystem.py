@@ -457,6 +457,10 @@ class FileSystem:
         self._link: MutableSequence[int] = array("I", [0])
         self._record: MutableSequence[int] = array("i", [-1])
         self._order: MutableSequence[int] = array("I", [0])  # when the name took its place in its directory
+        # Each directory's rows, newest first (dead ones too): a directory's children are listed without a pass
+        # over every row (a layer that replaces many directories would make that quadratic).
+        self._first_child: MutableSequence[int] = array("i", [-1])
+        self._next_sibling: MutableSequence[int] = array("i", [-1])
         self._state = bytearray([_ALIVE])
         self._next_order = 1
         self._index = _Index()
@@ -501,10 +505,16 @@ class FileSystem:
         self._link.append(0)
         self._record.append(-1)
         self._order.append(0)
+        self._link_child(parent, row)
         self._state.append(_PENDING)
         state.slot_of.append(-1)
         state.removed.append(0)
         return row
+
+    def _link_child(self, parent: int, row: int) -> None:
+        self._next_sibling.append(self._first_child[parent])
+        self._first_child.append(-1)
+        self._first_child[parent] = row
 
     def _append_row(
         self, parent: int, name: int, code: int, size: int, meta: int, link: int, record: int, state: _LayerState
@@ -523,6 +533,7 @@ class FileSystem:
         self._link.append(link)
         self._record.append(record)
         self._order.append(0)
+        self._link_child(parent, row)
         self._state.append(_ALIVE)
         state.slot_of.append(-1)
         state.removed.append(0)
@@ -902,25 +913,25 @@ class FileSystem:
 
     def _children_below(self, roots: Sequence[int]) -> dict[int, list[int]]:
         """Every directory at or below ``roots`` -> its children in the tree, in the order their names took
-        their places (one pass over the rows: a row's parent is always an earlier row)."""
+        their places (each directory's own rows only: the cost follows the rows ever made below ``roots``)."""
         kids: dict[int, list[int]] = {}
-        if not roots:
-            return kids
-        mark = bytearray(len(self._type))
-        for row in roots:
-            mark[row] = 1
-            kids[row] = []
-        state, types = self._state, self._type
-        first = min(roots)
-        for row, parent in enumerate(self._parent[first:], first):
-            if mark[parent] and state[row] == _ALIVE and row != parent:
-                kids[parent].append(row)
-                if types[row] == _C_DIR:
-                    mark[row] = 1
-                    kids[row] = []
-        order = self._order
-        for found in kids.values():
+        state, types, order = self._state, self._type, self._order
+        first, following = self._first_child, self._next_sibling
+        stack = list(roots)
+        while stack:
+            directory = stack.pop()
+            if directory in kids:
+                continue
+            found = []
+            child = first[directory]
+            while child >= 0:
+                if state[child] == _ALIVE:
+                    found.append(child)
+                child = following[child]
+            found.reverse()  # oldest row first, as the rows were made
             found.sort(key=order.__getitem__)
+            kids[directory] = found
+            stack.extend(child for child in found if types[child] == _C_DIR)
         return kids
 
     def _kids(self, row: int, kids: dict[int, list[int]]) -> list[int]:
