@@ -249,6 +249,12 @@ def __getattr__(name: str) -> object:
         from imgscope.fleet import batch
 
         return batch
+    if not name.startswith("_"):  # a subpackage or module (``imgscope.errors``), as the eager root had them all
+        try:
+            return _importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'imgscope' has no attribute {name!r}")
 
 

@@ -92,3 +92,12 @@ def test_first_display_from_several_threads_at_once_uses_the_renderers() -> None
     )
     assert len(reprs) == 4
     assert all(r.startswith("<Analysis ") and "object at" not in r for r in reprs), reprs
+
+
+def test_subpackages_are_attributes_as_with_an_eager_root() -> None:
+    found = _run(
+        "import json, imgscope\n"
+        "print(json.dumps([imgscope.errors.ImgscopeError.__name__, imgscope.model.TarEntries.__name__,\n"
+        "    imgscope.sources.__name__, hasattr(imgscope, 'no_such_module'), callable(imgscope.advise)]))"
+    )
+    assert found == ["ImgscopeError", "TarEntries", "imgscope.sources", False, True]
