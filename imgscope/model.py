@@ -271,19 +271,10 @@ class TarEntries(MadeOnRead[TarEntry]):
         Sequence[int],
         bytes,
     ]:
-        """The table and the columns (``from_columns`` takes them back), the digests of regular files only."""
-        return (
-            self._strings,
-            self._dirs,
-            self._names,
-            self._links,
-            bytes(self._types),
-            self._sizes,
-            self._modes,
-            self._uids,
-            self._gids,
-            bytes(self._digests),
-        )
+        """The table and the columns (``from_columns`` takes them back), the digests of regular files only:
+        ``live_columns`` with the two byte columns copied and without the digests' ends."""
+        strings, dirs, names, links, types, sizes, modes, uids, gids, digests, _ends = self.live_columns()
+        return strings, dirs, names, links, bytes(types), sizes, modes, uids, gids, bytes(digests)
 
     def live_columns(
         self,
