@@ -28,6 +28,7 @@ import enum
 from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, NamedTuple, overload
 
 from imgscope.errors import CorruptLayerError
@@ -269,14 +270,26 @@ class ChangeList(MadeOnRead[FileChange]):
         counts = dict.fromkeys(_KINDS, 0)
         sizes = dict.fromkeys(_KINDS, 0)
         meta = meta_bytes = 0
-        for code, size in zip(self._codes, self._sizes, strict=True):
+        codes = bytes(self._codes)
+        if len(self._sizes) != len(codes):
+            raise ValueError("a change list's sizes and codes differ in length")
+        for code in sorted(set(codes)):  # a few distinct codes: each counted and summed over the columns at once
+            count = codes.count(code)
+            size = sum(compress(self._sizes, codes.translate(_one_of(code))))
             kind = _KINDS[code & 3]
-            counts[kind] += 1
+            counts[kind] += count
             sizes[kind] += size
             if code & _META:
-                meta += 1
+                meta += count
                 meta_bytes += size
         return ChangeTotals(counts, sizes, meta, meta_bytes)
+
+
+def _one_of(code: int) -> bytes:
+    """A ``bytes.translate`` table mapping ``code`` to 1 and every other byte to 0."""
+    table = bytearray(256)
+    table[code] = 1
+    return bytes(table)
 
 
 def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int:
@@ -402,19 +415,26 @@ class _Index:
         if self.used * 3 > mask * 2:
             self._grow()
 
-    def _grow(self) -> None:
+    def reserve(self, count: int) -> None:
+        """Room for ``count`` more entries without growing on the way (one rehash instead of several)."""
+        capacity = self.mask + 1
+        while (self.used + count) * 3 > (capacity - 1) * 2:
+            capacity *= 2
+        if capacity > self.mask + 1:
+            self._grow(capacity)
+
+    def _grow(self, capacity: int = 0) -> None:
         old_keys, old_rows = self.keys, self.rows
-        capacity = (self.mask + 1) * 2
+        capacity = capacity or (self.mask + 1) * 2
         self.keys = keys = array("Q", bytes(8 * capacity))
         self.rows = rows = array("I", bytes(4 * capacity))
         self.mask = mask = capacity - 1
-        for key, row in zip(old_keys, old_rows, strict=True):
-            if key:
-                h = ((key * _MIX) >> 32) & mask
-                while keys[h]:
-                    h = (h + 1) & mask
-                keys[h] = key
-                rows[h] = row
+        for key, row in compress(zip(old_keys, old_rows, strict=True), old_keys):  # the used slots only
+            h = ((key * _MIX) >> 32) & mask
+            while keys[h]:
+                h = (h + 1) & mask
+            keys[h] = key
+            rows[h] = row
 
 
 class _LayerState:
@@ -816,6 +836,7 @@ class FileSystem:
                     self._remove(victim, WasteReason.DELETED, state, kids)
 
         del missing
+        self._index.reserve(len(writes))  # at most one row a member: the index grows once, not by doubling
         self._write_all(members.live_columns(), writes, name_of, where, state)
 
         self.layers_applied += 1
@@ -852,7 +873,7 @@ class FileSystem:
         first_append, sibling_append = first_child.append, next_sibling.append
         slot_of, removed, lower, now = state.slot_of, state.removed, state.lower, state.now
         slot_append, removed_append, lower_append, now_append = slot_of.append, removed.append, lower.append, now.append
-        rec_refs, rec_digest, rec_row = self._rec_refs, self._rec_digest, self._rec_row
+        rec_refs, rec_digest, rec_row, all_digests = self._rec_refs, self._rec_digest, self._rec_row, self._digests
         layer, first_row, stored = state.index, state.first_row, 0
         c_file, c_hardlink, c_dir, c_symlink = _C_FILE, _C_HARDLINK, _C_DIR, _C_SYMLINK
         mix, alive, pending, dead = _MIX, _ALIVE, _PENDING, _DEAD
@@ -953,7 +974,13 @@ class FileSystem:
             if code == c_file:
                 record = len(rec_refs)
                 rec_refs.append(1)
-                rec_digest.append(self._keep_digest(digests, end - digest_len, end, size) if digest_len else -1)
+                if not digest_len:
+                    rec_digest.append(-1)
+                elif size:  # _keep_digest's own way for a file with content
+                    rec_digest.append(len(all_digests) >> 5)
+                    all_digests += digests[end - 32 : end]
+                else:
+                    rec_digest.append(self._keep_digest(digests, end - 32, end, 0))
                 rec_row.append(row)
                 stored += size
             if way == _MADE_AHEAD:
@@ -1147,7 +1174,8 @@ class FileSystem:
     def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
         index = state.index
         types, sizes, metas, meta, layers = self._type, self._size, self._metas, self._meta, self._layer
-        rec_row = self._rec_row
+        rec_row, parents, names, strings = self._rec_row, self._parent, self._name, self._strings
+        prefixes: dict[int, str] = {0: ""}  # a directory row -> its "/"-rooted path (copies come by directory)
         for record, gone, reason in state.pending:
             now = self._row_now_at(gone)
             if now >= 0 and layers[now] == index:
@@ -1156,7 +1184,12 @@ class FileSystem:
                 if types[now] == _C_FILE and types[gone] == _C_FILE and self._same_content(now, gone):
                     reason = WasteReason.IDENTICAL if meta[now] == meta[gone] else WasteReason.METADATA_ONLY
             at = rec_row[record]
-            self.wasted.append(WastedFile("/" + self.paths.path_of(at), sizes[at], layers[at], index, reason))
+            parent = parents[at]
+            prefix = prefixes.get(parent)
+            if prefix is None:
+                prefix = prefixes[parent] = "/" + self.paths.path_of(parent)
+            self.wasted.append(WastedFile(f"{prefix}/{strings[names[at]]}", sizes[at], layers[at], index, reason))
+        del prefixes
 
         rows = array("I")
         codes = bytearray()
@@ -1167,7 +1200,14 @@ class FileSystem:
             _KIND_CODE[ChangeKind.REMOVED],
         )
         row_state, links, old_meta = self._state, self._link, state.old_meta
-        for lower, now in zip(state.lower, state.now, strict=True):
+        slots: Iterable[tuple[int, int]] = zip(state.lower, state.now, strict=True)
+        if not state.lower or max(state.lower) < 0:  # nothing was below any slot: every change is an addition
+            rows.extend([now for now in state.now if now >= 0 and row_state[now] == _ALIVE])
+            added_code = bytes(added | code << 2 for code in range(len(_TYPE_OF)))
+            codes += bytes(map(added_code.__getitem__, map(types.__getitem__, rows)))
+            metas_out.extend(map(meta.__getitem__, rows))
+            slots = ()
+        for lower, now in slots:
             if now >= 0 and row_state[now] != _ALIVE:
                 now = -1
             if lower < 0:
@@ -1203,9 +1243,10 @@ class FileSystem:
             rows.append(row)
             codes.append(removed | types[row] << 2)
             metas_out.append(meta[row])
-        for slot_row in state.now:  # rows made ahead for a path the layer did not write after all
-            if slot_row >= 0 and row_state[slot_row] == _PENDING:
-                row_state[slot_row] = _DEAD
+        if row_state.find(_PENDING, state.first_row) >= 0:  # rows made ahead for a path not written after all
+            for slot_row in state.now:
+                if slot_row >= 0 and row_state[slot_row] == _PENDING:
+                    row_state[slot_row] = _DEAD
         changes = ChangeList(
             PathTable.Paths(self.paths, rows),
             bytes(codes),
