@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import heapq
 import os
+from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from typing import IO
@@ -29,7 +31,7 @@ from imgscope.analysis.scan import (
 )
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
-from imgscope.model import EntryType, HistoryEntry, Image, entry_names
+from imgscope.model import HistoryEntry, Image, TarEntries, TarEntry, entry_names
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import open_image, open_stream_image, source_path
 from imgscope.sources.local import StreamSource, stream_source
@@ -175,7 +177,7 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
     stream = scan.stream
     totals = changes.changes.totals()
     counts, sizes = totals.counts, totals.sizes
-    markers = sum(1 for name in entry_names(scan.entries) if name.startswith(".wh."))
+    markers = _markers(scan.entries)
     return LayerReport(
         index=scan.index,
         digest=blob.digest or stream.blob_digest or (stream.diff_id if stream.compression == "none" else None),
@@ -202,6 +204,20 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
     )
 
 
+def _markers(entries: Sequence[TarEntry]) -> int:
+    """How many members are whiteout markers (their own name starts with ``.wh.``)."""
+    if not isinstance(entries, TarEntries):
+        return sum(1 for name in entry_names(entries) if name.startswith(".wh."))
+    strings, _, names, *_ = entries.live_columns()
+    marked = [at for at, text in enumerate(strings) if text.startswith(".wh.")]  # few: counted by string
+    if not marked:
+        return 0
+    is_marker = bytearray(len(strings))
+    for at in marked:
+        is_marker[at] = 1
+    return sum(map(is_marker.__getitem__, names))
+
+
 def _finish(
     img: Image,
     fs: FileSystem,
@@ -211,26 +227,30 @@ def _finish(
     verify: bool,
     sniffed: tuple[SniffedFile, ...],
 ) -> Analysis:
-    seen_records = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
+    seen = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
     columns = fs.file_columns()  # the union's rows, in walk order, are the table: nothing copied
     files = FileTable.of_rows(*columns)
     _, order, _, sizes, _, _, _, _, records, digest_at, digests = columns
-    final_size = 0
-    first_of: dict[bytes, int] = {}  # digest -> the first index; a list only for the digests seen twice
+    del columns
+    # Each stored copy the tree shows, once: at the first index (in walk order) that shows it.
+    shown = array("I")
+    for index, record in enumerate(map(records.__getitem__, order)):
+        if record >= 0 and not seen[record]:
+            seen[record] = 1
+            shown.append(index)
+    del seen
+    rows = array("I", map(order.__getitem__, shown))
+    final_size = sum(map(sizes.__getitem__, rows))
+    # Same-content copies: the shown copies with content and a digest, grouped by digest (in walk order).
+    kept = array("I", [i for i, row in enumerate(rows) if sizes[row] and digest_at[row] >= 0])
+    keys = [bytes(digests[at : at + 32]) for at in map(digest_at.__getitem__, map(rows.__getitem__, kept))]
     by_digest: dict[bytes, list[int]] = {}
-    for index, row in enumerate(order):
-        record = records[row]
-        if record >= 0 and not seen_records[record]:
-            seen_records[record] = 1
-            size = sizes[row]
-            final_size += size
-            at = digest_at[row]
-            if size and at >= 0:
-                digest = bytes(digests[at : at + 32])
-                first = first_of.setdefault(digest, index)
-                if first != index:
-                    by_digest.setdefault(digest, [first]).append(index)
-    del first_of, seen_records, columns, order, sizes, records, digest_at, digests
+    if len(set(keys)) < len(keys):
+        twice = {digest for digest, count in Counter(keys).items() if count > 1}
+        for at, digest in zip(kept, keys, strict=True):
+            if digest in twice:
+                by_digest.setdefault(digest, []).append(shown[at])
+    del shown, rows, kept, keys, order, sizes, records, digest_at, digests
     duplicates = sorted(
         (
             DuplicateGroup(digest.hex(), files.size_of(found[0]), tuple(files.path_of(i) for i in found))
@@ -275,12 +295,11 @@ def _largest(files: FileTable, top: int) -> list[FileRecord]:
     """The ``top`` largest regular files, largest first, then by path (the records of the others never made)."""
     if top <= 0:
         return []
-    file_code = EntryType.FILE
-    regular = [i for i in range(len(files)) if files.type_of(i) is file_code]
-    size = files.size_of
+    regular, sizes = files.regular_files()
     if len(regular) > top:  # every file larger than the top-th size is in; of those as large, the first by path
-        cut = heapq.nlargest(top, (size(i) for i in regular))[-1]
-        regular = [i for i in regular if size(i) >= cut]
-    path = files.path_of
+        cut = heapq.nlargest(top, sizes)[-1]
+        regular = [i for i, size in zip(regular, sizes, strict=True) if size >= cut]
+    del sizes
+    size, path = files.size_of, files.path_of
     chosen = heapq.nsmallest(top, regular, key=lambda i: (-size(i), path(i)))
     return [files[i] for i in chosen]

@@ -28,6 +28,7 @@ import enum
 from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, NamedTuple, overload
 
 from imgscope.errors import CorruptLayerError
@@ -269,14 +270,26 @@ class ChangeList(MadeOnRead[FileChange]):
         counts = dict.fromkeys(_KINDS, 0)
         sizes = dict.fromkeys(_KINDS, 0)
         meta = meta_bytes = 0
-        for code, size in zip(self._codes, self._sizes, strict=True):
+        codes = bytes(self._codes)
+        if len(self._sizes) != len(codes):
+            raise ValueError("a change list's sizes and codes differ in length")
+        for code in sorted(set(codes)):  # a few distinct codes: each counted and summed over the columns at once
+            count = codes.count(code)
+            size = sum(compress(self._sizes, codes.translate(_one_of(code))))
             kind = _KINDS[code & 3]
-            counts[kind] += 1
+            counts[kind] += count
             sizes[kind] += size
             if code & _META:
-                meta += 1
+                meta += count
                 meta_bytes += size
         return ChangeTotals(counts, sizes, meta, meta_bytes)
+
+
+def _one_of(code: int) -> bytes:
+    """A ``bytes.translate`` table mapping ``code`` to 1 and every other byte to 0."""
+    table = bytearray(256)
+    table[code] = 1
+    return bytes(table)
 
 
 def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int:
@@ -350,6 +363,10 @@ _C_HARDLINK = _CODE_OF[EntryType.HARDLINK]
 
 # A row's state: in the tree; removed (or replaced); made ahead for a path this layer is about to write.
 _DEAD, _ALIVE, _PENDING = 0, 1, 2
+# The ways ``FileSystem._write_all`` writes a member: ``_write``'s own; a path where the tree has none; a path
+# the first pass made a row ahead for; a row in the tree (not a directory, nor a symlink) written again; a
+# directory in the tree written again as a directory.
+_GENERAL, _NEW, _MADE_AHEAD, _REPLACE, _DIR_AGAIN = 0, 1, 2, 3, 4
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: the high bits of key * _MIX spread (parent, name) pairs
 
 
@@ -398,19 +415,26 @@ class _Index:
         if self.used * 3 > mask * 2:
             self._grow()
 
-    def _grow(self) -> None:
+    def reserve(self, count: int) -> None:
+        """Room for ``count`` more entries without growing on the way (one rehash instead of several)."""
+        capacity = self.mask + 1
+        while (self.used + count) * 3 > (capacity - 1) * 2:
+            capacity *= 2
+        if capacity > self.mask + 1:
+            self._grow(capacity)
+
+    def _grow(self, capacity: int = 0) -> None:
         old_keys, old_rows = self.keys, self.rows
-        capacity = (self.mask + 1) * 2
+        capacity = capacity or (self.mask + 1) * 2
         self.keys = keys = array("Q", bytes(8 * capacity))
         self.rows = rows = array("I", bytes(4 * capacity))
         self.mask = mask = capacity - 1
-        for key, row in zip(old_keys, old_rows, strict=True):
-            if key:
-                h = ((key * _MIX) >> 32) & mask
-                while keys[h]:
-                    h = (h + 1) & mask
-                keys[h] = key
-                rows[h] = row
+        for key, row in compress(zip(old_keys, old_rows, strict=True), old_keys):  # the used slots only
+            h = ((key * _MIX) >> 32) & mask
+            while keys[h]:
+                h = (h + 1) & mask
+            keys[h] = key
+            rows[h] = row
 
 
 class _LayerState:
@@ -760,13 +784,17 @@ class FileSystem:
         index, slot_of, state_of, cache = self._index, state.slot_of, self._state, self._dir_cache
         name_of = array("i", [-1]) * len(strings)  # the members' string -> the tree's (interned once)
         missing: set[str] = set()  # directories not there below this layer (nothing is removed in this pass)
+        first_row, lower, now, alive = state.first_row, state.lower, state.now, _ALIVE
         for i in writes:
             dirpath = strings[dirs[i]]
             parent_row = cache.get(dirpath)
             if parent_row is None:
                 if dirpath in missing:
                     continue
-                parent_row = self._resolve_dir(dirpath, where, False, None)
+                # A directory below one that is not there is not there either (resolving it would walk from the
+                # root again).
+                head = dirpath.rpartition("/")[0]
+                parent_row = -1 if head in missing else self._resolve_dir(dirpath, where, False, None)
                 if parent_row < 0:
                     missing.add(dirpath)
                     continue
@@ -775,10 +803,12 @@ class FileSystem:
             if name < 0:
                 name = name_of[at] = self._string(strings[at])
             hit = index.get(parent_row, name)
-            if hit >= 0 and state_of[hit] == _ALIVE:
+            if hit >= 0 and state_of[hit] == alive:
                 if slot_of[hit] < 0:
-                    slot_of[hit] = state.new_slot(hit, hit)
-            elif hit < 0 or hit < state.first_row:
+                    slot_of[hit] = len(now)
+                    lower.append(hit)
+                    now.append(hit)
+            elif hit < 0 or hit < first_row:
                 row = self._new_row(parent_row, name, state)
                 index.put(parent_row, name, row)
                 slot_of[row] = state.new_slot(-1, row)
@@ -806,14 +836,184 @@ class FileSystem:
                     self._remove(victim, WasteReason.DELETED, state, kids)
 
         del missing
-        columns = members.live_columns()
-        for i in writes:
-            self._write(columns, name_of, i, where, state)
+        self._index.reserve(len(writes))  # at most one row a member: the index grows once, not by doubling
+        self._write_all(members.live_columns(), writes, name_of, where, state)
 
         self.layers_applied += 1
         # The cache holds a string per directory the layer named; the next layer names others, mostly.
         self._forget_dirs()
         return self._finish_layer(state, len(whiteouts), len(opaque))
+
+    def _write_all(
+        self,
+        columns: tuple[Any, ...],
+        writes: Sequence[int],
+        name_of: MutableSequence[int],
+        where: str,
+        state: _LayerState,
+    ) -> None:
+        """``_write`` each of the members ``writes``, in order. The four ways most members take are written out
+        here, with every column and the index at hand, without a call per member: a path where the tree has
+        none, in a directory no removed directory stands for (``_write``'s new slot, new row); a path the first
+        pass made a row ahead for (``_put`` on that row); a file (not a directory, nor a symlink) written again
+        (``_write``'s replacement: the old row removed, a new one in its place); a directory written again as a
+        directory (its mode and owner changed in place). Any other member (a hard link, a symlink written again,
+        a path below a directory this layer removed ...), or one whose size or digest is out of the ordinary,
+        is ``_write``'s."""
+        strings, dirs, names, links, types, sizes, modes, uids, gids, digests, ends = columns
+        cache, alias, index = self._dir_cache, state.alias, self._index
+        string_ix, meta_ix = self._string_ix, self._meta_ix
+        keys, index_rows, mask = index.keys, index.rows, index.mask
+        row_type, row_state, row_size, row_meta = self._type, self._state, self._size, self._meta
+        row_link, row_record, row_layer, row_order = self._link, self._record, self._layer, self._order
+        first_child, next_sibling = self._first_child, self._next_sibling
+        parent_append, name_append, type_append = self._parent.append, self._name.append, self._type.append
+        layer_append, meta_append, link_append = self._layer.append, self._meta.append, self._link.append
+        record_append, order_append, state_append = self._record.append, self._order.append, self._state.append
+        first_append, sibling_append = first_child.append, next_sibling.append
+        slot_of, removed, lower, now = state.slot_of, state.removed, state.lower, state.now
+        slot_append, removed_append, lower_append, now_append = slot_of.append, removed.append, lower.append, now.append
+        rec_refs, rec_digest, rec_row, all_digests = self._rec_refs, self._rec_digest, self._rec_row, self._digests
+        layer, first_row, stored = state.index, state.first_row, 0
+        c_file, c_hardlink, c_dir, c_symlink = _C_FILE, _C_HARDLINK, _C_DIR, _C_SYMLINK
+        mix, alive, pending, dead = _MIX, _ALIVE, _PENDING, _DEAD
+        old_meta = state.old_meta
+        overwritten = WasteReason.OVERWRITTEN
+        for i in writes:
+            code = types[i]
+            end = ends[i]
+            digest_len = end - ends[i - 1] if i else end
+            dirpath = strings[dirs[i]]
+            parent = cache.get(dirpath)
+            if parent is None:
+                parent = self._resolve_dir(dirpath, where, True, state)  # may make rows, grow the index
+                keys, index_rows, mask, row_size = index.keys, index.rows, index.mask, self._size
+            way = _GENERAL
+            hit = h = key = name = -1
+            if code != c_hardlink and (digest_len == 0 or digest_len == 32):
+                name_at = names[i]
+                name = name_of[name_at]
+                if name < 0:
+                    name = name_of[name_at] = self._string(strings[name_at])
+                key = (parent << 32 | name) + 1
+                h = ((key * mix) >> 32) & mask
+                while True:
+                    k = keys[h]
+                    if k == key or not k:
+                        break
+                    h = (h + 1) & mask
+                if not k:
+                    if parent not in alias:
+                        way = _NEW
+                else:
+                    hit = index_rows[h]
+                    hit_state = row_state[hit]
+                    if hit_state == alive and slot_of[hit] >= 0:
+                        if row_type[hit] == c_dir:
+                            if code == c_dir:
+                                way = _DIR_AGAIN
+                        elif row_type[hit] != c_symlink and hit not in alias:
+                            way = _REPLACE
+                    elif hit_state == pending and hit >= first_row and slot_of[hit] >= 0:
+                        way = _MADE_AHEAD
+            size = sizes[i]
+            if way == _MADE_AHEAD:  # the first pass gave it its slot
+                if 0 <= size < 1 << 64:
+                    row = hit
+                    now[slot_of[row]] = row
+                    row_size[row] = size
+                else:
+                    way = _GENERAL
+            elif way in (_NEW, _REPLACE):
+                try:
+                    row_size.append(size)
+                except OverflowError:  # _write makes the column a list
+                    way = _GENERAL
+                else:
+                    row = len(row_type)
+                    index_rows[h] = row
+                    if way == _NEW:
+                        keys[h] = key
+                        index.used += 1
+                        slot_append(len(now))
+                        lower_append(-1)
+                        now_append(row)
+                    else:  # _REPLACE: the row written again (not a directory, nor a symlink) leaves the tree
+                        slot = slot_of[hit]
+                        row_state[hit] = dead
+                        removed[hit] = 1
+                        record = row_record[hit]
+                        if record >= 0:
+                            rec_refs[record] -= 1
+                            if rec_refs[record] == 0:
+                                state.pending.append((record, hit, overwritten))
+                        slot_append(slot)
+                        now[slot] = row
+            if way == _GENERAL:
+                state.stored += stored
+                stored = 0
+                self._write(columns, name_of, i, where, state)
+                keys, index_rows, mask, row_size = index.keys, index.rows, index.mask, self._size
+                continue
+            meta = meta_ix.get((modes[i], uids[i], gids[i]), -1)
+            if meta < 0:
+                meta = self._meta_of(modes[i], uids[i], gids[i])
+            if way == _DIR_AGAIN:  # a directory written again: its mode and owner, in place
+                if hit < first_row and hit not in old_meta:
+                    old_meta[hit] = row_meta[hit]
+                row_meta[hit] = meta
+                row_layer[hit] = layer
+                now[slot_of[hit]] = hit
+                continue
+            link = links[i]
+            if link:
+                link = string_ix.get(strings[link], -1)
+                if link < 0:
+                    link = self._string(strings[links[i]])
+            record = -1
+            if code == c_file:
+                record = len(rec_refs)
+                rec_refs.append(1)
+                if not digest_len:
+                    rec_digest.append(-1)
+                elif size:  # _keep_digest's own way for a file with content
+                    rec_digest.append(len(all_digests) >> 5)
+                    all_digests += digests[end - 32 : end]
+                else:
+                    rec_digest.append(self._keep_digest(digests, end - 32, end, 0))
+                rec_row.append(row)
+                stored += size
+            if way == _MADE_AHEAD:
+                row_type[row] = code
+                row_meta[row] = meta
+                row_link[row] = link
+                row_record[row] = record
+                row_layer[row] = layer
+                row_state[row] = alive
+                row_order[row] = self._next_order
+                self._next_order += 1
+                continue
+            parent_append(parent)
+            name_append(name)
+            type_append(code)
+            layer_append(layer)
+            meta_append(meta)
+            link_append(link)
+            record_append(record)
+            if way == _NEW:
+                order_append(self._next_order)
+                self._next_order += 1
+            else:
+                order_append(row_order[hit])  # in the place of the row it replaces
+            sibling_append(first_child[parent])
+            first_append(-1)
+            first_child[parent] = row
+            state_append(alive)
+            removed_append(0)
+            if index.used * 3 > mask * 2:
+                index._grow()
+                keys, index_rows, mask = index.keys, index.rows, index.mask
+        state.stored += stored
 
     def _write(
         self, columns: tuple[Any, ...], name_of: MutableSequence[int], i: int, where: str, state: _LayerState
@@ -974,7 +1174,8 @@ class FileSystem:
     def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
         index = state.index
         types, sizes, metas, meta, layers = self._type, self._size, self._metas, self._meta, self._layer
-        rec_row = self._rec_row
+        rec_row, parents, names, strings = self._rec_row, self._parent, self._name, self._strings
+        prefixes: dict[int, str] = {0: ""}  # a directory row -> its "/"-rooted path (copies come by directory)
         for record, gone, reason in state.pending:
             now = self._row_now_at(gone)
             if now >= 0 and layers[now] == index:
@@ -983,7 +1184,12 @@ class FileSystem:
                 if types[now] == _C_FILE and types[gone] == _C_FILE and self._same_content(now, gone):
                     reason = WasteReason.IDENTICAL if meta[now] == meta[gone] else WasteReason.METADATA_ONLY
             at = rec_row[record]
-            self.wasted.append(WastedFile("/" + self.paths.path_of(at), sizes[at], layers[at], index, reason))
+            parent = parents[at]
+            prefix = prefixes.get(parent)
+            if prefix is None:
+                prefix = prefixes[parent] = "/" + self.paths.path_of(parent)
+            self.wasted.append(WastedFile(f"{prefix}/{strings[names[at]]}", sizes[at], layers[at], index, reason))
+        del prefixes
 
         rows = array("I")
         codes = bytearray()
@@ -994,7 +1200,14 @@ class FileSystem:
             _KIND_CODE[ChangeKind.REMOVED],
         )
         row_state, links, old_meta = self._state, self._link, state.old_meta
-        for lower, now in zip(state.lower, state.now, strict=True):
+        slots: Iterable[tuple[int, int]] = zip(state.lower, state.now, strict=True)
+        if not state.lower or max(state.lower) < 0:  # nothing was below any slot: every change is an addition
+            rows.extend(now for now in state.now if now >= 0 and row_state[now] == _ALIVE)  # no list: 1M rows
+            added_code = bytes(added | code << 2 for code in range(len(_TYPE_OF)))
+            codes += bytes(map(added_code.__getitem__, map(types.__getitem__, rows)))
+            metas_out.extend(map(meta.__getitem__, rows))
+            slots = ()
+        for lower, now in slots:
             if now >= 0 and row_state[now] != _ALIVE:
                 now = -1
             if lower < 0:
@@ -1030,9 +1243,10 @@ class FileSystem:
             rows.append(row)
             codes.append(removed | types[row] << 2)
             metas_out.append(meta[row])
-        for slot_row in state.now:  # rows made ahead for a path the layer did not write after all
-            if slot_row >= 0 and row_state[slot_row] == _PENDING:
-                row_state[slot_row] = _DEAD
+        if row_state.find(_PENDING, state.first_row) >= 0:  # rows made ahead for a path not written after all
+            for slot_row in state.now:
+                if slot_row >= 0 and row_state[slot_row] == _PENDING:
+                    row_state[slot_row] = _DEAD
         changes = ChangeList(
             PathTable.Paths(self.paths, rows),
             bytes(codes),
