@@ -1239,20 +1239,21 @@ class FileSystem:
                 code = removed | types[lower] << 2
                 row, at = lower, old_meta.get(lower, meta[lower])
             else:
-                before_meta = old_meta.get(lower, meta[lower])
-                now_type, before_type = types[now], types[lower]
-                same_content = now == lower or (
-                    now_type == before_type and links[now] == links[lower] and self._same_content(now, lower)
-                )
-                if same_content and meta[now] == before_meta:
+                before_meta = old_meta.get(lower, meta[lower]) if old_meta else meta[lower]
+                now_type, before_type, now_meta = types[now], types[lower], meta[now]
+                if now == lower:
+                    same_content = True
+                elif now_type == before_type:
+                    same_content = links[now] == links[lower] and self._same_content(now, lower)
+                else:
+                    same_content = False
+                if now_meta == before_meta and (same_content or (now_type == _C_DIR and before_type == _C_DIR)):
                     continue
-                if now_type == _C_DIR and before_type == _C_DIR and meta[now] == before_meta:
-                    continue
-                metadata_only = (
-                    now_type == _C_FILE and before_type == _C_FILE and (now == lower or self._same_content(now, lower))
-                )
+                metadata_only = False
+                if now_type == _C_FILE and before_type == _C_FILE:  # a file's content compared once
+                    metadata_only = same_content if links[now] == links[lower] else self._same_content(now, lower)
                 code = modified | now_type << 2 | (_META if metadata_only else 0)
-                row, at = now, meta[now]
+                row, at = now, now_meta
             rows.append(row)
             codes.append(code)
             metas_out.append(at)
