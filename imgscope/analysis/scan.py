@@ -606,26 +606,35 @@ def _worker_scan(index: int) -> bytes:
 
 def _worker_main(number: int, conn: Any, order: Sequence[int]) -> None:
     """A forked worker: claim the next layer of ``order`` nobody has, scan it, send it, until none is left; then
-    exit, so that its memory goes as soon as there is nothing left for it to scan."""
+    exit, so that its memory goes as soon as there is nothing left for it to scan.
+
+    It leaves with ``os._exit``, whatever happens: no exit handler of the parent's runs here, and no output the
+    parent had buffered when it forked is written a second time."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
-    assert _WORKER is not None
-    shared = _WORKER[-1]
-    trim = _malloc_trim()
-    start = 0
-    while True:
-        index, start = _claim(shared, order, start, number + 1)
-        if index is None:
-            return
-        data = _worker_scan(index)
-        try:
-            conn.send_bytes(index.to_bytes(4, "little"))
-            conn.send_bytes(data)
-        except OSError:  # the parent has gone
-            return
-        del data
-        trim()  # the layer's columns are freed: give their pages back while the next layer is read
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the parent stops a worker, whatever it does itself
+        assert _WORKER is not None
+        shared = _WORKER[-1]
+        trim = _malloc_trim()
+        start = 0
+        while True:
+            index, start = _claim(shared, order, start, number + 1)
+            if index is None:
+                break
+            data = _worker_scan(index)
+            try:
+                conn.send_bytes(index.to_bytes(4, "little"))
+                conn.send_bytes(data)
+            except OSError:  # the parent has gone
+                break
+            del data
+            trim()  # the layer's columns are freed: give their pages back while the next layer is read
+        status = 0
+    finally:
+        os._exit(status)  # a layer claimed and not sent (an exception here): the parent scans it itself
 
 
 def _malloc_trim() -> Callable[[], object]:
