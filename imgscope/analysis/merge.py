@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import heapq
 import os
-from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from typing import IO
@@ -227,30 +225,26 @@ def _finish(
     verify: bool,
     sniffed: tuple[SniffedFile, ...],
 ) -> Analysis:
-    seen = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
+    seen_records = bytearray(fs.record_count)  # one byte per stored copy, not a set of ints
     columns = fs.file_columns()  # the union's rows, in walk order, are the table: nothing copied
     files = FileTable.of_rows(*columns)
     _, order, _, sizes, _, _, _, _, records, digest_at, digests = columns
-    del columns
-    # Each stored copy the tree shows, once: at the first index (in walk order) that shows it.
-    shown = array("I")
-    for index, record in enumerate(map(records.__getitem__, order)):
-        if record >= 0 and not seen[record]:
-            seen[record] = 1
-            shown.append(index)
-    del seen
-    rows = array("I", map(order.__getitem__, shown))
-    final_size = sum(map(sizes.__getitem__, rows))
-    # Same-content copies: the shown copies with content and a digest, grouped by digest (in walk order).
-    kept = array("I", [i for i, row in enumerate(rows) if sizes[row] and digest_at[row] >= 0])
-    keys = [bytes(digests[at : at + 32]) for at in map(digest_at.__getitem__, map(rows.__getitem__, kept))]
+    final_size = 0
+    first_of: dict[bytes, int] = {}  # digest -> the first index; a list only for the digests seen twice
     by_digest: dict[bytes, list[int]] = {}
-    if len(set(keys)) < len(keys):
-        twice = {digest for digest, count in Counter(keys).items() if count > 1}
-        for at, digest in zip(kept, keys, strict=True):
-            if digest in twice:
-                by_digest.setdefault(digest, []).append(shown[at])
-    del shown, rows, kept, keys, order, sizes, records, digest_at, digests
+    for index, row in enumerate(order):
+        record = records[row]
+        if record >= 0 and not seen_records[record]:
+            seen_records[record] = 1
+            size = sizes[row]
+            final_size += size
+            at = digest_at[row]
+            if size and at >= 0:
+                digest = bytes(digests[at : at + 32])
+                first = first_of.setdefault(digest, index)
+                if first != index:
+                    by_digest.setdefault(digest, [first]).append(index)
+    del first_of, seen_records, columns, order, sizes, records, digest_at, digests
     duplicates = sorted(
         (
             DuplicateGroup(digest.hex(), files.size_of(found[0]), tuple(files.path_of(i) for i in found))

@@ -552,6 +552,21 @@ class DiveCompat:
             node = self._child(node, name)
         return node
 
+    def _paths_of(self, data: Iterable[_PathData]) -> Iterator[str]:
+        """``_path_of`` each one's key, each directory's path made once."""
+        names, parents = self._name, self._parent
+        prefixes: dict[int, str] = {0: ""}
+        for d in data:
+            node = d.key
+            if node <= 0:
+                yield self._path_of(node)
+                continue
+            parent = parents[node]
+            prefix = prefixes.get(parent)
+            if prefix is None:
+                prefix = prefixes[parent] = self._path_of(parent)
+            yield f"{prefix}/{names[node]}"
+
     def _path_of(self, node: int) -> str:
         names, parents = self._name, self._parent
         parts = []
@@ -769,7 +784,8 @@ class DiveCompat:
         ordered = list(self._inefficient)
         go_sort(ordered, lambda d: d.cumulative)
         ordered.reverse()
-        rows = tuple(DiveInefficiency(self._path_of(d.key), d.count, d.cumulative) for d in ordered)
+        paths = self._paths_of(ordered)
+        rows = tuple(DiveInefficiency(path, d.count, d.cumulative) for d, path in zip(ordered, paths, strict=True))
         wasted = sum(r.cumulative_size for r in rows)
 
         user_size = sum(self._layer_sizes[1:])

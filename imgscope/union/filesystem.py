@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
 from itertools import compress
@@ -367,6 +368,7 @@ _DEAD, _ALIVE, _PENDING = 0, 1, 2
 # the first pass made a row ahead for; a row in the tree (not a directory, nor a symlink) written again; a
 # directory in the tree written again as a directory.
 _GENERAL, _NEW, _MADE_AHEAD, _REPLACE, _DIR_AGAIN = 0, 1, 2, 3, 4
+_NOT_NAMES = frozenset(("", ".", ".."))  # a member named so is no directory's own name: not cached as one
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: the high bits of key * _MIX spread (parent, name) pairs
 
 
@@ -765,8 +767,13 @@ class FileSystem:
         state = _LayerState(self.layers_applied, len(self._type))
         opaque: list[str] = []
         whiteouts: list[tuple[str, str]] = []
-        writes = array("I")
-        for i, name_at in enumerate(names):
+        to_sort: Sequence[int] = names
+        if "\0" + WHITEOUT_PREFIX not in "\0" + "\0".join(strings):  # no name starts with ".wh.": no marker
+            writes = array("I", range(len(names)))
+            to_sort = ()  # nothing for the loop below to sort out
+        else:
+            writes = array("I")
+        for i, name_at in enumerate(to_sort):
             base = strings[name_at]
             parent = strings[dirs[i]]
             if (parent or base).startswith(AUFS_META_PREFIX) and (parent or base != OPAQUE_MARKER):
@@ -785,6 +792,7 @@ class FileSystem:
         name_of = array("i", [-1]) * len(strings)  # the members' string -> the tree's (interned once)
         missing: set[str] = set()  # directories not there below this layer (nothing is removed in this pass)
         first_row, lower, now, alive = state.first_row, state.lower, state.now, _ALIVE
+        row_type, dir_hops, types = self._type, self._dir_hops, members.live_columns()[4]
         for i in writes:
             dirpath = strings[dirs[i]]
             parent_row = cache.get(dirpath)
@@ -804,6 +812,11 @@ class FileSystem:
                 name = name_of[at] = self._string(strings[at])
             hit = index.get(parent_row, name)
             if hit >= 0 and state_of[hit] == alive:
+                if row_type[hit] == _C_DIR and types[i] == _C_DIR and strings[at] not in _NOT_NAMES:
+                    path = f"{dirpath}/{strings[at]}" if dirpath else strings[at]  # resolved: cached
+                    cache[path] = hit
+                    if dirpath in dir_hops:
+                        dir_hops[path] = dir_hops[dirpath]
                 if slot_of[hit] < 0:
                     slot_of[hit] = len(now)
                     lower.append(hit)
@@ -861,7 +874,7 @@ class FileSystem:
         a path below a directory this layer removed ...), or one whose size or digest is out of the ordinary,
         is ``_write``'s."""
         strings, dirs, names, links, types, sizes, modes, uids, gids, digests, ends = columns
-        cache, alias, index = self._dir_cache, state.alias, self._index
+        cache, alias, index, dir_hops = self._dir_cache, state.alias, self._index, self._dir_hops
         string_ix, meta_ix = self._string_ix, self._meta_ix
         keys, index_rows, mask = index.keys, index.rows, index.mask
         row_type, row_state, row_size, row_meta = self._type, self._state, self._size, self._meta
@@ -958,6 +971,13 @@ class FileSystem:
             meta = meta_ix.get((modes[i], uids[i], gids[i]), -1)
             if meta < 0:
                 meta = self._meta_of(modes[i], uids[i], gids[i])
+            if code == c_dir:  # its members' directory is this row: no resolving it when they come
+                text = strings[names[i]]
+                if text not in _NOT_NAMES:
+                    path = f"{dirpath}/{text}" if dirpath else text
+                    cache[path] = hit if way == _DIR_AGAIN else row
+                    if dirpath in dir_hops:
+                        dir_hops[path] = dir_hops[dirpath]
             if way == _DIR_AGAIN:  # a directory written again: its mode and owner, in place
                 if hit < first_row and hit not in old_meta:
                     old_meta[hit] = row_meta[hit]
@@ -1219,20 +1239,21 @@ class FileSystem:
                 code = removed | types[lower] << 2
                 row, at = lower, old_meta.get(lower, meta[lower])
             else:
-                before_meta = old_meta.get(lower, meta[lower])
-                now_type, before_type = types[now], types[lower]
-                same_content = now == lower or (
-                    now_type == before_type and links[now] == links[lower] and self._same_content(now, lower)
-                )
-                if same_content and meta[now] == before_meta:
+                before_meta = old_meta.get(lower, meta[lower]) if old_meta else meta[lower]
+                now_type, before_type, now_meta = types[now], types[lower], meta[now]
+                if now == lower:
+                    same_content = True
+                elif now_type == before_type:
+                    same_content = links[now] == links[lower] and self._same_content(now, lower)
+                else:
+                    same_content = False
+                if now_meta == before_meta and (same_content or (now_type == _C_DIR and before_type == _C_DIR)):
                     continue
-                if now_type == _C_DIR and before_type == _C_DIR and meta[now] == before_meta:
-                    continue
-                metadata_only = (
-                    now_type == _C_FILE and before_type == _C_FILE and (now == lower or self._same_content(now, lower))
-                )
+                metadata_only = False
+                if now_type == _C_FILE and before_type == _C_FILE:  # a file's content compared once
+                    metadata_only = same_content if links[now] == links[lower] else self._same_content(now, lower)
                 code = modified | now_type << 2 | (_META if metadata_only else 0)
-                row, at = now, meta[now]
+                row, at = now, now_meta
             rows.append(row)
             codes.append(code)
             metas_out.append(at)
@@ -1261,35 +1282,26 @@ class FileSystem:
 
     def _sorted_children(self) -> tuple[MutableSequence[int], MutableSequence[int], MutableSequence[int]]:
         """The rows in the tree grouped by directory: (rows, each directory's first, each directory's count),
-        each directory's children sorted by name."""
+        each directory's children sorted by name. Counted, grouped and sorted by the interpreter's own loops
+        (``Counter``, ``sorted`` with a column's ``__getitem__`` as key): Python work per directory, not per row."""
         n = len(self._type)
-        state, parents, names, strings = self._state, self._parent, self._name, self._strings
+        parents, names, strings = self._parent, self._name, self._strings
+        in_tree = memoryview(self._state.translate(_one_of(_ALIVE)))[1:]  # the root is no one's child
+        alive = array("I", compress(range(1, n), in_tree))
+        per_parent = Counter(map(parents.__getitem__, alive))
+        # Grouped by directory in directory order; within one, in row order (the sort is stable).
+        rows = array("I", sorted(alive, key=parents.__getitem__))
+        del alive
         count = array("I", bytes(4 * n))
-        for row in range(1, n):
-            if state[row] == _ALIVE:
-                count[parents[row]] += 1
         first = array("I", bytes(4 * n))
+        name_of = list(map(strings.__getitem__, names))  # by row: its name
         total = 0
-        for row, c in enumerate(count):
-            if c:
-                first[row] = total
-                total += c
-        rows = array("I", bytes(4 * total))
-        fill = array("I", first)
-        for row in range(1, n):
-            if state[row] == _ALIVE:
-                parent = parents[row]
-                rows[fill[parent]] = row
-                fill[parent] += 1
-        del fill
-
-        def name_of(row: int) -> str:
-            return strings[names[row]]
-
-        for row, c in enumerate(count):
+        for parent in sorted(per_parent):
+            c = count[parent] = per_parent[parent]
+            first[parent] = total
             if c > 1:
-                at = first[row]
-                rows[at : at + c] = array("I", sorted(rows[at : at + c], key=name_of))
+                rows[total : total + c] = array("I", sorted(rows[total : total + c], key=name_of.__getitem__))
+            total += c
         return rows, first, count
 
     def walk_order(self) -> MutableSequence[int]:
@@ -1327,8 +1339,11 @@ class FileSystem:
         starts in the digests (-1: none), and the digests. The columns are the filesystem's own, not copied; the
         filesystem is not to be used afterwards (its index and layer book-keeping are let go)."""
         order = self.walk_order()
-        digest_of = self._rec_digest
-        digest_at = array("q", (32 * digest_of[r] if r >= 0 and digest_of[r] >= 0 else -1 for r in self._record))
+        # By record, where its digest starts (-1: none); the last item is record -1's (not a regular file).
+        start_of = [32 * at if at >= 0 else -1 for at in self._rec_digest]
+        start_of.append(-1)
+        digest_at = array("q", map(start_of.__getitem__, self._record))
+        del start_of
         self._index = _Index(8)
         self._order = self._rec_refs = array("I")
         self._string_ix = {}
