@@ -850,6 +850,8 @@ def _scan_shared(
                         inbox.changed.wait(0.1)
             if isinstance(found, ImgscopeError):
                 raise found
+            if progress is not None:  # read to its end, here, in a worker or ahead of its turn
+                progress(due, count, shared.done[due])
             yield found
             del found
     finally:
