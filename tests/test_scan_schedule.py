@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -279,3 +280,44 @@ def test_progress_follows_the_layer_due(monkeypatch: pytest.MonkeyPatch) -> None
     assert {i for i, _n, _done in steps} == set(range(count))
     for index, blob in enumerate(img.layers):
         assert max(done for i, _n, done in steps if i == index) == blob.size
+
+
+def test_a_claim_holds_any_worker_number() -> None:
+    """Worker marks are the worker's number + 1 and never collide with this process's mark, however many workers
+    ``--jobs`` asks for (a byte column wrapped at 256: two processes scanned the same layers)."""
+    shared = scan_module._Shared.make(multiprocessing.get_context("fork"), 3)
+    marks = [300, 70000, scan_module._PARENT]
+    for layer, mark in enumerate(marks):
+        claimed, _ = scan_module._claim(shared, [layer], 0, mark)
+        assert claimed == layer
+    assert list(shared.claims) == marks
+    assert len(set(marks)) == 3 and all(marks)  # none reads as "unclaimed"
+    assert scan_module._claim(shared, [0, 1, 2], 0, 5) == (None, 3)
+
+
+def test_a_failure_receiving_the_scans_does_not_hang(monkeypatch: pytest.MonkeyPatch, no_children_left: None) -> None:
+    """The thread that receives the workers' scans fails (here a MemoryError on the second message): the layers
+    still in the workers are scanned here, the result is the same, and nothing waits forever."""
+    from multiprocessing.connection import Connection
+
+    img = imgscope.open_image(SAMPLES / "cases" / "oci-plain")
+    expected = json_report.dumps(imgscope.analyze(img, jobs=1).to_dict())
+    real = Connection.recv_bytes
+    calls = [0]
+
+    def recv_bytes(self: Connection, maxlength: int | None = None) -> bytes:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise MemoryError("receiving a scan")
+        return real(self, maxlength)
+
+    monkeypatch.setattr(Connection, "recv_bytes", recv_bytes)
+    got: list[str] = []
+    thread = threading.Thread(
+        target=lambda: got.append(json_report.dumps(imgscope.analyze(img, jobs=3).to_dict())), daemon=True
+    )
+    thread.start()
+    thread.join(WAIT)
+    assert not thread.is_alive(), "the analysis still waits for scans nobody receives"
+    assert calls[0] >= 2
+    assert got == [expected]

@@ -5,7 +5,8 @@ digests), lists its members, lets observers (the secret sniffer always; more on 
 reader) look at the content of regular files as it streams past, and builds dive's tree of the layer
 (``dive.figures.DiveLayer``). It knows nothing of other layers, so scans may come from anywhere (a thread, a
 process, stdin) as long as ``merge.merge_scans`` gets them in layer order. ``scan_layers`` yields every layer's
-scan in order, made by ``jobs`` worker processes that each stream their own blob (issue 11).
+scan in order, made by ``jobs`` processes (this one and ``jobs - 1`` forked workers) that each stream their own
+blob (issue 11).
 
 A scan crosses the process boundary as compact bytes (``LayerScan.to_bytes``), not as a pickled object graph:
 numeric columns as machine arrays, directory prefixes, names and link targets interned into one string table,
@@ -544,17 +545,23 @@ def default_jobs() -> int:
 
 # -- scheduling: this process and ``jobs - 1`` forked workers share the layers -----------------------------
 
-#: A mark in ``_Shared.claims``: the layer is this (the parent) process's; a worker's mark is its number + 1.
-_PARENT = 255
+#: A mark in ``_Shared.claims``: the layer is this (the parent) process's; a worker's mark is its number + 1
+#: (a 32-bit column, so that any number of workers has a mark of its own).
+_PARENT = -1
 
 
 class _Shared(NamedTuple):
     """What the parent and its forked workers share: who scans each layer (0: nobody yet) and the stored bytes read
     of each layer so far (the progress display)."""
 
-    claims: Any  # RawArray("B", count)
+    claims: Any  # RawArray("i", count)
     lock: Any  # multiprocessing Lock, held to claim a layer
     done: Any  # RawArray("q", count)
+
+    @classmethod
+    def make(cls, context: Any, count: int) -> _Shared:
+        """Shared columns for ``count`` layers, from a multiprocessing ``context``; nothing claimed yet."""
+        return cls(context.RawArray("i", count), context.Lock(), context.RawArray("q", count))
 
 
 # What the forked workers scan: set before they are forked, so that no image is ever pickled.
@@ -674,20 +681,27 @@ class _Inbox:
         from multiprocessing.connection import wait
 
         live: dict[Any, int] = {conn: number for number, conn in enumerate(conns)}
-        while live:
-            ready: list[Any] = wait(list(live))
-            for conn in ready:
-                try:
-                    index = int.from_bytes(conn.recv_bytes(), "little")
-                    data = conn.recv_bytes()
-                except (EOFError, OSError):  # the worker has exited (or was stopped, or died)
+        try:
+            while live:
+                ready: list[Any] = wait(list(live))
+                for conn in ready:
+                    try:
+                        index = int.from_bytes(conn.recv_bytes(), "little")
+                        data = conn.recv_bytes()
+                    except (EOFError, OSError):  # the worker has exited (or was stopped, or died)
+                        with self.changed:
+                            self.gone.add(live.pop(conn))
+                            self.changed.notify_all()
+                        continue
                     with self.changed:
-                        self.gone.add(live.pop(conn))
+                        self.results[index] = data
                         self.changed.notify_all()
-                    continue
-                with self.changed:
-                    self.results[index] = data
-                    self.changed.notify_all()
+        except BaseException:
+            # e.g. a MemoryError receiving a scan: nothing more will be received, so every worker still running
+            # counts as gone, and the merge scans its layers itself
+            with self.changed:
+                self.gone.update(live.values())
+                self.changed.notify_all()
 
     def join(self) -> None:
         """Wait for the thread: once every worker has exited, every pipe is at its end."""
@@ -766,11 +780,7 @@ def _scan_shared(
     count = len(image.layers)
     context = multiprocessing.get_context("fork")
     workers = jobs - 1
-    shared = _Shared(
-        context.RawArray("B", count),
-        context.Lock(),
-        context.RawArray("q", count),
-    )
+    shared = _Shared.make(context, count)
     shared.claims[0] = _PARENT  # this process starts with the layer it merges first
     order = list(range(1, count))  # the workers' order: the merge's
     steal = not observers
