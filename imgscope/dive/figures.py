@@ -572,23 +572,6 @@ class DiveCompat:
 
     # -- the stacked tree --------------------------------------------------------------------------
 
-    def _hold(self, node: int, size: int, is_dir: bool) -> None:
-        """``FileTree.AddPath``: the node held with this payload, its missing ancestors with an empty one."""
-        held, sizes, dirs, parents = self._held, self._size, self._is_dir, self._parent
-        held[node] = 1
-        try:
-            sizes[node] = size
-        except OverflowError:  # a size no machine int holds (a PAX size): the column becomes a list
-            sizes = self._size = list(sizes)
-            sizes[node] = size
-        dirs[node] = is_dir
-        node = parents[node]
-        while node > 0 and not held[node]:
-            held[node] = 1
-            sizes[node] = 0
-            dirs[node] = 0
-            node = parents[node]
-
     def _release(self, node: int) -> None:
         """``FileTree.RemovePath`` of a held node: it and its held descendants."""
         held, kids_of = self._held, self._kids
@@ -675,8 +658,9 @@ class DiveCompat:
     def _hold_all(
         self, ids: Sequence[int], sizes: Sequence[int], flags: bytes | bytearray, layer: DiveLayer | None
     ) -> None:
-        """``_hold`` every node of a layer in order (its ``ids``, ``sizes``, ``flags``), written out; with
-        ``layer``, its whiteout nodes ``_release`` their targets instead (without, they are held as nodes)."""
+        """``FileTree.AddPath`` of every node of a layer in order (its ``ids``, ``sizes``, ``flags``): the node held
+        with its payload, its missing ancestors with an empty one; with ``layer``, its whiteout nodes ``_release``
+        their targets instead (without, they are held as nodes)."""
         held, parents = self._held, self._parent
         dirs, sizes_now = self._is_dir, self._size
         whiteout, is_dir = (_IS_WHITEOUT if layer is not None else 0), _IS_DIR
