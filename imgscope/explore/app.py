@@ -32,6 +32,7 @@ from imgscope.explore.keys import KEYS, ExploreSettings
 from imgscope.explore.model import (
     DiffKind,
     Filter,
+    LayerView,
     Mode,
     Row,
     Timeline,
@@ -1132,6 +1133,7 @@ class ExploreApp(App[None]):
                     timeline = Timeline(self.analysis, own_process=self.own_process, records=records)
                     if self._waste is None:  # the waste lens's rows, made here rather than when w is pressed
                         self._waste = waste_lens(self.analysis)
+                    timeline.presence()  # "open all" then knows its lines at once (``LayerView.full_lines``)
                     freeze_survivors(own_process=self.own_process)
                     self.timeline = timeline  # the other views may read it: it is whole
                     if key.top + 1 < len(self.analysis.layers):
@@ -1144,6 +1146,7 @@ class ExploreApp(App[None]):
         counts = view.counts()
         tree = self.query_one(FileTreePane)
         shown = view.visible(tree.path_filter, frozenset(tree.hidden_kinds))
+        self._know_lines(view, tree.path_filter, shown)
         self.call_from_thread(self._show, key, view, counts, shown)
 
     def _show(self, key: ViewKey, view: ViewTree, counts: dict[DiffKind, int], shown: set[str] | None) -> None:
@@ -1213,6 +1216,25 @@ class ExploreApp(App[None]):
                 self._filter_timer.stop()
             value = event.value
             self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._typed(value))
+            # the pattern's matches are found as it is typed: Enter (or the pause) has only the rest to do
+            self.call_after_refresh(self._prepare_filter, value)
+
+    def _prepare_filter(self, text: str) -> None:
+        """Once a keystroke in the filter line is on the screen: a pattern's matches, found in a worker (a
+        regular expression only, tried from C on every path: ~30 ms), so Enter has only the rest to do."""
+        view = self.query_one(FileTreePane).vtree
+        if not isinstance(view, LayerView) or not self.filter_shown or text != self.query_one("#filter", Input).value:
+            return  # typed on, or closed, meanwhile
+        try:
+            flt = parse_filter(text)
+        except ValueError:
+            return
+        if flt.pattern is not None and not view.timeline.has_matches(flt):
+            self._match(view.timeline, flt)
+
+    @work(thread=True, exclusive=True, group="match")
+    def _match(self, timeline: Timeline, flt: Filter) -> None:
+        timeline.matching(flt)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -1220,7 +1242,7 @@ class ExploreApp(App[None]):
                 self._filter_timer.stop()
                 self._filter_timer = None
             if event.value != self._applied_filter:  # else a pause in typing applied it already
-                self.apply_filter(event.value)
+                self.apply_filter(event.value, now=True)  # with the focus moved below: one frame
             self.query_one(FileTreePane).focus()  # the filter stays: navigate what it found
 
     def _typed(self, value: str) -> None:
@@ -1228,8 +1250,9 @@ class ExploreApp(App[None]):
         if self.is_running and self.filter_shown and value != self._applied_filter:
             self.apply_filter(value)
 
-    def apply_filter(self, text: str) -> None:
-        """Parse the filter line; the tree follows once the matches are found (in a worker)."""
+    def apply_filter(self, text: str, now: bool = False) -> None:
+        """Parse the filter line; the tree follows once the matches are found (in a worker; ``now``: in this key
+        press when they are known already)."""
         self._applied_filter = text
         tree = self.query_one(FileTreePane)
         box = self.query_one("#filter", Input)
@@ -1240,10 +1263,11 @@ class ExploreApp(App[None]):
             return
         box.border_subtitle = ""
         tree.path_filter = flt if flt.active else None
-        self.refilter()
+        self.refilter(now)
 
-    def refilter(self) -> None:
-        """Find what the filter and the hidden kinds leave, then show it."""
+    def refilter(self, now: bool = False) -> None:
+        """Find what the filter and the hidden kinds leave, then show it (``now``: in this key press when the
+        pattern's matches are known, else in a worker)."""
         tree = self.query_one(FileTreePane)
         if tree.vtree is None:
             return
@@ -1252,12 +1276,36 @@ class ExploreApp(App[None]):
         if tree.path_filter is None and not hidden:
             self._filtered(tree.vtree, None, hidden, None)  # everything: nothing to look for
             return
-        self._filter(tree.vtree, tree.path_filter, hidden)
+        view, flt = tree.vtree, tree.path_filter
+        if (
+            now
+            and isinstance(view, LayerView)
+            and flt is not None
+            and view.matched(flt)
+            and view.timeline.has_matches(flt)
+        ):
+            # the pattern's matches are known (found as it was typed): the rest in this key press, one frame
+            shown = view.visible(flt, hidden)
+            self._know_lines(view, flt, shown)
+            self._filtered(view, flt, hidden, shown)
+            return
+        self._filter(view, flt, hidden)
 
     @work(thread=True, exclusive=True, group="filter")
     def _filter(self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind]) -> None:
         shown = view.visible(flt, hidden)
+        self._know_lines(view, flt, shown)
         self.call_from_thread(self._filtered, view, flt, hidden, shown)
+
+    def _know_lines(self, view: ViewTree, flt: Filter | None, shown: set[str] | None) -> None:
+        """(In a worker) with every directory open (a filter opens them), the lines of the tree that ``shown``
+        leaves, found here rather than counted as the screen reads them (``LayerView.full_lines``)."""
+        if (
+            shown is not None
+            and isinstance(view, LayerView)
+            and (flt is not None or self.query_one(FileTreePane).expanded.every)
+        ):
+            view.full_lines(shown)
 
     def _filtered(
         self, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind], shown: set[str] | None
