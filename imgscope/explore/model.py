@@ -18,7 +18,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from operator import add, and_, invert, itemgetter, mul, sub
 from threading import Lock
 from typing import Any
@@ -765,6 +765,7 @@ class Timeline:
         self._counts: dict[int, list[dict[DiffKind, int]]] = {}
         self._matches: dict[tuple[str, str], list[str]] = {}
         self._presence: Presence | None = None
+        self._unrecorded: list[str] | None = None
         self._presence_lock = Lock()
         if layers > 1:
             # the aggregated views' counts, while building (layer 0's aggregated view compares with nothing: -1)
@@ -857,6 +858,11 @@ class Timeline:
         """True when ``counts(base, ...)`` is made already (an answer without a pass over the paths)."""
         return base in self._counts
 
+    @property
+    def path_count(self) -> int:
+        """The paths ``matching`` tries."""
+        return len(self.events) + len(self.names)
+
     def has_matches(self, flt: Filter) -> bool:
         """True when ``matching(flt)`` is found already (an answer without a pass over the paths)."""
         return self._match_key(flt) in self._matches
@@ -875,7 +881,9 @@ class Timeline:
             # ``filter`` calls the test from C, with no bytecode per path: twice as quick on 200,000 paths
             test: Callable[[str], object] = flt.pattern.search if flt.pattern is not None else flt.path_matches
             found = list(filter(test, events))
-            found.extend(p for p in filter(test, self.names) if p not in events)
+            if self._unrecorded is None:  # the directories no layer recorded (few): the other paths to try
+                self._unrecorded = [p for p in self.names if p not in events]
+            found.extend(filter(test, self._unrecorded))
             if len(self._matches) > 8:
                 self._matches.clear()
             self._matches[key] = found
@@ -903,6 +911,8 @@ class Timeline:
         with self._presence_lock:
             if self._presence is None:
                 self._presence = Presence.of(self)
+                if self._unrecorded is None:  # for ``matching``, made here too (in the worker that builds)
+                    self._unrecorded = [p for p in self.names if p not in self.events]
             return self._presence
 
 
@@ -1062,18 +1072,31 @@ class LayerView(ViewTree):
         # A pattern alone: its matches that are rows of the view (there after top, or after base and changed
         # since: removed), and the directories above them, read from the presence masks (``state``'s answers).
         presence = self.timeline.presence()
-        present = presence.present.get
-        implicit = presence.implicit_set
+        matches = self.timeline.matching(flt)
         top_bit = 1 << self.top
-        base_bit = 0 if self.base is None else 1 << self.base
-        keep: set[str] = {"/"}
-        add = keep.add
-        for path in self.timeline.matching(flt):
-            mask = present(path, 0)
-            if mask & top_bit or (mask & base_bit and path not in implicit):
-                while path not in keep:
-                    add(path)
-                    path = path[: path.rfind("/")] or "/"
+        bits = top_bit if self.base is None else top_bit | 1 << self.base
+        # in C: each match's mask (0: no such path), those with the bit of top or base
+        masks = list(map(presence.present.get, matches, repeat(0)))
+        rows = list(compress(matches, map(and_, masks, repeat(bits))))
+        if presence.implicit_set:  # a directory no layer recorded is a row when there after top only
+            implicit = presence.implicit_set
+            rows = [
+                p
+                for p, m in zip(rows, compress(masks, map(and_, masks, repeat(bits))), strict=True)
+                if m & top_bit or p not in implicit
+            ]
+        keep: set[str] = set(rows)
+        keep.discard("/")
+        # the directories above them: from each distinct parent up, until one is kept already
+        parents = set(map(itemgetter(0), map(str.rpartition, rows, repeat("/"))))
+        parents.discard("")
+        for path in parents:
+            while path not in keep:
+                keep.add(path)
+                path = path[: path.rfind("/")]
+                if not path:
+                    break
+        keep.add("/")
         return keep
 
     def _full_lines(self, shown: set[str] | None) -> FullLines | None:
@@ -1104,37 +1127,40 @@ class LayerView(ViewTree):
                     return None
                 implicit_rows[path] = width
         if shown is not None:
-            links = timeline.records.links
-            widest = 0
-            below: dict[str, int] = {"/": 0}  # every open directory -> the shown paths below it: its rows
-            for path in shown:
-                if path == "/":
-                    continue
-                cut = path.rfind("/")
-                parent = path[:cut] or "/"
-                below[parent] = below.get(parent, 0) + 1  # the rows right below it, first
-                known_width = implicit_rows.get(path)
-                if known_width is not None:
-                    width = known_width
-                else:
-                    width = 4 * path.count("/") + 2 + len(path) - cut
-                    if present.get(path, 0) & top_bit:
-                        link = links.get(path)
-                        if link is not None and link[1] <= top:
-                            width += len(link[0])
-                if width > widest:
-                    widest = width
-            # then what is below those, deepest directories first (each is shown, as its parent is)
+            paths = list(shown - {"/"})
+            slash = repeat("/")
+            # in C, as ``Presence.of``: each line's tree part (guides and name); those of the directories no layer
+            # recorded, and the link targets shown (a path there after top whose final record is from top or
+            # below), on top of them
+            widest = max(
+                map(
+                    add,
+                    map(mul, map(str.count, paths, slash), repeat(4)),
+                    map(sub, map(len, paths), map(str.rfind, paths, slash)),
+                ),
+                default=-2,
+            )
+            widest += 2
+            for path in implicit_rows.keys() & shown:
+                widest = max(widest, implicit_rows[path])
+            for path in timeline.records.links.keys() & shown:
+                target, layer = timeline.records.links[path]
+                if layer <= top and present.get(path, 0) & top_bit and path not in implicit_rows:
+                    widest = max(widest, 4 * path.count("/") + 2 + len(path) - path.rfind("/") + len(target))
+            # every open directory -> the rows below it: the shown paths right below it, then (deepest first)
+            # those below each of them (each shown, as its parent is)
+            below: dict[str, int] = Counter(map(itemgetter(0), map(str.rpartition, paths, slash)))
+            below["/"] = below.pop("", 0)
             for directory in sorted(below, key=lambda d: d.count("/"), reverse=True):
                 if directory != "/":
                     parent = directory[: directory.rfind("/")] or "/"
-                    below[parent] += below[directory]
-            return FullLines(len(shown) - 1, widest or 1, below)
+                    below[parent] = below.get(parent, 0) + below[directory]
+            return FullLines(len(paths), max(widest, 0) or 1, dict(below))
         count = len(implicit_rows)
         widest = max(implicit_rows.values(), default=0)
-        for mask, paths in presence.counts.items():
+        for mask, many in presence.counts.items():
             if mask & top_bit or mask & base_bit:
-                count += paths
+                count += many
                 widest = max(widest, presence.widest[mask])
         for (mask, link_from), width in presence.linked.items():
             if mask & top_bit and link_from <= top:
