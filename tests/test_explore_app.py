@@ -630,9 +630,10 @@ def test_a_large_tree_is_counted_on_after_its_first_screen(monkeypatch: pytest.M
 
 
 def test_open_all_knows_its_lines_in_the_key_press(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl+Space on every view of the sample, with every set of hidden kinds: the tree is complete in the key
+    """Ctrl+Space on every view of the sample, with some sets of hidden kinds: the tree is complete in the key
     press (no worker counts on), its lines and the scrollbars' size are those counted by walking the view, and
-    the lines read are the walk's; Ctrl+Space again closes everything."""
+    the lines read are the walk's; the rows below each directory are then counted in a worker (reading lines
+    further down counts nothing); Ctrl+Space again closes everything."""
     monkeypatch.setattr(explore_app, "COUNT_IN_KEY", 3)  # a walk would count 3 lines in the key press, no more
 
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
@@ -660,6 +661,8 @@ def test_open_all_knows_its_lines_in_the_key_press(monkeypatch: pytest.MonkeyPat
                     seen += len(walked)
                     assert (tree.virtual_size.width, tree.virtual_size.height) == (35 + walked.width, len(walked))
                     assert [r.node.path for r in rows] == [r.node.path for r in walked]
+                    await app.workers.wait_for_complete()
+                    assert rows.counted or not walked  # then the rows below each directory, in the worker
                     await pilot.press("ctrl+space")
                     assert not tree.expanded
                 tree.hidden_kinds = set()

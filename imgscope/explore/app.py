@@ -408,6 +408,10 @@ class FileTreePane(LinePane):
             if rows.complete or self.wrap:
                 lines = len(rows)
                 self.width_needed = attrs + rows.width
+                if not rows.counted:
+                    # known, not counted (every directory open): the rows below each directory, counted in the
+                    # worker, so that reading lines further down counts nothing (the screen does not change)
+                    self.call_after_refresh(self._count_directories, rows)
             else:
                 self.call_after_refresh(self._count_all, rows)  # the first screen drawn first, then the rest
         self.rows = rows
@@ -429,6 +433,11 @@ class FileTreePane(LinePane):
             rows.count_all()
             with suppress(RuntimeError):  # the app closed meanwhile: nothing to show it on
                 self.app.call_from_thread(self._counted, rows)
+
+    @work(thread=True, exclusive=True, group="count")
+    def _count_directories(self, rows: TreeRows) -> None:
+        if rows is self.rows:
+            rows.count_directories()
 
     def _counted(self, rows: TreeRows) -> None:
         """Every line of ``rows`` counted: the scrollbar and the width follow (unless other rows replaced them)."""

@@ -419,6 +419,16 @@ class TreeRows(MadeOnRead[Row]):
         assert self._width is not None
         return self._width
 
+    @property
+    def counted(self) -> bool:
+        """True when the rows below every open directory are counted (reading a line counts nothing); the
+        number of lines may be known without them (``LayerView.full_lines``)."""
+        return self.view.root.path in self._below
+
+    def count_directories(self) -> None:
+        """Count the rows below every open directory (once)."""
+        self._count_below(self.view.root, None)
+
     def count_all(self) -> None:
         """Count the rows below every open directory, and the widest line (once)."""
         if self._total is None:
