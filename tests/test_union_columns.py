@@ -6,6 +6,8 @@ twice) and on the layers of every sample image."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+import random
 from array import array
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,69 @@ def test_listing_children_follows_the_directory_not_the_table(kind: str) -> None
     for i in range(0, n, 97):
         node = fs.lookup(f"d{i}")
         assert node is not None and node.type is want
+
+
+WIDE_NAMES = ["a", "b", "c", "d"]
+WIDE_PATHS = ["/".join(parts) for depth in (1, 2, 3) for parts in itertools.product(WIDE_NAMES, repeat=depth)] + [
+    "a/./b",
+    "b/../c",
+    "./d",
+]
+
+
+LEAVES = [p for p in WIDE_PATHS if p.count("/") == 2]
+INNER = [p for p in WIDE_PATHS if p.count("/") < 2]
+
+
+@st.composite
+def wide_entries(draw: st.DrawFn) -> TarEntry:
+    """Members over 84 paths three deep (and a few with ``.`` and ``..``), files and symlinks mostly at the
+    leaves, directories above them (hard links, and symlinks on the way, are ``entries``'): layers that write
+    many paths, most of them new, in directories the same layer makes, with files and directories written again
+    over the layers below (the union's written-out ways: new path, row made ahead, file again, directory again).
+    """
+    kind = draw(st.sampled_from(["file"] * 8 + ["dir"] * 6 + ["symlink", "whiteout", "whiteout"]))
+    path = draw(st.sampled_from(INNER if kind == "dir" else LEAVES if kind != "whiteout" else WIDE_PATHS))
+    if draw(st.integers(0, 20)) == 0:
+        path = draw(st.sampled_from(WIDE_PATHS))  # now and then anywhere: a file where a directory was
+    mode = draw(st.sampled_from([0o644, 0o755]))
+    parent, _, name = path.rpartition("/")
+    if kind == "file":
+        content = draw(st.sampled_from(["", "x", "yy"]))
+        uid = draw(st.sampled_from([0, 7]))
+        return TarEntry(path, EntryType.FILE, len(content), mode, uid, 0, "", _digest(content))
+    if kind == "dir":
+        return TarEntry(path, EntryType.DIR, 0, mode, 0, 0)
+    if kind == "symlink":
+        return TarEntry(path, EntryType.SYMLINK, 0, 0o777, 0, 0, draw(st.sampled_from(["a", "/b/a", "..", "c/d"])))
+    marker = f"{parent}/.wh.{name}" if parent else f".wh.{name}"
+    return TarEntry(marker, EntryType.FILE, 0, 0o644, 0, 0, "", _digest(""))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(wide_entries(), min_size=10, max_size=80), min_size=1, max_size=4))
+def test_wide_generated_layers_as_the_reference(layers: list[list[TarEntry]]) -> None:
+    _apply_both(layers)
+
+
+def test_layers_that_grow_the_index_as_the_reference() -> None:
+    """Thousands of paths a layer (the index reserved and grown several times), then layers that write many of
+    them again, remove some and make others: the same tree, changes and waste as the reference."""
+    rng = random.Random(11)
+    dirs = [f"d{i}" for i in range(40)] + [f"d{i}/e{j}" for i in range(40) for j in range(3)]
+    layers: list[list[TarEntry]] = []
+    for number in range(4):
+        layer: list[TarEntry] = []
+        for d in dirs:
+            if rng.random() < 0.6:
+                layer.append(TarEntry(d, EntryType.DIR, 0, rng.choice([0o755, 0o700]), 0, 0))
+            for f in range(rng.randrange(0, 25 if number == 0 else 8)):
+                content = rng.choice(["", "x", f"{number}{f}"])
+                path = f"{d}/f{f}"
+                layer.append(TarEntry(path, EntryType.FILE, len(content), 0o644, number % 2, 0, "", _digest(content)))
+        if number:
+            for d in rng.sample(dirs, 6):
+                layer.append(TarEntry(f"{d}/.wh.f{rng.randrange(3)}", EntryType.FILE, 0, 0o644, 0, 0, "", _digest("")))
+        layers.append(layer)
+    assert len(layers[0]) > 1500
+    _apply_both(layers)

@@ -29,7 +29,7 @@ from imgscope.analysis.scan import (
 )
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
-from imgscope.model import EntryType, HistoryEntry, Image, entry_names
+from imgscope.model import HistoryEntry, Image, TarEntries, TarEntry, entry_names
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import open_image, open_stream_image, source_path
 from imgscope.sources.local import StreamSource, stream_source
@@ -175,7 +175,7 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
     stream = scan.stream
     totals = changes.changes.totals()
     counts, sizes = totals.counts, totals.sizes
-    markers = sum(1 for name in entry_names(scan.entries) if name.startswith(".wh."))
+    markers = _markers(scan.entries)
     return LayerReport(
         index=scan.index,
         digest=blob.digest or stream.blob_digest or (stream.diff_id if stream.compression == "none" else None),
@@ -200,6 +200,20 @@ def _layer_report(image: Image, scan: LayerScan, changes: LayerChanges, history:
         history=history,
         changes=changes.changes,
     )
+
+
+def _markers(entries: Sequence[TarEntry]) -> int:
+    """How many members are whiteout markers (their own name starts with ``.wh.``)."""
+    if not isinstance(entries, TarEntries):
+        return sum(1 for name in entry_names(entries) if name.startswith(".wh."))
+    strings, _, names, *_ = entries.live_columns()
+    marked = [at for at, text in enumerate(strings) if text.startswith(".wh.")]  # few: counted by string
+    if not marked:
+        return 0
+    is_marker = bytearray(len(strings))
+    for at in marked:
+        is_marker[at] = 1
+    return sum(map(is_marker.__getitem__, names))
 
 
 def _finish(
@@ -275,12 +289,11 @@ def _largest(files: FileTable, top: int) -> list[FileRecord]:
     """The ``top`` largest regular files, largest first, then by path (the records of the others never made)."""
     if top <= 0:
         return []
-    file_code = EntryType.FILE
-    regular = [i for i in range(len(files)) if files.type_of(i) is file_code]
-    size = files.size_of
+    regular, sizes = files.regular_files()
     if len(regular) > top:  # every file larger than the top-th size is in; of those as large, the first by path
-        cut = heapq.nlargest(top, (size(i) for i in regular))[-1]
-        regular = [i for i in regular if size(i) >= cut]
-    path = files.path_of
+        cut = heapq.nlargest(top, sizes)[-1]
+        regular = [i for i, size in zip(regular, sizes, strict=True) if size >= cut]
+    del sizes
+    size, path = files.size_of, files.path_of
     chosen = heapq.nsmallest(top, regular, key=lambda i: (-size(i), path(i)))
     return [files[i] for i in chosen]

@@ -230,6 +230,13 @@ class FileTable(MadeOnRead[FileRecord]):
         """The size of record ``i``."""
         return self._sizes[self._rows[i]]
 
+    def regular_files(self) -> tuple[list[int], list[int]]:
+        """The indexes of the regular files, in order, and their sizes (read from the columns, no record made)."""
+        rows, types = self._rows, self._types
+        file_code = _TYPE_CODE[EntryType.FILE]
+        regular = [i for i, row in enumerate(rows) if types[row] == file_code]
+        return regular, list(map(self._sizes.__getitem__, map(rows.__getitem__, regular)))
+
     def type_of(self, i: int) -> EntryType:
         """The type of record ``i``."""
         return _TYPES[self._types[self._rows[i]]]

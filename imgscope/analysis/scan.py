@@ -14,12 +14,13 @@ content digests as one byte string. ``LayerScan.from_bytes(scan.to_bytes()) == s
 
 from __future__ import annotations
 
+import functools
 import marshal
 import multiprocessing
 import os
 import pickle
+import threading
 from array import array
-from collections import deque
 from collections.abc import Callable, Generator, MutableSequence, Sequence
 from dataclasses import replace
 from typing import IO, Any, NamedTuple
@@ -541,14 +542,44 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# What the forked workers scan: set before the pool forks, so that no image is ever pickled; and a shared array
-# where each worker writes the stored bytes it has read of its layer (the parent's progress display).
-_WORKER: tuple[Image, Limits, bool, bool, Any, Sequence[ObserverFactory]] | None = None
+# -- scheduling: this process and ``jobs - 1`` forked workers share the layers -----------------------------
+
+#: A mark in ``_Shared.claims``: the layer is this (the parent) process's; a worker's mark is its number + 1.
+_PARENT = 255
+
+
+class _Shared(NamedTuple):
+    """What the parent and its forked workers share: who scans each layer (0: nobody yet) and the stored bytes read
+    of each layer so far (the progress display)."""
+
+    claims: Any  # RawArray("B", count)
+    lock: Any  # multiprocessing Lock, held to claim a layer
+    done: Any  # RawArray("q", count)
+
+
+# What the forked workers scan: set before they are forked, so that no image is ever pickled.
+_WORKER: tuple[Image, Limits, bool, bool, Sequence[ObserverFactory], _Shared] | None = None
+
+
+def _claim(shared: _Shared, order: Sequence[int], start: int, mark: int) -> tuple[int | None, int]:
+    """The first layer of ``order`` (from ``start``) nobody has claimed, now claimed with ``mark``; and where the
+    next search may start (a claim is never undone, except by the parent for a worker that died)."""
+    with shared.lock:
+        claims = shared.claims
+        while start < len(order) and claims[order[start]]:
+            start += 1
+        if start == len(order):
+            return None, start
+        claims[order[start]] = mark
+        return order[start], start + 1
 
 
 def _worker_scan(index: int) -> bytes:
+    """Layer ``index`` scanned in a worker, as the bytes that carry it to the parent: the scan (``to_bytes``), or
+    ``E`` and one of our errors (class name, where, problem), or ``X`` and any other exception, pickled."""
     assert _WORKER is not None
-    image, limits, verify, gzip_uncompressed, done, observers = _WORKER
+    image, limits, verify, gzip_uncompressed, observers, shared = _WORKER
+    done = shared.done
 
     def tell(layer: int, _count: int, read: int) -> None:
         done[layer] = read
@@ -565,7 +596,46 @@ def _worker_scan(index: int) -> bytes:
         )
     except ImgscopeError as exc:  # our errors cross as (class name, where, problem): one line in the parent
         return b"E" + marshal.dumps((type(exc).__name__, exc.where, exc.problem))
+    except Exception as exc:  # a defect: the parent raises it as it was (or as a RuntimeError naming it)
+        try:
+            return b"X" + pickle.dumps(exc)
+        except Exception:
+            return b"X" + pickle.dumps(RuntimeError(f"scan of layer {index} failed in a worker: {exc!r}"))
     return scan.to_bytes()
+
+
+def _worker_main(number: int, conn: Any, order: Sequence[int]) -> None:
+    """A forked worker: claim the next layer of ``order`` nobody has, scan it, send it, until none is left; then
+    exit, so that its memory goes as soon as there is nothing left for it to scan."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    assert _WORKER is not None
+    shared = _WORKER[-1]
+    trim = _malloc_trim()
+    start = 0
+    while True:
+        index, start = _claim(shared, order, start, number + 1)
+        if index is None:
+            return
+        data = _worker_scan(index)
+        try:
+            conn.send_bytes(index.to_bytes(4, "little"))
+            conn.send_bytes(data)
+        except OSError:  # the parent has gone
+            return
+        del data
+        trim()  # the layer's columns are freed: give their pages back while the next layer is read
+
+
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's ``malloc_trim(0)`` (free heap pages back to the system), or a function that does nothing."""
+    try:
+        import ctypes
+
+        return functools.partial(ctypes.CDLL("libc.so.6").malloc_trim, 0)
+    except (OSError, AttributeError):
+        return lambda: None
 
 
 def _result(data: bytes) -> LayerScan:
@@ -575,7 +645,44 @@ def _result(data: bytes) -> LayerScan:
         if not (isinstance(cls, type) and issubclass(cls, ImgscopeError)):
             cls = CorruptLayerError
         raise cls(where, problem)
+    if data[:1] == b"X":
+        raise pickle.loads(data[1:])
     return LayerScan.from_bytes(data)
+
+
+class _Inbox:
+    """The workers' scans, received by a thread as they come (a worker never waits for the parent to read), kept
+    by layer until the merge takes them; and the workers whose pipe has closed (done, or dead)."""
+
+    def __init__(self, conns: Sequence[Any]) -> None:
+        self.results: dict[int, bytes] = {}
+        self.gone: set[int] = set()  # numbers of the workers whose pipe has closed: nothing more comes from them
+        self.changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, args=(conns,), name="imgscope scan results", daemon=True)
+        self._thread.start()
+
+    def _run(self, conns: Sequence[Any]) -> None:
+        from multiprocessing.connection import wait
+
+        live: dict[Any, int] = {conn: number for number, conn in enumerate(conns)}
+        while live:
+            ready: list[Any] = wait(list(live))
+            for conn in ready:
+                try:
+                    index = int.from_bytes(conn.recv_bytes(), "little")
+                    data = conn.recv_bytes()
+                except (EOFError, OSError):  # the worker has exited (or was stopped, or died)
+                    with self.changed:
+                        self.gone.add(live.pop(conn))
+                        self.changed.notify_all()
+                    continue
+                with self.changed:
+                    self.results[index] = data
+                    self.changed.notify_all()
+
+    def join(self) -> None:
+        """Wait for the thread: once every worker has exited, every pipe is at its end."""
+        self._thread.join()
 
 
 def scan_layers(
@@ -588,18 +695,25 @@ def scan_layers(
     observers: Sequence[ObserverFactory] = (),
     gzip_uncompressed: bool = False,
 ) -> Generator[LayerScan, None, None]:
-    """Every layer's scan (``scan_layer``, same options), in layer order, made ahead of the caller's merge by
-    ``jobs`` worker processes, each streaming its own blob.
+    """Every layer's scan (``scan_layer``, same options), in layer order, made by ``jobs`` processes: this one
+    and ``jobs - 1`` forked workers, each streaming its own blob.
+
+    This process scans the layer it must merge next whenever no worker has started it (layer 0 first, then any
+    layer the workers have not reached: scanned and merged in one pass, with no wire cost); the workers take the
+    other layers in order, each sending its scan back as bytes as soon as it is made. While the layer due next is
+    still in a worker, this process scans the next layer nobody has started (and keeps it for its turn) rather
+    than wait; not when ``observers`` are given, whose effects must come in layer order. A worker exits as soon as
+    no layer is left for it; the scans it made wait here, as bytes, for their turn.
 
     ``jobs``: default, the cores available (this process alone for an image under ``PARALLEL_MIN_BYTES``, where
     starting workers costs more than it saves); 1, a single layer, a platform without ``fork``, or ``observers``
     (they are the caller's objects, and may share state with it) unless every factory says ``parallel = True``
     (its observers are made in the workers, pickled back with the scan, and hand what they saw to the caller's
-    state when unpickled, as ``imgscope.packages``' do): this process, one layer after the other. The
-    scans are the same either way. The first error, in layer order, is raised here (the same error
-    ``scan_layer`` raises) and the workers are stopped; closing the generator early stops them too.
+    state when unpickled, as ``imgscope.packages``' do): this process, one layer after the other. The scans are
+    the same either way. The first error, in layer order, is raised here (the same error ``scan_layer`` raises)
+    and the workers are stopped; closing the generator early stops them too. A worker that dies has its layer
+    scanned here.
     """
-    global _WORKER
     limits = limits or Limits()
     count = len(image.layers)
     if jobs is None:
@@ -609,7 +723,12 @@ def scan_layers(
         raise ValueError("jobs must be at least 1")
     jobs = min(jobs, count)
     detachable = all(getattr(make, "parallel", False) for make in observers)
-    if jobs <= 1 or not detachable or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        jobs <= 1
+        or not detachable
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon  # a daemonic process may not start processes
+    ):
         for index in range(count):
             yield scan_layer(
                 image,
@@ -621,28 +740,115 @@ def scan_layers(
                 gzip_uncompressed=gzip_uncompressed,
             )
         return
+    yield from _scan_shared(image, jobs, limits, verify, progress, observers, gzip_uncompressed)
+
+
+def _scan_shared(
+    image: Image,
+    jobs: int,
+    limits: Limits,
+    verify: bool,
+    progress: Progress | None,
+    observers: Sequence[ObserverFactory],
+    gzip_uncompressed: bool,
+) -> Generator[LayerScan, None, None]:
+    """``scan_layers`` with ``jobs - 1`` workers beside this process (``jobs`` at least 2)."""
+    global _WORKER
+    count = len(image.layers)
     context = multiprocessing.get_context("fork")
-    done = context.RawArray("q", count)
-    _WORKER = (image, limits, verify, gzip_uncompressed, done, tuple(observers))
+    workers = jobs - 1
+    shared = _Shared(
+        context.RawArray("B", count),
+        context.Lock(),
+        context.RawArray("q", count),
+    )
+    shared.claims[0] = _PARENT  # this process starts with the layer it merges first
+    order = list(range(1, count))  # the workers' order: the merge's
+    steal = not observers
+    processes: list[Any] = []
+    conns: list[Any] = []
+    inbox: _Inbox | None = None
+    due = 0  # the layer the merge waits for: the one the progress display shows
+
+    def tell(layer: int, _count: int, read: int) -> None:
+        shared.done[layer] = read
+        if progress is not None:
+            progress(due, count, shared.done[due])
+
+    def here(index: int) -> LayerScan:
+        return scan_layer(
+            image,
+            index,
+            limits=limits,
+            verify=verify,
+            progress=tell,
+            observers=observers,
+            gzip_uncompressed=gzip_uncompressed,
+        )
+
     try:
-        pool = context.Pool(jobs)  # forked now: the workers see _WORKER as it is
-    finally:
-        _WORKER = None
-    try:
-        pending = deque(pool.apply_async(_worker_scan, (index,)) for index in range(count))
-        pool.close()
-        for index in range(count):
-            result = pending.popleft()  # no reference kept: the bytes go once decoded
-            if progress is not None:
-                progress(index, count, done[index])
-            while not result.ready():
-                result.wait(0.1)
+        _WORKER = (image, limits, verify, gzip_uncompressed, tuple(observers), shared)
+        try:
+            for number in range(workers):
+                reader, writer = context.Pipe(duplex=False)
+                conns.append(reader)
+                process = context.Process(
+                    target=_worker_main, args=(number, writer, order), name=f"imgscope scan {number + 1}", daemon=True
+                )
+                process.start()  # forked now: it sees _WORKER as it is
+                processes.append(process)
+                writer.close()  # the worker's end: closed here, so its pipe ends when the worker does
+        finally:
+            _WORKER = None
+        inbox = _Inbox(conns)
+        held: dict[int, LayerScan | ImgscopeError] = {}  # layers this process scanned ahead of their turn
+        ahead = 1  # where to look for a layer nobody has started
+        for due in range(count):
+            while True:
+                found = held.pop(due, None)
+                if found is not None:
+                    break
+                with shared.lock:
+                    mark = shared.claims[due]
+                    if not mark:
+                        shared.claims[due] = mark = _PARENT
+                if mark == _PARENT:
+                    found = here(due)  # its error, if any, is the first in layer order
+                    break
+                with inbox.changed:
+                    data = inbox.results.pop(due, None)
+                    dead = data is None and mark - 1 in inbox.gone
+                if data is not None:
+                    found = _result(data)
+                    del data
+                    break
+                if dead:  # the worker died with this layer (killed, out of memory): scan it here
+                    with shared.lock:
+                        shared.claims[due] = _PARENT
+                    continue
+                if steal:
+                    index, ahead = _claim(shared, range(count), max(ahead, due + 1), _PARENT)
+                    if index is not None:
+                        try:
+                            held[index] = here(index)
+                        except ImgscopeError as exc:  # raised in its turn: an earlier layer's error comes first
+                            held[index] = exc
+                        continue
                 if progress is not None:
-                    progress(index, count, done[index])
-            scan = _result(result.get())
-            del result
-            yield scan
-            del scan
+                    progress(due, count, shared.done[due])
+                with inbox.changed:
+                    if due not in inbox.results and mark - 1 not in inbox.gone:
+                        inbox.changed.wait(0.1)
+            if isinstance(found, ImgscopeError):
+                raise found
+            yield found
+            del found
     finally:
-        pool.terminate()
-        pool.join()
+        for process in processes:
+            process.terminate()  # those still scanning (an error, or the caller stopped early); the rest have exited
+        for process in processes:
+            process.join()
+        if inbox is not None:
+            inbox.join()
+        for conn in conns:
+            conn.close()

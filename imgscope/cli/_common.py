@@ -235,14 +235,15 @@ def no_verify_option(f: F) -> F:
 
 
 def jobs_option(f: F) -> F:
-    """``--jobs N``: worker processes that scan layers (default: the cores available; 1: in this process)."""
+    """``--jobs N``: processes that scan layers, this one and N - 1 workers (default: the cores available; 1: this
+    process only)."""
     return click.option(
         "--jobs",
         "-j",
         type=click.IntRange(1, 256),
         default=None,
         metavar="N",
-        help="Worker processes scanning layers in parallel [default: the cores available; 1: none].",
+        help="Processes scanning layers: this one and N-1 workers [default: the cores available; 1: no worker].",
     )(f)
 
 

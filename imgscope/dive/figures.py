@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Iterator, MutableSequence
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -500,17 +500,44 @@ class DiveCompat:
         names, parents = layer.names, layer.parents
         ids = array("i", [0]) * len(names)
         kids_of = self._kids
-        new = self._new
+        # ``_new`` written out: a layer's new nodes are most of its nodes.
+        id_names, id_parents, held, sizes, is_dir, state, once = (
+            self._name,
+            self._parent,
+            self._held,
+            self._size,
+            self._is_dir,
+            self._state,
+            self._once,
+        )
         for i in range(len(names) - 1, -1, -1):
             p = parents[i]
             parent = ids[p] if p >= 0 else 0
             if parent < 0:
                 ids[i] = -1
                 continue
+            name = names[i]
             kids = kids_of.get(parent)
-            node = kids.get(names[i]) if kids is not None else None
+            if kids is None:
+                if not create:
+                    ids[i] = -1
+                    continue
+                kids = kids_of[parent] = {}
+                node = None
+            else:
+                node = kids.get(name)
             if node is None:
-                node = new(parent, names[i]) if create else -1
+                if not create:
+                    ids[i] = -1
+                    continue
+                node = kids[name] = len(id_names)
+                id_names.append(name)
+                id_parents.append(parent)
+                held.append(0)
+                sizes.append(0)
+                is_dir.append(0)
+                state.append(0)
+                once.append(0)
             ids[i] = node
         return ids
 
@@ -524,6 +551,21 @@ class DiveCompat:
         for name in reversed(chain):
             node = self._child(node, name)
         return node
+
+    def _paths_of(self, data: Iterable[_PathData]) -> Iterator[str]:
+        """``_path_of`` each one's key, each directory's path made once."""
+        names, parents = self._name, self._parent
+        prefixes: dict[int, str] = {0: ""}
+        for d in data:
+            node = d.key
+            if node <= 0:
+                yield self._path_of(node)
+                continue
+            parent = parents[node]
+            prefix = prefixes.get(parent)
+            if prefix is None:
+                prefix = prefixes[parent] = self._path_of(parent)
+            yield f"{prefix}/{names[node]}"
 
     def _path_of(self, node: int) -> str:
         names, parents = self._name, self._parent
@@ -624,8 +666,7 @@ class DiveCompat:
         if copy:
             # A copy of layer 0's own tree (whiteout nodes included, as they are): the post-order adds every
             # node after its children, which creates the parents on the way; the parent's payload comes last.
-            for i in range(len(flags)):
-                self._hold(ids[i], sizes[i], bool(flags[i] & _IS_DIR))
+            self._hold_all(ids, sizes, flags, None)
         # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
         self._walk(index, layer, ids)
         if last:  # only the paths of the inefficient files are made from here on: names and parents suffice
@@ -634,16 +675,39 @@ class DiveCompat:
             return
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
         # layer 0 twice); stacking now, not when that layer comes, frees this layer at once.
-        parents, names = layer.parents, layer.names
+        self._hold_all(ids, sizes, flags, layer)
+
+    def _hold_all(
+        self, ids: Sequence[int], sizes: Sequence[int], flags: bytes | bytearray, layer: DiveLayer | None
+    ) -> None:
+        """``_hold`` every node of a layer in order (its ``ids``, ``sizes``, ``flags``), written out; with
+        ``layer``, its whiteout nodes ``_release`` their targets instead (without, they are held as nodes)."""
+        held, parents = self._held, self._parent
+        dirs, sizes_now = self._is_dir, self._size
+        whiteout, is_dir = (_IS_WHITEOUT if layer is not None else 0), _IS_DIR
         cut = len(_WHITEOUT)
-        for i in range(len(flags)):
-            if flags[i] & _IS_WHITEOUT:
-                p = parents[i]
-                target = self._target(ids[p] if p >= 0 else 0, names[i][cut:])
+        for i, flag in enumerate(flags):
+            if flag & whiteout:
+                assert layer is not None
+                p = layer.parents[i]
+                target = self._target(ids[p] if p >= 0 else 0, layer.names[i][cut:])
                 if target > 0:
                     self._release(target)
-            else:
-                self._hold(ids[i], sizes[i], bool(flags[i] & _IS_DIR))
+                continue
+            node = ids[i]
+            held[node] = 1
+            try:
+                sizes_now[node] = sizes[i]
+            except OverflowError:  # a size no machine int holds (a PAX size): the column becomes a list
+                sizes_now = self._size = list(sizes_now)
+                sizes_now[node] = sizes[i]
+            dirs[node] = 1 if flag & is_dir else 0
+            node = parents[node]
+            while node > 0 and not held[node]:
+                held[node] = 1
+                sizes_now[node] = 0
+                dirs[node] = 0
+                node = parents[node]
 
     def _walk(self, index: int, layer: DiveLayer, ids: MutableSequence[int]) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
@@ -720,7 +784,8 @@ class DiveCompat:
         ordered = list(self._inefficient)
         go_sort(ordered, lambda d: d.cumulative)
         ordered.reverse()
-        rows = tuple(DiveInefficiency(self._path_of(d.key), d.count, d.cumulative) for d in ordered)
+        paths = self._paths_of(ordered)
+        rows = tuple(DiveInefficiency(path, d.count, d.cumulative) for d, path in zip(ordered, paths, strict=True))
         wasted = sum(r.cumulative_size for r in rows)
 
         user_size = sum(self._layer_sizes[1:])

@@ -4,7 +4,7 @@ without recursion, streamable. Formatting only: the documents are built by the r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -31,44 +31,130 @@ def iter_dumps(doc: Any, batch: int = 1 << 16) -> Iterator[str]:
 
 
 def _tokens(doc: Any) -> Iterator[str]:
-    """The pieces of ``dumps(doc)``, in order, from an explicit stack."""
-    # Work items, last first: a str is written as it is; a (value, level) pair is encoded at that level.
-    work: list[str | tuple[Any, int]] = [(doc, 0)]
-    while work:
-        item = work.pop()
-        if isinstance(item, str):
-            yield item
-            continue
-        value, level = item
-        if isinstance(value, (dict, list, tuple)):
-            is_dict = isinstance(value, dict)
-            if not value:
-                yield "{}" if is_dict else "[]"
-                continue
-            if isinstance(value, dict):
-                members = [(_key(k) + ": ", v) for k, v in value.items()]
-            else:
-                members = [("", v) for v in value]
-            inner = "\n" + "  " * (level + 1)
-            yield "{" if is_dict else "["
-            work.append("\n" + "  " * level + ("}" if is_dict else "]"))
-            for position in range(len(members) - 1, -1, -1):
-                label, member = members[position]
-                work.append((member, level + 1))
-                work.append(("," if position else "") + inner + label)
-        elif isinstance(value, str):
-            yield _string(value)
-        elif type(value) is int:
-            yield int.__repr__(value)
-        elif value is None:
-            yield "null"
-        elif value is True or value is False:
-            yield "true" if value else "false"
+    """The pieces of ``dumps(doc)``, in order, from an explicit stack of the containers being written."""
+    text = _leaf(doc, 0)
+    if text is not None:
+        yield text
+        return
+    # Each open container: its members still to write (each with the text before it) and its level.
+    stack: list[tuple[Iterator[tuple[str, Any]], int]] = []
+    yield _open(doc, 0, stack)
+    while stack:
+        members, level = stack[-1]
+        run: list[str] = []
+        held = 0
+        for before, member in members:
+            text = _leaf(member, level + 1)
+            if text is None:  # a container with a container in it: written member by member
+                run.append(before)
+                run.append(_open(member, level + 1, stack))
+                break
+            run.append(before)
+            run.append(text)
+            held += len(text)
+            if held >= _PIECE:
+                break
         else:
-            yield json.dumps(value, allow_nan=False, ensure_ascii=False)
+            stack.pop()
+            run.append("\n" + "  " * level + ("}" if isinstance(members, _DictMembers) else "]"))
+        yield "".join(run)
+
+
+_PIECE = 1 << 16  # characters of members written in one piece at most (a large list is not one string)
+
+
+class _DictMembers(Iterator[tuple[str, Any]]):
+    """A dict's members to write, each with its separator, indentation and key (a list's: ``_ListMembers``)."""
+
+    __slots__ = ("_inner", "_items", "_sep")
+
+    def __init__(self, value: dict[Any, Any], level: int) -> None:
+        self._items = iter(value.items())
+        self._inner = "\n" + "  " * (level + 1)
+        self._sep = ""
+
+    def __next__(self) -> tuple[str, Any]:
+        k, v = next(self._items)
+        before = f"{self._sep}{self._inner}{_string(k) if type(k) is str else _key(k)}: "
+        self._sep = ","
+        return before, v
+
+
+class _ListMembers(Iterator[tuple[str, Any]]):
+    """A list's (or tuple's) members to write, each with its separator and indentation."""
+
+    __slots__ = ("_inner", "_items", "_sep")
+
+    def __init__(self, value: list[Any] | tuple[Any, ...], level: int) -> None:
+        self._items = iter(value)
+        self._inner = "\n" + "  " * (level + 1)
+        self._sep = ""
+
+    def __next__(self) -> tuple[str, Any]:
+        v = next(self._items)
+        before = self._sep + self._inner
+        self._sep = ","
+        return before, v
+
+
+def _open(value: Any, level: int, stack: list[tuple[Iterator[tuple[str, Any]], int]]) -> str:
+    """Start writing a non-empty container at ``level``: its members pushed on ``stack``; its opening returned."""
+    if isinstance(value, dict):
+        stack.append((_DictMembers(value, level), level))
+        return "{"
+    stack.append((_ListMembers(value, level), level))
+    return "["
+
+
+def _leaf(value: Any, level: int) -> str | None:
+    """The whole text of ``value`` at ``level`` when it is not a container holding a container (None then)."""
+    encode = _SCALARS.get(type(value))
+    if encode is not None:
+        return encode(value)
+    if isinstance(value, (dict, list, tuple)):
+        if not value:
+            return "{}" if isinstance(value, dict) else "[]"
+        return _flat(value, level)
+    if isinstance(value, str):
+        return _string(value)
+    return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
 _string = json.encoder.encode_basestring  # json's own (C) string encoder, as ensure_ascii=False uses
+
+# The scalars written without json.dumps, by exact type (a subclass, such as a str enum, takes the general way).
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: _string,
+    int: int.__repr__,
+    bool: lambda v: "true" if v else "false",
+    type(None): lambda v: "null",
+}
+
+
+def _flat(value: dict[Any, Any] | list[Any] | tuple[Any, ...], level: int) -> str | None:
+    """The text of a non-empty container at ``level`` whose members are all plain scalars (``_SCALARS``), as the
+    general way writes it; None when a member is anything else. Most of a large document is such containers (a
+    wasted file, an inefficient file, a layer): one string each instead of a work item per member."""
+    scalar = _SCALARS.get
+    parts = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            encode = scalar(type(v))
+            if encode is None:
+                return None
+            parts.append(f"{_string(k) if type(k) is str else _key(k)}: {encode(v)}")
+        opening, closing = "{", "}"
+    else:
+        if len(value) > _PIECE // 16:
+            return None  # a long list is written a piece at a time (``_tokens``)
+        for v in value:
+            encode = scalar(type(v))
+            if encode is None:
+                return None
+            parts.append(encode(v))
+        opening, closing = "[", "]"
+    inner = "\n" + "  " * (level + 1)
+    return f"{opening}{inner}{(',' + inner).join(parts)}\n{'  ' * level}{closing}"
 
 
 def _key(key: Any) -> str:

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import socket
 import ssl
 import time
@@ -138,6 +139,22 @@ class _Found:
     descriptor: dict[str, Any] = field(default_factory=dict)
 
 
+#: Every live ``Registry``: a forked process (a layer-scan worker, ``analysis.scan.scan_layers``) gives each a client
+#: of its own (``_new_clients_after_fork``).
+_OPEN: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def _new_clients_after_fork() -> None:
+    """In a forked child: a new client (no connection yet) for every registry. The parent's idle keep-alive
+    connections were inherited; two processes sending on one socket read each other's answers (a blob cut short).
+    The old client is dropped, not closed: closing is the parent's."""
+    for registry in list(_OPEN):
+        registry.client = registry._client()
+
+
+os.register_at_fork(after_in_child=_new_clients_after_fork)
+
+
 class Registry:
     """One repository on one registry: manifests and blobs, with auth, redirects, the cache."""
 
@@ -156,15 +173,19 @@ class Registry:
             raise RegistryError(self.where, str(exc)) from None
         self.credentials_origin = credentials.origin if credentials is not None else None
         self.auth = RegistryAuth(credentials, ref.repository)
-        self.client = httpx.Client(
+        self.client = self._client()
+        self.cache = BlobCache(self.options.cache_dir, self.options.cache_max_bytes) if self.options.use_cache else None
+        self.blob_requests = 0  # blob GETs sent (the cache's hits send none)
+        weakref.finalize(self, self.client.close)  # layers keep the registry alive; its connections go with it
+        _OPEN.add(self)
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
             trust_env=True,
             follow_redirects=False,
             timeout=httpx.Timeout(self.options.timeout, connect=min(self.options.timeout, 30.0)),
             headers={"User-Agent": USER_AGENT},
         )
-        self.cache = BlobCache(self.options.cache_dir, self.options.cache_max_bytes) if self.options.use_cache else None
-        self.blob_requests = 0  # blob GETs sent (the cache's hits send none)
-        weakref.finalize(self, self.client.close)  # layers keep the registry alive; its connections go with it
 
     def close(self) -> None:
         self.client.close()

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import enum
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, NamedTuple, overload
 
 from imgscope.errors import CorruptLayerError
@@ -269,14 +271,26 @@ class ChangeList(MadeOnRead[FileChange]):
         counts = dict.fromkeys(_KINDS, 0)
         sizes = dict.fromkeys(_KINDS, 0)
         meta = meta_bytes = 0
-        for code, size in zip(self._codes, self._sizes, strict=True):
+        codes = bytes(self._codes)
+        if len(self._sizes) != len(codes):
+            raise ValueError("a change list's sizes and codes differ in length")
+        for code in sorted(set(codes)):  # a few distinct codes: each counted and summed over the columns at once
+            count = codes.count(code)
+            size = sum(compress(self._sizes, codes.translate(_one_of(code))))
             kind = _KINDS[code & 3]
-            counts[kind] += 1
+            counts[kind] += count
             sizes[kind] += size
             if code & _META:
-                meta += 1
+                meta += count
                 meta_bytes += size
         return ChangeTotals(counts, sizes, meta, meta_bytes)
+
+
+def _one_of(code: int) -> bytes:
+    """A ``bytes.translate`` table mapping ``code`` to 1 and every other byte to 0."""
+    table = bytearray(256)
+    table[code] = 1
+    return bytes(table)
 
 
 def _code(kind: ChangeKind, type: EntryType, metadata_only: bool = False) -> int:
@@ -350,6 +364,11 @@ _C_HARDLINK = _CODE_OF[EntryType.HARDLINK]
 
 # A row's state: in the tree; removed (or replaced); made ahead for a path this layer is about to write.
 _DEAD, _ALIVE, _PENDING = 0, 1, 2
+# The ways ``FileSystem._write_all`` writes a member: ``_write``'s own; a path where the tree has none; a path
+# the first pass made a row ahead for; a row in the tree (not a directory, nor a symlink) written again; a
+# directory in the tree written again as a directory.
+_GENERAL, _NEW, _MADE_AHEAD, _REPLACE, _DIR_AGAIN = 0, 1, 2, 3, 4
+_NOT_NAMES = frozenset(("", ".", ".."))  # a member named so is no directory's own name: not cached as one
 _MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: the high bits of key * _MIX spread (parent, name) pairs
 
 
@@ -398,19 +417,26 @@ class _Index:
         if self.used * 3 > mask * 2:
             self._grow()
 
-    def _grow(self) -> None:
+    def reserve(self, count: int) -> None:
+        """Room for ``count`` more entries without growing on the way (one rehash instead of several)."""
+        capacity = self.mask + 1
+        while (self.used + count) * 3 > (capacity - 1) * 2:
+            capacity *= 2
+        if capacity > self.mask + 1:
+            self._grow(capacity)
+
+    def _grow(self, capacity: int = 0) -> None:
         old_keys, old_rows = self.keys, self.rows
-        capacity = (self.mask + 1) * 2
+        capacity = capacity or (self.mask + 1) * 2
         self.keys = keys = array("Q", bytes(8 * capacity))
         self.rows = rows = array("I", bytes(4 * capacity))
         self.mask = mask = capacity - 1
-        for key, row in zip(old_keys, old_rows, strict=True):
-            if key:
-                h = ((key * _MIX) >> 32) & mask
-                while keys[h]:
-                    h = (h + 1) & mask
-                keys[h] = key
-                rows[h] = row
+        for key, row in compress(zip(old_keys, old_rows, strict=True), old_keys):  # the used slots only
+            h = ((key * _MIX) >> 32) & mask
+            while keys[h]:
+                h = (h + 1) & mask
+            keys[h] = key
+            rows[h] = row
 
 
 class _LayerState:
@@ -741,8 +767,13 @@ class FileSystem:
         state = _LayerState(self.layers_applied, len(self._type))
         opaque: list[str] = []
         whiteouts: list[tuple[str, str]] = []
-        writes = array("I")
-        for i, name_at in enumerate(names):
+        to_sort: Sequence[int] = names
+        if "\0" + WHITEOUT_PREFIX not in "\0" + "\0".join(strings):  # no name starts with ".wh.": no marker
+            writes = array("I", range(len(names)))
+            to_sort = ()  # nothing for the loop below to sort out
+        else:
+            writes = array("I")
+        for i, name_at in enumerate(to_sort):
             base = strings[name_at]
             parent = strings[dirs[i]]
             if (parent or base).startswith(AUFS_META_PREFIX) and (parent or base != OPAQUE_MARKER):
@@ -760,13 +791,18 @@ class FileSystem:
         index, slot_of, state_of, cache = self._index, state.slot_of, self._state, self._dir_cache
         name_of = array("i", [-1]) * len(strings)  # the members' string -> the tree's (interned once)
         missing: set[str] = set()  # directories not there below this layer (nothing is removed in this pass)
+        first_row, lower, now, alive = state.first_row, state.lower, state.now, _ALIVE
+        row_type, dir_hops, types = self._type, self._dir_hops, members.live_columns()[4]
         for i in writes:
             dirpath = strings[dirs[i]]
             parent_row = cache.get(dirpath)
             if parent_row is None:
                 if dirpath in missing:
                     continue
-                parent_row = self._resolve_dir(dirpath, where, False, None)
+                # A directory below one that is not there is not there either (resolving it would walk from the
+                # root again).
+                head = dirpath.rpartition("/")[0]
+                parent_row = -1 if head in missing else self._resolve_dir(dirpath, where, False, None)
                 if parent_row < 0:
                     missing.add(dirpath)
                     continue
@@ -775,10 +811,17 @@ class FileSystem:
             if name < 0:
                 name = name_of[at] = self._string(strings[at])
             hit = index.get(parent_row, name)
-            if hit >= 0 and state_of[hit] == _ALIVE:
+            if hit >= 0 and state_of[hit] == alive:
+                if row_type[hit] == _C_DIR and types[i] == _C_DIR and strings[at] not in _NOT_NAMES:
+                    path = f"{dirpath}/{strings[at]}" if dirpath else strings[at]  # resolved: cached
+                    cache[path] = hit
+                    if dirpath in dir_hops:
+                        dir_hops[path] = dir_hops[dirpath]
                 if slot_of[hit] < 0:
-                    slot_of[hit] = state.new_slot(hit, hit)
-            elif hit < 0 or hit < state.first_row:
+                    slot_of[hit] = len(now)
+                    lower.append(hit)
+                    now.append(hit)
+            elif hit < 0 or hit < first_row:
                 row = self._new_row(parent_row, name, state)
                 index.put(parent_row, name, row)
                 slot_of[row] = state.new_slot(-1, row)
@@ -806,14 +849,191 @@ class FileSystem:
                     self._remove(victim, WasteReason.DELETED, state, kids)
 
         del missing
-        columns = members.live_columns()
-        for i in writes:
-            self._write(columns, name_of, i, where, state)
+        self._index.reserve(len(writes))  # at most one row a member: the index grows once, not by doubling
+        self._write_all(members.live_columns(), writes, name_of, where, state)
 
         self.layers_applied += 1
         # The cache holds a string per directory the layer named; the next layer names others, mostly.
         self._forget_dirs()
         return self._finish_layer(state, len(whiteouts), len(opaque))
+
+    def _write_all(
+        self,
+        columns: tuple[Any, ...],
+        writes: Sequence[int],
+        name_of: MutableSequence[int],
+        where: str,
+        state: _LayerState,
+    ) -> None:
+        """``_write`` each of the members ``writes``, in order. The four ways most members take are written out
+        here, with every column and the index at hand, without a call per member: a path where the tree has
+        none, in a directory no removed directory stands for (``_write``'s new slot, new row); a path the first
+        pass made a row ahead for (``_put`` on that row); a file (not a directory, nor a symlink) written again
+        (``_write``'s replacement: the old row removed, a new one in its place); a directory written again as a
+        directory (its mode and owner changed in place). Any other member (a hard link, a symlink written again,
+        a path below a directory this layer removed ...), or one whose size or digest is out of the ordinary,
+        is ``_write``'s."""
+        strings, dirs, names, links, types, sizes, modes, uids, gids, digests, ends = columns
+        cache, alias, index, dir_hops = self._dir_cache, state.alias, self._index, self._dir_hops
+        string_ix, meta_ix = self._string_ix, self._meta_ix
+        keys, index_rows, mask = index.keys, index.rows, index.mask
+        row_type, row_state, row_size, row_meta = self._type, self._state, self._size, self._meta
+        row_link, row_record, row_layer, row_order = self._link, self._record, self._layer, self._order
+        first_child, next_sibling = self._first_child, self._next_sibling
+        parent_append, name_append, type_append = self._parent.append, self._name.append, self._type.append
+        layer_append, meta_append, link_append = self._layer.append, self._meta.append, self._link.append
+        record_append, order_append, state_append = self._record.append, self._order.append, self._state.append
+        first_append, sibling_append = first_child.append, next_sibling.append
+        slot_of, removed, lower, now = state.slot_of, state.removed, state.lower, state.now
+        slot_append, removed_append, lower_append, now_append = slot_of.append, removed.append, lower.append, now.append
+        rec_refs, rec_digest, rec_row, all_digests = self._rec_refs, self._rec_digest, self._rec_row, self._digests
+        layer, first_row, stored = state.index, state.first_row, 0
+        c_file, c_hardlink, c_dir, c_symlink = _C_FILE, _C_HARDLINK, _C_DIR, _C_SYMLINK
+        mix, alive, pending, dead = _MIX, _ALIVE, _PENDING, _DEAD
+        old_meta = state.old_meta
+        overwritten = WasteReason.OVERWRITTEN
+        for i in writes:
+            code = types[i]
+            end = ends[i]
+            digest_len = end - ends[i - 1] if i else end
+            dirpath = strings[dirs[i]]
+            parent = cache.get(dirpath)
+            if parent is None:
+                parent = self._resolve_dir(dirpath, where, True, state)  # may make rows, grow the index
+                keys, index_rows, mask, row_size = index.keys, index.rows, index.mask, self._size
+            way = _GENERAL
+            hit = h = key = name = -1
+            if code != c_hardlink and (digest_len == 0 or digest_len == 32):
+                name_at = names[i]
+                name = name_of[name_at]
+                if name < 0:
+                    name = name_of[name_at] = self._string(strings[name_at])
+                key = (parent << 32 | name) + 1
+                h = ((key * mix) >> 32) & mask
+                while True:
+                    k = keys[h]
+                    if k == key or not k:
+                        break
+                    h = (h + 1) & mask
+                if not k:
+                    if parent not in alias:
+                        way = _NEW
+                else:
+                    hit = index_rows[h]
+                    hit_state = row_state[hit]
+                    if hit_state == alive and slot_of[hit] >= 0:
+                        if row_type[hit] == c_dir:
+                            if code == c_dir:
+                                way = _DIR_AGAIN
+                        elif row_type[hit] != c_symlink and hit not in alias:
+                            way = _REPLACE
+                    elif hit_state == pending and hit >= first_row and slot_of[hit] >= 0:
+                        way = _MADE_AHEAD
+            size = sizes[i]
+            if way == _MADE_AHEAD:  # the first pass gave it its slot
+                if 0 <= size < 1 << 64:
+                    row = hit
+                    now[slot_of[row]] = row
+                    row_size[row] = size
+                else:
+                    way = _GENERAL
+            elif way in (_NEW, _REPLACE):
+                try:
+                    row_size.append(size)
+                except OverflowError:  # _write makes the column a list
+                    way = _GENERAL
+                else:
+                    row = len(row_type)
+                    index_rows[h] = row
+                    if way == _NEW:
+                        keys[h] = key
+                        index.used += 1
+                        slot_append(len(now))
+                        lower_append(-1)
+                        now_append(row)
+                    else:  # _REPLACE: the row written again (not a directory, nor a symlink) leaves the tree
+                        slot = slot_of[hit]
+                        row_state[hit] = dead
+                        removed[hit] = 1
+                        record = row_record[hit]
+                        if record >= 0:
+                            rec_refs[record] -= 1
+                            if rec_refs[record] == 0:
+                                state.pending.append((record, hit, overwritten))
+                        slot_append(slot)
+                        now[slot] = row
+            if way == _GENERAL:
+                state.stored += stored
+                stored = 0
+                self._write(columns, name_of, i, where, state)
+                keys, index_rows, mask, row_size = index.keys, index.rows, index.mask, self._size
+                continue
+            meta = meta_ix.get((modes[i], uids[i], gids[i]), -1)
+            if meta < 0:
+                meta = self._meta_of(modes[i], uids[i], gids[i])
+            if code == c_dir:  # its members' directory is this row: no resolving it when they come
+                text = strings[names[i]]
+                if text not in _NOT_NAMES:
+                    path = f"{dirpath}/{text}" if dirpath else text
+                    cache[path] = hit if way == _DIR_AGAIN else row
+                    if dirpath in dir_hops:
+                        dir_hops[path] = dir_hops[dirpath]
+            if way == _DIR_AGAIN:  # a directory written again: its mode and owner, in place
+                if hit < first_row and hit not in old_meta:
+                    old_meta[hit] = row_meta[hit]
+                row_meta[hit] = meta
+                row_layer[hit] = layer
+                now[slot_of[hit]] = hit
+                continue
+            link = links[i]
+            if link:
+                link = string_ix.get(strings[link], -1)
+                if link < 0:
+                    link = self._string(strings[links[i]])
+            record = -1
+            if code == c_file:
+                record = len(rec_refs)
+                rec_refs.append(1)
+                if not digest_len:
+                    rec_digest.append(-1)
+                elif size:  # _keep_digest's own way for a file with content
+                    rec_digest.append(len(all_digests) >> 5)
+                    all_digests += digests[end - 32 : end]
+                else:
+                    rec_digest.append(self._keep_digest(digests, end - 32, end, 0))
+                rec_row.append(row)
+                stored += size
+            if way == _MADE_AHEAD:
+                row_type[row] = code
+                row_meta[row] = meta
+                row_link[row] = link
+                row_record[row] = record
+                row_layer[row] = layer
+                row_state[row] = alive
+                row_order[row] = self._next_order
+                self._next_order += 1
+                continue
+            parent_append(parent)
+            name_append(name)
+            type_append(code)
+            layer_append(layer)
+            meta_append(meta)
+            link_append(link)
+            record_append(record)
+            if way == _NEW:
+                order_append(self._next_order)
+                self._next_order += 1
+            else:
+                order_append(row_order[hit])  # in the place of the row it replaces
+            sibling_append(first_child[parent])
+            first_append(-1)
+            first_child[parent] = row
+            state_append(alive)
+            removed_append(0)
+            if index.used * 3 > mask * 2:
+                index._grow()
+                keys, index_rows, mask = index.keys, index.rows, index.mask
+        state.stored += stored
 
     def _write(
         self, columns: tuple[Any, ...], name_of: MutableSequence[int], i: int, where: str, state: _LayerState
@@ -974,7 +1194,8 @@ class FileSystem:
     def _finish_layer(self, state: _LayerState, whiteouts: int, opaque: int) -> LayerChanges:
         index = state.index
         types, sizes, metas, meta, layers = self._type, self._size, self._metas, self._meta, self._layer
-        rec_row = self._rec_row
+        rec_row, parents, names, strings = self._rec_row, self._parent, self._name, self._strings
+        prefixes: dict[int, str] = {0: ""}  # a directory row -> its "/"-rooted path (copies come by directory)
         for record, gone, reason in state.pending:
             now = self._row_now_at(gone)
             if now >= 0 and layers[now] == index:
@@ -983,7 +1204,12 @@ class FileSystem:
                 if types[now] == _C_FILE and types[gone] == _C_FILE and self._same_content(now, gone):
                     reason = WasteReason.IDENTICAL if meta[now] == meta[gone] else WasteReason.METADATA_ONLY
             at = rec_row[record]
-            self.wasted.append(WastedFile("/" + self.paths.path_of(at), sizes[at], layers[at], index, reason))
+            parent = parents[at]
+            prefix = prefixes.get(parent)
+            if prefix is None:
+                prefix = prefixes[parent] = "/" + self.paths.path_of(parent)
+            self.wasted.append(WastedFile(f"{prefix}/{strings[names[at]]}", sizes[at], layers[at], index, reason))
+        del prefixes
 
         rows = array("I")
         codes = bytearray()
@@ -994,7 +1220,14 @@ class FileSystem:
             _KIND_CODE[ChangeKind.REMOVED],
         )
         row_state, links, old_meta = self._state, self._link, state.old_meta
-        for lower, now in zip(state.lower, state.now, strict=True):
+        slots: Iterable[tuple[int, int]] = zip(state.lower, state.now, strict=True)
+        if not state.lower or max(state.lower) < 0:  # nothing was below any slot: every change is an addition
+            rows.extend(now for now in state.now if now >= 0 and row_state[now] == _ALIVE)  # no list: 1M rows
+            added_code = bytes(added | code << 2 for code in range(len(_TYPE_OF)))
+            codes += bytes(map(added_code.__getitem__, map(types.__getitem__, rows)))
+            metas_out.extend(map(meta.__getitem__, rows))
+            slots = ()
+        for lower, now in slots:
             if now >= 0 and row_state[now] != _ALIVE:
                 now = -1
             if lower < 0:
@@ -1006,20 +1239,21 @@ class FileSystem:
                 code = removed | types[lower] << 2
                 row, at = lower, old_meta.get(lower, meta[lower])
             else:
-                before_meta = old_meta.get(lower, meta[lower])
-                now_type, before_type = types[now], types[lower]
-                same_content = now == lower or (
-                    now_type == before_type and links[now] == links[lower] and self._same_content(now, lower)
-                )
-                if same_content and meta[now] == before_meta:
+                before_meta = old_meta.get(lower, meta[lower]) if old_meta else meta[lower]
+                now_type, before_type, now_meta = types[now], types[lower], meta[now]
+                if now == lower:
+                    same_content = True
+                elif now_type == before_type:
+                    same_content = links[now] == links[lower] and self._same_content(now, lower)
+                else:
+                    same_content = False
+                if now_meta == before_meta and (same_content or (now_type == _C_DIR and before_type == _C_DIR)):
                     continue
-                if now_type == _C_DIR and before_type == _C_DIR and meta[now] == before_meta:
-                    continue
-                metadata_only = (
-                    now_type == _C_FILE and before_type == _C_FILE and (now == lower or self._same_content(now, lower))
-                )
+                metadata_only = False
+                if now_type == _C_FILE and before_type == _C_FILE:  # a file's content compared once
+                    metadata_only = same_content if links[now] == links[lower] else self._same_content(now, lower)
                 code = modified | now_type << 2 | (_META if metadata_only else 0)
-                row, at = now, meta[now]
+                row, at = now, now_meta
             rows.append(row)
             codes.append(code)
             metas_out.append(at)
@@ -1030,9 +1264,10 @@ class FileSystem:
             rows.append(row)
             codes.append(removed | types[row] << 2)
             metas_out.append(meta[row])
-        for slot_row in state.now:  # rows made ahead for a path the layer did not write after all
-            if slot_row >= 0 and row_state[slot_row] == _PENDING:
-                row_state[slot_row] = _DEAD
+        if row_state.find(_PENDING, state.first_row) >= 0:  # rows made ahead for a path not written after all
+            for slot_row in state.now:
+                if slot_row >= 0 and row_state[slot_row] == _PENDING:
+                    row_state[slot_row] = _DEAD
         changes = ChangeList(
             PathTable.Paths(self.paths, rows),
             bytes(codes),
@@ -1047,35 +1282,26 @@ class FileSystem:
 
     def _sorted_children(self) -> tuple[MutableSequence[int], MutableSequence[int], MutableSequence[int]]:
         """The rows in the tree grouped by directory: (rows, each directory's first, each directory's count),
-        each directory's children sorted by name."""
+        each directory's children sorted by name. Counted, grouped and sorted by the interpreter's own loops
+        (``Counter``, ``sorted`` with a column's ``__getitem__`` as key): Python work per directory, not per row."""
         n = len(self._type)
-        state, parents, names, strings = self._state, self._parent, self._name, self._strings
+        parents, names, strings = self._parent, self._name, self._strings
+        in_tree = memoryview(self._state.translate(_one_of(_ALIVE)))[1:]  # the root is no one's child
+        alive = array("I", compress(range(1, n), in_tree))
+        per_parent = Counter(map(parents.__getitem__, alive))
+        # Grouped by directory in directory order; within one, in row order (the sort is stable).
+        rows = array("I", sorted(alive, key=parents.__getitem__))
+        del alive
         count = array("I", bytes(4 * n))
-        for row in range(1, n):
-            if state[row] == _ALIVE:
-                count[parents[row]] += 1
         first = array("I", bytes(4 * n))
+        name_of = list(map(strings.__getitem__, names))  # by row: its name
         total = 0
-        for row, c in enumerate(count):
-            if c:
-                first[row] = total
-                total += c
-        rows = array("I", bytes(4 * total))
-        fill = array("I", first)
-        for row in range(1, n):
-            if state[row] == _ALIVE:
-                parent = parents[row]
-                rows[fill[parent]] = row
-                fill[parent] += 1
-        del fill
-
-        def name_of(row: int) -> str:
-            return strings[names[row]]
-
-        for row, c in enumerate(count):
+        for parent in sorted(per_parent):
+            c = count[parent] = per_parent[parent]
+            first[parent] = total
             if c > 1:
-                at = first[row]
-                rows[at : at + c] = array("I", sorted(rows[at : at + c], key=name_of))
+                rows[total : total + c] = array("I", sorted(rows[total : total + c], key=name_of.__getitem__))
+            total += c
         return rows, first, count
 
     def walk_order(self) -> MutableSequence[int]:
@@ -1113,8 +1339,11 @@ class FileSystem:
         starts in the digests (-1: none), and the digests. The columns are the filesystem's own, not copied; the
         filesystem is not to be used afterwards (its index and layer book-keeping are let go)."""
         order = self.walk_order()
-        digest_of = self._rec_digest
-        digest_at = array("q", (32 * digest_of[r] if r >= 0 and digest_of[r] >= 0 else -1 for r in self._record))
+        # By record, where its digest starts (-1: none); the last item is record -1's (not a regular file).
+        start_of = [32 * at if at >= 0 else -1 for at in self._rec_digest]
+        start_of.append(-1)
+        digest_at = array("q", map(start_of.__getitem__, self._record))
+        del start_of
         self._index = _Index(8)
         self._order = self._rec_refs = array("I")
         self._string_ix = {}
