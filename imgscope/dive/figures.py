@@ -81,6 +81,7 @@ import math
 from array import array
 from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
@@ -162,13 +163,7 @@ _INNER_MARKS = bytes(0 if flag & _IS_LEAF else 1 for flag in range(256))
 
 def _positions(flags: bytes, marks: bytes) -> list[int]:
     """The positions of the flags ``marks`` maps to 1, found without a Python step per flag."""
-    marked = flags.translate(marks)
-    out: list[int] = []
-    at = marked.find(1)
-    while at >= 0:
-        out.append(at)
-        at = marked.find(1, at + 1)
-    return out
+    return list(compress(range(len(flags)), flags.translate(marks)))
 
 
 def _int_column(values: Iterable[int]) -> MutableSequence[int]:
@@ -712,10 +707,13 @@ class DiveCompat:
     def _walk(self, index: int, layer: DiveLayer, ids: MutableSequence[int]) -> None:
         """Add one layer's leaves (in dive's walk order) to the efficiency data."""
         sizes, flags, names, parents = layer.sizes, layer.flags, layer.names, layer.parents
-        state, multi = self._state, self._multi
+        state, multi, once = self._state, self._multi, self._once
+        added = 0  # to _once_bytes, kept here between whiteouts
         cut = len(_WHITEOUT)
         for i in _positions(flags, _LEAF_MARKS):
             if flags[i] & _IS_WHITEOUT:
+                self._once_bytes += added
+                added = 0
                 p = parents[i]
                 parent = ids[p] if p >= 0 else 0
                 if parent < 0:
@@ -744,26 +742,27 @@ class DiveCompat:
                             f"layer {index}: whiteout of {self._path_of(key)} counted 0 (directory"
                             " without a directory header in the lower stack)"
                         )
+                once = self._once  # a whiteout's target may be a new id
             else:
                 key = ids[i]
                 size = sizes[i]
                 if key < 0:  # the last layer's path that no earlier layer held
-                    self._once_bytes += size
+                    added += size
                     continue
             seen = state[key]
             if seen == 0:  # the first time: count 1, minimum = cumulative = size
                 state[key] = 1
                 try:
-                    self._once[key] = size
+                    once[key] = size
                 except OverflowError:
-                    self._once = list(self._once)
-                    self._once[key] = size
-                self._once_bytes += size
+                    once = self._once = list(once)
+                    once[key] = size
+                added += size
                 continue
             if seen == 1:
                 state[key] = 2
-                data = multi[key] = _PathData.once(key, self._once[key])
-                self._once_bytes -= self._once[key]
+                data = multi[key] = _PathData.once(key, once[key])
+                added -= once[key]
             else:
                 data = multi[key]
             data.cumulative += size
@@ -772,6 +771,7 @@ class DiveCompat:
             data.count += 1
             if data.count == 2:
                 self._inefficient.append(data)
+        self._once_bytes += added
 
     def figures(self) -> DiveFigures:
         """Compute dive's figures for the layers added so far."""

@@ -902,7 +902,6 @@ class FileSystem:
                 parent = self._resolve_dir(dirpath, where, True, state)  # may make rows, grow the index
                 keys, index_rows, mask, row_size = index.keys, index.rows, index.mask, self._size
             way = _GENERAL
-            hit = h = key = name = -1
             if code != c_hardlink and (digest_len == 0 or digest_len == 32):
                 name_at = names[i]
                 name = name_of[name_at]
