@@ -674,9 +674,9 @@ def test_open_all_knows_its_lines_in_the_key_press(monkeypatch: pytest.MonkeyPat
 
 
 def test_enter_applies_a_regular_expression_in_the_key_press(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Enter applies a regular expression in the key press (no worker: one frame with the focus moved), with
-    hidden kinds too; the tree is the one the filter gives (``visible`` of the whole view, every line walked). A
-    glob (tried in Python on every path) is applied by a worker, as before."""
+    """Enter applies a regular expression in the key press (no worker: one frame with the focus moved); the tree
+    is the one the filter gives (``visible`` of the whole view, every line walked). A glob (tried in Python on
+    every path), or a pattern with hidden kinds, is applied by a worker, as before."""
     monkeypatch.setattr(explore_app, "FILTER_DELAY", 60.0)  # no pause in typing applies it: Enter does
     in_worker: list[str] = []
     original = ExploreApp._filter
@@ -692,7 +692,8 @@ def test_enter_applies_a_regular_expression_in_the_key_press(monkeypatch: pytest
         tree = app.query_one(FileTreePane)
         cases: list[tuple[str, set[DiffKind], bool]] = [
             (r"\.txt$", set(), False),
-            ("app", {DiffKind.UNMODIFIED}, False),
+            ("app", set(), False),
+            ("app", {DiffKind.UNMODIFIED}, True),  # with hidden kinds: a worker, as before
             ("glob:*.txt", set(), True),
         ]
         for typed, hide, worker in cases:

@@ -868,15 +868,6 @@ class Timeline:
         """True when ``counts(base, ...)`` is made already (an answer without a pass over the paths)."""
         return base in self._counts
 
-    @property
-    def path_count(self) -> int:
-        """The paths ``matching`` tries."""
-        return len(self.events) + len(self.names)
-
-    def has_matches(self, flt: Filter) -> bool:
-        """True when ``matching(flt)`` is found already (an answer without a pass over the paths)."""
-        return self._match_key(flt) in self._matches
-
     @staticmethod
     def _match_key(flt: Filter) -> tuple[str, str]:
         return (flt.pattern.pattern, "re") if flt.pattern is not None else (flt.text, "glob")
@@ -947,7 +938,18 @@ class Presence:
     the target is shown (the final record's), the widest with it (``linked``). ``consistent``: every path is
     there only after layers its parent is there as a directory after (else nothing here is used)."""
 
-    __slots__ = ("consistent", "counts", "implicit", "implicit_set", "linked", "present", "widest")
+    __slots__ = (
+        "_having",
+        "consistent",
+        "counts",
+        "implicit",
+        "implicit_set",
+        "linked",
+        "masks",
+        "paths",
+        "present",
+        "widest",
+    )
 
     def __init__(
         self,
@@ -957,7 +959,12 @@ class Presence:
         linked: dict[tuple[int, int], int],
         implicit: list[str],
         consistent: bool,
+        paths: list[str] | None = None,
+        masks: list[int] | None = None,
     ) -> None:
+        self.paths = list(present) if paths is None else paths  # every path but /, and its mask
+        self.masks = list(present.values()) if masks is None else masks
+        self._having: dict[int, list[str]] = {}
         self.present = present
         self.counts = counts
         self.widest = widest
@@ -1038,7 +1045,18 @@ class Presence:
         # every path there only after layers its parent is a directory after
         parents = map(itemgetter(0), map(str.rpartition, paths, slash))
         consistent = not any(map(and_, masks, map(invert, map(dirs.get, parents, repeat(0)))))
-        return cls(present, dict(Counter(masks[: len(widths)])), widest, linked, implicit, consistent)
+        return cls(present, dict(Counter(masks[: len(widths)])), widest, linked, implicit, consistent, paths, masks)
+
+    def having(self, bits: int) -> list[str]:
+        """The paths there after one of the layers of ``bits`` (a view's rows are among those there after its
+        top or its base), found in C; the last few kept."""
+        found = self._having.get(bits)
+        if found is None:
+            found = list(compress(self.paths, map(and_, self.masks, repeat(bits))))
+            if len(self._having) >= 4:
+                self._having.clear()
+            self._having[bits] = found
+        return found
 
 
 class LayerView(ViewTree):
@@ -1054,6 +1072,7 @@ class LayerView(ViewTree):
         self.root = ViewNode("/", _DIR, root_size[1] if root_size else 0, self.kind_of("/"), None)
         self.root.name = ""
         self._full_all: tuple[FullLines | None] | None = None
+        self._pattern_rows: tuple[tuple[tuple[str, str], int], list[str]] | None = None
         self._full_shown: tuple[set[str], FullLines | None] | None = None
 
     def full_lines(self, shown: set[str] | None, *, make: bool = True) -> FullLines | None:
@@ -1079,22 +1098,7 @@ class LayerView(ViewTree):
     def visible(self, flt: Filter | None, hidden: frozenset[DiffKind]) -> set[str] | None:
         if hidden or flt is None or flt.by_size or not self.matched(flt):
             return super().visible(flt, hidden)
-        # A pattern alone: its matches that are rows of the view (there after top, or after base and changed
-        # since: removed), and the directories above them, read from the presence masks (``state``'s answers).
-        presence = self.timeline.presence()
-        matches = self.timeline.matching(flt)
-        top_bit = 1 << self.top
-        bits = top_bit if self.base is None else top_bit | 1 << self.base
-        # in C: each match's mask (0: no such path), those with the bit of top or base
-        masks = list(map(presence.present.get, matches, repeat(0)))
-        rows = list(compress(matches, map(and_, masks, repeat(bits))))
-        if presence.implicit_set:  # a directory no layer recorded is a row when there after top only
-            implicit = presence.implicit_set
-            rows = [
-                p
-                for p, m in zip(rows, compress(masks, map(and_, masks, repeat(bits))), strict=True)
-                if m & top_bit or p not in implicit
-            ]
+        rows = self.pattern_rows(flt)
         keep: set[str] = set(rows)
         keep.discard("/")
         # the directories above them: from each distinct parent up, until one is kept already
@@ -1108,6 +1112,34 @@ class LayerView(ViewTree):
                     break
         keep.add("/")
         return keep
+
+    def _bits(self) -> int:
+        """The layers whose paths can be rows: top, and base."""
+        return 1 << self.top if self.base is None else 1 << self.top | 1 << self.base
+
+    def candidate_count(self) -> int:
+        """How many paths a pattern is tried on (``pattern_rows``)."""
+        return len(self.timeline.presence().having(self._bits()))
+
+    def pattern_rows(self, flt: Filter) -> list[str]:
+        """The paths the pattern of ``flt`` matches that are rows of the view: there after top, or after base and
+        changed since (removed; a directory no layer recorded is not), read from the presence masks
+        (``state``'s answers). The pattern is tried only on the paths there after top or base; kept for the
+        last pattern."""
+        key = (Timeline._match_key(flt), self._bits())
+        cached = self._pattern_rows
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        presence = self.timeline.presence()
+        test: Callable[[str], object] = flt.pattern.search if flt.pattern is not None else flt.path_matches
+        rows = list(filter(test, presence.having(self._bits())))
+        if presence.implicit_set:  # a directory no layer recorded is a row when there after top only
+            top_bit = 1 << self.top
+            implicit = presence.implicit_set
+            present = presence.present
+            rows = [p for p in rows if present[p] & top_bit or p not in implicit]
+        self._pattern_rows = (key, rows)
+        return rows
 
     def _full_lines(self, shown: set[str] | None) -> FullLines | None:
         presence = self.timeline.presence()
