@@ -262,3 +262,20 @@ def test_a_registry_image_with_workers(tmp_path: Path, monkeypatch: pytest.Monke
                 assert len(docs) == 1, name
         finally:
             server.stop()
+
+
+def test_progress_follows_the_layer_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The progress callback names the layer the merge waits for, never one scanned ahead of its turn: the layer
+    index never goes back, nor the bytes read within one layer, and every layer's blob is read to its end."""
+    img = imgscope.open_image(SAMPLES / "advise.tar")
+    count = len(img.layers)
+    _worker_holds_layer_1(monkeypatch)  # layer 2 is scanned here while layer 1 is due
+    calls: list[tuple[int, int, int]] = []
+    imgscope.analyze(img, jobs=2, progress=lambda i, n, done: calls.append((i, n, done)))
+    assert calls[-1] == (count, count, 0)
+    steps = calls[:-1]
+    assert all(n == count for _i, n, _done in steps)
+    assert steps == sorted(steps)  # by layer, then by bytes read
+    assert {i for i, _n, _done in steps} == set(range(count))
+    for index, blob in enumerate(img.layers):
+        assert max(done for i, _n, done in steps if i == index) == blob.size
