@@ -12,7 +12,6 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate
 from typing import IO, Any, ClassVar, Generic, TypeVar, overload
 
 from imgscope.errors import MissingBlobError, expect
@@ -57,8 +56,6 @@ _ENTRY_TYPES = tuple(EntryType)
 _ENTRY_CODE = {t: i for i, t in enumerate(_ENTRY_TYPES)}
 #: the code ``TarEntries.add`` takes for each type: its position in ``EntryType``
 ENTRY_CODE: dict[EntryType, int] = dict(_ENTRY_CODE)
-#: by type code: the bytes of digest a member of that type has (a regular file's 32, others none)
-_DIGEST_STEP = bytes(32 if code == _ENTRY_CODE[EntryType.FILE] else 0 for code in range(256))
 
 
 def _int_array(code: str) -> MutableSequence[int]:
@@ -156,22 +153,21 @@ class TarEntries(MadeOnRead[TarEntry]):
         dirs: MutableSequence[int],
         names: MutableSequence[int],
         links: MutableSequence[int],
-        types: bytes | bytearray,
+        types: bytes,
         sizes: MutableSequence[int],
         modes: MutableSequence[int],
         uids: MutableSequence[int],
         gids: MutableSequence[int],
-        digests: bytes | bytearray,
+        digests: bytes,
     ) -> TarEntries:
-        """The members of columns read back (``digests``: the regular files' 32-byte digests, in order). The
-        columns are taken, not copied (a ``bytearray`` too: the tar reader's own, handed over).
+        """The members of columns read back (``digests``: the regular files' 32-byte digests, in order).
 
         Raises ValueError when the columns disagree (lengths, string indexes, type codes, digest bytes).
         """
         count = len(types)
         if not (
-            isinstance(types, (bytes, bytearray))
-            and isinstance(digests, (bytes, bytearray))
+            isinstance(types, bytes)
+            and isinstance(digests, bytes)
             and all(len(c) == count for c in (dirs, names, links, sizes, modes, uids, gids))
             and all(max(c, default=0) < len(strings) for c in (dirs, names, links))
             and max(types, default=0) < len(_ENTRY_TYPES)
@@ -182,10 +178,16 @@ class TarEntries(MadeOnRead[TarEntry]):
         new._strings = strings
         new._index = {}  # filled only when more members are appended
         new._dirs, new._names, new._links = dirs, names, links
-        new._types = types if isinstance(types, bytearray) else bytearray(types)
+        new._types = bytearray(types)
         new._sizes, new._modes, new._uids, new._gids = sizes, modes, uids, gids
-        new._digests = digests if isinstance(digests, bytearray) else bytearray(digests)
-        new._digest_end.extend(accumulate(types.translate(_DIGEST_STEP)))  # each member's end in the digests
+        new._digests = bytearray(digests)
+        file_code = _ENTRY_CODE[EntryType.FILE]
+        ends = new._digest_end
+        end = 0
+        for code in types:
+            if code == file_code:
+                end += 32
+            ends.append(end)
         return new
 
     def append(self, entry: TarEntry) -> None:

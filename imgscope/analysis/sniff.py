@@ -5,7 +5,7 @@ first bytes of each small regular file (the whole file for credential files) and
 read. Only a verdict for a flagged file is kept: ``(path, layer, kind)``. The bytes seen are dropped at once and a
 secret's value is never stored, so nothing can print it.
 
-May import: the bottom modules and ``sources.tar_stream`` (its ``Prefilter``; it is plugged in by ``analysis.scan``).
+May import: the bottom modules only (it is plugged in by ``analysis.scan``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
-
-from imgscope.sources.tar_stream import Prefilter
 
 #: Files larger than this are never looked at (private keys and credential files are a few KB).
 MAX_SNIFF_SIZE = 64 * 1024
@@ -105,9 +102,6 @@ class Sniffer:
 
     layer: int = 0
     found: list[SniffedFile] = field(default_factory=list)
-    #: the files ``observe`` looks at (the tar reader skips the others without a call): at most
-    #: ``MAX_SNIFF_SIZE`` bytes, and a key header in the first 64 bytes or a credential file's name
-    prefilter: ClassVar[Prefilter] = Prefilter(MAX_SNIFF_SIZE, 64, b"-----BEGIN", frozenset(_CONFIG_FILES))
 
     def wants(self, name: str, size: int) -> int:
         """The first bytes to see of a regular file of ``size`` bytes named ``name`` in the tar (0: none)."""
