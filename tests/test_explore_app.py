@@ -26,7 +26,7 @@ import imgscope
 from imgscope.explore import ExploreApp, ExploreSettings
 from imgscope.explore import app as explore_app
 from imgscope.explore.app import FileTreePane, LayersPane, TextLines, TextScreen, WasteScreen, mode_string
-from imgscope.explore.model import DiffKind, TreeRows
+from imgscope.explore.model import DiffKind, Filter, LayerView, TreeRows, ViewTree, parse_filter
 from tests.conftest import SAMPLES, analysis_of
 
 
@@ -597,8 +597,10 @@ def test_an_image_without_layers(tmp_path: Path) -> None:
 def test_a_large_tree_is_counted_on_after_its_first_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     """A tree with more lines than are counted in the key press (here: more than 3) shows its first screen with
     the lines counted so far, then counts on in a worker: the scrollbar follows, and the lines, read from the
-    first, the last, and after moving past what was counted, are the tree's."""
+    first, the last, and after moving past what was counted, are the tree's. (A view whose lines with every
+    directory open are known at once, below, is not counted: here the view does not know them.)"""
     monkeypatch.setattr(explore_app, "COUNT_IN_KEY", 3)
+    monkeypatch.setattr(LayerView, "full_lines", lambda self, shown, make=True: None)
 
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
         await select_layer(app, pilot, len(app.analysis.layers) - 1)
@@ -625,3 +627,99 @@ def test_a_large_tree_is_counted_on_after_its_first_screen(monkeypatch: pytest.M
         await app.workers.wait_for_complete()
 
     run(scenario, size=(100, 16))
+
+
+def test_open_all_knows_its_lines_in_the_key_press(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl+Space on every view of the sample, with some sets of hidden kinds: the tree is complete in the key
+    press (no worker counts on), its lines and the scrollbars' size are those counted by walking the view, and
+    the lines read are the walk's; the rows below each directory are then counted in a worker (reading lines
+    further down counts nothing); Ctrl+Space again closes everything."""
+    monkeypatch.setattr(explore_app, "COUNT_IN_KEY", 3)  # a walk would count 3 lines in the key press, no more
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(FileTreePane)
+        seen = 0
+        for layer in range(len(app.analysis.layers)):
+            for mode in ("ctrl+l", "ctrl+a"):
+                await select_layer(app, pilot, layer)
+                await pilot.press(mode)
+                await settle(app, pilot)
+                for hidden in (set(), {DiffKind.UNMODIFIED}, {DiffKind.ADDED, DiffKind.REMOVED}):
+                    tree.hidden_kinds = set(hidden)
+                    app.refilter()
+                    await settle(app, pilot)
+                    tree.focus()
+                    tree.set_cursor(0)
+                    await pilot.pause()
+                    await pilot.press("ctrl+space")
+                    assert tree.expanded.every
+                    rows = tree.rows
+                    assert isinstance(rows, TreeRows) and rows.complete  # in the key press, before any worker
+                    assert tree.vtree is not None
+                    walked = TreeRows(tree.vtree, tree.sort, tree.shown, set(), True, known=False)
+                    assert tree.lines == len(walked)
+                    seen += len(walked)
+                    assert (tree.virtual_size.width, tree.virtual_size.height) == (35 + walked.width, len(walked))
+                    assert [r.node.path for r in rows] == [r.node.path for r in walked]
+                    await app.workers.wait_for_complete()
+                    assert rows.counted or not walked  # then the rows below each directory, in the worker
+                    await pilot.press("ctrl+space")
+                    assert not tree.expanded
+                tree.hidden_kinds = set()
+                app.refilter()
+                await settle(app, pilot)
+        assert seen > 300
+
+    run(scenario, size=(100, 16))
+
+
+def test_enter_applies_a_regular_expression_in_the_key_press(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enter applies a regular expression in the key press (no worker: one frame with the focus moved); the tree
+    is the one the filter gives (``visible`` of the whole view, every line walked). A glob (tried in Python on
+    every path), or a pattern with hidden kinds, is applied by a worker, as before."""
+    monkeypatch.setattr(explore_app, "FILTER_DELAY", 60.0)  # no pause in typing applies it: Enter does
+    in_worker: list[str] = []
+    original = ExploreApp._filter
+
+    def spy(self: ExploreApp, view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind]) -> object:
+        in_worker.append(getattr(flt, "text", ""))
+        return original(self, view, flt, hidden)
+
+    monkeypatch.setattr(ExploreApp, "_filter", spy)
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 3)
+        tree = app.query_one(FileTreePane)
+        cases: list[tuple[str, set[DiffKind], bool]] = [
+            (r"\.txt$", set(), False),
+            ("app", set(), False),
+            ("app", {DiffKind.UNMODIFIED}, True),  # with hidden kinds: a worker, as before
+            ("glob:*.txt", set(), True),
+        ]
+        for typed, hide, worker in cases:
+            await pilot.press("/")
+            await pilot.press(*typed)
+            await settle(app, pilot)  # typed, and paused
+            assert tree.vtree is not None and isinstance(tree.vtree, LayerView)
+            flt = parse_filter(typed)
+            tree.hidden_kinds = set(hide)
+            del in_worker[:]
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert in_worker == ([typed] if worker else [])
+            assert app.focused is tree and tree.path_filter is not None and tree.path_filter.text == typed
+            shown = ViewTree.visible(tree.vtree, flt, frozenset(hide))  # every candidate's entry, as before
+            assert tree.shown == shown
+            want = TreeRows(tree.vtree, tree.sort, shown, set(), True, known=False)
+            assert [(r.node.path, r.node.kind, r.prefix) for r in tree.rows] == [
+                (r.node.path, r.node.kind, r.prefix) for r in want
+            ]
+            assert tree.lines == len(want) and tree.virtual_size.height == len(want)
+            await pilot.press("ctrl+f")
+            await pilot.press("escape")
+            await settle(app, pilot)
+            tree.hidden_kinds = set()
+            app.refilter()
+            await settle(app, pilot)
+
+    run(scenario)

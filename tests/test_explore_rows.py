@@ -10,6 +10,7 @@ import pytest
 from imgscope.explore.model import (
     DiffKind,
     Filter,
+    LayerView,
     Row,
     Timeline,
     TreeRows,
@@ -57,8 +58,12 @@ def check(view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind], expan
     shown = view.visible(flt, hidden)
     force_open = flt is not None and flt.active
     want = eager_rows(view, sort, shown, expanded, force_open)
+    if isinstance(view, LayerView) and force_open:
+        view.full_lines(shown)  # as the app's worker does: TreeRows then takes the lines from it
     rows = TreeRows(view, sort, shown, expanded, force_open)
     assert len(rows) == len(want)
+    walked = TreeRows(view, sort, shown, expanded, force_open, known=False)  # counted by walking the view
+    assert (len(walked), walked.width) == (len(rows), rows.width)
     assert [key_of(r) for r in rows] == [key_of(r) for r in want]  # iterated
     assert [key_of(rows[i]) for i in range(len(rows))] == [key_of(r) for r in want]  # read one by one
     assert [key_of(rows[i]) for i in range(len(rows) - 1, -1, -1)] == [key_of(r) for r in reversed(want)]
@@ -75,6 +80,7 @@ def check(view: ViewTree, flt: Filter | None, hidden: frozenset[DiffKind], expan
     width = max((len(r.prefix) + len(r.node.name) + len(r.node.link_target or "") + 7 for r in want), default=1)
     assert rows.width == width
     check_lazy(view, sort, shown, expanded, force_open, frozenset(), want)
+    check_lazy(view, sort, shown, expanded, force_open, frozenset(), want, known=True)
     return len(want)
 
 
@@ -86,20 +92,22 @@ def check_lazy(
     force_open: bool,
     closed: frozenset[str],
     want: list[Row],
+    known: bool = False,
 ) -> None:
     """Counted only as far as each read needs: the same lines, read from the last to the first, from the first
-    to the last, each path's line, ``at_least``; then ``len`` and ``width``."""
-    backwards = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    to the last, each path's line, ``at_least``; then ``len`` and ``width``. ``known``: with the line count and
+    width the view knows without counting (every directory open), for all but the first read."""
+    backwards = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True, known=False)
     assert not backwards.complete or not want
     assert [key_of(backwards[i]) for i in range(len(want) - 1, -1, -1)] == [key_of(r) for r in reversed(want)]
     with pytest.raises(IndexError):
         backwards[len(want)]
-    forwards = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    forwards = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True, known=known)
     assert [key_of(forwards[i]) for i in range(len(want))] == [key_of(r) for r in want]
-    by_path = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    by_path = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True, known=known)
     for i in range(len(want) - 1, -1, -1):
         assert by_path.index_of(want[i].node.path) == i
-    bounded = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True)
+    bounded = TreeRows(view, sort, shown, expanded, force_open, closed=closed, lazy=True, known=known)
     for n in (0, 1, 2, 5, len(want) - 1, len(want), len(want) + 1, 10 * len(want) + 3):
         assert bounded.at_least(n) == min(n, len(want))
     assert len(bounded) == len(want) and bounded.complete

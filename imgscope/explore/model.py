@@ -15,8 +15,12 @@ from __future__ import annotations
 import enum
 import re
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import add, and_, invert, itemgetter, mul, sub
+from threading import Lock
 from typing import Any
 
 from imgscope._gc import collector_paused
@@ -254,6 +258,11 @@ class ViewTree:
         pass ``flt`` and ``hidden``."""
         return self.walk_all()
 
+    def matched(self, flt: Filter | None) -> bool:
+        """True when ``candidates(flt, ...)`` gives only paths the pattern of ``flt`` matches (``visible`` need
+        not try it again)."""
+        return False
+
     def openable(self) -> set[str]:
         """Every path with rows below it (for "open all")."""
         return {path for path, is_dir, _, _, _ in self.walk_all() if is_dir}
@@ -296,6 +305,7 @@ class ViewTree:
         keep: set[str] = {"/"}
         active = flt is not None and flt.active
         dirs_by_pattern = active and flt is not None and not flt.by_size and (flt.pattern or flt.glob) is not None
+        matched = self.matched(flt)  # the candidates are the pattern's matches: not tried twice
         for path, is_dir, leaf, size, kind in self.candidates(flt, hidden):
             if kind in hidden:
                 continue
@@ -303,7 +313,7 @@ class ViewTree:
                 assert flt is not None
                 if is_dir and not dirs_by_pattern:
                     continue
-                if not flt.path_matches(path):
+                if not matched and not flt.path_matches(path):
                     continue
                 if not is_dir and not flt.size_matches(size):
                     continue
@@ -322,6 +332,11 @@ class Row:
     node: ViewNode
     prefix: str  # the guides of the ancestors
     last: bool
+
+
+#: a set of shown paths up to this size has its lines with every directory open found where they are asked
+#: (``TreeRows``); a larger one only when a worker found them (``LayerView.full_lines``)
+KNOWN_HERE = 20000
 
 
 class TreeRows(MadeOnRead[Row]):
@@ -353,9 +368,12 @@ class TreeRows(MadeOnRead[Row]):
         closed: set[str] | frozenset[str] = frozenset(),
         previous: TreeRows | None = None,
         lazy: bool = False,
+        known: bool = True,
     ) -> None:
         """The lines of ``view``; ``previous``: the lines before (its counts are kept when only the sort
-        changed: the same view, shown paths and open directories)."""
+        changed: the same view, shown paths and open directories). ``known``: with every directory open, take
+        the number of lines and the width from the view when it knows them (``LayerView.full_lines``: no
+        count); False: count them (the tests compare both)."""
         self.view = view
         self.sort = sort
         self.shown = shown
@@ -376,6 +394,14 @@ class TreeRows(MadeOnRead[Row]):
         ):
             self._below = previous._below
             self._total, self._width = previous._total, previous._width
+        if known and self._total is None and force_open and not self.closed and isinstance(view, LayerView):
+            # every directory open: the lines known without counting them (those of a large set of shown paths
+            # when a worker found them already)
+            full = view.full_lines(shown, make=shown is None or len(shown) <= KNOWN_HERE)
+            if full is not None:
+                self._total, self._width = full.count, full.width
+                if full.below is not None:
+                    self._below = full.below
         if not lazy:
             self.count_all()
 
@@ -392,6 +418,16 @@ class TreeRows(MadeOnRead[Row]):
         self.count_all()
         assert self._width is not None
         return self._width
+
+    @property
+    def counted(self) -> bool:
+        """True when the rows below every open directory are counted (reading a line counts nothing); the
+        number of lines may be known without them (``LayerView.full_lines``)."""
+        return self.view.root.path in self._below
+
+    def count_directories(self) -> None:
+        """Count the rows below every open directory (once)."""
+        self._count_below(self.view.root, None)
 
     def count_all(self) -> None:
         """Count the rows below every open directory, and the widest line (once)."""
@@ -738,6 +774,9 @@ class Timeline:
         self.dir_paths.extend(names)
         self._counts: dict[int, list[dict[DiffKind, int]]] = {}
         self._matches: dict[tuple[str, str], list[str]] = {}
+        self._presence: Presence | None = None
+        self._unrecorded: list[str] | None = None
+        self._presence_lock = Lock()
         if layers > 1:
             # the aggregated views' counts, while building (layer 0's aggregated view compares with nothing: -1)
             self.counts(0, layers - 1)
@@ -829,17 +868,23 @@ class Timeline:
         """True when ``counts(base, ...)`` is made already (an answer without a pass over the paths)."""
         return base in self._counts
 
+    @staticmethod
+    def _match_key(flt: Filter) -> tuple[str, str]:
+        return (flt.pattern.pattern, "re") if flt.pattern is not None else (flt.text, "glob")
+
     def matching(self, flt: Filter) -> list[str]:
         """Every path of the timeline (of any layer) that the pattern of ``flt`` matches, found once per pattern:
         another view with the same pattern reads the list again."""
-        key = (flt.pattern.pattern, "re") if flt.pattern is not None else (flt.text, "glob")
+        key = self._match_key(flt)
         found = self._matches.get(key)
         if found is None:
             events = self.events
             # ``filter`` calls the test from C, with no bytecode per path: twice as quick on 200,000 paths
             test: Callable[[str], object] = flt.pattern.search if flt.pattern is not None else flt.path_matches
             found = list(filter(test, events))
-            found.extend(p for p in filter(test, self.names) if p not in events)
+            if self._unrecorded is None:  # the directories no layer recorded (few): the other paths to try
+                self._unrecorded = [p for p in self.names if p not in events]
+            found.extend(filter(test, self._unrecorded))
             if len(self._matches) > 8:
                 self._matches.clear()
             self._matches[key] = found
@@ -861,6 +906,158 @@ class Timeline:
         record = self.records.get(path)
         return record if record is not None and record.layer <= layer else None
 
+    def presence(self) -> Presence:
+        """Which layers each path is there after, grouped so that the lines of any view with every directory open
+        are counted without walking it (``LayerView.full_lines``); made once (thread-safe)."""
+        with self._presence_lock:
+            if self._presence is None:
+                self._presence = Presence.of(self)
+                if self._unrecorded is None:  # for ``matching``, made here too (in the worker that builds)
+                    self._unrecorded = [p for p in self.names if p not in self.events]
+            return self._presence
+
+
+@dataclass(frozen=True)
+class FullLines:
+    """The lines of a view with every directory open (``LayerView.full_lines``): how many, the widest tree part
+    of a line (``TreeRows.width``), and, for a set of shown paths, the rows below each open directory (None:
+    counted as they are read)."""
+
+    count: int
+    width: int
+    below: dict[str, int] | None
+
+
+class Presence:
+    """A ``Timeline``'s paths as masks of the layers they are there after (bit L: after layer L), so that the
+    lines of a view with every directory open are counted in O(masks) (``LayerView.full_lines``).
+
+    ``present``: path -> mask, for every path but ``/`` (a directory no layer recorded, ``implicit``: there while
+    something is below it). Of the paths with changes, by mask: how many (``counts``), the widest tree part of
+    their line (``widest``: guides and name), and of those with a link target, by mask and the layer from which
+    the target is shown (the final record's), the widest with it (``linked``). ``consistent``: every path is
+    there only after layers its parent is there as a directory after (else nothing here is used)."""
+
+    __slots__ = (
+        "_having",
+        "consistent",
+        "counts",
+        "implicit",
+        "implicit_set",
+        "linked",
+        "masks",
+        "paths",
+        "present",
+        "widest",
+    )
+
+    def __init__(
+        self,
+        present: dict[str, int],
+        counts: dict[int, int],
+        widest: dict[int, int],
+        linked: dict[tuple[int, int], int],
+        implicit: list[str],
+        consistent: bool,
+        paths: list[str] | None = None,
+        masks: list[int] | None = None,
+    ) -> None:
+        self.paths = list(present) if paths is None else paths  # every path but /, and its mask
+        self.masks = list(present.values()) if masks is None else masks
+        self._having: dict[int, list[str]] = {}
+        self.present = present
+        self.counts = counts
+        self.widest = widest
+        self.linked = linked
+        self.implicit = implicit
+        self.implicit_set = set(implicit)
+        self.consistent = consistent
+
+    @classmethod
+    def of(cls, timeline: Timeline) -> Presence:
+        """The masks of ``timeline``: one pass over its paths' changes."""
+        layers = timeline.layers
+        full = (1 << layers) - 1
+        present: dict[str, int] = {}
+        dirs: dict[str, int] = {"": full}  # directory (``""``: the root) -> the layers it is a directory after
+        after = [full ^ ((1 << layer) - 1) for layer in range(layers)]  # one change: there from its layer on
+        spans = [[(1 << end) - (1 << start) for end in range(layers + 1)] for start in range(layers)]
+        for path, history in timeline.events.items():
+            if len(history) == 1:
+                event = history[0]
+                if event[1] == 2:
+                    mask = 0
+                else:
+                    mask = after[event[0]]
+                    if event[2] is _DIR:
+                        dirs[path] = mask
+            else:
+                mask = dir_mask = 0
+                end = layers
+                for event in reversed(history):  # each change holds until the next one
+                    if event[1] != 2:
+                        bits = spans[event[0]][end]
+                        mask |= bits
+                        if event[2] is _DIR:
+                            dir_mask |= bits
+                    end = event[0]
+                if dir_mask:
+                    dirs[path] = dir_mask
+            present[path] = mask
+        present.pop("/", None)
+        # From here on, loops in C (``map``) over the paths but for the maxima by mask.
+        paths = list(present)
+        masks = list(present.values())
+        slash = repeat("/")
+        # the tree part of a line: 4 cells of guides per level above it, 3 more, the name (2 + length - last /)
+        widths = list(
+            map(
+                add,
+                map(mul, map(str.count, paths, slash), repeat(4)),
+                map(sub, map(len, paths), map(str.rfind, paths, slash)),
+            )
+        )
+        widest: dict[int, int] = {}
+        for mask, width in zip(masks, widths, strict=True):
+            if width > widest.get(mask, -1):
+                widest[mask] = width
+        widest = {mask: width + 2 for mask, width in widest.items()}
+        linked: dict[tuple[int, int], int] = {}
+        for path, (target, layer) in timeline.records.links.items():
+            link_mask = present.get(path)
+            if link_mask is not None:
+                width = 4 * path.count("/") + 2 + len(path) - path.rfind("/") + len(target)
+                key = (link_mask, layer)
+                if width > linked.get(key, -1):
+                    linked[key] = width
+        implicit = [p for p in timeline.names if p != "/" and p not in present]
+        dir_count = timeline.dir_count
+        for path in implicit:
+            counts = dir_count.get(path)
+            mask = 0
+            if counts is not None:
+                for layer in range(layers):
+                    if counts[layer] > 0:
+                        mask |= 1 << layer
+            present[path] = dirs[path] = mask
+            paths.append(path)
+            masks.append(mask)
+        # every path there only after layers its parent is a directory after
+        parents = map(itemgetter(0), map(str.rpartition, paths, slash))
+        consistent = not any(map(and_, masks, map(invert, map(dirs.get, parents, repeat(0)))))
+        return cls(present, dict(Counter(masks[: len(widths)])), widest, linked, implicit, consistent, paths, masks)
+
+    def having(self, bits: int) -> list[str]:
+        """The paths there after one of the layers of ``bits`` (a view's rows are among those there after its
+        top or its base), found in C; the last few kept."""
+        found = self._having.get(bits)
+        if found is None:
+            found = list(compress(self.paths, map(and_, self.masks, repeat(bits))))
+            if len(self._having) >= 4:
+                self._having.clear()
+            self._having[bits] = found
+        return found
+
 
 class LayerView(ViewTree):
     """A view of one image's layers (``Mode.LAYER``, ``AGGREGATED``, ``LAYERS``) read from a ``Timeline``."""
@@ -874,6 +1071,143 @@ class LayerView(ViewTree):
         root_size = timeline.state("/", key.top)
         self.root = ViewNode("/", _DIR, root_size[1] if root_size else 0, self.kind_of("/"), None)
         self.root.name = ""
+        self._full_all: tuple[FullLines | None] | None = None
+        self._pattern_rows: tuple[tuple[tuple[str, str], int], list[str]] | None = None
+        self._full_shown: tuple[set[str], FullLines | None] | None = None
+
+    def full_lines(self, shown: set[str] | None, *, make: bool = True) -> FullLines | None:
+        """The lines of this view with every directory open and the paths ``shown`` (None: all; else a set
+        ``visible`` gave), as ``count_rows`` would count them, without walking the view: O(masks) for all,
+        O(shown paths x depth) for a set (``make``: False, only an answer made already; a worker makes it).
+        None when that cannot be known so (the timeline is not one consistent tree, or a directory no layer
+        recorded went away with all below it: those rows are not shown, and ``visible`` may keep paths below
+        it). Kept: for all, and for the last set asked."""
+        if shown is None:
+            if self._full_all is None:
+                self._full_all = (self._full_lines(None),)
+            return self._full_all[0]
+        cached = self._full_shown
+        if cached is not None and cached[0] is shown:
+            return cached[1]
+        if not make:
+            return None
+        found = self._full_lines(shown)
+        self._full_shown = (shown, found)
+        return found
+
+    def visible(self, flt: Filter | None, hidden: frozenset[DiffKind]) -> set[str] | None:
+        if hidden or flt is None or flt.by_size or not self.matched(flt):
+            return super().visible(flt, hidden)
+        rows = self.pattern_rows(flt)
+        keep: set[str] = set(rows)
+        keep.discard("/")
+        # the directories above them: from each distinct parent up, until one is kept already
+        parents = set(map(itemgetter(0), map(str.rpartition, rows, repeat("/"))))
+        parents.discard("")
+        for path in parents:
+            while path not in keep:
+                keep.add(path)
+                path = path[: path.rfind("/")]
+                if not path:
+                    break
+        keep.add("/")
+        return keep
+
+    def _bits(self) -> int:
+        """The layers whose paths can be rows: top, and base."""
+        return 1 << self.top if self.base is None else 1 << self.top | 1 << self.base
+
+    def candidate_count(self) -> int:
+        """How many paths a pattern is tried on (``pattern_rows``)."""
+        return len(self.timeline.presence().having(self._bits()))
+
+    def pattern_rows(self, flt: Filter) -> list[str]:
+        """The paths the pattern of ``flt`` matches that are rows of the view: there after top, or after base and
+        changed since (removed; a directory no layer recorded is not), read from the presence masks
+        (``state``'s answers). The pattern is tried only on the paths there after top or base; kept for the
+        last pattern."""
+        key = (Timeline._match_key(flt), self._bits())
+        cached = self._pattern_rows
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        presence = self.timeline.presence()
+        test: Callable[[str], object] = flt.pattern.search if flt.pattern is not None else flt.path_matches
+        rows = list(filter(test, presence.having(self._bits())))
+        if presence.implicit_set:  # a directory no layer recorded is a row when there after top only
+            top_bit = 1 << self.top
+            implicit = presence.implicit_set
+            present = presence.present
+            rows = [p for p in rows if present[p] & top_bit or p not in implicit]
+        self._pattern_rows = (key, rows)
+        return rows
+
+    def _full_lines(self, shown: set[str] | None) -> FullLines | None:
+        presence = self.timeline.presence()
+        if not presence.consistent:
+            return None
+        top, base = self.top, self.base
+        present = presence.present
+        timeline = self.timeline
+        top_bit = 1 << top
+        base_bit = 0 if base is None else 1 << base
+        implicit_rows: dict[str, int] = {}  # the directories no layer recorded that are rows -> their width
+        for path in presence.implicit:
+            mask = present[path]
+            width = 4 * path.count("/") + 3 + len(path) - path.rfind("/") - 1
+            if mask & top_bit:
+                record = timeline.record(path, top)
+                implicit_rows[path] = width + (len(record.link_target) if record is not None else 0)
+            elif mask & base_bit:
+                # removed: a row when the topmost of it and its parents that went away is a recorded path
+                up = path
+                while True:
+                    parent = up[: up.rfind("/")] or "/"
+                    if parent == "/" or present[parent] & top_bit:
+                        break
+                    up = parent
+                if up in presence.implicit_set:
+                    return None
+                implicit_rows[path] = width
+        if shown is not None:
+            paths = list(shown - {"/"})
+            slash = repeat("/")
+            # in C, as ``Presence.of``: each line's tree part (guides and name); those of the directories no layer
+            # recorded, and the link targets shown (a path there after top whose final record is from top or
+            # below), on top of them
+            widest = max(
+                map(
+                    add,
+                    map(mul, map(str.count, paths, slash), repeat(4)),
+                    map(sub, map(len, paths), map(str.rfind, paths, slash)),
+                ),
+                default=-2,
+            )
+            widest += 2
+            for path in implicit_rows.keys() & shown:
+                widest = max(widest, implicit_rows[path])
+            for path in timeline.records.links.keys() & shown:
+                target, layer = timeline.records.links[path]
+                if layer <= top and present.get(path, 0) & top_bit and path not in implicit_rows:
+                    widest = max(widest, 4 * path.count("/") + 2 + len(path) - path.rfind("/") + len(target))
+            # every open directory -> the rows below it: the shown paths right below it, then (deepest first)
+            # those below each of them (each shown, as its parent is)
+            below: dict[str, int] = Counter(map(itemgetter(0), map(str.rpartition, paths, slash)))
+            below["/"] = below.pop("", 0)
+            for directory in sorted(below, key=lambda d: d.count("/"), reverse=True):
+                if directory != "/":
+                    parent = directory[: directory.rfind("/")] or "/"
+                    below[parent] = below.get(parent, 0) + below[directory]
+            return FullLines(len(paths), max(widest, 0) or 1, dict(below))
+        count = len(implicit_rows)
+        widest = max(implicit_rows.values(), default=0)
+        for mask, many in presence.counts.items():
+            if mask & top_bit or mask & base_bit:
+                count += many
+                widest = max(widest, presence.widest[mask])
+        for (mask, link_from), width in presence.linked.items():
+            if mask & top_bit and link_from <= top:
+                widest = max(widest, width)
+        return FullLines(count, widest or 1, None)
 
     def kind_of(self, path: str) -> DiffKind:
         """The kind of a path present after ``top``."""
@@ -1121,6 +1455,9 @@ class LayerView(ViewTree):
                 if found is not None:
                     yield found
 
+    def matched(self, flt: Filter | None) -> bool:
+        return flt is not None and flt.active and (flt.pattern is not None or flt.glob is not None)
+
     def candidates(
         self, flt: Filter | None, hidden: frozenset[DiffKind]
     ) -> Iterator[tuple[str, bool, bool, int, DiffKind]]:
@@ -1129,7 +1466,8 @@ class LayerView(ViewTree):
         directories above them (nothing else can be added, modified or removed); else every path."""
         timeline = self.timeline
         paths: Iterable[str]
-        if flt is not None and flt.active and (flt.pattern is not None or flt.glob is not None):
+        if self.matched(flt):
+            assert flt is not None
             paths = timeline.matching(flt)
         elif (flt is None or not flt.active) and DiffKind.UNMODIFIED in hidden:
             changed: list[str] = timeline.changed_dirs(self._low, self.top)
