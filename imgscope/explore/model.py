@@ -928,6 +928,17 @@ class FullLines:
     below: dict[str, int] | None
 
 
+def _tree_widths(paths: Sequence[str]) -> Iterator[int]:
+    """The width of each path's tree part of a line, in C (``map``): 4 cells of guides per level above it, 3 more,
+    the name (2 + length - last ``/``)."""
+    slash = repeat("/")
+    return map(
+        add,
+        map(mul, map(str.count, paths, slash), repeat(4)),
+        map(sub, map(len, paths), map(str.rfind, paths, slash)),
+    )
+
+
 class Presence:
     """A ``Timeline``'s paths as masks of the layers they are there after (bit L: after layer L), so that the
     lines of a view with every directory open are counted in O(masks) (``LayerView.full_lines``).
@@ -1009,14 +1020,7 @@ class Presence:
         paths = list(present)
         masks = list(present.values())
         slash = repeat("/")
-        # the tree part of a line: 4 cells of guides per level above it, 3 more, the name (2 + length - last /)
-        widths = list(
-            map(
-                add,
-                map(mul, map(str.count, paths, slash), repeat(4)),
-                map(sub, map(len, paths), map(str.rfind, paths, slash)),
-            )
-        )
+        widths = list(_tree_widths(paths))
         widest: dict[int, int] = {}
         for mask, width in zip(masks, widths, strict=True):
             if width > widest.get(mask, -1):
@@ -1171,15 +1175,10 @@ class LayerView(ViewTree):
         if shown is not None:
             paths = list(shown - {"/"})
             slash = repeat("/")
-            # in C, as ``Presence.of``: each line's tree part (guides and name); those of the directories no layer
-            # recorded, and the link targets shown (a path there after top whose final record is from top or
-            # below), on top of them
+            # each line's tree part (guides and name); those of the directories no layer recorded, and the link
+            # targets shown (a path there after top whose final record is from top or below), on top of them
             widest = max(
-                map(
-                    add,
-                    map(mul, map(str.count, paths, slash), repeat(4)),
-                    map(sub, map(len, paths), map(str.rfind, paths, slash)),
-                ),
+                _tree_widths(paths),
                 default=-2,
             )
             widest += 2
