@@ -15,7 +15,6 @@ content digests as one byte string. ``LayerScan.from_bytes(scan.to_bytes()) == s
 
 from __future__ import annotations
 
-import functools
 import marshal
 import multiprocessing
 import os
@@ -27,6 +26,7 @@ from dataclasses import replace
 from typing import IO, Any, NamedTuple
 
 from imgscope import errors
+from imgscope._heap import own_heap, trimmer
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
@@ -625,7 +625,8 @@ def _worker_main(number: int, conn: Any, order: Sequence[int]) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the parent stops a worker, whatever it does itself
         assert _WORKER is not None
         shared = _WORKER[-1]
-        trim = _malloc_trim()
+        own_heap()  # inherited from the command line; set here for a library caller's workers too
+        trim = trimmer()
         start = 0
         while True:
             index, start = _claim(shared, order, start, number + 1)
@@ -642,16 +643,6 @@ def _worker_main(number: int, conn: Any, order: Sequence[int]) -> None:
         status = 0
     finally:
         os._exit(status)  # a layer claimed and not sent (an exception here): the parent scans it itself
-
-
-def _malloc_trim() -> Callable[[], object]:
-    """glibc's ``malloc_trim(0)`` (free heap pages back to the system), or a function that does nothing."""
-    try:
-        import ctypes
-
-        return functools.partial(ctypes.CDLL("libc.so.6").malloc_trim, 0)
-    except (OSError, AttributeError):
-        return lambda: None
 
 
 def _result(data: bytes) -> LayerScan:

@@ -16,6 +16,7 @@ import click
 
 import imgscope
 from imgscope._gc import collector_paused
+from imgscope._heap import own_heap
 from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources.local import stream_source
@@ -307,3 +308,4 @@ def main(ctx: click.Context, debug: bool) -> None:
     1 a check failed, 2 bad input or usage.
     """
     ctx.obj = {"debug": debug}
+    own_heap()  # the process is the command line's: large blocks given back when freed (_heap)

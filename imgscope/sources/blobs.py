@@ -34,10 +34,11 @@ from imgscope.model import Compression
 _INFLATE_ERRORS = (zlib.error, cast("type[Exception]", inflate.error))
 
 GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
-# 1 MiB: the reader thread's chunks (``_QUEUE_CHUNKS`` ahead, one being made, one being parsed, and a decompressor's
-# input) are the scan's fixed memory; 4 MiB chunks cost 15 MiB more at the peak of the medium benchmark image for no
-# measurable time (docs/performance.md, "The scan's per-member work").
-CHUNK = 1 << 20
+# 256 KiB: the reader thread's chunks (``_QUEUE_CHUNKS`` ahead, one being made, one being parsed, and a decompressor's
+# input) are the scan's fixed memory, and they stay below the mmap threshold the command line fixes (``_heap``), so
+# they reuse heap memory; 4 MiB chunks cost 15 MiB more at the peak of the medium benchmark image than 1 MiB, and
+# 1 MiB no less time than 256 KiB (docs/performance.md, "The scan's per-member work" and "The C heap").
+CHUNK = 256 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _OTHER_MAGICS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"\x04\x22\x4d\x18": "lz4"}

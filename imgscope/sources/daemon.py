@@ -23,12 +23,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from imgscope.errors import ImageFormatError, ImageNotFoundError, UsageError
+from imgscope.sources import blobs
 from imgscope.text import printable
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 PODMAN_SOCKETS = ("{xdg}/podman/podman.sock", "/run/podman/podman.sock")
 _VERSION_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
-_CHUNK = 1 << 20
+_CHUNK = blobs.CHUNK
 #: Connect fast; an engine may think a while before the first byte of a large export.
 #: Pings and inspections answer at once; an engine that accepts the connection and stays silent is not waited for.
 TIMEOUT = httpx.Timeout(connect=10.0, read=15.0, write=60.0, pool=10.0)

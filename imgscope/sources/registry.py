@@ -32,6 +32,7 @@ import httpx
 
 from imgscope.errors import CorruptLayerError, ImageFormatError, ImageNotFoundError, NotAnImageError, RegistryError
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
+from imgscope.sources import blobs
 from imgscope.sources.cache import BlobCache
 from imgscope.sources.config import check_digest, expect, opt_str, parse_config
 from imgscope.sources.oci_layout import artifact_type_of, describe_artifact
@@ -66,7 +67,7 @@ MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec's own limit
 MAX_CONFIG_BYTES = 32 << 20
 MAX_INDEX_DEPTH = 4
 MAX_REDIRECTS = 5
-CHUNK = 1 << 20
+CHUNK = blobs.CHUNK  # the same pieces as a blob read from disk (the heap reuses them: _heap)
 USER_AGENT = "imgscope"
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
