@@ -125,3 +125,26 @@ def test_no_diff_hash_when_not_asked() -> None:
     assert [e.path for e in iter_entries(stream)] == ["a"]
     stream.finish()
     assert stream.diff_id is None and stream.blob_digest is None
+
+
+def test_the_reader_thread_hands_over_what_the_parser_would_read() -> None:
+    # about 3.6 MB: several hand-overs of several chunks each, then the end, or an error after them (raised after
+    # the chunks before it, where the parser reading the blob itself would find it)
+    raw = make_tar([(f"f{i}", bytes([i]) * (300_000 + i)) for i in range(12)])
+    whole, cut = (raw, gzip.compress(raw)), (gzip.compress(raw)[:-30], raw[:-20_000])
+    for blob in whole + cut:
+        seen: list[tuple[object, ...]] = []
+        for threaded in (False, True):
+            stream = LayerStream(io.BytesIO(blob), "test-layer", threaded=threaded)
+            try:
+                members = [(entry.path, entry.size, entry.digest) for entry in iter_entries(stream)]
+                stream.finish()
+                seen.append((members, stream.diff_id, stream.blob_digest))
+            except CorruptLayerError as exc:
+                seen.append(("error", str(exc)))
+            finally:
+                stream.close()
+        assert seen[0] == seen[1]
+        assert (seen[0][0] != "error") == (blob in whole)
+        if blob in whole:
+            assert len(seen[0][0]) == 12  # type: ignore[arg-type]

@@ -34,10 +34,10 @@ from imgscope.model import Compression
 _INFLATE_ERRORS = (zlib.error, cast("type[Exception]", inflate.error))
 
 GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
-# 256 KiB: the reader thread's chunks (``_QUEUE_CHUNKS`` ahead, one being made, one being parsed, and a decompressor's
-# input) are the scan's fixed memory, and they stay below the mmap threshold the command line fixes (``_heap``), so
-# they reuse heap memory; 4 MiB chunks cost 15 MiB more at the peak of the medium benchmark image than 1 MiB, and
-# 1 MiB no less time than 256 KiB (docs/performance.md, "The scan's per-member work" and "The C heap").
+# 256 KiB: the reader thread's chunks (handed over ``_HANDOFF_BYTES`` at a time, ``_QUEUE_CHUNKS`` hand-overs ahead)
+# are the scan's fixed memory, and they stay below the mmap threshold the command line fixes (``_heap``), so they
+# reuse heap memory. Against 1 MiB chunks with glibc's moving threshold: the medium benchmark image's peak 53 MiB
+# instead of 76 (all processes), the scan about 5 % more CPU (docs/performance.md, "The C heap").
 CHUNK = 256 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -257,8 +257,9 @@ class LayerStream:
 
     With ``threaded=True`` a reader thread reads, decompresses and hashes the blob
     (zlib, zstandard and hashlib release the GIL on large buffers) a few chunks
-    ahead of the parser; memory stays bounded by ``_QUEUE_CHUNKS`` chunks. Call
-    ``close()`` (or use the stream as a context manager) to stop the thread early.
+    ahead of the parser, handed over about a MiB at a time; memory stays bounded
+    by ``_QUEUE_CHUNKS`` hand-overs. Call ``close()`` (or use the stream as a
+    context manager) to stop the thread early.
     """
 
     def __init__(
@@ -305,7 +306,8 @@ class LayerStream:
         self.uncompressed_size = 0
         self._eof = False
         self._source = self._produce()
-        self._queue: queue.Queue[bytes | BaseException | None] | None = None
+        self._queue: queue.Queue[_Handed] | None = None
+        self._batch: list[bytes] = []  # chunks handed over and not read yet, the next one last
         self._thread: threading.Thread | None = None
         self._stop = False
         if threaded:
@@ -343,17 +345,26 @@ class LayerStream:
     def _run(self) -> None:
         q = self._queue
         assert q is not None
-        item: bytes | BaseException | None
+        batch: list[bytes] = []
+        size = 0
+        item: _Handed = None
         try:
             for chunk in self._source:
-                if not self._put(q, chunk):
-                    return
-            item = None
-        except BaseException as exc:  # handed to the parsing thread, which raises it
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= _HANDOFF_BYTES:
+                    if not self._put(q, batch):
+                        return
+                    batch, size = [], 0
+        except BaseException as exc:  # handed to the parsing thread, which raises it after the chunks before it
             item = exc
+        if batch and not self._put(q, batch):
+            return
         self._put(q, item)
 
-    def _put(self, q: queue.Queue[bytes | BaseException | None], item: bytes | BaseException | None) -> bool:
+    def _put(
+        self, q: queue.Queue[list[bytes] | BaseException | None], item: list[bytes] | BaseException | None
+    ) -> bool:
         while not self._stop:
             try:
                 q.put(item, timeout=0.05)
@@ -365,14 +376,22 @@ class LayerStream:
     def _next(self) -> bytes | None:
         if self._eof:
             return None
+        chunk: bytes | None
         if self._queue is None:
             chunk = next(self._source, None)
+        elif self._batch:
+            chunk = self._batch.pop()
         else:
             item = self._queue.get()
             if isinstance(item, BaseException):
                 self._eof = True
                 raise item
-            chunk = item
+            if item is None:
+                chunk = None
+            else:
+                item.reverse()
+                chunk = item.pop()
+                self._batch = item
         if chunk is None:
             self._eof = True
         elif self._on_chunk is not None:
@@ -474,7 +493,11 @@ class LayerStream:
         return None if h is None else f"{h.name}:{h.hexdigest()}"
 
 
-_QUEUE_CHUNKS = 2  # chunks the reader thread may run ahead of the parser
+#: what the reader thread hands to the parsing thread: chunks, the error that ended the blob, or its end (None)
+_Handed = list[bytes] | BaseException | None
+_QUEUE_CHUNKS = 2  # hand-overs the reader thread may run ahead of the parser
+#: the chunks the reader thread hands over at a time: one queue operation (two thread switches) per MiB, not per chunk
+_HANDOFF_BYTES = 1 << 20
 
 
 def detect_compression(head: bytes, where: str) -> Compression:
