@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
+import io
 import json
 import shutil
+import tarfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,9 @@ def _relayout(
         digests[layer["digest"]] = put(data)
         layer["digest"] = digests[layer["digest"]]
         if corrupt_layer and n == 0:
-            data = data[:-1] + bytes([data[-1] ^ 1])  # the tar's end padding: still a valid tar
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:  # a byte of a file's content: a valid tar still
+                at = next(m for m in tar if m.isfile() and m.size).offset_data
+            data = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
             (new / layer["digest"].split(":")[1]).write_bytes(data)
     config["rootfs"]["diff_ids"] = [digests[d] for d in config["rootfs"]["diff_ids"]]
     if created_by is not None:

@@ -91,6 +91,19 @@ def test_missing_end_marker_is_an_error() -> None:
         read(raw[:1024])
 
 
+def test_a_member_after_a_single_zero_block_is_an_error() -> None:
+    # Go's archive/tar (Docker, containerd) refuses a header after one zero block; read as what follows the end of
+    # the tar, the member would be missing from the report without a word
+    a, b = make_tar([("a", b"1")]), make_tar([("b", b"2")])
+    with pytest.raises(CorruptLayerError, match="data after a single zero block at byte 1024"):
+        read(a[:1024] + bytes(512) + b)
+    for end in (bytes(512), bytes(700), bytes(1024)):  # one zero block then the stream's end, or zeros: the end
+        entries, _ = read(a[:1024] + end)
+        assert [e.path for e in entries] == ["a"]
+    with pytest.raises(CorruptLayerError, match="data after a single zero block"):
+        read(a[:1024] + bytes(512) + b"\x00" * 100 + b"x")  # a cut block with something in it
+
+
 def test_escaping_names_are_errors() -> None:
     with pytest.raises(CorruptLayerError, match="escapes the image root"):
         read(make_tar([("../etc/passwd", b"x")]))

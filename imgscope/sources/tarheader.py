@@ -228,6 +228,13 @@ class HeaderDecoder:
             if block == _EMPTY_BLOCK:
                 if long_name is not None or long_link is not None or pax:
                     raise TarFormatError(f"extended header without a member at byte {offset}")
+                # The marker is two zero blocks. One, then the stream's end, is read as the end (as Go does); one,
+                # then anything but zeros, is an error (Go's archive/tar, which Docker and containerd unpack layers
+                # with, refuses it), not members silently skipped as what follows the end.
+                second = self._read(BLOCK)
+                self.position += len(second)
+                if second.count(0) != len(second):
+                    raise TarFormatError(f"data after a single zero block at byte {offset} (the end is two)")
                 return None
             if not _checksum_ok(block, offset):
                 raise TarFormatError(f"bad tar header checksum at byte {offset}")
