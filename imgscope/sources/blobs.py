@@ -36,8 +36,8 @@ _INFLATE_ERRORS = (zlib.error, cast("type[Exception]", inflate.error))
 GZIP_LEVEL = 6  # zlib's default, as Go's compress/gzip (docker push) and pgzip (skopeo, buildah push) use
 # 256 KiB: the reader thread's chunks (handed over ``_HANDOFF_BYTES`` at a time, ``_QUEUE_CHUNKS`` hand-overs ahead)
 # are the scan's fixed memory, and they stay below the mmap threshold the command line fixes (``_heap``), so they
-# reuse heap memory. Against 1 MiB chunks with glibc's moving threshold: the medium benchmark image's peak 53 MiB
-# instead of 76 (all processes), the scan about 5 % more CPU (docs/performance.md, "The C heap").
+# reuse heap memory. Against 1 MiB chunks with glibc's moving threshold: the medium benchmark image's peak about 57
+# MiB instead of 71 (all processes), the scan about 5 % more CPU (docs/performance.md, "The C heap").
 CHUNK = 256 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -257,7 +257,7 @@ class LayerStream:
 
     With ``threaded=True`` a reader thread reads, decompresses and hashes the blob
     (zlib, zstandard and hashlib release the GIL on large buffers) a few chunks
-    ahead of the parser, handed over about a MiB at a time; memory stays bounded
+    ahead of the parser, handed over 512 KiB at a time; memory stays bounded
     by ``_QUEUE_CHUNKS`` hand-overs. Call ``close()`` (or use the stream as a
     context manager) to stop the thread early.
     """
@@ -496,8 +496,10 @@ class LayerStream:
 #: what the reader thread hands to the parsing thread: chunks, the error that ended the blob, or its end (None)
 _Handed = list[bytes] | BaseException | None
 _QUEUE_CHUNKS = 2  # hand-overs the reader thread may run ahead of the parser
-#: the chunks the reader thread hands over at a time: one queue operation (two thread switches) per MiB, not per chunk
-_HANDOFF_BYTES = 1 << 20
+#: the chunks the reader thread hands over at a time: a queue operation (two thread switches) for each chunk cost
+#: the scan 4-5 % more CPU than 1 MiB chunks; 1 MiB hand-overs kept 3-5 MiB more in flight (performance.md, "The C
+#: heap")
+_HANDOFF_BYTES = 512 << 10
 
 
 def detect_compression(head: bytes, where: str) -> Compression:
