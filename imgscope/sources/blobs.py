@@ -362,9 +362,7 @@ class LayerStream:
             return
         self._put(q, item)
 
-    def _put(
-        self, q: queue.Queue[list[bytes] | BaseException | None], item: list[bytes] | BaseException | None
-    ) -> bool:
+    def _put(self, q: queue.Queue[_Handed], item: _Handed) -> bool:
         while not self._stop:
             try:
                 q.put(item, timeout=0.05)
