@@ -24,7 +24,7 @@ def _libc() -> object | None:
         libc.mallopt  # noqa: B018 (glibc's, or none of this applies)
         libc.malloc_trim  # noqa: B018
         return libc
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):  # no ctypes, no libc.so.6 (macOS, Windows), no mallopt (musl)
         return None
 
 

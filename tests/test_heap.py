@@ -77,7 +77,7 @@ def _run(script: str, mode: str) -> str:
     return out.stdout.strip()
 
 
-_GLIBC_LINUX = Path("/proc/self/maps").exists() and _heap._libc() is not None
+_GLIBC_LINUX = Path("/proc/self/smaps_rollup").exists() and _heap._libc() is not None  # Linux 4.14+
 
 
 @pytest.mark.skipif(not _GLIBC_LINUX, reason="glibc on Linux")
@@ -112,3 +112,17 @@ def test_the_command_line_owns_its_heap(monkeypatch: pytest.MonkeyPatch, tmp_pat
     result = CliRunner().invoke(main, ["analyze", str(tmp_path / "none.tar")])
     assert result.exit_code == 2
     assert calls == [1]
+
+
+def test_no_ctypes_leaves_the_heap_alone(tmp_path: Path) -> None:
+    # a Python built without ctypes: every command must still work (the CLI calls own_heap before any command)
+    script = (
+        "import sys; sys.modules['ctypes'] = None\n"
+        "from imgscope import _heap\n"
+        "assert _heap.own_heap() is False\n"
+        "from imgscope.cli import main\n"
+        "main(['analyze', sys.argv[1]])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "none.tar")], capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    assert "internal error" not in out.stderr and "none.tar" in out.stderr

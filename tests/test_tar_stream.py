@@ -144,7 +144,12 @@ def test_the_reader_thread_hands_over_what_the_parser_would_read() -> None:
     # about 3.6 MB: several hand-overs of several chunks each, then the end, or an error after them (raised after
     # the chunks before it, where the parser reading the blob itself would find it)
     raw = make_tar([(f"f{i}", bytes([i]) * (300_000 + i)) for i in range(12)])
-    whole, cut = (raw, gzip.compress(raw)), (gzip.compress(raw)[:-30], raw[:-20_000])
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        last = tar.getmembers()[-1].offset
+    bad_header = bytearray(raw)
+    bad_header[last] ^= 1  # the last member's header fails its checksum, near the end of a gzip stream cut short
+    whole = (raw, gzip.compress(raw))
+    cut = (gzip.compress(raw)[:-30], raw[:-20_000], gzip.compress(bytes(bad_header))[:-30])
     for blob in whole + cut:
         seen: list[tuple[object, ...]] = []
         for threaded in (False, True):
@@ -161,3 +166,4 @@ def test_the_reader_thread_hands_over_what_the_parser_would_read() -> None:
         assert (seen[0][0] != "error") == (blob in whole)
         if blob in whole:
             assert len(seen[0][0]) == 12  # type: ignore[arg-type]
+    assert "bad tar header checksum" in str(seen[0][1])  # the header before the stream's cut, as the parser meets it

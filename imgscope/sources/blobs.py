@@ -350,6 +350,8 @@ class LayerStream:
         item: _Handed = None
         try:
             for chunk in self._source:
+                if self._stop:  # closed: no more reading (a hand-over would be refused anyway)
+                    return
                 batch.append(chunk)
                 size += len(chunk)
                 if size >= _HANDOFF_BYTES:

@@ -228,9 +228,10 @@ class HeaderDecoder:
             if block == _EMPTY_BLOCK:
                 if long_name is not None or long_link is not None or pax:
                     raise TarFormatError(f"extended header without a member at byte {offset}")
-                # The marker is two zero blocks. One, then the stream's end, is read as the end (as Go does); one,
-                # then anything but zeros, is an error (Go's archive/tar, which Docker and containerd unpack layers
-                # with, refuses it), not members silently skipped as what follows the end.
+                # The marker is two zero blocks. One, then the stream's end or zeros (even a cut block of them,
+                # which Go calls unexpected EOF), is read as the end; one, then anything else, is an error (Go's
+                # archive/tar, which Docker and containerd unpack layers with, refuses it), not a member skipped
+                # without a word as what follows the end.
                 second = self._read(BLOCK)
                 self.position += len(second)
                 if second.count(0) != len(second):
