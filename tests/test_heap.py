@@ -27,8 +27,7 @@ def rss():
             if line.startswith("Rss:"):
                 return int(line.split()[1]) * 1024
 
-if sys.argv[1] == "own":
-    assert _heap.own_heap()
+assert _heap.own_heap()
 keep = []
 start = rss()
 kept = []

@@ -29,7 +29,6 @@ from imgscope.text import printable
 DOCKER_SOCKET = "/var/run/docker.sock"
 PODMAN_SOCKETS = ("{xdg}/podman/podman.sock", "/run/podman/podman.sock")
 _VERSION_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
-_CHUNK = blobs.CHUNK
 #: Connect fast; an engine may think a while before the first byte of a large export.
 #: Pings and inspections answer at once; an engine that accepts the connection and stays silent is not waited for.
 TIMEOUT = httpx.Timeout(connect=10.0, read=15.0, write=60.0, pool=10.0)
@@ -215,7 +214,7 @@ def export(name: str, kind: str = "docker", environ: dict[str, str] | None = Non
                 if response.status_code != 200:
                     response.read()
                     raise _http_error(response, label, engine)
-                yield _Body(response.iter_bytes(_CHUNK), label, engine)  # type: ignore[misc]
+                yield _Body(response.iter_bytes(blobs.CHUNK), label, engine)  # type: ignore[misc]
         except httpx.HTTPError as exc:
             raise _unreachable(engine, label, exc) from None
 

@@ -67,7 +67,6 @@ MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec's own limit
 MAX_CONFIG_BYTES = 32 << 20
 MAX_INDEX_DEPTH = 4
 MAX_REDIRECTS = 5
-CHUNK = blobs.CHUNK  # the same pieces as a blob read from disk (the heap reuses them: _heap)
 USER_AGENT = "imgscope"
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
@@ -323,7 +322,7 @@ class Registry:
         pieces: list[bytes] = []
         total = 0
         with self.open_blob(digest, size) as raw:
-            while piece := raw.read(CHUNK):  # to the end: the download checks itself and enters the cache there
+            while piece := raw.read(blobs.CHUNK):  # to the end: the download checks itself and enters the cache there
                 total += len(piece)
                 if total > limit:
                     raise ImageFormatError(self.where, f"{what} larger than {limit} bytes")
@@ -537,7 +536,7 @@ class BlobDownload(io.RawIOBase):
         super().__init__()
         self._registry, self._response, self._digest, self._size = registry, response, digest, size
         self._writer = writer
-        self._chunks: Iterator[bytes] = response.iter_bytes(CHUNK)
+        self._chunks: Iterator[bytes] = response.iter_bytes(blobs.CHUNK)
         self._pending = memoryview(b"")
         self._hasher = hashlib.new(digest.partition(":")[0])
         self._count = 0
