@@ -245,6 +245,13 @@ class TarEntries(MadeOnRead[TarEntry]):
             self._digests += digest
         self._digest_end.append(len(self._digests))
 
+    def string_index(self) -> dict[str, int]:
+        """The string table's index (a string -> its position), as held: to be read, never changed."""
+        strings, index = self._strings, self._index
+        if len(index) < len(strings):  # read back from columns: index the table first
+            index.update((text, i) for i, text in enumerate(strings))
+        return index
+
     def has_path(self, path: str) -> bool:
         """True when a member has ``path``."""
         parent, _, name = path.rpartition("/")

@@ -13,7 +13,7 @@ import imgscope
 from imgscope.analysis.scan import LayerScan, StreamFigures, layer_where, scan_layer, scan_layers
 from imgscope.dive.figures import DiveLayer
 from imgscope.errors import CorruptLayerError
-from imgscope.model import Compression, EntryType, TarEntry
+from imgscope.model import Compression, EntryType, TarEntries, TarEntry
 from imgscope.render import json as json_report
 from imgscope.union.filesystem import FileSystem
 from tests.conftest import CASES_FORMATS, SAMPLES
@@ -72,6 +72,30 @@ def test_columns_hold_what_an_array_cannot() -> None:
         LayerScan.from_bytes(b"garbage")
 
 
+def test_wire_form_of_columns_names_implied_directories_and_refuses_a_cut_head() -> None:
+    """Members held by column whose directories no member names ("x/y" under "x", never listed): dive's tree
+    names them, so the wire form adds them to the string table; the bytes read back equal the scan, and encode
+    to the same bytes again. A head cut short is refused."""
+    entries = TarEntries(
+        [
+            TarEntry("x/y/f", EntryType.FILE, 3, 0o644, 0, 0, "", bytes(32)),
+            TarEntry("x/y/.wh.g", EntryType.FILE, 0, 0o644, 0, 0, "", bytes(range(32))),
+            TarEntry("z", EntryType.SYMLINK, 0, 0o777, 0, 0, "x/y/f"),
+        ]
+    )
+    dive = DiveLayer.of(entries)
+    assert {"x", "y"} <= set(dive.names) and "x" not in set(entries.names())
+    scan = LayerScan(0, entries, StreamFigures(Compression.NONE, 3072, 3072, None, None), dive=dive)
+    data = scan.to_bytes()
+    again = LayerScan.from_bytes(data)
+    assert again == scan and again.dive.full_paths() == dive.full_paths()
+    assert again.to_bytes() == data == scan.to_bytes()
+    head, _columns = scan.wire_parts()
+    for cut in (len(head) - 1, len(head) - 5, 10):
+        with pytest.raises((ValueError, EOFError)):
+            LayerScan.from_bytes(data[:cut])
+
+
 @pytest.mark.parametrize(
     ("rel", "truth"),
     [*[(rel, "cases") for rel in CASES_FORMATS], ("cases-vfs/docker-archive.tar", "cases-vfs")],
@@ -124,13 +148,11 @@ def test_a_damaged_cached_scan_is_refused_when_read(damage: str) -> None:
     import marshal
     from array import array
 
-    from imgscope.analysis import scan as scan_module
     from imgscope.fleet.stages import ScanCacheError, decode_scan, encode_scan
 
     image = imgscope.open_image(SAMPLES / "cases" / "docker-archive.tar")
     scan = scan_layer(image, 1)
-    payload = scan.to_bytes()
-    meta, columns, observers = marshal.loads(payload[len(scan_module._MAGIC) :])
+    head, columns = scan.wire_parts()
     cols = list(marshal.loads(columns))
     if damage == "dir-index":
         dirs = array("I")
@@ -143,7 +165,7 @@ def test_a_damaged_cached_scan_is_refused_when_read(damage: str) -> None:
         cols[10] = cols[10][:-1]
     else:
         cols[5] = cols[5][:-1]
-    damaged = scan_module._MAGIC + marshal.dumps((meta, marshal.dumps(tuple(cols)), observers))
+    damaged = head + marshal.dumps(tuple(cols))
     diff_id = scan.stream.diff_id
     assert diff_id is not None
     decode_scan(encode_scan(scan, {}), diff_id)  # the undamaged record reads

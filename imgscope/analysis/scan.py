@@ -55,7 +55,8 @@ class StreamFigures(NamedTuple):
     gzip_size: int | None = None  # an uncompressed blob's gzip size, when asked for (``gzip_uncompressed``)
 
 
-_MAGIC = b"imgscope-layerscan-2\n"  # 2: dive's layer tree by parent position, not by path
+# 2: dive's layer tree by parent position, not by path; 3: the columns after the head, not marshalled inside it
+_MAGIC = b"imgscope-layerscan-3\n"
 _TYPES = tuple(EntryType)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
 _FILE_CODE = _TYPE_CODE[EntryType.FILE]
@@ -81,7 +82,7 @@ class LayerScan:
         observers: tuple[ContentObserver, ...] = (),
         *,
         dive: DiveLayer | None = None,
-        columns: bytes | None = None,
+        columns: bytes | memoryview | None = None,
     ) -> None:
         if (entries is None) == (columns is None):
             raise ValueError("a LayerScan holds its members either as entries or as columns")
@@ -91,7 +92,7 @@ class LayerScan:
         self.observers = observers  #: the extra observers asked for, after the pass (their findings)
         self._entries = entries
         self._dive = dive
-        self._columns = columns
+        self._columns: bytes | memoryview | None = columns
 
     @property
     def entries(self) -> Sequence[TarEntry]:
@@ -156,11 +157,17 @@ class LayerScan:
     # -- the wire form ---------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The compact form: a header, the figures, the member columns (and the extra observers, pickled: they
-        are few and hold only what they found)."""
+        """The compact form: a header, the figures (and the extra observers, pickled: they are few and hold only
+        what they found), then the member columns."""
+        return b"".join(self.wire_parts())
+
+    def wire_parts(self) -> tuple[bytes, bytes | memoryview]:
+        """``to_bytes`` in its two parts, not yet joined: the header and figures, and the columns (so that a worker
+        can let the scan go before it joins them: the columns are a fifth of the scan's memory)."""
         columns = self._columns if self._columns is not None else _encode(self.entries, self.dive)
         observers = pickle.dumps(self.observers) if self.observers else b""
-        return _MAGIC + marshal.dumps((self._meta(), columns, observers))
+        head = marshal.dumps((self._meta(), observers))
+        return _MAGIC + len(head).to_bytes(4, "little") + head, columns
 
     @classmethod
     def from_bytes(cls, data: bytes, *, observers: bool = True) -> LayerScan:
@@ -169,7 +176,13 @@ class LayerScan:
         someone else could have written (``imgscope batch``'s scan cache) must not carry any."""
         if not data.startswith(_MAGIC):
             raise ValueError("not a layer scan")
-        (index, stream, sniffed), columns, pickled = marshal.loads(memoryview(data)[len(_MAGIC) :])
+        view = memoryview(data)
+        start = len(_MAGIC) + 4
+        end = start + int.from_bytes(view[start - 4 : start], "little")
+        if end > len(view):
+            raise ValueError("not a layer scan: cut short")
+        (index, stream, sniffed), pickled = marshal.loads(view[start:end])
+        columns = view[end:]  # a view of ``data``, not a copy: unpacked when the merge first reads it
         if pickled and not observers:
             raise ValueError("a layer scan carrying observers where none may be")
         observers_ = pickled
@@ -184,8 +197,12 @@ class LayerScan:
         )
 
 
-def _pack_ints(values: Sequence[int], code: str) -> tuple[str, bytes]:
-    """A column of ints as a machine array (``code``), or marshalled when a value does not fit (a PAX uid)."""
+def _pack_ints(values: Sequence[int], code: str) -> tuple[str, bytes | array[int]]:
+    """A column of ints as a machine array (``code``), or marshalled when a value does not fit (a PAX uid).
+
+    An array already of that type is given as it is: ``marshal`` writes any buffer as the bytes it holds."""
+    if isinstance(values, array) and values.typecode == code:
+        return code, values
     try:
         return code, array(code, values).tobytes()
     except OverflowError:
@@ -263,26 +280,29 @@ def _encode(entries: Sequence[TarEntry], dive: DiveLayer) -> bytes:
     )
 
 
-def _ints_bytes(values: Sequence[int], code: str) -> bytes:
-    return values.tobytes() if isinstance(values, array) and values.typecode == code else array(code, values).tobytes()
+def _ints_bytes(values: Sequence[int], code: str) -> bytes | array[int]:
+    """``values`` as machine ints of type ``code``: the array itself when it is one (``marshal`` writes its bytes)."""
+    return values if isinstance(values, array) and values.typecode == code else array(code, values).tobytes()
 
 
 def _encode_columns(entries: TarEntries, dive: DiveLayer) -> bytes:
-    """``_encode`` of members already stored by column: the same form, without making an entry."""
-    strings, dirs, names, links, types, sizes, modes, uids, gids, digests = entries.columns()
-    strings = list(strings)
-    table = {text: i for i, text in enumerate(strings)}
+    """``_encode`` of members already stored by column: the same form, without making an entry, and without a
+    copy of any column (``marshal`` writes the arrays and byte arrays as the bytes they hold)."""
+    strings, dirs, names, links, types, sizes, modes, uids, gids, digests, _ends = entries.live_columns()
+    table = entries.string_index()
+    more: dict[str, int] = {}  # dive's names not in the members' table (rare): numbered after it
     dive_names = array("I")
     for name in dive.names:  # the table's own strings (``DiveLayer.of``): found, rarely added
         found = table.get(name)
         if found is None:
-            found = table[name] = len(strings)
-            strings.append(name)
+            found = more.get(name)
+            if found is None:
+                found = more[name] = len(strings) + len(more)
         dive_names.append(found)
     return marshal.dumps(
         (
             len(entries),
-            strings,
+            [*strings, *more] if more else strings,
             _ints_bytes(dirs, "I"),
             _ints_bytes(names, "I"),
             _ints_bytes(links, "I"),
@@ -297,11 +317,12 @@ def _encode_columns(entries: TarEntries, dive: DiveLayer) -> bytes:
             _pack_ints(dive.sizes, "Q"),
             bytes(dive.flags),
             (dive.layer_size, dive.opaque, dive.repeated),
-        )
+        ),
+        2,  # version 2 keeps no table of the objects written: the same bytes whoever else holds a column
     )
 
 
-def _decode(columns: bytes) -> tuple[TarEntries, DiveLayer]:
+def _decode(columns: bytes | memoryview) -> tuple[TarEntries, DiveLayer]:
     (
         count,
         strings,
@@ -608,7 +629,9 @@ def _worker_scan(index: int) -> bytes:
             return b"X" + pickle.dumps(exc)
         except Exception:
             return b"X" + pickle.dumps(RuntimeError(f"scan of layer {index} failed in a worker: {exc!r}"))
-    return scan.to_bytes()
+    head, columns = scan.wire_parts()
+    del scan  # before the parts are joined: the scan's columns and its bytes are not held all at once
+    return head + columns
 
 
 def _worker_main(number: int, conn: Any, order: Sequence[int]) -> None:

@@ -25,8 +25,8 @@ from imgscope.packages.scan import capture_observers
 from imgscope.sources.resolve import open_source
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
-SCAN_FORMAT = 3
-_MAGIC = b"imgscope fleet scan 4\n"
+SCAN_FORMAT = 4
+_MAGIC = b"imgscope fleet scan 5\n"
 
 
 @dataclass(frozen=True)
