@@ -35,6 +35,22 @@ def test_old_name_reads_with_a_deprecation_warning() -> None:
         s.wasted_percent = 0.5  # type: ignore[misc]
 
 
+def test_old_name_is_taken_as_a_keyword_with_a_deprecation_warning() -> None:
+    """Code written before the rename that makes a Summary by keyword still runs, and warns."""
+    import dataclasses
+
+    s = analysis_of(CASES).summary
+    fields = dataclasses.asdict(s)
+    fields["wasted_percent"] = fields.pop("wasted_fraction")
+    with pytest.warns(DeprecationWarning, match="wasted_fraction"):
+        old = imgscope.Summary(**fields)
+    assert old == s
+    assert imgscope.Summary(*dataclasses.astuple(s)) == s  # by position, as before
+    assert dataclasses.replace(s, wasted_fraction=0.5).wasted_fraction == 0.5
+    with pytest.raises(TypeError, match="both"):
+        imgscope.Summary(**fields, wasted_fraction=0.1)
+
+
 def test_json_document_carries_the_new_name_and_version() -> None:
     doc = analysis_of(CASES).to_dict()
     assert doc["schema_version"] == imgscope.analysis.SCHEMA_VERSION == 2

@@ -424,9 +424,9 @@ class Summary:
         layer_count: layers
         wasted_bytes: size - final_size: stored but not visible
         wasted_fraction: wasted_bytes / size, a fraction from 0 to 1 (0.0447 is 4.47 %; 0 when size is 0).
-            ``wasted_percent``, its old name, still reads (deprecated). Every ratio of imgscope is a fraction,
-            and so is dive's ``user_wasted_percent`` (named after dive's ``userWastedPercent``), in the library
-            and in the JSON alike
+            ``wasted_percent``, its old name, still reads and is still taken as a keyword (deprecated). Every
+            ratio of imgscope is a fraction, and so is dive's ``user_wasted_percent`` (named after dive's
+            ``userWastedPercent``), in the library and in the JSON alike
         efficiency: final_size / size, a fraction (1 when size is 0)
         duplicate_bytes: bytes of same-content copies in the final filesystem
     """
@@ -466,6 +466,27 @@ class Summary:
             "efficiency": self.efficiency,
             "duplicate_bytes": self.duplicate_bytes,
         }
+
+
+_summary_fields_init = Summary.__init__
+
+
+def _summary_init(self: Summary, *args: Any, **kwargs: Any) -> None:
+    """``Summary``'s own ``__init__``, which also takes the old keyword ``wasted_percent`` (deprecated) for
+    ``wasted_fraction``, as the attribute still reads under it."""
+    if "wasted_percent" in kwargs:
+        if "wasted_fraction" in kwargs:
+            raise TypeError("Summary() got both wasted_fraction and wasted_percent, its deprecated name")
+        warnings.warn(
+            "Summary(wasted_percent=...) is deprecated: it holds a fraction, now named wasted_fraction",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        kwargs["wasted_fraction"] = kwargs.pop("wasted_percent")
+    _summary_fields_init(self, *args, **kwargs)
+
+
+Summary.__init__ = _summary_init  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True, repr=False)  # repr: one line, from the display registry
