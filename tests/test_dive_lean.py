@@ -94,3 +94,43 @@ def test_a_damaged_layer_tree_is_refused() -> None:
         except ValueError:
             continue
         raise AssertionError(f"parents {bad} accepted")
+
+
+def test_figures_on_layers_of_thousands_of_paths_are_the_reference_figures() -> None:
+    """Layers large enough for the table of path ids to grow several times: the same names under many
+    directories ("index.js" in every package), directories whited out whole and re-made, files overwritten;
+    the figures equal the node-by-node emulation's."""
+    import random
+
+    rng = random.Random(20261205)
+    names = ["index.js", "LICENSE", "package.json", "a", "é", "lib", "x y"]
+    layers: list[list[TarEntry]] = []
+    for layer in range(5):
+        entries: list[TarEntry] = []
+        for _ in range(2500):
+            depth = rng.randint(1, 5)
+            parts = [f"p{rng.randint(0, 60)}"] + [rng.choice(names) for _ in range(depth - 1)]
+            path = "/".join(parts)
+            if rng.random() < 0.1:
+                entries.append(TarEntry(path, EntryType.DIR, 0, 0o755, 0, 0))
+            else:
+                entries.append(TarEntry(path, EntryType.FILE, rng.randint(0, 5000), 0o644, 0, 0, "", bytes(32)))
+        if layer:  # whiteouts of paths the layer below wrote (of a missing one, dive stops counting the layer)
+            below = [e.path for e in layers[-1] if ".wh." not in e.path]
+            for top in rng.sample(sorted({path.partition("/")[0] for path in below}), 3):  # whole packages
+                entries.append(TarEntry(f".wh.{top}", EntryType.FILE, 0, 0o644, 0, 0, "", bytes(32)))
+            for _ in range(40):  # single files and directories
+                head, _, base = rng.choice(below).rpartition("/")
+                whiteout = f"{head}/.wh.{base}" if head else f".wh.{base}"
+                entries.append(TarEntry(whiteout, EntryType.FILE, 0, 0o644, 0, 0, "", bytes(32)))
+        layers.append(entries)
+    old = ref.DiveCompat()
+    for entries in layers:
+        old.add_layer(entries)
+    expected = old.figures()
+    assert len(expected.inefficiencies) > 300  # the stack does overlap: the comparison has something to compare
+    for mark_last in (False, True):
+        lean = DiveCompat()
+        for i, entries in enumerate(layers):
+            lean.add_layer(DiveLayer.of(entries), last=mark_last and i == len(layers) - 1)
+        assert _key(lean.figures()) == _key(expected)

@@ -81,7 +81,7 @@ import math
 from array import array
 from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any
 
 from imgscope.dive.golang import go_f4, go_sort, humanize_bytes
@@ -438,20 +438,30 @@ class _PathData:
         return data
 
 
+#: Multiplies a parent's id in the hash of (parent id, name): Fibonacci hashing spreads the ids of siblings.
+_MIX = 0x9E3779B1
+
+
 class DiveCompat:
     """Incremental: feed layers in order, then read the figures.
 
-    Every path a layer's tree holds, and every whiteout's target, gets an id in one trie of names (a directory's
-    id -> its children's names -> their ids; per id its parent and name). dive's stacked tree and its efficiency
-    data are columns indexed by those ids, not objects: a path string is made only for an inefficient file or a
-    quirk. The last layer adds no id for a path no earlier layer holds: its size is only summed.
+    Every path a layer's tree holds, and every whiteout's target, gets an id in one trie of names: per id its
+    parent and name, found by (parent id, name) in one open-addressing table of ids (a machine array, not a dict
+    per directory: a third of the memory of dive's emulation went to those), and a directory's children
+    listed by a first-child and next-sibling link. dive's stacked tree and its efficiency data are columns
+    indexed by those ids, not objects: a path string is made only for an inefficient file or a quirk. The last
+    layer adds no id for a path no earlier layer holds: its size is only summed.
     """
 
     def __init__(self) -> None:
         self._layers = 0
-        self._kids: dict[int, dict[str, int]] = {}  # id -> its children's names -> their ids (id 0: the root)
         self._parent = array("i", [-1])
         self._name: list[str] = [""]
+        # (parent id, name) -> id: slots of ids (-1: empty), probed from the pair's hash; the root (0) is in none.
+        self._slots = array("i", [-1]) * 1024
+        self._mask = 1023
+        self._first_kid = array("i", [-1])  # id -> its last-added child (-1: none)
+        self._next_sib = array("i", [-1])  # id -> the child its parent had before it (-1: none)
         # dive's stacked tree, StackTreeRange(trees, 0, layers-1) for the next layer's whiteouts, per id: held,
         # size, IsDir. A held node's ancestors are held, so an unheld node has no held descendant.
         self._held = bytearray(b"\1")
@@ -469,33 +479,68 @@ class DiveCompat:
 
     # -- the trie of ids ---------------------------------------------------------------------------
 
+    def _find(self, parent: int, name: str) -> int:
+        """The id of ``parent``'s child ``name``; -1 when it has none."""
+        slots, mask, parents, names = self._slots, self._mask, self._parent, self._name
+        h = (hash(name) ^ parent * _MIX) & mask
+        while True:
+            node = slots[h]
+            if node < 0 or (parents[node] == parent and names[node] == name):
+                return node
+            h = (h + 1) & mask
+
     def _new(self, parent: int, name: str) -> int:
         node = len(self._name)
+        if (node + 1) * 4 > self._mask:
+            self._grow()
+        slots, mask = self._slots, self._mask
+        h = (hash(name) ^ parent * _MIX) & mask
+        while slots[h] >= 0:
+            h = (h + 1) & mask
+        slots[h] = node
         self._name.append(name)
         self._parent.append(parent)
+        self._next_sib.append(self._first_kid[parent])
+        self._first_kid.append(-1)
+        self._first_kid[parent] = node
         self._held.append(0)
         self._size.append(0)
         self._is_dir.append(0)
         self._state.append(0)
         self._once.append(0)
-        kids = self._kids.get(parent)
-        if kids is None:
-            kids = self._kids[parent] = {}
-        kids[name] = node
         return node
 
+    def _grow(self) -> None:
+        """Twice the slots, every id placed again (the table is at most two thirds full)."""
+        names, parents = self._name, self._parent
+        size = (self._mask + 1) * 2
+        while (len(names) + 1) * 4 > size - 1:
+            size *= 2
+        slots, mask = array("i", [-1]) * size, size - 1
+        for node in range(1, len(names)):
+            h = (hash(names[node]) ^ parents[node] * _MIX) & mask
+            while slots[h] >= 0:
+                h = (h + 1) & mask
+            slots[h] = node
+        self._slots, self._mask = slots, mask
+
     def _child(self, parent: int, name: str) -> int:
-        kids = self._kids.get(parent)
-        node = kids.get(name) if kids is not None else None
-        return self._new(parent, name) if node is None else node
+        node = self._find(parent, name)
+        return self._new(parent, name) if node < 0 else node
+
+    def _kids(self, node: int) -> Iterator[int]:
+        """The ids of ``node``'s children (the last added first)."""
+        kid, next_sib = self._first_kid[node], self._next_sib
+        while kid >= 0:
+            yield kid
+            kid = next_sib[kid]
 
     def _ids(self, layer: DiveLayer, create: bool) -> MutableSequence[int]:
         """The id of each node of ``layer`` (-1 where ``create`` is false and the trie has none): parents first,
         so from the last node back."""
         names, parents = layer.names, layer.parents
         ids = array("i", [0]) * len(names)
-        kids_of = self._kids
-        # ``_new`` written out: a layer's new nodes are most of its nodes.
+        # ``_find`` and ``_new`` written out: a layer's new nodes are most of its nodes.
         id_names, id_parents, held, sizes, is_dir, state, once = (
             self._name,
             self._parent,
@@ -505,6 +550,7 @@ class DiveCompat:
             self._state,
             self._once,
         )
+        slots, mask, mix, start = self._slots, self._mask, _MIX, len(id_names)
         for i in range(len(names) - 1, -1, -1):
             p = parents[i]
             parent = ids[p] if p >= 0 else 0
@@ -512,28 +558,41 @@ class DiveCompat:
                 ids[i] = -1
                 continue
             name = names[i]
-            kids = kids_of.get(parent)
-            if kids is None:
+            h = (hash(name) ^ parent * mix) & mask
+            node = slots[h]
+            while node >= 0 and (id_parents[node] != parent or id_names[node] != name):
+                h = (h + 1) & mask
+                node = slots[h]
+            if node < 0:
                 if not create:
                     ids[i] = -1
                     continue
-                kids = kids_of[parent] = {}
-                node = None
-            else:
-                node = kids.get(name)
-            if node is None:
-                if not create:
-                    ids[i] = -1
-                    continue
-                node = kids[name] = len(id_names)
+                node = len(id_names)
+                if (node + 1) * 4 > mask:
+                    self._grow()
+                    slots, mask = self._slots, self._mask
+                    h = (hash(name) ^ parent * mix) & mask
+                    while slots[h] >= 0:
+                        h = (h + 1) & mask
+                slots[h] = node
                 id_names.append(name)
                 id_parents.append(parent)
-                held.append(0)
-                sizes.append(0)
-                is_dir.append(0)
-                state.append(0)
-                once.append(0)
             ids[i] = node
+        new = len(id_names) - start
+        if new:  # the new ids' other columns, in one go; then each is linked as its parent's first child
+            zeros = bytes(new)
+            held += zeros
+            is_dir += zeros
+            state += zeros
+            sizes.extend(repeat(0, new))
+            once.extend(repeat(0, new))
+            first_kid, next_sib = self._first_kid, self._next_sib
+            first_kid.extend(repeat(-1, new))
+            next_sib.extend(repeat(-1, new))
+            for node in range(start, start + new):
+                parent = id_parents[node]
+                next_sib[node] = first_kid[parent]
+                first_kid[parent] = node
         return ids
 
     def _id_of(self, layer: DiveLayer, i: int) -> int:
@@ -574,19 +633,17 @@ class DiveCompat:
 
     def _release(self, node: int) -> None:
         """``FileTree.RemovePath`` of a held node: it and its held descendants."""
-        held, kids_of = self._held, self._kids
+        held = self._held
         todo = [node]
         while todo:
             cur = todo.pop()
             if held[cur]:
                 held[cur] = 0
-                kids = kids_of.get(cur)
-                if kids:
-                    todo.extend(kids.values())
+                todo.extend(self._kids(cur))
 
     def _held_kids(self, node: int) -> list[int]:
         held = self._held
-        return [k for k in self._kids.get(node, {}).values() if held[k]]
+        return [k for k in self._kids(node) if held[k]]
 
     def _subtree_size(self, node: int) -> int:
         """Sum of sizes of ``node`` (unless it is the root) and all its held descendants."""
@@ -606,9 +663,8 @@ class DiveCompat:
             return -1
         if not trimmed:  # ".wh." alone names its directory ("/d/")
             return parent
-        kids = self._kids.get(parent)
-        node = kids.get(trimmed) if kids is not None else None
-        return node if node is not None and self._held[node] else -1
+        node = self._find(parent, trimmed)
+        return node if node >= 0 and self._held[node] else -1
 
     # -- layers ------------------------------------------------------------------------------------
 
@@ -648,7 +704,8 @@ class DiveCompat:
         # Leaves come in the same order in dive's depth-first walk and in the post-order: one traversal serves both.
         self._walk(index, layer, ids)
         if last:  # only the paths of the inefficient files are made from here on: names and parents suffice
-            self._kids, self._held, self._is_dir, self._state = {}, bytearray(), bytearray(), bytearray()
+            self._slots, self._first_kid, self._next_sib = array("i"), array("i"), array("i")
+            self._held, self._is_dir, self._state = bytearray(), bytearray(), bytearray()
             self._size, self._once = array("Q"), array("Q")
             return
         # The next layer's whiteouts look into layers 0..index stacked on the copy of layer 0 (so
