@@ -491,8 +491,8 @@ class DiveCompat:
 
     def _new(self, parent: int, name: str) -> int:
         node = len(self._name)
-        if (node + 1) * 4 > self._mask:
-            self._grow()
+        if (node + 1) * 2 > self._mask:
+            self._grow(1)
         slots, mask = self._slots, self._mask
         h = (hash(name) ^ parent * _MIX) & mask
         while slots[h] >= 0:
@@ -510,11 +510,11 @@ class DiveCompat:
         self._once.append(0)
         return node
 
-    def _grow(self) -> None:
-        """Twice the slots, every id placed again (the table is at most two thirds full)."""
+    def _grow(self, more: int) -> None:
+        """Slots for ``more`` ids besides those there (the table at most half full), every id placed again."""
         names, parents = self._name, self._parent
         size = (self._mask + 1) * 2
-        while (len(names) + 1) * 4 > size - 1:
+        while (len(names) + more) * 2 > size - 1:
             size *= 2
         slots, mask = array("i", [-1]) * size, size - 1
         for node in range(1, len(names)):
@@ -550,6 +550,8 @@ class DiveCompat:
             self._state,
             self._once,
         )
+        if (len(id_names) + len(names)) * 2 > self._mask:  # room for every node to be new: no growing below
+            self._grow(len(names))
         slots, mask, mix, start = self._slots, self._mask, _MIX, len(id_names)
         for i in range(len(names) - 1, -1, -1):
             p = parents[i]
@@ -568,12 +570,6 @@ class DiveCompat:
                     ids[i] = -1
                     continue
                 node = len(id_names)
-                if (node + 1) * 4 > mask:
-                    self._grow()
-                    slots, mask = self._slots, self._mask
-                    h = (hash(name) ^ parent * mix) & mask
-                    while slots[h] >= 0:
-                        h = (h + 1) & mask
                 slots[h] = node
                 id_names.append(name)
                 id_parents.append(parent)
