@@ -134,3 +134,24 @@ def test_figures_on_layers_of_thousands_of_paths_are_the_reference_figures() -> 
         for i, entries in enumerate(layers):
             lean.add_layer(DiveLayer.of(entries), last=mark_last and i == len(layers) - 1)
         assert _key(lean.figures()) == _key(expected)
+
+
+def test_id_table_keeps_every_path_as_it_grows() -> None:
+    """Ids made one at a time (a whiteout's target) grow the table many times over: each (parent, name) keeps
+    its id, a name under two parents is two ids, and each directory lists exactly its children."""
+    dive = DiveCompat()
+    made = {}
+    for i in range(3000):
+        parent = made.get(("", f"d{i % 7}")) or dive._child(0, f"d{i % 7}")
+        made[("", f"d{i % 7}")] = parent
+        made[(f"d{i % 7}", f"f{i}")] = dive._child(parent, f"f{i}")
+        made[(f"d{i % 7}", "same")] = dive._child(parent, "same")
+    assert dive._mask + 1 > 1024  # it did grow
+    assert len(set(made.values())) == len(made)  # one id per (parent, name)
+    for (parent_name, name), node in made.items():
+        parent = made[("", parent_name)] if parent_name else 0
+        assert dive._find(parent, name) == node
+    for d in range(7):
+        parent = made[("", f"d{d}")]
+        expected = {node for (p, _), node in made.items() if p == f"d{d}"}
+        assert set(dive._kids(parent)) == expected
