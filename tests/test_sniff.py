@@ -127,3 +127,65 @@ def test_observers_side_by_side_each_get_what_they_asked_for() -> None:
     assert whole.seen == {"var/lib/dpkg/status": status}
     assert [f.path for f in sniffer.found] == ["/srv/tls.key"]
     assert {e.path: e.digest for e in entries} == {p: hashlib.sha256(d).digest() for p, d in members.items()}
+
+
+class _Recording(Sniffer):
+    """The sniffer, recording what it was shown (path and bytes) as well."""
+
+    def __init__(self) -> None:
+        super().__init__(layer=1)
+        self.shown: dict[str, bytes] = {}
+
+    def observe(self, path: str, size: int, content: bytes) -> None:
+        self.shown[path] = bytes(content)
+        super().observe(path, size, content)
+
+
+class _RecordingUnfiltered(_Recording):
+    """The same, asked about every file, as an observer without a head filter is."""
+
+    head_filter = None
+
+
+def test_head_filter_finds_what_asking_about_every_file_finds() -> None:
+    """With its head filter, the reader shows the sniffer only the files that can be secrets; the findings, and the
+    bytes of each file it does show, are the ones it gets when asked about every file. The layer spans several
+    read chunks, so keys and credential files sit inside chunks and across their edges; some keys start past the
+    filter's 64 bytes, some files are too large, some names end like a credential file's without being one."""
+    import random
+
+    rng = random.Random(5)
+    key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE\n"
+    members: dict[str, bytes] = {}
+    for i in range(600):
+        kind = rng.randrange(8)
+        body = rng.randbytes(rng.choice([10, 300, 5000, 40000]))
+        if kind == 0:
+            members[f"k/{i}.key"] = key + body
+        elif kind == 1:
+            members[f"k/{i}.late"] = b" " * 70 + key  # the header past the window: never a key
+        elif kind == 2:
+            members[f"home/u{i}/.npmrc"] = f"//r/:_authToken={FAKE}\n".encode() + body
+        elif kind == 3:
+            members[f"home/u{i}/.aws/credentials"] = f"aws_secret_access_key = {FAKE}\n".encode()
+        elif kind == 4:
+            members[f"x/not.npmrc{i}"] = body
+        elif kind == 5:
+            members[f"big/{i}"] = key + b"x" * MAX_SNIFF_SIZE
+        else:
+            members[f"d/{i}"] = body
+    found = {}
+    shown = {}
+    for filtered in (True, False):
+        sniffer = _Recording() if filtered else _RecordingUnfiltered()
+        entries = list(iter_entries(_layer(members), [sniffer]))
+        assert len(entries) == len(members)
+        found[filtered] = sorted((f.path, f.kind) for f in sniffer.found)
+        shown[filtered] = sniffer.shown
+    assert found[True] == found[False]
+    assert {kind for _, kind in found[True]} == {"private-key", "npm-token", "aws-credentials"}
+    plain = [[path for path in shown[f] if path.startswith(("d/", "x/"))] for f in (True, False)]
+    assert (
+        len(plain[0]) < len(plain[1]) / 4
+    )  # the filter kept most plain files from the sniffer (not those across chunks)
+    assert all(shown[False][path] == head for path, head in shown[True].items())

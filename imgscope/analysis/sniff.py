@@ -5,7 +5,7 @@ first bytes of each small regular file (the whole file for credential files) and
 read. Only a verdict for a flagged file is kept: ``(path, layer, kind)``. The bytes seen are dropped at once and a
 secret's value is never stored, so nothing can print it.
 
-May import: the bottom modules only (it is plugged in by ``analysis.scan``).
+May import: the bottom modules, and the tar reader's ``HeadFilter`` (it is plugged in by ``analysis.scan``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from imgscope.sources.tar_stream import HeadFilter
 
 #: Files larger than this are never looked at (private keys and credential files are a few KB).
 MAX_SNIFF_SIZE = 64 * 1024
 #: Bytes kept of a file not named like a credential file: enough for a PEM / OpenSSH header.
 HEAD_BYTES = 256
+#: A file not named like a credential file is judged only when its first ``_KEY_WINDOW`` bytes hold this.
+_KEY_HEADER = b"-----BEGIN"
+_KEY_WINDOW = 64
 
 # Credential files recognised by name, then confirmed by content: name -> kind.
 _CONFIG_FILES = {
@@ -102,6 +108,11 @@ class Sniffer:
 
     layer: int = 0
     found: list[SniffedFile] = field(default_factory=list)
+    #: ``observe`` looks further only at a file with a key header in its first 64 bytes, or named like a
+    #: credential file: the reader asks about no other (``sources.tar_stream.HeadFilter``)
+    head_filter: ClassVar[HeadFilter | None] = HeadFilter(
+        _KEY_HEADER, _KEY_WINDOW, MAX_SNIFF_SIZE, tuple(_CONFIG_FILES)
+    )
 
     def wants(self, name: str, size: int) -> int:
         """The first bytes to see of a regular file of ``size`` bytes named ``name`` in the tar (0: none)."""
@@ -111,7 +122,7 @@ class Sniffer:
 
     def observe(self, path: str, size: int, content: bytes) -> None:
         """Record ``path`` when its first bytes look like a secret; the bytes are dropped either way."""
-        if b"-----BEGIN" not in content[:64] and path.rpartition("/")[2] not in _CONFIG_FILES:
+        if _KEY_HEADER not in content[:_KEY_WINDOW] and path.rpartition("/")[2] not in _CONFIG_FILES:
             return  # the common case, decided without a regex: no key header, not a credential file
         kind = verdict(path, content)
         if kind is not None:

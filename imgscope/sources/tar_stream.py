@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from typing import NoReturn, Protocol
+from typing import NamedTuple, NoReturn, Protocol
 from zlib import adler32
 
 from imgscope.errors import CorruptLayerError
@@ -48,6 +48,19 @@ class ContentObserver(Protocol):
         """The first ``wants(...)`` bytes of the file (fewer if the file is shorter), once the member is read;
         ``path`` is normalised (no leading ``/``). Not called for the root directory or a bad member."""
         ...
+
+
+class HeadFilter(NamedTuple):
+    """What an observer may declare (as its ``head_filter`` attribute) so that the reader asks it about a file only
+    when the file can interest it, decided without a Python call per file: a file of at most ``max_size`` bytes
+    whose first ``window`` bytes hold ``needle``, or whose normalised path ends with one of ``path_suffixes``. It
+    must let through every file ``observe`` would do something with. Used when the observer is the only one, and
+    for a file read from one chunk (the others are asked about as ever)."""
+
+    needle: bytes
+    window: int
+    max_size: int
+    path_suffixes: tuple[str, ...]
 
 
 class _Hasher(Protocol):
@@ -117,6 +130,9 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
     field_mask = (1 << 24) - 1  # mode, uid, gid and their terminators: 8 octal digits
     view_of: bytes | None = None
     view = memoryview(b"")
+    head_filter: HeadFilter | None = getattr(observers[0], "head_filter", None) if len(observers) == 1 else None
+    if head_filter is not None:
+        needle, window, filter_max, suffixes = head_filter
     while True:
         buf = stream.buf
         pos = stream.pos
@@ -171,6 +187,7 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
         digest: bytes | None = None
         head: bytes | None = None
         wanted: list[int] | None = None
+        filtered = -1  # where in ``buf`` a file the head filter decides on starts (decided once its path is known)
         is_file = typeflag in regular or typeflag not in codes  # POSIX: an unknown type is read as a regular file
         if is_file:
             code = file_code
@@ -178,7 +195,10 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
                 digest = _EMPTY_DIGEST
             else:
                 limit = 0
-                if observers:
+                if head_filter is not None and pos + padded <= len(buf):
+                    if size <= filter_max:
+                        filtered = pos
+                elif observers:
                     wanted = [o.wants(member_name, size) for o in observers]
                     limit = max(wanted)
                 if pos + padded <= len(buf):  # the whole member is in this chunk: hashed from it, no copy
@@ -225,6 +245,12 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
             raise CorruptLayerError(where, f"member {member_name!r} escapes the image root") from None
         if not path:
             continue  # the root directory itself
+        if filtered >= 0 and (
+            buf.find(needle, filtered, filtered + min(size, window)) >= 0 or path.endswith(suffixes)
+        ):  # the file is still in ``buf``: one from another chunk goes the way below
+            want = observers[0].wants(member_name, size)
+            if want > 0:
+                observers[0].observe(path, size, buf[filtered : filtered + min(want, size)])
         if head is not None and wanted is not None:
             for observer, want in zip(observers, wanted, strict=True):
                 if want > 0:
