@@ -140,7 +140,7 @@ def test_id_table_keeps_every_path_as_it_grows() -> None:
     """Ids made one at a time (a whiteout's target) grow the table many times over: each (parent, name) keeps
     its id, a name under two parents is two ids, and each directory lists exactly its children."""
     dive = DiveCompat()
-    made = {}
+    made: dict[tuple[str, str], int] = {}
     for i in range(3000):
         parent = made.get(("", f"d{i % 7}")) or dive._child(0, f"d{i % 7}")
         made[("", f"d{i % 7}")] = parent
