@@ -49,6 +49,9 @@ def test_old_name_is_taken_as_a_keyword_with_a_deprecation_warning() -> None:
     assert dataclasses.replace(s, wasted_fraction=0.5).wasted_fraction == 0.5
     with pytest.raises(TypeError, match="both"):
         imgscope.Summary(**fields, wasted_fraction=0.1)
+    import inspect
+
+    assert "wasted_fraction" in inspect.signature(imgscope.Summary).parameters  # help() shows the fields
 
 
 def test_json_document_carries_the_new_name_and_version() -> None:

@@ -94,6 +94,10 @@ def test_wire_form_of_columns_names_implied_directories_and_refuses_a_cut_head()
     for cut in (len(head) - 1, len(head) - 5, 10):
         with pytest.raises((ValueError, EOFError)):
             LayerScan.from_bytes(data[:cut])
+    import pickle
+
+    for held in (scan, LayerScan.from_bytes(data)):  # members as entries, and as a view of the wire bytes
+        assert pickle.loads(pickle.dumps(held)) == scan
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ The figures are defined in ``docs/metrics.md`` and computed in ``analysis.merge`
 
 from __future__ import annotations
 
+import functools
 import warnings
 from array import array
 from collections.abc import Sequence
@@ -471,6 +472,7 @@ class Summary:
 _summary_fields_init = Summary.__init__
 
 
+@functools.wraps(_summary_fields_init)  # its signature and help stay the dataclass's own
 def _summary_init(self: Summary, *args: Any, **kwargs: Any) -> None:
     """``Summary``'s own ``__init__``, which also takes the old keyword ``wasted_percent`` (deprecated) for
     ``wasted_fraction``, as the attribute still reads under it."""

@@ -154,6 +154,10 @@ class LayerScan:
     def __repr__(self) -> str:
         return f"LayerScan(index={self.index}, stream={self.stream!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its wire form (a scan read back holds a view of its bytes, which pickle cannot take)."""
+        return LayerScan.from_bytes, (self.to_bytes(),)
+
     # -- the wire form ---------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
