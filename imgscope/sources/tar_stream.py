@@ -37,7 +37,8 @@ ESTARGZ_MEMBERS = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.pre
 
 
 class ContentObserver(Protocol):
-    """Looks at regular files' content while the tar reader streams it (``iter_entries``)."""
+    """Looks at regular files' content while the tar reader streams it (``iter_entries``). An observer may also
+    have a ``head_filter`` (``HeadFilter``) that spares it the question for most files."""
 
     def wants(self, name: str, size: int) -> int:
         """How many of the first bytes of the regular file ``name`` (as the tar writes it, not normalised) of
@@ -106,8 +107,8 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
     The per-member work is the scan's cost, so the common case is done here without a call per field: a plain
     header in the current chunk is decoded in place (``tarheader.FAST_HEADER``; anything else, an extended header,
     one across chunks or one the fast path does not take, goes to ``HeaderDecoder.next``, which decides it as
-    strictly as ever), a small file's content is hashed from the chunk without a copy, and the member's fields go
-    to the columns without a ``TarEntry``.
+    strictly as ever), a small file's content is hashed from the chunk without a copy, a lone observer's
+    ``head_filter`` is tested in the chunk, and the member's fields go to the columns without a ``TarEntry``.
     """
     where = stream.where
     decoder = th.HeaderDecoder(stream.read)
