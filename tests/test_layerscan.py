@@ -175,3 +175,28 @@ def test_a_damaged_cached_scan_is_refused_when_read(damage: str) -> None:
     decode_scan(encode_scan(scan, {}), diff_id)  # the undamaged record reads
     with pytest.raises(ScanCacheError, match="delete it from the scan cache"):
         decode_scan(encode_scan(LayerScan.from_bytes(damaged), {}), diff_id)
+
+
+@pytest.mark.parametrize("rel", ["cases/oci-zstd", "cases/oci-gzip", "cases/docker-archive.tar"])
+def test_a_scan_with_progress_leaves_no_stream_behind_while_the_collector_is_paused(rel: str) -> None:
+    """analyze pauses Python's collector for the whole pass, and a scan worker runs without it: a layer's stream
+    (its decompressor, its chunks) must be freed by reference counting alone. A progress callback that reads the
+    stream made a cycle that kept every layer's stream until the end."""
+    import gc
+
+    from imgscope.sources.blobs import LayerStream
+
+    img = imgscope.open_image(SAMPLES / rel)
+    calls: list[int] = []
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(len(img.layers)):
+            scan_layer(img, i, progress=lambda layer, count, read: calls.append(read))
+        alive = sum(1 for o in gc.get_objects() if isinstance(o, LayerStream))
+    finally:
+        if was:
+            gc.enable()
+    assert calls and max(calls) > 0  # the callback did read the streams' sizes
+    assert alive == 0

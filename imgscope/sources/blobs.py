@@ -399,8 +399,12 @@ class LayerStream:
         return chunk
 
     def close(self) -> None:
-        """Stop the reader thread, if any, and wait for it."""
+        """Stop the reader thread, if any, and wait for it. A closed stream calls ``on_chunk`` no more."""
         self._stop = True
+        # The callback often holds the stream (a progress closure that reads its size): a cycle, which would
+        # keep the stream, its decompressor and its chunks alive for as long as the collector is paused (the
+        # whole analysis; a scan worker's whole life).
+        self._on_chunk = None
         if self._thread is not None:
             self._thread.join()
             self._thread = None
