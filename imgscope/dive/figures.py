@@ -550,7 +550,7 @@ class DiveCompat:
             self._state,
             self._once,
         )
-        if (len(id_names) + len(names)) * 2 > self._mask:  # room for every node to be new: no growing below
+        if create and (len(id_names) + len(names)) * 2 > self._mask:  # room for every node to be new
             self._grow(len(names))
         slots, mask, mix, start = self._slots, self._mask, _MIX, len(id_names)
         for i in range(len(names) - 1, -1, -1):
