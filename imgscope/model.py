@@ -210,7 +210,7 @@ class TarEntries(MadeOnRead[TarEntry]):
         without making a ``TarEntry`` (the tar reader's way)."""
         strings, index = self._strings, self._index
         if len(index) < len(strings):  # read back from columns: index the table before adding to it
-            index.update((text, i) for i, text in enumerate(strings))
+            self.string_index()
         parent, _, name = path.rpartition("/")
         at_dir = index.get(parent)
         if at_dir is None:
