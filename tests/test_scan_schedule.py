@@ -321,3 +321,22 @@ def test_a_failure_receiving_the_scans_does_not_hang(monkeypatch: pytest.MonkeyP
     assert not thread.is_alive(), "the analysis still waits for scans nobody receives"
     assert calls[0] >= 2
     assert got == [expected]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_a_workers_pipe_is_widened() -> None:
+    """A worker's pipe holds ``PIPE_BYTES`` (or the system's most), not the default 64 KiB: through that, the
+    thread receiving a scan of several MiB needed the GIL back every 64 KiB while the merge held it, and the
+    worker waited a third of a second per large layer instead of scanning."""
+    import fcntl
+
+    most = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    try:
+        before = fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ)
+        scan_module._widen_pipe(writer)
+        after = fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ)  # one pipe: the same size seen from either end
+    finally:
+        reader.close()
+        writer.close()
+    assert after == min(scan_module.PIPE_BYTES, most) > before
