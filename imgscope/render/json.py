@@ -43,6 +43,11 @@ def _tokens(doc: Any) -> Iterator[str]:
         members, level = stack[-1]
         run: list[str] = []
         held = 0
+        if type(members) is _ListMembers:
+            text = members.flat_dicts(level + 1)
+            if text is not None:  # a run of flat dicts, in one piece
+                yield text
+                continue
         for before, member in members:
             text = _leaf(member, level + 1)
             if text is None:  # a container with a container in it: written member by member
@@ -83,18 +88,42 @@ class _DictMembers(Iterator[tuple[str, Any]]):
 class _ListMembers(Iterator[tuple[str, Any]]):
     """A list's (or tuple's) members to write, each with its separator and indentation."""
 
-    __slots__ = ("_inner", "_items", "_sep")
+    __slots__ = ("_at", "_inner", "_items", "_sep")
 
     def __init__(self, value: list[Any] | tuple[Any, ...], level: int) -> None:
-        self._items = iter(value)
+        self._items = value
+        self._at = 0
         self._inner = "\n" + "  " * (level + 1)
         self._sep = ""
 
     def __next__(self) -> tuple[str, Any]:
-        v = next(self._items)
+        at = self._at
+        if at >= len(self._items):
+            raise StopIteration
+        self._at = at + 1
         before = self._sep + self._inner
         self._sep = ","
-        return before, v
+        return before, self._items[at]
+
+    def flat_dicts(self, level: int) -> str | None:
+        """The next members, with the text before each, when they are a run of non-empty dicts of plain values
+        (``_dict_run``); None, and nothing taken, when the next member is not such a dict."""
+        at = self._at
+        items = self._items[at : at + _RUN]
+        end = 0
+        for item in items:  # the run stops at the first member that is not a non-empty dict
+            if type(item) is not dict or not item:
+                break
+            end += 1
+        if end < len(items):
+            items = items[:end]
+        text = _dict_run(items, level) if items else None
+        if text is None:
+            return None
+        self._at = at + len(items)
+        before = self._sep + self._inner
+        self._sep = ","
+        return before + text
 
 
 def _open(value: Any, level: int, stack: list[tuple[Iterator[tuple[str, Any]], int]]) -> str:
@@ -155,6 +184,42 @@ def _flat(value: dict[Any, Any] | list[Any] | tuple[Any, ...], level: int) -> st
         opening, closing = "[", "]"
     inner = "\n" + "  " * (level + 1)
     return f"{opening}{inner}{(',' + inner).join(parts)}\n{'  ' * level}{closing}"
+
+
+_RUN = 512  # dicts written by one call of json's C encoder at most
+
+# json's C encoder, one per level, with the separators the indented text has between a dict's members, and
+# \x01 after a key, which no encoded string holds (control characters are escaped), so that it can be counted.
+_RUN_ENCODERS: dict[int, json.JSONEncoder] = {}
+
+
+def _dict_run(items: list[Any] | tuple[Any, ...], level: int) -> str | None:
+    """The text of non-empty dicts ``items`` at ``level``, each as ``_flat`` writes it, joined as list members
+    are; None unless every value in them is a plain value (no container but an empty one, written the same
+    either way). A large document is mostly such runs (wasted files, dive's inefficient files): json's C
+    encoder writes them, instead of a Python step per value."""
+    outer = "\n" + "  " * level
+    inner = outer + "  "
+    encoder = _RUN_ENCODERS.get(level)
+    if encoder is None:
+        encoder = _RUN_ENCODERS[level] = json.JSONEncoder(
+            ensure_ascii=False, allow_nan=False, separators=("," + inner, "\x01")
+        )
+    try:
+        text = encoder.encode(items)
+    except (ValueError, TypeError, RecursionError):  # NaN, an unknown type: the general way says what is wrong
+        return None
+    # Every key is followed by \x01, and no value opens a container (an empty one is written the same either
+    # way): then the dicts are flat. A container's key, or its first member, would follow a \x01.
+    if text.count("\x01") != sum(map(len, items)):
+        return None
+    if "\x01[" in text or "\x01{" in text:
+        bare = text.replace("\x01[]", "").replace("\x01{}", "")
+        if "\x01[" in bare or "\x01{" in bare:
+            return None
+    # Between two dicts: "}," + inner + "{", which no string holds (a line break in one is escaped).
+    body = text[2:-2].replace("\x01", ": ").replace(f"}},{inner}{{", f"{outer}}},{outer}{{{inner}")
+    return f"{{{inner}{body}{outer}}}"
 
 
 def _key(key: Any) -> str:
