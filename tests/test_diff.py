@@ -128,7 +128,12 @@ def test_cli_diff_says_which_image_it_picked() -> None:
     result = CliRunner().invoke(main, ["diff", TWO, TWO], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "identical" in result.output
-    assert result.output.count("analyzing the first, localhost/tiny-a:1; choose with --image") == 2
+    # in diff's words: it has no --image, a side is PATH:IMAGE
+    assert "analyzing the first, localhost/tiny-a:1; choose with PATH:IMAGE as A" in result.output
+    assert "analyzing the first, localhost/tiny-a:1; choose with PATH:IMAGE as B" in result.output
+    assert "--image" not in result.output
+    both = CliRunner().invoke(main, ["diff", TWO, TWO, "--json", "--html", "-"])
+    assert both.exit_code == 2 and "would both write to stdout" in both.output
     doc = json.loads(CliRunner().invoke(main, ["diff", TWO, f"{TWO}:tiny-b:1", "--json"]).output)
     assert [n for n in doc["a"]["notes"] if "analyzing the first" in n] and doc["b"]["notes"] == []
 

@@ -53,6 +53,11 @@ def analyze(
     """
     if layer is not None and ncdu_file is None:
         fail("--layer goes with --ncdu (the filesystem after that layer)")
+    to_stdout = [flag for flag, file in (("--html", html_file), ("--ncdu", ncdu_file)) if file == "-"]
+    if len(to_stdout) > 1 or (to_stdout and as_json):
+        flags = [*to_stdout, *(["--json"] if as_json else [])]
+        named = f"{', '.join(flags[:-1])} and {flags[-1]}"
+        fail(f"{named} would {'both' if len(flags) == 2 else 'all'} write to stdout: name a file for all but one")
     with errors(ctx.obj["debug"]):
         source = image_arg(path, image=image_ref, platform=platform)
     with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:

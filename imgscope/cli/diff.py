@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import emit, errors, main, no_verify_option, progress
+from imgscope.cli._common import emit, errors, fail, main, no_verify_option, progress
 from imgscope.cli._source import image_arg, source_options
 from imgscope.cli.report import write_output
 from imgscope.render import json as json_report
@@ -48,6 +48,8 @@ def diff(
     as written is taken whole, so paths containing ':' work. Two platforms of one index:
     imgscope diff multi/ multi/ --platform-a linux/amd64 --platform-b linux/arm64.
     """
+    if html_file == "-" and as_json:
+        fail("--html - and --json would both write to stdout: name a file for one of them")
     analyses = []
     for arg, chosen in ((a, platform_a or platform), (b, platform_b or platform)):
         ctx.params["path"] = arg  # names the input in error messages

@@ -136,6 +136,14 @@ def _config(d: ImageDiff) -> Table:
     return table
 
 
+def _for_diff(note: str, side: str) -> str:
+    """An image's note in ``diff``'s words: its image is chosen as ``PATH:IMAGE``, its platform with
+    ``--platform-a`` / ``--platform-b``, where ``analyze`` has ``--image`` and ``--platform``."""
+    return note.replace("choose with --image", f"choose with PATH:IMAGE as {side}").replace(
+        "choose with --platform", f"choose with --platform-{side.lower()}"
+    )
+
+
 def render_diff(d: ImageDiff, top: int = 20) -> RenderableType:
     """The comparison: the two images, size deltas, layers, directories, files, config."""
     head = Table.grid(padding=(0, 2))
@@ -145,7 +153,7 @@ def render_diff(d: ImageDiff, top: int = 20) -> RenderableType:
     head.add_row("B", safe(_name(d.b)))
     parts: list[RenderableType] = [head]
     for side, s in (("A", d.a), ("B", d.b)):
-        parts.extend(safe(f"Note ({side}): {note}", "yellow") for note in s.notes)
+        parts.extend(safe(f"Note ({side}): {_for_diff(note, side)}", "yellow") for note in s.notes)
     if d.identical:
         parts.append(Text("The images are identical: same layers, same files, same config.", "green"))
         return Group(*parts)
