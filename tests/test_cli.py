@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,37 @@ def test_ls_lists_images_and_platforms() -> None:
     assert sorted(i["platform"] for i in json.loads(out)["images"]) == ["linux/amd64", "linux/arm64"]
 
 
+def test_ls_gives_the_configs_platform_where_the_source_says_none() -> None:
+    """A docker save and an index entry without a platform: the config says it (``analyze`` showed it, ``ls`` a
+    dash); digests in their short form, ``sha256:`` and 12 hex digits."""
+    for source in (SAMPLES / "two-images.tar", SAMPLES / "cases" / "oci-zstd"):
+        code, out, _ = run("ls", str(source), "--json")
+        assert code == 0 and {i["platform"] for i in json.loads(out)["images"]} == {"linux/amd64"}
+    code, out, _ = run("ls", str(SAMPLES / "cases" / "oci-zstd"))
+    digest = imgscope.list_images(SAMPLES / "cases" / "oci-zstd")[0].digest
+    assert digest is not None
+    assert code == 0 and "linux/amd64" in out and f" {digest[:19]} " in out
+
+
+def test_image_takes_the_name_shown() -> None:
+    """An OCI layout's image is shown as its directory's name and its tag: that name picks it."""
+    code, out, _ = run("analyze", str(SAMPLES / "cases" / "oci-gzip"), "--image", "oci-gzip:1", "--json")
+    assert code == 0 and json.loads(out)["image"]["name"] == "oci-gzip:1"
+
+
+def test_a_short_layer_blob_is_named(tmp_path: Path) -> None:
+    """A layer blob shorter than its descriptor says: the error names that blob and its layer, not the manifest."""
+    layout = tmp_path / "oci"
+    shutil.copytree(SAMPLES / "cases" / "oci-zstd", layout)
+    img = imgscope.open_image(layout)
+    assert img.layers[0].digest is not None
+    blob = layout / "blobs" / "sha256" / img.layers[0].digest.removeprefix("sha256:")
+    blob.write_bytes(blob.read_bytes()[:1000])
+    code, _, err = run("analyze", str(layout))
+    assert code == 2
+    assert f"{blob.name} (layer 0): the manifest's layers[0].size says" in err and "the blob has 1000" in err
+
+
 def test_image_and_platform_options() -> None:
     code, out, _ = run("analyze", str(SAMPLES / "two-images.tar"), "--image", "localhost/tiny-b:1", "--json")
     assert code == 0 and json.loads(out)["image"]["name"] == "localhost/tiny-b:1"
@@ -93,6 +125,9 @@ def test_image_and_platform_options() -> None:
     assert code == 0 and json.loads(out)["image"]["platform"] == "linux/arm64"
     code, out, _ = run("analyze", str(SAMPLES / "two-images.tar"), "--top", "1")
     assert code == 0 and "2 images here; analyzing the first" in out
+    # the platform a docker save's config states is the one asked for: taken
+    code, out, _ = run("analyze", CASES, "--platform", "linux/amd64", "--json")
+    assert code == 0 and json.loads(out)["image"]["platform"] == "linux/amd64"
 
 
 @pytest.mark.parametrize(
@@ -103,6 +138,23 @@ def test_image_and_platform_options() -> None:
         (["analyze", str(SAMPLES / "two-images.tar"), "--image", "nope:1"], "no image 'nope:1'"),
         (["analyze", str(SAMPLES / "multi-platform"), "--platform", "linux"], "not os/arch"),
         (["analyze", str(SAMPLES / "multi-platform"), "--platform", "linux/s390x"], "no image for platform"),
+        # A source that does not say the platform (a docker save, an index entry without one): the config does.
+        (
+            ["check", CASES, "--platform", "windows/amd64", "--max-size", "1GB"],
+            "no image for platform windows/amd64; platforms here: linux/amd64",
+        ),
+        (["analyze", str(SAMPLES / "cases" / "oci-gzip"), "--platform", "linux/arm64"], "no image for platform"),
+        # --image naming two images is not a choice: check would otherwise judge the first
+        (
+            ["check", str(SAMPLES / "two-images.tar"), "--image", "1", "--max-size", "1GB"],
+            "'1' names 2 images here: localhost/tiny-a:1, localhost/tiny-b:1; name one",
+        ),
+        (["analyze", str(SAMPLES / "two-images.tar"), "--image", "sha256:"], "at least 12 hex digits"),
+        # two documents on one stdout would be neither
+        (["analyze", CASES, "--html", "-", "--ncdu", "-"], "--html and --ncdu would both write to stdout"),
+        (["analyze", CASES, "--json", "--ncdu", "-"], "--ncdu and --json would both write to stdout"),
+        (["analyze", CASES, "--json", "--html", "-", "--ncdu", "-"], "--html, --ncdu and --json would all write"),
+        (["analyze", str(SAMPLES / "two-images.tar"), "--image", "sha256:0eda"], "at least 12 hex digits"),
         (["ls", str(SAMPLES / "src")], "not a container image"),
     ],
 )

@@ -712,3 +712,42 @@ def test_a_silent_daemon_is_not_waited_for(tmp_path: Path) -> None:
         server.close()
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "no answer" in proc.stderr
+
+
+def _two_platform_save() -> bytes:
+    """A ``docker save`` of two images of one tag's layers whose configs name two platforms (the archive, unlike an
+    index, says no platform: only the configs do)."""
+    from tests.hostile.make_corpus import LAYER0, LAYER1, _js, base_config, docker_archive, member, sha256
+
+    arm = _js({**base_config([sha256(LAYER0), sha256(LAYER1)]), "architecture": "arm64", "variant": "v8"})
+    arm_name = sha256(arm).removeprefix("sha256:") + ".json"
+
+    def second_image(manifest: Any) -> Any:
+        return [
+            {**manifest[0], "RepoTags": ["app:amd"]},
+            {**manifest[0], "Config": arm_name, "RepoTags": ["app:arm"]},
+        ]
+
+    return docker_archive(manifest=second_image, before=[member(arm_name, arm)])
+
+
+@pytest.mark.parametrize("through", ["file", "pipe"])
+def test_platform_of_a_docker_save_is_the_configs(through: str, tmp_path: Path) -> None:
+    """``--platform`` picks, among the images of an archive that says no platform, the one whose config names it,
+    and refuses (exit 2) when none does, where it used to analyze the first image whatever it ran on."""
+    data = _two_platform_save()
+    path = tmp_path / "two.tar"
+    path.write_bytes(data)
+    source = str(path) if through == "file" else "-"
+    piped = None if through == "file" else data
+    for platform, name in (("linux/arm64", "app:arm"), ("linux/arm64/v8", "app:arm"), ("linux/amd64", "app:amd")):
+        doc = document(cli("analyze", source, "--platform", platform, "--json", data=piped).stdout)
+        assert (doc["image"]["name"], doc["image"]["platform"]) == (
+            name,
+            "linux/arm64/v8" if "arm" in name else platform,
+        )
+    proc = cli("analyze", source, "--platform", "linux/s390x", data=piped)
+    message = one_line_exit_2(proc, "no image for platform linux/s390x")
+    assert "platforms here: linux/amd64, linux/arm64/v8" in message
+    img = imgscope.open_image(path, platform="linux/arm64")
+    assert str(img.platform) == "linux/arm64/v8" and img.name == "app:arm"

@@ -94,6 +94,18 @@ def test_bare_reference_and_platforms(anon: RegistryServer, home: Path, tmp_path
         open_source(f"{anon.host}/multi:1", platform="linux/s390x", options=options(tmp_path))
 
 
+def test_platform_of_a_lone_manifest_is_its_configs(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    """A tag naming one manifest (no index) says its platform only in its config: ``--platform`` is checked
+    against it, where it used to be ignored."""
+    assert str(open_source(f"{anon.host}/cases:1", platform="linux/amd64", options=options(tmp_path)).platform) == (
+        "linux/amd64"
+    )
+    with pytest.raises(
+        imgscope.ImageNotFoundError, match="no image for platform linux/arm64; platforms here: linux/amd64"
+    ):
+        open_source(f"{anon.host}/cases:1", platform="linux/arm64", options=options(tmp_path))
+
+
 def test_pinned_digest(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
     digest = open_source(f"{anon.host}/cases:1", options=options(tmp_path)).digest
     img = open_source(f"docker://{anon.host}/cases@{digest}", options=options(tmp_path))

@@ -191,8 +191,8 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
         table.add_row(
             safe(", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"])),
             safe(str(ref.platform) if ref.platform else "-"),
-            _short(ref.digest, 19),
-            _short(ref.config_digest, 12),
+            _short_id(ref.digest),
+            _short_id(ref.config_digest),
         )
     if not artifacts:
         return table
@@ -201,7 +201,5 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
     others.add_column("Attached to")
     others.add_column("Manifest digest")
     for ref in artifacts:
-        others.add_row(
-            safe(str(ref.artifact_type)), _short(ref.subject, 19) if ref.subject else "-", _short(ref.digest, 19)
-        )
+        others.add_row(safe(str(ref.artifact_type)), _short_id(ref.subject), _short_id(ref.digest))
     return Group(table, others)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform as _platform
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import IO, Any
 from imgscope.errors import (
     ImageFormatError,
     ImageNotFoundError,
+    ImgscopeError,
     MissingBlobError,
     NotAnImageError,
     SourceNotFoundError,
@@ -89,8 +91,7 @@ def open_stream_image(
         contents = stream_archive.read_stream(counted, src.label, scanner)
     store = stream_archive.MemStore(contents)
     fmt, candidates, build = formats_of(store, False)
-    chosen, notes = choose(src.label, candidates, image, platform)
-    img = build(store, chosen, fmt, notes)
+    img = open_chosen(src.label, store, fmt, candidates, build, image, platform)
     return img, stream_archive.layer_scans(store, img, scanner)
 
 
@@ -126,23 +127,49 @@ class SourceIndex:
 
     def refs(self) -> list[ImageRef]:
         """Every image (and platform) the source holds, as ``list_images`` gives them."""
-        return [c.ref for c in self.candidates]
+        return [_with_platform(self.store, self.format, c, self._build) for c in self.candidates]
 
     def open(self, image: str | None = None, platform: str | Platform | None = None) -> Image:
         """The image ``open_image(path, image=, platform=)`` opens."""
-        chosen, notes = choose(self.path, self.candidates, image, parse_platform(platform))
-        return self._build(self.store, chosen, self.format, notes)
+        return open_chosen(
+            self.path, self.store, self.format, self.candidates, self._build, image, parse_platform(platform)
+        )
 
 
 def list_images(path: str | os.PathLike[str] | IO[bytes]) -> list[ImageRef]:
-    """Every image (and platform) the source holds, including those whose blobs are absent."""
-    return [c.ref for c in _open_source(source_path(path))[2]]
+    """Every image (and platform) the source holds, including those whose blobs are absent; an image whose
+    source does not say its platform (a ``docker save``, an index entry without one) has its config's."""
+    store, fmt, candidates, build = _open_source(source_path(path))
+    return [_with_platform(store, fmt, c, build) for c in candidates]
+
+
+def _with_platform(store: BlobStore, fmt: ImageFormat, candidate: Candidate, build: _Builder) -> ImageRef:
+    """``candidate``'s ref, with the platform its config states where the source says none (the ref as it is when
+    the config cannot be read: listing does not fail for one image's broken config)."""
+    ref = candidate.ref
+    if ref.platform is not None or ref.artifact_type is not None or not candidate.available:
+        return ref
+    try:
+        platform = build(store, candidate, fmt, []).platform
+    except ImgscopeError:
+        return ref
+    return ref if platform is None else dataclasses.replace(ref, platform=platform)
+
+
+#: The fewest hex digits a digest prefix given to ``--image`` may have (``docs/cli.md``).
+DIGEST_PREFIX_MIN = 12
 
 
 def _matches(ref: ImageRef, wanted: str) -> bool:
-    if wanted.startswith("sha256:") or (all(ch in "0123456789abcdef" for ch in wanted) and len(wanted) >= 12):
+    if wanted.startswith("sha256:") or (
+        all(ch in "0123456789abcdef" for ch in wanted) and len(wanted) >= DIGEST_PREFIX_MIN
+    ):
         hexpart = wanted.removeprefix("sha256:")
+        if len(hexpart) < DIGEST_PREFIX_MIN:
+            return False
         return any(d and d.removeprefix("sha256:").startswith(hexpart) for d in (ref.digest, ref.config_digest))
+    if ref.name is not None and wanted == ref.name:  # the name shown (an OCI layout's: its directory's and tag)
+        return True
     for tag in ref.tags:
         if wanted in (tag, tag.rpartition(":")[2]) and (wanted == tag or ":" not in wanted):
             return True
@@ -171,8 +198,42 @@ def open_image(
     platform = parse_platform(platform)
     path = source_path(path)
     store, fmt, candidates, build = _open_source(path)
+    return open_chosen(path, store, fmt, candidates, build, image, platform)
+
+
+def open_chosen(
+    path: str,
+    store: BlobStore,
+    fmt: ImageFormat,
+    candidates: list[Candidate],
+    build: _Builder,
+    image: str | None,
+    platform: Platform | None,
+) -> Image:
+    """The image ``choose`` picks, built (metadata only). A source that does not say an image's platform (a
+    ``docker save``, an index entry without one) leaves it to the image's config: with ``platform``, an image whose
+    config names another platform is not taken (another of the source's images may be), and when none is left,
+    ``ImageNotFoundError`` says so."""
     chosen, notes = choose(path, candidates, image, platform)
-    return build(store, chosen, fmt, notes)
+    img = build(store, chosen, fmt, notes)
+    if platform is None or chosen.ref.platform is not None or img.platform is None or img.platform.matches(platform):
+        return img
+    seen = [img]
+    for other in candidates:
+        if (
+            other is chosen
+            or other.ref.platform is not None
+            or other.ref.artifact_type is not None
+            or not other.available
+            or (image is not None and not _matches(other.ref, image))
+        ):
+            continue
+        built = build(store, other, fmt, notes)
+        if built.platform is None or built.platform.matches(platform):
+            return built
+        seen.append(built)
+    known = ", ".join(sorted({str(i.platform) for i in seen}))
+    raise ImageNotFoundError(path, f"no image for platform {platform}; platforms here: {known}")
 
 
 def parse_platform(platform: str | Platform | None) -> Platform | None:
@@ -196,6 +257,9 @@ def choose(
     pool = images
     if image is not None:
         pool = [c for c in images if _matches(c.ref, image)]
+        short = image.removeprefix("sha256:")
+        if image.startswith("sha256:") and len(short) < DIGEST_PREFIX_MIN:
+            raise UsageError("--image", f"{image!r}: a digest prefix needs at least {DIGEST_PREFIX_MIN} hex digits")
         if not pool:
             artifacts = [c for c in candidates if c.ref.artifact_type is not None and _matches(c.ref, image)]
             known = ", ".join(sorted({_describe(c.ref) for c in images})) or "no image"
@@ -228,6 +292,9 @@ def choose(
         )
         available = chosen_pool
     names = {c.ref.tags or c.ref.digest for c in available}
+    if image is not None and len({c.ref.digest or c.ref.config_digest or c.ref.tags for c in available}) > 1:
+        several = ", ".join(sorted({_describe(c.ref) for c in available}))
+        raise ImageNotFoundError(path, f"{image!r} names {len(names)} images here: {several}; name one")
     if len(names) > 1:
         notes.append(f"{len(names)} {SEVERAL_IMAGES_NOTE}, {_describe(available[0].ref)}; choose with --image")
     return available[0], notes

@@ -89,7 +89,12 @@ def build_image(store: BlobStore, cand: oci_layout.Candidate, fmt: ImageFormat, 
             digest = "sha256:" + member.rpartition("/")[2]
         present = store.has(member)
         if isinstance(oci_layers, list) and len(oci_layers) == len(members) and isinstance(oci_layers[i], dict):
-            check_size(oci_layers[i], where, f"the OCI manifest's layers[{i}]", store.size(member) if present else None)
+            check_size(
+                oci_layers[i],
+                f"{store.where(member)} (layer {i})" if present else where,
+                f"the OCI manifest's layers[{i}]",
+                store.size(member) if present else None,
+            )
         if not present:
             foreign = sources.get(diff_ids[i])
             if isinstance(foreign, dict):

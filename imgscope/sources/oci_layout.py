@@ -210,7 +210,11 @@ def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list
         expect(desc, dict, where, "layers[]")
         digest = check_digest(desc.get("digest"), where, "layers[].digest")
         member = blob_name(digest)
-        size = check_size(desc, where, "layers[]", store.size(member) if store.has(member) else None)
+        size = (
+            check_size(desc, f"{store.where(member)} (layer {i})", f"the manifest's layers[{i}]", store.size(member))
+            if store.has(member)
+            else check_size(desc, where, "layers[]", None)
+        )
         layers.append(
             LayerBlob(
                 index=i,

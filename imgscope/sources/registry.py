@@ -422,6 +422,7 @@ class Registry:
 
         doc, media_type, digest = self.manifest(self.ref.reference)
         notes: list[str] = []
+        stated: Platform | None = None  # the platform the index entry chosen states
         if media_type in INDEX_TYPES:
             found: list[_Found] = []
             self._walk(doc, media_type, digest, 0, found)
@@ -445,6 +446,7 @@ class Registry:
                     f"{len(platforms)} platforms here; analyzing {pool[0].ref.platform} ({why}); choose with --platform"
                 )
             chosen = pool[0]
+            stated = chosen.ref.platform
             child = chosen.ref.digest or ""
             doc, media_type, digest = self.manifest(child)
             if media_type not in MANIFEST_TYPES:
@@ -452,7 +454,11 @@ class Registry:
         own = self._manifest_ref(doc, media_type, digest, None, ())
         if own.artifact_type is not None:
             raise NotAnImageError(self.where, describe_artifact(own))
-        return self._build(doc, media_type, digest, notes)
+        img = self._build(doc, media_type, digest, notes)
+        if platform is not None and stated is None and img.platform is not None and not img.platform.matches(platform):
+            # Nothing but the config says the platform: a manifest alone, or an index entry without one.
+            raise ImageNotFoundError(self.where, f"no image for platform {platform}; platforms here: {img.platform}")
+        return img
 
     def _build(self, doc: dict[str, Any], media_type: str, digest: str, notes: list[str]) -> Image:
         where = f"{self.where}@{digest}"
