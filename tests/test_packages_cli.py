@@ -184,3 +184,18 @@ def test_a_negative_top_is_a_usage_error() -> None:
 
     result = CliRunner().invoke(main, ["packages", str(SAMPLES / "packages" / "oci"), "--top", "-1"])
     assert result.exit_code == 2 and "--top" in result.output
+
+
+def test_narrow_table_cuts_cells_and_never_folds_them() -> None:
+    """At 80 columns, piped: a name, version or path that does not fit is cut (``…``), never split across lines
+    (a package is one line, and its place below it when it is a pip or npm one), and no line ends in spaces."""
+    result = CliRunner().invoke(main, ["packages", SAMPLE], env={"NO_COLOR": "1", "COLUMNS": "80"})
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line != line.rstrip()]
+    assert max(len(line) for line in lines) <= 80
+    start = lines.index("Packages") + 4  # the title, the top rule, the heading and its rule
+    body = lines[start : lines.index(next(line for line in lines[start:] if line.startswith("└")))]
+    packages = report().packages
+    assert len(body) == len(packages) + sum(p.ecosystem in ("pypi", "npm") for p in packages)
+    assert any("…" in line for line in body)  # this sample does not fit in 80 columns: something was cut

@@ -25,6 +25,7 @@ from imgscope.sources.cache import BlobCache
 from imgscope.sources.reference import SourceOptions, parse_reference
 from imgscope.sources.registry import Registry
 from imgscope.sources.resolve import list_source, open_source
+from imgscope.units import format_size
 from tests.registry_server import (
     FrontServer,
     RegistryServer,
@@ -486,6 +487,9 @@ def test_cli_ls_and_cache(anon: RegistryServer, home: Path, tmp_path: Path) -> N
     entries = json.loads(run_cli("cache", "ls", "--json", cache=cache).stdout)
     assert entries["size"] == sum(b["size"] for b in entries["blobs"]) > 0
     assert {b["digest"] for b in entries["blobs"]} == {e.digest for e in BlobCache(cache).entries()}
+    text = run_cli("cache", "ls", cache=cache).stdout  # a head above the table, sizes in every report's units
+    head = " ".join(text.partition("┏")[0].split())  # wrapped at 80 columns where the path is long, not in a cell
+    assert f": {len(entries['blobs'])} blobs, {format_size(entries['size'])} (cap " in head
     pruned = run_cli("cache", "prune", "--all", cache=cache)
     assert pruned.returncode == 0 and f"removed {len(entries['blobs'])} blobs" in pruned.stdout
     assert BlobCache(cache).entries() == []

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from imgscope.cli._common import errors, fail, main, no_verify_option, stdout_console
+from imgscope.cli._common import emit, errors, fail, main, no_verify_option
 from imgscope.sources.reference import SourceOptions
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def batch_command(
     if as_json:
         click.echo(json.dumps(batch_to_dict(result), indent=2))
     else:
-        stdout_console().print(render_batch(result))
+        emit(render_batch(result))
     for reference, message in result.errors:
         click.echo(
             f"imgscope: error: {message if message.startswith(reference) else f'{reference}: {message}'}", err=True

@@ -6,12 +6,16 @@ import datetime
 import os
 
 import click
+from rich.console import Group
 from rich.table import Table
 
-from imgscope.cli._common import errors, main, stdout_console
+from imgscope.cli._common import emit, errors, main
 from imgscope.errors import UsageError
+from imgscope.render.cells import DigestCell
+from imgscope.render.terminal import safe
 from imgscope.sources.cache import BlobCache, CacheEntry
-from imgscope.units import parse_size
+from imgscope.text import plural
+from imgscope.units import format_size, parse_size
 
 CACHE_SCHEMA_VERSION = 1
 
@@ -26,9 +30,7 @@ def _entry(e: CacheEntry) -> dict[str, object]:
 
 
 def _human(n: int) -> str:
-    import humanize
-
-    return str(humanize.naturalsize(n))
+    return format_size(n)
 
 
 @main.group()
@@ -58,13 +60,14 @@ def cache_ls(ctx: click.Context, cache_dir: str | None, as_json: bool) -> None:
         }
         click.echo(json.dumps(doc, indent=2))
         return
-    table = Table(title=f"{store.root}: {len(entries)} blobs, {_human(total)} (cap {_human(store.max_bytes)})")
+    head = safe(f"{store.root}: {plural(len(entries), 'blob')}, {_human(total)} (cap {_human(store.max_bytes)})")
+    table = Table()
     table.add_column("digest")
     table.add_column("size", justify="right")
     table.add_column("last used")
     for e in entries:
-        table.add_row(e.digest[:19], _human(e.size), str(_entry(e)["last_used"]))
-    stdout_console().print(table)
+        table.add_row(DigestCell(e.digest), _human(e.size), str(_entry(e)["last_used"]))
+    emit(Group(head, table) if entries else head)
 
 
 @cache.command()

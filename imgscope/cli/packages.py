@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress, stdout_console
+from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress
 from imgscope.cli._source import image_arg
 from imgscope.packages.sbom import FORMATS, sbom
 from imgscope.packages.scan import scan_packages
@@ -68,4 +68,4 @@ def packages(
         doc["packages"] = [p.to_dict() for p in sort_packages(report.packages, sort)]
         click.echo(json_report.dumps(doc))
         return
-    stdout_console().print(render_packages(report, sort=sort, top=top, layer_view=layer is not None))
+    emit(render_packages(report, sort=sort, top=top, layer_view=layer is not None))

@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from imgscope.render.cells import LineCell, NameLine, PathCell
 from imgscope.render.terminal import percent, safe, size
 from imgscope.text import layer_of
 
@@ -26,12 +27,12 @@ def largest_packages(report: PackageReport, top: int = 10) -> RenderableType:
     """The "Largest packages" table of ``imgscope analyze``."""
     table = Table(title="Largest packages", title_justify="left")
     table.add_column("Size", justify="right")
-    table.add_column("Package", overflow="fold")
-    table.add_column("Version", overflow="fold")
+    table.add_column("Package")
+    table.add_column("Version")
     table.add_column("Type")
     table.add_column("Layer", justify="right")
     for p in report.packages[:top]:
-        table.add_row(size(p.size), safe(p.name), safe(p.version), p.ecosystem, _layer(p.layer))
+        table.add_row(size(p.size), _name(p.name), _version(p.version), p.ecosystem, _layer(p.layer))
     more = len(report.packages) - top
     if more > 0:
         table.caption = f"… and {more:,} more; imgscope packages IMAGE lists them all"
@@ -40,6 +41,16 @@ def largest_packages(report: PackageReport, top: int = 10) -> RenderableType:
 
 def _layer(n: int | None) -> str:
     return "-" if n is None else str(n)
+
+
+def _name(name: str, after: Text | None = None) -> NameLine:
+    """A package's name on one line, its middle cut when the column is narrow (never folded)."""
+    return NameLine(Text(), name, "", after or Text())
+
+
+def _version(version: str) -> LineCell:
+    """A version on one line, its end cut when the column is narrow (never folded)."""
+    return LineCell(version, min_width=8)
 
 
 def render_packages(
@@ -68,20 +79,18 @@ def render_packages(
         ("Layer", "right"),
         ("Wasted", "right"),
     ):
-        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col not in ("Package", "Version"))  # type: ignore[arg-type]
     rows = sort_packages(report.packages, sort)
     shown = rows[:top] if top > 0 else rows
+    # Where a pip or npm package is installed goes below its name, on one line (its middle cut when narrow).
     for p in shown:
-        name = safe(p.name)
-        if p.dev:
-            name.append(" (dev)", style="dim")
+        name: RenderableType = _name(p.name, Text(" (dev)", style="dim") if p.dev else None)
         if p.ecosystem in ("pypi", "npm"):
-            name.append("\n")
-            name.append_text(safe(p.location, "dim"))
+            name = Group(name, PathCell(p.location, "dim", min_width=12))
         table.add_row(
             size(p.size),
             name,
-            safe(p.version),
+            _version(p.version),
             p.ecosystem,
             f"{p.files:,}",
             _layer(p.layer),
@@ -100,17 +109,22 @@ def render_packages(
             gone.add_column(col, justify="right" if col in ("Wasted", "Installed", "Removed") else "left")
         for p in report.removed:
             gone.add_row(
-                size(p.wasted_bytes), safe(p.name), safe(p.version), p.ecosystem, _layer(p.layer), _layer(p.removed_in)
+                size(p.wasted_bytes),
+                _name(p.name),
+                _version(p.version),
+                p.ecosystem,
+                _layer(p.layer),
+                _layer(p.removed_in),
             )
         parts.append(gone)
 
     if report.unowned:
         un = Table(title=f"Bytes no package owns: {size(report.unowned_bytes)}", title_justify="left")
         un.add_column("Size", justify="right")
-        un.add_column("Directory", overflow="fold")
+        un.add_column("Directory")
         un.add_column("Files", justify="right")
         for u in report.unowned[:10]:
-            un.add_row(size(u.size), safe(u.directory), f"{u.files:,}")
+            un.add_row(size(u.size), PathCell(u.directory, min_width=16), f"{u.files:,}")
         parts.append(un)
 
     dbs = ", ".join(f"{d.path} ({d.packages if d.packages is not None else 'not read'})" for d in report.databases)
@@ -143,8 +157,8 @@ def _layer_table(report: PackageReport) -> RenderableType:
         version = p.version if event is None or event.old_version is None else f"{event.old_version} -> {p.version}"
         table.add_row(
             change,
-            safe(p.name),
-            safe(version),
+            _name(p.name),
+            _version(version),
             size(row.added_bytes) if row else "",
             size(row.modified_bytes) if row else "",
             size(row.removed_bytes) if row else "",
