@@ -154,6 +154,13 @@ def _opt_text(config: dict[str, Any], key: str, where: str) -> str | None:
     return str(expect(value, str, where, key))
 
 
+def _loose_text(config: dict[str, Any], key: str) -> str | None:
+    """A platform field as text, None when it is not one: ``analyze`` reads an image whose config has ``"os": 5``
+    (no platform then), so ``inspect`` shows it too, rather than refuse it."""
+    value = config.get(key)
+    return value if isinstance(value, str) and value else None
+
+
 def inspect(
     source: Image | Analysis | str | os.PathLike[str], *, image: str | None = None, platform: str | None = None
 ) -> ImageInfo:
@@ -182,9 +189,9 @@ def inspect(
         author=_opt_text(config, "author", where),
         comment=_opt_text(config, "comment", where),
         docker_version=_opt_text(config, "docker_version", where),
-        os=_opt_text(config, "os", where),
-        architecture=_opt_text(config, "architecture", where),
-        variant=_opt_text(config, "variant", where),
+        os=_loose_text(config, "os"),
+        architecture=_loose_text(config, "architecture"),
+        variant=_loose_text(config, "variant"),
         os_version=_opt_text(config, "os.version", where),
         platform=str(img.platform) if img.platform else None,
         source=img.source,

@@ -33,6 +33,8 @@ def parse_size(value: str | int | float) -> int:
         number, unit = float(value), 1
     else:
         text = value.strip()
+        if text.startswith("-"):
+            raise ValueError(f"{value!r} is not a size (it must be zero or more)")
         digits = _NUMBER.match(text)
         num = digits.group(0).replace(",", "") if digits else ""
         suffix = text[len(digits.group(0)) if digits else 0 :].strip().lower()

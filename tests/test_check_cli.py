@@ -172,7 +172,7 @@ def test_dive_format_is_dives_text() -> None:
         (["--max-size", "lots"], "--max-size: 'lots' is not a size"),
         (["--max-layers", "-1"], "--max-layers: '-1' is not a count"),
         (["--max-wasted-percent", "5"], "'5' is ambiguous"),
-        (["--max-wasted-percent", "150%"], "above 1"),
+        (["--max-wasted-percent", "150%"], "max-wasted-percent: 150.0% is above 100%"),
         (["--lowestEfficiency", "1.5"], "lowestEfficiency: '1.5' is outside the allowed range 0-1"),
         (["--highestUserWastedPercent", "10%"], "dive takes a ratio"),
         (["--highestWastedBytes", "-1"], "highestWastedBytes"),
@@ -188,10 +188,12 @@ def test_dive_format_is_dives_text() -> None:
         (["--json", "--format", "junit"], "--json and --format junit: choose one"),
         (["--dive-ci", "missing.yaml"], "no such .dive-ci file"),
         (["--baseline", "missing.json"], "missing.json"),
+        (["--baseline", "array.json"], "array.json: not an imgscope report (a JSON array"),
         (["--config", "missing.toml"], "no such settings file"),
     ],
 )
 def test_misconfiguration_is_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
+    Path("array.json").write_text("[1, 2]")  # JSON that is no report (the test runs in its own directory)
     code, out, err = run(CASES, *args)
     assert code == 2, out
     assert message in err

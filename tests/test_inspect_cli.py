@@ -116,3 +116,28 @@ def test_one_history_entry_is_one_entry(tmp_path: Path) -> None:
     assert line.split()[1:] == ["1", "entry,", "0", "without", "a", "layer"]
     cases = CliRunner().invoke(main, ["inspect", str(SAMPLES / "cases-vfs/docker-archive.tar")]).output
     assert "12 entries, 7 without a layer" in cases
+
+
+def test_secret_looking_env_values_are_masked_in_text_only() -> None:
+    """The terminal's text (which CI logs keep) masks a secret-looking variable's value, as analyze masks
+    commands; the JSON document is data and keeps it."""
+    args = ["inspect", str(SAMPLES / "advise.tar"), "--image", "wasteful"]
+    text = CliRunner().invoke(main, args, env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert text.exit_code == 0
+    assert "API_KEY=***" in text.output and "SECRETVALUE" not in text.output
+    assert "APP_ENV=production" in text.output  # a name that does not look secret keeps its value
+    doc = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
+    assert "API_KEY=imgscope-fake-api-key-SECRETVALUE" in doc["config"]["env"]
+
+
+def test_a_config_platform_of_the_wrong_type_is_read_as_analyze_reads_it(tmp_path: Path) -> None:
+    """``"os": []`` in a config: analyze reads the image (no platform); inspect did exit 2 on it."""
+    path = tmp_path / "odd.tar"
+    path.write_bytes(docker_archive(config=lambda cfg: {**cfg, "os": [], "architecture": 64}))
+    for command in ("analyze", "inspect"):
+        result = CliRunner().invoke(main, [command, str(path), "--json"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.output)
+        assert doc["image" if command == "analyze" else "config"] is not None
+    info = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
+    assert (info["os"], info["architecture"], info["platform"]) == (None, None, None)

@@ -49,3 +49,10 @@ def test_percents(text: str | float, expected: float) -> None:
 def test_bad_percents(text: object) -> None:
     with pytest.raises(ValueError):
         parse_percent(text)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["-1", "-5MB", "-1 GiB", " -0.5kB"])
+def test_a_negative_size_is_called_negative(text: str) -> None:
+    """Not "unknown unit '-5mb'": the unit is fine, the sign is not."""
+    with pytest.raises(ValueError, match="it must be zero or more"):
+        parse_size(text)

@@ -83,12 +83,26 @@ def _count(table: dict[str, Any], key: str, source: str, nullable: bool = False)
     return value
 
 
+def _json_array(path: str) -> bool:
+    """True when the file's first MiB is a whole JSON array (JSON given where a report was meant, not an image)."""
+    with open(path, "rb") as fh:
+        text = fh.read(1 << 20).decode("utf-8", "replace").lstrip()
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, list)
+
+
 def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Baseline:
-    """A baseline from a JSON report (a file starting with ``{``) or else from the image at ``path``."""
+    """A baseline from a JSON report (a file starting with ``{``; one starting with ``[`` is JSON that is no report)
+    or else from the image at ``path``."""
     where = os.fspath(path)
     if os.path.isfile(where):
         with open(where, "rb") as fh:
             head = fh.read(64).lstrip()
+        if head.startswith(b"[") and _json_array(where):
+            raise UsageError(where, "not an imgscope report (a JSON array; expected analyze --json's object)")
         if head.startswith(b"{"):
             try:
                 with open(where, encoding="utf-8") as fh:

@@ -26,7 +26,7 @@ from imgscope.errors import ImgscopeError, UsageError
 from imgscope.globs import Glob
 from imgscope.settings import find_settings, load_settings, section
 from imgscope.sources.reference import resolve_source
-from imgscope.units import parse_percent, parse_size
+from imgscope.units import format_percent, parse_percent, parse_size
 
 _DIGEST = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 
@@ -135,7 +135,10 @@ class Budget:
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
                 raise UsageError("budget", f"{_key(name)}: {value!r} is not a fraction (zero or more)")
         if self.max_wasted_percent is not None and self.max_wasted_percent > 1:
-            raise UsageError("budget", f"max-wasted-percent: {self.max_wasted_percent!r} is above 1 (100 %)")
+            shown = format_percent(self.max_wasted_percent)
+            raise UsageError(
+                "budget", f"max-wasted-percent: {shown} is above 100% (no image wastes more than all of it)"
+            )
         base = self.exclude_base
         if base is not None and base != "auto" and (isinstance(base, bool) or not isinstance(base, int) or base < 0):
             raise UsageError("budget", f"exclude-base: {base!r} is not a layer count or 'auto'")

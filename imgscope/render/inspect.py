@@ -13,6 +13,7 @@ from imgscope.inspect import ImageInfo
 from imgscope.render.cells import DigestCell
 from imgscope.render.terminal import safe, size
 from imgscope.sources.created_by import healthcheck_instruction
+from imgscope.text import redact
 
 _LABEL = 13  # the longest label, DockerVersion / ExposedPorts
 
@@ -63,14 +64,14 @@ def render_inspect(info: ImageInfo) -> RenderableType:
     row("User", c.user)
     row("WorkingDir", c.workdir)
     for item in c.env:
-        row("Env", item)
+        row("Env", redact(item))  # a terminal's text ends up in CI logs: secret-looking values masked (--json: all)
     row("Entrypoint", _json(list(c.entrypoint)) if c.entrypoint is not None else None)
     row("Cmd", _json(list(c.cmd)) if c.cmd is not None else None)
     row("Shell", _json(list(c.shell)) if c.shell is not None else None)
     row("ExposedPorts", " ".join(c.exposed_ports))
     row("Volumes", " ".join(c.volumes))
     for key, value in sorted(c.labels.items()):
-        row("Label", f"{key}={value}")
+        row("Label", redact(f"{key}={value}"))
     if c.healthcheck:
         row("Healthcheck", healthcheck_instruction(c.healthcheck) or _json(c.healthcheck))
     row("StopSignal", c.stop_signal)
