@@ -751,3 +751,17 @@ def test_platform_of_a_docker_save_is_the_configs(through: str, tmp_path: Path) 
     assert "platforms here: linux/amd64, linux/arm64/v8" in message
     img = imgscope.open_image(path, platform="linux/arm64")
     assert str(img.platform) == "linux/arm64/v8" and img.name == "app:arm"
+    assert not [note for note in img.notes if "analyzing the first" in note]  # it was not the first that was taken
+    assert imgscope.open_image(path).notes == ("2 images here; analyzing the first, app:amd; choose with --image",)
+
+
+def test_image_naming_one_image_of_several_platforms_is_no_ambiguity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--image`` names one image whose index has several platforms, none this machine's: its platforms share
+    its name, so it is one image (the first platform taken, and said), not "2 images"."""
+    from imgscope.model import Platform
+    from imgscope.sources import detect
+
+    monkeypatch.setattr(detect, "host_platform", lambda: Platform("linux", "s390x"))
+    img = imgscope.open_image(SAMPLES / "multi-platform", image="multi-platform:1")
+    assert img.name == "multi-platform:1"
+    assert [note for note in img.notes if "2 platforms here" in note and "(the first)" in note]

@@ -219,6 +219,7 @@ def open_chosen(
     if platform is None or chosen.ref.platform is not None or img.platform is None or img.platform.matches(platform):
         return img
     seen = [img]
+    fitting: list[Candidate] = []
     for other in candidates:
         if (
             other is chosen
@@ -228,12 +229,20 @@ def open_chosen(
             or (image is not None and not _matches(other.ref, image))
         ):
             continue
-        built = build(store, other, fmt, notes)
-        if built.platform is None or built.platform.matches(platform):
-            return built
+        built = build(store, other, fmt, [])
         seen.append(built)
-    known = ", ".join(sorted({str(i.platform) for i in seen}))
-    raise ImageNotFoundError(path, f"no image for platform {platform}; platforms here: {known}")
+        if built.platform is None or built.platform.matches(platform):
+            fitting.append(other)
+    if not fitting:
+        known = ", ".join(sorted({str(i.platform) for i in seen}))
+        raise ImageNotFoundError(path, f"no image for platform {platform}; platforms here: {known}")
+    # The first image was not the one: the note that says it was analyzed goes; another says which one is.
+    notes = [note for note in notes if SEVERAL_IMAGES_NOTE not in note]
+    if len(fitting) > 1:
+        notes.append(
+            f"{len(fitting)} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(fitting[0].ref)}; choose with --image"
+        )
+    return build(store, fitting[0], fmt, notes)
 
 
 def parse_platform(platform: str | Platform | None) -> Platform | None:
@@ -292,7 +301,9 @@ def choose(
         )
         available = chosen_pool
     names = {c.ref.tags or c.ref.digest for c in available}
-    if image is not None and len({c.ref.digest or c.ref.config_digest or c.ref.tags for c in available}) > 1:
+    # Several names and several manifests: several images (one image's platforms share its name; one manifest
+    # may have two names).
+    if image is not None and len(names) > 1 and len({c.ref.digest or c.ref.config_digest for c in available}) > 1:
         several = ", ".join(sorted({_describe(c.ref) for c in available}))
         raise ImageNotFoundError(path, f"{image!r} names {len(names)} images here: {several}; name one")
     if len(names) > 1:
