@@ -51,6 +51,7 @@ if _typing.TYPE_CHECKING:
         SourceNotFoundError,
         UsageError,
     )
+    from imgscope.fleet import batch as batch  # on first use (the fleet extra), not in __all__: see __getattr__
     from imgscope.globs import Glob
     from imgscope.history.base_image import BaseImage, find_base
     from imgscope.history.dockerfile import Dockerfile, Instruction, reconstruct

@@ -11,7 +11,7 @@ from imgscope._display import Displayable
 from imgscope.analysis import Analysis
 from imgscope.errors import ImageFormatError, expect
 from imgscope.model import Image, RuntimeConfig
-from imgscope.sources.detect import open_image
+from imgscope.sources.detect import check_chosen, open_image
 
 #: The version of the inspect JSON document (``docs/json.md``); bump it on any breaking change.
 INSPECT_SCHEMA_VERSION = 1
@@ -167,9 +167,9 @@ def inspect(
     """Describe an image (a path opened with ``open_image``, an ``Image`` or an ``Analysis``) from its metadata.
     Reads no layer."""
     if isinstance(source, Analysis):
-        img = source.image
+        img = check_chosen(source.image, image, platform)
     elif isinstance(source, Image):
-        img = source
+        img = check_chosen(source, image, platform)
     else:
         img = open_image(source, image=image, platform=platform)
     where = img.source

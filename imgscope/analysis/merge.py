@@ -31,7 +31,7 @@ from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
 from imgscope.model import HistoryEntry, Image, TarEntries, TarEntry, entry_names
 from imgscope.sources.blobs import Limits
-from imgscope.sources.detect import open_image, open_stream_image, source_path
+from imgscope.sources.detect import check_chosen, open_image, open_stream_image, source_path
 from imgscope.sources.local import StreamSource, stream_source
 from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
 
@@ -61,6 +61,7 @@ def analyze(
     available; 1: this process only; ``scan.scan_layers``); the result is the same whatever ``jobs`` is.
     """
     if isinstance(source, Analysis):
+        check_chosen(source.image, image, platform)
         return source
     src = None if isinstance(source, Image) else stream_source(source_path(source))
     if src is not None:  # stdin, a FIFO, a compressed save, an engine: read once, each layer scanned as it passes
@@ -75,7 +76,11 @@ def analyze(
             gzip_uncompressed=gzip_uncompressed,
             progress=progress,
         )
-    img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
+    img = (
+        check_chosen(source, image, platform)
+        if isinstance(source, Image)
+        else open_image(source, image=image, platform=platform)
+    )
     lim = limits or Limits()
     scans = scan_layers(
         img,

@@ -29,7 +29,7 @@ from imgscope import errors
 from imgscope._heap import own_heap, trimmer
 from imgscope.analysis.sniff import SniffedFile, Sniffer
 from imgscope.dive.figures import DiveLayer
-from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
+from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError, UsageError
 from imgscope.model import Compression, Digest, EntryType, Image, LayerBlob, TarEntries, TarEntry
 from imgscope.sources.blobs import LayerStream, Limits, detect_compression
 from imgscope.sources.tar_stream import ESTARGZ_MEMBERS, ContentObserver, read_members
@@ -786,7 +786,7 @@ def scan_layers(
         stored = sum(blob.size or 0 for blob in image.layers)
         jobs = default_jobs() if stored >= PARALLEL_MIN_BYTES else 1
     if jobs < 1:
-        raise ValueError("jobs must be at least 1")
+        raise UsageError("jobs", f"{jobs} processes: at least 1 (1: this process alone)")
     jobs = min(jobs, count)
     detachable = all(getattr(make, "parallel", False) for make in observers)
     if (

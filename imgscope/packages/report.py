@@ -26,6 +26,8 @@ from imgscope.packages.capture import OS_RELEASE, DatabaseCapture, DatabaseHisto
 from imgscope.packages.npm import NM
 from imgscope.packages.records import ECOSYSTEMS, OS_ECOSYSTEMS, PackageRecord, ParsedDatabase
 from imgscope.packages.versions import compare
+from imgscope.text import plural
+from imgscope.union.tree import LayerIndexError
 
 if TYPE_CHECKING:
     from imgscope.analysis import Analysis, FileRecord
@@ -349,7 +351,7 @@ def package_report(
         return PackageReport(_image_name(analysis), 0, 0, "", (), (), (), (), (), (), 0, 0, 0, 0)
     last = count - 1 if layer is None else (layer + count if layer < 0 else layer)
     if not 0 <= last < count:
-        raise ValueError(f"layer {layer} out of range: the image has {count} layers")
+        raise LayerIndexError(f"layer {layer}", f"out of range: the image has {plural(count, 'layer')} (0-{count - 1})")
     hist = dbs if dbs is not None else database_history(analysis, capture)
     visible, links = _visible_after(analysis, last)
     resolve = _Resolver(links)

@@ -245,6 +245,18 @@ def open_chosen(
     return build(store, fitting[0], fmt, notes)
 
 
+def check_chosen(img: Image, image: str | None, platform: str | Platform | None) -> Image:
+    """``img`` when it is what ``image`` and ``platform`` would choose (given with an image opened already, they
+    can only confirm it); ``ImageNotFoundError`` saying what it is otherwise, rather than the choice ignored."""
+    wanted = parse_platform(platform)
+    if wanted is not None and img.platform is not None and not img.platform.matches(wanted):
+        raise ImageNotFoundError(img.source, f"the image given is for {img.platform}, not {wanted}")
+    ref = ImageRef(img.name, img.tags, img.digest, img.config_digest, img.platform, img.manifest_media_type)
+    if image is not None and not _matches(ref, image):
+        raise ImageNotFoundError(img.source, f"the image given is {_describe(ref)}, not {image!r}")
+    return img
+
+
 def parse_platform(platform: str | Platform | None) -> Platform | None:
     """``--platform``'s value as a ``Platform`` (a bad one is a ``UsageError``)."""
     if isinstance(platform, str):
