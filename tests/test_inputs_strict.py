@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import zstandard
 
 import imgscope
 from imgscope.errors import ImageFormatError
+from imgscope.sources import stream_archive
 from imgscope.sources.blobs import LayerStream, Limits
 from imgscope.sources.stream_archive import OPEN_TIMEOUT_ENV
 from imgscope.sources.tar_stream import iter_entries
@@ -37,6 +39,28 @@ def test_fifo_without_writer_is_an_error_not_a_hang(fifo: Path, monkeypatch: pyt
     with pytest.raises(ImageFormatError, match="no writer") as info:
         imgscope.open_image(fifo)
     assert str(fifo) in str(info.value)
+
+
+def test_a_slow_writer_is_waited_for(fifo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that takes its time before the first byte (``docker save`` of a large image exports it all first)
+    is read: the wait is long by default (a hang is still bounded: the tests above), and it is the whole wait,
+    not only until the notice a terminal gets."""
+    monkeypatch.delenv(OPEN_TIMEOUT_ENV, raising=False)
+    assert stream_archive.open_timeout() >= 60
+    monkeypatch.setattr(stream_archive, "_NOTICE_AFTER", 0.1)
+    data = (SAMPLES / "docker-archive.tar").read_bytes()
+
+    def slow() -> None:
+        with open(fifo, "wb") as f:
+            time.sleep(0.8)
+            f.write(data)
+
+    writer = threading.Thread(target=slow)
+    writer.start()
+    try:
+        assert imgscope.analyze(fifo).image.name == "localhost/cases:1"
+    finally:
+        writer.join()
 
 
 def test_fifo_with_a_writer_that_writes_nothing(fifo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,9 @@ MAX_KEPT_BYTES = 256 << 20
 MAX_KEPT_MEMBERS = 100_000
 #: How long to wait for the first byte of a FIFO or a terminal-less pipe before giving up (seconds).
 OPEN_TIMEOUT_ENV = "IMGSCOPE_OPEN_TIMEOUT"
-DEFAULT_OPEN_TIMEOUT = 10.0
+#: Long enough for a writer that is slow to start (``docker save`` of a large image may export it all before its
+#: first byte), short enough that a pipe or FIFO nobody writes to (a CI runner's idle standard input) is no hang.
+DEFAULT_OPEN_TIMEOUT = 300.0
 _HEAD = th.BLOCK  # bytes of a member looked at to judge it
 
 
@@ -458,7 +460,7 @@ def layer_scans(store: MemStore, image: Image, scanner: Scanner[S]) -> list[S]:
 
 
 def open_timeout() -> float:
-    """Seconds to wait for the first byte of a FIFO or pipe (``IMGSCOPE_OPEN_TIMEOUT``, default 10)."""
+    """Seconds to wait for the first byte of a FIFO or pipe (``IMGSCOPE_OPEN_TIMEOUT``, default 300)."""
     try:
         return max(0.0, float(os.environ.get(OPEN_TIMEOUT_ENV, DEFAULT_OPEN_TIMEOUT)))
     except ValueError:
@@ -468,10 +470,22 @@ def open_timeout() -> float:
 def _wait_readable(fd: int, label: str, what: str, timeout: float) -> None:
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLHUP)
-    if not poller.poll(int(timeout * 1000)):
-        raise ImageFormatError(
-            label, f"{what}: nothing arrived in {timeout:g} s (set {OPEN_TIMEOUT_ENV} to wait longer)"
-        )
+    first = min(timeout, _NOTICE_AFTER)
+    if poller.poll(int(first * 1000)):
+        return
+    if timeout > first:
+        if sys.stderr is not None and sys.stderr.isatty():  # said where someone waits, silent in a log
+            print(
+                f"imgscope: waiting for {label} to deliver (at most {timeout:g} s; {OPEN_TIMEOUT_ENV})",
+                file=sys.stderr,
+                flush=True,
+            )
+        if poller.poll(int((timeout - first) * 1000)):
+            return
+    raise ImageFormatError(label, f"{what}: nothing arrived in {timeout:g} s (set {OPEN_TIMEOUT_ENV} to wait longer)")
+
+
+_NOTICE_AFTER = 2.0  # seconds of silence from a pipe or FIFO before a terminal is told what imgscope waits for
 
 
 def open_fifo(path: str) -> IO[bytes]:
