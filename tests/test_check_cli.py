@@ -156,6 +156,18 @@ def test_json_document_and_outputs(tmp_path: Path) -> None:
     assert md.read_text().startswith("### ❌ imgscope check")
 
 
+def test_dive_format_never_says_pass_when_the_job_fails() -> None:
+    """dive's own text for dive's rules, as dive prints it; an imgscope rule that fails follows it, with the verdict
+    of every rule, which the exit status follows."""
+    code, out, _ = run(CASES, "--format", "dive", "--max-size", "1MB")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[lines.index("imgscope's rules:") + 1].startswith("  FAIL: max-size: ")
+    assert lines[-1] == "Result of every rule: FAIL"
+    code, out, _ = run(CASES, "--format", "dive")  # dive's rules alone: dive's text alone
+    assert "imgscope's rules:" not in out
+
+
 def test_dive_format_is_dives_text() -> None:
     code, out, _ = run(CASES, "--format", "dive")
     assert code == 1
@@ -189,11 +201,15 @@ def test_dive_format_is_dives_text() -> None:
         (["--dive-ci", "missing.yaml"], "no such .dive-ci file"),
         (["--baseline", "missing.json"], "missing.json"),
         (["--baseline", "array.json"], "array.json: not an imgscope report (a JSON array"),
+        (["--baseline", "empty.json"], "empty.json: an empty file, not an imgscope report"),
+        (["--baseline", str(SAMPLES / "two-images.tar")], "2 images here: name the baseline's image (PATH:IMAGE)"),
+        (["--output", "json=-", "--max-size", "1GB"], "--output json=-: the report already goes to stdout"),
         (["--config", "missing.toml"], "no such settings file"),
     ],
 )
 def test_misconfiguration_is_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
     Path("array.json").write_text("[1, 2]")  # JSON that is no report (the test runs in its own directory)
+    Path("empty.json").write_text("")  # what analyze --json > FILE leaves when analyze fails
     code, out, err = run(CASES, *args)
     assert code == 2, out
     assert message in err
@@ -288,3 +304,11 @@ def test_bad_image_is_exit_2(tmp_path: Path) -> None:
 def test_help() -> None:
     code, out, _ = run("--help")
     assert code == 0 and "--max-path GLOB=SIZE" in out and "--lowest-efficiency, --lowestEfficiency" in out
+
+
+def test_standard_input_is_read_once() -> None:
+    """The image and the baseline cannot both come from standard input."""
+    data = (SAMPLES / "cases" / "docker-archive.tar").read_bytes()
+    result = CliRunner().invoke(main, ["check", "-", "--baseline", "-", "--max-growth", "1kB"], input=data)
+    assert result.exit_code == 2
+    assert "both name standard input, which can be read once" in result.stderr

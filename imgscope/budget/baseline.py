@@ -9,6 +9,7 @@ from typing import Any, overload
 
 from imgscope.analysis import SCHEMA_VERSION, Analysis, analyze
 from imgscope.errors import UsageError
+from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
 
 #: Analysis documents a baseline reads: the sizes it takes are the same in every version so far.
 _ANALYSIS_VERSIONS = tuple(range(1, SCHEMA_VERSION + 1))
@@ -101,6 +102,10 @@ def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Basel
     if os.path.isfile(where):
         with open(where, "rb") as fh:
             head = fh.read(64).lstrip()
+        if not head:
+            raise UsageError(
+                where, "an empty file, not an imgscope report (what analyze --json > FILE leaves when it fails)"
+            )
         if head.startswith(b"[") and _json_array(where):
             raise UsageError(where, "not an imgscope report (a JSON array; expected analyze --json's object)")
         if head.startswith(b"{"):
@@ -112,4 +117,8 @@ def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Basel
             except RecursionError:
                 raise UsageError(where, "not an imgscope report: JSON nested too deeply") from None
             return Baseline.from_dict(doc, where)
-    return Baseline.from_analysis(analyze(where, **analyze_options), where)
+    analysis = analyze(where, **analyze_options)
+    several = [note for note in analysis.image.notes if SEVERAL_IMAGES_NOTE in note]
+    if several and analyze_options.get("image") is None:  # the baseline must be the image meant, not the first
+        raise UsageError(where, f"{several[0].partition(';')[0]}: name the baseline's image (PATH:IMAGE)")
+    return Baseline.from_analysis(analysis, where)

@@ -133,6 +133,9 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             outputs.append(_output(value))
         except click.BadParameter as exc:
             fail(f"--output {exc.message}")
+    for f, file in outputs:
+        if file == "-":
+            fail(f"--output {f}=-: the report already goes to stdout; --format {f} writes it there")
     fmt = opts.pop("fmt")
     if opts.pop("as_json"):
         if fmt != "json" and ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT:
@@ -143,8 +146,10 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     with errors(debug):
         source = image_arg(path, image=image_ref, platform=platform)
         if image_ref is None and isinstance(source, str) and rereadable(source):
-            _only_one_image(source)
+            _only_one_image(source, platform)
         config = _budget(opts, image_ref, platform)
+        if path == "-" and config.baseline == "-":
+            raise UsageError("-", "the image and --baseline both name standard input, which can be read once")
         with progress(source, image_ref, platform) as report_progress:
             # --max-compressed-size means what a pull downloads in every format: gzip what is stored uncompressed
             gzip = config.budget.max_compressed_size is not None
@@ -179,17 +184,18 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
     ctx.exit(EXIT_OK if report.passed else EXIT_CHECK_FAILED)
 
 
-def _only_one_image(path: str) -> None:
-    """A check of an input holding several images must name one: a CI job must not pass on the wrong image."""
-    groups: dict[object, str] = {}
-    for ref in imgscope.list_images(path):
-        # the platforms of one index are one image (--platform or this machine's picks one of them)
-        key = ref.tags or (("platforms",) if ref.platform else ref.digest or ref.config_digest)
-        groups.setdefault(key, ref.name or (ref.digest or ref.config_digest or "?")[:19])
-    if len(groups) > 1:
-        raise UsageError(
-            path, f"{len(groups)} images here ({', '.join(groups.values())}): choose the one to check with --image"
-        )
+def _only_one_image(path: str, platform: str | None) -> None:
+    """A check of an input holding several images must name one: a CI job must not pass on the wrong image. The
+    choice is ``open_image``'s (metadata only): the platforms of one index are one image, of which --platform or
+    this machine's picks one."""
+    if not any(SEVERAL_IMAGES_NOTE in note for note in imgscope.open_image(path, platform=platform).notes):
+        return
+    names = dict.fromkeys(
+        ref.name or (ref.digest or ref.config_digest or "?")[:19]
+        for ref in imgscope.list_images(path)
+        if ref.artifact_type is None
+    )
+    raise UsageError(path, f"{len(names)} images here ({', '.join(names)}): choose the one to check with --image")
 
 
 def _render(fmt: str, report: CheckReport, analysis: Analysis) -> str:

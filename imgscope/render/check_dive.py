@@ -32,5 +32,15 @@ def dive_results(report: CheckReport) -> list[str]:
 
 
 def render_dive(report: CheckReport, analysis: Analysis) -> str:
-    """The figures and results as ``CI=true dive`` prints them (its inefficient-files table left out)."""
-    return "\n".join(["Analyzing image...", *format_ci_figures(analysis.dive), *dive_results(report)]) + "\n"
+    """The figures and results as ``CI=true dive`` prints them (its inefficient-files table left out); then, when
+    the budget has rules of imgscope's own, theirs and the verdict of every rule, so that the text never says PASS
+    where the exit status says a rule failed."""
+    lines = ["Analyzing image...", *format_ci_figures(analysis.dive), *dive_results(report)]
+    own = [r for r in report.results if not r.rule.startswith("dive.")]
+    if own:
+        lines.append("imgscope's rules:")
+        for r in own:
+            status = _DIVE_LABELS[r.status.value]
+            lines.append(f"  {status}: {r.rule}" + ("" if r.status.value == "pass" else f": {r.why}"))
+        lines.append(f"Result of every rule: {'PASS' if report.passed else 'FAIL'}")
+    return "\n".join(lines) + "\n"
