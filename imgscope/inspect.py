@@ -23,7 +23,8 @@ class LayerInfo:
 
     Attributes:
         index: its position, bottom first
-        digest: digest of the blob as stored
+        digest: digest of the blob as stored, when the source says (a classic docker save does not: its layer.tar is
+            read to know; analyze gives it)
         diff_id: digest of the uncompressed tar, from the config
         media_type: the layer's media type
         size: bytes of the blob as stored

@@ -1,6 +1,7 @@
 """The package rules (``IS111``, ``IS112``; and the packages ``IS105`` adds): what the image's own package
 databases say a final stage does not need. They run only when the databases were read (``advice`` on a path
-or an ``Image`` reads them in its one pass; on an ``Analysis``, pass ``packages=``)."""
+or an ``Image`` reads them in its one pass; for an ``Analysis``, pass the ``ImagePackages`` of
+``imgscope.scan_packages`` instead)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ def analyze(
     gzips each layer stored uncompressed (a ``docker save``) as it streams, so its ``compressed_size`` (what a
     registry would serve) is known; it costs CPU (zlib level 6), so it is off by default and ``compressed_size``
     is None for such layers. ``jobs`` worker processes scan layers ahead of the merge (default: the cores
-    available; 1: this process only; ``scan.scan_layers``); the result is the same whatever ``jobs`` is.
+    available, for an image of ``scan.PARALLEL_MIN_BYTES`` (32 MiB) stored or more, else 1; 1: this process only;
+    ``scan.scan_layers``); the result is the same whatever ``jobs`` is.
     """
     if isinstance(source, Analysis):
         check_chosen(source.image, image, platform)

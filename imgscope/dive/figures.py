@@ -124,8 +124,9 @@ class DiveFigures:
     Attributes:
         efficiency: dive's efficiency (a float64 ratio; NaN as dive computes it)
         wasted_bytes: dive's wasted bytes
-        user_wasted_percent: a fraction from 0 to 1 (0.69 is 69 %), despite the name, which mirrors dive's
-            ``userWastedPercent`` key (dive shows it times 100): wasted_bytes over the bytes of layers 1..n
+        user_wasted_percent: a fraction (0.69 is 69 %), despite the name, which mirrors dive's
+            ``userWastedPercent`` key (dive shows it times 100): wasted_bytes over the bytes of layers 1..n; as
+            dive counts wasted bytes in every layer that holds them, it can pass 1, or be NaN or infinity
         inefficiencies: dive's inefficient files, in dive's order
         quirks: the dive quirks this image triggered, one line each
     """
