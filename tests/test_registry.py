@@ -125,6 +125,28 @@ def test_second_pull_hits_the_cache(anon: RegistryServer, home: Path, tmp_path: 
     assert again.to_dict() == first.to_dict()
 
 
+def test_a_damaged_cached_blob_is_fetched_again(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    """A cached blob cut short is not the descriptor's size: fetched again at once. One damaged in place fails the
+    run that reads it (its digest does not match) and drops itself from the cache: the next run fetches it again,
+    where every later run used to fail."""
+    first = imgscope.analyze(open_source(f"{anon.host}/cases:1", options=options(tmp_path)))
+    cache = BlobCache(tmp_path / "cache")
+    short, flipped = (cache.path_of(layer.digest) for layer in first.layers[:2])
+    short.write_bytes(short.read_bytes()[:10])
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    before = len(anon.blob_gets("cases"))
+    with pytest.raises(imgscope.CorruptLayerError):
+        imgscope.analyze(open_source(f"{anon.host}/cases:1", options=options(tmp_path)), jobs=1)
+    refetched = {line.split()[1].rpartition("/")[2] for line in anon.blob_gets("cases")[before:]}
+    assert first.layers[0].digest in refetched  # the short one, at once
+    assert not flipped.exists()  # the damaged one, dropped
+    again = imgscope.analyze(open_source(f"{anon.host}/cases:1", options=options(tmp_path)))
+    assert again.to_dict() == first.to_dict()
+    assert {e.digest for e in cache.entries()} >= {layer.digest for layer in first.layers}
+
+
 def test_shared_base_layers_are_not_fetched_again(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
     a = open_source(f"{anon.host}/tiny-a:1", options=options(tmp_path))
     imgscope.analyze(a)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from imgscope.model import Digest
 
@@ -67,6 +68,28 @@ class BlobCache:
         except OSError:
             pass  # a cache we may read but not write (shared, read-only): still a hit
         return path if path.is_file() else None
+
+    def open(self, digest: str, size: int | None = None) -> CachedBlob | None:
+        """The cached blob, open, when it is here and whole: a file of another size than ``size`` (the descriptor's)
+        is dropped from the cache (None: fetch it again). The blob checks its digest as it is read and drops itself
+        when it is damaged (``CachedBlob``)."""
+        path = self.get(digest)
+        if path is None:
+            return None
+        try:
+            f = open(path, "rb")  # noqa: SIM115  (handed to the CachedBlob, which the caller closes)
+        except FileNotFoundError:  # pruned by another run just now
+            return None
+        if size is not None and os.fstat(f.fileno()).st_size != size:
+            f.close()
+            self.drop(digest)
+            return None
+        return CachedBlob(self, digest, f)
+
+    def drop(self, digest: str) -> None:
+        """Remove the cached blob (a damaged one: the next run fetches it again)."""
+        with contextlib.suppress(OSError):
+            self.path_of(digest).unlink()
 
     def writer(self, digest: str) -> CacheWriter:
         """A private temporary file that becomes the blob only if what is written matches ``digest``."""
@@ -121,6 +144,45 @@ class BlobCache:
                     if part.stat().st_mtime < cutoff:
                         part.unlink()
         return removed
+
+
+class CachedBlob:
+    """A cached blob being read: hashed as it is read, and dropped from the cache when it does not match its digest
+    (a disk error, a hand edit), so that one damaged file does not fail every later run. Closed before its end (the
+    reader stopped at an error it found in the bytes), the rest is hashed to tell whether the file is to blame."""
+
+    def __init__(self, cache: BlobCache, digest: str, f: BinaryIO) -> None:
+        self._cache, self._digest, self._f = cache, digest, f
+        self._hasher = hashlib.new(digest.partition(":")[0])
+        self._at_end = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        if data:
+            self._hasher.update(data)
+        elif n != 0:
+            self._at_end = True
+        return data
+
+    def close(self) -> None:
+        if self._f.closed:
+            return
+        try:
+            if not self._at_end:
+                while data := self._f.read(1 << 20):
+                    self._hasher.update(data)
+        except OSError:
+            pass
+        finally:
+            self._f.close()
+        if self._hasher.hexdigest() != self._digest.partition(":")[2]:
+            self._cache.drop(self._digest)
+
+    def __enter__(self) -> CachedBlob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class CacheWriter:

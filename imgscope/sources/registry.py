@@ -299,12 +299,9 @@ class Registry:
     def open_blob(self, digest: str, size: int | None) -> IO[bytes]:
         """The blob's bytes: from the cache, else streamed from the registry (verified while it streams)."""
         if self.cache is not None:
-            cached = self.cache.get(digest)
+            cached = self.cache.open(digest, size)  # a damaged copy drops itself: the next run fetches it again
             if cached is not None:
-                try:
-                    return open(cached, "rb")  # the caller closes it
-                except FileNotFoundError:
-                    pass  # pruned by another run just now
+                return cast(IO[bytes], cached)  # the caller closes it
         self.blob_requests += 1
         response = self.get(self.blob_url(digest), what=f"blob {digest}")
         writer = None
