@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.render.cells import LineCell, PathCell
+from imgscope.render.cells import DigestCell, LineCell, PathCell
 from imgscope.text import one_line, plural, printable
 from imgscope.units import format_percent, format_size
 
@@ -180,19 +180,21 @@ def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
 
 def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
     table = Table(title=safe(f"Images in {path}"), title_justify="left")
-    table.add_column("Name")
-    table.add_column("Platform")
-    table.add_column("Manifest digest")
-    table.add_column("Image ID")
+    table.add_column("Name", min_width=12)  # cut first on a narrow terminal (its middle): the digests stay whole
+    table.add_column("Platform", no_wrap=True)
+    table.add_column("Manifest digest", no_wrap=True, min_width=19)
+    table.add_column("Image ID", no_wrap=True, min_width=19)
     artifacts = [ref for ref in refs if ref.artifact_type is not None]
     for ref in refs:
         if ref.artifact_type is not None:
             continue
         table.add_row(
-            safe(", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"])),
+            PathCell(
+                ", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"]), min_width=12
+            ),
             safe(str(ref.platform) if ref.platform else "-"),
-            _short_id(ref.digest),
-            _short_id(ref.config_digest),
+            DigestCell(_short_id(ref.digest)),
+            DigestCell(_short_id(ref.config_digest)),
         )
     if not artifacts:
         return table
