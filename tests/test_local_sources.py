@@ -765,3 +765,17 @@ def test_image_naming_one_image_of_several_platforms_is_no_ambiguity(monkeypatch
     img = imgscope.open_image(SAMPLES / "multi-platform", image="multi-platform:1")
     assert img.name == "multi-platform:1"
     assert [note for note in img.notes if "2 platforms here" in note and "(the first)" in note]
+
+
+def test_an_image_opened_from_a_compressed_save_is_analyzed(tmp_path: Path) -> None:
+    """``open_image`` of a compressed save reads it as a stream, its layers unread: ``analyze`` of that Image reads
+    the file again for that image (it raised "was read past"); so do ``TRANSPORT:PATH:REF`` and diff's
+    ``PATH:IMAGE`` of such a file."""
+    gz = compressed("two-images.tar", "gzip", tmp_path)
+    img = imgscope.open_image(gz, image="localhost/tiny-b:1")
+    assert document(imgscope.analyze(img).to_dict()) == document(
+        imgscope.analyze(SAMPLES / "two-images.tar", image="localhost/tiny-b:1").to_dict()
+    )
+    proc = cli("analyze", f"docker-archive:{gz}:localhost/tiny-b:1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["image"]["name"] == "localhost/tiny-b:1"

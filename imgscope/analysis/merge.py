@@ -29,6 +29,7 @@ from imgscope.analysis.scan import (
 )
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
+from imgscope.errors import UsageError
 from imgscope.model import HistoryEntry, Image, TarEntries, TarEntry, entry_names
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import check_chosen, open_image, open_stream_image, source_path
@@ -64,6 +65,19 @@ def analyze(
     if isinstance(source, Analysis):
         check_chosen(source.image, image, platform)
         return source
+    if isinstance(source, Image):
+        check_chosen(source, image, platform)
+        again = stream_source(source.source)
+        if again is not None:  # opened from a stream, whose layers went by unread: read it again, for this image
+            if again.kind == "stdin" or (again.kind == "path" and not os.path.isfile(again.value)):
+                raise UsageError(
+                    source.source,
+                    "a pipe is read once, and this image was opened from it already: choose the image with --image"
+                    " (the library: analyze the name with image=, not an Image opened from it)",
+                )
+            image = source.config_digest or source.digest
+            platform = str(source.platform) if source.platform is not None else None
+            source = again.label
     src = None if isinstance(source, Image) else stream_source(source_path(source))
     if src is not None:  # stdin, a FIFO, a compressed save, an engine: read once, each layer scanned as it passes
         return analyze_stream(
