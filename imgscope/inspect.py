@@ -12,6 +12,7 @@ from imgscope.analysis import Analysis
 from imgscope.errors import ImageFormatError, expect
 from imgscope.model import Image, RuntimeConfig
 from imgscope.sources.detect import check_chosen, open_image
+from imgscope.sources.resolve import library_source
 
 #: The version of the inspect JSON document (``docs/json.md``); bump it on any breaking change.
 INSPECT_SCHEMA_VERSION = 1
@@ -172,7 +173,12 @@ def inspect(
     elif isinstance(source, Image):
         img = check_chosen(source, image, platform)
     else:
-        img = open_image(source, image=image, platform=platform)
+        given = library_source(os.fspath(source), image=image, platform=platform)  # a path or any source name
+        img = (
+            check_chosen(given, image, platform)
+            if isinstance(given, Image)
+            else open_image(given, image=image, platform=platform)
+        )
     where = img.source
     config = img.config
     if not isinstance(config, dict):

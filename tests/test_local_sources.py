@@ -779,3 +779,20 @@ def test_an_image_opened_from_a_compressed_save_is_analyzed(tmp_path: Path) -> N
     proc = cli("analyze", f"docker-archive:{gz}:localhost/tiny-b:1", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["image"]["name"] == "localhost/tiny-b:1"
+
+
+def test_the_library_reads_source_names_as_the_command_line_does() -> None:
+    """``analyze`` and ``inspect`` take a source name where they take a path (``oci:DIR:REF``, ``PATH:IMAGE``,
+    ``docker-archive:PATH``), as the command line does; a name that is neither a path nor a source is still a
+    missing file, and a bare registry name is not looked up (the library reaches a registry when told so)."""
+    by_path = imgscope.analyze(SAMPLES / "two-images.tar", image="localhost/tiny-b:1").to_dict()
+    named = imgscope.analyze(f"{SAMPLES / 'two-images.tar'}:localhost/tiny-b:1").to_dict()
+    assert document(named) == document(by_path)
+    oci = imgscope.analyze(f"oci:{SAMPLES / 'cases' / 'oci-gzip'}:1")
+    assert document(oci.to_dict()) == file_document("cases/oci-gzip")
+    assert imgscope.inspect(f"docker-archive:{SAMPLES / 'cases' / 'docker-archive.tar'}").repo_tags == (
+        "localhost/cases:1",
+    )
+    for missing in ("nginx", "/nonexistent/app.tar"):
+        with pytest.raises(imgscope.SourceNotFoundError, match="no such file"):
+            imgscope.analyze(missing)

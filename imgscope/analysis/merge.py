@@ -34,6 +34,7 @@ from imgscope.model import HistoryEntry, Image, TarEntries, TarEntry, entry_name
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import check_chosen, open_image, open_stream_image, source_path
 from imgscope.sources.local import StreamSource, stream_source
+from imgscope.sources.resolve import library_source
 from imgscope.union.filesystem import ChangeKind, FileSystem, LayerChanges
 
 
@@ -65,6 +66,8 @@ def analyze(
     if isinstance(source, Analysis):
         check_chosen(source.image, image, platform)
         return source
+    if isinstance(source, (str, os.PathLike)):  # a path, or any source name (oci:DIR:REF, PATH:IMAGE, ...)
+        source = library_source(os.fspath(source), image=image, platform=platform)
     if isinstance(source, Image):
         check_chosen(source, image, platform)
         again = stream_source(source.source)

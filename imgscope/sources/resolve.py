@@ -61,6 +61,27 @@ def library_name(src: Source) -> str | None:
     return None
 
 
+def library_source(name: str, *, image: str | None = None, platform: str | Platform | None = None) -> str | Image:
+    """What a library entry point that takes a path (``analyze``, ``inspect``) reads for ``name``: the name itself
+    when it is a path, a stream (``-``, a FIFO, a compressed save, ``docker-daemon:``...) or not a source name at
+    all (its reader then says what is wrong), else the image the name names (``oci:DIR:REF``,
+    ``docker-archive:PATH``, ``PATH:IMAGE``, ``docker://...``), opened as ``open_source`` opens it. A bare name
+    such as ``nginx``, which the command line pulls from a registry, is not looked up: the library reaches a
+    registry only when told (``docker://``)."""
+    if os.path.exists(name) or local.stream_source(name) is not None:
+        return name
+    try:
+        src = as_source(name)
+    except (UsageError, ValueError):  # not a source name (a missing path among them): its reader says so
+        return name
+    if src.transport == "docker" and not name.startswith("docker://"):
+        return name
+    here = library_name(src)
+    if here is not None:
+        return here
+    return open_source(src, image=image, platform=platform)
+
+
 def open_source(
     name: str | os.PathLike[str] | Source,
     *,
