@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from imgscope.budget.check import CheckReport, RuleResult, RuleStatus, check
 from imgscope.budget.config import Budget
 from imgscope.cli import main
+from imgscope.errors import UsageError
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import cell, render_markdown
@@ -312,3 +313,15 @@ def test_standard_input_is_read_once() -> None:
     result = CliRunner().invoke(main, ["check", "-", "--baseline", "-", "--max-growth", "1kB"], input=data)
     assert result.exit_code == 2
     assert "both name standard input, which can be read once" in result.stderr
+
+
+def test_the_library_checks_a_path_as_the_command_does() -> None:
+    """Given a path, ``check`` gzips what a save stores uncompressed when the compressed size is budgeted (it raised
+    UsageError where ``imgscope check`` passed), and refuses an input of several images without ``image=``."""
+    report = check(CASES, Budget(max_compressed_size=1_500_000))
+    code, out, _ = run(CASES, "--max-compressed-size", "1.5MB", "--json")
+    assert report.passed and code == 0
+    assert report.to_dict()["results"] == json.loads(out)["results"]
+    with pytest.raises(UsageError, match="several images here"):
+        check(str(SAMPLES / "two-images.tar"), Budget(max_size=1 << 30))
+    assert check(str(SAMPLES / "two-images.tar"), Budget(max_size=1 << 30), image="localhost/tiny-b:1").passed

@@ -24,6 +24,7 @@ from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.model import EntryType, Image
 from imgscope.packages import ImagePackages, scan_packages
 from imgscope.packages.judge import forbidden, too_large
+from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
 from imgscope.text import one_line, plural, printable
 from imgscope.union.filesystem import ChangeKind
 from imgscope.units import format_percent, format_size, json_number
@@ -566,13 +567,24 @@ def check(
         note = "no budget given: checking dive's default CI rules (as `dive --ci` does)"
         budget = Budget(dive=dive_ci.DiveThresholds(), notes=(note,))
     scanned: ImagePackages | None = None
+    # max-compressed-size means what a pull downloads in every format: what is stored uncompressed is gzipped as it
+    # is read (as imgscope check does; an Analysis given must have been made so)
+    read: dict[str, Any] = dict(
+        image=image, platform=platform, verify=verify, gzip_uncompressed=budget.max_compressed_size is not None
+    )
     if isinstance(source, ImagePackages):
         scanned, analysis = source, source.analysis
     elif not isinstance(source, Analysis) and (budget.max_package_size is not None or budget.forbid_package):
-        scanned = scan_packages(source, image=image, platform=platform, verify=verify)
+        scanned = scan_packages(source, **read)
         analysis = scanned.analysis
     else:
-        analysis = analyze(source, image=image, platform=platform, verify=verify)
+        analysis = analyze(source, **read)
+    if (
+        image is None
+        and not isinstance(source, (Analysis, ImagePackages))
+        and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes)
+    ):  # as imgscope check: a budget must not pass on another image than the one meant
+        raise UsageError(analysis.image.source, "several images here: choose the one to check with image=")
     s = analysis.summary
     base, notes = base_layer_count(analysis, budget)
     results: list[RuleResult] = []
