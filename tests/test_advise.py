@@ -652,3 +652,11 @@ def test_top_savings_lines_tell_findings_apart(sample: str, image: str | None) -
         assert finding.id in line
         if finding.layers:
             assert re.search(r"layers? " + re.escape(", ".join(map(str, finding.layers))), line), line
+
+
+def test_advice_says_which_image_it_judged() -> None:
+    """Of a source holding several images, the first is judged and the advice says so, JSON included, with or
+    without the analysis given to ``to_dict``."""
+    found = imgscope.advice(SAMPLES / "two-images.tar")
+    assert found.notes and "analyzing the first, localhost/tiny-a:1" in found.notes[0]
+    assert found.to_dict()["notes"] == list(found.notes)

@@ -196,4 +196,4 @@ def advice(
     for f in found:
         for copy in f.copies:
             unique[(copy.layer, copy.path)] = copy.size
-    return Advice(tuple(found), sum(unique.values()), analysis.summary.size, ctx.base, ignored)
+    return Advice(tuple(found), sum(unique.values()), analysis.summary.size, ctx.base, ignored, analysis.image.notes)

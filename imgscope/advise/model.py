@@ -151,6 +151,7 @@ class Advice(Displayable):
         image_size: content bytes stored in all layers (Summary.size)
         base: where the base image ends (``find_base``), None when the image does not tell
         ignored: findings dropped by settings
+        notes: which image or platform of the source was picked, and why (``Image.notes``)
     """
 
     findings: tuple[Finding, ...]
@@ -158,6 +159,7 @@ class Advice(Displayable):
     image_size: int
     base: BaseImage | None
     ignored: int
+    notes: tuple[str, ...] = ()
 
     @property
     def saved_fraction(self) -> float:
@@ -183,7 +185,7 @@ class Advice(Displayable):
                 "tags": list(img.tags),
                 "config_digest": img.config_digest,
             }
-            doc["notes"] = list(img.notes)  # which image or platform was picked, and why
+        doc["notes"] = list(analysis.image.notes if analysis is not None else self.notes)  # which image was picked
         doc["base"] = None if self.base is None else self.base.to_dict(history_count=False)
         doc["summary"] = {
             "total_saved": self.total_saved,
