@@ -253,7 +253,7 @@ def test_registry_errors(anon: RegistryServer, home: Path, tmp_path: Path) -> No
     with pytest.raises(RegistryError, match=r"/no/such/repo:1: tag 1 not found \(404"):
         open_source(f"{anon.host}/no/such/repo:1", options=opts)
     port = free_port()
-    with pytest.raises(RegistryError, match=r"connection refused by 127\.0\.0\.1$") as refused:
+    with pytest.raises(RegistryError, match=rf"connection refused by 127\.0\.0\.1:{port}$") as refused:
         open_source(f"127.0.0.1:{port}/x:1", options=opts)
     assert refused.value.where == f"127.0.0.1:{port}/x:1"
     with pytest.raises(RegistryError, match=r"unknown host no-such-host\.invalid"):
@@ -529,3 +529,21 @@ def test_cli_errors_are_one_line(anon: RegistryServer, home: Path, tmp_path: Pat
         done = run_cli(*args, cache=cache)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert done.stderr.count("\n") == 1 and message in done.stderr, (args, done.stderr)
+
+
+def test_an_untrusted_certificate_says_what_helps() -> None:
+    """A registry whose certificate is not trusted (self-signed) is told apart from one that speaks plain HTTP: the
+    hint is SSL_CERT_FILE, not --insecure (which does not help there)."""
+    import ssl
+
+    from imgscope.sources.registry import _connect_problem
+
+    untrusted = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    untrusted.reason = "CERTIFICATE_VERIFY_FAILED"
+    wrapped = ConnectionError("connect failed")
+    wrapped.__cause__ = untrusted
+    message = _connect_problem(wrapped, "vm:5073")
+    assert "not trusted" in message and "SSL_CERT_FILE" in message and message.startswith("TLS failed with vm:5073")
+    plain = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    plain.reason = "WRONG_VERSION_NUMBER"
+    assert "needs --insecure" in _connect_problem(plain, "vm:5073")

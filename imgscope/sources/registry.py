@@ -119,6 +119,11 @@ def _connect_problem(exc: Exception, host: str) -> str:
             return f"connection refused by {host}"
         if isinstance(cause, ssl.SSLError):
             reason = cause.reason or "handshake"
+            if "CERTIFICATE_VERIFY_FAILED" in str(cause) or reason == "CERTIFICATE_VERIFY_FAILED":
+                return (
+                    f"TLS failed with {host}: its certificate is not trusted here (a self-signed one?); give its CA"
+                    " in SSL_CERT_FILE (--insecure is for a registry over plain HTTP)"
+                )
             return f"TLS failed with {host} ({reason}); a registry over plain HTTP needs --insecure"
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
@@ -126,6 +131,11 @@ def _connect_problem(exc: Exception, host: str) -> str:
         return f"unknown host {host}"
     if "Connection refused" in text:
         return f"connection refused by {host}"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"TLS failed with {host}: its certificate is not trusted here (a self-signed one?); give its CA in"
+            " SSL_CERT_FILE (--insecure is for a registry over plain HTTP)"
+        )
     if "SSL" in text or "CERTIFICATE" in text.upper():
         return f"TLS failed with {host}; a registry over plain HTTP needs --insecure"
     return f"cannot connect to {host} ({type(exc).__name__})"
@@ -207,7 +217,10 @@ class Registry:
             except httpx.TimeoutException:
                 raise RegistryError(self.where, f"{url.host}: timed out ({what})") from None
             except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
-                raise RegistryError(self.where, _connect_problem(exc, url.host)) from None
+                host = (
+                    f"{url.host}:{url.port}" if url.port else url.host
+                )  # the port said: a wrong one is the usual cause
+                raise RegistryError(self.where, _connect_problem(exc, host)) from None
             except httpx.HTTPError as exc:
                 raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what})") from None
             if response.is_redirect and "location" in response.headers:
