@@ -368,6 +368,24 @@ def test_a_rebuilt_image_is_analyzed_again(tmp_path: Path) -> None:
     assert [(r["config_digest"], r["size"]) for r in rows] == [(cases.image.config_digest, cases.summary.size)]
 
 
+def test_rows_of_images_no_longer_at_a_path_are_removed(tmp_path: Path) -> None:
+    """A path that now holds other images (a save of two replacing a save of one, then another): the rows of the
+    images gone from it go, where they stayed and were counted in every total."""
+    image = tmp_path / "app.tar"
+    shutil.copy(SAMPLES / "cases-vfs/docker-archive.tar", image)
+    batch([str(image)], tmp_path / "out", jobs=1)
+    shutil.copy(SAMPLES / "two-images.tar", image)
+    second = batch([str(image)], tmp_path / "out", jobs=1)
+    names = sorted(r["name"] for r in second.tables["images"].to_pylist() if r["source"] == str(image))
+    assert names == ["localhost/tiny-a:1", "localhost/tiny-b:1"]
+    shutil.copy(SAMPLES / "advise.tar", image)
+    third = batch([str(image)], tmp_path / "out", jobs=1)
+    now = {r["image_key"] for r in third.tables["images"].to_pylist()}
+    assert len(now) == len(imgscope.list_images(image))
+    for name in ("image_layers", "wasted", "findings", "packages"):
+        assert {r["image_key"] for r in third.tables[name].to_pylist()} <= now, name
+
+
 def _files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
 

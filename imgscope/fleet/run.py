@@ -182,7 +182,12 @@ class _Run:
             else:
                 again.add(job.key)
                 opened.append((job, image))
-        self._drop_earlier(again & set(self.earlier))
+        # A source listed again whose images changed (a file replaced, a layout re-tagged): the rows of its images
+        # that are gone go too, or the tables keep counting them.
+        listed = {job.source for job in self.jobs}
+        keys = {job.key for job in self.jobs}
+        gone = {k for k, row in self.earlier.items() if row.get("source") in listed and k not in keys}
+        self._drop_earlier((again & set(self.earlier)) | gone)
         self._tick()
         tasks = distinct_layers(opened)
         self.layers = len(tasks)
@@ -255,7 +260,7 @@ class _Run:
         return sorted(folder.glob("*.parquet")) if folder.exists() else []
 
     def _read_earlier(self) -> dict[str, dict[str, object]]:
-        wanted = ("image_key", "error", "config_digest", "package_count")
+        wanted = ("image_key", "error", "config_digest", "package_count", "source")
         earlier: dict[str, dict[str, object]] = {}
         for path in self._parts("images"):
             names = pq.ParquetFile(path).schema_arrow.names
