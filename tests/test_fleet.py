@@ -386,6 +386,19 @@ def test_rows_of_images_no_longer_at_a_path_are_removed(tmp_path: Path) -> None:
         assert {r["image_key"] for r in third.tables[name].to_pylist()} <= now, name
 
 
+def test_a_stream_source_fails_with_what_to_do(tmp_path: Path) -> None:
+    """A compressed save cannot be read a layer at a time: its row says so and what to do, where its layers failed
+    with "was read past in the stream"."""
+    import gzip
+
+    packed = tmp_path / "app.tar.gz"
+    packed.write_bytes(gzip.compress((SAMPLES / "cases/docker-archive.tar").read_bytes()))
+    result = batch([str(packed)], tmp_path / "out", jobs=1)
+    assert (result.analyzed, result.failed, result.layers) == (0, 1, 0)
+    [(reference, message)] = result.errors
+    assert reference == str(packed) and "decompress or save it to a file first" in message
+
+
 def _files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
 

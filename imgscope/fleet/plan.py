@@ -130,8 +130,8 @@ def expand_sources(
             for job in expand_sources(list(_list_lines(source)), options=options, run=run, _depth=1):
                 add(job)
             continue
-        if not os.path.exists(source):
-            add(ImageJob(source, source, options=options, run=run))  # a reference, or a missing file
+        if not os.path.exists(source) or local.stream_source(source) is not None:
+            add(ImageJob(source, source, options=options, run=run))  # a reference, a missing file, or a stream
             continue
         try:
             refs = source_index(source, run).refs()

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from imgscope.errors import ImgscopeError
+from imgscope.errors import ImgscopeError, UsageError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
 from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources, indexable
 from imgscope.fleet.rows import error_rows
@@ -43,6 +43,7 @@ from imgscope.fleet.stages import (
 from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
 from imgscope.model import Image
 from imgscope.sources.catalog import catalog_references
+from imgscope.sources.local import stream_source
 from imgscope.sources.reference import SourceOptions
 
 #: Images whose rows are gathered before they are written (one Parquet file per table), and the rows at most.
@@ -359,6 +360,12 @@ OPEN_THREADS = 8
 
 
 def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError:
+    if stream_source(job.source) is not None:  # its layers go by once, in the stream's order: none can be read alone
+        return UsageError(
+            job.source,
+            "batch reads each distinct layer by itself, which a stream (a compressed save, a pipe, an engine's export)"
+            " does not allow: decompress or save it to a file first (imgscope analyze reads it as it is)",
+        )
     try:
         return open_job(job)
     except (ImgscopeError, OSError) as exc:
