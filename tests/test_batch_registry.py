@@ -174,3 +174,16 @@ def test_cli_registry_catalog(pushed: tuple[RegistryServer, Path], home: Path, t
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert (doc["images"], doc["analyzed"], doc["failed"]) == (3, 3, 0)
+
+
+def test_a_catalog_prefix_that_matches_nothing_is_an_error(
+    pushed: tuple[RegistryServer, Path], home: Path, tmp_path: Path
+) -> None:
+    """A typo in the prefix listed no image and passed (exit 0): now one line and exit 2."""
+    server, _ = pushed
+    env = {**env_without_proxies(), "HOME": str(home)}
+    command = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o"), "-j", "1"]
+    command += ["--cache-dir", str(tmp_path / "cache"), "--registry-catalog", f"{server.host}/no-such-team"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "lists no tagged repository here" in done.stderr

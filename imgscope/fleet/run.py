@@ -121,7 +121,10 @@ def batch(
             return replace(result, out=None)
     names = list(sources)
     for spec in [registry_catalog] if isinstance(registry_catalog, str) else registry_catalog:
-        names += catalog_references(spec, options=options)
+        found = catalog_references(spec, options=options)
+        if not found:  # a prefix that matches nothing is a typo more often than an empty registry: not a pass
+            raise UsageError(str(spec), "the registry lists no tagged repository here (is the prefix right?)")
+        names += found
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     run = _Run(root, files=files, verify=verify, progress=progress, options=options)
