@@ -51,8 +51,10 @@ def analyze(
     gzip_uncompressed: bool = False,
     jobs: int | None = None,
 ) -> Analysis:
-    """Analyze an image: a path (opened with ``open_image``), an ``Image`` already opened, or an ``Analysis``
-    (returned as it is).
+    """Analyze an image: a path or any source name (``oci:DIR:REF``, ``PATH:IMAGE``, ``docker://...``; a path is
+    opened with ``open_image``), an ``Image`` already opened, or an ``Analysis`` (returned as it is). An open file
+    is taken by its name and opened again from the start (``source_path``): a stream with no file behind it
+    (``io.BytesIO``, ``sys.stdin.buffer``) is not taken; ``"-"`` reads standard input.
 
     Each layer is read once, front to back (``scan_layer``), and merged in order (``merge_scans``); ``verify``
     checks every layer against its diff_id (and blob digest) while it streams. ``top`` bounds the largest-files
@@ -94,11 +96,7 @@ def analyze(
             gzip_uncompressed=gzip_uncompressed,
             progress=progress,
         )
-    img = (
-        check_chosen(source, image, platform)
-        if isinstance(source, Image)
-        else open_image(source, image=image, platform=platform)
-    )
+    img = source if isinstance(source, Image) else open_image(source, image=image, platform=platform)
     lim = limits or Limits()
     scans = scan_layers(
         img,

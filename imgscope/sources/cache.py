@@ -147,42 +147,40 @@ class BlobCache:
 
 
 class CachedBlob:
-    """A cached blob being read: hashed as it is read, and dropped from the cache when it does not match its digest
-    (a disk error, a hand edit), so that one damaged file does not fail every later run. Closed before its end (the
-    reader stopped at an error it found in the bytes), the rest is hashed to tell whether the file is to blame."""
+    """A cached blob being read. When reading it ends in an error (its digest does not match, its compression is
+    corrupt ...), the file is hashed and, when it does not match its digest (a disk error, a hand edit), dropped from
+    the cache, so that one damaged file does not fail every later run. A read that succeeds costs nothing more: the
+    reader checks the digest itself."""
 
     def __init__(self, cache: BlobCache, digest: str, f: BinaryIO) -> None:
         self._cache, self._digest, self._f = cache, digest, f
-        self._hasher = hashlib.new(digest.partition(":")[0])
-        self._at_end = False
 
     def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        if data:
-            self._hasher.update(data)
-        elif n != 0:
-            self._at_end = True
-        return data
+        return self._f.read(n)
 
     def close(self) -> None:
-        if self._f.closed:
-            return
+        self._f.close()
+
+    def check(self) -> None:
+        """Hash the whole file; drop it from the cache when it does not match its digest."""
+        algorithm, _, expected = self._digest.partition(":")
+        hasher = hashlib.new(algorithm)
         try:
-            if not self._at_end:
-                while data := self._f.read(1 << 20):
-                    self._hasher.update(data)
+            with open(self._f.name, "rb") as f:
+                while data := f.read(1 << 20):
+                    hasher.update(data)
         except OSError:
-            pass
-        finally:
-            self._f.close()
-        if self._hasher.hexdigest() != self._digest.partition(":")[2]:
+            return
+        if hasher.hexdigest() != expected:
             self._cache.drop(self._digest)
 
     def __enter__(self) -> CachedBlob:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *rest: object) -> None:
         self.close()
+        if exc_type is not None:  # the reader failed: was it the file?
+            self.check()
 
 
 class CacheWriter:
