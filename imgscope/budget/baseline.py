@@ -9,7 +9,7 @@ from typing import Any, overload
 
 from imgscope.analysis import SCHEMA_VERSION, Analysis, analyze
 from imgscope.errors import UsageError
-from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
+from imgscope.sources.detect import first_of_several
 
 #: Analysis documents a baseline reads: the sizes it takes are the same in every version so far.
 _ANALYSIS_VERSIONS = tuple(range(1, SCHEMA_VERSION + 1))
@@ -118,7 +118,7 @@ def load_baseline(path: str | os.PathLike[str], **analyze_options: Any) -> Basel
                 raise UsageError(where, "not an imgscope report: JSON nested too deeply") from None
             return Baseline.from_dict(doc, where)
     analysis = analyze(where, **analyze_options)
-    several = [note for note in analysis.image.notes if SEVERAL_IMAGES_NOTE in note]
+    several = first_of_several(analysis.image)
     if several and analyze_options.get("image") is None:  # the baseline must be the image meant, not the first
-        raise UsageError(where, f"{several[0].partition(';')[0]}: name the baseline's image (PATH:IMAGE)")
+        raise UsageError(where, f"{several.partition(';')[0]}: name the baseline's image (PATH:IMAGE)")
     return Baseline.from_analysis(analysis, where)

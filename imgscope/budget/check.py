@@ -24,7 +24,7 @@ from imgscope.history.base_image import BASE_DIGEST_ANNOTATION, find_base
 from imgscope.model import EntryType, Image
 from imgscope.packages import ImagePackages, scan_packages
 from imgscope.packages.judge import forbidden, too_large
-from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
+from imgscope.sources.detect import first_of_several
 from imgscope.text import one_line, plural, printable
 from imgscope.union.filesystem import ChangeKind
 from imgscope.units import format_percent, format_size, json_number
@@ -579,11 +579,8 @@ def check(
         analysis = scanned.analysis
     else:
         analysis = analyze(source, **read)
-    if (
-        image is None
-        and not isinstance(source, (Analysis, ImagePackages))
-        and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes)
-    ):  # as imgscope check: a budget must not pass on another image than the one meant
+    if image is None and not isinstance(source, (Analysis, ImagePackages)) and first_of_several(analysis.image):
+        # as imgscope check: a budget must not pass on another image than the one meant
         raise UsageError(analysis.image.source, "several images here: choose the one to check with image=")
     s = analysis.summary
     base, notes = base_layer_count(analysis, budget)

@@ -34,7 +34,7 @@ from imgscope.render.check_dive import render_dive
 from imgscope.render.check_github import render_github
 from imgscope.render.check_junit import render_junit
 from imgscope.render.check_markdown import render_markdown
-from imgscope.sources.detect import SEVERAL_IMAGES_NOTE
+from imgscope.sources.detect import first_of_several
 
 FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 
@@ -162,7 +162,7 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
                 analysis = scanned.analysis
             else:
                 scanned = analysis = imgscope.analyze(source, **read)
-        if image_ref is None and any(SEVERAL_IMAGES_NOTE in note for note in analysis.image.notes):
+        if image_ref is None and first_of_several(analysis.image):
             # a stream read once could not be listed first: refuse after the fact, as for a file
             raise UsageError(path, "several images here: choose the one to check with --image")
         baseline = (
@@ -188,7 +188,7 @@ def _only_one_image(path: str, platform: str | None) -> None:
     """A check of an input holding several images must name one: a CI job must not pass on the wrong image. The
     choice is ``open_image``'s (metadata only): the platforms of one index are one image, of which --platform or
     this machine's picks one."""
-    if not any(SEVERAL_IMAGES_NOTE in note for note in imgscope.open_image(path, platform=platform).notes):
+    if not first_of_several(imgscope.open_image(path, platform=platform)):
         return
     names = dict.fromkeys(
         ref.name or (ref.digest or ref.config_digest or "?")[:19]

@@ -99,6 +99,11 @@ def open_stream_image(
 SEVERAL_IMAGES_NOTE = "images here; analyzing the first"
 
 
+def first_of_several(img: Image) -> str | None:
+    """The note saying ``img`` is the first of several images of its source, taken for want of a choice; None."""
+    return next((note for note in img.notes if SEVERAL_IMAGES_NOTE in note), None)
+
+
 def source_path(source: str | os.PathLike[str] | IO[bytes]) -> str:
     """The path of a source: a path as it is, or the file an open file object (``open(p, "rb")``) was opened
     from. TypeError, saying what is accepted, for anything else."""
@@ -219,7 +224,7 @@ def open_chosen(
     if platform is None or chosen.ref.platform is not None or img.platform is None or img.platform.matches(platform):
         return img
     seen = [img]
-    fitting: list[Candidate] = []
+    fitting: list[tuple[Candidate, Image]] = []
     for other in candidates:
         if (
             other is chosen
@@ -232,17 +237,18 @@ def open_chosen(
         built = build(store, other, fmt, [])
         seen.append(built)
         if built.platform is None or built.platform.matches(platform):
-            fitting.append(other)
+            fitting.append((other, built))
     if not fitting:
         known = ", ".join(sorted({str(i.platform) for i in seen}))
         raise ImageNotFoundError(path, f"no image for platform {platform}; platforms here: {known}")
     # The first image was not the one: the note that says it was analyzed goes; another says which one is.
     notes = [note for note in notes if SEVERAL_IMAGES_NOTE not in note]
+    first, built = fitting[0]
     if len(fitting) > 1:
         notes.append(
-            f"{len(fitting)} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(fitting[0].ref)}; choose with --image"
+            f"{len(fitting)} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(first.ref)}; choose with --image"
         )
-    return build(store, fitting[0], fmt, notes)
+    return dataclasses.replace(built, notes=tuple(notes))
 
 
 def check_chosen(img: Image, image: str | None, platform: str | Platform | None) -> Image:
@@ -278,8 +284,7 @@ def choose(
     pool = images
     if image is not None:
         pool = [c for c in images if _matches(c.ref, image)]
-        short = image.removeprefix("sha256:")
-        if image.startswith("sha256:") and len(short) < DIGEST_PREFIX_MIN:
+        if image.startswith("sha256:") and len(image.removeprefix("sha256:")) < DIGEST_PREFIX_MIN:
             raise UsageError("--image", f"{image!r}: a digest prefix needs at least {DIGEST_PREFIX_MIN} hex digits")
         if not pool:
             artifacts = [c for c in candidates if c.ref.artifact_type is not None and _matches(c.ref, image)]

@@ -110,6 +110,13 @@ def _registry_error_code(response: httpx.Response) -> str:
     return f": {code} {message}".rstrip() if code or message else ""
 
 
+def _untrusted(host: str) -> str:
+    return (
+        f"TLS failed with {host}: its certificate is not trusted here (a self-signed one?); give its CA in"
+        " SSL_CERT_FILE (--insecure is for a registry over plain HTTP)"
+    )
+
+
 def _connect_problem(exc: Exception, host: str) -> str:
     cause: BaseException | None = exc
     while cause is not None:
@@ -120,10 +127,7 @@ def _connect_problem(exc: Exception, host: str) -> str:
         if isinstance(cause, ssl.SSLError):
             reason = cause.reason or "handshake"
             if "CERTIFICATE_VERIFY_FAILED" in str(cause) or reason == "CERTIFICATE_VERIFY_FAILED":
-                return (
-                    f"TLS failed with {host}: its certificate is not trusted here (a self-signed one?); give its CA"
-                    " in SSL_CERT_FILE (--insecure is for a registry over plain HTTP)"
-                )
+                return _untrusted(host)
             return f"TLS failed with {host} ({reason}); a registry over plain HTTP needs --insecure"
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
@@ -132,10 +136,7 @@ def _connect_problem(exc: Exception, host: str) -> str:
     if "Connection refused" in text:
         return f"connection refused by {host}"
     if "CERTIFICATE_VERIFY_FAILED" in text:
-        return (
-            f"TLS failed with {host}: its certificate is not trusted here (a self-signed one?); give its CA in"
-            " SSL_CERT_FILE (--insecure is for a registry over plain HTTP)"
-        )
+        return _untrusted(host)
     if "SSL" in text or "CERTIFICATE" in text.upper():
         return f"TLS failed with {host}; a registry over plain HTTP needs --insecure"
     return f"cannot connect to {host} ({type(exc).__name__})"
@@ -217,9 +218,8 @@ class Registry:
             except httpx.TimeoutException:
                 raise RegistryError(self.where, f"{url.host}: timed out ({what})") from None
             except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
-                host = (
-                    f"{url.host}:{url.port}" if url.port else url.host
-                )  # the port said: a wrong one is the usual cause
+                # the port said: a wrong one is the usual cause
+                host = f"{url.host}:{url.port}" if url.port else url.host
                 raise RegistryError(self.where, _connect_problem(exc, host)) from None
             except httpx.HTTPError as exc:
                 raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what})") from None
