@@ -393,7 +393,7 @@ def test_engine_image_missing(podman_socket: str) -> None:
 
 def test_engine_not_running(tmp_path: Path) -> None:
     proc = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": f"unix://{tmp_path / 'none.sock'}"})
-    one_line_exit_2(proc, "cannot reach the Docker daemon", "DOCKER_HOST")
+    one_line_exit_2(proc, "cannot reach the Docker daemon", "DOCKER_HOST", f"at unix://{tmp_path / 'none.sock'}:")
     proc = cli("analyze", "podman:app:1", env={"CONTAINER_HOST": f"unix://{tmp_path / 'none.sock'}"})
     one_line_exit_2(proc, "Podman", "CONTAINER_HOST")
     proc = cli("analyze", "docker-daemon:app:1", env={"DOCKER_HOST": "ssh://user@host"})

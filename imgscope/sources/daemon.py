@@ -55,6 +55,8 @@ class Engine:
         """``url`` as messages show it: without user, password or query (``tcp://user:pw@host`` has a secret)."""
         parts = urlsplit(self.url)
         host = parts.netloc.rpartition("@")[2]
+        if parts.scheme == "unix":  # urlunsplit writes unix:///x.sock as unix:/x.sock
+            return printable(f"unix://{host}{parts.path}")
         return printable(urlunsplit((parts.scheme, host, parts.path, "", "")))
 
 
