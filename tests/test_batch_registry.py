@@ -9,6 +9,7 @@ shares the prefix's letters but not its path).
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -146,9 +147,17 @@ def test_a_registry_that_will_not_list_is_one_line_exit_2(home: Path, tmp_path: 
     passwd = htpasswd_file(directory, "alice", "s3cret")
     server = start_registry(directory, {"htpasswd": {"realm": "imgscope-test", "path": str(passwd)}})
     try:
-        with pytest.raises(RegistryError, match=r"does not list its repositories .*401") as info:
+        with pytest.raises(
+            RegistryError, match=r"listing its repositories: authentication required .*no credentials found"
+        ) as info:
             list_repositories(server.host, options=_options(tmp_path))
         assert str(info.value).startswith(f"{server.host}: ")
+        auth = tmp_path / "wrong-auth.json"
+        auth.write_text(json.dumps({"auths": {server.host: {"auth": base64.b64encode(b"alice:wrong").decode()}}}))
+        with pytest.MonkeyPatch.context() as env_auth:
+            env_auth.setenv("REGISTRY_AUTH_FILE", str(auth))
+            with pytest.raises(RegistryError, match=r"listing its repositories: .*refused the credentials from"):
+                list_repositories(server.host, options=_options(tmp_path))
         env = {**env_without_proxies(), "HOME": str(home)}
         command = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o"), "-j", "1"]
         done = subprocess.run(
@@ -157,7 +166,7 @@ def test_a_registry_that_will_not_list_is_one_line_exit_2(home: Path, tmp_path: 
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"imgscope: error: {server.host}: "), lines
-        assert "does not list its repositories" in lines[0] and "Traceback" not in done.stderr
+        assert "listing its repositories: authentication required" in lines[0] and "Traceback" not in done.stderr
     finally:
         server.stop()
     nothing = subprocess.run(command, capture_output=True, text=True, env=env)

@@ -8,8 +8,8 @@
 ``last=``. Requests go through ``registry.Registry``: the same auth (files, helpers, tokens), ``--insecure`` and
 plain HTTP for localhost, timeouts and one-line errors.
 
-A registry that will not list its repositories (401/403/404 on the catalog, as Docker Hub answers) is a
-``RegistryError`` naming the registry.
+A registry that will not list its repositories (403/404 on the catalog, as Docker Hub answers) is a
+``RegistryError`` naming the registry; one that asks for credentials (401) says which it had, as any pull does.
 """
 
 from __future__ import annotations
@@ -131,7 +131,9 @@ def list_repositories(
         for names in _pages(registry, url, "repositories", "catalog", page_size):
             found += [n for n in names if spec.covers(n)]
     except RegistryError as exc:
-        if exc.status in (401, 403, 404):
+        if exc.status == 401:  # it may list them to someone it knows: say what the credentials were
+            raise RegistryError(spec.domain, f"listing its repositories: {exc.problem}", exc.status) from None
+        if exc.status in (403, 404):
             raise RegistryError(
                 spec.domain,
                 f"the registry does not list its repositories (the catalog API answered {exc.status}); "
