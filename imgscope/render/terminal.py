@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -179,23 +179,8 @@ def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
 
 
 def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
-    table = Table(title=safe(f"Images in {path}"), title_justify="left")
-    table.add_column("Name", min_width=12)  # cut first on a narrow terminal (its middle): the digests stay whole
-    table.add_column("Platform", no_wrap=True)
-    table.add_column("Manifest digest", no_wrap=True, min_width=19)
-    table.add_column("Image ID", no_wrap=True, min_width=19)
+    table = _ImagesTable(path, [ref for ref in refs if ref.artifact_type is None])
     artifacts = [ref for ref in refs if ref.artifact_type is not None]
-    for ref in refs:
-        if ref.artifact_type is not None:
-            continue
-        table.add_row(
-            PathCell(
-                ", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"]), min_width=12
-            ),
-            safe(str(ref.platform) if ref.platform else "-"),
-            DigestCell(_short_id(ref.digest)),
-            DigestCell(_short_id(ref.config_digest)),
-        )
     if not artifacts:
         return table
     others = Table(title=safe(f"Artifacts in {path} (not images)"), title_justify="left")
@@ -205,3 +190,40 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
     for ref in artifacts:
         others.add_row(safe(str(ref.artifact_type)), _short_id(ref.subject), _short_id(ref.digest))
     return Group(table, others)
+
+
+class _ImagesTable:
+    """The images of ``ls``, with the columns the width allows: the name always (it is what ``--image`` takes),
+    then the platform and the manifest digest; the image ID only where it fits whole."""
+
+    _NAME_MIN = 12
+    _DIGEST = 19  # sha256: and 12 hex digits
+
+    def __init__(self, path: str, refs: list[ImageRef]) -> None:
+        self.path = path
+        self.refs = refs
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        platforms = [safe(str(ref.platform) if ref.platform else "-") for ref in self.refs]
+        platform_width = max([len("Platform"), *(len(p) for p in platforms)])
+        # each column costs its padding (2) and a rule (1), the table one more rule
+        with_id = self._NAME_MIN + platform_width + 2 * self._DIGEST + 4 * 3 + 1 <= options.max_width
+        table = Table(title=safe(f"Images in {self.path}"), title_justify="left")
+        table.add_column("Name", min_width=self._NAME_MIN)  # cut first (its middle): the digests stay whole
+        table.add_column("Platform", no_wrap=True, overflow="ellipsis")
+        table.add_column("Manifest digest", no_wrap=True, min_width=self._DIGEST)
+        if with_id:
+            table.add_column("Image ID", no_wrap=True, min_width=self._DIGEST)
+        for ref, platform in zip(self.refs, platforms, strict=True):
+            cells: list[RenderableType] = [
+                PathCell(
+                    ", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"]),
+                    min_width=self._NAME_MIN,
+                ),
+                platform,
+                DigestCell(_short_id(ref.digest)),
+            ]
+            if with_id:
+                cells.append(DigestCell(_short_id(ref.config_digest)))
+            table.add_row(*cells)
+        yield table
