@@ -70,6 +70,18 @@ def test_json_equals_library_dict() -> None:
     assert json.loads(out) == json.loads(json.dumps(imgscope.analyze(CASES).to_dict()))
 
 
+def test_json_lists_the_largest_files_top_asks_for() -> None:
+    """``--top N`` given with ``--json`` is how many largest files the document lists; 50 when not given."""
+    advise = str(SAMPLES / "advise.tar")
+    counts = []
+    for extra in ([], ["--top", "3"], ["--top", "70"]):
+        code, out, _ = run("analyze", advise, "--json", *extra)
+        assert code == 0
+        counts.append(len(json.loads(out)["largest_files"]))
+    files = len(imgscope.analyze(advise, top=10_000).largest_files)
+    assert files > 50 and counts == [50, 3, min(70, files)]
+
+
 def test_nan_becomes_null() -> None:
     # tiny-a has a base layer only plus one COPY of 0 wasted bytes: dive's user wasted percent is 0/N, not NaN;
     # an image of one empty layer gives 0/0.

@@ -20,7 +20,13 @@ from imgscope.sources.detect import images_to_dict
 @click.argument("path", type=click.Path())
 @image_options
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
-@click.option("--top", default=10, show_default=True, type=click.IntRange(0, 10_000), help="Rows in the file lists.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Rows in the file lists (--json: the largest files it lists; 50 when not given).",
+)
 @click.option("--html", "html_file", metavar="FILE", help="Also write the HTML report (as imgscope report) to FILE.")
 @click.option("--ncdu", "ncdu_file", metavar="FILE", help="Also write the filesystem for `ncdu -f FILE` (or gdu).")
 @click.option("--layer", type=int, metavar="N", help="With --ncdu: the filesystem after layer N (-1: the last).")
@@ -65,7 +71,7 @@ def analyze(
             "image": image_ref,
             "platform": platform,
             "verify": not no_verify,
-            "top": max(top, 100 if html_file else 50),
+            "top": _largest_kept(ctx, top, as_json, html_file),
             "progress": report_progress,
             "gzip_uncompressed": gzip_uncompressed,
             "jobs": jobs,
@@ -127,3 +133,11 @@ def list_command(ctx: click.Context, path: str, as_json: bool) -> None:
         from imgscope.render.terminal import render_images
 
         emit(render_images(path, refs))
+
+
+def _largest_kept(ctx: click.Context, top: int, as_json: bool, html_file: str | None) -> int:
+    """How many of the largest files the analysis keeps: what --top asks of a JSON document, else room for the
+    HTML report's list (100) and the JSON's default (50) beside the terminal's ``top`` rows."""
+    if as_json and not html_file and ctx.get_parameter_source("top") is not click.core.ParameterSource.DEFAULT:
+        return top
+    return max(top, 100 if html_file else 50)
