@@ -304,8 +304,10 @@ class _Main(click.Group):
 def main(ctx: click.Context, debug: bool) -> None:
     """Analyze container images: layers, wasted bytes, efficiency.
 
-    Reads docker save tarballs, OCI layouts and OCI archives. Exit codes: 0 ok,
-    1 a check failed, 2 bad input or usage.
+    Reads docker save tarballs (also compressed, or on stdin as -), OCI layouts
+    and archives, skopeo dir: copies, registries (docker://), and the Docker
+    and Podman engines (docker-daemon:, podman:); docs/sources.md. Exit codes:
+    0 ok, 1 a check failed, 2 bad input or usage.
     """
     ctx.obj = {"debug": debug}
     own_heap()  # the process is the command line's: large blocks given back when freed (_heap)
