@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 import imgscope
 from imgscope.explore import ExploreApp, ExploreSettings
@@ -721,5 +721,46 @@ def test_enter_applies_a_regular_expression_in_the_key_press(monkeypatch: pytest
             tree.hidden_kinds = set()
             app.refilter()
             await settle(app, pilot)
+
+    run(scenario)
+
+
+def test_no_color_opens_in_monochrome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR turns Textual's monochrome filter on: every pane still draws (a line without a style of its own
+    crashed the filter)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 3)
+        await pilot.press("tab")
+        await settle(app, pilot)
+        assert app.query_one(FileTreePane).rows
+        assert "overwritten.txt" in app.export_screenshot()
+
+    run(scenario)
+
+
+def test_control_keys_as_a_terminal_without_the_kitty_protocol_sends_them() -> None:
+    """xterm, VTE and tmux send Ctrl+Space as NUL, Ctrl+M as a carriage return and Ctrl+/ as 0x1f: Textual names
+    those keys ctrl+@, enter and ctrl+underscore, and each does what dive's key does."""
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 3)
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        await settle(app, pilot)
+        before = len(tree.rows)
+        await pilot.press("ctrl+@")
+        await settle(app, pilot)
+        assert len(tree.rows) != before
+        await pilot.press("ctrl+@")
+        await settle(app, pilot)
+        assert len(tree.rows) == before
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert DiffKind.MODIFIED in tree.hidden_kinds
+        await pilot.press("ctrl+underscore")
+        await pilot.pause()
+        assert isinstance(app.focused, Input)
 
     run(scenario)

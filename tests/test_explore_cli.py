@@ -22,12 +22,19 @@ ALT_SCREEN_ON = b"\x1b[?1049h"
 ALT_SCREEN_OFF = b"\x1b[?1049l"
 
 
-def on_pty(args: list[str], keys: bytes = b"", wait_for: bytes | None = None, timeout: float = 60) -> tuple[int, bytes]:
+def on_pty(
+    args: list[str],
+    keys: bytes = b"",
+    wait_for: bytes | None = None,
+    timeout: float = 60,
+    env_extra: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     """Run ``python -m imgscope ARGS`` with stdin/stdout/stderr on a pseudo-terminal; send ``keys`` once
     ``wait_for`` appeared in the output. Returns the exit code and everything written to the terminal."""
     primary, secondary = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
     env.pop("NO_COLOR", None)
+    env.update(env_extra or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "imgscope", *args],
         stdin=secondary,
@@ -111,3 +118,9 @@ def test_opens_and_quits_leaving_the_terminal_clean() -> None:
 def test_help_lists_the_keys() -> None:
     result = CliRunner().invoke(main, ["explore", "--help"])
     assert result.exit_code == 0 and "--against" in result.stdout and "Ctrl+F" in result.stdout
+
+
+def test_no_color_opens_and_quits() -> None:
+    code, out = on_pty(["explore", CASES], keys=b"q", wait_for=b"Layer Details", env_extra={"NO_COLOR": "1"})
+    assert code == 0 and b"Traceback" not in out and b"Error" not in out
+    assert b"Layer Details" in out and b"overwritten.txt" in out

@@ -53,4 +53,7 @@ def explore(
             )
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail("explore needs a terminal (stdin and stdout); for a report use analyze, tree or diff")
-    ExploreApp(analysis, against=other, settings=settings, source=path, own_process=True).run()
+    app = ExploreApp(analysis, against=other, settings=settings, source=path, own_process=True)
+    app.run()
+    if app.return_code:  # Textual printed what went wrong as the screen closed; a defect, not a quiet exit 0
+        ctx.exit(2)

@@ -169,7 +169,8 @@ class LinePane(ScrollView, can_focus=True):
         text = self.line_part(index, part, width)
         if index == self.cursor and (self.has_focus or self.cursor_unfocused):
             text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from if part == 0 else 0)
-        strip = Strip(list(text.render(self.app.console)), text.cell_len)
+        # the pane's style under every segment: Textual's filters (NO_COLOR's monochrome) need a style on each
+        strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(self.rich_style)
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
     def line_part(self, index: int, part: int, width: int) -> Text:

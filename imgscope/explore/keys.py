@@ -28,10 +28,12 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    # dive 0.13.1, cmd/root.go (ctrl+slash is what the terminal sends for ctrl+/; "/" is added, as issue 13 asks)
+    # dive 0.13.1, cmd/root.go; "/" is added, as issue 13 asks. Where a terminal without the kitty keyboard protocol
+    # sends a control byte, Textual names the key by that byte, and both names are bound: Ctrl+/ sends 0x1f
+    # (ctrl+underscore), Ctrl+Space NUL (ctrl+@), Ctrl+M a carriage return (enter).
     Key("quit", "ctrl+c,q", "global", "Quit"),
     Key("toggle-view", "tab", "global", "Switch view"),
-    Key("filter-files", "ctrl+f,ctrl+slash,slash", "global", "Filter"),
+    Key("filter-files", "ctrl+f,ctrl+slash,ctrl+underscore,slash", "global", "Filter"),
     Key("close-filter-files", "escape", "global", "Close filter"),
     Key("up", "up,k", "global", "Up"),
     Key("down", "down,j", "global", "Down"),
@@ -42,12 +44,12 @@ KEYS: tuple[Key, ...] = (
     Key("compare-layer", "ctrl+l", "layers", "Show layer changes"),
     Key("compare-all", "ctrl+a", "layers", "Show aggregated changes"),
     Key("toggle-collapse-dir", "space", "tree", "Collapse dir"),
-    Key("toggle-collapse-all-dir", "ctrl+space", "tree", "Collapse all dir"),
+    Key("toggle-collapse-all-dir", "ctrl+space,ctrl+@", "tree", "Collapse all dir"),
     Key("toggle-sort-order", "ctrl+o", "tree", "Sort order"),
     Key("toggle-filetree-attributes", "ctrl+b", "tree", "Attributes"),
     Key("toggle-added-files", "ctrl+a", "tree", "Added"),
     Key("toggle-removed-files", "ctrl+r", "tree", "Removed"),
-    Key("toggle-modified-files", "ctrl+m", "tree", "Modified"),
+    Key("toggle-modified-files", "ctrl+m,enter", "tree", "Modified"),
     Key("toggle-unmodified-files", "ctrl+u", "tree", "Unmodified"),
     Key("toggle-wrap-tree", "ctrl+p", "tree", "Wrap"),
     Key("extract-file", "ctrl+e,v", "tree", "View file (read from the layer, never extracted)"),
