@@ -25,7 +25,7 @@ from textual.widgets import Input, Static
 import imgscope
 from imgscope.explore import ExploreApp, ExploreSettings
 from imgscope.explore import app as explore_app
-from imgscope.explore.app import FileTreePane, LayersPane, TextLines, TextScreen, WasteScreen, mode_string
+from imgscope.explore.app import FileTreePane, LayersPane, Lens, TextLines, TextScreen, WasteScreen, mode_string
 from imgscope.explore.model import DiffKind, Filter, LayerView, TreeRows, ViewTree, parse_filter
 from tests.conftest import SAMPLES, analysis_of
 
@@ -764,3 +764,48 @@ def test_control_keys_as_a_terminal_without_the_kitty_protocol_sends_them() -> N
         assert isinstance(app.focused, Input)
 
     run(scenario)
+
+
+def test_keys_inside_a_lens_move_its_cursor_and_ctrl_c_quits() -> None:
+    """In the waste lens, Down/j and Up/k move the row Enter acts on; Ctrl+C quits from the lens too."""
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await pilot.press("w")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WasteScreen)
+        table = screen.query_one("#waste-table", TextLines)
+        assert len(screen.lens.rows) >= 4
+        await pilot.press("down", "j", "j")
+        assert table.cursor == 3
+        await pilot.press("k", "up")
+        assert table.cursor == 1
+        chosen = screen.lens.rows[1]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        node = app.query_one(FileTreePane).current()
+        assert node is not None and node.path == chosen.path
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, Lens)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+
+    run(scenario)
+
+
+def test_image_details_lists_the_inefficient_files_largest_first() -> None:
+    """As dive's Image Details pane (and its JSON): the largest cumulative size first."""
+    analysis = analysis_of("cases/docker-archive.tar")
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        details = app.query_one("#image-details-box", TextLines)
+        lines = [details.line_text(i).plain for i in range(details.line_count())]
+        listed = [line.split()[-1] for line in lines if line.split() and line.split()[-1].startswith("/")]
+        inefficient = analysis.dive.inefficiencies
+        assert listed == [i.path for i in inefficient]
+        sizes = [i.cumulative_size for i in inefficient]
+        assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+
+    run(scenario, analysis)

@@ -11,6 +11,8 @@ from threading import Lock
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -116,6 +118,9 @@ def _bindings(where: str) -> list[BindingType]:
 # -- a pane of lines with a cursor (the layers and the file tree) ---------------------------------------------------
 
 
+_PLAIN = Style()
+
+
 class LinePane(ScrollView, can_focus=True):
     """Lines drawn on demand (only the visible ones), a cursor row, mouse clicks select."""
 
@@ -169,9 +174,10 @@ class LinePane(ScrollView, can_focus=True):
         text = self.line_part(index, part, width)
         if index == self.cursor and (self.has_focus or self.cursor_unfocused):
             text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from if part == 0 else 0)
-        # the pane's style under every segment: Textual's filters (NO_COLOR's monochrome) need a style on each
-        strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(self.rich_style)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        # a style on every segment, an empty one where the text has none: Textual's filters (NO_COLOR's
+        # monochrome) read each segment's style
+        segments = [Segment(t, _PLAIN if s is None else s, c) for t, s, c in text.render(self.app.console)]
+        return Strip(segments, text.cell_len).crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
     def line_part(self, index: int, part: int, width: int) -> Text:
         """Screen row ``part`` of line ``index`` at ``width`` cells (the whole line: it scrolls sideways)."""
@@ -695,12 +701,19 @@ class FileTreePane(LinePane):
 # -- modal screens: the lenses -----------------------------------------------------------------------------------
 
 
+_LENS_MOVES = frozenset({"up", "down", "page-up", "page-down"})
+
+
 class Lens(ModalScreen[None]):
     """A full-screen view over the app; Esc or q closes it. Opaque: a translucent lens has the screen beneath
     composited into each of its frames (40-60 ms of a key press at 160x48)."""
 
+    # A modal screen ends the key chain: the app's own keys are not reached from it. Its moves and Ctrl+C are
+    # bound here again (with the app's ids, so that a remapped key moves here too) and act on what has the focus.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss_lens", "Close", id="close-lens"),
+        Binding("ctrl+c", "quit_app", "Quit", show=False, id="lens-quit"),
+        *(b for b in _bindings("global") if isinstance(b, Binding) and b.id in _LENS_MOVES),
     ]
     DEFAULT_CSS = """
     Lens { align: center middle; background: $background; }
@@ -711,6 +724,26 @@ class Lens(ModalScreen[None]):
 
     def action_dismiss_lens(self) -> None:
         self.dismiss(None)
+
+    def action_quit_app(self) -> None:
+        self.app.exit()
+
+    def _move(self, action: str) -> None:
+        app = self.app
+        if isinstance(app, ExploreApp):
+            getattr(app, f"action_{action}")()
+
+    def action_up(self) -> None:
+        self._move("up")
+
+    def action_down(self) -> None:
+        self._move("down")
+
+    def action_page_up(self) -> None:
+        self._move("page_up")
+
+    def action_page_down(self) -> None:
+        self._move("page_down")
 
 
 WASTE_HEADER = f"{'Size':>9}  {'Written by':<10} {'Hidden by':<10} {'How':<31} {'dive:':>5} {'bytes':>10}  Path"
@@ -931,7 +964,7 @@ class ExploreApp(App[None]):
                     box.border_title = "Layer Details"
                     yield Static(id="layer-details")
                 head = self.image_details().split("\n")
-                rows = list(reversed(self.analysis.dive.inefficiencies))
+                rows = self.analysis.dive.inefficiencies  # dive's order, as its Image Details shows it: largest first
 
                 def line(index: int) -> Text:
                     if index < len(head):
