@@ -126,6 +126,7 @@ class TarEntries(MadeOnRead[TarEntry]):
         "_types",
         "_uids",
         "_zero",
+        "declared_sizes",
     )
 
     def __init__(self, entries: Iterable[TarEntry] = ()) -> None:
@@ -143,6 +144,9 @@ class TarEntries(MadeOnRead[TarEntry]):
         self._digest_end: MutableSequence[int] = _int_array("Q")
         self._ints: dict[int, int] = {}  # one int object per distinct mode/owner handed out
         self._zero: bytes | None = None  # the digest of empty content, handed out as one object
+        #: member -> the size field of a member with no content (a directory, a link ...) whose header has one;
+        #: read by dive's emulation alone (dive counts it), set by the tar reader, not carried by the wire form
+        self.declared_sizes: dict[int, int] = {}
         for entry in entries:
             self.append(entry)
 

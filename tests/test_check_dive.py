@@ -138,6 +138,15 @@ def test_go_float_parsing_and_printing() -> None:
         "123",
         "0.6963277871435901",
     ]
+    # Go's %v: the exponent from 1e6 (dive prints "%-user-wasted-bytes=2e+06")
+    assert [golang.go_format(v) for v in (100000.0, 999999.5, 2000000.0, 1234567.0, 1e20, 0.0001)] == [
+        "100000",
+        "999999.5",
+        "2e+06",
+        "1.234567e+06",
+        "1e+20",
+        "0.0001",
+    ]
     assert [golang.yaml_to_go_string(v) for v in (0.9, 1e-7, 114000, True, 1500000.0)] == [
         "0.9",
         "0.0000001",

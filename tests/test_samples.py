@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import imgscope
 from imgscope import ChangeKind, EntryType, WasteReason
+from imgscope.cli import main
 from tests.conftest import CASES_FORMATS, SAMPLES, analysis_of
 
 
@@ -226,6 +230,49 @@ def test_dive_figures_equal_dive_output(rel: str, stem: str) -> None:
         assert repr(a.dive.user_wasted_percent) == exact.group(1)
     listed = [(f["file"], f["count"], f["sizeBytes"]) for f in exported["fileReference"]]
     assert [(i.path, i.count, i.cumulative_size) for i in a.dive.inefficiencies] == listed
+
+
+TAR_EDGES = sorted(p.stem for p in (SAMPLES / "tar-edges").glob("*.tar"))
+
+
+@pytest.mark.parametrize("stem", TAR_EDGES)
+def test_tar_edges_read_as_dive_reads_them(stem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Members the common writers rarely write, read as Go's archive/tar reads them: a size field on a directory
+    or a link (no data follows; dive counts the field), an old-style directory (type NUL, a trailing slash), a GNU
+    long name beside a PAX path, the root with a size. Every figure and dive's verdict lines equal dive's own
+    (samples/dive/tar-edges, recorded by samples/tar-edges/record.sh)."""
+    a = analysis_of(f"tar-edges/{stem}.tar")
+    exported = json.loads((SAMPLES / "dive" / "tar-edges" / f"{stem}.json").read_text())
+    assert a.dive.efficiency == exported["image"]["efficiencyScore"]
+    assert a.dive.wasted_bytes == exported["image"]["inefficientBytes"]
+    listed = [(f["file"], f["count"], f["sizeBytes"]) for f in exported["image"]["fileReference"]]
+    assert [(i.path, i.count, i.cumulative_size) for i in a.dive.inefficiencies] == listed
+    layer_sizes = [layer["sizeBytes"] for layer in exported["layer"]]
+    assert a.dive.user_wasted_percent == a.dive.wasted_bytes / sum(layer_sizes[1:])
+    monkeypatch.chdir(tmp_path)  # no .dive-ci here: dive's defaults, as recorded
+    result = CliRunner().invoke(main, ["check", "--format", "dive", str(SAMPLES / "tar-edges" / f"{stem}.tar")])
+    ci = re.sub(r"\x1b\[[0-9;]*m", "", (SAMPLES / "dive" / "tar-edges" / f"{stem}.ci.txt").read_text())
+    verdicts = ci[ci.index("Results:") :].rstrip()
+    assert result.exit_code == 1 and verdicts in result.stdout, (result.stdout, verdicts)
+
+
+def test_an_outer_archive_member_with_a_size_field_and_no_data(tmp_path: Path) -> None:
+    """tarfile writes a directory's TarInfo.size into its header and no data: the archive index and the stream
+    reader skip no data after it (they read the next header there), as the layer reader does."""
+    original = SAMPLES / "tar-edges" / "dir-size.tar"
+    path = tmp_path / "outer.tar"
+    with tarfile.open(original) as src, tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as out:
+        folder = tarfile.TarInfo("extra")
+        folder.type, folder.size, folder.mode = tarfile.DIRTYPE, 4096, 0o755
+        out.addfile(folder)  # the size in the header, no data after it
+        for member in src.getmembers():
+            out.addfile(member, src.extractfile(member))
+    want = analysis_of("tar-edges/dir-size.tar").dive
+    assert imgscope.analyze(path).dive == want
+    with path.open("rb") as stdin:
+        result = CliRunner().invoke(main, ["analyze", "-", "--json"], input=stdin.read())
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["dive"]["wasted_bytes"] == want.wasted_bytes
 
 
 def test_dive_overcounts_where_imgscope_does_not() -> None:

@@ -22,6 +22,7 @@ from imgscope.sources.tar_stream import read_members
 _FILE_TYPES = {ord("0"), ord("7"), 0}
 _KINDS = {ord("1"): "hardlink", ord("2"): "symlink", ord("3"): "char", ord("4"): "block", ord("5"): "dir"}
 _KINDS |= {ord("6"): "fifo", ord("D"): "dir"}
+_HEADER_ONLY = {ord(c) for c in "123456"}  # Go's isHeaderOnlyType: links, devices, directories, FIFOs
 
 
 def _reference(data: bytes) -> list[tuple[object, ...]] | str:
@@ -31,11 +32,12 @@ def _reference(data: bytes) -> list[tuple[object, ...]] | str:
     out: list[tuple[object, ...]] = []
     try:
         while (m := decoder.next()) is not None:
-            padded = th.padded(m.size)
+            data_size = 0 if m.typeflag in _HEADER_ONLY else m.size  # Go's archive/tar: no data after these
+            padded = th.padded(data_size)
             body = f.read(min(padded, len(data)))  # a base-256 size may be far beyond any stream
             decoder.skipped(padded)
             is_file = m.typeflag in _FILE_TYPES or m.typeflag not in _KINDS
-            if len(body) < m.size:
+            if len(body) < data_size:
                 return f"truncated tar: member {m.name!r} declares {m.size} bytes, stream ends after {len(body)}"
             if len(body) < padded:
                 return f"truncated tar: stream ends in the padding of {m.name!r}"

@@ -222,6 +222,10 @@ class DiveLayer:
         header kept; no object is made per member, only machine ints while a directory's members are sorted."""
         members = entries if isinstance(entries, TarEntries) else TarEntries(entries)
         strings, dirs, names, types, sizes, modes = members.tree_columns()
+        if members.declared_sizes:  # dive takes every header's size field, a directory's or a link's too
+            sizes = list(sizes)
+            for m, declared in members.declared_sizes.items():
+                sizes[m] = declared
         count = len(types)
         layer_size = sum(sizes)
 

@@ -260,7 +260,8 @@ def go_parse_float(text: str) -> float:
 
 
 def go_format(value: float) -> str:
-    """A float64 as Go's ``%v`` prints it (shortest digits; exponent below 1e-4 or from 1e21)."""
+    """A float64 as Go's ``%v`` prints it: ``strconv``'s shortest ``%g``, an exponent below 1e-4 or from 1e6
+    (``2e+06``; the 1e21 of ``encoding/json`` is another rule)."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -272,7 +273,7 @@ def go_format(value: float) -> str:
     assert isinstance(exponent, int)
     point = len(digits) + exponent - 1  # the decimal exponent of the first digit
     text = "".join(map(str, digits))
-    if point < -4 or point >= 21:
+    if point < -4 or point >= 6:  # ftoa.go: "if precision was the shortest possible, use precision 6"
         mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
         out = f"{mantissa}e{'-' if point < 0 else '+'}{abs(point):02d}"
     else:

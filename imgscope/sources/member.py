@@ -104,7 +104,7 @@ def _scan(
                 raise CorruptLayerError(where, str(exc)) from None
             if member is None:
                 break
-            total = th.padded(member.size)
+            total = th.padded(member.data_size)
             try:
                 name = th.normalize_name(member.name)
             except ValueError:
@@ -127,7 +127,7 @@ def _scan(
             if flag == th.DIRECTORY:
                 return MemberContent("/" + wanted, layer, 0, b"", "", "dir")
             if flag not in th.REGULAR:
-                return MemberContent("/" + wanted, layer, member.size, b"", "", "other")
+                return MemberContent("/" + wanted, layer, member.data_size, b"", "", "other")
             data = stream.read(min(member.size, max(0, limit)))
             return MemberContent("/" + wanted, layer, member.size, data)
     raise FileNotFoundError(f"/{wanted}: not in layer {layer}")

@@ -171,13 +171,13 @@ class TarStore(BlobStore):
                     raise ImageFormatError(self._path, f"not a valid tar archive ({exc})") from None
                 if member is None:
                     break
-                end = member.offset + member.size
+                end = member.offset + member.data_size
                 if end > file_size:
                     raise ImageFormatError(
                         self._path, f"truncated: member {member.name!r} ends past the end of the file"
                     )
-                f.seek(th.padded(member.size), os.SEEK_CUR)
-                decoder.skipped(th.padded(member.size))
+                f.seek(th.padded(member.data_size), os.SEEK_CUR)
+                decoder.skipped(th.padded(member.data_size))
                 name = clean_name(member.name)
                 if not name:
                     continue  # the root, or a name out of the archive: nothing we would ever look up

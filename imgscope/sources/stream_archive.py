@@ -320,7 +320,7 @@ def read_stream(
             raise ImageFormatError(label, f"{what} ({exc})") from None
         if member is None:
             break
-        size = member.size
+        size = member.data_size
         name = clean_name(member.name)
         if member.typeflag not in th.REGULAR or not name:
             if size and outer.read(th.padded(size)).__len__() != th.padded(size):

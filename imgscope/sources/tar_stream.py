@@ -120,6 +120,8 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
     codes = _CODES
     file_code = _FILE_CODE
     hardlink_code = _HARDLINK_CODE
+    header_only = th.HEADER_ONLY
+    directory = th.DIRECTORY
     normalize = th.normalize_name
     unpack = th.FAST_HEADER.unpack_from
     shape = th.SHAPE
@@ -166,6 +168,8 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
                     nul = prefix.find(0)
                     name = (prefix[:nul] if nul >= 0 else prefix) + b"/" + name
                 member_name = name.decode("utf-8", "backslashreplace")
+                if typeflag == 0 and member_name.endswith("/"):  # an old-style directory (as HeaderDecoder reads)
+                    typeflag = directory
                 if link[0]:
                     nul = link.find(0)
                     link_text = (link[:nul] if nul >= 0 else link).decode("utf-8", "backslashreplace")
@@ -186,6 +190,7 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
             pos = stream.pos
         padded = (size + 511) & ~511
         digest: bytes | None = None
+        declared = 0
         head: bytes | None = None
         wanted: list[int] | None = None
         filtered = -1  # where in ``buf`` a file the head filter decides on starts (decided once its path is known)
@@ -226,7 +231,11 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
                     pos = stream.pos
         else:
             code = codes[typeflag]
-            if size:  # a non-file member's data (rare) is skipped
+            if size:
+                declared = size  # dive counts a header's size field, whatever its type (DiveLayer.of)
+                if typeflag in header_only:  # no data follows (Go's archive/tar, tarfile): the field is all there is
+                    padded = 0
+            if padded:  # a non-file member's data (GNU's dumpdir, rare) is skipped
                 if pos + padded <= len(buf):
                     pos += padded
                 else:
@@ -270,5 +279,7 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
             if not target:
                 raise CorruptLayerError(where, f"hard link {member_name!r} points to the root directory")
             link_text = target
+        if declared:
+            entries.declared_sizes[len(entries)] = declared
         add(path, code, size if is_file else 0, mode & 0o7777, uid, gid, link_text, digest)
     return entries

@@ -33,6 +33,10 @@ PAX_HEADER = ord("x")
 PAX_GLOBAL = ord("g")
 GNU_DUMPDIR = ord("D")
 SOLARIS_PAX = ord("X")
+#: Types no data follows, whatever the size field says: Go's archive/tar (what Docker and containerd unpack layers
+#: with) and the standard library's tarfile read none; a writer may still fill in the field (tarfile writes a
+#: TarInfo's size for any type).
+HEADER_ONLY = frozenset({HARDLINK, SYMLINK, CHAR, BLOCKDEV, DIRECTORY, FIFO})
 
 
 # -- the fast path of a plain header (``tar_stream.read_members``) ---------------------------------------------
@@ -79,6 +83,12 @@ class Member:
     gid: int
     linkname: str
     offset: int  # offset of the member's data in the uncompressed stream
+
+    @property
+    def data_size(self) -> int:
+        """The bytes of data after the header (``padded`` to whole blocks in the stream): ``size``, or none for
+        a type that has no data (``HEADER_ONLY``)."""
+        return 0 if self.typeflag in HEADER_ONLY else self.size
 
 
 def _decode_text(raw: bytes) -> str:
@@ -270,13 +280,17 @@ class HeaderDecoder:
             link = block[157:257]
             link_text = _decode_text(_cstring(link)) if link[0] else ""
             if not (pax or self._global or long_name is not None or long_link is not None):
-                return Member(
-                    name.decode("utf-8", "backslashreplace"), typeflag, size, mode, uid, gid, link_text, self.position
-                )
+                text_name = name.decode("utf-8", "backslashreplace")
+                if typeflag == 0 and text_name.endswith("/"):
+                    typeflag = DIRECTORY
+                return Member(text_name, typeflag, size, mode, uid, gid, link_text, self.position)
             records = {**self._global, **pax} if self._global else pax
-            text_name = records.get("path") or long_name or _decode_text(name)
-            linkname = records.get("linkpath") or long_link or link_text
+            # as Go's archive/tar reads a member with both: a GNU long name over a PAX path
+            text_name = long_name if long_name is not None else records.get("path") or _decode_text(name)
+            linkname = long_link if long_link is not None else records.get("linkpath") or link_text
             size = _pax_int(records, "size", size, offset)
             uid = _pax_int(records, "uid", uid, offset)
             gid = _pax_int(records, "gid", gid, offset)
+            if typeflag == 0 and text_name.endswith("/"):  # an old-style directory (Go, tarfile): NUL type, "/"
+                typeflag = DIRECTORY
             return Member(text_name, typeflag, size, mode, uid, gid, linkname, self.position)
