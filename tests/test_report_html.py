@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 import imgscope
 from imgscope.cli import main
+from imgscope.render.html import _size as html_size
 from imgscope.render.html import diff_html, json_blob, report_html
 from tests.cdp import CHROMIUM, Browser
 from tests.conftest import SAMPLES, analysis_of
@@ -91,6 +92,12 @@ def test_report_in_chromium(sample: str, browser: Browser, tmp_path: Path) -> No
     events = load(browser, page)
     assert problems(events) == []
     assert browser.evaluate("document.querySelector('.imgscope-r').dataset.imgscopeReady") == "1"
+    # The cards name what they show: the content bytes of the layers are not called stored (that is stored_size).
+    cards = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('.card')].map(c => [c.querySelector('span').textContent,"
+        " c.querySelector('b').firstChild.textContent]))"
+    )
+    assert "Stored" not in cards and cards["Content"].replace("\xa0", " ") == html_size(a.summary.size)
     # One bar per layer, in order.
     bars = browser.evaluate("[...document.querySelectorAll('.lb-row')].map(e => e.dataset.layer)")
     assert bars == [str(r.index) for r in a.layers]

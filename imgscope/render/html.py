@@ -332,7 +332,7 @@ def _header(a: Analysis, advice: Advice | None) -> str:
     if not a.verified:
         notes += '<p class="muted">Layer digests not checked (--no-verify).</p>'
     cards = [
-        _card("Stored", f"{_size(s.size)}<span class=muted> in {s.layer_count} layers</span>"),
+        _card("Content", f"{_size(s.size)}<span class=muted> in {s.layer_count} layers</span>"),
         _card("Compressed", _size(s.compressed_size)),
         _card("Visible", f"{_size(s.final_size)}<span class=muted> in {s.file_count:,} paths</span>"),
         _card(
@@ -559,7 +559,7 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
         [
             (name, _size(s.a), _size(s.b), grow(s.delta))
             for name, s in (
-                ("Stored", d.size),
+                ("Content", d.size),
                 ("Stored blobs", d.stored_size),
                 ("Visible", d.final_size),
             )
