@@ -75,7 +75,7 @@ def save(path: Path, layers: list[bytes]) -> None:
         [{"Config": config_name, "RepoTags": [f"tar-edges/{path.stem}:1"], "Layers": [f"{i}/layer.tar" for i in ids]}]
     ).encode()
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as out:
-        for name, content in [*((f"{i}/layer.tar", t) for i, t in zip(ids, tars)), (config_name, config)]:
+        for name, content in [*((f"{i}/layer.tar", t) for i, t in zip(ids, tars, strict=True)), (config_name, config)]:
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(content), 1700000000
             out.addfile(info, io.BytesIO(content))
@@ -90,7 +90,10 @@ SAMPLES: dict[str, list[bytes]] = {
     # the same for a symbolic link, a hard link and a character device
     "link-sizes": [
         header(b"s", b"2", 7, 0o777, b"zzz") + file(b"a", 3) + header(b"c", b"3", 9),
-        header(b"s", b"2", 9, 0o777, b"yyy") + file(b"a", 4) + header(b"h", b"1", 11, link=b"a") + header(b"c", b"3", 2),
+        header(b"s", b"2", 9, 0o777, b"yyy")
+        + file(b"a", 4)
+        + header(b"h", b"1", 11, link=b"a")
+        + header(b"c", b"3", 2),
     ],
     # type flag NUL and a trailing slash: an old-style directory, with children in the next layer
     "nul-type-dir": [
@@ -104,7 +107,10 @@ SAMPLES: dict[str, list[bytes]] = {
     "root-size": [file(b"a", 3), header(b"./", b"5", 1000, 0o755) + file(b"a", 4)],
     # dive's user-wasted figure above 1e6 (a link's size field counts, and no data follows it): printed as Go's
     # %v prints it, 2e+06
-    "big-ratio": [header(b"s", b"2", 2000000, 0o777, b"a") + file(b"a", 1), header(b"s", b"2", 0, 0o777, b"b") + file(b"b", 1)],
+    "big-ratio": [
+        header(b"s", b"2", 2000000, 0o777, b"a") + file(b"a", 1),
+        header(b"s", b"2", 0, 0o777, b"b") + file(b"b", 1),
+    ],
 }
 
 
