@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import gc
+import io
+import tarfile
 from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -28,6 +30,7 @@ from imgscope.explore import app as explore_app
 from imgscope.explore.app import FileTreePane, LayersPane, Lens, TextLines, TextScreen, WasteScreen, mode_string
 from imgscope.explore.model import DiffKind, Filter, LayerView, TreeRows, ViewTree, parse_filter
 from tests.conftest import SAMPLES, analysis_of
+from tests.hostile.make_corpus import docker_archive
 
 
 @pytest.fixture(autouse=True)
@@ -807,5 +810,45 @@ def test_image_details_lists_the_inefficient_files_largest_first() -> None:
         assert listed == [i.path for i in inefficient]
         sizes = [i.cumulative_size for i in inefficient]
         assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+
+    run(scenario, analysis)
+
+
+def test_wrap_folds_names_of_wide_characters_whole(tmp_path: Path) -> None:
+    """A name of emoji (two cells each) folded without its attributes (Ctrl+B) loses no character."""
+    name = "app/" + "\U0001f600" * 20 + ".txt"
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        info = tarfile.TarInfo(name)
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"abc"))
+    image = tmp_path / "wide.tar"
+    image.write_bytes(docker_archive([layer.getvalue()]))
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        await pilot.press("ctrl+space", "ctrl+b", "ctrl+p")
+        await settle(app, pilot)
+        index = next(i for i, r in enumerate(tree.rows) if r.node.path == "/" + name)
+        first, height = tree.screen_row_of(index)
+        width = tree.fold_width()
+        parts = [tree.line_part(index, k, width).plain for k in range(height)]
+        assert all(cell_len(p) <= width for p in parts)
+        assert "".join("".join(parts).split()).endswith("\U0001f600" * 20 + ".txt")
+
+    run(scenario, imgscope.analyze(image), size=(100, 16))
+
+
+def test_image_details_say_which_image_of_several_was_taken() -> None:
+    """The analysis notes (several images here; the first taken; choose with --image) are shown, as analyze shows
+    them."""
+    analysis = analysis_of("two-images.tar")
+    assert analysis.image.notes
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        details = app.query_one("#image-details-box", TextLines)
+        shown = "\n".join(details.line_text(i).plain for i in range(details.line_count()))
+        assert all(f"Note: {note}" in shown for note in analysis.image.notes)
 
     run(scenario, analysis)

@@ -593,7 +593,10 @@ class FileTreePane(LinePane):
         total = 0
         for i, row in enumerate(self.rows):
             # a row surely shorter than the width is one screen row (attributes: 34 cells and the owner's digits)
-            short = len(row.prefix) + len(row.node.name) + len(row.node.link_target or "") + 8
+            name, link = row.node.name, row.node.link_target or ""
+            short = len(row.prefix) + len(name) + len(link) + 8
+            if not (name.isascii() and link.isascii()):  # a wide character takes two cells
+                short += cell_len(name) - len(name) + cell_len(link) - len(link)
             if self.attributes:
                 short += 34 + max(0, len(f"{row.node.uid}:{row.node.gid}") - 11)
             total += 1 if short <= width else len(self._pieces(i, width))
@@ -998,6 +1001,9 @@ class ExploreApp(App[None]):
         text = Text()
         text.append("Image name: ", style="bold")
         text.append(printable(a.image.name or self.source) + "\n")
+        for note in a.image.notes:  # which image of several was taken, and how to choose another
+            text.append("Note: ", style="bold yellow")
+            text.append(printable(note) + "\n")
         text.append("Total Image size: ", style="bold")
         text.append(f"{human(s.size)}\n")
         text.append("Potential wasted space: ", style="bold")
