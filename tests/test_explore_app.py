@@ -831,7 +831,7 @@ def test_wrap_folds_names_of_wide_characters_whole(tmp_path: Path) -> None:
         await pilot.press("ctrl+space", "ctrl+b", "ctrl+p")
         await settle(app, pilot)
         index = next(i for i, r in enumerate(tree.rows) if r.node.path == "/" + name)
-        first, height = tree.screen_row_of(index)
+        _first, height = tree.screen_row_of(index)
         width = tree.fold_width()
         parts = [tree.line_part(index, k, width).plain for k in range(height)]
         assert all(cell_len(p) <= width for p in parts)
