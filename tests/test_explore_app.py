@@ -427,7 +427,7 @@ def test_path_history_and_content() -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, TextScreen)
-        lines = str(screen.query_one("#lens-body", Static).render()).splitlines()
+        lines = screen.shown_text().splitlines()
         written = [line for line in lines if line.startswith("layer")]
         assert len(written) == 2
         assert written[0].split()[1] == "1" and "written" in written[0] and f"{sizes[1] / 1000:.0f} kB" in written[0]
@@ -439,7 +439,7 @@ def test_path_history_and_content() -> None:
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, TextScreen)
-        body = str(screen.query_one("#lens-body", Static).render())
+        body = screen.shown_text()
         assert body.splitlines()[0] == "second version, longer"  # samples/src/cases/Containerfile, layer 3
         assert "layer 3" in str(screen.query_one("#lens-title", Static).render())
 
@@ -455,7 +455,7 @@ def test_binary_content_is_shown_as_such() -> None:
         assert tree.reveal("/bin/busybox")
         await pilot.press("v")
         await settle(app, pilot)
-        body = str(app.screen.query_one("#lens-body", Static).render())
+        body = text_screen(app).shown_text()
         assert body.startswith("binary, 2.0 MB (1982256 bytes)")
         assert "7f 45 4c 46" in body  # \x7fELF
 
@@ -473,7 +473,7 @@ def test_advice_for_the_layer() -> None:
         await select_layer(app, pilot, layer)
         await pilot.press("a")
         await settle(app, pilot)
-        body = str(app.screen.query_one("#lens-body", Static).render())
+        body = text_screen(app).shown_text()
         assert {i for i in ids if i in body} == ids
 
     run(scenario, analysis=analysis)
@@ -852,3 +852,37 @@ def test_image_details_say_which_image_of_several_was_taken() -> None:
         assert all(f"Note: {note}" in shown for note in analysis.image.notes)
 
     run(scenario, analysis)
+
+
+def text_screen(app: ExploreApp) -> TextScreen:
+    screen = app.screen
+    assert isinstance(screen, TextScreen)
+    return screen
+
+
+def test_a_long_text_is_drawn_a_screen_at_a_time() -> None:
+    """A file's content of thousands of lines opens at once and scrolls with the keys: its lines are drawn as they
+    are shown (wrapping all of it took seconds); a short text is still wrapped to the width."""
+    body = "\n".join(f"line {i} " + "word " * (i % 40) for i in range(5000))
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        app.show_text("long", body)
+        await pilot.pause()
+        screen = text_screen(app)
+        lines = screen.query_one("#lens-lines", TextLines)
+        assert lines.display and not screen.query_one("#lens-scroll").display and app.focused is lines
+        assert lines.line_count() == 5000 and lines.line_text(4999).plain == body.rsplit("\n", 1)[1]
+        await pilot.press("pagedown", "down")
+        top = lines.scroll_offset.y
+        assert top > 1
+        await pilot.press("up")
+        assert lines.scroll_offset.y == top - 1
+        assert "line 4999" in screen.shown_text()
+        await pilot.press("escape")
+        app.show_text("short", "a short text")
+        await pilot.pause()
+        screen = text_screen(app)
+        assert screen.query_one("#lens-scroll").display and not screen.query_one("#lens-lines").display
+        assert str(screen.query_one("#lens-body", Static).render()) == "a short text"
+
+    run(scenario)

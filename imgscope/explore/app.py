@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from imgscope._gc import freeze_survivors
@@ -130,6 +131,7 @@ class LinePane(ScrollView, can_focus=True):
     cursor = 0
     cursor_from = 0  # the cursor's highlight starts at this column
     cursor_unfocused = True  # show where the cursor is when another pane has the focus
+    show_cursor = True  # False: no cursor row is drawn (a text to read)
 
     def line_count(self) -> int:
         raise NotImplementedError
@@ -172,7 +174,7 @@ class LinePane(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         index, part = self.line_at(y + scroll_y)
         text = self.line_part(index, part, width)
-        if index == self.cursor and (self.has_focus or self.cursor_unfocused):
+        if index == self.cursor and self.show_cursor and (self.has_focus or self.cursor_unfocused):
             text.stylize("reverse bold" if self.has_focus else "reverse", self.cursor_from if part == 0 else 0)
         # a style on every segment, an empty one where the text has none: Textual's filters (NO_COLOR's
         # monochrome) read each segment's style
@@ -252,6 +254,24 @@ class TextLines(LinePane):
 
     def line_width(self) -> int:
         return max(self.width_needed, self.size.width)
+
+
+class ScrollLines(TextLines):
+    """Lines to read, without a cursor: the keys scroll them."""
+
+    show_cursor = False
+
+    def action_up(self) -> None:
+        self.scroll_relative(y=-1, animate=False)
+
+    def action_down(self) -> None:
+        self.scroll_relative(y=1, animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
 
 
 class LayersPane(LinePane):
@@ -816,35 +836,66 @@ class WasteScreen(Lens):
 
 class TextScreen(Lens):
     """A titled, scrollable text. The app keeps one (installed) and shows each text in it: pushed again, its
-    widgets are already mounted (``ExploreApp.show_text``)."""
+    widgets are already mounted (``ExploreApp.show_text``). A short text is wrapped to the width; a long one (a
+    file's content) is drawn a screen of lines at a time, each line whole (scrolled sideways): Textual would wrap
+    all of it before the first frame, seconds for a file of 10,000 lines."""
+
+    #: texts of more lines than this are drawn as lines (``TextLines``), not wrapped
+    LONG = 400
 
     def __init__(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
         super().__init__()
         self.title_text = title
         self.body = body
         self.help_text = help_text
+        self.lines: list[Text] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, classes="lens-title", id="lens-title")
             with VerticalScroll(id="lens-scroll"):
-                yield Static(self.body, id="lens-body")
+                yield Static("", id="lens-body")
+            yield ScrollLines(0, self._line, id="lens-lines")
             yield Static(self.help_text, classes="lens-help", id="lens-help")
+
+    def _line(self, index: int) -> Text:
+        return self.lines[index]
+
+    def shown_text(self) -> str:
+        """The text shown, plain (either way it is drawn)."""
+        return self.body.plain if isinstance(self.body, Text) else self.body
+
+    def _viewer(self) -> Widget:
+        return self.query_one("#lens-lines" if self.lines else "#lens-scroll")
+
+    def _show_body(self) -> None:
+        body = self.body
+        text = body if isinstance(body, Text) else Text(body)
+        self.lines = list(text.split("\n")) if text.plain.count("\n") >= self.LONG else []
+        scroll, lines = self.query_one("#lens-scroll", VerticalScroll), self.query_one("#lens-lines", ScrollLines)
+        scroll.display, lines.display = not self.lines, bool(self.lines)
+        self.query_one("#lens-body", Static).update("" if self.lines else body)
+        lines.count = len(self.lines)
+        lines.width_needed = max((line.cell_len for line in self.lines), default=1)
+        lines.cursor = 0
+        lines.update_size()
+        lines.scroll_home(animate=False)
+        scroll.scroll_home(animate=False)
 
     def set_text(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
         """Show another text (the screen is not shown now)."""
         self.title_text, self.body, self.help_text = title, body, help_text
         if self.is_mounted:
             self.query_one("#lens-title", Static).update(title)
-            self.query_one("#lens-body", Static).update(body)
             self.query_one("#lens-help", Static).update(help_text)
-            self.query_one("#lens-scroll").scroll_home(animate=False)
+            self._show_body()
 
     def on_mount(self) -> None:
-        self.query_one("#lens-scroll").focus()
+        self._show_body()
+        self._viewer().focus()
 
     def on_screen_resume(self) -> None:
-        self.query_one("#lens-scroll").focus()
+        self._viewer().focus()
 
 
 def history_text(analysis: Analysis, path: str, timeline: Timeline | None = None) -> Text:
