@@ -886,3 +886,18 @@ def test_a_long_text_is_drawn_a_screen_at_a_time() -> None:
         assert str(screen.query_one("#lens-body", Static).render()) == "a short text"
 
     run(scenario)
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24)])
+def test_small_terminals_still_show_layers(size: tuple[int, int]) -> None:
+    """The Layers pane keeps rows for its layers (all of them when half the column holds them) before the details
+    panes grow: at 40x12 it had no row at all, at 80x24 three of the five."""
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        layers = app.query_one(LayersPane)
+        rows = layers.size.height
+        assert rows >= 1
+        if size == (80, 24):
+            assert rows >= layers.line_count() == 5
+
+    run(scenario, size=size)

@@ -960,9 +960,9 @@ class ExploreApp(App[None]):
     #right { width: 1fr; }
     .pane { border: round $panel-lighten-2; border-title-style: bold; }
     .pane:focus, .pane:focus-within { border: round $accent; }
-    #layers-box { height: 2fr; }
-    #layer-details-box { height: 1fr; }
-    #image-details-box { height: 2fr; }
+    #layers { height: auto; max-height: 50%; min-height: 3; }
+    #layer-details-box { height: 1fr; min-height: 3; }
+    #image-details-box { height: 1fr; min-height: 3; }
     #filter { display: none; height: 3; }
     #filter.shown { display: block; }
     #status { height: 1; background: $panel; }
