@@ -29,7 +29,9 @@ def first_layers(count: int) -> str:
 
 # Words that make a variable name look like it holds a secret (API_KEY, NPM_TOKEN, DB_PASSWORD, ...).
 SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)"
-_SECRET_NAME = rf"[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]*"
+# From the start of a name only (the look-behind): unanchored, the leading run was tried again at every
+# character of a long word, time growing with its square (a 30,000-character RUN line took over a minute).
+_SECRET_NAME = rf"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]*"
 _MASKS = (
     (
         re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),

@@ -220,3 +220,21 @@ def test_other_commands_in_process(
         if problem:
             problems.append(f"{case.name}: {problem}")
     assert not problems, f"{len(problems)} case(s) mishandled by {args}:\n" + "\n".join(problems[:20])
+
+
+def test_a_size_field_on_a_directory_hides_nothing(tmp_path: Path, empty_cwd: Path) -> None:
+    """A directory header that declares data: Docker (Go's archive/tar) reads the blocks after it as the next
+    members, and installs them. imgscope reads them too, so a forbidden path there fails the check (it used to
+    skip them as the directory's data and pass)."""
+    from tests.hostile.make_corpus import docker_archive, header, member, tar
+
+    hidden = member("root/.ssh/authorized_keys", b"ssh-ed25519 AAAA x\n") + member("etc/aws-credentials", b"k=x\n")
+    for flag in (b"5", b"2", b"6"):
+        layer = tar(member("etc/x", b"1"), header("d/" if flag == b"5" else "d", len(hidden), flag, mode=0o755) + hidden)
+        image = tmp_path / f"hidden-{flag.decode()}.tar"
+        image.write_bytes(docker_archive([layer]))
+        result = CliRunner().invoke(
+            main, ["check", str(image), "--no-dive-ci", "--forbid", "/root/**", "--forbid", "/etc/aws-credentials"]
+        )
+        assert result.exit_code == 1, result.output
+        assert "/root/.ssh/authorized_keys" in result.stdout and "/etc/aws-credentials" in result.stdout
