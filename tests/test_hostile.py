@@ -230,7 +230,8 @@ def test_a_size_field_on_a_directory_hides_nothing(tmp_path: Path, empty_cwd: Pa
 
     hidden = member("root/.ssh/authorized_keys", b"ssh-ed25519 AAAA x\n") + member("etc/aws-credentials", b"k=x\n")
     for flag in (b"5", b"2", b"6"):
-        layer = tar(member("etc/x", b"1"), header("d/" if flag == b"5" else "d", len(hidden), flag, mode=0o755) + hidden)
+        name = "d/" if flag == b"5" else "d"
+        layer = tar(member("etc/x", b"1"), header(name, len(hidden), flag, mode=0o755) + hidden)
         image = tmp_path / f"hidden-{flag.decode()}.tar"
         image.write_bytes(docker_archive([layer]))
         result = CliRunner().invoke(
