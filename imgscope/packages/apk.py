@@ -6,7 +6,7 @@ line names a directory (relative to the root) and the ``R`` lines after it the f
 
 from __future__ import annotations
 
-from imgscope.packages._text import ABSURD_SIZE, decode, rooted
+from imgscope.packages._text import ABSURD_SIZE, decode, lines, rooted
 from imgscope.packages.records import PackageRecord, ParsedDatabase
 
 PATH = "/lib/apk/db/installed"
@@ -58,7 +58,7 @@ def parse_apk(data: bytes, path: str = PATH) -> ParsedDatabase:
             )
         )
 
-    for number, line in enumerate(decode(data).split("\n"), 1):
+    for number, line in enumerate(lines(decode(data), path, notes), 1):
         line = line.rstrip("\r")
         if not line:
             flush()

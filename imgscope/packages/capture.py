@@ -18,6 +18,8 @@ from imgscope.packages.records import ParsedDatabase
 
 #: Database files larger than this are not kept (noted instead): a dpkg status of 10,000 packages is ~10 MB.
 MAX_FILE_SIZE = 128 * 1024 * 1024
+#: All the database files kept from one image, together (past it, each further file is noted, not read).
+MAX_TOTAL_SIZE = 256 * 1024 * 1024
 #: rpm's Berkeley DB and NDB files are only noted as present; their content is never kept.
 _PRESENCE_ONLY = frozenset(f"{d}/{n}" for d in rpm.DIRS for n in rpm.UNREAD)
 
@@ -67,9 +69,11 @@ class DatabaseCapture:
     """Collects package-database files from one image's layers; see the module docstring."""
 
     max_file_size: int = MAX_FILE_SIZE
+    max_total_size: int = MAX_TOTAL_SIZE
     #: layer -> path -> the (reduced) bytes that layer wrote there
     written: dict[int, dict[str, bytes]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    kept: int = 0  # bytes kept in ``written``
 
     def wants(self, path: str, size: int) -> int:
         """How many bytes of ``path`` to hand to ``add``: 0 for a file that is not wanted.
@@ -84,6 +88,12 @@ class DatabaseCapture:
         if size > self.max_file_size:
             self.notes.append(f"{path}: {size} bytes, above the {self.max_file_size}-byte cap; not read")
             return 0
+        if self.kept + size > self.max_total_size:
+            self.notes.append(
+                f"{path}: not read, the package databases read so far hold {self.kept} bytes"
+                f" (the cap is {self.max_total_size})"
+            )
+            return 0
         return max(size, 1)
 
     def add(self, layer: int, path: str, data: bytes, size: int | None = None) -> None:
@@ -91,7 +101,8 @@ class DatabaseCapture:
         if size is not None and size != len(data) and path not in _PRESENCE_ONLY:
             self.notes.append(f"{path} (layer {layer}): {len(data)} of {size} bytes seen; not read")
             return
-        self.written.setdefault(layer, {})[path] = _reduce(path, data)
+        reduced = self.written.setdefault(layer, {})[path] = _reduce(path, data)
+        self.kept += len(reduced)
 
     def feed(self, layer: int, members: Iterable[tuple[str, bytes]]) -> None:
         """Hand a layer's members (path, content) through ``wants``/``add``: for tests and simple readers."""

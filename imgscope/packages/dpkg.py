@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from imgscope.packages._text import ABSURD_SIZE, decode, paragraphs, rooted
+from imgscope.packages._text import ABSURD_SIZE, LineBudget, decode, lines, paragraphs, rooted
 from imgscope.packages.records import PackageRecord, ParsedDatabase
 
 #: dpkg states in which the package's files are on disk.
@@ -18,9 +18,9 @@ _ON_DISK = frozenset(
 )
 
 
-def _file_list(data: bytes) -> tuple[str, ...]:
+def _file_list(data: bytes, path: str, notes: list[str], budget: LineBudget) -> tuple[str, ...]:
     out = []
-    for line in decode(data).split("\n"):
+    for line in lines(decode(data), path, notes, budget):
         line = line.rstrip("\r")
         if not line or line == "/.":
             continue
@@ -28,12 +28,12 @@ def _file_list(data: bytes) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _md5sums(data: bytes) -> tuple[str, ...]:
+def _md5sums(data: bytes, path: str, notes: list[str], budget: LineBudget) -> tuple[str, ...]:
     out = []
-    for line in decode(data).split("\n"):
-        _digest, sep, path = line.rstrip("\r").partition("  ")
-        if sep and path:
-            out.append(rooted(path))
+    for line in lines(decode(data), path, notes, budget):
+        _digest, sep, listed = line.rstrip("\r").partition("  ")
+        if sep and listed:
+            out.append(rooted(listed))
     return tuple(out)
 
 
@@ -71,11 +71,12 @@ def _parse(
     notes: list[str] = []
     packages: list[PackageRecord] = []
     seen: set[tuple[str, str]] = set()
+    budget = LineBudget()
     for path, data in sources:
         text = decode(data)
         if data and not data.endswith(b"\n"):
             notes.append(f"{path}: does not end with a newline (truncated?); its last paragraph was read as is")
-        for fields, line in paragraphs(text):
+        for fields, line in paragraphs(text, path, notes):  # its own budget: the file lists share theirs
             name = fields.get("package", "")
             if not name:
                 notes.append(f"{path}:{line}: a paragraph without a Package field, skipped")
@@ -91,7 +92,7 @@ def _parse(
             version = fields.get("version", "")
             if not version:
                 notes.append(f"{path}:{line}: {name} has no Version")
-            listed = _listed_files(admindir, name, arch, files, distroless)
+            listed = _listed_files(admindir, name, arch, files, distroless, notes, budget)
             if listed is None:
                 notes.append(f"{name}: no file list (info/{name}.list or .md5sums) found")
                 listed = ()
@@ -112,19 +113,27 @@ def _parse(
 
 
 def _listed_files(
-    admindir: str, name: str, arch: str, files: Mapping[str, bytes], distroless: bool
+    admindir: str,
+    name: str,
+    arch: str,
+    files: Mapping[str, bytes],
+    distroless: bool,
+    notes: list[str],
+    budget: LineBudget,
 ) -> tuple[str, ...] | None:
     stems = [f"{name}:{arch}", name] if arch else [name]
     dirs = [f"{admindir}/status.d/", f"{admindir}/info/"] if distroless else [f"{admindir}/info/"]
     for stem in stems:
-        data = files.get(f"{admindir}/info/{stem}.list")
+        path = f"{admindir}/info/{stem}.list"
+        data = files.get(path)
         if data is not None:
-            return _file_list(data)
+            return _file_list(data, path, notes, budget)
     for folder in dirs:
         for stem in stems:
-            data = files.get(f"{folder}{stem}.md5sums")
+            path = f"{folder}{stem}.md5sums"
+            data = files.get(path)
             if data is not None:
-                return _md5sums(data)
+                return _md5sums(data, path, notes, budget)
     return None
 
 

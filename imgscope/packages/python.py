@@ -10,7 +10,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Mapping
 
-from imgscope.packages._text import decode, rooted
+from imgscope.packages._text import LineBudget, decode, lines, rooted
 from imgscope.packages.records import PackageRecord, ParsedDatabase
 
 _SITE_DIRS = ("site-packages", "dist-packages")
@@ -71,16 +71,17 @@ def parse_python(files: Mapping[str, bytes]) -> list[ParsedDatabase]:
     out = []
     for site in sorted(dists):
         notes: list[str] = []
+        budget = LineBudget()
         packages = []
         for meta in sorted(dists[site]):
-            record = _dist(site, meta, dists[site][meta], notes)
+            record = _dist(site, meta, dists[site][meta], notes, budget)
             if record is not None:
                 packages.append(record)
         out.append(ParsedDatabase("pypi", site, "python-site", tuple(packages), notes=tuple(notes)))
     return out
 
 
-def _dist(site: str, meta: str, got: dict[str, bytes], notes: list[str]) -> PackageRecord | None:
+def _dist(site: str, meta: str, got: dict[str, bytes], notes: list[str], budget: LineBudget) -> PackageRecord | None:
     egg = meta.endswith(".egg-info")
     info = got.get("PKG-INFO" if egg else "METADATA")
     if info is None:
@@ -99,14 +100,15 @@ def _dist(site: str, meta: str, got: dict[str, bytes], notes: list[str]) -> Pack
         listing = got.get("installed-files.txt")
         files = (meta,)
         if listing is not None:
-            files += tuple(rooted(line.rstrip("\r"), meta) for line in decode(listing).split("\n") if line.strip())
+            listed = lines(decode(listing), f"{meta}/installed-files.txt", notes, budget)
+            files += tuple(rooted(line.rstrip("\r"), meta) for line in listed if line.strip())
     else:
         rec = got.get("RECORD")
         if rec is None:
             notes.append(f"{meta}: no RECORD; only its .dist-info directory is attributed to {name}")
             files = (meta,)
         else:
-            files = _record(rec, site, meta, notes)
+            files = _record(rec, site, meta, notes, budget)
     license_ = headers.get("license-expression") or headers.get("license", "")
     return PackageRecord(
         ecosystem="pypi",
@@ -118,11 +120,11 @@ def _dist(site: str, meta: str, got: dict[str, bytes], notes: list[str]) -> Pack
     )
 
 
-def _record(data: bytes, site: str, meta: str, notes: list[str]) -> tuple[str, ...]:
+def _record(data: bytes, site: str, meta: str, notes: list[str], budget: LineBudget) -> tuple[str, ...]:
     out = [meta]
     bad = 0
     try:
-        for row in csv.reader(decode(data).splitlines()):
+        for row in csv.reader(line.rstrip("\r") for line in lines(decode(data), f"{meta}/RECORD", notes, budget)):
             if not row or not row[0]:
                 continue
             if len(row) > 3:

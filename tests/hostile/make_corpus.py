@@ -1106,6 +1106,12 @@ def _shapes(c: _Corpus) -> None:
     c.ok("deep-tree-2000", docker_archive([tar(*members[: 2 * 2_000])]), heavy=True)
     many = [member(f"f{i}", b"") for i in range(20_000)]
     c.ok("many-empty-files", docker_archive([tar(*many)]), heavy=True)
+    # dpkg file lists of 40 million short lines (120 MB each, 126 kB gzipped): held as path strings they took
+    # 6 GB; read up to a line budget, with a note
+    status = b"".join(b"Package: p%d\nStatus: install ok installed\nVersion: 1\n\n" % i for i in range(3))
+    lists = [member(f"var/lib/dpkg/info/p{i}.list", b"/a\n" * (40 << 20)) for i in range(3)]
+    dpkg = tar(member("var/lib/dpkg/status", status), *lists)
+    c.ok("dpkg-file-lists-40m-lines", docker_archive([gzip.compress(dpkg, 1)], diff_ids=[sha256(dpkg)]), heavy=True)
 
 
 def _dir_specials(c: _Corpus) -> None:
