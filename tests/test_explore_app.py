@@ -901,3 +901,35 @@ def test_small_terminals_still_show_layers(size: tuple[int, int]) -> None:
             assert rows >= layers.line_count() == 5
 
     run(scenario, size=size)
+
+
+def test_names_holding_markup_are_shown_as_written(tmp_path: Path) -> None:
+    """A path is text, never Rich markup: "[/bold]" as a file name crashed the lens title ("closing tag does not
+    match"), and "[link=...]" would have been a link."""
+    names = ["app/[/bold]", "app/[bold]x", "app/[@click=app.quit]z"]
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size = 5
+            tf.addfile(info, io.BytesIO(b"hello"))
+    image = tmp_path / "markup.tar"
+    image.write_bytes(docker_archive([layer.getvalue()]))
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(FileTreePane)
+        tree.focus()
+        for name in names:
+            assert tree.reveal("/" + name)
+            await pilot.press("p")
+            await settle(app, pilot)
+            title = str(text_screen(app).query_one("#lens-title", Static).render())
+            assert title == f"History of /{name}"
+            await pilot.press("escape", "v")
+            await settle(app, pilot)
+            assert text_screen(app).shown_text() == "hello"
+            await pilot.press("escape", "c")
+            await settle(app, pilot)
+            assert app.clipboard == "/" + name
+
+    run(scenario, imgscope.analyze(image))

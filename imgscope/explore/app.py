@@ -713,7 +713,7 @@ class FileTreePane(LinePane):
         node = self.current()
         if node is not None:
             self.app.copy_to_clipboard(node.path)
-            self.app.notify(f"copied {printable(node.path)}")
+            self.app.notify(f"copied {printable(node.path)}", markup=False)
 
     def notify_app(self) -> None:
         app = self.app
@@ -852,11 +852,11 @@ class TextScreen(Lens):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="lens-title", id="lens-title")
+            yield Static(Text(self.title_text), classes="lens-title", id="lens-title")
             with VerticalScroll(id="lens-scroll"):
                 yield Static("", id="lens-body")
             yield ScrollLines(0, self._line, id="lens-lines")
-            yield Static(self.help_text, classes="lens-help", id="lens-help")
+            yield Static(Text(self.help_text), classes="lens-help", id="lens-help")
 
     def _line(self, index: int) -> Text:
         return self.lines[index]
@@ -874,7 +874,7 @@ class TextScreen(Lens):
         self.lines = list(text.split("\n")) if text.plain.count("\n") >= self.LONG else []
         scroll, lines = self.query_one("#lens-scroll", VerticalScroll), self.query_one("#lens-lines", ScrollLines)
         scroll.display, lines.display = not self.lines, bool(self.lines)
-        self.query_one("#lens-body", Static).update("" if self.lines else body)
+        self.query_one("#lens-body", Static).update("" if self.lines else text)
         lines.count = len(self.lines)
         lines.width_needed = max((line.cell_len for line in self.lines), default=1)
         lines.cursor = 0
@@ -886,8 +886,8 @@ class TextScreen(Lens):
         """Show another text (the screen is not shown now)."""
         self.title_text, self.body, self.help_text = title, body, help_text
         if self.is_mounted:
-            self.query_one("#lens-title", Static).update(title)
-            self.query_one("#lens-help", Static).update(help_text)
+            self.query_one("#lens-title", Static).update(Text(title))  # as written: a path may hold "[/b]"
+            self.query_one("#lens-help", Static).update(Text(help_text))
             self._show_body()
 
     def on_mount(self) -> None:
@@ -1487,7 +1487,7 @@ class ExploreApp(App[None]):
 
         def reveal() -> None:
             if not tree.reveal(path):
-                self.notify(f"{printable(path)} is not in this view", severity="warning")
+                self.notify(f"{printable(path)} is not in this view", severity="warning", markup=False)
 
         self.view_ready = False
         self._ready_callbacks.append(reveal)
