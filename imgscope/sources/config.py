@@ -19,6 +19,33 @@ def opt_str(obj: dict[str, Any], key: str, where: str, what: str) -> str | None:
     return str(expect(value, str, where, f"{what}.{key}"))
 
 
+#: The media types of an image layer (OCI image-spec, Docker's manifest v2): a manifest whose layer has another
+#: is not an image (an artifact, or a mistake) and is refused, from a registry, a layout or an archive alike.
+LAYER_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.diff.tar.zstd",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    }
+)
+
+
+def layer_media_type(desc: dict[str, Any], index: int, where: str) -> str | None:
+    """The ``mediaType`` of layer ``index``'s descriptor (None when it has none); ``ImageFormatError`` when it is
+    not an image layer's."""
+    layer_type = opt_str(desc, "mediaType", where, "layers[]")
+    if layer_type is not None and layer_type not in LAYER_TYPES:
+        raise ImageFormatError(where, f"layer {index} has media type {layer_type[:100]!r}, not an image layer")
+    return layer_type
+
+
 def check_digest(value: Any, where: str, what: str) -> str:
     text = expect(value, str, where, what)
     if not Digest.is_valid(text):

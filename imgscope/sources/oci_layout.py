@@ -9,7 +9,15 @@ from typing import Any
 
 from imgscope.errors import ImageFormatError, MissingBlobError
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
-from imgscope.sources.config import check_digest, check_schema_version, check_size, expect, opt_str, parse_config
+from imgscope.sources.config import (
+    check_digest,
+    check_schema_version,
+    check_size,
+    expect,
+    layer_media_type,
+    opt_str,
+    parse_config,
+)
 from imgscope.sources.store import BlobStore, parse_json
 
 INDEX_TYPES = frozenset(
@@ -220,7 +228,7 @@ def build_image(store: BlobStore, cand: Candidate, fmt: ImageFormat, notes: list
                 index=i,
                 digest=digest,
                 diff_id=diff_ids[i],
-                media_type=opt_str(desc, "mediaType", where, "layers[]"),
+                media_type=layer_media_type(desc, i, where),
                 size=size,
                 member=store.where(member),
                 opener=functools.partial(store.open, member) if store.has(member) else None,

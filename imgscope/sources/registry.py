@@ -34,7 +34,7 @@ from imgscope.errors import CorruptLayerError, ImageFormatError, ImageNotFoundEr
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources import blobs
 from imgscope.sources.cache import BlobCache
-from imgscope.sources.config import check_digest, expect, opt_str, parse_config
+from imgscope.sources.config import check_digest, expect, layer_media_type, opt_str, parse_config
 from imgscope.sources.oci_layout import artifact_type_of, describe_artifact
 from imgscope.sources.reference import ImageReference, SourceOptions
 
@@ -49,20 +49,6 @@ DOCKER_SCHEMA1 = (
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
-LAYER_TYPES = frozenset(
-    {
-        "application/vnd.oci.image.layer.v1.tar",
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        "application/vnd.oci.image.layer.v1.tar+zstd",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        "application/vnd.docker.image.rootfs.diff.tar",
-        "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/vnd.docker.image.rootfs.diff.tar.zstd",
-        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-    }
-)
 MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec's own limit
 MAX_CONFIG_BYTES = 32 << 20
 MAX_INDEX_DEPTH = 4
@@ -492,9 +478,7 @@ class Registry:
         for i, desc in enumerate(layer_descs):
             expect(desc, dict, where, "layers[]")
             layer_digest = check_digest(desc.get("digest"), where, "layers[].digest")
-            layer_type = opt_str(desc, "mediaType", where, "layers[]")
-            if layer_type is not None and layer_type not in LAYER_TYPES:
-                raise ImageFormatError(where, f"layer {i} has media type {layer_type[:100]!r}, not an image layer")
+            layer_type = layer_media_type(desc, i, where)
             size = desc.get("size")
             size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
             annotations = desc.get("annotations")

@@ -684,6 +684,17 @@ def _json_cases(c: _Corpus) -> None:
             "not in the image",
         ),
         ("layer-mediatype-list", lambda m: {**m, "layers": [{**m["layers"][0], "mediaType": []}]}, "mediaType"),
+        # not an image layer: refused as the registry reader refuses it
+        (
+            "layer-mediatype-html",
+            lambda m: {**m, "layers": [{**m["layers"][0], "mediaType": "text/html"}]},
+            "text/html",
+        ),
+        (
+            "layer-mediatype-config",
+            lambda m: {**m, "layers": [{**m["layers"][0], "mediaType": "application/vnd.oci.image.config.v1+json"}]},
+            "not an image layer",
+        ),
         ("layers-extra", lambda m: {**m, "layers": m["layers"] * 2}, "diff_ids"),
     ]
     for label, mutate, expect in wrong_oci_manifest:
