@@ -274,3 +274,21 @@ def test_image_by_repository_without_its_tag() -> None:
     assert json.loads(out)["image"]["name"] == "localhost/wasteful:latest"
     code, _, err = run("analyze", str(SAMPLES / "advise.tar"), "--image", "asteful")
     assert code == 2 and "no image 'asteful'" in err  # a repository name matches whole, not a suffix of one
+
+
+def test_a_long_run_of_empty_history_entries_is_folded(tmp_path: Path) -> None:
+    """analyze's table shows the first and last five of a run of entries that made no layer and counts the
+    rest (200,000 of them took 83 s to lay out); the JSON keeps every one."""
+    from tests.hostile.make_corpus import docker_archive
+
+    empty = [{"created_by": f"RUN echo {i}", "empty_layer": True} for i in range(100)]
+    image = tmp_path / "history.tar"
+    image.write_bytes(docker_archive(config=lambda c: {**c, "history": empty + c["history"]}))
+    code, out, _ = run("analyze", str(image))
+    assert code == 0
+    shown = re.findall(r"RUN echo (\d+)", out)
+    # the run is these 100 and the sample config's own ENV entry: its last five are 96-99 and the ENV
+    assert shown == ["0", "1", "2", "3", "4", "96", "97", "98", "99"] and "ENV A=1" in out
+    assert "… 91 more entries that made no layer" in out
+    code, out, _ = run("analyze", str(image), "--json")
+    assert sum(h["created_by"].startswith("RUN echo") for h in json.loads(out)["history"]) == 100

@@ -91,6 +91,11 @@ def _stored(a: Analysis) -> str:
     return f"{text}; gzipped size: --gzip"
 
 
+#: Entries that made no layer shown in a row; a longer run shows its first and last ``_EMPTY_RUN_ENDS``.
+_EMPTY_RUN = 20
+_EMPTY_RUN_ENDS = 5
+
+
 def _layers(a: Analysis) -> RenderableType:
     table = Table(title="Layers and history", title_justify="left", expand=False)
     for name, style in (
@@ -107,11 +112,26 @@ def _layers(a: Analysis) -> RenderableType:
     table.caption_justify = "left"
     by_layer = {r.index: r for r in a.layers}
     shown: set[int] = set()
+    empty: list[str] = []  # the run of entries that made no layer since the last layer's row
+
+    def empty_rows() -> None:
+        # a long run is folded: its first and last few, and how many between (history --json lists them all)
+        cut = len(empty) > _EMPTY_RUN
+        for command in empty[:_EMPTY_RUN_ENDS] if cut else empty:
+            table.add_row("·", "", "", "", "", "", LineCell(one_line(command), "dim"))
+        if cut:
+            folded = len(empty) - 2 * _EMPTY_RUN_ENDS
+            table.add_row("·", "", "", "", "", "", Text(f"… {folded:,} more entries that made no layer", "dim"))
+            for command in empty[-_EMPTY_RUN_ENDS:]:
+                table.add_row("·", "", "", "", "", "", LineCell(one_line(command), "dim"))
+        empty.clear()
+
     for h in a.image.history:
         r = by_layer.get(h.layer_index) if h.layer_index is not None else None
         if r is None:
-            table.add_row("·", "", "", "", "", "", LineCell(one_line(h.command), "dim"))
+            empty.append(h.command)
             continue
+        empty_rows()
         shown.add(r.index)
         table.add_row(
             str(r.index),
@@ -122,6 +142,7 @@ def _layers(a: Analysis) -> RenderableType:
             str(r.removed),
             LineCell(one_line(r.command)),
         )
+    empty_rows()
     for r in a.layers:  # layers the history does not name
         if r.index not in shown:
             table.add_row(
