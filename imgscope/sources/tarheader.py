@@ -285,9 +285,9 @@ class HeaderDecoder:
                     typeflag = DIRECTORY
                 return Member(text_name, typeflag, size, mode, uid, gid, link_text, self.position)
             records = {**self._global, **pax} if self._global else pax
-            # as Go's archive/tar reads a member with both: a GNU long name over a PAX path
-            text_name = long_name if long_name is not None else records.get("path") or _decode_text(name)
-            linkname = long_link if long_link is not None else records.get("linkpath") or link_text
+            # as Go's archive/tar reads a member with both: a GNU long name (unless empty) over a PAX path
+            text_name = long_name or records.get("path") or _decode_text(name)
+            linkname = long_link or records.get("linkpath") or link_text
             size = _pax_int(records, "size", size, offset)
             uid = _pax_int(records, "uid", uid, offset)
             gid = _pax_int(records, "gid", gid, offset)
