@@ -840,7 +840,7 @@ class TextScreen(Lens):
     file's content) is drawn a screen of lines at a time, each line whole (scrolled sideways): Textual would wrap
     all of it before the first frame, seconds for a file of 10,000 lines."""
 
-    #: texts of more lines than this are drawn as lines (``TextLines``), not wrapped
+    #: texts of this many lines or more are drawn as lines (``ScrollLines``), not wrapped
     LONG = 400
 
     def __init__(self, title: str, body: Text | str, help_text: str = "Esc: close") -> None:
