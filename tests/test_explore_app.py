@@ -94,6 +94,19 @@ async def settle(app: ExploreApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+def analysis_of_files(tmp_path: Path, files: dict[str, bytes]) -> imgscope.Analysis:
+    """The analysis of a one-layer image holding ``files`` (a tar written by tarfile, PAX names)."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tf.addfile(info, io.BytesIO(content))
+    image = tmp_path / "files.tar"
+    image.write_bytes(docker_archive([layer.getvalue()]))
+    return imgscope.analyze(image)
+
+
 async def select_layer(app: ExploreApp, pilot: Pilot[None], index: int) -> None:
     layers = app.query_one(LayersPane)
     layers.focus()
@@ -817,13 +830,7 @@ def test_image_details_lists_the_inefficient_files_largest_first() -> None:
 def test_wrap_folds_names_of_wide_characters_whole(tmp_path: Path) -> None:
     """A name of emoji (two cells each) folded without its attributes (Ctrl+B) loses no character."""
     name = "app/" + "\U0001f600" * 20 + ".txt"
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        info = tarfile.TarInfo(name)
-        info.size = 3
-        tf.addfile(info, io.BytesIO(b"abc"))
-    image = tmp_path / "wide.tar"
-    image.write_bytes(docker_archive([layer.getvalue()]))
+    analysis = analysis_of_files(tmp_path, {name: b"abc"})
 
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
         tree = app.query_one(FileTreePane)
@@ -837,7 +844,7 @@ def test_wrap_folds_names_of_wide_characters_whole(tmp_path: Path) -> None:
         assert all(cell_len(p) <= width for p in parts)
         assert "".join("".join(parts).split()).endswith("\U0001f600" * 20 + ".txt")
 
-    run(scenario, imgscope.analyze(image), size=(100, 16))
+    run(scenario, analysis, size=(100, 16))
 
 
 def test_image_details_say_which_image_of_several_was_taken() -> None:
@@ -905,16 +912,9 @@ def test_small_terminals_still_show_layers(size: tuple[int, int]) -> None:
 
 def test_names_holding_markup_are_shown_as_written(tmp_path: Path) -> None:
     """A path is text, never Rich markup: "[/bold]" as a file name crashed the lens title ("closing tag does not
-    match"), and "[link=...]" would have been a link."""
+    match"), "[bold]" vanished, and "[@click=...]" would have been an action."""
     names = ["app/[/bold]", "app/[bold]x", "app/[@click=app.quit]z"]
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for name in names:
-            info = tarfile.TarInfo(name)
-            info.size = 5
-            tf.addfile(info, io.BytesIO(b"hello"))
-    image = tmp_path / "markup.tar"
-    image.write_bytes(docker_archive([layer.getvalue()]))
+    analysis = analysis_of_files(tmp_path, dict.fromkeys(names, b"hello"))
 
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
         tree = app.query_one(FileTreePane)
@@ -932,4 +932,4 @@ def test_names_holding_markup_are_shown_as_written(tmp_path: Path) -> None:
             await settle(app, pilot)
             assert app.clipboard == "/" + name
 
-    run(scenario, imgscope.analyze(image))
+    run(scenario, analysis)
