@@ -253,7 +253,7 @@ def test_tar_edges_read_as_dive_reads_them(stem: str, tmp_path: Path, monkeypatc
     result = CliRunner().invoke(main, ["check", "--format", "dive", str(SAMPLES / "tar-edges" / f"{stem}.tar")])
     ci = re.sub(r"\x1b\[[0-9;]*m", "", (SAMPLES / "dive" / "tar-edges" / f"{stem}.ci.txt").read_text())
     verdicts = ci[ci.index("Results:") :].rstrip()
-    assert result.exit_code == 1 and verdicts in result.stdout, (result.stdout, verdicts)
+    assert result.exit_code == (1 if "Result:FAIL" in verdicts else 0) and verdicts in result.stdout, result.stdout
 
 
 def test_an_outer_archive_member_with_a_size_field_and_no_data(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ GNU_LONGLINK = ord("K")
 PAX_HEADER = ord("x")
 PAX_GLOBAL = ord("g")
 GNU_DUMPDIR = ord("D")
-SOLARIS_PAX = ord("X")
+SOLARIS_PAX = ord("X")  # not read as an extended header: Go's archive/tar (dive's) reads it as a member (a file)
 #: Types no data follows, whatever the size field says: Go's archive/tar (what Docker and containerd unpack layers
 #: with) and the standard library's tarfile read none; a writer may still fill in the field (tarfile writes a
 #: TarInfo's size for any type).
@@ -63,7 +63,7 @@ TERMINATORS_AS_ZERO = bytes(_zeros)
 #: the forms of the checksum field the fast path takes: 6 digits, NUL, space (GNU, Python, Go) or 7 digits, NUL
 CHECKSUM_SHAPES = frozenset({b"ddddddtt", b"dddddddt"})
 #: the type flags of extended headers (never on the fast path), as ``FAST_HEADER`` unpacks them
-EXTENDED_FLAGS = frozenset(bytes([c]) for c in b"LKxgX")
+EXTENDED_FLAGS = frozenset(bytes([c]) for c in b"LKxg")
 del _shape, _zeros
 
 
@@ -251,7 +251,7 @@ class HeaderDecoder:
                 raise TarFormatError(f"bad tar header checksum at byte {offset}")
             typeflag = block[156]
             size = _number(block[124:136], "size", offset)
-            if typeflag in (GNU_LONGNAME, GNU_LONGLINK, PAX_HEADER, PAX_GLOBAL, SOLARIS_PAX):
+            if typeflag in (GNU_LONGNAME, GNU_LONGLINK, PAX_HEADER, PAX_GLOBAL):
                 if size > MAX_EXTENDED_HEADER:
                     raise TarFormatError(
                         f"extended tar header of {size} bytes at byte {offset} (limit {MAX_EXTENDED_HEADER})"

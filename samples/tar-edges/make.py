@@ -41,7 +41,7 @@ def file(name: bytes, size: int) -> bytes:
     return header(name, b"0", size) + data(b"x" * size)
 
 
-def pax(records: list[tuple[bytes, bytes]]) -> bytes:
+def pax(records: list[tuple[bytes, bytes]], flag: bytes = b"x") -> bytes:
     body = b""
     for key, value in records:
         record = b" " + key + b"=" + value + b"\n"
@@ -49,7 +49,7 @@ def pax(records: list[tuple[bytes, bytes]]) -> bytes:
         while len(str(n)) + len(record) != n:
             n += 1
         body += str(n).encode() + record
-    return header(b"PaxHeader/x", b"x", len(body)) + data(body)
+    return header(b"PaxHeader/x", flag, len(body)) + data(body)
 
 
 def gnu_long_name(name: bytes) -> bytes:
@@ -103,6 +103,8 @@ SAMPLES: dict[str, list[bytes]] = {
     ],
     # a GNU long name and a PAX path on one member: Go takes the long name
     "long-name-and-pax": [file(b"a", 3) + file(b"b", 3), gnu_long_name(b"a") + pax([(b"path", b"b")]) + file(b"zz", 4)],
+    # Solaris's extended header (type X): not one for Go, which reads it as a file named by its header
+    "solaris-x": [file(b"a", 10) + file(b"k", 1), pax([(b"path", b"a")], b"X") + file(b"zzz", 20) + file(b"k", 1)],
     # the root directory with a size field
     "root-size": [file(b"a", 3), header(b"./", b"5", 1000, 0o755) + file(b"a", 4)],
     # dive's user-wasted figure above 1e6 (a link's size field counts, and no data follows it): printed as Go's
