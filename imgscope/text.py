@@ -54,6 +54,14 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_setting(key: str, value: str) -> str:
+    """``value`` of the setting ``key`` (``env.API_TOKEN``, ``labels.db-password``: its last dotted part is the
+    name) with a secret-looking value masked, as ``redact`` masks ``NAME=value``."""
+    name = key.rpartition(".")[2]
+    masked = redact(f"{name}={value}")
+    return masked[len(name) + 1 :] if masked.startswith(f"{name}=") else masked
+
+
 def one_line(command: str, limit: int | None = None) -> str:
     """A command (or any image text) on one line, for display: secret-looking values masked (``redact``),
     whitespace runs and newlines folded to one space, and cut to ``limit`` characters with "…" when longer.

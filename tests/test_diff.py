@@ -156,3 +156,27 @@ def test_an_added_directory_is_grouped_with_what_it_holds() -> None:
     assert groups["/var"].added == len(var) and any(f.path == "/var" for f in var)
     assert groups["/app"].changed == sum(1 for f in d.files if f.kind == "changed" and f.path.startswith("/app"))
     assert sum(g.added + g.removed + g.changed for g in d.directories) == len(d.files)
+
+
+def test_secret_looking_config_values_are_masked_in_text_and_html(tmp_path: Path) -> None:
+    """diff shows config differences as inspect shows the config: secret-looking values masked in the terminal
+    and the HTML page (a CI log, a shared page), whole in --json."""
+    from tests.hostile.make_corpus import docker_archive
+
+    def image(name: str, token: str, password: str) -> Path:
+        config = {"Env": [f"SECRET_TOKEN={token}", f"DATABASE_URL=postgres://u:{password}@db/x"]}
+        config["Labels"] = {"api-token": f"tok_{token}", "version": name}
+        path = tmp_path / f"{name}.tar"
+        path.write_bytes(docker_archive(config=lambda c: {**c, "config": config}))
+        return path
+
+    a, b = image("a", "hunter2", "pw1"), image("b", "hunter3", "pw2")
+    page = tmp_path / "diff.html"
+    result = CliRunner().invoke(main, ["diff", str(a), str(b), "--html", str(page)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for shown in (result.stdout, page.read_text()):
+        assert not any(secret in shown for secret in ("hunter2", "hunter3", "tok_", "pw1", "pw2")), shown
+        assert "***" in shown and "postgres://u:***@db/x" in shown
+    assert "version" in result.stdout  # what is no secret is shown as it is
+    doc = json.loads(CliRunner().invoke(main, ["diff", str(a), str(b), "--json"]).stdout)
+    assert "hunter2" in json.dumps(doc) and "pw2" in json.dumps(doc)

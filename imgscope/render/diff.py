@@ -12,7 +12,7 @@ from rich.text import Text
 from imgscope.compare import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.cells import PathCell
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers, one_line, plural
+from imgscope.text import first_layers, one_line, plural, redact_setting
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -131,8 +131,8 @@ def _config(d: ImageDiff) -> Table:
     table.add_column("Setting", no_wrap=True)
     table.add_column("A", overflow="fold", style="red")
     table.add_column("B", overflow="fold", style="green")
-    for c in d.config:
-        table.add_row(safe(c.key), safe(_value(c.a)), safe(_value(c.b)))
+    for c in d.config:  # secret-looking values masked (a terminal's text ends up in CI logs; --json has them all)
+        table.add_row(safe(c.key), safe(redact_setting(c.key, _value(c.a))), safe(redact_setting(c.key, _value(c.b))))
     return table
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgscope.dive.figures import format_ci_figures
 from imgscope.model import EntryType
-from imgscope.text import one_line, printable
+from imgscope.text import one_line, printable, redact_setting
 from imgscope.units import format_percent
 
 if TYPE_CHECKING:
@@ -633,7 +633,10 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
     )
     config = _table(
         ("Setting", "A", "B"),
-        [(_e(c.key), _e(_value(c.a)), _e(_value(c.b))) for c in d.config],
+        [  # secret-looking values masked, as in the terminal (--json has them all)
+            (_e(c.key), _e(redact_setting(c.key, _value(c.a))), _e(redact_setting(c.key, _value(c.b))))
+            for c in d.config
+        ],
     )
     body = (
         head
