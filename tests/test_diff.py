@@ -164,7 +164,7 @@ def test_secret_looking_config_values_are_masked_in_text_and_html(tmp_path: Path
     from tests.hostile.make_corpus import docker_archive
 
     def image(name: str, token: str, password: str) -> Path:
-        config = {"Env": [f"SECRET_TOKEN={token}", f"DATABASE_URL=postgres://u:{password}@db/x"]}
+        config: dict[str, object] = {"Env": [f"SECRET_TOKEN={token}", f"DATABASE_URL=postgres://u:{password}@db/x"]}
         config["Labels"] = {"api-token": f"tok_{token}", "version": name}
         path = tmp_path / f"{name}.tar"
         path.write_bytes(docker_archive(config=lambda c: {**c, "config": config}))

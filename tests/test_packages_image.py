@@ -360,3 +360,42 @@ def test_parallel_scan_keeps_the_same_databases(monkeypatch: pytest.MonkeyPatch)
     assert len(set(restored)) == len(restored)
     assert parallel.report().to_dict() == report().to_dict()
     assert parallel.report(3).to_dict() == report(3).to_dict()
+
+
+def test_a_package_for_two_architectures_is_two_packages(tmp_path: Path) -> None:
+    """Debian multiarch: libc:amd64 and libc:i386 in one database are two packages, each with its own bytes, its
+    own events and, in an SPDX document, its own SPDXID (they were merged, and their SPDXIDs repeated)."""
+    from imgscope.packages.sbom import spdx
+    from tests.hostile.make_corpus import docker_archive, member, tar
+
+    def status(*archs: str) -> bytes:
+        return b"".join(
+            f"Package: c\nStatus: install ok installed\nVersion: 1.0\nArchitecture: {a}\n\n".encode() for a in archs
+        )
+
+    layer0 = tar(
+        member("var/lib/dpkg/status", status("amd64", "i386")),
+        member("var/lib/dpkg/info/c:amd64.list", b"/usr/lib/x86_64/c.so\n"),
+        member("var/lib/dpkg/info/c:i386.list", b"/usr/lib/i386/c.so\n"),
+        member("usr/lib/x86_64/c.so", b"c" * 50),
+        member("usr/lib/i386/c.so", b"C" * 60),
+    )
+    layer1 = tar(  # the i386 package purged
+        member("var/lib/dpkg/status", status("amd64")),
+        member("var/lib/dpkg/info/.wh.c:i386.list", b""),
+        member("usr/lib/i386/.wh.c.so", b""),
+    )
+    image = tmp_path / "multiarch.tar"
+    image.write_bytes(docker_archive([layer0, layer1]))
+    scanned = imgscope.scan_packages(image)
+    first, last = scanned.report(0), scanned.report(1)
+    assert sorted((p.arch, p.size) for p in first.packages) == [("amd64", 50), ("i386", 60)]
+    assert [(p.arch, p.size) for p in last.packages] == [("amd64", 50)]
+    assert [(p.arch, p.present, p.wasted_bytes) for p in last.removed] == [("i386", False, 60)]
+    assert sorted((e.change, e.arch) for e in last.events) == [
+        ("installed", "amd64"),
+        ("installed", "i386"),
+        ("removed", "i386"),
+    ]
+    ids = [p["SPDXID"] for p in json.loads(spdx(first, "test"))["packages"]]
+    assert len(ids) == len(set(ids)) == 3  # the image and the two packages

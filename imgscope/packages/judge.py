@@ -97,6 +97,7 @@ class PackageChange:
     version_b: str | None
     size_a: int
     size_b: int
+    arch: str = ""  # when the database says: a package for two architectures is two packages
 
     @property
     def delta(self) -> int:
@@ -109,20 +110,21 @@ class PackageChange:
 def diff_packages(a: PackageReport, b: PackageReport) -> list[PackageChange]:
     """Packages added, removed, up- or downgraded (or resized) from ``a`` to ``b``; largest byte change first."""
 
-    def key(p: Package) -> tuple[str, str, str]:
-        return (p.ecosystem, p.name, p.location)
+    def key(p: Package) -> tuple[str, str, str, str]:
+        return (p.ecosystem, p.name, p.location, p.arch)
 
     old = {key(p): p for p in a.packages}
     new = {key(p): p for p in b.packages}
     out = []
     for k in sorted(old.keys() | new.keys()):
         pa, pb = old.get(k), new.get(k)
+        eco, name, location, arch = k
         if pa is None and pb is not None:
-            out.append(PackageChange("added", *k, None, pb.version, 0, pb.size))
+            out.append(PackageChange("added", eco, name, location, None, pb.version, 0, pb.size, arch))
         elif pb is None and pa is not None:
-            out.append(PackageChange("removed", *k, pa.version, None, pa.size, 0))
+            out.append(PackageChange("removed", eco, name, location, pa.version, None, pa.size, 0, arch))
         elif pa is not None and pb is not None and (pa.version != pb.version or pa.size != pb.size):
-            order = compare(k[0], pb.version, pa.version)
+            order = compare(eco, pb.version, pa.version)
             change = "upgraded" if order > 0 else "downgraded" if order < 0 else "changed"
-            out.append(PackageChange(change, *k, pa.version, pb.version, pa.size, pb.size))
+            out.append(PackageChange(change, eco, name, location, pa.version, pb.version, pa.size, pb.size, arch))
     return sorted(out, key=lambda c: (-abs(c.delta), c.name))

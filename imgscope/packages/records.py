@@ -14,6 +14,10 @@ ECOSYSTEMS = ("deb", "rpm", "apk", "pypi", "npm")
 OS_ECOSYSTEMS = frozenset({"deb", "rpm", "apk"})
 
 
+#: A package's identity within one image: (ecosystem, name, where, arch) -- ``PackageRecord.key``.
+PackageKey = tuple[str, str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class PackageRecord:
     """One installed package as its database describes it.
@@ -36,9 +40,11 @@ class PackageRecord:
     source: str = ""  # deb: the source package; rpm: the source rpm
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """Identity within one image: (ecosystem, name, where) -- two venvs may hold the same name."""
-        return (self.ecosystem, self.name, self.where)
+    def key(self) -> PackageKey:
+        """Identity within one image: (ecosystem, name, where, arch) -- two venvs may hold the same name, and one
+        database a package for two architectures (Debian's multiarch ``libc6:amd64`` and ``libc6:i386``, rpm's
+        multilib ``glibc.x86_64`` and ``glibc.i686``)."""
+        return (self.ecosystem, self.name, self.where, self.arch)
 
     @property
     def where(self) -> str:

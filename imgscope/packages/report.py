@@ -24,7 +24,7 @@ from imgscope._display import Displayable
 from imgscope.packages._text import decode
 from imgscope.packages.capture import OS_RELEASE, DatabaseCapture, DatabaseHistory, history
 from imgscope.packages.npm import NM
-from imgscope.packages.records import ECOSYSTEMS, OS_ECOSYSTEMS, PackageRecord, ParsedDatabase
+from imgscope.packages.records import ECOSYSTEMS, OS_ECOSYSTEMS, PackageKey, PackageRecord, ParsedDatabase
 from imgscope.packages.versions import compare
 from imgscope.text import plural
 from imgscope.union.tree import LayerIndexError
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 _MAX_HOPS = 40
 
-Key = tuple[str, str, str]
+Key = PackageKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,7 @@ class PackageEvent:
     location: str
     old_version: str | None
     new_version: str | None
+    arch: str = ""  # when the database says: one database may hold a package for two architectures
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,18 +385,18 @@ def package_report(
         for key, pkg in now.items():
             old = version_of.get(key)
             if old is None:
-                events.append(PackageEvent(i, "installed", key[0], key[1], key[2], None, pkg.version))
+                events.append(PackageEvent(i, "installed", key[0], key[1], key[2], None, pkg.version, key[3]))
                 since[key] = i
                 gone_at.pop(key, None)
             elif old != pkg.version:
                 order = compare(key[0], pkg.version, old)
                 change = "upgraded" if order > 0 else "downgraded" if order < 0 else "changed"
-                events.append(PackageEvent(i, change, key[0], key[1], key[2], old, pkg.version))
+                events.append(PackageEvent(i, change, key[0], key[1], key[2], old, pkg.version, key[3]))
                 since[key] = i
             version_of[key] = pkg.version
             record_of[key] = pkg
         for key in [k for k in version_of if k not in now]:
-            events.append(PackageEvent(i, "removed", key[0], key[1], key[2], version_of[key], None))
+            events.append(PackageEvent(i, "removed", key[0], key[1], key[2], version_of[key], None, key[3]))
             del version_of[key]
             gone_at[key] = i
 
@@ -512,10 +513,10 @@ def package_report(
 
 def owned_files(
     analysis: Analysis, dbs: DatabaseHistory, packages: Iterable[Package]
-) -> dict[tuple[str, str, str], list[FileRecord]]:
-    """The final filesystem's non-directory paths each of ``packages`` owns, by (ecosystem, name, location)."""
-    wanted = {(p.ecosystem, p.name, p.location) for p in packages}
-    out: dict[tuple[str, str, str], list[FileRecord]] = {k: [] for k in wanted}
+) -> dict[PackageKey, list[FileRecord]]:
+    """The final filesystem's non-directory paths each of ``packages`` owns, by (ecosystem, name, location, arch)."""
+    wanted = {(p.ecosystem, p.name, p.location, p.arch) for p in packages}
+    out: dict[PackageKey, list[FileRecord]] = {k: [] for k in wanted}
     if not analysis.layers or not wanted:
         return out
     links = {f.path: f.link_target for f in analysis.files if f.type.value == "symlink"}

@@ -132,9 +132,15 @@ def spdx(report: PackageReport, tool_version: str, *, created: datetime | None =
     relationships = [
         {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Image"}
     ]
+    used: set[str] = set()
     for p in report.packages:
-        digest = hashlib.sha256(f"{p.ecosystem}\0{p.name}\0{p.location}".encode()).hexdigest()[:16]
+        digest = hashlib.sha256(f"{p.ecosystem}\0{p.name}\0{p.location}\0{p.arch}".encode()).hexdigest()[:16]
         ident = f"SPDXRef-Package-{p.ecosystem}-{_SPDX_ID.sub('-', p.name)}-{digest}"
+        base, n = ident, 1
+        while ident in used:  # SPDX 2.3: unique in its document (two .dist-info directories of one name in one site)
+            n += 1
+            ident = f"{base}-{n}"
+        used.add(ident)
         entry: dict[str, Any] = {
             "SPDXID": ident,
             "name": p.name,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgscope.packages._text import rooted
 from imgscope.packages.capture import DatabaseCapture, DatabaseHistory, maybe_wanted
+from imgscope.packages.records import PackageKey
 from imgscope.packages.report import Package, PackageReport, database_history, owned_files, package_report
 
 if TYPE_CHECKING:
@@ -118,8 +119,9 @@ class ImagePackages:
             cached = self._reports[key] = package_report(self.analysis, self.capture, layer, self.databases)
         return cached
 
-    def files_of(self, packages: Iterable[Package]) -> dict[tuple[str, str, str], list[FileRecord]]:
-        """The final filesystem's non-directory paths each of ``packages`` owns, by (ecosystem, name, location)."""
+    def files_of(self, packages: Iterable[Package]) -> dict[PackageKey, list[FileRecord]]:
+        """The final filesystem's non-directory paths each of ``packages`` owns, by (ecosystem, name, location,
+        arch)."""
         return owned_files(self.analysis, self.databases, packages)
 
 
