@@ -262,7 +262,7 @@ def test_cyclonedx_valid_and_complete() -> None:
     assert doc["specVersion"] == "1.6"
     by_purl = {c["purl"]: c for c in doc["components"]}
     assert set(by_purl) == {p.purl for p in report().packages}
-    hello = by_purl["pkg:deb/debian/hello@2.10-3?arch=amd64"]
+    hello = by_purl["pkg:deb/debian/hello@2.10-3?arch=amd64&distro=debian-12"]  # os-release: ID, VERSION_ID
     props = {p["name"]: p["value"] for p in hello["properties"]}
     assert props["imgscope:layer"] == "1" and int(props["imgscope:bytes"]) == report().find("hello")[0].size
 
@@ -399,3 +399,17 @@ def test_a_package_for_two_architectures_is_two_packages(tmp_path: Path) -> None
     ]
     ids = [p["SPDXID"] for p in json.loads(spdx(first, "test"))["packages"]]
     assert len(ids) == len(set(ids)) == 3  # the image and the two packages
+
+
+def test_purls_follow_the_purl_spec_for_os_packages() -> None:
+    """The deb, rpm and apk types' qualifiers: distro from os-release (scanners pick an advisory feed by it), an rpm
+    epoch as a qualifier, never in the version (https://github.com/package-url/purl-spec, PURL-TYPES.rst)."""
+    from imgscope.packages.records import PackageRecord
+    from imgscope.packages.report import purl
+
+    rpm = PackageRecord("rpm", "openssl", "1:3.1.1-4.fc39", "/var/lib/rpm/rpmdb.sqlite", "x86_64")
+    assert purl(rpm, "fedora 39") == "pkg:rpm/fedora/openssl@3.1.1-4.fc39?arch=x86_64&distro=fedora-39&epoch=1"
+    apk = PackageRecord("apk", "musl", "1.2.4-r2", "/lib/apk/db/installed", "x86_64")
+    assert purl(apk, "alpine 3.18.4") == "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.18.4"
+    deb = PackageRecord("deb", "libc6", "2.36-9+deb12u4", "/var/lib/dpkg/status", "amd64")
+    assert purl(deb, "") == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64"  # no os-release: no distro

@@ -318,6 +318,15 @@ def purl(pkg: PackageRecord, os_id: str) -> str:
     from packageurl import PackageURL
 
     quals = {"arch": pkg.arch} if pkg.arch and pkg.ecosystem in OS_ECOSYSTEMS else {}
+    version = pkg.version or None
+    if pkg.ecosystem in OS_ECOSYSTEMS:
+        os_name, _, os_version = os_id.partition(" ")
+        if os_name and os_version:  # the purl types' distro qualifier, as scanners pick an advisory feed by it
+            quals["distro"] = f"{os_name}-{os_version}"
+        if pkg.ecosystem == "rpm" and version is not None:
+            epoch, sep, rest = version.partition(":")
+            if sep and epoch.isdigit():  # purl-spec rpm: the epoch is a qualifier, not part of the version
+                quals["epoch"], version = epoch, rest
     if pkg.ecosystem == "npm" and pkg.name.startswith("@") and "/" in pkg.name:
         scope, _, name = pkg.name.partition("/")
         return str(PackageURL("npm", scope, name, pkg.version or None))
@@ -327,7 +336,7 @@ def purl(pkg: PackageRecord, os_id: str) -> str:
     if pkg.ecosystem in OS_ECOSYSTEMS:
         default = {"deb": "debian", "rpm": "", "apk": "alpine"}[pkg.ecosystem]
         ns: str | None = (os_id.split(" ")[0] if os_id else default) or None
-        return str(PackageURL(pkg.ecosystem, ns, pkg.name, pkg.version or None, quals or None))
+        return str(PackageURL(pkg.ecosystem, ns, pkg.name, version, quals or None))
     return str(PackageURL(pkg.ecosystem, None, pkg.name, pkg.version or None))
 
 
