@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -46,7 +47,18 @@ def test_json_matches_the_library_and_sorts_by_name() -> None:
     assert doc["schema_version"] == 1 and doc["total_bytes"] == lib["total_bytes"]
     assert sorted(doc["packages"], key=lambda p: (-p["size"], p["name"], p["location"])) == lib["packages"]
     names = [p["name"] for p in doc["packages"]]
-    assert names == sorted(names)
+    assert names == sorted(names, key=str.casefold)
+    code, out, _ = run("packages", SAMPLE, "--json", "--top", "2")
+    assert code == 0 and [p["name"] for p in json.loads(out)["packages"]] == [p["name"] for p in lib["packages"][:2]]
+    code, _, err = run("packages", SAMPLE, "--format", "spdx", "--top", "2")
+    assert code == 2 and "an SBOM lists every package" in err
+
+
+def test_sort_by_name_ignores_case() -> None:
+    from imgscope.render.packages import sort_packages
+
+    packages = tuple(replace(p, name=n) for p, n in zip(report().packages, ["Zope", "busybox", "My_Pkg"], strict=False))
+    assert [p.name for p in sort_packages(packages, "name")] == ["busybox", "My_Pkg", "Zope"]
 
 
 def test_layer_view() -> None:

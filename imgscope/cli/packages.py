@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import imgscope
-from imgscope.cli._common import emit, errors, image_options, main, no_verify_option, progress
+from imgscope.cli._common import emit, errors, fail, image_options, main, no_verify_option, progress
 from imgscope.cli._source import image_arg
 from imgscope.packages.sbom import FORMATS, sbom
 from imgscope.packages.scan import scan_packages
@@ -24,7 +24,13 @@ from imgscope.render.packages import render_packages, sort_packages
     help="The packages after layer N (negative counts from the end) and what layer N did to them.",
 )
 @click.option("--sort", type=click.Choice(["size", "name"]), default="size", show_default=True)
-@click.option("--top", type=click.IntRange(0), default=0, metavar="N", help="Show only the first N packages (0: all).")
+@click.option(
+    "--top",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="Show (or, with --json, list) only the first N packages (0: all); an SBOM lists every package.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON document (docs/json.md) to stdout.")
 @click.option(
     "--format",
@@ -50,6 +56,8 @@ def packages(
     """The OS (dpkg, rpm, apk) and language (pip, npm) packages of the image at PATH, read from their own
     databases in the layers: the bytes each owns, the layer that installed it, the bytes it wasted, and the
     bytes no package owns."""
+    if top and sbom_format:
+        fail("--top does not go with --format: an SBOM lists every package")
     with errors(ctx.obj["debug"]):
         source = image_arg(path, image=image_ref, platform=platform)
     with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
@@ -65,7 +73,8 @@ def packages(
             return
     if as_json:
         doc = report.to_dict()
-        doc["packages"] = [p.to_dict() for p in sort_packages(report.packages, sort)]
+        ordered = sort_packages(report.packages, sort)
+        doc["packages"] = [p.to_dict() for p in (ordered[:top] if top else ordered)]
         click.echo(json_report.dumps(doc))
         return
     emit(render_packages(report, sort=sort, top=top, layer_view=layer is not None))

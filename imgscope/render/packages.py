@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 def sort_packages(packages: tuple[Package, ...], by: str) -> list[Package]:
     """``size`` (largest first) or ``name``."""
-    if by == "name":
-        return sorted(packages, key=lambda p: (p.name, p.ecosystem, p.location))
+    if by == "name":  # as a person reads a list of names: "busybox" before "My_Pkg"
+        return sorted(packages, key=lambda p: (p.name.casefold(), p.name, p.ecosystem, p.location))
     return sorted(packages, key=lambda p: (-p.size, p.name, p.location))
 
 
