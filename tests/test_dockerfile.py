@@ -294,3 +294,35 @@ def test_build_args_with_spaces(created_by: str, args: tuple[tuple[str, str], ..
     step = parse_created_by(created_by)
     assert step.keyword == "RUN" and step.build_args == args
     assert step.arguments.split()[0] == shown and step.shell is not None
+
+
+def test_a_run_of_several_lines_stays_a_script_and_config_env_values_are_quoted() -> None:
+    """A RUN of several lines (BuildKit keeps a RUN's newlines, a heredoc among them) is written as a Dockerfile
+    heredoc: joined with backslashes the lines were one command, and the inner heredoc never closed. An ENV value
+    from the config is written so that the rebuilt image gets the same value (quoted where a space, a quote or a
+    $ would change it)."""
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
+    entries = [
+        replace(img.history[0], created_by="RUN /bin/sh -c apt-get update\napt-get install -y curl # buildkit"),
+        replace(img.history[1], created_by="RUN /bin/sh -c cat <<EOF > /etc/x.conf\nkey=value\nEOF # buildkit"),
+    ]
+    env = ["GREETING=hello world", 'Q=say "hi"', "M=$HOME", "P=plain/v-1", "E="]
+    config = {**img.config, "config": {**img.config["config"], "Env": env}}
+    text = reconstruct(replace(img, history=tuple(entries), config=config)).text()
+    assert "RUN <<IMGSCOPE_EOF\napt-get update\napt-get install -y curl\nIMGSCOPE_EOF\n" in text
+    assert "RUN <<IMGSCOPE_EOF\ncat <<EOF > /etc/x.conf\nkey=value\nEOF\nIMGSCOPE_EOF\n" in text
+    assert " \\\n" not in text
+    for line in ('ENV GREETING="hello world"', 'ENV Q="say \\"hi\\""', 'ENV M="\\$HOME"', "ENV P=plain/v-1", 'ENV E=""'):
+        assert f"\n{line}\n" in text, line
+
+
+def test_history_past_the_image_layers_makes_no_layer() -> None:
+    """A history naming more layers than the image has: its extra entries made no layer (null, no "# layer N"),
+    as `history` shows them, and a note says the two do not match."""
+    img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
+    config = {**img.config, "history": [{"created_by": f"/bin/sh -c echo {i}"} for i in range(len(img.layers) + 2)]}
+    parsed = parse_config(config, "x")
+    assert [h.layer_index for h in parsed.history] == [*range(len(img.layers)), None, None]
+    assert parsed.notes and "the image has" in parsed.notes[0]

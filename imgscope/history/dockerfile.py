@@ -86,7 +86,10 @@ class Dockerfile(Displayable):
             if ins.layer is not None:
                 lines.append(f"# layer {ins.layer}")
             body = ins.text.split("\n")
-            lines.append(" \\\n".join(body) if ins.keyword == "RUN" else "\n# ".join(body))
+            if ins.keyword == "RUN" and len(body) > 1:
+                lines.append(_heredoc_run(ins.arguments))
+            else:
+                lines.append("\n# ".join(body))
         return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,6 +186,28 @@ def _reconstruct(image: Image) -> Dockerfile:
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's and buildah's default
 
 
+def _heredoc_run(script: str) -> str:
+    """A RUN of several lines (a script, a heredoc of its own) as a Dockerfile heredoc, which runs the lines as
+    the shell script they were: joined with backslashes they would be one command, and a heredoc in them would
+    never close. The delimiter is one no line of the script is."""
+    delimiter = "IMGSCOPE_EOF"
+    lines = script.split("\n")
+    while delimiter in lines:
+        delimiter += "_"
+    return "\n".join([f"RUN <<{delimiter}", *lines, delimiter])
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_./:,@%+=-]+")
+
+
+def _env_value(value: str) -> str:
+    """``value`` as an ENV instruction must write it: as it is when plain, else in double quotes with ``"``, ``\\``
+    and ``$`` escaped (the config holds the value after expansion; written bare, a space would end it)."""
+    if _PLAIN_WORD.fullmatch(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
 def _config_only(runtime: RuntimeConfig, steps: list[Step]) -> list[Instruction]:
     """Settings the config holds but no history entry made: BuildKit writes no ONBUILD entry, and images from
     tools without a Dockerfile (ko, jib, apko, ``docker commit --change``, squashed builds) have little or no
@@ -200,7 +225,7 @@ def _config_only(runtime: RuntimeConfig, steps: list[Step]) -> list[Instruction]
             continue
         name = item.partition("=")[0]
         if not any(re.search(rf"(?:^|\s){re.escape(name)}[= ]", args) for args in written.get("ENV", [])):
-            add("ENV", item)
+            add("ENV", f"{name}={_env_value(item.partition('=')[2])}")
     for name, value in runtime.labels.items():
         if not any(name in args for args in written.get("LABEL", [])):
             add("LABEL", f"{name}={json.dumps(value)}")

@@ -114,7 +114,7 @@ def parse_config(config: Any, where: str) -> ParsedConfig:
                 comment=opt_str(raw, "comment", where, "history[]"),
                 author=opt_str(raw, "author", where, "history[]"),
                 empty_layer=bool(empty),
-                layer_index=None if empty else layer,
+                layer_index=None if empty or layer >= len(diff_ids) else layer,  # none past the image's layers
                 command=parse_created_by(created_by or "").text,
             )
         )
