@@ -314,7 +314,8 @@ def test_a_run_of_several_lines_stays_a_script_and_config_env_values_are_quoted(
     assert "RUN <<IMGSCOPE_EOF\napt-get update\napt-get install -y curl\nIMGSCOPE_EOF\n" in text
     assert "RUN <<IMGSCOPE_EOF\ncat <<EOF > /etc/x.conf\nkey=value\nEOF\nIMGSCOPE_EOF\n" in text
     assert " \\\n" not in text
-    for line in ('ENV GREETING="hello world"', 'ENV Q="say \\"hi\\""', 'ENV M="\\$HOME"', "ENV P=plain/v-1", 'ENV E=""'):
+    quoted = ('ENV GREETING="hello world"', 'ENV Q="say \\"hi\\""', 'ENV M="\\$HOME"', "ENV P=plain/v-1", 'ENV E=""')
+    for line in quoted:
         assert f"\n{line}\n" in text, line
 
 
