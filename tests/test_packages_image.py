@@ -413,3 +413,22 @@ def test_purls_follow_the_purl_spec_for_os_packages() -> None:
     assert purl(apk, "alpine 3.18.4") == "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.18.4"
     deb = PackageRecord("deb", "libc6", "2.36-9+deb12u4", "/var/lib/dpkg/status", "amd64")
     assert purl(deb, "") == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64"  # no os-release: no distro
+
+
+def test_a_hard_linked_copy_counts_for_the_package_that_owns_one_of_its_names(tmp_path: Path) -> None:
+    """A copy stored once under two names (a hard link) is counted once, for the package that lists one of its
+    names, whichever name the tar wrote first (it went to "unowned" when the unowned name came first)."""
+    from tests.hostile.make_corpus import docker_archive, hardlink, member, tar
+
+    layer = tar(
+        member("var/lib/dpkg/status", b"Package: p\nStatus: install ok installed\nVersion: 1\n\n"),
+        member("var/lib/dpkg/info/p.list", b"/usr/share/p/z.bin\n"),
+        member("a/zlink", b"Z" * 100),
+        hardlink("usr/share/p/z.bin", "a/zlink"),
+    )
+    image = tmp_path / "hardlink.tar"
+    image.write_bytes(docker_archive([layer]))
+    got = imgscope.scan_packages(image).report()
+    assert [(p.name, p.size) for p in got.packages] == [("p", 100)]
+    assert all(u.size == 0 for u in got.unowned if u.directory == "/a")
+    assert got.owned_bytes == 100 and got.total_bytes - got.owned_bytes == got.unowned_bytes  # the rest: /var

@@ -442,16 +442,26 @@ def package_report(
     size: dict[int, int] = defaultdict(int)
     nfiles: dict[int, int] = defaultdict(int)
     unowned: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    seen_record: set[int] = set()
+    # A stored copy's bytes count once, at one of its names (hard links): the first a package owns, else the first.
+    owner_of: dict[str, int | None] = {}
+    charged: dict[int, tuple[str, int | None]] = {}  # record -> the name its bytes count at, and its owner
+    for path, (ftype, _fsize, record) in visible.items():
+        if ftype == "dir":
+            continue
+        idx = owner_of[path] = final.owner(path) if final is not None else None
+        if (
+            ftype == "file"
+            and record >= 0
+            and (record not in charged or (charged[record][1] is None and idx is not None))
+        ):
+            charged[record] = (path, idx)
     total = 0
     for path, (ftype, fsize, record) in visible.items():
         if ftype == "dir":
             continue
-        counted = fsize if ftype == "file" and (record < 0 or record not in seen_record) else 0
-        if record >= 0:
-            seen_record.add(record)
+        counted = fsize if ftype == "file" and (record < 0 or charged[record][0] == path) else 0
         total += counted
-        idx = final.owner(path) if final is not None else None
+        idx = owner_of[path]
         if idx is None:
             if ftype == "file":
                 top = "/" + path.lstrip("/").split("/", 1)[0] if path.count("/") > 1 else "/"
