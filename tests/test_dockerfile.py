@@ -189,7 +189,8 @@ def test_build_args_become_arg_lines() -> None:
         "ARG V=2",
         "RUN make",
         'SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
-        "RUN make install",
+        "RUN make install",  # the LABEL entry's place: it made no layer, so layer 1 is made by no entry now
+        "# no history entry says what made this layer",
         # what the config holds and this (rewritten) history no longer makes
         'LABEL org.example.image="tiny-a"',
         'CMD ["/hello"]',
@@ -327,3 +328,14 @@ def test_history_past_the_image_layers_makes_no_layer() -> None:
     parsed = parse_config(config, "x")
     assert [h.layer_index for h in parsed.history] == [*range(len(img.layers)), None, None]
     assert parsed.notes and "the image has" in parsed.notes[0]
+
+
+def test_layers_no_history_entry_made_are_said_not_dropped() -> None:
+    """An image without history (or a short one) still has its layers: each gets a comment, after its own
+    "# layer N" line, where the Dockerfile had only FROM and the config's settings."""
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
+    text = reconstruct(replace(img, history=())).text()
+    for layer in range(len(img.layers)):
+        assert f"\n# layer {layer}\n# no history entry says what made this layer\n" in text

@@ -179,6 +179,13 @@ def _reconstruct(image: Image) -> Dockerfile:
         if not keyword and not arguments:
             arguments = "(empty history entry)"
         out.append(Instruction(keyword, arguments, position, entry.layer_index, source))
+    named = {h.layer_index for h in image.history if h.layer_index is not None}
+    own_layers = range(base.layer_count if base is not None else 0, len(image.layers))
+    out.extend(  # a layer no entry made (a short or empty history) is still there: said, not dropped
+        Instruction("", "no history entry says what made this layer", None, i, "added")
+        for i in own_layers
+        if i not in named
+    )
     out.extend(_config_only(runtime, steps))
     return Dockerfile(base, base_steps, tuple(out), image.name, image.notes)
 
