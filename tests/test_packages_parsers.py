@@ -8,6 +8,7 @@ import json
 import sqlite3
 import struct
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -270,3 +271,15 @@ def test_cheap_prefilter_never_rejects_a_wanted_path() -> None:
         assert wanted(p), p
         assert maybe_wanted(p.lstrip("/")) and maybe_wanted("./" + p.lstrip("/")), p
     assert not maybe_wanted("usr/bin/ls") and not wanted("/usr/lib/x/status")
+
+
+def test_npm_versions_order_as_semver() -> None:
+    """SemVer 2.0.0, section 11's own example order, and build metadata ignored: 2.0.0-beta.2 -> 2.0.0 is an
+    upgrade (Debian's order, used before for npm, called it a downgrade)."""
+    order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11"]
+    order += ["1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+    for lower, higher in pairwise(order):
+        assert compare("npm", lower, higher) == -1 and compare("npm", higher, lower) == 1, (lower, higher)
+    assert compare("npm", "1.0.0+build2", "1.0.0+build1") == 0
+    assert compare("npm", "2.0.0-beta.2", "2.0.0") == -1
+    assert compare("npm", "not-semver-2", "not-semver-1") == 1  # not SemVer: Debian's order, as before

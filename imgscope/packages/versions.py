@@ -1,5 +1,5 @@
 """Version ordering, to tell an upgrade from a downgrade: Debian's algorithm (also used, as an approximation,
-for rpm, apk and npm versions) and PEP 440 (via ``packaging``) for Python."""
+for rpm and apk versions), SemVer 2.0.0 for npm and PEP 440 (via ``packaging``) for Python."""
 
 from __future__ import annotations
 
@@ -59,8 +59,39 @@ def compare_debian(a: str, b: str) -> int:
     return _compare_part(ua, ub) or _compare_part(ra, rb)
 
 
+_SEMVER = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
+
+
+def compare_semver(a: str, b: str) -> int | None:
+    """-1, 0 or 1 as SemVer 2.0.0 orders ``a`` and ``b`` (section 11: a pre-release is below its release, build
+    metadata is ignored); None when either is no SemVer version."""
+    ma, mb = _SEMVER.fullmatch(a), _SEMVER.fullmatch(b)
+    if ma is None or mb is None:
+        return None
+    core_a, core_b = tuple(map(int, ma.group(1, 2, 3))), tuple(map(int, mb.group(1, 2, 3)))
+    if core_a != core_b:
+        return -1 if core_a < core_b else 1
+    pre_a, pre_b = ma.group(4), mb.group(4)
+    if pre_a is None or pre_b is None:
+        return (pre_a is None) - (pre_b is None)
+    for x, y in zip(pre_a.split("."), pre_b.split("."), strict=False):
+        if x == y:
+            continue
+        if x.isdigit() and y.isdigit():
+            return -1 if int(x) < int(y) else 1
+        if x.isdigit() != y.isdigit():
+            return -1 if x.isdigit() else 1  # numeric identifiers have lower precedence
+        return -1 if x < y else 1
+    count_a, count_b = pre_a.count("."), pre_b.count(".")
+    return (count_a > count_b) - (count_a < count_b)
+
+
 def compare(ecosystem: str, a: str, b: str) -> int:
     """-1, 0 or 1: how version ``a`` orders against ``b`` in ``ecosystem``."""
+    if ecosystem == "npm":
+        semver = compare_semver(a, b)
+        if semver is not None:
+            return semver
     if ecosystem == "pypi":
         from packaging.version import InvalidVersion, Version
 
