@@ -5,7 +5,9 @@ line (``one_line``). Bottom layer: imports nothing from imgscope."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 
 def printable(text: str) -> str:
@@ -54,11 +56,15 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_setting(key: str, value: str) -> str:
-    """``value`` of the setting ``key`` (``env.API_TOKEN``, ``labels.db-password``: its last dotted part is the
-    name) with a secret-looking value masked, as ``redact`` masks ``NAME=value``."""
+def setting_text(key: str, value: Any) -> str:
+    """A run-time setting's value as a report shows it: ``-`` for none, JSON for a list or an object, and a
+    secret-looking value masked as ``redact`` masks ``NAME=value`` (the name: the last dotted part of ``key``,
+    ``env.API_TOKEN``, ``labels.db-password``)."""
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     name = key.rpartition(".")[2]
-    masked = redact(f"{name}={value}")
+    masked = redact(f"{name}={text}")
     return masked[len(name) + 1 :] if masked.startswith(f"{name}=") else masked
 
 

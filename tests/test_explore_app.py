@@ -107,6 +107,15 @@ def analysis_of_files(tmp_path: Path, files: dict[str, bytes]) -> imgscope.Analy
     return imgscope.analyze(image)
 
 
+async def open_waste_lens(app: ExploreApp, pilot: Pilot[None]) -> tuple[WasteScreen, TextLines]:
+    """Press w: the waste lens and its table."""
+    await pilot.press("w")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, WasteScreen)
+    return screen, screen.query_one("#waste-table", TextLines)
+
+
 async def select_layer(app: ExploreApp, pilot: Pilot[None], index: int) -> None:
     layers = app.query_one(LayersPane)
     layers.focus()
@@ -392,11 +401,7 @@ def test_waste_lens_and_jump() -> None:
     final = truth[max(truth)]
 
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
-        await pilot.press("w")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, WasteScreen)
-        table = screen.query_one("#waste-table", TextLines)
+        screen, table = await open_waste_lens(app, pilot)
         assert table.line_count() == len(screen.lens.rows) > 0
         for i, row in enumerate(screen.lens.rows):  # what the lines say
             words = table.line_text(i).plain.split()
@@ -786,11 +791,7 @@ def test_keys_inside_a_lens_move_its_cursor_and_ctrl_c_quits() -> None:
     """In the waste lens, Down/j and Up/k move the row Enter acts on; Ctrl+C quits from the lens too."""
 
     async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
-        await pilot.press("w")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, WasteScreen)
-        table = screen.query_one("#waste-table", TextLines)
+        screen, table = await open_waste_lens(app, pilot)
         assert len(screen.lens.rows) >= 4
         await pilot.press("down", "j", "j")
         assert table.cursor == 3

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +9,7 @@ from rich.text import Text
 from imgscope.compare import ImageDiff, ImageSide, SizeDelta
 from imgscope.render.cells import PathCell
 from imgscope.render.terminal import safe, size
-from imgscope.text import first_layers, one_line, plural, redact_setting
+from imgscope.text import first_layers, one_line, plural, setting_text
 
 KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 KIND_MARK = {"added": "+", "removed": "-", "changed": "~"}
@@ -26,12 +23,6 @@ def signed(n: int) -> str:
 def _name(s: ImageSide) -> str:
     platform = f", {s.platform}" if s.platform else ""
     return f"{s.name or '(untagged)'} ({s.source}{platform})"
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "-"
-    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
 def _sizes(d: ImageDiff) -> Table:
@@ -132,7 +123,7 @@ def _config(d: ImageDiff) -> Table:
     table.add_column("A", overflow="fold", style="red")
     table.add_column("B", overflow="fold", style="green")
     for c in d.config:  # secret-looking values masked (a terminal's text ends up in CI logs; --json has them all)
-        table.add_row(safe(c.key), safe(redact_setting(c.key, _value(c.a))), safe(redact_setting(c.key, _value(c.b))))
+        table.add_row(safe(c.key), safe(setting_text(c.key, c.a)), safe(setting_text(c.key, c.b)))
     return table
 
 

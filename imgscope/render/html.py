@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgscope.dive.figures import format_ci_figures
 from imgscope.model import EntryType
-from imgscope.text import one_line, printable, redact_setting
+from imgscope.text import one_line, printable, setting_text
 from imgscope.units import format_percent
 
 if TYPE_CHECKING:
@@ -634,8 +634,7 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
     config = _table(
         ("Setting", "A", "B"),
         [  # secret-looking values masked, as in the terminal (--json has them all)
-            (_e(c.key), _e(redact_setting(c.key, _value(c.a))), _e(redact_setting(c.key, _value(c.b))))
-            for c in d.config
+            (_e(c.key), _e(setting_text(c.key, c.a)), _e(setting_text(c.key, c.b))) for c in d.config
         ],
     )
     body = (
@@ -652,12 +651,6 @@ def diff_fragment(d: ImageDiff, a: Analysis | None = None, b: Analysis | None = 
         + ("<h3>Run-time config</h3>" + config if d.config else "")
     )
     return _wrap("diff", body, data)
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "-"
-    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
 def _layer_cell(x: Any) -> str:
