@@ -209,8 +209,8 @@ def test_mode_and_owner_of_a_path_a_later_layer_rewrites() -> None:
 
 
 def test_wrap_folds_long_rows_at_a_narrow_size() -> None:
-    """Ctrl+P in the tree (dive's wrap; Textual's command palette does not take the key): at 80x30 the tree pane
-    is 38 cells wide and every row with its attributes is longer. Wrapped, each row is folded over the screen
+    """Ctrl+P in the tree (dive's wrap; Textual's command palette does not take the key): at 50x30 the tree pane
+    is 28 cells wide and every row with its attributes is longer. Wrapped, each row is folded over the screen
     rows it needs, none wider than the pane, and read together they are the whole row; every path of the truth
     after the layer has its name (and link target) on the screen rows of its row."""
     truth = per_layer()
@@ -254,7 +254,35 @@ def test_wrap_folds_long_rows_at_a_narrow_size() -> None:
         await pilot.pause()
         assert not tree.wrap and tree.screen_rows() == len(tree.rows)
 
-    run(scenario, size=(80, 30))
+    run(scenario, size=(50, 30))
+
+
+def test_narrow_terminal_gives_the_tree_room_for_names() -> None:
+    """Below 120 columns the file tree takes three fifths of the width, and a pane without room for dive's three
+    attribute columns and 20 cells of names shows permissions and size only (the column titles say so): at 80
+    columns every row of layer 1's top directory shows its whole name, which dive's layout cuts to three cells.
+    At 120 columns the panes are halves with the three columns, as dive's."""
+    truth = per_layer()
+
+    async def scenario(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await select_layer(app, pilot, 1)
+        tree = app.query_one(FileTreePane)
+        header = str(app.query_one("#tree-header", Static).render())
+        if app.size.width < 120:
+            assert tree.compact and tree.size.width > app.size.width // 2
+            assert "Permission" in header and "UID:GID" not in header
+        else:
+            assert not tree.compact and tree.size.width <= app.size.width // 2
+            assert "UID:GID" in header
+        screen = ["".join(s.text for s in tree.render_line(y)) for y in range(min(tree.size.height, len(tree.rows)))]
+        top = {p.rpartition("/")[2] for p in truth[1] if p.count("/") == 1}
+        shown = [row.node.name for row in tree.rows[: len(screen)]]
+        assert shown and set(shown) <= top
+        for line, row in zip(screen, tree.rows, strict=False):
+            assert line.startswith(tree._attributes(row.node)) and f" {row.node.name}" in line, line
+
+    for size in ((80, 24), (120, 36)):
+        run(scenario, size=size)
 
 
 def test_aggregated_and_back() -> None:

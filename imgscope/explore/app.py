@@ -373,6 +373,12 @@ MATCH_HERE = 400_000
 SHOW_HERE = 50_000
 
 
+#: dive's attribute columns (permissions, UID:GID, size) take 35 cells; without UID:GID, 22. The pane shows the
+#: three while NAME_ROOM cells are left for the tree and the names, else the two: dive shows three, which at 80
+#: columns leave three cells of its 38-cell pane for the names; here the pane is 46 cells there, 22 of them names.
+FULL_ATTRIBUTES, COMPACT_ATTRIBUTES, NAME_ROOM = 35, 22, 20
+
+
 class FileTreePane(LinePane):
     """dive's file tree: permission, uid:gid, size, then the tree, coloured by kind; built lazily."""
 
@@ -391,7 +397,8 @@ class FileTreePane(LinePane):
         self.shown: set[str] | None = None
         self.wrap = False
         self._starts: list[int] | None = None  # with wrap: the first screen row of each row, the total last
-        self.width_needed = 1
+        self.tree_width = 1  # the widest row's cells, without the attribute columns
+        self.compact = False  # a pane too narrow for dive's three attribute columns shows two (no UID:GID)
 
     # state -> rows
     def set_view(self, view: ViewTree | None, shown: set[str] | None, keep: str | None = None) -> None:
@@ -411,7 +418,6 @@ class FileTreePane(LinePane):
             keep = self.rows[self.cursor].node.path
         rows: Sequence[Row] = []
         view = self.vtree
-        attrs = 35 if self.attributes else 0
         index = 0
         lines = 0
         if view is not None:
@@ -434,7 +440,7 @@ class FileTreePane(LinePane):
             lines = rows.at_least(max(COUNT_IN_KEY, index + 2 * max(self.size.height, 1) + 2))
             if rows.complete or self.wrap:
                 lines = len(rows)
-                self.width_needed = attrs + rows.width
+                self.tree_width = rows.width
                 if not rows.counted:
                     # known, not counted (every directory open): the rows below each directory, counted in the
                     # worker, so that reading lines further down counts nothing (the screen does not change)
@@ -444,7 +450,7 @@ class FileTreePane(LinePane):
         self.rows = rows
         self.lines = lines
         if not lines:
-            self.width_needed = attrs + 1
+            self.tree_width = 1
         self.cursor = index
         if self.wrap:
             self._fold()
@@ -470,7 +476,7 @@ class FileTreePane(LinePane):
         """Every line of ``rows`` counted: the scrollbar and the width follow (unless other rows replaced them)."""
         if rows is self.rows:
             self.lines = len(rows)
-            self.width_needed = (35 if self.attributes else 0) + rows.width
+            self.tree_width = rows.width
             self.update_size()
 
     def set_cursor(self, index: int) -> None:
@@ -485,7 +491,7 @@ class FileTreePane(LinePane):
         return self.lines
 
     def line_width(self) -> int:
-        return self.fold_width() if self.wrap else self.width_needed
+        return self.fold_width() if self.wrap else self.attributes_width() + self.tree_width
 
     def line_text(self, index: int) -> Text:
         row = self.rows[index]
@@ -505,11 +511,18 @@ class FileTreePane(LinePane):
         text.append(name, style=style)
         return text
 
-    @staticmethod
-    def _attributes(node: ViewNode) -> str:
-        """dive's attribute columns: permissions, uid:gid, size."""
+    def _attributes(self, node: ViewNode) -> str:
+        """dive's attribute columns: permissions, uid:gid, size (without uid:gid when ``compact``)."""
+        if self.compact:
+            return f"{mode_string(node)} {human(node.size):>10} "
         owner = "?:?" if node.uid is None else f"{node.uid}:{node.gid}"
         return f"{mode_string(node)} {owner:>11} {human(node.size):>10} "
+
+    def attributes_width(self) -> int:
+        """The cells the attribute columns take on a row (an owner longer than 11 cells takes more)."""
+        if not self.attributes:
+            return 0
+        return COMPACT_ATTRIBUTES if self.compact else FULL_ATTRIBUTES
 
     def current(self) -> ViewNode | None:
         if 0 <= self.cursor < self.lines:
@@ -618,7 +631,9 @@ class FileTreePane(LinePane):
             if not (name.isascii() and link.isascii()):  # a wide character takes two cells
                 short += cell_len(name) - len(name) + cell_len(link) - len(link)
             if self.attributes:
-                short += 34 + max(0, len(f"{row.node.uid}:{row.node.gid}") - 11)
+                short += self.attributes_width() - 1
+                if not self.compact:
+                    short += max(0, len(f"{row.node.uid}:{row.node.gid}") - 11)
             total += 1 if short <= width else len(self._pieces(i, width))
             starts.append(total)
         self._starts = starts
@@ -682,6 +697,13 @@ class FileTreePane(LinePane):
         return pieces[part] if part < len(pieces) else Text()
 
     def on_resize(self, event: events.Resize) -> None:
+        compact = self.fold_width() < FULL_ATTRIBUTES + NAME_ROOM
+        if compact != self.compact:
+            self.compact = compact
+            self.notify_app()  # the column titles above the pane
+            if not self.wrap:
+                self.update_size()
+            self.refresh()
         if self.wrap:
             self._fold()
 
@@ -958,6 +980,8 @@ class ExploreApp(App[None]):
     #main { height: 1fr; }
     #left { width: 1fr; }
     #right { width: 1fr; }
+    Screen.-narrow #left { width: 2fr; }
+    Screen.-narrow #right { width: 3fr; }
     .pane { border: round $panel-lighten-2; border-title-style: bold; }
     .pane:focus, .pane:focus-within { border: round $accent; }
     #layers { height: auto; max-height: 50%; min-height: 3; }
@@ -969,6 +993,8 @@ class ExploreApp(App[None]):
     #tree-header { height: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = _bindings("global")
+    # below 120 columns the file tree takes three fifths of the width, not half: its rows are the wider
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual declares it so)
 
     def __init__(
         self,
@@ -1126,7 +1152,9 @@ class ExploreApp(App[None]):
         if self.against is not None:
             parts.append(key("compare-images", "Image B vs A", self.images_view))
         parts.append(key("help", "Keys"))
-        if tree.attributes:
+        if tree.attributes and tree.compact:
+            header = Text(f"{'Permission':<10} {'Size':>10}  Filetree  (sorted by {tree.sort})")
+        elif tree.attributes:
             header = Text(f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  Filetree  (sorted by {tree.sort})")
         else:
             header = Text(f"Filetree  (sorted by {tree.sort})")
