@@ -5,6 +5,7 @@ owns from the sizes of the files those tools list, measured with ``os.lstat``.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -265,6 +266,22 @@ def test_cyclonedx_valid_and_complete() -> None:
     hello = by_purl["pkg:deb/debian/hello@2.10-3?arch=amd64&distro=debian-12"]  # os-release: ID, VERSION_ID
     props = {p["name"]: p["value"] for p in hello["properties"]}
     assert props["imgscope:layer"] == "1" and int(props["imgscope:bytes"]) == report().find("hello")[0].size
+
+
+def test_cyclonedx_scoped_npm_package_has_its_scope_as_group() -> None:
+    """A scoped npm package is group ``@scope`` and name ``name`` in CycloneDX (its purl's namespace and name),
+    not one name holding the scope; an unscoped one and a Debian package have no group."""
+    from imgscope.packages.sbom import cyclonedx
+
+    base = report()
+    left_pad = next(p for p in base.packages if p.name == "left-pad")
+    scoped = dataclasses.replace(left_pad, name="@types/left-pad", purl="pkg:npm/%40types/left-pad@1.3.0")
+    doc = json.loads(cyclonedx(dataclasses.replace(base, packages=(*base.packages, scoped)), "0.1.0"))
+    _validator("bom-1.6.schema.json").validate(doc)  # type: ignore[attr-defined]
+    by_purl = {c["purl"]: c for c in doc["components"]}
+    assert (by_purl[scoped.purl]["group"], by_purl[scoped.purl]["name"]) == ("@types", "left-pad")
+    assert "group" not in by_purl[left_pad.purl] and by_purl[left_pad.purl]["name"] == "left-pad"
+    assert all("group" not in c for c in doc["components"] if c["purl"].startswith("pkg:deb/"))
 
 
 def test_spdx_valid_and_complete() -> None:

@@ -66,9 +66,11 @@ def cyclonedx(report: PackageReport, tool_version: str) -> str:
     components = []
     for p in report.packages:
         ref = _unique(p.purl or f"{p.ecosystem}:{p.name}@{p.location}", refs)
+        group, name = _group_and_name(p.ecosystem, p.name)
         components.append(
             Component(
-                name=p.name,
+                group=group,
+                name=name,
                 version=p.version or None,
                 type=ComponentType.LIBRARY,
                 purl=PackageURL.from_string(p.purl) if p.purl else None,
@@ -80,6 +82,15 @@ def cyclonedx(report: PackageReport, tool_version: str) -> str:
     bom.components.update(components)
     bom.register_dependency(image, components)
     return JsonV1Dot6(bom).output_as_string(indent=2)
+
+
+def _group_and_name(ecosystem: str, name: str) -> tuple[str | None, str]:
+    """CycloneDX's group and name: a scoped npm package's scope is its group (``@types/node``: ``@types``,
+    ``node``), as its purl's namespace; anything else has no group."""
+    if ecosystem == "npm" and name.startswith("@") and "/" in name:
+        scope, _, bare = name.partition("/")
+        return scope, bare
+    return None, name
 
 
 def _unique(ref: str, seen: set[str]) -> str:
