@@ -81,6 +81,9 @@ class FileDiff:
         layer_a: the layer that wrote it
         layer_b: the layer of B that last wrote it
         changed: which of FILE_ATTRIBUTES differ, for a changed path
+        linked_a: in A, a hard link whose stored copy a path sorted before it also shows: its bytes are that
+            path's, so the sums (``DirectoryDelta``, like ``final_size``) count them once
+        linked_b: the same in B
     """
 
     path: str
@@ -92,10 +95,23 @@ class FileDiff:
     layer_a: int | None
     layer_b: int | None
     changed: tuple[str, ...] = ()
+    linked_a: bool = False
+    linked_b: bool = False
 
     @property
     def delta(self) -> int:
+        """Its size in B minus its size in A."""
         return self.size_b - self.size_a
+
+    @property
+    def counted_a(self) -> int:
+        """The bytes it adds to A's visible filesystem: its size, or 0 when ``linked_a``."""
+        return 0 if self.linked_a else self.size_a
+
+    @property
+    def counted_b(self) -> int:
+        """The bytes it adds to B's visible filesystem: its size, or 0 when ``linked_b``."""
+        return 0 if self.linked_b else self.size_b
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,7 @@ class DirectoryDelta:
         added_bytes: bytes of the added files
         removed_bytes: bytes of the removed files
         delta: bytes in B minus bytes in A, over the differing paths
+        (each stored copy counted once, however many hard-linked names show it: ``FileDiff.linked_a``)
     """
 
     path: str
@@ -254,6 +271,8 @@ class ImageDiff(Displayable):
                     "layer_a": f.layer_a,
                     "layer_b": f.layer_b,
                     "changed": list(f.changed),
+                    "linked_a": f.linked_a,
+                    "linked_b": f.linked_b,
                 }
                 for f in self.files
             ],
@@ -357,6 +376,11 @@ def _hard_links(files: Sequence[FileRecord]) -> dict[int, list[str]]:
     return {record: paths for record, paths in by_record.items() if len(paths) > 1}
 
 
+def _linked(partners: dict[int, list[str]]) -> set[str]:
+    """The hard-linked paths whose stored copy a path sorted before them also shows."""
+    return {path for paths in partners.values() for path in sorted(paths)[1:]}
+
+
 def _content_size(f: FileRecord | None) -> int:
     return f.size if f is not None and f.type.value in ("file", "hardlink") else 0
 
@@ -365,6 +389,7 @@ def _file_diffs(files_a: Sequence[FileRecord], files_b: Sequence[FileRecord]) ->
     by_a = {f.path: f for f in files_a}
     by_b = {f.path: f for f in files_b}
     links_a, links_b = _hard_links(files_a), _hard_links(files_b)
+    linked_a, linked_b = _linked(links_a), _linked(links_b)
     out: list[FileDiff] = []
     for path in sorted(by_a.keys() | by_b.keys()):
         fa, fb = by_a.get(path), by_b.get(path)
@@ -388,6 +413,8 @@ def _file_diffs(files_a: Sequence[FileRecord], files_b: Sequence[FileRecord]) ->
                 fa.layer if fa else None,
                 fb.layer if fb else None,
                 changed,
+                path in linked_a,
+                path in linked_b,
             )
         )
     return tuple(out)
@@ -411,9 +438,9 @@ def _directories(files: tuple[FileDiff, ...], depth: int) -> tuple[DirectoryDelt
             sum(1 for f in fs if f.kind == "added"),
             sum(1 for f in fs if f.kind == "removed"),
             sum(1 for f in fs if f.kind == "changed"),
-            sum(f.size_b for f in fs if f.kind == "added"),
-            sum(f.size_a for f in fs if f.kind == "removed"),
-            sum(f.delta for f in fs),
+            sum(f.counted_b for f in fs if f.kind == "added"),
+            sum(f.counted_a for f in fs if f.kind == "removed"),
+            sum(f.counted_b - f.counted_a for f in fs),
         )
         for path, fs in groups.items()
     ]

@@ -55,6 +55,9 @@ def test_overlay_and_vfs_builds_share_the_bottom_layers_and_the_final_tree() -> 
         ("/app/hardlink-to-lower.txt", ("hard_links",), 0),
         ("/app/lower-target.txt", ("hard_links",), 0),
     ]
+    # in A the second name of the pair shows bytes the first already counts: the directory's sum says 9000
+    assert [(f.linked_a, f.linked_b) for f in d.files] == [(False, False), (True, False)]
+    assert [(x.path, x.changed, x.delta) for x in d.directories] == [("/app", 2, 9000)]
     assert not d.identical
     both = [str(SAMPLES / "cases/docker-archive.tar"), str(SAMPLES / "cases-vfs/docker-archive.tar")]
     out = CliRunner().invoke(main, ["diff", *both]).output
@@ -180,3 +183,24 @@ def test_secret_looking_config_values_are_masked_in_text_and_html(tmp_path: Path
     assert "version" in result.stdout  # what is no secret is shown as it is
     doc = json.loads(CliRunner().invoke(main, ["diff", str(a), str(b), "--json"]).stdout)
     assert "hunter2" in json.dumps(doc) and "pw2" in json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("cases/docker-archive.tar", "cases-vfs/docker-archive.tar"),
+        ("cases-vfs/docker-archive.tar", "cases/docker-archive.tar"),
+        ("cases/docker-archive.tar", "advise.tar"),
+        ("advise.tar", "cases/docker-archive.tar"),
+        ("two-images.tar:tiny-a:1", "two-images.tar:localhost/tiny-b:1"),  # PATH:IMAGE
+    ],
+)
+def test_directory_deltas_add_up_to_the_visible_delta(a: str, b: str) -> None:
+    """The paths that differ account for the whole change of the visible bytes: the directories' deltas add up to
+    ``final_size.delta`` and their added and removed bytes to the visible bytes only one side has, each stored
+    copy once however many hard-linked names show it (they counted each name)."""
+    d = imgscope.diff(str(SAMPLES / a), str(SAMPLES / b))
+    assert sum(x.delta for x in d.directories) == d.final_size.delta
+    assert sum(f.counted_b - f.counted_a for f in d.files) == d.final_size.delta
+    doc = d.to_dict()
+    assert [(f["linked_a"], f["linked_b"]) for f in doc["files"]] == [(f.linked_a, f.linked_b) for f in d.files]
