@@ -197,8 +197,8 @@ def test_secret_looking_config_values_are_masked_in_text_and_html(tmp_path: Path
 )
 def test_directory_deltas_add_up_to_the_visible_delta(a: str, b: str) -> None:
     """The paths that differ account for the whole change of the visible bytes: the directories' deltas add up to
-    ``final_size.delta`` and their added and removed bytes to the visible bytes only one side has, each stored
-    copy once however many hard-linked names show it (they counted each name)."""
+    ``final_size.delta``, each stored copy counted once however many hard-linked names show it (they counted
+    each name)."""
     d = imgscope.diff(str(SAMPLES / a), str(SAMPLES / b))
     assert sum(x.delta for x in d.directories) == d.final_size.delta
     assert sum(f.counted_b - f.counted_a for f in d.files) == d.final_size.delta
