@@ -339,3 +339,28 @@ def test_layers_no_history_entry_made_are_said_not_dropped() -> None:
     text = reconstruct(replace(img, history=())).text()
     for layer in range(len(img.layers)):
         assert f"\n# layer {layer}\n# no history entry says what made this layer\n" in text
+
+
+def test_env_and_label_lines_are_quoted_as_a_dockerfile_reads_them() -> None:
+    """Docker's bare ``NAME=value`` pairs are split at the config's settings and quoted where a value needs it;
+    buildah's lines (the Dockerfile's own text) and the legacy ``ENV NAME value`` form are kept as they are."""
+    from dataclasses import replace
+
+    img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
+    created = [
+        '/bin/sh -c #(nop)  ENV GREETING=hello world Q=say "hi" M=$HOME',
+        '/bin/sh -c #(nop) ENV P="plain v" A=1',
+        "/bin/sh -c #(nop) ENV OLD value with spaces",
+        "/bin/sh -c #(nop)  LABEL maintainer=Team <team@example.com> version=1",
+    ]
+    entries = [replace(img.history[0], created_by=c, empty_layer=True) for c in created]
+    env = ["GREETING=hello world", 'Q=say "hi"', "M=$HOME", "P=plain v", "A=1", "OLD=value with spaces"]
+    inner = {**img.config["config"], "Env": env, "Labels": {"maintainer": "Team <team@example.com>", "version": "1"}}
+    text = reconstruct(replace(img, history=tuple(entries), config={**img.config, "config": inner})).text()
+    for line in (
+        'ENV GREETING="hello world" Q="say \\"hi\\"" M="\\$HOME"',
+        'ENV P="plain v" A=1',
+        "ENV OLD value with spaces",
+        'LABEL maintainer="Team <team@example.com>" version=1',
+    ):
+        assert f"\n{line}\n" in text, line

@@ -37,9 +37,10 @@ def test_every_instruction_comes_back(builder: str) -> None:
     lines = [" ".join(line.split()) for line in result.text().splitlines() if not line.startswith("#")]
     wanted = [i for i in dockerfile_instructions() if not i.startswith(("FROM ", "ENV ", "LABEL "))]
     assert [i for i in wanted if not _matches(i, lines)] == []
-    # ENV is recorded expanded ($PATH resolved), LABEL with the quotes gone: the same settings, other spelling
+    # ENV is recorded expanded ($PATH resolved), LABEL with the quotes gone (put back where a value needs them):
+    # the same settings, other spelling
     assert "ENV APP_HOME=/app PATH=/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in lines
-    assert "LABEL org.example.name=explore maintainer=Team <team@example.com>" in lines
+    assert 'LABEL org.example.name=explore maintainer="Team <team@example.com>"' in lines
     # the build arg given on the command line shows as the value the RUN used
     assert f"ARG FLAVOR={'classic' if builder == 'classic' else 'bk'}" in lines
 
@@ -68,3 +69,22 @@ def test_base_ends_after_its_cmd(builder: str) -> None:
     assert [i.layer for i in result.instructions if i.layer is not None] == [1, 2, 3, 4, 5, 6]
     shells = [i.text for i in result.instructions if i.keyword == "SHELL"]
     assert shells == ['SHELL ["/bin/sh", "-e", "-c"]']  # once: the RUN under it does not repeat it
+
+
+@pytest.mark.parametrize("builder", ["classic", "buildkit"])
+def test_env_and_label_lines_read_back_as_the_settings(builder: str) -> None:
+    """Docker records ENV and LABEL values bare (``maintainer=Team <team@example.com>``), which a Dockerfile
+    would end at the space; written back, every ENV and LABEL line, read as a Dockerfile reads it, sets the
+    values the config holds."""
+    from imgscope.history.dockerfile import _words
+
+    image = recorded_image(builder)
+    lines = [i.text for i in reconstruct(image).instructions if i.keyword in ("ENV", "LABEL")]
+    assert 'LABEL org.example.name=explore maintainer="Team <team@example.com>"' in lines
+    env = dict(item.partition("=")[::2] for item in image.runtime.env)
+    for line in lines:
+        keyword, _, rest = line.partition(" ")
+        words = _words(rest)
+        assert words is not None and all("=" in w for w in words), line
+        settings = env if keyword == "ENV" else image.runtime.labels
+        assert all(settings[w.partition("=")[0]] == w.partition("=")[2] for w in words), line

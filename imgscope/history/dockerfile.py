@@ -176,6 +176,9 @@ def _reconstruct(image: Image) -> Dockerfile:
         restored = _from_config(keyword, runtime) if last_of.get(keyword) == position else None
         if restored is not None and restored != arguments:
             arguments, source = restored, "config"
+        elif keyword in ("ENV", "LABEL"):
+            names = {item.partition("=")[0] for item in runtime.env} if keyword == "ENV" else set(runtime.labels)
+            arguments = _quoted_pairs(arguments, names)
         if not keyword and not arguments:
             arguments = "(empty history entry)"
         out.append(Instruction(keyword, arguments, position, entry.layer_index, source))
@@ -213,6 +216,61 @@ def _env_value(value: str) -> str:
     if _PLAIN_WORD.fullmatch(value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def _words(text: str) -> list[str] | None:
+    """``text`` split into words as a Dockerfile's ENV or LABEL reads it (quotes and backslashes taken out);
+    None when a quote is not closed."""
+    words: list[str] = []
+    word: list[str] = []
+    quote = ""
+    started = False
+    chars = iter(text)
+    for char in chars:
+        if char == "\\" and quote != "'":
+            word.append(next(chars, ""))
+            started = True
+        elif quote:
+            if char == quote:
+                quote = ""
+            else:
+                word.append(char)
+        elif char in "\"'":
+            quote = char
+            started = True
+        elif char.isspace():
+            if started:
+                words.append("".join(word))
+                word, started = [], False
+        else:
+            word.append(char)
+            started = True
+    if quote:
+        return None
+    if started:
+        words.append("".join(word))
+    return words
+
+
+def _quoted_pairs(arguments: str, names: set[str]) -> str:
+    """An ENV or LABEL line from the history as a Dockerfile must write it. buildah records the line as written;
+    Docker (classic and BuildKit) records ``NAME=value`` pairs with the values bare, so a value with a space
+    (``maintainer=Team <team@example.com>``) would end at it. Such a line is split again at the settings the
+    config holds (``names``: the image's variables or labels), each value quoted where it must be; a line that
+    already reads as those settings, or that cannot be split at them, is kept as it is."""
+    words = _words(arguments)
+    if words is not None and all("=" in w and w.partition("=")[0] in names for w in words):
+        return arguments  # it reads as NAME=value pairs of the image's settings already
+    pairs: list[list[str]] = []
+    for token in arguments.split(" "):
+        name, eq, _ = token.partition("=")
+        if eq and name in names:
+            pairs.append([name, token[len(name) + 1 :]])
+        elif pairs:
+            pairs[-1][1] += " " + token
+        else:
+            return arguments  # not Docker's pairs (the legacy "ENV NAME value" form): as it is
+    return " ".join(f"{name}={_env_value(value)}" for name, value in pairs)
 
 
 def _config_only(runtime: RuntimeConfig, steps: list[Step]) -> list[Instruction]:
