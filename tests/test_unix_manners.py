@@ -91,6 +91,54 @@ def test_analyze_html_into_a_missing_directory_names_it(tmp_path: Path) -> None:
     assert proc.returncode == 2 and proc.stderr.startswith(f"imgscope: error: {target}: "), proc.stderr
 
 
+def _imgscope(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imgscope", *args], capture_output=True, text=True, env=_env(), timeout=120, check=False
+    )
+
+
+def test_an_output_path_is_written_as_a_shell_writes_it(tmp_path: Path) -> None:
+    """``--html``/``--ncdu``/``report -o`` write to what the path names, as ``>`` would: a FIFO's reader gets the
+    page (the FIFO stays a FIFO), a symbolic link's target gets it (the link stays), an existing file keeps its
+    mode and a new one gets the umask's; a directory is said to be one. They replaced any of these by a new
+    0644 file (as root, ``--html /dev/full`` replaced the device)."""
+    fifo = tmp_path / "page.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    proc = _imgscope("analyze", "--html", str(fifo), CASES)
+    reader.join(60)
+    assert proc.returncode == 0, proc.stderr
+    assert fifo.is_fifo() and got and got[0].startswith(b"<!DOCTYPE html>")
+
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    assert _imgscope("analyze", "--ncdu", str(link), CASES).returncode == 0
+    assert link.is_symlink() and target.read_text().startswith("[1,")
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert not any(tmp_path.glob(".imgscope-*"))
+
+    fresh = tmp_path / "new.html"
+    proc = subprocess.run(
+        ["sh", "-c", 'umask 077 && exec "$0" -m imgscope report -o "$1" "$2"', sys.executable, str(fresh), CASES],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (fresh.stat().st_mode & 0o777) == 0o600
+
+    for given in (f"{tmp_path}/", str(tmp_path)):
+        proc = _imgscope("analyze", "--html", given, CASES)
+        assert proc.returncode == 2 and proc.stderr == f"imgscope: error: {given}: Is a directory\n", proc.stderr
+
+
 def test_the_library_reports_bytes_of_a_stream(tmp_path: Path) -> None:
     """A stream's layers are not known until it ends: progress gives (0, 0, bytes of the stream read)."""
     fifo = tmp_path / "image.fifo"

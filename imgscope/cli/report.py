@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -17,23 +20,46 @@ from imgscope.render.html import report_html
 
 
 def write_output(path: str, pieces: Iterable[str]) -> None:
-    """Write ``pieces`` to ``path`` (``-``: stdout), UTF-8; a file appears whole or not at all."""
+    """Write ``pieces`` to ``path`` (``-``: stdout), UTF-8, as a shell's ``>`` would, but a regular file appears
+    whole or not at all: it is written beside and renamed into place, keeping an existing file's mode (a new one
+    gets the umask's). A symbolic link is written through (the link stays); what is no regular file (a FIFO, a
+    device, ``/dev/stdout``) is written to as it is, never replaced."""
     if path == "-":
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".imgscope-", dir=directory)
-    except OSError as exc:  # named after the file the user gave, not the temporary one
+        target = os.path.realpath(path) if os.path.islink(path) else path
+        if path.endswith(os.sep) or os.path.isdir(target):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        try:
+            st: os.stat_result | None = os.stat(target)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(target, "w", encoding="utf-8", newline="\n") as stream:
+                for piece in pieces:
+                    stream.write(piece)
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".imgscope-", dir=os.path.dirname(os.path.abspath(target)))
+    except OSError as exc:  # named after the file the user gave, not the temporary one or the link's target
+        if isinstance(exc, BrokenPipeError):
+            raise
         raise OSError(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             for piece in pieces:
                 out.write(piece)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            with contextlib.suppress(OSError):  # a file of another owner keeps its owner where we may say so
+                os.chown(tmp, st.st_uid, st.st_gid)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
     except BaseException as exc:
         os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
