@@ -38,6 +38,15 @@ FAKE = "imgscope-fake-SECRETVALUE"
         ("root/.aws/credentials", f"[default]\naws_secret_access_key = {FAKE}\n".encode(), "aws-credentials"),
         ("root/.aws/credentials", b"[default]\nregion = eu-west-1\n", None),
         ("srv/credentials", f"aws_secret_access_key = {FAKE}\n".encode(), None),  # not under .aws/
+        # an environment placeholder is read when the tool runs (npm's recommended form): no secret in the file
+        ("app/.npmrc", b"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n", None),
+        ("app/.npmrc", b'//registry.npmjs.org/:_authToken="${NPM_TOKEN}"\n', None),
+        ("app/.npmrc", f"//a.example/:_authToken=${{A}}\n//b.example/:_authToken={FAKE}\n".encode(), "npm-token"),
+        ("app/.npmrc", b"//registry.npmjs.org/:_authToken=${NPM_TOKEN}x\n", "npm-token"),  # not only a reference
+        ("root/.pypirc", b"[pypi]\nusername = __token__\npassword = ${PYPI_TOKEN}\n", None),
+        ("root/.aws/credentials", b"[default]\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n", None),
+        ("root/.netrc", b"machine h login u password ${NETRC_PASSWORD}\n", None),
+        ("root/.git-credentials", b"https://u:${GIT_TOKEN}@example.com\n", None),
         ("root/.docker/config.json", b'{"auths":{"r.example.com":{"auth":"dTpw"}}}', "docker-auth"),
         ("root/.docker/config.json", b'{"auths":{"r.example.com":{}},"credsStore":"pass"}', None),
         ("root/.docker/config.json", b"{not json", None),

@@ -36,11 +36,14 @@ _CONFIG_FILES = {
     "config.json": "docker-auth",  # only under .docker/
 }
 _PRIVATE_KEY = re.compile(rb"\A\s*-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-_NPM = re.compile(rb"(?im)^\s*(?:\S*:)?_(?:authToken|auth|password)\s*=\s*\S")
-_PYPIRC = re.compile(rb"(?im)^\s*password\s*[=:]\s*\S")
-_NETRC = re.compile(rb"(?i)(?:^|\s)password\s+\S")
-_GIT_CREDENTIALS = re.compile(rb"(?m)^[a-z][a-z0-9+.-]*://[^:/@\s]+:[^@\s]+@")
-_AWS = re.compile(rb"(?im)^\s*aws_(?:secret_access_key|session_token)\s*=\s*\S")
+# Each names a secret's value as group 1; a value that is only a placeholder is no secret (``_holds_value``).
+_NPM = re.compile(rb"(?im)^\s*(?:\S*:)?_(?:authToken|auth|password)\s*=[ \t]*(\S[^\r\n]*)")
+_PYPIRC = re.compile(rb"(?im)^\s*password\s*[=:][ \t]*(\S[^\r\n]*)")
+_NETRC = re.compile(rb"(?i)(?:^|\s)password\s+(\S+)")
+_GIT_CREDENTIALS = re.compile(rb"(?m)^[a-z][a-z0-9+.-]*://[^:/@\s]+:([^@\s]+)@")
+_AWS = re.compile(rb"(?im)^\s*aws_(?:secret_access_key|session_token)\s*=[ \t]*(\S[^\r\n]*)")
+#: ``${NPM_TOKEN}`` (quoted or not): read from the environment when the tool runs, as npm recommends
+_PLACEHOLDER = re.compile(rb"""(["']?)\$\{[A-Za-z_][A-Za-z0-9_]*\??\}\1""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,12 @@ def verdict(path: str, head: bytes) -> str | None:
         "git-credentials": _GIT_CREDENTIALS,
         "aws-credentials": _AWS,
     }[kind]
-    return kind if pattern.search(head) else None
+    return kind if _holds_value(pattern, head) else None
+
+
+def _holds_value(pattern: re.Pattern[bytes], data: bytes) -> bool:
+    """True when one of ``pattern``'s values in ``data`` is more than an environment placeholder."""
+    return any(not _PLACEHOLDER.fullmatch(m[1].rstrip()) for m in pattern.finditer(data))
 
 
 def _docker_auths(data: bytes) -> bool:
