@@ -77,3 +77,9 @@ def test_credential_files_holding_only_placeholders_are_no_secret(image: Path, a
     assert not {s.path for s in imgscope.analyze(image).sniffed} & {p for p, _ in PLACEHOLDERS}
     named = {p for f in _with(adv, "IS201") for p in f.paths}
     assert named == {SSH_KEY, GO_KEY}
+
+
+@needs_buildah
+def test_go_standard_library_test_keys_are_info(adv: Advice) -> None:
+    (go,) = [f for f in _with(adv, "IS201") if GO_KEY in f.paths]
+    assert go.paths == (GO_KEY,) and go.severity.value == "info" and "test fixture" in go.title

@@ -110,9 +110,20 @@ def test_package_test_fixture_paths() -> None:
         "/usr/local/lib/python3.12/site-packages/requests/tests/data/key.pem",
         "/app/node_modules/ssh2/test/fixtures/id_rsa",
         "/go/pkg/mod/golang.org/x/crypto@v0.1.0/ssh/testdata/keys.go",
+        "/usr/local/go/src/crypto/tls/testdata/example-key.pem",  # Go's own library (the golang images)
+        "/usr/lib/go-1.22/src/crypto/x509/testdata/test.key",
+        "/usr/share/go-1.19/src/crypto/tls/testdata/example-key.pem",  # Debian's golang-1.19-src
+        "/usr/lib/go/src/net/http/testdata/key.pem",  # Alpine's go
+        "/usr/lib/golang/src/crypto/tls/testdata/example-key.pem",  # Fedora's golang
     ):
         assert is_package_test_fixture(path), path
-    for path in ("/app/tests/server.key", "/root/.ssh/id_rsa", "/usr/lib/python3.11/site-packages/app/key.pem"):
+    for path in (
+        "/app/tests/server.key",
+        "/root/.ssh/id_rsa",
+        "/usr/lib/python3.11/site-packages/app/key.pem",
+        "/usr/local/go/src/app/server.key",  # in Go's tree, but no test directory
+        "/srv/go/src/app/testdata/key.pem",  # a GOPATH of one's own
+    ):
         assert not is_package_test_fixture(path), path
 
 

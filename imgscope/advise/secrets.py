@@ -112,17 +112,21 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
         )
 
 
-# A package's own tree (Python, Node, Ruby, Go modules, vendored code), then a test directory below it.
+# A package's own tree (Python, Node, Ruby, Go modules, vendored code), or Python's or Go's own library (the
+# golang images: /usr/local/go/src; distributions: /usr/lib/go-1.22/src, /usr/share/go-1.19/src,
+# /usr/lib/golang/src), then a test directory below it.
 _PACKAGE_ROOT = re.compile(
     r"/(?:site-packages|dist-packages|node_modules|gems|pkg/mod|vendor)/|^/usr(?:/local)?/lib/python3[^/]*/"
+    r"|^/usr/local/go/src/|^/usr/(?:lib|share)/go(?:lang)?(?:-[0-9.]+)?/src/"
 )
 _TEST_DIR = re.compile(r"/(?:tests?|testing|testdata|test_data|fixtures|__tests__|spec)/", re.IGNORECASE)
 
 
 def is_package_test_fixture(path: str) -> bool:
     """True for a file in a test directory inside an installed package (``site-packages/tornado/test/test.key``,
-    ``/usr/lib/python3.11/test/keycert.pem``, ``node_modules/x/tests/fixtures/key.pem``): shipped and published
-    with the package, not a secret the image's author added. ``/app/tests/server.key`` is not one."""
+    ``/usr/lib/python3.11/test/keycert.pem``, ``node_modules/x/tests/fixtures/key.pem``) or Go's own library
+    (``/usr/local/go/src/crypto/tls/testdata/example-key.pem``): shipped and published with the package, not a
+    secret the image's author added. ``/app/tests/server.key`` is not one."""
     root = _PACKAGE_ROOT.search(path)
     return root is not None and _TEST_DIR.search(path, root.end() - 1) is not None
 
