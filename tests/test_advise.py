@@ -592,6 +592,39 @@ def test_junk_removed_by_a_later_run_is_junk_not_cleanup(tmp_path: Path) -> None
     assert adv.total_saved == 4000
 
 
+def test_a_secret_is_followed_to_the_end_of_its_copies(tmp_path: Path) -> None:
+    """Removed, then made again with other content: removed (not "replaced"); written again unchanged, then
+    replaced: both copies stay, the final image holds other content."""
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    key, other = b"k" * 100, b"o" * 50
+    layers = [
+        tar(directory("a/"), member("a/id_rsa", key), directory("b/"), member("b/id_rsa", key)),
+        tar(directory("a/"), member("a/.wh.id_rsa"), directory("b/"), member("b/id_rsa", key, mode=0o600)),
+        tar(directory("b/"), member("b/id_rsa", other)),
+        tar(directory("a/"), member("a/id_rsa", other)),
+    ]
+    path = tmp_path / "secret-fates.tar"
+    path.write_bytes(docker_archive(layers))
+    a = imgscope.analyze(path)
+    assert {(w.path, w.layer, w.hidden_by, w.reason.value) for w in a.wasted_files} == {
+        ("/a/id_rsa", 0, 1, "deleted"),
+        ("/b/id_rsa", 0, 1, "metadata-only"),
+        ("/b/id_rsa", 1, 2, "overwritten"),
+    }
+    (first,) = [f for f in advice(a).findings if f.id == "IS201" and f.layers[0] == 0]
+    assert first.paths == ("/a/id_rsa", "/b/id_rsa") and first.layers == (0, 1, 2)
+    assert (
+        "removed by layer 1, but still in layer 0" in first.message
+        and "replaced with other content by layer 1" not in first.message
+    )
+    assert (
+        "written again by layer 1 with the same content, then replaced with other content by layer 2: the old one is "
+        "still in layers 0, 1" in first.message
+    )
+    assert "final image" not in first.message
+
+
 def test_text_report_escapes_the_image_path(tmp_path: Path) -> None:
     """The path given on the command line is shown escaped, like every other name (a CI artefact may be odd)."""
     odd = tmp_path / "evil\x1b[31mred\nx.tar"

@@ -83,3 +83,14 @@ def test_credential_files_holding_only_placeholders_are_no_secret(image: Path, a
 def test_go_standard_library_test_keys_are_info(adv: Advice) -> None:
     (go,) = [f for f in _with(adv, "IS201") if GO_KEY in f.paths]
     assert go.paths == (GO_KEY,) and go.severity.value == "info" and "test fixture" in go.title
+
+
+@needs_buildah
+def test_a_key_written_again_then_removed_is_not_in_the_final_image(adv: Advice) -> None:
+    (first,) = [f for f in _with(adv, "IS201") if f.layers[0] == 2 and SSH_KEY in f.paths]
+    assert "in the final image and" not in first.message and "so it is in the final image" not in first.message
+    assert "written again by layer 3 with the same content, then removed by layer 4" in first.message
+    assert "still in layers 2, 3" in first.message and "not in the final image" in first.message
+    assert first.layers == (2, 3, 4)
+    (second,) = [f for f in _with(adv, "IS201") if f.layers[0] == 3]
+    assert "removed by layer 4, but still in layer 3" in second.message

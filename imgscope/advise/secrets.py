@@ -84,7 +84,8 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
                 " inside a package's test directory: test fixtures published with the package, most likely not a "
                 "secret of yours, so this is info, not an error"
             )
-        text += _what_became_of(ctx, layer_index, copies)
+        fate, later = _what_became_of(ctx, layer_index, copies)
+        text += fate
         if layer_index < ctx.first:
             text += " (this layer comes from the base image)"
         text += ". The content is not shown."
@@ -103,7 +104,7 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
         yield ctx.finding(
             rule,
             text,
-            [layer_index, *ctx.gone(copies)],
+            [layer_index, *later],
             copies,
             fix,
             saves=False,
@@ -131,34 +132,54 @@ def is_package_test_fixture(path: str) -> bool:
     return root is not None and _TEST_DIR.search(path, root.end() - 1) is not None
 
 
-def _what_became_of(ctx: Context, layer_index: int, copies: list[Copy]) -> str:
-    """What later layers did to the copies, said as it is: removed (still in this layer's tar), replaced by
-    other content, or written again unchanged (still in the final image too)."""
-    removed: set[int] = set()
-    replaced: set[int] = set()
-    again: set[int] = set()
+def _what_became_of(ctx: Context, layer_index: int, copies: list[Copy]) -> tuple[str, set[int]]:
+    """What later layers did to the copies, each followed to its end, said as it is: written again unchanged
+    (each copy stored too), then removed (still in the layers' tars), replaced by other content, or kept in the
+    final image; and the later layers that did it."""
+    ends: dict[tuple[tuple[int, ...], str], set[int]] = defaultdict(set)  # (written again by, end) -> ended by
     for c in copies:
+        again: list[int] = []
         key = (c.layer, c.path)
-        if key not in ctx.hidden_by:
-            continue
-        how, later = ctx.hidden_how[key], ctx.hidden_by[key]
-        if how in (WasteReason.IDENTICAL, WasteReason.METADATA_ONLY):
-            again.add(later)
-        elif c.path in ctx.final_paths:
-            replaced.add(later)
-        else:
-            removed.add(later)
+        end, by = "kept", -1
+        while key in ctx.hidden_by:
+            how, later = ctx.hidden_how[key], ctx.hidden_by[key]
+            if how not in (WasteReason.IDENTICAL, WasteReason.METADATA_ONLY):
+                end, by = ("replaced" if how is WasteReason.OVERWRITTEN else "removed"), later
+                break
+            again.append(later)
+            key = (later, c.path)
+        if end == "kept" and (not again or c.path not in ctx.final_paths):
+            continue  # never hidden (in the final image: nothing to add), or an end the union did not record
+        ends[(tuple(again), end)].add(by)
     out = ""
-    if removed:
-        out += (
-            f"; removed by {_layers(removed)}, but still in layer {layer_index}: anyone who pulls the image can "
-            "extract it from that layer's tar"
-        )
-    if replaced:
-        out += f"; replaced with other content by {_layers(replaced)}, but the old one is still in layer {layer_index}"
-    if again:
-        out += f"; written again by {_layers(again)} with the same content, so it is in the final image and in both"
-    return out
+    named: set[int] = set()
+    for (rewrites, end), by_layers in sorted(ends.items()):
+        named.update(rewrites)
+        named.update(by_layers - {-1})
+        if not rewrites:
+            if end == "removed":
+                out += (
+                    f"; removed by {_layers(by_layers)}, but still in layer {layer_index}: anyone who pulls the image "
+                    "can extract it from that layer's tar"
+                )
+            else:
+                out += (
+                    f"; replaced with other content by {_layers(by_layers)}, but the old one is still in layer "
+                    f"{layer_index}"
+                )
+            continue
+        stored = _layers({layer_index, *rewrites})
+        out += f"; written again by {_layers(set(rewrites))} with the same content"
+        if end == "kept":
+            out += f", so it is in the final image and in {stored}"
+        elif end == "removed":
+            out += (
+                f", then removed by {_layers(by_layers)}: not in the final image, but still in {stored}, where "
+                "anyone who pulls the image can extract it"
+            )
+        else:
+            out += f", then replaced with other content by {_layers(by_layers)}: the old one is still in {stored}"
+    return out, named
 
 
 def _layers(indexes: set[int]) -> str:
