@@ -625,6 +625,39 @@ def test_a_secret_is_followed_to_the_end_of_its_copies(tmp_path: Path) -> None:
     assert "final image" not in first.message
 
 
+def test_a_rewrite_of_the_base_files_is_the_dockerfiles_and_the_base_own_is_not(tmp_path: Path) -> None:
+    """The base (layers 0-1, then its CMD) chmods its own file: not the Dockerfile's doing. The Dockerfile's layer
+    2 writes the base's /opt/lib.so again unchanged (a `cp -a` over it): its copy is the one it need not store."""
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    lib, tool = b"L" * 3000, b"T" * 700
+    layers = [
+        tar(directory("opt/"), member("opt/lib.so", lib), member("opt/tool", tool)),
+        tar(directory("opt/"), member("opt/tool", tool, mode=0o755)),
+        tar(directory("opt/"), member("opt/lib.so", lib)),
+    ]
+
+    def history(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["history"] = [
+            {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
+            {"created_by": "/bin/sh -c chmod +x /opt/tool"},
+            {"created_by": '/bin/sh -c #(nop)  CMD ["sh"]', "empty_layer": True},
+            {"created_by": "/bin/sh -c cp -a /tmp/opt/. /opt/"},
+        ]
+        return cfg
+
+    path = tmp_path / "base-rewrite.tar"
+    path.write_bytes(docker_archive(layers, config=history))
+    adv = advice(imgscope.analyze(path))
+    assert adv.base is not None and adv.base.layer_count == 2
+    assert "IS106" not in {f.id for f in adv.findings}  # the base's chmod of its own file
+    same = only(list(adv.findings), "IS110")
+    assert same.layers == (0, 2) and same.paths == ("/opt/lib.so",) and same.bytes_saved == len(lib)
+    assert [(c.layer, c.path) for c in same.copies] == [(2, "/opt/lib.so")]
+    assert "base image" in same.message
+    assert adv.total_saved == len(lib)
+
+
 def test_text_report_escapes_the_image_path(tmp_path: Path) -> None:
     """The path given on the command line is shown escaped, like every other name (a CI artefact may be odd)."""
     odd = tmp_path / "evil\x1b[31mred\nx.tar"

@@ -94,3 +94,14 @@ def test_a_key_written_again_then_removed_is_not_in_the_final_image(adv: Advice)
     assert first.layers == (2, 3, 4)
     (second,) = [f for f in _with(adv, "IS201") if f.layers[0] == 3]
     assert "removed by layer 4, but still in layer 3" in second.message
+
+
+@needs_buildah
+def test_a_chmod_of_the_base_files_is_the_dockerfiles_waste(image: Path, adv: Advice) -> None:
+    busybox = {f.path: f.size for f in imgscope.analyze(image).files}["/bin/busybox"]
+    (f,) = [f for f in _with(adv, "IS106") if f.layers == (0, 1)]
+    assert f.paths == ("/bin/busybox",) and f.bytes_saved == busybox > 100_000
+    assert [(c.layer, c.path) for c in f.copies] == [(1, "/bin/busybox")]  # the copy the chmod stores
+    assert "base image" in f.message and "layer 1" in f.message
+    assert "chmod" in f.fix and "-R" in f.fix
+    assert adv.total_saved >= busybox

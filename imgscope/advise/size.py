@@ -317,23 +317,29 @@ def build_toolchain(rule: Rule, ctx: Context) -> Iterator[Finding]:
 )
 def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
     # Only copies whose mode or owner did change: the same bytes with the same metadata are IS110's.
-    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
-    for w in ctx.a.wasted_files:
-        if w.layer < ctx.first or w.reason is not WasteReason.METADATA_ONLY:
-            continue
-        if ctx.settings.allowed(w.path):
-            continue
-        pairs[(w.layer, w.hidden_by)].append(Copy(w.layer, w.path, w.size))
-    for (written, hidden), copies in sorted(pairs.items()):
+    for (written, hidden), copies in sorted(_rewrites(ctx, WasteReason.METADATA_ONLY).items()):
         n = len(copies)
-        text = (
-            f"{n} file{'s' * (n != 1)} of {ctx.where(written)} copied whole again by {ctx.where(hidden)} "
-            "only to change mode or owner (the same bytes); both copies are stored."
-        )
-        fix = (
-            "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
-            f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
-        )
+        if written < ctx.first:
+            text = (
+                f"{n} file{'s' * (n != 1)} of the base image ({ctx.where(written)}) copied whole again by "
+                f"{ctx.where(hidden)} only to change mode or owner (the same bytes): layer {hidden} stores a second "
+                f"copy of {'each' if n != 1 else 'it'}."
+            )
+            fix = (
+                "Do not chmod/chown the base image's files in a later layer (a `chown -R` or `chmod -R` over a tree "
+                "the base wrote stores all of it again): change only what must change (chown just the directories "
+                "the app writes to), or set mode and owner where the files are made (`COPY --chown=app:app "
+                "--chmod=0755`, or a build stage whose result you `COPY --from=build --chown=app:app`)."
+            )
+        else:
+            text = (
+                f"{n} file{'s' * (n != 1)} of {ctx.where(written)} copied whole again by {ctx.where(hidden)} "
+                "only to change mode or owner (the same bytes); both copies are stored."
+            )
+            fix = (
+                "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
+                f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
+            )
         yield ctx.finding(rule, text, [written, hidden], copies, fix)
 
 
@@ -347,19 +353,13 @@ def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
     fix="Write each file once: drop the step that copies it again, or copy only what is new.",
 )
 def identical_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
-    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
-    for w in ctx.a.wasted_files:
-        if w.layer < ctx.first or w.reason is not WasteReason.IDENTICAL:
-            continue
-        if ctx.settings.allowed(w.path):
-            continue
-        pairs[(w.layer, w.hidden_by)].append(Copy(w.layer, w.path, w.size))
-    for (written, hidden), copies in sorted(pairs.items()):
+    for (written, hidden), copies in sorted(_rewrites(ctx, WasteReason.IDENTICAL).items()):
         if not any(c.size for c in copies):
             continue
         n = len(copies)
+        whose = f"the base image ({ctx.where(written)})" if written < ctx.first else ctx.where(written)
         text = (
-            f"{n} file{'s' * (n != 1)} of {ctx.where(written)} written again by {ctx.where(hidden)} with the same "
+            f"{n} file{'s' * (n != 1)} of {whose} written again by {ctx.where(hidden)} with the same "
             "bytes, mode and owner; the second copy changes nothing, and both are stored."
         )
         fix = (
@@ -367,6 +367,19 @@ def identical_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
             f"layer {written} already holds), or limit it to the files that change."
         )
         yield ctx.finding(rule, text, [written, hidden], copies, fix)
+
+
+def _rewrites(ctx: Context, reason: WasteReason) -> dict[tuple[int, int], list[Copy]]:
+    """The files one of the Dockerfile's layers stored again with the same bytes (``reason``), by (layer that
+    wrote the copy, layer that wrote it again). The copy to save is the earlier one, or, when the base image
+    wrote it, the Dockerfile's own: the base's stays whatever the Dockerfile does."""
+    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
+    for w in ctx.a.wasted_files:
+        if w.hidden_by < ctx.first or w.reason is not reason or ctx.settings.allowed(w.path):
+            continue
+        stored = w.layer if w.layer >= ctx.first else w.hidden_by
+        pairs[(w.layer, w.hidden_by)].append(Copy(stored, w.path, w.size))
+    return pairs
 
 
 @rule(
