@@ -105,3 +105,10 @@ def test_a_chmod_of_the_base_files_is_the_dockerfiles_waste(image: Path, adv: Ad
     assert "base image" in f.message and "layer 1" in f.message
     assert "chmod" in f.fix and "-R" in f.fix
     assert adv.total_saved >= busybox
+
+
+@needs_buildah
+def test_secret_variable_names_without_a_separator_before_the_word(adv: Advice) -> None:
+    (f,) = _with(adv, "IS202")
+    assert set(f.paths) == {"ENV PGPASSWORD", "ARG MYSQLPASSWORD"}
+    assert "SECRETVALUE" not in f.message

@@ -18,7 +18,8 @@ from imgscope.union.filesystem import WasteReason
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
 _DOTENV = re.compile(r"^\.env(?:\..+)?$")
 _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
-_SECRET_VAR = re.compile(rf"(?i)^(?:.*[_.-])?{SECRET_WORDS}(?:[_.-].*)?$")
+# The word anywhere (PGPASSWORD, DB_PASSWORD), but ending a word of the name: TOKENIZERS_PARALLELISM is none.
+_SECRET_VAR = re.compile(rf"(?i){SECRET_WORDS}(?:[_.-]|$)")
 _POINTER_VAR = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|ID)$")
 _ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
 
@@ -239,7 +240,7 @@ def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
 
 
 def _is_secret_var(name: str) -> bool:
-    return bool(_SECRET_VAR.match(name)) and not _POINTER_VAR.search(name)
+    return _SECRET_VAR.search(name) is not None and _POINTER_VAR.search(name) is None
 
 
 def _env_pairs(text: str) -> Iterator[tuple[str, str]]:
