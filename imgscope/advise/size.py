@@ -61,18 +61,19 @@ _PYCACHE = re.compile(r"/__pycache__/[^/]+\.py[co]$")
 # One search per path (after a cheap test: most paths are no cache); the first cache that matches names it.
 _ANY_CACHE = re.compile("|".join(f"(?P<c{i}>{pattern.pattern})" for i, (_l, pattern, _f) in enumerate(_CACHES)))
 
-# Build-context junk: a directory name anywhere in the path -> the .dockerignore line that keeps it out
+# Build-context junk: a directory name anywhere in the path -> the .dockerignore line that keeps it out. A line is
+# anchored at the context's root (`.git` keeps out ./.git alone), so a name counted at any depth needs `**/`.
 _JUNK_DIRS = {
-    ".git": ".git",
-    ".hg": ".hg",
-    ".svn": ".svn",
+    ".git": "**/.git",
+    ".hg": "**/.hg",
+    ".svn": "**/.svn",
     "node_modules": "**/node_modules",
-    ".vscode": ".vscode",
-    ".idea": ".idea",
+    ".vscode": "**/.vscode",
+    ".idea": "**/.idea",
     "__pycache__": "**/__pycache__",
     ".pytest_cache": "**/.pytest_cache",
     ".mypy_cache": "**/.mypy_cache",
-    ".tox": ".tox",
+    ".tox": "**/.tox",
     "tests": "tests",
     "test": "test",
     "__tests__": "**/__tests__",
@@ -82,12 +83,15 @@ _JUNK_FILES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\.DS_Store$"), "**/.DS_Store"),
     (re.compile(r"^Thumbs\.db$"), "**/Thumbs.db"),
     (re.compile(r"^\.env(?:\..*)?$"), "**/.env*"),
-    (re.compile(r"^(?:Docker|Container)file.*$"), "Dockerfile*"),
+    (re.compile(r"^Dockerfile.*$"), "Dockerfile*"),
+    (re.compile(r"^Containerfile.*$"), "Containerfile*"),
     (re.compile(r"^\.dockerignore$"), ".dockerignore"),
     (re.compile(r"^docker-compose.*\.ya?ml$"), "docker-compose*.yml"),
 )
 # Names that are junk only at the top of the build context: libraries ship their own tests/ and Dockerfiles.
-_TOP_LEVEL_ONLY = frozenset({"tests", "test", "__tests__", "Dockerfile*", ".dockerignore", "docker-compose*.yml"})
+_TOP_LEVEL_ONLY = frozenset(
+    {"tests", "test", "__tests__", "Dockerfile*", "Containerfile*", ".dockerignore", "docker-compose*.yml"}
+)
 _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 
 # Compilers, headers and build tools: anchored patterns (one `match` per path), then Rust's, wherever it lives.
