@@ -344,6 +344,27 @@ def test_settings_ignore_and_allow() -> None:
     )
 
 
+APT_LISTS = {  # written by layer 1, removed by layer 7 (samples/src/wasteful/Containerfile)
+    "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
+    "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
+}
+
+
+@pytest.mark.parametrize(
+    ("ignored", "written", "paths"),
+    [
+        ("IS102", 1, APT_LISTS | {"/tmp/build/src.tar.gz"}),  # the apt lists were package-cache's copies
+        ("secret-file", 6, {"/root/.ssh/id_rsa"}),  # the key was secret-file's
+    ],
+)
+def test_an_ignored_rule_leaves_its_copies_to_the_cleanup_rule(ignored: str, written: int, paths: set[str]) -> None:
+    """IS101 leaves out the copies a cache or secret finding names; once that finding is ignored, nothing would."""
+    adv = advice(analysis_of("advise.tar", WASTEFUL), AdviseSettings(ignore=(ignored,)))
+    assert ignored not in {f.id for f in adv.findings} | {f.name for f in adv.findings} and adv.ignored
+    cleanup = only([f for f in adv.findings if f.layers == (written, 7)], "IS101")
+    assert set(cleanup.paths) == paths and cleanup.bytes_saved == expected_bytes(written, paths)
+
+
 def test_allow_globs_are_the_same_as_check_globs() -> None:
     """One glob dialect in the settings file: ``*`` stays in one segment, ``**`` spans directories."""
     a = analysis_of("advise.tar", WASTEFUL)

@@ -185,11 +185,13 @@ def advice(
     found: list[Finding] = []
     ignored = 0
     for rule in EVALUATION_ORDER:
-        for finding in rule.findings(ctx):
-            if settings.ignores(rule):
-                ignored += 1
-            else:
-                found.append(finding)
+        if not settings.ignores(rule):
+            found.extend(rule.findings(ctx))
+            continue
+        # counted, but its copies stay unclaimed: the cleanup rule (IS101) reports them instead
+        claimed = set(ctx.claimed)
+        ignored += sum(1 for _finding in rule.findings(ctx))
+        ctx.claimed = claimed
     # the most severe first (the secrets), then the largest saving: in the terminal, the JSON and SARIF alike
     found.sort(key=lambda f: (-f.severity.rank, -(f.bytes_saved or 0), f.id, f.layers, f.paths))
     unique: dict[tuple[int, str], int] = {}
