@@ -508,6 +508,15 @@ def test_fail_on() -> None:
     assert run("advise", ADVISE_TAR, "--image", WASTEFUL, "--fail-on", "warning", *args)[0] == 1
 
 
+def test_the_total_line_does_not_blame_the_settings_for_ignore_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no settings file here
+    code, out, _ = run("advise", ADVISE_TAR, "--image", WASTEFUL, "--ignore", "IS201", "--ignore", "IS202")
+    last = out.splitlines()[-1]
+    assert code == 0 and "8 ignored" in last and "by settings" not in last and "--ignore" in last
+
+
 def test_unknown_ignore_id_is_a_usage_error() -> None:
     code, _, err = run("advise", ADVISE_TAR, "--ignore", "IS999")
     assert code == 2 and "IS999" in err

@@ -150,7 +150,7 @@ class Advice(Displayable):
         total_saved: bytes, each stored copy counted once across findings
         image_size: content bytes stored in all layers (Summary.size)
         base: where the base image ends (``find_base``), None when the image does not tell
-        ignored: findings dropped by settings
+        ignored: findings dropped by the ignore list (``--ignore``, the settings' ``ignore``)
         notes: which image or platform of the source was picked, and why (``Image.notes``)
     """
 

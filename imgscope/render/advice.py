@@ -25,7 +25,7 @@ def _saved_line(advice: Advice) -> Text:
         f"Could save {size(advice.total_saved)} "
         f"({percent(advice.saved_fraction)} of {size(advice.image_size)} of layer content)"
         f" — {len(advice.findings)} finding{'s' * (len(advice.findings) != 1)}"
-        + (f", {advice.ignored} ignored by settings" if advice.ignored else ""),
+        + (f", {advice.ignored} ignored (--ignore, settings)" if advice.ignored else ""),
         style="bold",
     )
 
