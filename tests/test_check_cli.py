@@ -325,3 +325,17 @@ def test_the_library_checks_a_path_as_the_command_does() -> None:
     with pytest.raises(UsageError, match="several images here"):
         check(str(SAMPLES / "two-images.tar"), Budget(max_size=1 << 30))
     assert check(str(SAMPLES / "two-images.tar"), Budget(max_size=1 << 30), image="localhost/tiny-b:1").passed
+
+
+@pytest.mark.parametrize("where", ["option", "settings"])
+def test_a_budget_of_ignore_globs_alone_still_checks_dives_defaults(tmp_path: Path, where: str) -> None:
+    """``ignore`` is no rule: a budget holding only ignore globs (shared in pyproject.toml) checks dive's defaults,
+    which fail on this image, instead of passing on no rule at all."""
+    args = ["--ignore", "/var/cache/**"] if where == "option" else []
+    if where == "settings":
+        (tmp_path / ".imgscope.toml").write_text('[check]\nignore = ["/var/cache/**"]\n')
+    code, out, _ = run(CASES, *args, "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["counts"] == {"pass": 1, "fail": 1, "skip": 1}
+    assert [r["rule"] for r in doc["results"]][-1] == "dive.lowestEfficiency"
+    assert any("checking dive's default CI rules" in note for note in doc["notes"])

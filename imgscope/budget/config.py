@@ -170,11 +170,12 @@ class Budget:
 
     @property
     def empty(self) -> bool:
-        """True when no rule at all is set."""
+        """True when no rule at all is set (what the waste and path rules leave out, or count as the base, is no
+        rule)."""
         return all(
             getattr(self, f.name) in (None, ())
             for f in fields(self)
-            if f.name not in ("exclude_base", "base_layers", "notes")
+            if f.name not in ("exclude_base", "base_layers", "ignore", "notes")
         )
 
 
@@ -278,7 +279,7 @@ def load_budget(
         dive_thresholds = DiveThresholds.parse(dive_values, dive_where)
     elif budget.empty:
         dive_thresholds = DiveThresholds()
-        notes.append("no budget configured: checking dive's default CI rules (as `dive --ci` does)")
+        notes.append("no rule configured: checking dive's default CI rules (as `dive --ci` does)")
     baseline = opts.get("baseline", table.get("baseline"))
     if baseline is not None and not isinstance(baseline, str):
         raise UsageError(where.get("baseline", "baseline"), f"baseline: {baseline!r} is not a path")
