@@ -339,3 +339,27 @@ def test_a_budget_of_ignore_globs_alone_still_checks_dives_defaults(tmp_path: Pa
     assert code == 1 and doc["counts"] == {"pass": 1, "fail": 1, "skip": 1}
     assert [r["rule"] for r in doc["results"]][-1] == "dive.lowestEfficiency"
     assert any("checking dive's default CI rules" in note for note in doc["notes"])
+
+
+@pytest.mark.parametrize(
+    ("settings", "args", "where", "problem"),
+    [
+        ("", ["--max-wasted-percent", "150%"], "--max-wasted-percent", "150.0% is above 100%"),
+        ('max-wasted-percent = "150%"', [], "max-wasted-percent", "150.0% is above 100%"),
+        ('exclude-base = 9\nmax-wasted = "1MB"', [], "exclude-base", "9 layers requested, but the image has 5"),
+        ("", ["--exclude-base", "9", "--max-wasted", "1MB"], "--exclude-base", "9 layers requested"),
+        ('baseline = 5\nmax-growth = "1MB"', [], "baseline", "5 is not a path"),
+        ("", ["--base-layer", "sha256:" + "a" * 16, "--max-wasted", "0"], "--base-layer", "is not a layer of"),
+    ],
+)
+def test_a_budget_error_names_the_option_or_the_settings_file(
+    tmp_path: Path, settings: str, args: list[str], where: str, problem: str
+) -> None:
+    """Errors raised while the budget is built or fitted to the image name where the value was written, not
+    "budget" or a bare key."""
+    if settings:
+        (tmp_path / ".imgscope.toml").write_text(f"[check]\n{settings}\n")
+        where = f"{tmp_path / '.imgscope.toml'} [check] {where}"
+    code, _, err = run(CASES, *args)
+    assert code == 2 and err.startswith(f"imgscope: error: {where}: ") and problem in err, err
+    assert "budget:" not in err and err.count("\n") == 1

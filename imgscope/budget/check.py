@@ -289,13 +289,16 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
         for w in sorted(wanted):
             if not any(is_base(r.digest) or is_base(r.diff_id) for r in layers):
                 raise UsageError(
-                    "base-layers", f"{w} is not a layer of {analysis.image.source} (has the base image changed?)"
+                    budget.where("base-layers"),
+                    f"{w} is not a layer of {analysis.image.source} (has the base image changed?)",
                 )
         while count < len(layers) and (is_base(layers[count].digest) or is_base(layers[count].diff_id)):
             count += 1
         stray = [r.index for r in layers[count:] if is_base(r.digest) or is_base(r.diff_id)]
         if stray:
-            raise UsageError("base-layers", f"layer {stray[0]} is listed as a base layer but follows a non-base layer")
+            raise UsageError(
+                budget.where("base-layers"), f"layer {stray[0]} is listed as a base layer but follows a non-base layer"
+            )
         notes.append(f"base: {plural(count, 'layer')} matched by digest")
     elif budget.exclude_base == "auto":
         found = find_base(analysis.image)
@@ -308,7 +311,7 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
     elif isinstance(budget.exclude_base, int):
         count = budget.exclude_base
         if count > len(layers):
-            raise UsageError("exclude-base", f"{count} layers requested, but the image has {len(layers)}")
+            raise UsageError(budget.where("exclude-base"), f"{count} layers requested, but the image has {len(layers)}")
         if count:
             notes.append(f"base: the first {plural(count, 'layer')}, as configured")
     if annotated:

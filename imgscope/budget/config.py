@@ -100,6 +100,8 @@ class Budget:
         forbid_package: package-name globs (``gcc*``) that must not be in the final image
         dive: dive's CI rules and their thresholds
         notes: what the budget's sources said while it was read
+        origins: where each setting was written, (key, place) pairs (``--max-size``, ``pyproject.toml
+            [tool.imgscope.check] max-size``), so that an error names it; a key not listed names itself
     """
 
     max_size: int | None = None
@@ -123,33 +125,42 @@ class Budget:
     forbid_package: tuple[str, ...] = ()  # package names (globs) that must not be in the final image
     dive: DiveThresholds | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
+    origins: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._coerce()
         for name in (k.replace("-", "_") for k in (*SIZE_KEYS, "max-layers")):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise UsageError("budget", f"{_key(name)}: {value!r} is not a size in bytes (zero or more)")
+                raise UsageError(self.where(_key(name)), f"{value!r} is not a size in bytes (zero or more)")
         for name in (k.replace("-", "_") for k in PERCENT_KEYS):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-                raise UsageError("budget", f"{_key(name)}: {value!r} is not a fraction (zero or more)")
+                raise UsageError(self.where(_key(name)), f"{value!r} is not a fraction (zero or more)")
         if self.max_wasted_percent is not None and self.max_wasted_percent > 1:
             shown = format_percent(self.max_wasted_percent)
             raise UsageError(
-                "budget", f"max-wasted-percent: {shown} is above 100% (no image wastes more than all of it)"
+                self.where("max-wasted-percent"), f"{shown} is above 100% (no image wastes more than all of it)"
             )
         base = self.exclude_base
         if base is not None and base != "auto" and (isinstance(base, bool) or not isinstance(base, int) or base < 0):
-            raise UsageError("budget", f"exclude-base: {base!r} is not a layer count or 'auto'")
+            raise UsageError(self.where("exclude-base"), f"{base!r} is not a layer count or 'auto'")
         if self.base_layers and base is not None:
-            raise UsageError("budget", "exclude-base and base-layers (or --base-image) both name the base: give one")
+            raise UsageError(
+                self.where("exclude-base"),
+                f"exclude-base and base-layers ({self.where('base-layers')}) both name the base: give one",
+            )
         for digest in self.base_layers:
             if not _DIGEST.match(digest):
-                raise UsageError("budget", f"base-layers: {digest!r} is not a sha256 digest")
+                raise UsageError(self.where("base-layers"), f"{digest!r} is not a sha256 digest")
         for limit in self.paths:
             if limit.max_bytes < 0:
-                raise UsageError("budget", f"paths: {limit.glob}: {limit.max_bytes} is negative")
+                raise UsageError(self.where("paths"), f"{limit.glob}: {limit.max_bytes} is negative")
+
+    def where(self, key: str) -> str:
+        """Where the setting ``key`` (``max-size``) was written, for an error message: the option, the settings
+        file and key, or the key itself."""
+        return dict(self.origins).get(key, key)
 
     def _coerce(self) -> None:
         """Accept what people write: ``Budget(max_size="150MB", forbid=("**/.git/**",))``."""
@@ -166,7 +177,7 @@ class Budget:
                 if any(isinstance(g, str) for g in globs):
                     object.__setattr__(self, name, tuple(Glob(g) if isinstance(g, str) else g for g in globs))
         except ValueError as exc:
-            raise UsageError("budget", f"{key}: {exc}") from None
+            raise UsageError(self.where(key), str(exc)) from None
 
     @property
     def empty(self) -> bool:
@@ -175,7 +186,7 @@ class Budget:
         return all(
             getattr(self, f.name) in (None, ())
             for f in fields(self)
-            if f.name not in ("exclude_base", "base_layers", "ignore", "notes")
+            if f.name not in ("exclude_base", "base_layers", "ignore", "notes", "origins")
         )
 
 
@@ -282,7 +293,8 @@ def load_budget(
         notes.append("no rule configured: checking dive's default CI rules (as `dive --ci` does)")
     baseline = opts.get("baseline", table.get("baseline"))
     if baseline is not None and not isinstance(baseline, str):
-        raise UsageError(where.get("baseline", "baseline"), f"baseline: {baseline!r} is not a path")
+        place = "--baseline" if "baseline" in opts else f"{settings_file} {name} baseline"
+        raise UsageError(place, f"{baseline!r} is not a path")
     if baseline is not None and "baseline" not in opts and settings_file is not None:
         baseline = str(settings_file.parent / baseline)
     growth = [key for key in GROWTH_KEYS if getattr(budget, key.replace("-", "_")) is not None]
@@ -386,7 +398,7 @@ def _build(values: dict[str, Any], where: dict[str, str]) -> Budget:
             kwargs[key.replace("-", "_")] = _convert(key, value)
         except ValueError as exc:
             raise UsageError(place, str(exc)) from None
-    return Budget(**kwargs)
+    return Budget(**kwargs, origins=tuple(where.items()))
 
 
 def _convert(key: str, value: Any) -> Any:
