@@ -363,3 +363,21 @@ def test_a_budget_error_names_the_option_or_the_settings_file(
     code, _, err = run(CASES, *args)
     assert code == 2 and err.startswith(f"imgscope: error: {where}: ") and problem in err, err
     assert "budget:" not in err and err.count("\n") == 1
+
+
+def test_base_image_of_several_images_must_be_named(tmp_path: Path) -> None:
+    """As for the image checked, a --base-image input of several images is refused unless PATH:IMAGE names one: the
+    first image of the input may be the checked image itself, whose layers would then all be "the base"."""
+    two = str(SAMPLES / "two-images.tar")
+    budget = ["--image", "localhost/tiny-b:1", "--max-wasted", "0", "--json"]
+    code, out, err = run(two, *budget, "--base-image", two)
+    assert code == 2 and out == ""
+    assert err == f"imgscope: error: {two}: 2 images here: name the base image (--base-image PATH:IMAGE)\n"
+    code, out, _ = run(two, *budget, "--base-image", f"{two}:localhost/tiny-a:1")
+    assert code == 0 and json.loads(out)["base_layers"] == 2
+    code, out, _ = run(two, *budget, "--base-image", f"{two}:localhost/tiny-b:1")  # the image is its own base
+    doc = json.loads(out)
+    assert code == 0 and doc["base_layers"] == 3
+    assert any("every layer of the image is the base's" in note for note in doc["notes"])
+    code, _, err = run(two, *budget, "--base-image", f"{two}:localhost/tiny-a:1", "--exclude-base", "1")
+    assert code == 2 and err.startswith("imgscope: error: --exclude-base: ") and "(--base-image)" in err

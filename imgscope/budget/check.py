@@ -314,6 +314,8 @@ def base_layer_count(analysis: Analysis, budget: Budget) -> tuple[int, list[str]
             raise UsageError(budget.where("exclude-base"), f"{count} layers requested, but the image has {len(layers)}")
         if count:
             notes.append(f"base: the first {plural(count, 'layer')}, as configured")
+    if count and count == len(layers):
+        notes.append("base: every layer of the image is the base's: the waste rules have no layer of its own to judge")
     if annotated:
         notes.append(
             f"the image names its base manifest {annotated} ({BASE_DIGEST_ANNOTATION}); a manifest digest does "

@@ -226,6 +226,7 @@ def load_budget(
     dive_ci_file: str | os.PathLike[str] | bool | None = None,
     strict: bool = False,
     baseline_optional: bool = False,
+    option_names: Mapping[str, str] | None = None,
 ) -> BudgetConfig:
     """Build a budget from options (settings keys, e.g. ``{"max-size": "150MB"}``) over the settings file over a
     ``.dive-ci``.
@@ -239,6 +240,9 @@ def load_budget(
     A growth rule with no baseline is a UsageError (a CI job must not pass on a rule it never checked), unless
     ``baseline_optional``: then the growth rules are skipped, also when the baseline named is not there (a first
     build has none).
+
+    ``option_names`` names the option a key of ``options`` was given with, where it is not ``--KEY`` (the command
+    line's ``--base-image`` gives ``base-layers``), for error messages.
     """
     opts = {k: v for k, v in (options or {}).items() if v not in (None, ())}
     _check_keys(opts, "command line", lambda k: f"--{k}")
@@ -268,9 +272,10 @@ def load_budget(
     layers.append(("", opts))
     values: dict[str, Any] = {}
     where: dict[str, str] = {}
+    flags = {**_OPTION_NAMES, **(option_names or {})}
     for origin, layer in layers:
         for key, value in layer.items():
-            place = f"{origin} {key}" if origin else f"--{_OPTION_NAMES.get(key, key)}"
+            place = f"{origin} {key}" if origin else f"--{flags.get(key, key)}"
             if key in GLOB_KEYS or key in PACKAGE_KEYS or key == "base-layers":
                 values[key] = [*values.get(key, []), *_string_list(value, place)]
                 where[key] = place

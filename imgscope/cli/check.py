@@ -210,9 +210,12 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
     config = opts.pop("config")
     strict, baseline_optional = opts.pop("strict"), opts.pop("baseline_optional")
     base_image = opts.pop("base_image")
-    base_layers = list(opts.pop("base_layers"))
+    base_layers = list(opts_base_layers := opts.pop("base_layers"))
     if base_image:
         base = open_arg(base_image, platform=platform)  # the platform of the image checked
+        several = first_of_several(base)
+        if several:  # the first image could be the one checked: every layer "the base", no waste judged
+            raise UsageError(base_image, f"{several.partition(';')[0]}: name the base image (--base-image PATH:IMAGE)")
         diff_ids = [layer.diff_id for layer in base.layers]
         if not diff_ids or any(d is None for d in diff_ids):
             raise UsageError(base_image, "the base image does not list its layers' diff_ids")
@@ -221,6 +224,7 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
     options["base-layers"] = tuple(base_layers)
     loaded = load_budget(
         options,
+        option_names={"base-layers": "base-image"} if base_image and not opts_base_layers else None,
         config=config,
         dive_ci_file=False if no_dive_ci else dive_ci_file,
         strict=strict,
