@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -381,3 +382,23 @@ def test_base_image_of_several_images_must_be_named(tmp_path: Path) -> None:
     assert any("every layer of the image is the base's" in note for note in doc["notes"])
     code, _, err = run(two, *budget, "--base-image", f"{two}:localhost/tiny-a:1", "--exclude-base", "1")
     assert code == 2 and err.startswith("imgscope: error: --exclude-base: ") and "(--base-image)" in err
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (None, "an advice document (imgscope advise --json), not an analysis or check report"),
+        ({"schema_version": 2, "kind": "check"}, "check report schema_version 2 is newer than this imgscope reads (1)"),
+        ({"schema_version": 99, "summary": {}}, "analysis report schema_version 99 is newer than this imgscope reads"),
+        ({"schema_version": 1}, "not an imgscope report (no 'summary')"),
+    ],
+)
+def test_a_baseline_that_is_no_report_says_what_it_is(tmp_path: Path, doc: dict[str, Any] | None, message: str) -> None:
+    baseline = tmp_path / "baseline.json"
+    if doc is None:
+        result = CliRunner().invoke(main, ["advise", str(SAMPLES / "advise.tar"), "--image", "clean", "--json"])
+        baseline.write_text(result.stdout)
+    else:
+        baseline.write_text(json.dumps(doc))
+    code, _, err = run(CASES, "--baseline", str(baseline), "--max-growth", "1MB")
+    assert code == 2 and err.startswith(f"imgscope: error: {baseline}: {message}"), err

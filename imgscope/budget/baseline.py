@@ -13,6 +13,8 @@ from imgscope.sources.detect import first_of_several
 
 #: Analysis documents a baseline reads: the sizes it takes are the same in every version so far.
 _ANALYSIS_VERSIONS = tuple(range(1, SCHEMA_VERSION + 1))
+#: The command whose ``--json`` writes a document of each ``kind`` a baseline is not.
+_COMMANDS = {"advice": "advise", "cache": "cache ls"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,25 @@ class Baseline:
     @classmethod
     def from_dict(cls, doc: Any, source: str) -> Baseline:
         """From the JSON document of ``imgscope analyze --json`` or ``imgscope check --format json``."""
+        save = "save one with imgscope analyze --json or imgscope check --format json"
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        if isinstance(kind, str) and kind != "check":  # another command's document: advise --json is "advice"
+            article = "an" if kind[:1] in tuple("aeiou") else "a"
+            raise UsageError(
+                source,
+                f"{article} {kind} document (imgscope {_COMMANDS.get(kind, kind)} --json), not an analysis "
+                f"or check report: {save}",
+            )
+        version = doc.get("schema_version") if isinstance(doc, dict) else None
+        known = (1,) if kind == "check" else _ANALYSIS_VERSIONS
+        if isinstance(version, int) and not isinstance(version, bool) and version > max(known):
+            raise UsageError(
+                source,
+                f"{kind or 'analysis'} report schema_version {version} is newer than this imgscope reads "
+                f"({' or '.join(map(str, known))}): upgrade imgscope, or {save} with this one",
+            )
         if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict):
-            raise UsageError(source, "not an imgscope report (no 'summary'): save one with imgscope analyze --json")
-        version = doc.get("schema_version")
-        known = (1,) if doc.get("kind") == "check" else _ANALYSIS_VERSIONS
+            raise UsageError(source, f"not an imgscope report (no 'summary'): {save}")
         if isinstance(version, bool) or version not in known:
             raise UsageError(source, f"report schema_version {version!r} is not {' or '.join(map(str, known))}")
         summary = doc["summary"]
