@@ -298,3 +298,18 @@ def test_the_library_default_is_dive_default_rules_like_the_cli() -> None:
     }
     cli = CliRunner().invoke(main, ["check", str(SAMPLES / "advise.tar"), "--image", "wasteful", "--no-dive-ci"])
     assert report.passed is (cli.exit_code == 0) and cli.exit_code in (0, 1)
+
+
+def test_an_image_smaller_than_its_baseline_shrank_and_every_figure_keeps_its_sign() -> None:
+    """The report's example: multi-tag.tar checked against the larger cases image. "grew by -2.1 MB (2,146,024
+    bytes)" read as +2,146,024 bytes in its parenthesis."""
+    old, new = analysis_of(CASES), analysis_of("multi-tag.tar")
+    shrink = old.summary.size - new.summary.size
+    budget = Budget(max_growth=0, max_growth_percent=0.0)
+    growth, ratio = check(new, budget, Baseline.from_analysis(old)).results
+    assert growth.status is RuleStatus.PASS and growth.actual == -shrink
+    assert growth.why.startswith(f"shrank by 2.1 MB ({shrink:,} bytes) (2.1 MB (") and "grew" not in growth.why
+    assert ratio.why.startswith("shrank by 100.0% (") and "-" not in ratio.why.partition("(")[0]
+    from imgscope.budget.check import size
+
+    assert (size(-shrink), size(-999), size(1500)) == (f"-2.1 MB (-{shrink:,} bytes)", "-999 B", "1.5 kB (1,500 bytes)")

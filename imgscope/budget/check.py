@@ -236,10 +236,11 @@ def size(n: int | float | None) -> str:
     if isinstance(n, float) and math.isinf(n):
         return "unbounded"
     n = int(n)
-    text = format_size(abs(n))
+    sign = "-" if n < 0 else ""
+    text = sign + format_size(abs(n))
     if abs(n) >= 1000:
-        text += f" ({_bytes(abs(n))})"
-    return ("-" if n < 0 else "") + text
+        text += f" ({sign}{_bytes(abs(n))})"
+    return text
 
 
 def percent(x: float | None, against: float | None = None) -> str:
@@ -445,14 +446,14 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
         grow = delta.delta
         status = RuleStatus.FAIL if grow > budget.max_growth else RuleStatus.PASS
         verb = "exceeds" if status is RuleStatus.FAIL else "is within"
-        why = f"grew by {size(grow)} ({overall}), which {verb} the limit {size(budget.max_growth)}"
+        why = f"{_grew(grow)} {size(abs(grow))} ({overall}), which {verb} the limit {size(budget.max_growth)}"
         out.append(RuleResult("max-growth", status, grow, budget.max_growth, "bytes", why))
     if budget.max_growth_percent is not None:
         ratio = _growth(delta.size_before, delta.size_after)
         status = RuleStatus.FAIL if ratio > budget.max_growth_percent else RuleStatus.PASS
         verb = "exceeds" if status is RuleStatus.FAIL else "is within"
         limit = budget.max_growth_percent
-        why = f"grew by {percent(ratio, limit)} ({overall}), which {verb} the limit {percent(limit, ratio)}"
+        why = f"{_grew(ratio)} {percent(abs(ratio), limit)} ({overall}), which {verb} the limit {percent(limit, ratio)}"
         out.append(RuleResult("max-growth-percent", status, ratio, budget.max_growth_percent, "ratio", why))
     if budget.max_layer_growth is not None:
         out.append(_layer_growth(delta, budget.max_layer_growth, "max-layer-growth", lambda d: float(d.delta), _grown))
@@ -467,6 +468,10 @@ def _baseline_rules(budget: Budget, delta: BaselineDelta | None) -> list[RuleRes
             )
         )
     return out
+
+
+def _grew(n: float) -> str:
+    return "shrank by" if n < 0 else "grew by"
 
 
 def _grown(n: float) -> str:
