@@ -402,3 +402,21 @@ def test_a_baseline_that_is_no_report_says_what_it_is(tmp_path: Path, doc: dict[
         baseline.write_text(json.dumps(doc))
     code, _, err = run(CASES, "--baseline", str(baseline), "--max-growth", "1MB")
     assert code == 2 and err.startswith(f"imgscope: error: {baseline}: {message}"), err
+
+
+def test_dive_format_names_each_rule_with_its_subject_and_no_dive_tally_without_dive_rules() -> None:
+    """The report's case: two globs per rule could not be told apart (``PASS: forbid``), and with no dive rule in
+    the budget dive's tally said ``Result:PASS`` on a failing job, for a log grep to find."""
+    args = ["--forbid", "**/*.sh", "--forbid", "**/.git/**", "--max-path", "/app/**=1kB", "--max-path", "/srv/**=1MB"]
+    code, out, _ = run(CASES, *args, "--format", "dive")
+    assert code == 1
+    assert "Result:" not in out and "Results:" not in out  # no dive rule: no dive tally
+    lines = out.splitlines()
+    own = lines[lines.index("imgscope's rules:") + 1 :]
+    assert [line.split(":")[0:2] for line in own[:-1]] == [
+        ["  FAIL", " max-path-size /app/**"],
+        ["  PASS", " max-path-size /srv/**"],
+        ["  FAIL", " forbid **/*.sh"],
+        ["  PASS", " forbid **/.git/**"],
+    ]
+    assert own[-1] == "Result of every rule: FAIL"

@@ -32,15 +32,18 @@ def dive_results(report: CheckReport) -> list[str]:
 
 
 def render_dive(report: CheckReport, analysis: Analysis) -> str:
-    """The figures and results as ``CI=true dive`` prints them (its inefficient-files table left out); then, when
-    the budget has rules of imgscope's own, theirs and the verdict of every rule, so that the text never says PASS
-    where the exit status says a rule failed."""
-    lines = ["Analyzing image...", *format_ci_figures(analysis.dive), *dive_results(report)]
+    """The figures and results as ``CI=true dive`` prints them (its inefficient-files table left out; dive's
+    ``Results:`` and tally only when the budget has dive's rules); then, when the budget has rules of imgscope's
+    own, theirs (each with its subject: ``forbid **/.git/**``) and the verdict of every rule, so that the text
+    never says PASS where the exit status says a rule failed."""
+    lines = ["Analyzing image...", *format_ci_figures(analysis.dive)]
+    if any(r.rule.startswith("dive.") for r in report.results):
+        lines += dive_results(report)
     own = [r for r in report.results if not r.rule.startswith("dive.")]
     if own:
         lines.append("imgscope's rules:")
         for r in own:
             status = _DIVE_LABELS[r.status.value]
-            lines.append(f"  {status}: {r.rule}" + ("" if r.status.value == "pass" else f": {r.why}"))
+            lines.append(f"  {status}: {r.name}" + ("" if r.status.value == "pass" else f": {r.why}"))
         lines.append(f"Result of every rule: {'PASS' if report.passed else 'FAIL'}")
     return "\n".join(lines) + "\n"
