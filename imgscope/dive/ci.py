@@ -6,10 +6,13 @@ samples, ``samples/dive/ci/``):
 * A ``.dive-ci`` is YAML with a ``rules`` table of three keys, matched case-insensitively (viper): ``lowestEfficiency``
   (default ``0.9``), ``highestWastedBytes`` (default ``disabled``), ``highestUserWastedPercent`` (default ``0.1``).
   A key given no value keeps its default. dive's ``--lowestEfficiency`` (etc.) flags win over the file.
-* Scalars resolve as YAML 1.2 (yaml.v3): ``1e5`` is a number, ``yes``/``off`` are strings. Every value is then
+* Scalars resolve as yaml.v3 resolves them (YAML 1.2 with Go's number syntax): ``1e5`` is a number, ``yes``/``off``
+  are strings, ``1:30`` is a string (YAML 1.1's sexagesimal 90), ``0o17`` and ``017`` are 15, underscores are
+  dropped from a number (``1_000.5``, ``0.9_5``). Only the first YAML document is read. Every value is then
   read as a string (a YAML number ``0.9`` becomes ``"0.9"``, ``1e5`` becomes ``"100000"``). Exactly
   ``disabled`` turns a rule off (``Disabled``, ``off`` or an empty string are errors).
-* The two ratios are parsed with Go's ``strconv.ParseFloat`` (``5%`` is an error) and must lie in 0..1;
+* The two ratios are parsed with Go's ``strconv.ParseFloat`` (``5%`` is an error; ``"0.9_9"`` is 0.99) and must
+  lie in 0..1;
   ``highestWastedBytes`` with go-humanize's ``ParseBytes`` (``20MB`` = 20,000,000; ``20MiB`` = 20,971,520).
 * Comparisons are strict: a value equal to its threshold passes. ``lowestEfficiency`` fails when
   ``threshold > efficiency``, ``highestWastedBytes`` when ``wasted > threshold``, ``highestUserWastedPercent``
@@ -22,6 +25,7 @@ The figures judged are dive's own (``Analysis.dive``), equal to dive's to the la
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -72,7 +76,7 @@ def parse_ratio(rule: str, value: str, where: str | None = None) -> float | None
         return None
     place = where or f"dive rule {rule}"
     try:
-        threshold = go_parse_float(value)
+        threshold = _go_float(value)
     except ValueError as exc:
         hint = _percent_hint(value)
         raise UsageError(place, f"{rule}: invalid value {value!r}: {exc}{hint}") from None
@@ -124,8 +128,8 @@ def read_dive_ci(
     except ImportError:
         raise UsageError(where, "reading a .dive-ci file needs PyYAML: pip install pyyaml") from None
     try:
-        with open(path, "rb") as fh:
-            data = yaml.load(fh, Loader=_dive_loader(yaml))
+        with open(path, "rb") as fh:  # yaml.v3's Unmarshal, which viper calls, reads the first document alone
+            data = next(iter(yaml.load_all(fh, Loader=_dive_loader(yaml))), None)
     except OSError as exc:
         raise UsageError(where, f"cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
@@ -170,26 +174,129 @@ def read_dive_ci(
 
 _YAML_BOOL = "tag:yaml.org,2002:bool"
 _YAML_FLOAT = "tag:yaml.org,2002:float"
+_YAML_INT = "tag:yaml.org,2002:int"
 _YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_YAML12_FLOAT = re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-)
+#: A plain scalar yaml.v3 may read as a number (its resolve table: a digit, a sign or a dot first).
+_V3_NUMBER_TAG = "tag:imgscope,2024:yaml.v3-number"
+_V3_NUMBER_START = re.compile(r"^[-+0-9.]")
+_V3_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")  # yaml.v3's yamlStyleFloat
+_V3_SPECIAL = {
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+}
 
 
 def _dive_loader(yaml: Any) -> Any:
     """PyYAML's SafeLoader resolving scalars as dive's YAML library (yaml.v3, YAML 1.2) does: ``1e5`` is a
-    number (PyYAML's YAML 1.1 wants ``1.0e5``), ``off``/``yes`` are strings (1.1 makes them booleans)."""
+    number (PyYAML's YAML 1.1 wants ``1.0e5``), ``off``/``yes`` are strings (1.1 makes them booleans), numbers
+    are Go's (``_yaml_v3_number``: no sexagesimal ``1:30``, ``0o17`` octal, underscores anywhere in a number)."""
 
     class DiveLoader(yaml.SafeLoader):  # type: ignore[misc]
         pass
 
+    dropped = (_YAML_BOOL, _YAML_FLOAT, _YAML_INT)
     DiveLoader.yaml_implicit_resolvers = {
-        first: [(tag, regex) for tag, regex in resolvers if tag not in (_YAML_BOOL, _YAML_FLOAT)]
+        first: [(tag, regex) for tag, regex in resolvers if tag not in dropped]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     DiveLoader.add_implicit_resolver(_YAML_BOOL, _YAML12_BOOL, list("tTfF"))
-    DiveLoader.add_implicit_resolver(_YAML_FLOAT, _YAML12_FLOAT, list("-+0123456789."))
+    # after the timestamp resolver, which stays: yaml.v3 also tries a timestamp first
+    DiveLoader.add_implicit_resolver(_V3_NUMBER_TAG, _V3_NUMBER_START, list("-+0123456789."))
+    DiveLoader.add_constructor(_V3_NUMBER_TAG, lambda loader, node: _yaml_v3_number(loader.construct_scalar(node)))
     return DiveLoader
+
+
+def _yaml_v3_number(text: str) -> int | float | str:
+    """A plain scalar starting with a digit, a sign or a dot, as yaml.v3's ``resolve`` reads it: a Go int
+    (``strconv.ParseInt(plain, 0, 64)``, then ``ParseUint``), a float of ``yamlStyleFloat``, ``0b``/``0o``
+    digits, with every ``_`` dropped first; one starting with a dot is Go's ``ParseFloat`` of it as written; else
+    the string as written."""
+    if text in _V3_SPECIAL:
+        return _V3_SPECIAL[text]
+    if text.startswith("."):
+        try:
+            return _go_float(text)
+        except ValueError:
+            return text
+    plain = text.replace("_", "")
+    number = _go_int(plain, 0)
+    if number is None:
+        number = _go_int(plain, 0, unsigned=True)
+    if number is not None:
+        return number
+    if _V3_FLOAT.match(plain):
+        try:
+            return go_parse_float(plain)
+        except ValueError:  # out of range
+            pass
+    for prefix, base in (("0b", 2), ("0o", 8)):
+        digits = plain[2:] if plain.startswith(prefix) else "-" + plain[3:] if plain.startswith("-" + prefix) else None
+        if digits is not None:
+            number = _go_int(digits, base)
+            if number is None and not digits.startswith("-"):
+                number = _go_int(digits, base, unsigned=True)
+            if number is not None:
+                return number
+    return text
+
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _go_int(text: str, base: int, *, unsigned: bool = False) -> int | None:
+    """Go's ``strconv.ParseInt(text, base, 64)`` (``ParseUint`` when ``unsigned``) without underscores; None
+    where Go returns an error. Base 0: a ``0x``/``0o``/``0b`` prefix, or a leading ``0`` for octal."""
+    s, negative = text, False
+    if not unsigned and s[:1] in ("+", "-"):
+        s, negative = s[1:], s[0] == "-"
+    if not s:
+        return None
+    if base == 0:
+        base = 10
+        if s[0] == "0":
+            prefixed = {"b": 2, "o": 8, "x": 16}.get(s[1:2].lower()) if len(s) >= 3 else None
+            base, s = (prefixed, s[2:]) if prefixed else (8, s[1:])
+    if any(c not in _DIGITS[:base] for c in s.lower()):
+        return None
+    value = int(s, base) if s else 0
+    if unsigned:
+        return value if value < 1 << 64 else None
+    value = -value if negative else value
+    return value if -(1 << 63) <= value < 1 << 63 else None
+
+
+def _go_float(text: str) -> float:
+    """Go's ``strconv.ParseFloat(text, 64)``, underscores between digits (``0.9_9``) allowed as Go allows them."""
+    if "_" not in text:
+        return go_parse_float(text)
+    clean = text.replace("_", "")
+    if not _underscores_ok(text):
+        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+    try:
+        return go_parse_float(clean)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace(f'"{clean}"', f'"{text}"')) from None
+
+
+def _underscores_ok(text: str) -> bool:
+    """Go's ``strconv.underscoreOK``: each ``_`` between two digits (or after a base prefix)."""
+    s = text[1:] if text[:1] in ("+", "-") else text
+    saw, i, hexa = "^", 0, False
+    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "box":
+        i, saw, hexa = 2, "0", s[1].lower() == "x"
+    for c in s[i:]:
+        if c.isascii() and (c.isdigit() or (hexa and c.lower() in "abcdef")):
+            saw = "0"
+        elif c == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
 
 
 def failure_message(rule: str, actual: float, threshold: float) -> str:
