@@ -420,3 +420,13 @@ def test_dive_format_names_each_rule_with_its_subject_and_no_dive_tally_without_
         ["  PASS", " forbid **/.git/**"],
     ]
     assert own[-1] == "Result of every rule: FAIL"
+
+
+def test_the_table_title_stays_one_line_in_a_log(tmp_path: Path) -> None:
+    """The title was wrapped to the table's width (a CI job's long artifact path over a narrow table: two lines)."""
+    image = tmp_path / "builds" / "my-group" / "my-project" / "build" / "output" / "application-image.tar"
+    image.parent.mkdir(parents=True)
+    image.symlink_to(CASES)
+    code, out, _ = run(str(image), "--max-layers", "8")
+    assert code == 0
+    assert out.splitlines()[0] == f"imgscope check {image} (localhost/cases:1)"

@@ -19,7 +19,10 @@ _STYLES = {"PASS": "green", "FAIL": "bold red", "SKIP": "dim"}
 
 def render_check(report: CheckReport) -> RenderableType:
     """The report as one rich renderable: the table, failures' details, the baseline delta, notes, verdict."""
-    table = Table(title=safe(f"imgscope check {image_label(report)}"), title_justify="left")
+    # the title above the table, not its title, which rich wraps to the table's width (a narrow table in a log)
+    title = safe(f"imgscope check {image_label(report)}", "italic")
+    title.no_wrap, title.overflow = True, "ignore"
+    table = Table()
     table.add_column("Rule", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Actual", justify="right", no_wrap=True)
@@ -34,7 +37,7 @@ def render_check(report: CheckReport) -> RenderableType:
             value(r.limit, r.unit, r.actual),
             safe(r.why),
         )
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [title, table]
     for r in report.failures:
         if r.details:
             lines = Text()
