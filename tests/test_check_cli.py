@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -430,3 +431,27 @@ def test_the_table_title_stays_one_line_in_a_log(tmp_path: Path) -> None:
     code, out, _ = run(str(image), "--max-layers", "8")
     assert code == 0
     assert out.splitlines()[0] == f"imgscope check {image} (localhost/cases:1)"
+
+
+def test_force_color_colours_a_piped_report_but_does_not_wrap_it_and_a_file_gets_plain_text(tmp_path: Path) -> None:
+    """FORCE_COLOR, which CI systems set, made rich take stdout for an 80-column terminal: piped output folded each
+    reason over lines with trailing spaces, and ``--output table=FILE`` got escape codes and the same folding."""
+    table = tmp_path / "table.txt"
+    args = ["--forbid", "**/*.sh", "--max-path", "/**=1kB", "--output", f"table={table}"]
+    code, out, _ = run(CASES, *args, env={"FORCE_COLOR": "1", "NO_COLOR": None, "COLUMNS": None})  # type: ignore[dict-item]
+    assert code == 1
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    for text in (plain, table.read_text()):
+        lines = text.splitlines()
+        assert lines[0] == f"imgscope check {CASES} (localhost/cases:1)"
+        assert all(line == line.rstrip() for line in lines)
+        assert any("1 forbidden path in the final image: /app/chmod-me.sh" in line for line in lines), text
+    assert "\x1b[" not in table.read_text()
+
+
+def test_force_color_does_not_wrap_advise_at_80_columns_in_a_pipe() -> None:
+    env = {"FORCE_COLOR": "1", "NO_COLOR": None, "COLUMNS": None}
+    result = CliRunner().invoke(main, ["advise", str(SAMPLES / "advise.tar"), "--image", "wasteful"], env=env)
+    assert result.exit_code == 0
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
+    assert max(map(len, lines)) > 80 and all(line == line.rstrip() for line in lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import select
 import stat
 import sys
@@ -42,16 +43,30 @@ def stdout_console() -> Console:
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False, soft_wrap=False)
 
 
+def stdout_is_terminal() -> bool:
+    """True when stdout is a terminal a person reads. Not rich's ``is_terminal``, which ``FORCE_COLOR`` (set by CI
+    systems for their logs) makes True: a file or a pipe keeps its width rules, coloured or not."""
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a descriptor, or closed
+        return False
+
+
 #: The width of a report written to a file or a pipe when COLUMNS does not say: wide enough that a table row,
 #: a finding's sentence or a rule's reason stays one line a log can be searched for (tables keep their natural
 #: width; trailing spaces are stripped).
 PIPED_WIDTH = 400
 
 
-def render_text(renderable: RenderableType, *, terminal: bool, width: int | None = None) -> str:
+def render_text(renderable: RenderableType, *, terminal: bool, width: int | None = None, plain: bool = False) -> str:
     """What ``emit`` writes, as a string: on a terminal as rich renders it; piped, at ``width`` (default: COLUMNS or
-    80), each line without its trailing spaces."""
+    80), each line without its trailing spaces; ``plain``: no escape codes at all (a file written with
+    ``--output``), whatever FORCE_COLOR says."""
     console = stdout_console()
+    if plain:
+        from rich.console import Console
+
+        console = Console(color_system=None, force_terminal=False, highlight=False, soft_wrap=False)
     if not terminal and width is not None and not os.environ.get("COLUMNS"):
         console.width = width
     with console.capture() as captured:
@@ -59,15 +74,24 @@ def render_text(renderable: RenderableType, *, terminal: bool, width: int | None
     text = captured.get()
     if terminal:
         return text
-    return "\n".join(line.rstrip() for line in text.split("\n"))
+    return "\n".join(_rstrip(line) for line in text.split("\n"))
+
+
+_TRAILING = re.compile(r"(?:\s|\x1b\[[0-9;]*m)+$")
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _rstrip(line: str) -> str:
+    """The line without its trailing spaces, also where colour codes (FORCE_COLOR) follow them; the codes kept."""
+    end = _TRAILING.search(line)
+    return line if end is None else line[: end.start()] + "".join(_SGR.findall(end.group()))
 
 
 def emit(renderable: RenderableType, *, piped_width: int | None = None) -> None:
     """Print a report to stdout: on a terminal, at its width; to a file or a pipe, at ``piped_width`` (when
     COLUMNS does not say otherwise; None: rich's default 80) with trailing spaces stripped."""
-    console = stdout_console()
-    if console.is_terminal:
-        console.print(renderable, crop=False)
+    if stdout_is_terminal():
+        stdout_console().print(renderable, crop=False)
         return
     sys.stdout.write(render_text(renderable, terminal=False, width=piped_width))
     sys.stdout.flush()

@@ -25,7 +25,7 @@ from imgscope.cli._common import (
     progress,
     render_text,
     rereadable,
-    stdout_console,
+    stdout_is_terminal,
 )
 from imgscope.cli._source import baseline_arg, image_arg, open_arg
 from imgscope.errors import UsageError
@@ -41,11 +41,12 @@ FORMATS = ("table", "json", "junit", "github", "markdown", "dive")
 _Renderer = Callable[[CheckReport, Analysis], str]
 
 
-def _table_text(report: CheckReport, _analysis: Analysis) -> str:
+def _table_text(report: CheckReport, *, to_file: bool) -> str:
     from imgscope.render.check_terminal import render_check
 
-    # a CI log, a file: one line per rule, the table as wide as its content, no trailing spaces
-    return render_text(render_check(report), terminal=stdout_console().is_terminal, width=PIPED_WIDTH)
+    # a CI log, a file: one line per rule, the table as wide as its content, no trailing spaces; a file no colour
+    terminal = not to_file and stdout_is_terminal()
+    return render_text(render_check(report), terminal=terminal, width=PIPED_WIDTH, plain=to_file)
 
 
 RENDERERS: dict[str, _Renderer] = {
@@ -171,15 +172,16 @@ def check_command(ctx: click.Context, /, path: str, **opts: Any) -> None:
             else None
         )
         report = check(scanned, config.budget, baseline)
-        texts = {f: _render(f, report, analysis) for f in {fmt, *(f for f, _ in outputs)}}
+        text = _render(fmt, report, analysis, to_file=False)
+        files = {f: _render(f, report, analysis, to_file=True) for f in {f for f, _ in outputs}}
         for f, file in outputs:
             with open(file, "w", encoding="utf-8") as fh:
-                fh.write(texts[f])
+                fh.write(files[f])
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary and "github" in texts:
+        if summary and "github" in {fmt, *files}:
             with open(summary, "a", encoding="utf-8") as fh:
                 fh.write(render_markdown(report) + "\n")
-    sys.stdout.write(texts[fmt])
+    sys.stdout.write(text)
     sys.stdout.flush()
     ctx.exit(EXIT_OK if report.passed else EXIT_CHECK_FAILED)
 
@@ -198,8 +200,8 @@ def _only_one_image(path: str, platform: str | None) -> None:
     raise UsageError(path, f"{len(names)} images here ({', '.join(names)}): choose the one to check with --image")
 
 
-def _render(fmt: str, report: CheckReport, analysis: Analysis) -> str:
-    return _table_text(report, analysis) if fmt == "table" else RENDERERS[fmt](report, analysis)
+def _render(fmt: str, report: CheckReport, analysis: Analysis, *, to_file: bool) -> str:
+    return _table_text(report, to_file=to_file) if fmt == "table" else RENDERERS[fmt](report, analysis)
 
 
 def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -> Any:
