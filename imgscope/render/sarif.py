@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for code-scanning tools (GitHub code scanning, Azure DevOps...). Reads an ``Advice``; computes nothing.
 
 Each rule of ``imgscope.advise.RULES`` is a ``reportingDescriptor``; each finding a ``result`` whose location is the
-image file given on the command line, with the paths inside the image as logical locations.
+image file given on the command line (line 1: GitHub code scanning needs a region), with the paths inside the image
+as logical locations.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _rule_properties(rule_id: str) -> dict[str, Any]:
 
 
 def _result(f: Finding, source: str, rule_index: int) -> dict[str, Any]:
-    where = {"physicalLocation": {"artifactLocation": {"uri": source}}}
+    # GitHub code scanning places an alert only with a region (region.startLine at least): the image is one artifact
+    where = {"physicalLocation": {"artifactLocation": {"uri": source}, "region": {"startLine": 1}}}
     logical = [{"name": p, "fullyQualifiedName": p, "kind": "resource"} for p in f.paths]
     if logical:
         where["logicalLocations"] = logical  # type: ignore[assignment]
@@ -70,9 +72,14 @@ def _result(f: Finding, source: str, rule_index: int) -> dict[str, Any]:
 
 
 def _uri(path: str) -> str:
-    """The image path as a URI reference: ``file:///abs/path`` or a relative, percent-encoded path."""
+    """The image path as a URI reference: a relative, percent-encoded path (an absolute one inside the working
+    directory, the checkout in CI, made relative to it, so code scanning can map it), or ``file:///abs/path``."""
     if os.path.isabs(path):
-        return PurePath(os.path.normpath(path)).as_uri()
+        absolute = os.path.normpath(path)
+        inside = os.path.commonpath([absolute, os.getcwd()]) == os.getcwd()
+        if not inside:
+            return PurePath(absolute).as_uri()
+        path = os.path.relpath(absolute)
     return quote(path.replace(os.sep, "/"))
 
 
