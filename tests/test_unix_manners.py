@@ -3,12 +3,17 @@ file the user gave; a stream source (stdin, a FIFO) shows the bytes read on a te
 
 from __future__ import annotations
 
+import fcntl
+import io
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import tarfile
+import termios
 import threading
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from rich import filesize
 
 import imgscope
 from tests.conftest import ROOT, SAMPLES
+from tests.hostile.make_corpus import docker_archive
 
 CASES = str(SAMPLES / "cases" / "docker-archive.tar")
 SIGPIPE_EXIT = 141  # what a shell reports for a program a closed pipe stopped (128 + SIGPIPE)
@@ -137,6 +143,77 @@ def test_an_output_path_is_written_as_a_shell_writes_it(tmp_path: Path) -> None:
     for given in (f"{tmp_path}/", str(tmp_path)):
         proc = _imgscope("analyze", "--html", given, CASES)
         assert proc.returncode == 2 and proc.stderr == f"imgscope: error: {given}: Is a directory\n", proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("analyze", CASES), ("analyze", "--json", CASES), ("check", CASES), ("report", "-o", "-", CASES), ("ls", CASES)],
+    ids=lambda a: " ".join(w for w in a if not w.startswith("/")),
+)
+def test_a_full_stdout_is_named_not_the_image(args: tuple[str, ...]) -> None:
+    """``imgscope … > /dev/full``: the write failed, so the line names stdout, not the image or "input" (which
+    sent the user to the wrong file), and nothing follows it (no "Exception ignored" from the last flush)."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "imgscope", *args], stdout=full, stderr=subprocess.PIPE, text=True, env=_env()
+        )
+    assert proc.returncode == 2
+    assert proc.stderr == "imgscope: error: <stdout>: No space left on device\n", proc.stderr
+
+
+def _many_files_image(tmp_path: Path, count: int) -> Path:
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for i in range(count):
+            tf.addfile(tarfile.TarInfo(f"d{i % 50}/file-with-a-longish-name-{i}.txt"))
+    image = tmp_path / "many.tar"
+    image.write_bytes(docker_archive([layer.getvalue()]))
+    return image
+
+
+def test_a_reader_that_stops_in_the_middle_of_a_large_write_ends_it_quietly(tmp_path: Path) -> None:
+    """A report larger than the pipe holds, and a reader that takes its first line and quits (``| head -1``): the
+    write the pipe took in part must end the program as a closed pipe does (141), not with status 0 and the rest
+    dropped without a word."""
+    image = _many_files_image(tmp_path, 6000)
+    for args in (("tree", "--all", str(image)), ("analyze", "--top", "6000", str(image))):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgscope", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(COLUMNS="80"),
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(120) == SIGPIPE_EXIT, args
+        assert proc.stderr.read() == b""
+        proc.stderr.close()
+
+
+def test_a_file_is_80_columns_wide_when_stdin_is_a_wide_terminal(tmp_path: Path) -> None:
+    """Redirected (``imgscope analyze x > file`` in a terminal of 150 columns, COLUMNS not exported), the report is
+    80 columns wide, as docs/cli.md says: rich took the width of the terminal on stdin."""
+    out = tmp_path / "report.txt"
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 150, 0, 0))
+    try:
+        with open(out, "w") as stdout:
+            proc = subprocess.run(
+                [sys.executable, "-m", "imgscope", "analyze", CASES],
+                stdin=follower,
+                stdout=stdout,
+                stderr=follower,
+                env=_env(),
+                timeout=120,
+                check=False,
+            )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 0
+    lines = out.read_text().splitlines()
+    assert max(map(len, lines)) == 80, max(map(len, lines))
 
 
 def test_the_library_reports_bytes_of_a_stream(tmp_path: Path) -> None:

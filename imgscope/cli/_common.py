@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import re
 import select
@@ -10,7 +11,7 @@ import stat
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -67,8 +68,9 @@ def render_text(renderable: RenderableType, *, terminal: bool, width: int | None
         from rich.console import Console
 
         console = Console(color_system=None, force_terminal=False, highlight=False, soft_wrap=False)
-    if not terminal and width is not None and not os.environ.get("COLUMNS"):
-        console.width = width
+    if not terminal and not os.environ.get("COLUMNS"):
+        # rich would take the width of a terminal on stdin or stderr: a file is 80 wide unless the caller says
+        console.width = width if width is not None else 80
     with console.capture() as captured:
         console.print(renderable, crop=False)  # a line rendered whole on purpose (a digest) is not cut
     text = captured.get()
@@ -116,13 +118,56 @@ def stdout_gone() -> bool:
 def end_quietly() -> NoReturn:
     """Stop as a Unix tool a closed pipe stops: no message, exit status 141. What is left in stdout's buffer goes
     to /dev/null, so the interpreter's last flush cannot complain either."""
+    _stdout_to_devnull()
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
+class _Stdout(io.RawIOBase):
+    """stdout's descriptor, whose write errors name ``<stdout>``: a full disk under ``> file`` is the output's
+    failure, not the image's (an error without a file name is said of the input)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self._fd, data)
+        except OSError as exc:
+            raise type(exc)(exc.errno, exc.strerror, "<stdout>") from None
+
+
+def name_stdout() -> None:
+    """Make ``sys.stdout`` write through ``_Stdout`` (same descriptor, encoding and buffering). Not when stdout is
+    no descriptor (a test runner's capture) or is one already."""
+    out = sys.stdout
+    if not isinstance(out, io.TextIOWrapper) or isinstance(getattr(out.buffer, "raw", None), _Stdout):
+        return
     try:
+        fd = out.fileno()
+    except (OSError, ValueError):
+        return
+    out.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_Stdout(fd)), encoding=out.encoding, errors=out.errors, line_buffering=out.line_buffering
+    )
+
+
+def _stdout_to_devnull() -> None:
+    """stdout's descriptor made /dev/null's: whatever its buffer still holds goes nowhere, without an error."""
+    with suppress(AttributeError, OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-    except (AttributeError, OSError, ValueError):
-        pass
-    sys.exit(EXIT_PIPE_CLOSED)
 
 
 @contextmanager
@@ -139,6 +184,8 @@ def errors(debug: bool) -> Iterator[None]:
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) and stdout_gone():
             end_quietly()
+        if exc.filename == "<stdout>":
+            _stdout_to_devnull()  # what stdout's buffer still holds is lost: the interpreter's last flush is quiet
         if debug:
             traceback.print_exc()
         fail(printable(f"{exc.filename or path}: {exc.strerror or exc}"))
@@ -334,4 +381,5 @@ def main(ctx: click.Context, debug: bool) -> None:
     0 ok, 1 a check failed, 2 bad input or usage.
     """
     ctx.obj = {"debug": debug}
+    name_stdout()
     own_heap()  # the process is the command line's: large blocks given back when freed (_heap)
