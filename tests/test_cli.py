@@ -292,3 +292,22 @@ def test_a_long_run_of_empty_history_entries_is_folded(tmp_path: Path) -> None:
     assert "… 91 more entries that made no layer" in out
     code, out, _ = run("analyze", str(image), "--json")
     assert sum(h["created_by"].startswith("RUN echo") for h in json.loads(out)["history"]) == 100
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("analyze", "x", "--top", "-1"), "Invalid value for '--top': -1 is not in the range 0<=x<=10000."),
+        (("analyze",), "Missing argument 'PATH'."),
+        (("tree", "x", "--sort", "bogus"), "Invalid value for '--sort': 'bogus' is not one of 'size', 'name'."),
+        (("report", "x"), "Missing option '-o' / '--output'."),
+        (("nosuch",), "No such command 'nosuch'."),
+    ],
+)
+def test_a_usage_error_is_one_line(args: tuple[str, ...], message: str) -> None:
+    """A usage error is one line and exit 2, as docs/cli.md says of every error: click printed the usage, a hint
+    and the error over four lines."""
+    code, out, err = run(*args)
+    command = "imgscope" if args[0] == "nosuch" else f"imgscope {args[0]}"
+    assert (code, out) == (2, "")
+    assert err == f"imgscope: error: {message} (see {command} --help)\n", err

@@ -75,6 +75,9 @@ def test_sboms() -> None:
     assert code == 0 and json.loads(out)["bomFormat"] == "CycloneDX"
     code, out, _ = run("packages", SAMPLE, "--format", "spdx")
     assert code == 0 and json.loads(out)["spdxVersion"] == "SPDX-2.3"
+    # two documents asked for: refused, as advise and check refuse --json with another format (spdx won)
+    code, out, err = run("packages", SAMPLE, "--json", "--format", "spdx")
+    assert (code, out, err) == (2, "", "imgscope: error: --json and --format spdx: choose one\n")
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: object) -> None:

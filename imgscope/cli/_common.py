@@ -332,6 +332,15 @@ def image_options(f: F) -> F:
     return f
 
 
+class _NeverRaised(click.exceptions.UsageError):
+    pass
+
+
+#: click 8.2+ raises this usage error for a group run without a command: its message is the whole help (8.1
+#: prints the help and exits)
+_NO_ARGS_IS_HELP: type[click.exceptions.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
+
+
 class _Main(click.Group):
     """The ``imgscope`` group: each command's module is imported when that command is run (or listed, for
     ``--help``), so a command pays only for its own imports; a reader of stdout that quits early ends any command
@@ -342,6 +351,28 @@ class _Main(click.Group):
         super().__init__(*args, **kwargs)
         #: command name -> the module that defines it, imported when the command is looked up (``cli/__init__.py``)
         self.lazy_commands: dict[str, str] = {}
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """click's ``main``, with a usage error as one line, as every other error (click prints the usage, a hint
+        and the error over four lines)."""
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except _NO_ARGS_IS_HELP as exc:  # a bare "imgscope": the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.UsageError as exc:
+            where = " ".join(["imgscope", *(exc.ctx.command_path.split()[1:] if exc.ctx is not None else ())])
+            one_line = " ".join(exc.format_message().split())
+            click.echo(f"imgscope: error: {printable(one_line)} (see {where} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))

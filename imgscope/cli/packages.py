@@ -58,6 +58,8 @@ def packages(
     bytes no package owns."""
     if top and sbom_format:
         fail("--top does not go with --format: an SBOM lists every package")
+    if as_json and sbom_format:
+        fail(f"--json and --format {sbom_format}: choose one")
     with errors(ctx.obj["debug"]):
         source = image_arg(path, image=image_ref, platform=platform)
     with errors(ctx.obj["debug"]), progress(source, image_ref, platform) as report_progress:
