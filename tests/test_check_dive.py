@@ -127,7 +127,9 @@ def test_go_float_parsing_and_printing() -> None:
     assert golang.go_parse_float("1e-1") == 0.1
     assert golang.go_parse_float("0x1p-2") == 0.25
     assert math.isnan(golang.go_parse_float("NaN"))
-    for bad in ("5%", " 0.5", "1_0", "1e400", "+nan", "", "0.5.1"):
+    assert golang.go_parse_float("0.9_9") == 0.99 and golang.go_parse_float("1_000.5") == 1000.5  # underscoreOK
+    assert golang.go_parse_float("0x_1p-2") == 0.25
+    for bad in ("5%", " 0.5", "_1", "1_", "1__0", "1_.5", "1e400", "+nan", "", "0.5.1"):
         with pytest.raises(ValueError):
             golang.go_parse_float(bad)
     assert [golang.go_format(v) for v in (1.0, 0.1, 1e-05, 1e21, 123.0, 0.6963277871435901)] == [

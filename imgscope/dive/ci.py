@@ -76,7 +76,7 @@ def parse_ratio(rule: str, value: str, where: str | None = None) -> float | None
         return None
     place = where or f"dive rule {rule}"
     try:
-        threshold = _go_float(value)
+        threshold = go_parse_float(value)
     except ValueError as exc:
         hint = _percent_hint(value)
         raise UsageError(place, f"{rule}: invalid value {value!r}: {exc}{hint}") from None
@@ -216,7 +216,7 @@ def _yaml_v3_number(text: str) -> int | float | str:
         return _V3_SPECIAL[text]
     if text.startswith("."):
         try:
-            return _go_float(text)
+            return go_parse_float(text)
         except ValueError:
             return text
     plain = text.replace("_", "")
@@ -264,39 +264,6 @@ def _go_int(text: str, base: int, *, unsigned: bool = False) -> int | None:
         return value if value < 1 << 64 else None
     value = -value if negative else value
     return value if -(1 << 63) <= value < 1 << 63 else None
-
-
-def _go_float(text: str) -> float:
-    """Go's ``strconv.ParseFloat(text, 64)``, underscores between digits (``0.9_9``) allowed as Go allows them."""
-    if "_" not in text:
-        return go_parse_float(text)
-    clean = text.replace("_", "")
-    if not _underscores_ok(text):
-        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
-    try:
-        return go_parse_float(clean)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace(f'"{clean}"', f'"{text}"')) from None
-
-
-def _underscores_ok(text: str) -> bool:
-    """Go's ``strconv.underscoreOK``: each ``_`` between two digits (or after a base prefix)."""
-    s = text[1:] if text[:1] in ("+", "-") else text
-    saw, i, hexa = "^", 0, False
-    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "box":
-        i, saw, hexa = 2, "0", s[1].lower() == "x"
-    for c in s[i:]:
-        if c.isascii() and (c.isdigit() or (hexa and c.lower() in "abcdef")):
-            saw = "0"
-        elif c == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        elif saw == "_":
-            return False
-        else:
-            saw = "!"
-    return saw != "_"
 
 
 def failure_message(rule: str, actual: float, threshold: float) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 _MASK64 = (1 << 64) - 1
 _GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_GO_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9]+")
+_GO_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+")
 _GO_INF = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
 
 
@@ -242,12 +242,20 @@ _UNKNOWN, _INCREASING, _DECREASING = 0, 1, 2
 
 
 def go_parse_float(text: str) -> float:
-    """Go's ``strconv.ParseFloat(text, 64)``: no spaces, no underscores in decimals, ``NaN``/``Inf`` spelled as Go
-    accepts them, out-of-range values refused. ValueError otherwise."""
+    """Go's ``strconv.ParseFloat(text, 64)``: no spaces; underscores only between digits or after a base prefix
+    (``0.9_9`` is 0.99, as dive reads a quoted value; ``underscoreOK``); ``NaN``/``Inf`` spelled as Go accepts
+    them; out-of-range values refused. ValueError otherwise."""
+    if "_" in text:
+        if not _underscores_ok(text) or _GO_INF.fullmatch(text.replace("_", "")):
+            raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+        try:
+            return go_parse_float(text.replace("_", ""))
+        except ValueError as exc:
+            raise ValueError(str(exc).replace(f'"{text.replace("_", "")}"', f'"{text}"')) from None
     if _GO_DECIMAL.fullmatch(text):
         value = float(text)
-    elif _GO_HEX.fullmatch(text) and "__" not in text:
-        value = float.fromhex(text.replace("_", ""))
+    elif _GO_HEX.fullmatch(text):
+        value = float.fromhex(text)
     elif _GO_INF.fullmatch(text):
         return float(text.lower().replace("infinity", "inf"))
     elif text.lower() == "nan":
@@ -257,6 +265,26 @@ def go_parse_float(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f'strconv.ParseFloat: parsing "{text}": value out of range')
     return value
+
+
+def _underscores_ok(text: str) -> bool:
+    """Go's ``strconv.underscoreOK``: each ``_`` between two digits (or after a base prefix)."""
+    s = text[1:] if text[:1] in ("+", "-") else text
+    saw, i, hexa = "^", 0, False
+    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "box":
+        i, saw, hexa = 2, "0", s[1].lower() == "x"
+    for c in s[i:]:
+        if c.isascii() and (c.isdigit() or (hexa and c.lower() in "abcdef")):
+            saw = "0"
+        elif c == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
 
 
 def go_format(value: float) -> str:
