@@ -80,3 +80,15 @@ class Buildah:
         """Commit the container as ``name`` and write it to ``out``."""
         self("commit", "-q", "--format", "docker", "--rm", container, name)
         return self.push(name, out, transport)
+
+
+def built_on_busybox(tmp_path_factory: pytest.TempPathFactory, name: str, containerfile: str) -> Path:
+    """A docker-archive of ``containerfile`` (``{base}`` standing for a busybox base image) built by buildah in
+    a temporary directory of its own, for a module's fixture; the test is skipped without buildah."""
+    if needs_buildah.args[0]:
+        pytest.skip("buildah is not installed")
+    tmp = tmp_path_factory.mktemp(name)
+    b = Buildah(tmp)
+    base = b.busybox_base(f"localhost/{name}-base:1")
+    b.bud(containerfile.replace("{base}", base), f"localhost/{name}:1")
+    return b.push(f"localhost/{name}:1", tmp / f"{name}.tar")

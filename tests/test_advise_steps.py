@@ -17,7 +17,7 @@ import pytest
 
 import imgscope
 from imgscope.advise import Advice, Finding, advice
-from tests.buildah import Buildah, needs_buildah
+from tests.buildah import built_on_busybox, needs_buildah
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\\nIMGSCOPE-FAKE-KEY-NOT-A-REAL-KEY\\n-----END OPENSSH PRIVATE KEY-----\\n"
 SSH_KEY = "/root/.ssh/id_ed25519"
@@ -43,13 +43,7 @@ CONTAINERFILE = (
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if needs_buildah.args[0]:
-        pytest.skip("buildah is not installed")
-    tmp = tmp_path_factory.mktemp("advise-steps")
-    b = Buildah(tmp)
-    base = b.busybox_base("localhost/steps-base:1")
-    b.bud(CONTAINERFILE.replace("{base}", base), "localhost/steps:1")
-    return b.push("localhost/steps:1", tmp / "steps.tar")
+    return built_on_busybox(tmp_path_factory, "steps", CONTAINERFILE)
 
 
 @pytest.fixture(scope="module")

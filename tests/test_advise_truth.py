@@ -19,7 +19,7 @@ import imgscope
 from imgscope.advise import Advice, Finding, advice
 from imgscope.advise.secrets import is_package_test_fixture
 from imgscope.cli import main
-from tests.buildah import Buildah, needs_buildah
+from tests.buildah import built_on_busybox, needs_buildah
 
 KEY = (  # a PEM header is what makes it a private key to the sniffer; the body is filler
     "-----BEGIN RSA PRIVATE KEY-----\\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\\n"
@@ -39,13 +39,7 @@ STEPS = (
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if needs_buildah.args[0]:
-        pytest.skip("buildah is not installed")
-    tmp = tmp_path_factory.mktemp("advise-truth")
-    b = Buildah(tmp)
-    base = b.busybox_base("localhost/truth-base:1")
-    b.bud(f"FROM {base}\n" + "".join(f"RUN {step}\n" for step in STEPS), "localhost/truth:1")
-    return b.push("localhost/truth:1", tmp / "truth.tar")
+    return built_on_busybox(tmp_path_factory, "truth", "FROM {base}\n" + "".join(f"RUN {step}\n" for step in STEPS))
 
 
 @pytest.fixture(scope="module")
