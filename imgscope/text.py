@@ -82,17 +82,49 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
+def cell_width(text: str) -> int:
+    """The terminal cells ``text`` takes, as rich counts them when it draws: a CJK character or an emoji two, a
+    combining accent none."""
+    from rich.cells import cell_len  # imported where text is drawn, so that --json never imports rich
+
+    return cell_len(text)
+
+
+def fit_cells(text: str, width: int, *, end: bool = False) -> str:
+    """The longest start of ``text`` (``end``: its longest end) that takes at most ``width`` cells, cut between
+    graphemes (an emoji, a letter with its accent)."""
+    from rich.cells import split_graphemes
+
+    spans, total = split_graphemes(text)
+    if total <= width:
+        return text
+    used = 0
+    if end:
+        start = len(text)
+        for first, _, cells in reversed(spans):
+            if used + cells > width:
+                break
+            used, start = used + cells, first
+        return text[start:]
+    stop = 0
+    for _, last, cells in spans:
+        if used + cells > width:
+            break
+        used, stop = used + cells, last
+    return text[:stop]
+
+
 def middle_ellipsis(text: str, width: int) -> str:
-    """``text`` cut in the middle to ``width`` characters (``/usr/lib/…/site-packages/x.py``): the start and the
-    end of a path say the most; a path keeps its last component whole when it can."""
-    if len(text) <= width:
+    """``text`` cut in the middle to ``width`` terminal cells (``/usr/lib/…/site-packages/x.py``): the start and
+    the end of a path say the most; a path keeps its last component whole when it can."""
+    if cell_width(text) <= width:
         return text
     if width <= 1:
         return "…"[:width]
     tail_start = text.rfind("/")
     keep = width - 1
-    if tail_start > 0 and len(text) - tail_start <= keep * 2 // 3:
+    if tail_start > 0 and cell_width(text[tail_start:]) <= keep * 2 // 3:
         tail = text[tail_start:]
-        return text[: keep - len(tail)] + "…" + tail
-    head = (keep + 1) // 2
-    return text[:head] + "…" + text[len(text) - (keep - head) :]
+        return fit_cells(text, keep - cell_width(tail)) + "…" + tail
+    head = fit_cells(text, (keep + 1) // 2)
+    return head + "…" + fit_cells(text, keep - cell_width(head), end=True)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imgscope.cli import main
-from imgscope.text import middle_ellipsis
+from imgscope.text import cell_width, middle_ellipsis
 from tests.conftest import SAMPLES
 
 PATHS = st.lists(st.text(alphabet="abcdefghij-_.0123456789", min_size=1, max_size=30), min_size=1, max_size=8).map(
@@ -32,6 +32,29 @@ def test_a_cut_path_keeps_its_start_and_its_end(path: str, width: int) -> None:
     last = path[path.rfind("/") :]
     if len(last) <= (width - 1) * 2 // 3:
         assert tail == last  # the file's name is kept whole when it fits
+
+
+WIDE_PATHS = st.lists(
+    st.text(alphabet="日本語ファイル名中文🐳\uff21\uff22e\u0301-_.ab", min_size=1, max_size=20), min_size=1, max_size=6
+).map(lambda parts: "/" + "/".join(parts))
+
+
+@given(WIDE_PATHS, st.integers(min_value=3, max_value=60))
+def test_a_wide_character_path_is_cut_in_cells(path: str, width: int) -> None:
+    """CJK, full-width and emoji characters take two cells: the cut is measured in cells, so rich never crops
+    its end (a second ``…``, the file's name lost)."""
+    cut = middle_ellipsis(path, width)
+    if cell_width(path) <= width:
+        assert cut == path
+        return
+    assert width - 1 <= cell_width(cut) <= width and cut.count("…") == 1
+    head, tail = cut.split("…")
+    assert path.startswith(head) and path.endswith(tail)
+
+
+def test_a_cjk_file_name_keeps_its_extension() -> None:
+    cut = middle_ellipsis("/app/日本語のファイル名/サブディレクトリ/名前です.txt", 30)
+    assert cut == "/app/日本語のフ…/名前です.txt" and cell_width(cut) == 29  # a 2-cell character does not fit the 30th
 
 
 def test_the_site_packages_example_is_cut_in_the_middle() -> None:

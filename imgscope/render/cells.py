@@ -7,13 +7,14 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from imgscope.text import middle_ellipsis, printable
+from imgscope.text import cell_width, fit_cells, middle_ellipsis, printable
 
 _SHORT_DIGEST = len("sha256:") + 12  # docker's short ID
 
 
 class PathCell:
-    """A path on one line: whole when the column allows, else cut in the middle (``/usr/lib/…/x.py``)."""
+    """A path on one line: whole when the column allows, else cut in the middle (``/usr/lib/…/x.py``). Widths
+    are terminal cells (a CJK character takes two), as everywhere in this module."""
 
     def __init__(self, path: str, style: str = "", min_width: int = 24) -> None:
         self.text = printable(path)
@@ -21,7 +22,7 @@ class PathCell:
         self.min_width = min_width
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = len(self.text)
+        width = cell_width(self.text)
         return Measurement(min(width, self.min_width), width).clamp(max_width=options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -37,12 +38,12 @@ class DigestCell:
         self.style = style
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = len(self.text)
+        width = cell_width(self.text)
         return Measurement(min(width, _SHORT_DIGEST + 1), width).clamp(max_width=options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         text = self.text
-        if len(text) > options.max_width:
+        if cell_width(text) > options.max_width:
             prefix, colon, rest = text.partition(":")
             head = f"{prefix}{colon}{rest[:12]}" if colon else text[:12]
             text = (head + "…") if len(head) + 1 <= options.max_width else text[: options.max_width]
@@ -59,13 +60,13 @@ class LineCell:
         self.min_width = min_width
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = len(self.text)
+        width = cell_width(self.text)
         return Measurement(min(width, self.min_width), width).clamp(max_width=options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         text = self.text
-        if len(text) > options.max_width:
-            text = text[: max(options.max_width - 1, 0)] + "…"
+        if cell_width(text) > options.max_width:
+            text = fit_cells(text, options.max_width - 1) + "…"
         yield Text(text, style=self.style, no_wrap=True)
 
 
@@ -77,7 +78,7 @@ class NameLine:
         self.before, self.name, self.name_style, self.after = before, printable(name), name_style, after
 
     def _width(self) -> int:
-        return self.before.cell_len + len(self.name) + self.after.cell_len
+        return self.before.cell_len + cell_width(self.name) + self.after.cell_len
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = self._width()
@@ -85,7 +86,7 @@ class NameLine:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         room = options.max_width - self.before.cell_len - self.after.cell_len
-        name = self.name if room >= len(self.name) else middle_ellipsis(self.name, max(room, 8))
+        name = self.name if room >= cell_width(self.name) else middle_ellipsis(self.name, max(room, 8))
         line = Text.assemble(self.before, (name, self.name_style), self.after, no_wrap=True, overflow="ellipsis")
         line.truncate(options.max_width, overflow="ellipsis")
         yield line

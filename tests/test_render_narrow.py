@@ -1,0 +1,105 @@
+"""What the terminal views show on a narrow terminal and with wide characters (docs/cli.md: "tables choose what to
+cut when the terminal is narrow"): widths are terminal cells (a CJK character or an emoji takes two), a path loses
+its middle, the identifying column keeps a usable minimum, numbers are never cut and no table is wider than the
+terminal."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+
+import pytest
+from click.testing import CliRunner
+from rich.cells import cell_len
+
+from imgscope.cli import main
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CJK_TAG = "localhost/日本語:タグ"
+FULL_WIDTH = "".join(chr(ord(c) + 0xFEE0) for c in "FULLWIDTH_NAME_FOR_TESTING")  # U+FF21 and on
+CJK_FILES = {
+    "app/日本語のファイル名/とても長い名前のファイル.txt": 5000,
+    "app/emoji/" + "🐳" * 20 + ".bin": 4000,
+    "app/中文目录/中文文件名称非常非常非常非常长的文件名称.dat": 3000,
+    f"app/wide/{FULL_WIDTH}.txt": 900,
+}
+
+
+def _layer(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        dirs: set[str] = set()
+        for name, data in files.items():
+            parts = name.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                if (d := "/".join(parts[:i])) not in dirs:
+                    dirs.add(d)
+                    info = tarfile.TarInfo(d)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cjk_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A docker save of two layers whose files have CJK, emoji and full-width names (the second overwrites them,
+    so they are wasted files too), tagged with a CJK tag."""
+    blobs = [
+        _layer({name: b"x" * n for name, n in CJK_FILES.items()}),
+        _layer({name: b"y" * (n + 500) for name, n in CJK_FILES.items()}),
+    ]
+    diff_ids = ["sha256:" + hashlib.sha256(b).hexdigest() for b in blobs]
+    commands = ["COPY 日本語のファイル名 🐳🐳🐳 /app", "RUN echo 日本語日本語日本語日本語日本語日本語 > /app/x"]
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": [{"created_by": c} for c in commands],
+        }
+    ).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    members = {config_name: config, **{d[7:] + ".tar": b for d, b in zip(diff_ids, blobs, strict=True)}}
+    manifest = [{"Config": config_name, "RepoTags": [CJK_TAG], "Layers": [d[7:] + ".tar" for d in diff_ids]}]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    path = tmp_path_factory.mktemp("cjk") / "cjk.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def run(args: list[str], width: int, tty: bool = False) -> list[str]:
+    env = {"COLUMNS": str(width), "NO_COLOR": None, "FORCE_COLOR": "1" if tty else None}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code in (0, 1), result.stderr
+    return ANSI.sub("", result.stdout).splitlines()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_wide_character_paths_lose_their_middle(cjk_image: str, width: int) -> None:
+    lines = run(["analyze", cjk_image], width)
+    assert all(cell_len(line) <= width for line in lines), [line for line in lines if cell_len(line) > width]
+    for name in CJK_FILES:
+        extension = name[name.rfind(".") :]
+        rows = [line for line in lines if line.startswith("│") and "/app/" + name[4:8] in line]
+        assert len(rows) == 2, (name, lines)  # a wasted file and a largest file
+        for row in rows:
+            path = next(cell for cell in row.split("│") if "/app/" in cell).strip()
+            assert path.count("…") <= 1 and path.endswith(extension), row
+
+
+def test_tree_keeps_a_wide_name_s_extension(cjk_image: str) -> None:
+    lines = run(["tree", cjk_image, "-L"], 80)
+    assert all(cell_len(line) <= 80 for line in lines)
+    rows = [line for line in lines if "中文文件名称" in line]
+    assert len(rows) == 1 and rows[0].endswith(".dat") and rows[0].count("…") == 1, rows
