@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 
 from imgscope.cli import main
+from tests.conftest import SAMPLES
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CJK_TAG = "localhost/日本語:タグ"
@@ -85,13 +86,13 @@ def run(args: list[str], width: int, tty: bool = False) -> list[str]:
     return ANSI.sub("", result.stdout).splitlines()
 
 
-@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("width", [60, 80, 120])
 def test_wide_character_paths_lose_their_middle(cjk_image: str, width: int) -> None:
     lines = run(["analyze", cjk_image], width)
     assert all(cell_len(line) <= width for line in lines), [line for line in lines if cell_len(line) > width]
     for name in CJK_FILES:
         extension = name[name.rfind(".") :]
-        rows = [line for line in lines if line.startswith("│") and "/app/" + name[4:8] in line]
+        rows = [line for line in lines if line.startswith("│") and "/app/" + name[4:6] in line]
         assert len(rows) == 2, (name, lines)  # a wasted file and a largest file
         for row in rows:
             path = next(cell for cell in row.split("│") if "/app/" in cell).strip()
@@ -103,3 +104,28 @@ def test_tree_keeps_a_wide_name_s_extension(cjk_image: str) -> None:
     assert all(cell_len(line) <= 80 for line in lines)
     rows = [line for line in lines if "中文文件名称" in line]
     assert len(rows) == 1 and rows[0].endswith(".dat") and rows[0].count("…") == 1, rows
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_the_samples_fit_a_narrow_terminal(tty: bool) -> None:
+    """Each command's output fits 40 and 60 columns (the title lines and the text between tables fold)."""
+    for width in (40, 60):
+        for args in (
+            ["analyze", str(SAMPLES / "cases/docker-archive.tar")],
+            ["history", str(SAMPLES / "cases/docker-archive.tar")],
+            ["packages", str(SAMPLES / "packages/oci")],
+            ["ls", str(SAMPLES / "multi-platform")],
+        ):
+            lines = run(args, width, tty)
+            assert all(cell_len(line) <= width for line in lines), (args, width, lines)
+
+
+def test_at_40_columns_numbers_stay_whole_and_the_key_column_stays_readable() -> None:
+    """Optional columns go before a number is cut (``2…``) or the command or name column shrinks to nothing."""
+    out = "\n".join(run(["analyze", str(SAMPLES / "cases/docker-archive.tar")], 40))
+    assert re.search(r"│ 0 │ +2\.0 MB │ .*281 │ busybox", out) and "105.0 kB" in out and "│ RUN set -e" in out
+    out = "\n".join(run(["history", str(SAMPLES / "cases/docker-archive.tar")], 40))
+    assert "│  105.0 kB │ RUN set -e" in out
+    out = "\n".join(run(["packages", str(SAMPLES / "packages/oci")], 40))
+    assert all(f"│ {name} " in out for name in ("uuid-dev", "hello", "musl-demo", "left-pad")), out
+    assert re.search(r"│ build-\S*ential ", out), out  # its middle cut to the column: 13 cells here

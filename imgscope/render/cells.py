@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
 
 from imgscope.text import cell_width, fit_cells, middle_ellipsis, printable
@@ -90,3 +93,72 @@ class NameLine:
         line = Text.assemble(self.before, (name, self.name_style), self.after, no_wrap=True, overflow="ellipsis")
         line.truncate(options.max_width, overflow="ellipsis")
         yield line
+
+
+class FitTable:
+    """A table fitted to the width it is given: every column whole (numbers, sizes, short words) except the
+    ``shrink`` ones (a command, a path, a name: cells that cut themselves), which share what is left equally,
+    down to their minimum; when even that is too wide, the ``optional`` columns are left out,
+    in that order. Built like a rich ``Table`` (``add_column``, ``add_row``, ``caption``)."""
+
+    def __init__(self, *, optional: tuple[str, ...] = (), **table: Any) -> None:
+        self.optional = optional
+        self.caption: str | None = table.pop("caption", None)
+        self.table = table
+        self.columns: list[tuple[str, int | None, dict[str, Any]]] = []  # header, shrink's minimum, rich's options
+        self.rows: list[tuple[RenderableType, ...]] = []
+
+    def add_column(self, header: str, *, shrink: int | None = None, **column: Any) -> None:
+        """A column; ``shrink``: the usable minimum of a column that may be narrower than its content."""
+        self.columns.append((header, shrink, column))
+
+    def add_row(self, *cells: RenderableType) -> None:
+        self.rows.append(cells)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self._table(console, options))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._table(console, options)
+
+    def _table(self, console: Console, options: ConsoleOptions) -> Table:
+        keep = list(range(len(self.columns)))
+        dropped = iter(self.optional)
+        while (widths := self._widths(console, options, keep)) is None:
+            header = next(dropped, None)
+            if header is None:  # nothing left to leave out: rich cuts what it must
+                widths = {}
+                break
+            keep = [i for i in keep if self.columns[i][0] != header]
+        table = Table(caption=self.caption, **self.table)
+        for i in keep:
+            header, shrink, column = self.columns[i]
+            if shrink is None:
+                table.add_column(header, no_wrap=True, **column)
+            else:
+                table.add_column(header, width=widths.get(i), **{"no_wrap": True, **column})
+        for row in self.rows:
+            table.add_row(*(row[i] for i in keep))
+        return table
+
+    def _widths(self, console: Console, options: ConsoleOptions, keep: list[int]) -> dict[int, int] | None:
+        """The width of each shrinking column when the natural widths do not fit (``{}`` when they do), or
+        ``None`` when the columns ``keep`` cannot fit."""
+        natural = {}
+        for i in keep:
+            header, _, column = self.columns[i]
+            cells = [Measurement.get(console, options, row[i]).maximum for row in self.rows]
+            natural[i] = max([cell_width(header), column.get("min_width") or 0, *cells])
+        room = options.max_width - 3 * len(keep) - 1  # each column's padding (2) and rule (1), the table's edge
+        if sum(natural.values()) <= room:
+            return {}
+        shrinking = [i for i in keep if self.columns[i][1] is not None]
+        widths = {i: min(natural[i], self.columns[i][1] or 0) for i in shrinking}
+        left = room - sum(natural[i] for i in keep if i not in widths) - sum(widths.values())
+        if left < 0:
+            return None
+        while left > 0 and (narrow := [i for i in shrinking if widths[i] < natural[i]]):
+            for i in narrow[:left]:  # an equal share each, the first (what identifies the row) first
+                widths[i] += 1
+            left -= len(narrow[:left])
+        return widths

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from imgscope.history.dockerfile import Dockerfile
 from imgscope.history.rows import History
+from imgscope.render.cells import FitTable, LineCell
 from imgscope.render.terminal import safe, size
 from imgscope.text import first_layers, one_line, printable, redact
 
 
 def render_history(history: History, title: str) -> RenderableType:
     """One row per history entry, empty ones dim, a rule where the base image ends."""
-    table = Table(
-        title=safe(title), title_justify="left", caption="--json or --dockerfile for whole commands", expand=True
+    table = FitTable(
+        title=safe(title),
+        title_justify="left",
+        caption="--json or --dockerfile for whole commands",
+        optional=("Created", "Layer"),
     )
-    table.add_column("#", justify="right", no_wrap=True, min_width=2)
-    table.add_column("Layer", justify="right", no_wrap=True, min_width=5)
-    table.add_column("Size", justify="right", no_wrap=True, min_width=9)
-    table.add_column("Created", no_wrap=True, min_width=19)
-    table.add_column("Command", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("#", justify="right", min_width=2)
+    table.add_column("Layer", justify="right", min_width=5)
+    table.add_column("Size", justify="right", min_width=9)
+    table.add_column("Created", min_width=19)
+    table.add_column("Command", shrink=16)
     base = history.base
     for row in history.rows:
         if base is not None and row.index == base.history_count:
@@ -34,7 +37,7 @@ def render_history(history: History, title: str) -> RenderableType:
             str(r.index) if r else "-",
             size(r.size) if r else "",
             safe((e.created or "")[:19].replace("T", " "), style),
-            safe(command, style),
+            LineCell(command, style),
         )
     for r in history.unnamed_layers:
         table.add_row("", str(r.index), size(r.size), "", Text("(no history entry)", "yellow"))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
-from imgscope.render.cells import LineCell, NameLine, PathCell
+from imgscope.render.cells import FitTable, LineCell, NameLine, PathCell
 from imgscope.render.terminal import percent, safe, size
 from imgscope.text import layer_of
 
@@ -25,10 +24,10 @@ def sort_packages(packages: tuple[Package, ...], by: str) -> list[Package]:
 
 def largest_packages(report: PackageReport, top: int = 10) -> RenderableType:
     """The "Largest packages" table of ``imgscope analyze``."""
-    table = Table(title="Largest packages", title_justify="left")
+    table = FitTable(title="Largest packages", title_justify="left", optional=("Layer", "Type"))
     table.add_column("Size", justify="right")
-    table.add_column("Package")
-    table.add_column("Version")
+    table.add_column("Package", shrink=12)
+    table.add_column("Version", shrink=8)
     table.add_column("Type")
     table.add_column("Layer", justify="right")
     for p in report.packages[:top]:
@@ -69,7 +68,7 @@ def render_packages(
         head.append(f"; OS: {report.os}")
     parts.append(head)
 
-    table = Table(title="Packages", title_justify="left")
+    table = FitTable(title="Packages", title_justify="left", optional=("Files", "Layer", "Wasted", "Type"))
     for col, justify in (
         ("Size", "right"),
         ("Package", "left"),
@@ -79,7 +78,7 @@ def render_packages(
         ("Layer", "right"),
         ("Wasted", "right"),
     ):
-        table.add_column(col, justify=justify, no_wrap=col not in ("Package", "Version"))  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, shrink={"Package": 12, "Version": 8}.get(col))
     rows = sort_packages(report.packages, sort)
     shown = rows[:top] if top > 0 else rows
     # Where a pip or npm package is installed goes below its name, on one line (its middle cut when narrow).
@@ -104,9 +103,17 @@ def render_packages(
         parts.append(_layer_table(report))
 
     if report.removed:
-        gone = Table(title="Removed packages (their bytes still stored in lower layers)", title_justify="left")
+        gone = FitTable(
+            title="Removed packages (their bytes still stored in lower layers)",
+            title_justify="left",
+            optional=("Installed", "Removed", "Type"),
+        )
         for col in ("Wasted", "Package", "Version", "Type", "Installed", "Removed"):
-            gone.add_column(col, justify="right" if col in ("Wasted", "Installed", "Removed") else "left")
+            gone.add_column(
+                col,
+                justify="right" if col in ("Wasted", "Installed", "Removed") else "left",
+                shrink={"Package": 12, "Version": 8}.get(col),
+            )
         for p in report.removed:
             gone.add_row(
                 size(p.wasted_bytes),
@@ -119,9 +126,9 @@ def render_packages(
         parts.append(gone)
 
     if report.unowned:
-        un = Table(title=f"Bytes no package owns: {size(report.unowned_bytes)}", title_justify="left")
+        un = FitTable(title=f"Bytes no package owns: {size(report.unowned_bytes)}", title_justify="left")
         un.add_column("Size", justify="right")
-        un.add_column("Directory")
+        un.add_column("Directory", shrink=16)
         un.add_column("Files", justify="right")
         for u in report.unowned[:10]:
             un.add_row(size(u.size), PathCell(u.directory, min_width=16), f"{u.files:,}")
@@ -144,9 +151,17 @@ def printable_name(report: PackageReport) -> str:
 
 def _layer_table(report: PackageReport) -> RenderableType:
     n = report.layer
-    table = Table(title=f"Layer {n}: what it did to packages", title_justify="left")
+    table = FitTable(
+        title=f"Layer {n}: what it did to packages",
+        title_justify="left",
+        optional=("Modified", "Removed", "Added"),
+    )
     for col in ("Change", "Package", "Version", "Added", "Modified", "Removed"):
-        table.add_column(col, justify="right" if col in ("Added", "Modified", "Removed") else "left")
+        table.add_column(
+            col,
+            justify="right" if col in ("Added", "Modified", "Removed") else "left",
+            shrink={"Package": 12, "Version": 8}.get(col),
+        )
     events = {(e.ecosystem, e.name, e.location): e for e in report.events if e.layer == n}
     for p in (*report.packages, *report.removed):
         row = next((pl for pl in p.layers if pl.layer == n), None)

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from imgscope.render.cells import DigestCell, LineCell, PathCell
+from imgscope.render.cells import DigestCell, FitTable, LineCell, PathCell
 from imgscope.text import one_line, plural, printable
 from imgscope.units import format_percent, format_size
 
@@ -97,7 +97,9 @@ _EMPTY_RUN_ENDS = 5
 
 
 def _layers(a: Analysis) -> RenderableType:
-    table = Table(title="Layers and history", title_justify="left", expand=False)
+    table = FitTable(
+        title="Layers and history", title_justify="left", caption_justify="left", optional=("Stored", "~", "-", "+")
+    )
     for name, style in (
         ("#", None),
         ("Size", None),
@@ -106,10 +108,9 @@ def _layers(a: Analysis) -> RenderableType:
         ("~", "yellow"),
         ("-", "red"),
     ):
-        table.add_column(name, justify="right", style=style, no_wrap=True)
-    table.add_column("Command")  # one line a row (LineCell); whole commands: history --json
+        table.add_column(name, justify="right", style=style)
+    table.add_column("Command", shrink=12)  # one line a row (LineCell); whole commands: history --json
     table.caption = "+ added, ~ modified, - removed paths; # · a history entry that made no layer"
-    table.caption_justify = "left"
     by_layer = {r.index: r for r in a.layers}
     shown: set[int] = set()
     empty: list[str] = []  # the run of entries that made no layer since the last layer's row
@@ -152,9 +153,13 @@ def _layers(a: Analysis) -> RenderableType:
 
 
 def _wasted(a: Analysis, top: int) -> RenderableType:
-    table = Table(title=f"Wasted files ({size(a.summary.wasted_bytes)})", title_justify="left")
+    table = FitTable(
+        title=f"Wasted files ({size(a.summary.wasted_bytes)})",
+        title_justify="left",
+        optional=("Hidden", "Written", "How"),
+    )
     table.add_column("Size", justify="right")
-    table.add_column("Path")
+    table.add_column("Path", shrink=16)
     table.add_column("Written", justify="right")
     table.add_column("Hidden", justify="right")
     table.add_column("How")
@@ -167,9 +172,9 @@ def _wasted(a: Analysis, top: int) -> RenderableType:
 
 
 def _largest(a: Analysis, top: int) -> RenderableType:
-    table = Table(title="Largest files", title_justify="left")
+    table = FitTable(title="Largest files", title_justify="left", optional=("Layer",))
     table.add_column("Size", justify="right")
-    table.add_column("Path")
+    table.add_column("Path", shrink=16)
     table.add_column("Layer", justify="right")
     for f in a.largest_files[:top]:
         table.add_row(size(f.size), PathCell(f.path), str(f.layer))
@@ -225,22 +230,24 @@ class _ImagesTable:
         self.refs = refs
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        names = [
+            ", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"]) for ref in self.refs
+        ]
         platforms = [safe(str(ref.platform) if ref.platform else "-") for ref in self.refs]
-        platform_width = max([len("Platform"), *(len(p) for p in platforms)])
+        platform_width = max([len("Platform"), *(p.cell_len for p in platforms)])
         # each column costs its padding (2) and a rule (1), the table one more rule
         with_id = self._NAME_MIN + platform_width + 2 * self._DIGEST + 4 * 3 + 1 <= options.max_width
-        table = Table(title=safe(f"Images in {self.path}"), title_justify="left")
-        table.add_column("Name", min_width=self._NAME_MIN)  # cut first (its middle): the digests stay whole
-        table.add_column("Platform", no_wrap=True, overflow="ellipsis")
-        table.add_column("Manifest digest", no_wrap=True, min_width=self._DIGEST)
+        table = FitTable(
+            title=safe(f"Images in {self.path}"), title_justify="left", optional=("Manifest digest", "Platform")
+        )
+        table.add_column("Name", shrink=self._NAME_MIN)  # cut first (its middle): the digests stay whole
+        table.add_column("Platform")
+        table.add_column("Manifest digest")
         if with_id:
-            table.add_column("Image ID", no_wrap=True, min_width=self._DIGEST)
-        for ref, platform in zip(self.refs, platforms, strict=True):
+            table.add_column("Image ID")
+        for ref, name, platform in zip(self.refs, names, platforms, strict=True):
             cells: list[RenderableType] = [
-                PathCell(
-                    ", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"]),
-                    min_width=self._NAME_MIN,
-                ),
+                PathCell(name, min_width=self._NAME_MIN),
                 platform,
                 DigestCell(_short_id(ref.digest)),
             ]
