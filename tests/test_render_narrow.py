@@ -106,6 +106,16 @@ def test_tree_keeps_a_wide_name_s_extension(cjk_image: str) -> None:
     assert len(rows) == 1 and rows[0].endswith(".dat") and rows[0].count("…") == 1, rows
 
 
+def test_ls_shows_a_cjk_tag_whole(cjk_image: str) -> None:
+    lines = run(["ls", cjk_image], 80)
+    assert any(f"│ {CJK_TAG} " in line for line in lines), lines
+
+
+def test_ls_drops_the_image_id_before_it_cuts_the_name() -> None:
+    lines = run(["ls", str(SAMPLES / "hostile-names.tar")], 80)
+    assert any("│ localhost/hostile-names:1 │" in line for line in lines) and "Image ID" not in "".join(lines), lines
+
+
 @pytest.mark.parametrize("tty", [False, True])
 def test_the_samples_fit_a_narrow_terminal(tty: bool) -> None:
     """Each command's output fits 40 and 60 columns (the title lines and the text between tables fold)."""

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.render.cells import DigestCell, FitTable, LineCell, PathCell
-from imgscope.text import one_line, plural, printable
+from imgscope.text import cell_width, one_line, plural, printable
 from imgscope.units import format_percent, format_size
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
 
 class _ImagesTable:
     """The images of ``ls``, with the columns the width allows: the name always (it is what ``--image`` takes),
-    then the platform and the manifest digest; the image ID only where it fits whole."""
+    then the platform and the manifest digest; the image ID only where it fits whole beside the whole name."""
 
     _NAME_MIN = 12
     _DIGEST = 19  # sha256: and 12 hex digits
@@ -234,9 +234,10 @@ class _ImagesTable:
             ", ".join([t for t in ref.tags if ":" in t or "/" in t] or [ref.name or "(untagged)"]) for ref in self.refs
         ]
         platforms = [safe(str(ref.platform) if ref.platform else "-") for ref in self.refs]
+        name_width = max([len("Name"), *(cell_width(printable(n)) for n in names)])
         platform_width = max([len("Platform"), *(p.cell_len for p in platforms)])
         # each column costs its padding (2) and a rule (1), the table one more rule
-        with_id = self._NAME_MIN + platform_width + 2 * self._DIGEST + 4 * 3 + 1 <= options.max_width
+        with_id = name_width + platform_width + 2 * self._DIGEST + 4 * 3 + 1 <= options.max_width
         table = FitTable(
             title=safe(f"Images in {self.path}"), title_justify="left", optional=("Manifest digest", "Platform")
         )
