@@ -34,7 +34,8 @@ class PathCell:
 
 class DigestCell:
     """A digest on one line: whole when it fits, else its short form (``sha256:`` and 12 hex digits, as docker
-    shows image IDs) and ``…``; never folded."""
+    shows image IDs), with ``…`` where there is room for it; never folded. Narrower than the short form, the
+    cut still ends with ``…``."""
 
     def __init__(self, digest: str | None, style: str = "") -> None:
         self.text = printable(digest or "-")
@@ -42,14 +43,19 @@ class DigestCell:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = cell_width(self.text)
-        return Measurement(min(width, _SHORT_DIGEST + 1), width).clamp(max_width=options.max_width)
+        return Measurement(min(width, _SHORT_DIGEST), width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        text = self.text
-        if cell_width(text) > options.max_width:
+        text, room = self.text, options.max_width
+        if cell_width(text) > room:
             prefix, colon, rest = text.partition(":")
-            head = f"{prefix}{colon}{rest[:12]}" if colon else text[:12]
-            text = (head + "…") if len(head) + 1 <= options.max_width else text[: options.max_width]
+            short = f"{prefix}{colon}{rest[:12]}" if colon else text[:12]
+            if cell_width(short) < room:
+                text = short + "…"
+            elif cell_width(short) == room:
+                text = short
+            else:
+                text = fit_cells(text, room - 1) + "…"
         yield Text(text, style=self.style, no_wrap=True)
 
 
@@ -106,10 +112,14 @@ class FitTable:
         self.caption: str | None = table.pop("caption", None)
         self.table = table
         self.columns: list[tuple[str, int | None, dict[str, Any]]] = []  # header, shrink's minimum, rich's options
+        self.short: set[int] = set()
         self.rows: list[tuple[RenderableType, ...]] = []
 
-    def add_column(self, header: str, *, shrink: int | None = None, **column: Any) -> None:
-        """A column; ``shrink``: the usable minimum of a column that may be narrower than its content."""
+    def add_column(self, header: str, *, shrink: int | None = None, short: bool = False, **column: Any) -> None:
+        """A column; ``shrink``: the usable minimum of a column that may be narrower than its content; ``short``:
+        its cells are shown whole or at that minimum, nothing between (a digest), so it grows only to whole."""
+        if short:
+            self.short.add(len(self.columns))
         self.columns.append((header, shrink, column))
 
     def add_row(self, *cells: RenderableType) -> None:
@@ -157,8 +167,12 @@ class FitTable:
         left = room - sum(natural[i] for i in keep if i not in widths) - sum(widths.values())
         if left < 0:
             return None
-        while left > 0 and (narrow := [i for i in shrinking if widths[i] < natural[i]]):
+        while left > 0 and (narrow := [i for i in shrinking if widths[i] < natural[i] and i not in self.short]):
             for i in narrow[:left]:  # an equal share each, the first (what identifies the row) first
                 widths[i] += 1
             left -= len(narrow[:left])
+        for i in shrinking:
+            if i in self.short and natural[i] - widths[i] <= left:
+                left -= natural[i] - widths[i]
+                widths[i] = natural[i]
         return widths

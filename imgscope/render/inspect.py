@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.inspect import ImageInfo
-from imgscope.render.cells import DigestCell
+from imgscope.render.cells import DigestCell, FitTable
 from imgscope.render.terminal import safe, size
 from imgscope.sources.created_by import healthcheck_instruction
 from imgscope.text import redact
@@ -83,11 +83,11 @@ def render_inspect(info: ImageInfo) -> RenderableType:
     for note in info.notes:
         row("Note", note)
 
-    layers = Table(title="RootFS layers", title_justify="left")
+    layers = FitTable(title="RootFS layers", title_justify="left", optional=("Media type",))
     layers.add_column("#", justify="right")
     layers.add_column("Stored", justify="right")
-    layers.add_column("Media type", overflow="fold")  # application/vnd. left out (whole: --json)
-    layers.add_column("diff_id")  # whole when the terminal is wide enough, else its short form; never folded
+    layers.add_column("Media type", shrink=10, no_wrap=False, overflow="fold")  # application/vnd. left out
+    layers.add_column("diff_id", shrink=20, short=True)  # whole or short (sha256: and 12 hex digits, and …)
     for layer in info.layers:
         media = (layer.media_type or "-").removeprefix("application/vnd.")
         if not layer.available:
