@@ -151,3 +151,9 @@ def test_a_digest_is_whole_or_short_never_cut_without_a_sign(width: int) -> None
     for row in rows:
         digest = re.search(r"sha256:\S*", row)
         assert digest and re.fullmatch(r"sha256:[0-9a-f]{12}…?|sha256:[0-9a-f]{64}", digest[0]), row
+
+
+def test_a_package_the_layer_removed_shows_its_version_not_an_upgrade_to_itself() -> None:
+    out = "\n".join(run(["packages", str(SAMPLES / "packages/oci"), "--layer", "-1"], 150))
+    assert re.search(r"│ removed +│ sensible-utils +│ 0\.0\.17\+nmu1 +│", out), out
+    assert re.search(r"│ upgraded +│ imgscope-demo +│ 1\.0 -> 1\.1 +│", out), out

@@ -169,7 +169,9 @@ def _layer_table(report: PackageReport) -> RenderableType:
         if row is None and event is None:
             continue
         change = event.change if event else "files changed"
-        version = p.version if event is None or event.old_version is None else f"{event.old_version} -> {p.version}"
+        version = p.version
+        if event is not None and event.old_version is not None and event.new_version is not None:
+            version = f"{event.old_version} -> {event.new_version}"  # a removed package has no new version
         table.add_row(
             change,
             _name(p.name),
