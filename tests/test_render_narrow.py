@@ -157,3 +157,8 @@ def test_a_package_the_layer_removed_shows_its_version_not_an_upgrade_to_itself(
     out = "\n".join(run(["packages", str(SAMPLES / "packages/oci"), "--layer", "-1"], 150))
     assert re.search(r"│ removed +│ sensible-utils +│ 0\.0\.17\+nmu1 +│", out), out
     assert re.search(r"│ upgraded +│ imgscope-demo +│ 1\.0 -> 1\.1 +│", out), out
+
+
+def test_one_package_owns() -> None:
+    out = "\n".join(run(["packages", str(SAMPLES / "advise.tar"), "--image", "localhost/wasteful:latest"], 120))
+    assert ": 1 package owns " in out and "1 packages" not in out, out

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from imgscope.render.cells import FitTable, LineCell, NameLine, PathCell
 from imgscope.render.terminal import percent, safe, size
-from imgscope.text import layer_of
+from imgscope.text import layer_of, plural
 
 if TYPE_CHECKING:
     from imgscope.packages import Package, PackageReport
@@ -61,7 +61,8 @@ def render_packages(
     head = Text()
     head.append(printable_name(report))
     head.append(
-        f" after {layer_of(report.layer, report.layer_count)}: {len(report.packages):,} packages own "
+        f" after {layer_of(report.layer, report.layer_count)}: {plural(len(report.packages), 'package')} "
+        f"own{'s' * (len(report.packages) == 1)} "
         f"{size(report.owned_bytes)} of {size(report.total_bytes)} ({percent(owned_share)})"
     )
     if report.os:
