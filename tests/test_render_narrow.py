@@ -162,3 +162,13 @@ def test_a_package_the_layer_removed_shows_its_version_not_an_upgrade_to_itself(
 def test_one_package_owns() -> None:
     out = "\n".join(run(["packages", str(SAMPLES / "advise.tar"), "--image", "localhost/wasteful:latest"], 120))
     assert ": 1 package owns " in out and "1 packages" not in out, out
+
+
+def test_diff_shows_no_size_for_a_package_one_side_lacks() -> None:
+    out = run(["diff", str(SAMPLES / "cases/docker-archive.tar"), str(SAMPLES / "advise.tar")], 200)
+    rows = [line for line in out if re.match(r"│ (added|removed) ", line)]
+    assert rows, out
+    for row in rows:
+        cells = [cell.strip() for cell in row.split("│")[1:-1]]  # Change Package Type A B SizeA SizeB Delta
+        side = 3 if cells[0] == "added" else 4
+        assert cells[side] == "-" and cells[side + 2] == "-", row

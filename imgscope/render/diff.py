@@ -174,8 +174,8 @@ def _packages(d: ImageDiff, top: int) -> RenderableType:
             c.ecosystem,
             safe(c.version_a or "-"),
             safe(c.version_b or "-"),
-            size(c.size_a),
-            size(c.size_b),
+            "-" if c.change == "added" else size(c.size_a),  # as its version: no package on that side
+            "-" if c.change == "removed" else size(c.size_b),
             signed(c.delta),
         )
     if len(changes) > top:
