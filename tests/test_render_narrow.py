@@ -172,3 +172,10 @@ def test_diff_shows_no_size_for_a_package_one_side_lacks() -> None:
         cells = [cell.strip() for cell in row.split("│")[1:-1]]  # Change Package Type A B SizeA SizeB Delta
         side = 3 if cells[0] == "added" else 4
         assert cells[side] == "-" and cells[side + 2] == "-", row
+
+
+def test_top_0_leaves_the_file_tables_out() -> None:
+    out = "\n".join(run(["analyze", str(SAMPLES / "cases/docker-archive.tar"), "--top", "0"], 120))
+    assert "Layers and history" in out and "Wasted files" not in out and "Largest files" not in out, out
+    out = "\n".join(run(["analyze", str(SAMPLES / "packages/oci"), "--top", "0"], 120))
+    assert "Layers and history" in out and "Largest packages" not in out and "Largest files" not in out, out

@@ -23,7 +23,9 @@ def sort_packages(packages: tuple[Package, ...], by: str) -> list[Package]:
 
 
 def largest_packages(report: PackageReport, top: int = 10) -> RenderableType:
-    """The "Largest packages" table of ``imgscope analyze``."""
+    """The "Largest packages" table of ``imgscope analyze``; nothing for ``top`` 0 (``--top 0``)."""
+    if top <= 0:
+        return Group()
     table = FitTable(title="Largest packages", title_justify="left", optional=("Layer", "Type"))
     table.add_column("Size", justify="right")
     table.add_column("Package", shrink=12)

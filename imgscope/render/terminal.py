@@ -196,10 +196,10 @@ def _dive(a: Analysis) -> RenderableType:
 def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
     """The whole report as one rich renderable."""
     parts: list[RenderableType] = [_header(a), _layers(a)]
-    if a.wasted_files:
+    if a.wasted_files and top > 0:  # --top 0: no file lists (the header has the wasted total)
         parts.append(_wasted(a, top))
     parts.append(_dive(a))
-    if a.largest_files:
+    if a.largest_files and top > 0:
         parts.append(_largest(a, top))
     return Group(*parts)
 
