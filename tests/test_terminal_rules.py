@@ -81,3 +81,14 @@ def test_advise_wraps_with_a_hanging_indent(mode: str) -> None:
         if continues and line.startswith("       ") and not line.lstrip().startswith(("fix:", "paths:")):
             wrapped_fix += 1
     assert wrapped_fix > 0  # some fix wrapped at 80 columns, under its text, not under "fix:"
+
+
+@pytest.mark.parametrize("width", [40, 60])
+def test_advise_folds_a_fix_command_it_cannot_fit_rather_than_cut_it(width: int) -> None:
+    result = CliRunner().invoke(main, ["advise", str(SAMPLES / "advise.tar")], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    fix = next(i for i, line in enumerate(lines) if "--mount=type=secret,id=aws" in line)
+    joined = "".join(line.strip() for line in lines[fix : fix + 3])
+    assert "--mount=type=secret,id=aws,target=/root/.aws/credentials" in joined, lines[fix : fix + 3]
+    assert not any(line.rstrip().endswith("…") for line in lines if line.startswith("       ")), lines

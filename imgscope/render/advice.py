@@ -57,7 +57,7 @@ def _labelled(label: str, text: RenderableType) -> RenderableType:
     """``label text``, the text's folded lines hanging under its first one."""
     row = Table.grid(padding=(0, 1))
     row.add_column(style="dim", no_wrap=True)
-    row.add_column()
+    row.add_column(overflow="fold")  # a word longer than the line (a fix's command) is folded, never cut
     row.add_row(label, text)
     return _indented_table(row)
 
