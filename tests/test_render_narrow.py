@@ -179,3 +179,15 @@ def test_top_0_leaves_the_file_tables_out() -> None:
     assert "Layers and history" in out and "Wasted files" not in out and "Largest files" not in out, out
     out = "\n".join(run(["analyze", str(SAMPLES / "packages/oci"), "--top", "0"], 120))
     assert "Layers and history" in out and "Largest packages" not in out and "Largest files" not in out, out
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_diff_shows_a_layer_on_one_line_and_config_values_unbroken(width: int) -> None:
+    lines = run(
+        ["diff", str(SAMPLES / "two-images.tar") + ":tiny-a:1", str(SAMPLES / "two-images.tar") + ":tiny-b:1"], width
+    )
+    start = lines.index("Layers (same diff_id = shared)")
+    body = lines[start + 4 : lines.index(next(line for line in lines[start:] if line.startswith("└")))]
+    assert [line.split("│")[1].strip() for line in body] == ["0", "1", "2"], body  # no continuation line
+    assert all(cell_len(line) <= width for line in lines)
+    assert any("│ tiny-a │ tiny-b │" in line for line in lines), lines

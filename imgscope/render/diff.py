@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from imgscope.compare import ImageDiff, ImageSide, SizeDelta
-from imgscope.render.cells import PathCell
+from imgscope.render.cells import FitTable, LineCell, PathCell
 from imgscope.render.terminal import safe, size
 from imgscope.text import first_layers, one_line, plural, setting_text
 
@@ -45,13 +45,14 @@ def _sizes(d: ImageDiff) -> Table:
     return grid
 
 
-def _layers(d: ImageDiff) -> Table:
-    table = Table(title="Layers (same diff_id = shared)", title_justify="left")
+def _layers(d: ImageDiff) -> FitTable:
+    """A line per layer and side (size, diff_id's first 12 hex digits, command), its end cut when narrow."""
+    table = FitTable(title="Layers (same diff_id = shared)", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("A", overflow="fold", ratio=1)
-    table.add_column("B", overflow="fold", ratio=1)
+    table.add_column("A", shrink=12)
+    table.add_column("B", shrink=12)
     for i in range(max(len(d.layers_a), len(d.layers_b))):
-        cells = []
+        cells: list[RenderableType] = []
         for layers in (d.layers_a, d.layers_b):
             if i >= len(layers):
                 cells.append(Text(""))
@@ -71,10 +72,12 @@ def _layers(d: ImageDiff) -> Table:
     return table
 
 
-def _directories(d: ImageDiff, top: int) -> Table:
-    table = Table(title="Differences by directory", title_justify="left")
+def _directories(d: ImageDiff, top: int) -> FitTable:
+    table = FitTable(title="Differences by directory", title_justify="left", optional=("Removed", "Added", "~", "-"))
     for name in ("Directory", "+", "-", "~", "Added", "Removed", "B - A"):
-        table.add_column(name, justify="left" if name == "Directory" else "right")
+        table.add_column(
+            name, justify="left" if name == "Directory" else "right", shrink=12 if name == "Directory" else None
+        )
     for x in d.directories[:top]:
         table.add_row(
             PathCell(x.path),
@@ -90,17 +93,18 @@ def _directories(d: ImageDiff, top: int) -> Table:
     return table
 
 
-def _files(d: ImageDiff, top: int) -> Table:
-    table = Table(
+def _files(d: ImageDiff, top: int) -> FitTable:
+    table = FitTable(
         title=f"Files: {plural(len(d.files), 'file')} {'differs' if len(d.files) == 1 else 'differ'}",
         title_justify="left",
+        optional=("What changed", "A", "B"),
     )
-    table.add_column("", no_wrap=True)
-    table.add_column("Path")  # cut in the middle when narrow (PathCell); whole in --json
+    table.add_column("")
+    table.add_column("Path", shrink=12)  # cut in the middle when narrow (PathCell); whole in --json
     table.add_column("A", justify="right")
     table.add_column("B", justify="right")
     table.add_column("B - A", justify="right")
-    table.add_column("What changed")
+    table.add_column("What changed", shrink=12, no_wrap=False)
     ordered = sorted(d.files, key=lambda f: (-abs(f.delta), f.path))
     for f in ordered[:top]:
         style = KIND_STYLE[f.kind]
@@ -117,13 +121,14 @@ def _files(d: ImageDiff, top: int) -> Table:
     return table
 
 
-def _config(d: ImageDiff) -> Table:
-    table = Table(title="Config differences", title_justify="left")
-    table.add_column("Setting", no_wrap=True)
-    table.add_column("A", overflow="fold", style="red")
-    table.add_column("B", overflow="fold", style="green")
+def _config(d: ImageDiff) -> FitTable:
+    """A row per setting; a value folds between its words, and within a word only when narrower than 12 cells."""
+    table = FitTable(title="Config differences", title_justify="left")
+    table.add_column("Setting", shrink=12)
+    table.add_column("A", shrink=12, no_wrap=False, overflow="fold", style="red")
+    table.add_column("B", shrink=12, no_wrap=False, overflow="fold", style="green")
     for c in d.config:  # secret-looking values masked (a terminal's text ends up in CI logs; --json has them all)
-        table.add_row(safe(c.key), safe(setting_text(c.key, c.a)), safe(setting_text(c.key, c.b)))
+        table.add_row(LineCell(c.key), safe(setting_text(c.key, c.a)), safe(setting_text(c.key, c.b)))
     return table
 
 
