@@ -10,7 +10,7 @@ import select
 import stat
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -352,12 +352,20 @@ class _Main(click.Group):
         #: command name -> the module that defines it, imported when the command is looked up (``cli/__init__.py``)
         self.lazy_commands: dict[str, str] = {}
 
-    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """click's ``main``, with a usage error as one line, as every other error (click prints the usage, a hint
-        and the error over four lines)."""
-        kwargs["standalone_mode"] = False
+        and the error over four lines). ``standalone_mode=False`` is click's own: exceptions to the caller."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            code = super().main(*args, **kwargs)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _NO_ARGS_IS_HELP as exc:  # a bare "imgscope": the help, as click shows it
             exc.show()
             sys.exit(exc.exit_code)
