@@ -455,3 +455,19 @@ def test_force_color_does_not_wrap_advise_at_80_columns_in_a_pipe() -> None:
     assert result.exit_code == 0
     lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
     assert max(map(len, lines)) > 80 and all(line == line.rstrip() for line in lines)
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 120])
+def test_each_rule_status_and_name_are_read_at_any_width(columns: int) -> None:
+    """At any width each rule's status and whole name are on the screen: where the table does not fit with a Why
+    column of 16 cells, a block per rule (status, name, figures; the why under it). rich squeezed Status to …
+    at 40 columns and Why to nothing at 60."""
+    code, out, _ = run(CASES, *FAILING, env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert code == 1
+    rules = json.loads(run(CASES, *FAILING, "--json")[1])["results"]
+    title, *lines = out.splitlines()  # the title, a path, is kept whole (a log is searched for it)
+    assert title.startswith("imgscope check ") and max(len(line) for line in lines) <= columns
+    for r in rules:
+        name, status = r["name"], r["status"].upper()
+        in_table = any(re.search(rf"│ {re.escape(name)} +│ {status} ", line) for line in lines)
+        assert in_table or any(line.startswith(f"{status} {name}") for line in lines), (name, out)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -22,22 +25,7 @@ def render_check(report: CheckReport) -> RenderableType:
     # the title above the table, not its title, which rich wraps to the table's width (a narrow table in a log)
     title = safe(f"imgscope check {image_label(report)}", "italic")
     title.no_wrap, title.overflow = True, "ignore"
-    table = Table()
-    table.add_column("Rule", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Actual", justify="right", no_wrap=True)
-    table.add_column("Limit", justify="right", no_wrap=True)
-    table.add_column("Why", overflow="fold")
-    for r in report.results:
-        status = label(r)
-        table.add_row(
-            safe(r.name),
-            Text(status, style=_STYLES[status]),
-            value(r.actual, r.unit, r.limit),
-            value(r.limit, r.unit, r.actual),
-            safe(r.why),
-        )
-    parts: list[RenderableType] = [title, table]
+    parts: list[RenderableType] = [title, _Rules(report)]
     for r in report.failures:
         if r.details:
             lines = Text()
@@ -64,3 +52,58 @@ def render_check(report: CheckReport) -> RenderableType:
         parts.append(safe(f"note: {note}", "yellow"))
     parts.append(Text(verdict(report), style="bold green" if report.passed else "bold red"))
     return Group(*parts)
+
+
+#: the fewest cells the Why column may have before the table gives way to a block per rule
+_WHY_MIN = 16
+
+
+class _Rules:
+    """The rules as a table (Rule, Status, Actual, Limit, Why) where it fits with a Why column of at least
+    ``_WHY_MIN`` cells; on a narrower terminal, a block per rule: its status, name and figures on one line, the
+    why folded under it, so that PASS or FAIL is always read (rich squeezed Status to … at 40 columns)."""
+
+    def __init__(self, report: CheckReport) -> None:
+        self.rows = [
+            (
+                safe(r.name),
+                Text(label(r), style=_STYLES[label(r)]),
+                value(r.actual, r.unit, r.limit),
+                value(r.limit, r.unit, r.actual),
+                safe(r.why),
+            )
+            for r in report.results
+        ]
+
+    def _table(self) -> Table:
+        table = Table()
+        table.add_column("Rule", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Actual", justify="right", no_wrap=True)
+        table.add_column("Limit", justify="right", no_wrap=True)
+        table.add_column("Why", overflow="fold")
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+    def _fits(self, width: int) -> bool:
+        headers = ("Rule", "Status", "Actual", "Limit")
+        fixed = [max([cell_len(h), *(Text(str(row[i])).cell_len for row in self.rows)]) for i, h in enumerate(headers)]
+        return sum(fixed) + _WHY_MIN + 5 * 2 + 6 <= width  # each column's padding, and the six rules between
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self._fits(options.max_width):
+            yield self._table()
+            return
+        for name, status, actual, limit, why in self.rows:
+            line = Text.assemble(status, " ", name, f"  {actual} (limit {limit})")
+            line.overflow = "fold"
+            yield line
+            body = why.copy()
+            body.overflow = "fold"
+            yield Padding(body, (0, 0, 0, 2))
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        if self._fits(options.max_width):
+            return Measurement.get(console, options, self._table())
+        return Measurement(min(options.max_width, 20), options.max_width)
