@@ -228,13 +228,13 @@ def open_chosen(
     for other in candidates:
         if (
             other is chosen
-            or other.ref.platform is not None
             or other.ref.artifact_type is not None
             or not other.available
             or (image is not None and not _matches(other.ref, image))
+            or (other.ref.platform is not None and not other.ref.platform.matches(platform))
         ):
             continue
-        built = build(store, other, fmt, [])
+        built = build(store, other, fmt, [])  # an index's entry for the platform, or an image whose config says it
         seen.append(built)
         if built.platform is None or built.platform.matches(platform):
             fitting.append((other, built))
@@ -244,10 +244,9 @@ def open_chosen(
     # The first image was not the one: the note that says it was analyzed goes; another says which one is.
     notes = [note for note in notes if SEVERAL_IMAGES_NOTE not in note]
     first, built = fitting[0]
-    if len(fitting) > 1:
-        notes.append(
-            f"{len(fitting)} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(first.ref)}; choose with --image"
-        )
+    count = len(fitting)
+    if count > 1:
+        notes.append(f"{count} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(first.ref)}; choose with --image")
     return dataclasses.replace(built, notes=tuple(notes))
 
 
@@ -306,26 +305,42 @@ def choose(
     if not available:
         raise MissingBlobError(path, f"the image chosen is not in the archive: {pool[0].why_unavailable}")
     notes: list[str] = []
-    distinct_platforms = {c.ref.platform for c in available if c.ref.platform}
-    if platform is None and len(distinct_platforms) > 1:
-        host = host_platform()
-        native = [c for c in available if c.ref.platform and c.ref.platform.matches(host)]
-        chosen_pool = native or available
-        why = "this machine's" if native else "the first"
-        notes.append(
-            f"{len(distinct_platforms)} platforms here; analyzing {chosen_pool[0].ref.platform} ({why}); "
-            "choose with --platform"
-        )
-        available = chosen_pool
-    names = {c.ref.tags or c.ref.digest for c in available}
-    # Several names and several manifests: several images (one image's platforms share its name; one manifest
-    # may have two names).
-    if image is not None and len(names) > 1 and len({c.ref.digest or c.ref.config_digest for c in available}) > 1:
-        several = ", ".join(sorted({_describe(c.ref) for c in available}))
-        raise ImageNotFoundError(path, f"{image!r} names {len(names)} images here: {several}; name one")
-    if len(names) > 1:
-        notes.append(f"{len(names)} {SEVERAL_IMAGES_NOTE}, {_describe(available[0].ref)}; choose with --image")
-    return available[0], notes
+    # One image is the entries of one name: its platforms (an index's manifests) or its one manifest. The
+    # platform is chosen within an image; a single-manifest image beside an index is another image, not a
+    # platform this machine lacks.
+    groups: dict[object, list[Candidate]] = {}
+    for c in available:
+        groups.setdefault(_image_key(c.ref), []).append(c)
+    chosen_of: list[Candidate] = []
+    for members in groups.values():
+        distinct_platforms = {c.ref.platform for c in members if c.ref.platform}
+        if platform is None and len(distinct_platforms) > 1:
+            host = host_platform()
+            native = [c for c in members if c.ref.platform and c.ref.platform.matches(host)]
+            members = native or members
+            if not chosen_of:  # the image taken: say which of its platforms
+                why = "this machine's" if native else "the first"
+                notes.append(
+                    f"{len(distinct_platforms)} platforms here; analyzing {members[0].ref.platform} ({why}); "
+                    "choose with --platform"
+                )
+        chosen_of.append(members[0])
+    images_here = {c.ref.tags or c.ref.digest for c in chosen_of}
+    # Several names and several manifests: several images (one manifest may have two names).
+    if image is not None and len(images_here) > 1 and len({c.ref.digest or c.ref.config_digest for c in chosen_of}) > 1:
+        several = ", ".join(sorted({_describe(c.ref) for c in chosen_of}))
+        raise ImageNotFoundError(path, f"{image!r} names {len(images_here)} images here: {several}; name one")
+    if len(images_here) > 1:
+        notes.append(f"{len(images_here)} {SEVERAL_IMAGES_NOTE}, {_describe(chosen_of[0].ref)}; choose with --image")
+    return chosen_of[0], notes
+
+
+def _image_key(ref: ImageRef) -> object:
+    """What the entries of one image share: its names; an unnamed index's platforms (skopeo's ``dir:``) share
+    none, and are one image; an unnamed single manifest is its own."""
+    if ref.tags:
+        return ref.tags
+    return "" if ref.platform is not None else (ref.digest or ref.config_digest)
 
 
 #: The version of the ``imgscope ls --json`` document (``docs/json.md``).
