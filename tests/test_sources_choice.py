@@ -1,5 +1,5 @@
-"""Which image of a layout is taken, and what is said about the others, against layouts skopeo writes:
-single-manifest images beside a multi-platform index."""
+"""Which image of a layout is taken, and what is said about the others, against layouts skopeo and umoci write:
+single-manifest images beside a multi-platform index, and one image under two tags."""
 
 from __future__ import annotations
 
@@ -46,3 +46,34 @@ def test_the_index_of_a_mixed_layout_still_gets_its_platform_choice(mixed: Path)
     assert amd.name == "multi:cases" and first_of_several(amd)
     arm = imgscope.open_image(mixed, platform="linux/arm64")
     assert (arm.name, str(arm.platform)) == ("multi:mp", "linux/arm64")
+
+
+def test_one_image_under_two_tags_is_one_image(tmp_path: Path) -> None:
+    out = tmp_path / "twotag"
+    _skopeo(f"oci:{SAMPLES / 'cases/oci-gzip'}:1", f"oci:{out}:x")
+    _skopeo(f"oci:{SAMPLES / 'cases/oci-gzip'}:1", f"oci:{out}:y")
+    img = imgscope.open_image(out)
+    assert img.name == "twotag:x" and first_of_several(img) is None, img.notes
+    assert img.tags == ("x", "y")  # as a docker save lists an image's RepoTags
+    assert imgscope.open_image(out, image="y").tags == ("y", "x")
+    proc = cli("check", str(out), "--max-size", "100MB")
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_one_image_under_two_tags_by_umoci(tmp_path: Path) -> None:
+    umoci = require_tool("umoci")
+    layout = tmp_path / "u2"
+    subprocess.run([umoci, "init", "--layout", str(layout)], check=True, capture_output=True)
+    subprocess.run([umoci, "new", "--image", f"{layout}:a"], check=True, capture_output=True)
+    subprocess.run([umoci, "tag", "--image", f"{layout}:a", "v2"], check=True, capture_output=True)
+    assert first_of_several(imgscope.open_image(layout)) is None
+
+
+def test_two_indexes_of_one_image_are_one_image(tmp_path: Path) -> None:
+    """Two tags of one multi-platform index: one image, its platforms chosen as usual."""
+    out = tmp_path / "mp2"
+    _skopeo("--all", f"oci:{SAMPLES / 'multi-platform'}:1", f"oci:{out}:a")
+    _skopeo("--all", f"oci:{SAMPLES / 'multi-platform'}:1", f"oci:{out}:b")
+    img = imgscope.open_image(out)
+    assert img.name == "mp2:a" and first_of_several(img) is None, img.notes
+    assert [note for note in img.notes if "2 platforms here" in note]

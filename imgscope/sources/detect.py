@@ -244,7 +244,7 @@ def open_chosen(
     # The first image was not the one: the note that says it was analyzed goes; another says which one is.
     notes = [note for note in notes if SEVERAL_IMAGES_NOTE not in note]
     first, built = fitting[0]
-    count = len(fitting)
+    count = len({c.ref.digest or c.ref.config_digest or id(c) for c, _ in fitting})
     if count > 1:
         notes.append(f"{count} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(first.ref)}; choose with --image")
     return dataclasses.replace(built, notes=tuple(notes))
@@ -325,14 +325,18 @@ def choose(
                     "choose with --platform"
                 )
         chosen_of.append(members[0])
-    images_here = {c.ref.tags or c.ref.digest for c in chosen_of}
-    # Several names and several manifests: several images (one manifest may have two names).
-    if image is not None and len(images_here) > 1 and len({c.ref.digest or c.ref.config_digest for c in chosen_of}) > 1:
+    # One manifest under several names (two tags of one image) is one image.
+    images_here = dict.fromkeys(c.ref.digest or c.ref.config_digest or id(c) for c in chosen_of)
+    if image is not None and len(images_here) > 1:
         several = ", ".join(sorted({_describe(c.ref) for c in chosen_of}))
         raise ImageNotFoundError(path, f"{image!r} names {len(images_here)} images here: {several}; name one")
     if len(images_here) > 1:
         notes.append(f"{len(images_here)} {SEVERAL_IMAGES_NOTE}, {_describe(chosen_of[0].ref)}; choose with --image")
-    return chosen_of[0], notes
+    chosen = chosen_of[0]
+    tags = tuple(dict.fromkeys(t for c in [chosen, *images] if c.ref.digest == chosen.ref.digest for t in c.ref.tags))
+    if chosen.ref.digest is not None and tags != chosen.ref.tags:  # its other tags, as a docker save lists them
+        chosen = dataclasses.replace(chosen, ref=dataclasses.replace(chosen.ref, tags=tags))
+    return chosen, notes
 
 
 def _image_key(ref: ImageRef) -> object:
