@@ -86,6 +86,7 @@ def open_stream_image(
     """Read a stream source once, scanning every layer as it goes by; the chosen image and its layers' scans.
     ``on_read`` is told the bytes of the stream read so far (every MiB, and at its end)."""
     platform = parse_platform(platform)
+    image = local.chosen_image(src, image)
     with local.open_stream(src) as raw:
         counted: IO[bytes] = raw if on_read is None else stream_archive.ReadReporter(raw, on_read)  # type: ignore[assignment]
         contents = stream_archive.read_stream(counted, src.label, scanner)
@@ -202,6 +203,7 @@ def open_image(
     """
     platform = parse_platform(platform)
     path = source_path(path)
+    image = local.chosen_image(local.stream_source(path), image)  # a stream's PATH:REF
     store, fmt, candidates, build = _open_source(path)
     return open_chosen(path, store, fmt, candidates, build, image, platform)
 

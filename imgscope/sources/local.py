@@ -16,6 +16,7 @@ from typing import IO
 
 from imgscope.errors import UsageError
 from imgscope.sources import stream_archive
+from imgscope.sources.reference import split_path_ref
 
 ENGINE_PREFIXES = {"docker-daemon:": "docker", "podman:": "podman"}
 #: dive's ``--source`` values this module reads (``registry`` and ``archive`` are the reference parser's).
@@ -25,10 +26,12 @@ ENGINE_SOURCES = {"docker": "docker", "docker-daemon": "docker", "podman": "podm
 @dataclass(frozen=True)
 class StreamSource:
     """A source read once, front to back: ``kind`` is ``stdin``, ``path`` (FIFO or compressed file) or an engine
-    (``docker`` / ``podman``, ``value`` the image name)."""
+    (``docker`` / ``podman``, ``value`` the image name). ``image`` is the REF of ``PATH:REF``: the image it holds
+    to take, as ``--image`` takes it."""
 
     kind: str
     value: str
+    image: str | None = None
 
     @property
     def label(self) -> str:
@@ -53,11 +56,28 @@ def stream_source(text: str, source: str | None = None) -> StreamSource | None:
         if text.startswith(prefix):
             return StreamSource(kind, text[len(prefix) :])
     for prefix in ("docker-archive:", "oci-archive:"):
-        if text.startswith(prefix) and stream_archive.is_stream_path(text[len(prefix) :]):
-            return StreamSource("path", text[len(prefix) :])
+        if text.startswith(prefix):
+            return _stream_path(text[len(prefix) :])
+    return _stream_path(text)
+
+
+def _stream_path(text: str) -> StreamSource | None:
+    """``PATH`` or ``PATH:REF`` (split as the reference parser splits it) when PATH is read as a stream."""
     if stream_archive.is_stream_path(text):
         return StreamSource("path", text)
+    path, ref = split_path_ref(text)
+    if ref is not None and stream_archive.is_stream_path(path):
+        return StreamSource("path", path, ref)
     return None
+
+
+def chosen_image(src: StreamSource | None, image: str | None) -> str | None:
+    """The image to take from a stream: its ``PATH:REF``'s REF, or ``image`` (``--image``); both must agree."""
+    if src is None or src.image is None:
+        return image
+    if image is not None and image != src.image:
+        raise UsageError(f"{src.value}:{src.image}", f"names image {src.image!r} and --image {image!r}: give one")
+    return src.image
 
 
 def dir_path(text: str) -> str | None:

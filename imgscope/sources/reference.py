@@ -205,7 +205,7 @@ class Source:
         return f"{self.transport}:{self.path}{suffix}"
 
 
-def _split_path_ref(text: str) -> tuple[str, str | None]:
+def split_path_ref(text: str) -> tuple[str, str | None]:
     """``PATH[:REF]``: the whole text when it exists; else the longest prefix before a ``:`` that exists; else the
     text up to its first ``:`` (so the error names the path the user meant)."""
     if os.path.exists(text):
@@ -244,7 +244,7 @@ def _prefixed(text: str) -> Source | None:
         raise ReferenceError(text, f"{transport}: needs a path")
     if transport == "dir":
         return Source("dir", text, path=rest)
-    path, ref = _split_path_ref(rest)
+    path, ref = split_path_ref(rest)
     return Source(transport, text, path=path, image=ref)
 
 
@@ -278,7 +278,7 @@ def resolve_source(name: str, source: str | None = None) -> Source:
         return _engine_source("podman", text, text)
     if source == "registry":
         return Source("docker", text, reference=parse_reference(text))
-    path, ref = _split_path_ref(text)
+    path, ref = split_path_ref(text)
     exists = os.path.exists(path)
     if source == "archive":
         return Source("path", text, path=path, image=ref)

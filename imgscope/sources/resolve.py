@@ -44,8 +44,9 @@ _LOCAL = ("stdin", "docker-daemon", "podman", "dir")  # read by detect through s
 
 def library_name(src: Source) -> str | None:
     """The name ``detect`` (and ``analyze``) read a local source by: ``-``, ``docker-daemon:NAME``, ``podman:NAME``,
-    ``dir:PATH``, a bare path, or ``docker-archive:PATH`` / ``oci-archive:PATH`` for a compressed save; None
-    for a source that must be opened here (a registry; a layout or archive with a REF)."""
+    ``dir:PATH``, a bare path, or ``[docker-archive:|oci-archive:]PATH[:REF]`` for a stream (a FIFO, a compressed
+    save: its REF is taken in the one pass); None for a source that must be opened here (a registry; a layout or
+    archive with a REF)."""
     if src.transport in ("docker-daemon", "podman"):
         return f"{src.transport}:{src.image}"
     if src.transport == "stdin":
@@ -54,9 +55,11 @@ def library_name(src: Source) -> str | None:
         return f"dir:{src.path}"
     if src.transport == "path" and src.image is None:
         return src.path
-    if src.transport in ("docker-archive", "oci-archive") and src.image is None:
-        name = f"{src.transport}:{src.path}"
-        if local.stream_source(name) is not None:
+    if src.transport in ("path", "docker-archive", "oci-archive"):
+        name = "" if src.transport == "path" else f"{src.transport}:"
+        name += f"{src.path}:{src.image}" if src.image is not None else f"{src.path}"
+        stream = local.stream_source(name)
+        if stream is not None and stream.image == src.image:
             return name
     return None
 
