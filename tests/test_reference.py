@@ -152,3 +152,29 @@ def test_source_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_source("docker://app", source="docker")
     with pytest.raises(ReferenceError, match="unknown source 'hub'"):
         resolve_source("app", source="hub")
+
+
+def test_a_missing_file_with_a_colon_is_named_as_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``docker-archive:my:app.tar`` (a ``name:tag.tar`` file that is not there) names ``my:app.tar`` and says how
+    it was split, where it named ``my`` alone."""
+    from imgscope import SourceNotFoundError
+    from imgscope.sources.resolve import list_source, open_source
+
+    monkeypatch.chdir(tmp_path)
+    for name, source, typed, path, ref in [
+        ("docker-archive:my:app.tar", None, "docker-archive:my:app.tar", "my", "app.tar"),
+        ("oci-archive:my:app.tar", None, "oci-archive:my:app.tar", "my", "app.tar"),
+        ("oci:my:dir", None, "oci:my:dir", "my", "dir"),
+        ("my:app.tar", "archive", "my:app.tar", "my", "app.tar"),
+        ("localhost:5077/cases:1", "archive", "localhost:5077/cases:1", "localhost", "5077/cases:1"),
+    ]:
+        for opener in (open_source, list_source):
+            with pytest.raises(SourceNotFoundError) as info:
+                opener(name, source=source)
+            assert info.value.where == typed
+            assert "no such file or directory" in info.value.problem
+            assert f"{path!r}" in info.value.problem and f"{ref!r}" in info.value.problem
+    # a missing file without a colon is named as it was, with nothing said about a REF
+    with pytest.raises(SourceNotFoundError) as info:
+        open_source("docker-archive:app.tar")
+    assert str(info.value) == "app.tar: no such file or directory"

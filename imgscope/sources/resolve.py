@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from imgscope.errors import ImageFormatError, UsageError
+from imgscope.errors import ImageFormatError, SourceNotFoundError, UsageError
 from imgscope.model import Image, ImageRef, Platform
 from imgscope.sources import detect, local
 from imgscope.sources.reference import Source, SourceOptions, resolve_source
@@ -37,6 +37,18 @@ def _check_format(src: Source, img: Image) -> Image:
     if allowed is not None and img.format not in allowed:
         raise ImageFormatError(src.path or src.text, f"is a {img.format}, not what {src.transport}: names")
     return img
+
+
+def _check_split(src: Source) -> None:
+    """A ``PATH:REF`` whose PATH is missing: ``SourceNotFoundError`` naming the name as typed and how it was split
+    (``my:app.tar``, a file with a ``:`` in its name, is not the missing file ``my``)."""
+    if src.image is None or src.path is None or os.path.exists(src.path):
+        return
+    whole = f"{src.path}:{src.image}"
+    if not os.path.exists(whole):
+        raise SourceNotFoundError(
+            src.text, f"no such file or directory (neither {whole!r}, nor {src.path!r} with the image {src.image!r})"
+        )
 
 
 _LOCAL = ("stdin", "docker-daemon", "podman", "dir")  # read by detect through sources.local (streams, engines)
@@ -109,6 +121,7 @@ def open_source(
         return detect.open_image(str(library_name(src)), image=image, platform=platform)
     if src.transport in ("path", "docker-archive", "oci", "oci-archive"):
         assert src.path is not None
+        _check_split(src)
         stream = library_name(src)
         if stream is not None and stream != src.path:  # a compressed save, read as a stream
             return detect.open_image(stream, image=image, platform=platform)
@@ -133,6 +146,7 @@ def list_source(
         return detect.list_images(str(library_name(src)))
     if src.transport in ("path", "docker-archive", "oci", "oci-archive"):
         assert src.path is not None
+        _check_split(src)
         return detect.list_images(library_name(src) or src.path)
     if src.transport == "docker":
         from imgscope.sources.registry import list_registry_images
