@@ -271,7 +271,22 @@ def test_a_fifo_without_writer_does_not_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "image.fifo"
     os.mkfifo(fifo)
     proc = cli("analyze", str(fifo), env={stream_archive.OPEN_TIMEOUT_ENV: "0.5"}, timeout=60)
-    one_line_exit_2(proc, str(fifo), "no writer")
+    one_line_exit_2(proc, str(fifo), "nothing arrived in 0.5 s", "no writer")
+
+
+def test_a_fifo_whose_writer_sends_nothing_is_not_called_writerless(tmp_path: Path) -> None:
+    """A writer is connected but silent: the message says nothing arrived, not that there is no writer (a FIFO
+    does not tell the two apart)."""
+    fifo = tmp_path / "image.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"exec 3>'{fifo}'; sleep 30"])
+    try:
+        proc = cli("analyze", str(fifo), env={stream_archive.OPEN_TIMEOUT_ENV: "1"}, timeout=60)
+    finally:
+        writer.kill()
+        writer.wait()
+    message = one_line_exit_2(proc, str(fifo), "nothing arrived in 1 s", stream_archive.OPEN_TIMEOUT_ENV)
+    assert "a FIFO with no writer" not in message
 
 
 def test_a_fifo_that_delivers_an_image_works(tmp_path: Path) -> None:

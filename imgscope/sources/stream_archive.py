@@ -495,7 +495,8 @@ def open_fifo(path: str) -> IO[bytes]:
     except OSError as exc:
         raise ImageFormatError(path, exc.strerror or str(exc)) from None
     try:
-        _wait_readable(fd, path, "a FIFO with no writer", open_timeout())
+        # Linux's poll does not tell a FIFO without a writer from one whose writer is silent: say both
+        _wait_readable(fd, path, "a FIFO (no writer, or one that sent nothing)", open_timeout())
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
