@@ -92,8 +92,9 @@ class _Xz:
 class OuterStream:
     """The bytes of a whole archive, decompressed by magic (gzip, zstd, xz or none), read once.
 
-    ``read(n)`` returns ``n`` bytes, fewer only at the end. A corrupt or truncated compressed stream, or
-    a decompression bomb, raises ``ImageFormatError`` naming ``label``.
+    ``read(n)`` returns ``n`` bytes, fewer only at the end. A corrupt or truncated compressed stream, or one
+    decompressing past ``limits.max_layer_bytes`` (or ``max_ratio``, when set), raises ``ImageFormatError`` naming
+    ``label``.
     """
 
     def __init__(self, raw: IO[bytes], label: str, limits: blobs.Limits | None = None) -> None:
