@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -393,7 +394,12 @@ def test_token_auth(
 ) -> None:
     server, issuer = token
     name = f"{server.host}/cases:1"
-    with pytest.raises(RegistryError, match="the token service refused the credentials"):
+    # the same lines as a Basic-auth registry's: none found, or which file's were refused
+    with pytest.raises(RegistryError, match=r"authentication required by .* and no credentials found \(docker login"):
+        open_source(name, options=options(tmp_path))
+    wrong = write_auth_file(tmp_path / "wrong.json", server.host, USER, "not-the-password")
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(wrong))
+    with pytest.raises(RegistryError, match=f"{re.escape(server.host)} refused the credentials from {wrong} \\(401\\)"):
         open_source(name, options=options(tmp_path))
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "auth.json", server.host, USER, PASSWORD)))
     asked = issuer.requests

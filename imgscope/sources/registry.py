@@ -200,6 +200,8 @@ class Registry:
             try:
                 response = self.client.send(request, stream=True, auth=self.auth if _origin(url) == own else None)
             except AuthFailed as exc:
+                if exc.status == 401:  # the token service's 401 means what the registry's own would
+                    raise RegistryError(self.where, self._unauthorized(), 401) from None
                 raise RegistryError(self.where, f"{self.host}: {exc}", exc.status) from None
             except httpx.TimeoutException:
                 raise RegistryError(self.where, f"{url.host}: timed out ({what})") from None
@@ -224,13 +226,7 @@ class Registry:
         retry = _retry_after(response.headers.get("Retry-After"))
         response.close()
         if status == 401:
-            if self.credentials_origin is None:
-                problem = (
-                    f"authentication required by {self.host} and no credentials found "
-                    "(docker login, podman login, or REGISTRY_AUTH_FILE)"
-                )
-            else:
-                problem = f"{self.host} refused the credentials from {self.credentials_origin} (401)"
+            problem = self._unauthorized()
         elif status == 403:
             problem = f"access denied by {self.host} (403{detail})"
         elif status == 404:
@@ -240,6 +236,15 @@ class Registry:
         else:
             problem = f"{self.host} answered {status} {response.reason_phrase} for {what}{detail}"
         raise RegistryError(self.where, problem, status)
+
+    def _unauthorized(self) -> str:
+        """What a 401 means here: no credentials were found, or which file's were refused."""
+        if self.credentials_origin is None:
+            return (
+                f"authentication required by {self.host} and no credentials found "
+                "(docker login, podman login, or REGISTRY_AUTH_FILE)"
+            )
+        return f"{self.host} refused the credentials from {self.credentials_origin} (401)"
 
     def _read_small(self, response: httpx.Response, limit: int, what: str) -> bytes:
         pieces, total = [], 0
