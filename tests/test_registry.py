@@ -108,6 +108,16 @@ def test_platform_of_a_lone_manifest_is_its_configs(anon: RegistryServer, home: 
         open_source(f"{anon.host}/cases:1", platform="linux/arm64", options=options(tmp_path))
 
 
+def test_listing_a_lone_manifest_gives_its_configs_platform(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
+    """``ls`` of a tag naming one manifest shows the platform its config states, as every local source does
+    (docs/json.md), where it showed none."""
+    [ref] = list_source(f"docker://{anon.host}/tiny-a:1", options=options(tmp_path))
+    [local] = [r for r in imgscope.list_images(SAMPLES / "two-images.tar") if r.name == "localhost/tiny-a:1"]
+    assert ref.platform is not None and ref.platform == local.platform
+    listed = run_cli("ls", f"{anon.host}/cases:1", "--json", cache=tmp_path / "cache")
+    assert [i["platform"] for i in json.loads(listed.stdout)["images"]] == ["linux/amd64"], listed.stderr
+
+
 def test_pinned_digest(anon: RegistryServer, home: Path, tmp_path: Path) -> None:
     digest = open_source(f"{anon.host}/cases:1", options=options(tmp_path)).digest
     img = open_source(f"docker://{anon.host}/cases@{digest}", options=options(tmp_path))

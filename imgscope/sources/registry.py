@@ -30,7 +30,14 @@ from typing import IO, Any, cast
 
 import httpx
 
-from imgscope.errors import CorruptLayerError, ImageFormatError, ImageNotFoundError, NotAnImageError, RegistryError
+from imgscope.errors import (
+    CorruptLayerError,
+    ImageFormatError,
+    ImageNotFoundError,
+    ImgscopeError,
+    NotAnImageError,
+    RegistryError,
+)
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources import blobs
 from imgscope.sources.cache import BlobCache
@@ -351,8 +358,20 @@ class Registry:
                     ref = own if ref.artifact_type is None else replace(own, artifact_type=ref.artifact_type)
                     if ref.subject is None and f.ref.subject is not None:
                         ref = replace(ref, subject=f.ref.subject)
-            refs.append(ref)
+            refs.append(self._with_platform(ref))
         return refs
+
+    def _with_platform(self, ref: ImageRef) -> ImageRef:
+        """``ref`` with its config's platform where the index states none (a tag naming one manifest), as local
+        sources list them; the ref as it is when the config cannot be read (listing does not fail for it)."""
+        if ref.platform is not None or ref.artifact_type is not None or ref.config_digest is None:
+            return ref
+        try:
+            raw = self.read_blob(ref.config_digest, None, MAX_CONFIG_BYTES, "the config")
+            platform = parse_config(json.loads(raw), f"{self.where} config")[2]
+        except (ImgscopeError, ValueError):
+            return ref
+        return ref if platform is None else replace(ref, platform=platform)
 
     def _walk(self, doc: dict[str, Any], media_type: str, digest: str, depth: int, out: list[_Found]) -> None:
         where = f"{self.where}@{digest}"
