@@ -320,6 +320,10 @@ def test_artifacts_are_not_images(anon: RegistryServer, home: Path, tmp_path: Pa
     )
     [ref] = list_source(f"{anon.host}/cases:sbom", options=options(tmp_path))
     assert (ref.artifact_type, ref.subject, ref.name) == ("application/example.sbom", image.digest, None)
+    shown = run_cli("ls", f"{anon.host}/cases:sbom", cache=tmp_path / "cache")  # no empty "Images" table
+    assert shown.returncode == 0, shown.stderr
+    assert "Images in" not in shown.stdout and f"No images in {anon.host}/cases:sbom" in shown.stdout, shown.stdout
+    assert "application/example.sbom" in shown.stdout.partition("Artifacts in")[2]
 
 
 # -- authentication -------------------------------------------------------------------------------------------

@@ -205,7 +205,8 @@ def render_analysis(a: Analysis, top: int = 10) -> RenderableType:
 
 
 def render_images(path: str, refs: list[ImageRef]) -> RenderableType:
-    table = _ImagesTable(path, [ref for ref in refs if ref.artifact_type is None])
+    images = [ref for ref in refs if ref.artifact_type is None]
+    table: RenderableType = _ImagesTable(path, images) if images else safe(f"No images in {path}")
     artifacts = [ref for ref in refs if ref.artifact_type is not None]
     if not artifacts:
         return table
