@@ -344,3 +344,42 @@ class FrontServer:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+
+
+def add_sbom(layout: Path, subject_ref: str, ref_name: str) -> str:
+    """Attach an SBOM (an OCI 1.1 artifact: ``artifactType``, an empty config, ``subject``) to the image tagged
+    ``subject_ref`` in the OCI layout ``layout``, tagged ``ref_name`` there, as ORAS or cosign attach one; its
+    manifest digest."""
+    index_path = layout / "index.json"
+    index = json.loads(index_path.read_text())
+    name_key = "org.opencontainers.image.ref.name"
+    [subject] = [m for m in index["manifests"] if m.get("annotations", {}).get(name_key) == subject_ref]
+
+    def put(data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        (layout / "blobs/sha256" / digest).write_bytes(data)
+        return "sha256:" + digest
+
+    empty, sbom = b"{}", b'{"spdxVersion": "SPDX-2.3"}'
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/example.sbom",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": put(empty), "size": len(empty)},
+            "layers": [{"mediaType": "application/spdx+json", "digest": put(sbom), "size": len(sbom)}],
+            "subject": {k: subject[k] for k in ("mediaType", "digest", "size")},
+        }
+    ).encode()
+    digest = put(manifest)
+    index["manifests"].append(
+        {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/example.sbom",
+            "digest": digest,
+            "size": len(manifest),
+            "annotations": {name_key: ref_name},
+        }
+    )
+    index_path.write_text(json.dumps(index))
+    return digest

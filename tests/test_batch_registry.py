@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import imgscope
 from imgscope.errors import RegistryError, UsageError
 from imgscope.sources.catalog import catalog_references, list_repositories, list_tags, parse_catalog_spec
 from imgscope.sources.reference import SourceOptions
@@ -196,3 +197,52 @@ def test_a_catalog_prefix_that_matches_nothing_is_an_error(
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "lists no tagged repository here" in done.stderr
+
+
+def test_artifact_tags_of_a_catalog_are_skipped_not_failed(home: Path, tmp_path: Path) -> None:
+    """An SBOM tag beside an image (what cosign's .sig/.att tags and ORAS leave in a repository) is no failed image:
+    the run counts it apart, and --fail-on-error passes a registry that holds nothing broken."""
+    from imgscope.fleet import batch
+    from tests.registry_server import add_sbom
+
+    skopeo = require_tool("skopeo")
+    layout = tmp_path / "art"
+    subprocess.run(
+        [skopeo, "copy", "-q", f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:1"], check=True, capture_output=True
+    )
+    add_sbom(layout, "1", "sbom")
+    server = start_registry(tmp_path / "registry")
+    try:
+        server.push(f"oci:{layout}:1", "cases:1")
+        server.push(f"oci:{layout}:sbom", "cases:sbom")
+        got = batch([], tmp_path / "o", registry_catalog=server.host, options=_options(tmp_path), jobs=1)
+        assert (got.images, got.analyzed, got.failed, got.errors) == (1, 1, 0, ())
+        assert got.artifacts == ((f"docker://{server.host}/cases:sbom", "application/example.sbom"),)
+        assert [r["reference"] for r in got.tables["images"].to_pylist()] == [f"docker://{server.host}/cases:1"]
+        env = {**env_without_proxies(), "HOME": str(home)}
+        command = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o2"), "-j", "1", "--json"]
+        command += ["--cache-dir", str(tmp_path / "cache"), "--registry-catalog", server.host, "--fail-on-error"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert (doc["images"], doc["analyzed"], doc["failed"], doc["artifacts_skipped"]) == (1, 1, 0, 1)
+    finally:
+        server.stop()
+
+
+def test_a_failed_catalog_image_is_named_once(home: Path, tmp_path: Path) -> None:
+    """The error line of a registry image that fails names it once, where it said ``docker://H/R:T: H/R:T: ...``."""
+    from imgscope.fleet import batch
+
+    server = start_registry(tmp_path / "registry")
+    try:
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "cases:1")
+        config = imgscope.open_image(SAMPLES / "cases/oci-gzip").config_digest
+        assert config is not None
+        server.blob_path(config).unlink()  # the image can no longer be opened
+        got = batch([], tmp_path / "o", registry_catalog=server.host, options=_options(tmp_path), jobs=1)
+        [(reference, message)] = got.errors
+        assert reference == f"docker://{server.host}/cases:1"
+        assert message.startswith(f"{reference}: ") and message.count(f"{server.host}/cases:1") == 1, message
+    finally:
+        server.stop()

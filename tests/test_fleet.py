@@ -454,3 +454,26 @@ def test_images_from_a_dataset_without_the_packages_table_are_analyzed_again(tmp
     assert again.tables["image_layers"].num_rows == sum(r["layer_count"] for r in images)
     wasted = [(r["image_key"], r["path"], r["layer"]) for r in again.tables["wasted"].to_pylist()]
     assert len(wasted) == len(set(wasted))
+
+
+def test_artifacts_in_a_layout_are_skipped_not_failed(tmp_path: Path) -> None:
+    """An SBOM beside an image in an OCI layout is no image: the run counts it apart, where it was a failed row."""
+    from tests.registry_server import add_sbom
+
+    layout = tmp_path / "art"
+    skopeo = require_tool("skopeo")
+    subprocess.run(
+        [skopeo, "copy", "-q", f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:1"], check=True, capture_output=True
+    )
+    add_sbom(layout, "1", "sbom")
+    result = batch([str(layout)], tmp_path / "out", jobs=1)
+    assert (result.images, result.analyzed, result.failed, result.errors) == (1, 1, 0, ())
+    assert result.artifacts == ((f"{layout}:art:sbom", "application/example.sbom"),)
+    assert "1 artifact skipped" in repr(result)
+    only = tmp_path / "only"  # a layout holding nothing but an artifact: nothing to analyze, nothing failed
+    shutil.copytree(layout, only)
+    index = json.loads((only / "index.json").read_text())
+    index["manifests"] = [m for m in index["manifests"] if "artifactType" in m]
+    (only / "index.json").write_text(json.dumps(index))
+    alone = batch([str(only)], tmp_path / "out2", jobs=1)
+    assert (alone.images, alone.failed, alone.artifacts) == (0, 0, ((f"{only}:only:sbom", "application/example.sbom"),))

@@ -109,13 +109,20 @@ def source_index(source: str, run: str = "") -> SourceIndex:
 
 
 def expand_sources(
-    sources: Iterable[str], *, options: SourceOptions | None = None, run: str = "", _depth: int = 0
+    sources: Iterable[str],
+    *,
+    options: SourceOptions | None = None,
+    run: str = "",
+    artifacts: list[tuple[str, str]] | None = None,
+    _depth: int = 0,
 ) -> list[ImageJob]:
     """Every image job the sources name, in order, each once.
 
     A file or layout holding several images (or platforms) gives one job each; a source that cannot be listed
     still gives one job, which fails with its one-line error when it is opened. A reference names one image (an
-    index's platform chosen as ``analyze`` chooses it); ``options`` say how to reach its registry.
+    index's platform chosen as ``analyze`` chooses it); ``options`` say how to reach its registry. The OCI
+    artifacts a file or layout holds (SBOMs, signatures) are no images: no job, and ``(label, artifact type)`` of
+    each goes to ``artifacts`` when given.
     """
     jobs: list[ImageJob] = []
     seen: set[ImageJob] = set()
@@ -127,7 +134,8 @@ def expand_sources(
 
     for source in sources:
         if _depth == 0 and _is_list_file(source):
-            for job in expand_sources(list(_list_lines(source)), options=options, run=run, _depth=1):
+            listed = expand_sources(list(_list_lines(source)), options=options, run=run, artifacts=artifacts, _depth=1)
+            for job in listed:
                 add(job)
             continue
         if not os.path.exists(source) or local.stream_source(source) is not None:
@@ -138,10 +146,16 @@ def expand_sources(
         except (ImgscopeError, OSError):
             add(ImageJob(source, source, run=run))
             continue
+        images = [ref for ref in refs if ref.artifact_type is None]
+        for ref in refs:
+            if ref.artifact_type is not None and artifacts is not None:
+                artifacts.append((f"{source}:{ref.name or (ref.digest or '?')[:19]}", ref.artifact_type))
+        if refs and not images:
+            continue  # nothing but artifacts: no image to analyze, none failed
         if len(refs) <= 1:
             add(ImageJob(source, source, run=run))
             continue
-        for ref in refs:
+        for ref in images:
             pick = ref.digest or ref.config_digest
             platform = str(ref.platform) if ref.platform else None
             name = ref.name or (pick or "?")[:19]

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from imgscope.errors import ImgscopeError, UsageError
+from imgscope.errors import ImgscopeError, NotAnImageError, UsageError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
 from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources, indexable
 from imgscope.fleet.rows import error_rows
@@ -44,7 +44,8 @@ from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
 from imgscope.model import Image
 from imgscope.sources.catalog import catalog_references
 from imgscope.sources.local import stream_source
-from imgscope.sources.reference import SourceOptions
+from imgscope.sources.reference import SourceOptions, parse_reference
+from imgscope.sources.resolve import list_source
 
 #: Images whose rows are gathered before they are written (one Parquet file per table), and the rows at most.
 PART_IMAGES = 256
@@ -81,11 +82,14 @@ class BatchResult:
     layers: int  # distinct layers of the images opened in this run
     layers_scanned: int  # of those, scanned in this run (the rest came from out/_scans)
     errors: tuple[tuple[str, str], ...]  # (reference, one-line error) of each failed image
+    artifacts: tuple[tuple[str, str], ...] = ()  # (reference, artifact type) of each OCI artifact skipped: no image
 
     def __repr__(self) -> str:
+        skipped = len(self.artifacts)
         return (
-            f"<BatchResult {self.images} images: {self.analyzed} analyzed, {self.reused} reused, {self.failed} failed;"
-            f" {self.layers} layers, {self.layers_scanned} scanned; out={str(self.out) if self.out else None}>"
+            f"<BatchResult {self.images} images: {self.analyzed} analyzed, {self.reused} reused, {self.failed} failed"
+            + (f", {skipped} artifact{'' if skipped == 1 else 's'} skipped" if skipped else "")
+            + f"; {self.layers} layers, {self.layers_scanned} scanned; out={str(self.out) if self.out else None}>"
         )
 
 
@@ -164,21 +168,27 @@ class _Run:
         self.analyzed = self.reused = self.failed = 0
         self.layers = self.layers_scanned = 0
         self.errors: list[tuple[str, str]] = []
+        self.artifacts: list[tuple[str, str]] = []  # OCI artifacts the sources hold or name: skipped, not failed
         self.scan_dir = root / "_scans" / f"v{SCAN_FORMAT}"
         self.local_disk = False  # the engine's workers see this machine's filesystem
 
     # -- the steps -------------------------------------------------------------------------------------------------
 
     def execute(self, sources: Sequence[str], engine: Engine) -> None:
-        self.jobs = expand_sources(sources, options=self.options, run=self.run_id)
+        self.jobs = expand_sources(sources, options=self.options, run=self.run_id, artifacts=self.artifacts)
         self.state.images_total = len(self.jobs)
         self.earlier = self._read_earlier()
         opened: list[tuple[ImageJob, Image]] = []
         again: set[str] = set()  # images an earlier run left rows of, analyzed again now
         for job, image in zip(self.jobs, _open_all(self.jobs), strict=True):
+            if isinstance(image, _Artifact):  # a reference naming an artifact (a catalog's .sig, .att, SBOM tags)
+                again.add(job.key)  # an earlier run's error row for it goes
+                self.artifacts.append((job.reference, image.kind))
+                self.state.images_total -= 1
+                continue
             if not isinstance(image, Image):
                 again.add(job.key)
-                self._write(error_rows(job, " ".join(str(image).split())))
+                self._write(error_rows(job, _error_line(job, image)))
                 continue
             if self._done(job, image):
                 self.reused += 1
@@ -348,13 +358,14 @@ class _Run:
         return BatchResult(
             self.root,
             read_tables(self.root),
-            images=len(self.jobs),
+            images=self.state.images_total,
             analyzed=self.analyzed,
             reused=self.reused,
             failed=self.failed,
             layers=self.layers,
             layers_scanned=self.layers_scanned,
             errors=tuple(self.errors),
+            artifacts=tuple(self.artifacts),
         )
 
 
@@ -362,7 +373,36 @@ class _Run:
 OPEN_THREADS = 8
 
 
-def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError:
+@dataclass(frozen=True)
+class _Artifact:
+    """A job whose reference names OCI artifacts only (``kind``: their types), not an image."""
+
+    kind: str
+
+
+def _artifact(job: ImageJob) -> _Artifact | None:
+    """What a job that opened as "not an image" names, when it names artifacts only (listing it says)."""
+    try:
+        refs = list_source(job.source, options=job.options)
+    except (ImgscopeError, OSError):
+        return None
+    kinds = sorted({ref.artifact_type for ref in refs if ref.artifact_type is not None})
+    return _Artifact(", ".join(kinds)) if kinds and all(ref.artifact_type for ref in refs) else None
+
+
+def _error_line(job: ImageJob, error: ImgscopeError | OSError) -> str:
+    """The job's one-line error; a registry image is named once (its reference, not also the registry's form)."""
+    if isinstance(error, ImgscopeError) and job.source.startswith("docker://"):
+        try:
+            named = str(parse_reference(job.source.removeprefix("docker://")))
+        except ValueError:
+            named = None
+        if error.where == named:
+            return " ".join(f"{job.reference}: {error.problem}".split())
+    return " ".join(str(error).split())
+
+
+def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError | _Artifact:
     if stream_source(job.source) is not None:  # its layers go by once, in the stream's order: none can be read alone
         return UsageError(
             job.source,
@@ -371,11 +411,13 @@ def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError:
         )
     try:
         return open_job(job)
+    except NotAnImageError as exc:
+        return _artifact(job) or exc
     except (ImgscopeError, OSError) as exc:
         return exc
 
 
-def _open_all(jobs: Sequence[ImageJob]) -> list[Image | ImgscopeError | OSError]:
+def _open_all(jobs: Sequence[ImageJob]) -> list[Image | ImgscopeError | OSError | _Artifact]:
     """Every job's image (metadata only) or its error, in order; network sources several at a time."""
     if len(jobs) < 2 or all(indexable(j.source) for j in jobs):
         return [_open_job(j) for j in jobs]  # files: CPU-bound, threads would only take turns

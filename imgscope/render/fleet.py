@@ -24,6 +24,7 @@ def batch_to_dict(result: BatchResult) -> dict[str, Any]:
         "analyzed": result.analyzed,
         "reused": result.reused,
         "failed": result.failed,
+        "artifacts_skipped": len(result.artifacts),
         "layers": result.layers,
         "layers_scanned": result.layers_scanned,
         "rows": {name: table.num_rows for name, table in result.tables.items()},
@@ -41,6 +42,7 @@ def render_batch(result: BatchResult) -> Group:
         Text(
             f"{_plural(result.images, 'image')}: {result.analyzed:,} analyzed, {result.reused:,} from an earlier run, "
             f"{result.failed:,} failed"
+            + (f", {_plural(len(result.artifacts), 'OCI artifact')} skipped" if result.artifacts else "")
         ),
         Text(
             f"{_plural(result.layers, 'distinct layer')}: {result.layers_scanned:,} scanned, "
