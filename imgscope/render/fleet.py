@@ -8,6 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from imgscope.text import plural
+
 if TYPE_CHECKING:
     from imgscope.fleet import BatchResult
 
@@ -32,20 +34,16 @@ def batch_to_dict(result: BatchResult) -> dict[str, Any]:
     }
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def render_batch(result: BatchResult) -> Group:
     """What the run did, and where the tables are."""
     lines = [
         Text(
-            f"{_plural(result.images, 'image')}: {result.analyzed:,} analyzed, {result.reused:,} from an earlier run, "
+            f"{plural(result.images, 'image')}: {result.analyzed:,} analyzed, {result.reused:,} from an earlier run, "
             f"{result.failed:,} failed"
-            + (f", {_plural(len(result.artifacts), 'OCI artifact')} skipped" if result.artifacts else "")
+            + (f", {plural(len(result.artifacts), 'OCI artifact')} skipped" if result.artifacts else "")
         ),
         Text(
-            f"{_plural(result.layers, 'distinct layer')}: {result.layers_scanned:,} scanned, "
+            f"{plural(result.layers, 'distinct layer')}: {result.layers_scanned:,} scanned, "
             f"{result.layers - result.layers_scanned:,} from an earlier run"
         ),
     ]
