@@ -93,9 +93,7 @@ def cell_width(text: str) -> int:
 def fit_cells(text: str, width: int, *, end: bool = False) -> str:
     """The longest start of ``text`` (``end``: its longest end) that takes at most ``width`` cells, cut between
     graphemes (an emoji, a letter with its accent)."""
-    from rich.cells import split_graphemes
-
-    spans, total = split_graphemes(text)
+    spans, total = _graphemes(text)
     if total <= width:
         return text
     used = 0
@@ -112,6 +110,24 @@ def fit_cells(text: str, width: int, *, end: bool = False) -> str:
             break
         used, stop = used + cells, last
     return text[:stop]
+
+
+def _graphemes(text: str) -> tuple[list[tuple[int, int, int]], int]:
+    """(start, end, cells) of each grapheme of ``text``, and the cells of all, as the installed rich draws them:
+    rich 14.3+ by grapheme (``split_graphemes``), an older rich by code point."""
+    try:
+        from rich.cells import split_graphemes
+    except ImportError:  # rich before 14.3 (pyproject allows 13): it draws and counts each code point alone
+        return _code_points(text)
+    spans, total = split_graphemes(text)
+    return list(spans), total
+
+
+def _code_points(text: str) -> tuple[list[tuple[int, int, int]], int]:
+    from rich.cells import cell_len
+
+    spans = [(i, i + 1, cell_len(char)) for i, char in enumerate(text)]
+    return spans, sum(cells for _, _, cells in spans)
 
 
 def middle_ellipsis(text: str, width: int) -> str:

@@ -52,6 +52,18 @@ def test_a_wide_character_path_is_cut_in_cells(path: str, width: int) -> None:
     assert path.startswith(head) and path.endswith(tail)
 
 
+def test_an_older_rich_is_served_by_code_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyproject allows rich 13, whose ``rich.cells`` has no ``split_graphemes`` (14.3+): a cut is then made by
+    code point, as that rich draws; it crashed every narrow table with an ImportError. Without combining marks
+    or joiners, the two agree."""
+    import rich.cells
+
+    path = "/app/日本語のファイル名/サブディレクトリ/名前です.txt"
+    cuts = [middle_ellipsis(path, width) for width in range(3, 50)]
+    monkeypatch.delattr(rich.cells, "split_graphemes", raising=False)
+    assert [middle_ellipsis(path, width) for width in range(3, 50)] == cuts
+
+
 def test_a_cjk_file_name_keeps_its_extension() -> None:
     cut = middle_ellipsis("/app/日本語のファイル名/サブディレクトリ/名前です.txt", 30)
     assert cut == "/app/日本語のフ…/名前です.txt" and cell_width(cut) == 29  # a 2-cell character does not fit the 30th
