@@ -161,6 +161,35 @@ def test_a_full_stdout_is_named_not_the_image(args: tuple[str, ...]) -> None:
     assert proc.stderr == "imgscope: error: <stdout>: No space left on device\n", proc.stderr
 
 
+def test_dev_stdout_as_the_output_is_the_process_stdout(tmp_path: Path) -> None:
+    """``-o /dev/stdout`` (or ``/dev/fd/1``) writes to stdout as ``-o -`` does: into a pipe (the link resolved to
+    ``/proc/PID/fd/1`` names ``pipe:[N]``, a path that does not exist) and after what a file opened for appending
+    (``>> file``) holds, rather than replacing that file."""
+    for given in ("/dev/stdout", "/dev/fd/1"):
+        piped = subprocess.run(
+            [sys.executable, "-m", "imgscope", "report", "-o", given, CASES],
+            capture_output=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+        assert piped.returncode == 0 and piped.stdout.startswith(b"<!DOCTYPE html>"), piped.stderr
+        appended = tmp_path / "log.html"
+        appended.write_text("PREFIX\n")
+        with open(appended, "a") as out:
+            proc = subprocess.run(
+                [sys.executable, "-m", "imgscope", "analyze", "--ncdu", given, CASES],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                env=_env(),
+                timeout=120,
+                check=False,
+            )
+        assert proc.returncode == 0, proc.stderr
+        text = appended.read_text()
+        assert text.startswith("PREFIX\n[1,") and not any(tmp_path.glob(".imgscope-*"))
+
+
 def _many_files_image(tmp_path: Path, count: int) -> Path:
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -23,11 +24,22 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
     """Write ``pieces`` to ``path`` (``-``: stdout), UTF-8, as a shell's ``>`` would, but a regular file appears
     whole or not at all: it is written beside and renamed into place, keeping an existing file's mode (a new one
     gets the umask's). A symbolic link is written through (the link stays); what is no regular file (a FIFO, a
-    device, ``/dev/stdout``) is written to as it is, never replaced."""
-    if path == "-":
+    device) is written to as it is, never replaced; ``/dev/stdout``, ``/dev/fd/N`` and ``/proc/self/fd/N`` are the
+    process's own descriptor, written to as ``-`` is (a pipe has no path to open, a file opened with ``>>`` is
+    appended to)."""
+    descriptor = _descriptor_of(path)
+    if path == "-" or descriptor == sys.stdout.fileno():
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
+        return
+    if descriptor is not None:
+        try:
+            with open(os.dup(descriptor), "w", encoding="utf-8", newline="\n") as stream:
+                for piece in pieces:
+                    stream.write(piece)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, path) from None
         return
     try:
         target = os.path.realpath(path) if os.path.islink(path) else path
@@ -65,6 +77,20 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
             raise OSError(exc.errno, exc.strerror, path) from None
         raise
+
+
+_DESCRIPTOR = re.compile(r"/dev/(?:std(?P<std>in|out|err)|fd/(?P<fd>\d+))|/proc/(?:self|\d+)/fd/(?P<proc>\d+)")
+
+
+def _descriptor_of(path: str) -> int | None:
+    """The descriptor number a path of the process's own descriptors names (``/dev/stdout``: 1); None for any
+    other path."""
+    found = _DESCRIPTOR.fullmatch(path)
+    if found is None or (found["proc"] and not path.startswith(("/proc/self/", f"/proc/{os.getpid()}/"))):
+        return None
+    if found["std"]:
+        return ("in", "out", "err").index(found["std"])
+    return int(found["fd"] or found["proc"])
 
 
 @main.command()
