@@ -302,6 +302,7 @@ def test_a_long_run_of_empty_history_entries_is_folded(tmp_path: Path) -> None:
         (("tree", "x", "--sort", "bogus"), "Invalid value for '--sort': 'bogus' is not one of 'size', 'name'."),
         (("report", "x"), "Missing option '-o' / '--output'."),
         (("nosuch",), "No such command 'nosuch'."),
+        (("analyze", "--html"), "Option '--html' requires an argument."),  # an error click raises without context
     ],
 )
 def test_a_usage_error_is_one_line(args: tuple[str, ...], message: str) -> None:

@@ -370,7 +370,12 @@ class _Main(click.Group):
             exc.show()
             sys.exit(exc.exit_code)
         except click.exceptions.UsageError as exc:
-            where = " ".join(["imgscope", *(exc.ctx.command_path.split()[1:] if exc.ctx is not None else ())])
+            if exc.ctx is not None:
+                where = " ".join(["imgscope", *exc.ctx.command_path.split()[1:]])
+            else:  # click's parser raises some errors without a context (an option missing its value)
+                given = list(args) if args is not None else sys.argv[1:]
+                names = set(self.commands) | set(self.lazy_commands)
+                where = " ".join(["imgscope", *[a for a in given if a in names][:1]])
             one_line = " ".join(exc.format_message().split())
             click.echo(f"imgscope: error: {printable(one_line)} (see {where} --help)", err=True)
             sys.exit(exc.exit_code)
