@@ -342,25 +342,33 @@ def test_layers_no_history_entry_made_are_said_not_dropped() -> None:
 
 
 def test_env_and_label_lines_are_quoted_as_a_dockerfile_reads_them() -> None:
-    """Docker's bare ``NAME=value`` pairs are split at the config's settings and quoted where a value needs it;
-    buildah's lines (the Dockerfile's own text) and the legacy ``ENV NAME value`` form are kept as they are."""
+    """Docker's bare ``NAME=value`` pairs are split at the config's settings and quoted where a value needs it (a
+    space, a quote, a backslash); buildah's lines (the Dockerfile's own text, a value set again later) and the
+    legacy ``ENV NAME value`` form are kept as they are."""
     from dataclasses import replace
 
     img = imgscope.open_image(SAMPLES / "two-images.tar", image="tiny-a:1")
     created = [
         '/bin/sh -c #(nop)  ENV GREETING=hello world Q=say "hi" M=$HOME',
-        '/bin/sh -c #(nop) ENV P="plain v" A=1',
+        '/bin/sh -c #(nop) ENV P="plain v" A=1',  # buildah's line; P set again below: kept as written
         "/bin/sh -c #(nop) ENV OLD value with spaces",
         "/bin/sh -c #(nop)  LABEL maintainer=Team <team@example.com> version=1",
+        '/bin/sh -c #(nop)  LABEL json={"k":"v"}',
+        "/bin/sh -c #(nop)  ENV W=C:\\dir\\sub",
+        "/bin/sh -c #(nop)  ENV P=later",
     ]
     entries = [replace(img.history[0], created_by=c, empty_layer=True) for c in created]
-    env = ["GREETING=hello world", 'Q=say "hi"', "M=$HOME", "P=plain v", "A=1", "OLD=value with spaces"]
-    inner = {**img.config["config"], "Env": env, "Labels": {"maintainer": "Team <team@example.com>", "version": "1"}}
+    env = ["GREETING=hello world", 'Q=say "hi"', "M=$HOME", "P=later", "A=1", "OLD=value with spaces", "W=C:\\dir\\sub"]
+    labels = {"maintainer": "Team <team@example.com>", "version": "1", "json": '{"k":"v"}'}
+    inner = {**img.config["config"], "Env": env, "Labels": labels}
     text = reconstruct(replace(img, history=tuple(entries), config={**img.config, "config": inner})).text()
     for line in (
         'ENV GREETING="hello world" Q="say \\"hi\\"" M="\\$HOME"',
         'ENV P="plain v" A=1',
         "ENV OLD value with spaces",
         'LABEL maintainer="Team <team@example.com>" version=1',
+        'LABEL json="{\\"k\\":\\"v\\"}"',
+        'ENV W="C:\\\\dir\\\\sub"',
+        "ENV P=later",
     ):
         assert f"\n{line}\n" in text, line

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,8 +178,14 @@ def _reconstruct(image: Image) -> Dockerfile:
         if restored is not None and restored != arguments:
             arguments, source = restored, "config"
         elif keyword in ("ENV", "LABEL"):
-            names = {item.partition("=")[0] for item in runtime.env} if keyword == "ENV" else set(runtime.labels)
-            arguments = _quoted_pairs(arguments, names)
+            settings = _env_dict(runtime.env) if keyword == "ENV" else runtime.labels
+            later = {
+                name
+                for after in steps[position + 1 :]
+                if after.keyword == keyword
+                for name in _names_set(after.arguments, settings)
+            }
+            arguments = _quoted_pairs(arguments, settings, later)
         if not keyword and not arguments:
             arguments = "(empty history entry)"
         out.append(Instruction(keyword, arguments, position, entry.layer_index, source))
@@ -252,19 +259,34 @@ def _words(text: str) -> list[str] | None:
     return words
 
 
-def _quoted_pairs(arguments: str, names: set[str]) -> str:
+def _env_dict(env: Sequence[str]) -> dict[str, str]:
+    return dict(item.partition("=")[::2] for item in env)
+
+
+def _names_set(arguments: str, settings: Mapping[str, str]) -> set[str]:
+    """The settings an ENV or LABEL line sets, as far as its ``NAME=`` words tell."""
+    return {token.partition("=")[0] for token in arguments.split() if token.partition("=")[0] in settings}
+
+
+def _quoted_pairs(arguments: str, settings: Mapping[str, str], later: set[str]) -> str:
     """An ENV or LABEL line from the history as a Dockerfile must write it. buildah records the line as written;
     Docker (classic and BuildKit) records ``NAME=value`` pairs with the values bare, so a value with a space
-    (``maintainer=Team <team@example.com>``) would end at it. Such a line is split again at the settings the
-    config holds (``names``: the image's variables or labels), each value quoted where it must be; a line that
-    already reads as those settings, or that cannot be split at them, is kept as it is."""
+    (``maintainer=Team <team@example.com>``) would end at it and quotes or backslashes in it (``{"k":"v"}``)
+    would be read as quoting. A line that reads as the image's settings (``settings``: the config's variables or
+    labels; a value a later line (``later``) sets again may differ) is kept as it is; else it is split again
+    at the settings' names, each value quoted where it must be; a line that cannot be split so is kept."""
     words = _words(arguments)
-    if words is not None and all("=" in w and w.partition("=")[0] in names for w in words):
-        return arguments  # it reads as NAME=value pairs of the image's settings already
+    if words is not None and all(
+        "=" in w
+        and (name := w.partition("=")[0]) in settings
+        and (name in later or settings[name] == w.partition("=")[2])
+        for w in words
+    ):
+        return arguments
     pairs: list[list[str]] = []
     for token in arguments.split(" "):
         name, eq, _ = token.partition("=")
-        if eq and name in names:
+        if eq and name in settings:
             pairs.append([name, token[len(name) + 1 :]])
         elif pairs:
             pairs[-1][1] += " " + token
