@@ -54,3 +54,16 @@ def test_an_absolute_path_inside_the_working_directory_is_written_relative_to_it
     outside = SAMPLES.resolve() / "advise.tar"
     log = _sarif(str(outside))
     assert log["runs"][0]["artifacts"][0]["location"]["uri"] == outside.as_uri()
+
+
+def test_a_working_directory_reached_through_a_link_still_gives_a_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cd`` through a symbolic link (``$PWD`` keeps the link, ``getcwd()`` resolves it) and ``$PWD/image.tar``:
+    still the path relative to the checkout, not ``file:///...``."""
+    (tmp_path / "real").mkdir()
+    shutil.copy(SAMPLES / "advise.tar", tmp_path / "real" / "image.tar")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path / "link")
+    log = _sarif(str(tmp_path / "link" / "image.tar"))
+    assert log["runs"][0]["artifacts"][0]["location"]["uri"] == "image.tar"

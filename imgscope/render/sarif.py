@@ -76,10 +76,13 @@ def _uri(path: str) -> str:
     directory, the checkout in CI, made relative to it, so code scanning can map it), or ``file:///abs/path``."""
     if os.path.isabs(path):
         absolute = os.path.normpath(path)
-        inside = os.path.commonpath([absolute, os.getcwd()]) == os.getcwd()
-        if not inside:
+        # its directory resolved, as getcwd() is (a checkout reached through a symbolic link), its name as given
+        directory, name = os.path.split(absolute)
+        resolved = os.path.join(os.path.realpath(directory), name)
+        cwd = os.getcwd()
+        if os.path.commonpath([resolved, cwd]) != cwd:
             return PurePath(absolute).as_uri()
-        path = os.path.relpath(absolute)
+        path = os.path.relpath(resolved, cwd)
     return quote(path.replace(os.sep, "/"))
 
 
