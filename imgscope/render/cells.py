@@ -136,8 +136,8 @@ class FitTable:
         dropped = iter(self.optional)
         while (widths := self._widths(console, options, keep)) is None:
             header = next(dropped, None)
-            if header is None:  # nothing left to leave out: rich cuts what it must
-                widths = {}
+            if header is None:  # nothing left to leave out: the shrinking columns share what is left
+                widths = self._widths(console, options, keep, minimum=1) or {}
                 break
             keep = [i for i in keep if self.columns[i][0] != header]
         table = Table(caption=self.caption, **self.table)
@@ -151,9 +151,12 @@ class FitTable:
             table.add_row(*(row[i] for i in keep))
         return table
 
-    def _widths(self, console: Console, options: ConsoleOptions, keep: list[int]) -> dict[int, int] | None:
+    def _widths(
+        self, console: Console, options: ConsoleOptions, keep: list[int], minimum: int | None = None
+    ) -> dict[int, int] | None:
         """The width of each shrinking column when the natural widths do not fit (``{}`` when they do), or
-        ``None`` when the columns ``keep`` cannot fit."""
+        ``None`` when the columns ``keep`` cannot fit; ``minimum``: the least a shrinking column may have, for
+        each, in place of its own usable minimum (the last resort, below which rich cuts what it must)."""
         natural = {}
         for i in keep:
             header, _, column = self.columns[i]
@@ -163,7 +166,8 @@ class FitTable:
         if sum(natural.values()) <= room:
             return {}
         shrinking = [i for i in keep if self.columns[i][1] is not None]
-        widths = {i: min(natural[i], self.columns[i][1] or 0) for i in shrinking}
+        own = {i: self.columns[i][1] or 0 for i in shrinking}
+        widths = {i: min(natural[i], own[i] if minimum is None or i in self.short else minimum) for i in shrinking}
         left = room - sum(natural[i] for i in keep if i not in widths) - sum(widths.values())
         if left < 0:
             return None
