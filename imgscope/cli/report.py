@@ -28,7 +28,7 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
     process's own descriptor, written to as ``-`` is (a pipe has no path to open, a file opened with ``>>`` is
     appended to)."""
     descriptor = _descriptor_of(path)
-    if path == "-" or descriptor == sys.stdout.fileno():
+    if path == "-" or (descriptor is not None and descriptor == _fileno(sys.stdout)):
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
@@ -80,6 +80,14 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
 
 
 _DESCRIPTOR = re.compile(r"/dev/(?:std(?P<std>in|out|err)|fd/(?P<fd>\d+))|/proc/(?:self|\d+)/fd/(?P<proc>\d+)")
+
+
+def _fileno(stream: object) -> int | None:
+    """The stream's descriptor; None for one without (a test runner's capture)."""
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _descriptor_of(path: str) -> int | None:
