@@ -127,6 +127,7 @@ class TarEntries(MadeOnRead[TarEntry]):
         "_uids",
         "_zero",
         "declared_sizes",
+        "directory_modes",
     )
 
     def __init__(self, entries: Iterable[TarEntry] = ()) -> None:
@@ -147,6 +148,9 @@ class TarEntries(MadeOnRead[TarEntry]):
         #: member -> the size field of a member with no content (a directory, a link ...) whose header has one;
         #: read by dive's emulation alone (dive counts it), set by the tar reader, not carried by the wire form
         self.declared_sizes: dict[int, int] = {}
+        #: the members not of type directory whose header mode is a directory's (0o40000 above the permission
+        #: bits), which Go's FileInfo calls directories; for dive's emulation alone, as ``declared_sizes``
+        self.directory_modes: set[int] = set()
         for entry in entries:
             self.append(entry)
 

@@ -98,7 +98,6 @@ __all__ = [
 
 _WHITEOUT = ".wh."
 _OPAQUE_PREFIX = ".wh..wh.."
-_S_IFMT = 0o170000
 _S_IFDIR = 0o040000
 
 
@@ -228,6 +227,12 @@ class DiveLayer:
                 sizes[m] = declared
         count = len(types)
         layer_size = sum(sizes)
+        dir_modes = members.directory_modes
+
+        def is_dir_mode(m: int) -> bool:
+            """Go's ``FileInfo().IsDir()`` of a member not of type directory: its mode is a directory's (the
+            tar reader notes it; a mode given whole, as a test's ``TarEntry`` may, says it itself)."""
+            return m in dir_modes or modes[m] & ~0o7777 == _S_IFDIR
 
         # The directory nodes: every node some member's path passes through. Node 0 is the root.
         d_name: list[str] = [""]
@@ -293,7 +298,7 @@ class DiveLayer:
                 seen_raw.add(raw)
             if target > 0:
                 d_size[target] = sizes[m]
-                d_isdir[target] = types[m] == dir_code or (modes[m] & _S_IFMT) == _S_IFDIR
+                d_isdir[target] = types[m] == dir_code or is_dir_mode(m)
         del seen_raw
 
         # Flatten: depth first, children in Go order, a directory after its children.
@@ -350,7 +355,7 @@ class DiveLayer:
                 out_sizes.append(sizes[m])
                 out_flags.append(
                     _IS_LEAF
-                    | (_IS_DIR if types[m] == dir_code or (modes[m] & _S_IFMT) == _S_IFDIR else 0)
+                    | (_IS_DIR if types[m] == dir_code or is_dir_mode(m) else 0)
                     | (_IS_WHITEOUT if name.startswith(_WHITEOUT) else 0)
                 )
             else:

@@ -281,5 +281,7 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
             link_text = target
         if declared:
             entries.declared_sizes[len(entries)] = declared
+        if mode >> 12 and mode & ~0o7777 == 0o40000 and typeflag != directory:  # a file Go's FileInfo calls a dir
+            entries.directory_modes.add(len(entries))
         add(path, code, size if is_file else 0, mode & 0o7777, uid, gid, link_text, digest)
     return entries

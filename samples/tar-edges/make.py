@@ -107,6 +107,12 @@ SAMPLES: dict[str, list[bytes]] = {
     "solaris-x": [file(b"a", 10) + file(b"k", 1), pax([(b"path", b"a")], b"X") + file(b"zzz", 20) + file(b"k", 1)],
     # the root directory with a size field
     "root-size": [file(b"a", 3), header(b"./", b"5", 1000, 0o755) + file(b"a", 4)],
+    # a file whose header mode carries the directory bits (0o40000): Go's FileInfo calls it a directory, so dive
+    # counts a later whiteout of it with its size (its "subtree"), where a plain file's whiteout counts 0
+    "dir-mode-file": [
+        file(b"k", 1) + header(b"d", b"0", 10, 0o40644) + data(b"y" * 10),
+        file(b".wh.d", 0) + file(b"k", 2),
+    ],
     # dive's user-wasted figure above 1e6 (a link's size field counts, and no data follows it): printed as Go's
     # %v prints it, 2e+06
     "big-ratio": [
