@@ -567,3 +567,61 @@ def test_an_untrusted_certificate_says_what_helps() -> None:
     plain = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     plain.reason = "WRONG_VERSION_NUMBER"
     assert "needs --insecure" in _connect_problem(plain, "vm:5073")
+
+
+def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:
+    """Push, through the registry's own API, an image of one empty layer whose config blob is ``config`` as given
+    (skopeo would parse it first): the registry checks the manifest's references, not the config's text."""
+    import hashlib
+    import io
+    import tarfile
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w"):
+        pass
+    base = f"http://{server.host}/v2/{repo}"
+    with httpx.Client(timeout=20, trust_env=False) as client:
+
+        def put_blob(data: bytes) -> str:
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            upload = client.post(f"{base}/blobs/uploads/")
+            upload.raise_for_status()
+            location = upload.headers["Location"]
+            url = location if location.startswith("http") else f"http://{server.host}{location}"
+            done = client.put(f"{url}{'&' if '?' in url else '?'}digest={digest}", content=data)
+            done.raise_for_status()
+            return digest
+
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put_blob(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": put_blob(layer.getvalue())}],
+        }
+        manifest["config"]["size"] = len(config)
+        manifest["layers"][0]["size"] = len(layer.getvalue())
+        done = client.put(
+            f"{base}/manifests/1",
+            content=json.dumps(manifest).encode(),
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        done.raise_for_status()
+
+
+def test_a_config_a_file_would_refuse_is_refused_from_a_registry(
+    anon: RegistryServer, home: Path, tmp_path: Path
+) -> None:
+    """A registry's config is held to what a file's is (UTF-8 JSON, nesting bounded): a UTF-16 config was read
+    (json.loads guesses the encoding), and a deeply nested one ended in a RecursionError."""
+    plain = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    cases = {
+        "utf16": (json.dumps(plain).encode("utf-16"), "not UTF-8: UTF-16 text"),
+        "nested": (b'{"architecture": "amd64", "os": "linux", "x": ' + b"[" * 100000 + b"]" * 100000 + b"}", "nested"),
+    }
+    for repo, (config, problem) in cases.items():
+        _push_with_config(anon, repo, config)
+        with pytest.raises(ImgscopeError, match=problem) as info:
+            open_source(f"{anon.host}/{repo}:1", options=options(tmp_path))
+        assert "\n" not in str(info.value)
+        listed = list_source(f"{anon.host}/{repo}:1", options=options(tmp_path))  # listing goes on without it
+        assert [ref.platform for ref in listed] == [None]

@@ -44,6 +44,7 @@ from imgscope.sources.cache import BlobCache
 from imgscope.sources.config import check_digest, expect, layer_media_type, opt_str, parse_config
 from imgscope.sources.oci_layout import artifact_type_of, describe_artifact
 from imgscope.sources.reference import ImageReference, SourceOptions
+from imgscope.sources.store import parse_json
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -284,10 +285,7 @@ class Registry:
             if hashlib.new(algorithm, body).hexdigest() != expected:
                 raise CorruptLayerError(self.where, f"the manifest does not match its digest {reference}")
             digest = reference
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            raise ImageFormatError(self.where, "the manifest is not JSON") from None
+        doc = parse_json(body, f"{self.where} manifest")  # UTF-8 only, nesting bounded: as from a file
         expect(doc, dict, self.where, "the manifest")
         media_type = doc.get("mediaType") if isinstance(doc.get("mediaType"), str) else None
         media_type = media_type or content_type
@@ -368,7 +366,7 @@ class Registry:
             return ref
         try:
             raw = self.read_blob(ref.config_digest, None, MAX_CONFIG_BYTES, "the config")
-            platform = parse_config(json.loads(raw), f"{self.where} config")[2]
+            platform = parse_config(parse_json(raw, f"{self.where} config"), f"{self.where} config")[2]
         except (ImgscopeError, ValueError):
             return ref
         return ref if platform is None else replace(ref, platform=platform)
@@ -488,10 +486,7 @@ class Registry:
         raw_config = self.read_blob(
             config_digest, config_size if isinstance(config_size, int) else None, MAX_CONFIG_BYTES, "the config"
         )
-        try:
-            config = json.loads(raw_config)
-        except ValueError:
-            raise ImageFormatError(f"{where} config", "not JSON") from None
+        config = parse_json(raw_config, f"{where} config")
         diff_ids, history, platform, config_notes = parse_config(config, f"{self.where} config")
         layer_descs = expect(doc.get("layers", []), list, where, "layers")
         if len(layer_descs) != len(diff_ids):
