@@ -592,14 +592,19 @@ def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:
             done.raise_for_status()
             return digest
 
+        tar = layer.getvalue()
         manifest = {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put_blob(config)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": put_blob(layer.getvalue())}],
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": put_blob(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": put_blob(tar), "size": len(tar)}
+            ],
         }
-        manifest["config"]["size"] = len(config)
-        manifest["layers"][0]["size"] = len(layer.getvalue())
         done = client.put(
             f"{base}/manifests/1",
             content=json.dumps(manifest).encode(),
