@@ -462,12 +462,20 @@ def test_each_rule_status_and_name_are_read_at_any_width(columns: int) -> None:
     """At any width each rule's status and whole name are on the screen: where the table does not fit with a Why
     column of 16 cells, a block per rule (status, name, figures; the why under it). rich squeezed Status to …
     at 40 columns and Why to nothing at 60."""
-    code, out, _ = run(CASES, *FAILING, env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    for options in (FAILING, []):  # the second: dive's default rules, whose whys hold long figures
+        _rules_are_read(columns, options)
+
+
+def _rules_are_read(columns: int, options: list[str]) -> None:
+    code, out, _ = run(CASES, *options, env={"COLUMNS": str(columns), "NO_COLOR": "1"})
     assert code == 1
-    rules = json.loads(run(CASES, *FAILING, "--json")[1])["results"]
+    rules = json.loads(run(CASES, *options, "--json")[1])["results"]
     title, *lines = out.splitlines()  # the title, a path, is kept whole (a log is searched for it)
     assert title.startswith("imgscope check ") and max(len(line) for line in lines) <= columns
     for r in rules:
         name, status = r["name"], r["status"].upper()
         in_table = any(re.search(rf"│ {re.escape(name)} +│ {status} ", line) for line in lines)
         assert in_table or any(line.startswith(f"{status} {name}") for line in lines), (name, out)
+        if not in_table:  # a rule's block: each word of its why that the line can hold is whole on one line
+            words = [w for w in r["why"].split() if len(w) <= columns]
+            assert all(any(w in line for line in lines) for w in words), (name, out)

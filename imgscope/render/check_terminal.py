@@ -101,7 +101,9 @@ class _Rules:
             yield line
             body = why.copy()
             body.overflow = "fold"
-            yield Padding(body, (0, 0, 0, 2))
+            # indented, unless that would break a word (a figure) the line could hold whole
+            longest = max((cell_len(word) for word in body.plain.split()), default=0)
+            yield Padding(body, (0, 0, 0, 2 if longest <= options.max_width - 2 else 0))
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         if self._fits(options.max_width):
