@@ -34,12 +34,13 @@ class ImageJob:
     platform: str | None = None
     options: SourceOptions | None = field(default=None, compare=False, repr=False)  # how to reach a registry
     run: str = field(default="", compare=False, repr=False)  # the run it belongs to: see ``source_index``
+    name: str | None = None  # the name (tag) it has inside a multi-image source: two tags of one manifest are two
 
     @property
     def key(self) -> str:
         """A stable name for this image's rows and files: the same job in a later run has the same key."""
-        text = "\n".join((self.source, self.image or "", self.platform or ""))
-        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        parts = (self.source, self.image or "", self.platform or "") + ((self.name,) if self.name else ())
+        return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,11 @@ def expand_sources(
     each goes to ``artifacts`` when given.
     """
     jobs: list[ImageJob] = []
-    seen: set[ImageJob] = set()
+    seen: set[str] = set()
 
     def add(job: ImageJob) -> None:
-        if job not in seen:
-            seen.add(job)
+        if job.key not in seen:
+            seen.add(job.key)
             jobs.append(job)
 
     for source in sources:
@@ -160,7 +161,7 @@ def expand_sources(
             platform = str(ref.platform) if ref.platform else None
             name = ref.name or (pick or "?")[:19]
             label = f"{source}:{name}" + (f" [{platform}]" if platform else "")
-            add(ImageJob(label, source, pick, platform, options, run))
+            add(ImageJob(label, source, pick, platform, options, run, name=ref.name))
     return jobs
 
 

@@ -29,7 +29,7 @@ def image_rows(
             "image_key": key,
             "reference": job.reference,
             "source": job.source,
-            "name": image.name,
+            "name": job.name or image.name,  # opened by digest, a second tag of it would read as the first
             "digest": image.digest,
             "config_digest": image.config_digest,
             "platform": str(image.platform) if image.platform else None,

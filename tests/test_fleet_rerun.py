@@ -1,0 +1,74 @@
+"""imgscope batch re-runs and image identity: which rows a run keeps, replaces or removes (docs/fleet.md).
+
+Each test builds small OCI layouts from the samples with skopeo and runs the local engine in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgscope.fleet import batch
+from tests.conftest import SAMPLES, require_tool
+
+pa = pytest.importorskip("pyarrow")
+
+
+def _copy(source: str, dest: str) -> None:
+    subprocess.run([require_tool("skopeo"), "copy", "-q", source, dest], check=True, capture_output=True)
+
+
+def _images(result: Any) -> list[dict[str, Any]]:
+    return sorted(result.tables["images"].to_pylist(), key=lambda r: r["reference"])
+
+
+def _retag(layout: Path, old: str, new: str | None) -> None:
+    """Rename tag ``old`` of ``layout`` to ``new`` (None: remove it) in its index.json."""
+    index = json.loads((layout / "index.json").read_text())
+    kept = []
+    for m in index["manifests"]:
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == old:
+            if new is None:
+                continue
+            m["annotations"]["org.opencontainers.image.ref.name"] = new
+        kept.append(m)
+    index["manifests"] = kept
+    (layout / "index.json").write_text(json.dumps(index))
+
+
+def test_two_tags_of_one_manifest_are_two_images(tmp_path: Path) -> None:
+    """Two tags naming one manifest in a layout: one key each (joins on image_key do not double-count), each
+    row named by its own tag; a tag removed or renamed leaves no row behind."""
+    layout = tmp_path / "lay"
+    _copy(f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:v1")
+    _copy(f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:v2")
+    _copy(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-a:1", f"oci:{layout}:tiny")
+    out = tmp_path / "out"
+    first = batch([str(layout)], out, jobs=1)
+    rows = _images(first)
+    assert first.analyzed == 3 and len({r["image_key"] for r in rows}) == 3
+    assert sorted(r["name"] for r in rows) == ["lay:tiny", "lay:v1", "lay:v2"]
+    layers = first.tables["image_layers"].to_pylist()
+    assert len(layers) == sum(r["layer_count"] for r in rows)
+    assert len({(r["image_key"], r["index"]) for r in layers}) == len(layers)
+    cases_layers = {r["diff_id"] for r in layers if r["image_key"] == rows[1]["image_key"]}
+    counts = {r["diff_id"]: r["image_count"] for r in first.tables["layers"].to_pylist()}
+    assert all(counts[d] == 2 for d in cases_layers)  # v1 and v2 both use them
+
+    _retag(layout, "v2", None)
+    second = batch([str(layout)], out, jobs=1)
+    assert (second.images, second.reused, second.analyzed) == (2, 2, 0)
+    assert sorted(r["name"] for r in _images(second)) == ["lay:tiny", "lay:v1"]
+
+    _retag(layout, "v1", "v3")
+    third = batch([str(layout)], out, jobs=1)
+    assert (third.images, third.analyzed, third.layers_scanned) == (2, 1, 0)  # the scans were kept
+    assert sorted(r["name"] for r in _images(third)) == ["lay:tiny", "lay:v3"]
+    assert not any("v1" in r["reference"] for r in _images(third))
+    assert {r["image_key"] for r in third.tables["image_layers"].to_pylist()} == {
+        r["image_key"] for r in _images(third)
+    }
