@@ -6,6 +6,7 @@ Each test builds small OCI layouts from the samples with skopeo and runs the loc
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,27 @@ def test_two_tags_of_one_manifest_are_two_images(tmp_path: Path) -> None:
     assert {r["image_key"] for r in third.tables["image_layers"].to_pylist()} == {
         r["image_key"] for r in _images(third)
     }
+
+
+def test_an_image_that_cannot_be_opened_again_keeps_its_rows(tmp_path: Path) -> None:
+    """A re-run that cannot open an image analyzed before (a share not mounted, a registry down) reports it
+    failed and keeps its rows, where they were replaced by an error row; a later good run reuses them."""
+    tar = tmp_path / "app.tar"
+    shutil.copy(SAMPLES / "multi-tag.tar", tar)
+    layout = tmp_path / "lay"
+    _copy(f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:v1")
+    _copy(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-a:1", f"oci:{layout}:v2")
+    out = tmp_path / "out"
+    first = batch([str(tar), str(layout)], out, jobs=1)
+    assert (first.analyzed, first.failed) == (3, 0)
+    before = {name: sorted(map(str, t.to_pylist())) for name, t in first.tables.items()}
+    tar.rename(tmp_path / "away.tar")
+    layout.rename(tmp_path / "away")
+    second = batch([str(tar), str(layout)], out, jobs=1)
+    assert (second.analyzed, second.reused, second.failed) == (0, 0, 2)
+    assert all("rows from an earlier run are kept" in message for _, message in second.errors), second.errors
+    assert {name: sorted(map(str, t.to_pylist())) for name, t in second.tables.items()} == before
+    (tmp_path / "away.tar").rename(tar)
+    (tmp_path / "away").rename(layout)
+    third = batch([str(tar), str(layout)], out, jobs=1)
+    assert (third.analyzed, third.reused, third.failed) == (0, 3, 0)

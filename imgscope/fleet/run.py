@@ -4,8 +4,9 @@ The run, in order:
 1. expand the sources into image jobs (``plan``), with every tag of the registry catalogs asked for
    (``sources.catalog``);
 2. open each image (metadata only; a file source is listed once, ``plan.source_index``): one that cannot be opened
-   gets its error row at once; one whose rows an earlier run left in ``out`` (same image ID) is skipped; the rows an
-   earlier run left of an image analyzed again (it failed, or its name now names another image) are removed;
+   gets its error row at once, unless an earlier run analyzed it (its rows are kept, the failure reported); one
+   whose rows an earlier run left in ``out`` (same image ID) is skipped; the rows an earlier run left of an image
+   analyzed again (it failed, or its name now names another image) are removed;
 3. scan every distinct layer (by diff_id) that no earlier run left in ``out/_scans`` (stage 1, on the engine);
 4. assemble each image from its scans (stage 2, on the engine); rows are gathered and written as one Parquet file
    per table every ``PART_IMAGES`` images (``OUT/<table>/part-<run>-<n>.parquet``);
@@ -180,6 +181,7 @@ class _Run:
         self.earlier = self._read_earlier()
         opened: list[tuple[ImageJob, Image]] = []
         again: set[str] = set()  # images an earlier run left rows of, analyzed again now
+        unlisted: set[str] = set()  # sources that could not be opened at all: what they hold now is not known
         for job, image in zip(self.jobs, _open_all(self.jobs), strict=True):
             if isinstance(image, _Artifact):  # a reference naming an artifact (a catalog's .sig, .att, SBOM tags)
                 again.add(job.key)  # an earlier run's error row for it goes
@@ -187,6 +189,11 @@ class _Run:
                 self.state.images_total -= 1
                 continue
             if not isinstance(image, Image):
+                if job.image is None and job.name is None:
+                    unlisted.add(job.source)
+                if self._earlier_of(job):  # a share not mounted, a registry down: its analysis stays
+                    self._kept(job, _error_line(job, image))
+                    continue
                 again.add(job.key)
                 self._write(error_rows(job, _error_line(job, image)))
                 continue
@@ -198,7 +205,7 @@ class _Run:
                 opened.append((job, image))
         # A source listed again whose images changed (a file replaced, a layout re-tagged): the rows of its images
         # that are gone go too, or the tables keep counting them.
-        listed = {job.source for job in self.jobs}
+        listed = {job.source for job in self.jobs} - unlisted
         keys = {job.key for job in self.jobs}
         gone = {k for k, row in self.earlier.items() if row.get("source") in listed and k not in keys}
         self._drop_earlier((again & set(self.earlier)) | gone)
@@ -268,6 +275,23 @@ class _Run:
             and row.get("config_digest") == image.config_digest
             and row.get("package_count") is not None
         )
+
+    def _earlier_of(self, job: ImageJob) -> list[str]:
+        """The keys of the analyzed (not failed) images an earlier run left of ``job``: its own, and for a job
+        standing for a whole source (one that could not be listed), every image of that source."""
+        whole = job.image is None and job.name is None
+        return [
+            key
+            for key, row in self.earlier.items()
+            if row.get("error") is None and (key == job.key or (whole and row.get("source") == job.source))
+        ]
+
+    def _kept(self, job: ImageJob, message: str) -> None:
+        """``job`` could not be opened, but an earlier run analyzed it: its rows stay, and the run reports it."""
+        self.failed += 1
+        self.errors.append((job.reference, f"{message}; its rows from an earlier run are kept"))
+        self.state.images_done += 1
+        self._tick()
 
     def _parts(self, name: str) -> list[Path]:
         folder = self.root / name
