@@ -97,3 +97,40 @@ def test_an_image_that_cannot_be_opened_again_keeps_its_rows(tmp_path: Path) -> 
     (tmp_path / "away").rename(layout)
     third = batch([str(tar), str(layout)], out, jobs=1)
     assert (third.analyzed, third.reused, third.failed) == (0, 3, 0)
+
+
+def _corrupt_layer(layout: Path, index: int) -> str:
+    """Flip 16 bytes in the middle of layer ``index``'s blob of the layout's one image; its digest."""
+    manifest_digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+    manifest = json.loads((layout / "blobs/sha256" / manifest_digest.split(":")[1]).read_text())
+    digest = str(manifest["layers"][index]["digest"])
+    blob = layout / "blobs/sha256" / digest.split(":")[1]
+    data = bytearray(blob.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(data))
+    return digest
+
+
+@pytest.mark.parametrize("bad_first", [True, False])
+def test_an_image_whose_own_layer_blob_is_corrupt_fails(tmp_path: Path, bad_first: bool) -> None:
+    """An image whose copy of a shared layer is corrupt fails as ``analyze`` fails it, whichever copy is read
+    first and although an intact copy was scanned; each failed image's error names its own blob; a re-run whose
+    scans are cached checks the copies again."""
+    bad1, bad2, good = tmp_path / "bad1", tmp_path / "bad2", tmp_path / "good"
+    shutil.copytree(SAMPLES / "cases/oci-gzip", good)
+    shutil.copytree(SAMPLES / "cases/oci-gzip", bad1)
+    digest = _corrupt_layer(bad1, 3)
+    shutil.copytree(bad1, bad2)
+    sources = [str(bad1), str(bad2), str(good)] if bad_first else [str(good), str(bad1), str(bad2)]
+    out = tmp_path / "out"
+    result = batch(sources, out, jobs=1)
+    assert (result.analyzed, result.failed) == (1, 2), result.errors
+    errors = dict(result.errors)
+    for path in (bad1, bad2):
+        assert f"{path.name}:blobs/sha256/{digest.split(':')[1]}" in errors[str(path)], errors
+        assert "does not match" in errors[str(path)] or "corrupt" in errors[str(path)], errors
+    assert result.layers_scanned == result.layers  # the intact copy was scanned
+    alone = batch([str(bad1)], out, jobs=1)  # every layer is in the scan cache now
+    assert (alone.analyzed, alone.failed, alone.layers_scanned) == (0, 1, 0), alone

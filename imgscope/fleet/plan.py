@@ -17,7 +17,7 @@ from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources import local
 from imgscope.sources.detect import SourceIndex
-from imgscope.sources.reference import SourceOptions
+from imgscope.sources.reference import SourceOptions, parse_reference
 
 #: A list file larger than this is not a list (nobody writes one; it is an image or a mistake).
 MAX_LIST_BYTES = 64 << 20
@@ -46,12 +46,22 @@ class ImageJob:
 @dataclass(frozen=True)
 class LayerTask:
     """One distinct layer (by diff_id) to scan, and where it can be read: ``(image job, layer index)`` pairs,
-    tried in order until one reads whole (a copy that is corrupt or missing in one image may be intact in another).
+    grouped by the copy of the blob they read (``copies``: indexes into ``holders``). The copies are tried in order
+    until one scans whole; every other copy's blob is then hashed against its digest, so an image whose own copy
+    is corrupt or missing fails although another image's copy was intact. ``scan`` False: the scan is in the cache,
+    only the copies are checked.
     """
 
     diff_id: str
     holders: tuple[tuple[ImageJob, int], ...]
     store_at: str | None = None  # where the worker writes the record itself (it sees the output directory)
+    copies: tuple[tuple[int, ...], ...] = ()  # empty: each holder its own copy
+    scan: bool = True
+    check_copies: bool = True  # False with --no-verify: the first copy that reads is used, the others unread
+
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        """``copies``, or one copy per holder when the planner did not group them."""
+        return self.copies or tuple((i,) for i in range(len(self.holders)))
 
 
 def _is_list_file(path: str) -> bool:
@@ -166,10 +176,28 @@ def expand_sources(
 
 
 def distinct_layers(opened: Sequence[tuple[ImageJob, Image]]) -> list[LayerTask]:
-    """One task per distinct diff_id, with every image that holds it (the first is read first)."""
+    """One task per distinct diff_id, with every image that holds it (the first is read first), grouped by copy."""
     holders: dict[str, list[tuple[ImageJob, int]]] = {}
+    copies: dict[str, dict[tuple[str, str], list[int]]] = {}
     for job, image in opened:
         for blob in image.layers:
             if blob.diff_id:
-                holders.setdefault(blob.diff_id, []).append((job, blob.index))
-    return [LayerTask(diff_id, tuple(where)) for diff_id, where in holders.items()]
+                where = holders.setdefault(blob.diff_id, [])
+                copy = (blob_place(job), blob.digest or f"{job.key} {blob.index}")
+                copies.setdefault(blob.diff_id, {}).setdefault(copy, []).append(len(where))
+                where.append((job, blob.index))
+    return [
+        LayerTask(diff_id, tuple(where), copies=tuple(tuple(c) for c in copies[diff_id].values()))
+        for diff_id, where in holders.items()
+    ]
+
+
+def blob_place(job: ImageJob) -> str:
+    """Where ``job``'s layer blobs are stored: images of one file source read one file per digest, and a registry
+    stores a digest once for all its repositories (blobs are content-addressed); any other source is its own."""
+    if job.source.startswith("docker://"):
+        try:
+            return "docker://" + parse_reference(job.source.removeprefix("docker://")).domain
+        except (ImgscopeError, ValueError):
+            return job.source
+    return job.source

@@ -35,7 +35,6 @@ from imgscope.fleet.rows import error_rows
 from imgscope.fleet.stages import (
     SCAN_FORMAT,
     AssembleItem,
-    ScanOutcome,
     assemble_stage,
     open_job,
     scan_stage,
@@ -213,6 +212,7 @@ class _Run:
         tasks = distinct_layers(opened)
         self.layers = len(tasks)
         sizes = {b.diff_id: b.size or 0 for _, image in opened for b in image.layers}
+        tasks = [replace(t, check_copies=self.verify) for t in tasks]
         missing = [t for t in tasks if not self.scan_path(t.diff_id).exists()]
         missing.sort(key=lambda t: -sizes.get(t.diff_id, 0))  # the largest first: no worker left alone at the end
         self.state.layers_total = len(tasks)
@@ -220,32 +220,42 @@ class _Run:
         self.local_disk = bool(getattr(engine, "local_disk", False))
         if self.local_disk:
             missing = [replace(t, store_at=os.path.abspath(self.scan_path(t.diff_id))) for t in missing]
-        failed_layers = self._scan(missing, engine)
-        self._assemble(opened, failed_layers, engine)
+        # A layer scanned by an earlier run: each image's own copy of it is still checked (its blob hashed).
+        cached = [replace(t, scan=False) for t in tasks if self.verify and self.scan_path(t.diff_id).exists()]
+        failed_images = self._scan(missing + cached, engine)
+        self._assemble(opened, failed_images, engine)
         self._flush()
         self._write_layers()
 
     def _scan(self, tasks: list[LayerTask], engine: Engine) -> dict[str, str]:
+        """Scan the layers of ``tasks`` (check only the copies of those with ``scan`` False); the images that
+        cannot be assembled, by key, each with its own first error."""
         failed: dict[str, str] = {}
         for i, outcome in engine.map_unordered(scan_stage, tasks):
-            diff_id = tasks[i].diff_id
+            task = tasks[i]
+            diff_id = task.diff_id
             if isinstance(outcome, TaskFailed):
-                failed[diff_id] = f"scanning layer {diff_id} failed {outcome.attempts} times: {outcome.message}"
-            elif isinstance(outcome, ScanOutcome) and (outcome.payload is not None or outcome.stored):
-                if outcome.payload is not None:
-                    write_atomic(self.scan_path(diff_id), outcome.payload)
-                self.layers_scanned += 1
-                self.state.bytes_scanned += outcome.tar_size
+                what = "scanning" if task.scan else "checking the copies of"
+                error = f"{what} layer {diff_id} failed {outcome.attempts} times: {outcome.message}"
+                for job, _ in task.holders:
+                    failed.setdefault(job.key, error)
             else:
-                failed[diff_id] = outcome.error or "unreadable layer"
-            self.state.layers_done += 1
+                for key, error in outcome.bad:
+                    failed.setdefault(key, error)
+                if outcome.error is None and task.scan:
+                    if outcome.payload is not None:
+                        write_atomic(self.scan_path(diff_id), outcome.payload)
+                    self.layers_scanned += 1
+                    self.state.bytes_scanned += outcome.tar_size
+            if task.scan:
+                self.state.layers_done += 1
             self._tick()
         return failed
 
     def _assemble(self, opened: list[tuple[ImageJob, Image]], failed: dict[str, str], engine: Engine) -> None:
         wanted: list[tuple[ImageJob, tuple[str, ...]]] = []
         for job, image in opened:
-            bad = next((failed[b.diff_id] for b in image.layers if b.diff_id in failed), None)
+            bad = failed.get(job.key)
             if bad is None and any(not b.diff_id for b in image.layers):
                 bad = "a layer has no diff_id in the image config"
             if bad is not None:

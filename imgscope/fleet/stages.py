@@ -7,6 +7,7 @@ image must not look like a lost worker and be retried.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 from collections.abc import Sequence
@@ -14,14 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imgscope.analysis.merge import merge_scans
-from imgscope.analysis.scan import LayerScan, rebase_scan, scan_layer
-from imgscope.errors import ImgscopeError
+from imgscope.analysis.scan import LayerScan, layer_where, rebase_scan, scan_layer
+from imgscope.errors import CorruptLayerError, ImgscopeError, MissingBlobError
 from imgscope.fleet.plan import ImageJob, LayerTask, indexable, source_index
 from imgscope.fleet.rows import error_rows, image_rows
 from imgscope.fleet.tables import ImageRows
 from imgscope.model import Image
 from imgscope.packages import DatabaseCapture, package_report
 from imgscope.packages.scan import capture_observers
+from imgscope.sources.blobs import LayerStream
 from imgscope.sources.resolve import open_source
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
@@ -32,13 +34,14 @@ _MAGIC = b"imgscope fleet scan 5\n"
 @dataclass(frozen=True)
 class ScanOutcome:
     """One scanned layer: its compact record (``payload``: ``encode_scan``), or the one-line reason it could not
-    be read."""
+    be read; ``bad``: ``(image key, its own error)`` of each image whose copy of the layer is corrupt or missing."""
 
     diff_id: str
     payload: bytes | None  # None when it failed, or when the worker wrote it to ``LayerTask.store_at``
     error: str | None = None
     tar_size: int = 0
     stored: bool = False  # written to ``LayerTask.store_at``
+    bad: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,23 +116,69 @@ class ScanCacheError(ImgscopeError):
 
 
 def scan_stage(task: LayerTask) -> ScanOutcome:
-    """Scan the layer ``task`` names, verifying it against its diff_id while it streams; from the next image that
-    holds it when a copy cannot be read (the error of the first copy is kept when none can)."""
-    first_error: str | None = None
-    for job, index in task.holders:
-        capture = DatabaseCapture()
+    """Scan the layer ``task`` names, verifying it against its diff_id while it streams, from the first copy that
+    reads whole; then hash every other copy's blob against its digest (``check_blob``). An image whose copy fails
+    is in ``bad`` with its own copy's error; ``error`` is set when no copy could be scanned."""
+    bad: list[tuple[str, str]] = []
+    payload: bytes | None = None
+    tar_size = 0
+    scanned = not task.scan
+    for group in task.groups():
+        job, index = task.holders[group[0]]
         try:
+            if scanned:
+                if not task.check_copies:
+                    break
+                check_blob(open_job(job), index)
+                continue
+            capture = DatabaseCapture()
             scan = scan_layer(open_job(job), index, verify=True, observers=[capture_observers(capture)])
         except (ImgscopeError, OSError) as exc:
-            first_error = first_error or _one_line(exc)
+            error = _one_line(exc)
+            bad.extend((task.holders[i][0].key, error) for i in group)
             continue
+        scanned = True
         scan.observers = ()  # what they saw is in the capture; the stored form carries data, not objects
         payload = encode_scan(scan, capture.written.get(index, {}), capture.notes)
+        tar_size = scan.stream.tar_size
         if task.store_at is not None:
             write_atomic(Path(task.store_at), payload)
-            return ScanOutcome(task.diff_id, None, None, scan.stream.tar_size, stored=True)
-        return ScanOutcome(task.diff_id, payload, None, scan.stream.tar_size)
-    return ScanOutcome(task.diff_id, None, first_error or "no image holds this layer")
+            payload = None
+    if not scanned:
+        return ScanOutcome(task.diff_id, None, bad[0][1] if bad else "no image holds this layer", bad=tuple(bad))
+    stored = task.scan and task.store_at is not None
+    return ScanOutcome(task.diff_id, payload, None, tar_size, stored=stored, bad=tuple(bad))
+
+
+def check_blob(image: Image, index: int) -> None:
+    """Raise ``CorruptLayerError`` (``MissingBlobError``) unless layer ``index``'s blob as stored is whole: every
+    byte hashed against the digest its manifest names (without one, decompressed and checked against its diff_id).
+
+    The content a diff_id names is shared between images (one scan, checked against the diff_id); a copy whose
+    bytes match its digest is the blob its builder wrote, so it is not decompressed again.
+    """
+    blob = image.layers[index]
+    where = layer_where(image, index)
+    if not blob.available:
+        raise MissingBlobError(where, "the layer blob is not in the image")
+    with blob.open() as raw:
+        if blob.digest is not None:
+            algorithm, _, expected = blob.digest.partition(":")
+            h = hashlib.new(algorithm)
+            while chunk := raw.read(1 << 20):
+                h.update(chunk)
+            if h.hexdigest() != expected:
+                raise CorruptLayerError(
+                    where, f"blob does not match its digest: expected {blob.digest}, got {algorithm}:{h.hexdigest()}"
+                )
+            return
+        algorithm = (blob.diff_id or "sha256:").partition(":")[0]
+        with LayerStream(raw, where, hash_blob=False, diff_algorithm=algorithm) as stream:
+            while stream.read(1 << 20):
+                pass
+            diff_id = stream.diff_id
+    if blob.diff_id and diff_id != blob.diff_id:
+        raise CorruptLayerError(where, f"content does not match its diff_id: expected {blob.diff_id}, got {diff_id}")
 
 
 def assemble_stage(item: AssembleItem) -> ImageRows:
