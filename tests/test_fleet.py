@@ -23,7 +23,7 @@ import pytest
 import imgscope
 from imgscope.fleet import BatchResult, batch
 from imgscope.fleet import run as fleet_run
-from imgscope.fleet.plan import ImageJob, LayerTask, expand_sources
+from imgscope.fleet.plan import LayerTask, expand_sources
 from imgscope.fleet.stages import ScanOutcome, scan_stage
 from tests.conftest import ROOT, SAMPLES, require_tool
 
@@ -84,10 +84,6 @@ def _corrupt_top_layer(layout: Path) -> None:
     blob.write_bytes(bytes(data))
 
 
-def _analyze(job: ImageJob) -> imgscope.Analysis:
-    return imgscope.analyze(job.source, image=job.image, platform=job.platform)
-
-
 def _rows(table: Any, key: str) -> list[dict[str, Any]]:
     return [r for r in table.to_pylist() if r["image_key"] == key]
 
@@ -117,7 +113,8 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
         row = images[job.key]
         if row["error"] is not None:
             continue
-        a = _analyze(job)
+        scanned = imgscope.scan_packages(job.source, image=job.image, platform=job.platform)
+        a, advice = scanned.analysis, imgscope.advice(scanned)  # the package rules too, as `imgscope advise`
         s = a.summary
         assert (row["size"], row["final_size"], row["wasted_bytes"], row["file_count"], row["layer_count"]) == (
             s.size,
@@ -137,7 +134,7 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
             a.dive.wasted_bytes,
             a.dive.user_wasted_percent,
         ), job.reference
-        assert row["findings_bytes_saved"] == imgscope.advice(a).total_saved
+        assert row["findings_bytes_saved"] == advice.total_saved
         layers = sorted(_rows(tables["image_layers"], job.key), key=lambda r: r["index"])
         got = [(r["diff_id"], r["digest"], r["compression"], r["stored_size"], r["compressed_size"]) for r in layers]
         assert got == [(r.diff_id, r.digest, str(r.compression), r.stored_size, r.compressed_size) for r in a.layers], (
@@ -146,9 +143,7 @@ def test_every_image_equals_analyze(fleet: tuple[Path, list[str]], first_run: Ba
         assert [r["size"] for r in layers] == [r.size for r in a.layers]
         wasted = sorted((r["path"], r["size"], r["layer"], r["hidden_by"]) for r in _rows(tables["wasted"], job.key))
         assert wasted == sorted((w.path, w.size, w.layer, w.hidden_by) for w in a.wasted_files)
-        assert sorted(r["id"] for r in _rows(tables["findings"], job.key)) == sorted(
-            f.id for f in imgscope.advice(a).findings
-        )
+        assert sorted(r["id"] for r in _rows(tables["findings"], job.key)) == sorted(f.id for f in advice.findings)
         checked += 1
     assert checked == len(jobs) - 2  # all but the corrupt and the missing one
 

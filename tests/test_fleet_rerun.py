@@ -134,3 +134,17 @@ def test_an_image_whose_own_layer_blob_is_corrupt_fails(tmp_path: Path, bad_firs
     assert result.layers_scanned == result.layers  # the intact copy was scanned
     alone = batch([str(bad1)], out, jobs=1)  # every layer is in the scan cache now
     assert (alone.analyzed, alone.failed, alone.layers_scanned) == (0, 1, 0), alone
+
+
+def test_findings_are_those_of_imgscope_advise(tmp_path: Path) -> None:
+    """The package rules (IS111, IS112, IS105's packages) run in batch too: the findings and their total are
+    ``imgscope advise``'s, where an ``Analysis`` alone had left them out."""
+    import imgscope
+
+    result = batch([str(SAMPLES / "packages/oci")], tmp_path / "out", jobs=1)
+    want = imgscope.advice(SAMPLES / "packages/oci")
+    assert {"IS111", "IS112"} <= {f.id for f in want.findings}  # the sample exercises the package rules
+    [row] = result.tables["images"].to_pylist()
+    assert row["findings_bytes_saved"] == want.total_saved
+    got = sorted((r["id"], r["bytes_saved"], tuple(r["paths"])) for r in result.tables["findings"].to_pylist())
+    assert got == sorted((f.id, f.bytes_saved, tuple(f.paths)) for f in want.findings)

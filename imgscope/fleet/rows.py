@@ -8,18 +8,19 @@ from imgscope.advise import advice as advice_of
 from imgscope.analysis import Analysis, FileRecord
 from imgscope.fleet.plan import ImageJob
 from imgscope.fleet.tables import SCHEMA_VERSION, ImageRows
-from imgscope.packages import PackageReport
+from imgscope.packages import ImagePackages
 
 
 def image_rows(
-    job: ImageJob, analysis: Analysis, *, files: bool = False, packages: PackageReport | None = None
+    job: ImageJob, analysis: Analysis, *, files: bool = False, packages: ImagePackages | None = None
 ) -> ImageRows:
-    """The rows ``analysis`` of ``job`` adds to every per-image table (``files`` only when asked; ``packages``
-    from the image's package report, present and removed packages alike)."""
+    """The rows ``analysis`` of ``job`` adds to every per-image table (``files`` only when asked; ``packages``: the
+    image's package databases, for the packages table, present and removed alike, and advise's package rules)."""
     image = analysis.image
     s = analysis.summary
     key = job.key
-    advice = advice_of(analysis)
+    advice = advice_of(packages if packages is not None else analysis)
+    report = packages.report() if packages is not None else None
     wasted_by_layer: dict[int, int] = {}
     for w in analysis.wasted_files:
         wasted_by_layer[w.layer] = wasted_by_layer.get(w.layer, 0) + w.size
@@ -48,7 +49,7 @@ def image_rows(
             "dive_wasted_bytes": analysis.dive.wasted_bytes,
             "dive_user_wasted_percent": analysis.dive.user_wasted_percent,
             "findings_bytes_saved": advice.total_saved,
-            "package_count": len(packages.packages) if packages is not None else None,
+            "package_count": len(report.packages) if report is not None else None,
             "error": None,
             "schema_version": SCHEMA_VERSION,
         }
@@ -103,7 +104,7 @@ def image_rows(
     ]
     if files:
         rows.tables["files"] = [_file_row(key, f) for f in analysis.files]
-    if packages is not None:
+    if report is not None:
         diff_ids = [r.diff_id for r in analysis.layers]
         rows.tables["packages"] = [
             {
@@ -125,7 +126,7 @@ def image_rows(
                 "wasted_bytes": p.wasted_bytes,
                 "declared_size": p.declared_size,
             }
-            for p in (*packages.packages, *packages.removed)
+            for p in (*report.packages, *report.removed)
         ]
     return rows
 

@@ -21,7 +21,8 @@ from imgscope.fleet.plan import ImageJob, LayerTask, indexable, source_index
 from imgscope.fleet.rows import error_rows, image_rows
 from imgscope.fleet.tables import ImageRows
 from imgscope.model import Image
-from imgscope.packages import DatabaseCapture, package_report
+from imgscope.packages import DatabaseCapture, ImagePackages
+from imgscope.packages.report import database_history
 from imgscope.packages.scan import capture_observers
 from imgscope.sources.blobs import LayerStream
 from imgscope.sources.resolve import open_source
@@ -196,7 +197,8 @@ def assemble_stage(item: AssembleItem) -> ImageRows:
             capture.notes.extend(record.notes)
             scans.append(rebase_scan(record.scan, image, blob.index))
         analysis = merge_scans(image, scans, verify=item.verify)
-        return image_rows(job, analysis, files=item.files, packages=package_report(analysis, capture))
+        scanned = ImagePackages(analysis, capture, database_history(analysis, capture))
+        return image_rows(job, analysis, files=item.files, packages=scanned)
     except (ImgscopeError, OSError) as exc:
         return error_rows(job, _one_line(exc))
 
