@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import imgscope
 from imgscope.fleet import batch
 from tests.conftest import SAMPLES, require_tool
 
@@ -139,8 +140,6 @@ def test_an_image_whose_own_layer_blob_is_corrupt_fails(tmp_path: Path, bad_firs
 def test_findings_are_those_of_imgscope_advise(tmp_path: Path) -> None:
     """The package rules (IS111, IS112, IS105's packages) run in batch too: the findings and their total are
     ``imgscope advise``'s, where an ``Analysis`` alone had left them out."""
-    import imgscope
-
     result = batch([str(SAMPLES / "packages/oci")], tmp_path / "out", jobs=1)
     want = imgscope.advice(SAMPLES / "packages/oci")
     assert {"IS111", "IS112"} <= {f.id for f in want.findings}  # the sample exercises the package rules
@@ -148,3 +147,20 @@ def test_findings_are_those_of_imgscope_advise(tmp_path: Path) -> None:
     assert row["findings_bytes_saved"] == want.total_saved
     got = sorted((r["id"], r["bytes_saved"], tuple(r["paths"])) for r in result.tables["findings"].to_pylist())
     assert got == sorted((f.id, f.bytes_saved, tuple(f.paths)) for f in want.findings)
+
+
+def test_a_tag_naming_a_new_manifest_of_the_same_image_is_analyzed_again(tmp_path: Path) -> None:
+    """The same config under a new manifest (re-compressed, re-pushed): the rows describe what the name holds now
+    (its digest, stored size, compression), not the manifest it no longer names."""
+    layout = tmp_path / "lay"
+    _copy(f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:1")
+    out = tmp_path / "out"
+    batch([str(layout)], out, jobs=1)
+    shutil.rmtree(layout)
+    _copy(f"oci:{SAMPLES}/cases/oci-zstd:1", f"oci:{layout}:1")
+    again = batch([str(layout)], out, jobs=1)
+    assert (again.analyzed, again.reused, again.layers_scanned) == (1, 0, 0)
+    a = imgscope.analyze(layout)
+    [row] = again.tables["images"].to_pylist()
+    assert (row["digest"], row["stored_size"]) == (a.image.digest, a.summary.stored_size)
+    assert {r["compression"] for r in again.tables["image_layers"].to_pylist()} == {"zstd"}

@@ -275,14 +275,16 @@ class _Run:
         return self.scan_dir / f"{algorithm}-{hexpart}.scan"
 
     def _done(self, job: ImageJob, image: Image) -> bool:
-        """True when an earlier run analyzed this very image: same name and same image ID. An image that failed
-        before is tried again, and so is one rebuilt since (a path or tag that now names another image), and one
-        analyzed by a version that did not write the packages table."""
+        """True when an earlier run analyzed this very image: same name, same image ID and same manifest. An image
+        that failed before is tried again, and so is one rebuilt since (a path or tag that now names another image),
+        one whose name now names another manifest of it (re-compressed, re-pushed: other blobs, sizes and
+        compression), and one analyzed by a version that did not write the packages table."""
         row = self.earlier.get(job.key)
         return (
             row is not None
             and row.get("error") is None
             and row.get("config_digest") == image.config_digest
+            and row.get("digest") == image.digest
             and row.get("package_count") is not None
         )
 
@@ -308,7 +310,7 @@ class _Run:
         return sorted(folder.glob("*.parquet")) if folder.exists() else []
 
     def _read_earlier(self) -> dict[str, dict[str, object]]:
-        wanted = ("image_key", "error", "config_digest", "package_count", "source")
+        wanted = ("image_key", "error", "config_digest", "digest", "package_count", "source")
         earlier: dict[str, dict[str, object]] = {}
         for path in self._parts("images"):
             names = pq.ParquetFile(path).schema_arrow.names
