@@ -164,3 +164,18 @@ def test_a_tag_naming_a_new_manifest_of_the_same_image_is_analyzed_again(tmp_pat
     [row] = again.tables["images"].to_pylist()
     assert (row["digest"], row["stored_size"]) == (a.image.digest, a.summary.stored_size)
     assert {r["compression"] for r in again.tables["image_layers"].to_pylist()} == {"zstd"}
+
+
+def test_a_rerun_with_files_writes_the_files_rows_of_images_analyzed_before(tmp_path: Path) -> None:
+    """``--files`` on a dataset an earlier run wrote without it: the images are assembled again (their scans
+    kept) so that the files table covers them, where they were reused with no files rows."""
+    sources = [str(SAMPLES / "multi-tag.tar"), str(SAMPLES / "two-images.tar")]
+    out = tmp_path / "out"
+    first = batch(sources, out, jobs=1)
+    again = batch(sources, out, jobs=1, files=True)
+    assert (again.analyzed, again.reused, again.layers_scanned) == (first.analyzed, 0, 0)
+    keys = {r["image_key"] for r in again.tables["images"].to_pylist()}
+    assert {r["image_key"] for r in again.tables["files"].to_pylist()} == keys
+    third = batch(sources, out, jobs=1, files=True)
+    assert (third.analyzed, third.reused) == (0, first.analyzed)
+    assert third.tables["files"].num_rows == again.tables["files"].num_rows

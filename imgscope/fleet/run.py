@@ -170,6 +170,7 @@ class _Run:
         self.errors: list[tuple[str, str]] = []
         self.artifacts: list[tuple[str, str]] = []  # OCI artifacts the sources hold or name: skipped, not failed
         self.scan_dir = root / "_scans" / f"v{SCAN_FORMAT}"
+        self.with_files: set[str] = set()  # images with files rows from earlier runs (read with ``files`` only)
         self.local_disk = False  # the engine's workers see this machine's filesystem
 
     # -- the steps -------------------------------------------------------------------------------------------------
@@ -278,7 +279,8 @@ class _Run:
         """True when an earlier run analyzed this very image: same name, same image ID and same manifest. An image
         that failed before is tried again, and so is one rebuilt since (a path or tag that now names another image),
         one whose name now names another manifest of it (re-compressed, re-pushed: other blobs, sizes and
-        compression), and one analyzed by a version that did not write the packages table."""
+        compression), one analyzed by a version that did not write the packages table, and with ``files`` one
+        whose files rows an earlier run did not write."""
         row = self.earlier.get(job.key)
         return (
             row is not None
@@ -286,6 +288,7 @@ class _Run:
             and row.get("config_digest") == image.config_digest
             and row.get("digest") == image.digest
             and row.get("package_count") is not None
+            and not (self.files and row.get("file_count") and job.key not in self.with_files)
         )
 
     def _earlier_of(self, job: ImageJob) -> list[str]:
@@ -310,12 +313,16 @@ class _Run:
         return sorted(folder.glob("*.parquet")) if folder.exists() else []
 
     def _read_earlier(self) -> dict[str, dict[str, object]]:
-        wanted = ("image_key", "error", "config_digest", "digest", "package_count", "source")
+        wanted = ("image_key", "error", "config_digest", "digest", "package_count", "source", "file_count")
         earlier: dict[str, dict[str, object]] = {}
         for path in self._parts("images"):
             names = pq.ParquetFile(path).schema_arrow.names
             for row in pq.read_table(path, columns=[c for c in wanted if c in names]).to_pylist():
                 earlier[str(row["image_key"])] = row
+        if self.files:
+            for path in self._parts("files"):
+                held = pq.read_table(path, columns=["image_key"]).column("image_key")
+                self.with_files.update(str(k) for k in pc.unique(held).to_pylist())
         return earlier
 
     def _drop_earlier(self, keys: set[str]) -> None:
