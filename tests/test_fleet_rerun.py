@@ -179,3 +179,20 @@ def test_a_rerun_with_files_writes_the_files_rows_of_images_analyzed_before(tmp_
     third = batch(sources, out, jobs=1, files=True)
     assert (third.analyzed, third.reused) == (0, first.analyzed)
     assert third.tables["files"].num_rows == again.tables["files"].num_rows
+
+
+def test_one_image_named_two_ways_is_one_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative, a ``./`` and an absolute path to one file (a cron job with another working directory) are one
+    image, and so are ``docker://HOST/REPO:TAG`` and ``HOST/REPO:TAG``: one job, one key, its rows reused."""
+    from imgscope.fleet.plan import expand_sources
+
+    shutil.copy(SAMPLES / "multi-tag.tar", tmp_path / "app.tar")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    first = batch(["app.tar"], out, jobs=1)
+    again = batch(["./app.tar", str(tmp_path / "app.tar")], out, jobs=1)
+    assert (again.images, again.analyzed, again.reused) == (1, 0, first.analyzed)
+    assert again.tables["images"].num_rows == 1
+    assert {r["image_count"] for r in again.tables["layers"].to_pylist()} == {1}
+    jobs = expand_sources(["docker://127.0.0.1:5999/team/app:1", "127.0.0.1:5999/team/app:1"])
+    assert [j.source for j in jobs] == ["docker://127.0.0.1:5999/team/app:1"]

@@ -17,7 +17,7 @@ from imgscope.errors import ImgscopeError
 from imgscope.model import Image
 from imgscope.sources import local
 from imgscope.sources.detect import SourceIndex
-from imgscope.sources.reference import SourceOptions, parse_reference
+from imgscope.sources.reference import SourceOptions, parse_reference, resolve_source
 
 #: A list file larger than this is not a list (nobody writes one; it is an image or a mistake).
 MAX_LIST_BYTES = 64 << 20
@@ -149,30 +149,46 @@ def expand_sources(
             for job in listed:
                 add(job)
             continue
+        named, source = source, canonical_source(source)
         if not os.path.exists(source) or local.stream_source(source) is not None:
-            add(ImageJob(source, source, options=options, run=run))  # a reference, a missing file, or a stream
+            add(ImageJob(named, source, options=options, run=run))  # a reference, a missing file, or a stream
             continue
         try:
             refs = source_index(source, run).refs()
         except (ImgscopeError, OSError):
-            add(ImageJob(source, source, run=run))
+            add(ImageJob(named, source, run=run))
             continue
         images = [ref for ref in refs if ref.artifact_type is None]
         for ref in refs:
             if ref.artifact_type is not None and artifacts is not None:
-                artifacts.append((f"{source}:{ref.name or (ref.digest or '?')[:19]}", ref.artifact_type))
+                artifacts.append((f"{named}:{ref.name or (ref.digest or '?')[:19]}", ref.artifact_type))
         if refs and not images:
             continue  # nothing but artifacts: no image to analyze, none failed
         if len(refs) <= 1:
-            add(ImageJob(source, source, run=run))
+            add(ImageJob(named, source, run=run))
             continue
         for ref in images:
             pick = ref.digest or ref.config_digest
             platform = str(ref.platform) if ref.platform else None
             name = ref.name or (pick or "?")[:19]
-            label = f"{source}:{name}" + (f" [{platform}]" if platform else "")
+            label = f"{named}:{name}" + (f" [{platform}]" if platform else "")
             add(ImageJob(label, source, pick, platform, options, run, name=ref.name))
     return jobs
+
+
+def canonical_source(source: str) -> str:
+    """One spelling of ``source`` however it was written, so one image named two ways is one job (and key): an
+    existing path made absolute (also what remote workers need), a registry reference as ``docker://`` and its
+    normalised form (``HOST/REPO:TAG`` and ``docker://HOST/REPO:TAG`` alike); anything else as it is."""
+    if os.path.exists(source):
+        return source if local.stream_source(source) is not None else os.path.abspath(source)
+    try:
+        found = resolve_source(source)
+    except (ImgscopeError, ValueError):
+        return source
+    if found.transport == "docker" and found.reference is not None:
+        return f"docker://{found.reference}"
+    return source
 
 
 def distinct_layers(opened: Sequence[tuple[ImageJob, Image]]) -> list[LayerTask]:

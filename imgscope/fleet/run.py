@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from imgscope.errors import ImgscopeError, NotAnImageError, UsageError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
-from imgscope.fleet.plan import ImageJob, LayerTask, distinct_layers, expand_sources, indexable
+from imgscope.fleet.plan import ImageJob, LayerTask, canonical_source, distinct_layers, expand_sources, indexable
 from imgscope.fleet.rows import error_rows
 from imgscope.fleet.stages import (
     SCAN_FORMAT,
@@ -207,7 +207,11 @@ class _Run:
         # that are gone go too, or the tables keep counting them.
         listed = {job.source for job in self.jobs} - unlisted
         keys = {job.key for job in self.jobs}
-        gone = {k for k, row in self.earlier.items() if row.get("source") in listed and k not in keys}
+        gone = {
+            k
+            for k, row in self.earlier.items()
+            if k not in keys and canonical_source(str(row.get("source") or "")) in listed  # earlier runs' spellings
+        }
         self._drop_earlier((again & set(self.earlier)) | gone)
         self._tick()
         tasks = distinct_layers(opened)
