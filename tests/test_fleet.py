@@ -283,6 +283,9 @@ def test_the_docs_queries_run(first_run: BatchResult, tmp_path: Path) -> None:
     assert sum(b[2] for b in bases) == len(images)
     assert storage[0][0] < storage[0][1]  # shared layers are stored once but pulled by every image
     assert fixes and growth == []  # one dataset against itself: nothing grew
+    findings = first_run.tables["findings"].to_pylist()
+    for rule, _name, count, _saved in fixes:  # images, not findings (an image has one per path group)
+        assert count == len({r["image_key"] for r in findings if r["id"] == rule}), rule
     packages = first_run.tables["packages"].to_pylist()
     held: dict[tuple[str, str], int] = {}
     stored: dict[tuple[str, str], dict[Any, int]] = {}
