@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from imgscope.errors import ImgscopeError
+from imgscope.errors import ImgscopeError, UsageError
 from imgscope.model import Image
 from imgscope.sources import local
 from imgscope.sources.detect import SourceIndex
@@ -79,7 +79,8 @@ def _is_list_file(path: str) -> bool:
 
 
 def _list_lines(path: str) -> Iterator[str]:
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+    # utf-8-sig: a byte order mark (what Windows editors write) is no part of the first source's name
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as f:
         for line in f:
             line = line.split("#", 1)[0].strip()
             if line:
@@ -144,8 +145,13 @@ def expand_sources(
             jobs.append(job)
 
     for source in sources:
-        if _depth == 0 and _is_list_file(source):
-            listed = expand_sources(list(_list_lines(source)), options=options, run=run, artifacts=artifacts, _depth=1)
+        if _is_list_file(source):
+            if _depth:  # read as an image it failed with "not a valid tar archive", which said nothing useful
+                raise UsageError(source, "a list of sources names another list: give both lists to batch instead")
+            lines = list(_list_lines(source))
+            if not lines:  # as a catalog prefix that matches nothing: a run over nothing is no check that passed
+                raise UsageError(source, "the list names no source (only blank lines and # comments)")
+            listed = expand_sources(lines, options=options, run=run, artifacts=artifacts, _depth=1)
             for job in listed:
                 add(job)
             continue
