@@ -196,3 +196,27 @@ def test_one_image_named_two_ways_is_one_image(tmp_path: Path, monkeypatch: pyte
     assert {r["image_count"] for r in again.tables["layers"].to_pylist()} == {1}
     jobs = expand_sources(["docker://127.0.0.1:5999/team/app:1", "127.0.0.1:5999/team/app:1"])
     assert [j.source for j in jobs] == ["docker://127.0.0.1:5999/team/app:1"]
+
+
+def test_a_layer_that_could_not_be_scanned_is_not_said_to_come_from_an_earlier_run(tmp_path: Path) -> None:
+    """A fresh run where one layer's only copy is corrupt: the summary says it could not be scanned; it said
+    "1 from an earlier run" where there was none."""
+    from rich.console import Console
+
+    from imgscope.render.fleet import batch_to_dict, render_batch
+
+    bad = tmp_path / "bad"
+    shutil.copytree(SAMPLES / "cases/oci-gzip", bad)
+    _corrupt_layer(bad, 3)
+    result = batch([str(bad), str(SAMPLES / "multi-tag.tar")], tmp_path / "out", jobs=1)
+    assert (result.layers_reused, result.layers - result.layers_scanned) == (0, 1)
+    console = Console(width=200, color_system=None)
+    with console.capture() as captured:
+        console.print(render_batch(result))
+    text = captured.get()
+    assert (
+        f"{result.layers} distinct layers: {result.layers_scanned} scanned, 0 from an earlier run, 1 could not" in text
+    )
+    assert batch_to_dict(result)["layers_reused"] == 0
+    again = batch([str(SAMPLES / "multi-tag.tar")], tmp_path / "out", jobs=1)
+    assert (again.layers_reused, again.layers_scanned) == (again.layers, 0)

@@ -80,9 +80,10 @@ class BatchResult:
     reused: int  # images whose rows an earlier run had written
     failed: int  # images with an error row from this run
     layers: int  # distinct layers of the images opened in this run
-    layers_scanned: int  # of those, scanned in this run (the rest came from out/_scans)
+    layers_scanned: int  # of those, scanned in this run
     errors: tuple[tuple[str, str], ...]  # (reference, one-line error) of each failed image
     artifacts: tuple[tuple[str, str], ...] = ()  # (reference, artifact type) of each OCI artifact skipped: no image
+    layers_reused: int = 0  # of ``layers``, scanned by an earlier run (out/_scans); the rest could not be scanned
 
     def __repr__(self) -> str:
         skipped = len(self.artifacts)
@@ -166,7 +167,7 @@ class _Run:
         self.state = BatchProgress()
         self.jobs: list[ImageJob] = []
         self.analyzed = self.reused = self.failed = 0
-        self.layers = self.layers_scanned = 0
+        self.layers = self.layers_scanned = self.layers_reused = 0
         self.errors: list[tuple[str, str]] = []
         self.artifacts: list[tuple[str, str]] = []  # OCI artifacts the sources hold or name: skipped, not failed
         self.scan_dir = root / "_scans" / f"v{SCAN_FORMAT}"
@@ -221,7 +222,7 @@ class _Run:
         missing = [t for t in tasks if not self.scan_path(t.diff_id).exists()]
         missing.sort(key=lambda t: -sizes.get(t.diff_id, 0))  # the largest first: no worker left alone at the end
         self.state.layers_total = len(tasks)
-        self.state.layers_done = len(tasks) - len(missing)
+        self.state.layers_done = self.layers_reused = len(tasks) - len(missing)
         self.local_disk = bool(getattr(engine, "local_disk", False))
         if self.local_disk:
             missing = [replace(t, store_at=os.path.abspath(self.scan_path(t.diff_id))) for t in missing]
@@ -413,6 +414,7 @@ class _Run:
             layers_scanned=self.layers_scanned,
             errors=tuple(self.errors),
             artifacts=tuple(self.artifacts),
+            layers_reused=self.layers_reused,
         )
 
 

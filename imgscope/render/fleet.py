@@ -29,9 +29,14 @@ def batch_to_dict(result: BatchResult) -> dict[str, Any]:
         "artifacts_skipped": len(result.artifacts),
         "layers": result.layers,
         "layers_scanned": result.layers_scanned,
+        "layers_reused": result.layers_reused,
         "rows": {name: table.num_rows for name, table in result.tables.items()},
         "errors": [{"reference": ref, "error": message} for ref, message in result.errors],
     }
+
+
+def _unscanned(result: BatchResult) -> int:
+    return result.layers - result.layers_scanned - result.layers_reused
 
 
 def render_batch(result: BatchResult) -> Group:
@@ -44,7 +49,8 @@ def render_batch(result: BatchResult) -> Group:
         ),
         Text(
             f"{plural(result.layers, 'distinct layer')}: {result.layers_scanned:,} scanned, "
-            f"{result.layers - result.layers_scanned:,} from an earlier run"
+            f"{result.layers_reused:,} from an earlier run"
+            + (f", {unscanned:,} could not be scanned" if (unscanned := _unscanned(result)) else "")
         ),
     ]
     table = Table(title=f"dataset {result.out}" if result.out else "dataset", title_justify="left", box=None)
