@@ -421,6 +421,11 @@ def test_rows_are_written_a_part_of_many_images_at_a_time(
         assert _sorted(small.tables[name]) == sorted(expected, key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
+def _rows_of(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The files holding rows (an empty table's schema file goes once it has rows; layers is rewritten)."""
+    return {k: v for k, v in files.items() if k != "layers.parquet" and not k.endswith("/part-empty.parquet")}
+
+
 def test_a_rerun_adds_files_and_leaves_the_earlier_ones(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = batch([str(SAMPLES / "two-images.tar")], out, jobs=1)
@@ -428,9 +433,7 @@ def test_a_rerun_adds_files_and_leaves_the_earlier_ones(tmp_path: Path) -> None:
     second = batch([str(SAMPLES / "two-images.tar"), str(SAMPLES / "packages/oci")], out, jobs=1)
     assert (first.analyzed, second.reused, second.analyzed) == (2, 2, 1)
     after = _files(out)
-    assert {k: v for k, v in after.items() if k in before and k != "layers.parquet"} == {
-        k: v for k, v in before.items() if k != "layers.parquet"
-    }  # nothing an earlier run wrote was rewritten
+    assert {k: v for k, v in _rows_of(after).items() if k in before} == _rows_of(before)  # none rewritten
     assert len(list((out / "images").glob("*.parquet"))) == 2
     assert second.tables["images"].num_rows == 3 and second.tables["packages"].num_rows > 0
 

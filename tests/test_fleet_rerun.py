@@ -220,3 +220,17 @@ def test_a_layer_that_could_not_be_scanned_is_not_said_to_come_from_an_earlier_r
     assert batch_to_dict(result)["layers_reused"] == 0
     again = batch([str(SAMPLES / "multi-tag.tar")], tmp_path / "out", jobs=1)
     assert (again.layers_reused, again.layers_scanned) == (again.layers, 0)
+
+
+def test_a_table_without_rows_is_still_a_parquet_file_the_docs_queries_read(tmp_path: Path) -> None:
+    """Images without package databases: the packages table has no row, but a file with its schema, so the
+    documented ``read_parquet('fleet/packages/*.parquet')`` reads 0 rows (DuckDB said "No files found");
+    once rows come, that file goes."""
+    duckdb = pytest.importorskip("duckdb")
+    out = tmp_path / "fleet"
+    batch([str(SAMPLES / "multi-platform")], out, jobs=1)
+    assert duckdb.sql(f"select count(*) from read_parquet('{out}/packages/*.parquet')").fetchall() == [(0,)]
+    assert [p.name for p in (out / "packages").iterdir()] == ["part-empty.parquet"]
+    batch([str(SAMPLES / "packages/oci")], out, jobs=1)
+    assert duckdb.sql(f"select count(*) from read_parquet('{out}/packages/*.parquet')").fetchall()[0][0] > 0
+    assert "part-empty.parquet" not in [p.name for p in (out / "packages").iterdir()]

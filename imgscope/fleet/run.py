@@ -231,6 +231,7 @@ class _Run:
         failed_images = self._scan(missing + cached, engine)
         self._assemble(opened, failed_images, engine)
         self._flush()
+        self._write_empty_parts()
         self._write_layers()
 
     def _scan(self, tasks: list[LayerTask], engine: Engine) -> dict[str, str]:
@@ -378,6 +379,19 @@ class _Run:
         self.pending.clear()
         self.pending_images = self.pending_rows = 0
 
+    def _write_empty_parts(self) -> None:
+        """A table without rows still has a file (its schema, no row), so that ``read_parquet('OUT/<table>/*.parquet')``
+        finds one (DuckDB: "No files found"); where rows came since, the empty file goes."""
+        tables = PER_IMAGE_TABLES if self.files else tuple(t for t in PER_IMAGE_TABLES if t != "files")
+        for name in tables:
+            empty = self.root / name / EMPTY_PART
+            parts = [p for p in self._parts(name) if p != empty]
+            if parts:
+                empty.unlink(missing_ok=True)
+            elif not empty.exists():
+                empty.parent.mkdir(parents=True, exist_ok=True)
+                _write_table_atomic(to_table(name, ()), empty)
+
     def _write_layers(self) -> None:
         """``layers``: one row per distinct layer of every image in ``out``, with how many images use it."""
         parts = self._parts("image_layers")
@@ -417,6 +431,9 @@ class _Run:
             layers_reused=self.layers_reused,
         )
 
+
+#: The file of a per-image table that has no row yet: its schema alone.
+EMPTY_PART = "part-empty.parquet"
 
 #: Images opened at once by the driver when some are not files (a registry's manifests and configs are fetched).
 OPEN_THREADS = 8
