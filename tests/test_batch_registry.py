@@ -246,3 +246,31 @@ def test_a_failed_catalog_image_is_named_once(home: Path, tmp_path: Path) -> Non
         assert message.startswith(f"{reference}: ") and message.count(f"{server.host}/cases:1") == 1, message
     finally:
         server.stop()
+
+
+def test_a_tag_the_catalog_no_longer_lists_loses_its_rows(
+    home: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A re-run of a catalog that no longer lists a tag (deleted in the registry) drops that tag's rows, as a
+    re-listed layout drops a removed tag's: they stayed for ever. An image outside the catalog stays."""
+    import shutil
+
+    from imgscope.fleet import batch
+
+    server = start_registry(tmp_path_factory.mktemp("deleting"))
+    try:
+        server.push(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-a:1", "team/app:1")
+        server.push(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-b:1", "team/app:2")
+        server.push(f"docker-archive:{SAMPLES}/two-images.tar:localhost/tiny-b:1", "other/app:1")
+        out, opts = tmp_path / "fleet", _options(tmp_path)
+        outside = f"docker://{server.host}/other/app:1"
+        first = batch([outside], out, registry_catalog=f"{server.host}/team", options=opts, jobs=1)
+        assert (first.analyzed, first.failed) == (3, 0), first.errors
+        tags = server.root / "docker/registry/v2/repositories/team/app/_manifests/tags"
+        shutil.rmtree(tags / "2")  # what deleting the tag leaves in the registry's storage
+        again = batch([outside], out, registry_catalog=f"{server.host}/team", options=opts, jobs=1)
+        references = sorted(r["reference"] for r in again.tables["images"].to_pylist())
+        assert references == sorted([outside, f"docker://{server.host}/team/app:1"])
+        assert (again.reused, again.failed) == (2, 0)
+    finally:
+        server.stop()

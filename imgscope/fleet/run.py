@@ -42,7 +42,7 @@ from imgscope.fleet.stages import (
 )
 from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
 from imgscope.model import Image
-from imgscope.sources.catalog import catalog_references
+from imgscope.sources.catalog import CatalogSpec, catalog_references, parse_catalog_spec
 from imgscope.sources.local import stream_source
 from imgscope.sources.reference import SourceOptions, parse_reference
 from imgscope.sources.resolve import list_source
@@ -125,14 +125,17 @@ def batch(
             )  # fmt: skip
             return replace(result, out=None)
     names = list(sources)
-    for spec in [registry_catalog] if isinstance(registry_catalog, str) else registry_catalog:
+    specs = [
+        parse_catalog_spec(s) for s in ([registry_catalog] if isinstance(registry_catalog, str) else registry_catalog)
+    ]
+    for spec in specs:
         found = catalog_references(spec, options=options)
         if not found:  # a prefix that matches nothing is a typo more often than an empty registry: not a pass
             raise UsageError(str(spec), "the registry lists no tagged repository here (is the prefix right?)")
         names += found
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    run = _Run(root, files=files, verify=verify, progress=progress, options=options)
+    run = _Run(root, files=files, verify=verify, progress=progress, options=options, catalogs=specs)
     owned = isinstance(engine, str)
     runner = make_engine(engine, workers=jobs, address=address, retries=retries) if isinstance(engine, str) else engine
     try:
@@ -154,9 +157,11 @@ class _Run:
         verify: bool,
         progress: Callable[[BatchProgress], None] | None,
         options: SourceOptions | None = None,
+        catalogs: Sequence[CatalogSpec] = (),
     ) -> None:
         self.root = root
         self.options = options
+        self.catalogs = tuple(catalogs)  # the registry catalogs listed whole: a tag they no longer list is gone
         self.run_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
         self.pending: dict[str, list[dict[str, object]]] = {}
         self.pending_images = self.pending_rows = self.parts = 0
@@ -211,7 +216,11 @@ class _Run:
         gone = {
             k
             for k, row in self.earlier.items()
-            if k not in keys and canonical_source(str(row.get("source") or "")) in listed  # earlier runs' spellings
+            if k not in keys
+            and (
+                (source := canonical_source(str(row.get("source") or ""))) in listed  # earlier runs' spellings
+                or self._in_a_catalog(source)  # a tag the registry no longer lists (deleted, moved)
+            )
         }
         self._drop_earlier((again & set(self.earlier)) | gone)
         self._tick()
@@ -313,6 +322,14 @@ class _Run:
         self.errors.append((job.reference, f"{message}; its rows from an earlier run are kept"))
         self.state.images_done += 1
         self._tick()
+
+    def _in_a_catalog(self, source: str) -> bool:
+        """True for a ``docker://HOST/REPO:TAG`` under one of this run's catalogs (listed whole this run)."""
+        if not self.catalogs or not source.startswith("docker://"):
+            return False
+        domain, _, rest = source.removeprefix("docker://").partition("/")
+        repository = rest.partition("@")[0].rpartition(":")[0] or rest.partition("@")[0]
+        return any(spec.domain == domain and spec.covers(repository) for spec in self.catalogs)
 
     def _parts(self, name: str) -> list[Path]:
         folder = self.root / name
