@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from imgscope.dive.golang import go_format, go_parse_float, yaml_to_go_string
+from imgscope.dive.golang import go_format, go_parse_float, go_parse_int, yaml_to_go_string
 from imgscope.errors import UsageError
 from imgscope.text import printable
 from imgscope.units import parse_size
@@ -220,9 +220,9 @@ def _yaml_v3_number(text: str) -> int | float | str:
         except ValueError:
             return text
     plain = text.replace("_", "")
-    number = _go_int(plain, 0)
+    number = go_parse_int(plain, 0)
     if number is None:
-        number = _go_int(plain, 0, unsigned=True)
+        number = go_parse_int(plain, 0, unsigned=True)
     if number is not None:
         return number
     if _V3_FLOAT.match(plain):
@@ -233,37 +233,12 @@ def _yaml_v3_number(text: str) -> int | float | str:
     for prefix, base in (("0b", 2), ("0o", 8)):
         digits = plain[2:] if plain.startswith(prefix) else "-" + plain[3:] if plain.startswith("-" + prefix) else None
         if digits is not None:
-            number = _go_int(digits, base)
+            number = go_parse_int(digits, base)
             if number is None and not digits.startswith("-"):
-                number = _go_int(digits, base, unsigned=True)
+                number = go_parse_int(digits, base, unsigned=True)
             if number is not None:
                 return number
     return text
-
-
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _go_int(text: str, base: int, *, unsigned: bool = False) -> int | None:
-    """Go's ``strconv.ParseInt(text, base, 64)`` (``ParseUint`` when ``unsigned``) without underscores; None
-    where Go returns an error. Base 0: a ``0x``/``0o``/``0b`` prefix, or a leading ``0`` for octal."""
-    s, negative = text, False
-    if not unsigned and s[:1] in ("+", "-"):
-        s, negative = s[1:], s[0] == "-"
-    if not s:
-        return None
-    if base == 0:
-        base = 10
-        if s[0] == "0":
-            prefixed = {"b": 2, "o": 8, "x": 16}.get(s[1:2].lower()) if len(s) >= 3 else None
-            base, s = (prefixed, s[2:]) if prefixed else (8, s[1:])
-    if any(c not in _DIGITS[:base] for c in s.lower()):
-        return None
-    value = int(s, base) if s else 0
-    if unsigned:
-        return value if value < 1 << 64 else None
-    value = -value if negative else value
-    return value if -(1 << 63) <= value < 1 << 63 else None
 
 
 def failure_message(rule: str, actual: float, threshold: float) -> str:

@@ -287,6 +287,31 @@ def _underscores_ok(text: str) -> bool:
     return saw != "_"
 
 
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def go_parse_int(text: str, base: int, *, unsigned: bool = False) -> int | None:
+    """Go's ``strconv.ParseInt(text, base, 64)`` (``ParseUint`` when ``unsigned``) without underscores; None
+    where Go returns an error. Base 0: a ``0x``/``0o``/``0b`` prefix, or a leading ``0`` for octal."""
+    s, negative = text, False
+    if not unsigned and s[:1] in ("+", "-"):
+        s, negative = s[1:], s[0] == "-"
+    if not s:
+        return None
+    if base == 0:
+        base = 10
+        if s[0] == "0":
+            prefixed = {"b": 2, "o": 8, "x": 16}.get(s[1:2].lower()) if len(s) >= 3 else None
+            base, s = (prefixed, s[2:]) if prefixed else (8, s[1:])
+    if any(c not in _DIGITS[:base] for c in s.lower()):
+        return None
+    value = int(s, base) if s else 0
+    if unsigned:
+        return value if value < 1 << 64 else None
+    value = -value if negative else value
+    return value if -(1 << 63) <= value < 1 << 63 else None
+
+
 def go_format(value: float) -> str:
     """A float64 as Go's ``%v`` prints it: ``strconv``'s shortest ``%g``, an exponent below 1e-4 or from 1e6
     (``2e+06``; the 1e21 of ``encoding/json`` is another rule)."""
