@@ -266,11 +266,14 @@ def test_a_tag_the_catalog_no_longer_lists_loses_its_rows(
         outside = f"docker://{server.host}/other/app:1"
         first = batch([outside], out, registry_catalog=f"{server.host}/team", options=opts, jobs=1)
         assert (first.analyzed, first.failed) == (3, 0), first.errors
+        digest = next(r["digest"] for r in first.tables["images"].to_pylist() if r["reference"].endswith("app:1"))
+        pinned = f"docker://{server.host}/team/app@{digest}"  # under the catalog's prefix, but no tag it lists
+        batch([pinned], out, options=opts, jobs=1)
         tags = server.root / "docker/registry/v2/repositories/team/app/_manifests/tags"
         shutil.rmtree(tags / "2")  # what deleting the tag leaves in the registry's storage
         again = batch([outside], out, registry_catalog=f"{server.host}/team", options=opts, jobs=1)
         references = sorted(r["reference"] for r in again.tables["images"].to_pylist())
-        assert references == sorted([outside, f"docker://{server.host}/team/app:1"])
+        assert references == sorted([outside, pinned, f"docker://{server.host}/team/app:1"])
         assert (again.reused, again.failed) == (2, 0)
     finally:
         server.stop()

@@ -481,26 +481,21 @@ def test_artifacts_in_a_layout_are_skipped_not_failed(tmp_path: Path) -> None:
     assert (alone.images, alone.failed, alone.artifacts) == (0, 0, ((f"{only}:only:sbom", "application/example.sbom"),))
 
 
-def test_list_files_skip_a_byte_order_mark_and_refuse_nested_and_empty_lists(tmp_path: Path) -> None:
+def test_list_files_skip_a_byte_order_mark_and_refuse_an_empty_list(tmp_path: Path) -> None:
     """A list saved by a Windows editor starts with a byte order mark, which is no part of the first name (it was
-    "\\ufeff/…: no such file"); a list naming another list is refused in one line (the inner list was read as an
-    image: "not a valid tar archive"), and so is a list naming nothing (0 images, exit 0 even with
-    --fail-on-error)."""
+    "\\ufeff/…: no such file"); a list naming nothing is refused in one line (0 images, exit 0 even with
+    --fail-on-error); an empty file is no list but a broken image, a failed row beside the others."""
     sample = str(SAMPLES / "two-images.tar")
     bom = tmp_path / "bom.txt"
     bom.write_bytes(b"\xef\xbb\xbf" + sample.encode() + b"\n")
     assert [job.source for job in expand_sources([str(bom)])] == [sample, sample]
-    inner = tmp_path / "inner.txt"
-    inner.write_text(sample + "\n")
-    outer = tmp_path / "outer.txt"
-    outer.write_text(f"# team A\n{inner}\n")
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing yet\n\n")
     cmd = [sys.executable, "-m", "imgscope", "batch", "--out", str(tmp_path / "o"), "-j", "1", "--fail-on-error"]
-    for listed, problem in ((outer, "names another list"), (empty, "names no source")):
-        done = subprocess.run([*cmd, str(listed)], capture_output=True, text=True)
-        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-        assert (
-            done.stderr.startswith(f"imgscope: error: {listed if listed is empty else inner}: ")
-            and problem in done.stderr
-        )
+    done = subprocess.run([*cmd, str(empty)], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"imgscope: error: {empty}: ") and "names no source" in done.stderr
+    broken = tmp_path / "broken.tar"
+    broken.write_bytes(b"")
+    result = batch([str(broken), sample], tmp_path / "o2", jobs=1)
+    assert (result.analyzed, result.failed) == (2, 1), result.errors

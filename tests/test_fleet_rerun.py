@@ -234,3 +234,65 @@ def test_a_table_without_rows_is_still_a_parquet_file_the_docs_queries_read(tmp_
     batch([str(SAMPLES / "packages/oci")], out, jobs=1)
     assert duckdb.sql(f"select count(*) from read_parquet('{out}/packages/*.parquet')").fetchall()[0][0] > 0
     assert "part-empty.parquet" not in [p.name for p in (out / "packages").iterdir()]
+
+
+def test_a_path_is_one_spelling_whatever_way_it_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``link/../x.tar`` is ``..`` of the link's target, as the system reads it (abspath took the link's
+    directory: another file); ``oci:DIR:TAG`` written relative and absolute is one image."""
+    from imgscope.fleet.plan import canonical_source
+
+    (tmp_path / "real/sub").mkdir(parents=True)
+    shutil.copy(SAMPLES / "multi-tag.tar", tmp_path / "real/x.tar")
+    shutil.copy(SAMPLES / "two-images.tar", tmp_path / "x.tar")
+    (tmp_path / "lnk").symlink_to(tmp_path / "real/sub")
+    monkeypatch.chdir(tmp_path)
+    assert canonical_source("lnk/../x.tar") == str(tmp_path / "real/x.tar")
+    shutil.copytree(SAMPLES / "cases/oci-gzip", tmp_path / "layout")
+    spellings = ["oci:layout:1", "oci:./layout:1", f"oci:{tmp_path}/layout:1"]
+    assert {canonical_source(s) for s in spellings} == {f"oci:{tmp_path}/layout:1"}
+    result = batch(spellings, tmp_path / "out", jobs=1)
+    assert (result.images, result.analyzed) == (1, 1), result.errors
+
+
+def test_a_relative_path_gone_on_a_rerun_keeps_its_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file named relatively that is gone on the re-run: its rows are kept and said so, not joined by an
+    error row (the missing path, no longer made absolute, matched none of them)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SAMPLES / "multi-tag.tar", tmp_path / "m.tar")
+    first = batch(["m.tar"], tmp_path / "out", jobs=1)
+    assert first.analyzed == 1
+    (tmp_path / "m.tar").rename(tmp_path / "m.bak")
+    again = batch(["m.tar"], tmp_path / "out", jobs=1)
+    assert again.failed == 1 and "rows from an earlier run are kept" in again.errors[0][1]
+    assert [r["error"] for r in _images(again)] == [None]
+
+
+def test_a_docker_save_layer_two_images_share_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A docker save's layers have no digest; two images of one save share a layer's member: one copy, read
+    once (each image was its own copy, the member decompressed and hashed again for each)."""
+    from imgscope.fleet import stages
+
+    checked: list[tuple[str, int]] = []
+    real = stages.check_blob
+
+    def counting(image: imgscope.Image, index: int) -> None:
+        checked.append((image.layers[index].member, index))
+        real(image, index)
+
+    monkeypatch.setattr(stages, "check_blob", counting)
+    result = batch([str(SAMPLES / "two-images.tar")], tmp_path / "out", jobs=1)
+    assert result.analyzed == 2
+    assert checked == [], checked  # tiny-b's two lower layers are tiny-a's: the same members
+
+
+def test_the_files_table_stays_readable_when_a_run_without_files_empties_it(tmp_path: Path) -> None:
+    """A run with --files, then the file replaced by another image and a run without: the files table lost its
+    last rows, and its last file with them (DuckDB: "No files found")."""
+    duckdb = pytest.importorskip("duckdb")
+    image = tmp_path / "a.tar"
+    shutil.copy(SAMPLES / "multi-tag.tar", image)
+    out = tmp_path / "fleet"
+    batch([str(image)], out, jobs=1, files=True)
+    shutil.copy(SAMPLES / "cases/docker-archive.tar", image)
+    batch([str(image)], out, jobs=1)
+    assert duckdb.sql(f"select count(*) from read_parquet('{out}/files/*.parquet')").fetchall() == [(0,)]

@@ -65,7 +65,7 @@ class LayerTask:
 
 
 def _is_list_file(path: str) -> bool:
-    if not os.path.isfile(path) or os.path.getsize(path) > MAX_LIST_BYTES:
+    if not os.path.isfile(path) or not 0 < os.path.getsize(path) <= MAX_LIST_BYTES:  # an empty file: a broken image
         return False
     with open(path, "rb") as f:
         head = f.read(1024)
@@ -145,9 +145,7 @@ def expand_sources(
             jobs.append(job)
 
     for source in sources:
-        if _is_list_file(source):
-            if _depth:  # read as an image it failed with "not a valid tar archive", which said nothing useful
-                raise UsageError(source, "a list of sources names another list: give both lists to batch instead")
+        if _depth == 0 and _is_list_file(source):  # a list names images (a text file in it is a failed image)
             lines = list(_list_lines(source))
             if not lines:  # as a catalog prefix that matches nothing: a run over nothing is no check that passed
                 raise UsageError(source, "the list names no source (only blank lines and # comments)")
@@ -187,14 +185,24 @@ def canonical_source(source: str) -> str:
     existing path made absolute (also what remote workers need), a registry reference as ``docker://`` and its
     normalised form (``HOST/REPO:TAG`` and ``docker://HOST/REPO:TAG`` alike); anything else as it is."""
     if os.path.exists(source):
-        return source if local.stream_source(source) is not None else os.path.abspath(source)
+        return source if local.stream_source(source) is not None else absolute_path(source)
     try:
         found = resolve_source(source)
     except (ImgscopeError, ValueError):
         return source
     if found.transport == "docker" and found.reference is not None:
         return f"docker://{found.reference}"
+    if found.path is not None and os.path.exists(found.path) and local.stream_source(found.path) is None:
+        prefix = "" if found.transport == "path" else f"{found.transport}:"
+        return f"{prefix}{absolute_path(found.path)}" + (f":{found.image}" if found.image is not None else "")
     return source
+
+
+def absolute_path(path: str) -> str:
+    """``path`` absolute, its directory resolved as the system resolves it (``link/../x`` is ``..`` of the link's
+    target, not the link's directory, which ``abspath`` would take); its last name kept as given."""
+    directory, name = os.path.split(path)
+    return os.path.join(os.path.realpath(directory or "."), name) if name else os.path.realpath(path)
 
 
 def distinct_layers(opened: Sequence[tuple[ImageJob, Image]]) -> list[LayerTask]:
@@ -205,7 +213,11 @@ def distinct_layers(opened: Sequence[tuple[ImageJob, Image]]) -> list[LayerTask]
         for blob in image.layers:
             if blob.diff_id:
                 where = holders.setdefault(blob.diff_id, [])
-                copy = (blob_place(job), blob.digest or f"{job.key} {blob.index}")
+                # a copy is a blob of one place: its digest, or (a docker save's layer.tar has none) its member
+                copy = (
+                    blob_place(job),
+                    blob.digest or (f"member {blob.member}" if blob.member else f"{job.key} {blob.index}"),
+                )
                 copies.setdefault(blob.diff_id, {}).setdefault(copy, []).append(len(where))
                 where.append((job, blob.index))
     return [

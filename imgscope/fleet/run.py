@@ -30,7 +30,15 @@ import pyarrow.parquet as pq
 
 from imgscope.errors import ImgscopeError, NotAnImageError, UsageError
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
-from imgscope.fleet.plan import ImageJob, LayerTask, canonical_source, distinct_layers, expand_sources, indexable
+from imgscope.fleet.plan import (
+    ImageJob,
+    LayerTask,
+    absolute_path,
+    canonical_source,
+    distinct_layers,
+    expand_sources,
+    indexable,
+)
 from imgscope.fleet.rows import error_rows
 from imgscope.fleet.stages import (
     SCAN_FORMAT,
@@ -310,10 +318,12 @@ class _Run:
         """The keys of the analyzed (not failed) images an earlier run left of ``job``: its own, and for a job
         standing for a whole source (one that could not be listed), every image of that source."""
         whole = job.image is None and job.name is None
+        # a relative path that is gone now is no longer made absolute (it is no path): its earlier rows were
+        sources = {job.source, absolute_path(job.source)} if whole else set()
         return [
             key
             for key, row in self.earlier.items()
-            if row.get("error") is None and (key == job.key or (whole and row.get("source") == job.source))
+            if row.get("error") is None and (key == job.key or row.get("source") in sources)
         ]
 
     def _kept(self, job: ImageJob, message: str) -> None:
@@ -328,7 +338,9 @@ class _Run:
         if not self.catalogs or not source.startswith("docker://"):
             return False
         domain, _, rest = source.removeprefix("docker://").partition("/")
-        repository = rest.partition("@")[0].rpartition(":")[0] or rest.partition("@")[0]
+        if "@" in rest:  # a pinned digest: a catalog lists tags, never this
+            return False
+        repository = rest.rpartition(":")[0]
         return any(spec.domain == domain and spec.covers(repository) for spec in self.catalogs)
 
     def _parts(self, name: str) -> list[Path]:
@@ -399,7 +411,8 @@ class _Run:
     def _write_empty_parts(self) -> None:
         """A table without rows still has a file (its schema, no row), so that ``read_parquet('OUT/<table>/*.parquet')``
         finds one (DuckDB: "No files found"); where rows came since, the empty file goes."""
-        tables = PER_IMAGE_TABLES if self.files else tuple(t for t in PER_IMAGE_TABLES if t != "files")
+        wrote_files = self.files or (self.root / "files").exists()  # an earlier --files run's table stays readable
+        tables = PER_IMAGE_TABLES if wrote_files else tuple(t for t in PER_IMAGE_TABLES if t != "files")
         for name in tables:
             empty = self.root / name / EMPTY_PART
             parts = [p for p in self._parts(name) if p != empty]
