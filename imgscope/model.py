@@ -54,6 +54,9 @@ class TarEntry:
 
 _ENTRY_TYPES = tuple(EntryType)
 _ENTRY_CODE = {t: i for i, t in enumerate(_ENTRY_TYPES)}
+#: A tar header mode's file-type bits (above the permission bits) of a directory: Go's FileInfo calls a member
+#: with them a directory, whatever its type flag (``TarEntries.directory_modes``)
+DIR_MODE = 0o040000
 #: the code ``TarEntries.add`` takes for each type: its position in ``EntryType``
 ENTRY_CODE: dict[EntryType, int] = dict(_ENTRY_CODE)
 
@@ -199,7 +202,10 @@ class TarEntries(MadeOnRead[TarEntry]):
         return new
 
     def append(self, entry: TarEntry) -> None:
-        """Add a member after the others."""
+        """Add a member after the others (a mode with a directory's file-type bits noted as the tar reader notes
+        it: ``directory_modes``)."""
+        if entry.mode & ~0o7777 == DIR_MODE and entry.type is not EntryType.DIR:
+            self.directory_modes.add(len(self._types))
         self.add(
             entry.path,
             _ENTRY_CODE[entry.type],

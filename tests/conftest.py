@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import tarfile
 from functools import cache
 from pathlib import Path
 
@@ -43,3 +45,14 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is not installed: add its Debian package to .ci/apt-packages")
         pytest.skip(f"{name} is not installed (apt-get install it, or run .ci/run)")
     return path
+
+
+def pax_layer(files: dict[str, bytes]) -> bytes:
+    """A layer tar of regular files, as Python's tarfile writes one (PAX headers)."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tf.addfile(info, io.BytesIO(content))
+    return layer.getvalue()

@@ -29,7 +29,7 @@ from imgscope.explore import ExploreApp, ExploreSettings
 from imgscope.explore import app as explore_app
 from imgscope.explore.app import FileTreePane, LayersPane, Lens, TextLines, TextScreen, WasteScreen, mode_string
 from imgscope.explore.model import DiffKind, Filter, LayerView, TreeRows, ViewTree, parse_filter
-from tests.conftest import SAMPLES, analysis_of
+from tests.conftest import SAMPLES, analysis_of, pax_layer
 from tests.hostile.make_corpus import docker_archive
 
 
@@ -96,14 +96,8 @@ async def settle(app: ExploreApp, pilot: Pilot[None]) -> None:
 
 def analysis_of_files(tmp_path: Path, files: dict[str, bytes]) -> imgscope.Analysis:
     """The analysis of a one-layer image holding ``files`` (a tar written by tarfile, PAX names)."""
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            tf.addfile(info, io.BytesIO(content))
     image = tmp_path / "files.tar"
-    image.write_bytes(docker_archive([layer.getvalue()]))
+    image.write_bytes(docker_archive([pax_layer(files)]))
     return imgscope.analyze(image)
 
 
@@ -611,9 +605,7 @@ def test_quit_keys() -> None:
 def test_an_image_without_layers(tmp_path: Path) -> None:
     """A config with no layers (a FROM scratch image with only metadata): the panes say so, every key is safe."""
     import hashlib
-    import io
     import json
-    import tarfile
 
     config = json.dumps(
         {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "history": []}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tarfile
 
 import pytest
 
 from imgscope.analysis.sniff import HEAD_BYTES, MAX_SNIFF_SIZE, Sniffer, verdict
 from imgscope.sources.blobs import LayerStream
 from imgscope.sources.tar_stream import Tee, iter_entries
+from tests.conftest import pax_layer
 
 FAKE = "imgscope-fake-SECRETVALUE"
 
@@ -86,14 +86,7 @@ def test_sniffer_limits_and_forgets() -> None:
 
 
 def _layer(members: dict[str, bytes]) -> LayerStream:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return LayerStream(buf, "test layer")
+    return LayerStream(io.BytesIO(pax_layer(members)), "test layer")
 
 
 def test_hook_in_iter_entries_keeps_digests_and_flags_only_secrets() -> None:

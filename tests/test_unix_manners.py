@@ -4,7 +4,6 @@ file the user gave; a stream source (stdin, a FIFO) shows the bytes read on a te
 from __future__ import annotations
 
 import fcntl
-import io
 import os
 import pty
 import re
@@ -12,7 +11,6 @@ import select
 import struct
 import subprocess
 import sys
-import tarfile
 import termios
 import threading
 from pathlib import Path
@@ -21,7 +19,7 @@ import pytest
 from rich import filesize
 
 import imgscope
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, pax_layer
 from tests.hostile.make_corpus import docker_archive
 
 CASES = str(SAMPLES / "cases" / "docker-archive.tar")
@@ -191,12 +189,10 @@ def test_dev_stdout_as_the_output_is_the_process_stdout(tmp_path: Path) -> None:
 
 
 def _many_files_image(tmp_path: Path, count: int) -> Path:
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for i in range(count):
-            tf.addfile(tarfile.TarInfo(f"d{i % 50}/file-with-a-longish-name-{i}.txt"))
     image = tmp_path / "many.tar"
-    image.write_bytes(docker_archive([layer.getvalue()]))
+    image.write_bytes(
+        docker_archive([pax_layer({f"d{i % 50}/file-with-a-longish-name-{i}.txt": b"" for i in range(count)})])
+    )
     return image
 
 

@@ -44,13 +44,23 @@ def stdout_console() -> Console:
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False, soft_wrap=False)
 
 
+def descriptor(stream: object) -> int | None:
+    """The stream's file descriptor; None for one without (a test runner's capture) or closed."""
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _is_tty(stream: object) -> bool:
+    fd = descriptor(stream)
+    return fd is not None and os.isatty(fd)
+
+
 def stdout_is_terminal() -> bool:
     """True when stdout is a terminal a person reads. Not rich's ``is_terminal``, which ``FORCE_COLOR`` (set by CI
     systems for their logs) makes True: a file or a pipe keeps its width rules, coloured or not."""
-    try:
-        return os.isatty(sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):  # replaced by an object without a descriptor, or closed
-        return False
+    return _is_tty(sys.stdout)
 
 
 #: The width of a report written to a file or a pipe when COLUMNS does not say: wide enough that a table row,
@@ -209,10 +219,7 @@ def rereadable(path: str) -> bool:
 def stderr_is_interactive() -> bool:
     """True when stderr is a terminal a person watches: FORCE_COLOR and the like (set by CI systems for their
     logs) do not make a file or a pipe one, so no progress bar is written into a log."""
-    try:
-        return os.isatty(sys.stderr.fileno())
-    except (AttributeError, OSError, ValueError):  # replaced by an object without a descriptor, or closed
-        return False
+    return _is_tty(sys.stderr)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import click
 
 from imgscope.advise import AdviseSettings, advice
-from imgscope.cli._common import errors, image_options, main, no_verify_option, progress
+from imgscope.cli._common import descriptor, errors, image_options, main, no_verify_option, progress
 from imgscope.cli._source import image_arg
 from imgscope.packages import scan_packages
 from imgscope.render.html import report_html
@@ -27,15 +27,15 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
     device) is written to as it is, never replaced; ``/dev/stdout``, ``/dev/fd/N`` and ``/proc/self/fd/N`` are the
     process's own descriptor, written to as ``-`` is (a pipe has no path to open, a file opened with ``>>`` is
     appended to)."""
-    descriptor = _descriptor_of(path)
-    if path == "-" or (descriptor is not None and descriptor == _fileno(sys.stdout)):
+    fd = _descriptor_of(path)
+    if path == "-" or (fd is not None and fd == descriptor(sys.stdout)):
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
         return
-    if descriptor is not None:
+    if fd is not None:
         try:
-            with open(os.dup(descriptor), "w", encoding="utf-8", newline="\n") as stream:
+            with open(os.dup(fd), "w", encoding="utf-8", newline="\n") as stream:
                 for piece in pieces:
                     stream.write(piece)
         except OSError as exc:
@@ -54,13 +54,13 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
                 for piece in pieces:
                     stream.write(piece)
             return
-        fd, tmp = tempfile.mkstemp(prefix=".imgscope-", dir=os.path.dirname(os.path.abspath(target)))
+        out_fd, tmp = tempfile.mkstemp(prefix=".imgscope-", dir=os.path.dirname(os.path.abspath(target)))
     except OSError as exc:  # named after the file the user gave, not the temporary one or the link's target
         if isinstance(exc, BrokenPipeError):
             raise
         raise OSError(exc.errno, exc.strerror, path) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        with os.fdopen(out_fd, "w", encoding="utf-8", newline="\n") as out:
             for piece in pieces:
                 out.write(piece)
         if st is not None:
@@ -80,14 +80,6 @@ def write_output(path: str, pieces: Iterable[str]) -> None:
 
 
 _DESCRIPTOR = re.compile(r"/dev/(?:std(?P<std>in|out|err)|fd/(?P<fd>\d+))|/proc/(?:self|\d+)/fd/(?P<proc>\d+)")
-
-
-def _fileno(stream: object) -> int | None:
-    """The stream's descriptor; None for one without (a test runner's capture)."""
-    try:
-        return int(stream.fileno())  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def _descriptor_of(path: str) -> int | None:

@@ -98,7 +98,6 @@ __all__ = [
 
 _WHITEOUT = ".wh."
 _OPAQUE_PREFIX = ".wh..wh.."
-_S_IFDIR = 0o040000
 
 
 @dataclass(frozen=True)
@@ -220,19 +219,14 @@ class DiveLayer:
         directory prefixes, few), then each directory's other members sorted by name, a repeated path's last
         header kept; no object is made per member, only machine ints while a directory's members are sorted."""
         members = entries if isinstance(entries, TarEntries) else TarEntries(entries)
-        strings, dirs, names, types, sizes, modes = members.tree_columns()
+        strings, dirs, names, types, sizes, _modes = members.tree_columns()
         if members.declared_sizes:  # dive takes every header's size field, a directory's or a link's too
             sizes = list(sizes)
             for m, declared in members.declared_sizes.items():
                 sizes[m] = declared
         count = len(types)
         layer_size = sum(sizes)
-        dir_modes = members.directory_modes
-
-        def is_dir_mode(m: int) -> bool:
-            """Go's ``FileInfo().IsDir()`` of a member not of type directory: its mode is a directory's (the
-            tar reader notes it; a mode given whole, as a test's ``TarEntry`` may, says it itself)."""
-            return m in dir_modes or modes[m] & ~0o7777 == _S_IFDIR
+        dir_modes = members.directory_modes  # not of type directory, but Go's FileInfo().IsDir() says so
 
         # The directory nodes: every node some member's path passes through. Node 0 is the root.
         d_name: list[str] = [""]
@@ -298,7 +292,7 @@ class DiveLayer:
                 seen_raw.add(raw)
             if target > 0:
                 d_size[target] = sizes[m]
-                d_isdir[target] = types[m] == dir_code or is_dir_mode(m)
+                d_isdir[target] = types[m] == dir_code or m in dir_modes
         del seen_raw
 
         # Flatten: depth first, children in Go order, a directory after its children.
@@ -355,7 +349,7 @@ class DiveLayer:
                 out_sizes.append(sizes[m])
                 out_flags.append(
                     _IS_LEAF
-                    | (_IS_DIR if types[m] == dir_code or is_dir_mode(m) else 0)
+                    | (_IS_DIR if types[m] == dir_code or m in dir_modes else 0)
                     | (_IS_WHITEOUT if name.startswith(_WHITEOUT) else 0)
                 )
             else:

@@ -14,7 +14,7 @@ from typing import NamedTuple, NoReturn, Protocol
 from zlib import adler32
 
 from imgscope.errors import CorruptLayerError
-from imgscope.model import ENTRY_CODE, EntryType, TarEntries, TarEntry
+from imgscope.model import DIR_MODE, ENTRY_CODE, EntryType, TarEntries, TarEntry
 from imgscope.sources import tarheader as th
 from imgscope.sources.blobs import LayerStream
 
@@ -281,7 +281,7 @@ def read_members(stream: LayerStream, observers: Sequence[ContentObserver] = ())
             link_text = target
         if declared:
             entries.declared_sizes[len(entries)] = declared
-        if mode >> 12 and mode & ~0o7777 == 0o40000 and typeflag != directory:  # a file Go's FileInfo calls a dir
+        if mode >> 12 and mode & ~0o7777 == DIR_MODE and typeflag != directory:  # a file Go's FileInfo calls a dir
             entries.directory_modes.add(len(entries))
         add(path, code, size if is_file else 0, mode & 0o7777, uid, gid, link_text, digest)
     return entries
