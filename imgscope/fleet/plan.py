@@ -87,6 +87,29 @@ def _list_lines(path: str) -> Iterator[str]:
                 yield line
 
 
+def _is_nested_list(path: str) -> bool:
+    """True for a file a list names that is itself a list: text whose every line names an existing path or a
+    reference written as one. Any other text file (empty, a note, a bare word) stays a failed image."""
+    if not _is_list_file(path):
+        return False
+    named = False
+    for line in _list_lines(path):
+        if not _names_a_source(line):
+            return False
+        named = True
+    return named
+
+
+def _names_a_source(line: str) -> bool:
+    try:
+        found = resolve_source(line)
+    except ImgscopeError:
+        return False
+    # A bare word ("notes") parses as docker.io/library/notes:latest; only a registry or repository path, a tag,
+    # a digest or a transport says a reference was meant.
+    return found.transport == "path" or any(c in line for c in "/:@")
+
+
 #: Sources a process keeps opened (``source_index``), least recently used dropped first.
 MAX_OPEN_SOURCES = 8
 _INDEXES: OrderedDict[tuple[str, str], SourceIndex] = OrderedDict()
@@ -149,6 +172,13 @@ def expand_sources(
             lines = list(_list_lines(source))
             if not lines:  # as a catalog prefix that matches nothing: a run over nothing is no check that passed
                 raise UsageError(source, "the list names no source (only blank lines and # comments)")
+            nested = next((line for line in lines if _is_nested_list(line)), None)
+            if nested is not None:  # read as an image it failed with "not a valid tar archive"
+                raise UsageError(
+                    source,
+                    f"list files do not nest: {nested} is a list of sources too; "
+                    f"name it on the command line beside {source}",
+                )
             listed = expand_sources(lines, options=options, run=run, artifacts=artifacts, _depth=1)
             for job in listed:
                 add(job)
