@@ -6,9 +6,11 @@ shown: files are judged by name and by ``analysis.sniff``'s verdicts, variables 
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
@@ -21,6 +23,15 @@ _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 # The word anywhere (PGPASSWORD, DB_PASSWORD), but ending a word of the name: TOKENIZERS_PARALLELISM is none.
 _SECRET_VAR = re.compile(rf"(?i){SECRET_WORDS}(?:[_.-]|$)")
 _POINTER_VAR = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|ID)$")
+# A value that says where a credential is, not what it is (GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json):
+# a path from ~, ., .. or $VAR, an absolute path under a usual top directory, or a path ending in a file name with
+# an extension. A secret that merely starts with "/" (base64 has it) is none of these.
+_PATH_VALUE = re.compile(
+    r"^(?:(?:~|\.\.?|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/"
+    r"|/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
+    r"|kaniko|builds?|code|src)(?:/|$)"
+    r"|(?=[\w.~/-]*/[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$))[^\s@]*$"
+)
 _ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
 
 _SECRET_KINDS = {
@@ -33,6 +44,7 @@ _SECRET_KINDS = {
     "git-credentials": ".git-credentials with a password",
     "aws-credentials": "AWS credentials file",
     "docker-auth": "Docker config with registry auths",
+    "variable-named": "credential file named by a variable",
 }
 # The usual way to give each kind to the build without writing it into a layer.
 _SECRET_FIXES = {
@@ -48,6 +60,8 @@ _SECRET_FIXES = {
     "aws-credentials": "`RUN --mount=type=secret,id=aws,target=/root/.aws/credentials aws s3 cp ...`, "
     "or an IAM role at run time",
     "docker-auth": "`RUN --mount=type=secret,id=dockercfg,target=/root/.docker/config.json ...`",
+    "variable-named": "give the file at run time where the variable points (a volume or an orchestrator secret), "
+    "or mount it for the step that needs it: `RUN --mount=type=secret,id=cred,target=PATH ...`",
 }
 
 
@@ -61,7 +75,10 @@ _SECRET_FIXES = {
 )
 def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
     # By name: SSH keys and .env files; by content (imgscope.analysis.sniff): private keys, credential files.
+    # And what a credential variable names (GOOGLE_APPLICATION_CREDENTIALS=/app/sa.json), where a layer stores it.
     kinds: dict[tuple[int, str], str] = {}
+    named_by = _credential_paths(ctx)
+    pointed: list[tuple[int, str]] = []
     for layer in ctx.a.layers:
         for path, _size in ctx.stored(layer):
             name = path.rpartition("/")[2]
@@ -69,9 +86,13 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
                 kinds[(layer.index, path)] = "ssh-private-key"
             elif _DOTENV.match(name) and not _ENV_EXAMPLE.search(name):
                 kinds[(layer.index, path)] = "dotenv"
+            elif path in named_by:
+                pointed.append((layer.index, path))
     for s in ctx.a.sniffed:
         if not ctx.settings.allowed(s.path):
             kinds.setdefault((s.layer, s.path), s.kind)
+    for key in pointed:
+        kinds.setdefault(key, "variable-named")
     groups: dict[tuple[int, str, bool], list[Copy]] = defaultdict(list)
     for (layer_index, path), kind in kinds.items():
         groups[(layer_index, kind, is_package_test_fixture(path))].append(Copy(layer_index, path, 0))
@@ -79,7 +100,12 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
         ctx.claimed.update((c.layer, c.path) for c in copies)
         label = _SECRET_KINDS[kind]
         n = len(copies)
-        text = f"{n} {label}{'s' if n > 1 and not label.endswith('s') else ''} stored in {ctx.where(layer_index)}"
+        if kind == "variable-named":
+            variables = ", ".join(sorted({v for c in copies for v in named_by[c.path]}))
+            what = f"credential file{'s' * (n > 1)} named by {variables}"
+        else:
+            what = f"{label}{'s' if n > 1 and not label.endswith('s') else ''}"
+        text = f"{n} {what} stored in {ctx.where(layer_index)}"
         if fixture:
             text += (
                 " inside a package's test directory: test fixtures published with the package, most likely not a "
@@ -198,29 +224,12 @@ def _layers(indexes: set[int]) -> str:
 )
 def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
     names: dict[str, set[str]] = defaultdict(set)  # variable -> where
-    for item in ctx.runtime.env:
-        if "=" in item:
-            name, value = item.split("=", 1)
-            if value and _is_secret_var(name):
-                names[f"ENV {name}"].add("the image config")
     layers: set[int] = set()
-    for position, h in enumerate(ctx.a.history):
-        created_by = (h.created_by or "").strip()
-        if created_by.startswith("RUN "):
-            created_by = created_by[4:]
-        match = _ARGS_PREFIX.match(created_by)
-        if match:
-            for pair in match.group(2).split():
-                name, _, value = pair.partition("=")
-                if value and _is_secret_var(name):
-                    names[f"ARG {name}"].add(f"history entry {position}")
-                    if h.layer_index is not None:
-                        layers.add(h.layer_index)
-        command = h.command
-        if command.startswith("ENV "):
-            for name, value in _env_pairs(command[4:]):
-                if value and _is_secret_var(name):
-                    names[f"ENV {name}"].add(f"history entry {position}")
+    for var in _variables(ctx):
+        if var.value and _is_secret_var(var.name) and not _PATH_VALUE.match(var.value):
+            names[var.label].add(var.where)
+            if var.layer is not None:
+                layers.add(var.layer)
     if not names:
         return
     described = "; ".join(f"{var} (in {_places(w)})" for var, w in sorted(names.items()))
@@ -237,6 +246,51 @@ def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
         saves=False,
         paths=sorted(names),
     )
+
+
+class _Variable(NamedTuple):
+    label: str  # "ENV NAME" or "ARG NAME"
+    name: str
+    value: str  # only tested, never shown
+    where: str  # "the image config" or "history entry N"
+    layer: int | None  # the layer of the RUN a build ARG was recorded for
+
+
+def _variables(ctx: Context) -> Iterator[_Variable]:
+    """Every ENV of the config and the history, and every build ARG a RUN's history entry recorded."""
+    for item in ctx.runtime.env:
+        if "=" in item:
+            name, value = item.split("=", 1)
+            yield _Variable(f"ENV {name}", name, value, "the image config", None)
+    for position, h in enumerate(ctx.a.history):
+        created_by = (h.created_by or "").strip()
+        if created_by.startswith("RUN "):
+            created_by = created_by[4:]
+        match = _ARGS_PREFIX.match(created_by)
+        if match:
+            for pair in match.group(2).split():
+                name, _, value = pair.partition("=")
+                yield _Variable(f"ARG {name}", name, value, f"history entry {position}", h.layer_index)
+        command = h.command
+        if command.startswith("ENV "):
+            for name, value in _env_pairs(command[4:]):
+                yield _Variable(f"ENV {name}", name, value, f"history entry {position}", None)
+
+
+def _credential_paths(ctx: Context) -> dict[str, set[str]]:
+    """The absolute paths that variables named like a credential point to (``GOOGLE_APPLICATION_CREDENTIALS``,
+    ``DB_PASSWORD_FILE``), each with the variables naming it; a relative one from the config's working directory."""
+    paths: dict[str, set[str]] = defaultdict(set)
+    for var in _variables(ctx):
+        value = var.value
+        if not value or _SECRET_VAR.search(var.name) is None or value.startswith(("~", "$")):
+            continue
+        if not value.startswith("/"):
+            if not ctx.runtime.workdir.startswith("/"):
+                continue
+            value = posixpath.join(ctx.runtime.workdir, value)
+        paths["/" + posixpath.normpath(value).lstrip("/")].add(var.label)
+    return paths
 
 
 def _is_secret_var(name: str) -> bool:

@@ -1,0 +1,97 @@
+"""A variable whose value is a path (``GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json``) names where a
+credential is, not the credential: IS202 leaves it out; IS201 reports the file it names when a layer stores it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import imgscope
+from imgscope.advise import Finding, Severity, advice
+from tests.buildah import Buildah, needs_buildah
+
+SA_KEY = json.dumps(
+    {
+        "type": "service_account",
+        "project_id": "demo",
+        "private_key_id": "0123456789abcdef",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETVALUE\n-----END PRIVATE KEY-----\n",
+        "client_email": "ci@demo.iam.gserviceaccount.com",
+    }
+)
+
+# name -> (value, reported by IS202)
+VARIABLES = {
+    "GOOGLE_APPLICATION_CREDENTIALS": ("/var/secrets/google/key.json", False),
+    "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": ("~/.config/gcloud/sa.json", False),
+    "VAULT_TOKEN_LOCATION": ("./secrets/vault-token", False),
+    "SPARK_CREDENTIALS": ("/etc/spark/credentials", False),
+    "DB_PASSWORD_FILE": ("/run/secrets/db_password", False),
+    "AWS_SHARED_CREDENTIALS_FILE": ("/root/.aws/credentials", False),
+    "AWS_CONFIG_FILE": ("/root/.aws/config", False),
+    "KUBECONFIG": ("/root/.kube/config", False),
+    "DOCKER_CONFIG": ("/kaniko/.docker", False),
+    "SSL_CERT_FILE": ("/etc/ssl/certs/ca-certificates.crt", False),
+    # values, not paths: a JSON key, a token, and a secret key that happens to start with a slash
+    "GOOGLE_CREDENTIALS": ('{"type": "service_account"}', True),
+    "API_TOKEN": ("ghp_SECRETVALUE0123456789", True),
+    "AWS_SECRET_ACCESS_KEY": ("/k8sXq2Lr9Tz3Wm1Vb5Np7Yc4Hd6Jf0Ga8Se2Qu1", True),
+}
+
+
+def _is202(findings: tuple[Finding, ...]) -> set[str]:
+    return {p for f in findings if f.id == "IS202" for p in f.paths}
+
+
+def test_a_variable_whose_value_is_a_path_is_no_secret_in_the_config(tmp_path: Path) -> None:
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    env = [f"{name}={value}" for name, (value, _) in VARIABLES.items()]
+
+    def config(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["config"] = {"Env": env}
+        cfg["history"] = [
+            {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
+            # a build ARG naming a file (recorded in the RUN's entry), and one holding a value
+            {"created_by": "|2 GOOGLE_APPLICATION_CREDENTIALS=/tmp/sa.json NPM_TOKEN=SECRETVALUE /bin/sh -c true"},
+            *({"created_by": f"/bin/sh -c #(nop)  ENV {item}", "empty_layer": True} for item in env),
+        ]
+        return cfg
+
+    layers = [tar(directory("etc/"), member("etc/os-release", b"x")), tar(directory("tmp/"))]
+    path = tmp_path / "env.tar"
+    path.write_bytes(docker_archive(layers, config=config))
+    adv = advice(imgscope.analyze(path))
+    expected = {f"ENV {name}" for name, (_, secret) in VARIABLES.items() if secret} | {"ARG NPM_TOKEN"}
+    assert _is202(adv.findings) == expected
+    # none of the files they name is in the image: nothing else to say
+    assert "IS201" not in {f.id for f in adv.findings}
+
+
+@needs_buildah
+def test_a_credential_file_a_variable_names_is_reported_where_a_layer_stores_it(tmp_path: Path) -> None:
+    if needs_buildah.args[0]:
+        pytest.skip("buildah is not installed")
+    b = Buildah(tmp_path)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "sa.json").write_text(SA_KEY)  # the key is not in its first bytes: no file rule knows it
+    (context / "settings.json").write_text("{}")
+    (context / "Containerfile").write_text(
+        "FROM scratch\n"
+        "COPY sa.json settings.json /app/\n"
+        "ENV GOOGLE_APPLICATION_CREDENTIALS=/app/sa.json APP_SETTINGS_PATH=/app/settings.json\n"
+        "ENV DB_PASSWORD_FILE=/run/secrets/db_password\n"  # a run-time mount: not in the image
+    )
+    b(
+        *("bud", "-q", "--layers", "--format", "docker", "-t", "localhost/gac:1", "-f", str(context / "Containerfile")),
+        str(context),
+    )
+    adv = advice(imgscope.analyze(b.push("localhost/gac:1", tmp_path / "gac.tar")))
+    assert _is202(adv.findings) == set()
+    (found,) = [f for f in adv.findings if f.id == "IS201"]
+    assert found.paths == ("/app/sa.json",) and found.severity is Severity.ERROR and found.layers == (0,)
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in found.message and "SECRETVALUE" not in found.message
+    assert found.bytes_saved is None
