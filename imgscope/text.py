@@ -34,12 +34,28 @@ SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY
 # From the start of a name only (the look-behind): unanchored, the leading run was tried again at every
 # character of a long word, time growing with its square (a 30,000-character RUN line took over a minute).
 _SECRET_NAME = rf"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]*"
+# A value that says where a credential is, not what it is (GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json):
+# a path from ~, ., .. or $VAR, an absolute path under a usual top directory, or a path ending in a file name with
+# an extension. A secret that merely starts with "/" (base64 has it) is none of these.
+PATH_VALUE = re.compile(
+    r"^(?:(?:~|\.\.?|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/"
+    r"|/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
+    r"|kaniko|builds?|code|src)(?:/|$)"
+    r"|(?=[\w.~/-]*/[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$))[^\s@]*$"
+)
+
+
+def _mask_value(match: re.Match[str]) -> str:
+    value = match[2]
+    return match[0] if PATH_VALUE.match(value.strip("\"'")) else f"{match[1]}***"
+
+
 _MASKS = (
     (
         re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S),
         r"-----BEGIN \1PRIVATE KEY-----***",
     ),
-    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), r"\1***"),
+    (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), _mask_value),
     (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"'\\]+"), r"\1\2***"),
     (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
     (re.compile(r"(://[^/:@\s]+:)[^@\s/]+@"), r"\1***@"),
@@ -49,7 +65,8 @@ _MASKS = (
 def redact(text: str) -> str:
     """``text`` with secret-looking values masked.
 
-    Masked: private key blocks, ``NAME=value`` where NAME looks secret, passwords, credentials in URLs.
+    Masked: private key blocks, ``NAME=value`` where NAME looks secret (unless the value is a path: it says where
+    a credential is), passwords, credentials in URLs.
     """
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)

@@ -405,6 +405,12 @@ def test_library_entry_point() -> None:
         ('{"auths":{"r":{"auth":"dXNlcjpwdw=="}}}', '{"auths":{"r":{"auth":"***"}}}'),
         ("echo '-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----'", None),
         ("RUN make && make install", "RUN make && make install"),
+        # a value that is a path says where a credential is, not what it is (IS202 does not report it either)
+        (
+            "ENV GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json DB_PASSWORD_FILE=/run/secrets/db API_TOKEN=t0k",
+            "ENV GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json DB_PASSWORD_FILE=/run/secrets/db API_TOKEN=***",
+        ),
+        ("AWS_SECRET_ACCESS_KEY=/k8sXq2Lr9Tz3Wm1Vb5Np7Yc4H", "AWS_SECRET_ACCESS_KEY=***"),
     ],
 )
 def test_redact(text: str, kept: str | None) -> None:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
-from imgscope.text import SECRET_WORDS
+from imgscope.text import PATH_VALUE, SECRET_WORDS
 from imgscope.union.filesystem import WasteReason
 
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
@@ -23,15 +23,6 @@ _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
 # The word anywhere (PGPASSWORD, DB_PASSWORD), but ending a word of the name: TOKENIZERS_PARALLELISM is none.
 _SECRET_VAR = re.compile(rf"(?i){SECRET_WORDS}(?:[_.-]|$)")
 _POINTER_VAR = re.compile(r"(?i)_(?:FILE|PATH|DIR|URL|URI|HOST|PORT|NAME|USER|ID)$")
-# A value that says where a credential is, not what it is (GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json):
-# a path from ~, ., .. or $VAR, an absolute path under a usual top directory, or a path ending in a file name with
-# an extension. A secret that merely starts with "/" (base64 has it) is none of these.
-_PATH_VALUE = re.compile(
-    r"^(?:(?:~|\.\.?|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/"
-    r"|/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
-    r"|kaniko|builds?|code|src)(?:/|$)"
-    r"|(?=[\w.~/-]*/[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$))[^\s@]*$"
-)
 _ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
 
 _SECRET_KINDS = {
@@ -226,7 +217,7 @@ def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
     names: dict[str, set[str]] = defaultdict(set)  # variable -> where
     layers: set[int] = set()
     for var in _variables(ctx):
-        if var.value and _is_secret_var(var.name) and not _PATH_VALUE.match(var.value):
+        if var.value and _is_secret_var(var.name) and not PATH_VALUE.match(var.value):
             names[var.label].add(var.where)
             if var.layer is not None:
                 layers.add(var.layer)
