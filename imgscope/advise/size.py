@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
@@ -321,8 +322,9 @@ def build_toolchain(rule: Rule, ctx: Context) -> Iterator[Finding]:
 )
 def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
     # Only copies whose mode or owner did change: the same bytes with the same metadata are IS110's.
-    for (written, hidden), copies in sorted(_rewrites(ctx, WasteReason.METADATA_ONLY).items()):
-        n = len(copies)
+    for (written, hidden), rewrite in sorted(_rewrites(ctx, WasteReason.METADATA_ONLY).items()):
+        copies = rewrite.copies
+        n = len(copies) + len(rewrite.counted)
         if written < ctx.first:
             text = (
                 f"{n} file{'s' * (n != 1)} of the base image ({ctx.where(written)}) copied whole again by "
@@ -344,7 +346,11 @@ def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
                 "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
                 f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
             )
-        yield ctx.finding(rule, text, [written, hidden], copies, fix)
+        text += _counted_note(rewrite)
+        paths = list(
+            dict.fromkeys(c.path for c in sorted([*copies, *rewrite.counted], key=lambda c: (-c.size, c.path)))
+        )
+        yield ctx.finding(rule, text, [written, hidden], copies, fix, paths=paths)
 
 
 @rule(
@@ -357,10 +363,11 @@ def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
     fix="Write each file once: drop the step that copies it again, or copy only what is new.",
 )
 def identical_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
-    for (written, hidden), copies in sorted(_rewrites(ctx, WasteReason.IDENTICAL).items()):
-        if not any(c.size for c in copies):
+    for (written, hidden), rewrite in sorted(_rewrites(ctx, WasteReason.IDENTICAL).items()):
+        copies = rewrite.copies
+        if not any(c.size for c in [*copies, *rewrite.counted]):
             continue
-        n = len(copies)
+        n = len(copies) + len(rewrite.counted)
         whose = f"the base image ({ctx.where(written)})" if written < ctx.first else ctx.where(written)
         text = (
             f"{n} file{'s' * (n != 1)} of {whose} written again by {ctx.where(hidden)} with the same "
@@ -370,20 +377,67 @@ def identical_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
             f"Drop what writes these files again in layer {hidden} (a `cp -a` over existing files, a COPY of what "
             f"layer {written} already holds), or limit it to the files that change."
         )
-        yield ctx.finding(rule, text, [written, hidden], copies, fix)
+        text += _counted_note(rewrite)
+        paths = list(
+            dict.fromkeys(c.path for c in sorted([*copies, *rewrite.counted], key=lambda c: (-c.size, c.path)))
+        )
+        yield ctx.finding(rule, text, [written, hidden], copies, fix, paths=paths)
 
 
-def _rewrites(ctx: Context, reason: WasteReason) -> dict[tuple[int, int], list[Copy]]:
+_SAME_BYTES = (WasteReason.METADATA_ONLY, WasteReason.IDENTICAL)
+
+
+class _Rewrite(NamedTuple):
+    copies: list[Copy]  # the copies this pair's finding saves
+    counted: list[Copy]  # its other copies: an earlier pair's finding saves them (the same stored bytes)
+    counted_by: list[tuple[int, int]]  # those earlier pairs
+
+
+def _rewrites(ctx: Context, reason: WasteReason) -> dict[tuple[int, int], _Rewrite]:
     """The files one of the Dockerfile's layers stored again with the same bytes (``reason``), by (layer that
     wrote the copy, layer that wrote it again). The copy to save is the earlier one, or, when the base image
-    wrote it, the Dockerfile's own: the base's stays whatever the Dockerfile does."""
-    pairs: dict[tuple[int, int], list[Copy]] = defaultdict(list)
+    wrote it, the Dockerfile's own: the base's stays whatever the Dockerfile does.
+
+    A base file written again twice (``chown -R``, then ``chmod -R``) has its first rewrite's copy named by both
+    pairs: it is saved by the earlier pair's finding (IS106 or IS110 alike), and only counted by the later one's.
+    """
+    pairs: dict[tuple[int, int], list[tuple[Copy, WasteReason]]] = defaultdict(list)
     for w in ctx.a.wasted_files:
-        if w.hidden_by < ctx.first or w.reason is not reason or ctx.settings.allowed(w.path):
+        if w.hidden_by < ctx.first or w.reason not in _SAME_BYTES or ctx.settings.allowed(w.path):
             continue
         stored = w.layer if w.layer >= ctx.first else w.hidden_by
-        pairs[(w.layer, w.hidden_by)].append(Copy(stored, w.path, w.size))
-    return pairs
+        pairs[(w.layer, w.hidden_by)].append((Copy(stored, w.path, w.size), w.reason))
+    saved_by: dict[tuple[int, str], tuple[int, int]] = {}  # (layer, path) -> the pair whose finding saves it
+    out: dict[tuple[int, int], _Rewrite] = {}
+    for pair, found in sorted(pairs.items()):
+        mine = _Rewrite([], [], [])
+        for copy, why in found:
+            earlier = saved_by.setdefault((copy.layer, copy.path), pair)
+            if why is not reason:
+                continue
+            if earlier == pair:
+                mine.copies.append(copy)
+            else:
+                mine.counted.append(copy)
+                if earlier not in mine.counted_by:
+                    mine.counted_by.append(earlier)
+        if mine.copies or mine.counted:
+            out[pair] = mine
+    return out
+
+
+def _counted_note(rewrite: _Rewrite) -> str:
+    """What a message says of the copies an earlier finding saves, naming that finding's layers."""
+    n = len(rewrite.counted)
+    if not n:
+        return ""
+    stored = ", ".join(map(str, sorted({c.layer for c in rewrite.counted})))
+    those = ", ".join(f"layers {w} and {h}" for w, h in sorted(rewrite.counted_by))
+    what = "this file" if n == 1 else "these files" if not rewrite.copies else f"{n} of these files"
+    return (
+        f" Layer {stored} wrote {what} again from the base image: {'its' if n == 1 else 'their'} bytes in layer "
+        f"{stored} are what the finding for {those} saves, counted once, there."
+    )
 
 
 @rule(
