@@ -194,7 +194,7 @@ def test_junk_suggests_dockerignore_lines() -> None:
     lines = f.fix.splitlines()[1:]
     assert {"**/.git", "**/node_modules", "**/*.log", "**/.DS_Store", "**/Thumbs.db", "**/.vscode"} <= set(lines)
     assert "**/.idea" in lines
-    assert {"Dockerfile*", "tests", "**/__pycache__", "**/.pytest_cache", "**/.env*"} <= set(lines)
+    assert {"**/Dockerfile*", "**/tests", "**/__pycache__", "**/.pytest_cache", "**/.env*"} <= set(lines)
     assert f.path_count == 16 and len(f.paths) == 10  # bounded list, full count
 
 

@@ -94,6 +94,7 @@ _TOP_LEVEL_ONLY = frozenset(
     {"tests", "test", "__tests__", "Dockerfile*", "Containerfile*", ".dockerignore", "docker-compose*.yml"}
 )
 _ENV_EXAMPLE = re.compile(r"\.(?:example|sample|template|dist|defaults)$")
+_TOP_LEVEL_ONLY_ANYWHERE = frozenset("**/" + line for line in _TOP_LEVEL_ONLY)
 
 # Compilers, headers and build tools: anchored patterns (one `match` per path), then Rust's, wherever it lives.
 _TOOLCHAIN = re.compile(
@@ -246,12 +247,13 @@ def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
             continue
         # Where the COPY put the context; test folders and Dockerfiles count only at its top level, so a
         # library's own tests/ copied from a build stage are not taken for build-context junk.
-        root = _copy_destination(layer.command)
-        if root is None or not all(p.startswith(root.rstrip("/") + "/") for p, _ in stored):
-            root = posixpath.commonpath([posixpath.dirname(p) for p, _ in stored])
+        root, source = _copied_from(ctx, layer.index, [p for p, _ in stored])
         for path, size in stored:
             line = _junk_line(path[len(root) :] if root != "/" else path)
             if line is not None:
+                if line in _TOP_LEVEL_ONLY and not line.startswith("**/"):
+                    # A line without **/ is anchored at the context's root: where the COPY took these from.
+                    line = "**/" + line if source is None else source + line
                 lines[line].append(Copy(layer.index, path, size))
         if not lines:
             continue
@@ -262,7 +264,15 @@ def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
             for line, g in sorted(lines.items(), key=lambda kv: -sum(c[2] for c in kv[1]))
         )
         text = f"{ctx.where(layer.index)} copied files a .dockerignore would keep out: {parts}."
-        fix = "Add a .dockerignore next to the Dockerfile with:\n" + "\n".join(sorted(lines))
+        fix = "Add a .dockerignore next to the Dockerfile with:"
+        if source is None and any(line in _TOP_LEVEL_ONLY_ANYWHERE for line in lines):
+            fix = (
+                "Add a .dockerignore next to the Dockerfile with the lines below. The image does not record which "
+                "directory of the build context this COPY took, so the lines for what counts only at its top "
+                "(tests, Dockerfiles) match at any depth (`**/tests`), which also keeps out such folders deeper in "
+                "the context; anchor them at that directory (`src/tests`) if you know it:"
+            )
+        fix += "\n" + "\n".join(sorted(lines))
         yield ctx.finding(rule, text, [layer.index], copies, fix)
 
 
@@ -539,16 +549,48 @@ def _is_copy(command: str) -> bool:
     return command.startswith(("COPY ", "ADD "))
 
 
-_COPY_DEST = re.compile(r"^(?:COPY|ADD) (?:.* in (/\S*)|.* (/\S*))\s*$")
+_HASHED_SOURCE = re.compile(r"^(?:file|dir|multi):")  # classic and buildah record a content hash, not the source
 
 
-def _copy_destination(command: str) -> str | None:
-    """The absolute destination of ``COPY ... in /dest`` (classic, buildah) or ``COPY src /dest`` (BuildKit)."""
-    match = _COPY_DEST.match(" ".join(command.split()))
-    if match is None:
-        return None
-    dest = posixpath.normpath(match[1] or match[2])
-    return None if dest.endswith(("/.", "/..")) else dest
+def _copied_from(ctx: Context, index: int, stored: list[str]) -> tuple[str, str | None]:
+    """Where COPY layer ``index`` put the files it took from the build context (the destination; else the
+    deepest folder holding all of ``stored``), and the context directory they came from as a .dockerignore
+    prefix (``""`` for its root, ``"src/"``), or None when the image does not tell it."""
+    words = ctx.a.layers[index].command.split()[1:]
+    flags = [w for w in words if w.startswith("--")]
+    words = [w for w in words if not w.startswith("--")]
+    if len(words) > 2 and words[-2] == "in":  # classic and buildah: COPY dir:<sha256> in /dest
+        del words[-2]
+    dest = _destination(ctx, index, words[-1]) if len(words) > 1 else None
+    if dest is None or not all(p.startswith(dest.rstrip("/") + "/") for p in stored):
+        return posixpath.commonpath([posixpath.dirname(p) for p in stored]), None
+    if len(words) != 2 or any(f.startswith("--from") for f in flags):
+        return dest, None  # several sources, or a build stage's files: which one's top is not known
+    source = words[0]
+    if _HASHED_SOURCE.match(source) or "://" in source or any(c in source for c in "*?[\\"):
+        return dest, None
+    source = posixpath.normpath("/" + source).lstrip("/")  # a source is relative to the context, "/" too
+    name = source.rpartition("/")[2]
+    if len(stored) == 1 and stored[0] == f"{dest.rstrip('/')}/{name}" and not words[0].endswith("/"):
+        source = posixpath.dirname(source)  # one file copied into the destination: the file's own folder
+    return dest, f"{source}/" if source else ""
+
+
+def _destination(ctx: Context, index: int, dest: str) -> str | None:
+    """``dest`` of layer ``index``'s COPY as an absolute path: a relative one is the WORKDIR's in effect (None
+    when no WORKDIR step before it is in the history)."""
+    if not dest.startswith("/"):
+        workdir = None
+        for h in ctx.a.history:
+            if h.layer_index is not None and h.layer_index >= index:
+                break
+            if h.command.startswith("WORKDIR "):
+                workdir = posixpath.join(workdir or "/", h.command[8:].strip())
+        if workdir is None or not workdir.startswith("/"):
+            return None
+        dest = posixpath.join(workdir, dest)
+    dest = posixpath.normpath(dest)
+    return "/" + dest.lstrip("/")
 
 
 def _junk_line(relative: str) -> str | None:
