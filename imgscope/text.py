@@ -35,13 +35,15 @@ SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY
 # character of a long word, time growing with its square (a 30,000-character RUN line took over a minute).
 _SECRET_NAME = rf"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]*"
 # A value that says where a credential is, not what it is (GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json):
-# a path from ~, ., .. or $VAR, an absolute path under a usual top directory, or a path ending in a file name with
-# an extension. A secret that merely starts with "/" (base64 has it) is none of these.
+# a path from ~, ., .. or $VAR, an absolute path under a usual top directory, a path ending in a file name with an
+# extension, or a file name alone with a key's or a configuration file's extension (sa.json). A secret that merely
+# starts with "/" (base64 has it) is none of these.
 PATH_VALUE = re.compile(
     r"^(?:(?:~|\.\.?|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/"
     r"|/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
     r"|kaniko|builds?|code|src)(?:/|$)"
-    r"|(?=[\w.~/-]*/[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$))[^\s@]*$"
+    r"|(?=[\w.~/-]*/[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$)"
+    r"|(?=[\w-][\w.-]*\.(?i:json|pem|key|crt|cer|der|p12|pfx|jks|keystore|txt|conf|cfg|ini|ya?ml|toml)$))[^\s@]*$"
 )
 
 

@@ -95,3 +95,23 @@ def test_a_credential_file_a_variable_names_is_reported_where_a_layer_stores_it(
     assert found.paths == ("/app/sa.json",) and found.severity is Severity.ERROR and found.layers == (0,)
     assert "GOOGLE_APPLICATION_CREDENTIALS" in found.message and "SECRETVALUE" not in found.message
     assert found.bytes_saved is None
+
+
+def test_a_relative_path_is_the_working_directorys_and_a_word_is_no_path(tmp_path: Path) -> None:
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    def config(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["config"] = {
+            "Env": ["GOOGLE_APPLICATION_CREDENTIALS=sa.json", "API_KEY_ENABLED=true"],
+            "WorkingDir": "/app",
+        }
+        return cfg
+
+    layer = tar(directory("app/"), member("app/sa.json", SA_KEY.encode()), member("app/true", b"#!/bin/sh\n"))
+    path = tmp_path / "relative.tar"
+    path.write_bytes(docker_archive([layer], config=config))
+    adv = advice(imgscope.analyze(path))
+    (found,) = [f for f in adv.findings if f.id == "IS201"]
+    assert found.paths == ("/app/sa.json",) and "ENV GOOGLE_APPLICATION_CREDENTIALS" in found.message
+    assert "API_KEY_ENABLED" not in found.message
+    assert "ENV GOOGLE_APPLICATION_CREDENTIALS" not in _is202(adv.findings)

@@ -270,14 +270,16 @@ def _variables(ctx: Context) -> Iterator[_Variable]:
 
 def _credential_paths(ctx: Context) -> dict[str, set[str]]:
     """The absolute paths that variables named like a credential point to (``GOOGLE_APPLICATION_CREDENTIALS``,
-    ``DB_PASSWORD_FILE``), each with the variables naming it; a relative one from the config's working directory."""
+    ``DB_PASSWORD_FILE``), each with the variables naming it; a relative one (``./sa.json``, ``sa.json``) from the
+    config's working directory."""
     paths: dict[str, set[str]] = defaultdict(set)
     for var in _variables(ctx):
         value = var.value
         if not value or _SECRET_VAR.search(var.name) is None or value.startswith(("~", "$")):
             continue
         if not value.startswith("/"):
-            if not ctx.runtime.workdir.startswith("/"):
+            # A word (API_KEY_ENABLED=true) is no relative path: ./x, a/b.json or sa.json is.
+            if not ctx.runtime.workdir.startswith("/") or not PATH_VALUE.match(value):
                 continue
             value = posixpath.join(ctx.runtime.workdir, value)
         paths["/" + posixpath.normpath(value).lstrip("/")].add(var.label)
