@@ -48,8 +48,10 @@ PATH_VALUE = re.compile(
 
 
 def _mask_value(match: re.Match[str]) -> str:
-    value = match[2]
-    return match[0] if PATH_VALUE.match(value.strip("\"'")) else f"{match[1]}***"
+    """``NAME=value`` (the name and ``=`` the groups before the last) masked, unless the value is a path."""
+    *head, value = match.groups()
+    path = "=" in head[-1] or ":" in head[-1]  # `password /x` (netrc's spelling) is masked whatever it looks like
+    return match[0] if path and PATH_VALUE.match(value.strip("\"'")) else "".join(head) + "***"
 
 
 _MASKS = (
@@ -58,7 +60,7 @@ _MASKS = (
         r"-----BEGIN \1PRIVATE KEY-----***",
     ),
     (re.compile(rf"(?i)({_SECRET_NAME}\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;&|\"'\\]+)"), _mask_value),
-    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)[^\s;&|\"'\\]+"), r"\1\2***"),
+    (re.compile(r"(?i)\b(password|passwd|_authToken|_auth)(\s+|\s*=\s*)(?!\*\*\*)([^\s;&|\"'\\]+)"), _mask_value),
     (re.compile(r"(?i)(\"(?:auth|password|identitytoken|registrytoken)\"\s*:\s*)\"[^\"]*\""), r'\1"***"'),
     (re.compile(r"(://[^/:@\s]+:)[^@\s/]+@"), r"\1***@"),
 )

@@ -411,6 +411,8 @@ def test_library_entry_point() -> None:
             "ENV GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json DB_PASSWORD_FILE=/run/secrets/db API_TOKEN=***",
         ),
         ("AWS_SECRET_ACCESS_KEY=/k8sXq2Lr9Tz3Wm1Vb5Np7Yc4H", "AWS_SECRET_ACCESS_KEY=***"),
+        ("ENV PASSWORD=/run/secrets/pw", "ENV PASSWORD=/run/secrets/pw"),
+        ("RUN printf 'machine h password /etc/pw'", "RUN printf 'machine h password ***'"),  # netrc's: a value
     ],
 )
 def test_redact(text: str, kept: str | None) -> None:
