@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -155,10 +156,15 @@ class RegistryServer:
     process: subprocess.Popen[bytes]
     creds: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    tls: ServerTLS | None = None  # HTTPS with this certificate
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
     def push(self, source: str, dest: str, *args: str) -> None:
         command = [require_tool("skopeo"), "copy", "--quiet", "--dest-tls-verify=false", *args]
@@ -191,11 +197,80 @@ class RegistryServer:
             self.process.wait()
 
 
+@dataclass(frozen=True)
+class ServerTLS:
+    """A CA made for the test and a server certificate it signed: PEM files."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls(directory: Path, names: tuple[str, ...] = ("localhost",)) -> ServerTLS:
+    """A CA and a certificate for ``names`` (DNS names or IP addresses) signed by it, in ``directory``."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imgscope test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alt.append(x509.DNSName(name))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    tls = ServerTLS(directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
+    tls.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    tls.key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return tls
+
+
 def start_registry(
-    directory: Path, auth: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+    directory: Path,
+    auth: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    tls: ServerTLS | None = None,
 ) -> RegistryServer:
     """Start ``docker-registry serve`` on a free port with storage in ``directory`` and wait until it answers
-    (``extra``: more of the registry's configuration, such as ``{"catalog": {"maxentries": 2}}``)."""
+    (``extra``: more of the registry's configuration, such as ``{"catalog": {"maxentries": 2}}``; ``tls``: serve
+    HTTPS with that certificate)."""
     registry = require_tool("docker-registry")
     require_tool("skopeo")
     directory.mkdir(parents=True, exist_ok=True)
@@ -208,6 +283,8 @@ def start_registry(
     }
     if auth:
         config["auth"] = auth
+    if tls is not None:
+        config["http"]["tls"] = {"certificate": str(tls.cert), "key": str(tls.key)}
     config.update(extra or {})
     (directory / "config.yml").write_text(json.dumps(config))  # YAML is a superset of JSON
     log = directory / "registry.log"
@@ -215,11 +292,15 @@ def start_registry(
         process = subprocess.Popen(
             [registry, "serve", str(directory / "config.yml")], stdout=out, stderr=subprocess.STDOUT
         )
-    server = RegistryServer(port, directory / "data", log, process)
+    server = RegistryServer(port, directory / "data", log, process, tls=tls)
+    verify: ssl.SSLContext | bool = True
+    if tls is not None:
+        verify = ssl.create_default_context(cafile=tls.ca)
+        verify.check_hostname = False  # asked at 127.0.0.1; the certificate may be for other names
     deadline = time.monotonic() + 30
     while True:
         with contextlib.suppress(httpx.HTTPError):
-            httpx.get(f"http://{server.host}/v2/", timeout=2, trust_env=False)
+            httpx.get(f"{server.scheme}://{server.host}/v2/", timeout=2, trust_env=False, verify=verify)
             return server
         if process.poll() is not None or time.monotonic() > deadline:
             server.stop()

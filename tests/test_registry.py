@@ -34,6 +34,7 @@ from tests.registry_server import (
     free_port,
     htpasswd_file,
     isolated_credentials,
+    make_tls,
     start_registry,
     write_auth_file,
 )
@@ -567,6 +568,82 @@ def test_an_untrusted_certificate_says_what_helps() -> None:
     plain = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     plain.reason = "WRONG_VERSION_NUMBER"
     assert "needs --insecure" in _connect_problem(plain, "vm:5073")
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A registry on localhost speaking HTTPS, its certificate (for ``localhost`` only) from a CA made here."""
+    directory = tmp_path_factory.mktemp("tls")
+    server = start_registry(directory, tls=make_tls(directory / "certs", ("localhost",)))
+    try:
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "cases:1")
+        yield server
+    finally:
+        server.stop()
+
+
+def no_ca_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+
+
+def test_a_tls_registry_on_localhost_is_reached_over_https(
+    tls: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """localhost is asked over HTTPS first, as docker, skopeo and crane ask it; its private CA is trusted through
+    SSL_CERT_FILE. It was asked in plain HTTP only, and a TLS registry answered that with a 400."""
+    assert tls.tls is not None
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.tls.ca))
+    img = open_source(f"docker://localhost:{tls.port}/cases:1", options=options(tmp_path))
+    from_file = imgscope.analyze(SAMPLES / "cases" / "oci-gzip").to_dict()
+    assert without_source(imgscope.analyze(img).to_dict()) == without_source(from_file)
+    done = run_cli("analyze", f"localhost:{tls.port}/cases:1", "--json", cache=tmp_path / "cli-cache")
+    assert done.returncode == 0, done.stderr
+    assert without_source(json.loads(done.stdout)) == without_source(from_file)
+
+
+def test_a_tls_registry_on_localhost_says_what_is_wrong_with_its_certificate(
+    tls: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A certificate not trusted here, or not for the name asked, is one line naming the registry and the TLS
+    problem (never a fall back to plain HTTP: the registry speaks TLS); --insecure does not check it."""
+    assert tls.tls is not None
+    no_ca_from_env(monkeypatch)
+    name = f"localhost:{tls.port}/cases:1"
+    with pytest.raises(RegistryError, match=rf"^{name}: TLS failed with localhost:{tls.port}: .*not trusted"):
+        open_source(name, options=options(tmp_path))
+    done = run_cli("analyze", name, cache=tmp_path / "cache")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"imgscope: error: {name}: TLS failed with localhost:{tls.port}: "), done.stderr
+    assert "not trusted" in done.stderr and "SSL_CERT_FILE" in done.stderr and "--insecure" in done.stderr
+    insecure = run_cli("analyze", name, "--insecure", "--json", cache=tmp_path / "cache")
+    assert insecure.returncode == 0, insecure.stderr
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.tls.ca))  # trusted, but not for 127.0.0.1
+    other = f"127.0.0.1:{tls.port}/cases:1"
+    mismatch = rf"^{re.escape(other)}: TLS failed with 127\.0\.0\.1:{tls.port}: .*not for 127\.0\.0\.1 "
+    with pytest.raises(RegistryError, match=mismatch):
+        open_source(other, options=options(tmp_path))
+    done = run_cli("analyze", other, cache=tmp_path / "cache")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "not for 127.0.0.1" in done.stderr, done.stderr
+
+
+def test_only_a_registry_on_this_machine_falls_back_to_plain_http(home: Path) -> None:
+    """HTTPS first everywhere; plain HTTP after it only for localhost, 127.* and [::1] (or with --insecure): a
+    registry elsewhere is never asked in plain text because its TLS failed."""
+    for name, fallback in [
+        ("localhost:5000/app:1", True),
+        ("127.0.0.2:5000/app:1", True),
+        ("[::1]:5000/app:1", True),
+        ("registry.example/app:1", False),
+        ("localhost.example:5000/app:1", False),
+    ]:
+        registry = Registry(parse_reference(name))
+        assert (registry.base.scheme, registry.plain_fallback) == ("https", fallback), name
+        registry.close()
+    insecure = Registry(parse_reference("registry.example/app:1"), SourceOptions(insecure=True))
+    assert insecure.plain_fallback
+    insecure.close()
 
 
 def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:

@@ -45,7 +45,7 @@ def source_options(f: F) -> F:
             is_flag=True,
             expose_value=False,
             callback=_store,
-            help="Reach registries over plain HTTP (localhost always is).",
+            help="Do not check registries' certificates; plain HTTP where one speaks no TLS (localhost always may).",
         ),
         click.option(
             "--cache-dir",

@@ -312,7 +312,8 @@ class SourceOptions:
     """How to reach sources beyond the filesystem.
 
     Attributes:
-        insecure: reach a registry over plain HTTP (``localhost`` always is)
+        insecure: do not check a registry's certificate, and ask it in plain HTTP when it does not speak TLS
+            (a registry on this machine always may be)
         cache_dir: the blob cache's place (default ``$XDG_CACHE_HOME/imgscope``)
         use_cache: False neither reads nor fills the blob cache
         cache_max_bytes: the cache's size cap (default 10 GiB)

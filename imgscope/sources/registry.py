@@ -9,11 +9,13 @@ exactly as they read files.
 HTTP is httpx: one client per image, connection reuse, streamed bodies, proxies and CA bundles from the
 environment (``HTTPS_PROXY``, ``SSL_CERT_FILE``), and an auth flow (``registry_auth.RegistryAuth``) that
 answers the registry's challenges. Blob redirects to another host (object storage) are followed without
-the Authorization header.
+the Authorization header. Every registry is asked over HTTPS first; one on this machine (or any, with
+``insecure``) is asked in plain HTTP when it turns out not to speak TLS, as docker, skopeo and crane do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import hashlib
@@ -71,7 +73,7 @@ def api_host(domain: str) -> str:
 
 
 def is_local(domain: str) -> bool:
-    """True for a registry on this machine (reached over plain HTTP, as Docker does)."""
+    """True for a registry on this machine (asked in plain HTTP when it does not speak TLS, as Docker does)."""
     host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
     return host in _LOCAL_HOSTS or host.startswith("127.")
 
@@ -106,18 +108,52 @@ def _registry_error_code(response: httpx.Response) -> str:
 
 def _untrusted(host: str) -> str:
     return (
-        f"TLS failed with {host}: its certificate is not trusted here (a self-signed one?); give its CA in"
-        " SSL_CERT_FILE (--insecure is for a registry over plain HTTP)"
+        f"TLS failed with {host}: its certificate is not trusted here (self-signed, or from a private CA?); give"
+        " the CA in SSL_CERT_FILE, or --insecure not to check it"
     )
 
 
-def _connect_problem(exc: Exception, host: str) -> str:
+#: OpenSSL's verify codes (``X509_V_ERR_*``) of a certificate no CA here vouches for, and of one for other names.
+_UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21})
+_MISMATCH_CODES = frozenset({62, 64})
+_EXPIRED_CODES = {9: "is not valid yet", 10: "has expired"}
+
+
+def _certificate_problem(exc: ssl.SSLCertVerificationError, host: str, name: str) -> str:
+    code = getattr(exc, "verify_code", None)  # set by the handshake, absent from one made by hand
+    if code is None or code in _UNTRUSTED_CODES:
+        return _untrusted(host)
+    if code in _MISMATCH_CODES:
+        return f"TLS failed with {host}: its certificate is not for {name} (hostname mismatch)"
+    if code in _EXPIRED_CODES:
+        return f"TLS failed with {host}: its certificate {_EXPIRED_CODES[code]}"
+    return f"TLS failed with {host}: certificate verify failed ({getattr(exc, 'verify_message', None) or exc.reason})"
+
+
+def _speaks_no_tls(exc: Exception) -> bool:
+    """True when a TLS handshake failed because the other end does not speak TLS (a plain HTTP server answers the
+    handshake with text); false for a certificate refused, which only a TLS server sends."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return False
+        if isinstance(cause, (ssl.SSLError, ConnectionResetError)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _connect_problem(exc: Exception, host: str, name: str | None = None) -> str:
+    """``exc`` (a connection to ``host``, HOST[:PORT], failed) in words; ``name``: the host name asked for."""
+    name = name or host
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, socket.gaierror):
             return f"unknown host {host}"
         if isinstance(cause, ConnectionRefusedError):
             return f"connection refused by {host}"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _certificate_problem(cause, host, name)
         if isinstance(cause, ssl.SSLError):
             reason = cause.reason or "handshake"
             if "CERTIFICATE_VERIFY_FAILED" in str(cause) or reason == "CERTIFICATE_VERIFY_FAILED":
@@ -170,8 +206,9 @@ class Registry:
         self.options = options or SourceOptions()
         self.where = str(ref)
         self.host = api_host(ref.domain)
-        plain = self.options.insecure or is_local(ref.domain)
-        self.base = httpx.URL(f"{'http' if plain else 'https'}://{self.host}/v2/{ref.repository}/")
+        # HTTPS first; plain HTTP only where a downgrade is no one else's to make: this machine, or insecure
+        self.plain_fallback = self.options.insecure or is_local(ref.domain)
+        self.base = httpx.URL(f"https://{self.host}/v2/{ref.repository}/")
         try:
             credentials = lookup_credentials(ref.domain, ref.repository)
         except CredentialError as exc:
@@ -186,7 +223,8 @@ class Registry:
 
     def _client(self) -> httpx.Client:
         return httpx.Client(
-            trust_env=True,
+            trust_env=True,  # proxies; and SSL_CERT_FILE / SSL_CERT_DIR, a private CA's certificates
+            verify=not self.options.insecure,
             follow_redirects=False,
             timeout=httpx.Timeout(self.options.timeout, connect=min(self.options.timeout, 30.0)),
             headers={"User-Agent": USER_AGENT},
@@ -202,6 +240,8 @@ class Registry:
         any answer but 200 is a ``RegistryError`` naming the image and the problem."""
         from imgscope.sources.registry_auth import AuthFailed
 
+        if url.scheme == "https" and _origin(url) == _origin(self.base.copy_with(scheme="https")) != _origin(self.base):
+            url = url.copy_with(scheme="http")  # made before the registry turned out to speak plain HTTP
         own = _origin(self.base)
         for _hop in range(MAX_REDIRECTS + 1):
             request = self.client.build_request("GET", url, headers=headers)
@@ -214,11 +254,16 @@ class Registry:
             except httpx.TimeoutException:
                 raise RegistryError(self.where, f"{url.host}: timed out ({what})") from None
             except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
+                if self._plain_instead(url, exc):
+                    url, own = url.copy_with(scheme="http"), _origin(self.base)
+                    continue
                 # the port said: a wrong one is the usual cause
                 host = f"{url.host}:{url.port}" if url.port else url.host
-                raise RegistryError(self.where, _connect_problem(exc, host)) from None
+                raise RegistryError(self.where, _connect_problem(exc, host, url.host)) from None
             except httpx.HTTPError as exc:
                 raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what})") from None
+            if _origin(url) == own:
+                self.plain_fallback = False  # it answered: what it speaks is settled
             if response.is_redirect and "location" in response.headers:
                 response.close()
                 url = response.url.join(response.headers["location"])
@@ -227,6 +272,20 @@ class Registry:
                 return response
             self._fail(response, what)
         raise RegistryError(self.where, f"more than {MAX_REDIRECTS} redirects ({what})")
+
+    def _plain_instead(self, url: httpx.URL, exc: httpx.HTTPError) -> bool:
+        """True, and the registry asked in plain HTTP from now on, when ``url`` is the registry's own over HTTPS, it
+        may be asked in plain HTTP, and ``exc`` says it does not speak TLS."""
+        if not self.plain_fallback or url.scheme != "https" or _origin(url) != _origin(self.base):
+            return False
+        with contextlib.suppress(RuntimeError):  # the request that failed (a token service's is not the registry's)
+            if _origin(exc.request.url) != _origin(url):
+                return False
+        if not _speaks_no_tls(exc):
+            return False
+        self.base = self.base.copy_with(scheme="http")
+        self.plain_fallback = False
+        return True
 
     def _fail(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
