@@ -1,8 +1,49 @@
-"""The exceptions imgscope raises. Every one names the file and says what is wrong."""
+"""The exceptions imgscope raises. Every one names the file and says what is wrong.
+
+A message that names an option the caller can give names it with ``option``/``option_given``: the library's
+parameter (``image=``) to a library caller, the command line's flag (``--image``) while a command runs
+(``command_line_words``, which ``cli`` sets around each command).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
+
+#: The flag for each parameter name, while a command runs; empty for a library caller.
+_FLAGS: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "imgscope_flags", default=MappingProxyType({})
+)
+
+
+def option(name: str) -> str:
+    """The option ``name`` (a library parameter, such as ``platform``) as a message names it where it says which
+    option is wrong: ``platform`` to a library caller, ``--platform`` on the command line."""
+    return _FLAGS.get().get(name, name)
+
+
+def option_given(name: str, value: object = None) -> str:
+    """The option as the caller writes it: ``image='app:1'`` (``--image 'app:1'``), a flag ``insecure=True``
+    (``--insecure``); without a value, the option to give: ``image=`` (``--image``)."""
+    flag = _FLAGS.get().get(name)
+    if value is None:
+        return flag or f"{name}="
+    if flag is None:
+        return f"{name}={value!r}"
+    return flag if value is True else f"{flag} {value!r}"
+
+
+@contextlib.contextmanager
+def command_line_words(flags: Mapping[str, str]) -> Iterator[None]:
+    """Within: messages name the options by ``flags`` (parameter name -> flag), as the command line has them."""
+    token = _FLAGS.set(MappingProxyType(dict(flags)))
+    try:
+        yield
+    finally:
+        _FLAGS.reset(token)
 
 
 class ImgscopeError(Exception):

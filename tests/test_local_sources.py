@@ -767,7 +767,7 @@ def test_platform_of_a_docker_save_is_the_configs(through: str, tmp_path: Path) 
     img = imgscope.open_image(path, platform="linux/arm64")
     assert str(img.platform) == "linux/arm64/v8" and img.name == "app:arm"
     assert not [note for note in img.notes if "analyzing the first" in note]  # it was not the first that was taken
-    assert imgscope.open_image(path).notes == ("2 images here; analyzing the first, app:amd; choose with --image",)
+    assert imgscope.open_image(path).notes == ("2 images here; analyzing the first, app:amd; choose with image=",)
 
 
 def test_image_naming_one_image_of_several_platforms_is_no_ambiguity(monkeypatch: pytest.MonkeyPatch) -> None:

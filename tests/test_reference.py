@@ -148,7 +148,7 @@ def test_source_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_source("app:1", source="podman").transport == "podman"
     assert resolve_source("app", source="registry").transport == "docker"
     assert resolve_source("docker://app", source="registry").transport == "docker"
-    with pytest.raises(ReferenceError, match="names a docker: source, but --source docker was given"):
+    with pytest.raises(ReferenceError, match="names a docker: source, but source='docker' was given"):
         resolve_source("docker://app", source="docker")
     with pytest.raises(ReferenceError, match="unknown source 'hub'"):
         resolve_source("app", source="hub")

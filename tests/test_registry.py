@@ -554,7 +554,7 @@ def test_cli_errors_are_one_line(anon: RegistryServer, home: Path, tmp_path: Pat
 
 def test_an_untrusted_certificate_says_what_helps() -> None:
     """A registry whose certificate is not trusted (self-signed) is told apart from one that speaks plain HTTP: the
-    hint is SSL_CERT_FILE, not --insecure (which does not help there)."""
+    hint is SSL_CERT_FILE (or insecure=True, not to check it), not plain HTTP."""
     import ssl
 
     from imgscope.sources.registry import _connect_problem
@@ -567,7 +567,7 @@ def test_an_untrusted_certificate_says_what_helps() -> None:
     assert "not trusted" in message and "SSL_CERT_FILE" in message and message.startswith("TLS failed with vm:5073")
     plain = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     plain.reason = "WRONG_VERSION_NUMBER"
-    assert "needs --insecure" in _connect_problem(plain, "vm:5073")
+    assert "needs insecure=True" in _connect_problem(plain, "vm:5073")
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_images_beside_an_index_are_not_dropped_by_the_platform_choice(mixed: Path) -> None:
     img = imgscope.open_image(mixed)
     assert img.name == "multi:cases"  # the first image, as for any source holding several
-    assert first_of_several(img) == "3 images here; analyzing the first, multi:cases; choose with --image"
+    assert first_of_several(img) == "3 images here; analyzing the first, multi:cases; choose with image="
     assert not [note for note in img.notes if "platforms here" in note]  # the image taken has one platform
     one_line_exit_2(cli("check", str(mixed)), "3 images here", "multi:cases", "multi:tiny-a", "multi:mp", "--image")
 

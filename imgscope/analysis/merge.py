@@ -29,7 +29,7 @@ from imgscope.analysis.scan import (
 )
 from imgscope.analysis.sniff import SniffedFile
 from imgscope.dive.figures import DiveCompat, DiveFigures
-from imgscope.errors import UsageError
+from imgscope.errors import UsageError, option_given
 from imgscope.model import HistoryEntry, Image, TarEntries, TarEntry, entry_names
 from imgscope.sources.blobs import Limits
 from imgscope.sources.detect import check_chosen, open_image, open_stream_image, source_path
@@ -77,8 +77,8 @@ def analyze(
             if again.kind == "stdin" or (again.kind == "path" and not os.path.isfile(again.value)):
                 raise UsageError(
                     source.source,
-                    "a pipe is read once, and this image was opened from it already: choose the image with --image"
-                    " (the library: analyze the name with image=, not an Image opened from it)",
+                    "a pipe is read once, and this image was opened from it already: choose the image with "
+                    f"{option_given('image')} when the name is analyzed, not an Image opened from it",
                 )
             image = source.config_digest or source.digest
             platform = str(source.platform) if source.platform is not None else None

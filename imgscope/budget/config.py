@@ -22,7 +22,7 @@ from typing import Any, Literal
 from imgscope.dive import ci as dive_ci
 from imgscope.dive import golang
 from imgscope.dive.ci import DiveThresholds
-from imgscope.errors import ImgscopeError, UsageError
+from imgscope.errors import ImgscopeError, UsageError, option, option_given
 from imgscope.globs import Glob
 from imgscope.settings import find_settings, load_settings, section
 from imgscope.sources.reference import resolve_source
@@ -298,7 +298,7 @@ def load_budget(
         notes.append("no rule configured: checking dive's default CI rules (as `dive --ci` does)")
     baseline = opts.get("baseline", table.get("baseline"))
     if baseline is not None and not isinstance(baseline, str):
-        place = "--baseline" if "baseline" in opts else f"{settings_file} {name} baseline"
+        place = option("baseline") if "baseline" in opts else f"{settings_file} {name} baseline"
         raise UsageError(place, f"{baseline!r} is not a path")
     if baseline is not None and "baseline" not in opts and settings_file is not None:
         baseline = str(settings_file.parent / baseline)
@@ -306,11 +306,11 @@ def load_budget(
     if growth and baseline is None and not baseline_optional:
         raise UsageError(
             where[growth[0]],
-            f"{growth[0]} needs a baseline: give --baseline REPORT|IMAGE (or baseline in the settings), "
-            "or --baseline-optional to skip the growth rules when there is none",
+            f"{growth[0]} needs a baseline: give {option('baseline')} REPORT|IMAGE (or baseline in the settings), "
+            f"or {option_given('baseline_optional', True)} to skip the growth rules when there is none",
         )
     if baseline_optional and baseline is not None and _missing_file(baseline):
-        notes.append(f"baseline {baseline} not found: growth rules skipped (--baseline-optional)")
+        notes.append(f"baseline {baseline} not found: growth rules skipped ({option_given('baseline_optional', True)})")
         baseline = None
     final = Budget(**{**_as_kwargs(budget), "dive": dive_thresholds, "notes": tuple(notes)})
     return BudgetConfig(final, baseline, tuple(sources), tuple(warnings))

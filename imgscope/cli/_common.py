@@ -19,7 +19,7 @@ import click
 import imgscope
 from imgscope._gc import collector_paused
 from imgscope._heap import own_heap
-from imgscope.errors import ImgscopeError
+from imgscope.errors import ImgscopeError, command_line_words
 from imgscope.model import Image
 from imgscope.sources.local import stream_source
 from imgscope.text import layer_of, printable
@@ -348,6 +348,19 @@ class _NeverRaised(click.exceptions.UsageError):
 _NO_ARGS_IS_HELP: type[click.exceptions.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
 
 
+#: The flag of each library parameter the library's messages may name (``errors.option``).
+FLAGS = {
+    "image": "--image",
+    "platform": "--platform",
+    "source": "--source",
+    "insecure": "--insecure",
+    "fmt": "--format",
+    "registry_catalog": "--registry-catalog",
+    "baseline": "--baseline",
+    "baseline_optional": "--baseline-optional",
+}
+
+
 class _Main(click.Group):
     """The ``imgscope`` group: each command's module is imported when that command is run (or listed, for
     ``--help``), so a command pays only for its own imports; a reader of stdout that quits early ends any command
@@ -405,7 +418,8 @@ class _Main(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            result = super().invoke(ctx)
+            with command_line_words(FLAGS):  # the library's messages name these flags, not its parameters
+                result = super().invoke(ctx)
             sys.stdout.flush()
         except BrokenPipeError:
             if stdout_gone():

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from imgscope.errors import UsageError
+from imgscope.errors import UsageError, option, option_given
 from imgscope.packages.report import Package, PackageReport
 
 FORMATS = ("cyclonedx", "spdx")
@@ -48,7 +48,8 @@ def cyclonedx(report: PackageReport, tool_version: str) -> str:
         from cyclonedx.output.json import JsonV1Dot6
         from packageurl import PackageURL
     except ImportError as exc:  # pragma: no cover (the sbom extra is not installed)
-        raise UsageError("--format cyclonedx", "needs cyclonedx-python-lib: pip install 'imgscope[sbom]'") from exc
+        where = option_given("fmt", "cyclonedx")
+        raise UsageError(where, "needs cyclonedx-python-lib: pip install 'imgscope[sbom]'") from exc
 
     bom = Bom()
     image = Component(
@@ -201,4 +202,4 @@ def sbom(report: PackageReport, fmt: str, tool_version: str) -> str:
         return cyclonedx(report, tool_version)
     if fmt == "spdx":
         return spdx(report, tool_version)
-    raise UsageError("--format", f"unknown SBOM format {fmt!r} (one of {', '.join(FORMATS)})")
+    raise UsageError(option("fmt"), f"unknown SBOM format {fmt!r} (one of {', '.join(FORMATS)})")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from imgscope.errors import RegistryError, UsageError
+from imgscope.errors import RegistryError, UsageError, option
 from imgscope.sources.reference import ImageReference, SourceOptions
 from imgscope.sources.registry import Registry, api_host
 
@@ -54,14 +54,14 @@ class CatalogSpec:
 
 def parse_catalog_spec(text: str) -> CatalogSpec:
     """``HOST[/REPO-PREFIX]`` (a leading ``docker://`` is allowed) as a ``CatalogSpec``; a bad one is a
-    ``UsageError`` naming ``--registry-catalog``."""
+    ``UsageError`` naming ``registry_catalog`` (``--registry-catalog``)."""
     spec = text.strip().removeprefix("docker://")
     domain, _, prefix = spec.partition("/")
     prefix = prefix.strip("/")
     if not _DOMAIN_RE.fullmatch(domain):
-        raise UsageError("--registry-catalog", f"{text!r} does not start with a registry host (HOST[:PORT])")
+        raise UsageError(option("registry_catalog"), f"{text!r} does not start with a registry host (HOST[:PORT])")
     if prefix and not _PREFIX_RE.fullmatch(prefix):
-        raise UsageError("--registry-catalog", f"{text!r}: {prefix!r} is not a repository path")
+        raise UsageError(option("registry_catalog"), f"{text!r}: {prefix!r} is not a repository path")
     return CatalogSpec(domain, prefix)
 
 

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from imgscope.errors import ImageFormatError, ImageNotFoundError, UsageError
+from imgscope.errors import ImageFormatError, ImageNotFoundError, UsageError, option
 from imgscope.sources import blobs
 from imgscope.text import printable
 
@@ -69,7 +69,7 @@ def find_engine(kind: str, environ: dict[str, str] | None = None) -> Engine:
         cert = env.get("DOCKER_CERT_PATH") or (os.path.join(os.path.expanduser("~"), ".docker") if tls else None)
         return _checked(Engine("docker", host, "DOCKER_HOST", tls, cert))
     if kind != "podman":
-        raise UsageError("--source", f"unknown engine {kind!r}")
+        raise UsageError(option("source"), f"unknown engine {kind!r}")
     host = env.get("CONTAINER_HOST") or ""
     if not host:
         xdg = env.get("XDG_RUNTIME_DIR")

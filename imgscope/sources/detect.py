@@ -16,6 +16,8 @@ from imgscope.errors import (
     NotAnImageError,
     SourceNotFoundError,
     UsageError,
+    option,
+    option_given,
 )
 from imgscope.model import Image, ImageFormat, ImageRef, Platform
 from imgscope.sources import dir_layout, docker_archive, local, oci_layout, stream_archive
@@ -248,7 +250,9 @@ def open_chosen(
     first, built = fitting[0]
     count = len({c.ref.digest or c.ref.config_digest or id(c) for c, _ in fitting})
     if count > 1:
-        notes.append(f"{count} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(first.ref)}; choose with --image")
+        notes.append(
+            f"{count} {SEVERAL_IMAGES_NOTE} for {platform}, {_describe(first.ref)}; choose with {option_given('image')}"
+        )
     return dataclasses.replace(built, notes=tuple(notes))
 
 
@@ -270,7 +274,7 @@ def parse_platform(platform: str | Platform | None) -> Platform | None:
         try:
             return Platform.parse(platform)
         except ValueError as exc:
-            raise UsageError("--platform", str(exc)) from None
+            raise UsageError(option("platform"), str(exc)) from None
     return platform
 
 
@@ -286,7 +290,8 @@ def choose(
     if image is not None:
         pool = [c for c in images if _matches(c.ref, image)]
         if image.startswith("sha256:") and len(image.removeprefix("sha256:")) < DIGEST_PREFIX_MIN:
-            raise UsageError("--image", f"{image!r}: a digest prefix needs at least {DIGEST_PREFIX_MIN} hex digits")
+            short = f"{image!r}: a digest prefix needs at least {DIGEST_PREFIX_MIN} hex digits"
+            raise UsageError(option("image"), short)
         if not pool:
             artifacts = [c for c in candidates if c.ref.artifact_type is not None and _matches(c.ref, image)]
             known = ", ".join(sorted({_describe(c.ref) for c in images})) or "no image"
@@ -324,7 +329,7 @@ def choose(
                 why = "this machine's" if native else "the first"
                 notes.append(
                     f"{len(distinct_platforms)} platforms here; analyzing {members[0].ref.platform} ({why}); "
-                    "choose with --platform"
+                    f"choose with {option_given('platform')}"
                 )
         chosen_of.append(members[0])
     # One manifest under several names (two tags of one image) is one image.
@@ -333,7 +338,10 @@ def choose(
         several = ", ".join(sorted({_describe(c.ref) for c in chosen_of}))
         raise ImageNotFoundError(path, f"{image!r} names {len(images_here)} images here: {several}; name one")
     if len(images_here) > 1:
-        notes.append(f"{len(images_here)} {SEVERAL_IMAGES_NOTE}, {_describe(chosen_of[0].ref)}; choose with --image")
+        notes.append(
+            f"{len(images_here)} {SEVERAL_IMAGES_NOTE}, {_describe(chosen_of[0].ref)}; "
+            f"choose with {option_given('image')}"
+        )
     chosen = chosen_of[0]
     tags = tuple(dict.fromkeys(t for c in [chosen, *images] if c.ref.digest == chosen.ref.digest for t in c.ref.tags))
     if chosen.ref.digest is not None and tags != chosen.ref.tags:  # its other tags, as a docker save lists them

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from imgscope.errors import UsageError
+from imgscope.errors import UsageError, option_given
 from imgscope.sources import stream_archive
 from imgscope.sources.reference import split_path_ref
 
@@ -76,7 +76,9 @@ def chosen_image(src: StreamSource | None, image: str | None) -> str | None:
     if src is None or src.image is None:
         return image
     if image is not None and image != src.image:
-        raise UsageError(f"{src.value}:{src.image}", f"names image {src.image!r} and --image {image!r}: give one")
+        raise UsageError(
+            f"{src.value}:{src.image}", f"names image {src.image!r} and {option_given('image', image)}: give one"
+        )
     return src.image
 
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from imgscope.errors import UsageError
+from imgscope.errors import UsageError, option, option_given
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -263,14 +263,16 @@ def resolve_source(name: str, source: str | None = None) -> Source:
     contradicts ``--source``, or a bare name that reads two ways (the message names both readings).
     """
     if source is not None and source not in SOURCE_CHOICES:
-        raise ReferenceError("--source", f"unknown source {source!r} (choose from {', '.join(SOURCE_CHOICES)})")
+        raise ReferenceError(option("source"), f"unknown source {source!r} (choose from {', '.join(SOURCE_CHOICES)})")
     text = os.fspath(name)
     if not text:
         raise ReferenceError("''", "empty source name")
     found = Source("stdin", text) if text == "-" else _prefixed(text)
     if found is not None:
         if source is not None and found.transport not in _SOURCE_TRANSPORTS[source]:
-            raise ReferenceError(text, f"names a {found.transport}: source, but --source {source} was given")
+            raise ReferenceError(
+                text, f"names a {found.transport}: source, but {option_given('source', source)} was given"
+            )
         return found
     if source == "docker":
         return _engine_source("docker-daemon", text, text)

@@ -39,6 +39,7 @@ from imgscope.errors import (
     ImgscopeError,
     NotAnImageError,
     RegistryError,
+    option_given,
 )
 from imgscope.model import Digest, Image, ImageFormat, ImageRef, LayerBlob, Platform
 from imgscope.sources import blobs
@@ -106,10 +107,14 @@ def _registry_error_code(response: httpx.Response) -> str:
     return f": {code} {message}".rstrip() if code or message else ""
 
 
+def _plain_needs() -> str:
+    return f"a registry over plain HTTP needs {option_given('insecure', True)}"
+
+
 def _untrusted(host: str) -> str:
     return (
         f"TLS failed with {host}: its certificate is not trusted here (self-signed, or from a private CA?); give"
-        " the CA in SSL_CERT_FILE, or --insecure not to check it"
+        f" the CA in SSL_CERT_FILE, or {option_given('insecure', True)} not to check it"
     )
 
 
@@ -158,7 +163,7 @@ def _connect_problem(exc: Exception, host: str, name: str | None = None) -> str:
             reason = cause.reason or "handshake"
             if "CERTIFICATE_VERIFY_FAILED" in str(cause) or reason == "CERTIFICATE_VERIFY_FAILED":
                 return _untrusted(host)
-            return f"TLS failed with {host} ({reason}); a registry over plain HTTP needs --insecure"
+            return f"TLS failed with {host} ({reason}); {_plain_needs()}"
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
     if "Name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
@@ -168,7 +173,7 @@ def _connect_problem(exc: Exception, host: str, name: str | None = None) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return _untrusted(host)
     if "SSL" in text or "CERTIFICATE" in text.upper():
-        return f"TLS failed with {host}; a registry over plain HTTP needs --insecure"
+        return f"TLS failed with {host}; {_plain_needs()}"
     return f"cannot connect to {host} ({type(exc).__name__})"
 
 
@@ -520,7 +525,8 @@ class Registry:
                 pool = native or images
                 why = "this machine's" if native else "the first"
                 notes.append(
-                    f"{len(platforms)} platforms here; analyzing {pool[0].ref.platform} ({why}); choose with --platform"
+                    f"{len(platforms)} platforms here; analyzing {pool[0].ref.platform} ({why}); "
+                    f"choose with {option_given('platform')}"
                 )
             chosen = pool[0]
             stated = chosen.ref.platform

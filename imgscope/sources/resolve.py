@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from imgscope.errors import ImageFormatError, SourceNotFoundError, UsageError
+from imgscope.errors import ImageFormatError, SourceNotFoundError, UsageError, option, option_given
 from imgscope.model import Image, ImageRef, Platform
 from imgscope.sources import detect, local
 from imgscope.sources.reference import Source, SourceOptions, resolve_source
@@ -28,7 +28,7 @@ def as_source(name: str | os.PathLike[str] | Source, source: str | None = None) 
 
 def _pick(src: Source, image: str | None) -> str | None:
     if src.image and image and src.image != image:
-        raise UsageError(src.text, f"names image {src.image!r} and --image {image!r}: give one")
+        raise UsageError(src.text, f"names image {src.image!r} and {option_given('image', image)}: give one")
     return src.image or image
 
 
@@ -116,7 +116,7 @@ def open_source(
         try:
             platform = Platform.parse(platform)
         except ValueError as exc:
-            raise UsageError("--platform", str(exc)) from None
+            raise UsageError(option("platform"), str(exc)) from None
     if src.transport in _LOCAL:
         return detect.open_image(str(library_name(src)), image=image, platform=platform)
     if src.transport in ("path", "docker-archive", "oci", "oci-archive"):
@@ -132,7 +132,9 @@ def open_source(
 
         assert src.reference is not None
         if image is not None:
-            raise UsageError("--image", f"{src} names one image already; --image is for archives and layouts")
+            raise UsageError(
+                option("image"), f"{src} names one image already; {option_given('image')} is for archives and layouts"
+            )
         return open_registry_image(src.reference, platform=platform, options=options)
     raise UsageError(str(src), f"the {src.transport} source is not supported")
 
