@@ -76,7 +76,14 @@ def test_errors_name_the_parameter() -> None:
     assert catalog.value.where == "registry_catalog" and no_flag(str(catalog.value))
     with pytest.raises(UsageError, match=r"baseline_optional=True") as growth:
         load_budget({"max-growth": "1MB"}, dive_ci_file=False, start=ROOT / "samples")
-    no_flag(growth.value.problem)
+    assert growth.value.where == "options['max-growth']" and no_flag(str(growth.value))
+    with pytest.raises(UsageError, match=r"^options: unknown setting 'max-sise' \(did you mean 'max-size'\?\)$"):
+        load_budget({"max-sise": "1MB"}, dive_ci_file=False, start=ROOT / "samples")
+    with pytest.raises(UsageError) as baseline:
+        load_budget({"baseline": 3}, dive_ci_file=False, start=ROOT / "samples")
+    assert baseline.value.where == "options['baseline']"
+    budget = load_budget({"max-size": "1GB", "paths": ["/usr=1MB"]}, dive_ci_file=False, start=ROOT / "samples")
+    assert [no_flag(place) for _key, place in budget.budget.origins]
     report = imgscope.scan_packages(CASES).report()
     with pytest.raises(UsageError) as fmt:
         sbom(report, "swid", "0")
@@ -105,6 +112,11 @@ def test_the_command_line_shows_its_flags() -> None:
     assert code == 2 and "but --source 'docker' was given" in err, err
     code, _, err = cli("packages", str(CASES), "--format", "spdx")
     assert code == 0, err
+    code, _, err = cli("check", "--no-dive-ci", "--max-growth", "1MB", str(CASES))
+    assert code == 2 and err.startswith("imgscope: error: --max-growth: max-growth needs a baseline: give --baseline")
+    assert "or --baseline-optional to skip" in err
+    code, _, err = cli("check", "--no-dive-ci", "--max-path", "/usr/lib/**=lots", str(CASES))
+    assert code == 2 and "error: --max-path: '/usr/lib/**': 'lots' is not a size" in err, err
     # nothing of the command line's words stays behind for the library once a command has run
     with pytest.raises(UsageError) as after:
         imgscope.open_image(CASES, platform="linux")
@@ -140,10 +152,17 @@ def test_no_library_message_names_a_flag() -> None:
         rel = path.relative_to(ROOT / "imgscope")
         if rel.parts[0] in _NOT_LIBRARY:
             continue
-        for node in _strings(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        for node in _strings(tree):
             text = _COMMAND.sub("", str(node.value))
             if _PARAMETER_FLAGS.search(text):
                 found.append(f"{rel}:{node.lineno}: {node.value!r}")
+        for joined in ast.walk(tree):  # a flag made from a name: f"--{key}"
+            if not isinstance(joined, ast.JoinedStr):
+                continue
+            parts = joined.values
+            if len(parts) == 2 and isinstance(parts[0], ast.Constant) and parts[0].value == "--":
+                found.append(f"{rel}:{joined.lineno}: {ast.unparse(joined)}")
     assert not found, "\n".join(found)
 
 

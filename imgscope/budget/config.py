@@ -100,8 +100,9 @@ class Budget:
         forbid_package: package-name globs (``gcc*``) that must not be in the final image
         dive: dive's CI rules and their thresholds
         notes: what the budget's sources said while it was read
-        origins: where each setting was written, (key, place) pairs (``--max-size``, ``pyproject.toml
-            [tool.imgscope.check] max-size``), so that an error names it; a key not listed names itself
+        origins: where each setting was written, (key, place) pairs (``options['max-size']``, or the command
+            line's ``--max-size``; ``pyproject.toml [tool.imgscope.check] max-size``), so that an error names it; a
+            key not listed names itself
     """
 
     max_size: int | None = None
@@ -241,11 +242,12 @@ def load_budget(
     ``baseline_optional``: then the growth rules are skipped, also when the baseline named is not there (a first
     build has none).
 
-    ``option_names`` names the option a key of ``options`` was given with, where it is not ``--KEY`` (the command
-    line's ``--base-image`` gives ``base-layers``), for error messages.
+    ``option_names`` names the option a key of ``options`` was given with (the command line's flags: ``--max-size``;
+    its ``--base-image`` gives ``base-layers``), for error messages; a key it does not name is ``options['KEY']``.
     """
     opts = {k: v for k, v in (options or {}).items() if v not in (None, ())}
-    _check_keys(opts, "command line", lambda k: f"--{k}")
+    names = dict(option_names or {})
+    _check_keys(opts, "options", repr)
     settings_file = Path(config) if config is not None else find_settings(start)
     table: dict[str, Any] = {}
     sources: list[str] = []
@@ -272,10 +274,9 @@ def load_budget(
     layers.append(("", opts))
     values: dict[str, Any] = {}
     where: dict[str, str] = {}
-    flags = {**_OPTION_NAMES, **(option_names or {})}
     for origin, layer in layers:
         for key, value in layer.items():
-            place = f"{origin} {key}" if origin else f"--{flags.get(key, key)}"
+            place = f"{origin} {key}" if origin else names.get(key, f"options[{key!r}]")
             if key in GLOB_KEYS or key in PACKAGE_KEYS or key == "base-layers":
                 values[key] = [*values.get(key, []), *_string_list(value, place)]
                 where[key] = place
@@ -298,7 +299,8 @@ def load_budget(
         notes.append("no rule configured: checking dive's default CI rules (as `dive --ci` does)")
     baseline = opts.get("baseline", table.get("baseline"))
     if baseline is not None and not isinstance(baseline, str):
-        place = option("baseline") if "baseline" in opts else f"{settings_file} {name} baseline"
+        given = names.get("baseline", "options['baseline']")
+        place = given if "baseline" in opts else f"{settings_file} {name} baseline"
         raise UsageError(place, f"{baseline!r} is not a path")
     if baseline is not None and "baseline" not in opts and settings_file is not None:
         baseline = str(settings_file.parent / baseline)
@@ -323,10 +325,6 @@ def _missing_file(name: str) -> bool:
     except ImgscopeError:
         return True
     return src.is_file and src.transport != "stdin" and not os.path.exists(src.path or name)
-
-
-# Settings keys whose command-line option is spelt otherwise (the option takes one item, the key a list).
-_OPTION_NAMES = {"paths": "max-path", "base-layers": "base-layer"}
 
 
 def _as_kwargs(budget: Budget) -> dict[str, Any]:

@@ -224,9 +224,12 @@ def _budget(opts: dict[str, Any], image_ref: str | None, platform: str | None) -
         base_layers += [d for d in diff_ids if d]
     options = {key.replace("_", "-"): value for key, value in opts.items()}
     options["base-layers"] = tuple(base_layers)
+    flags = {key: f"--{key}" for key in options}  # the options' names in messages: a key is its flag but for
+    flags["paths"] = "--max-path"  # these, whose flag takes one item where the key takes a list
+    flags["base-layers"] = "--base-image" if base_image and not opts_base_layers else "--base-layer"
     loaded = load_budget(
         options,
-        option_names={"base-layers": "base-image"} if base_image and not opts_base_layers else None,
+        option_names=flags,
         config=config,
         dive_ci_file=False if no_dive_ci else dive_ci_file,
         strict=strict,
