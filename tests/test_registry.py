@@ -646,6 +646,27 @@ def test_only_a_registry_on_this_machine_falls_back_to_plain_http(home: Path) ->
     insecure.close()
 
 
+def test_plain_http_is_tried_where_https_showed_it_may_answer() -> None:
+    """A handshake a plain HTTP server answered, or (without a port) nothing on 443 where plain HTTP is on 80:
+    localhost/app:1 was read over HTTP on port 80 and must still be; a refused certificate never falls back."""
+    import ssl
+
+    from imgscope.sources.registry import _plain_may_answer
+
+    def failed(cause: BaseException) -> httpx.ConnectError:
+        error = httpx.ConnectError("connect failed")
+        error.__cause__ = cause
+        return error
+
+    no_port, port = httpx.URL("https://localhost/v2/app/"), httpx.URL("https://localhost:5000/v2/app/")
+    plain = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    assert _plain_may_answer(failed(plain), port) and _plain_may_answer(failed(plain), no_port)
+    assert _plain_may_answer(failed(ConnectionRefusedError(111, "refused")), no_port)
+    assert not _plain_may_answer(failed(ConnectionRefusedError(111, "refused")), port)  # the same port: refused
+    untrusted = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    assert not _plain_may_answer(failed(untrusted), no_port)
+
+
 def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:
     """Push, through the registry's own API, an image of one empty layer whose config blob is ``config`` as given
     (skopeo would parse it first): the registry checks the manifest's references, not the config's text."""

@@ -135,15 +135,18 @@ def _certificate_problem(exc: ssl.SSLCertVerificationError, host: str, name: str
     return f"TLS failed with {host}: certificate verify failed ({getattr(exc, 'verify_message', None) or exc.reason})"
 
 
-def _speaks_no_tls(exc: Exception) -> bool:
-    """True when a TLS handshake failed because the other end does not speak TLS (a plain HTTP server answers the
-    handshake with text); false for a certificate refused, which only a TLS server sends."""
+def _plain_may_answer(exc: Exception, url: httpx.URL) -> bool:
+    """True when ``url`` failed over HTTPS in a way plain HTTP may not: the handshake was answered by something that
+    speaks no TLS (a plain HTTP server answers it with text), or, ``url`` naming no port, nothing listens on 443 (plain
+    HTTP is port 80). False for a certificate refused, which only a TLS server sends."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return False
         if isinstance(cause, (ssl.SSLError, ConnectionResetError)):
             return True
+        if isinstance(cause, ConnectionRefusedError):
+            return url.port is None
         cause = cause.__cause__ or cause.__context__
     return False
 
@@ -280,13 +283,13 @@ class Registry:
 
     def _plain_instead(self, url: httpx.URL, exc: httpx.HTTPError) -> bool:
         """True, and the registry asked in plain HTTP from now on, when ``url`` is the registry's own over HTTPS, it
-        may be asked in plain HTTP, and ``exc`` says it does not speak TLS."""
+        may be asked in plain HTTP, and ``exc`` says plain HTTP may answer."""
         if not self.plain_fallback or url.scheme != "https" or _origin(url) != _origin(self.base):
             return False
         with contextlib.suppress(RuntimeError):  # the request that failed (a token service's is not the registry's)
             if _origin(exc.request.url) != _origin(url):
                 return False
-        if not _speaks_no_tls(exc):
+        if not _plain_may_answer(exc, url):
             return False
         self.base = self.base.copy_with(scheme="http")
         self.plain_fallback = False
