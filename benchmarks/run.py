@@ -1033,6 +1033,7 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
             dive_rss = max(m["rss_kib"] for m in ms) / 1024
             dive_stopped = any(m.get("timed_out") for m in ms)
     dive_wall = ref.get(("docker-archive", "dive"))
+    cores = _cores()
     for (fmt, tool), ms in runs.items():
         wall = ref[(fmt, tool)]
         rss = max(m["rss_kib"] for m in ms) / 1024
@@ -1051,6 +1052,7 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
             "runs": [round(m["wall"], 3) for m in ms],
             "x_floor": None,
             "x_floor_sha": None,
+            "x_cpu_bound": None,
             "x_python_floor": None,
             "x_dive": None,
             "rss_x_dive": None,
@@ -1058,6 +1060,7 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
         }
         if tool == PY_FLOOR and (fmt, "floor + sha256") in ref:
             row["x_floor_sha"] = round(wall / ref[(fmt, "floor + sha256")], 2)  # the least any Python design costs
+            row["x_cpu_bound"] = round(row["cpu_s"] / cores / ref[(fmt, "floor + sha256")], 2)
         if tool.startswith("imgscope"):
             if (fmt, PY_FLOOR) in ref:
                 row["x_python_floor"] = round(wall / ref[(fmt, PY_FLOOR)], 2)
@@ -1065,6 +1068,9 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
                 row["x_floor"] = round(wall / ref[(fmt, "floor")], 2)
             if (fmt, "floor + sha256") in ref:
                 row["x_floor_sha"] = round(wall / ref[(fmt, "floor + sha256")], 2)
+                # No schedule of this CPU over the cores can take less wall time than this: the least ratio
+                # the same work could reach, however it were shared out (docs/performance.md).
+                row["x_cpu_bound"] = round(row["cpu_s"] / cores / ref[(fmt, "floor + sha256")], 2)
             if fmt == "docker-archive" and dive_wall:
                 row["x_dive"] = round(wall / dive_wall, 3)
                 row["rss_x_dive"] = round(row["peak_tree_mib"] / dive_rss, 2) if dive_rss else None
@@ -1072,14 +1078,22 @@ def summarize(runs: dict, meta: dict, half_meta: dict | None = None) -> list[dic
     return rows
 
 
+def _cores() -> int:
+    """The cores this process may run on (the default ``--jobs``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def markdown(rows: list[dict]) -> str:
     """The table; a ``<`` marks a ratio against a dive run that was stopped (dive's true figure is larger)."""
     head = (
         "| format | tool | wall (median, s) | CPU (s) | peak RSS (MiB) | all processes (MiB) | MB/s (tar) "
-        "| imgscope/floor | time/(floor + sha256) | imgscope/python floor | imgscope/dive (time) "
-        "| imgscope/dive (memory) | exit |"
+        "| imgscope/floor | time/(floor + sha256) | CPU/cores/(floor + sha256) | imgscope/python floor "
+        "| imgscope/dive (time) | imgscope/dive (memory) | exit |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 14]
 
     def ratio(value: float | None, bound: bool = False) -> str:
         if value is None:
@@ -1093,7 +1107,7 @@ def markdown(rows: list[dict]) -> str:
             f"| {r['format']} | {r['tool']} | {wall} | {r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} "
             f"| {r['peak_tree_mib']:.0f} "
             f"| {r['mb_per_s']:.0f} | {ratio(r['x_floor'])} | {ratio(r['x_floor_sha'])} "
-            f"| {ratio(r.get('x_python_floor'))} "
+            f"| {ratio(r.get('x_cpu_bound'))} | {ratio(r.get('x_python_floor'))} "
             f"| {ratio(r['x_dive'], r['dive_stopped'])} | {ratio(r['rss_x_dive'])} | {exit_codes} |"
         )
     return "\n".join(lines)
