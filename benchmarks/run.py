@@ -1139,6 +1139,7 @@ def machine_info(py: str) -> dict:
         mem = 0
     return {
         "cpu_count": os.cpu_count(),
+        "cores_available": _cores(),  # what the CPU/cores ratio divides by (the CPU affinity)
         "cpu_model": cpu_model,
         "memory_gib": round(mem / (1 << 30), 1),
         "platform": platform.platform(),
@@ -1393,7 +1394,7 @@ def main() -> None:
     print(
         f"scale {name}: {s['files']} files, {meta['tar_bytes'] / 1e6:.0f} MB tar, {meta['layers']} layers; "
         f"median of {args.repeat} (dive: {args.dive_repeat or args.repeat}); "
-        f"CPUs {info['cpu_count']}; Python {info['imgscope_python']}"
+        f"CPUs {info['cpu_count']} ({info['cores_available']} available to the run); Python {info['imgscope_python']}"
     )
     print(table)
     result = {
