@@ -5,9 +5,12 @@ Each test builds small OCI layouts from the samples with skopeo and runs the loc
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import shutil
 import subprocess
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -275,9 +278,9 @@ def test_a_docker_save_layer_two_images_share_is_checked_once(tmp_path: Path, mo
     checked: list[tuple[str, int]] = []
     real = stages.check_blob
 
-    def counting(image: imgscope.Image, index: int) -> None:
+    def counting(image: imgscope.Image, index: int, known: Collection[str] = ()) -> str | None:
         checked.append((image.layers[index].member, index))
-        real(image, index)
+        return real(image, index, known)
 
     monkeypatch.setattr(stages, "check_blob", counting)
     result = batch([str(SAMPLES / "two-images.tar")], tmp_path / "out", jobs=1)
@@ -296,3 +299,51 @@ def test_the_files_table_stays_readable_when_a_run_without_files_empties_it(tmp_
     shutil.copy(SAMPLES / "cases/docker-archive.tar", image)
     batch([str(image)], out, jobs=1)
     assert duckdb.sql(f"select count(*) from read_parquet('{out}/files/*.parquet')").fetchall() == [(0,)]
+
+
+def _swap_layer_content(layout: Path, index: int) -> str:
+    """Give layer ``index`` of the layout's one image a blob whose content is not its diff_id (its tar with one more
+    zero record), named by its own digest in a rewritten manifest: the blob matches its digest, not its diff_id."""
+    entry = json.loads((layout / "index.json").read_text())["manifests"][0]
+    manifest_file = layout / "blobs/sha256" / entry["digest"].split(":")[1]
+    manifest = json.loads(manifest_file.read_text())
+    old = layout / "blobs/sha256" / manifest["layers"][index]["digest"].split(":")[1]
+    blob = gzip.compress(gzip.decompress(old.read_bytes()) + b"\0" * 512)
+    digest = hashlib.sha256(blob).hexdigest()
+    (layout / "blobs/sha256" / digest).write_bytes(blob)
+    manifest["layers"][index].update(digest=f"sha256:{digest}", size=len(blob))
+    data = json.dumps(manifest).encode()
+    (layout / "blobs/sha256" / hashlib.sha256(data).hexdigest()).write_bytes(data)
+    entry.update(digest=f"sha256:{hashlib.sha256(data).hexdigest()}", size=len(data))
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    return digest
+
+
+@pytest.mark.parametrize("bad_first", [True, False])
+def test_a_blob_matching_its_digest_but_not_its_diff_id_fails(tmp_path: Path, bad_first: bool) -> None:
+    """A layer blob that matches its digest but decompresses to something else than its diff_id fails its image as
+    ``imgscope analyze`` fails it (exit 2, the layer and the mismatch named), whichever copy is read first and on a
+    re-run whose scan of that diff_id is cached; the image holding the true content is analyzed."""
+    from click.testing import CliRunner
+
+    from imgscope.cli import main
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    shutil.copytree(SAMPLES / "cases/oci-gzip", good)
+    shutil.copytree(SAMPLES / "cases/oci-gzip", bad)
+    digest = _swap_layer_content(bad, 3)
+    alone = CliRunner().invoke(main, ["analyze", "--json", str(bad)])
+    assert alone.exit_code == 2 and "does not match its diff_id" in alone.output, alone.output
+    sources = [str(bad), str(good)] if bad_first else [str(good), str(bad)]
+    out = tmp_path / "out"
+    result = batch(sources, out, jobs=1)
+    assert (result.analyzed, result.failed) == (1, 1), result.errors
+    [(reference, message)] = result.errors
+    assert reference == str(bad)
+    assert f"bad:blobs/sha256/{digest}" in message and "does not match its diff_id" in message, message
+    [row] = [r for r in result.tables["images"].to_pylist() if r["reference"] == str(bad)]
+    assert row["error"] == message and row["size"] is None
+    again = batch([str(bad)], out, jobs=1)  # the diff_id's scan is cached now
+    assert (again.analyzed, again.failed, again.layers_scanned) == (0, 1, 0), again
+    assert "does not match its diff_id" in again.errors[0][1]
+

@@ -58,6 +58,8 @@ class LayerTask:
     copies: tuple[tuple[int, ...], ...] = ()  # empty: each holder its own copy
     scan: bool = True
     check_copies: bool = True  # False with --no-verify: the first copy that reads is used, the others unread
+    known: tuple[str, ...] = ()  # digests of blobs known to decompress to ``diff_id``: only hashed when met
+    record_at: str | None = None  # the cached record (``scan`` False, the worker sees it): its blob's digest is known
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """``copies``, or one copy per holder when the planner did not group them."""

@@ -46,6 +46,7 @@ from imgscope.fleet.stages import (
     assemble_stage,
     open_job,
     scan_stage,
+    scanned_from,
     write_atomic,
 )
 from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
@@ -243,8 +244,9 @@ class _Run:
         self.local_disk = bool(getattr(engine, "local_disk", False))
         if self.local_disk:
             missing = [replace(t, store_at=os.path.abspath(self.scan_path(t.diff_id))) for t in missing]
-        # A layer scanned by an earlier run: each image's own copy of it is still checked (its blob hashed).
-        cached = [replace(t, scan=False) for t in tasks if self.verify and self.scan_path(t.diff_id).exists()]
+        # A layer scanned by an earlier run: each image's own copy of it is still checked, only hashed when its
+        # digest is the one the cached scan was read from, else also decompressed against the diff_id.
+        cached = [self._cached(t) for t in tasks if self.verify and self.scan_path(t.diff_id).exists()]
         failed_images = self._scan(missing + cached, engine)
         self._assemble(opened, failed_images, engine)
         self._flush()
@@ -275,6 +277,14 @@ class _Run:
                 self.state.layers_done += 1
             self._tick()
         return failed
+
+    def _cached(self, task: LayerTask) -> LayerTask:
+        """``task`` of a layer whose scan is cached: its copies to check, and where the scan says it was read from
+        (the workers read the record themselves when they see the disk)."""
+        record = str(self.scan_path(task.diff_id))
+        if self.local_disk:
+            return replace(task, scan=False, record_at=os.path.abspath(record))
+        return replace(task, scan=False, known=tuple(scanned_from(record)))
 
     def _assemble(self, opened: list[tuple[ImageJob, Image]], failed: dict[str, str], engine: Engine) -> None:
         wanted: list[tuple[ImageJob, tuple[str, ...]]] = []

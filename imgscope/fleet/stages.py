@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,19 +118,21 @@ class ScanCacheError(ImgscopeError):
 
 def scan_stage(task: LayerTask) -> ScanOutcome:
     """Scan the layer ``task`` names, verifying it against its diff_id while it streams, from the first copy that
-    reads whole; then hash every other copy's blob against its digest (``check_blob``). An image whose copy fails
-    is in ``bad`` with its own copy's error; ``error`` is set when no copy could be scanned."""
+    reads whole; then check every other copy (``check_blob``: its digest and its diff_id). An image whose copy
+    fails is in ``bad`` with its own copy's error; ``error`` is set when no copy could be scanned."""
     bad: list[tuple[str, str]] = []
     payload: bytes | None = None
     tar_size = 0
     scanned = not task.scan
+    known = set(task.known) | (scanned_from(task.record_at) if task.record_at else set())
     for group in task.groups():
         job, index = task.holders[group[0]]
         try:
             if scanned:
                 if not task.check_copies:
                     break
-                check_blob(open_job(job), index)
+                if (digest := check_blob(open_job(job), index, known)) is not None:
+                    known.add(digest)
                 continue
             capture = DatabaseCapture()
             scan = scan_layer(open_job(job), index, verify=True, observers=[capture_observers(capture)])
@@ -139,6 +141,8 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
             bad.extend((task.holders[i][0].key, error) for i in group)
             continue
         scanned = True
+        if scan.stream.blob_digest is not None:
+            known.add(scan.stream.blob_digest)
         scan.observers = ()  # what they saw is in the capture; the stored form carries data, not objects
         payload = encode_scan(scan, capture.written.get(index, {}), capture.notes)
         tar_size = scan.stream.tar_size
@@ -151,35 +155,52 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
     return ScanOutcome(task.diff_id, payload, None, tar_size, stored=stored, bad=tuple(bad))
 
 
-def check_blob(image: Image, index: int) -> None:
-    """Raise ``CorruptLayerError`` (``MissingBlobError``) unless layer ``index``'s blob as stored is whole: every
-    byte hashed against the digest its manifest names (without one, decompressed and checked against its diff_id).
+def scanned_from(record: str) -> set[str]:
+    """The digest of the blob the cached record at ``record`` was scanned from (verified then against both its
+    digest and its diff_id), or nothing when it cannot be read (the assemble stage reports that)."""
+    try:
+        digest = decode_scan(Path(record).read_bytes(), Path(record).stem).scan.stream.blob_digest
+    except (OSError, ScanCacheError):
+        return set()
+    return {digest} if digest else set()
 
-    The content a diff_id names is shared between images (one scan, checked against the diff_id); a copy whose
-    bytes match its digest is the blob its builder wrote, so it is not decompressed again.
+
+def check_blob(image: Image, index: int, known: Collection[str] = ()) -> str | None:
+    """Raise ``CorruptLayerError`` (``MissingBlobError``) unless layer ``index``'s blob as stored is whole: every
+    byte hashed against the digest its manifest names, and decompressed and checked against its diff_id, as
+    ``imgscope analyze`` checks it; the blob's digest once checked.
+
+    ``known``: digests of blobs already found to decompress to this diff_id. A copy with one of them is only hashed
+    (the same digest is the same bytes); any other is decompressed, since a blob can match its digest and still
+    hold other content than its config's diff_id names.
     """
     blob = image.layers[index]
     where = layer_where(image, index)
     if not blob.available:
         raise MissingBlobError(where, "the layer blob is not in the image")
+    digest_algorithm = blob.digest.partition(":")[0] if blob.digest else "sha256"
+    got_digest: str | None
+    diff_id: str | None
     with blob.open() as raw:
-        if blob.digest is not None:
-            algorithm, _, expected = blob.digest.partition(":")
-            h = hashlib.new(algorithm)
+        if blob.digest is not None and blob.digest in known:
+            h = hashlib.new(digest_algorithm)
             while chunk := raw.read(1 << 20):
                 h.update(chunk)
-            if h.hexdigest() != expected:
-                raise CorruptLayerError(
-                    where, f"blob does not match its digest: expected {blob.digest}, got {algorithm}:{h.hexdigest()}"
-                )
-            return
-        algorithm = (blob.diff_id or "sha256:").partition(":")[0]
-        with LayerStream(raw, where, hash_blob=False, diff_algorithm=algorithm) as stream:
-            while stream.read(1 << 20):
-                pass
-            diff_id = stream.diff_id
+            got_digest, diff_id = f"{digest_algorithm}:{h.hexdigest()}", blob.diff_id
+        else:
+            algorithm = (blob.diff_id or "sha256:").partition(":")[0]
+            hash_blob = blob.digest is not None
+            with LayerStream(
+                raw, where, hash_blob=hash_blob, blob_algorithm=digest_algorithm, diff_algorithm=algorithm
+            ) as stream:
+                while stream.read(1 << 20):
+                    pass
+                got_digest, diff_id = stream.blob_digest if hash_blob else None, stream.diff_id
+    if blob.digest is not None and got_digest != blob.digest:
+        raise CorruptLayerError(where, f"blob does not match its digest: expected {blob.digest}, got {got_digest}")
     if blob.diff_id and diff_id != blob.diff_id:
         raise CorruptLayerError(where, f"content does not match its diff_id: expected {blob.diff_id}, got {diff_id}")
+    return blob.digest
 
 
 def assemble_stage(item: AssembleItem) -> ImageRows:
