@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 
@@ -23,3 +25,13 @@ def die_once(marker: str) -> int:
 def always_raises(n: int) -> int:
     """A task that fails every time."""
     raise RuntimeError(f"task {n} is broken")
+
+
+def nap_or_die(spec: tuple[str, float]) -> int:
+    """``("nap", s)``: sleep ``s`` seconds and return the worker's pid; ``("die", s)``: sleep, then SIGKILL the
+    worker process itself (as the OOM killer would)."""
+    what, seconds = spec
+    time.sleep(seconds)
+    if what == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()

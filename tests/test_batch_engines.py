@@ -9,7 +9,7 @@ import pytest
 
 from imgscope.errors import UsageError
 from imgscope.fleet.engines import EngineError, LocalEngine, TaskFailed, make_engine
-from tests.batch_tasks import always_raises, die_once, square
+from tests.batch_tasks import always_raises, die_once, nap_or_die, square
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -32,6 +32,23 @@ def test_a_lost_worker_is_replaced_and_its_task_retried(tmp_path: Path) -> None:
     assert Path(marker).read_text() == "died"  # the first attempt did kill its worker
     pid = results[0]
     assert isinstance(pid, int) and pid != os.getpid()  # the retry ran in a new worker
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_killed_worker_charges_only_the_task_that_killed_it(retries: int) -> None:
+    """A worker SIGKILLed mid-task breaks the whole pool, and Python does not say which task did it: the tasks
+    that were merely in flight beside it are run again without being charged; only a task that killed its worker
+    while alone in flight is, so with ``retries`` 0 it fails once and the others all succeed."""
+    engine = LocalEngine(2, retries=retries, window=4)
+    items = [("nap", 0.6), ("die", 0.2), ("nap", 0.6), ("nap", 0.6), ("nap", 0.1)]
+    try:
+        got = dict(engine.map_unordered(nap_or_die, items))
+    finally:
+        engine.close()
+    failure = got.pop(1)
+    assert isinstance(failure, TaskFailed) and failure.attempts == retries + 1, failure
+    assert "terminated abruptly" in failure.message or "BrokenProcessPool" in failure.message
+    assert sorted(got) == [0, 2, 3, 4] and all(isinstance(pid, int) for pid in got.values()), got
 
 
 @pytest.mark.parametrize("workers", [1, 2])

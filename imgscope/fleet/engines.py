@@ -112,30 +112,46 @@ class LocalEngine:
                             break
             return
         queue = list(range(len(items)))[::-1]
+        # A worker that dies breaks the whole pool, and Python does not say which task it was running: every task
+        # in flight then is a suspect, run again alone (one in flight at a time) and charged only if it breaks the
+        # pool alone; tasks merely in flight beside the culprit are never charged.
+        suspects: list[int] = []
         pending: dict[Future[R], int] = {}
-        while queue or pending:
+        while queue or suspects or pending:
             if self._pool is None:
                 self._pool = self._new_pool()
-            while queue and len(pending) < self.window:
-                i = queue.pop()
-                pending[self._pool.submit(fn, items[i])] = i
+            if suspects:
+                if not pending:
+                    i = suspects.pop()
+                    pending[self._pool.submit(fn, items[i])] = i
+            else:
+                while queue and len(pending) < self.window:
+                    i = queue.pop()
+                    pending[self._pool.submit(fn, items[i])] = i
+            alone = len(pending) == 1
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
                 i = pending.pop(future)
                 try:
                     yield i, future.result()
+                except BrokenProcessPool as exc:
+                    broken = True
+                    failure = attempts.failed(i, exc) if alone else None
+                    if failure is None:
+                        suspects.append(i)
+                    else:
+                        yield i, failure
                 except Exception as exc:
-                    broken = broken or isinstance(exc, BrokenProcessPool)
                     failure = attempts.failed(i, exc)
                     if failure is None:
                         queue.append(i)
                     else:
                         yield i, failure
-            if broken:  # a worker died: every task in flight is lost with the pool; start a new one
+            if broken:  # every task still in flight is lost with the pool: suspects too; start a new pool
                 for future, i in pending.items():
                     future.cancel()
-                    queue.append(i)
+                    suspects.append(i)
                 pending.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
