@@ -35,3 +35,18 @@ def nap_or_die(spec: tuple[str, float]) -> int:
     if what == "die":
         os.kill(os.getpid(), signal.SIGKILL)
     return os.getpid()
+
+
+def run_naps(workers: int, seconds: float) -> None:
+    """A driver for the parent-death test: a local pool of ``workers`` running naps of ``seconds``."""
+    from imgscope.fleet.engines import LocalEngine
+
+    engine = LocalEngine(workers)
+    for _ in engine.map_unordered(nap_or_die, [("nap", seconds)] * (2 * workers)):
+        pass
+
+
+if __name__ == "__main__":
+    import sys
+
+    run_naps(int(sys.argv[1]), float(sys.argv[2]))

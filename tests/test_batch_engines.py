@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +53,44 @@ def test_a_killed_worker_charges_only_the_task_that_killed_it(retries: int) -> N
     assert isinstance(failure, TaskFailed) and failure.attempts == retries + 1, failure
     assert "terminated abruptly" in failure.message or "BrokenProcessPool" in failure.message
     assert sorted(got) == [0, 2, 3, 4] and all(isinstance(pid, int) for pid in got.values()), got
+
+
+def _group(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group ``pgid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_pool_exits_promptly_when_its_driver_is_killed() -> None:
+    """``kill -9`` of the process running the pool: its workers, forkserver and resource tracker all exit within
+    seconds (they had stayed for a minute and more, holding each other's pipes open)."""
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tests.batch_tasks", "2", "120"], cwd=Path(__file__).parent.parent,
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len(_group(driver.pid)) < 5 and time.monotonic() < deadline:  # driver, tracker, forkserver, 2 workers
+            time.sleep(0.2)
+        assert len(_group(driver.pid)) >= 5, _group(driver.pid)
+        time.sleep(1)  # the workers are in their tasks
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 5
+        while _group(driver.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _group(driver.pid) == []
+    finally:
+        for pid in _group(driver.pid):  # what this test started, by id
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
+import select
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -76,6 +80,41 @@ class _Attempts(Generic[A]):
         return None
 
 
+def exit_with(driver: int) -> None:
+    """Make this worker exit as soon as process ``driver`` (the one running the pool) is gone, however it ended.
+
+    A worker's parent is the forkserver, not the driver, so PR_SET_PDEATHSIG would not fire; and each worker holds
+    the forkserver's and the resource tracker's pipes open, so none of them notices a ``kill -9`` of the driver
+    until the workers go. A thread waits on a pidfd of the driver (Linux), else polls it.
+    """
+    try:
+        watch = os.pidfd_open(driver)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        watch = None
+
+    def wait() -> None:
+        if watch is not None:
+            select.select([watch], [], [])
+        else:
+            while _alive(driver):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="imgscope: exit with the driver", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's: not ours to signal
+        pass
+    return True
+
+
 class LocalEngine:
     """This machine: in this process with ``workers=1``, else a pool of worker processes."""
 
@@ -94,7 +133,7 @@ class LocalEngine:
         context = multiprocessing.get_context(method)
         if method == "forkserver":  # the server imports the stages once; each worker forked from it starts warm
             context.set_forkserver_preload(["imgscope.fleet.stages"])
-        return ProcessPoolExecutor(self.workers, mp_context=context)
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),))
 
     def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
         """See ``Engine``."""
