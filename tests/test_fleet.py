@@ -470,7 +470,7 @@ def test_artifacts_in_a_layout_are_skipped_not_failed(tmp_path: Path) -> None:
     add_sbom(layout, "1", "sbom")
     result = batch([str(layout)], tmp_path / "out", jobs=1)
     assert (result.images, result.analyzed, result.failed, result.errors) == (1, 1, 0, ())
-    assert result.artifacts == ((f"{layout}:art:sbom", "application/example.sbom"),)
+    assert result.artifacts == ((f"{layout}:sbom", "application/example.sbom"),)
     assert "1 artifact skipped" in repr(result)
     only = tmp_path / "only"  # a layout holding nothing but an artifact: nothing to analyze, nothing failed
     shutil.copytree(layout, only)
@@ -478,7 +478,7 @@ def test_artifacts_in_a_layout_are_skipped_not_failed(tmp_path: Path) -> None:
     index["manifests"] = [m for m in index["manifests"] if "artifactType" in m]
     (only / "index.json").write_text(json.dumps(index))
     alone = batch([str(only)], tmp_path / "out2", jobs=1)
-    assert (alone.images, alone.failed, alone.artifacts) == (0, 0, ((f"{only}:only:sbom", "application/example.sbom"),))
+    assert (alone.images, alone.failed, alone.artifacts) == (0, 0, ((f"{only}:sbom", "application/example.sbom"),))
 
 
 def test_list_files_skip_a_byte_order_mark_and_refuse_an_empty_list(tmp_path: Path) -> None:

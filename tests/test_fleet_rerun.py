@@ -347,3 +347,30 @@ def test_a_blob_matching_its_digest_but_not_its_diff_id_fails(tmp_path: Path, ba
     assert (again.analyzed, again.failed, again.layers_scanned) == (0, 1, 0), again
     assert "does not match its diff_id" in again.errors[0][1]
 
+
+def test_a_layout_tag_reads_as_the_reference_a_user_would_type(tmp_path: Path) -> None:
+    """A layout's tag is labelled ``PATH:TAG`` (what ``imgscope analyze`` takes), not ``PATH:LAYOUT:TAG`` with the
+    layout's name repeated; a tag that is a whole reference stays as it is; an artifact is labelled the same way."""
+    from imgscope.fleet.plan import expand_sources
+    from tests.registry_server import add_sbom
+
+    layout = tmp_path / "lay"
+    _copy(f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:v1")
+    _copy(f"oci:{SAMPLES}/cases/oci-gzip:1", f"oci:{layout}:example.com/team/app:2")
+    add_sbom(layout, "v1", "sbom")
+    artifacts: list[tuple[str, str]] = []
+    jobs = expand_sources([str(layout), str(SAMPLES / "multi-platform")], artifacts=artifacts)
+    labels = sorted(j.reference for j in jobs)
+    assert labels == sorted(
+        [
+            f"{layout}:v1 [linux/amd64]",
+            f"{layout}:example.com/team/app:2 [linux/amd64]",
+            f"{SAMPLES}/multi-platform:1 [linux/amd64]",
+            f"{SAMPLES}/multi-platform:1 [linux/arm64]",
+        ]
+    ), labels
+    assert [a for a, _ in artifacts] == [f"{layout}:sbom"]
+    for job in jobs:  # each label, typed back, names the image the job opens
+        typed, _, platform = job.reference.partition(" [")
+        want = imgscope.inspect(job.source, image=job.image, platform=job.platform)
+        assert imgscope.inspect(typed, platform=platform.rstrip("]") or None).id == want.id, job.reference

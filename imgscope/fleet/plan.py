@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from imgscope.errors import ImgscopeError, UsageError
-from imgscope.model import Image
+from imgscope.model import Image, ImageRef
 from imgscope.sources import local
 from imgscope.sources.detect import SourceIndex
 from imgscope.sources.reference import SourceOptions, parse_reference, resolve_source
@@ -197,7 +197,7 @@ def expand_sources(
         images = [ref for ref in refs if ref.artifact_type is None]
         for ref in refs:
             if ref.artifact_type is not None and artifacts is not None:
-                artifacts.append((f"{named}:{ref.name or (ref.digest or '?')[:19]}", ref.artifact_type))
+                artifacts.append((f"{named}:{_as_stored(ref) or (ref.digest or '?')[:19]}", ref.artifact_type))
         if refs and not images:
             continue  # nothing but artifacts: no image to analyze, none failed
         if len(refs) <= 1:
@@ -206,10 +206,18 @@ def expand_sources(
         for ref in images:
             pick = ref.digest or ref.config_digest
             platform = str(ref.platform) if ref.platform else None
-            name = ref.name or (pick or "?")[:19]
+            name = _as_stored(ref) or (pick or "?")[:19]
             label = f"{named}:{name}" + (f" [{platform}]" if platform else "")
             add(ImageJob(label, source, pick, platform, options, run, name=ref.name))
     return jobs
+
+
+def _as_stored(ref: ImageRef) -> str | None:
+    """The tag ``ref`` has in its source, as ``PATH:TAG`` takes it: a layout's bare tag ``1``, not the name its
+    reader gives it for people (``LAYOUT:1``: with the path before it, the layout's name would read twice)."""
+    if ref.name is None or ref.name in ref.tags:
+        return ref.name
+    return next((t for t in ref.tags if ref.name.endswith(f":{t}")), ref.name)
 
 
 def canonical_source(source: str) -> str:
