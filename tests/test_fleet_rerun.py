@@ -374,3 +374,40 @@ def test_a_layout_tag_reads_as_the_reference_a_user_would_type(tmp_path: Path) -
         typed, _, platform = job.reference.partition(" [")
         want = imgscope.inspect(job.source, image=job.image, platform=job.platform)
         assert imgscope.inspect(typed, platform=platform.rstrip("]") or None).id == want.id, job.reference
+
+
+def test_rows_written_by_an_older_imgscope_are_computed_again(tmp_path: Path) -> None:
+    """Rows an earlier version wrote (before a fix to what they hold, such as the findings of the package rules)
+    are assembled again on a re-run, from the scans kept, where they were reused until OUT/images was deleted;
+    rows of this version are reused."""
+    import pyarrow.parquet as pq
+
+    from imgscope.fleet.tables import ROWS_VERSION
+
+    source = str(SAMPLES / "packages/oci")
+    out = tmp_path / "out"
+    first = batch([source], out, jobs=1)
+    [row] = first.tables["images"].to_pylist()
+    assert row["rows_version"] == ROWS_VERSION
+    want = sorted((r["id"], r["bytes_saved"]) for r in first.tables["findings"].to_pylist())
+
+    def older(version: int | None) -> None:
+        """Make the dataset look written by an older imgscope: its version, findings without the package rules."""
+        for path in (out / "images").glob("*.parquet"):
+            table = pq.read_table(path)
+            table = table.drop_columns(["rows_version"])
+            if version is not None:
+                table = table.append_column("rows_version", pa.array([version] * table.num_rows, pa.int64()))
+            pq.write_table(table, path)
+        for path in (out / "findings").glob("*.parquet"):
+            table = pq.read_table(path)
+            pq.write_table(table.filter(pa.compute.invert(pa.compute.is_in(table["id"], pa.array(["IS111"])))), path)
+
+    for version in (None, ROWS_VERSION - 1):  # before the column existed, and an older value of it
+        older(version)
+        again = batch([source], out, jobs=1)
+        assert (again.analyzed, again.reused, again.layers_scanned) == (1, 0, 0), again
+        assert sorted((r["id"], r["bytes_saved"]) for r in again.tables["findings"].to_pylist()) == want
+        assert [r["rows_version"] for r in again.tables["images"].to_pylist()] == [ROWS_VERSION]
+    third = batch([source], out, jobs=1)
+    assert (third.analyzed, third.reused) == (0, 1)

@@ -7,7 +7,7 @@ from typing import Any
 from imgscope.advise import advice as advice_of
 from imgscope.analysis import Analysis, FileRecord
 from imgscope.fleet.plan import ImageJob
-from imgscope.fleet.tables import SCHEMA_VERSION, ImageRows
+from imgscope.fleet.tables import ROWS_VERSION, SCHEMA_VERSION, ImageRows
 from imgscope.packages import ImagePackages
 
 
@@ -52,6 +52,7 @@ def image_rows(
             "package_count": len(report.packages) if report is not None else None,
             "error": None,
             "schema_version": SCHEMA_VERSION,
+            "rows_version": ROWS_VERSION,
         }
     ]
     rows.tables["image_layers"] = [
@@ -155,6 +156,7 @@ def error_rows(job: ImageJob, message: str) -> ImageRows:
             "source": job.source,
             "error": message,
             "schema_version": SCHEMA_VERSION,
+            "rows_version": ROWS_VERSION,
         }
     ]
     return rows

@@ -49,7 +49,7 @@ from imgscope.fleet.stages import (
     scanned_from,
     write_atomic,
 )
-from imgscope.fleet.tables import PER_IMAGE_TABLES, SCHEMAS, ImageRows, to_table
+from imgscope.fleet.tables import PER_IMAGE_TABLES, ROWS_VERSION, SCHEMA_VERSION, SCHEMAS, ImageRows, to_table
 from imgscope.model import Image
 from imgscope.sources.catalog import CatalogSpec, catalog_references, parse_catalog_spec
 from imgscope.sources.local import stream_source
@@ -312,12 +312,15 @@ class _Run:
         """True when an earlier run analyzed this very image: same name, same image ID and same manifest. An image
         that failed before is tried again, and so is one rebuilt since (a path or tag that now names another image),
         one whose name now names another manifest of it (re-compressed, re-pushed: other blobs, sizes and
-        compression), one analyzed by a version that did not write the packages table, and with ``files`` one
-        whose files rows an earlier run did not write."""
+        compression), one whose rows an older version wrote (``ROWS_VERSION``, ``SCHEMA_VERSION``: a fix since
+        changed what they hold), and with ``files`` one whose files rows an earlier run did not write."""
         row = self.earlier.get(job.key)
         return (
             row is not None
             and row.get("error") is None
+            and row.get("schema_version") == SCHEMA_VERSION
+            and isinstance(version := row.get("rows_version"), int)
+            and version >= ROWS_VERSION
             and row.get("config_digest") == image.config_digest
             and row.get("digest") == image.digest
             and row.get("package_count") is not None
@@ -358,7 +361,10 @@ class _Run:
         return sorted(folder.glob("*.parquet")) if folder.exists() else []
 
     def _read_earlier(self) -> dict[str, dict[str, object]]:
-        wanted = ("image_key", "error", "config_digest", "digest", "package_count", "source", "file_count")
+        wanted = (
+            "image_key", "error", "config_digest", "digest", "package_count", "source", "file_count",
+            "schema_version", "rows_version",
+        )  # fmt: skip
         earlier: dict[str, dict[str, object]] = {}
         for path in self._parts("images"):
             names = pq.ParquetFile(path).schema_arrow.names

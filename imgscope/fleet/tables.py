@@ -16,6 +16,9 @@ import pyarrow as pa
 
 #: Bumped when a column is removed or changes meaning; adding a column keeps it.
 SCHEMA_VERSION = 1
+#: Bumped when a fix changes what an image's rows hold (2: the findings of advise's package rules); a re-run
+#: assembles again the images whose rows an older version wrote (none: before the ``rows_version`` column).
+ROWS_VERSION = 2
 
 _STR = pa.string()
 _INT = pa.int64()
@@ -49,6 +52,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("package_count", _INT),
             ("error", _STR),
             ("schema_version", _INT),
+            ("rows_version", _INT),
         ]
     ),
     "layers": pa.schema(
