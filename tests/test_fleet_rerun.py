@@ -411,3 +411,66 @@ def test_rows_written_by_an_older_imgscope_are_computed_again(tmp_path: Path) ->
         assert [r["rows_version"] for r in again.tables["images"].to_pylist()] == [ROWS_VERSION]
     third = batch([source], out, jobs=1)
     assert (third.analyzed, third.reused) == (0, 1)
+
+
+class _Hiding:
+    """An engine whose workers cannot see ``path``, which the driver saw: it is moved away once the run is planned
+    (as a share mounted on the driver's host and not on the workers')."""
+
+    def __init__(self, inner: Any, path: Path) -> None:
+        self.inner, self.path = inner, path
+        self.name, self.workers, self.local_disk = inner.name, inner.workers, inner.local_disk
+
+    def map_unordered(self, fn: Any, items: Any) -> Any:
+        if self.path.exists():
+            self.path.rename(self.path.with_name("away"))
+        return self.inner.map_unordered(fn, items)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("engine", ["dask", "ray"])
+def test_a_worker_that_cannot_see_a_path_says_so(tmp_path: Path, engine: str) -> None:
+    """A worker that cannot read a path the driver opened fails its image with that said (the path, the worker's
+    host, what every worker needs), not a bare "no such file or directory" about a file the user can see."""
+    import socket
+
+    from imgscope.fleet.engines import make_engine
+
+    pytest.importorskip("distributed" if engine == "dask" else "ray")
+    tar = tmp_path / "app.tar"
+    shutil.copy(SAMPLES / "multi-tag.tar", tar)
+    runner = _Hiding(make_engine(engine, workers=1), tar)
+    try:
+        result = batch([str(tar)], tmp_path / "out", engine=runner)
+    finally:
+        runner.close()
+    [(reference, message)] = result.errors
+    assert reference == str(tar)
+    assert message.startswith(f"{tar}: ") and "cannot read" in message and socket.gethostname() in message, message
+    assert "every worker" in message and "\n" not in message, message
+
+
+def test_a_worker_names_a_path_it_cannot_read_in_every_spelling_the_driver_gives(tmp_path: Path) -> None:
+    """The driver spells a path as ``/abs/x.tar``, ``/abs/x.tar:REF`` or ``oci:/abs/layout:TAG``: a worker that
+    cannot read the path says so in each; one that can read it but cannot open the image keeps the real error."""
+    from imgscope.fleet.plan import ImageJob, canonical_source
+    from imgscope.fleet.stages import WorkerCannotReadError, open_in_worker
+
+    shutil.copytree(SAMPLES / "cases/oci-gzip", tmp_path / "layout")
+    shutil.copy(SAMPLES / "multi-tag.tar", tmp_path / "x.tar")
+    names = [f"oci:{tmp_path}/layout:1", str(tmp_path / "x.tar"), f"{tmp_path}/x.tar:localhost/tiny-a:1"]
+    jobs = [ImageJob(name, canonical_source(name)) for name in names]
+    assert [j.source for j in jobs] == names
+    for job in jobs:
+        open_in_worker(job)
+    wrong = ImageJob("x", f"{tmp_path}/x.tar:no-such-tag")
+    with pytest.raises(imgscope.ImgscopeError) as raised:
+        open_in_worker(wrong)
+    assert not isinstance(raised.value, WorkerCannotReadError), raised.value
+    (tmp_path / "layout").rename(tmp_path / "away")
+    (tmp_path / "x.tar").rename(tmp_path / "away.tar")
+    for job in jobs:
+        with pytest.raises(WorkerCannotReadError, match="cannot read it \\(no such file or directory\\)"):
+            open_in_worker(job)

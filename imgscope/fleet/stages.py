@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import socket
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from imgscope.packages import DatabaseCapture, ImagePackages
 from imgscope.packages.report import database_history
 from imgscope.packages.scan import capture_observers
 from imgscope.sources.blobs import LayerStream
+from imgscope.sources.reference import TRANSPORTS, split_path_ref
 from imgscope.sources.resolve import open_source
 
 #: Bumped when the stored form of a scan changes; older cached scans are then ignored.
@@ -68,6 +70,41 @@ def open_job(job: ImageJob) -> Image:
     if job.run and indexable(job.source):
         return source_index(job.source, job.run).open(job.image, job.platform)
     return open_source(job.source, image=job.image, platform=job.platform, options=job.options)
+
+
+class WorkerCannotReadError(ImgscopeError):
+    """A worker cannot read a source path the run's driver opened when it planned the run."""
+
+
+def open_in_worker(job: ImageJob) -> Image:
+    """``open_job`` in a stage: a path the driver opened (made absolute by it) that this worker cannot read is
+    said to be so, with this worker's host, not as a bare "no such file" about a file the user can see."""
+    try:
+        return open_job(job)
+    except (ImgscopeError, OSError):
+        path = source_path(job.source)
+        if path is None or os.access(path, os.R_OK):
+            raise
+        reason = "no such file or directory" if not os.path.lexists(path) else "permission denied"
+        raise WorkerCannotReadError(
+            job.source,
+            f"the worker on host {socket.gethostname()} cannot read it ({reason}), though the run's driver opened"
+            " it: every worker must see the sources at the same path (a shared filesystem)",
+        ) from None
+
+
+def source_path(source: str) -> str | None:
+    """The absolute path a job's ``source`` reads, as ``plan.canonical_source`` spells it: ``/abs/x.tar``, and the
+    path of ``/abs/x.tar:REF``, ``oci:/abs/layout:TAG``, ``docker-archive:/abs/x.tar``, ``dir:/abs/dir``; None for
+    anything else (a registry reference, a stream)."""
+    transport, colon, rest = source.partition(":")
+    if colon and transport in TRANSPORTS and transport not in ("docker", "docker-daemon", "podman"):
+        if transport == "dir":  # the whole rest is the directory
+            return rest if os.path.isabs(rest) else None
+        source = rest
+    if not os.path.isabs(source):
+        return None
+    return split_path_ref(source)[0]  # a PATH:REF the worker cannot see: the path up to the first ':'
 
 
 @dataclass(frozen=True)
@@ -131,11 +168,11 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
             if scanned:
                 if not task.check_copies:
                     break
-                if (digest := check_blob(open_job(job), index, known)) is not None:
+                if (digest := check_blob(open_in_worker(job), index, known)) is not None:
                     known.add(digest)
                 continue
             capture = DatabaseCapture()
-            scan = scan_layer(open_job(job), index, verify=True, observers=[capture_observers(capture)])
+            scan = scan_layer(open_in_worker(job), index, verify=True, observers=[capture_observers(capture)])
         except (ImgscopeError, OSError) as exc:
             error = _one_line(exc)
             bad.extend((task.holders[i][0].key, error) for i in group)
@@ -208,7 +245,7 @@ def assemble_stage(item: AssembleItem) -> ImageRows:
     scans kept (as ``imgscope packages`` does in its one pass), and turn both into table rows."""
     job = item.job
     try:
-        image = open_job(job)
+        image = open_in_worker(job)
         capture = DatabaseCapture()
         scans = []
         for blob in image.layers:
