@@ -474,3 +474,38 @@ def test_a_worker_names_a_path_it_cannot_read_in_every_spelling_the_driver_gives
     for job in jobs:
         with pytest.raises(WorkerCannotReadError, match="cannot read it \\(no such file or directory\\)"):
             open_in_worker(job)
+
+
+def test_a_copy_with_the_digest_a_scan_was_read_from_is_only_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking copies costs a decompression only where it tells something: a copy whose digest is that of the blob
+    a (cached) scan was read from is the same bytes, and is only hashed."""
+    from imgscope.fleet import stages
+    from imgscope.fleet.engines import LocalEngine
+    from imgscope.sources.blobs import LayerStream
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(SAMPLES / "cases/oci-gzip", first)
+    shutil.copytree(SAMPLES / "cases/oci-gzip", second)
+    decompressed: list[str] = []
+
+    class Counting(LayerStream):
+        def __init__(self, raw: Any, where: str, **kwargs: Any) -> None:
+            decompressed.append(where)
+            super().__init__(raw, where, **kwargs)
+
+    monkeypatch.setattr(stages, "LayerStream", Counting)
+    out = tmp_path / "out"
+    both = batch([str(first), str(second)], out, jobs=1)
+    assert (both.analyzed, decompressed) == (2, [])  # the second copies have the digests of the first, scanned
+    for remote in (False, True):  # the workers read the cached scans themselves, or are sent what they say
+        shutil.rmtree(out / "images")
+        engine = LocalEngine(1)
+        engine.local_disk = not remote
+        alone = batch([str(second)], out, engine=engine)  # the scans cached: the copies have their digests
+        assert (alone.analyzed, alone.layers_scanned, decompressed) == (1, 0, []), decompressed
+    shutil.rmtree(out / "images")
+    _swap_layer_content(second, 3)  # now one copy holds other content under another digest: it is decompressed
+    swapped = batch([str(second)], out, jobs=1)
+    assert (swapped.failed, len(decompressed)) == (1, 1), decompressed

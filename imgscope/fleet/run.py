@@ -284,7 +284,7 @@ class _Run:
         record = str(self.scan_path(task.diff_id))
         if self.local_disk:
             return replace(task, scan=False, record_at=os.path.abspath(record))
-        return replace(task, scan=False, known=tuple(scanned_from(record)))
+        return replace(task, scan=False, known=tuple(scanned_from(record, task.diff_id)))
 
     def _assemble(self, opened: list[tuple[ImageJob, Image]], failed: dict[str, str], engine: Engine) -> None:
         wanted: list[tuple[ImageJob, tuple[str, ...]]] = []

@@ -161,7 +161,7 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
     payload: bytes | None = None
     tar_size = 0
     scanned = not task.scan
-    known = set(task.known) | (scanned_from(task.record_at) if task.record_at else set())
+    known = set(task.known) | (scanned_from(task.record_at, task.diff_id) if task.record_at else set())
     for group in task.groups():
         job, index = task.holders[group[0]]
         try:
@@ -192,11 +192,11 @@ def scan_stage(task: LayerTask) -> ScanOutcome:
     return ScanOutcome(task.diff_id, payload, None, tar_size, stored=stored, bad=tuple(bad))
 
 
-def scanned_from(record: str) -> set[str]:
-    """The digest of the blob the cached record at ``record`` was scanned from (verified then against both its
-    digest and its diff_id), or nothing when it cannot be read (the assemble stage reports that)."""
+def scanned_from(record: str, diff_id: str) -> set[str]:
+    """The digest of the blob the cached record at ``record`` of ``diff_id`` was scanned from (verified then against
+    both its digest and its diff_id), or nothing when it cannot be read (the assemble stage reports that)."""
     try:
-        digest = decode_scan(Path(record).read_bytes(), Path(record).stem).scan.stream.blob_digest
+        digest = decode_scan(Path(record).read_bytes(), diff_id).scan.stream.blob_digest
     except (OSError, ScanCacheError):
         return set()
     return {digest} if digest else set()
