@@ -5,9 +5,11 @@ shows the same messages with its flags (``errors.option``: the words are the CLI
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -99,6 +101,40 @@ def test_registry_tls_hints_name_the_option() -> None:
     assert "needs insecure=True" in no_flag(_connect_problem(plain, "vm:5073"))
 
 
+def test_engine_errors_name_the_parameter(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``imgscope.fleet.batch``'s engine errors name its ``engine=`` and ``address=``, where they said
+    ``--engine`` and ``--scheduler``; ``imgscope batch`` still shows its flags."""
+    pytest.importorskip("pyarrow")
+    from imgscope.fleet import engines
+
+    with pytest.raises(UsageError) as local:
+        engines.make_engine("local", address="tcp://scheduler:8786")
+    assert local.value.where == "address" and no_flag(str(local.value))
+    assert str(local.value).endswith("use engine='dask' or engine='ray'"), local.value
+    with pytest.raises(UsageError, match=r"^engine: unknown engine 'hub'; choose one of local, dask, ray$") as hub:
+        engines.make_engine("hub")
+    assert hub.value.where == "engine"
+    real = importlib.import_module
+
+    def without_extras(name: str) -> Any:
+        if name in ("distributed", "ray"):
+            raise ImportError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib, "import_module", without_extras)  # the engines import their extras so
+    for name, needs in (("dask", "needs dask.distributed"), ("ray", "needs Ray")):
+        with pytest.raises(UsageError) as missing:
+            engines.make_engine(name)
+        assert missing.value.where == f"engine={name!r}" and needs in no_flag(str(missing.value))
+    # the command line says its flags, as it did
+    out = str(tmp_path / "out")
+    code, _, err = cli("batch", str(CASES), "--out", out, "--engine", "local", "--scheduler", "tcp://scheduler:8786")
+    assert code == 2 and err.startswith("imgscope: error: --scheduler: the local engine takes no scheduler"), err
+    assert "use --engine 'dask' or --engine 'ray'" in err, err
+    code, _, err = cli("batch", str(CASES), "--out", out, "--engine", "dask")
+    assert code == 2 and err.startswith("imgscope: error: --engine 'dask': needs dask.distributed"), err
+
+
 def test_the_command_line_shows_its_flags() -> None:
     code, _, err = cli("analyze", str(CASES), "--platform", "linux")
     assert code == 2 and err.startswith("imgscope: error: --platform: platform 'linux'"), err
@@ -124,11 +160,13 @@ def test_the_command_line_shows_its_flags() -> None:
 
 
 #: Modules whose strings are the command line's own words, or other sessions' to change: the command line
-#: (``cli/``), the views it prints (``render/``), the terminal app (``explore/``), and ``fleet/``, ``advise/``.
-_NOT_LIBRARY = ("cli", "render", "explore", "fleet", "advise")
+#: (``cli/``), the views it prints (``render/``), the terminal app (``explore/``), and ``advise/``.
+_NOT_LIBRARY = ("cli", "render", "explore", "advise")
 #: The flags whose concepts are library parameters; a written-out command (``imgscope check --format json``)
 #: may name them.
-_PARAMETER_FLAGS = re.compile(r"--(image|platform|source|insecure|format|registry-catalog|baseline(-optional)?)\b")
+_PARAMETER_FLAGS = re.compile(
+    r"--(image|platform|source|insecure|format|registry-catalog|baseline(-optional)?|engine|scheduler|address)\b"
+)
 _COMMAND = re.compile(r"imgscope \w+( [\w.-]+)* --[\w-]+")
 
 

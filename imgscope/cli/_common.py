@@ -358,6 +358,8 @@ FLAGS = {
     "registry_catalog": "--registry-catalog",
     "baseline": "--baseline",
     "baseline_optional": "--baseline-optional",
+    "engine": "--engine",  # imgscope.fleet.batch's
+    "address": "--scheduler",  # imgscope.fleet.batch's: the Dask scheduler or Ray cluster (--address too)
 }
 
 

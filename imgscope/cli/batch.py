@@ -40,7 +40,11 @@ ENGINES = ("local", "dask", "ray")
 @click.option("--retries", type=click.IntRange(0, 20), default=2, show_default=True, help="Retries of a lost task.")
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 when any image could not be analyzed.")
 @click.option("--json", "as_json", is_flag=True, help="Write the run's summary as JSON to stdout.")
-@click.option("--insecure", is_flag=True, help="Reach registries over plain HTTP (localhost always is).")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Do not check registries' certificates; plain HTTP where one speaks no TLS (localhost always may).",
+)
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False),

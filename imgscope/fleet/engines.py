@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from imgscope.analysis.scan import default_jobs
-from imgscope.errors import ImgscopeError, UsageError
+from imgscope.errors import ImgscopeError, UsageError, option, option_given
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -213,7 +213,9 @@ class DaskEngine:
         try:
             dd: Any = importlib.import_module("distributed")  # untyped; optional extra
         except ImportError:
-            raise UsageError("--engine dask", "needs dask.distributed: pip install 'imgscope[dask]'") from None
+            raise UsageError(
+                option_given("engine", "dask"), "needs dask.distributed: pip install 'imgscope[dask]'"
+            ) from None
         self._cluster: Any = None
         self._dd = dd
         self.local_disk = not scheduler
@@ -275,7 +277,7 @@ class RayEngine:
         try:
             ray: Any = importlib.import_module("ray")  # untyped; optional extra
         except ImportError:
-            raise UsageError("--engine ray", "needs Ray: pip install 'imgscope[ray]'") from None
+            raise UsageError(option_given("engine", "ray"), "needs Ray: pip install 'imgscope[ray]'") from None
         self._ray: Any = ray
         self._started = not ray.is_initialized()
         self.local_disk = self._started and not address
@@ -321,10 +323,14 @@ def make_engine(
     """The engine called ``name`` (``local``, ``dask``, ``ray``); ``address`` is the scheduler or cluster."""
     if name == "local":
         if address:
-            raise UsageError("--scheduler", "the local engine takes no scheduler address; use --engine dask or ray")
+            raise UsageError(
+                option("address"),
+                "the local engine takes no scheduler address; "
+                f"use {option_given('engine', 'dask')} or {option_given('engine', 'ray')}",
+            )
         return LocalEngine(workers, retries=retries)
     if name == "dask":
         return DaskEngine(address, workers=workers, retries=retries)
     if name == "ray":
         return RayEngine(address, workers=workers, retries=retries)
-    raise UsageError("--engine", f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    raise UsageError(option("engine"), f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
