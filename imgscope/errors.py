@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 #: The flag for each parameter name, while a command runs; empty for a library caller.
 _FLAGS: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
@@ -34,6 +36,19 @@ def option_given(name: str, value: object = None) -> str:
     if flag is None:
         return f"{name}={value!r}"
     return flag if value is True else f"{flag} {value!r}"
+
+
+def command_line_flags() -> dict[str, str]:
+    """The flags messages name options by here and now (``command_line_words``; empty for a library caller), to
+    hand to a task run in another thread or process (``in_words``), which does not inherit them."""
+    return dict(_FLAGS.get())
+
+
+def in_words(flags: Mapping[str, str], fn: Callable[..., R], *args: Any) -> R:
+    """``fn(*args)`` with messages naming options by ``flags`` (``command_line_flags`` of the code that started
+    the task): a worker thread or process then says what the command that started it would say."""
+    with command_line_words(flags):
+        return fn(*args)
 
 
 @contextlib.contextmanager

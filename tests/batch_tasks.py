@@ -22,6 +22,13 @@ def die_once(marker: str) -> int:
     return os.getpid()
 
 
+def option_word(name: str) -> str:
+    """How a message made in the worker names the option ``name`` (``errors.option``)."""
+    from imgscope.errors import option
+
+    return option(name)
+
+
 def always_raises(n: int) -> int:
     """A task that fails every time."""
     raise RuntimeError(f"task {n} is broken")

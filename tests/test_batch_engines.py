@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from imgscope.errors import UsageError
+from imgscope.errors import UsageError, command_line_words
 from imgscope.fleet.engines import EngineError, LocalEngine, TaskFailed, make_engine
-from tests.batch_tasks import always_raises, die_once, nap_or_die, square
+from tests.batch_tasks import always_raises, die_once, nap_or_die, option_word, square
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -118,3 +118,35 @@ def test_an_unreachable_cluster_is_one_line() -> None:
     with pytest.raises(EngineError, match="cannot reach the Dask scheduler") as caught:
         make_engine("dask", address="tcp://127.0.0.1:1")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["local", "dask", "ray"])
+def test_a_task_names_options_as_the_command_that_started_it_does(name: str) -> None:
+    """A message made in a worker (another process, on any engine) names an option as the driver's would: the
+    command line's flag while a command runs (``errors.command_line_words``), the library's parameter otherwise;
+    the worker does not inherit the driver's context by itself."""
+    engine = make_engine(name, workers=2)
+    try:
+        with command_line_words({"platform": "--platform"}):
+            under_cli = {word for _, word in engine.map_unordered(option_word, ["platform"] * 4)}
+        as_library = {word for _, word in engine.map_unordered(option_word, ["platform"] * 2)}
+    finally:
+        engine.close()
+    assert under_cli == {"--platform"}
+    assert as_library == {"platform"}
+
+
+def test_images_opened_in_threads_name_options_as_the_command_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registry sources are opened several at a time in threads, which do not inherit the command's words: their
+    messages must still name the command line's flags."""
+    from imgscope.errors import option
+    from imgscope.fleet import run
+    from imgscope.fleet.plan import ImageJob
+
+    monkeypatch.setattr(run, "_open_job", lambda job: option("insecure"))
+    jobs = [ImageJob(f"reg.example/app:{n}", f"docker://reg.example/app:{n}") for n in range(3)]
+    with command_line_words({"insecure": "--insecure"}):
+        under_cli: list[object] = list(run._open_all(jobs))
+    as_library: list[object] = list(run._open_all(jobs))
+    assert under_cli == ["--insecure"] * 3
+    assert as_library == ["insecure"] * 3

@@ -8,6 +8,7 @@ data (an image's error row), so what reaches an engine as an exception is a lost
 
 from __future__ import annotations
 
+import functools
 import importlib
 import multiprocessing
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from imgscope.analysis.scan import default_jobs
-from imgscope.errors import ImgscopeError, UsageError, option, option_given
+from imgscope.errors import ImgscopeError, UsageError, command_line_flags, in_words, option, option_given
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -138,6 +139,7 @@ class LocalEngine:
     def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
         """See ``Engine``."""
         attempts = _Attempts(items, self.retries)
+        fn = functools.partial(in_words, command_line_flags(), fn)  # a worker's messages name what the driver's do
         if self.workers == 1:
             for i, item in enumerate(items):
                 while True:
@@ -238,6 +240,7 @@ class DaskEngine:
         queue = list(range(len(items)))[::-1]
         index_of: dict[str, int] = {}
         flow = self._dd.as_completed([], with_results=False)
+        fn = functools.partial(in_words, command_line_flags(), fn)
 
         def submit() -> None:
             i = queue.pop()
@@ -296,13 +299,14 @@ class RayEngine:
     def map_unordered(self, fn: Callable[[A], R], items: Sequence[A]) -> Iterator[tuple[int, R | TaskFailed]]:
         """See ``Engine``. Ray retries a task whose worker died, and (``retry_exceptions``) one that raised."""
         ray = self._ray
-        remote = ray.remote(max_retries=self.retries, retry_exceptions=True, num_cpus=1)(fn)
+        remote = ray.remote(max_retries=self.retries, retry_exceptions=True, num_cpus=1)(in_words)
+        flags = command_line_flags()
         queue = list(range(len(items)))[::-1]
         index_of: dict[Any, int] = {}
         while queue or index_of:
             while queue and len(index_of) < self.window:
                 i = queue.pop()
-                index_of[remote.remote(items[i])] = i
+                index_of[remote.remote(flags, fn, items[i])] = i
             done, _ = ray.wait(list(index_of), num_returns=1)
             for ref in done:
                 i = index_of.pop(ref)

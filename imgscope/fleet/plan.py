@@ -47,9 +47,10 @@ class ImageJob:
 class LayerTask:
     """One distinct layer (by diff_id) to scan, and where it can be read: ``(image job, layer index)`` pairs,
     grouped by the copy of the blob they read (``copies``: indexes into ``holders``). The copies are tried in order
-    until one scans whole; every other copy's blob is then hashed against its digest, so an image whose own copy
-    is corrupt or missing fails although another image's copy was intact. ``scan`` False: the scan is in the cache,
-    only the copies are checked.
+    until one scans whole; every other copy's blob is then hashed against its digest and decompressed and checked
+    against ``diff_id`` (only hashed when its digest is one of ``known``), so an image whose own copy is corrupt,
+    missing or of other content fails although another image's copy was intact. ``scan`` False: the scan is in the
+    cache, only the copies are checked.
     """
 
     diff_id: str

@@ -15,6 +15,7 @@ The run, in order:
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import time
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from imgscope.errors import ImgscopeError, NotAnImageError, UsageError
+from imgscope.errors import ImgscopeError, NotAnImageError, UsageError, command_line_flags, in_words
 from imgscope.fleet.engines import Engine, TaskFailed, make_engine
 from imgscope.fleet.plan import (
     ImageJob,
@@ -533,8 +534,8 @@ def _open_all(jobs: Sequence[ImageJob]) -> list[Image | ImgscopeError | OSError 
     """Every job's image (metadata only) or its error, in order; network sources several at a time."""
     if len(jobs) < 2 or all(indexable(j.source) for j in jobs):
         return [_open_job(j) for j in jobs]  # files: CPU-bound, threads would only take turns
-    with ThreadPoolExecutor(OPEN_THREADS) as pool:
-        return list(pool.map(_open_job, jobs))
+    with ThreadPoolExecutor(OPEN_THREADS) as pool:  # a thread does not inherit the words messages use
+        return list(pool.map(functools.partial(in_words, command_line_flags(), _open_job), jobs))
 
 
 class _AssembleItems(Sequence[AssembleItem]):
