@@ -54,3 +54,12 @@ def test_any_other_text_file_in_a_list_is_still_a_failed_image(tmp_path: Path, t
     outer.write_text(f"{SAMPLE}\n{other}\n")
     jobs = expand_sources([str(outer)])
     assert [job.source for job in jobs][-1] == str(other)
+
+
+def test_a_list_naming_itself_says_so(tmp_path: Path) -> None:
+    """Not "name it on the command line beside itself": the list names itself, whatever the spelling."""
+    outer = tmp_path / "self.txt"
+    outer.write_text(f"{SAMPLE}\n{tmp_path}/./self.txt\n")
+    with pytest.raises(UsageError, match=r"the list names itself") as raised:
+        expand_sources([str(outer)])
+    assert "beside" not in str(raised.value)

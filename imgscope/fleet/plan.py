@@ -177,6 +177,8 @@ def expand_sources(
                 raise UsageError(source, "the list names no source (only blank lines and # comments)")
             nested = next((line for line in lines if _is_nested_list(line)), None)
             if nested is not None:  # read as an image it failed with "not a valid tar archive"
+                if os.path.exists(nested) and os.path.samefile(nested, source):
+                    raise UsageError(source, f"the list names itself ({nested}): a list names images")
                 raise UsageError(
                     source,
                     f"list files do not nest: {nested} is a list of sources too; "
