@@ -34,16 +34,14 @@ SECRET_WORDS = r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY
 # From the start of a name only (the look-behind): unanchored, the leading run was tried again at every
 # character of a long word, time growing with its square (a 30,000-character RUN line took over a minute).
 _SECRET_NAME = rf"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]*"
-# A value that says where a credential is, not what it is (GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json):
-# a path from ~, ., .. or $VAR, an absolute path under a usual top directory, a path ending in a file name with an
-# extension, or a file name alone with a key's or a configuration file's extension (sa.json). A secret that merely
-# starts with "/" (base64 has it) is none of these.
+# A value that says where a credential is, not what it is (GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/key.json),
+# only when it clearly is a path: an absolute path under a usual top directory, or one from ./, ../ or ~/, made of
+# path characters only (ASCII letters, digits, _ . - /). A password may hold a slash or a dot (correct/horse.battery,
+# hunter2.txt), base64 a slash, + or =, and $X/abc is the shell's: each is a value, masked and reported. When in
+# doubt a value is no path: a leaked secret costs more than a masked path.
 PATH_VALUE = re.compile(
-    r"^(?:(?:~|\.\.?|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/"
-    r"|/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
-    r"|kaniko|builds?|code|src)(?:/|$)"
-    r"|(?=[\w.~/-]*/[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,7}$)"
-    r"|(?=[\w-][\w.-]*\.(?i:json|pem|key|crt|cer|der|p12|pfx|jks|keystore|txt|conf|cfg|ini|ya?ml|toml)$))[^\s@]*$"
+    r"^(?:/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
+    r"|kaniko|builds?|code|src)(?:/|$)|\.\.?/|~/)[A-Za-z0-9_./-]*$"
 )
 
 

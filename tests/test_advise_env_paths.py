@@ -10,6 +10,7 @@ import pytest
 
 import imgscope
 from imgscope.advise import Finding, Severity, advice
+from imgscope.text import redact
 from tests.buildah import Buildah, needs_buildah
 
 SA_KEY = json.dumps(
@@ -102,7 +103,7 @@ def test_a_relative_path_is_the_working_directorys_and_a_word_is_no_path(tmp_pat
 
     def config(cfg: dict[str, object]) -> dict[str, object]:
         cfg["config"] = {
-            "Env": ["GOOGLE_APPLICATION_CREDENTIALS=sa.json", "API_KEY_ENABLED=true"],
+            "Env": ["GOOGLE_APPLICATION_CREDENTIALS=./sa.json", "API_KEY_ENABLED=true"],
             "WorkingDir": "/app",
         }
         return cfg
@@ -115,3 +116,60 @@ def test_a_relative_path_is_the_working_directorys_and_a_word_is_no_path(tmp_pat
     assert found.paths == ("/app/sa.json",) and "ENV GOOGLE_APPLICATION_CREDENTIALS" in found.message
     assert "API_KEY_ENABLED" not in found.message
     assert "ENV GOOGLE_APPLICATION_CREDENTIALS" not in _is202(adv.findings)
+
+
+# (name, value, secret): one table for redact and IS202, as both take a value for a path with text.PATH_VALUE. A
+# path is one that clearly is: absolute under a usual top directory, or from ./, ../ or ~/, of path characters
+# only. A password with a slash or a dot in it is no path: when in doubt, a value is masked and reported.
+PATH_LOOKING = [
+    ("GOOGLE_APPLICATION_CREDENTIALS", "/var/secrets/key.json", False),
+    ("PASSWORD", "/run/secrets/pw", False),
+    ("SPARK_CREDENTIALS", "/etc/spark/credentials", False),
+    ("GOOGLE_APPLICATION_CREDENTIALS", "./sa.json", False),
+    ("VAULT_TOKEN_LOCATION", "../secrets/vault-token", False),
+    ("CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "~/.config/gcloud/sa.json", False),
+    ("DB_PASSWORD", "correct/horse.battery", True),
+    ("DB_PASSWORD", "'Pa55/w0rd.Ab'", True),
+    ("DB_PASSWORD", "hunter2.txt", True),
+    ("API_TOKEN", "hunter2.txt", True),
+    ("DB_PASSWORD", "my.secret.key", True),
+    ("SECRET", "QmFzZTY0/c2VjcmV0.cGFk", True),
+    ("DB_PASSWORD", "$ecret/pass", True),
+    ("DB_PASSWORD", "${X}/abc", True),
+    ("NPM_TOKEN", "npm_Ab/cd.Ef12", True),
+    ("AWS_SECRET_ACCESS_KEY", "/data/K7MDENG+bPxRfiCYEXAMPLEKEY", True),
+    ("AWS_SECRET_ACCESS_KEY", "/tmp/K7MDENG/bPxRfiCY=", True),
+    ("AWS_SECRET_ACCESS_KEY", "/k8sXq2Lr9Tz3Wm1Vb5Np7Yc4Hd6Jf0Ga8Se2Qu1", True),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "secret"), PATH_LOOKING)
+def test_a_value_is_a_path_only_when_it_clearly_is_one(tmp_path: Path, name: str, value: str, secret: bool) -> None:
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    def config(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["config"] = {"Env": [f"{name}={value.strip(chr(39))}"]}
+        cfg["history"] = [
+            {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
+            {"created_by": f"|1 {name}={value} /bin/sh -c true"},
+            {"created_by": f"/bin/sh -c #(nop)  ENV {name}={value}", "empty_layer": True},
+        ]
+        return cfg
+
+    layers = [tar(directory("etc/"), member("etc/os-release", b"x")), tar(directory("tmp/"))]
+    path = tmp_path / "env.tar"
+    path.write_bytes(docker_archive(layers, config=config))
+    found = [f for f in advice(imgscope.analyze(path)).findings if f.id == "IS202"]
+    if secret:
+        (is202,) = found
+        assert is202.paths == (f"ARG {name}", f"ENV {name}")
+        assert f"ENV {name} (in history entry 2, the image config)" in is202.message
+        assert f"ARG {name} (in history entry 1)" in is202.message
+    else:
+        assert found == []
+    assert redact(f"ENV {name}={value}") == (f"ENV {name}=***" if secret else f"ENV {name}={value}")
+
+
+def test_a_password_option_with_a_slash_is_masked() -> None:
+    assert redact("mysql -pfoo --password=s3cr/et.Q1 db") == "mysql -pfoo --password=*** db"
+    assert redact("psql PGPASSWORD=/app/x+y=z") == "psql PGPASSWORD=***"

@@ -270,7 +270,7 @@ def _variables(ctx: Context) -> Iterator[_Variable]:
 
 def _credential_paths(ctx: Context) -> dict[str, set[str]]:
     """The absolute paths that variables named like a credential point to (``GOOGLE_APPLICATION_CREDENTIALS``,
-    ``DB_PASSWORD_FILE``), each with the variables naming it; a relative one (``./sa.json``, ``sa.json``) from the
+    ``DB_PASSWORD_FILE``), each with the variables naming it; a relative one (``./sa.json``, ``../x``) from the
     config's working directory."""
     paths: dict[str, set[str]] = defaultdict(set)
     for var in _variables(ctx):
@@ -278,7 +278,7 @@ def _credential_paths(ctx: Context) -> dict[str, set[str]]:
         if not value or _SECRET_VAR.search(var.name) is None or value.startswith(("~", "$")):
             continue
         if not value.startswith("/"):
-            # A word (API_KEY_ENABLED=true) is no relative path: ./x, a/b.json or sa.json is.
+            # A word (API_KEY_ENABLED=true, sa.json, a/b.json) is no relative path: ./x or ../x is (text.PATH_VALUE).
             if not ctx.runtime.workdir.startswith("/") or not PATH_VALUE.match(value):
                 continue
             value = posixpath.join(ctx.runtime.workdir, value)
