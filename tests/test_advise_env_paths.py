@@ -93,7 +93,7 @@ def test_a_credential_file_a_variable_names_is_reported_where_a_layer_stores_it(
     adv = advice(imgscope.analyze(b.push("localhost/gac:1", tmp_path / "gac.tar")))
     assert _is202(adv.findings) == set()
     (found,) = [f for f in adv.findings if f.id == "IS201"]
-    assert found.paths == ("/app/sa.json",) and found.severity is Severity.ERROR and found.layers == (0,)
+    assert found.paths == ("/app/sa.json",) and found.severity is Severity.WARNING and found.layers == (0,)
     assert "GOOGLE_APPLICATION_CREDENTIALS" in found.message and "SECRETVALUE" not in found.message
     assert found.bytes_saved is None
 
@@ -173,3 +173,75 @@ def test_a_value_is_a_path_only_when_it_clearly_is_one(tmp_path: Path, name: str
 def test_a_password_option_with_a_slash_is_masked() -> None:
     assert redact("mysql -pfoo --password=s3cr/et.Q1 db") == "mysql -pfoo --password=*** db"
     assert redact("psql PGPASSWORD=/app/x+y=z") == "psql PGPASSWORD=***"
+
+
+def _named_files(tmp_path: Path, env: list[str], *files: tuple[str, bytes]) -> tuple[Finding, ...]:
+    """IS201's findings on an image whose one layer stores ``files`` and whose config sets ``env``."""
+    from tests.hostile.make_corpus import directory, docker_archive, member, tar
+
+    def config(cfg: dict[str, object]) -> dict[str, object]:
+        cfg["config"] = {"Env": env}
+        return cfg
+
+    dirs = sorted({f"{p.rpartition('/')[0]}/" for p, _ in files})
+    layer = tar(*(directory(d) for d in dirs), *(member(p, content) for p, content in files))
+    path = tmp_path / "named.tar"
+    path.write_bytes(docker_archive([layer], config=config))
+    return tuple(f for f in advice(imgscope.analyze(path)).findings if f.id == "IS201")
+
+
+AWS_PLACEHOLDERS = (
+    b"[default]\naws_access_key_id = ${AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n"
+    b"region = eu-west-1\n"
+)
+WORKLOAD_IDENTITY = json.dumps(
+    {
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": "https://sts.googleapis.com/v1/token",
+        "credential_source": {"file": "/var/run/secrets/tokens/gcp-ksa/token"},
+    }
+).encode()
+
+
+def test_a_named_credential_file_the_sniffer_read_as_holding_no_secret_or_an_empty_one_is_not_reported(
+    tmp_path: Path,
+) -> None:
+    found = _named_files(
+        tmp_path,
+        [
+            "AWS_SHARED_CREDENTIALS_FILE=/root/.aws/credentials",
+            "REGISTRY_CREDENTIALS=/kaniko/.docker/config.json",
+            "API_TOKEN_FILE=/app/placeholder.env.json",
+        ],
+        ("root/.aws/credentials", AWS_PLACEHOLDERS),  # only ${...} placeholders and a region (docs/advice.md)
+        ("kaniko/.docker/config.json", b'{"credHelpers": {"gcr.io": "gcloud"}}'),  # no auths
+        ("app/placeholder.env.json", b""),  # empty: `RUN touch`
+    )
+    assert found == ()
+
+
+def test_a_named_credential_file_whose_content_was_not_seen_is_a_warning_that_says_why(tmp_path: Path) -> None:
+    found = _named_files(
+        tmp_path,
+        ["TOKEN_CACHE=/srv/config.json", "GOOGLE_APPLICATION_CREDENTIALS=/app/wif.json"],
+        ("srv/config.json", b'{"cache": {}}'),
+        ("app/wif.json", WORKLOAD_IDENTITY),  # a workload identity configuration: no secret in it
+    )
+    (named,) = found
+    assert named.severity is Severity.WARNING
+    assert named.paths == ("/app/wif.json", "/srv/config.json")
+    assert "ENV GOOGLE_APPLICATION_CREDENTIALS, ENV TOKEN_CACHE name" in named.message
+    assert "as credential files" in named.message and "not seen to hold a secret" in named.message
+    assert "has been published" not in named.message + named.fix
+    assert "Rotate this one" not in named.fix
+
+
+def test_a_named_credential_file_the_sniffer_found_a_secret_in_is_the_usual_error(tmp_path: Path) -> None:
+    secret = b"[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCY\n"
+    (found,) = _named_files(
+        tmp_path, ["AWS_SHARED_CREDENTIALS_FILE=/root/.aws/credentials"], ("root/.aws/credentials", secret)
+    )
+    assert found.severity is Severity.ERROR and found.title == "AWS credentials file in a layer"
+    assert "Rotate this one: it has been published" in found.fix

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
+from imgscope.analysis.sniff import MAX_SNIFF_SIZE, _config_kind
 from imgscope.text import PATH_VALUE, SECRET_WORDS
 from imgscope.union.filesystem import WasteReason
 
@@ -54,6 +55,12 @@ _SECRET_FIXES = {
     "variable-named": "give the file at run time where the variable points (a volume or an orchestrator secret), "
     "or mount it for the step that needs it: `RUN --mount=type=secret,id=cred,target=PATH ...`",
 }
+# A file only a variable's name calls a credential file: its content was not seen to hold a secret.
+_UNSEEN_NOTE = (
+    ". The content was not seen to hold a secret (imgscope reads each small file's first bytes for a private key's "
+    "header, and known credential files such as .aws/credentials whole), so this is a warning: the variable's name is "
+    "the only sign that it holds one"
+)
 
 
 @rule(
@@ -66,18 +73,20 @@ _SECRET_FIXES = {
 )
 def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
     # By name: SSH keys and .env files; by content (imgscope.analysis.sniff): private keys, credential files.
-    # And what a credential variable names (GOOGLE_APPLICATION_CREDENTIALS=/app/sa.json), where a layer stores it.
+    # And what a credential variable names (GOOGLE_APPLICATION_CREDENTIALS=/app/sa.json), where a layer stores it:
+    # a warning, as its content was not seen to hold a secret. Not an empty file, nor one the sniffer read whole
+    # and found no secret in (an .aws/credentials of ${...} placeholders); one it found a secret in is that kind.
     kinds: dict[tuple[int, str], str] = {}
     named_by = _credential_paths(ctx)
     pointed: list[tuple[int, str]] = []
     for layer in ctx.a.layers:
-        for path, _size in ctx.stored(layer):
+        for path, size in ctx.stored(layer):
             name = path.rpartition("/")[2]
             if name in _SSH_KEYS:
                 kinds[(layer.index, path)] = "ssh-private-key"
             elif _DOTENV.match(name) and not _ENV_EXAMPLE.search(name):
                 kinds[(layer.index, path)] = "dotenv"
-            elif path in named_by:
+            elif path in named_by and size and not _judged_by_content(path, size):
                 pointed.append((layer.index, path))
     for s in ctx.a.sniffed:
         if not ctx.settings.allowed(s.path):
@@ -91,12 +100,16 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
         ctx.claimed.update((c.layer, c.path) for c in copies)
         label = _SECRET_KINDS[kind]
         n = len(copies)
-        if kind == "variable-named":
-            variables = ", ".join(sorted({v for c in copies for v in named_by[c.path]}))
-            what = f"credential file{'s' * (n > 1)} named by {variables}"
+        named = kind == "variable-named"
+        if named:
+            variables = sorted({v for c in copies for v in named_by[c.path]})
+            text = (
+                f"{', '.join(variables)} name{'s' * (len(variables) == 1)} "
+                f"{'a file as a credential file' if n == 1 else f'{n} files as credential files'}, stored in "
+                f"{ctx.where(layer_index)}"
+            )
         else:
-            what = f"{label}{'s' if n > 1 and not label.endswith('s') else ''}"
-        text = f"{n} {what} stored in {ctx.where(layer_index)}"
+            text = f"{n} {label}{'s' if n > 1 and not label.endswith('s') else ''} stored in {ctx.where(layer_index)}"
         if fixture:
             text += (
                 " inside a package's test directory: test fixtures published with the package, most likely not a "
@@ -106,6 +119,8 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
         text += fate
         if layer_index < ctx.first:
             text += " (this layer comes from the base image)"
+        if named and not fixture:
+            text += _UNSEEN_NOTE
         text += ". The content is not shown."
         if fixture:
             fix = (
@@ -113,6 +128,12 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
                 "out of the image (delete them in the RUN that installs the package), or allow the paths in "
                 "[tool.imgscope.advise] allow. If you put a real key there, treat it as below: "
                 f"{_SECRET_FIXES[kind]}."
+            )
+        elif named:
+            fix = (
+                "If the file holds a secret (a service account key, a token, a password), it is published with the "
+                f"image: {_SECRET_FIXES[kind]}, and rotate the secret. If it holds none (a workload identity "
+                "configuration, settings), allow its path in [tool.imgscope.advise] allow."
             )
         else:
             fix = (
@@ -127,8 +148,14 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
             fix,
             saves=False,
             title=f"{label[0].upper()}{label[1:]} in a layer" + (" (a package's test fixture)" if fixture else ""),
-            severity=Severity.INFO if fixture else None,
+            severity=Severity.INFO if fixture else Severity.WARNING if named else None,
         )
+
+
+def _judged_by_content(path: str, size: int) -> bool:
+    """True for a file ``analysis.sniff`` read whole and judged by its content (a credential file it knows, up to
+    64 KiB: ``.aws/credentials``, ``.npmrc``, ...): had it held a secret, ``ctx.a.sniffed`` would name it."""
+    return size <= MAX_SNIFF_SIZE and _config_kind(path) is not None
 
 
 # A package's own tree (Python, Node, Ruby, Go modules, vendored code), or Python's or Go's own library (the
