@@ -10,6 +10,7 @@ import pytest
 
 import imgscope
 from imgscope.advise import Finding, Severity, advice
+from imgscope.advise.secrets import _is_secret_var
 from imgscope.text import redact
 from tests.buildah import Buildah, needs_buildah
 
@@ -23,22 +24,28 @@ SA_KEY = json.dumps(
     }
 )
 
-# name -> (value, reported by IS202)
+# name -> (value, reported by IS202). Every name is one IS202 would report (a secret word, no pointer suffix such
+# as _FILE), so each row is decided by its value alone (text.PATH_VALUE): a path says where a credential is, and a
+# secret that looks like a path (a slash, a dot, an extension, a top directory) is still one.
 VARIABLES = {
     "GOOGLE_APPLICATION_CREDENTIALS": ("/var/secrets/google/key.json", False),
     "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": ("~/.config/gcloud/sa.json", False),
     "VAULT_TOKEN_LOCATION": ("./secrets/vault-token", False),
+    "API_KEY": ("../keys/api.key", False),
     "SPARK_CREDENTIALS": ("/etc/spark/credentials", False),
-    "DB_PASSWORD_FILE": ("/run/secrets/db_password", False),
-    "AWS_SHARED_CREDENTIALS_FILE": ("/root/.aws/credentials", False),
-    "AWS_CONFIG_FILE": ("/root/.aws/config", False),
-    "KUBECONFIG": ("/root/.kube/config", False),
-    "DOCKER_CONFIG": ("/kaniko/.docker", False),
-    "SSL_CERT_FILE": ("/etc/ssl/certs/ca-certificates.crt", False),
-    # values, not paths: a JSON key, a token, and a secret key that happens to start with a slash
+    "PASSWORD": ("/run/secrets/db_password", False),
+    "TLS_PRIVATE_KEY": ("/etc/ssl/private/tls.key", False),
+    # values, not paths: a JSON key, a token, and secrets with a slash, a dot or a top directory in them
     "GOOGLE_CREDENTIALS": ('{"type": "service_account"}', True),
     "API_TOKEN": ("ghp_SECRETVALUE0123456789", True),
     "AWS_SECRET_ACCESS_KEY": ("/k8sXq2Lr9Tz3Wm1Vb5Np7Yc4Hd6Jf0Ga8Se2Qu1", True),
+    "DB_PASSWORD": ("correct/horse.battery", True),
+    "SESSION_SECRET": ("my.secret.key", True),
+    "REDIS_PASSWORD": ("hunter2.txt", True),
+    "JWT_SECRET": ("QmFzZTY0/c2VjcmV0.cGFk", True),
+    "ADMIN_PASSWORD": ("$ecret/pass", True),
+    "SMTP_PASSWORD": ("/data/K7MDENG+bPxRfiCYEXAMPLEKEY", True),
+    "GITLAB_TOKEN": ("/tmp/K7MDENG/bPxRfiCY=", True),
 }
 
 
@@ -49,6 +56,7 @@ def _is202(findings: tuple[Finding, ...]) -> set[str]:
 def test_a_variable_whose_value_is_a_path_is_no_secret_in_the_config(tmp_path: Path) -> None:
     from tests.hostile.make_corpus import directory, docker_archive, member, tar
 
+    assert all(_is_secret_var(name) for name in VARIABLES)  # no row passes by its name alone
     env = [f"{name}={value}" for name, (value, _) in VARIABLES.items()]
 
     def config(cfg: dict[str, object]) -> dict[str, object]:
@@ -56,7 +64,7 @@ def test_a_variable_whose_value_is_a_path_is_no_secret_in_the_config(tmp_path: P
         cfg["history"] = [
             {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
             # a build ARG naming a file (recorded in the RUN's entry), and one holding a value
-            {"created_by": "|2 GOOGLE_APPLICATION_CREDENTIALS=/tmp/sa.json NPM_TOKEN=SECRETVALUE /bin/sh -c true"},
+            {"created_by": "|2 GOOGLE_APPLICATION_CREDENTIALS=/tmp/sa.json NPM_TOKEN=npm_Ab/cd.Ef12 /bin/sh -c true"},
             *({"created_by": f"/bin/sh -c #(nop)  ENV {item}", "empty_layer": True} for item in env),
         ]
         return cfg
@@ -66,7 +74,11 @@ def test_a_variable_whose_value_is_a_path_is_no_secret_in_the_config(tmp_path: P
     path.write_bytes(docker_archive(layers, config=config))
     adv = advice(imgscope.analyze(path))
     expected = {f"ENV {name}" for name, (_, secret) in VARIABLES.items() if secret} | {"ARG NPM_TOKEN"}
-    assert _is202(adv.findings) == expected
+    (is202,) = [f for f in adv.findings if f.id == "IS202"]
+    # the message names every variable (the paths stop at 10)
+    named = {f"{kind} {name}" for kind in ("ENV", "ARG") for name in [*VARIABLES, "NPM_TOKEN"]}
+    assert {label for label in named if f"{label} (in " in is202.message} == expected
+    assert is202.path_count == len(expected)
     # none of the files they name is in the image: nothing else to say
     assert "IS201" not in {f.id for f in adv.findings}
 
