@@ -356,11 +356,11 @@ def metadata_only_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
                 "Set mode and owner where the file is made: `COPY --chmod=0755 --chown=app:app src dst`, or "
                 f"chmod/chown in the same RUN that writes the file (layer {written}), not in a later one."
             )
-        text += _counted_note(rewrite)
+        text += _counted_note(rewrite) + _again_note(rewrite)
         paths = list(
             dict.fromkeys(c.path for c in sorted([*copies, *rewrite.counted], key=lambda c: (-c.size, c.path)))
         )
-        yield ctx.finding(rule, text, [written, hidden], copies, fix, paths=paths)
+        yield ctx.finding(rule, text, [written, hidden, *rewrite.again], copies, fix, paths=paths)
 
 
 @rule(
@@ -387,11 +387,11 @@ def identical_rewrite(rule: Rule, ctx: Context) -> Iterator[Finding]:
             f"Drop what writes these files again in layer {hidden} (a `cp -a` over existing files, a COPY of what "
             f"layer {written} already holds), or limit it to the files that change."
         )
-        text += _counted_note(rewrite)
+        text += _counted_note(rewrite) + _again_note(rewrite)
         paths = list(
             dict.fromkeys(c.path for c in sorted([*copies, *rewrite.counted], key=lambda c: (-c.size, c.path)))
         )
-        yield ctx.finding(rule, text, [written, hidden], copies, fix, paths=paths)
+        yield ctx.finding(rule, text, [written, hidden, *rewrite.again], copies, fix, paths=paths)
 
 
 _SAME_BYTES = (WasteReason.METADATA_ONLY, WasteReason.IDENTICAL)
@@ -401,6 +401,9 @@ class _Rewrite(NamedTuple):
     copies: list[Copy]  # the copies this pair's finding saves
     counted: list[Copy]  # its other copies: an earlier pair's finding saves them (the same stored bytes)
     counted_by: list[tuple[int, int]]  # those earlier pairs
+    # later layers that write this finding's copies again, where that pair would save nothing more (a chmod -R
+    # after the chown -R of the base's files): layer -> (reason, copies), said here instead of in a finding of 0 B
+    again: dict[int, tuple[WasteReason, int]]
 
 
 def _rewrites(ctx: Context, reason: WasteReason) -> dict[tuple[int, int], _Rewrite]:
@@ -410,6 +413,8 @@ def _rewrites(ctx: Context, reason: WasteReason) -> dict[tuple[int, int], _Rewri
 
     A base file written again twice (``chown -R``, then ``chmod -R``) has its first rewrite's copy named by both
     pairs: it is saved by the earlier pair's finding (IS106 or IS110 alike), and only counted by the later one's.
+    A later pair whose every copy an earlier finding saves has no finding of its own (it would save 0 B): the
+    earlier finding says that the later layer writes its files again (``again``).
     """
     pairs: dict[tuple[int, int], list[tuple[Copy, WasteReason]]] = defaultdict(list)
     for w in ctx.a.wasted_files:
@@ -417,22 +422,43 @@ def _rewrites(ctx: Context, reason: WasteReason) -> dict[tuple[int, int], _Rewri
             continue
         stored = w.layer if w.layer >= ctx.first else w.hidden_by
         pairs[(w.layer, w.hidden_by)].append((Copy(stored, w.path, w.size), w.reason))
-    saved_by: dict[tuple[int, str], tuple[int, int]] = {}  # (layer, path) -> the pair whose finding saves it
-    out: dict[tuple[int, int], _Rewrite] = {}
-    for pair, found in sorted(pairs.items()):
-        mine = _Rewrite([], [], [])
-        for copy, why in found:
-            earlier = saved_by.setdefault((copy.layer, copy.path), pair)
-            if why is not reason:
-                continue
+    # (layer, path) -> the pair, and its rule's reason, whose finding saves it
+    saved_by: dict[tuple[int, str], tuple[tuple[int, int], WasteReason]] = {}
+    found: dict[tuple[tuple[int, int], WasteReason], _Rewrite] = {}  # both rules' pairs: one may fold into other's
+    for pair, pair_copies in sorted(pairs.items()):
+        for copy, why in pair_copies:
+            mine = found.setdefault((pair, why), _Rewrite([], [], [], {}))
+            earlier, _ = saved_by.setdefault((copy.layer, copy.path), (pair, why))
             if earlier == pair:
                 mine.copies.append(copy)
             else:
                 mine.counted.append(copy)
                 if earlier not in mine.counted_by:
                     mine.counted_by.append(earlier)
-        if mine.copies or mine.counted:
+    out: dict[tuple[int, int], _Rewrite] = {}
+    for (pair, why), mine in found.items():
+        if not mine.copies:  # every copy is an earlier finding's: say so there
+            for copy in mine.counted:
+                saver = found[saved_by[(copy.layer, copy.path)]]
+                _, count = saver.again.get(pair[1], (why, 0))
+                saver.again[pair[1]] = (why, count + 1)
+        elif why is reason:
             out[pair] = mine
+    return out
+
+
+def _again_note(rewrite: _Rewrite) -> str:
+    """What a message says of the later layers that write its files again, where no finding of theirs would save
+    more (``_Rewrite.again``)."""
+    out = ""
+    for layer, (why, n) in sorted(rewrite.again.items()):
+        what = "this file" if n == 1 else "these files" if n == len(rewrite.copies) else f"{n} of these files"
+        how = (
+            "only to change mode or owner: make both changes in one step"
+            if why is WasteReason.METADATA_ONLY
+            else "with the same bytes, mode and owner: drop that step too"
+        )
+        out += f" Layer {layer} then writes {what} again, {how} (the saving above is what that saves)."
     return out
 
 
