@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
-from imgscope.analysis.sniff import MAX_SNIFF_SIZE, _config_kind
+from imgscope.analysis.sniff import MAX_SNIFF_SIZE, config_kind
 from imgscope.text import PATH_VALUE, SECRET_WORDS
 from imgscope.union.filesystem import WasteReason
 
@@ -155,7 +155,7 @@ def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
 def _judged_by_content(path: str, size: int) -> bool:
     """True for a file ``analysis.sniff`` read whole and judged by its content (a credential file it knows, up to
     64 KiB: ``.aws/credentials``, ``.npmrc``, ...): had it held a secret, ``ctx.a.sniffed`` would name it."""
-    return size <= MAX_SNIFF_SIZE and _config_kind(path) is not None
+    return size <= MAX_SNIFF_SIZE and config_kind(path) is not None
 
 
 # A package's own tree (Python, Node, Ruby, Go modules, vendored code), or Python's or Go's own library (the

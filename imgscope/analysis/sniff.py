@@ -62,7 +62,9 @@ class SniffedFile:
     kind: str
 
 
-def _config_kind(path: str) -> str | None:
+def config_kind(path: str) -> str | None:
+    """The kind of credential file ``path`` is by its name and folder (``aws-credentials``, ``docker-auth`` ...),
+    which the sniffer reads whole and judges by content; None for any other file."""
     parent, _, name = path.rpartition("/")
     kind = _CONFIG_FILES.get(name)
     if kind == "aws-credentials" and not parent.endswith(".aws"):
@@ -76,7 +78,7 @@ def verdict(path: str, head: bytes) -> str | None:
     """What ``head`` (a file's first bytes, the whole file for credential files) says ``path`` holds, or None."""
     if _PRIVATE_KEY.match(head):
         return "private-key"
-    kind = _config_kind(path)
+    kind = config_kind(path)
     if kind is None:
         return None
     if kind == "docker-auth":
