@@ -47,10 +47,11 @@ class TokenIssuer:
     """A token service: ``GET /token?service=&scope=`` with Basic credentials -> ``{"token": JWT}``.
 
     ``expired_first`` hands out one already expired token first (to make the client refresh);
-    ``requests`` counts the tokens asked for.
+    ``requests`` counts the tokens asked for, ``refused`` the requests without the credentials; with ``tls``, it
+    serves HTTPS at ``https://localhost:PORT/token`` with that certificate.
     """
 
-    def __init__(self, directory: Path, username: str, password: str) -> None:
+    def __init__(self, directory: Path, username: str, password: str, tls: ServerTLS | None = None) -> None:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
@@ -81,7 +82,7 @@ class TokenIssuer:
         self.requests = 0
         self.refused = 0
         self.port = free_port()
-        self.realm = f"http://127.0.0.1:{self.port}/token"
+        self.realm = f"https://localhost:{self.port}/token" if tls else f"http://127.0.0.1:{self.port}/token"
         issuer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -92,6 +93,10 @@ class TokenIssuer:
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if tls is not None:  # a handshake the client gives up on is the server's OSError, dropped by socketserver
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls.cert, tls.key)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -628,6 +628,78 @@ def test_a_tls_registry_on_localhost_says_what_is_wrong_with_its_certificate(
     assert "not for 127.0.0.1" in done.stderr, done.stderr
 
 
+def test_insecure_leaves_only_the_registrys_own_certificate_unchecked(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--insecure is for the registry named, as docker's insecure-registries: its token service (a Bearer realm on
+    another port, with a certificate no CA here vouches for) is still checked, and is sent no credentials. --insecure
+    left every request unchecked, and the password went to the token service."""
+    pytest.importorskip("cryptography", reason="the test token issuer signs with cryptography (the dev extra)")
+    no_ca_from_env(monkeypatch)
+    directory = tmp_path / "token-tls"
+    directory.mkdir()
+    certs = make_tls(directory / "certs", ("localhost",))
+    issuer = TokenIssuer(directory, USER, PASSWORD, tls=certs)
+    auth = {
+        "token": {
+            "realm": issuer.realm,
+            "service": "imgscope-test-registry",
+            "issuer": "imgscope-test-issuer",
+            "rootcertbundle": str(issuer.cert_path),
+        }
+    }
+    server = start_registry(directory / "registry", auth)  # plain HTTP, on this machine
+    try:
+        monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "a.json", server.host, USER, PASSWORD)))
+        name = f"{server.host}/cases:1"
+        done = run_cli("analyze", name, "--insecure", cache=tmp_path / "cache")
+        assert issuer.requests == issuer.refused == 0, done.stderr  # no request reached it: the handshake failed
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        expected = f"imgscope: error: {name}: TLS failed with localhost:{issuer.port} (the token service): "
+        assert done.stderr.startswith(expected) and "not trusted" in done.stderr, done.stderr
+        assert "SSL_CERT_FILE" in done.stderr and "--insecure" not in done.stderr, done.stderr  # it would not help
+        with pytest.raises(RegistryError, match=r"localhost:\d+ \(the token service\): its certificate is not trusted"):
+            open_source(name, options=options(tmp_path, insecure=True))
+        assert issuer.requests == issuer.refused == 0
+        monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca))  # trusted: asked, and the registry then says what it has
+        with pytest.raises(RegistryError, match=r"tag 1 not found \(404"):
+            open_source(name, options=options(tmp_path, insecure=True))
+        assert issuer.requests == 1
+    finally:
+        server.stop()
+        issuer.stop()
+
+
+def test_insecure_mounts_the_unchecked_transport_for_the_registrys_own_origin_only(home: Path) -> None:
+    """Which transport each origin gets under insecure: the registry's own host and port unchecked (443 for one named
+    without a port); another port of that host (a token service beside it), and every other host, checked."""
+    import ssl
+
+    from imgscope.sources.registry import _UncheckedOrigin
+
+    def checks(client: httpx.Client, url: str) -> bool:
+        transport = client._transport_for_url(httpx.URL(url))
+        if isinstance(transport, _UncheckedOrigin):
+            transport = transport.unchecked if (httpx.URL(url).port or 443) == transport.port else transport.checked
+        assert isinstance(transport, httpx.HTTPTransport)
+        context = transport._pool._ssl_context
+        return context is not None and context.verify_mode == ssl.CERT_REQUIRED
+
+    for name, own, others in [
+        ("registry.example/app:1", "https://registry.example/v2/", ["https://registry.example:5001/token"]),
+        ("registry.example:5000/app:1", "https://registry.example:5000/v2/", ["https://registry.example/token"]),
+        ("[::1]:5000/app:1", "https://[::1]:5000/v2/", ["https://[::1]:5001/token"]),
+    ]:
+        registry = Registry(parse_reference(name), SourceOptions(insecure=True))
+        assert not checks(registry.client, own), name
+        for url in [*others, "https://cdn.example/blob", "https://auth.example/token"]:
+            assert checks(registry.client, url), (name, url)
+        registry.close()
+        checked = Registry(parse_reference(name))
+        assert checks(checked.client, own), name
+        checked.close()
+
+
 def test_only_a_registry_on_this_machine_falls_back_to_plain_http(home: Path) -> None:
     """HTTPS first everywhere; plain HTTP after it only for localhost, 127.* and [::1] (or with --insecure): a
     registry elsewhere is never asked in plain text because its TLS failed."""

@@ -45,7 +45,10 @@ def source_options(f: F) -> F:
             is_flag=True,
             expose_value=False,
             callback=_store,
-            help="Do not check registries' certificates; plain HTTP where one speaks no TLS (localhost always may).",
+            help=(
+                "Do not check the registry's own certificate (its token service's and blob storage's still are);"
+                " plain HTTP where it speaks no TLS (localhost always may)."
+            ),
         ),
         click.option(
             "--cache-dir",

@@ -10,7 +10,8 @@ HTTP is httpx: one client per image, connection reuse, streamed bodies, proxies 
 environment (``HTTPS_PROXY``, ``SSL_CERT_FILE``), and an auth flow (``registry_auth.RegistryAuth``) that
 answers the registry's challenges. Blob redirects to another host (object storage) are followed without
 the Authorization header. Every registry is asked over HTTPS first; one on this machine (or any, with
-``insecure``) is asked in plain HTTP when it turns out not to speak TLS, as docker, skopeo and crane do.
+``insecure``) is asked in plain HTTP when it turns out not to speak TLS, as docker, skopeo and crane do; ``insecure``
+also leaves the registry's own certificate unchecked (its host and port only, ``_UncheckedOrigin``).
 """
 
 from __future__ import annotations
@@ -111,10 +112,12 @@ def _plain_needs() -> str:
     return f"a registry over plain HTTP needs {option_given('insecure', True)}"
 
 
-def _untrusted(host: str) -> str:
+def _untrusted(host: str, insecure_helps: bool = True) -> str:
+    """``insecure_helps``: ``host`` is the registry's own (``insecure`` leaves no other certificate unchecked)."""
+    hint = f", or {option_given('insecure', True)} not to check it" if insecure_helps else ""
     return (
         f"TLS failed with {host}: its certificate is not trusted here (self-signed, or from a private CA?); give"
-        f" the CA in SSL_CERT_FILE, or {option_given('insecure', True)} not to check it"
+        f" the CA in SSL_CERT_FILE{hint}"
     )
 
 
@@ -124,10 +127,10 @@ _MISMATCH_CODES = frozenset({62, 64})
 _EXPIRED_CODES = {9: "is not valid yet", 10: "has expired"}
 
 
-def _certificate_problem(exc: ssl.SSLCertVerificationError, host: str, name: str) -> str:
+def _certificate_problem(exc: ssl.SSLCertVerificationError, host: str, name: str, insecure_helps: bool = True) -> str:
     code = getattr(exc, "verify_code", None)  # set by the handshake, absent from one made by hand
     if code is None or code in _UNTRUSTED_CODES:
-        return _untrusted(host)
+        return _untrusted(host, insecure_helps)
     if code in _MISMATCH_CODES:
         return f"TLS failed with {host}: its certificate is not for {name} (hostname mismatch)"
     if code in _EXPIRED_CODES:
@@ -151,8 +154,9 @@ def _plain_may_answer(exc: Exception, url: httpx.URL) -> bool:
     return False
 
 
-def _connect_problem(exc: Exception, host: str, name: str | None = None) -> str:
-    """``exc`` (a connection to ``host``, HOST[:PORT], failed) in words; ``name``: the host name asked for."""
+def _connect_problem(exc: Exception, host: str, name: str | None = None, insecure_helps: bool = True) -> str:
+    """``exc`` (a connection to ``host``, HOST[:PORT], failed) in words; ``name``: the host name asked for;
+    ``insecure_helps``: ``host`` is the registry's own, whose certificate ``insecure`` would leave unchecked."""
     name = name or host
     cause: BaseException | None = exc
     while cause is not None:
@@ -161,11 +165,11 @@ def _connect_problem(exc: Exception, host: str, name: str | None = None) -> str:
         if isinstance(cause, ConnectionRefusedError):
             return f"connection refused by {host}"
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return _certificate_problem(cause, host, name)
+            return _certificate_problem(cause, host, name, insecure_helps)
         if isinstance(cause, ssl.SSLError):
             reason = cause.reason or "handshake"
             if "CERTIFICATE_VERIFY_FAILED" in str(cause) or reason == "CERTIFICATE_VERIFY_FAILED":
-                return _untrusted(host)
+                return _untrusted(host, insecure_helps)
             return f"TLS failed with {host} ({reason}); {_plain_needs()}"
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
@@ -174,10 +178,40 @@ def _connect_problem(exc: Exception, host: str, name: str | None = None) -> str:
     if "Connection refused" in text:
         return f"connection refused by {host}"
     if "CERTIFICATE_VERIFY_FAILED" in text:
-        return _untrusted(host)
+        return _untrusted(host, insecure_helps)
     if "SSL" in text or "CERTIFICATE" in text.upper():
         return f"TLS failed with {host}; {_plain_needs()}"
     return f"cannot connect to {host} ({type(exc).__name__})"
+
+
+def _env_proxy(url: httpx.URL) -> httpx.Proxy | None:
+    """The proxy ``httpx.Client(trust_env=True)`` takes for ``url`` (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``):
+    httpx's own reading of the environment and its own matching, so the two cannot disagree."""
+    from httpx._utils import URLPattern, get_environment_proxies
+
+    for pattern, proxy in sorted({URLPattern(k): v for k, v in get_environment_proxies().items()}.items()):
+        if pattern.matches(url):
+            return None if proxy is None else httpx.Proxy(url=proxy)
+    return None
+
+
+class _UncheckedOrigin(httpx.BaseTransport):
+    """Mounted for an insecure registry's host (``https://HOST[:PORT]``): its own port (the one it was named with, or
+    443) without certificate checks, as docker's insecure-registries; any other port of that host (a token service on
+    the registry's machine) checked, as every other HTTPS request. Both through the proxy the environment names."""
+
+    def __init__(self, port: int | None, proxy: httpx.Proxy | None) -> None:
+        self.port = port or 443
+        self.unchecked = httpx.HTTPTransport(verify=False, trust_env=True, proxy=proxy)
+        self.checked = httpx.HTTPTransport(verify=True, trust_env=True, proxy=proxy)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        own = (request.url.port or 443) == self.port
+        return (self.unchecked if own else self.checked).handle_request(request)
+
+    def close(self) -> None:
+        self.unchecked.close()
+        self.checked.close()
 
 
 @dataclass
@@ -230,9 +264,13 @@ class Registry:
         _OPEN.add(self)
 
     def _client(self) -> httpx.Client:
+        mounts: dict[str, httpx.BaseTransport] = {}
+        if self.options.insecure:  # the registry's own origin only: its token service and blob storage stay checked
+            own = self.base.copy_with(scheme="https")
+            mounts[f"https://{self.host}"] = _UncheckedOrigin(own.port, _env_proxy(own))
         return httpx.Client(
             trust_env=True,  # proxies; and SSL_CERT_FILE / SSL_CERT_DIR, a private CA's certificates
-            verify=not self.options.insecure,
+            mounts=mounts,
             follow_redirects=False,
             timeout=httpx.Timeout(self.options.timeout, connect=min(self.options.timeout, 30.0)),
             headers={"User-Agent": USER_AGENT},
@@ -265,9 +303,7 @@ class Registry:
                 if self._plain_instead(url, exc):
                     url, own = url.copy_with(scheme="http"), _origin(self.base)
                     continue
-                # the port said: a wrong one is the usual cause
-                host = f"{url.host}:{url.port}" if url.port else url.host
-                raise RegistryError(self.where, _connect_problem(exc, host, url.host)) from None
+                raise RegistryError(self.where, self._connect_failed(url, exc)) from None
             except httpx.HTTPError as exc:
                 raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what})") from None
             if _origin(url) == own:
@@ -280,6 +316,19 @@ class Registry:
                 return response
             self._fail(response, what)
         raise RegistryError(self.where, f"more than {MAX_REDIRECTS} redirects ({what})")
+
+    def _connect_failed(self, url: httpx.URL, exc: httpx.HTTPError) -> str:
+        """Why a request for ``url`` could not connect: to ``url``'s host, or (a request of the auth flow) to the
+        token service's."""
+        failed = url
+        with contextlib.suppress(RuntimeError):  # the request that failed: the token service's, in the auth flow
+            failed = exc.request.url
+        # the port said: a wrong one is the usual cause
+        host = f"{failed.host}:{failed.port}" if failed.port else failed.host
+        if _origin(failed) != _origin(url):
+            host = f"{host} (the token service)"
+        own = _origin(failed) == _origin(self.base.copy_with(scheme="https"))
+        return _connect_problem(exc, host, failed.host, insecure_helps=own)
 
     def _plain_instead(self, url: httpx.URL, exc: httpx.HTTPError) -> bool:
         """True, and the registry asked in plain HTTP from now on, when ``url`` is the registry's own over HTTPS, it
