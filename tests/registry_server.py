@@ -432,6 +432,72 @@ class FrontServer:
             server.server_close()
 
 
+class ForwardProxy:
+    """An HTTP proxy that forwards plain GETs (``GET http://HOST:PORT/...``) and refuses every ``CONNECT`` with a 403,
+    as squid does for a port other than 443: HTTPS cannot go through it, plain HTTP can. ``upstream`` maps a HOST:PORT
+    asked for to where it really is (a name only the proxy knows); a GET it cannot pass on is answered 502.
+    ``connects`` and ``gets`` list what was asked."""
+
+    def __init__(self, upstream: dict[str, str] | None = None) -> None:
+        self.upstream = upstream or {}
+        self.connects: list[str] = []
+        self.gets: list[str] = []
+        self.port = free_port()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_CONNECT(self) -> None:
+                proxy.connects.append(self.path)
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                self.close_connection = True
+
+            def do_GET(self) -> None:
+                proxy._forward(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _forward(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        from urllib.parse import urlsplit
+
+        self.gets.append(handler.path)
+        asked = urlsplit(handler.path)
+        target = self.upstream.get(asked.netloc, asked.netloc)
+        headers = {k: v for k, v in handler.headers.items() if k.lower() in ("authorization", "accept")}
+        try:
+            answer = httpx.get(
+                f"http://{target}{asked.path}{'?' + asked.query if asked.query else ''}",
+                headers=headers,
+                trust_env=False,
+                timeout=30,
+            )
+        except httpx.HTTPError:
+            handler.send_response(502)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        handler.send_response(answer.status_code)
+        for key, value in answer.headers.items():
+            if key.lower() in ("content-type", "www-authenticate", "docker-content-digest", "location"):
+                handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(answer.content)))
+        handler.end_headers()
+        handler.wfile.write(answer.content)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def add_sbom(layout: Path, subject_ref: str, ref_name: str) -> str:
     """Attach an SBOM (an OCI 1.1 artifact: ``artifactType``, an empty config, ``subject``) to the image tagged
     ``subject_ref`` in the OCI layout ``layout``, tagged ``ref_name`` there, as ORAS or cosign attach one; its

@@ -28,6 +28,7 @@ from imgscope.sources.registry import Registry
 from imgscope.sources.resolve import list_source, open_source
 from imgscope.units import format_size
 from tests.registry_server import (
+    ForwardProxy,
     FrontServer,
     RegistryServer,
     TokenIssuer,
@@ -737,6 +738,45 @@ def test_plain_http_is_tried_where_https_showed_it_may_answer() -> None:
     assert not _plain_may_answer(failed(ConnectionRefusedError(111, "refused")), port)  # the same port: refused
     untrusted = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
     assert not _plain_may_answer(failed(untrusted), no_port)
+
+
+def test_a_proxy_that_tunnels_no_https_leads_to_plain_http(
+    anon: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that refuses CONNECT (squid's default for a port other than 443) in front of a plain-HTTP registry: where
+    plain HTTP may be tried (this machine, or --insecure), it is, through the proxy, as the registry was read before
+    HTTPS came first; where it fails too, or may not be tried, the message says the proxy refused the tunnel. The
+    proxy's refusal was "cannot connect to ... (ProxyError)", the end of the run."""
+    proxy = ForwardProxy({f"registry.test:{anon.port}": anon.host})
+    try:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+            monkeypatch.setenv(name, proxy.url)
+        monkeypatch.setenv("NO_PROXY", "nothing.example")  # this machine's registries through the proxy too
+        img = open_source(f"{anon.host}/cases:1", options=options(tmp_path, use_cache=False))
+        assert len(img.layers) == 5 and imgscope.analyze(img).summary.layer_count == 5
+        assert proxy.connects == [anon.host] and proxy.gets  # HTTPS asked once, refused; then plain HTTP
+        elsewhere = f"registry.test:{anon.port}/cases:1"  # a name only the proxy knows: not this machine
+        refused = rf"^{re.escape(elsewhere)}: the proxy refused to tunnel to registry\.test:{anon.port} \(403"
+        with pytest.raises(RegistryError, match=refused):
+            open_source(elsewhere, options=options(tmp_path))
+        done = run_cli("analyze", elsewhere, "--insecure", "--json", cache=tmp_path / "cache")
+        assert done.returncode == 0, done.stderr
+        nothing = f"127.0.0.1:{free_port()}"  # the proxy answers 502 for plain HTTP there
+        with pytest.raises(RegistryError, match=rf"the proxy refused to tunnel to {re.escape(nothing)} \(403") as info:
+            open_source(f"{nothing}/cases:1", options=options(tmp_path))
+        assert "502" in str(info.value)
+    finally:
+        proxy.stop()
+
+
+def test_a_refused_tunnel_may_lead_to_plain_http() -> None:
+    """Where plain HTTP may be tried, a proxy refusing the CONNECT is a reason to (whatever the port: plain HTTP goes
+    through the proxy as a GET, no tunnel)."""
+    from imgscope.sources.registry import _plain_may_answer
+
+    no_port, port = httpx.URL("https://registry.example/v2/app/"), httpx.URL("https://registry.example:5000/v2/app/")
+    tunnel = httpx.ProxyError("403 Forbidden")
+    assert _plain_may_answer(tunnel, no_port) and _plain_may_answer(tunnel, port)
 
 
 def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:

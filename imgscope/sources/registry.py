@@ -140,8 +140,11 @@ def _certificate_problem(exc: ssl.SSLCertVerificationError, host: str, name: str
 
 def _plain_may_answer(exc: Exception, url: httpx.URL) -> bool:
     """True when ``url`` failed over HTTPS in a way plain HTTP may not: the handshake was answered by something that
-    speaks no TLS (a plain HTTP server answers it with text), or, ``url`` naming no port, nothing listens on 443 (plain
+    speaks no TLS (a plain HTTP server answers it with text), a proxy refused to tunnel to it (plain HTTP goes through
+    a proxy as a GET, no tunnel: squid tunnels only to 443), or, ``url`` naming no port, nothing listens on 443 (plain
     HTTP is port 80). False for a certificate refused, which only a TLS server sends."""
+    if isinstance(exc, httpx.ProxyError):
+        return True
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -154,10 +157,19 @@ def _plain_may_answer(exc: Exception, url: httpx.URL) -> bool:
     return False
 
 
+def _failed_url(exc: httpx.HTTPError, url: httpx.URL) -> httpx.URL:
+    """The URL of the request that failed: ``url``'s, or the token service's the auth flow sent for it."""
+    with contextlib.suppress(RuntimeError):  # an error raised without its request
+        return exc.request.url
+    return url
+
+
 def _connect_problem(exc: Exception, host: str, name: str | None = None, insecure_helps: bool = True) -> str:
     """``exc`` (a connection to ``host``, HOST[:PORT], failed) in words; ``name``: the host name asked for;
     ``insecure_helps``: ``host`` is the registry's own, whose certificate ``insecure`` would leave unchecked."""
     name = name or host
+    if isinstance(exc, httpx.ProxyError):  # the proxy's answer to CONNECT ("403 Forbidden"), or a SOCKS proxy's
+        return f"the proxy refused to tunnel to {host} ({str(exc)[:80] or 'ProxyError'})"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, socket.gaierror):
@@ -289,6 +301,8 @@ class Registry:
         if url.scheme == "https" and _origin(url) == _origin(self.base.copy_with(scheme="https")) != _origin(self.base):
             url = url.copy_with(scheme="http")  # made before the registry turned out to speak plain HTTP
         own = _origin(self.base)
+        https_said = ""  # why HTTPS failed, while plain HTTP has not answered yet: said if plain HTTP fails too
+        tunnel_refused = False  # ... by a proxy, whose own answer to the plain GET may follow
         for _hop in range(MAX_REDIRECTS + 1):
             request = self.client.build_request("GET", url, headers=headers)
             try:
@@ -298,31 +312,35 @@ class Registry:
                     raise RegistryError(self.where, self._unauthorized(), 401) from None
                 raise RegistryError(self.where, f"{self.host}: {exc}", exc.status) from None
             except httpx.TimeoutException:
-                raise RegistryError(self.where, f"{url.host}: timed out ({what})") from None
+                raise RegistryError(self.where, f"{url.host}: timed out ({what}){https_said}") from None
             except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
                 if self._plain_instead(url, exc):
+                    https_said = f" in plain HTTP; over HTTPS, {self._connect_failed(url, exc)}"
+                    tunnel_refused = isinstance(exc, httpx.ProxyError)
                     url, own = url.copy_with(scheme="http"), _origin(self.base)
                     continue
-                raise RegistryError(self.where, self._connect_failed(url, exc)) from None
+                said = https_said if _origin(_failed_url(exc, url)) == _origin(url) else ""  # not the token service's
+                raise RegistryError(self.where, self._connect_failed(url, exc) + said) from None
             except httpx.HTTPError as exc:
-                raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what})") from None
+                raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what}){https_said}") from None
             if _origin(url) == own:
                 self.plain_fallback = False  # it answered: what it speaks is settled
             if response.is_redirect and "location" in response.headers:
                 response.close()
                 url = response.url.join(response.headers["location"])
+                https_said = ""
                 continue
             if response.status_code == 200:
                 return response
-            self._fail(response, what)
+            # a proxy's own answer (403, 407, 5xx) to the plain GET after refusing the tunnel: say both
+            proxy_said = tunnel_refused and response.status_code in (403, 407, 502, 503, 504)
+            self._fail(response, what, https_said if proxy_said else "")
         raise RegistryError(self.where, f"more than {MAX_REDIRECTS} redirects ({what})")
 
     def _connect_failed(self, url: httpx.URL, exc: httpx.HTTPError) -> str:
         """Why a request for ``url`` could not connect: to ``url``'s host, or (a request of the auth flow) to the
         token service's."""
-        failed = url
-        with contextlib.suppress(RuntimeError):  # the request that failed: the token service's, in the auth flow
-            failed = exc.request.url
+        failed = _failed_url(exc, url)
         # the port said: a wrong one is the usual cause
         host = f"{failed.host}:{failed.port}" if failed.port else failed.host
         if _origin(failed) != _origin(url):
@@ -335,16 +353,16 @@ class Registry:
         may be asked in plain HTTP, and ``exc`` says plain HTTP may answer."""
         if not self.plain_fallback or url.scheme != "https" or _origin(url) != _origin(self.base):
             return False
-        with contextlib.suppress(RuntimeError):  # the request that failed (a token service's is not the registry's)
-            if _origin(exc.request.url) != _origin(url):
-                return False
+        if _origin(_failed_url(exc, url)) != _origin(url):  # a token service's failure is not the registry's
+            return False
         if not _plain_may_answer(exc, url):
             return False
         self.base = self.base.copy_with(scheme="http")
         self.plain_fallback = False
         return True
 
-    def _fail(self, response: httpx.Response, what: str) -> None:
+    def _fail(self, response: httpx.Response, what: str, after: str = "") -> None:
+        """Raise for ``response`` (not a 200); ``after``: what HTTPS said before, to end the message with."""
         status = response.status_code
         detail = _registry_error_code(response)
         retry = _retry_after(response.headers.get("Retry-After"))
@@ -359,7 +377,7 @@ class Registry:
             problem = f"too many requests to {self.host} (429){retry}"
         else:
             problem = f"{self.host} answered {status} {response.reason_phrase} for {what}{detail}"
-        raise RegistryError(self.where, problem, status)
+        raise RegistryError(self.where, problem + after, status)
 
     def _unauthorized(self) -> str:
         """What a 401 means here: no credentials were found, or which file's were refused."""
