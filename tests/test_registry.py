@@ -779,6 +779,24 @@ def test_a_refused_tunnel_may_lead_to_plain_http() -> None:
     assert _plain_may_answer(tunnel, no_port) and _plain_may_answer(tunnel, port)
 
 
+def test_a_connect_timeout_on_443_may_lead_to_plain_http(home: Path) -> None:
+    """Where plain HTTP may be tried, a registry named without a port whose 443 drops packets (a connect timeout) is
+    asked in plain HTTP on port 80, as --insecure read it before HTTPS came first; not one named with a port (plain
+    HTTP is on that port too), nor a timeout once connected. (The predicate and the switch: nothing is started on
+    80 or 443 on a shared machine.)"""
+    from imgscope.sources.registry import _plain_may_answer
+
+    no_port, port = httpx.URL("https://registry.example/v2/app/"), httpx.URL("https://registry.example:5000/v2/app/")
+    timeout = httpx.ConnectTimeout("timed out", request=httpx.Request("GET", no_port))
+    timeout.__context__ = TimeoutError("timed out")
+    assert _plain_may_answer(timeout, no_port)
+    assert not _plain_may_answer(httpx.ConnectTimeout("timed out"), port)
+    assert not _plain_may_answer(httpx.ReadTimeout("timed out"), no_port)
+    registry = Registry(parse_reference("registry.example/app:1"), SourceOptions(insecure=True))
+    assert registry._plain_instead(no_port, timeout) and registry.base.scheme == "http"
+    registry.close()
+
+
 def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:
     """Push, through the registry's own API, an image of one empty layer whose config blob is ``config`` as given
     (skopeo would parse it first): the registry checks the manifest's references, not the config's text."""

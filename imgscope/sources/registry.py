@@ -141,10 +141,13 @@ def _certificate_problem(exc: ssl.SSLCertVerificationError, host: str, name: str
 def _plain_may_answer(exc: Exception, url: httpx.URL) -> bool:
     """True when ``url`` failed over HTTPS in a way plain HTTP may not: the handshake was answered by something that
     speaks no TLS (a plain HTTP server answers it with text), a proxy refused to tunnel to it (plain HTTP goes through
-    a proxy as a GET, no tunnel: squid tunnels only to 443), or, ``url`` naming no port, nothing listens on 443 (plain
-    HTTP is port 80). False for a certificate refused, which only a TLS server sends."""
+    a proxy as a GET, no tunnel: squid tunnels only to 443), or, ``url`` naming no port, nothing listens on 443 or it
+    drops packets (a connect timeout: plain HTTP is port 80). False for a certificate refused, which only a TLS server
+    sends, and for a timeout once connected."""
     if isinstance(exc, httpx.ProxyError):
         return True
+    if isinstance(exc, httpx.ConnectTimeout):
+        return url.port is None
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -311,6 +314,12 @@ class Registry:
                 if exc.status == 401:  # the token service's 401 means what the registry's own would
                     raise RegistryError(self.where, self._unauthorized(), 401) from None
                 raise RegistryError(self.where, f"{self.host}: {exc}", exc.status) from None
+            except httpx.ConnectTimeout as exc:  # the HTTPS wait is the connect timeout: the whole is at most twice it
+                if self._plain_instead(url, exc):
+                    https_said = f" in plain HTTP; over HTTPS, {url.host}: timed out connecting"
+                    url, own = url.copy_with(scheme="http"), _origin(self.base)
+                    continue
+                raise RegistryError(self.where, f"{url.host}: timed out ({what}){https_said}") from None
             except httpx.TimeoutException:
                 raise RegistryError(self.where, f"{url.host}: timed out ({what}){https_said}") from None
             except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
