@@ -797,6 +797,35 @@ def test_a_connect_timeout_on_443_may_lead_to_plain_http(home: Path) -> None:
     registry.close()
 
 
+def test_a_refused_connection_names_the_host_and_port_tried(home: Path) -> None:
+    """An IPv6 address in brackets, as it is written in a reference ("connection refused by ::1:5000" was not); and
+    both ports where both were tried: localhost/app:1 is asked on 443, then on 80 ("connection refused by localhost"
+    said neither)."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        error = httpx.ConnectError("connection refused", request=request)
+        error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+        raise error
+
+    for name, message in [
+        ("[::1]:5000/app:1", r"connection refused by \[::1\]:5000"),
+        (
+            "localhost/app:1",
+            "connection refused by localhost:80 in plain HTTP; over HTTPS, connection refused by localhost:443",
+        ),
+        (
+            "[::1]/app:1",
+            r"connection refused by \[::1\]:80 in plain HTTP; over HTTPS, connection refused by \[::1\]:443",
+        ),
+    ]:
+        registry = Registry(parse_reference(name), SourceOptions(use_cache=False))
+        registry.client.close()
+        registry.client = httpx.Client(transport=httpx.MockTransport(refuse))
+        with pytest.raises(RegistryError, match=rf"^{re.escape(name)}: {message}$"):
+            registry.manifest("1")
+        registry.close()
+
+
 def _push_with_config(server: RegistryServer, repo: str, config: bytes) -> None:
     """Push, through the registry's own API, an image of one empty layer whose config blob is ``config`` as given
     (skopeo would parse it first): the registry checks the manifest's references, not the config's text."""

@@ -84,6 +84,14 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
 
+def _host_port(url: httpx.URL, port: bool = False) -> str:
+    """``url``'s host as a reference writes it (an IPv6 address in brackets), with its port if it names one, or with
+    ``port``, the scheme's (a registry named without one asked on both 443 and 80)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    number = url.port or ((443 if url.scheme == "https" else 80) if port else None)
+    return f"{host}:{number}" if number else host
+
+
 def _retry_after(value: str | None) -> str:
     if not value:
         return ""
@@ -316,22 +324,27 @@ class Registry:
                 raise RegistryError(self.where, f"{self.host}: {exc}", exc.status) from None
             except httpx.ConnectTimeout as exc:  # the HTTPS wait is the connect timeout: the whole is at most twice it
                 if self._plain_instead(url, exc):
-                    https_said = f" in plain HTTP; over HTTPS, {url.host}: timed out connecting"
+                    https_said = f" in plain HTTP; over HTTPS, {_host_port(url, True)}: timed out connecting"
                     url, own = url.copy_with(scheme="http"), _origin(self.base)
                     continue
-                raise RegistryError(self.where, f"{url.host}: timed out ({what}){https_said}") from None
+                raise RegistryError(
+                    self.where, f"{_host_port(url, bool(https_said))}: timed out ({what}){https_said}"
+                ) from None
             except httpx.TimeoutException:
-                raise RegistryError(self.where, f"{url.host}: timed out ({what}){https_said}") from None
+                raise RegistryError(
+                    self.where, f"{_host_port(url, bool(https_said))}: timed out ({what}){https_said}"
+                ) from None
             except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
                 if self._plain_instead(url, exc):
-                    https_said = f" in plain HTTP; over HTTPS, {self._connect_failed(url, exc)}"
+                    https_said = f" in plain HTTP; over HTTPS, {self._connect_failed(url, exc, port=True)}"
                     tunnel_refused = isinstance(exc, httpx.ProxyError)
                     url, own = url.copy_with(scheme="http"), _origin(self.base)
                     continue
                 said = https_said if _origin(_failed_url(exc, url)) == _origin(url) else ""  # not the token service's
-                raise RegistryError(self.where, self._connect_failed(url, exc) + said) from None
+                raise RegistryError(self.where, self._connect_failed(url, exc, port=bool(said)) + said) from None
             except httpx.HTTPError as exc:
-                raise RegistryError(self.where, f"{url.host}: {type(exc).__name__} ({what}){https_said}") from None
+                problem = f"{_host_port(url, bool(https_said))}: {type(exc).__name__} ({what})"
+                raise RegistryError(self.where, problem + https_said) from None
             if _origin(url) == own:
                 self.plain_fallback = False  # it answered: what it speaks is settled
             if response.is_redirect and "location" in response.headers:
@@ -346,12 +359,12 @@ class Registry:
             self._fail(response, what, https_said if proxy_said else "")
         raise RegistryError(self.where, f"more than {MAX_REDIRECTS} redirects ({what})")
 
-    def _connect_failed(self, url: httpx.URL, exc: httpx.HTTPError) -> str:
+    def _connect_failed(self, url: httpx.URL, exc: httpx.HTTPError, port: bool = False) -> str:
         """Why a request for ``url`` could not connect: to ``url``'s host, or (a request of the auth flow) to the
-        token service's."""
+        token service's; ``port``: name the scheme's port where the URL names none."""
         failed = _failed_url(exc, url)
         # the port said: a wrong one is the usual cause
-        host = f"{failed.host}:{failed.port}" if failed.port else failed.host
+        host = _host_port(failed, port)
         if _origin(failed) != _origin(url):
             host = f"{host} (the token service)"
         own = _origin(failed) == _origin(self.base.copy_with(scheme="https"))
