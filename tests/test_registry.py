@@ -671,34 +671,46 @@ def test_insecure_leaves_only_the_registrys_own_certificate_unchecked(
         issuer.stop()
 
 
-def test_insecure_mounts_the_unchecked_transport_for_the_registrys_own_origin_only(home: Path) -> None:
-    """Which transport each origin gets under insecure: the registry's own host and port unchecked (443 for one named
-    without a port); another port of that host (a token service beside it), and every other host, checked."""
+def test_insecure_leaves_the_registrys_own_origin_unchecked_and_no_other(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which connections insecure leaves unchecked: the registry's own host and port (443 for one named without a
+    port); not another port of that host (a token service beside it), nor any other host; each through the proxy the
+    environment names, a registry in NO_PROXY included (such an entry outranked a per-origin mount)."""
     import ssl
 
-    from imgscope.sources.registry import _UncheckedOrigin
+    import httpcore
 
-    def checks(client: httpx.Client, url: str) -> bool:
-        transport = client._transport_for_url(httpx.URL(url))
-        if isinstance(transport, _UncheckedOrigin):
-            transport = transport.unchecked if (httpx.URL(url).port or 443) == transport.port else transport.checked
-        assert isinstance(transport, httpx.HTTPTransport)
-        context = transport._pool._ssl_context
-        return context is not None and context.verify_mode == ssl.CERT_REQUIRED
+    from imgscope.sources.registry import _InsecureTransport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "registry.example,::1,127.0.0.1")
+
+    def checked(transport: httpx.BaseTransport, url: str) -> tuple[bool, bool]:
+        assert isinstance(transport, _InsecureTransport)
+        pool = transport.pool_for(httpx.URL(url))._pool
+        context = pool._ssl_context
+        proxied = isinstance(pool, httpcore.HTTPProxy)
+        return context is not None and context.verify_mode == ssl.CERT_REQUIRED, proxied
 
     for name, own, others in [
         ("registry.example/app:1", "https://registry.example/v2/", ["https://registry.example:5001/token"]),
         ("registry.example:5000/app:1", "https://registry.example:5000/v2/", ["https://registry.example/token"]),
         ("[::1]:5000/app:1", "https://[::1]:5000/v2/", ["https://[::1]:5001/token"]),
+        ("127.0.0.1:5000/app:1", "https://127.0.0.1:5000/v2/", ["https://127.0.0.1:5001/token"]),
+        ("elsewhere.example/app:1", "https://elsewhere.example/v2/", ["https://elsewhere.example:8443/token"]),
     ]:
         registry = Registry(parse_reference(name), SourceOptions(insecure=True))
-        assert not checks(registry.client, own), name
-        for url in [*others, "https://cdn.example/blob", "https://auth.example/token"]:
-            assert checks(registry.client, url), (name, url)
+        proxied = name.startswith("elsewhere")
+        assert checked(registry.client._transport, own) == (False, proxied), name
+        for url in others:
+            assert checked(registry.client._transport, url)[0], (name, url)
+        assert checked(registry.client._transport, "https://cdn.example/blob") == (True, True)
+        assert checked(registry.client._transport, "https://auth.registry.example/token") == (True, False)
         registry.close()
-        checked = Registry(parse_reference(name))
-        assert checks(checked.client, own), name
-        checked.close()
+        secure = Registry(parse_reference(name))  # without insecure: httpx's own client, as before
+        assert not isinstance(secure.client._transport, _InsecureTransport)
+        secure.close()
 
 
 def test_only_a_registry_on_this_machine_falls_back_to_plain_http(home: Path) -> None:

@@ -11,7 +11,7 @@ environment (``HTTPS_PROXY``, ``SSL_CERT_FILE``), and an auth flow (``registry_a
 answers the registry's challenges. Blob redirects to another host (object storage) are followed without
 the Authorization header. Every registry is asked over HTTPS first; one on this machine (or any, with
 ``insecure``) is asked in plain HTTP when it turns out not to speak TLS, as docker, skopeo and crane do; ``insecure``
-also leaves the registry's own certificate unchecked (its host and port only, ``_UncheckedOrigin``).
+also leaves the registry's own certificate unchecked (its host and port only, ``_InsecureTransport``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import json
 import os
 import socket
 import ssl
+import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -207,34 +208,40 @@ def _connect_problem(exc: Exception, host: str, name: str | None = None, insecur
     return f"cannot connect to {host} ({type(exc).__name__})"
 
 
-def _env_proxy(url: httpx.URL) -> httpx.Proxy | None:
-    """The proxy ``httpx.Client(trust_env=True)`` takes for ``url`` (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``):
-    httpx's own reading of the environment and its own matching, so the two cannot disagree."""
-    from httpx._utils import URLPattern, get_environment_proxies
+class _InsecureTransport(httpx.BaseTransport):
+    """The transport of an insecure registry's client: certificates checked on every origin but the registry's own
+    (https, its host, its port: 443 when it was named without one), as docker's insecure-registries; each request
+    through the proxy the environment names for it, by httpx's own reading and matching (``HTTPS_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``: what ``httpx.Client(trust_env=True)`` does when given no transport). Not mounts: a
+    ``NO_PROXY`` entry for the registry's name would outrank a mount for its origin, and it would be checked."""
 
-    for pattern, proxy in sorted({URLPattern(k): v for k, v in get_environment_proxies().items()}.items()):
-        if pattern.matches(url):
-            return None if proxy is None else httpx.Proxy(url=proxy)
-    return None
+    def __init__(self, host: str, port: int | None) -> None:
+        from httpx._utils import URLPattern, get_environment_proxies  # httpx's own, so the two cannot disagree
 
+        self._own = (host, port or 443)
+        found = {URLPattern(k): None if v is None else httpx.Proxy(url=v) for k, v in get_environment_proxies().items()}
+        self._proxies = sorted(found.items())  # the most specific first, as httpx orders its mounts
+        self._pools: dict[tuple[str | None, bool], httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()
 
-class _UncheckedOrigin(httpx.BaseTransport):
-    """Mounted for an insecure registry's host (``https://HOST[:PORT]``): its own port (the one it was named with, or
-    443) without certificate checks, as docker's insecure-registries; any other port of that host (a token service on
-    the registry's machine) checked, as every other HTTPS request. Both through the proxy the environment names."""
-
-    def __init__(self, port: int | None, proxy: httpx.Proxy | None) -> None:
-        self.port = port or 443
-        self.unchecked = httpx.HTTPTransport(verify=False, trust_env=True, proxy=proxy)
-        self.checked = httpx.HTTPTransport(verify=True, trust_env=True, proxy=proxy)
+    def pool_for(self, url: httpx.URL) -> httpx.HTTPTransport:
+        proxy = next((p for pattern, p in self._proxies if pattern.matches(url)), None)
+        verify = not (url.scheme == "https" and (url.host, url.port or 443) == self._own)
+        key = (None if proxy is None else str(proxy.url), verify)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = self._pools[key] = httpx.HTTPTransport(verify=verify, trust_env=True, proxy=proxy)
+            return pool
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        own = (request.url.port or 443) == self.port
-        return (self.unchecked if own else self.checked).handle_request(request)
+        return self.pool_for(request.url).handle_request(request)
 
     def close(self) -> None:
-        self.unchecked.close()
-        self.checked.close()
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
 
 @dataclass
@@ -287,13 +294,13 @@ class Registry:
         _OPEN.add(self)
 
     def _client(self) -> httpx.Client:
-        mounts: dict[str, httpx.BaseTransport] = {}
+        transport = None
         if self.options.insecure:  # the registry's own origin only: its token service and blob storage stay checked
             own = self.base.copy_with(scheme="https")
-            mounts[f"https://{self.host}"] = _UncheckedOrigin(own.port, _env_proxy(own))
+            transport = _InsecureTransport(own.host, own.port)
         return httpx.Client(
             trust_env=True,  # proxies; and SSL_CERT_FILE / SSL_CERT_DIR, a private CA's certificates
-            mounts=mounts,
+            transport=transport,
             follow_redirects=False,
             timeout=httpx.Timeout(self.options.timeout, connect=min(self.options.timeout, 30.0)),
             headers={"User-Agent": USER_AGENT},
