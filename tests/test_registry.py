@@ -781,6 +781,25 @@ def test_a_proxy_that_tunnels_no_https_leads_to_plain_http(
         proxy.stop()
 
 
+def test_a_tls_registry_behind_a_proxy_that_tunnels_nothing_says_so(
+    tls: RegistryServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry that speaks only TLS, behind a proxy that refuses to tunnel: the plain GET tried after it is
+    answered 400 (plain HTTP to a TLS port); the message says the tunnel was refused, where it said only "answered
+    400 Bad Request for tag 1"."""
+    proxy = ForwardProxy()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "nothing.example")
+        name = f"localhost:{tls.port}/cases:1"
+        refused = rf"answered 400 .* in plain HTTP; over HTTPS, the proxy refused to tunnel to localhost:{tls.port} "
+        with pytest.raises(RegistryError, match=refused):
+            open_source(name, options=options(tmp_path))
+    finally:
+        proxy.stop()
+
+
 def test_a_refused_tunnel_may_lead_to_plain_http() -> None:
     """Where plain HTTP may be tried, a proxy refusing the CONNECT is a reason to (whatever the port: plain HTTP goes
     through the proxy as a GET, no tunnel)."""

@@ -361,8 +361,9 @@ class Registry:
                 continue
             if response.status_code == 200:
                 return response
-            # a proxy's own answer (403, 407, 5xx) to the plain GET after refusing the tunnel: say both
-            proxy_said = tunnel_refused and response.status_code in (403, 407, 502, 503, 504)
+            # a proxy's own answer (403, 407, 5xx) to the plain GET after refusing the tunnel, or a TLS server's 400 to
+            # plain HTTP: say both
+            proxy_said = tunnel_refused and response.status_code in (400, 403, 407, 502, 503, 504)
             self._fail(response, what, https_said if proxy_said else "")
         raise RegistryError(self.where, f"more than {MAX_REDIRECTS} redirects ({what})")
 
