@@ -382,12 +382,9 @@ def test_credential_helper(basic: RegistryServer, home: Path, tmp_path: Path, mo
         open_source(f"{basic.host}/cases:1", options=options(tmp_path))
 
 
-@pytest.fixture(scope="module")
-def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistryServer, TokenIssuer]]:
-    pytest.importorskip("cryptography", reason="the test token issuer signs with cryptography (the dev extra)")
-    directory = tmp_path_factory.mktemp("token")
-    issuer = TokenIssuer(directory, USER, PASSWORD)
-    auth = {
+def token_auth(issuer: TokenIssuer) -> dict[str, Any]:
+    """The registry's ``auth`` settings that send clients to ``issuer`` for tokens and trust its signatures."""
+    return {
         "token": {
             "realm": issuer.realm,
             "service": "imgscope-test-registry",
@@ -395,6 +392,14 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistrySe
             "rootcertbundle": str(issuer.cert_path),
         }
     }
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RegistryServer, TokenIssuer]]:
+    pytest.importorskip("cryptography", reason="the test token issuer signs with cryptography (the dev extra)")
+    directory = tmp_path_factory.mktemp("token")
+    issuer = TokenIssuer(directory, USER, PASSWORD)
+    auth = token_auth(issuer)
     server = start_registry(directory, auth)
     server.creds = f"{USER}:{PASSWORD}"
     try:
@@ -641,14 +646,7 @@ def test_insecure_leaves_only_the_registrys_own_certificate_unchecked(
     directory.mkdir()
     certs = make_tls(directory / "certs", ("localhost",))
     issuer = TokenIssuer(directory, USER, PASSWORD, tls=certs)
-    auth = {
-        "token": {
-            "realm": issuer.realm,
-            "service": "imgscope-test-registry",
-            "issuer": "imgscope-test-issuer",
-            "rootcertbundle": str(issuer.cert_path),
-        }
-    }
+    auth = token_auth(issuer)
     server = start_registry(directory / "registry", auth)  # plain HTTP, on this machine
     try:
         monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_auth_file(tmp_path / "a.json", server.host, USER, PASSWORD)))
