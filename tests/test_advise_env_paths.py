@@ -13,8 +13,11 @@ from imgscope.advise import Finding, Severity, advice
 from imgscope.advise.secrets import _is_secret_var
 from imgscope.text import redact
 from tests.buildah import Buildah, needs_buildah
+from tests.credentials import WORKLOAD_IDENTITY, service_account_key
 
-SA_KEY = json.dumps(
+# A key file whose key is a placeholder, as documentation shows one: nothing in its content is a secret the sniffer
+# can see, so only a variable naming it says it holds one.
+SA_KEY_PLACEHOLDER = json.dumps(
     {
         "type": "service_account",
         "project_id": "demo",
@@ -88,7 +91,7 @@ def test_a_credential_file_a_variable_names_is_reported_where_a_layer_stores_it(
     b = Buildah(tmp_path)
     context = tmp_path / "ctx"
     context.mkdir()
-    (context / "sa.json").write_text(SA_KEY)  # the key is not in its first bytes: no file rule knows it
+    (context / "sa.json").write_bytes(service_account_key())  # a real key: the sniffer knows it by its content
     (context / "settings.json").write_text("{}")
     (context / "Containerfile").write_text(
         "FROM scratch\n"
@@ -103,8 +106,9 @@ def test_a_credential_file_a_variable_names_is_reported_where_a_layer_stores_it(
     adv = advice(imgscope.analyze(b.push("localhost/gac:1", tmp_path / "gac.tar")))
     assert _is202(adv.findings) == set()
     (found,) = [f for f in adv.findings if f.id == "IS201"]
-    assert found.paths == ("/app/sa.json",) and found.severity is Severity.WARNING and found.layers == (0,)
-    assert "GOOGLE_APPLICATION_CREDENTIALS" in found.message and "SECRETVALUE" not in found.message
+    assert found.paths == ("/app/sa.json",) and found.severity is Severity.ERROR and found.layers == (0,)
+    assert found.title == "Google Cloud service account key in a layer"
+    assert "PRIVATE KEY" not in found.message and "not seen to hold a secret" not in found.message
     assert found.bytes_saved is None
 
 
@@ -118,7 +122,8 @@ def test_a_relative_path_is_the_working_directorys_and_a_word_is_no_path(tmp_pat
         }
         return cfg
 
-    layer = tar(directory("app/"), member("app/sa.json", SA_KEY.encode()), member("app/true", b"#!/bin/sh\n"))
+    sa_json = member("app/sa.json", SA_KEY_PLACEHOLDER.encode())
+    layer = tar(directory("app/"), sa_json, member("app/true", b"#!/bin/sh\n"))
     path = tmp_path / "relative.tar"
     path.write_bytes(docker_archive([layer], config=config))
     adv = advice(imgscope.analyze(path))
@@ -204,15 +209,6 @@ AWS_PLACEHOLDERS = (
     b"[default]\naws_access_key_id = ${AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n"
     b"region = eu-west-1\n"
 )
-WORKLOAD_IDENTITY = json.dumps(
-    {
-        "type": "external_account",
-        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q",
-        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-        "token_url": "https://sts.googleapis.com/v1/token",
-        "credential_source": {"file": "/var/run/secrets/tokens/gcp-ksa/token"},
-    }
-).encode()
 
 
 def test_a_named_credential_file_the_sniffer_read_as_holding_no_secret_or_an_empty_one_is_not_reported(
@@ -246,6 +242,28 @@ def test_a_named_credential_file_whose_content_was_not_seen_is_a_warning_that_sa
     assert "as credential files" in named.message and "not seen to hold a secret" in named.message
     assert "has been published" not in named.message + named.fix
     assert "Rotate this one" not in named.fix
+
+
+def test_a_stored_google_credential_is_an_error_whether_a_variable_names_it_or_not(tmp_path: Path) -> None:
+    key = service_account_key()
+    user = json.dumps({"type": "authorized_user", "client_id": "x", "refresh_token": "1//0gSECRETVALUE"}).encode()
+    found = _named_files(
+        tmp_path,
+        ["GOOGLE_APPLICATION_CREDENTIALS=/var/secrets/google/key.json"],
+        ("var/secrets/google/key.json", key),
+        ("opt/app/conf/prod.json", key),  # a copy no variable names: its content says what it is
+        ("root/.config/gcloud/application_default_credentials.json", user),  # `gcloud auth application-default`
+    )
+    by_title = {f.title: f for f in found}
+    keys = by_title.pop("Google Cloud service account key in a layer")
+    user_found = by_title.pop("Google Cloud user credentials file in a layer")
+    assert by_title == {}
+    assert keys.paths == ("/opt/app/conf/prod.json", "/var/secrets/google/key.json")
+    assert user_found.paths == ("/root/.config/gcloud/application_default_credentials.json",)
+    for f in found:
+        assert f.severity is Severity.ERROR and "Rotate this one: it has been published" in f.fix
+        assert "not seen to hold a secret" not in f.message and "SECRETVALUE" not in f.message + f.fix
+    assert "2 Google Cloud service account keys stored in layer 0" in keys.message
 
 
 def test_a_named_credential_file_the_sniffer_found_a_secret_in_is_the_usual_error(tmp_path: Path) -> None:

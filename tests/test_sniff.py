@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 
 import pytest
 
@@ -11,8 +12,50 @@ from imgscope.analysis.sniff import HEAD_BYTES, MAX_SNIFF_SIZE, Sniffer, verdict
 from imgscope.sources.blobs import LayerStream
 from imgscope.sources.tar_stream import Tee, iter_entries
 from tests.conftest import pax_layer
+from tests.credentials import WORKLOAD_IDENTITY, pem_private_key, service_account_key
 
 FAKE = "imgscope-fake-SECRETVALUE"
+SA_KEY = service_account_key()
+SA_KEY_SORTED = service_account_key(sort_keys=True)  # the key after the URLs, "type" near the end
+EC_KEY = pem_private_key("ec")
+# What a JSON file says about a credential without holding one: a schema, a documentation example, a certificate.
+SA_SCHEMA = json.dumps(
+    {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Google Cloud service account key",
+        "properties": {
+            "type": {"const": "service_account"},
+            "private_key": {"type": "string", "pattern": "^-----BEGIN PRIVATE KEY-----\\n[A-Za-z0-9+/=\\n]+"},
+        },
+    },
+    indent=2,
+).encode()
+SA_EXAMPLE = (
+    b'{\n  "type": "service_account",\n  "project_id": "PROJECT_ID",\n  "private_key_id": "KEY_ID",\n'
+    b'  "private_key": "-----BEGIN PRIVATE KEY-----\\nPRIVATE_KEY\\n-----END PRIVATE KEY-----\\n",\n'
+    b'  "client_email": "SERVICE_ACCOUNT_EMAIL"\n}\n'
+)
+ADC = "root/.config/gcloud/application_default_credentials.json"
+USER_CREDENTIALS = json.dumps(
+    {
+        "account": "",
+        "client_id": "000000000000-imgscopefake.apps.googleusercontent.com",
+        "client_secret": f"{FAKE}-client",
+        "quota_project_id": "imgscope-demo",
+        "refresh_token": f"1//0g{FAKE}",
+        "type": "authorized_user",
+        "universe_domain": "googleapis.com",
+    },
+    indent=2,
+).encode()
+IMPERSONATING = json.dumps(
+    {
+        "type": "impersonated_service_account",
+        "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
+        "ci@imgscope-demo.iam.gserviceaccount.com:generateAccessToken",
+        "source_credentials": json.loads(USER_CREDENTIALS),
+    }
+).encode()
 
 
 @pytest.mark.parametrize(
@@ -51,6 +94,29 @@ FAKE = "imgscope-fake-SECRETVALUE"
         ("root/.docker/config.json", b'{"auths":{"r.example.com":{}},"credsStore":"pass"}', None),
         ("root/.docker/config.json", b"{not json", None),
         ("app/config.json", b'{"auths":{"r":{"auth":"dTpw"}}}', None),  # not under .docker/
+        # a JSON document with a PEM private key in a string (\\n escaped): a Google Cloud service account key
+        # whatever its name, compact or with its fields sorted; any other such key is a private key
+        ("var/secrets/google/key.json", SA_KEY, "gcp-service-account-key"),
+        ("app/conf/prod", SA_KEY_SORTED, "gcp-service-account-key"),
+        ("x/k.json", json.dumps(json.loads(SA_KEY), separators=(",", ":")).encode(), "gcp-service-account-key"),
+        ("x/k.json", b"\xef\xbb\xbf" + SA_KEY, "gcp-service-account-key"),  # a UTF-8 byte order mark
+        ("x/k.json", SA_KEY_SORTED[:HEAD_BYTES], "private-key"),  # the sniffer's head of it: the key, not the type
+        ("srv/signer.json", json.dumps({"kid": "a1", "signing_key": EC_KEY}).encode(), "private-key"),
+        # ... and a file that only mentions one is none
+        ("x/schema.json", SA_SCHEMA, None),
+        ("docs/sa.json", SA_EXAMPLE, None),  # a placeholder where the key's base64 would be
+        ("x/k.json", json.dumps({**json.loads(SA_KEY), "private_key": ""}).encode(), None),
+        ("docs/auth.md", b"Create a key:\n```json\n" + SA_EXAMPLE + b"```\n", None),
+        ("x/ca.json", json.dumps({"ca": EC_KEY.replace("EC PRIVATE KEY", "CERTIFICATE")}).encode(), None),
+        ("x/pub.json", json.dumps({"public_key": EC_KEY.replace("EC PRIVATE KEY", "PUBLIC KEY")}).encode(), None),
+        ("x/key.js", b"module.exports = " + SA_KEY, None),  # code, not a JSON document
+        # gcloud's application default credentials: a user's refresh token, read whole by its name
+        (ADC, USER_CREDENTIALS, "gcp-user-credentials"),
+        (ADC, IMPERSONATING, "gcp-user-credentials"),  # --impersonate-service-account: the user's token inside
+        (ADC, json.dumps({**json.loads(USER_CREDENTIALS), "refresh_token": ""}).encode(), None),
+        (ADC, WORKLOAD_IDENTITY, None),  # workload identity federation: no secret in it
+        (ADC, b"{not json", None),
+        ("app/adc.json", USER_CREDENTIALS, None),  # by content alone: no key in it to see
     ],
 )
 def test_verdict(path: str, content: bytes, kind: str | None) -> None:
@@ -153,19 +219,26 @@ def test_head_filter_finds_what_asking_about_every_file_finds() -> None:
     """With its head filter, the reader shows the sniffer only the files that can be secrets; the findings, and the
     bytes of each file it does show, are the ones it gets when asked about every file. The layer spans several
     read chunks, so keys and credential files sit inside chunks and across their edges; some keys start past the
-    filter's 64 bytes, some files are too large, some names end like a credential file's without being one."""
+    filter's first KiB, some files are too large, some names end like a credential file's without being one;
+    service account keys (their private key ~160 or ~430 bytes in) and a schema that names their fields."""
     import random
 
     rng = random.Random(5)
     key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE\n"
     members: dict[str, bytes] = {}
     for i in range(600):
-        kind = rng.randrange(8)
+        kind = rng.randrange(11)
         body = rng.randbytes(rng.choice([10, 300, 5000, 40000]))
         if kind == 0:
             members[f"k/{i}.key"] = key + body
         elif kind == 1:
-            members[f"k/{i}.late"] = b" " * 70 + key  # the header past the window: never a key
+            members[f"k/{i}.late"] = b" " * 1100 + key  # the header past the window: never a key
+        elif kind == 8:
+            members[f"j/{i}.json"] = SA_KEY
+        elif kind == 9:
+            members[f"j/{i}"] = SA_KEY_SORTED
+        elif kind == 10:
+            members[f"j/{i}.schema.json"] = SA_SCHEMA
         elif kind == 2:
             members[f"home/u{i}/.npmrc"] = f"//r/:_authToken={FAKE}\n".encode() + body
         elif kind == 3:
@@ -185,7 +258,18 @@ def test_head_filter_finds_what_asking_about_every_file_finds() -> None:
         found[filtered] = sorted((f.path, f.kind) for f in sniffer.found)
         shown[filtered] = sniffer.shown
     assert found[True] == found[False]
-    assert {kind for _, kind in found[True]} == {"private-key", "npm-token", "aws-credentials"}
+    assert {kind for _, kind in found[True]} == {
+        "private-key",
+        "npm-token",
+        "aws-credentials",
+        "gcp-service-account-key",
+    }
+    assert {path for path, kind in found[True] if kind == "gcp-service-account-key"} == {
+        f"/{path}" for path, content in members.items() if content == SA_KEY
+    }
+    assert {path for path, kind in found[True] if kind == "private-key" and path.startswith("/j/")} == {
+        f"/{path}" for path, content in members.items() if content == SA_KEY_SORTED
+    }
     plain = [[path for path in shown[f] if path.startswith(("d/", "x/"))] for f in (True, False)]
     assert (
         len(plain[0]) < len(plain[1]) / 4

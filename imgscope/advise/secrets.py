@@ -28,6 +28,7 @@ _ARGS_PREFIX = re.compile(r"^\|(\d+)((?: [^\s=]+=\S*)*) ")
 
 _SECRET_KINDS = {
     "private-key": "private key",
+    "gcp-service-account-key": "Google Cloud service account key",
     "ssh-private-key": "SSH private key",
     "dotenv": ".env file",
     "npm-token": ".npmrc with an auth token",
@@ -36,12 +37,18 @@ _SECRET_KINDS = {
     "git-credentials": ".git-credentials with a password",
     "aws-credentials": "AWS credentials file",
     "docker-auth": "Docker config with registry auths",
+    "gcp-user-credentials": "Google Cloud user credentials file",
     "variable-named": "credential file named by a variable",
 }
 # The usual way to give each kind to the build without writing it into a layer.
 _SECRET_FIXES = {
     "private-key": "mount the key for the step that needs it: `RUN --mount=type=secret,id=tls_key ...`, "
     "or give it to the container at run time (a volume or an orchestrator secret)",
+    "gcp-service-account-key": "give the workload an identity instead of a key (its attached service account on "
+    "Google Cloud, Workload Identity Federation elsewhere), or the key at run time (a volume or an orchestrator "
+    "secret, GOOGLE_APPLICATION_CREDENTIALS pointing to it); a build step that needs it: "
+    "`RUN --mount=type=secret,id=gcp_key,target=/run/secrets/gcp_key.json ...`. Delete this key "
+    "(`gcloud iam service-accounts keys delete`)",
     "ssh-private-key": "use the build's SSH agent instead of a key file: `RUN --mount=type=ssh git clone ...` "
     "(`docker build --ssh default`)",
     "dotenv": "add `**/.env*` to .dockerignore and pass the values at run time (`docker run --env-file .env`)",
@@ -52,14 +59,17 @@ _SECRET_FIXES = {
     "aws-credentials": "`RUN --mount=type=secret,id=aws,target=/root/.aws/credentials aws s3 cp ...`, "
     "or an IAM role at run time",
     "docker-auth": "`RUN --mount=type=secret,id=dockercfg,target=/root/.docker/config.json ...`",
+    "gcp-user-credentials": "`RUN --mount=type=secret,id=adc,target=/root/.config/gcloud/"
+    "application_default_credentials.json ...`, or a service account's identity at run time. Revoke this one "
+    "(`gcloud auth application-default revoke`)",
     "variable-named": "give the file at run time where the variable points (a volume or an orchestrator secret), "
     "or mount it for the step that needs it: `RUN --mount=type=secret,id=cred,target=PATH ...`",
 }
 # A file only a variable's name calls a credential file: its content was not seen to hold a secret.
 _UNSEEN_NOTE = (
-    ". The content was not seen to hold a secret (imgscope reads each small file's first bytes for a private key's "
-    "header, and known credential files such as .aws/credentials whole), so this is a warning: the variable's name is "
-    "the only sign that it holds one"
+    ". The content was not seen to hold a secret (imgscope reads each small file's first KiB for a private key, in PEM "
+    "or in a JSON key file such as a service account key, and known credential files such as .aws/credentials "
+    "whole), so this is a warning: the variable's name is the only sign that it holds one"
 )
 
 
@@ -72,7 +82,8 @@ _UNSEEN_NOTE = (
     fix="Never write secrets into a layer: `RUN --mount=type=secret`, run-time secrets; rotate the one published.",
 )
 def secret_file(rule: Rule, ctx: Context) -> Iterator[Finding]:
-    # By name: SSH keys and .env files; by content (imgscope.analysis.sniff): private keys, credential files.
+    # By name: SSH keys and .env files; by content (imgscope.analysis.sniff): private keys (PEM, JSON key files),
+    # credential files.
     # And what a credential variable names (GOOGLE_APPLICATION_CREDENTIALS=/app/sa.json), where a layer stores it:
     # a warning, as its content was not seen to hold a secret. Not an empty file, nor one the sniffer read whole
     # and found no secret in (an .aws/credentials of ${...} placeholders); one it found a secret in is that kind.
