@@ -39,17 +39,29 @@ _SECRET_NAME = rf"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*{SECRET_WORDS}[A-Za-z0-9_.-]
 # path characters only (ASCII letters, digits, _ . - /). A password may hold a slash or a dot (correct/horse.battery,
 # hunter2.txt), base64 a slash, + or =, and $X/abc is the shell's: each is a value, masked and reported. When in
 # doubt a value is no path: a leaked secret costs more than a masked path.
-PATH_VALUE = re.compile(
+_PATH_SHAPE = re.compile(
     r"^(?:/(?:etc|run|var|opt|usr|home|root|tmp|srv|mnt|media|app|apps|data|config|secrets?|keys?|certs?|workspace"
     r"|kaniko|builds?|code|src)(?:/|$)|\.\.?/|~/)[A-Za-z0-9_./-]*$"
 )
+# A last name that is a token, not a file's: no extension, and upper- and lower-case letters and digits, as a
+# generated password or a base62/base64url token has (/data/AbCdEf123). The files credential variables name are
+# words: an extension (key.json, Server2024.key, tmp.Xy3kLm9QzA), or letters of one case, digits or not
+# (db_password, DB_PASSWORD, id_ed25519, token); a name such as AppSrv01 is taken for a token (masked, reported).
+_TOKEN_NAME = re.compile(r"^(?=[^.]*[A-Z])(?=[^.]*[a-z])(?=[^.]*[0-9])[^.]+\Z")
+
+
+def is_path_value(value: str) -> bool:
+    """True when ``value`` clearly is a path, which says where a credential is rather than what it is: absolute under
+    a usual top directory (``/var/secrets/key.json``), or from ``./``, ``../`` or ``~/``, of path characters only,
+    its last name no token (``/data/AbCdEf123`` is a password). The one rule for ``redact`` and advise's IS202."""
+    return _PATH_SHAPE.match(value) is not None and _TOKEN_NAME.match(value.rpartition("/")[2]) is None
 
 
 def _mask_value(match: re.Match[str]) -> str:
     """``NAME=value`` (the name and ``=`` the groups before the last) masked, unless the value is a path."""
     *head, value = match.groups()
     path = "=" in head[-1] or ":" in head[-1]  # `password /x` (netrc's spelling) is masked whatever it looks like
-    return match[0] if path and PATH_VALUE.match(value.strip("\"'")) else "".join(head) + "***"
+    return match[0] if path and is_path_value(value.strip("\"'")) else "".join(head) + "***"
 
 
 _MASKS = (

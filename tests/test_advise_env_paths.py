@@ -28,8 +28,8 @@ SA_KEY_PLACEHOLDER = json.dumps(
 )
 
 # name -> (value, reported by IS202). Every name is one IS202 would report (a secret word, no pointer suffix such
-# as _FILE), so each row is decided by its value alone (text.PATH_VALUE): a path says where a credential is, and a
-# secret that looks like a path (a slash, a dot, an extension, a top directory) is still one.
+# as _FILE), so each row is decided by its value alone (text.is_path_value): a path says where a credential is, and
+# a secret that looks like a path (a slash, a dot, an extension, a top directory) is still one.
 VARIABLES = {
     "GOOGLE_APPLICATION_CREDENTIALS": ("/var/secrets/google/key.json", False),
     "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": ("~/.config/gcloud/sa.json", False),
@@ -133,9 +133,10 @@ def test_a_relative_path_is_the_working_directorys_and_a_word_is_no_path(tmp_pat
     assert "ENV GOOGLE_APPLICATION_CREDENTIALS" not in _is202(adv.findings)
 
 
-# (name, value, secret): one table for redact and IS202, as both take a value for a path with text.PATH_VALUE. A
+# (name, value, secret): one table for redact and IS202, as both take a value for a path with text.is_path_value. A
 # path is one that clearly is: absolute under a usual top directory, or from ./, ../ or ~/, of path characters
-# only. A password with a slash or a dot in it is no path: when in doubt, a value is masked and reported.
+# only, its last name no token. A password with a slash or a dot in it is no path: when in doubt, a value is masked
+# and reported.
 PATH_LOOKING = [
     ("GOOGLE_APPLICATION_CREDENTIALS", "/var/secrets/key.json", False),
     ("PASSWORD", "/run/secrets/pw", False),
@@ -155,6 +156,21 @@ PATH_LOOKING = [
     ("AWS_SECRET_ACCESS_KEY", "/data/K7MDENG+bPxRfiCYEXAMPLEKEY", True),
     ("AWS_SECRET_ACCESS_KEY", "/tmp/K7MDENG/bPxRfiCY=", True),
     ("AWS_SECRET_ACCESS_KEY", "/k8sXq2Lr9Tz3Wm1Vb5Np7Yc4Hd6Jf0Ga8Se2Qu1", True),
+    # path characters only, under a top directory, but the last name is a token, not a file's: no extension,
+    # upper- and lower-case letters and digits (a generated password, base62 or base64url)
+    ("PASSWORD", "/data/AbCdEf123", True),
+    ("API_TOKEN", "/tmp/x9Kq2LmZ7vBn", True),
+    ("SESSION_SECRET", "/app/static/Zx8-Qw2_Er", True),
+    ("DB_PASSWORD", "./Tr0ub4dor", True),
+    ("SECRET_KEY", "~/kP3xQ9zL", True),
+    # ... while a file's name is a word: an extension, or letters of one case, with or without digits
+    ("TLS_PRIVATE_KEY", "/etc/ssl/private/Server2024.key", False),
+    ("PASSWORD", "/run/secrets/DB_PASSWORD", False),
+    ("SSH_PRIVATE_KEY", "/root/.ssh/id_ed25519", False),
+    ("KUBE_TOKEN", "/var/run/secrets/kubernetes.io/serviceaccount/token", False),
+    ("APP_SECRET", "/opt/App2/config/AppSettings", False),
+    ("API_KEY", "/tmp/tmp.Xy3kLm9QzA", False),  # mktemp's file: a random name after a dot
+    ("DB_PASSWORD", "/run/secrets/", False),
 ]
 
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
 from imgscope.analysis.sniff import MAX_SNIFF_SIZE, config_kind
-from imgscope.text import PATH_VALUE, SECRET_WORDS
+from imgscope.text import SECRET_WORDS, is_path_value
 from imgscope.union.filesystem import WasteReason
 
 _SSH_KEYS = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
@@ -255,7 +255,7 @@ def secret_in_config(rule: Rule, ctx: Context) -> Iterator[Finding]:
     names: dict[str, set[str]] = defaultdict(set)  # variable -> where
     layers: set[int] = set()
     for var in _variables(ctx):
-        if var.value and _is_secret_var(var.name) and not PATH_VALUE.match(var.value):
+        if var.value and _is_secret_var(var.name) and not is_path_value(var.value):
             names[var.label].add(var.where)
             if var.layer is not None:
                 layers.add(var.layer)
@@ -316,8 +316,8 @@ def _credential_paths(ctx: Context) -> dict[str, set[str]]:
         if not value or _SECRET_VAR.search(var.name) is None or value.startswith(("~", "$")):
             continue
         if not value.startswith("/"):
-            # A word (API_KEY_ENABLED=true, sa.json, a/b.json) is no relative path: ./x or ../x is (text.PATH_VALUE).
-            if not ctx.runtime.workdir.startswith("/") or not PATH_VALUE.match(value):
+            # A word (API_KEY_ENABLED=true, sa.json, a/b.json) is no relative path: ./x or ../x is (text.is_path_value).
+            if not ctx.runtime.workdir.startswith("/") or not is_path_value(value):
                 continue
             value = posixpath.join(ctx.runtime.workdir, value)
         paths["/" + posixpath.normpath(value).lstrip("/")].add(var.label)
