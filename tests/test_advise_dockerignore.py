@@ -1,8 +1,10 @@
 """IS104's .dockerignore lines keep out what the finding counts: buildah builds ``COPY . /app/`` of a context with
-junk at the top and nested below it, then again with the lines the finding gives in a .dockerignore."""
+junk at the top and nested below it, then again with the lines the finding gives in a .dockerignore. A COPY from
+another stage or image, which no .dockerignore touches, is no build-context junk."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -79,19 +81,26 @@ def test_a_copy_of_a_subdirectory_gets_lines_that_keep_its_tests_out(tmp_path: P
     assert _stored(before) - _stored(after) == junk.bytes_saved
 
 
-def _copy_image(tmp_path: Path, history: list[str], files: dict[str, int]) -> imgscope.Analysis:
+def _copy_image(tmp_path: Path, history: list[str], files: dict[str, int] | list[dict[str, int]]) -> imgscope.Analysis:
+    """An image of one layer per COPY/ADD entry of ``history`` (``files``: one layer's, or each layer's)."""
     from tests.hostile.make_corpus import directory, docker_archive, member, tar
 
-    dirs = sorted({"/".join(p.split("/")[:i]) + "/" for p in files for i in range(1, p.count("/") + 1)})
-    layer = tar(*(directory(d) for d in dirs), *(member(p, b"x" * n) for p, n in files.items()))
+    layers = []
+    for held in [files] if isinstance(files, dict) else files:
+        dirs = sorted({"/".join(p.split("/")[:i]) + "/" for p in held for i in range(1, p.count("/") + 1)})
+        layers.append(tar(*(directory(d) for d in dirs), *(member(p, b"x" * n) for p, n in held.items())))
 
     def config(cfg: dict[str, object]) -> dict[str, object]:
-        cfg["history"] = [{"created_by": h, "empty_layer": "COPY" not in h} for h in history]
+        cfg["history"] = [{"created_by": h, "empty_layer": not re.search(r"\b(?:COPY|ADD)\b", h)} for h in history]
         return cfg
 
     path = tmp_path / "copy.tar"
-    path.write_bytes(docker_archive([layer], config=config))
+    path.write_bytes(docker_archive(layers, config=config))
     return imgscope.analyze(path)
+
+
+def _junk(a: imgscope.Analysis) -> list[Finding]:
+    return [f for f in advice(a).findings if f.id == "IS104"]
 
 
 @pytest.mark.parametrize(
@@ -121,3 +130,46 @@ def test_the_top_level_lines_are_anchored_where_the_copy_took_the_files(
 ) -> None:
     (junk,) = [f for f in advice(_copy_image(tmp_path, history, files)).findings if f.id == "IS104"]
     assert set(junk.fix.splitlines()[1:]) == expected
+
+
+# what the classic builder and buildah write for a COPY: a content hash (`sha256` of what was copied), no source
+HASH, OTHER_HASH = "0123456789abcdef" * 4, "fedcba9876543210" * 4
+JUNK = {"app/.git/HEAD": 20, "app/tests/t.py": 5, "app/debug.log": 7, "app/Dockerfile": 3, "app/a.py": 1}
+
+
+@pytest.mark.parametrize(
+    ("created_by", "files"),
+    [
+        # kaniko records the instruction as written
+        ("COPY --from=builder /src/ /app/", JUNK),
+        ("COPY --from=0 /src /app", JUNK),
+        # BuildKit records the flags it knows (--chown, --chmod, --parents) and the sources, never --from: these
+        # are `COPY --from=builder /src/ /app/` and `COPY --from=builder --chown=app:app /src/dist /app`
+        ("COPY /src/ /app/ # buildkit", JUNK),
+        ("COPY --chown=app:app /src/dist /app # buildkit", JUNK),
+        # a git repository, a URL or a heredoc is no build context either
+        ("ADD https://github.com/example/repo.git#v1.0 /app # buildkit", JUNK),
+        ("ADD git@github.com:example/repo.git /app # buildkit", JUNK),
+        ("COPY <<EOF /app/Dockerfile # buildkit", {"app/Dockerfile": 3}),
+    ],
+)
+def test_a_copy_from_another_stage_or_image_is_no_build_context_junk(
+    tmp_path: Path, created_by: str, files: dict[str, int]
+) -> None:
+    assert _junk(_copy_image(tmp_path, [created_by], files)) == []
+
+
+@pytest.mark.parametrize(
+    "created_by",
+    [
+        "COPY src/ /app/ # buildkit",  # BuildKit writes a context path as the Dockerfile does: relative
+        "ADD /src/ /app/ # buildkit",  # ADD has no --from: "/" is the context's root
+        "COPY . /app/",  # kaniko, no --from
+        "COPY /src/ /app/",  # kaniko writes --from when there is one: "/" is the context's root
+        f"/bin/sh -c #(nop) COPY dir:{HASH} in /app ",  # classic and buildah: where from is not recorded
+    ],
+)
+def test_a_copy_the_history_does_not_show_from_elsewhere_is_reported(tmp_path: Path, created_by: str) -> None:
+    (junk,) = _junk(_copy_image(tmp_path, [created_by], JUNK))
+    assert set(junk.paths) == {"/app/.git/HEAD", "/app/tests/t.py", "/app/debug.log", "/app/Dockerfile"}
+    assert junk.bytes_saved == 35

@@ -239,8 +239,8 @@ def python_bytecode(rule: Rule, ctx: Context) -> Iterator[Finding]:
 )
 def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
     for layer in ctx.own_layers():
-        if not _is_copy(layer.command):
-            continue
+        if not _is_copy(layer.command) or _from_elsewhere(ctx, layer.index):
+            continue  # another stage's, an image's or a URL's files: a .dockerignore does not reach them here
         lines: dict[str, list[Copy]] = defaultdict(list)
         stored = list(ctx.stored(layer))
         if not stored:
@@ -576,24 +576,52 @@ def _is_copy(command: str) -> bool:
 
 
 _HASHED_SOURCE = re.compile(r"^(?:file|dir|multi):")  # classic and buildah record a content hash, not the source
+_OUTSIDE_CONTEXT = re.compile(r"://|^git@|^<<")  # a URL, a git repository, a heredoc (BuildKit: `<<EOF`)
+_GLOB = re.compile(r"[*?[\\]")
+
+
+def _copy_words(command: str) -> tuple[list[str], list[str]]:
+    """A COPY/ADD command's flags (``--chown=1000``) and its other words: the sources, then the destination."""
+    words = command.split()[1:]
+    flags = [w for w in words if w.startswith("--")]
+    words = [w for w in words if not w.startswith("--")]
+    if len(words) > 2 and words[-2] == "in":  # classic and buildah: COPY dir:<sha256> in /dest
+        del words[-2]
+    return flags, words
+
+
+def _from_elsewhere(ctx: Context, index: int) -> bool:
+    """Whether the history says COPY/ADD layer ``index`` took its files from outside the build context: from
+    another stage or an image (``--from``, which kaniko records as written; BuildKit records the sources but never
+    ``--from``, and a path in another stage is written absolute where one in the context is relative; ADD has no
+    ``--from``), a URL, a git repository or a heredoc. False where it does not say: the classic builder and
+    buildah record a hash."""
+    layer = ctx.a.layers[index]
+    flags, words = _copy_words(layer.command)
+    if any(f.startswith("--from=") for f in flags):
+        return True
+    sources = words[:-1]
+    if not sources:
+        return False
+    if all(_OUTSIDE_CONTEXT.search(s) for s in sources):
+        return True
+    created_by = layer.history.created_by if layer.history is not None else None
+    buildkit = (created_by or "").rstrip().endswith("# buildkit")
+    return buildkit and layer.command.startswith("COPY ") and all(s.startswith("/") for s in sources)
 
 
 def _copied_from(ctx: Context, index: int, stored: list[str]) -> tuple[str, str | None]:
     """Where COPY layer ``index`` put the files it took from the build context (the destination; else the
     deepest folder holding all of ``stored``), and the context directory they came from as a .dockerignore
     prefix (``""`` for its root, ``"src/"``), or None when the image does not tell it."""
-    words = ctx.a.layers[index].command.split()[1:]
-    flags = [w for w in words if w.startswith("--")]
-    words = [w for w in words if not w.startswith("--")]
-    if len(words) > 2 and words[-2] == "in":  # classic and buildah: COPY dir:<sha256> in /dest
-        del words[-2]
+    _, words = _copy_words(ctx.a.layers[index].command)
     dest = _destination(ctx, index, words[-1]) if len(words) > 1 else None
     if dest is None or not all(p.startswith(dest.rstrip("/") + "/") for p in stored):
         return posixpath.commonpath([posixpath.dirname(p) for p in stored]), None
-    if len(words) != 2 or any(f.startswith("--from") for f in flags):
-        return dest, None  # several sources, or a build stage's files: which one's top is not known
+    if len(words) != 2:
+        return dest, None  # several sources: which one's top is not known
     source = words[0]
-    if _HASHED_SOURCE.match(source) or "://" in source or any(c in source for c in "*?[\\"):
+    if _HASHED_SOURCE.match(source) or _OUTSIDE_CONTEXT.search(source) or _GLOB.search(source):
         return dest, None
     source = posixpath.normpath("/" + source).lstrip("/")  # a source is relative to the context, "/" too
     name = source.rpartition("/")[2]
