@@ -1,6 +1,7 @@
 """IS104's .dockerignore lines keep out what the finding counts: buildah builds ``COPY . /app/`` of a context with
-junk at the top and nested below it, then again with the lines the finding gives in a .dockerignore. A COPY from
-another stage or image, which no .dockerignore touches, is no build-context junk."""
+junk at the top and nested below it, then again with the lines the finding gives in a .dockerignore. The lines never
+keep out a file a COPY names (the second build would fail), and a COPY from another stage or image, which no
+.dockerignore touches, is no build-context junk."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _build(
 
 
 def _stored(a: imgscope.Analysis) -> int:
-    return sum(c.size for c in a.layers[-1].changes if c.kind is not ChangeKind.REMOVED)
+    return sum(c.size for layer in a.layers for c in layer.changes if c.kind is not ChangeKind.REMOVED)
 
 
 @needs_buildah
@@ -117,8 +118,6 @@ def _junk(a: imgscope.Analysis) -> list[Finding]:
             {"**/.DS_Store"},
         ),
         (["WORKDIR /srv", "WORKDIR app", "COPY . . # buildkit"], {"srv/app/tests/t.py": 5}, {"tests"}),
-        # a single file: its own directory in the context
-        (["COPY deploy/Dockerfile.prod /app/ # buildkit"], {"app/Dockerfile.prod": 5}, {"deploy/Dockerfile*"}),
         # several sources, a glob, or a content hash: where the context's root is cannot be known
         (["COPY src/ lib/ /app/ # buildkit"], {"app/tests/t.py": 5}, {"**/tests"}),
         (["COPY src* /app/ # buildkit"], {"app/tests/t.py": 5}, {"**/tests"}),
@@ -173,3 +172,79 @@ def test_a_copy_the_history_does_not_show_from_elsewhere_is_reported(tmp_path: P
     (junk,) = _junk(_copy_image(tmp_path, [created_by], JUNK))
     assert set(junk.paths) == {"/app/.git/HEAD", "/app/tests/t.py", "/app/debug.log", "/app/Dockerfile"}
     assert junk.bytes_saved == 35
+
+
+@pytest.mark.parametrize(
+    ("history", "layers", "expected"),
+    [
+        # the Dockerfile a COPY names: `Dockerfile*` would keep it out, from its own layer and from `COPY .`'s
+        (
+            ["COPY . /app # buildkit", "COPY Dockerfile /srv/Dockerfile # buildkit"],
+            [{"app/.git/HEAD": 20, "app/Dockerfile.dev": 5, "app/Dockerfile": 3}, {"srv/Dockerfile": 3}],
+            [{"**/.git"}],
+        ),
+        # `Dockerfile*` is anchored at the context's root: it does not reach deploy/Dockerfile.prod
+        (
+            ["COPY . /app # buildkit", "COPY deploy/Dockerfile.prod /srv/ # buildkit"],
+            [{"app/.git/HEAD": 20, "app/Dockerfile": 3}, {"srv/Dockerfile.prod": 3}],
+            [{"**/.git", "Dockerfile*"}],
+        ),
+        (["COPY deploy/Dockerfile.prod /app/ # buildkit"], [{"app/Dockerfile.prod": 5}], []),
+        (["COPY .env.production /app/.env # buildkit"], [{"app/.env": 5}], []),
+        # one of several sources (the lines are **/: where the context's root was is not known)
+        (
+            ["COPY Dockerfile app.py /app/ # buildkit"],
+            [{"app/Dockerfile": 3, "app/app.py": 1, "app/.DS_Store": 2}],
+            [{"**/.DS_Store"}],
+        ),
+        # a folder a COPY names (kaniko): `**/.git` would keep it out
+        (
+            ["COPY . /app", "COPY .git /srv/.git"],
+            [{"app/.git/HEAD": 20, "app/x.log": 3}, {"srv/.git/HEAD": 20}],
+            [{"**/*.log"}],
+        ),
+        # a line no glob reads (a source holding `]`, from a hostile history) is left out, not a crash
+        (
+            ["COPY we]ird/ /app/ # buildkit", "COPY Dockerfile /srv/ # buildkit"],
+            [{"app/tests/t.py": 5, "app/.DS_Store": 2}, {"srv/Dockerfile": 1}],
+            [{"**/.DS_Store"}],
+        ),
+        # the classic builder and buildah: a COPY of one file records `file:<hash>`; the file's name is what it
+        # stores, its folder in the context is not known: any line whose name matches would keep it out
+        (
+            [f"/bin/sh -c #(nop) COPY dir:{HASH} in /app ", f"/bin/sh -c #(nop) COPY file:{OTHER_HASH} in /srv/ "],
+            [{"app/.git/HEAD": 20, "app/Dockerfile": 3, "app/docker-compose.yml": 4}, {"srv/docker-compose.yml": 4}],
+            [{"**/.git", "**/Dockerfile*"}],
+        ),
+    ],
+)
+def test_no_line_keeps_out_a_file_a_copy_names(
+    tmp_path: Path, history: list[str], layers: list[dict[str, int]], expected: list[set[str]]
+) -> None:
+    found = _junk(_copy_image(tmp_path, history, layers))
+    assert [set(f.fix.splitlines()[1:]) for f in found] == expected
+    assert all(f.layers == (0,) for f in found)  # the layer that names the file has no finding of its own
+
+
+@needs_buildah
+def test_the_lines_do_not_break_a_copy_of_the_dockerfile(tmp_path: Path) -> None:
+    """buildah records ``COPY Dockerfile /app/meta/Dockerfile`` as ``COPY file:<hash> in /app/meta/Dockerfile``;
+    a ``**/Dockerfile*`` line in the .dockerignore makes that COPY fail (``no items matching glob``)."""
+    b = Buildah(tmp_path)
+    context = tmp_path / "ctx"
+    files = {"app.py": 2000, ".git/HEAD": 20, "debug.log": 400, "Dockerfile": 120, "Dockerfile.dev": 90}
+    for name, size in {**files, "docker-compose.yml": 60}.items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_bytes(b"x" * size)
+    containerfile = (
+        "FROM scratch\nCOPY . /app/\nCOPY Dockerfile /app/meta/Dockerfile\nCOPY docker-compose.yml /etc/app/\n"
+    )
+    before, found = _build(b, context, "localhost/named:1", containerfile)
+    lines = [line for f in found for line in f.fix.splitlines()[1:]]
+    assert sorted(lines) == ["**/*.log", "**/.git", "**/Containerfile*"]
+    (context / ".dockerignore").write_text("\n".join([*lines, ".dockerignore"]) + "\n")
+    after, again = _build(b, context, "localhost/named:2", containerfile)
+    assert again == []
+    assert _stored(before) - _stored(after) == sum(f.bytes_saved or 0 for f in found)
+    kept = {f.path for f in after.files if f.type is imgscope.EntryType.FILE}
+    assert {"/app/Dockerfile", "/app/Dockerfile.dev", "/app/meta/Dockerfile", "/etc/app/docker-compose.yml"} <= kept

@@ -15,9 +15,10 @@ from typing import NamedTuple
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
 from imgscope.advise.packages import build_packages, package_names
+from imgscope.globs import Glob
 from imgscope.model import EntryType
 from imgscope.text import first_layers
-from imgscope.union.filesystem import WasteReason
+from imgscope.union.filesystem import ChangeKind, WasteReason
 from imgscope.units import format_percent
 
 _CACHES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -238,6 +239,8 @@ def python_bytecode(rule: Rule, ctx: Context) -> Iterator[Finding]:
     fix="A .dockerignore next to the Dockerfile that keeps these paths out of the build context.",
 )
 def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
+    named = _named_in_context(ctx)
+    breaks: dict[str, bool] = {}  # line -> it would keep out a path a COPY names, which would break that COPY
     for layer in ctx.own_layers():
         if not _is_copy(layer.command) or _from_elsewhere(ctx, layer.index):
             continue  # another stage's, an image's or a URL's files: a .dockerignore does not reach them here
@@ -254,7 +257,10 @@ def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
                 if line in _TOP_LEVEL_ONLY and not line.startswith("**/"):
                     # A line without **/ is anchored at the context's root: where the COPY took these from.
                     line = "**/" + line if source is None else source + line
-                lines[line].append(Copy(layer.index, path, size))
+                if line not in breaks:
+                    breaks[line] = any(_keeps_out(line, n) for n in named)
+                if not breaks[line]:
+                    lines[line].append(Copy(layer.index, path, size))
         if not lines:
             continue
         copies = [c for group in lines.values() for c in group]
@@ -608,6 +614,46 @@ def _from_elsewhere(ctx: Context, index: int) -> bool:
     created_by = layer.history.created_by if layer.history is not None else None
     buildkit = (created_by or "").rstrip().endswith("# buildkit")
     return buildkit and layer.command.startswith("COPY ") and all(s.startswith("/") for s in sources)
+
+
+class _Named(NamedTuple):
+    """A path of the build context a COPY names: ``path`` in the context (``deploy/Dockerfile``), or None where
+    the history records only a hash (one file, ``file:<sha256>``: then ``name`` is the name it is stored under)."""
+
+    path: str | None
+    name: str
+
+
+def _named_in_context(ctx: Context) -> list[_Named]:
+    """The paths of the build context the Dockerfile's COPY/ADD steps name (globs, URLs and folders the history
+    records as a hash left out): a .dockerignore that keeps one out breaks that step."""
+    named: list[_Named] = []
+    for layer in ctx.own_layers():
+        if not _is_copy(layer.command) or _from_elsewhere(ctx, layer.index):
+            continue
+        for source in _copy_words(layer.command)[1][:-1]:
+            if source.startswith("file:"):
+                files = [c.path for c in layer.changes if c.kind is not ChangeKind.REMOVED and c.type is EntryType.FILE]
+                if len(files) == 1:
+                    named.append(_Named(None, files[0].rpartition("/")[2]))
+            elif not (_HASHED_SOURCE.match(source) or _OUTSIDE_CONTEXT.search(source) or _GLOB.search(source)):
+                path = posixpath.normpath("/" + source).lstrip("/")  # a source is relative to the context, "/" too
+                if path:
+                    named.append(_Named(path, path.rpartition("/")[2]))
+    return named
+
+
+def _keeps_out(line: str, named: _Named) -> bool:
+    """Whether .dockerignore ``line`` keeps ``named`` out of the build context: it matches its path or a folder
+    above it; where only the name is known (in some folder), the line's last part matches the name."""
+    try:
+        if named.path is None:
+            return Glob(line.rpartition("/")[2]).matches("/" + named.name)
+        glob = Glob(line)
+        parts = named.path.split("/")
+        return any(glob.matches("/" + "/".join(parts[:n])) for n in range(1, len(parts) + 1))
+    except ValueError:  # a line no glob reads (a source holding `]`): leave it out rather than risk the build
+        return True
 
 
 def _copied_from(ctx: Context, index: int, stored: list[str]) -> tuple[str, str | None]:
