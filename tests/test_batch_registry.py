@@ -277,3 +277,90 @@ def test_a_tag_the_catalog_no_longer_lists_loses_its_rows(
         assert (again.reused, again.failed) == (2, 0)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def platforms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A registry with a two-platform index (``multi:1``, pushed with ``--all``) and a single-manifest image."""
+    server = start_registry(tmp_path_factory.mktemp("platforms"))
+    try:
+        server.push(f"oci:{SAMPLES}/multi-platform", "multi:1", "--all")
+        server.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "single:1")
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_multi_platform_reference_is_one_image_per_platform(
+    platforms: RegistryServer, home: Path, tmp_path: Path
+) -> None:
+    """A reference to an index in a list is analyzed once per platform, as a layout's platforms are (it was one
+    image, the platform ``analyze`` chooses); a single-manifest reference stays one row, under the key it had, and
+    a manifest pinned by digest (one platform's) is one row. A re-run reuses every row."""
+    from imgscope.fleet import batch
+    from imgscope.fleet.plan import ImageJob
+
+    host = platforms.host
+    by_platform = {str(r.platform): r for r in imgscope.list_images(SAMPLES / "multi-platform")}
+    assert sorted(by_platform) == ["linux/amd64", "linux/arm64"]
+    arm = by_platform["linux/arm64"].digest
+    listed = tmp_path / "images.txt"
+    listed.write_text(f"docker://{host}/multi:1\n{host}/single:1\n{host}/multi@{arm}\n")
+    out, opts = tmp_path / "fleet", _options(tmp_path)
+    got = batch([str(listed)], out, options=opts, jobs=2)
+    assert (got.images, got.analyzed, got.failed) == (4, 4, 0), got.errors
+    rows = {r["reference"]: r for r in got.tables["images"].to_pylist()}
+    assert sorted(rows) == sorted(
+        [
+            f"docker://{host}/multi:1 [linux/amd64]",
+            f"docker://{host}/multi:1 [linux/arm64]",
+            f"{host}/single:1",
+            f"{host}/multi@{arm}",
+        ]
+    )
+    for platform, ref in by_platform.items():
+        row = rows[f"docker://{host}/multi:1 [{platform}]"]
+        assert (row["platform"], row["digest"], row["config_digest"]) == (platform, ref.digest, ref.config_digest)
+    assert rows[f"{host}/multi@{arm}"]["digest"] == arm
+    # each platform's figures are those of the same image read from the layout it was pushed from
+    files = batch([str(SAMPLES / "multi-platform")], tmp_path / "files", jobs=1)
+    keys = {rows[f"docker://{host}/multi:1 [{p}]"]["image_key"] for p in by_platform}
+    tagged = {
+        name: t.filter(pa.array([k in keys for k in t.column("image_key").to_pylist()], type=pa.bool_()))
+        for name, t in got.tables.items()
+        if name != "layers"  # counts the pinned image too
+    }
+    assert _by_image({**tagged, "layers": files.tables["layers"]}) == _by_image(files.tables)
+    # a single-manifest reference keeps the key a reference always had: an earlier run's rows stay valid
+    single = rows[f"{host}/single:1"]
+    assert single["image_key"] == ImageJob(f"{host}/single:1", f"docker://{host}/single:1").key
+    again = batch([str(listed)], out, options=opts, jobs=1)
+    assert (again.reused, again.analyzed, again.failed, again.layers_scanned) == (4, 0, 0, 0)
+    assert sorted(r["image_key"] for r in again.tables["images"].to_pylist()) == sorted(
+        r["image_key"] for r in rows.values()
+    )
+
+
+def test_a_tag_that_becomes_multi_platform_replaces_its_row(
+    platforms: RegistryServer, home: Path, tmp_path: Path
+) -> None:
+    """A tag re-pushed from one image to an index (and back): the rows of what it named before go, the rows of
+    what it names now come, so the tables never count an image the tag no longer names."""
+    from imgscope.fleet import batch
+
+    host, out, opts = platforms.host, tmp_path / "fleet", _options(tmp_path)
+    ref = f"docker://{host}/moving:1"
+    platforms.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "moving:1")
+    first = batch([ref], out, options=opts, jobs=1)
+    assert [r["reference"] for r in first.tables["images"].to_pylist()] == [ref], first.errors
+    platforms.push(f"oci:{SAMPLES}/multi-platform", "moving:1", "--all")
+    second = batch([ref], out, options=opts, jobs=1)
+    assert sorted(r["reference"] for r in second.tables["images"].to_pylist()) == [
+        f"{ref} [linux/amd64]",
+        f"{ref} [linux/arm64]",
+    ], second.errors
+    assert second.tables["image_layers"].num_rows == 2 * 2  # each platform's two layers; the old image's gone
+    platforms.push(f"oci:{SAMPLES}/cases/oci-gzip:1", "moving:1")
+    third = batch([ref], out, options=opts, jobs=1)
+    assert [r["reference"] for r in third.tables["images"].to_pylist()] == [ref], third.errors
+    assert (third.analyzed, third.reused) == (1, 0)  # its rows went with the second run: analyzed again

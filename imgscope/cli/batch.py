@@ -72,10 +72,10 @@ def batch_command(
 ) -> None:
     """Analyze every image SOURCES name into a Parquet dataset in --out (docs/fleet.md).
 
-    A source is an image file or layout (each image and platform inside counts), an image reference, or a text
-    file listing sources one a line; --registry-catalog adds every tag a registry lists. A re-run with the same
-    --out adds only what is new. An image that fails is recorded with its error; the rest go on. Exit 2 when no
-    image could be read, or a registry will not list its repositories.
+    A source is an image file or layout (each image and platform inside counts), an image reference (each
+    platform of an index counts), or a text file listing sources one a line; --registry-catalog adds every tag a
+    registry lists. A re-run with the same --out adds only what is new. An image that fails is recorded with its
+    error; the rest go on. Exit 2 when no image could be read, or a registry will not list its repositories.
     """
     if not sources and not catalogs:
         fail("imgscope batch: give SOURCES, --registry-catalog HOST[/REPO-PREFIX], or both")

@@ -1,7 +1,8 @@
 """What a batch is made of: the images its sources name, and the distinct layers they share.
 
-A source is an image file or layout (every image and platform inside it becomes one job), an image reference,
-or a text file that lists sources, one a line (``#`` starts a comment). Opening an image reads metadata only.
+A source is an image file or layout (every image and platform inside it becomes one job), an image reference
+(each platform of an index one job), or a text file that lists sources, one a line (``#`` starts a comment).
+Opening an image reads metadata only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from imgscope.errors import ImgscopeError, UsageError
@@ -35,6 +37,11 @@ class ImageJob:
     options: SourceOptions | None = field(default=None, compare=False, repr=False)  # how to reach a registry
     run: str = field(default="", compare=False, repr=False)  # the run it belongs to: see ``source_index``
     name: str | None = None  # the name (tag) it has inside a multi-image source: two tags of one manifest are two
+
+    @property
+    def whole(self) -> bool:
+        """True for a job standing for its whole source (nothing picked inside it: no image, name nor platform)."""
+        return self.image is None and self.name is None and self.platform is None
 
     @property
     def key(self) -> str:
@@ -157,13 +164,15 @@ def expand_sources(
     """Every image job the sources name, in order, each once.
 
     A file or layout holding several images (or platforms) gives one job each; a source that cannot be listed
-    still gives one job, which fails with its one-line error when it is opened. A reference names one image (an
-    index's platform chosen as ``analyze`` chooses it); ``options`` say how to reach its registry. The OCI
-    artifacts a file or layout holds (SBOMs, signatures) are no images: no job, and ``(label, artifact type)`` of
-    each goes to ``artifacts`` when given.
+    still gives one job, which fails with its one-line error when it is opened. A registry reference to an index
+    of several platforms gives one job per platform (``REF [PLATFORM]``), any other reference one job;
+    ``options`` say how to reach its registry. The OCI artifacts a file or layout holds (SBOMs, signatures) are no
+    images: no job, and ``(label, artifact type)`` of each goes to ``artifacts`` when given.
     """
     jobs: list[ImageJob] = []
     seen: set[str] = set()
+    sources = list(sources)
+    platforms = _index_platforms([canonical_source(s) for s in sources], options)
 
     def add(job: ImageJob) -> None:
         if job.key not in seen:
@@ -190,7 +199,10 @@ def expand_sources(
             continue
         named, source = source, canonical_source(source)
         if not os.path.exists(source) or local.stream_source(source) is not None:
-            add(ImageJob(named, source, options=options, run=run))  # a reference, a missing file, or a stream
+            for stated in platforms.get(source, ()):  # keyed by its platform: stable while the tag is re-pushed
+                add(ImageJob(f"{named} [{stated}]", source, None, stated, options, run))
+            if source not in platforms:  # a single image (under the key it always had), a missing file, a stream
+                add(ImageJob(named, source, options=options, run=run))
             continue
         try:
             refs = source_index(source, run).refs()
@@ -213,6 +225,30 @@ def expand_sources(
             label = f"{named}:{name}" + (f" [{platform}]" if platform else "")
             add(ImageJob(label, source, pick, platform, options, run, name=ref.name))
     return jobs
+
+
+#: Registry references looked up at once while planning (one manifest request each).
+LOOKUP_THREADS = 8
+
+
+def _index_platforms(sources: Sequence[str], options: SourceOptions | None) -> dict[str, list[str]]:
+    """The platforms of each ``docker://`` source naming an index of several; a reference to one image, or one
+    that cannot be looked up now (it fails with its error when opened), is not in it."""
+    wanted = list(dict.fromkeys(s for s in sources if s.startswith("docker://")))
+    if not wanted:
+        return {}
+    from imgscope.sources.registry import registry_platforms  # httpx: only when a reference is named
+
+    def look_up(source: str) -> list[str]:
+        try:
+            ref = parse_reference(source.removeprefix("docker://"))
+            return [str(p) for p in registry_platforms(ref, options=options)]
+        except (ImgscopeError, OSError, ValueError):
+            return []
+
+    with ThreadPoolExecutor(min(LOOKUP_THREADS, len(wanted))) as pool:  # a catalog names thousands
+        found = list(pool.map(look_up, wanted))
+    return {s: p for s, p in zip(wanted, found, strict=True) if len(p) > 1}
 
 
 def _as_stored(ref: ImageRef) -> str | None:

@@ -205,7 +205,7 @@ class _Run:
                 self.state.images_total -= 1
                 continue
             if not isinstance(image, Image):
-                if job.image is None and job.name is None:
+                if job.whole:
                     unlisted.add(job.source)
                 if self._earlier_of(job):  # a share not mounted, a registry down: its analysis stays
                     self._kept(job, _error_line(job, image))
@@ -331,7 +331,7 @@ class _Run:
     def _earlier_of(self, job: ImageJob) -> list[str]:
         """The keys of the analyzed (not failed) images an earlier run left of ``job``: its own, and for a job
         standing for a whole source (one that could not be listed), every image of that source."""
-        whole = job.image is None and job.name is None
+        whole = job.whole
         # a relative path that is gone now is no longer made absolute (it is no path): its earlier rows were
         sources = {job.source, absolute_path(job.source)} if whole else set()
         return [

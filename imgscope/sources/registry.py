@@ -523,6 +523,20 @@ class Registry:
             refs.append(self._with_platform(ref))
         return refs
 
+    def platforms(self) -> list[Platform]:
+        """The platforms ``open_image(platform)`` chooses among: those of the container images of the index the
+        reference names, in its order, each once; none when it names one manifest, or an index of which an image
+        states no platform (that image could not be chosen by one). One request (more for nested indexes)."""
+        doc, media_type, digest = self.manifest(self.ref.reference)
+        if media_type not in INDEX_TYPES:
+            return []
+        found: list[_Found] = []
+        self._walk(doc, media_type, digest, 0, found)
+        stated = [f.ref.platform for f in found if f.ref.artifact_type is None]
+        if any(p is None for p in stated):
+            return []
+        return list(dict.fromkeys(p for p in stated if p is not None))
+
     def _with_platform(self, ref: ImageRef) -> ImageRef:
         """``ref`` with its config's platform where the index states none (a tag naming one manifest), as local
         sources list them; the ref as it is when the config cannot be read (listing does not fail for it)."""
@@ -813,5 +827,15 @@ def list_registry_images(ref: ImageReference, *, options: SourceOptions | None =
     registry = Registry(ref, options)
     try:
         return registry.list_images()
+    finally:
+        registry.close()
+
+
+def registry_platforms(ref: ImageReference, *, options: SourceOptions | None = None) -> list[Platform]:
+    """The platforms of the index ``ref`` names, each opened by ``open_registry_image(ref, platform=...)``; none
+    when it names one image (see ``Registry.platforms``)."""
+    registry = Registry(ref, options)
+    try:
+        return registry.platforms()
     finally:
         registry.close()
