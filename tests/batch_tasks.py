@@ -44,16 +44,38 @@ def nap_or_die(spec: tuple[str, float]) -> int:
     return os.getpid()
 
 
-def run_naps(workers: int, seconds: float) -> None:
-    """A driver for the parent-death test: a local pool of ``workers`` running naps of ``seconds``."""
-    from imgscope.fleet.engines import LocalEngine
+def run_naps(workers: int, seconds: float, engine: str = "local") -> None:
+    """A driver for the parent-death tests: ``workers`` of ``engine`` (a local pool, or a local Ray runtime)
+    running naps of ``seconds``."""
+    from imgscope.fleet.engines import make_engine
 
-    engine = LocalEngine(workers)
-    for _ in engine.map_unordered(nap_or_die, [("nap", seconds)] * (2 * workers)):
+    runner = make_engine(engine, workers=workers)
+    for _ in runner.map_unordered(nap_or_die, [("nap", seconds)] * (2 * workers)):
         pass
+
+
+def run_reaper() -> None:
+    """A driver for the reaper tests: start a ``Reaper`` and say its token; then, for each line of stdin,
+    ``follow DIR`` (tell it a session directory) or ``close``, each answered ``done``; then wait to be killed."""
+    import sys
+
+    from imgscope.fleet.reaper import Reaper
+
+    reaper = Reaper()
+    print(reaper.token, flush=True)
+    for line in sys.stdin:
+        what, _, directory = line.strip().partition(" ")
+        if what == "follow":
+            reaper.follow(directory)
+        elif what == "close":
+            reaper.close()
+        print("done", flush=True)
 
 
 if __name__ == "__main__":
     import sys
 
-    run_naps(int(sys.argv[1]), float(sys.argv[2]))
+    if sys.argv[1] == "reaper":
+        run_reaper()
+    else:
+        run_naps(int(sys.argv[1]), float(sys.argv[2]), *sys.argv[3:4])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,6 +92,143 @@ def test_the_pool_exits_promptly_when_its_driver_is_killed() -> None:
     finally:
         for pid in _group(driver.pid):  # what this test started, by id
             os.kill(pid, signal.SIGKILL)
+
+
+def _processes() -> dict[int, tuple[int, str, int]]:
+    """Every live (not zombie) process: ``pid -> (parent pid, command line, start time)``."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            found[int(stat.parent.name)] = (int(fields[1]), command.strip(), int(fields[19]))
+    return found
+
+
+def _descendants(root: int) -> dict[int, tuple[int, str, int]]:
+    """The live processes below ``root`` (its children, theirs, ...), as ``_processes`` gives them."""
+    every = _processes()
+    below: set[int] = set()
+    grew = True
+    while grew:
+        grew = False
+        for pid, (parent, _, _) in every.items():
+            if pid not in below and (parent == root or parent in below):
+                below.add(pid)
+                grew = True
+    return {pid: every[pid] for pid in below}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_local_ray_runtime_goes_when_its_driver_is_killed() -> None:
+    """``kill -9`` of the process that started a local Ray runtime: every process of that runtime (raylet, GCS,
+    agents, workers) is gone within seconds. Ray's dashboard and runtime-env agents had stayed for good: they see
+    the raylet die, then wait on the GCS that died with it."""
+    pytest.importorskip("ray")
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tests.batch_tasks", "2", "120", "ray"], cwd=Path(__file__).parent.parent,
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    started: dict[int, tuple[int, str, int]] = {}
+    try:
+        deadline = time.monotonic() + 120  # Ray starts slowly on a busy machine
+        while time.monotonic() < deadline and driver.poll() is None:
+            started = _descendants(driver.pid)
+            commands = [command for _, command, _ in started.values()]
+            if sum(c.startswith("ray::in_words") for c in commands) == 2 and any("Agent" in c for c in commands):
+                break
+            time.sleep(0.5)
+        commands = sorted(command for _, command, _ in started.values())
+        assert sum(c.startswith("ray::in_words") for c in commands) == 2, commands  # both workers in their naps
+        assert any(c.startswith("ray::DashboardAgent") for c in commands), commands
+        assert any(c.startswith("ray::RuntimeEnvAgent") for c in commands), commands
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 10
+        left = started
+        while left and time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = _processes()
+            left = {pid: p for pid, p in started.items() if pid in now and now[pid][2] == p[2]}
+        assert sorted(command for _, command, _ in left.values()) == []
+    finally:
+        driver.kill()
+        now = _processes()
+        for pid, (_, _, start) in started.items():  # what this test started, by id (and start time)
+            if pid in now and now[pid][2] == start:
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("end", ["kill", "close"])
+def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
+    """The reaper's choice, with stand-ins for Ray's processes: what its driver's ``ray.init()`` started (marked
+    in its environment), and what is titled ``ray::`` (a title may be written over the environment) and holds a
+    file in that runtime's session directory go when the driver is killed or closes it. Another Ray session's
+    ``ray::`` process, a ``tail`` of this session's log, another run's marked process all stay, and a session
+    directory in which no process of this run holds a file is not followed."""
+    from imgscope.fleet.reaper import MARK
+
+    ours, theirs = tmp_path / "session_ours", tmp_path / "session_theirs"
+    for directory in (ours, theirs):
+        (directory / "logs").mkdir(parents=True)
+        (directory / "logs" / "raylet.out").write_text("")
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tests.batch_tasks", "reaper"], cwd=Path(__file__).parent.parent,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert driver.stdin is not None and driver.stdout is not None
+    stand_ins: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        token = driver.stdout.readline().strip()
+        watcher = [pid for pid, (parent, _, _) in _processes().items() if parent == driver.pid]
+        assert len(watcher) == 1, watcher
+
+        def start(name: str, title: str, session: Path, env: dict[str, str]) -> None:
+            shell = f'exec -a "{title}" sleep 120 3<"$0"'  # sleep, with a file of the session open
+            stand_ins[name] = subprocess.Popen(["bash", "-c", shell, str(session / "logs/raylet.out")], env=env)
+
+        plain = {k: v for k, v in os.environ.items() if k != MARK}
+        start("raylet", "raylet", ours, {**plain, MARK: token})
+        start("agent", "ray::DashboardAgent", ours, plain)
+        start("their agent", "ray::DashboardAgent", theirs, plain)
+        start("tail", "tail", ours, plain)
+        start("another run's", "raylet", theirs, {**plain, MARK: "1-another"})
+        time.sleep(0.5)  # each has exec'd: its title and files are set
+        # their session is not taken: no process this run started holds a file in it (as when ray.init() joins a
+        # runtime someone else started)
+        for session in (ours, theirs):
+            driver.stdin.write(f"follow {session}\n")
+            driver.stdin.flush()
+            assert driver.stdout.readline() == "done\n"
+        if end == "kill":
+            driver.kill()
+            driver.wait()
+        else:
+            driver.stdin.write("close\n")
+            driver.stdin.flush()
+            assert driver.stdout.readline() == "done\n"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (stand_ins["raylet"].poll() is None or stand_ins["agent"].poll() is None):
+            time.sleep(0.1)
+        assert {name for name, p in stand_ins.items() if p.poll() is None} == {"their agent", "tail", "another run's"}
+        assert stand_ins["raylet"].returncode == stand_ins["agent"].returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and watcher[0] in _processes():
+            time.sleep(0.1)
+        assert watcher[0] not in _processes()  # the watcher is gone too
+    finally:
+        driver.kill()
+        driver.wait()
+        driver.stdout.close()
+        with contextlib.suppress(BrokenPipeError):
+            driver.stdin.close()
+        for process in stand_ins.values():
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

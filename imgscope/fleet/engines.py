@@ -8,6 +8,7 @@ data (an image's error row), so what reaches an engine as an exception is a lost
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import multiprocessing
@@ -23,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from imgscope.analysis.scan import default_jobs
 from imgscope.errors import ImgscopeError, UsageError, command_line_flags, in_words, option, option_given
+from imgscope.fleet.reaper import Reaper
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -284,14 +286,24 @@ class RayEngine:
         self._ray: Any = ray
         self._started = not ray.is_initialized()
         self.local_disk = self._started and not address
+        # A runtime started here goes with this process even after a kill -9 (a cluster given by address never)
+        self._reaper = Reaper() if self.local_disk and Reaper.available() else None
         if self._started:
             options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
             if not address:
                 options.update(num_cpus=workers or default_jobs(), object_store_memory=100 << 20)
             try:
-                ray.init(**options)
+                with self._reaper.marking() if self._reaper is not None else contextlib.nullcontext():
+                    context = ray.init(**options)
+                session = getattr(context, "address_info", {}).get("session_dir")
+                if self._reaper is not None and isinstance(session, str):
+                    self._reaper.follow(session)
             except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+                self._close_reaper()
                 raise EngineError(address or "local Ray", f"cannot start or reach Ray: {_one_line(exc)}") from None
+            except BaseException:
+                self._close_reaper()
+                raise
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.retries = retries
         self.window = window or 2 * self.workers
@@ -317,8 +329,16 @@ class RayEngine:
 
     def close(self) -> None:
         """See ``Engine``."""
-        if self._started:
-            self._ray.shutdown()
+        try:
+            if self._started:
+                self._ray.shutdown()
+        finally:
+            self._close_reaper()
+
+    def _close_reaper(self) -> None:
+        if self._reaper is not None:
+            self._reaper.close()
+            self._reaper = None
 
 
 def make_engine(
