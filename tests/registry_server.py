@@ -352,12 +352,15 @@ class FrontServer:
     Requests are passed to the registry (headers included) except: blob GETs are answered with a 307 to
     ``storage`` (a second server on another origin, ``localhost`` rather than ``127.0.0.1``) that serves the
     same bytes and records the headers it was sent; with ``throttle`` set, manifest GETs get a 429 with that
-    ``Retry-After``.
+    ``Retry-After`` (only the next ``throttle_count`` of them when that is set). ``manifest_gets`` counts the
+    manifest GETs asked for, throttled or not.
     """
 
     def __init__(self, registry: RegistryServer) -> None:
         self.registry = registry
         self.throttle: str | None = None
+        self.throttle_count: int | None = None
+        self.manifest_gets = 0
         self.storage_headers: list[dict[str, str]] = []
         self.port, self.storage_port = free_port(), free_port()
         front = self
@@ -392,7 +395,11 @@ class FrontServer:
 
     def _front(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         path = handler.path
-        if self.throttle is not None and "/manifests/" in path:
+        if handler.command == "GET" and "/manifests/" in path:
+            self.manifest_gets += 1
+        if self.throttle is not None and "/manifests/" in path and self.throttle_count != 0:
+            if self.throttle_count is not None:
+                self.throttle_count -= 1
             handler.send_response(429)
             handler.send_header("Retry-After", self.throttle)
             handler.send_header("Content-Length", "0")

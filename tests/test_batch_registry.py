@@ -25,10 +25,12 @@ from imgscope.sources.catalog import catalog_references, list_repositories, list
 from imgscope.sources.reference import SourceOptions
 from tests.conftest import SAMPLES, require_tool
 from tests.registry_server import (
+    FrontServer,
     RegistryServer,
     env_without_proxies,
     htpasswd_file,
     isolated_credentials,
+    make_tls,
     start_registry,
 )
 
@@ -364,3 +366,55 @@ def test_a_tag_that_becomes_multi_platform_replaces_its_row(
     third = batch([ref], out, options=opts, jobs=1)
     assert [r["reference"] for r in third.tables["images"].to_pylist()] == [ref], third.errors
     assert (third.analyzed, third.reused) == (1, 0)  # its rows went with the second run: analyzed again
+
+
+def test_a_reference_the_plan_cannot_look_up_fails_with_that_error_once(
+    platforms: RegistryServer, home: Path, tmp_path: Path
+) -> None:
+    """The index asked for while planning is refused (a 429, a timeout): the reference fails with that error and
+    the rows an earlier run left of its platforms are kept, as when the registry is down when it is opened. It was
+    opened again as one image: when that second request was answered, the platform this machine's, under another
+    key, and the other platforms' rows went (the next run brought them back); when it was not, the registry's
+    timeout was waited for twice."""
+    from imgscope.fleet import batch
+
+    front = FrontServer(platforms)
+    try:
+        ref, out, opts = f"docker://{front.host}/multi:1", tmp_path / "fleet", _options(tmp_path)
+        first = batch([ref], out, options=opts, jobs=1)
+        platform_rows = sorted(f"{ref} [{p}]" for p in ("linux/amd64", "linux/arm64"))
+        assert sorted(r["reference"] for r in first.tables["images"].to_pylist()) == platform_rows, first.errors
+        front.throttle, front.throttle_count = "0", 1  # the plan's request refused, any later one answered
+        second = batch([ref], out, options=opts, jobs=1)
+        assert (second.analyzed, second.failed) == (0, 1)
+        [(named, error)] = second.errors
+        assert named == ref and "too many requests" in error and "rows from an earlier run are kept" in error
+        assert sorted(r["reference"] for r in second.tables["images"].to_pylist()) == platform_rows
+        assert front.throttle_count == 0
+        front.throttle_count, front.manifest_gets = None, 0  # refused all along: asked once, not twice
+        third = batch([ref], tmp_path / "other", options=opts, jobs=1)
+        assert (third.failed, front.manifest_gets) == (1, 1)
+        [row] = third.tables["images"].to_pylist()
+        assert row["reference"] == ref and "too many requests" in row["error"]
+    finally:
+        front.stop()
+
+
+def test_a_reference_the_plan_cannot_look_up_names_the_command_lines_options(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's look-ups run in threads, which do not inherit the command's words: the error one of them gets is
+    the image's error, and says ``--insecure`` as the command line has it, not the library's ``insecure=True``."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    server = start_registry(tmp_path / "tls", tls=make_tls(tmp_path / "certs", ("localhost",)))
+    try:
+        ref = f"localhost:{server.port}/app:1"
+        env = {**env_without_proxies(), "HOME": str(home)}
+        command = [sys.executable, "-m", "imgscope", "batch", ref, "--out", str(tmp_path / "o"), "-j", "1", "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert done.returncode == 2, done.stderr
+        said = done.stdout + done.stderr
+        assert "not trusted" in said and "--insecure" in said and "insecure=True" not in said, said
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ Opening an image reads metadata only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from imgscope.errors import ImgscopeError, UsageError
+from imgscope.errors import ImgscopeError, UsageError, command_line_flags, in_words
 from imgscope.model import Image, ImageRef
 from imgscope.sources import local
 from imgscope.sources.detect import SourceIndex
@@ -159,6 +160,7 @@ def expand_sources(
     options: SourceOptions | None = None,
     run: str = "",
     artifacts: list[tuple[str, str]] | None = None,
+    failed: dict[str, ImgscopeError | OSError] | None = None,
     _depth: int = 0,
 ) -> list[ImageJob]:
     """Every image job the sources name, in order, each once.
@@ -167,12 +169,15 @@ def expand_sources(
     still gives one job, which fails with its one-line error when it is opened. A registry reference to an index
     of several platforms gives one job per platform (``REF [PLATFORM]``), any other reference one job;
     ``options`` say how to reach its registry. The OCI artifacts a file or layout holds (SBOMs, signatures) are no
-    images: no job, and ``(label, artifact type)`` of each goes to ``artifacts`` when given.
+    images: no job, and ``(label, artifact type)`` of each goes to ``artifacts`` when given. A reference whose
+    registry would not say what it names (down, refusing us) is one job, and its error goes to ``failed`` (by the
+    job's key) when given: the run fails it with that error rather than ask again (a timeout waited for twice; an
+    answer the second time would analyze one platform of an index, under another key than its platforms').
     """
     jobs: list[ImageJob] = []
     seen: set[str] = set()
     sources = list(sources)
-    platforms = _index_platforms([canonical_source(s) for s in sources], options)
+    looked_up = _index_platforms([canonical_source(s) for s in sources], options)
 
     def add(job: ImageJob) -> None:
         if job.key not in seen:
@@ -193,16 +198,21 @@ def expand_sources(
                     f"list files do not nest: {nested} is a list of sources too; "
                     f"name it on the command line beside {source}",
                 )
-            listed = expand_sources(lines, options=options, run=run, artifacts=artifacts, _depth=1)
+            listed = expand_sources(lines, options=options, run=run, artifacts=artifacts, failed=failed, _depth=1)
             for job in listed:
                 add(job)
             continue
         named, source = source, canonical_source(source)
         if not os.path.exists(source) or local.stream_source(source) is not None:
-            for stated in platforms.get(source, ()):  # keyed by its platform: stable while the tag is re-pushed
-                add(ImageJob(f"{named} [{stated}]", source, None, stated, options, run))
-            if source not in platforms:  # a single image (under the key it always had), a missing file, a stream
-                add(ImageJob(named, source, options=options, run=run))
+            found = looked_up.get(source)
+            if isinstance(found, list):  # keyed by its platform: stable while the tag is re-pushed
+                for stated in found:
+                    add(ImageJob(f"{named} [{stated}]", source, None, stated, options, run))
+                continue
+            job = ImageJob(named, source, options=options, run=run)  # one image (under the key it always had),
+            add(job)  # a reference not looked up, a missing file, a stream
+            if found is not None and failed is not None:
+                failed[job.key] = found
             continue
         try:
             refs = source_index(source, run).refs()
@@ -231,24 +241,29 @@ def expand_sources(
 LOOKUP_THREADS = 8
 
 
-def _index_platforms(sources: Sequence[str], options: SourceOptions | None) -> dict[str, list[str]]:
-    """The platforms of each ``docker://`` source naming an index of several; a reference to one image, or one
-    that cannot be looked up now (it fails with its error when opened), is not in it."""
+def _index_platforms(
+    sources: Sequence[str], options: SourceOptions | None
+) -> dict[str, list[str] | ImgscopeError | OSError]:
+    """What each ``docker://`` source names, asked of its registry: the platforms of an index of several, or the
+    error the registry gave; a reference to one image is not in it."""
     wanted = list(dict.fromkeys(s for s in sources if s.startswith("docker://")))
     if not wanted:
         return {}
     from imgscope.sources.registry import registry_platforms  # httpx: only when a reference is named
 
-    def look_up(source: str) -> list[str]:
+    def look_up(source: str) -> list[str] | ImgscopeError | OSError:
         try:
             ref = parse_reference(source.removeprefix("docker://"))
             return [str(p) for p in registry_platforms(ref, options=options)]
-        except (ImgscopeError, OSError, ValueError):
+        except (ImgscopeError, OSError) as exc:
+            return exc
+        except ValueError:  # not looked up: opening it says what is wrong
             return []
 
-    with ThreadPoolExecutor(min(LOOKUP_THREADS, len(wanted))) as pool:  # a catalog names thousands
-        found = list(pool.map(look_up, wanted))
-    return {s: p for s, p in zip(wanted, found, strict=True) if len(p) > 1}
+    # a catalog names thousands; a thread does not inherit the words messages use (its error is the image's)
+    with ThreadPoolExecutor(min(LOOKUP_THREADS, len(wanted))) as pool:
+        found = list(pool.map(functools.partial(in_words, command_line_flags(), look_up), wanted))
+    return {s: p for s, p in zip(wanted, found, strict=True) if not isinstance(p, list) or len(p) > 1}
 
 
 def _as_stored(ref: ImageRef) -> str | None:

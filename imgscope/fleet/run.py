@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -192,13 +192,16 @@ class _Run:
     # -- the steps -------------------------------------------------------------------------------------------------
 
     def execute(self, sources: Sequence[str], engine: Engine) -> None:
-        self.jobs = expand_sources(sources, options=self.options, run=self.run_id, artifacts=self.artifacts)
+        failed: dict[str, ImgscopeError | OSError] = {}  # references the plan could not look up: not asked again
+        self.jobs = expand_sources(
+            sources, options=self.options, run=self.run_id, artifacts=self.artifacts, failed=failed
+        )
         self.state.images_total = len(self.jobs)
         self.earlier = self._read_earlier()
         opened: list[tuple[ImageJob, Image]] = []
         again: set[str] = set()  # images an earlier run left rows of, analyzed again now
         unlisted: set[str] = set()  # sources that could not be opened at all: what they hold now is not known
-        for job, image in zip(self.jobs, _open_all(self.jobs), strict=True):
+        for job, image in zip(self.jobs, _open_all(self.jobs, failed), strict=True):
             if isinstance(image, _Artifact):  # a reference naming an artifact (a catalog's .sig, .att, SBOM tags)
                 again.add(job.key)  # an earlier run's error row for it goes
                 self.artifacts.append((job.reference, image.kind))
@@ -530,12 +533,20 @@ def _open_job(job: ImageJob) -> Image | ImgscopeError | OSError | _Artifact:
         return exc
 
 
-def _open_all(jobs: Sequence[ImageJob]) -> list[Image | ImgscopeError | OSError | _Artifact]:
-    """Every job's image (metadata only) or its error, in order; network sources several at a time."""
-    if len(jobs) < 2 or all(indexable(j.source) for j in jobs):
-        return [_open_job(j) for j in jobs]  # files: CPU-bound, threads would only take turns
-    with ThreadPoolExecutor(OPEN_THREADS) as pool:  # a thread does not inherit the words messages use
-        return list(pool.map(functools.partial(in_words, command_line_flags(), _open_job), jobs))
+def _open_all(
+    jobs: Sequence[ImageJob], failed: Mapping[str, ImgscopeError | OSError] | None = None
+) -> list[Image | ImgscopeError | OSError | _Artifact]:
+    """Every job's image (metadata only) or its error, in order; network sources several at a time. A job in
+    ``failed`` (by key: the plan asked for it and got that error) is not opened: its error is that one."""
+    failed = failed or {}
+    opening = [j for j in jobs if j.key not in failed]
+    if len(opening) < 2 or all(indexable(j.source) for j in opening):
+        found = [_open_job(j) for j in opening]  # files: CPU-bound, threads would only take turns
+    else:
+        with ThreadPoolExecutor(OPEN_THREADS) as pool:  # a thread does not inherit the words messages use
+            found = list(pool.map(functools.partial(in_words, command_line_flags(), _open_job), opening))
+    opened = iter(found)
+    return [failed[j.key] if j.key in failed else next(opened) for j in jobs]
 
 
 class _AssembleItems(Sequence[AssembleItem]):
