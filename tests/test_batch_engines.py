@@ -166,10 +166,12 @@ def test_a_local_ray_runtime_goes_when_its_driver_is_killed() -> None:
 @pytest.mark.parametrize("end", ["kill", "close"])
 def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
     """The reaper's choice, with stand-ins for Ray's processes: what its driver's ``ray.init()`` started (marked
-    in its environment), and what is titled ``ray::`` (a title may be written over the environment) and holds a
+    in its environment), and what is titled ``ray::`` (a title may be written over the environment), that holds a
     file in that runtime's session directory go when the driver is killed or closes it. Another Ray session's
-    ``ray::`` process, a ``tail`` of this session's log, another run's marked process all stay, and a session
-    directory in which no process of this run holds a file is not followed."""
+    ``ray::`` process, a ``tail`` of this session's log, another run's marked process, and a daemon a task started
+    (marked: it inherits the worker's environment, as a ``gpg-agent`` a credential helper starts does) that holds
+    no file of the session all stay, and a session directory in which no process of this run holds a file is not
+    followed."""
     from imgscope.fleet.reaper import MARK
 
     ours, theirs = tmp_path / "session_ours", tmp_path / "session_theirs"
@@ -187,9 +189,10 @@ def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
         watcher = [pid for pid, (parent, _, _) in _processes().items() if parent == driver.pid]
         assert len(watcher) == 1, watcher
 
-        def start(name: str, title: str, session: Path, env: dict[str, str]) -> None:
+        def start(name: str, title: str, session: Path | None, env: dict[str, str]) -> None:
             shell = f'exec -a "{title}" sleep 120 3<"$0"'  # sleep, with a file of the session open
-            stand_ins[name] = subprocess.Popen(["bash", "-c", shell, str(session / "logs/raylet.out")], env=env)
+            held = str(session / "logs/raylet.out") if session is not None else os.devnull
+            stand_ins[name] = subprocess.Popen(["bash", "-c", shell, held], env=env)
 
         plain = {k: v for k, v in os.environ.items() if k != MARK}
         start("raylet", "raylet", ours, {**plain, MARK: token})
@@ -197,6 +200,7 @@ def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
         start("their agent", "ray::DashboardAgent", theirs, plain)
         start("tail", "tail", ours, plain)
         start("another run's", "raylet", theirs, {**plain, MARK: "1-another"})
+        start("a task's daemon", "gpg-agent", None, {**plain, MARK: token})
         time.sleep(0.5)  # each has exec'd: its title and files are set
         # their session is not taken: no process this run started holds a file in it (as when ray.init() joins a
         # runtime someone else started)
@@ -212,14 +216,12 @@ def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
             driver.stdin.flush()
             assert driver.stdout.readline() == "done\n"
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (stand_ins["raylet"].poll() is None or stand_ins["agent"].poll() is None):
-            time.sleep(0.1)
-        assert {name for name, p in stand_ins.items() if p.poll() is None} == {"their agent", "tail", "another run's"}
-        assert stand_ins["raylet"].returncode == stand_ins["agent"].returncode == -signal.SIGKILL
-        deadline = time.monotonic() + 5
         while time.monotonic() < deadline and watcher[0] in _processes():
             time.sleep(0.1)
-        assert watcher[0] not in _processes()  # the watcher is gone too
+        assert watcher[0] not in _processes()  # the watcher is gone: it has killed what it kills
+        left = {name for name, p in stand_ins.items() if p.poll() is None}
+        assert left == {"their agent", "tail", "another run's", "a task's daemon"}
+        assert stand_ins["raylet"].returncode == stand_ins["agent"].returncode == -signal.SIGKILL
     finally:
         driver.kill()
         driver.wait()

@@ -7,8 +7,10 @@ the processes it starts inherit ``IMGSCOPE_RAY_RUN=<token>`` in their environmen
 has it only while ``ray.init()`` runs). A process that sets its title (``ray::DashboardAgent``, a worker) may write
 the title over its environment, so the watcher is also told the runtime's session directory, which every Ray
 process holds files in. When the driver is gone (its pidfd, else polling) or says the run is over, the watcher
-kills this user's processes that hold the token, or are titled ``ray::`` and hold a file in that session's
-directory: only this run's Ray, never a Ray the user started, another run's, nor the driver's other children.
+kills this user's processes that hold the token or are titled ``ray::``, and hold a file in that session's
+directory (before it is known, those that hold the token): only this run's Ray, never a Ray the user started,
+another run's, the driver's other children, nor what a task started and left running (a ``gpg-agent`` a credential
+helper started inherits the token from its worker, but holds no file of the session).
 
 The watcher runs this file as a script (``python -I reaper.py DRIVER TOKEN``), so it imports the standard library
 only, not the fleet package (pyarrow); it needs ``/proc`` (Linux). Elsewhere no watcher is started.
@@ -43,17 +45,17 @@ def find(token: str, session: str | None = None, *, spare: int | None = None) ->
 
 
 def _ours(pid: int, token: str, session: str | None) -> bool:
-    if _marked(pid, token):
-        return True
     if session is None:
-        return False
+        return _marked(pid, token)
+    return (_marked(pid, token) or _titled_ray(pid)) and _holds_file_in(pid, session)
+
+
+def _titled_ray(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if not f.read().startswith(b"ray::"):
-                return False
+            return f.read().startswith(b"ray::")
     except OSError:
         return False
-    return _holds_file_in(pid, session)
 
 
 def _marked(pid: int, token: str) -> bool:
