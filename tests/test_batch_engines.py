@@ -164,20 +164,26 @@ def test_a_local_ray_runtime_goes_when_its_driver_is_killed() -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("end", ["kill", "close"])
-def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
+@pytest.mark.parametrize("named", ["as it is", "through a link", "a link to /"])
+def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str, named: str) -> None:
     """The reaper's choice, with stand-ins for Ray's processes: what its driver's ``ray.init()`` started (marked
     in its environment), and what is titled ``ray::`` (a title may be written over the environment), that holds a
     file in that runtime's session directory go when the driver is killed or closes it. Another Ray session's
     ``ray::`` process, a ``tail`` of this session's log, another run's marked process, and a daemon a task started
     (marked: it inherits the worker's environment, as a ``gpg-agent`` a credential helper starts does) that holds
     no file of the session all stay, and a session directory in which no process of this run holds a file is not
-    followed."""
+    followed. A session directory named through a symbolic link (Ray takes ``TMPDIR`` as it is) is followed: its
+    processes' files are seen by their real paths. One that is itself a link to ``/`` (someone else's ``/tmp/ray``)
+    is not: every process holds a file there, the other session's agent too; the mark alone is then taken."""
     from imgscope.fleet.reaper import MARK
 
     ours, theirs = tmp_path / "session_ours", tmp_path / "session_theirs"
     for directory in (ours, theirs):
         (directory / "logs").mkdir(parents=True)
         (directory / "logs" / "raylet.out").write_text("")
+    (tmp_path / "tmp").symlink_to(tmp_path)
+    (tmp_path / "session_root").symlink_to("/")
+    told = {"as it is": ours, "through a link": tmp_path / "tmp" / ours.name, "a link to /": tmp_path / "session_root"}
     driver = subprocess.Popen(
         [sys.executable, "-m", "tests.batch_tasks", "reaper"], cwd=Path(__file__).parent.parent,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
@@ -204,7 +210,7 @@ def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
         time.sleep(0.5)  # each has exec'd: its title and files are set
         # their session is not taken: no process this run started holds a file in it (as when ray.init() joins a
         # runtime someone else started)
-        for session in (ours, theirs):
+        for session in (told[named], theirs):
             driver.stdin.write(f"follow {session}\n")
             driver.stdin.flush()
             assert driver.stdout.readline() == "done\n"
@@ -220,8 +226,12 @@ def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str) -> None:
             time.sleep(0.1)
         assert watcher[0] not in _processes()  # the watcher is gone: it has killed what it kills
         left = {name for name, p in stand_ins.items() if p.poll() is None}
-        assert left == {"their agent", "tail", "another run's", "a task's daemon"}
-        assert stand_ins["raylet"].returncode == stand_ins["agent"].returncode == -signal.SIGKILL
+        if named == "a link to /":  # not followed: the marked raylet and daemon go, the agent unmarked stays
+            assert left == {"their agent", "tail", "another run's", "agent"}
+            assert stand_ins["raylet"].returncode == -signal.SIGKILL
+        else:
+            assert left == {"their agent", "tail", "another run's", "a task's daemon"}
+            assert stand_ins["raylet"].returncode == stand_ins["agent"].returncode == -signal.SIGKILL
     finally:
         driver.kill()
         driver.wait()

@@ -145,13 +145,21 @@ def watch(driver: int, token: str) -> None:
             continue
         *lines, pending = (pending + piece).split(b"\n")
         for line in lines:
-            said = os.fsdecode(line.removeprefix(b"session "))
+            said = _real_directory(os.fsdecode(line.removeprefix(b"session ")))
             if line.startswith(b"session ") and started_here(token, said):
                 session = said
         if b"done" in lines:  # the run is over (ray.shutdown() returned): stragglers at most
             sweep(token, session, spare=driver)
             return
     sweep(token, session)
+
+
+def _real_directory(path: str) -> str:
+    """``path`` as ``/proc`` shows the files in it: Ray names its session directory as ``TMPDIR`` spells it
+    (through a link, maybe). The directory's own name is kept: were it made a link to ``/`` (a shared ``/tmp/ray``),
+    every ``ray::`` process would hold a file in it."""
+    parent, name = os.path.split(os.path.normpath(path))
+    return os.path.join(os.path.realpath(parent), name)
 
 
 class Reaper:
