@@ -243,6 +243,40 @@ def test_the_reaper_stops_this_runs_ray_only(tmp_path: Path, end: str, named: st
             process.wait()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_reaper_kills_without_pidfds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel older than 5.3 has no pidfd_open (ENOSYS: RHEL 8's 4.18, Debian 10's 4.19): the reaper still kills
+    this run's Ray, checking each process just before its kill, and spares the rest. It had taken ENOSYS for a
+    process already gone and killed nothing."""
+    import errno
+
+    from imgscope.fleet import reaper
+
+    def no_pidfd(pid: int, flags: int = 0) -> int:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    session = tmp_path / "session"
+    (session / "logs").mkdir(parents=True)
+    (session / "logs" / "raylet.out").write_text("")
+    plain = {k: v for k, v in os.environ.items() if k != reaper.MARK}
+    token = f"{os.getpid()}-test"
+    shell = 'exec sleep 120 3<"$0"'
+    held = str(session / "logs" / "raylet.out")
+    ours = subprocess.Popen(["bash", "-c", shell, held], env={**plain, reaper.MARK: token})
+    other = subprocess.Popen(["bash", "-c", shell, held], env={**plain, reaper.MARK: "1-another"})
+    try:
+        time.sleep(0.5)  # each has exec'd
+        monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+        monkeypatch.setattr(reaper, "SWEEP_SECONDS", 2.0)
+        reaper.sweep(token, str(session))
+        assert ours.wait(timeout=5) == -signal.SIGKILL
+        assert other.poll() is None
+    finally:
+        for process in (ours, other):
+            process.kill()
+            process.wait()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_task_failing_for_good_is_reported_and_the_rest_go_on(workers: int) -> None:
     engine = LocalEngine(workers, retries=1)

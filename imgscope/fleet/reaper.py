@@ -89,14 +89,16 @@ def started_here(token: str, session: str) -> bool:
 
 
 def _kill(pid: int, token: str, session: str | None) -> None:
-    """SIGKILL ``pid`` if it is still ours: held by a pidfd while checked, so a pid reused meanwhile is spared."""
+    """SIGKILL ``pid`` if it is still ours: held by a pidfd while checked, so a pid reused meanwhile is spared;
+    without pidfds (a kernel before 5.3, a seccomp profile refusing them) checked just before the kill."""
     try:
         handle = os.pidfd_open(pid)
-    except AttributeError:  # no pidfd: a pid reused between the look and the kill is improbable
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # gone already
         return
-    except OSError:  # gone already
+    except (AttributeError, OSError):  # no pidfds: a pid reused between this look and the kill is improbable
+        if _ours(pid, token, session):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         return
     try:
         if _ours(pid, token, session):
