@@ -400,6 +400,30 @@ def test_a_reference_the_plan_cannot_look_up_fails_with_that_error_once(
         front.stop()
 
 
+def test_a_catalogs_tag_the_plan_cannot_look_up_keeps_its_platforms_rows(
+    platforms: RegistryServer, home: Path, tmp_path: Path
+) -> None:
+    """A tag the catalog lists whose index is refused while planning: its platforms' rows stay, as a reference's
+    do. They went: a tag of the catalog whose rows had other keys than this run's job was taken for a tag the
+    catalog no longer lists."""
+    from imgscope.fleet import batch
+
+    front = FrontServer(platforms)
+    try:
+        out, opts, catalog = tmp_path / "fleet", _options(tmp_path), f"{front.host}/multi"
+        first = batch([], out, registry_catalog=catalog, options=opts, jobs=1)
+        ref = f"docker://{front.host}/multi:1"
+        platform_rows = sorted(f"{ref} [{p}]" for p in ("linux/amd64", "linux/arm64"))
+        assert sorted(r["reference"] for r in first.tables["images"].to_pylist()) == platform_rows, first.errors
+        front.throttle, front.throttle_count = "0", 1  # the plan's request refused, any later one answered
+        second = batch([], out, registry_catalog=catalog, options=opts, jobs=1)
+        assert (second.analyzed, second.failed) == (0, 1)
+        assert "rows from an earlier run are kept" in second.errors[0][1]
+        assert sorted(r["reference"] for r in second.tables["images"].to_pylist()) == platform_rows
+    finally:
+        front.stop()
+
+
 def test_a_reference_the_plan_cannot_look_up_names_the_command_lines_options(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

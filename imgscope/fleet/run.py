@@ -230,8 +230,9 @@ class _Run:
             k
             for k, row in self.earlier.items()
             if k not in keys
+            and (source := canonical_source(str(row.get("source") or ""))) not in unlisted  # kept: see _earlier_of
             and (
-                (source := canonical_source(str(row.get("source") or ""))) in listed  # earlier runs' spellings
+                source in listed  # earlier runs' spellings
                 or self._in_a_catalog(source)  # a tag the registry no longer lists (deleted, moved)
             )
         }
