@@ -134,6 +134,8 @@ def test_the_top_level_lines_are_anchored_where_the_copy_took_the_files(
 # what the classic builder and buildah write for a COPY: a content hash (`sha256` of what was copied), no source
 HASH, OTHER_HASH = "0123456789abcdef" * 4, "fedcba9876543210" * 4
 JUNK = {"app/.git/HEAD": 20, "app/tests/t.py": 5, "app/debug.log": 7, "app/Dockerfile": 3, "app/a.py": 1}
+# what a build stage makes (a library's tests, its dependencies, a log), nothing only a build context holds at its top
+STAGE_OUTPUT = {"app/node_modules/x/i.js": 9, "app/tests/t.py": 5, "app/debug.log": 7, "app/lib/.git/HEAD": 2}
 
 
 @pytest.mark.parametrize(
@@ -144,8 +146,8 @@ JUNK = {"app/.git/HEAD": 20, "app/tests/t.py": 5, "app/debug.log": 7, "app/Docke
         ("COPY --from=0 /src /app", JUNK),
         # BuildKit records the flags it knows (--chown, --chmod, --parents) and the sources, never --from: these
         # are `COPY --from=builder /src/ /app/` and `COPY --from=builder --chown=app:app /src/dist /app`
-        ("COPY /src/ /app/ # buildkit", JUNK),
-        ("COPY --chown=app:app /src/dist /app # buildkit", JUNK),
+        ("COPY /src/ /app/ # buildkit", STAGE_OUTPUT),
+        ("COPY --chown=app:app /src/dist /app # buildkit", STAGE_OUTPUT),
         # a git repository, a URL or a heredoc is no build context either
         ("ADD https://github.com/example/repo.git#v1.0 /app # buildkit", JUNK),
         ("ADD git@github.com:example/repo.git /app # buildkit", JUNK),
@@ -196,6 +198,13 @@ def test_a_copy_the_history_does_not_show_from_elsewhere_is_reported(tmp_path: P
             ["COPY Dockerfile app.py /app/ # buildkit"],
             [{"app/Dockerfile": 3, "app/app.py": 1, "app/.DS_Store": 2}],
             [{"**/.DS_Store"}],
+        ),
+        # a file BuildKit records with a leading slash: maybe another stage's, maybe the context's (`COPY
+        # /docker-compose.yml /srv/`), which the line would break
+        (
+            ["COPY . /app # buildkit", "COPY /docker-compose.yml /srv/ # buildkit"],
+            [{"app/.git/HEAD": 20, "app/docker-compose.yml": 3}, {"srv/docker-compose.yml": 3}],
+            [{"**/.git"}],
         ),
         # a folder a COPY names (kaniko): `**/.git` would keep it out
         (
@@ -248,3 +257,23 @@ def test_the_lines_do_not_break_a_copy_of_the_dockerfile(tmp_path: Path) -> None
     assert _stored(before) - _stored(after) == sum(f.bytes_saved or 0 for f in found)
     kept = {f.path for f in after.files if f.type is imgscope.EntryType.FILE}
     assert {"/app/Dockerfile", "/app/Dockerfile.dev", "/app/meta/Dockerfile", "/etc/app/docker-compose.yml"} <= kept
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        # a context COPY written with a leading slash (`COPY / /app/`, `COPY /. ./`): BuildKit writes the source as
+        # the Dockerfile does (dockerfile2llb/convert_copy.go), absolute as a stage's; what it stored holds what only
+        # a build context holds at its top (.git, a Dockerfile), so it is the context's, from its root
+        (["COPY / /app/ # buildkit"], {"**/.git", "tests", "**/*.log", "Dockerfile*"}),
+        (["WORKDIR /app", "COPY /. . # buildkit"], {"**/.git", "tests", "**/*.log", "Dockerfile*"}),
+        # ... or a folder of it, or another stage's copy of the context: which folder is not known
+        (["COPY /src/ /app/ # buildkit"], {"**/.git", "**/tests", "**/*.log", "**/Dockerfile*"}),
+    ],
+)
+def test_a_buildkit_copy_of_absolute_sources_that_holds_the_context_is_reported(
+    tmp_path: Path, history: list[str], expected: set[str]
+) -> None:
+    (junk,) = _junk(_copy_image(tmp_path, history, JUNK))
+    assert set(junk.fix.splitlines()[1:]) == expected
+    assert junk.bytes_saved == 35

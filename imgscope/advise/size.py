@@ -251,6 +251,8 @@ def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
         # Where the COPY put the context; test folders and Dockerfiles count only at its top level, so a
         # library's own tests/ copied from a build stage are not taken for build-context junk.
         root, source = _copied_from(ctx, layer.index, [p for p, _ in stored])
+        if source and _absolute_buildkit_copy(ctx, layer.index):
+            source = None  # a folder of the context, or another stage's copy of the context: which is not known
         for path, size in stored:
             line = _junk_line(path[len(root) :] if root != "/" else path)
             if line is not None:
@@ -598,10 +600,10 @@ def _copy_words(command: str) -> tuple[list[str], list[str]]:
 
 def _from_elsewhere(ctx: Context, index: int) -> bool:
     """Whether the history says COPY/ADD layer ``index`` took its files from outside the build context: from
-    another stage or an image (``--from``, which kaniko records as written; BuildKit records the sources but never
-    ``--from``, and a path in another stage is written absolute where one in the context is relative; ADD has no
-    ``--from``), a URL, a git repository or a heredoc. False where it does not say: the classic builder and
-    buildah record a hash."""
+    another stage or an image (``--from``, which kaniko records as written; ADD has no ``--from``), a URL, a git
+    repository or a heredoc; or, most likely, another stage: a BuildKit COPY of absolute sources (see
+    ``_absolute_buildkit_copy``) that stored nothing only a build context holds at its top. False where it does not
+    say: the classic builder and buildah record a hash."""
     layer = ctx.a.layers[index]
     flags, words = _copy_words(layer.command)
     if any(f.startswith("--from=") for f in flags):
@@ -611,9 +613,40 @@ def _from_elsewhere(ctx: Context, index: int) -> bool:
         return False
     if all(_OUTSIDE_CONTEXT.search(s) for s in sources):
         return True
-    created_by = layer.history.created_by if layer.history is not None else None
-    buildkit = (created_by or "").rstrip().endswith("# buildkit")
-    return buildkit and layer.command.startswith("COPY ") and all(s.startswith("/") for s in sources)
+    if not _absolute_buildkit_copy(ctx, index):
+        return False
+    stored = [p for p, _ in ctx.stored(layer)]
+    if not stored:
+        return True
+    root, _ = _copied_from(ctx, index, stored)
+    return not any(_context_mark(p[len(root) :] if root != "/" else p) for p in stored)
+
+
+def _absolute_buildkit_copy(ctx: Context, index: int) -> bool:
+    """Whether layer ``index`` is a BuildKit COPY whose sources are all absolute: another stage's files
+    (``COPY --from=build /src/dist /app``) or the context's (``COPY / /app/``). BuildKit writes a COPY's sources as
+    the Dockerfile does, and never ``--from`` (dockerfile2llb's dispatchCopy): both are ``COPY /src /app # buildkit``;
+    a context path is mostly written relative."""
+    layer = ctx.a.layers[index]
+    if not layer.command.startswith("COPY ") or layer.history is None:
+        return False
+    if not (layer.history.created_by or "").rstrip().endswith("# buildkit"):
+        return False
+    sources = _copy_words(layer.command)[1][:-1]
+    return bool(sources) and all(s.startswith("/") for s in sources)
+
+
+# What only a build context holds at its top (a stage makes none of them): a repository's .git, a Dockerfile.
+_CONTEXT_MARKS = frozenset({"Dockerfile*", "Containerfile*", ".dockerignore", "docker-compose*.yml"})
+
+
+def _context_mark(relative: str) -> bool:
+    """Whether ``relative`` (a path below where a COPY put its files) is what only a build context holds at its top:
+    a file in ``.git/``, a Dockerfile, a Containerfile, a .dockerignore, a docker-compose file."""
+    parts = relative.strip("/").split("/")
+    if len(parts) > 1:
+        return parts[0] == ".git"
+    return _junk_line(parts[0]) in _CONTEXT_MARKS
 
 
 class _Named(NamedTuple):
