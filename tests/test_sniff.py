@@ -123,6 +123,39 @@ def test_verdict(path: str, content: bytes, kind: str | None) -> None:
     assert verdict(path, content) == kind
 
 
+# A hostile credential file, as large as the sniffer reads: blank lines, or white space, with a token on none of
+# them. A pattern that let `^\s*` run on across lines tried again from every line (its square in time: 76 s).
+HOSTILE_CREDENTIALS = [
+    b"\n" * MAX_SNIFF_SIZE,
+    b" \n" * (MAX_SNIFF_SIZE // 2),
+    b"\r\n\t" * (MAX_SNIFF_SIZE // 3),
+    b"x:" + b" " * (MAX_SNIFF_SIZE - 2),
+    b"password" + b" " * (MAX_SNIFF_SIZE - 8),
+]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "root/.npmrc",
+        "root/.pypirc",
+        "root/.netrc",
+        "root/.git-credentials",
+        "root/.aws/credentials",
+        "root/.docker/config.json",
+        ADC,
+        "x/k.json",
+    ],
+)
+def test_a_hostile_credential_file_is_judged_in_linear_time(path: str) -> None:
+    import time
+
+    for content in HOSTILE_CREDENTIALS:
+        start = time.process_time()
+        assert verdict(path, content) is None
+        assert time.process_time() - start < 0.5, (path, content[:10])
+
+
 class _Hash:
     def __init__(self) -> None:
         self.h = hashlib.sha256()

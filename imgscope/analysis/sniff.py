@@ -55,11 +55,13 @@ _JSON_PEM = re.compile(
 )
 _SERVICE_ACCOUNT = re.compile(rb'"type"\s*:\s*"service_account"')
 # Each names a secret's value as group 1; a value that is only a placeholder is no secret (``_holds_value``).
-_NPM = re.compile(rb"(?im)^\s*(?:\S*:)?_(?:authToken|auth|password)\s*=[ \t]*(\S[^\r\n]*)")
-_PYPIRC = re.compile(rb"(?im)^\s*password\s*[=:][ \t]*(\S[^\r\n]*)")
+# A line's leading blanks are `[^\S\r\n]*`, never `\s*`: run on across blank lines, it was tried again from each of
+# them, time growing with their number's square (a hostile 64 KiB .npmrc of newlines took 76 s).
+_NPM = re.compile(rb"(?im)^[^\S\r\n]*(?:\S*:)?_(?:authToken|auth|password)\s*=[ \t]*(\S[^\r\n]*)")
+_PYPIRC = re.compile(rb"(?im)^[^\S\r\n]*password\s*[=:][ \t]*(\S[^\r\n]*)")
 _NETRC = re.compile(rb"(?i)(?:^|\s)password\s+(\S+)")
 _GIT_CREDENTIALS = re.compile(rb"(?m)^[a-z][a-z0-9+.-]*://[^:/@\s]+:([^@\s]+)@")
-_AWS = re.compile(rb"(?im)^\s*aws_(?:secret_access_key|session_token)\s*=[ \t]*(\S[^\r\n]*)")
+_AWS = re.compile(rb"(?im)^[^\S\r\n]*aws_(?:secret_access_key|session_token)\s*=[ \t]*(\S[^\r\n]*)")
 #: ``${NPM_TOKEN}`` (quoted or not): read from the environment when the tool runs, as npm recommends
 _PLACEHOLDER = re.compile(rb"""(["']?)\$\{[A-Za-z_][A-Za-z0-9_]*\??\}\1""")
 
