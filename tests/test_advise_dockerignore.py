@@ -235,6 +235,20 @@ def test_no_line_keeps_out_a_file_a_copy_names(
     assert all(f.layers == (0,) for f in found)  # the layer that names the file has no finding of its own
 
 
+def test_a_hostile_copy_source_is_judged_in_linear_time(tmp_path: Path) -> None:
+    """A COPY of a hostile history naming a path 10,000 folders deep: each line is tested against it in one pass,
+    not once per folder from the root (which took its square: 18 s). A `.git` deep in it still takes out `**/.git`."""
+    import time
+
+    deep = "/".join(["a"] * 10_000)
+    history = ["COPY . /app # buildkit", f"COPY {deep}/.git/config /srv/ # buildkit"]
+    a = _copy_image(tmp_path, history, [JUNK, {"srv/config": 1}])
+    start = time.process_time()
+    (junk,) = _junk(a)
+    assert time.process_time() - start < 2
+    assert set(junk.fix.splitlines()[1:]) == {"tests", "**/*.log", "Dockerfile*"}
+
+
 @needs_buildah
 def test_the_lines_do_not_break_a_copy_of_the_dockerfile(tmp_path: Path) -> None:
     """buildah records ``COPY Dockerfile /app/meta/Dockerfile`` as ``COPY file:<hash> in /app/meta/Dockerfile``;

@@ -260,7 +260,7 @@ def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
                     # A line without **/ is anchored at the context's root: where the COPY took these from.
                     line = "**/" + line if source is None else source + line
                 if line not in breaks:
-                    breaks[line] = any(_keeps_out(line, n) for n in named)
+                    breaks[line] = _keeps_out(line, named)
                 if not breaks[line]:
                     lines[line].append(Copy(layer.index, path, size))
         if not lines:
@@ -676,17 +676,36 @@ def _named_in_context(ctx: Context) -> list[_Named]:
     return named
 
 
-def _keeps_out(line: str, named: _Named) -> bool:
-    """Whether .dockerignore ``line`` keeps ``named`` out of the build context: it matches its path or a folder
-    above it; where only the name is known (in some folder), the line's last part matches the name."""
+def _keeps_out(line: str, named: list[_Named]) -> bool:
+    """Whether .dockerignore ``line`` keeps any of ``named`` out of the build context: it matches its path or a
+    folder above it; where only the name is known (in some folder), the line's last part matches the name.
+    IS104's lines are ``**/NAME`` (one name, at any depth) or a path without ``**`` (``tests``, ``src/tests``), so
+    each path is read once (a hostile history's may be thousands of folders deep): the first tested at each name,
+    the second at the one folder as deep as itself."""
+    if not named:
+        return False
     try:
-        if named.path is None:
-            return Glob(line.rpartition("/")[2]).matches("/" + named.name)
         glob = Glob(line)
-        parts = named.path.split("/")
-        return any(glob.matches("/" + "/".join(parts[:n])) for n in range(1, len(parts) + 1))
+        last = Glob(line.rpartition("/")[2])
     except ValueError:  # a line no glob reads (a source holding `]`): leave it out rather than risk the build
         return True
+    head, _, rest = line.partition("/")
+    segments = [s for s in line.split("/") if s]
+    for n in named:
+        if n.path is None:
+            hit = last.matches("/" + n.name)
+        else:
+            parts = n.path.split("/")
+            if head == "**" and "/" not in rest:
+                hit = any(last.matches("/" + part) for part in parts)
+            elif "**" not in segments:
+                depth = len(segments)
+                hit = depth <= len(parts) and glob.matches("/" + "/".join(parts[:depth]))
+            else:  # a ** inside a line (none of IS104's): tested at each folder
+                hit = any(glob.matches("/" + "/".join(parts[:i])) for i in range(1, len(parts) + 1))
+        if hit:
+            return True
+    return False
 
 
 def _copied_from(ctx: Context, index: int, stored: list[str]) -> tuple[str, str | None]:
