@@ -334,3 +334,36 @@ def test_images_opened_in_threads_name_options_as_the_command_does(monkeypatch: 
     as_library: list[object] = list(run._open_all(jobs))
     assert under_cli == ["--insecure"] * 3
     assert as_library == ["insecure"] * 3
+
+
+@pytest.mark.parametrize("env", [None, "10.0.0.7:6379"])
+def test_ray_joins_ray_address_and_otherwise_starts_its_own(monkeypatch: pytest.MonkeyPatch, env: str | None) -> None:
+    """Without ``--address``: ``RAY_ADDRESS`` names the cluster, as it does for Ray's own tools (a Ray job's
+    driver has it set), and gets no CPU count (Ray refuses one for a cluster it joins: "num_cpus and num_gpus must
+    not be provided"); with neither, a runtime of the run's own, never a cluster ``ray start`` left running here,
+    which a bare ``ray.init()`` would join. What is asked of Ray is checked here: joining a real cluster, or
+    failing to, takes minutes of Ray's own retries."""
+    ray = pytest.importorskip("ray")
+    asked: list[dict[str, object]] = []
+
+    def init(**options: object) -> object:
+        asked.append(options)
+        raise ConnectionError("no cluster here")  # stops the engine before it asks for resources
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    if env is None:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", env)
+    with pytest.raises(EngineError) as caught:
+        make_engine("ray", workers=2)
+    (options,) = asked
+    if env is None:
+        assert options["address"] == "local"
+        assert options["num_cpus"] == 2
+        assert str(caught.value).startswith("local Ray: ")
+    else:
+        assert options["address"] == env
+        assert "num_cpus" not in options and "object_store_memory" not in options
+        assert str(caught.value).startswith(f"RAY_ADDRESS={env}: cannot start or reach Ray")

@@ -34,7 +34,11 @@ ENGINES = ("local", "dask", "ray")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True, help="Where tasks run.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 4096), help="Workers (default: the cores available).")
 @click.option(
-    "--scheduler", "--address", "address", metavar="ADDRESS", help="Dask scheduler (tcp://…) or Ray cluster address."
+    "--scheduler",
+    "--address",
+    "address",
+    metavar="ADDRESS",
+    help="Dask scheduler (tcp://…) or Ray cluster address (Ray: default $RAY_ADDRESS; else a runtime of its own).",
 )
 @click.option("--files", is_flag=True, help="Also write the files table (one row per path of every image: large).")
 @click.option("--retries", type=click.IntRange(0, 20), default=2, show_default=True, help="Retries of a lost task.")

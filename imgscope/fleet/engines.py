@@ -272,7 +272,9 @@ class DaskEngine:
 
 
 class RayEngine:
-    """A Ray cluster at ``address`` (``ray://host:10001`` or ``auto``), or a local Ray runtime started here."""
+    """A Ray cluster at ``address`` (``ray://host:10001`` or ``auto``; default: ``RAY_ADDRESS``, as Ray's own tools
+    read it), or, with neither, a local Ray runtime started here for the run: never a cluster that ``ray start``
+    left running on this machine, which ``ray.init()`` would join by itself."""
 
     name = "ray"
 
@@ -284,14 +286,18 @@ class RayEngine:
         except ImportError:
             raise UsageError(option_given("engine", "ray"), "needs Ray: pip install 'imgscope[ray]'") from None
         self._ray: Any = ray
+        where = address
+        if not address and os.environ.get("RAY_ADDRESS"):
+            address = os.environ["RAY_ADDRESS"]
+            where = f"RAY_ADDRESS={address}"
         self._started = not ray.is_initialized()
         self.local_disk = self._started and not address
         # A runtime started here goes with this process even after a kill -9 (a cluster given by address never)
         self._reaper = Reaper() if self.local_disk and Reaper.available() else None
         if self._started:
             options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
-            if not address:
-                options.update(num_cpus=workers or default_jobs(), object_store_memory=100 << 20)
+            if not address:  # "local": a new runtime, even where another one runs (it has its own CPU count)
+                options.update(address="local", num_cpus=workers or default_jobs(), object_store_memory=100 << 20)
             try:
                 with self._reaper.marking() if self._reaper is not None else contextlib.nullcontext():
                     context = ray.init(**options)
@@ -300,7 +306,7 @@ class RayEngine:
                     self._reaper.follow(session)
             except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
                 self._close_reaper()
-                raise EngineError(address or "local Ray", f"cannot start or reach Ray: {_one_line(exc)}") from None
+                raise EngineError(where or "local Ray", f"cannot start or reach Ray: {_one_line(exc)}") from None
             except BaseException:
                 self._close_reaper()
                 raise
