@@ -367,3 +367,25 @@ def test_ray_joins_ray_address_and_otherwise_starts_its_own(monkeypatch: pytest.
         assert options["address"] == env
         assert "num_cpus" not in options and "object_store_memory" not in options
         assert str(caught.value).startswith(f"RAY_ADDRESS={env}: cannot start or reach Ray")
+
+
+def test_ray_starts_without_its_watcher_where_none_can_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watcher that ends a local runtime after a ``kill -9`` is a nicety: where it cannot be started (an
+    embedded interpreter, no ``sys.executable`` to run), Ray is still started, without it."""
+    ray = pytest.importorskip("ray")
+    asked: list[dict[str, object]] = []
+
+    def init(**options: object) -> object:
+        asked.append(options)
+        raise ConnectionError("no cluster here")
+
+    def no_interpreter(*args: object, **kwargs: object) -> object:
+        raise FileNotFoundError("python")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(subprocess, "Popen", no_interpreter)  # the watcher's start
+    with pytest.raises(EngineError, match="cannot start or reach Ray"):
+        make_engine("ray", workers=1)
+    assert [options["address"] for options in asked] == ["local"]

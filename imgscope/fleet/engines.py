@@ -293,7 +293,11 @@ class RayEngine:
         self._started = not ray.is_initialized()
         self.local_disk = self._started and not address
         # A runtime started here goes with this process even after a kill -9 (a cluster given by address never)
-        self._reaper = Reaper() if self.local_disk and Reaper.available() else None
+        self._reaper: Reaper | None = None
+        if self.local_disk and Reaper.available():
+            # no interpreter to run the watcher with (an embedded Python): Ray runs without one
+            with contextlib.suppress(OSError):
+                self._reaper = Reaper()
         if self._started:
             options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
             if not address:  # "local": a new runtime, even where another one runs (it has its own CPU count)
