@@ -308,3 +308,42 @@ def test_head_filter_finds_what_asking_about_every_file_finds() -> None:
         len(plain[0]) < len(plain[1]) / 4
     )  # the filter kept most plain files from the sniffer (not those across chunks)
     assert all(shown[False][path] == head for path, head in shown[True].items())
+
+
+def test_a_json_key_whose_pem_begins_late_in_the_first_kib_is_seen_whole() -> None:
+    """The filter looks for a key's header in a file's first KiB; the sniffer then sees enough beyond it for the
+    key's first base64, which tells a key from a placeholder. A key whose header begins just before the KiB's end
+    (a long ``private_key_id``, other fields first) is reported; one beginning after it is not looked at."""
+    key = json.loads(SA_KEY)
+    late = {"type": "service_account", "notes": "", "private_key": key["private_key"]}
+    body = json.dumps(late).encode()
+    header = body.index(b"-----BEGIN")
+    members = {}
+    for offset in (1000, 1010, 1023 - len("-----BEGIN")):  # the header whole inside the first KiB
+        late["notes"] = "n" * (offset - header)
+        members[f"srv/keys/{offset}.json"] = json.dumps(late).encode()
+        assert members[f"srv/keys/{offset}.json"].index(b"-----BEGIN") == offset
+    late["notes"] = "n" * (1100 - header)
+    members["srv/keys/after.json"] = json.dumps(late).encode()
+    sniffer = Sniffer(layer=0)
+    list(iter_entries(_layer(members), [sniffer]))
+    assert sorted((f.path, f.kind) for f in sniffer.found) == [
+        (f"/srv/keys/{offset}.json", "gcp-service-account-key") for offset in sorted((1000, 1010, 1013))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("root/.config/gcloud/legacy_credentials/dev@example.com/adc.json", "gcp-user-credentials"),
+        ("home/ci/.config/gcloud/legacy_credentials/ci@example.com/adc.json", "gcp-user-credentials"),
+        ("app/fixtures/adc.json", None),  # not gcloud's: by content alone there is no key to see
+    ],
+)
+def test_gclouds_legacy_credentials_are_a_users_refresh_token(path: str, kind: str | None) -> None:
+    """``gcloud auth login`` keeps each account's application default credentials, a refresh token, in
+    ``legacy_credentials/ACCOUNT/adc.json``: the same secret as ``application_default_credentials.json``."""
+    assert verdict(path, USER_CREDENTIALS) == kind
+    sniffer = Sniffer(layer=1)
+    list(iter_entries(_layer({path: USER_CREDENTIALS, "etc/motd": b"hi\n"}), [sniffer]))
+    assert [(f.path, f.kind) for f in sniffer.found] == ([("/" + path, kind)] if kind else [])

@@ -21,15 +21,15 @@ from imgscope.sources.tar_stream import HeadFilter
 
 #: Files larger than this are never looked at (private keys and credential files are a few KB).
 MAX_SNIFF_SIZE = 64 * 1024
-#: Bytes kept of a file not named like a credential file: enough for a PEM / OpenSSH header, and for the private
-#: key of a JSON key file with its first base64 (a service account key's starts ~160 bytes in, ~430 with its fields
-#: sorted).
-HEAD_BYTES = 1024
 #: A file not named like a credential file is judged only when its first ``_KEY_WINDOW`` bytes hold this: 1 KiB
 #: searched in C, less than its sha256 costs; few files hold it (in a Debian /usr, 0.21 % of those up to 64 KiB,
-#: against 0.16 % in their first 64 bytes).
+#: against 0.16 % in their first 64 bytes). A service account key's PEM starts ~160 bytes in, ~430 with its fields
+#: sorted.
 _KEY_HEADER = b"-----BEGIN"
-_KEY_WINDOW = HEAD_BYTES
+_KEY_WINDOW = 1024
+#: Bytes kept of a file not named like a credential file: the window, and enough beyond it for the first base64 of a
+#: key whose header ends the window (``_JSON_PEM`` tells a key from a placeholder by it).
+HEAD_BYTES = _KEY_WINDOW + 128
 
 # Credential files recognised by name, then confirmed by content: name -> kind.
 _CONFIG_FILES = {
@@ -41,6 +41,7 @@ _CONFIG_FILES = {
     "credentials": "aws-credentials",  # only under .aws/
     "config.json": "docker-auth",  # only under .docker/
     "application_default_credentials.json": "gcp-user-credentials",  # gcloud auth application-default login
+    "adc.json": "gcp-user-credentials",  # gcloud auth login: legacy_credentials/ACCOUNT/adc.json
 }
 _PRIVATE_KEY = re.compile(rb"\A\s*-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 #: A JSON document: an object (after white space, or a UTF-8 byte order mark). Code that holds the same text
@@ -90,6 +91,8 @@ def config_kind(path: str) -> str | None:
     if kind == "aws-credentials" and not parent.endswith(".aws"):
         return None
     if kind == "docker-auth" and not parent.endswith(".docker"):
+        return None
+    if name == "adc.json" and not parent.rpartition("/")[0].endswith("legacy_credentials"):
         return None
     return kind
 
