@@ -9,12 +9,13 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from imgscope.advise.context import Context
 from imgscope.advise.model import Copy, Finding, Rule, Severity, rule
 from imgscope.advise.packages import build_packages, package_names
+from imgscope.analysis.result import LayerReport
 from imgscope.globs import Glob
 from imgscope.model import EntryType
 from imgscope.text import first_layers
@@ -239,11 +240,11 @@ def python_bytecode(rule: Rule, ctx: Context) -> Iterator[Finding]:
     fix="A .dockerignore next to the Dockerfile that keeps these paths out of the build context.",
 )
 def build_context_junk(rule: Rule, ctx: Context) -> Iterator[Finding]:
-    named = _named_in_context(ctx)
+    # not another stage's, an image's nor a URL's files: a .dockerignore does not reach those
+    from_context = [x for x in ctx.own_layers() if _is_copy(x.command) and not _from_elsewhere(ctx, x.index)]
+    named = _named_in_context(from_context)
     breaks: dict[str, bool] = {}  # line -> it would keep out a path a COPY names, which would break that COPY
-    for layer in ctx.own_layers():
-        if not _is_copy(layer.command) or _from_elsewhere(ctx, layer.index):
-            continue  # another stage's, an image's or a URL's files: a .dockerignore does not reach them here
+    for layer in from_context:
         lines: dict[str, list[Copy]] = defaultdict(list)
         stored = list(ctx.stored(layer))
         if not stored:
@@ -657,13 +658,12 @@ class _Named(NamedTuple):
     name: str
 
 
-def _named_in_context(ctx: Context) -> list[_Named]:
-    """The paths of the build context the Dockerfile's COPY/ADD steps name (globs, URLs and folders the history
-    records as a hash left out): a .dockerignore that keeps one out breaks that step."""
+def _named_in_context(copies: Iterable[LayerReport]) -> list[_Named]:
+    """The paths of the build context that ``copies`` (the COPY/ADD layers that took the context's files) name
+    (globs, URLs and folders the history records as a hash left out): a .dockerignore that keeps one out breaks
+    that step."""
     named: list[_Named] = []
-    for layer in ctx.own_layers():
-        if not _is_copy(layer.command) or _from_elsewhere(ctx, layer.index):
-            continue
+    for layer in copies:
         for source in _copy_words(layer.command)[1][:-1]:
             if source.startswith("file:"):
                 files = [c.path for c in layer.changes if c.kind is not ChangeKind.REMOVED and c.type is EntryType.FILE]
